@@ -1,0 +1,49 @@
+# Run `make help` for the list of targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INBOX ?=
+OUTBOX ?=
+REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
+
+.DEFAULT_GOAL := help
+.PHONY: help report check test lint golden example docx-template clean
+
+$(VENV)/.runtime: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	@touch $@
+
+help: ## Show the targets and what they do
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+report: $(VENV)/.runtime ## Consolidate inbox/ into outbox/ (INBOX=dir OUTBOX=dir to override; empty inbox: bundled example)
+	$(PY) -m pipeline report $(REPORT_ARGS)
+
+check: $(VENV)/.runtime ## Like report, but exit 1 when any unit is missing or rejected
+	$(PY) -m pipeline report --strict $(REPORT_ARGS)
+
+test: $(VENV)/.dev ## Lint, then run every test
+	$(VENV)/bin/ruff check pipeline tests scripts
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev ## Check the code with ruff
+	$(VENV)/bin/ruff check pipeline tests scripts
+
+golden: $(VENV)/.dev ## Rewrite the golden report text after a deliberate change of wording
+	UPDATE_GOLDEN=1 $(PY) -m pytest tests/test_golden.py
+
+example: $(VENV)/.runtime ## Regenerate the bundled example returns in examples/gansu-2016/
+	$(PY) -m pipeline example
+
+docx-template: $(VENV)/.runtime ## Rebuild templates/report.docx from scripts/build_report_template.py
+	$(PY) scripts/build_report_template.py
+
+clean: ## Remove the environment and the outbox's generated files
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find outbox -mindepth 1 -not -name .gitkeep -delete 2>/dev/null || true

@@ -1,0 +1,1 @@
+"""Consolidates the Excel returns that counties send in into a provincial report."""

@@ -1,0 +1,93 @@
+"""Consolidate: included returns → county, city and province totals.
+
+Counts are summed; rates are computed afterwards from the summed counts at each level,
+never averaged or summed themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .form import Form
+from .model import Return, Roster
+from .units import UnitList
+from .validate import sheet_frames
+
+
+@dataclass(frozen=True)
+class Totals:
+    province: pd.Series  # field keys and rates, plus units_expected / units_included
+    cities: pd.DataFrame  # index: city_code
+    counties: pd.DataFrame  # index: county code; every unit, NaN fields when not included
+    townships: dict[str, pd.DataFrame]  # per sheet: every township row of the included returns, with its source
+    rates: tuple[str, ...]
+
+    @property
+    def partial(self) -> bool:
+        return int(self.province["units_included"]) < int(self.province["units_expected"])
+
+
+def consolidate(form: Form, units: UnitList, roster: Roster, returns: list[Return]) -> Totals:
+    standing = {u.code: u.source.path for u in roster.units if u.status == "included" and u.source}
+    chosen = [r for r in returns if standing.get(r.county_code) == r.source.path]
+    keys = list(form.field_keys)
+
+    frames = sheet_frames(form, chosen)
+    per_county = pd.DataFrame(index=pd.Index([r.county_code for r in chosen], name="code"))
+    detail: dict[str, pd.DataFrame] = {}
+    for sheet_key, sf in frames.items():
+        fields = [f.key for f in sf.spec.count_fields]
+        summed = sf.frame.groupby("_ret")[fields].sum()
+        summed.index = [chosen[i].county_code for i in summed.index]
+        per_county = per_county.join(summed, how="left")
+        d = sf.frame.copy()
+        d.insert(0, "code", [chosen[i].county_code for i in d["_ret"]])
+        d.insert(1, "file", [chosen[i].source.path for i in d["_ret"]])
+        d.insert(2, "sheet", [chosen[i].sheets[sheet_key].name for i in d["_ret"]])
+        d.insert(3, "row", [row.row for _, row in sf.rows])
+        detail[sheet_key] = d.drop(columns="_ret")
+    # A county with no township rows in a sheet still counts: zero, not missing.
+    per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
+
+    meta = pd.DataFrame(
+        [(u.code, u.name, u.city_code, u.city_name) for u in units.units],
+        columns=["code", "name", "city_code", "city_name"],
+    ).set_index("code")
+    status = {u.code: u.status for u in roster.units}
+    counties = meta.join(per_county, how="left")
+    counties["status"] = [status[c] for c in counties.index]
+    counties["units_expected"] = 1
+    counties["units_included"] = counties["status"].eq("included").astype(int)
+    for k in keys:
+        counties[k] = counties[k].astype("Int64")
+
+    city_counts = counties.groupby("city_code", sort=False)[keys].sum(min_count=0)
+    city_units = counties.groupby("city_code", sort=False)[["units_expected", "units_included"]].sum()
+    city_names = counties.groupby("city_code", sort=False)["city_name"].first()
+    cities = pd.concat([city_names.rename("name"), city_units, city_counts], axis=1)
+
+    province = pd.Series(
+        {"name": form.region_name, "units_expected": len(counties), "units_included": int(counties["units_included"].sum())}
+        | {k: int(counties[k].sum()) for k in keys}
+    )
+    counties = _with_rates(form, counties)
+    cities = _with_rates(form, cities)
+    province = _with_rates(form, province.to_frame().T).iloc[0]
+    return Totals(province, cities, counties, detail, tuple(r.key for r in form.rates))
+
+
+def _with_rates(form: Form, frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for rate in form.rates:
+        num = out[list(rate.numerator)].astype("Float64").sum(axis=1, min_count=1)
+        den = out[list(rate.denominator)].astype("Float64").sum(axis=1, min_count=1)
+        out[rate.key] = (num / den).where(den > 0)
+    return out
+
+
+def rate_of(form: Form, values: pd.Series, key: str) -> tuple[int, int]:
+    """(numerator, denominator) of a rate as summed counts: what the wording filters need."""
+    rate = next(r for r in form.rates if r.key == key)
+    return int(sum(values[k] for k in rate.numerator)), int(sum(values[k] for k in rate.denominator))

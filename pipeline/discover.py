@@ -1,0 +1,97 @@
+"""Discover: the inbox → the files in it, each with its size, hash, time and kind.
+
+The inbox is only read. A .zip is looked into, never extracted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from .model import Source
+
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
+_HEAD = 8
+
+
+def discover(inbox: Path) -> list[Source]:
+    sources: list[Source] = []
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        rel = path.relative_to(inbox).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(inbox).parts) and path.name != ".DS_Store":
+            continue  # hidden folders (.git, editor state) are not submissions
+        data_head = _head(path)
+        stat = path.stat()
+        digest = _sha256(path)
+        kind = classify(path.name, data_head)
+        if kind == "zip":
+            sources += _members(path, rel, stat.st_mtime)
+            continue
+        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=str(path)))
+    return sources
+
+
+def classify(name: str, head: bytes) -> str:
+    """What a file is, by its content; the name only tells a broken workbook from other junk."""
+    lower = name.lower()
+    if name.startswith("~$") or name == ".DS_Store" or name.startswith("._"):
+        return "skip"
+    if head.startswith(b"PK\x03\x04"):
+        return "zip" if lower.endswith(".zip") else "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    return "broken" if Path(lower).suffix in WORKBOOK_SUFFIXES else "skip"
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(_HEAD)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _members(path: Path, rel: str, mtime: float) -> list[Source]:
+    out: list[Source] = []
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return [Source(rel, path.stat().st_size, _sha256(path), mtime, "broken", abspath=str(path))]
+    with zf:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            name = _member_name(info)
+            shown = f"{rel}/{name}"
+            base = Path(name).name
+            if info.file_size > 200 * 1024 * 1024:
+                kind = "broken"
+                digest = ""
+            else:
+                with zf.open(info) as f:
+                    head = f.read(_HEAD)
+                kind = classify(base, head)
+                digest = hashlib.sha256(zf.read(info)).hexdigest() if kind != "skip" else ""
+            member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
+            out.append(
+                Source(shown, info.file_size, digest, member_time, kind if kind != "zip" else "skip",
+                       archive=str(path), member=info.filename, abspath=str(path))
+            )
+    return out
+
+
+def _member_name(info: zipfile.ZipInfo) -> str:
+    """Zips made on Chinese Windows store GBK names without the UTF-8 flag."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename

@@ -1,0 +1,247 @@
+"""The form, loaded from its declaration in `schemas/`. No form knowledge lives in code."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    label: str
+    group: str = ""
+    aliases: tuple[str, ...] = ()
+    unit: str = ""
+    narrative: str = "full"  # "wan": the narrative writes it in 万 with one decimal
+    is_key: bool = False
+
+    @property
+    def full_label(self) -> str:
+        """The label a reader understands out of its table: group and sub-label together."""
+        return f"{self.group}{self.label}" if self.group else self.label
+
+
+@dataclass(frozen=True)
+class ComputedSpec:
+    key: str
+    label: str
+    group: str = ""
+    aliases: tuple[str, ...] = ()
+    sum: tuple[str, ...] = ()
+    rate: tuple[str, str] | None = None  # (numerator key, denominator key), keys of sums or fields
+
+    @property
+    def full_label(self) -> str:
+        return f"{self.group}{self.label}" if self.group else self.label
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    field: str
+    not_above: str
+
+
+@dataclass(frozen=True)
+class CoverageSpec:
+    id: str
+    numerator: str
+    denominator: str
+    minimum: float
+    noun: str
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    key: str
+    number: str
+    label: str
+    aliases: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    computed: tuple[ComputedSpec, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    coverage: tuple[CoverageSpec, ...] = ()
+    unit_line: str = ""
+
+    @property
+    def key_field(self) -> FieldSpec:
+        return next(f for f in self.fields if f.is_key)
+
+    @property
+    def count_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if not f.is_key)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.number}{self.label}"
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    key: str
+    label: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    style: str  # coverage | share | rectification
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    version: str
+    title: str
+    units_file: str
+    region_name: str
+    region_code: str
+    unit_noun: str
+    city_noun: str
+    narrative: str
+    name_noise: tuple[str, ...]
+    sheets: tuple[SheetSpec, ...]
+    rates: tuple[RateSpec, ...]
+    messages: dict[str, str]
+    fingerprint: str  # changes whenever the declaration changes: part of cache keys
+
+    @property
+    def count_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for s in self.sheets for f in s.count_fields)
+
+    @property
+    def field_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.count_fields)
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.count_fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def sheet(self, key: str) -> SheetSpec:
+        return next(s for s in self.sheets if s.key == key)
+
+    def message(self, rule: str, **values: object) -> str:
+        template = self.messages.get(rule, rule + ": {detail}")
+        return template.format_map(_Blank(values))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def load_form(path: str | Path | None = None) -> Form:
+    path = Path(path) if path else SCHEMAS_DIR / "shuanglian-2016.toml"
+    raw_bytes = path.read_bytes()
+    raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    head = raw["form"]
+    sheets = tuple(_sheet(s) for s in raw["sheets"])
+    rates = tuple(
+        RateSpec(r["key"], r["label"], tuple(r["numerator"]), tuple(r["denominator"]), r.get("style", "share"))
+        for r in raw.get("rates", [])
+    )
+    form = Form(
+        key=head["key"],
+        version=str(head.get("version", "1")),
+        title=head["title"],
+        units_file=str((path.parent / head["units"]).resolve()),
+        region_name=head.get("region_name", "全省"),
+        region_code=str(head.get("region_code", "")),
+        unit_noun=head.get("unit_noun", "县(市、区)"),
+        city_noun=head.get("city_noun", "市(州)"),
+        narrative=head.get("narrative", ""),
+        name_noise=tuple(head.get("name_noise", [])),
+        sheets=sheets,
+        rates=rates,
+        messages=dict(raw.get("messages", {})),
+        fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
+    )
+    _check(form)
+    return form
+
+
+def _sheet(s: dict) -> SheetSpec:
+    fields = tuple(
+        FieldSpec(
+            key=f["key"],
+            label=f["label"],
+            group=f.get("group", ""),
+            aliases=tuple(f.get("aliases", [])),
+            unit=f.get("unit", ""),
+            narrative=f.get("narrative", "full"),
+            is_key=f.get("kind") == "key",
+        )
+        for f in s["fields"]
+    )
+    computed = tuple(
+        ComputedSpec(
+            key=c["key"],
+            label=c["label"],
+            group=c.get("group", ""),
+            aliases=tuple(c.get("aliases", [])),
+            sum=tuple(c.get("sum", [])),
+            rate=tuple(c["rate"]) if "rate" in c else None,
+        )
+        for c in s.get("computed", [])
+    )
+    return SheetSpec(
+        key=s["key"],
+        number=s.get("number", ""),
+        label=s["label"],
+        aliases=tuple(s.get("aliases", [])),
+        fields=fields,
+        computed=computed,
+        rules=tuple(RuleSpec(r["id"], r["field"], r["not_above"]) for r in s.get("rules", [])),
+        coverage=tuple(
+            CoverageSpec(c["id"], c["numerator"], c["denominator"], float(c["minimum"]), c.get("noun", ""))
+            for c in s.get("coverage", [])
+        ),
+        unit_line=s.get("unit_line", ""),
+    )
+
+
+def _check(form: Form) -> None:
+    """A broken declaration is the developer's mistake: fail loudly at load, not mid-run."""
+    keys = [f.key for f in form.count_fields]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"{form.key}: a field key is declared twice")
+    for s in form.sheets:
+        if sum(f.is_key for f in s.fields) != 1:
+            raise ValueError(f"{form.key}/{s.key}: exactly one field must be kind = \"key\"")
+        own = {f.key for f in s.count_fields} | {c.key for c in s.computed}
+        for r in s.rules:
+            if r.field not in own or r.not_above not in own:
+                raise ValueError(f"{form.key}/{s.key}: rule {r.id} names a field not in the sheet")
+    for r in form.rates:
+        for k in r.numerator + r.denominator:
+            if k not in keys:
+                raise ValueError(f"{form.key}: rate {r.key} names unknown field {k}")
+
+
+# --- label matching -------------------------------------------------------------------
+
+_DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
+_UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
+
+
+def normalise_label(text: object) -> str:
+    """Labels compare equal whatever the width, spacing, quotes and brackets the county used."""
+    s = unicodedata.normalize("NFKC", str(text or ""))
+    return _DROP.sub("", s).lower()
+
+
+def label_variants(text: object) -> set[str]:
+    """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
+    s = unicodedata.normalize("NFKC", str(text or "")).strip()
+    out = {normalise_label(s)}
+    stripped = _UNIT_SUFFIX.sub("", s)
+    if stripped != s:
+        out.add(normalise_label(stripped))
+    out.discard("")
+    return out

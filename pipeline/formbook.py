@@ -1,0 +1,198 @@
+"""A county return workbook in the form's issued layout, built from the form declaration.
+
+Used for the bundled example, the test fixtures and the benchmark; the blank templates sent
+to counties come from the same layout. Pure: it returns a workbook or bytes, never a file.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+
+from .form import Form, SheetSpec
+from .units import Unit
+
+FIXED_ZIP_TIME = (2016, 12, 5, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Knobs for the variants counties really send; the defaults are the issued layout."""
+
+    title: bool = True
+    header_rows: int = 2  # 1: group and sub-label joined in one cell
+    total: str = "last"  # last | first | none
+    total_label: str = "合计"
+    total_formulas: bool = False  # True: =SUM() with no cached value, as a program that does not calculate saves
+    blank_row_after_header: bool = False
+    extra_columns: tuple[str, ...] = ()  # e.g. ("序号",) placed first; 备注 goes last
+    reverse_columns: bool = False
+    footer: bool = True
+
+
+def build_return(
+    form: Form,
+    unit: Unit,
+    townships: list[dict],
+    *,
+    filed_on: date | None = date(2016, 12, 5),
+    layout: Layout = Layout(),
+    people: tuple[str, str, str] = ("王丽", "陈强", "0931-8123456"),
+) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    for spec in form.sheets:
+        ws = wb.create_sheet(f"{spec.number}{spec.label}")
+        _fill_sheet(ws, form, spec, unit, townships, filed_on, layout, people)
+    return wb
+
+
+def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on, layout: Layout, people) -> None:
+    fields = list(spec.fields)
+    if layout.reverse_columns:
+        fields = [fields[0], *reversed(fields[1:])]
+    columns: list[tuple[str, object]] = []  # (kind, field or extra label)
+    for extra in layout.extra_columns:
+        if extra != "备注":
+            columns.append(("extra", extra))
+    columns += [("field", f) for f in fields]
+    if "备注" in layout.extra_columns:
+        columns.append(("extra", "备注"))
+    width = len(columns)
+    bold = Font(bold=True)
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    r = 1
+    if layout.title:
+        ws.cell(r, 1, f"{spec.number}  {unit.name}{form.title}{spec.label}统计表").font = Font(bold=True, size=14)
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+        ws.cell(r, 1).alignment = centre
+        r += 1
+        ws.cell(r, 1, f"填报单位(盖章):{unit.name}双联办")
+        ws.cell(r, max(2, width // 2 - 1), f"行政区划代码:{unit.code}")
+        if filed_on:
+            ws.cell(r, max(3, width // 2 + 1), f"填报日期:{filed_on.year}年{filed_on.month}月{filed_on.day}日")
+        ws.cell(r, width, spec.unit_line)
+        r += 1
+
+    header_top = r
+    two = layout.header_rows == 2
+    for c, (kind, item) in enumerate(columns, start=1):
+        if kind == "extra":
+            text = item
+        elif two:
+            text = item.group or item.label
+        else:
+            text = item.full_label
+        ws.cell(header_top, c, text)
+        if two:
+            if kind == "field" and item.group:
+                ws.cell(header_top + 1, c, item.label)
+            else:
+                ws.merge_cells(start_row=header_top, start_column=c, end_row=header_top + 1, end_column=c)
+    if two:
+        # Merge each group label across its sub-columns.
+        c = 1
+        while c <= width:
+            kind, item = columns[c - 1]
+            end = c
+            if kind == "field" and item.group:
+                while end < width and columns[end][0] == "field" and columns[end][1].group == item.group:
+                    end += 1
+                if end > c:
+                    ws.merge_cells(start_row=header_top, start_column=c, end_row=header_top, end_column=end)
+            c = end + 1
+    header_bottom = header_top + (1 if two else 0)
+    for rr in range(header_top, header_bottom + 1):
+        for c in range(1, width + 1):
+            ws.cell(rr, c).font = bold
+            ws.cell(rr, c).alignment = centre
+            ws.cell(rr, c).border = box
+    r = header_bottom + 1
+    if layout.blank_row_after_header:
+        r += 1
+
+    total_row = None
+    if layout.total == "first":
+        total_row = r
+        r += 1
+    first_data = r
+    for i, t in enumerate(townships, start=1):
+        for c, (kind, item) in enumerate(columns, start=1):
+            if kind == "extra":
+                value = i if item == "序号" else None
+            elif item.is_key:
+                value = t[item.key]
+            else:
+                value = t.get(item.key, 0)
+            ws.cell(r, c, value).border = box
+        r += 1
+    last_data = r - 1
+    if layout.total == "last":
+        total_row = r
+        r += 1
+    if total_row is not None:
+        for c, (kind, item) in enumerate(columns, start=1):
+            if kind == "field" and item.is_key:
+                value = layout.total_label
+            elif kind == "field":
+                letter = get_column_letter(c)
+                if layout.total_formulas:
+                    value = f"=SUM({letter}{first_data}:{letter}{last_data})"
+                else:
+                    value = sum(_as_int(t.get(item.key, 0)) for t in townships)
+            else:
+                value = None
+            cell = ws.cell(total_row, c, value)
+            cell.border = box
+            cell.font = bold
+    if layout.footer:
+        r += 1
+        ws.cell(r, 1, f"填表人:{people[0]}")
+        ws.cell(r, max(2, width // 2 - 1), f"审核人:{people[1]}")
+        ws.cell(r, max(3, width // 2 + 1), f"联系电话:{people[2]}")
+    for c, (kind, item) in enumerate(columns, start=1):
+        label = item if kind == "extra" else item.label
+        ws.column_dimensions[get_column_letter(c)].width = max(8, min(18, len(str(label)) * 2 + 2))
+    ws.freeze_panes = ws.cell(header_bottom + 1, 2)
+
+
+def _as_int(v: object) -> int:
+    try:
+        return int(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """The workbook as .xlsx bytes that do not depend on when they were made."""
+    from datetime import datetime
+
+    stamp = datetime(*FIXED_ZIP_TIME)
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    wb.properties.creator = "pipeline"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return fixed_zip_times(buf.getvalue())
+
+
+def fixed_zip_times(data: bytes) -> bytes:
+    """Re-pack a zip (xlsx, docx) with fixed entry times so equal content gives equal bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()

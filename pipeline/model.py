@@ -1,0 +1,129 @@
+"""The records that travel between stages. All frozen: a stage never edits its input."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem, wherever it was found. The only way a problem travels."""
+
+    severity: Severity
+    file: str
+    county_code: str
+    sheet: str
+    cell: str
+    field: str
+    rule: str
+    message: str
+
+    @property
+    def sort_key(self) -> tuple:
+        return (SEVERITY_ORDER[self.severity], self.county_code, self.file, self.sheet, _cell_key(self.cell), self.rule)
+
+
+def _cell_key(cell: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    col = 0
+    for ch in letters:
+        col = col * 26 + ord(ch.upper()) - 64
+    return (int(digits) if digits else 0, col)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file found in the inbox (or a member of a zip in it)."""
+
+    path: str  # as shown to users: relative to the inbox, `archive.zip/member.xlsx` for members
+    size: int
+    sha256: str
+    mtime: float
+    kind: str  # xlsx | xls | skip | broken
+    archive: str = ""  # the zip's absolute path when the file is an archive member
+    member: str = ""
+    abspath: str = ""
+
+
+@dataclass(frozen=True)
+class CellValue:
+    value: int | None  # None: the cell could not be read as a count (a finding says why)
+    cell: str  # "D7" in the county's own layout
+
+
+@dataclass(frozen=True)
+class Row:
+    township: str
+    row: int  # 1-based row number in the county's sheet
+    township_cell: str
+    values: dict[str, CellValue]  # field key -> value; computed columns included
+
+
+@dataclass(frozen=True)
+class SheetData:
+    key: str  # the form's sheet key
+    name: str  # the sheet's name as the county wrote it
+    rows: tuple[Row, ...]
+    total: Row | None  # the 合计 row as entered (cached values), if any
+    columns: dict[str, str]  # field key -> column letter
+
+
+@dataclass(frozen=True)
+class Return:
+    """One workbook as read: the county it claims to be and its sheets."""
+
+    source: Source
+    county_code: str  # "" when it could not be identified
+    filed_on: date | None
+    sheets: dict[str, SheetData]
+    filled_by: str = ""
+    reviewed_by: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    source: Source
+    ret: Return | None
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    code: str
+    name: str
+    city_code: str
+    city_name: str
+    status: str  # included | rejected | missing
+    source: Source | None
+    superseded: tuple[Source, ...]
+    filed_on: date | None
+    filled_by: str
+    phone: str
+    errors: int
+    warnings: int
+
+    @property
+    def status_label(self) -> str:
+        return {"included": "已报送", "rejected": "已退回", "missing": "未报送"}[self.status]
+
+
+@dataclass(frozen=True)
+class Roster:
+    units: tuple[UnitStatus, ...]
+    unassigned: tuple[ReadResult, ...] = field(default=())  # files whose county is unknown
+
+    def with_status(self, status: str) -> list[UnitStatus]:
+        return [u for u in self.units if u.status == status]

@@ -1,0 +1,57 @@
+"""Reading a count out of whatever a county typed into the cell."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date, datetime
+
+# Blank, dashes, a slash or 无 all mean "none": 0.
+_ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―"}
+_NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
+
+
+class NotACount(ValueError):
+    """The cell holds something that is not a non-negative whole number."""
+
+
+def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
+    """A non-negative integer, or NotACount. `units` are suffixes the column may carry (`12户`)."""
+    if raw is None:
+        return 0
+    if isinstance(raw, bool):
+        raise NotACount(raw)
+    if isinstance(raw, int):
+        if raw < 0:
+            raise NotACount(raw)
+        return raw
+    if isinstance(raw, float):
+        if not math.isfinite(raw) or raw < 0 or raw != int(raw):
+            raise NotACount(raw)
+        return int(raw)
+    if isinstance(raw, (date, datetime)):
+        raise NotACount(raw)
+    # NFKC turns full-width digits, the full-width comma and the ideographic space into ASCII.
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    if text in _ZERO_WORDS:
+        return 0
+    for unit in sorted(units, key=len, reverse=True):
+        if unit and text.endswith(unit):
+            text = text[: -len(unit)].rstrip()
+            break
+    m = _NUMBER.match(text)
+    if not m:
+        raise NotACount(raw)
+    whole, frac = m.group(1), m.group(2)
+    if frac and frac.strip("0"):
+        raise NotACount(raw)
+    return int(whole.replace(",", ""))
+
+
+def display(raw: object) -> str:
+    """How a raw cell value is quoted back to a clerk in a message."""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    s = str(raw)
+    return s if len(s) <= 40 else s[:40] + "…"

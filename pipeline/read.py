@@ -1,0 +1,436 @@
+"""Read: one source file's bytes → a Return (county, date, township rows with their cells).
+
+Whatever layout the county used: title rows or none, one- or two-row headers, columns in any
+order, extra columns, the 合计 row first, last or absent, numbers as text. Every value keeps
+the cell it came from. Problems come back as findings; nothing here raises past `read_source`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from .form import Form, SheetSpec, label_variants, normalise_label
+from .model import CellValue, Finding, ReadResult, Return, Row, Severity, SheetData, Source
+from .numbers import NotACount, display, parse_count
+from .units import UnitList
+from .workbook import Book, Grid, Unreadable, cell_ref, open_book
+
+HEADER_SEARCH_ROWS = 30
+_TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
+_FOOTER = re.compile(r"^\s*(填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
+_COLUMN_CODES = {"甲", "乙", "丙", "丁"}
+
+
+def load_bytes(source: Source) -> bytes:
+    if source.archive:
+        with zipfile.ZipFile(source.archive) as zf:
+            info = zf.getinfo(source.member)
+            if info.file_size > 200 * 1024 * 1024:
+                raise Unreadable("unreadable", "压缩包内文件过大")
+            return zf.read(info)
+    return Path(source.abspath).read_bytes()
+
+
+def read_source(source: Source, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
+    """The one guard around a file: whatever goes wrong becomes a finding for this file alone."""
+    try:
+        data = load_bytes(source)
+        return read_bytes(data, source, form, units, passwords)
+    except Unreadable as e:
+        rule = e.rule
+        msg = form.message(rule, detail=e.detail)
+        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", rule, msg),))
+    except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
+        msg = form.message("read-failed", detail=type(e).__name__)
+        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "read-failed", msg),))
+
+
+def read_bytes(data: bytes, source: Source, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
+    try:
+        book = open_book(data)
+    except Unreadable as e:
+        if e.rule == "encrypted" and passwords:
+            data = _decrypt(data, passwords)
+            book = open_book(data)
+        else:
+            raise
+    return _SourceReader(source, form, units, book).read()
+
+
+def _decrypt(data: bytes, passwords: tuple[str, ...]) -> bytes:
+    """Encrypted returns open with a password from the configuration, when one fits."""
+    import io
+
+    try:
+        import msoffcrypto
+    except ImportError as e:
+        raise Unreadable("encrypted") from e
+    for pw in passwords:
+        try:
+            office = msoffcrypto.OfficeFile(io.BytesIO(data))
+            office.load_key(password=pw)
+            out = io.BytesIO()
+            office.decrypt(out)
+            return out.getvalue()
+        except Exception:  # noqa: BLE001 - a wrong password: try the next
+            continue
+    raise Unreadable("encrypted")
+
+
+class _SourceReader:
+    def __init__(self, source: Source, form: Form, units: UnitList, book: Book) -> None:
+        self.source, self.form, self.units, self.book = source, form, units, book
+        self.findings: list[Finding] = []
+        self.identity: dict[str, list[tuple[str, str]]] = {"name": [], "code": [], "date": []}
+        self.people: dict[str, str] = {}
+
+    def finding(self, severity: Severity, rule: str, *, sheet: str = "", cell: str = "", field: str = "", **kw) -> None:
+        place = f"{sheet}!{cell}" if sheet and cell else sheet
+        msg = self.form.message(rule, place=place, **kw)
+        self.findings.append(Finding(severity, self.source.path, "", sheet, cell, field, rule, msg))
+
+    def read(self) -> ReadResult:
+        sheets: dict[str, SheetData] = {}
+        for spec in self.form.sheets:
+            name = self._pick_sheet(spec)
+            if name is None:
+                continue
+            grid = self.book.loader(name)  # type: ignore[operator]
+            data = self._read_sheet(spec, grid)
+            if data is not None:
+                sheets[spec.key] = data
+        code = self._identify()
+        filed_on = self._filed_on()
+        findings = tuple(
+            Finding(f.severity, f.file, code, f.sheet, f.cell, f.field, f.rule, f.message) for f in self.findings
+        )
+        ret = Return(
+            source=self.source,
+            county_code=code,
+            filed_on=filed_on,
+            sheets=sheets,
+            filled_by=self.people.get("填表人", ""),
+            reviewed_by=self.people.get("审核人", ""),
+            phone=self.people.get("联系电话", ""),
+        )
+        return ReadResult(self.source, ret, findings)
+
+    # --- sheets -------------------------------------------------------------------------
+
+    def _pick_sheet(self, spec: SheetSpec) -> str | None:
+        wanted = [normalise_label(x) for x in (spec.label, *spec.aliases)]
+        matches = []
+        for name, visible in self.book.sheets:
+            n = normalise_label(name)
+            if any(_whole(w, n) for w in wanted):
+                matches.append((name, visible))
+        visible = [m for m in matches if m[1]]
+        pool = visible or matches
+        if not pool:
+            self.finding(Severity.ERROR, "missing-sheet", sheet_label=spec.label, sheet_number=spec.number)
+            return None
+        if len(pool) > 1:
+            names = "、".join(f"“{n}”" for n, _ in pool)
+            self.finding(Severity.ERROR, "sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label, detail=names)
+            return None
+        return pool[0][0]
+
+    def _read_sheet(self, spec: SheetSpec, grid: Grid) -> SheetData | None:
+        if grid.far_cell:
+            self.finding(Severity.WARNING, "stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
+        header_row, columns = _find_header(spec, grid)
+        self._collect_identity(grid, range(0, max(header_row - 1, 0) + 1 if header_row >= 0 else min(len(grid.rows), 8)))
+        missing = [f for f in spec.fields if f.key not in columns]
+        if header_row < 0 or missing:
+            for f in missing:
+                self.finding(Severity.ERROR, "missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
+            return None
+        key_col = columns[spec.key_field.key]
+        field_cols = {k: c for k, c in columns.items() if k != spec.key_field.key}
+        units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
+        rows: list[Row] = []
+        total: Row | None = None
+        total_recomputed = False
+        first_field_col = min(field_cols.values())
+        r = header_row + 1
+        while r < len(grid.rows):
+            raw = grid.rows[r]
+            texts = [str(v).strip() if v is not None else "" for v in raw]
+            if any(_FOOTER.match(t) for t in texts if t):
+                self._collect_people(grid, r)
+                break
+            key_text = _clean_text(grid.value(r, key_col))
+            values_raw = {k: grid.value(r, c) for k, c in field_cols.items()}
+            formula_cells = {k for k, c in field_cols.items() if (r, c) in grid.formula_without_value}
+            if not key_text and all(_blank(v) for v in values_raw.values()) and not formula_cells:
+                r += 1
+                continue
+            if key_text in _COLUMN_CODES or (not key_text and _is_code_row(values_raw, field_cols)):
+                r += 1
+                continue
+            lead = [_clean_text(grid.value(r, c)) for c in range(0, first_field_col) if c != key_col]
+            is_total = _is_total(key_text) or (not key_text and any(_is_total(t) for t in lead))
+            values: dict[str, CellValue] = {}
+            for k, c in field_cols.items():
+                ref = cell_ref(r, c)
+                label = self._label(spec, k)
+                if k in formula_cells:
+                    if is_total:
+                        total_recomputed = True
+                    else:
+                        self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name, cell=ref, field=k)
+                    values[k] = CellValue(None, ref)
+                    continue
+                if k in units:
+                    try:
+                        values[k] = CellValue(parse_count(values_raw[k], units[k]), ref)
+                    except NotACount:
+                        self.finding(
+                            Severity.ERROR, "not-a-count", sheet=grid.name, cell=ref, field=k,
+                            field_label=label, value=display(values_raw[k]),
+                        )
+                        values[k] = CellValue(None, ref)
+                else:
+                    values[k] = _computed_value(values_raw[k], ref)
+            if is_total:
+                if total is None:
+                    total = Row("合计", r + 1, cell_ref(r, key_col), values)
+                r += 1
+                continue
+            if not key_text:
+                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col), field=spec.key_field.key)
+                key_text = f"(第{r + 1}行)"
+            rows.append(Row(key_text, r + 1, cell_ref(r, key_col), values))
+            r += 1
+        else:
+            pass
+        self._collect_people(grid, r)  # a footer may sit anywhere below the table
+        if total_recomputed and total is not None:
+            self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=total.township_cell)
+            total = None
+        letters = {k: cell_ref(0, c).rstrip("0123456789") for k, c in columns.items()}
+        return SheetData(spec.key, grid.name, tuple(rows), total, letters)
+
+    def _label(self, spec: SheetSpec, key: str) -> str:
+        for f in spec.fields:
+            if f.key == key:
+                return f.full_label
+        for c in spec.computed:
+            if c.key == key:
+                return c.full_label
+        return key
+
+    # --- identity -----------------------------------------------------------------------
+
+    def _collect_identity(self, grid: Grid, rows) -> None:
+        for r in rows:
+            text = _row_text(grid, r)
+            if not text:
+                continue
+            m = re.search(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)", text)
+            if m and m.group(1).strip():
+                self.identity["name"].append((grid.name, m.group(1).strip()))
+            m = re.search(r"(?:行政区划)?代码[::]?\s*(\d{6})(?:\.0)?(?!\d)", text)
+            if m:
+                self.identity["code"].append((grid.name, m.group(1)))
+            m = re.search(r"填报日期[::]?\s*(\S+(?:\s\S+)?)", text)
+            if m:
+                self.identity["date"].append((grid.name, m.group(1)))
+
+    def _collect_people(self, grid: Grid, start: int) -> None:
+        for r in range(start, min(len(grid.rows), start + 6)):
+            text = _row_text(grid, r)
+            for label in ("填表人", "审核人", "联系电话"):
+                m = re.search(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)", text)
+                if m and m.group(1).strip() and label not in self.people:
+                    self.people[label] = m.group(1).strip()
+
+    def _identify(self) -> str:
+        by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
+        by_name = set()
+        unknown_names = []
+        for _, text in self.identity["name"]:
+            code = self.units.match_name(text, self.form.name_noise)
+            if code:
+                by_name.add(code)
+            else:
+                unknown_names.append(text)
+        content = by_code or by_name
+        from_file = self.units.find_in_filename(Path(self.source.member or self.source.path).stem)
+        if len(content) > 1:
+            names = "、".join(self._unit_name(c) for c in sorted(content))
+            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致({names})")
+            return ""
+        if content:
+            code = next(iter(content))
+            if from_file and from_file != code:
+                self.finding(
+                    Severity.ERROR, "unit-conflict",
+                    detail=f"文件名是{self._unit_name(from_file)},表内填报单位是{self._unit_name(code)}",
+                )
+                return code
+            return code
+        if from_file:
+            return from_file
+        self.finding(Severity.ERROR, "unit-unknown")
+        return ""
+
+    def _unit_name(self, code: str) -> str:
+        u = self.units.by_code(code)
+        return u.name if u else code
+
+    def _filed_on(self) -> date | None:
+        for _, text in self.identity["date"]:
+            d = parse_date(text)
+            if d:
+                return d
+        self.finding(Severity.WARNING, "date-missing")
+        return None
+
+
+def _whole(word: str, text: str) -> bool:
+    """`表1` is in `表1走访情况` but not in `表10`."""
+    if not word:
+        return False
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start > 0 else ""
+        after = text[end] if end < len(text) else ""
+        if not (before.isdigit() and word[0].isdigit()) and not (after.isdigit() and word[-1].isdigit()):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
+def _clean_text(v: object) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    s = unicodedata.normalize("NFKC", str(v))
+    return re.sub(r"\s+", "", s)
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def _is_total(text: str) -> bool:
+    return text in _TOTAL_WORDS or (len(text) <= 6 and (text.endswith("合计") or text.endswith("总计")))
+
+
+def _is_code_row(values: dict[str, object], cols: dict[str, int]) -> bool:
+    """A column-number row (1 2 3 …) under the header, as statistical forms often have."""
+    ordered = [values[k] for k, _ in sorted(cols.items(), key=lambda kv: kv[1])]
+    try:
+        nums = [parse_count(v) for v in ordered]
+    except NotACount:
+        return False
+    return len(nums) > 2 and all(b - a == 1 for a, b in zip(nums, nums[1:]))
+
+
+def _computed_value(raw: object, ref: str) -> CellValue:
+    """Optional computed columns keep their raw value for checking; they never enter the totals."""
+    return CellValue(raw if raw not in ("", None) else None, ref)  # type: ignore[arg-type]
+
+
+def _row_text(grid: Grid, r: int) -> str:
+    parts = []
+    for v in grid.rows[r] if r < len(grid.rows) else []:
+        if v in (None, ""):
+            continue
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, (datetime, date)):
+            v = v.strftime("%Y-%m-%d")
+        parts.append(unicodedata.normalize("NFKC", str(v)).strip())
+    return "  ".join(parts)
+
+
+def parse_date(text: str) -> date | None:
+    text = unicodedata.normalize("NFKC", text)
+    m = re.search(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})", text)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            return None
+    m = re.match(r"^(\d{5})(?:\.0+)?$", text.strip())
+    if m and 30000 < int(m.group(1)) < 60000:  # an Excel serial date in the cell after the label
+        return date(1899, 12, 30) + timedelta(days=int(m.group(1)))
+    return None
+
+
+# --- header detection ------------------------------------------------------------------
+
+
+def _field_keys(spec: SheetSpec):
+    """Per field: one-row keys (a single header cell) and two-row keys (group, sub-label)."""
+    table = []
+    for f in (*spec.fields, *spec.computed):
+        one: set[str] = set()
+        for text in (f.full_label, *f.aliases):
+            one |= label_variants(text)
+        if not f.group:
+            one |= label_variants(f.label)
+        two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
+        table.append((f.key, one, two))
+    return table
+
+
+def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
+    """The header's last row and each field's column; (-1, {}) when no row looks like a header."""
+    keys = _field_keys(spec)
+    merged_src = {}
+    for r1, c1, r2, c2 in grid.merged:
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > 400:
+            continue
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                merged_src[(r, c)] = (r1, c1)
+    best = (-1, {})
+    best_score = 0
+    key_field = spec.key_field.key
+    for h in range(min(len(grid.rows), HEADER_SEARCH_ROWS)):
+        cols = _match_row(grid, h, keys, merged_src)
+        score = len(cols) + (0.5 if key_field in cols else 0)
+        if score > best_score:
+            best, best_score = (h, cols), score
+    return best
+
+
+def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
+    width = len(grid.rows[h])
+    found: dict[str, int] = {}
+
+    def text(r: int, c: int) -> object:
+        src = merged_src.get((r, c))
+        return grid.value(*src) if src else grid.value(r, c)
+
+    prev_top: object = ""
+    for c in range(width):
+        bottom_raw = grid.value(h, c)
+        bottom = "" if isinstance(bottom_raw, (int, float)) and not isinstance(bottom_raw, bool) else bottom_raw
+        top = text(h - 1, c) if h > 0 else ""
+        if _blank(top) and not _blank(bottom) and prev_top:
+            top = prev_top  # a group label typed once over its sub-columns, not merged
+        same_merge = merged_src.get((h, c)) is not None and merged_src.get((h, c)) == merged_src.get((h - 1, c))
+        bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
+        top_norm = normalise_label(top)
+        candidates_one = set(bottom_variants)
+        if top_norm and bottom_variants:
+            candidates_one |= {top_norm + b for b in bottom_variants}
+        if (_blank(bottom) or same_merge) and not _blank(top):
+            candidates_one |= label_variants(top)
+        pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
+        for key, one, two in keys:
+            if key not in found and (candidates_one & one or pairs & two):
+                found[key] = c
+                break
+        prev_top = top if bottom_variants and top_norm else ""
+    return found

@@ -1,0 +1,341 @@
+"""Render: totals, roster and findings → the report's files as bytes. Pure: no disk writes.
+
+The narrative is written once, as text, from the form's narrative template; the HTML page
+and the Word document both show those same paragraphs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import wording
+from .consolidate import Totals, rate_of
+from .form import Form
+from .model import Finding, Roster, Severity
+from .units import UnitList
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    title: str
+    cutoff: str
+    office: str
+    date: str
+    twice_threshold: float = 0.95
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report says, as plain values, before any format is chosen."""
+
+    title: str
+    example: bool
+    status_line: str
+    narrative: tuple[str, ...]
+    tables: tuple[dict, ...]  # per sheet: {title, header, rows}; province first, then cities
+    annex: tuple[dict, ...]  # per sheet: the counties
+    notes: dict
+    office: str
+    date: str
+
+
+def _env(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(wording.FILTERS)
+    return env
+
+
+def build_report(
+    form: Form, units: UnitList, totals: Totals, roster: Roster, findings: list[Finding],
+    settings: ReportSettings, *, example: bool = False,
+) -> Report:
+    p = totals.province
+    expected, included = int(p["units_expected"]), int(p["units_included"])
+    rejected = roster.with_status("rejected")
+    missing = roster.with_status("missing")
+    submitted = expected - len(missing)
+    noun = form.unit_noun
+    if not totals.partial:
+        status = f"截至{settings.cutoff},{expected}个{noun}已全部报送,数据完整。"
+    else:
+        parts = [f"截至{settings.cutoff},{expected}个{noun}中已有{submitted}个报送"]
+        if rejected:
+            parts.append(f"其中{len(rejected)}个因数据有误被退回")
+        if missing:
+            parts.append(f"{len(missing)}个未报送")
+        status = ",".join(parts) + f";以下为已通过审核的{included}个{noun}的数据,为部分数据。"
+    narrative = render_narrative(form, totals, settings)
+    tables, annex = _tables(form, totals)
+    return Report(
+        title=wording.cn_quotes(settings.title),
+        example=example,
+        status_line=status,
+        narrative=narrative,
+        tables=tables,
+        annex=annex,
+        notes=_notes(form, roster, findings),
+        office=settings.office,
+        date=settings.date,
+    )
+
+
+def render_narrative(form: Form, totals: Totals, settings: ReportSettings) -> tuple[str, ...]:
+    if not form.narrative:
+        return ()
+    p = totals.province
+    styles = {f.key: f.narrative for f in form.count_fields}
+
+    def n(key: str) -> str:
+        return wording.count(int(p[key]), styles[key])
+
+    def sum_n(*keys: str) -> str:
+        return wording.full(sum(int(p[k]) for k in keys))
+
+    def rect(key: str, lead: str = "整改率达") -> str:
+        return wording.rectified(*rate_of(form, p, key), lead=lead)
+
+    def cov(key: str) -> str:
+        return wording.coverage(*rate_of(form, p, key))
+
+    twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
+    partial = totals.partial
+    text = _env(autoescape=False).get_template(form.narrative).render(
+        region=form.region_name,
+        scope="已报送县(市、区)" if partial else form.region_name,
+        scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
+        levels="省市县乡四级",
+        n=n, sum_n=sum_n, rect=rect, cov=cov,
+        twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
+    )
+    return tuple(" ".join(block.split("\n")).strip() for block in text.split("\n\n") if block.strip())
+
+
+def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    tables, annex = [], []
+    for sheet in form.sheets:
+        fields = list(sheet.count_fields)
+        keys = {f.key for f in fields}
+        rates = [r for r in form.rates if set(r.numerator) <= keys]
+        header = ["单位", "应报", "已汇总", *[wording.cn_quotes(f.full_label) for f in fields],
+                  *[wording.cn_quotes(r.label) for r in rates]]
+
+        def row(name: str, values, fields=fields, rates=rates) -> list[str]:
+            cells = [name, wording.table_count(values["units_expected"]), wording.table_count(values["units_included"])]
+            cells += [wording.table_count(values[f.key]) for f in fields]
+            for r in rates:
+                num = sum(values[k] for k in r.numerator) if values["units_included"] else None
+                den = sum(values[k] for k in r.denominator) if values["units_included"] else None
+                cells.append(wording.table_rate(num, den))
+            return cells
+
+        rows = [row(form.region_name, totals.province)]
+        rows += [row(c["name"], c) for _, c in totals.cities.iterrows()]
+        tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows})
+        county_rows = []
+        for _, c in totals.counties.iterrows():
+            cells = row(c["name"], c)
+            if c["status"] != "included":
+                cells = [cells[0], cells[1], cells[2]] + [""] * len(fields) + ["—"] * len(rates)
+            county_rows.append([c["city_name"], *cells])
+        annex.append({"title": f"{sheet.number} {sheet.label}", "header": ["市(州)", *header], "rows": county_rows})
+    return tuple(tables), tuple(annex)
+
+
+def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.file, []).append(f)
+    rejected = []
+    for u in roster.with_status("rejected"):
+        errs = [f for f in by_file.get(u.source.path, []) if f.severity == Severity.ERROR] if u.source else []
+        rejected.append({"name": u.name, "file": u.source.path if u.source else "", "reasons": [f.message for f in errs]})
+    superseded = [
+        {"name": u.name, "file": s.path, "stands": u.source.path if u.source else ""}
+        for u in roster.units for s in u.superseded
+    ]
+    skipped = sorted({f.file for f in findings if f.rule == "skipped"})
+    unassigned = [
+        {"file": r.source.path, "reasons": [f.message for f in by_file.get(r.source.path, []) if f.severity == Severity.ERROR]}
+        for r in roster.unassigned
+    ]
+    included = roster.with_status("included")
+    return {
+        "expected": len(roster.units),
+        "included": len(included),
+        "rejected": rejected,
+        "missing": [{"name": u.name, "city": u.city_name} for u in roster.with_status("missing")],
+        "superseded": superseded,
+        "skipped": skipped,
+        "unassigned": unassigned,
+        "warnings": sum(f.severity == Severity.WARNING for f in findings),
+        "unit_noun": form.unit_noun,
+    }
+
+
+# --- formats ---------------------------------------------------------------------------
+
+
+def render_html(report: Report) -> str:
+    return _env(autoescape=True).get_template("report.html.j2").render(r=report)
+
+
+def render_docx(report: Report) -> bytes:
+    from docxtpl import DocxTemplate
+
+    doc = DocxTemplate(str(TEMPLATES_DIR / "report.docx"))
+    # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
+    doc.render({"r": report}, jinja_env=_env(autoescape=True), autoescape=True)
+    buf = io.BytesIO()
+    doc.save(buf)
+    from .formbook import fixed_zip_times
+
+    return fixed_zip_times(buf.getvalue())
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """UTF-8 with BOM, so Excel opens it; county text that looks like a formula stays text."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    for row in rows:
+        w.writerow([inert(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def inert(v):
+    """Text from a county that a spreadsheet would run as a formula is prefixed with '."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def totals_csv(form: Form, totals: Totals) -> bytes:
+    keys = list(form.field_keys)
+    header = ["level", "code", "name", "units_expected", "units_included", *keys]
+    rows = [["province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
+    for code, c in totals.cities.iterrows():
+        rows.append(["city", code, c["name"], *_unit_values(c, keys)])
+    for code, c in totals.counties.iterrows():
+        values = _unit_values(c, keys)
+        if c["status"] != "included":
+            values = values[:2] + [""] * len(keys)
+        rows.append(["county", code, c["name"], *values])
+    return csv_bytes(header, rows)
+
+
+def _unit_values(values, keys) -> list:
+    return [int(values["units_expected"]), int(values["units_included"]), *[wording.table_count(values[k]) for k in keys]]
+
+
+FINDING_COLUMNS = ["severity", "file", "county_code", "sheet", "cell", "field", "rule", "message"]
+
+
+def findings_csv(findings: list[Finding]) -> bytes:
+    rows = [[f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field, f.rule, f.message] for f in findings]
+    return csv_bytes(FINDING_COLUMNS, rows)
+
+
+def roster_csv(roster: Roster) -> bytes:
+    header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings"]
+    rows = [
+        [u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
+         ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
+         u.filled_by, u.phone, u.errors, u.warnings]
+        for u in roster.units
+    ]
+    return csv_bytes(header, rows)
+
+
+def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
+    """The office's own workbook: totals by level, every township row with its source, findings, roster."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    head_font = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="DDEBF7")
+
+    def sheet(title: str, header: list[str], rows: list[list]) -> None:
+        ws = wb.create_sheet(title)
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+        for line in ws.iter_rows(min_row=2):
+            for cell in line:
+                if cell.data_type == "f":
+                    cell.data_type = "s"  # county text that starts with = stays text, as typed
+        for cell in ws[1]:
+            cell.font, cell.fill = head_font, head_fill
+            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        for i, name in enumerate(header, start=1):
+            longest = max([len(str(name))] + [len(str(r[i - 1])) for r in rows[:200] if i - 1 < len(r)])
+            ws.column_dimensions[get_column_letter(i)].width = max(6, min(40, longest * 1.6 + 2))
+        ws.freeze_panes = "B2"
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_title_rows = "1:1"
+
+    keys = list(form.field_keys)
+    labels = [wording.cn_quotes(form.field(k).full_label) for k in keys]
+    rate_labels = [wording.cn_quotes(r.label) for r in form.rates]
+
+    def numbers(values) -> list:
+        out = [_xl(values[k]) for k in keys]
+        for r in form.rates:
+            v = values[r.key]
+            out.append(None if v is None or wording._isna(v) else round(float(v), 6))
+        return out
+
+    level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
+    level_rows += [["市(州)", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
+                   for code, c in totals.cities.iterrows()]
+    sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels], level_rows)
+    county_rows = [[code, c["name"], c["city_name"], {"included": "已报送", "rejected": "已退回", "missing": "未报送"}[c["status"]],
+                    *numbers(c)] for code, c in totals.counties.iterrows()]
+    sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
+    names = {code: c["name"] for code, c in totals.counties.iterrows()}
+    for spec in form.sheets:
+        t = totals.townships[spec.key]
+        fields = [f.key for f in spec.count_fields]
+        sheet(f"乡镇明细-{spec.label}"[:31],
+              ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]],
+              [[r[0], names.get(r[0], ""), r[1], r[2], int(r[3]), r[4], *[_xl(v) for v in r[5:]]]
+               for r in t[["code", "file", "sheet", "row", "township", *fields]].itertuples(index=False)])
+    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
+          [[{"error": "错误", "warning": "警告", "info": "提示"}[f.severity.value], f.file, f.county_code, f.sheet,
+            f.cell, f.field, f.rule, f.message] for f in findings])
+    sheet("报送情况", ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
+          [[u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
+            ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
+            u.filled_by, u.phone, u.errors, u.warnings] for u in roster.units])
+    from datetime import datetime
+
+    wb.properties.created = wb.properties.modified = datetime(2016, 12, 7)
+    buf = io.BytesIO()
+    wb.save(buf)
+    from .formbook import fixed_zip_times
+
+    return fixed_zip_times(buf.getvalue())
+
+
+def _xl(v):
+    if v is None or wording._isna(v):
+        return None
+    return int(v)

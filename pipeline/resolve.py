@@ -1,0 +1,69 @@
+"""Resolve: returns and findings → one status per reporting unit (the roster).
+
+Two files for one county are never added up: the latest 填报日期 stands, then the file
+modified last; an undated file ranks oldest. The others are superseded, even when the one
+that stands is rejected.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from .form import Form
+from .model import Finding, ReadResult, Roster, Severity, UnitStatus
+from .units import UnitList
+
+
+def county_of(result: ReadResult, units: UnitList) -> str:
+    if result.ret is not None:
+        return result.ret.county_code
+    # An unreadable file still counts against the county its name gives, so the roster
+    # says 已退回 rather than 未报送 for it.
+    return units.find_in_filename(Path(result.source.member or result.source.path).stem) or ""
+
+
+def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding]) -> tuple[Roster, list[Finding]]:
+    by_county: dict[str, list[ReadResult]] = {}
+    unassigned = []
+    for r in results:
+        code = county_of(r, units)
+        if code and units.by_code(code):
+            by_county.setdefault(code, []).append(r)
+        else:
+            unassigned.append(r)
+    per_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        per_file.setdefault(f.file, []).append(f)
+
+    extra: list[Finding] = []
+    statuses = []
+    for unit in units.units:
+        candidates = by_county.get(unit.code, [])
+        if not candidates:
+            statuses.append(UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, "missing", None, (),
+                                       None, "", "", 0, 0))
+            continue
+        ranked = sorted(candidates, key=_rank, reverse=True)
+        stands, rest = ranked[0], ranked[1:]
+        for old in rest:
+            extra.append(Finding(Severity.WARNING, old.source.path, unit.code, "", "", "", "superseded",
+                                 form.message("superseded", detail=stands.source.path)))
+        own = per_file.get(stands.source.path, [])
+        errors = sum(f.severity == Severity.ERROR for f in own)
+        warnings = sum(f.severity == Severity.WARNING for f in own)
+        ret = stands.ret
+        statuses.append(UnitStatus(
+            unit.code, unit.name, unit.city_code, unit.city_name,
+            "rejected" if errors or ret is None else "included",
+            stands.source, tuple(r.source for r in rest),
+            ret.filed_on if ret else None,
+            ret.filled_by if ret else "", ret.phone if ret else "",
+            errors, warnings,
+        ))
+    return Roster(tuple(statuses), tuple(unassigned)), extra
+
+
+def _rank(r: ReadResult) -> tuple:
+    filed = r.ret.filed_on if r.ret is not None and r.ret.filed_on else date.min
+    return (filed, r.source.mtime, r.source.path)

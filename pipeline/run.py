@@ -1,0 +1,116 @@
+"""The stages in order: discover → read → validate → resolve → consolidate → render.
+
+`build_run` returns every output as bytes; the CLI hands them to `write`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Settings
+from .consolidate import Totals, consolidate
+from .discover import discover
+from .form import Form, load_form
+from .model import Finding, ReadResult, Roster, Severity, Source
+from .read import read_source
+from .render import (
+    Report,
+    ReportSettings,
+    build_report,
+    consolidated_xlsx,
+    findings_csv,
+    render_docx,
+    render_html,
+    roster_csv,
+    totals_csv,
+)
+from .resolve import resolve
+from .units import UnitList, load_units
+from .validate import validate
+
+
+@dataclass(frozen=True)
+class Run:
+    form: Form
+    sources: tuple[Source, ...]
+    results: tuple[ReadResult, ...]
+    findings: tuple[Finding, ...]
+    roster: Roster
+    totals: Totals
+    report: Report
+    files: dict[str, bytes]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
+    """Files that are not workbooks are listed, never read; a broken 'workbook' is an error."""
+    out = []
+    for s in sources:
+        if s.kind == "skip":
+            out.append(Finding(Severity.INFO, s.path, "", "", "", "", "skipped", form.message("skipped")))
+        elif s.kind == "broken":
+            out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "unreadable",
+                               form.message("unreadable", detail="不是有效的Excel文件")))
+    return out
+
+
+def build_run(
+    inbox: Path,
+    settings: Settings,
+    *,
+    example: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    form: Form | None = None,
+    units: UnitList | None = None,
+) -> Run:
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    form = form or load_form(settings.form_path)
+    units = units or load_units(form.units_file)
+    sources = discover(inbox)
+    timings["discover"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    findings = file_findings(form, sources)
+    readable = [s for s in sources if s.kind in ("xlsx", "xls")]
+    results: list[ReadResult] = []
+    for i, s in enumerate(readable, start=1):
+        results.append(read_source(s, form, units, settings.passwords))
+        if progress:
+            progress(i, len(readable))
+    # Broken files are kept as results with no return, so the roster can count them.
+    results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
+    for r in results:
+        findings += r.findings
+    timings["read"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    findings += validate(form, results)
+    roster, extra = resolve(form, units, results, findings)
+    findings += extra
+    timings["validate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    totals = consolidate(form, units, roster, [r.ret for r in results if r.ret is not None])
+    timings["consolidate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    findings = sorted(findings, key=lambda f: f.sort_key)
+    report = build_report(
+        form, units, totals, roster, findings,
+        ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold),
+        example=example,
+    )
+    files = {
+        "report.html": render_html(report).encode("utf-8"),
+        "report.docx": render_docx(report),
+        "consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings),
+        "totals.csv": totals_csv(form, totals),
+        "findings.csv": findings_csv(findings),
+        "roster.csv": roster_csv(roster),
+    }
+    timings["render"] = time.perf_counter() - t
+    return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)

@@ -1,0 +1,111 @@
+"""The reporting units (from the form's reference CSV) and how a county names itself."""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    city_code: str
+    city_name: str
+    short_name: str
+    other_names: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.name, self.short_name, *self.other_names)))
+
+
+@dataclass(frozen=True)
+class UnitList:
+    units: tuple[Unit, ...]
+
+    @property
+    def cities(self) -> list[tuple[str, str]]:
+        return list(dict.fromkeys((u.city_code, u.city_name) for u in self.units))
+
+    def by_code(self, code: str) -> Unit | None:
+        return self._codes.get(code)
+
+    def __post_init__(self) -> None:
+        codes = {u.code: u for u in self.units}
+        names: dict[str, set[str]] = {}
+        for u in self.units:
+            for n in u.names:
+                names.setdefault(n, set()).add(u.code)
+        object.__setattr__(self, "_codes", codes)
+        object.__setattr__(self, "_names", names)
+        city_names = set()
+        for _, city in self.cities:
+            city_names.add(city)
+            # 临夏回族自治州 is also written 临夏州; 甘南藏族自治州 甘南州
+            m = re.match(r"^(.{2,3}?)(?:回族|藏族|蒙古族)?自治州$", city)
+            if m:
+                city_names.add(m.group(1) + "州")
+        object.__setattr__(self, "_city_names", tuple(sorted(city_names, key=len, reverse=True)))
+
+    def match_name(self, text: str, noise: tuple[str, ...] = ()) -> str | None:
+        """The unit a 填报单位 text names, matched whole after stripping what surrounds it."""
+        s = _clean(text)
+        for word in sorted(noise, key=len, reverse=True):
+            s = s.replace(word, "")
+        s = re.sub(r"^[:\s]+|[:\s]+$", "", s)
+        candidates = [s, s.removesuffix("委")]  # 张家川县委双联办
+        for city in self._city_names:  # type: ignore[attr-defined]
+            if s.startswith(city) and len(s) > len(city):
+                candidates.append(s[len(city):])
+        for c in candidates:
+            codes = self._names.get(c)  # type: ignore[attr-defined]
+            if codes and len(codes) == 1:
+                return next(iter(codes))
+        return None
+
+    def find_in_filename(self, stem: str) -> str | None:
+        """A unit named anywhere in a file name; a name inside a longer matched name does not count."""
+        text = _clean(stem)
+        for code in re.findall(r"(?<!\d)(\d{6})(?!\d)", text):
+            if code in self._codes:  # type: ignore[attr-defined]
+                return code
+        spans: list[tuple[int, int, str]] = []
+        for name, codes in self._names.items():  # type: ignore[attr-defined]
+            if len(codes) != 1:
+                continue
+            for m in re.finditer(re.escape(name), text):
+                spans.append((m.start(), m.end(), next(iter(codes))))
+        kept = {
+            code
+            for (a, b, code) in spans
+            if not any((a2 <= a and b <= b2) and (b2 - a2) > (b - a) for (a2, b2, _) in spans)
+        }
+        return kept.pop() if len(kept) == 1 else None
+
+
+def _clean(text: str) -> str:
+    s = unicodedata.normalize("NFKC", str(text))
+    s = re.sub(r"[\s\u3000]+", "", s)
+    return s.replace("(", "").replace(")", "")
+
+
+def load_units(path: str | Path) -> UnitList:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return UnitList(
+        tuple(
+            Unit(
+                code=r["county_code"].strip(),
+                name=r["county_name"].strip(),
+                city_code=r["city_code"].strip(),
+                city_name=r["city_name"].strip(),
+                short_name=(r.get("short_name") or r["county_name"]).strip(),
+                other_names=tuple(n.strip() for n in re.split(r"[;;|]", r.get("other_names") or "") if n.strip()),
+            )
+            for r in rows
+        )
+    )

@@ -1,0 +1,101 @@
+"""How the report writes numbers, as the article does. Registered as Jinja filters.
+
+- people and household counts in 万 with one decimal, rounded half up (40.8万);
+  item and event counts in full digits however large (122006件);
+- a rate before 以上 is floored to a whole percent (89.74% → 89%以上, never 90%);
+- a coverage below 100% is truncated to two decimals (99.996% → 99.99%);
+- a 100% rectification rate is 已全部整改到位; 0 of 0 is —.
+All arithmetic is on integers: no float ever decides a digit.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def wan(n: int) -> str:
+    """408236 → 40.8万"""
+    value = (Decimal(int(n)) / Decimal(10000)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{value}万"
+
+
+def full(n: int) -> str:
+    return str(int(n))
+
+
+def count(n: int, style: str = "full") -> str:
+    return wan(n) if style == "wan" else full(n)
+
+
+def floor_percent(num: int, den: int) -> str:
+    """89.74% → 89%; for sentences that say 以上."""
+    if den == 0:
+        return "—"
+    return f"{int(num) * 100 // int(den)}%"
+
+
+def coverage(num: int, den: int) -> str:
+    """99.95%, truncated; 100% only when every one was reached."""
+    num, den = int(num), int(den)
+    if den == 0:
+        return "—"
+    if num == den:
+        return "100%"
+    hundredths = num * 10000 // den
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
+def rectified(num: int, den: int, lead: str = "整改率达") -> str:
+    """已全部整改到位, or 整改率达86%以上, or — when nothing was found."""
+    num, den = int(num), int(den)
+    if den == 0:
+        return "—"
+    if num >= den:
+        return "已全部整改到位"
+    return f"{lead}{floor_percent(num, den)}以上"
+
+
+def table_rate(num, den) -> str:
+    """Rates in tables: two decimals, truncated so that 99.996% never shows as 100.00%."""
+    if num is None or den is None or _isna(num) or _isna(den) or int(den) == 0:
+        return "—"
+    num, den = int(num), int(den)
+    hundredths = num * 10000 // den
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
+def table_count(n) -> str:
+    if n is None or _isna(n):
+        return ""
+    return str(int(n))
+
+
+def cn_quotes(text: str) -> str:
+    """Straight quotes from the form declaration → “”, as printed Chinese uses."""
+    out, open_ = [], True
+    for ch in text:
+        if ch == '"':
+            out.append("“" if open_ else "”")
+            open_ = not open_
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _isna(v) -> bool:
+    try:
+        return bool(v != v)  # NaN; pandas NA refuses bool() and lands below
+    except TypeError:
+        return True
+
+
+FILTERS = {
+    "wan": wan,
+    "full": full,
+    "floor_percent": floor_percent,
+    "coverage": coverage,
+    "rectified": rectified,
+    "table_rate": table_rate,
+    "table_count": table_count,
+    "cn_quotes": cn_quotes,
+}

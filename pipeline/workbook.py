@@ -1,0 +1,217 @@
+"""Opening a workbook's bytes as plain grids of values, whatever the format.
+
+python-calamine reads values fast (xlsx, xlsm, xls); it builds a dense grid from the
+extent of the cells it finds, so a stray value at XFD1048576 would make it allocate
+hundreds of gigabytes and abort the process. The sheet XML is therefore scanned first
+(cheaply, as bytes) for the extent of its value cells and for formulas without cached
+values, which calamine cannot tell from empty cells. A sheet too large for a dense grid
+is read through openpyxl's streaming reader, clipped to the form's window.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+from openpyxl.utils import get_column_letter
+
+# The form never needs more than this; a county's table is a few dozen rows.
+WINDOW_ROWS = 5000
+WINDOW_COLS = 200
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 200  # no honest xlsx part compresses better than this
+MAX_SHEETS = 255
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+class Unreadable(Exception):
+    """The bytes cannot be opened as a workbook; `rule` says which finding to raise."""
+
+    def __init__(self, rule: str, detail: str = "") -> None:
+        super().__init__(detail or rule)
+        self.rule = rule
+        self.detail = detail
+
+
+@dataclass
+class Grid:
+    name: str
+    visible: bool
+    rows: list[list[object]]
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2, 0-based inclusive
+    formula_without_value: set[tuple[int, int]] = field(default_factory=set)
+    far_cell: str = ""  # the farthest value cell, when the sheet reaches beyond the window
+
+    def value(self, r: int, c: int) -> object:
+        if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
+            return self.rows[r][c]
+        return ""
+
+
+@dataclass
+class Book:
+    sheets: list[tuple[str, bool]]  # name, visible; workbook order
+    loader: object  # callable(name) -> Grid
+
+
+def sniff(data: bytes) -> str:
+    """xlsx (OOXML zip), xls (OLE2 compound file), zip (an archive of other files) or ''."""
+    if data.startswith(ZIP_MAGIC):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            return "xlsx"  # a damaged workbook: let the reader say so
+        if "xl/workbook.xml" in names or "[Content_Types].xml" in names:
+            return "xlsx"
+        return "zip"
+    if data.startswith(OLE_MAGIC):
+        return "xls"
+    return ""
+
+
+def open_book(data: bytes) -> Book:
+    kind = sniff(data)
+    if kind == "xlsx":
+        return _open_xlsx(data)
+    if kind == "xls":
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise Unreadable("encrypted")
+        return _open_calamine(data, xml_parts=None)
+    raise Unreadable("unreadable", "不是Excel文件")
+
+
+def _open_xlsx(data: bytes) -> Book:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, ValueError) as e:
+        raise Unreadable("unreadable", "文件已损坏") from e
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
+        raise Unreadable("unreadable", "压缩包解压后过大,疑似恶意文件")
+    try:
+        parts = _sheet_parts(zf)
+    except (KeyError, zipfile.BadZipFile, EOFError, ValueError) as e:
+        raise Unreadable("unreadable", "文件已损坏") from e
+    if len(parts) > MAX_SHEETS:
+        raise Unreadable("unreadable", f"工作表多达{len(parts)}个")
+    return _open_calamine(data, xml_parts=(zf, parts))
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its XML part, from workbook.xml and its relationships."""
+    wb = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    targets = {}
+    for m in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
+        attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+        if "Id" in attrs and "Target" in attrs:
+            t = attrs["Target"]
+            t = t.lstrip("/") if t.startswith("/") else "xl/" + t
+            targets[attrs["Id"]] = t
+    out = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
+        attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+        if "name" in attrs and rid in targets:
+            out[_unescape(attrs["name"])] = targets[rid]
+    return out
+
+
+def _unescape(s: str) -> str:
+    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+_VALUE_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, set[tuple[int, int]]]:
+    """Extent of value cells (rows, cols), the farthest cell, and formulas without cached values."""
+    max_r = max_c = 0
+    far = ""
+    for m in _VALUE_CELL.finditer(xml):
+        r, c = int(m.group(2)), _col_index(m.group(1)) + 1
+        if r > max_r or c > max_c:
+            if r * c > max_r * max_c:
+                far = (m.group(1) + m.group(2)).decode()
+            max_r, max_c = max(max_r, r), max(max_c, c)
+    formulas = set()
+    if b"<f" in xml:
+        for m in _FORMULA_NO_VALUE.finditer(xml):
+            formulas.add((int(m.group(2)) - 1, _col_index(m.group(1))))
+    return max_r, max_c, far, formulas
+
+
+def _open_calamine(data: bytes, xml_parts) -> Book:
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except pc.PasswordError as e:
+        raise Unreadable("encrypted") from e
+    except Exception as e:  # calamine raises its own errors and plain ones for damaged files
+        if "password" in str(e).lower() or "encrypt" in str(e).lower():
+            raise Unreadable("encrypted") from e
+        raise Unreadable("unreadable", "文件已损坏或格式不对") from e
+    sheets = [(m.name, m.visible == pc.SheetVisibleEnum.Visible) for m in wb.sheets_metadata]
+
+    def load(name: str) -> Grid:
+        visible = dict(sheets)[name]
+        formulas: set[tuple[int, int]] = set()
+        far = ""
+        if xml_parts is not None:
+            zf, parts = xml_parts
+            part = parts.get(name)
+            if part:
+                info = zf.getinfo(part)
+                if info.file_size > MAX_UNCOMPRESSED:
+                    raise Unreadable("unreadable", "工作表过大")
+                xml = zf.read(part)
+                rows, cols, far_cell, formulas = _scan_sheet_xml(xml)
+                if rows > WINDOW_ROWS or cols > WINDOW_COLS:
+                    grid = _load_windowed(data, name, visible)
+                    grid.formula_without_value = formulas
+                    grid.far_cell = far_cell
+                    return grid
+        sheet = wb.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        if len(rows) > WINDOW_ROWS:  # xls: bounded by its format, but no need to keep it all
+            rows = rows[:WINDOW_ROWS]
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+        return Grid(name, visible, rows, merged, formulas, far)
+
+    return Book(sheets, load)
+
+
+def _load_windowed(data: bytes, name: str, visible: bool) -> Grid:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        ws = wb[name]
+        rows: list[list[object]] = []
+        for row in ws.iter_rows(min_row=1, max_row=WINDOW_ROWS, max_col=WINDOW_COLS, values_only=True):
+            rows.append(["" if v is None else v for v in row])
+        # Read-only sheets do not expose merges; the header reader copes without them.
+        return Grid(name, visible, rows, [], set(), "")
+    finally:
+        wb.close()
+
+
+def cell_ref(r: int, c: int) -> str:
+    return f"{get_column_letter(c + 1)}{r + 1}"

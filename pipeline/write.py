@@ -1,0 +1,56 @@
+"""Write: the run's files → the outbox, all or nothing.
+
+Files are built in a temporary folder inside the outbox and moved into place only when all
+of them are written, so an interrupted run leaves the previous report whole. Anything in the
+outbox that this run does not produce (templates/, history/, a cache) is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_outputs(outbox: Path, files: dict[str, bytes]) -> list[Path]:
+    """`files` maps a relative path (`report.html`, `returns/620102_城关区.xlsx`) to its bytes."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".run-", dir=outbox))
+    try:
+        for rel, data in files.items():
+            target = _inside(staging, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        # Folders the run owns are replaced whole, so a county fixed since the last run
+        # does not keep its stale returned workbook.
+        written = []
+        for top in sorted({Path(rel).parts[0] for rel in files}):
+            src, dst = staging / top, outbox / top
+            if src.is_dir() and dst.is_dir():
+                old = Path(tempfile.mkdtemp(prefix=".old-", dir=outbox))
+                os.replace(dst, old / top)
+                os.replace(src, dst)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(src, dst)
+            written.append(dst)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _inside(root: Path, rel: str) -> Path:
+    """A relative path that cannot climb out of `root`, whatever a county named its file."""
+    target = (root / rel).resolve()
+    if root.resolve() not in target.parents:
+        raise ValueError(f"refusing to write outside the outbox: {rel!r}")
+    return target
+
+
+def write_tree(folder: Path, files: dict[str, bytes]) -> None:
+    """Plain writes for generated material that is not a run's report (the example, templates)."""
+    for rel, data in files.items():
+        target = _inside(folder, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)

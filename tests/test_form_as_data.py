@@ -1,0 +1,104 @@
+"""A new campaign's form is data: a second, small form consolidates with no code change."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+
+from pipeline.form import load_form
+from pipeline.formbook import build_return, workbook_bytes
+from pipeline.run import build_run
+from pipeline.units import load_units
+
+FORM = '''
+[form]
+key = "training-2017"
+version = "1"
+title = "技能培训"
+units = "units.csv"
+region_name = "全市"
+region_code = "999900"
+unit_noun = "区县"
+
+[[sheets]]
+key = "training"
+number = "表A"
+label = "培训情况"
+aliases = ["培训表"]
+
+  [[sheets.fields]]
+  key = "village"
+  label = "村名"
+  kind = "key"
+
+  [[sheets.fields]]
+  key = "courses"
+  label = "培训班次"
+  unit = "期"
+
+  [[sheets.fields]]
+  key = "trainees"
+  label = "参训人数"
+  aliases = ["培训人数"]
+  unit = "人"
+
+  [[sheets.fields]]
+  key = "certified"
+  label = "取得证书人数"
+  unit = "人"
+
+  [[sheets.rules]]
+  id = "certified-exceeds-trainees"
+  field = "certified"
+  not_above = "trainees"
+
+[[rates]]
+key = "certified_share"
+label = "取证率"
+numerator = ["certified"]
+denominator = ["trainees"]
+
+[messages]
+certified-exceeds-trainees = "{place}取得证书人数({value})大于参训人数({bound_value})。"
+'''
+
+UNITS = """county_code,county_name,city_code,city_name,short_name,other_names
+999901,东区,999910,甲市,东区,
+999902,西区,999910,甲市,西区,
+999903,北县,999920,乙市,北县,
+"""
+
+
+def test_second_form_consolidates_without_code_change(tmp_path, settings):
+    (tmp_path / "form.toml").write_text(FORM, encoding="utf-8")
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    form = load_form(tmp_path / "form.toml")
+    units = load_units(form.units_file)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    figures = {
+        "999901": [("一村", 2, 40, 30), ("二村", 1, 25, 25)],
+        "999902": [("三村", 3, 60, 45)],
+        "999903": [("四村", 1, 10, 12)],  # more certified than trained: rejected
+    }
+    for unit in units.units:
+        rows = [{"village": v, "courses": c, "trainees": t, "certified": x} for v, c, t, x in figures[unit.code]]
+        (inbox / f"{unit.code}.xlsx").write_bytes(workbook_bytes(build_return(form, unit, rows)))
+
+    run = build_run(inbox, replace(settings, form_path=tmp_path / "form.toml"))
+
+    assert [u.status for u in run.roster.units] == ["included", "included", "rejected"]
+    errors = [f for f in run.findings if f.severity.value == "error"]
+    assert [(f.rule, f.cell, f.county_code) for f in errors] == [("certified-exceeds-trainees", "D5", "999903")]
+    rows = list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
+    assert list(rows[0]) == ["level", "code", "name", "units_expected", "units_included", "courses", "trainees", "certified"]
+    region = rows[0]
+    assert (region["code"], region["name"], region["units_included"]) == ("999900", "全市", "2")
+    assert (region["courses"], region["trainees"], region["certified"]) == ("6", "125", "100")
+    city = next(r for r in rows if r["code"] == "999910")
+    assert city["trainees"] == "125"
+    assert run.totals.province["certified_share"] == 100 / 125
+    assert run.report.narrative == ()  # no narrative template declared: tables only
+    html = run.files["report.html"].decode("utf-8")
+    assert "取证率" in html and "80.00%" in html

@@ -1,0 +1,44 @@
+"""Number normalisation: every spelling counties use round-trips; anything else is refused."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.numbers import NotACount, parse_count
+
+FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
+
+
+def spellings(n: int) -> list[object]:
+    grouped = f"{n:,}"
+    return [
+        n, float(n), str(n), f" {n} ", f"{n}.0", f"{n}.00", grouped, grouped.replace(",", "，"),
+        str(n).translate(FULLWIDTH), grouped.translate(FULLWIDTH), f"{n}户", f"{grouped} 户", f"\u3000{n}\u3000",
+    ]
+
+
+@given(st.integers(0, 10**12))
+def test_every_spelling_round_trips(n):
+    for s in spellings(n):
+        assert parse_count(s, ("户",)) == n, s
+
+
+@pytest.mark.parametrize("blank", [None, "", " ", "-", "—", "/", "无", "——"])
+def test_blank_and_dashes_are_zero(blank):
+    assert parse_count(blank) == 0
+
+
+@pytest.mark.parametrize("bad", ["-3", -3, 1.5, "1.5", "十二", "12个人", "1,23", "12,3456", "abc", "1e3", True,
+                                 float("nan"), "12户", "12 3"])
+def test_anything_else_is_refused(bad):
+    with pytest.raises(NotACount):
+        parse_count(bad, ("个",))
+
+
+@given(st.text(max_size=12))
+def test_text_either_parses_to_a_count_or_is_refused(text):
+    try:
+        value = parse_count(text, ("户",))
+    except NotACount:
+        return
+    assert isinstance(value, int) and value >= 0

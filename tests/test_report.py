@@ -1,0 +1,155 @@
+"""End to end: the bundled example reproduces the article; partial inboxes say so."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+
+import pytest
+from docx import Document
+
+from pipeline import cli
+from pipeline.run import build_run
+from tests.conftest import EXAMPLE
+
+# shared/spec/article-figures.md, copied: the example must add up to exactly these.
+ARTICLE = {
+    "villages_total": 16035, "villages_visited": 16035, "villages_newly_linked": 477,
+    "households_total": 4920676, "households_visited": 4918216, "households_visited_twice": 4801357,
+    "linking_units": 14427, "linking_cadres": 408236,
+    "precision_found": 20376, "precision_fixed": 20376, "guarantees_found": 59341, "guarantees_fixed": 51040,
+    "disputes_found": 42289, "disputes_fixed": 38070,
+    "policy_sessions": 139596, "opinions_collected": 223179, "disputes_resolved": 44231,
+    "infrastructure_projects": 5597, "industry_projects": 4861, "training_sessions": 10686,
+    "practical_matters": 36539, "grassroots_orgs": 4541, "role_models": 2585,
+}
+
+# The article's sentences, as the report must state them.
+ARTICLE_PHRASES = [
+    "14427个联村单位全面动员、40.8万名联户干部积极参与",
+    "走访了16035个行政村,占全省行政村总数的100%",
+    "新增联系村477个",
+    "走访了农户491.8万户,占全省农户总数的99.95%",
+    "普遍做到了对所有农户走访2次以上",
+    "共排查出各类问题和矛盾纠纷122006件,其中,“六个精准”方面的问题20376件,“两不愁、三保障”方面的问题59341件,矛盾纠纷和不稳定因素42289件",
+    "整改率达到了89%以上,其中,“六个精准”方面的问题已全部整改到位,“两不愁、三保障”方面的问题整改率达86%以上,矛盾纠纷和不稳定因素整改率达90%以上",
+    "共宣传政策139596场次",
+    "了解意见建议和诉求223179条",
+    "共化解各类矛盾纠纷和不稳定因素44231件",
+    "协调基础设施项目5597个,产业发展项目4861个,开展致富技能培训10686场次,帮办各类实事36539件",
+    "指导加强基层组织4541个",
+    "培养发现、总结推广脱贫致富典型2585人",
+]
+
+
+def read_csv(path) -> list[dict]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+@pytest.fixture(scope="module")
+def example_outbox(tmp_path_factory):
+    outbox = tmp_path_factory.mktemp("outbox")
+    assert cli.main(["report", "--inbox", str(EXAMPLE), "--outbox", str(outbox)]) == 0
+    return outbox
+
+
+def docx_text(path) -> str:
+    doc = Document(str(path))
+    parts = [p.text for p in doc.paragraphs]
+    for t in doc.tables:
+        for row in t.rows:
+            parts += [c.text for c in row.cells]
+    return "\n".join(parts)
+
+
+def test_example_writes_every_output(example_outbox):
+    for name in ("report.docx", "report.html", "consolidated.xlsx", "totals.csv", "findings.csv", "roster.csv"):
+        assert (example_outbox / name).stat().st_size > 0, name
+
+
+def test_example_province_totals_are_the_articles(example_outbox):
+    rows = read_csv(example_outbox / "totals.csv")
+    province = rows[0]
+    assert (province["level"], province["code"], province["name"]) == ("province", "620000", "全省")
+    assert (province["units_expected"], province["units_included"]) == ("87", "87")
+    assert {k: int(province[k]) for k in ARTICLE} == ARTICLE
+    assert sum(r["level"] == "city" for r in rows) == 14
+    assert sum(r["level"] == "county" for r in rows) == 87
+
+
+def test_city_and_county_rows_add_up_to_the_province(example_outbox):
+    rows = read_csv(example_outbox / "totals.csv")
+    for key in ARTICLE:
+        assert sum(int(r[key]) for r in rows if r["level"] == "city") == ARTICLE[key]
+        assert sum(int(r[key]) for r in rows if r["level"] == "county") == ARTICLE[key]
+
+
+def test_example_has_no_findings(example_outbox):
+    assert read_csv(example_outbox / "findings.csv") == []
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.docx"])
+def test_report_states_the_articles_figures_in_its_words(example_outbox, name):
+    path = example_outbox / name
+    text = path.read_text(encoding="utf-8") if name.endswith(".html") else docx_text(path)
+    for phrase in ARTICLE_PHRASES:
+        assert phrase in text, phrase
+    assert "截至2016年12月7日,87个县(市、区)已全部报送" in text
+    assert "中共甘肃省委双联行动领导小组办公室" in text
+    assert "示例数据" not in text  # named explicitly: not the default-inbox fallback
+
+
+def test_report_has_city_table_and_county_annex(example_outbox):
+    doc = Document(str(example_outbox / "report.docx"))
+    sizes = [len(t.rows) for t in doc.tables]
+    # three city tables (province + 14 cities, header) and three county annexes (87 + header)
+    assert sizes == [16, 16, 16, 88, 88, 88]
+    header = [c.text for c in doc.tables[0].rows[0].cells]
+    assert header[:4] == ["单位", "应报", "已汇总", "行政村总数"]
+    assert [c.text for c in doc.tables[1].rows[1].cells][-1] == "89.73%"  # 109486/122006, truncated
+
+
+def test_empty_default_inbox_falls_back_to_the_example(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    (empty / "说明.txt").write_text("not a workbook")
+    monkeypatch.setattr(cli, "DEFAULT_INBOX", empty)
+    outbox = tmp_path / "outbox"
+    assert cli.main(["report", "--outbox", str(outbox)]) == 0
+    assert "示例数据" in capsys.readouterr().out
+    html = (outbox / "report.html").read_text(encoding="utf-8")
+    body = html.split("<body>", 1)[1].lstrip()
+    assert body.startswith('<p class="example">示例数据')
+    assert docx_text(outbox / "report.docx").startswith("示例数据")
+
+
+def test_a_named_inbox_that_does_not_exist_is_exit_2(tmp_path, capsys):
+    assert cli.main(["report", "--inbox", str(tmp_path / "nope"), "--outbox", str(tmp_path / "o")]) == 2
+    assert "不存在" in capsys.readouterr().err
+
+
+def test_two_missing_counties_make_partial_totals(tmp_path, settings, example_outbox):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    (inbox / "623027_夏河县.xlsx").unlink()
+    run = build_run(inbox, settings)
+    counties = {r["code"]: r for r in read_csv(example_outbox / "totals.csv") if r["level"] == "county"}
+    p = run.totals.province
+    for key, value in ARTICLE.items():
+        assert int(p[key]) == value - int(counties["620102"][key]) - int(counties["623027"][key]), key
+    assert (int(p["units_expected"]), int(p["units_included"])) == (87, 85)
+    assert [u.name for u in run.roster.with_status("missing")] == ["城关区", "夏河县"]
+    assert run.report.status_line.startswith("截至2016年12月7日,87个县(市、区)中已有85个报送,2个未报送")
+    assert "为部分数据" in run.report.status_line
+    assert "占已报送县(市、区)行政村总数的100%" in run.report.narrative[1]
+    rows = list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
+    missing = next(r for r in rows if r["code"] == "620102" and r["level"] == "county")
+    assert missing["units_included"] == "0" and missing["villages_total"] == ""
+    lanzhou = next(r for r in rows if r["code"] == "620100")
+    assert (lanzhou["units_expected"], lanzhou["units_included"]) == ("8", "7")
+    html = run.files["report.html"].decode("utf-8")
+    assert "未报送(2个)" in html and "兰州市城关区" in html and "甘南藏族自治州夏河县" in html

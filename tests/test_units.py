@@ -1,0 +1,42 @@
+"""Which county a workbook names: whole names, short names, older names, codes."""
+
+import pytest
+
+
+@pytest.mark.parametrize("text, code", [
+    ("填报单位(盖章):张家川回族自治县双联办", "620525"),
+    ("张家川县", "620525"),
+    ("天水市张家川县双联办", "620525"),
+    ("张家川县委双联办", "620525"),
+    ("宁县", "621026"),
+    ("正宁县", "621025"),
+    ("临夏市", "622901"),
+    ("临夏县", "622921"),
+    ("临夏州临夏县", "622921"),
+    ("甘肃省白银市白银区", "620402"),
+    ("嘉峪关市双联办", "620200"),
+    ("安西县", "620922"),  # the older name of 瓜州县
+    ("城  关  区", "620102"),
+])
+def test_names_match_whole(units, form, text, code):
+    assert units.match_name(text, form.name_noise) == code
+
+
+@pytest.mark.parametrize("text", ["白银市", "临夏州", "城关镇", "天水市双联办", "正宁", ""])
+def test_no_unit_is_guessed(units, form, text):
+    assert units.match_name(text, form.name_noise) is None
+
+
+@pytest.mark.parametrize("stem, code", [
+    ("621025_正宁县", "621025"),
+    ("正宁县大走访统计表", "621025"),
+    ("宁县大走访统计表", "621026"),
+    ("临夏县报表(终稿)", "622921"),
+    ("620525", "620525"),
+])
+def test_file_names(units, stem, code):
+    assert units.find_in_filename(stem) == code
+
+
+def test_file_name_naming_two_units_is_no_answer(units):
+    assert units.find_in_filename("宁县和正宁县合并") is None

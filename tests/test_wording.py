@@ -1,0 +1,64 @@
+"""The article's number wording, as Jinja filters."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline import wording
+
+
+def test_wan_rounds_half_up_to_one_decimal():
+    assert wording.wan(408236) == "40.8万"
+    assert wording.wan(4918216) == "491.8万"
+    assert wording.wan(4918250) == "491.8万"  # 491.825 → 491.8
+    assert wording.wan(4918500) == "491.9万"  # 491.85 → 491.9, half up
+    assert wording.wan(50) == "0.0万"
+
+
+def test_floor_percent_never_rounds_up():
+    assert wording.floor_percent(109486, 122006) == "89%"  # 89.74%
+    assert wording.floor_percent(51040, 59341) == "86%"
+    assert wording.floor_percent(38070, 42289) == "90%"
+    assert wording.floor_percent(0, 0) == "—"
+
+
+def test_rectified_wording():
+    assert wording.rectified(20376, 20376) == "已全部整改到位"
+    assert wording.rectified(51040, 59341) == "整改率达86%以上"
+    assert wording.rectified(109486, 122006, "整改率达到了") == "整改率达到了89%以上"
+    assert wording.rectified(0, 0) == "—"
+
+
+def test_coverage_truncates_and_only_full_is_100():
+    assert wording.coverage(4918216, 4920676) == "99.95%"
+    assert wording.coverage(99996, 100000) == "99.99%"
+    assert wording.coverage(16035, 16035) == "100%"
+    assert wording.coverage(0, 0) == "—"
+    assert wording.coverage(1, 3) == "33.33%"
+
+
+def test_cn_quotes_pairs():
+    assert wording.cn_quotes('"六个精准"和"两不愁"') == "“六个精准”和“两不愁”"
+
+
+@given(st.integers(0, 10**9), st.integers(1, 10**9))
+def test_floor_percent_is_at_most_the_exact_rate(num, den):
+    shown = int(wording.floor_percent(num, den).rstrip("%"))
+    assert shown * den <= 100 * num < (shown + 1) * den
+
+
+@given(st.integers(1, 10**9), st.integers(1, 10**9))
+def test_coverage_is_truncated_to_hundredths(a, b):
+    num, den = min(a, b), max(a, b)
+    text = wording.coverage(num, den)
+    if num == den:
+        assert text == "100%"
+    else:
+        hundredths = round(float(text.rstrip("%")) * 100)
+        assert hundredths * den <= 10000 * num < (hundredths + 1) * den
+        assert text != "100.00%"
+
+
+@given(st.integers(0, 10**10))
+def test_wan_is_within_half_a_tenth(n):
+    shown = float(wording.wan(n).rstrip("万"))
+    assert abs(shown * 10000 - n) <= 500
