@@ -44,6 +44,7 @@ class Report:
     notes: dict
     office: str
     date: str
+    city_noun: str = "市(州)"
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -88,6 +89,7 @@ def build_report(
         notes=_notes(form, roster, findings),
         office=settings.office,
         date=settings.date,
+        city_noun=form.city_noun,
     )
 
 

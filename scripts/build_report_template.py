@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from docx import Document
-from docx.enum.section import WD_ORIENT  # noqa: F401 - kept for staff who switch the annex to landscape
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
@@ -60,6 +60,10 @@ def table_block(doc, items: str) -> None:
             cell = table.cell(r, c)
             cell.text = text
             for p in cell.paragraphs:
+                # Table text is compact: the body's fixed 28.95 pt lines would make rows tall.
+                p.paragraph_format.line_spacing = 1.0
+                p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(0)
+                p.paragraph_format.first_line_indent = Pt(0)
                 for run in p.runs:
                     _font(run, "宋体", 9, bold=(r == 0))
     # The header row repeats on every page the table runs over.
@@ -95,9 +99,7 @@ def build(path: Path) -> None:
     para(doc, "{%p for para in r.narrative %}")
     para(doc, "{{ para }}", indent=True)
     para(doc, "{%p endfor %}")
-    para(doc, "二、各市(州)情况", style="Heading 1")
-    table_block(doc, "r.tables")
-    para(doc, "三、数据说明", style="Heading 1")
+    para(doc, "二、数据说明", style="Heading 1")
     para(doc, "应报送{{ r.notes.expected }}个{{ r.notes.unit_noun }},已汇总{{ r.notes.included }}个;"
               "退回{{ r.notes.rejected|length }}个,未报送{{ r.notes.missing|length }}个。", indent=True)
     para(doc, "{%p if r.notes.missing %}")
@@ -113,10 +115,20 @@ def build(path: Path) -> None:
     para(doc, "{%p for x in r.notes.unassigned %}")
     para(doc, "无法识别单位的文件:{{ x.file }}:{{ x.reasons|join(';') }}", indent=True)
     para(doc, "{%p endfor %}")
-    para(doc, "附表:各{{ r.notes.unit_noun }}情况", style="Heading 1")
-    table_block(doc, "r.annex")
+    para(doc, "")
     para(doc, "{{ r.office }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
     para(doc, "{{ r.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+
+    # The tables are wide: they go in a landscape section of their own after the 落款.
+    annex = doc.add_section(WD_SECTION.NEW_PAGE)
+    annex.orientation = WD_ORIENT.LANDSCAPE
+    annex.page_width, annex.page_height = Mm(297), Mm(210)
+    annex.top_margin, annex.bottom_margin = Mm(20), Mm(20)
+    annex.left_margin, annex.right_margin = Mm(20), Mm(20)
+    para(doc, "附表1  各{{ r.city_noun }}汇总表", style="Heading 1")
+    table_block(doc, "r.tables")
+    para(doc, "附表2  各{{ r.notes.unit_noun }}明细表", style="Heading 1")
+    table_block(doc, "r.annex")
     doc.core_properties.title = "汇总报告"
     doc.save(path)
 
