@@ -34,6 +34,11 @@ class Layout:
     extra_columns: tuple[str, ...] = ()  # e.g. ("序号",) placed first; 备注 goes last
     reverse_columns: bool = False
     footer: bool = True
+    preamble: tuple[str, ...] = ()  # lines above the title (附件2, a file number)
+    code_row: bool = False  # a 甲 1 2 3 … column-number row under the header
+    unit_text: str = ""  # what 填报单位 says; default: the unit's full name + 双联办
+    date_text: str = ""  # what follows 填报日期:; default: 2016年12月5日
+    show_code: bool = True  # the 行政区划代码 cell
 
 
 def build_return(
@@ -71,15 +76,20 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     r = 1
+    for line in layout.preamble:
+        ws.cell(r, 1, line)
+        r += 1
     if layout.title:
         ws.cell(r, 1, f"{spec.number}  {unit.name}{form.title}{spec.label}统计表").font = Font(bold=True, size=14)
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
         ws.cell(r, 1).alignment = centre
         r += 1
-        ws.cell(r, 1, f"填报单位(盖章):{unit.name}双联办")
-        ws.cell(r, max(2, width // 2 - 1), f"行政区划代码:{unit.code}")
-        if filed_on:
-            ws.cell(r, max(3, width // 2 + 1), f"填报日期:{filed_on.year}年{filed_on.month}月{filed_on.day}日")
+        ws.cell(r, 1, f"填报单位(盖章):{layout.unit_text or unit.name + '双联办'}")
+        if layout.show_code:
+            ws.cell(r, max(2, width // 2 - 1), f"行政区划代码:{unit.code}")
+        if filed_on or layout.date_text:
+            text = layout.date_text or f"{filed_on.year}年{filed_on.month}月{filed_on.day}日"
+            ws.cell(r, max(3, width // 2 + 1), f"填报日期:{text}")
         ws.cell(r, width, spec.unit_line)
         r += 1
 
@@ -117,6 +127,15 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
             ws.cell(rr, c).alignment = centre
             ws.cell(rr, c).border = box
     r = header_bottom + 1
+    if layout.code_row:
+        number = 0
+        for c, (kind, item) in enumerate(columns, start=1):
+            if kind == "field" and item.is_key:
+                ws.cell(r, c, "甲")
+            elif kind == "field":
+                number += 1
+                ws.cell(r, c, number)
+        r += 1
     if layout.blank_row_after_header:
         r += 1
 
