@@ -25,7 +25,7 @@ class FieldSpec:
     @property
     def full_label(self) -> str:
         """The label a reader understands out of its table: group and sub-label together."""
-        return f"{self.group}{self.label}" if self.group else self.label
+        return cn_quotes(f"{self.group}{self.label}" if self.group else self.label)
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ComputedSpec:
 
     @property
     def full_label(self) -> str:
-        return f"{self.group}{self.label}" if self.group else self.label
+        return cn_quotes(f"{self.group}{self.label}" if self.group else self.label)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class RuleSpec:
     id: str
     field: str
     not_above: str
+    message: str = "exceeds"  # the key of its message template under [messages]
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def load_form(path: str | Path | None = None) -> Form:
     raw_bytes = path.read_bytes()
     raw = tomllib.loads(raw_bytes.decode("utf-8"))
     head = raw["form"]
-    sheets = tuple(_sheet(s) for s in raw["sheets"])
+    sheets = tuple(_sheet(s, raw.get("messages", {})) for s in raw["sheets"])
     rates = tuple(
         RateSpec(r["key"], r["label"], tuple(r["numerator"]), tuple(r["denominator"]), r.get("style", "share"))
         for r in raw.get("rates", [])
@@ -166,7 +167,7 @@ def load_form(path: str | Path | None = None) -> Form:
     return form
 
 
-def _sheet(s: dict) -> SheetSpec:
+def _sheet(s: dict, messages: dict) -> SheetSpec:
     fields = tuple(
         FieldSpec(
             key=f["key"],
@@ -197,7 +198,10 @@ def _sheet(s: dict) -> SheetSpec:
         aliases=tuple(s.get("aliases", [])),
         fields=fields,
         computed=computed,
-        rules=tuple(RuleSpec(r["id"], r["field"], r["not_above"]) for r in s.get("rules", [])),
+        rules=tuple(
+            RuleSpec(r["id"], r["field"], r["not_above"], r.get("message", r["id"] if r["id"] in messages else "exceeds"))
+            for r in s.get("rules", [])
+        ),
         coverage=tuple(
             CoverageSpec(c["id"], c["numerator"], c["denominator"], float(c["minimum"]), c.get("noun", ""))
             for c in s.get("coverage", [])
@@ -222,6 +226,18 @@ def _check(form: Form) -> None:
         for k in r.numerator + r.denominator:
             if k not in keys:
                 raise ValueError(f"{form.key}: rate {r.key} names unknown field {k}")
+
+
+def cn_quotes(text: str) -> str:
+    """Straight quotes from the declaration → “”, as printed Chinese uses."""
+    out, opening = [], True
+    for ch in text:
+        if ch == '"':
+            out.append("“" if opening else "”")
+            opening = not opening
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 # --- label matching -------------------------------------------------------------------

@@ -193,6 +193,40 @@ def render_html(report: Report) -> str:
     return _env(autoescape=True).get_template("report.html.j2").render(r=report)
 
 
+def render_validation(roster: Roster, findings: list[Finding]) -> str:
+    """Findings grouped by county (errors first), then files with no county, then skipped files."""
+    names = {u.code: u.name for u in roster.units}
+    order = {u.code: i for i, u in enumerate(roster.units)}
+    by_county: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_county.setdefault(f.county_code if f.county_code in names else "", []).append(f)
+
+    def group(code: str, title: str, items: list[Finding]) -> dict:
+        items = sorted(items, key=lambda f: f.sort_key)
+        return {
+            "code": code, "title": title, "findings": items,
+            "errors": sum(f.severity == Severity.ERROR for f in items),
+            "warnings": sum(f.severity == Severity.WARNING for f in items),
+            "infos": sum(f.severity == Severity.INFO for f in items),
+        }
+
+    groups = [group(c, names[c], fs) for c, fs in by_county.items() if c]
+    groups.sort(key=lambda g: (-g["errors"], -g["warnings"], order[g["code"]]))
+    if "" in by_county:
+        groups.append(group("", "未识别单位或已跳过的文件", by_county[""]))
+    chase = [u for u in roster.units if u.status != "included"]
+    counts = {
+        "included": len(roster.with_status("included")), "rejected": len(roster.with_status("rejected")),
+        "missing": len(roster.with_status("missing")),
+        "errors": sum(f.severity == Severity.ERROR for f in findings),
+        "warnings": sum(f.severity == Severity.WARNING for f in findings),
+    }
+    return _env(autoescape=True).get_template("validation.html.j2").render(
+        roster=roster, groups=groups, chase=chase, counts=counts,
+        labels={"error": "错误", "warning": "警告", "info": "提示"},
+    )
+
+
 def render_docx(report: Report) -> bytes:
     from docxtpl import DocxTemplate
 

@@ -24,6 +24,8 @@ def county_of(result: ReadResult, units: UnitList) -> str:
 
 
 def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding]) -> tuple[Roster, list[Finding]]:
+    """The roster, and the findings as they now stand: a superseded file's own problems no
+    longer need fixing, so they give way to one finding that says it was superseded."""
     by_county: dict[str, list[ReadResult]] = {}
     unassigned = []
     for r in results:
@@ -37,6 +39,7 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
         per_file.setdefault(f.file, []).append(f)
 
     extra: list[Finding] = []
+    superseded_files: set[str] = set()
     statuses = []
     for unit in units.units:
         candidates = by_county.get(unit.code, [])
@@ -47,6 +50,7 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
         ranked = sorted(candidates, key=_rank, reverse=True)
         stands, rest = ranked[0], ranked[1:]
         for old in rest:
+            superseded_files.add(old.source.path)
             extra.append(Finding(Severity.WARNING, old.source.path, unit.code, "", "", "", "superseded",
                                  form.message("superseded", detail=stands.source.path)))
         own = per_file.get(stands.source.path, [])
@@ -61,7 +65,8 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
             ret.filled_by if ret else "", ret.phone if ret else "",
             errors, warnings,
         ))
-    return Roster(tuple(statuses), tuple(unassigned)), extra
+    kept = [f for f in findings if f.file not in superseded_files]
+    return Roster(tuple(statuses), tuple(unassigned)), kept + extra
 
 
 def _rank(r: ReadResult) -> tuple:

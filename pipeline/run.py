@@ -15,7 +15,7 @@ from .consolidate import Totals, consolidate
 from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
-from .read import read_source
+from .read import load_bytes, read_source
 from .render import (
     Report,
     ReportSettings,
@@ -24,9 +24,12 @@ from .render import (
     findings_csv,
     render_docx,
     render_html,
+    render_validation,
     roster_csv,
     totals_csv,
 )
+from .returned import returned_workbook
+from .workbook import Unreadable
 from .resolve import resolve
 from .units import UnitList, load_units
 from .validate import validate
@@ -89,8 +92,7 @@ def build_run(
 
     t = time.perf_counter()
     findings += validate(form, results)
-    roster, extra = resolve(form, units, results, findings)
-    findings += extra
+    roster, findings = resolve(form, units, results, findings)
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -111,6 +113,26 @@ def build_run(
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster),
+        "validation.html": render_validation(roster, findings).encode("utf-8"),
     }
+    files |= returned_workbooks(roster, findings)
     timings["render"] = time.perf_counter() - t
     return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)
+
+
+def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
+    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
+    by_file: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_file.setdefault(f.file, []).append(f)
+    out = {}
+    for u in roster.units:
+        if u.source is None or not (u.errors or u.warnings):
+            continue
+        try:
+            data = load_bytes(u.source)
+        except (OSError, Unreadable, KeyError):
+            data = None
+        own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
+        out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name)
+    return out

@@ -109,7 +109,7 @@ def _pandera_findings(form: Form, sf: SheetFrame, returns: list[Return]) -> list
         if check in rules:
             r = rules[check]
             cv, bound = row.values[r.field], row.values[r.not_above]
-            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, cv.cell, r.field,
+            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, cv.cell, r.field, template=r.message,
                                 field_label=_label(sf.spec, r.field), value=cv.value,
                                 bound_label=_label(sf.spec, r.not_above), bound_value=bound.value))
         elif rule_id == "duplicate-township":
@@ -258,7 +258,8 @@ def _label(spec: SheetSpec, key: str) -> str:
     return key
 
 
-def _finding(form: Form, ret: Return, severity: Severity, rule: str, sheet: str, cell: str, field: str, **kw) -> Finding:
+def _finding(form: Form, ret: Return, severity: Severity, rule: str, sheet: str, cell: str, field: str,
+             template: str = "", **kw) -> Finding:
     place = f"{sheet}!{cell}" if sheet and cell else sheet
     return Finding(severity, ret.source.path, ret.county_code, sheet, cell, field, rule,
-                   form.message(rule, place=place, **kw))
+                   form.message(template or rule, place=place, **kw))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from .form import cn_quotes
+
 
 def wan(n: int) -> str:
     """408236 → 40.8万"""
@@ -68,18 +70,6 @@ def table_count(n) -> str:
     if n is None or _isna(n):
         return ""
     return str(int(n))
-
-
-def cn_quotes(text: str) -> str:
-    """Straight quotes from the form declaration → “”, as printed Chinese uses."""
-    out, open_ = [], True
-    for ch in text:
-        if ch == '"':
-            out.append("“" if open_ else "”")
-            open_ = not open_
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def _isna(v) -> bool:

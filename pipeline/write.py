@@ -13,6 +13,10 @@ import tempfile
 from pathlib import Path
 
 
+# Folders a report run owns: replaced whole each run, removed when the run has nothing for them.
+RUN_FOLDERS = ("returns",)
+
+
 def write_outputs(outbox: Path, files: dict[str, bytes]) -> list[Path]:
     """`files` maps a relative path (`report.html`, `returns/620102_城关区.xlsx`) to its bytes."""
     outbox.mkdir(parents=True, exist_ok=True)
@@ -35,6 +39,10 @@ def write_outputs(outbox: Path, files: dict[str, bytes]) -> list[Path]:
             else:
                 os.replace(src, dst)
             written.append(dst)
+        for folder in RUN_FOLDERS:
+            stale = outbox / folder
+            if folder not in {Path(rel).parts[0] for rel in files} and stale.is_dir():
+                shutil.rmtree(stale)  # every county it held has since been fixed
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)

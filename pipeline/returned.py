@@ -1,0 +1,87 @@
+"""Returned workbooks: the county's own workbook, each offending cell marked, ready to send back.
+
+Pure: the original bytes and the findings in, .xlsx bytes out. Always .xlsx, whatever the
+county sent; macros are never carried over (openpyxl drops them unless asked to keep them).
+"""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from .model import Finding, Severity
+from .workbook import Unreadable, open_book
+
+ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
+WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
+AUTHOR = "省双联办"
+
+
+def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: str) -> bytes:
+    wb = _open_copy(data)
+    marked: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:
+        if f.sheet and f.cell and f.sheet in wb.sheetnames:
+            marked.setdefault((f.sheet, f.cell), []).append(f)
+    for (sheet, ref), group in marked.items():
+        cell = wb[sheet][ref]
+        worst = min(group, key=lambda f: f.sort_key)
+        cell.fill = ERROR_FILL if worst.severity == Severity.ERROR else WARNING_FILL
+        text = "\n".join(f"【{SEVERITY_LABEL[f.severity]}】{f.message}" for f in group)
+        comment = Comment(text, AUTHOR)
+        comment.width, comment.height = 320, 40 + 40 * len(group)
+        cell.comment = comment
+
+    ws = wb.create_sheet("问题清单", 0)
+    ws.append([f"{unit_name}报表审核意见:请按下列说明修改后重新报送(标红的单元格为错误,标黄的为需核实)"])
+    ws.append(["级别", "位置", "说明"])
+    for f in sorted(findings, key=lambda f: f.sort_key):
+        place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
+        ws.append([SEVERITY_LABEL[f.severity], place, f.message])
+    ws["A1"].font = Font(bold=True, size=13)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    ws.column_dimensions["A"].width = 8
+    ws.column_dimensions["B"].width = 26
+    ws.column_dimensions["C"].width = 90
+    for row in ws.iter_rows(min_row=3):
+        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A3"
+    wb.active = 0
+    for other in wb.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _open_copy(data: bytes | None) -> Workbook:
+    """The county's workbook as openpyxl sees it; a legacy .xls is rebuilt from its values."""
+    if data is None:
+        return Workbook()
+    try:
+        return load_workbook(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - not OOXML: fall back to the values
+        pass
+    wb = Workbook()
+    wb.remove(wb.active)
+    try:
+        book = open_book(data)
+    except Unreadable:
+        return Workbook()
+    for name, visible in book.sheets:
+        grid = book.loader(name)  # type: ignore[operator]
+        ws = wb.create_sheet(name[:31])
+        for r, row in enumerate(grid.rows, start=1):
+            for c, v in enumerate(row, start=1):
+                if v not in ("", None):
+                    ws.cell(r, c, v)
+        for r1, c1, r2, c2 in grid.merged:
+            ws.merge_cells(start_row=r1 + 1, start_column=c1 + 1, end_row=r2 + 1, end_column=c2 + 1)
+        if not visible:
+            ws.sheet_state = "hidden"
+    return wb

@@ -1,0 +1,247 @@
+"""One fixture per rule of the spec, with the exact findings expected, and the totals
+excluding the rejected county. Each inbox holds the case's files for 城关区 (620102) and a
+clean return from 七里河区 (620103)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.formbook import Layout, build_return, workbook_bytes
+from pipeline.run import build_run
+from tests.builders import reload, save
+from tests.conftest import clean_rows
+
+CODE, NAME = "620102", "城关区"
+OTHER = "620103"
+V, P, O = "表一走访情况", "表二问题排查整改", "表三帮扶成效"
+
+
+def wb_with(form, units, rows=None, layout=Layout(), **kw):
+    return build_return(form, units.by_code(CODE), rows or clean_rows(), layout=layout, **kw)
+
+
+def one(form, units, rows=None, layout=Layout(), edit=None, name=f"{CODE}_{NAME}.xlsx", **kw):
+    wb = wb_with(form, units, rows, layout, **kw)
+    if edit:
+        edit(wb)
+    return {name: workbook_bytes(wb)}
+
+
+def rows_with(**changes):
+    rows = clean_rows()
+    rows[1] = rows[1] | changes  # the second township: row 6 in the issued layout
+    return rows
+
+
+def set_cell(sheet, ref, value):
+    def edit(wb):
+        wb[sheet][ref] = value
+    return edit
+
+
+def add_computed_columns(wb):
+    """合计/排查数, 合计/已整改, 整改率 after the six entered columns of 表二; one value wrong."""
+    ws = wb[P]
+    ws["H3"], ws["J3"] = "合计", "整改率"
+    ws.merge_cells("H3:I3")
+    ws.merge_cells("J3:J4")
+    ws["H4"], ws["I4"] = "排查数", "已整改"
+    for r in range(5, 9):
+        found = sum(ws.cell(r, c).value for c in (2, 4, 6))
+        fixed = sum(ws.cell(r, c).value for c in (3, 5, 7))
+        ws.cell(r, 8, found)
+        ws.cell(r, 9, fixed)
+        ws.cell(r, 10, f"{100 * fixed / found:.1f}%")
+    ws["I6"] = ws["I6"].value + 1  # 已整改 total off by one on the second township
+    ws["J7"] = "99.9%"  # a rate that does not agree at its shown precision
+
+
+def encrypted(form, units):
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(workbook_bytes(wb_with(form, units)))).encrypt("secret", out)
+    return {f"{CODE}_{NAME}.xlsx": out.getvalue()}
+
+
+def two_versions(form, units):
+    older = rows_with(villages_visited=99)  # broken, but superseded: its errors do not count
+    return {
+        f"{CODE}_{NAME}(初稿).xlsx": workbook_bytes(wb_with(form, units, older, filed_on=date(2016, 12, 2))),
+        f"{CODE}_{NAME}(终稿).xlsx": workbook_bytes(wb_with(form, units, filed_on=date(2016, 12, 6))),
+    }
+
+
+def latest_rejected(form, units):
+    return {
+        f"{CODE}_{NAME}(初稿).xlsx": workbook_bytes(wb_with(form, units, filed_on=date(2016, 12, 2))),
+        f"{CODE}_{NAME}(终稿).xlsx": workbook_bytes(wb_with(form, units, rows_with(precision_fixed=999),
+                                                         filed_on=date(2016, 12, 6))),
+    }
+
+
+def junk(form, units):
+    return one(form, units) | {"~$620102_城关区.xlsx": b"\x00lock", ".DS_Store": b"\x00\x00", "说明.txt": "请查收".encode()}
+
+
+# id, files builder, expected {(severity, rule, sheet, cell)}, status of 城关区
+CASES = [
+    ("missing-sheet", lambda f, u: one(f, u, edit=lambda wb: wb.remove(wb[O])),
+     {("error", "missing-sheet", "", "")}, "rejected"),
+    ("missing-column", lambda f, u: one(f, u, edit=set_cell(V, "F3", "入户数")),
+     {("error", "missing-column", V, "")}, "rejected"),
+    ("not-a-count", lambda f, u: one(f, u, edit=set_cell(O, "D7", "十二")),
+     {("error", "not-a-count", O, "D7")}, "rejected"),
+    ("formula-without-value", lambda f, u: one(f, u, edit=set_cell(O, "C5", "=B5*2")),
+     {("error", "formula-without-value", O, "C5")}, "rejected"),
+    ("villages-visited-exceed-total", lambda f, u: one(f, u, rows_with(villages_visited=14)),
+     {("error", "visited-exceeds-total", V, "C6")}, "rejected"),
+    ("newly-linked-exceed-total", lambda f, u: one(f, u, rows_with(villages_newly_linked=14)),
+     {("error", "newly-linked-exceeds-total", V, "D6")}, "rejected"),
+    ("households-visited-exceed-total", lambda f, u: one(f, u, rows_with(households_visited=3002)),
+     {("error", "visited-exceeds-total", V, "F6")}, "rejected"),
+    ("twice-exceeds-visited", lambda f, u: one(f, u, rows_with(households_visited_twice=2992)),
+     {("error", "twice-exceeds-visited", V, "G6")}, "rejected"),
+    ("fixed-exceeds-found", lambda f, u: one(f, u, rows_with(precision_fixed=22, guarantees_fixed=55, disputes_fixed=42)),
+     {("error", "fixed-exceeds-found", P, "C6"), ("error", "fixed-exceeds-found", P, "E6"),
+      ("error", "fixed-exceeds-found", P, "G6")}, "rejected"),
+    ("total-row-mismatch", lambda f, u: one(f, u, edit=set_cell(O, "B8", 1)),
+     {("error", "total-row-mismatch", O, "B8")}, "rejected"),
+    ("computed-columns", lambda f, u: one(f, u, edit=add_computed_columns),
+     {("error", "computed-mismatch", P, "I6"), ("error", "computed-mismatch", P, "J7")}, "rejected"),
+    ("duplicate-township", lambda f, u: one(f, u, edit=set_cell(O, "A7", "城关镇")),
+     {("error", "duplicate-township", O, "A7"), ("warning", "townships-differ", "", "")}, "rejected"),
+    ("townships-differ", lambda f, u: one(f, u, edit=set_cell(O, "A7", "石岭乡")),
+     {("warning", "townships-differ", "", "")}, "included"),
+    ("date-missing", lambda f, u: one(f, u, filed_on=None),
+     {("warning", "date-missing", "", "")}, "included"),
+    ("coverage-below-threshold", lambda f, u: one(f, u, rows_with(households_visited=2000, households_visited_twice=1900)),
+     {("warning", "coverage-below-threshold", V, "")}, "included"),
+    ("unit-conflict", lambda f, u: one(f, u, name="620103_七里河区(2).xlsx"),
+     {("error", "unit-conflict", "", "")}, "rejected"),
+    ("unreadable", lambda f, u: {f"{CODE}_{NAME}.xlsx": b"PK\x03\x04 this is not a workbook"},
+     {("error", "unreadable", "", "")}, "rejected"),
+    ("renamed-non-workbook", lambda f, u: {f"{CODE}_{NAME}.xls": "这不是Excel文件".encode()},
+     {("error", "unreadable", "", "")}, "rejected"),
+    ("encrypted", encrypted, {("error", "encrypted", "", "")}, "rejected"),
+    ("superseded", two_versions, {("warning", "superseded", "", "")}, "included"),
+    ("latest-stands-even-when-rejected", latest_rejected,
+     {("warning", "superseded", "", ""), ("error", "fixed-exceeds-found", P, "C6")}, "rejected"),
+    ("junk-files-skipped", junk, {("info", "skipped", "", "")}, "included"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_each_rule_gives_exactly_its_findings(case, tmp_path, form, units, settings):
+    _, build, expected, status = case
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in build(form, units).items():
+        (inbox / name).write_bytes(data)
+    (inbox / f"{OTHER}_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code(OTHER), clean_rows())))
+
+    run = build_run(inbox, settings)
+
+    got = {(f.severity.value, f.rule, f.sheet, f.cell) for f in run.findings}
+    assert got == expected, [(f.rule, f.message) for f in run.findings]
+    assert all(f.message and f.file for f in run.findings)
+    unit = next(u for u in run.roster.units if u.code == CODE)
+    assert unit.status == status
+    one_county = {k: sum(r[k] for r in clean_rows()) for k in form.field_keys}
+    p = run.totals.province
+    factor = 2 if status == "included" and case[0] != "coverage-below-threshold" else 1
+    if case[0] == "coverage-below-threshold":
+        assert int(p["households_visited"]) == 2 * one_county["households_visited"] - (2991 - 2000)
+    else:
+        assert {k: int(p[k]) for k in form.field_keys} == {k: factor * v for k, v in one_county.items()}
+
+
+def test_messages_say_what_to_fix(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in one(form, units, rows_with(guarantees_fixed=56, guarantees_found=53)).items():
+        (inbox / name).write_bytes(data)
+    run = build_run(inbox, settings)
+    msg = next(f.message for f in run.findings if f.rule == "fixed-exceeds-found")
+    assert msg == "表二问题排查整改!E6“两不愁、三保障”方面问题已整改(56)大于“两不愁、三保障”方面问题排查数(53):请核对后修改。"
+    assert next(f for f in run.findings if f.rule == "fixed-exceeds-found").county_code == CODE
+
+
+def test_returned_workbook_marks_the_cell_and_lists_the_findings(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in one(form, units, rows_with(guarantees_fixed=56, guarantees_found=53)).items():
+        (inbox / name).write_bytes(data)
+    before = {p.name: p.read_bytes() for p in inbox.iterdir()}
+    run = build_run(inbox, settings)
+    data = run.files[f"returns/{CODE}_{NAME}.xlsx"]
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.sheetnames[0] == "问题清单"
+    listed = [[c.value for c in row] for row in wb["问题清单"].iter_rows(min_row=3)]
+    assert listed[0][:2] == ["错误", f"{P}!E6"] and "大于" in listed[0][2]
+    cell = wb[P]["E6"]
+    assert cell.fill.fgColor.rgb.endswith("FFC7CE")
+    assert "已整改(56)大于" in cell.comment.text
+    assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is never modified
+
+
+def test_legacy_xls_is_returned_as_xlsx(tmp_path, form, units, settings):
+    from tests.builders import to_xls
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    data = to_xls(workbook_bytes(wb_with(form, units, rows_with(precision_fixed=40))))
+    (inbox / f"{CODE}_{NAME}.xls").write_bytes(data)
+    run = build_run(inbox, settings)
+    wb = load_workbook(io.BytesIO(run.files[f"returns/{CODE}_{NAME}.xlsx"]))
+    assert wb[P]["C6"].comment is not None and wb[P]["C6"].value == 40
+
+
+def test_roster_and_validation_page(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in one(form, units, rows_with(precision_fixed=40)).items():
+        (inbox / name).write_bytes(data)
+    run = build_run(inbox, settings)
+    roster = run.files["roster.csv"].decode("utf-8-sig").splitlines()
+    assert roster[0].startswith("code,name,city,status,file")
+    assert len(roster) == 88
+    assert any(line.startswith(f"{CODE},{NAME},兰州市,已退回,{CODE}_{NAME}.xlsx") for line in roster)
+    assert sum(",未报送," in line for line in roster) == 86
+    page = run.files["validation.html"].decode("utf-8")
+    assert "催报名单(87个)" in page
+    assert page.index("城关区:错误 1 条") > page.index("催报名单")
+
+
+def test_strict_exit_status(tmp_path, form, units):
+    from pipeline import cli
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in one(form, units).items():
+        (inbox / name).write_bytes(data)
+    args = ["report", "--inbox", str(inbox), "--outbox", str(tmp_path / "out")]
+    assert cli.main(args) == 0
+    assert cli.main([*args, "--strict"]) == 1
+
+
+def test_unknown_county_is_listed_but_not_returned(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    wb = wb_with(form, units, layout=Layout(title=False))
+    (inbox / "报表.xlsx").write_bytes(workbook_bytes(wb))
+    run = build_run(inbox, settings)
+    assert [(f.rule, f.file) for f in run.findings if f.severity.value == "error"] == [("unit-unknown", "报表.xlsx")]
+    assert [r.source.path for r in run.roster.unassigned] == ["报表.xlsx"]
+    assert not any(k.startswith("returns/") for k in run.files)
+    assert "报表.xlsx" in run.files["validation.html"].decode("utf-8")
+    assert "无法识别单位的文件" in run.files["report.html"].decode("utf-8")
+
+
+def test_reload_helper_round_trips(form, units):
+    data = workbook_bytes(wb_with(form, units))
+    assert reload(save(reload(data))).sheetnames == [V, P, O]
