@@ -28,11 +28,11 @@ from .render import (
     roster_csv,
     totals_csv,
 )
-from .returned import returned_workbook
-from .workbook import Unreadable
 from .resolve import resolve
+from .returned import returned_workbook
 from .units import UnitList, load_units
 from .validate import validate
+from .workbook import Unreadable
 
 
 @dataclass(frozen=True)

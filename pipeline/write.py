@@ -12,7 +12,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-
 # Folders a report run owns: replaced whole each run, removed when the run has nothing for them.
 RUN_FOLDERS = ("returns",)
 

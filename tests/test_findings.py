@@ -17,7 +17,7 @@ from tests.conftest import clean_rows
 
 CODE, NAME = "620102", "城关区"
 OTHER = "620103"
-V, P, O = "表一走访情况", "表二问题排查整改", "表三帮扶成效"
+VISITS, PROBLEMS, OUTCOMES = "表一走访情况", "表二问题排查整改", "表三帮扶成效"
 
 
 def wb_with(form, units, rows=None, layout=Layout(), **kw):
@@ -45,7 +45,7 @@ def set_cell(sheet, ref, value):
 
 def add_computed_columns(wb):
     """合计/排查数, 合计/已整改, 整改率 after the six entered columns of 表二; one value wrong."""
-    ws = wb[P]
+    ws = wb[PROBLEMS]
     ws["H3"], ws["J3"] = "合计", "整改率"
     ws.merge_cells("H3:I3")
     ws.merge_cells("J3:J4")
@@ -90,37 +90,37 @@ def junk(form, units):
 
 # id, files builder, expected {(severity, rule, sheet, cell)}, status of 城关区
 CASES = [
-    ("missing-sheet", lambda f, u: one(f, u, edit=lambda wb: wb.remove(wb[O])),
+    ("missing-sheet", lambda f, u: one(f, u, edit=lambda wb: wb.remove(wb[OUTCOMES])),
      {("error", "missing-sheet", "", "")}, "rejected"),
-    ("missing-column", lambda f, u: one(f, u, edit=set_cell(V, "F3", "入户数")),
-     {("error", "missing-column", V, "")}, "rejected"),
-    ("not-a-count", lambda f, u: one(f, u, edit=set_cell(O, "D7", "十二")),
-     {("error", "not-a-count", O, "D7")}, "rejected"),
-    ("formula-without-value", lambda f, u: one(f, u, edit=set_cell(O, "C5", "=B5*2")),
-     {("error", "formula-without-value", O, "C5")}, "rejected"),
+    ("missing-column", lambda f, u: one(f, u, edit=set_cell(VISITS, "F3", "入户数")),
+     {("error", "missing-column", VISITS, "")}, "rejected"),
+    ("not-a-count", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "D7", "十二")),
+     {("error", "not-a-count", OUTCOMES, "D7")}, "rejected"),
+    ("formula-without-value", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "C5", "=B5*2")),
+     {("error", "formula-without-value", OUTCOMES, "C5")}, "rejected"),
     ("villages-visited-exceed-total", lambda f, u: one(f, u, rows_with(villages_visited=14)),
-     {("error", "visited-exceeds-total", V, "C6")}, "rejected"),
+     {("error", "visited-exceeds-total", VISITS, "C6")}, "rejected"),
     ("newly-linked-exceed-total", lambda f, u: one(f, u, rows_with(villages_newly_linked=14)),
-     {("error", "newly-linked-exceeds-total", V, "D6")}, "rejected"),
+     {("error", "newly-linked-exceeds-total", VISITS, "D6")}, "rejected"),
     ("households-visited-exceed-total", lambda f, u: one(f, u, rows_with(households_visited=3002)),
-     {("error", "visited-exceeds-total", V, "F6")}, "rejected"),
+     {("error", "visited-exceeds-total", VISITS, "F6")}, "rejected"),
     ("twice-exceeds-visited", lambda f, u: one(f, u, rows_with(households_visited_twice=2992)),
-     {("error", "twice-exceeds-visited", V, "G6")}, "rejected"),
+     {("error", "twice-exceeds-visited", VISITS, "G6")}, "rejected"),
     ("fixed-exceeds-found", lambda f, u: one(f, u, rows_with(precision_fixed=22, guarantees_fixed=55, disputes_fixed=42)),
-     {("error", "fixed-exceeds-found", P, "C6"), ("error", "fixed-exceeds-found", P, "E6"),
-      ("error", "fixed-exceeds-found", P, "G6")}, "rejected"),
-    ("total-row-mismatch", lambda f, u: one(f, u, edit=set_cell(O, "B8", 1)),
-     {("error", "total-row-mismatch", O, "B8")}, "rejected"),
+     {("error", "fixed-exceeds-found", PROBLEMS, "C6"), ("error", "fixed-exceeds-found", PROBLEMS, "E6"),
+      ("error", "fixed-exceeds-found", PROBLEMS, "G6")}, "rejected"),
+    ("total-row-mismatch", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "B8", 1)),
+     {("error", "total-row-mismatch", OUTCOMES, "B8")}, "rejected"),
     ("computed-columns", lambda f, u: one(f, u, edit=add_computed_columns),
-     {("error", "computed-mismatch", P, "I6"), ("error", "computed-mismatch", P, "J7")}, "rejected"),
-    ("duplicate-township", lambda f, u: one(f, u, edit=set_cell(O, "A7", "城关镇")),
-     {("error", "duplicate-township", O, "A7"), ("warning", "townships-differ", "", "")}, "rejected"),
-    ("townships-differ", lambda f, u: one(f, u, edit=set_cell(O, "A7", "石岭乡")),
+     {("error", "computed-mismatch", PROBLEMS, "I6"), ("error", "computed-mismatch", PROBLEMS, "J7")}, "rejected"),
+    ("duplicate-township", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A7", "城关镇")),
+     {("error", "duplicate-township", OUTCOMES, "A7"), ("warning", "townships-differ", "", "")}, "rejected"),
+    ("townships-differ", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A7", "石岭乡")),
      {("warning", "townships-differ", "", "")}, "included"),
     ("date-missing", lambda f, u: one(f, u, filed_on=None),
      {("warning", "date-missing", "", "")}, "included"),
     ("coverage-below-threshold", lambda f, u: one(f, u, rows_with(households_visited=2000, households_visited_twice=1900)),
-     {("warning", "coverage-below-threshold", V, "")}, "included"),
+     {("warning", "coverage-below-threshold", VISITS, "")}, "included"),
     ("unit-conflict", lambda f, u: one(f, u, name="620103_七里河区(2).xlsx"),
      {("error", "unit-conflict", "", "")}, "rejected"),
     ("unreadable", lambda f, u: {f"{CODE}_{NAME}.xlsx": b"PK\x03\x04 this is not a workbook"},
@@ -130,7 +130,7 @@ CASES = [
     ("encrypted", encrypted, {("error", "encrypted", "", "")}, "rejected"),
     ("superseded", two_versions, {("warning", "superseded", "", "")}, "included"),
     ("latest-stands-even-when-rejected", latest_rejected,
-     {("warning", "superseded", "", ""), ("error", "fixed-exceeds-found", P, "C6")}, "rejected"),
+     {("warning", "superseded", "", ""), ("error", "fixed-exceeds-found", PROBLEMS, "C6")}, "rejected"),
     ("junk-files-skipped", junk, {("info", "skipped", "", "")}, "included"),
 ]
 
@@ -182,8 +182,8 @@ def test_returned_workbook_marks_the_cell_and_lists_the_findings(tmp_path, form,
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames[0] == "问题清单"
     listed = [[c.value for c in row] for row in wb["问题清单"].iter_rows(min_row=3)]
-    assert listed[0][:2] == ["错误", f"{P}!E6"] and "大于" in listed[0][2]
-    cell = wb[P]["E6"]
+    assert listed[0][:2] == ["错误", f"{PROBLEMS}!E6"] and "大于" in listed[0][2]
+    cell = wb[PROBLEMS]["E6"]
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     assert "已整改(56)大于" in cell.comment.text
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is never modified
@@ -198,7 +198,7 @@ def test_legacy_xls_is_returned_as_xlsx(tmp_path, form, units, settings):
     (inbox / f"{CODE}_{NAME}.xls").write_bytes(data)
     run = build_run(inbox, settings)
     wb = load_workbook(io.BytesIO(run.files[f"returns/{CODE}_{NAME}.xlsx"]))
-    assert wb[P]["C6"].comment is not None and wb[P]["C6"].value == 40
+    assert wb[PROBLEMS]["C6"].comment is not None and wb[PROBLEMS]["C6"].value == 40
 
 
 def test_roster_and_validation_page(tmp_path, form, units, settings):
@@ -244,4 +244,4 @@ def test_unknown_county_is_listed_but_not_returned(tmp_path, form, units, settin
 
 def test_reload_helper_round_trips(form, units):
     data = workbook_bytes(wb_with(form, units))
-    assert reload(save(reload(data))).sheetnames == [V, P, O]
+    assert reload(save(reload(data))).sheetnames == [VISITS, PROBLEMS, OUTCOMES]
