@@ -183,6 +183,7 @@ def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
         "unassigned": unassigned,
         "warnings": sum(f.severity == Severity.WARNING for f in findings),
         "unit_noun": form.unit_noun,
+        "roster": roster.units,
     }
 
 

@@ -215,6 +215,8 @@ def test_roster_and_validation_page(tmp_path, form, units, settings):
     page = run.files["validation.html"].decode("utf-8")
     assert "催报名单(87个)" in page
     assert page.index("城关区:错误 1 条") > page.index("催报名单")
+    report = run.files["report.html"].decode("utf-8")
+    assert f"<td>{CODE}</td><td class=\"name\">{NAME}</td><td class=\"name\">兰州市</td><td class=\"name\">已退回</td>" in report
 
 
 def test_strict_exit_status(tmp_path, form, units):
