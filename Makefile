@@ -8,7 +8,7 @@ OUTBOX ?=
 REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint golden example docx-template clean
+.PHONY: help report check test lint golden templates example docx-template clean
 
 $(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(VENV)/.dev ## Check the code with ruff
 
 golden: $(VENV)/.dev ## Rewrite the golden report text after a deliberate change of wording
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/test_golden.py
+
+templates: $(VENV)/.runtime ## Write blank return templates for every unit to outbox/templates/ (TOWNSHIPS=csv to pre-fill)
+	$(PY) -m pipeline templates $(if $(OUTBOX),--outbox "$(OUTBOX)") $(if $(TOWNSHIPS),--townships "$(TOWNSHIPS)")
 
 example: $(VENV)/.runtime ## Regenerate the bundled example returns in examples/gansu-2016/
 	$(PY) -m pipeline example

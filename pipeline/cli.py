@@ -27,12 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
     rep.add_argument("--config", type=Path, help="设置文件(默认 settings.toml)")
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态1退出")
+    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板(outbox/templates/)")
+    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
+    tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV(列:county_code, township),预填乡镇名称")
+    tp.add_argument("--config", type=Path)
     ex = sub.add_parser("example", help="重新生成内置示例报表(examples/gansu-2016/)")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX)
     ex.add_argument("--config", type=Path)
     args = parser.parse_args(argv)
     if args.command == "report":
         return report(args)
+    if args.command == "templates":
+        return templates(args)
     return example(args)
 
 
@@ -114,4 +120,24 @@ def example(args) -> int:
     }
     write_tree(args.out, files)
     print(f"已生成 {len(files)} 个示例报表:{args.out}")
+    return 0
+
+
+def templates(args) -> int:
+    from .blank_forms import blank_forms, load_township_lists
+    from .form import load_form
+    from .units import load_units
+    from .write import write_tree
+
+    if args.townships and not args.townships.is_file():
+        print(f"错误:乡镇名单文件不存在:{args.townships}", file=sys.stderr)
+        return 2
+    settings = load_settings(args.config)
+    form = load_form(settings.form_path)
+    units = load_units(form.units_file)
+    townships = load_township_lists(args.townships) if args.townships else None
+    files = blank_forms(form, list(units.units), townships)
+    folder = args.outbox / "templates"
+    write_tree(folder, files)
+    print(f"已生成 {len(files)} 个空白报表模板:{folder}")
     return 0

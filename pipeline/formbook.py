@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from .form import Form, SheetSpec
+from .form import Form, SheetSpec, cn_quotes
 from .units import Unit
 
 FIXED_ZIP_TIME = (2016, 12, 5, 0, 0, 0)
@@ -39,6 +39,23 @@ class Layout:
     unit_text: str = ""  # what 填报单位 says; default: the unit's full name + 双联办
     date_text: str = ""  # what follows 填报日期:; default: 2016年12月5日
     show_code: bool = True  # the 行政区划代码 cell
+    identity_rows: int = 1  # 2: 填报单位 on a row of its own, code and date below (long names fit)
+
+
+@dataclass(frozen=True)
+class SheetPlan:
+    """Where things landed on a sheet (1-based), for whoever decorates it afterwards."""
+
+    identity_row: int  # 0 when there are no title rows
+    date_col: int
+    header_top: int
+    header_bottom: int
+    first_data: int
+    last_data: int
+    total_row: int  # 0 when there is none
+    footer_row: int  # 0 when there is none
+    columns: dict[str, int]  # field key -> column
+    width: int
 
 
 def build_return(
@@ -50,15 +67,21 @@ def build_return(
     layout: Layout = Layout(),
     people: tuple[str, str, str] = ("王丽", "陈强", "0931-8123456"),
 ) -> Workbook:
-    wb = Workbook()
-    wb.remove(wb.active)
-    for spec in form.sheets:
-        ws = wb.create_sheet(f"{spec.number}{spec.label}")
-        _fill_sheet(ws, form, spec, unit, townships, filed_on, layout, people)
+    wb, _ = build_with_plans(form, unit, townships, filed_on=filed_on, layout=layout, people=people)
     return wb
 
 
-def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on, layout: Layout, people) -> None:
+def build_with_plans(form, unit, townships, *, filed_on, layout=Layout(), people=("", "", "")):
+    wb = Workbook()
+    wb.remove(wb.active)
+    plans = {}
+    for spec in form.sheets:
+        ws = wb.create_sheet(f"{spec.number}{spec.label}")
+        plans[spec.key] = _fill_sheet(ws, form, spec, unit, townships, filed_on, layout, people)
+    return wb, plans
+
+
+def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on, layout: Layout, people) -> SheetPlan:
     fields = list(spec.fields)
     if layout.reverse_columns:
         fields = [fields[0], *reversed(fields[1:])]
@@ -76,17 +99,24 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     r = 1
+    identity_row = 0
     for line in layout.preamble:
         ws.cell(r, 1, line)
         r += 1
     if layout.title:
-        ws.cell(r, 1, f"{spec.number}  {unit.name}{form.title}{spec.label}统计表").font = Font(bold=True, size=14)
+        ws.cell(r, 1, cn_quotes(f"{spec.number}  {unit.name}{form.title}{spec.label}统计表")).font = Font(bold=True, size=14)
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
         ws.cell(r, 1).alignment = centre
         r += 1
         ws.cell(r, 1, f"填报单位(盖章):{layout.unit_text or unit.name + '双联办'}")
+        code_col = max(2, width // 2 - 1)
+        if layout.identity_rows == 2:
+            ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
+            r += 1
+            code_col = 1
+        identity_row = r
         if layout.show_code:
-            ws.cell(r, max(2, width // 2 - 1), f"行政区划代码:{unit.code}")
+            ws.cell(r, code_col, f"行政区划代码:{unit.code}")
         if filed_on or layout.date_text:
             text = layout.date_text or f"{filed_on.year}年{filed_on.month}月{filed_on.day}日"
             ws.cell(r, max(3, width // 2 + 1), f"填报日期:{text}")
@@ -151,7 +181,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
             elif item.is_key:
                 value = t[item.key]
             else:
-                value = t.get(item.key, 0)
+                value = t.get(item.key)
             ws.cell(r, c, value).border = box
         r += 1
     last_data = r - 1
@@ -173,8 +203,10 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
             cell = ws.cell(total_row, c, value)
             cell.border = box
             cell.font = bold
+    footer_row = 0
     if layout.footer:
         r += 1
+        footer_row = r
         ws.cell(r, 1, f"填表人:{people[0]}")
         ws.cell(r, max(2, width // 2 - 1), f"审核人:{people[1]}")
         ws.cell(r, max(3, width // 2 + 1), f"联系电话:{people[2]}")
@@ -182,6 +214,12 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
         label = item if kind == "extra" else item.label
         ws.column_dimensions[get_column_letter(c)].width = max(8, min(18, len(str(label)) * 2 + 2))
     ws.freeze_panes = ws.cell(header_bottom + 1, 2)
+    return SheetPlan(
+        identity_row=identity_row, date_col=max(3, width // 2 + 1), header_top=header_top,
+        header_bottom=header_bottom, first_data=first_data, last_data=last_data, total_row=total_row or 0,
+        footer_row=footer_row,
+        columns={item.key: c for c, (kind, item) in enumerate(columns, start=1) if kind == "field"}, width=width,
+    )
 
 
 def _as_int(v: object) -> int:
