@@ -8,7 +8,9 @@ Heavy imports (pandas, pandera, docxtpl) wait until a command needs them.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from .config import ROOT, load_settings
@@ -36,13 +38,24 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--config", type=Path)
     args = parser.parse_args(argv)
     if args.command == "report":
-        return report(args)
+        try:
+            return report(args)
+        except KeyboardInterrupt:
+            print("已中断:本次没有写出报告,上次的报告保持不变。", file=sys.stderr)
+            return 130
     if args.command == "templates":
         return templates(args)
     return example(args)
 
 
+def _terminate(signum, frame):
+    # SIGTERM would end the process without unwinding; as an exception, the staging
+    # folder is cleaned up and the previous report stays as it was.
+    raise KeyboardInterrupt
+
+
 def report(args) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
     settings = load_settings(args.config)
     inbox = args.inbox
     use_example = False
@@ -59,7 +72,8 @@ def report(args) -> int:
     from .write import write_outputs
 
     run = build_run(inbox, settings, example=use_example, progress=_progress)
-    written = write_outputs(args.outbox, run.files)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    written = write_outputs(args.outbox, run.files, stamp=stamp)
     _summary(run, args.outbox, written)
     if args.strict and run.totals.partial:
         return 1

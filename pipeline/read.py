@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zipfile
+import zlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .units import UnitList
 from .workbook import Book, Grid, Unreadable, cell_ref, open_book
 
 HEADER_SEARCH_ROWS = 30
+MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 _TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
 _FOOTER = re.compile(r"^\s*(填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
 _COLUMN_CODES = {"甲", "乙", "丙", "丁"}
@@ -44,6 +46,9 @@ def read_source(source: Source, form: Form, units: UnitList, passwords: tuple[st
         rule = e.rule
         msg = form.message(rule, detail=e.detail)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", rule, msg),))
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        msg = form.message("unreadable", detail=f"文件已损坏:{type(e).__name__}")
+        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
     except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
         msg = form.message("read-failed", detail=type(e).__name__)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "read-failed", msg),))
@@ -204,6 +209,10 @@ class _SourceReader:
             if not key_text:
                 self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col), field=spec.key_field.key)
                 key_text = f"(第{r + 1}行)"
+            elif len(key_text) > MAX_NAME:
+                self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
+                             field=spec.key_field.key, value=display(key_text))
+                key_text = key_text[:MAX_NAME] + "…"
             rows.append(Row(key_text, r + 1, cell_ref(r, key_col), values))
             r += 1
         else:

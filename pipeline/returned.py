@@ -13,7 +13,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .model import Finding, Severity
-from .workbook import Unreadable, open_book
+from .workbook import open_book
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
@@ -67,12 +67,16 @@ def _open_copy(data: bytes | None) -> Workbook:
         return load_workbook(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - not OOXML: fall back to the values
         pass
+    try:
+        return _from_values(data)
+    except Exception:  # noqa: BLE001 - damaged past reading: the findings sheet alone goes back
+        return Workbook()
+
+
+def _from_values(data: bytes) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
-    try:
-        book = open_book(data)
-    except Unreadable:
-        return Workbook()
+    book = open_book(data)
     for name, visible in book.sheets:
         grid = book.loader(name)  # type: ignore[operator]
         ws = wb.create_sheet(name[:31])

@@ -21,6 +21,7 @@ from .render import (
     ReportSettings,
     build_report,
     consolidated_xlsx,
+    csv_bytes,
     findings_csv,
     render_docx,
     render_html,
@@ -114,6 +115,7 @@ def build_run(
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster),
         "validation.html": render_validation(roster, findings).encode("utf-8"),
+        "manifest.csv": manifest_csv(sources, roster, findings),
     }
     files |= returned_workbooks(roster, findings)
     timings["render"] = time.perf_counter() - t
@@ -136,3 +138,20 @@ def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, byt
         own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
         out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name)
     return out
+
+
+def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding]) -> bytes:
+    """Every input file: name, size, SHA-256, and what became of it in this run."""
+    status: dict[str, str] = {}
+    for u in roster.units:
+        if u.source:
+            status[u.source.path] = u.status_label
+        for s in u.superseded:
+            status[s.path] = "已被替代"
+    for r in roster.unassigned:
+        status[r.source.path] = "无法识别单位"
+    rows = []
+    for s in sources:
+        state = status.get(s.path) or ("已跳过" if s.kind == "skip" else "无法打开")
+        rows.append([s.path, s.size, s.sha256, state])
+    return csv_bytes(["file", "size", "sha256", "status"], rows)

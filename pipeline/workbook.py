@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from openpyxl.utils import get_column_letter
@@ -96,7 +97,7 @@ def _open_xlsx(data: bytes) -> Book:
         raise Unreadable("unreadable", "压缩包解压后过大,疑似恶意文件")
     try:
         parts = _sheet_parts(zf)
-    except (KeyError, zipfile.BadZipFile, EOFError, ValueError) as e:
+    except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
         raise Unreadable("unreadable", "文件已损坏") from e
     if len(parts) > MAX_SHEETS:
         raise Unreadable("unreadable", f"工作表多达{len(parts)}个")
@@ -188,8 +189,11 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
                     grid.formula_without_value = formulas
                     grid.far_cell = far_cell
                     return grid
-        sheet = wb.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False)
+        try:
+            sheet = wb.get_sheet_by_name(name)
+            rows = sheet.to_python(skip_empty_area=False)
+        except (pc.CalamineError, pc.XmlError, pc.ZipError, ValueError) as e:
+            raise Unreadable("unreadable", "文件已损坏") from e
         if len(rows) > WINDOW_ROWS:  # xls: bounded by its format, but no need to keep it all
             rows = rows[:WINDOW_ROWS]
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]

@@ -16,15 +16,20 @@ from pathlib import Path
 RUN_FOLDERS = ("returns",)
 
 
-def write_outputs(outbox: Path, files: dict[str, bytes]) -> list[Path]:
-    """`files` maps a relative path (`report.html`, `returns/620102_城关区.xlsx`) to its bytes."""
+def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = None) -> list[Path]:
+    """`files` maps a relative path (`report.html`, `returns/620102_城关区.xlsx`) to its bytes.
+
+    A copy of the run also goes to history/<stamp>/, which no later run touches."""
     outbox.mkdir(parents=True, exist_ok=True)
+    _sweep_leftovers(outbox)
     staging = Path(tempfile.mkdtemp(prefix=".run-", dir=outbox))
     try:
         for rel, data in files.items():
             target = _inside(staging, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        if stamp:
+            shutil.copytree(staging, _history_folder(outbox, stamp))
         # Folders the run owns are replaced whole, so a county fixed since the last run
         # does not keep its stale returned workbook.
         written = []
@@ -45,6 +50,24 @@ def write_outputs(outbox: Path, files: dict[str, bytes]) -> list[Path]:
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _sweep_leftovers(outbox: Path) -> None:
+    """Staging folders of a run that was killed before it could clean up after itself."""
+    for leftover in outbox.glob(".run-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in outbox.glob(".old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _history_folder(outbox: Path, stamp: str) -> Path:
+    base = outbox / "history"
+    base.mkdir(exist_ok=True)
+    folder, n = base / stamp, 1
+    while folder.exists():
+        n += 1
+        folder = base / f"{stamp}-{n}"
+    return folder
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -153,3 +153,11 @@ def test_two_missing_counties_make_partial_totals(tmp_path, settings, example_ou
     assert (lanzhou["units_expected"], lanzhou["units_included"]) == ("8", "7")
     html = run.files["report.html"].decode("utf-8")
     assert "未报送(2个)" in html and "兰州市城关区" in html and "甘南藏族自治州夏河县" in html
+
+
+def test_bundled_example_is_what_the_script_makes(tmp_path):
+    assert cli.main(["example", "--out", str(tmp_path)]) == 0
+    made = sorted(p.name for p in tmp_path.iterdir())
+    assert made == sorted(p.name for p in EXAMPLE.iterdir())
+    for name in made:
+        assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
