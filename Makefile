@@ -8,7 +8,7 @@ OUTBOX ?=
 REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint golden templates example docx-template clean
+.PHONY: help report check test lint golden templates bench example docx-template clean
 
 $(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,17 +29,20 @@ check: $(VENV)/.runtime ## Like report, but exit 1 when any unit is missing or r
 	$(PY) -m pipeline report --strict $(REPORT_ARGS)
 
 test: $(VENV)/.dev ## Lint, then run every test
-	$(VENV)/bin/ruff check pipeline tests scripts
+	$(VENV)/bin/ruff check pipeline tests scripts benchmarks
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev ## Check the code with ruff
-	$(VENV)/bin/ruff check pipeline tests scripts
+	$(VENV)/bin/ruff check pipeline tests scripts benchmarks
 
 golden: $(VENV)/.dev ## Rewrite the golden report text after a deliberate change of wording
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/test_golden.py
 
 templates: $(VENV)/.runtime ## Write blank return templates for every unit to outbox/templates/ (TOWNSHIPS=csv to pre-fill)
 	$(PY) -m pipeline templates $(if $(OUTBOX),--outbox "$(OUTBOX)") $(if $(TOWNSHIPS),--townships "$(TOWNSHIPS)")
+
+bench: $(VENV)/.dev ## Benchmark the pipeline on 87, 1000 and 3000 returns; writes benchmarks/results.md
+	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
 example: $(VENV)/.runtime ## Regenerate the bundled example returns in examples/gansu-2016/
 	$(PY) -m pipeline example

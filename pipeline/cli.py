@@ -71,7 +71,7 @@ def report(args) -> int:
     from .run import build_run
     from .write import write_outputs
 
-    run = build_run(inbox, settings, example=use_example, progress=_progress)
+    run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written = write_outputs(args.outbox, run.files, stamp=stamp)
     _summary(run, args.outbox, written)

@@ -17,7 +17,10 @@ class Settings:
     office: str
     date: str
     twice_threshold: float
+    word_annex_limit: int
     passwords: tuple[str, ...]
+    lowest_count: int = 3
+    burden_ratio: float = 2.0
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -32,5 +35,8 @@ def load_settings(path: Path | None = None) -> Settings:
         office=report.get("office", ""),
         date=report.get("date", ""),
         twice_threshold=float(report.get("twice_threshold", 0.95)),
+        word_annex_limit=int(report.get("word_annex_limit", 300)),
         passwords=tuple(raw.get("security", {}).get("passwords", [])),
+        lowest_count=int(raw.get("attention", {}).get("lowest_count", 3)),
+        burden_ratio=float(raw.get("attention", {}).get("burden_ratio", 2.0)),
     )

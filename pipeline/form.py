@@ -7,6 +7,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -109,6 +110,8 @@ class Form:
     rates: tuple[RateSpec, ...]
     messages: dict[str, str]
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
+    charts: tuple[dict, ...] = ()
+    attention: dict | None = None
 
     @property
     def count_fields(self) -> tuple[FieldSpec, ...]:
@@ -162,6 +165,8 @@ def load_form(path: str | Path | None = None) -> Form:
         rates=rates,
         messages=dict(raw.get("messages", {})),
         fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
+        charts=tuple(raw.get("charts", [])),
+        attention=raw.get("attention"),
     )
     _check(form)
     return form
@@ -246,18 +251,28 @@ _DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:
 _UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
 
 
+@lru_cache(maxsize=8192)
+def _normalise(s: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", s)).lower()
+
+
 def normalise_label(text: object) -> str:
     """Labels compare equal whatever the width, spacing, quotes and brackets the county used."""
-    s = unicodedata.normalize("NFKC", str(text or ""))
-    return _DROP.sub("", s).lower()
+    return _normalise(str(text or ""))
 
 
-def label_variants(text: object) -> set[str]:
+def label_variants(text: object) -> frozenset[str]:
     """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
-    s = unicodedata.normalize("NFKC", str(text or "")).strip()
-    out = {normalise_label(s)}
+    return _variants(str(text or ""))
+
+
+@lru_cache(maxsize=8192)
+def _variants(text: str) -> frozenset[str]:
+    # Header texts repeat across every return, so each distinct one is worked out once.
+    s = unicodedata.normalize("NFKC", text).strip()
+    out = {_normalise(s)}
     stripped = _UNIT_SUFFIX.sub("", s)
     if stripped != s:
-        out.add(normalise_label(stripped))
+        out.add(_normalise(stripped))
     out.discard("")
-    return out
+    return frozenset(out)

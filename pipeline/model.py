@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -57,14 +58,15 @@ class Source:
     abspath: str = ""
 
 
-@dataclass(frozen=True)
-class CellValue:
+class CellValue(NamedTuple):
+    """A count and where it came from. A tuple: there are hundreds of thousands of them, and
+    they cross process boundaries and the cache, where tuples are cheap and dataclasses not."""
+
     value: int | None  # None: the cell could not be read as a count (a finding says why)
     cell: str  # "D7" in the county's own layout
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     township: str
     row: int  # 1-based row number in the county's sheet
     township_cell: str

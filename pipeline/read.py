@@ -12,7 +12,10 @@ import unicodedata
 import zipfile
 import zlib
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
+
+from openpyxl.utils import get_column_letter
 
 from .form import Form, SheetSpec, label_variants, normalise_label
 from .model import CellValue, Finding, ReadResult, Return, Row, Severity, SheetData, Source
@@ -20,7 +23,7 @@ from .numbers import NotACount, display, parse_count
 from .units import UnitList
 from .workbook import Book, Grid, Unreadable, cell_ref, open_book
 
-HEADER_SEARCH_ROWS = 30
+HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is not the form
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 _TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
 _FOOTER = re.compile(r"^\s*(填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
@@ -161,28 +164,31 @@ class _SourceReader:
         total: Row | None = None
         total_recomputed = False
         first_field_col = min(field_cols.values())
+        letters_of = {c: get_column_letter(c + 1) for c in field_cols.values()}
         r = header_row + 1
         while r < len(grid.rows):
             raw = grid.rows[r]
-            texts = [str(v).strip() if v is not None else "" for v in raw]
-            if any(_FOOTER.match(t) for t in texts if t):
+            n = len(raw)
+            if any(type(v) is str and _FOOTER.match(v) for v in raw):
                 self._collect_people(grid, r)
                 break
-            key_text = _clean_text(grid.value(r, key_col))
-            values_raw = {k: grid.value(r, c) for k, c in field_cols.items()}
-            formula_cells = {k for k, c in field_cols.items() if (r, c) in grid.formula_without_value}
+            key_text = _clean_text(raw[key_col] if key_col < n else "")
+            values_raw = {k: (raw[c] if c < n else "") for k, c in field_cols.items()}
+            formula_cells = (
+                {k for k, c in field_cols.items() if (r, c) in grid.formula_without_value}
+                if grid.formula_without_value else ()
+            )
             if not key_text and all(_blank(v) for v in values_raw.values()) and not formula_cells:
                 r += 1
                 continue
             if key_text in _COLUMN_CODES or (not key_text and _is_code_row(values_raw, field_cols)):
                 r += 1
                 continue
-            lead = [_clean_text(grid.value(r, c)) for c in range(0, first_field_col) if c != key_col]
-            is_total = _is_total(key_text) or (not key_text and any(_is_total(t) for t in lead))
+            is_total = _is_total(key_text) or (not key_text and any(
+                _is_total(_clean_text(grid.value(r, c))) for c in range(0, first_field_col) if c != key_col))
             values: dict[str, CellValue] = {}
             for k, c in field_cols.items():
-                ref = cell_ref(r, c)
-                label = self._label(spec, k)
+                ref = f"{letters_of[c]}{r + 1}"
                 if k in formula_cells:
                     if is_total:
                         total_recomputed = True
@@ -191,12 +197,16 @@ class _SourceReader:
                     values[k] = CellValue(None, ref)
                     continue
                 if k in units:
+                    v = values_raw[k]
+                    if type(v) is float and v >= 0 and v.is_integer():  # the common case, kept quick
+                        values[k] = CellValue(int(v), ref)
+                        continue
                     try:
-                        values[k] = CellValue(parse_count(values_raw[k], units[k]), ref)
+                        values[k] = CellValue(parse_count(v, units[k]), ref)
                     except NotACount:
                         self.finding(
                             Severity.ERROR, "not-a-count", sheet=grid.name, cell=ref, field=k,
-                            field_label=label, value=display(values_raw[k]),
+                            field_label=self._label(spec, k), value=display(values_raw[k]),
                         )
                         values[k] = CellValue(None, ref)
                 else:
@@ -317,7 +327,7 @@ def _whole(word: str, text: str) -> bool:
 
 
 def _clean_text(v: object) -> str:
-    if v is None:
+    if v is None or v == "":
         return ""
     if isinstance(v, float) and v.is_integer():
         v = int(v)
@@ -378,6 +388,17 @@ def parse_date(text: str) -> date | None:
 # --- header detection ------------------------------------------------------------------
 
 
+@lru_cache(maxsize=64)
+def _vocabulary(spec: SheetSpec) -> frozenset[str]:
+    words: set[str] = set()
+    for _, one, two in _field_keys(spec):
+        words |= one
+        for group, sub in two:
+            words |= {group, sub}
+    return frozenset(words)
+
+
+@lru_cache(maxsize=64)
 def _field_keys(spec: SheetSpec):
     """Per field: one-row keys (a single header cell) and two-row keys (group, sub-label)."""
     table = []
@@ -405,7 +426,13 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     best = (-1, {})
     best_score = 0
     key_field = spec.key_field.key
-    for h in range(min(len(grid.rows), HEADER_SEARCH_ROWS)):
+    vocabulary = _vocabulary(spec)
+    # Only a row holding some label (or the row under one) can end the header.
+    hits = [
+        r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS))
+        if any(isinstance(v, str) and v and not label_variants(v).isdisjoint(vocabulary) for v in grid.rows[r])
+    ]
+    for h in sorted(set(hits) | {r + 1 for r in hits if r + 1 < len(grid.rows)}):
         cols = _match_row(grid, h, keys, merged_src)
         score = len(cols) + (0.5 if key_field in cols else 0)
         if score > best_score:

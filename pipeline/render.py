@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 from . import wording
 from .consolidate import Totals, rate_of
@@ -20,6 +21,7 @@ from .model import Finding, Roster, Severity
 from .units import UnitList
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+NUMERALS = "一二三四五六七八九十"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class ReportSettings:
     office: str
     date: str
     twice_threshold: float = 0.95
+    word_annex_limit: int = 300
+    lowest_count: int = 3
+    burden_ratio: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,15 @@ class Report:
     narrative: tuple[str, ...]
     tables: tuple[dict, ...]  # per sheet: {title, header, rows}; province first, then cities
     annex: tuple[dict, ...]  # per sheet: the counties
+    word_annex: bool  # False past the configured number of units: Word tables of thousands of rows help no one
     notes: dict
     office: str
     date: str
     city_noun: str = "市(州)"
+    narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
+    attention: tuple[dict, ...] = ()
+    charts: tuple = ()  # charts.Chart
+    charts_svg: tuple[str, ...] = ()
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -78,7 +88,12 @@ def build_report(
             parts.append(f"{len(missing)}个未报送")
         status = ",".join(parts) + f";以下为已通过审核的{included}个{noun}的数据,为部分数据。"
     narrative = render_narrative(form, totals, settings)
+    narrative_html = render_narrative(form, totals, settings, html=True)
     tables, annex = _tables(form, totals)
+    from .attention import attention
+    from .charts import chart_data, svg
+
+    charts = chart_data(form, totals)
     return Report(
         title=wording.cn_quotes(settings.title),
         example=example,
@@ -86,6 +101,14 @@ def build_report(
         narrative=narrative,
         tables=tables,
         annex=annex,
+        word_annex=len(roster.units) <= settings.word_annex_limit,
+        narrative_html=narrative_html,
+        attention=tuple(
+            sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"}
+            for i, sec in enumerate(attention(form, totals, settings.lowest_count, settings.burden_ratio))
+        ),
+        charts=tuple(charts),
+        charts_svg=tuple(svg(c) for c in charts),
         notes=_notes(form, roster, findings),
         office=settings.office,
         date=settings.date,
@@ -93,27 +116,35 @@ def build_report(
     )
 
 
-def render_narrative(form: Form, totals: Totals, settings: ReportSettings) -> tuple[str, ...]:
+def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False) -> tuple[str, ...]:
+    """The narrative as plain text; with html=True each figure links to the table row it comes from."""
     if not form.narrative:
         return ()
     p = totals.province
     styles = {f.key: f.narrative for f in form.count_fields}
+    sheet_of = {f.key: s.key for s in form.sheets for f in s.count_fields}
+    rate_sheet = {r.key: sheet_of[r.numerator[0]] for r in form.rates}
+
+    def link(text: str, sheet: str) -> str:
+        if not html:
+            return text
+        return markupsafe.Markup('<a class="fig" href="#sum-{}">{}</a>').format(sheet, text)
 
     def n(key: str) -> str:
-        return wording.count(int(p[key]), styles[key])
+        return link(wording.count(int(p[key]), styles[key]), sheet_of[key])
 
     def sum_n(*keys: str) -> str:
-        return wording.full(sum(int(p[k]) for k in keys))
+        return link(wording.full(sum(int(p[k]) for k in keys)), sheet_of[keys[0]])
 
     def rect(key: str, lead: str = "整改率达") -> str:
-        return wording.rectified(*rate_of(form, p, key), lead=lead)
+        return link(wording.rectified(*rate_of(form, p, key), lead=lead), rate_sheet[key])
 
     def cov(key: str) -> str:
-        return wording.coverage(*rate_of(form, p, key))
+        return link(wording.coverage(*rate_of(form, p, key)), rate_sheet[key])
 
     twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
     partial = totals.partial
-    text = _env(autoescape=False).get_template(form.narrative).render(
+    text = _env(autoescape=html).get_template(form.narrative).render(
         region=form.region_name,
         scope="已报送县(市、区)" if partial else form.region_name,
         scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
@@ -121,7 +152,8 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings) -> tu
         n=n, sum_n=sum_n, rect=rect, cov=cov,
         twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
     )
-    return tuple(" ".join(block.split("\n")).strip() for block in text.split("\n\n") if block.strip())
+    paragraphs = tuple(" ".join(block.split("\n")).strip() for block in text.split("\n\n") if block.strip())
+    return tuple(markupsafe.Markup(p) for p in paragraphs) if html else paragraphs
 
 
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
@@ -144,7 +176,7 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
 
         rows = [row(form.region_name, totals.province)]
         rows += [row(c["name"], c) for _, c in totals.cities.iterrows()]
-        tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows})
+        tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows, "key": sheet.key})
         county_rows = []
         for _, c in totals.counties.iterrows():
             cells = row(c["name"], c)
@@ -229,11 +261,15 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
 
 
 def render_docx(report: Report) -> bytes:
-    from docxtpl import DocxTemplate
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+
+    from .charts import png
 
     doc = DocxTemplate(str(TEMPLATES_DIR / "report.docx"))
+    charts = [{"image": InlineImage(doc, io.BytesIO(png(c)), width=Mm(150)), "title": c.title} for c in report.charts]
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
-    doc.render({"r": report}, jinja_env=_env(autoescape=True), autoescape=True)
+    doc.render({"r": report, "charts": charts}, jinja_env=_env(autoescape=True), autoescape=True)
     buf = io.BytesIO()
     doc.save(buf)
     from .formbook import fixed_zip_times
@@ -298,32 +334,41 @@ def roster_csv(roster: Roster) -> bytes:
 def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings, roster."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    def _as_text(ws, v):
+        if type(v) is str and v[:1] == "=":
+            cell = WriteOnlyCell(ws, v)
+            cell.data_type = "s"
+            return cell
+        return v
+
+    # Write-only: the township sheets run to tens of thousands of rows at national scale.
+    wb = Workbook(write_only=True)
     head_font = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDEBF7")
+    centred = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
     def sheet(title: str, header: list[str], rows: list[list]) -> None:
         ws = wb.create_sheet(title)
-        ws.append(header)
-        for row in rows:
-            ws.append(row)
-        for line in ws.iter_rows(min_row=2):
-            for cell in line:
-                if cell.data_type == "f":
-                    cell.data_type = "s"  # county text that starts with = stays text, as typed
-        for cell in ws[1]:
-            cell.font, cell.fill = head_font, head_fill
-            cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
         for i, name in enumerate(header, start=1):
             longest = max([len(str(name))] + [len(str(r[i - 1])) for r in rows[:200] if i - 1 < len(r)])
             ws.column_dimensions[get_column_letter(i)].width = max(6, min(40, longest * 1.6 + 2))
         ws.freeze_panes = "B2"
+        head = []
+        for name in header:
+            cell = WriteOnlyCell(ws, name)
+            cell.font, cell.fill, cell.alignment = head_font, head_fill, centred
+            head.append(cell)
+        ws.append(head)
+        for row in rows:
+            if any(type(v) is str and v[:1] == "=" for v in row):
+                row = [_as_text(ws, v) for v in row]  # county text that starts with = stays text
+            ws.append(row)
         ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.paperSize = "9"  # A4
         ws.page_setup.fitToWidth = 1
         ws.page_setup.fitToHeight = 0
         ws.sheet_properties.pageSetUpPr.fitToPage = True

@@ -28,6 +28,14 @@ class UnitList:
     units: tuple[Unit, ...]
 
     @property
+    def fingerprint(self) -> str:
+        """Changes when any unit's code or names change: part of the read cache's key."""
+        import hashlib
+
+        text = "\n".join(f"{u.code}|{u.city_code}|{'|'.join(u.names)}" for u in self.units)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
     def cities(self) -> list[tuple[str, str]]:
         return list(dict.fromkeys((u.city_code, u.city_name) for u in self.units))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 
 import pytest
@@ -94,7 +95,8 @@ def test_example_has_no_findings(example_outbox):
 @pytest.mark.parametrize("name", ["report.html", "report.docx"])
 def test_report_states_the_articles_figures_in_its_words(example_outbox, name):
     path = example_outbox / name
-    text = path.read_text(encoding="utf-8") if name.endswith(".html") else docx_text(path)
+    # In the page each figure is a link to its table row: read the text as a person sees it.
+    text = re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")) if name.endswith(".html") else docx_text(path)
     for phrase in ARTICLE_PHRASES:
         assert phrase in text, phrase
     assert "截至2016年12月7日,87个县(市、区)已全部报送" in text

@@ -1,0 +1,64 @@
+"""The 需关注 section: computed from the totals, never written by hand.
+
+- the units with the lowest rate in each category of rectification;
+- units whose visit coverage is below the form's minimum;
+- units whose share of the province's problems is far above their share of its households.
+"""
+
+from __future__ import annotations
+
+from .consolidate import Totals
+from .form import Form, cn_quotes
+from .wording import table_rate
+
+
+def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float) -> list[dict]:
+    """Sections of {title, lines: [text]}, in the order the report shows them."""
+    counties = totals.counties[totals.counties["status"] == "included"]
+    sections = []
+
+    items = []
+    for rate in (r for r in form.rates if r.style == "rectification"):
+        num = counties[list(rate.numerator)].sum(axis=1)
+        den = counties[list(rate.denominator)].sum(axis=1)
+        rows = [(int(n) / int(d), code, int(n), int(d)) for code, n, d in zip(counties.index, num, den) if int(d) > 0]
+        rows = [r for r in rows if r[0] < 1]
+        rows.sort()
+        done = form.field(rate.numerator[0]).label if len(rate.numerator) == 1 else "已整改"
+        if rows:
+            named = "、".join(f"{counties.loc[code, 'name']}{table_rate(n, d)}({done}{n}件,排查{d}件)"
+                             for _, code, n, d in rows[:lowest_count])
+            items.append(f"{cn_quotes(rate.label)}最低的{min(lowest_count, len(rows))}个:{named}。")
+    sections.append({"title": "整改率较低的单位", "lines": items or ["各类问题均已全部整改。"]})
+
+    items = []
+    for sheet in form.sheets:
+        for cov in sheet.coverage:
+            low = []
+            for _, row in counties.iterrows():
+                n, d = int(row[cov.numerator]), int(row[cov.denominator])
+                if d and n < cov.minimum * d:
+                    low.append(f"{row['name']}{table_rate(n, d)}")
+            if low:
+                items.append(f"{cov.noun}低于{cov.minimum * 100:g}%的{len(low)}个:{'、'.join(low)}。")
+    sections.append({"title": "走访覆盖未达标的单位", "lines": items or ["各单位走访覆盖率均已达标。"]})
+
+    items = []
+    spec = form.attention or {}
+    if spec.get("burden") and spec.get("base"):
+        burden = counties[list(spec["burden"])].sum(axis=1)
+        base = counties[list(spec["base"])].sum(axis=1)
+        total_burden, total_base = int(burden.sum()), int(base.sum())
+        flagged = []
+        for code in counties.index:
+            b, h = int(burden[code]), int(base[code])
+            if total_burden and total_base and h and b * total_base >= burden_ratio * h * total_burden:
+                ratio = (b / total_burden) / (h / total_base)
+                flagged.append((ratio, f"{counties.loc[code, 'name']}({spec['burden_label']}占{table_rate(b, total_burden)},"
+                                       f"{spec['base_label']}占{table_rate(h, total_base)},{ratio:.1f}倍)"))
+        flagged.sort(reverse=True)
+        if flagged:
+            items.append(f"{spec['burden_label']}占比达到{spec['base_label']}占比{burden_ratio:g}倍以上的{len(flagged)}个:"
+                         + "、".join(t for _, t in flagged) + "。")
+        sections.append({"title": f"{spec['burden_label']}相对较多的单位", "lines": items or ["无。"]})
+    return sections

@@ -1,0 +1,77 @@
+"""The read cache: each file's read result, keyed by its SHA-256 and the form's fingerprint.
+
+A re-run after one county resends its return reads only that file. Deleting the cache
+changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
+inbox, and is the pipeline's own: it is not meant to be shared or edited.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from .model import ReadResult, Source
+
+VERSION = 1  # bump when the records between read and validate change shape
+
+
+def code_fingerprint() -> str:
+    """The reader's own source: an upgraded reader never trusts an older reader's results."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("read.py", "workbook.py", "numbers.py", "model.py", "units.py", "form.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+class ReadCache:
+    def __init__(self, folder: Path | None, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"reads-{key}-v{VERSION}.pickle" if folder else None
+        self.entries: dict[str, ReadResult] = {}
+        self.dirty = False
+        if self.path and self.path.exists():
+            try:
+                with open(self.path, "rb") as f:
+                    self.entries = pickle.load(f)
+            except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
+                self.entries = {}
+
+    def get(self, source: Source) -> ReadResult | None:
+        hit = self.entries.get(source.sha256) if source.sha256 else None
+        if hit is None:
+            return None
+        return rebind(hit, source)
+
+    def put(self, result: ReadResult) -> None:
+        if result.source.sha256:
+            self.entries[result.source.sha256] = result
+            self.dirty = True
+
+    def save(self, keep: set[str]) -> None:
+        """Keep entries for the files still in the inbox; written whole, then moved into place."""
+        if not self.path or not (self.dirty or set(self.entries) - keep):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("reads-*.pickle"):
+            if old != self.path:
+                old.unlink(missing_ok=True)  # another form's or version's: stale
+        live = {k: v for k, v in self.entries.items() if k in keep}
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".reads-")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(live, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)
+
+
+def rebind(result: ReadResult, source: Source) -> ReadResult:
+    """The same content under another name or time: findings and return follow the file."""
+    if result.source == source:
+        return result
+    findings = tuple(replace(f, file=source.path) for f in result.findings)
+    ret = replace(result.ret, source=source) if result.ret is not None else None
+    return ReadResult(source, ret, findings)
