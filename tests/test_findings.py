@@ -247,3 +247,17 @@ def test_unknown_county_is_listed_but_not_returned(tmp_path, form, units, settin
 def test_reload_helper_round_trips(form, units):
     data = workbook_bytes(wb_with(form, units))
     assert reload(save(reload(data))).sheetnames == [VISITS, PROBLEMS, OUTCOMES]
+
+
+def test_an_encrypted_return_opens_with_a_configured_password(tmp_path, form, units, settings):
+    from dataclasses import replace
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in encrypted(form, units).items():
+        (inbox / name).write_bytes(data)
+    locked = build_run(inbox, replace(settings, passwords=("wrong",)))
+    assert [f.rule for f in locked.findings] == ["encrypted"]
+    opened = build_run(inbox, replace(settings, passwords=("wrong", "secret")))
+    assert opened.findings == ()
+    assert next(u for u in opened.roster.units if u.code == CODE).status == "included"

@@ -1,0 +1,81 @@
+"""The fast paths give the same answers as the plain ones: the read cache, the worker
+processes, and commands that never import what they do not need. (Speed itself is measured
+by `make bench`, not here.)"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import run as run_module
+from pipeline.formbook import build_return, workbook_bytes
+from pipeline.run import build_run
+from tests.conftest import EXAMPLE, clean_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings, form, units, monkeypatch):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / "out" / ".cache"
+    plain = build_run(inbox, settings)
+    first = build_run(inbox, settings, cache_dir=cache)
+    assert list(cache.glob("reads-*.pickle"))
+
+    reads = []
+    real = run_module.read_source
+    monkeypatch.setattr(run_module, "read_source", lambda *a, **k: reads.append(a[0].path) or real(*a, **k))
+    again = build_run(inbox, settings, cache_dir=cache)
+    assert reads == []  # every file served from the cache
+    for name in ("totals.csv", "findings.csv", "roster.csv", "report.html"):
+        assert plain.files[name] == first.files[name] == again.files[name], name
+
+    rows = clean_rows()
+    (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), rows)))
+    changed = build_run(inbox, settings, cache_dir=cache)
+    assert reads == ["620102_城关区.xlsx"]
+    lanzhou = changed.totals.counties.loc["620102"]
+    assert int(lanzhou["villages_total"]) == sum(r["villages_total"] for r in rows)
+
+    shutil.rmtree(cache)  # safe to delete: the same answers, only slower
+    assert build_run(inbox, settings, cache_dir=cache).files["totals.csv"] == changed.files["totals.csv"]
+
+
+def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cache = tmp_path / ".cache"
+    (inbox / "620102_城关区.xlsx").write_bytes((EXAMPLE / "620102_城关区.xlsx").read_bytes())
+    build_run(inbox, settings, cache_dir=cache)
+    (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(终稿).xlsx")
+    run = build_run(inbox, settings, cache_dir=cache)
+    assert run.roster.units[0].source.path == "城关区(终稿).xlsx"
+
+
+def test_worker_processes_read_exactly_what_one_process_reads(settings, monkeypatch):
+    serial = build_run(EXAMPLE, settings)
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    parallel = build_run(EXAMPLE, settings)
+    assert [r.ret for r in serial.results] == [r.ret for r in parallel.results]
+    assert serial.files["totals.csv"] == parallel.files["totals.csv"]
+
+
+def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
+    code = (
+        "import sys\n"
+        "from pipeline import cli\n"
+        f"cli.main(['templates', '--outbox', {str(tmp_path)!r}])\n"
+        "heavy = sorted(m for m in ('pandas', 'pandera', 'docxtpl', 'matplotlib') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    help_out = subprocess.run([sys.executable, "-c", "import sys\nfrom pipeline import cli\n"
+                               "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+                               "print(sorted(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert help_out.stdout.strip().splitlines()[-1] == "[]"
