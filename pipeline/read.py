@@ -151,7 +151,8 @@ class _SourceReader:
         if grid.far_cell:
             self.finding(Severity.WARNING, "stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
         header_row, columns = _find_header(spec, grid)
-        self._collect_identity(grid, range(0, max(header_row - 1, 0) + 1 if header_row >= 0 else min(len(grid.rows), 8)))
+        # 填报单位, 行政区划代码 and 填报日期 sit above the header (or, with no header found, near the top).
+        self._collect_identity(grid, range(header_row if header_row >= 0 else min(len(grid.rows), 8)))
         missing = [f for f in spec.fields if f.key not in columns]
         if header_row < 0 or missing:
             for f in missing:
@@ -225,8 +226,6 @@ class _SourceReader:
                 key_text = key_text[:MAX_NAME] + "…"
             rows.append(Row(key_text, r + 1, cell_ref(r, key_col), values))
             r += 1
-        else:
-            pass
         self._collect_people(grid, r)  # a footer may sit anywhere below the table
         if total_recomputed and total is not None:
             self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=total.township_cell)

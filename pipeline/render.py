@@ -333,46 +333,16 @@ def roster_csv(roster: Roster) -> bytes:
 
 def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings, roster."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from .xlsx_writer import OutSheet, write_xlsx
 
-    def _as_text(ws, v):
-        if type(v) is str and v[:1] == "=":
-            cell = WriteOnlyCell(ws, v)
-            cell.data_type = "s"
-            return cell
-        return v
-
-    # Write-only: the township sheets run to tens of thousands of rows at national scale.
-    wb = Workbook(write_only=True)
-    head_font = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDEBF7")
-    centred = Alignment(wrap_text=True, vertical="center", horizontal="center")
+    sheets: list[OutSheet] = []
 
     def sheet(title: str, header: list[str], rows: list[list]) -> None:
-        ws = wb.create_sheet(title)
-        for i, name in enumerate(header, start=1):
-            longest = max([len(str(name))] + [len(str(r[i - 1])) for r in rows[:200] if i - 1 < len(r)])
-            ws.column_dimensions[get_column_letter(i)].width = max(6, min(40, longest * 1.6 + 2))
-        ws.freeze_panes = "B2"
-        head = []
-        for name in header:
-            cell = WriteOnlyCell(ws, name)
-            cell.font, cell.fill, cell.alignment = head_font, head_fill, centred
-            head.append(cell)
-        ws.append(head)
-        for row in rows:
-            if any(type(v) is str and v[:1] == "=" for v in row):
-                row = [_as_text(ws, v) for v in row]  # county text that starts with = stays text
-            ws.append(row)
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = "9"  # A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_title_rows = "1:1"
+        widths = []
+        for i, name in enumerate(header):
+            longest = max([len(str(name))] + [len(str(r[i])) for r in rows[:200] if i < len(r)])
+            widths.append(max(6, min(40, longest * 1.6 + 2)))
+        sheets.append(OutSheet(title, header, rows, widths))
 
     keys = list(form.field_keys)
     labels = [wording.cn_quotes(form.field(k).full_label) for k in keys]
@@ -407,14 +377,7 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
           [[u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
             ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
             u.filled_by, u.phone, u.errors, u.warnings] for u in roster.units])
-    from datetime import datetime
-
-    wb.properties.created = wb.properties.modified = datetime(2016, 12, 7)
-    buf = io.BytesIO()
-    wb.save(buf)
-    from .formbook import fixed_zip_times
-
-    return fixed_zip_times(buf.getvalue())
+    return write_xlsx(sheets)
 
 
 def _xl(v):

@@ -15,6 +15,7 @@ import pandera.pandas as pa
 from .form import Form, SheetSpec
 from .model import Finding, ReadResult, Return, Row, Severity
 from .numbers import display
+from .wording import coverage
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _coverage_findings(form: Form, sf: SheetFrame, returns: list[Return]) -> lis
             if int(num) * 1_000_000 < cov.minimum * 1_000_000 * int(den):
                 ret = returns[int(ret_i)]
                 out.append(_finding(form, ret, Severity.WARNING, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
-                                    noun=cov.noun, value=truncate_percent(int(num), int(den)),
+                                    noun=cov.noun, value=coverage(int(num), int(den)),
                                     expected=f"{cov.minimum * 100:g}%"))
     return out
 
@@ -228,15 +229,6 @@ def rate_agrees(shown: object, num: int, den: int) -> bool:
     else:
         return False
     return abs(value - exact) <= 0.5 * 10**-decimals + 1e-9
-
-
-def truncate_percent(num: int, den: int) -> str:
-    if den == 0:
-        return "—"
-    if num == den:
-        return "100%"
-    hundredths = num * 10000 // den
-    return f"{hundredths // 100}.{hundredths % 100:02d}%"
 
 
 def _as_number(v: object) -> float | None:
