@@ -22,6 +22,9 @@ class Chart:
     reference: tuple[str, float] | None = None  # (label, value): the province line
 
 
+MAX_BARS = 30
+
+
 def chart_data(form: Form, totals: Totals) -> list[Chart]:
     charts = []
     for c in form.charts:
@@ -31,9 +34,13 @@ def chart_data(form: Form, totals: Totals) -> list[Chart]:
             if not pairs:
                 continue  # nothing included yet: no chart rather than an empty one
             pairs.sort(key=lambda p: p[1], reverse=True)
+            title = cn_quotes(c["title"])
+            if len(pairs) > MAX_BARS:  # a national form has hundreds of cities: show those that need a look
+                pairs = pairs[-MAX_BARS:]
+                title += f"(最低的{MAX_BARS}个)"
             province = totals.province[rate]
             charts.append(Chart(
-                c["key"], cn_quotes(c["title"]), tuple(p[0] for p in pairs),
+                c["key"], title, tuple(p[0] for p in pairs),
                 (("", tuple(100 * p[1] for p in pairs)),), True,
                 (f"{form.region_name} {_fmt(100 * float(province), True)}", 100 * float(province)) if _num(province) else None,
             ))

@@ -7,6 +7,7 @@ never averaged or summed themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pandas as pd
 
@@ -23,6 +24,15 @@ class Totals:
     counties: pd.DataFrame  # index: county code; every unit, NaN fields when not included
     townships: dict[str, pd.DataFrame]  # per sheet: every township row of the included returns, with its source
     rates: tuple[str, ...]
+
+    @cached_property
+    def county_records(self) -> list[tuple[str, dict]]:
+        """(code, values) per county: plain dicts, ~50× cheaper to read than DataFrame rows."""
+        return list(self.counties.to_dict("index").items())
+
+    @cached_property
+    def city_records(self) -> list[tuple[str, dict]]:
+        return list(self.cities.to_dict("index").items())
 
     @property
     def partial(self) -> bool:

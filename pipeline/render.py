@@ -175,10 +175,10 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
             return cells
 
         rows = [row(form.region_name, totals.province)]
-        rows += [row(c["name"], c) for _, c in totals.cities.iterrows()]
+        rows += [row(c["name"], c) for _, c in totals.city_records]
         tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows, "key": sheet.key})
         county_rows = []
-        for _, c in totals.counties.iterrows():
+        for _, c in totals.county_records:
             cells = row(c["name"], c)
             if c["status"] != "included":
                 cells = [cells[0], cells[1], cells[2]] + [""] * len(fields) + ["—"] * len(rates)
@@ -298,9 +298,9 @@ def totals_csv(form: Form, totals: Totals) -> bytes:
     keys = list(form.field_keys)
     header = ["level", "code", "name", "units_expected", "units_included", *keys]
     rows = [["province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
-    for code, c in totals.cities.iterrows():
+    for code, c in totals.city_records:
         rows.append(["city", code, c["name"], *_unit_values(c, keys)])
-    for code, c in totals.counties.iterrows():
+    for code, c in totals.county_records:
         values = _unit_values(c, keys)
         if c["status"] != "included":
             values = values[:2] + [""] * len(keys)
@@ -357,12 +357,12 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
 
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
     level_rows += [["市(州)", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
-                   for code, c in totals.cities.iterrows()]
+                   for code, c in totals.city_records]
     sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels], level_rows)
     county_rows = [[code, c["name"], c["city_name"], {"included": "已报送", "rejected": "已退回", "missing": "未报送"}[c["status"]],
-                    *numbers(c)] for code, c in totals.counties.iterrows()]
+                    *numbers(c)] for code, c in totals.county_records]
     sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
-    names = {code: c["name"] for code, c in totals.counties.iterrows()}
+    names = {code: c["name"] for code, c in totals.county_records}
     for spec in form.sheets:
         t = totals.townships[spec.key]
         fields = [f.key for f in spec.count_fields]
