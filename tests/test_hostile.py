@@ -81,14 +81,19 @@ def billion_laughs(data: bytes) -> bytes:
     return rewrite_sheet_xml(data, edit)
 
 
-def zip_bomb(data: bytes) -> bytes:
+def with_member(data: bytes, name: str, body: bytes) -> bytes:
+    """The workbook with one more part in its zip."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info.filename))
-        dst.writestr("xl/media/padding.bin", b"\0" * (210 * 1024 * 1024))
+        dst.writestr(name, body)
     return out.getvalue()
+
+
+def zip_bomb(data: bytes) -> bytes:
+    return with_member(data, "xl/media/padding.bin", b"\0" * (210 * 1024 * 1024))
 
 
 def many_sheets(data: bytes) -> bytes:
@@ -105,13 +110,7 @@ def long_string(data: bytes) -> bytes:
 
 
 def with_macro(data: bytes) -> bytes:
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info, src.read(info.filename))
-        dst.writestr("xl/vbaProject.bin", b"Attribute VB_Name = \"Module1\"\nSub AutoOpen()\nShell \"calc\"\nEnd Sub")
-    return out.getvalue()
+    return with_member(data, "xl/vbaProject.bin", b'Attribute VB_Name = "Module1"\nSub AutoOpen()\nShell "calc"\nEnd Sub')
 
 
 HOSTILE = [
