@@ -254,11 +254,11 @@ def test_a_killed_run_leaves_the_previous_report_intact(tmp_path, sig):
     (out / "templates" / "keep.xlsx").write_bytes(b"mine")
     before = _digest(out)
     big = tmp_path / "big"
-    for i in range(4):  # a slower inbox, so the signal lands mid-run
+    for i in range(10):  # a slow inbox (870 files, several seconds), so the signal lands mid-run
         shutil.copytree(EXAMPLE, big / f"batch{i}")
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "report", "--inbox", str(big), "--outbox", str(out)],
                             cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(2.0)
+    time.sleep(1.5)
     assert proc.poll() is None, "the run finished before it could be interrupted"
     proc.send_signal(sig)
     proc.wait(timeout=60)
