@@ -167,7 +167,7 @@ def test_messages_say_what_to_fix(tmp_path, form, units, settings):
         (inbox / name).write_bytes(data)
     run = build_run(inbox, settings)
     msg = next(f.message for f in run.findings if f.rule == "fixed-exceeds-found")
-    assert msg == "表二问题排查整改!E6“两不愁、三保障”方面问题已整改(56)大于“两不愁、三保障”方面问题排查数(53):请核对后修改。"
+    assert msg == "表二问题排查整改!E6的“两不愁、三保障”方面问题已整改(56)大于“两不愁、三保障”方面问题排查数(53):请核对后修改。"
     assert next(f for f in run.findings if f.rule == "fixed-exceeds-found").county_code == CODE
 
 
