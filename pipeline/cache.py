@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .model import ReadResult, Source
 
-VERSION = 1  # bump when the records between read and validate change shape
+VERSION = 2  # bump when the records between read and validate change shape
 
 
 def code_fingerprint() -> str:
@@ -33,7 +33,9 @@ class ReadCache:
     def __init__(self, folder: Path | None, key: str) -> None:
         self.folder = folder
         self.path = folder / f"reads-{key}-v{VERSION}.pickle" if folder else None
-        self.entries: dict[str, ReadResult] = {}
+        # Each entry is kept pickled: results from worker processes arrive pickled already,
+        # so saving the cache writes those bytes instead of pickling everything again.
+        self.entries: dict[str, bytes] = {}
         self.dirty = False
         if self.path and self.path.exists():
             try:
@@ -43,14 +45,17 @@ class ReadCache:
                 self.entries = {}
 
     def get(self, source: Source) -> ReadResult | None:
-        hit = self.entries.get(source.sha256) if source.sha256 else None
-        if hit is None:
+        blob = self.entries.get(source.sha256) if source.sha256 else None
+        if blob is None:
             return None
-        return rebind(hit, source)
+        try:
+            return rebind(pickle.loads(blob), source)
+        except Exception:  # noqa: BLE001 - a damaged entry is only a file to read again
+            return None
 
-    def put(self, result: ReadResult) -> None:
+    def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
-            self.entries[result.source.sha256] = result
+            self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             self.dirty = True
 
     def save(self, keep: set[str]) -> None:

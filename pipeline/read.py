@@ -170,7 +170,7 @@ class _SourceReader:
         while r < len(grid.rows):
             raw = grid.rows[r]
             n = len(raw)
-            if any(type(v) is str and _FOOTER.match(v) for v in raw):
+            if _has_footer(raw):
                 self._collect_people(grid, r)
                 break
             key_text = _clean_text(raw[key_col] if key_col < n else "")
@@ -310,6 +310,14 @@ class _SourceReader:
         return None
 
 
+_FOOTER_ANY = re.compile(r"(?:^|\x00)\s*(?:填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
+
+
+def _has_footer(raw: list) -> bool:
+    strings = [v for v in raw if type(v) is str and v]
+    return bool(strings) and _FOOTER_ANY.search("\x00".join(strings)) is not None
+
+
 def _whole(word: str, text: str) -> bool:
     """`表1` is in `表1走访情况` but not in `表10`."""
     if not word:
@@ -387,6 +395,26 @@ def parse_date(text: str) -> date | None:
 # --- header detection ------------------------------------------------------------------
 
 
+_HITS: dict[tuple[str, str], bool] = {}
+
+
+def _row_hits(spec: SheetSpec, row: list, vocabulary: frozenset[str]) -> bool:
+    """Does any cell of the row hold one of the sheet's labels? Answers are kept per text:
+    the same header texts come back in every return."""
+    for v in row:
+        if type(v) is not str or not v:
+            continue
+        key = (spec.key, v)
+        hit = _HITS.get(key)
+        if hit is None:
+            hit = not label_variants(v).isdisjoint(vocabulary)
+            if len(_HITS) < 50_000:
+                _HITS[key] = hit
+        if hit:
+            return True
+    return False
+
+
 @lru_cache(maxsize=64)
 def _vocabulary(spec: SheetSpec) -> frozenset[str]:
     words: set[str] = set()
@@ -427,10 +455,7 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     key_field = spec.key_field.key
     vocabulary = _vocabulary(spec)
     # Only a row holding some label (or the row under one) can end the header.
-    hits = [
-        r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS))
-        if any(isinstance(v, str) and v and not label_variants(v).isdisjoint(vocabulary) for v in grid.rows[r])
-    ]
+    hits = [r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS)) if _row_hits(spec, grid.rows[r], vocabulary)]
     for h in sorted(set(hits) | {r + 1 for r in hits if r + 1 < len(grid.rows)}):
         cols = _match_row(grid, h, keys, merged_src)
         score = len(cols) + (0.5 if key_field in cols else 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,9 +202,9 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
             futures = [pool.submit(_read_batch, [readable[i] for i in b], form, units, passwords) for b in batches]
             for batch, fut in zip(batches, futures):
-                for i, r in zip(batch, fut.result()):
-                    results[i] = r
-                    cache.put(r)
+                for i, blob in zip(batch, fut.result()):
+                    results[i] = pickle.loads(blob)
+                    cache.put(results[i], blob)
                 done += len(batch)
                 if progress:
                     progress(done, len(readable))
@@ -217,5 +218,7 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
     return [results[i] for i in range(len(readable))]
 
 
-def _read_batch(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...]) -> list[ReadResult]:
-    return [read_source(s, form, units, passwords) for s in sources]
+def _read_batch(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...]) -> list[bytes]:
+    # Pickled here, once: the same bytes cross to the parent and go into the read cache.
+    gc.disable()
+    return [pickle.dumps(read_source(s, form, units, passwords), protocol=pickle.HIGHEST_PROTOCOL) for s in sources]
