@@ -87,11 +87,7 @@ def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
     ws.protection.sheet = True  # no password: it guards against slips, not against the county
     ws.protection.formatColumns = False  # a clerk may still widen a column
     ws.protection.formatRows = False
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _a4_landscape_one_page_wide(ws)
     ws.print_title_rows = f"{plan.header_top}:{plan.header_bottom}"
     ws.page_margins.left = ws.page_margins.right = 0.4
     for key, col in plan.columns.items():
@@ -139,6 +135,10 @@ def _instructions(ws, form: Form) -> None:
     ws.column_dimensions["A"].width = 70
     ws.column_dimensions["B"].width = 8
     ws.column_dimensions["C"].width = 40
+    _a4_landscape_one_page_wide(ws)
+
+
+def _a4_landscape_one_page_wide(ws) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1

@@ -80,9 +80,12 @@ class SheetSpec:
     def count_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if not f.is_key)
 
-    @property
-    def display_name(self) -> str:
-        return f"{self.number}{self.label}"
+    def label_of(self, key: str) -> str:
+        """The full label of a field or computed column of this sheet, as messages quote it."""
+        for f in (*self.fields, *self.computed):
+            if f.key == key:
+                return f.full_label
+        return key
 
 
 @dataclass(frozen=True)

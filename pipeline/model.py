@@ -15,6 +15,8 @@ class Severity(StrEnum):
 
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
+STATUS_LABEL = {"included": "已报送", "rejected": "已退回", "missing": "未报送"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class UnitStatus:
 
     @property
     def status_label(self) -> str:
-        return {"included": "已报送", "rejected": "已退回", "missing": "未报送"}[self.status]
+        return STATUS_LABEL[self.status]
 
 
 @dataclass(frozen=True)

@@ -207,7 +207,7 @@ class _SourceReader:
                     except NotACount:
                         self.finding(
                             Severity.ERROR, "not-a-count", sheet=grid.name, cell=ref, field=k,
-                            field_label=self._label(spec, k), value=display(values_raw[k]),
+                            field_label=spec.label_of(k), value=display(values_raw[k]),
                         )
                         values[k] = CellValue(None, ref)
                 else:
@@ -232,15 +232,6 @@ class _SourceReader:
             total = None
         letters = {k: cell_ref(0, c).rstrip("0123456789") for k, c in columns.items()}
         return SheetData(spec.key, grid.name, tuple(rows), total, letters)
-
-    def _label(self, spec: SheetSpec, key: str) -> str:
-        for f in spec.fields:
-            if f.key == key:
-                return f.full_label
-        for c in spec.computed:
-            if c.key == key:
-                return c.full_label
-        return key
 
     # --- identity -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import markupsafe
 from . import wording
 from .consolidate import Totals, rate_of
 from .form import Form
-from .model import Finding, Roster, Severity
+from .model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster, Severity
 from .units import UnitList
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -256,7 +256,7 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     }
     return _env(autoescape=True).get_template("validation.html.j2").render(
         roster=roster, groups=groups, chase=chase, counts=counts,
-        labels={"error": "错误", "warning": "警告", "info": "提示"},
+        labels={s.value: label for s, label in SEVERITY_LABEL.items()},
     )
 
 
@@ -322,13 +322,16 @@ def findings_csv(findings: list[Finding]) -> bytes:
 
 def roster_csv(roster: Roster) -> bytes:
     header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings"]
-    rows = [
+    return csv_bytes(header, roster_rows(roster))
+
+
+def roster_rows(roster: Roster) -> list[list]:
+    return [
         [u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
          ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
          u.filled_by, u.phone, u.errors, u.warnings]
         for u in roster.units
     ]
-    return csv_bytes(header, rows)
 
 
 def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
@@ -359,7 +362,7 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
     level_rows += [["市(州)", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
                    for code, c in totals.city_records]
     sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels], level_rows)
-    county_rows = [[code, c["name"], c["city_name"], {"included": "已报送", "rejected": "已退回", "missing": "未报送"}[c["status"]],
+    county_rows = [[code, c["name"], c["city_name"], STATUS_LABEL[c["status"]],
                     *numbers(c)] for code, c in totals.county_records]
     sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
     names = {code: c["name"] for code, c in totals.county_records}
@@ -371,12 +374,10 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
               [[r[0], names.get(r[0], ""), r[1], r[2], int(r[3]), r[4], *[_xl(v) for v in r[5:]]]
                for r in t[["code", "file", "sheet", "row", "township", *fields]].itertuples(index=False)])
     sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
-          [[{"error": "错误", "warning": "警告", "info": "提示"}[f.severity.value], f.file, f.county_code, f.sheet,
+          [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, f.field, f.rule, f.message] for f in findings])
     sheet("报送情况", ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
-          [[u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
-            ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
-            u.filled_by, u.phone, u.errors, u.warnings] for u in roster.units])
+          roster_rows(roster))
     return write_xlsx(sheets)
 
 

@@ -111,13 +111,13 @@ def _pandera_findings(form: Form, sf: SheetFrame, returns: list[Return]) -> list
             r = rules[check]
             cv, bound = row.values[r.field], row.values[r.not_above]
             out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, cv.cell, r.field, template=r.message,
-                                field_label=_label(sf.spec, r.field), value=cv.value,
-                                bound_label=_label(sf.spec, r.not_above), bound_value=bound.value))
+                                field_label=sf.spec.label_of(r.field), value=cv.value,
+                                bound_label=sf.spec.label_of(r.not_above), bound_value=bound.value))
         elif rule_id == "duplicate-township":
             out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, row.township_cell, "township", value=row.township))
         elif rule_id == "not-a-count" and field in row.values:
             out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, row.values[field].cell, field,
-                                field_label=_label(sf.spec, field), value=case.failure_case))
+                                field_label=sf.spec.label_of(field), value=case.failure_case))
     return out
 
 
@@ -241,13 +241,6 @@ def _as_number(v: object) -> float | None:
 def _int(row: Row, key: str) -> int | None:
     cv = row.values.get(key)
     return cv.value if cv is not None else None
-
-
-def _label(spec: SheetSpec, key: str) -> str:
-    for f in spec.fields:
-        if f.key == key:
-            return f.full_label
-    return key
 
 
 def _finding(form: Form, ret: Return, severity: Severity, rule: str, sheet: str, cell: str, field: str,
