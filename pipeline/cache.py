@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .model import ReadResult, Source
 
-VERSION = 2  # bump when the records between read and validate change shape
+VERSION = 3  # bump when the records between read and validate change shape
 
 
 def code_fingerprint() -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from .form import Form
-from .model import Return, Roster
+from .model import Roster
+from .tabulate import Tables
 from .units import UnitList
-from .validate import sheet_frames
 
 
 @dataclass(frozen=True)
@@ -39,25 +40,30 @@ class Totals:
         return int(self.province["units_included"]) < int(self.province["units_expected"])
 
 
-def consolidate(form: Form, units: UnitList, roster: Roster, returns: list[Return]) -> Totals:
+def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> Totals:
     standing = {u.code: u.source.path for u in roster.units if u.status == "included" and u.source}
-    chosen = [r for r in returns if standing.get(r.county_code) == r.source.path]
+    returns = tables.returns
+    chosen = [i for i, r in enumerate(returns) if standing.get(r.county_code) == r.source.path]
     keys = list(form.field_keys)
+    code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
+    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
 
-    frames = sheet_frames(form, chosen)
-    per_county = pd.DataFrame(index=pd.Index([r.county_code for r in chosen], name="code"))
+    per_county = pd.DataFrame(index=pd.Index([returns[i].county_code for i in chosen], name="code"))
     detail: dict[str, pd.DataFrame] = {}
-    for sheet_key, sf in frames.items():
+    for sheet_key, sf in tables.sheets.items():
         fields = [f.key for f in sf.spec.count_fields]
-        summed = sf.frame.groupby("_ret")[fields].sum()
-        summed.index = [chosen[i].county_code for i in summed.index]
+        frame = sf.frame[sf.frame["_ret"].isin(chosen)]
+        summed = frame.groupby("_ret")[fields].sum()
+        summed.index = code_of[summed.index.to_numpy()]
         per_county = per_county.join(summed, how="left")
-        d = sf.frame.copy()
-        d.insert(0, "code", [chosen[i].county_code for i in d["_ret"]])
-        d.insert(1, "file", [chosen[i].source.path for i in d["_ret"]])
-        d.insert(2, "sheet", [chosen[i].sheets[sheet_key].name for i in d["_ret"]])
-        d.insert(3, "row", [row.row for _, row in sf.rows])
-        detail[sheet_key] = d.drop(columns="_ret")
+        at = frame["_ret"].to_numpy()
+        sheet_of = np.array([r.sheets[sheet_key].name if sheet_key in r.sheets else "" for r in returns] or [""],
+                            dtype=object)
+        detail[sheet_key] = pd.DataFrame(
+            {"code": code_of[at], "file": file_of[at], "sheet": sheet_of[at], "row": frame["row"].to_numpy(),
+             "township": frame["township"].to_numpy()}
+            | {k: frame[k].array for k in fields}
+        )
     # A county with no township rows in a sheet still counts: zero, not missing.
     per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import NamedTuple
 
 
 class Severity(StrEnum):
@@ -60,28 +59,32 @@ class Source:
     abspath: str = ""
 
 
-class CellValue(NamedTuple):
-    """A count and where it came from. A tuple: there are hundreds of thousands of them, and
-    they cross process boundaries and the cache, where tuples are cheap and dataclasses not."""
-
-    value: int | None  # None: the cell could not be read as a count (a finding says why)
-    cell: str  # "D7" in the county's own layout
-
-
-class Row(NamedTuple):
-    township: str
-    row: int  # 1-based row number in the county's sheet
-    township_cell: str
-    values: dict[str, CellValue]  # field key -> value; computed columns included
-
-
 @dataclass(frozen=True)
 class SheetData:
+    """One sheet of a return, held by column: position i of every tuple is the i-th township
+    row. Columns rather than a record per cell: a national form has millions of cells, which
+    cross process boundaries and the read cache, and go straight into DataFrames from here.
+    A cell's address is never stored, it is the field's column letter and the row number."""
+
     key: str  # the form's sheet key
     name: str  # the sheet's name as the county wrote it
-    rows: tuple[Row, ...]
-    total: Row | None  # the 合计 row as entered (cached values), if any
-    columns: dict[str, str]  # field key -> column letter
+    township_column: str  # its letter in the county's layout
+    columns: dict[str, str]  # field key -> column letter, for every field in `values`
+    townships: tuple[str, ...]
+    rows: tuple[int, ...]  # 1-based row number of each township in the county's sheet
+    values: dict[str, tuple]  # field key -> one value per township; None where the cell is not a count
+    total_row: int = 0  # 1-based row of the 合计 row as entered (cached values); 0 when there is none
+    total: dict[str, object] = field(default_factory=dict)  # that row's values, by field key
+
+    def cell(self, key: str, i: int) -> str:
+        """The county's cell for field `key` of township row i ("D7")."""
+        return f"{self.columns[key]}{self.rows[i]}"
+
+    def township_cell(self, i: int) -> str:
+        return f"{self.township_column}{self.rows[i]}"
+
+    def total_cell(self, key: str) -> str:
+        return f"{self.columns[key]}{self.total_row}"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from .form import Form, SheetSpec, label_variants, normalise_label
-from .model import CellValue, Finding, ReadResult, Return, Row, Severity, SheetData, Source
+from .model import Finding, ReadResult, Return, Severity, SheetData, Source
 from .numbers import NotACount, display, parse_count
 from .units import UnitList
 from .workbook import Book, Grid, Unreadable, cell_ref, open_book
@@ -159,13 +159,19 @@ class _SourceReader:
                 self.finding(Severity.ERROR, "missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
         key_col = columns[spec.key_field.key]
-        field_cols = {k: c for k, c in columns.items() if k != spec.key_field.key}
-        units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
-        rows: list[Row] = []
-        total: Row | None = None
+        field_items = [(k, c) for k, c in columns.items() if k != spec.key_field.key]
+        keys = [k for k, _ in field_items]
+        col_index = [c for _, c in field_items]
+        letters = [get_column_letter(c + 1) for c in col_index]
+        count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
+        unit_of = [count_units.get(k) for k in keys]  # None: a computed column
+        first_field_col = min(col_index)
+        townships: list[str] = []
+        row_numbers: list[int] = []
+        value_columns: list[list] = [[] for _ in keys]
+        total_row, total_values = 0, {}
         total_recomputed = False
-        first_field_col = min(field_cols.values())
-        letters_of = {c: get_column_letter(c + 1) for c in field_cols.values()}
+        formulas = grid.formula_without_value
         r = header_row + 1
         while r < len(grid.rows):
             raw = grid.rows[r]
@@ -174,64 +180,66 @@ class _SourceReader:
                 self._collect_people(grid, r)
                 break
             key_text = _clean_text(raw[key_col] if key_col < n else "")
-            values_raw = {k: (raw[c] if c < n else "") for k, c in field_cols.items()}
-            formula_cells = (
-                {k for k, c in field_cols.items() if (r, c) in grid.formula_without_value}
-                if grid.formula_without_value else ()
-            )
-            if not key_text and all(_blank(v) for v in values_raw.values()) and not formula_cells:
+            values_raw = [raw[c] if c < n else "" for c in col_index]
+            formula_cells = {j for j, c in enumerate(col_index) if (r, c) in formulas} if formulas else ()
+            if not key_text and not formula_cells and all(_blank(v) for v in values_raw):
                 r += 1
                 continue
-            if key_text in _COLUMN_CODES or (not key_text and _is_code_row(values_raw, field_cols)):
+            if key_text in _COLUMN_CODES or (not key_text and _is_code_row(values_raw, col_index)):
                 r += 1
                 continue
             is_total = _is_total(key_text) or (not key_text and any(
                 _is_total(_clean_text(grid.value(r, c))) for c in range(0, first_field_col) if c != key_col))
-            values: dict[str, CellValue] = {}
-            for k, c in field_cols.items():
-                ref = f"{letters_of[c]}{r + 1}"
-                if k in formula_cells:
+            values: list = []
+            for j, v in enumerate(values_raw):
+                unit = unit_of[j]
+                if j in formula_cells:
                     if is_total:
                         total_recomputed = True
                     else:
-                        self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name, cell=ref, field=k)
-                    values[k] = CellValue(None, ref)
-                    continue
-                if k in units:
-                    v = values_raw[k]
-                    if type(v) is float and v >= 0 and v.is_integer():  # the common case, kept quick
-                        values[k] = CellValue(int(v), ref)
-                        continue
+                        self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name,
+                                     cell=f"{letters[j]}{r + 1}", field=keys[j])
+                    values.append(None)
+                elif unit is None:  # a computed column: its raw value is kept for checking
+                    values.append(None if v in ("", None) else v)
+                elif type(v) is float and v >= 0 and v.is_integer():  # the common case, kept quick
+                    values.append(int(v))
+                else:
                     try:
-                        values[k] = CellValue(parse_count(v, units[k]), ref)
+                        values.append(parse_count(v, unit))
                     except NotACount:
                         self.finding(
-                            Severity.ERROR, "not-a-count", sheet=grid.name, cell=ref, field=k,
-                            field_label=spec.label_of(k), value=display(values_raw[k]),
+                            Severity.ERROR, "not-a-count", sheet=grid.name, cell=f"{letters[j]}{r + 1}",
+                            field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
                         )
-                        values[k] = CellValue(None, ref)
-                else:
-                    values[k] = _computed_value(values_raw[k], ref)
+                        values.append(None)
             if is_total:
-                if total is None:
-                    total = Row("合计", r + 1, cell_ref(r, key_col), values)
+                if not total_row:
+                    total_row, total_values = r + 1, dict(zip(keys, values))
                 r += 1
                 continue
             if not key_text:
-                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col), field=spec.key_field.key)
+                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col),
+                             field=spec.key_field.key)
                 key_text = f"(第{r + 1}行)"
             elif len(key_text) > MAX_NAME:
                 self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
                              field=spec.key_field.key, value=display(key_text))
                 key_text = key_text[:MAX_NAME] + "…"
-            rows.append(Row(key_text, r + 1, cell_ref(r, key_col), values))
+            townships.append(key_text)
+            row_numbers.append(r + 1)
+            for column, v in zip(value_columns, values):
+                column.append(v)
             r += 1
         self._collect_people(grid, r)  # a footer may sit anywhere below the table
-        if total_recomputed and total is not None:
-            self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=total.township_cell)
-            total = None
-        letters = {k: cell_ref(0, c).rstrip("0123456789") for k, c in columns.items()}
-        return SheetData(spec.key, grid.name, tuple(rows), total, letters)
+        township_column = get_column_letter(key_col + 1)
+        if total_recomputed and total_row:
+            self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
+            total_row, total_values = 0, {}
+        return SheetData(
+            spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(townships), tuple(row_numbers),
+            {k: tuple(column) for k, column in zip(keys, value_columns)}, total_row, total_values,
+        )
 
     # --- identity -----------------------------------------------------------------------
 
@@ -341,19 +349,14 @@ def _is_total(text: str) -> bool:
     return text in _TOTAL_WORDS or (len(text) <= 6 and (text.endswith("合计") or text.endswith("总计")))
 
 
-def _is_code_row(values: dict[str, object], cols: dict[str, int]) -> bool:
+def _is_code_row(values: list, cols: list[int]) -> bool:
     """A column-number row (1 2 3 …) under the header, as statistical forms often have."""
-    ordered = [values[k] for k, _ in sorted(cols.items(), key=lambda kv: kv[1])]
+    ordered = [v for _, v in sorted(zip(cols, values), key=lambda cv: cv[0])]
     try:
         nums = [parse_count(v) for v in ordered]
     except NotACount:
         return False
     return len(nums) > 2 and all(b - a == 1 for a, b in zip(nums, nums[1:]))
-
-
-def _computed_value(raw: object, ref: str) -> CellValue:
-    """Optional computed columns keep their raw value for checking; they never enter the totals."""
-    return CellValue(raw if raw not in ("", None) else None, ref)  # type: ignore[arg-type]
 
 
 def _row_text(grid: Grid, r: int) -> str:
@@ -416,10 +419,19 @@ def _vocabulary(spec: SheetSpec) -> frozenset[str]:
     return frozenset(words)
 
 
+class _FieldTable(list):
+    """Per field of a sheet: (key, one-row keys, two-row keys); with the answers worked out
+    for header cells so far, since the same header texts come back in every return."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cell_matches: dict[tuple, tuple[tuple[int, ...], object]] = {}
+
+
 @lru_cache(maxsize=64)
-def _field_keys(spec: SheetSpec):
+def _field_keys(spec: SheetSpec) -> _FieldTable:
     """Per field: one-row keys (a single header cell) and two-row keys (group, sub-label)."""
-    table = []
+    table = _FieldTable()
     for f in (*spec.fields, *spec.computed):
         one: set[str] = set()
         for text in (f.full_label, *f.aliases):
@@ -458,6 +470,7 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
 def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
     width = len(grid.rows[h])
     found: dict[str, int] = {}
+    taken: set[int] = set()
 
     def text(r: int, c: int) -> object:
         src = merged_src.get((r, c))
@@ -465,23 +478,41 @@ def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
 
     prev_top: object = ""
     for c in range(width):
-        bottom_raw = grid.value(h, c)
-        bottom = "" if isinstance(bottom_raw, (int, float)) and not isinstance(bottom_raw, bool) else bottom_raw
+        bottom = grid.value(h, c)
+        if isinstance(bottom, (int, float)) and not isinstance(bottom, bool):
+            bottom = ""
         top = text(h - 1, c) if h > 0 else ""
-        if _blank(top) and not _blank(bottom) and prev_top:
-            top = prev_top  # a group label typed once over its sub-columns, not merged
         same_merge = merged_src.get((h, c)) is not None and merged_src.get((h, c)) == merged_src.get((h - 1, c))
-        bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
-        top_norm = normalise_label(top)
-        candidates_one = set(bottom_variants)
-        if top_norm and bottom_variants:
-            candidates_one |= {top_norm + b for b in bottom_variants}
-        if (_blank(bottom) or same_merge) and not _blank(top):
-            candidates_one |= label_variants(top)
-        pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
-        for key, one, two in keys:
-            if key not in found and (candidates_one & one or pairs & two):
-                found[key] = c
+        matches, keep_top = _cell_matches(keys, top, bottom, same_merge, prev_top)
+        for i in matches:
+            if i not in taken:
+                taken.add(i)
+                found[keys[i][0]] = c
                 break
-        prev_top = top if bottom_variants and top_norm else ""
+        prev_top = keep_top
     return found
+
+
+def _cell_matches(keys: _FieldTable, top: object, bottom: object, same_merge: bool, prev_top: object) -> tuple[tuple[int, ...], object]:
+    """For one header cell (its text and the text above it): the fields it could be, in the
+    form's order, and the group label it passes on to the next cell. Kept per texts: the
+    same header cells come back in every return."""
+    memo_key = (top, bottom, same_merge, prev_top)
+    hit = keys.cell_matches.get(memo_key)
+    if hit is not None:
+        return hit
+    if _blank(top) and not _blank(bottom) and prev_top:
+        top = prev_top  # a group label typed once over its sub-columns, not merged
+    bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
+    top_norm = normalise_label(top)
+    candidates_one = set(bottom_variants)
+    if top_norm and bottom_variants:
+        candidates_one |= {top_norm + b for b in bottom_variants}
+    if (_blank(bottom) or same_merge) and not _blank(top):
+        candidates_one |= label_variants(top)
+    pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
+    matches = tuple(i for i, (_, one, two) in enumerate(keys) if candidates_one & one or pairs & two)
+    result = (matches, top if bottom_variants and top_norm else "")
+    if len(keys.cell_matches) < 50_000:
+        keys.cell_matches[memo_key] = result
+    return result

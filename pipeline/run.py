@@ -36,6 +36,7 @@ from .render import (
 )
 from .resolve import resolve
 from .returned import returned_workbook
+from .tabulate import tabulate
 from .units import UnitList, load_units
 from .validate import validate
 from .workbook import Unreadable
@@ -110,12 +111,13 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    findings += validate(form, results)
+    tables = tabulate(form, [r.ret for r in results if r.ret is not None])
+    findings += validate(form, tables)
     roster, findings = resolve(form, units, results, findings)
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    totals = consolidate(form, units, roster, [r.ret for r in results if r.ret is not None])
+    totals = consolidate(form, units, roster, tables)
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -7,47 +7,15 @@ one row or a hundred thousand); failure cases map back to each file and cell her
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from .form import Form, SheetSpec
-from .model import Finding, ReadResult, Return, Row, Severity
+from .model import Finding, Return, Severity
 from .numbers import display
+from .tabulate import SheetFrame, Tables
 from .wording import coverage
-
-
-@dataclass(frozen=True)
-class SheetFrame:
-    """All township rows of one sheet type, one row per township, across every return."""
-
-    spec: SheetSpec
-    frame: pd.DataFrame  # columns: _ret (index into returns), township, count fields
-    rows: tuple[tuple[int, Row], ...]  # positional: frame row i came from rows[i]
-
-
-def sheet_frames(form: Form, returns: list[Return]) -> dict[str, SheetFrame]:
-    out = {}
-    for spec in form.sheets:
-        keys = [f.key for f in spec.count_fields]
-        records, locs = [], []
-        for i, ret in enumerate(returns):
-            sheet = ret.sheets.get(spec.key)
-            if sheet is None:
-                continue
-            for row in sheet.rows:
-                rec = {"_ret": i, "township": row.township}
-                for k in keys:
-                    cv = row.values.get(k)
-                    rec[k] = cv.value if cv is not None else None
-                records.append(rec)
-                locs.append((i, row))
-        frame = pd.DataFrame.from_records(records, columns=["_ret", "township", *keys])
-        for k in keys:
-            frame[k] = frame[k].astype("Int64")
-        out[spec.key] = SheetFrame(spec, frame, tuple(locs))
-    return out
 
 
 def build_schema(spec: SheetSpec) -> pa.DataFrameSchema:
@@ -73,75 +41,93 @@ def build_schema(spec: SheetSpec) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, name=spec.key)
 
 
-def validate(form: Form, results: list[ReadResult]) -> list[Finding]:
+def validate(form: Form, tables: Tables) -> list[Finding]:
     """Findings from the rules; the reader's own findings are not repeated here."""
-    returns = [r.ret for r in results if r.ret is not None]
+    returns = tables.returns
     findings: list[Finding] = []
-    frames = sheet_frames(form, returns)
-    for sf in frames.values():
+    for sf in tables.sheets.values():
         findings += _pandera_findings(form, sf, returns)
-        findings += _total_row_findings(form, sf.spec, returns)
-        findings += _computed_findings(form, sf.spec, returns)
+        findings += _total_row_findings(form, sf, returns)
+        findings += _computed_findings(form, sf, returns)
         findings += _coverage_findings(form, sf, returns)
     findings += _township_set_findings(form, returns)
     return findings
 
 
-def _pandera_findings(form: Form, sf: SheetFrame, returns: list[Return]) -> list[Finding]:
+def _pandera_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
     if sf.frame.empty:
         return []
+    frame = sf.frame[["_ret", "township", *(f.key for f in sf.spec.count_fields)]]
     try:
-        build_schema(sf.spec).validate(sf.frame, lazy=True)
+        build_schema(sf.spec).validate(frame, lazy=True)
         return []
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
     out = []
     rules = {f"{r.id}:{r.field}": r for r in sf.spec.rules}
     seen = set()
+    ret_of, row_of = sf.frame["_ret"].to_numpy(), sf.frame["row"].to_numpy()
     for case in cases.itertuples(index=False):
         check = str(case.check)
         if case.index is None or pd.isna(case.index) or (check, case.index) in seen:
             continue  # a frame-wide check reports each failing row once per column
         seen.add((check, case.index))
-        ret_i, row = sf.rows[int(case.index)]
-        ret = returns[ret_i]
-        sheet = ret.sheets[sf.spec.key].name
+        i = int(case.index)
+        ret = returns[int(ret_of[i])]
+        sheet = ret.sheets[sf.spec.key]
+        row = int(row_of[i])
         rule_id, _, field = check.partition(":")
         if check in rules:
             r = rules[check]
-            cv, bound = row.values[r.field], row.values[r.not_above]
-            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, cv.cell, r.field, template=r.message,
-                                field_label=sf.spec.label_of(r.field), value=cv.value,
-                                bound_label=sf.spec.label_of(r.not_above), bound_value=bound.value))
+            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet.name, f"{sheet.columns[r.field]}{row}", r.field,
+                                template=r.message, field_label=sf.spec.label_of(r.field),
+                                value=_plain(sf.frame.at[i, r.field]), bound_label=sf.spec.label_of(r.not_above),
+                                bound_value=_plain(sf.frame.at[i, r.not_above])))
         elif rule_id == "duplicate-township":
-            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, row.township_cell, "township", value=row.township))
-        elif rule_id == "not-a-count" and field in row.values:
-            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet, row.values[field].cell, field,
+            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet.name, f"{sheet.township_column}{row}",
+                                "township", value=sf.frame.at[i, "township"]))
+        elif rule_id == "not-a-count" and field in sheet.columns:
+            out.append(_finding(form, ret, Severity.ERROR, rule_id, sheet.name, f"{sheet.columns[field]}{row}", field,
                                 field_label=sf.spec.label_of(field), value=case.failure_case))
     return out
 
 
-def _total_row_findings(form: Form, spec: SheetSpec, returns: list[Return]) -> list[Finding]:
+def _plain(v: object) -> object:
+    return None if v is None or v is pd.NA else int(v)  # type: ignore[arg-type]
+
+
+def _per_return(sf: SheetFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per return: each count field's sum, and whether any of its township cells was unreadable."""
+    fields = [f.key for f in sf.spec.count_fields]
+    grouped = sf.frame.groupby("_ret")[fields]
+    return grouped.sum(min_count=1), grouped.count().lt(grouped.size(), axis=0)
+
+
+def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
+    spec = sf.spec
+    with_total = [(i, ret) for i, ret in enumerate(returns) if spec.key in ret.sheets and ret.sheets[spec.key].total_row]
+    if not with_total:
+        return []
+    sums, has_gap = _per_return(sf)
+    sums_of, gaps_of = sums.to_dict("index"), has_gap.to_dict("index")
     out = []
-    for ret in returns:
-        sheet = ret.sheets.get(spec.key)
-        if sheet is None or sheet.total is None:
-            continue
+    for i, ret in with_total:
+        sheet = ret.sheets[spec.key]
+        row_sums, row_gaps = sums_of.get(i, {}), gaps_of.get(i, {})
         for f in spec.count_fields:
-            declared = sheet.total.values.get(f.key)
-            if declared is None or declared.value is None:
-                continue
-            values = [row.values[f.key].value for row in sheet.rows]
-            if any(v is None for v in values):
+            declared = sheet.total.get(f.key)
+            if declared is None or row_gaps.get(f.key):
                 continue  # a bad township cell is already an error; a sum would mislead
-            expected = sum(values)
-            if declared.value != expected:
-                out.append(_finding(form, ret, Severity.ERROR, "total-row-mismatch", sheet.name, declared.cell, f.key,
-                                    field_label=f.full_label, value=declared.value, expected=expected))
+            found = row_sums.get(f.key)
+            expected = 0 if found is None or found is pd.NA else int(found)
+            if declared != expected:
+                out.append(_finding(form, ret, Severity.ERROR, "total-row-mismatch", sheet.name, sheet.total_cell(f.key),
+                                    f.key, field_label=f.full_label, value=declared, expected=expected))
     return out
 
 
-def _computed_findings(form: Form, spec: SheetSpec, returns: list[Return]) -> list[Finding]:
+def _computed_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
+    spec = sf.spec
     if not spec.computed:
         return []
     out = []
@@ -149,56 +135,59 @@ def _computed_findings(form: Form, spec: SheetSpec, returns: list[Return]) -> li
         sheet = ret.sheets.get(spec.key)
         if sheet is None:
             continue
-        rows = list(sheet.rows) + ([sheet.total] if sheet.total is not None else [])
-        for row in rows:
+        places = [({k: column[i] for k, column in sheet.values.items()}, sheet.rows[i])
+                  for i in range(len(sheet.townships))]
+        if sheet.total_row:
+            places.append((sheet.total, sheet.total_row))
+        for row, row_number in places:
             sums: dict[str, int | None] = {}
             for c in spec.computed:
                 if c.sum:
-                    parts = [row.values[k].value for k in c.sum if k in row.values]
+                    parts = [row.get(k) for k in c.sum if k in sheet.columns]
                     sums[c.key] = None if any(p is None for p in parts) or len(parts) != len(c.sum) else sum(parts)
             for c in spec.computed:
-                cv = row.values.get(c.key)
-                if cv is None or cv.value is None:
+                shown_value = row.get(c.key)
+                if shown_value is None:
                     continue
                 if c.sum:
                     expected = sums.get(c.key)
-                    ok = expected is None or _as_number(cv.value) == expected
+                    ok = expected is None or _as_number(shown_value) == expected
                     shown = expected
                 else:
-                    num = sums.get(c.rate[0]) if c.rate[0] in sums else _int(row, c.rate[0])
-                    den = sums.get(c.rate[1]) if c.rate[1] in sums else _int(row, c.rate[1])
-                    ok = num is None or den is None or rate_agrees(cv.value, num, den)
+                    num = sums[c.rate[0]] if c.rate[0] in sums else row.get(c.rate[0])
+                    den = sums[c.rate[1]] if c.rate[1] in sums else row.get(c.rate[1])
+                    ok = num is None or den is None or rate_agrees(shown_value, num, den)
                     shown = "—" if not den else f"{100 * num / den:.2f}%"
                 if not ok:
-                    out.append(_finding(form, ret, Severity.ERROR, "computed-mismatch", sheet.name, cv.cell, c.key,
-                                        field_label=c.full_label, value=display(cv.value), expected=shown))
+                    out.append(_finding(form, ret, Severity.ERROR, "computed-mismatch", sheet.name,
+                                        f"{sheet.columns[c.key]}{row_number}", c.key, field_label=c.full_label,
+                                        value=display(shown_value), expected=shown))
     return out
 
 
-def _coverage_findings(form: Form, sf: SheetFrame, returns: list[Return]) -> list[Finding]:
+def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
     if not sf.spec.coverage or sf.frame.empty:
         return []
-    sums = sf.frame.groupby("_ret")[[f.key for f in sf.spec.count_fields]].sum(min_count=1)
+    sums, _ = _per_return(sf)
     out = []
     for cov in sf.spec.coverage:
-        for ret_i, row in sums.iterrows():
-            num, den = row[cov.numerator], row[cov.denominator]
-            if pd.isna(num) or pd.isna(den) or den == 0:
-                continue
-            if int(num) * 1_000_000 < cov.minimum * 1_000_000 * int(den):
-                ret = returns[int(ret_i)]
-                out.append(_finding(form, ret, Severity.WARNING, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
-                                    noun=cov.noun, value=coverage(int(num), int(den)),
-                                    expected=f"{cov.minimum * 100:g}%"))
+        pairs = sums[[cov.numerator, cov.denominator]].dropna()
+        num, den = pairs[cov.numerator].to_numpy(dtype=np.int64), pairs[cov.denominator].to_numpy(dtype=np.int64)
+        # Exact integer comparison: minimum is a share such as 0.95, scaled to millionths.
+        low = (den > 0) & (num * 1_000_000 < round(cov.minimum * 1_000_000) * den)
+        for ret_i, n, d in zip(pairs.index[low], num[low], den[low]):
+            ret = returns[int(ret_i)]
+            out.append(_finding(form, ret, Severity.WARNING, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
+                                noun=cov.noun, value=coverage(int(n), int(d)), expected=f"{cov.minimum * 100:g}%"))
     return out
 
 
-def _township_set_findings(form: Form, returns: list[Return]) -> list[Finding]:
+def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Finding]:
     out = []
     for ret in returns:
-        sets = {s.name: {r.township for r in s.rows} for s in ret.sheets.values()}
-        if len(sets) < 2:
+        if len(ret.sheets) < 2:
             continue
+        sets = {s.name: set(s.townships) for s in ret.sheets.values()}
         union = set().union(*sets.values())
         gaps = [f"“{name}”缺{'、'.join(sorted(union - names))}" for name, names in sets.items() if union - names]
         if gaps:
@@ -236,11 +225,6 @@ def _as_number(v: object) -> float | None:
         return float(str(v).replace(",", "").strip())
     except ValueError:
         return None
-
-
-def _int(row: Row, key: str) -> int | None:
-    cv = row.values.get(key)
-    return cv.value if cv is not None else None
 
 
 def _finding(form: Form, ret: Return, severity: Severity, rule: str, sheet: str, cell: str, field: str,

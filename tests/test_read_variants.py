@@ -29,7 +29,8 @@ def numbers_of(ret, form) -> dict:
     out = {}
     for spec in form.sheets:
         sheet = ret.sheets[spec.key]
-        out[spec.key] = [(row.township, {f.key: row.values[f.key].value for f in spec.count_fields}) for row in sheet.rows]
+        out[spec.key] = [(name, {f.key: sheet.values[f.key][i] for f in spec.count_fields})
+                         for i, name in enumerate(sheet.townships)]
     return out
 
 
@@ -260,7 +261,7 @@ form = load_form(); units = load_units(form.units_file)
 [src] = discover(__import__("pathlib").Path(sys.argv[1]))
 r = read_source(src, form, units)
 print(r.ret.county_code, sorted((f.rule, f.value if hasattr(f, "value") else "") for f in r.findings))
-print(sum(len(s.rows) for s in r.ret.sheets.values()))
+print(sum(len(s.townships) for s in r.ret.sheets.values()))
 """
 
 
