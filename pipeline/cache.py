@@ -1,6 +1,7 @@
-"""The read cache: each file's read result, keyed by its SHA-256 and the form's fingerprint.
+"""The read cache: each file's read result and its validation findings, keyed by its SHA-256
+and the form's fingerprint.
 
-A re-run after one county resends its return reads only that file. Deleting the cache
+A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
 inbox, and is the pipeline's own: it is not meant to be shared or edited.
 """
@@ -13,9 +14,9 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from .model import ReadResult, Source
+from .model import Finding, ReadResult, Source
 
-VERSION = 3  # bump when the records between read and validate change shape
+VERSION = 4  # bump when the records between read and validate change shape
 
 
 def code_fingerprint() -> str:
@@ -24,7 +25,8 @@ def code_fingerprint() -> str:
 
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("read.py", "workbook.py", "numbers.py", "model.py", "units.py", "form.py"):
+    for name in ("read.py", "workbook.py", "numbers.py", "model.py", "units.py", "form.py", "tabulate.py",
+                 "validate.py", "wording.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 
@@ -36,13 +38,15 @@ class ReadCache:
         # Each entry is kept pickled: results from worker processes arrive pickled already,
         # so saving the cache writes those bytes instead of pickling everything again.
         self.entries: dict[str, bytes] = {}
+        self.checks: dict[str, bytes] = {}  # validation findings, pickled
         self.dirty = False
         if self.path and self.path.exists():
             try:
                 with open(self.path, "rb") as f:
-                    self.entries = pickle.load(f)
+                    stored = pickle.load(f)
+                self.entries, self.checks = stored["reads"], stored["checks"]
             except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
-                self.entries = {}
+                self.entries, self.checks = {}, {}
 
     def get(self, source: Source) -> ReadResult | None:
         blob = self.entries.get(source.sha256) if source.sha256 else None
@@ -58,15 +62,34 @@ class ReadCache:
             self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             self.dirty = True
 
+    def checked(self, source: Source) -> tuple[Finding, ...] | None:
+        """The validation findings of this file's content, when it was validated before."""
+        blob = self.checks.get(source.sha256) if source.sha256 else None
+        if blob is None:
+            return None
+        try:
+            findings = pickle.loads(blob)
+        except Exception:  # noqa: BLE001 - a damaged entry is only a file to validate again
+            return None
+        return tuple(f if f.file == source.path else replace(f, file=source.path) for f in findings)
+
+    def put_checked(self, source: Source, findings: tuple[Finding, ...]) -> None:
+        if source.sha256:
+            self.checks[source.sha256] = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
+            self.dirty = True
+
     def save(self, keep: set[str]) -> None:
         """Keep entries for the files still in the inbox; written whole, then moved into place."""
-        if not self.path or not (self.dirty or set(self.entries) - keep):
+        if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         for old in self.folder.glob("reads-*.pickle"):
             if old != self.path:
                 old.unlink(missing_ok=True)  # another form's or version's: stale
-        live = {k: v for k, v in self.entries.items() if k in keep}
+        live = {
+            "reads": {k: v for k, v in self.entries.items() if k in keep},
+            "checks": {k: v for k, v in self.checks.items() if k in keep},
+        }
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".reads-")
         with os.fdopen(fd, "wb") as f:
             pickle.dump(live, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -5,6 +5,7 @@ font the project installs itself, so Chinese labels render on a fresh machine)."
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -127,6 +128,35 @@ def _cjk_font():
     path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+def draw_pngs(charts: list[Chart]) -> Callable[[], list[bytes]]:
+    """Start drawing the Word charts; the function returned waits for them.
+
+    matplotlib takes about a second to import and draw three charts. Where processes can be
+    forked, a second process draws them while this one writes the other outputs; elsewhere
+    they are drawn when asked for.
+    """
+    import multiprocessing as mp
+
+    if not charts or "fork" not in mp.get_all_start_methods():
+        return lambda: [png(c) for c in charts]
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    future = pool.submit(_pngs, list(charts))
+
+    def wait() -> list[bytes]:
+        try:
+            return future.result()
+        finally:
+            pool.shutdown()
+
+    return wait
+
+
+def _pngs(charts: list[Chart]) -> list[bytes]:
+    return [png(c) for c in charts]
 
 
 def png(chart: Chart, dpi: int = 200) -> bytes:

@@ -15,13 +15,11 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from .form import Form, SheetSpec, label_variants, normalise_label
 from .model import Finding, ReadResult, Return, Severity, SheetData, Source
 from .numbers import NotACount, display, parse_count
 from .units import UnitList
-from .workbook import Book, Grid, Unreadable, cell_ref, open_book
+from .workbook import Book, Grid, Unreadable, cell_ref, column_letter, open_book
 
 HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is not the form
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
@@ -162,7 +160,7 @@ class _SourceReader:
         field_items = [(k, c) for k, c in columns.items() if k != spec.key_field.key]
         keys = [k for k, _ in field_items]
         col_index = [c for _, c in field_items]
-        letters = [get_column_letter(c + 1) for c in col_index]
+        letters = [column_letter(c) for c in col_index]
         count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         unit_of = [count_units.get(k) for k in keys]  # None: a computed column
         first_field_col = min(col_index)
@@ -232,7 +230,7 @@ class _SourceReader:
                 column.append(v)
             r += 1
         self._collect_people(grid, r)  # a footer may sit anywhere below the table
-        township_column = get_column_letter(key_col + 1)
+        township_column = column_letter(key_col)
         if total_recomputed and total_row:
             self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}

@@ -260,14 +260,18 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     )
 
 
-def render_docx(report: Report) -> bytes:
+def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
+    """The Word report; `images` are its charts as PNG when already drawn (see charts.draw_pngs)."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
     from .charts import png
 
+    if images is None:
+        images = [png(c) for c in report.charts]
     doc = DocxTemplate(str(TEMPLATES_DIR / "report.docx"))
-    charts = [{"image": InlineImage(doc, io.BytesIO(png(c)), width=Mm(150)), "title": c.title} for c in report.charts]
+    charts = [{"image": InlineImage(doc, io.BytesIO(image), width=Mm(150)), "title": c.title}
+              for c, image in zip(report.charts, images)]
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
     doc.render({"r": report, "charts": charts}, jinja_env=_env(autoescape=True), autoescape=True)
     buf = io.BytesIO()
@@ -340,12 +344,16 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
 
     sheets: list[OutSheet] = []
 
+    def widths(header: list[str], columns: list) -> list[float]:
+        out = []
+        for name, column in zip(header, columns):
+            longest = max([len(str(name))] + [len(str(v)) for v in column[:200] if v is not None])
+            out.append(max(6, min(40, longest * 1.6 + 2)))
+        return out
+
     def sheet(title: str, header: list[str], rows: list[list]) -> None:
-        widths = []
-        for i, name in enumerate(header):
-            longest = max([len(str(name))] + [len(str(r[i])) for r in rows[:200] if i < len(r)])
-            widths.append(max(6, min(40, longest * 1.6 + 2)))
-        sheets.append(OutSheet(title, header, rows, widths))
+        s = OutSheet.from_rows(title, header, rows, [])
+        sheets.append(OutSheet(title, header, s.columns, widths(header, s.columns)))
 
     keys = list(form.field_keys)
     labels = [wording.cn_quotes(form.field(k).full_label) for k in keys]
@@ -369,10 +377,12 @@ def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster
     for spec in form.sheets:
         t = totals.townships[spec.key]
         fields = [f.key for f in spec.count_fields]
-        sheet(f"乡镇明细-{spec.label}"[:31],
-              ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]],
-              [[r[0], names.get(r[0], ""), r[1], r[2], int(r[3]), r[4], *[_xl(v) for v in r[5:]]]
-               for r in t[["code", "file", "sheet", "row", "township", *fields]].itertuples(index=False)])
+        header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]]
+        codes = t["code"].tolist()
+        columns = [codes, [names.get(c, "") for c in codes], t["file"].tolist(), t["sheet"].tolist(),
+                   t["row"].tolist(), t["township"].tolist(),
+                   *[t[k].to_numpy(dtype=object, na_value=None).tolist() for k in fields]]
+        sheets.append(OutSheet(f"乡镇明细-{spec.label}"[:31], header, columns, widths(header, columns)))
     sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
           [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, f.field, f.rule, f.message] for f in findings])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ReadCache, code_fingerprint
+from .charts import draw_pngs
 from .config import Settings
 from .consolidate import Totals, consolidate
 from .discover import discover
@@ -35,8 +36,7 @@ from .render import (
     totals_csv,
 )
 from .resolve import resolve
-from .returned import returned_workbook
-from .tabulate import tabulate
+from .tabulate import Tables, tabulate
 from .units import UnitList, load_units
 from .validate import validate
 from .workbook import Unreadable
@@ -103,7 +103,6 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
     results = read_all(readable, form, units, settings.passwords, cache, progress)
-    cache.save({s.sha256 for s in readable})
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
     for r in results:
@@ -111,8 +110,10 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
     timings["read"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    tables = tabulate(form, [r.ret for r in results if r.ret is not None])
-    findings += validate(form, tables)
+    with_return = [r for r in results if r.ret is not None]
+    tables = tabulate(form, [r.ret for r in with_return])
+    findings += validate_all(form, tables, with_return, cache)
+    cache.save({s.sha256 for s in readable})
     roster, findings = resolve(form, units, results, findings)
     timings["validate"] = time.perf_counter() - t
 
@@ -128,9 +129,9 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example,
     )
+    charts = draw_pngs(report.charts)  # drawn alongside the outputs below
     files = {
         "report.html": render_html(report).encode("utf-8"),
-        "report.docx": render_docx(report),
         "consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings),
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
@@ -138,13 +139,33 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
         "validation.html": render_validation(roster, findings).encode("utf-8"),
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
+    files["report.docx"] = render_docx(report, charts())
     files |= returned_workbooks(roster, findings)
     timings["render"] = time.perf_counter() - t
     return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)
 
 
+def validate_all(form: Form, tables: Tables, results: list[ReadResult], cache: ReadCache) -> list[Finding]:
+    """Validation findings for every return: from the cache for content validated before,
+    fresh for the rest (all in one validation per sheet type, as ever)."""
+    known = [cache.checked(r.source) for r in results]
+    todo = [i for i, found in enumerate(known) if found is None]
+    if todo:
+        subset = tables if len(todo) == len(results) else tabulate(form, [results[i].ret for i in todo])
+        by_file: dict[str, list[Finding]] = {}
+        for f in validate(form, subset):
+            by_file.setdefault(f.file, []).append(f)
+        for i in todo:
+            source = results[i].source
+            known[i] = tuple(by_file.get(source.path, ()))
+            cache.put_checked(source, known[i])
+    return [f for found in known for f in found]
+
+
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
     """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
+    from .returned import returned_workbook  # openpyxl: only for runs that return workbooks
+
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from .form import Form, SheetSpec
 from .model import Finding, Return, Severity
@@ -18,7 +17,9 @@ from .tabulate import SheetFrame, Tables
 from .wording import coverage
 
 
-def build_schema(spec: SheetSpec) -> pa.DataFrameSchema:
+def build_schema(spec: SheetSpec):
+    import pandera.pandas as pa  # a fifth of a second: only runs with something to validate pay it
+
     columns = {
         "_ret": pa.Column(int),
         "township": pa.Column(str, nullable=False),
@@ -57,11 +58,13 @@ def validate(form: Form, tables: Tables) -> list[Finding]:
 def _pandera_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
     if sf.frame.empty:
         return []
+    from pandera.errors import SchemaErrors
+
     frame = sf.frame[["_ret", "township", *(f.key for f in sf.spec.count_fields)]]
     try:
         build_schema(sf.spec).validate(frame, lazy=True)
         return []
-    except pa.errors.SchemaErrors as err:
+    except SchemaErrors as err:
         cases = err.failure_cases
     out = []
     rules = {f"{r.id}:{r.field}": r for r in sf.spec.rules}

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from openpyxl.utils import get_column_letter
+from .workbook import column_letter
 
 FIXED_TIME = (2016, 12, 5, 0, 0, 0)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -25,10 +27,24 @@ MAX_TEXT = 32767  # Excel's limit for one cell
 
 @dataclass(frozen=True)
 class OutSheet:
+    """A sheet given by column: every column a sequence of the same length, one value per row
+    (str, int, float, bool or None). Columns, because a township sheet's values come out of
+    DataFrame columns and repeat a lot down each one."""
+
     title: str
     header: list[str]
-    rows: list[list]
+    columns: list[Sequence]
     widths: list[float]
+
+    @classmethod
+    def from_rows(cls, title: str, header: list[str], rows: list[list], widths: list[float]) -> OutSheet:
+        width = len(header)
+        columns = [list(c) for c in zip(*(list(r) + [None] * (width - len(r)) for r in rows))] if rows else []
+        return cls(title, header, columns or [[] for _ in header], widths)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
 
 
 def _text(v: str) -> str:
@@ -37,15 +53,46 @@ def _text(v: str) -> str:
     return escape(_ILLEGAL.sub("", v[:MAX_TEXT]))
 
 
+def _cell(v: object) -> str:
+    # Every cell is written, an empty one as <c/>, so cells need no r attribute: their
+    # position is their order (ECMA-376 18.3.1.4), and the XML stays small.
+    t = type(v)
+    if t is int:
+        return f"<c><v>{v}</v></c>"
+    if v is None or v == "":
+        return "<c/>"
+    if t is bool:
+        return f'<c t="b"><v>{int(v)}</v></c>'
+    if t is float:
+        return f"<c><v>{v}</v></c>" if math.isfinite(v) else "<c/>"
+    if isinstance(v, numbers.Integral):  # numpy's integers
+        return f"<c><v>{int(v)}</v></c>"
+    if isinstance(v, numbers.Real):
+        return f"<c><v>{float(v)}</v></c>" if math.isfinite(v) else "<c/>"
+    return f'<c t="inlineStr"><is><t xml:space="preserve">{_text(str(v))}</t></is></c>'
+
+
+def _column_cells(column: Sequence) -> list[str]:
+    """Each value's cell XML. Values repeat down a column (counts, file and township names),
+    so each distinct one is written once. 1, 1.0 and True are equal keys but different
+    cells, so a column of mixed types is written value by value."""
+    kinds = set(map(type, column)) - {type(None)}
+    if len(kinds) <= 1:
+        memo = {v: _cell(v) for v in set(column)}
+        return list(map(memo.__getitem__, column))
+    return list(map(_cell, column))
+
+
 def _sheet_xml(sheet: OutSheet) -> str:
-    width = max([len(sheet.header)] + [len(r) for r in sheet.rows[:1]])
-    letters = [get_column_letter(i + 1) for i in range(max(width, 1))]
+    width = max(len(sheet.header), len(sheet.columns))
+    letters = [column_letter(i) for i in range(max(width, 1))]
+    n = sheet.n_rows
     out = [
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
-        f'<dimension ref="A1:{letters[-1]}{len(sheet.rows) + 1}"/>'
+        f'<dimension ref="A1:{letters[-1]}{n + 1}"/>'
         '<sheetViews><sheetView workbookViewId="0"><pane xSplit="1" ySplit="1" topLeftCell="B2" '
         'activePane="bottomRight" state="frozen"/></sheetView></sheetViews>'
         '<sheetFormatPr defaultRowHeight="15"/><cols>'
@@ -56,24 +103,10 @@ def _sheet_xml(sheet: OutSheet) -> str:
     for i, name in enumerate(sheet.header):
         out.append(f'<c r="{letters[i]}1" s="1" t="inlineStr"><is><t>{_text(str(name))}</t></is></c>')
     out.append("</row>")
-    for n, row in enumerate(sheet.rows, start=2):
-        cells = [f'<row r="{n}">']
-        for v in row:
-            # Every cell is written, an empty one as <c/>, so cells need no r attribute:
-            # their position is their order (ECMA-376 18.3.1.4), and the XML stays small.
-            t = type(v)
-            if t is int:
-                cells.append(f"<c><v>{v}</v></c>")
-            elif v is None or v == "":
-                cells.append("<c/>")
-            elif t is bool:
-                cells.append(f'<c t="b"><v>{int(v)}</v></c>')
-            elif t is float:
-                cells.append(f"<c><v>{v}</v></c>" if math.isfinite(v) else "<c/>")
-            else:
-                cells.append(f'<c t="inlineStr"><is><t xml:space="preserve">{_text(str(v))}</t></is></c>')
-        cells.append("</row>")
-        out.append("".join(cells))
+    if n:
+        starts = [f'<row r="{r}">' for r in range(2, n + 2)]
+        out.append("</row>".join(map("".join, zip(starts, *map(_column_cells, sheet.columns)))))
+        out.append("</row>")
     out.append(
         '</sheetData><pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
         '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/></worksheet>'

@@ -79,3 +79,33 @@ def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
                                "print(sorted(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"],
                               cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert help_out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_path, settings, form, units, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = clean_rows()
+    bad = [dict(r) for r in rows]
+    bad[1]["villages_visited"] = bad[1]["villages_total"] + 5  # 走访村数 above 行政村总数: a pandera rule
+    (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), bad)))
+    (inbox / "620103_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620103"), rows)))
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    broken = [(f.file, f.cell) for f in first.findings if f.rule == "visited-exceeds-total"]
+    assert broken == [("620102_城关区.xlsx", "C6")]
+
+    validated = []
+    real = run_module.validate
+    monkeypatch.setattr(run_module, "validate",
+                        lambda form, tables: validated.append([r.source.path for r in tables.returns]) or real(form, tables))
+    again = build_run(inbox, settings, cache_dir=cache)
+    assert validated == []  # nothing new: every finding came from the cache
+    assert again.files["findings.csv"] == first.files["findings.csv"]
+    assert again.roster.units == first.roster.units
+
+    (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(改).xlsx")
+    (inbox / "620103_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620103"), bad)))
+    third = build_run(inbox, settings, cache_dir=cache)
+    assert validated == [["620103_七里河区.xlsx"]]  # only the changed content is validated again
+    assert sorted((f.file, f.cell) for f in third.findings if f.rule == "visited-exceeds-total") == [
+        ("620103_七里河区.xlsx", "C6"), ("城关区(改).xlsx", "C6")]
