@@ -15,6 +15,7 @@ from .wording import table_rate
 def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float) -> list[dict]:
     """Sections of {title, lines: [text]}, in the order the report shows them."""
     counties = totals.counties[totals.counties["status"] == "included"]
+    records = [c for _, c in totals.county_records if c["status"] == "included"]
     sections = []
 
     items = []
@@ -35,7 +36,7 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     for sheet in form.sheets:
         for cov in sheet.coverage:
             low = []
-            for _, row in counties.iterrows():
+            for row in records:
                 n, d = int(row[cov.numerator]), int(row[cov.denominator])
                 if d and n < cov.minimum * d:
                     low.append(f"{row['name']}{table_rate(n, d)}")
@@ -46,15 +47,14 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     items = []
     spec = form.attention or {}
     if spec.get("burden") and spec.get("base"):
-        burden = counties[list(spec["burden"])].sum(axis=1)
-        base = counties[list(spec["base"])].sum(axis=1)
-        total_burden, total_base = int(burden.sum()), int(base.sum())
+        burden = [sum(int(c[k]) for k in spec["burden"]) for c in records]
+        base = [sum(int(c[k]) for k in spec["base"]) for c in records]
+        total_burden, total_base = sum(burden), sum(base)
         flagged = []
-        for code in counties.index:
-            b, h = int(burden[code]), int(base[code])
+        for c, b, h in zip(records, burden, base):
             if total_burden and total_base and h and b * total_base >= burden_ratio * h * total_burden:
                 ratio = (b / total_burden) / (h / total_base)
-                flagged.append((ratio, f"{counties.loc[code, 'name']}({spec['burden_label']}占{table_rate(b, total_burden)},"
+                flagged.append((ratio, f"{c['name']}({spec['burden_label']}占{table_rate(b, total_burden)},"
                                        f"{spec['base_label']}占{table_rate(h, total_base)},{ratio:.1f}倍)"))
         flagged.sort(reverse=True)
         if flagged:

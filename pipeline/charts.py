@@ -5,8 +5,10 @@ font the project installs itself, so Chinese labels render on a fresh machine)."
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from .consolidate import Totals
@@ -130,46 +132,75 @@ def _cjk_font():
     return font_manager.FontProperties(fname=str(path)).get_name()
 
 
-def draw_pngs(charts: list[Chart]) -> Callable[[], list[bytes]]:
-    """Start drawing the Word charts; the function returned waits for them.
+class ChartDrawer:
+    """Draws the Word charts in a second process, started when the run starts.
 
-    matplotlib takes about a second to import and draw three charts. Where processes can be
-    forked, a second process draws them while this one writes the other outputs; elsewhere
-    they are drawn when asked for.
+    Importing matplotlib and drawing three charts takes about a second of one core. Started
+    first, the second process has matplotlib imported while this one reads the returns, and
+    draws while this one writes the other outputs. Where processes cannot be forked, the
+    charts are drawn here when asked for. A drawer serves one run.
     """
-    import multiprocessing as mp
 
-    if not charts or "fork" not in mp.get_all_start_methods():
-        return lambda: [png(c) for c in charts]
-    from concurrent.futures import ProcessPoolExecutor
+    def __init__(self) -> None:
+        import multiprocessing as mp
 
-    pool = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-    future = pool.submit(_pngs, list(charts))
+        self._conn = None
+        if "fork" not in mp.get_all_start_methods():
+            return
+        ctx = mp.get_context("fork")
+        parent_end, child_end = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid()), daemon=True)
+        self._process.start()
+        child_end.close()
+        self._conn = parent_end
 
-    def wait() -> list[bytes]:
-        try:
-            return future.result()
-        finally:
-            pool.shutdown()
+    def draw(self, charts: list[Chart]) -> Callable[[], list[bytes]]:
+        """Start drawing; the function returned waits for the PNGs."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return lambda: [png(c) for c in charts]
+        conn.send(list(charts))
 
-    return wait
+        def wait() -> list[bytes]:
+            try:
+                kind, value = conn.recv()
+            except EOFError:  # the drawer died: draw here rather than lose the charts
+                kind, value = "error", None
+            finally:
+                conn.close()
+                self._process.join(timeout=5)
+            return value if kind == "ok" else [png(c) for c in charts]
+
+        return wait
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # the drawer sees the pipe close and exits
+            self._conn = None
+            self._process.join(timeout=5)
 
 
-def _pngs(charts: list[Chart]) -> list[bytes]:
-    return [png(c) for c in charts]
+def _serve(conn, parent_end, parent: int) -> None:
+    from .processes import die_with_parent
+
+    die_with_parent(parent)
+    parent_end.close()
+    try:
+        _matplotlib()  # imported while nothing is asked yet
+        charts = conn.recv()
+    except (EOFError, KeyboardInterrupt):
+        return
+    try:
+        conn.send(("ok", [png(c) for c in charts]))
+    except Exception:  # noqa: BLE001 - the run draws them itself instead
+        conn.send(("error", None))
 
 
 def png(chart: Chart, dpi: int = 200) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    family = _cjk_font()
-    plt.rcParams.update({"font.family": family, "axes.unicode_minus": False, "svg.hashsalt": "report",
-                         "path.simplify": True})
+    Figure = _matplotlib()
     n = len(chart.labels)
-    fig, ax = plt.subplots(figsize=(6.3, 0.9 + 0.24 * n * len(chart.series) + (0.3 if len(chart.series) > 1 else 0)))
+    fig = Figure(figsize=(6.3, 0.9 + 0.24 * n * len(chart.series) + (0.3 if len(chart.series) > 1 else 0)))
+    ax = fig.subplots()
     ys = list(range(n))[::-1]
     height = 0.8 / len(chart.series)
     for s, (name, values) in enumerate(chart.series):
@@ -198,5 +229,15 @@ def png(chart: Chart, dpi: int = 200) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
     return buf.getvalue()
+
+
+@lru_cache(maxsize=1)
+def _matplotlib():
+    """matplotlib's Figure on the Agg canvas, with the CJK font; pyplot is never imported (it
+    costs more than a third of a second, for a state machine a report does not need)."""
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    matplotlib.rcParams.update({"font.family": _cjk_font(), "axes.unicode_minus": False, "path.simplify": True})
+    return Figure

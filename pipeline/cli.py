@@ -8,6 +8,7 @@ Heavy imports (pandas, pandera, docxtpl) wait until a command needs them.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from datetime import datetime
@@ -38,24 +39,39 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--config", type=Path)
     args = parser.parse_args(argv)
     if args.command == "report":
-        try:
-            return report(args)
-        except KeyboardInterrupt:
-            print("已中断:本次没有写出报告,上次的报告保持不变。", file=sys.stderr)
-            return 130
+        return report(args)
     if args.command == "templates":
         return templates(args)
     return example(args)
 
 
+INTERRUPTED = "已中断:本次没有写出报告,上次的报告保持不变。"
+
+
 def _terminate(signum, frame):
-    # SIGTERM would end the process without unwinding; as an exception, the staging
-    # folder is cleaned up and the previous report stays as it was.
-    raise KeyboardInterrupt
+    # Ctrl-C or SIGTERM ends the run here and now, not as an exception: raised at an
+    # arbitrary point inside the worker pool's own locking it could hang the run, or be
+    # swallowed. Nothing is lost: outputs reach the outbox only in one final move, which
+    # an interrupt lets finish; the worker processes exit when this one is gone.
+    from . import write
+
+    if os.getpid() != _MAIN_PID:
+        os._exit(130)  # a worker or chart process, which Ctrl-C reaches too: the run says it once
+    if write.interrupt(signum):
+        from .processes import stop_children
+
+        stop_children()
+        sys.stderr.write("\n" + INTERRUPTED + "\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+
+_MAIN_PID = os.getpid()
 
 
 def report(args) -> int:
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     settings = load_settings(args.config)
     inbox = args.inbox
     use_example = False
@@ -68,12 +84,16 @@ def report(args) -> int:
     elif not inbox.is_dir():
         print(f"错误:收件箱文件夹不存在:{inbox}", file=sys.stderr)
         return 2
+    from . import write
     from .run import build_run
     from .write import write_outputs
 
     run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written = write_outputs(args.outbox, run.files, stamp=stamp)
+    if write.interrupted_while_moving():
+        print("已中断:中断时报告已全部写出。", file=sys.stderr)
+        return 130
     _summary(run, args.outbox, written)
     if args.strict and run.totals.partial:
         return 1

@@ -29,15 +29,22 @@ class Totals:
     @cached_property
     def county_records(self) -> list[tuple[str, dict]]:
         """(code, values) per county: plain dicts, ~50× cheaper to read than DataFrame rows."""
-        return list(self.counties.to_dict("index").items())
+        return _records(self.counties)
 
     @cached_property
     def city_records(self) -> list[tuple[str, dict]]:
-        return list(self.cities.to_dict("index").items())
+        return _records(self.cities)
 
     @property
     def partial(self) -> bool:
         return int(self.province["units_included"]) < int(self.province["units_expected"])
+
+
+def _records(frame: pd.DataFrame) -> list[tuple[str, dict]]:
+    # Column by column: DataFrame.to_dict("index") boxes every value on its own, 10× slower.
+    names = list(frame.columns)
+    columns = [frame[c].tolist() for c in names]
+    return [(code, dict(zip(names, values))) for code, values in zip(frame.index, zip(*columns))]
 
 
 def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> Totals:

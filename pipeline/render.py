@@ -261,7 +261,7 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
 
 
 def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
-    """The Word report; `images` are its charts as PNG when already drawn (see charts.draw_pngs)."""
+    """The Word report; `images` are its charts as PNG when already drawn (see charts.ChartDrawer)."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ReadCache, code_fingerprint
-from .charts import draw_pngs
+from .charts import ChartDrawer
 from .config import Settings
 from .consolidate import Totals, consolidate
 from .discover import discover
@@ -82,14 +82,16 @@ def build_run(
     # than quintupled the time to take results back from the worker processes).
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    drawer = ChartDrawer()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, drawer)
     finally:
+        drawer.close()
         if gc_was_enabled:
             gc.enable()
 
 
-def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Run:
+def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawer: ChartDrawer) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
@@ -129,7 +131,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir) -> Ru
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example,
     )
-    charts = draw_pngs(report.charts)  # drawn alongside the outputs below
+    charts = drawer.draw(list(report.charts))  # drawn alongside the outputs below
     files = {
         "report.html": render_html(report).encode("utf-8"),
         "consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings),
@@ -214,13 +216,17 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
         else:
             todo.append(i)
     done = len(results)
+    import multiprocessing as mp
+
     workers = min(os.cpu_count() or 1, 8)
-    if len(todo) >= PARALLEL_FROM and workers > 1:
-        import multiprocessing as mp
+    # fork only: the workers inherit the imported modules, the form and the units for free
+    if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
 
-        # fork: the workers inherit the imported modules, the form and the units for free
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+        from .processes import die_with_parent
+
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             chunk = max(1, len(todo) // (workers * 8))
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
             futures = [pool.submit(_read_batch, [readable[i] for i in b], form, units, passwords) for b in batches]

@@ -16,6 +16,31 @@ from pathlib import Path
 RUN_FOLDERS = ("returns",)
 
 
+class _Progress:
+    """What an interrupt must respect: the staging folder to remove, and whether outputs are
+    being moved into place (an interrupt then waits for the last move, so the outbox holds
+    the old report or the new one, never half of each)."""
+
+    staging: Path | None = None
+    moving = False
+    interrupted: int | None = None
+
+
+def interrupt(signum: int) -> bool:
+    """Called from a signal handler. True: stop now (the staging folder is gone). False: the
+    outputs are being moved into place; `write_outputs` stops once they all are."""
+    if _Progress.moving:
+        _Progress.interrupted = signum
+        return False
+    if _Progress.staging is not None:
+        shutil.rmtree(_Progress.staging, ignore_errors=True)
+    return True
+
+
+def interrupted_while_moving() -> bool:
+    return _Progress.interrupted is not None
+
+
 def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = None) -> list[Path]:
     """`files` maps a relative path (`report.html`, `returns/620102_城关区.xlsx`) to its bytes.
 
@@ -23,6 +48,7 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
     outbox.mkdir(parents=True, exist_ok=True)
     _sweep_leftovers(outbox)
     staging = Path(tempfile.mkdtemp(prefix=".run-", dir=outbox))
+    _Progress.staging = staging
     try:
         for rel, data in files.items():
             target = _inside(staging, rel)
@@ -33,6 +59,7 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
         # Folders the run owns are replaced whole, so a county fixed since the last run
         # does not keep its stale returned workbook.
         written = []
+        _Progress.moving = True
         for top in sorted({Path(rel).parts[0] for rel in files}):
             src, dst = staging / top, outbox / top
             if src.is_dir() and dst.is_dir():
@@ -49,6 +76,7 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
                 shutil.rmtree(stale)  # every county it held has since been fixed
         return written
     finally:
+        _Progress.moving, _Progress.staging = False, None
         shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -206,6 +206,25 @@ def test_same_inbox_same_bytes(tmp_path, settings):
         assert a.files[name] == b.files[name], name
 
 
+def _children(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+
+
+def _processes_of(inbox: Path) -> list[str]:
+    """Processes whose command line names this inbox: the run and the helpers it forked."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(inbox).encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
+
+
 def _digest(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -241,7 +260,8 @@ def test_history_keeps_each_run_with_its_manifest(tmp_path):
     assert (runs[0] / "report.docx").read_bytes() == (out / "report.docx").read_bytes()
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="watches the run's processes through /proc (Linux)")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL, signal.SIGINT])
 def test_a_killed_run_leaves_the_previous_report_intact(tmp_path, sig):
     import shutil
 
@@ -254,15 +274,32 @@ def test_a_killed_run_leaves_the_previous_report_intact(tmp_path, sig):
     (out / "templates" / "keep.xlsx").write_bytes(b"mine")
     before = _digest(out)
     big = tmp_path / "big"
-    for i in range(10):  # a slow inbox (870 files, several seconds), so the signal lands mid-run
-        shutil.copytree(EXAMPLE, big / f"batch{i}")
+    for i in range(10):  # 870 files the read cache has never seen: a comment makes each copy new bytes
+        for src in sorted(EXAMPLE.glob("*.xlsx")):
+            target = big / f"batch{i}" / src.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+            with zipfile.ZipFile(target, "a") as z:
+                z.comment = f"copy {i}".encode()
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "report", "--inbox", str(big), "--outbox", str(out)],
-                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+                            cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    # Signal once the run is reading (its reader processes are up), not after a guessed time.
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert proc.poll() is None, "the run finished before it could be interrupted"
-    proc.send_signal(sig)
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)  # Ctrl-C at a terminal reaches every process of the run
+    else:
+        proc.send_signal(sig)
     proc.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while _processes_of(big) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_of(big) == [], "a reader or chart process outlived the run"
+    err = proc.stderr.read()
     assert proc.returncode != 0
     assert _digest(out) == before
-    if sig == signal.SIGTERM:
+    if sig != signal.SIGKILL:
         assert not list(out.glob(".run-*"))  # it cleaned up after itself
+        assert err.decode().count("已中断") == 1, err.decode()
