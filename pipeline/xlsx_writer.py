@@ -2,8 +2,9 @@
 column widths, A4 landscape one page wide, header repeated on every printed page.
 
 openpyxl builds a Python object per cell and spends ~8 µs on each; the township sheets of a
-national form run to millions of cells, so this writes the sheet XML directly. Text is
-always written as text (inline strings), so county text that starts with = is never a
+national form run to millions of cells, so this writes the sheet XML directly. Text goes
+to the shared-strings table, as Excel itself writes it: each file or township name is stored
+once, not on every row. It is always text, so county text that starts with = is never a
 formula. Pure: bytes out, with fixed zip times, so equal content gives equal bytes.
 """
 
@@ -53,7 +54,26 @@ def _text(v: str) -> str:
     return escape(_ILLEGAL.sub("", v[:MAX_TEXT]))
 
 
-def _cell(v: object) -> str:
+class _Strings:
+    """The shared-strings table: each distinct text once, cells refer to it by index."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def cell(self, text: str) -> str:
+        i = self.index.get(text)
+        if i is None:
+            i = self.index[text] = len(self.index)
+        return f'<c t="s"><v>{i}</v></c>'
+
+    def xml(self) -> str:
+        items = "".join(f'<si><t xml:space="preserve">{_text(t)}</t></si>' for t in self.index)
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                f'uniqueCount="{len(self.index)}">{items}</sst>')
+
+
+def _cell(v: object, strings: _Strings) -> str:
     # Every cell is written, an empty one as <c/>, so cells need no r attribute: their
     # position is their order (ECMA-376 18.3.1.4), and the XML stays small.
     t = type(v)
@@ -69,21 +89,21 @@ def _cell(v: object) -> str:
         return f"<c><v>{int(v)}</v></c>"
     if isinstance(v, numbers.Real):
         return f"<c><v>{float(v)}</v></c>" if math.isfinite(v) else "<c/>"
-    return f'<c t="inlineStr"><is><t xml:space="preserve">{_text(str(v))}</t></is></c>'
+    return strings.cell(str(v))
 
 
-def _column_cells(column: Sequence) -> list[str]:
+def _column_cells(column: Sequence, strings: _Strings) -> list[str]:
     """Each value's cell XML. Values repeat down a column (counts, file and township names),
     so each distinct one is written once. 1, 1.0 and True are equal keys but different
     cells, so a column of mixed types is written value by value."""
     kinds = set(map(type, column)) - {type(None)}
     if len(kinds) <= 1:
-        memo = {v: _cell(v) for v in set(column)}
+        memo = {v: _cell(v, strings) for v in set(column)}
         return list(map(memo.__getitem__, column))
-    return list(map(_cell, column))
+    return [_cell(v, strings) for v in column]
 
 
-def _sheet_xml(sheet: OutSheet) -> str:
+def _sheet_xml(sheet: OutSheet, strings: _Strings) -> str:
     width = max(len(sheet.header), len(sheet.columns))
     letters = [column_letter(i) for i in range(max(width, 1))]
     n = sheet.n_rows
@@ -105,7 +125,8 @@ def _sheet_xml(sheet: OutSheet) -> str:
     out.append("</row>")
     if n:
         starts = [f'<row r="{r}">' for r in range(2, n + 2)]
-        out.append("</row>".join(map("".join, zip(starts, *map(_column_cells, sheet.columns)))))
+        cells = [_column_cells(column, strings) for column in sheet.columns]
+        out.append("</row>".join(map("".join, zip(starts, *cells))))
         out.append("</row>")
     out.append(
         '</sheetData><pageMargins left="0.5" right="0.5" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
@@ -141,6 +162,8 @@ def write_xlsx(sheets: list[OutSheet]) -> bytes:
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
         '<Override PartName="/xl/styles.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
         + "".join(f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
                   'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
                   for i in range(1, n + 1))
@@ -169,11 +192,15 @@ def write_xlsx(sheets: list[OutSheet]) -> bytes:
         + "".join(f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
                   f'Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1))
         + f'<Relationship Id="rId{n + 1}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-        'Target="styles.xml"/></Relationships>'
+        'Target="styles.xml"/>'
+        f'<Relationship Id="rId{n + 2}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+        'Target="sharedStrings.xml"/></Relationships>'
     )
     parts = [("[Content_Types].xml", content_types), ("_rels/.rels", root_rels), ("xl/workbook.xml", workbook),
              ("xl/_rels/workbook.xml.rels", wb_rels), ("xl/styles.xml", _STYLES)]
-    parts += [(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s)) for i, s in enumerate(sheets, start=1)]
+    strings = _Strings()
+    parts += [(f"xl/worksheets/sheet{i}.xml", _sheet_xml(s, strings)) for i, s in enumerate(sheets, start=1)]
+    parts.append(("xl/sharedStrings.xml", strings.xml()))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in parts:
