@@ -226,10 +226,20 @@ def png(chart: Chart, dpi: int = 200) -> bytes:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
+    # Margins from the labels' length rather than tight_layout, which draws the whole figure
+    # once more just to measure it. A CJK character is about as wide as the font is high.
+    width, height = fig.get_size_inches()
+    label_inches = max((_display_width(t) for t in chart.labels), default=2) * 9 / 72 / 2 + 0.25
+    fig.subplots_adjust(left=min(0.45, label_inches / width), right=0.97,
+                        bottom=0.45 / height, top=1 - 0.4 / height)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
+
+
+def _display_width(text: str) -> int:
+    """In half-width units: a CJK character counts two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
 @lru_cache(maxsize=1)

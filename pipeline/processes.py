@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def die_with_parent(parent: int) -> None:
@@ -31,3 +35,42 @@ def stop_children() -> None:
 
     for child in multiprocessing.active_children():
         child.kill()
+
+
+def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
+    """Start fn(*args) in a forked copy of this process; the function returned waits for its
+    result. The copy shares this process's memory as it was, so handing it the run's tables
+    costs nothing. Where processes cannot be forked, fn runs when its result is asked for."""
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return lambda: fn(*args)
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=True)
+    process.start()
+    send.close()
+
+    def wait() -> T:
+        try:
+            kind, value = receive.recv()
+        except EOFError:
+            kind, value = "lost", None
+        finally:
+            receive.close()
+            process.join(timeout=5)
+        if kind == "ok":
+            return value
+        return fn(*args)  # the copy failed or died: do it here, where an error is reported as usual
+
+    return wait
+
+
+def _run_and_send(send, receive, parent: int, fn, args) -> None:
+    die_with_parent(parent)
+    receive.close()
+    try:
+        result = ("ok", fn(*args))
+    except Exception:  # noqa: BLE001 - the parent does the work itself and reports the error
+        result = ("error", None)
+    send.send(result)

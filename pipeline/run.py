@@ -21,6 +21,7 @@ from .consolidate import Totals, consolidate
 from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
+from .processes import in_background
 from .read import load_bytes, read_source
 from .render import (
     Report,
@@ -131,10 +132,11 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example,
     )
-    charts = drawer.draw(list(report.charts))  # drawn alongside the outputs below
+    # The two slowest outputs are made by other processes while this one makes the rest.
+    charts = drawer.draw(list(report.charts))
+    workbook = in_background(consolidated_xlsx, form, report, totals, roster, findings)
     files = {
         "report.html": render_html(report).encode("utf-8"),
-        "consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings),
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster),
@@ -142,6 +144,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
     files["report.docx"] = render_docx(report, charts())
+    files["consolidated.xlsx"] = workbook()
     files |= returned_workbooks(roster, findings)
     timings["render"] = time.perf_counter() - t
     return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)
