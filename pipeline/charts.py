@@ -133,18 +133,21 @@ def _cjk_font():
 
 
 class ChartDrawer:
-    """Draws the Word charts in a second process, started when the run starts.
+    """Draws the Word charts in a second process, started once the returns are read.
 
-    Importing matplotlib and drawing three charts takes about a second of one core. Started
-    first, the second process has matplotlib imported while this one reads the returns, and
-    draws while this one writes the other outputs. Where processes cannot be forked, the
-    charts are drawn here when asked for. A drawer serves one run.
+    Importing matplotlib and drawing three charts takes most of a second of one core. Started
+    early, the second process has matplotlib imported while this one validates and totals
+    (not while the returns are read: the readers have every core then), and draws while
+    this one writes the other outputs. Where processes cannot be forked, the charts are
+    drawn here when asked for. A drawer serves one run.
     """
 
     def __init__(self) -> None:
+        self._conn = None
+
+    def start(self) -> None:
         import multiprocessing as mp
 
-        self._conn = None
         if "fork" not in mp.get_all_start_methods():
             return
         ctx = mp.get_context("fork")

@@ -333,10 +333,17 @@ def _whole(word: str, text: str) -> bool:
 def _clean_text(v: object) -> str:
     if v is None or v == "":
         return ""
+    if type(v) is str:
+        return _clean_str(v)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    s = unicodedata.normalize("NFKC", str(v))
-    return re.sub(r"\s+", "", s)
+    return _clean_str(str(v))
+
+
+@lru_cache(maxsize=16384)
+def _clean_str(s: str) -> str:
+    # A township's name comes back on every sheet of its return: each text is cleaned once.
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
 def _blank(v: object) -> bool:
@@ -387,58 +394,91 @@ def parse_date(text: str) -> date | None:
 # --- header detection ------------------------------------------------------------------
 
 
-_HITS: dict[tuple[str, str], bool] = {}
-
-
-def _row_hits(spec: SheetSpec, row: list, vocabulary: frozenset[str]) -> bool:
-    """Does any cell of the row hold one of the sheet's labels? Answers are kept per text:
-    the same header texts come back in every return."""
-    for v in row:
-        if type(v) is not str or not v:
-            continue
-        key = (spec.key, v)
-        hit = _HITS.get(key)
-        if hit is None:
-            hit = not label_variants(v).isdisjoint(vocabulary)
-            if len(_HITS) < 50_000:
-                _HITS[key] = hit
-        if hit:
-            return True
-    return False
-
-
-@lru_cache(maxsize=64)
-def _vocabulary(spec: SheetSpec) -> frozenset[str]:
-    words: set[str] = set()
-    for _, one, two in _field_keys(spec):
-        words |= one
-        for group, sub in two:
-            words |= {group, sub}
-    return frozenset(words)
-
-
 class _FieldTable(list):
-    """Per field of a sheet: (key, one-row keys, two-row keys); with the answers worked out
-    for header cells so far, since the same header texts come back in every return."""
+    """Per field of a sheet: (key, one-row keys, two-row keys), and what has been worked out
+    so far for header texts: the same texts come back in every return."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: SheetSpec) -> None:
         super().__init__()
+        for f in (*spec.fields, *spec.computed):
+            one: set[str] = set()
+            for text in (f.full_label, *f.aliases):
+                one |= label_variants(text)
+            if not f.group:
+                one |= label_variants(f.label)
+            two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
+            self.append((f.key, one, two))
+        self.key_field = spec.key_field.key
+        self.one_keys = frozenset().union(*(one for _, one, _ in self))
+        self.groups = frozenset(g for _, _, two in self for g, _ in two)
+        self.subs = frozenset(b for _, _, two in self for _, b in two)
+        self.vocabulary = self.one_keys | self.groups | self.subs
+        self.prefixes = frozenset(k[:i] for k in self.one_keys for i in range(1, len(k) + 1))
+        self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
+        self.hits: dict[str, bool] = {}
+        self.tops: dict[object, object] = {}
+        self.bottoms: dict[object, object] = {}
         self.cell_matches: dict[tuple, tuple[tuple[int, ...], object]] = {}
 
+    def row_hits(self, row: list) -> bool:
+        """Does any cell of the row hold one of the sheet's labels?"""
+        for v in row:
+            if type(v) is not str or not v:
+                continue
+            hit = self.hits.get(v)
+            if hit is None:
+                hit = not label_variants(v).isdisjoint(self.vocabulary)
+                if len(self.hits) < 50_000:
+                    self.hits[v] = hit
+            if hit:
+                return True
+        return False
 
-@lru_cache(maxsize=64)
+    # A header cell's text above (top) or in the row (bottom) that can take part in no label
+    # at all, such as the 填报单位 line over a one-row header or a township's name under it,
+    # acts exactly as any other such text would: it is replaced by a stand-in, so the cells
+    # of every county's header share their answers.
+
+    def canonical_top(self, top: object) -> object:
+        if _blank(top):
+            return top
+        out = self.tops.get(top)
+        if out is None:
+            norm = normalise_label(top)
+            relevant = (not norm or norm in self.groups or not label_variants(top).isdisjoint(self.one_keys)
+                        or norm in self.prefixes)
+            out = top if relevant else _NO_LABEL_ABOVE
+            if len(self.tops) < 50_000:
+                self.tops[top] = out
+        return out
+
+    def canonical_bottom(self, bottom: object) -> object:
+        if _blank(bottom):
+            return bottom
+        out = self.bottoms.get(bottom)
+        if out is None:
+            variants = label_variants(bottom)
+            relevant = (not variants or not variants.isdisjoint(self.vocabulary)
+                        or not variants.isdisjoint(self.suffixes))
+            out = bottom if relevant else _NO_LABEL_HERE
+            if len(self.bottoms) < 50_000:
+                self.bottoms[bottom] = out
+        return out
+
+
+_NO_LABEL_ABOVE = "\x01"
+_NO_LABEL_HERE = "\x02"
+_TABLES: dict[int, tuple[SheetSpec, _FieldTable]] = {}
+
+
 def _field_keys(spec: SheetSpec) -> _FieldTable:
-    """Per field: one-row keys (a single header cell) and two-row keys (group, sub-label)."""
-    table = _FieldTable()
-    for f in (*spec.fields, *spec.computed):
-        one: set[str] = set()
-        for text in (f.full_label, *f.aliases):
-            one |= label_variants(text)
-        if not f.group:
-            one |= label_variants(f.label)
-        two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
-        table.append((f.key, one, two))
-    return table
+    # By identity: hashing a SheetSpec (nested tuples) on every sheet cost more than the lookup.
+    entry = _TABLES.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_TABLES) > 256:
+            _TABLES.clear()
+        entry = _TABLES[id(spec)] = (spec, _FieldTable(spec))
+    return entry[1]
 
 
 def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
@@ -453,10 +493,9 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
                 merged_src[(r, c)] = (r1, c1)
     best = (-1, {})
     best_score = 0
-    key_field = spec.key_field.key
-    vocabulary = _vocabulary(spec)
+    key_field = keys.key_field
     # Only a row holding some label (or the row under one) can end the header.
-    hits = [r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS)) if _row_hits(spec, grid.rows[r], vocabulary)]
+    hits = [r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS)) if keys.row_hits(grid.rows[r])]
     for h in sorted(set(hits) | {r + 1 for r in hits if r + 1 < len(grid.rows)}):
         cols = _match_row(grid, h, keys, merged_src)
         score = len(cols) + (0.5 if key_field in cols else 0)
@@ -479,7 +518,8 @@ def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
         bottom = grid.value(h, c)
         if isinstance(bottom, (int, float)) and not isinstance(bottom, bool):
             bottom = ""
-        top = text(h - 1, c) if h > 0 else ""
+        top = keys.canonical_top(text(h - 1, c) if h > 0 else "")
+        bottom = keys.canonical_bottom(bottom)
         same_merge = merged_src.get((h, c)) is not None and merged_src.get((h, c)) == merged_src.get((h - 1, c))
         matches, keep_top = _cell_matches(keys, top, bottom, same_merge, prev_top)
         for i in matches:

@@ -106,6 +106,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
     results = read_all(readable, form, units, settings.passwords, cache, progress)
+    drawer.start()
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
     for r in results:

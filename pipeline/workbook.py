@@ -97,13 +97,23 @@ def _open_xlsx(data: bytes) -> Book:
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
         raise Unreadable("unreadable", "不是Excel文件(压缩包)" if names else "文件已损坏")
+    worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+    if len(worksheets) > MAX_SHEETS:
+        raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")
+    # Every sheet is scanned first. Only when one needs care (a cell far out, a formula
+    # with no value) is it worth working out which sheet name is which part.
     try:
-        parts = _sheet_parts(zf)
-    except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
-        raise Unreadable("unreadable", "文件已损坏") from e
-    if len(parts) > MAX_SHEETS:
-        raise Unreadable("unreadable", f"工作表多达{len(parts)}个")
-    return _open_calamine(data, xml_parts=(zf, parts))
+        scans = {i.filename: _scan_sheet_xml(zf.read(i)) for i in worksheets}
+        careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
+    except (zipfile.BadZipFile, EOFError, ValueError, zlib.error):
+        scans, careful = {}, True  # a damaged part: each sheet is looked at as it is loaded
+    parts = None
+    if careful:
+        try:
+            parts = _sheet_parts(zf)
+        except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
+            raise Unreadable("unreadable", "文件已损坏") from e
+    return _open_calamine(data, xml_parts=(zf, parts, scans))
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
@@ -187,15 +197,17 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
         visible = dict(sheets)[name]
         formulas: set[tuple[int, int]] = set()
         far = ""
-        if xml_parts is not None:
-            zf, parts = xml_parts
+        zf, parts, scans = xml_parts if xml_parts is not None else (None, None, {})
+        if parts is not None:
             part = parts.get(name)
             if part:
-                info = zf.getinfo(part)
-                if info.file_size > MAX_UNCOMPRESSED:
-                    raise Unreadable("unreadable", "工作表过大")
-                xml = zf.read(part)
-                rows, cols, far_cell, formulas = _scan_sheet_xml(xml)
+                scan = scans.get(part)
+                if scan is None:
+                    info = zf.getinfo(part)
+                    if info.file_size > MAX_UNCOMPRESSED:
+                        raise Unreadable("unreadable", "工作表过大")
+                    scan = _scan_sheet_xml(zf.read(part))
+                rows, cols, far_cell, formulas = scan
                 if rows > WINDOW_ROWS or cols > WINDOW_COLS:
                     grid = _load_windowed(data, name, visible)
                     grid.formula_without_value = formulas
