@@ -99,11 +99,18 @@ def _plain(v: object) -> object:
     return None if v is None or v is pd.NA else int(v)  # type: ignore[arg-type]
 
 
-def _per_return(sf: SheetFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per return: each count field's sum, and whether any of its township cells was unreadable."""
-    fields = [f.key for f in sf.spec.count_fields]
-    grouped = sf.frame.groupby("_ret")[fields]
-    return grouped.sum(min_count=1), grouped.count().lt(grouped.size(), axis=0)
+def _per_return(sf: SheetFrame, n_returns: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per return (indexed like Tables.returns): each count field's sum over its townships,
+    and whether any of its township cells was unreadable."""
+    ret = sf.frame["_ret"].to_numpy()
+    sums, gaps = {}, {}
+    for f in sf.spec.count_fields:
+        column = sf.frame[f.key]
+        missing = column.isna().to_numpy()
+        values = column.to_numpy(dtype="float64", na_value=0.0)  # exact: counts stay far below 2**53
+        sums[f.key] = np.bincount(ret, weights=values, minlength=n_returns)
+        gaps[f.key] = np.bincount(ret, weights=missing, minlength=n_returns) > 0
+    return sums, gaps
 
 
 def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
@@ -111,18 +118,15 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
     with_total = [(i, ret) for i, ret in enumerate(returns) if spec.key in ret.sheets and ret.sheets[spec.key].total_row]
     if not with_total:
         return []
-    sums, has_gap = _per_return(sf)
-    sums_of, gaps_of = sums.to_dict("index"), has_gap.to_dict("index")
+    sums, gaps = _per_return(sf, len(returns))
     out = []
     for i, ret in with_total:
         sheet = ret.sheets[spec.key]
-        row_sums, row_gaps = sums_of.get(i, {}), gaps_of.get(i, {})
         for f in spec.count_fields:
             declared = sheet.total.get(f.key)
-            if declared is None or row_gaps.get(f.key):
+            if declared is None or gaps[f.key][i]:
                 continue  # a bad township cell is already an error; a sum would mislead
-            found = row_sums.get(f.key)
-            expected = 0 if found is None or found is pd.NA else int(found)
+            expected = int(sums[f.key][i])
             if declared != expected:
                 out.append(_finding(form, ret, Severity.ERROR, "total-row-mismatch", sheet.name, sheet.total_cell(f.key),
                                     f.key, field_label=f.full_label, value=declared, expected=expected))
@@ -130,59 +134,122 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
 
 
 def _computed_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
+    """Computed columns a county filled in (合计, 整改率) against what they should be.
+
+    Township rows are checked all at once: a value that agrees exactly is passed without
+    looking further, and only the others go through the row-by-row rule below. 合计 rows
+    are few and go row by row."""
     spec = sf.spec
     if not spec.computed:
         return []
+    count_keys = {f.key for f in spec.count_fields}
+    frame = sf.frame
+    suspect = np.zeros(len(frame), dtype=bool)
+    sums: dict[str, np.ndarray] = {}
+    for c in spec.computed:
+        if c.sum and set(c.sum) <= count_keys:
+            parts = frame[list(c.sum)]
+            sums[c.key] = parts.sum(axis=1, min_count=len(c.sum)).to_numpy(dtype="float64", na_value=np.nan)
+    for c in spec.computed:
+        if c.key not in frame or (c.sum and c.key not in sums):
+            suspect[:] = True  # an unusual declaration: every row the slow way
+            break
+        shown = _as_floats(frame[c.key])
+        present = frame[c.key].notna().to_numpy()
+        if c.sum:
+            expected = sums[c.key]
+            exact = np.isnan(expected) | (shown == expected)
+        else:
+            num = sums[c.rate[0]] if c.rate[0] in sums else _floats(frame, c.rate[0])
+            den = sums[c.rate[1]] if c.rate[1] in sums else _floats(frame, c.rate[1])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = 100 * num / den
+                value = np.where(shown <= 1, shown * 100, shown)
+                exact = np.isnan(num) | np.isnan(den) | ((den > 0) & (np.abs(value - share) <= 1e-9))
+        suspect |= present & ~exact
     out = []
+    ret_of, row_of = frame["_ret"].to_numpy(), frame["row"].to_numpy()
+    keys = [k for k in frame.columns if k not in ("_ret", "township", "row")]
+    for i in np.flatnonzero(suspect):
+        ret = returns[int(ret_of[i])]
+        values = {k: _plain_value(frame.at[i, k]) for k in keys}
+        out += _computed_row_findings(form, spec, ret, ret.sheets[spec.key], values, int(row_of[i]))
     for ret in returns:
         sheet = ret.sheets.get(spec.key)
-        if sheet is None:
+        if sheet is not None and sheet.total_row:
+            out += _computed_row_findings(form, spec, ret, sheet, sheet.total, sheet.total_row)
+    return out
+
+
+def _as_floats(column: pd.Series) -> np.ndarray:
+    """Numbers as they are, anything else (text, empty) as NaN: those are checked row by row."""
+    return np.array([v if type(v) in (int, float) else np.nan for v in column.to_numpy(dtype=object)], dtype="float64")
+
+
+def _floats(frame: pd.DataFrame, key: str) -> np.ndarray:
+    column = frame[key]
+    if column.dtype == object:
+        return _as_floats(column)
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _plain_value(v: object) -> object:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return int(v) if isinstance(v, np.integer) else v
+
+
+def _computed_row_findings(form: Form, spec: SheetSpec, ret: Return, sheet, row: dict, row_number: int) -> list[Finding]:
+    out = []
+    sums: dict[str, int | None] = {}
+    for c in spec.computed:
+        if c.sum:
+            parts = [row.get(k) for k in c.sum if k in sheet.columns]
+            sums[c.key] = None if any(p is None for p in parts) or len(parts) != len(c.sum) else sum(parts)
+    for c in spec.computed:
+        shown_value = row.get(c.key)
+        if shown_value is None:
             continue
-        places = [({k: column[i] for k, column in sheet.values.items()}, sheet.rows[i])
-                  for i in range(len(sheet.townships))]
-        if sheet.total_row:
-            places.append((sheet.total, sheet.total_row))
-        for row, row_number in places:
-            sums: dict[str, int | None] = {}
-            for c in spec.computed:
-                if c.sum:
-                    parts = [row.get(k) for k in c.sum if k in sheet.columns]
-                    sums[c.key] = None if any(p is None for p in parts) or len(parts) != len(c.sum) else sum(parts)
-            for c in spec.computed:
-                shown_value = row.get(c.key)
-                if shown_value is None:
-                    continue
-                if c.sum:
-                    expected = sums.get(c.key)
-                    ok = expected is None or _as_number(shown_value) == expected
-                    shown = expected
-                else:
-                    num = sums[c.rate[0]] if c.rate[0] in sums else row.get(c.rate[0])
-                    den = sums[c.rate[1]] if c.rate[1] in sums else row.get(c.rate[1])
-                    ok = num is None or den is None or rate_agrees(shown_value, num, den)
-                    shown = "—" if not den else f"{100 * num / den:.2f}%"
-                if not ok:
-                    out.append(_finding(form, ret, Severity.ERROR, "computed-mismatch", sheet.name,
-                                        f"{sheet.columns[c.key]}{row_number}", c.key, field_label=c.full_label,
-                                        value=display(shown_value), expected=shown))
+        if c.sum:
+            expected = sums.get(c.key)
+            ok = expected is None or _as_number(shown_value) == expected
+            shown = expected
+        else:
+            num = sums[c.rate[0]] if c.rate[0] in sums else row.get(c.rate[0])
+            den = sums[c.rate[1]] if c.rate[1] in sums else row.get(c.rate[1])
+            ok = num is None or den is None or rate_agrees(shown_value, num, den)
+            shown = "" if ok else "—" if not den else f"{100 * num / den:.2f}%"
+        if not ok:
+            out.append(_finding(form, ret, Severity.ERROR, "computed-mismatch", sheet.name,
+                                f"{sheet.columns[c.key]}{row_number}", c.key, field_label=c.full_label,
+                                value=display(shown_value), expected=shown))
     return out
 
 
 def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
     if not sf.spec.coverage or sf.frame.empty:
         return []
-    sums, _ = _per_return(sf)
+    sums, _ = _per_return(sf, len(returns))
+    has_rows = np.bincount(sf.frame["_ret"].to_numpy(), minlength=len(returns)) > 0
     out = []
     for cov in sf.spec.coverage:
-        pairs = sums[[cov.numerator, cov.denominator]].dropna()
-        num, den = pairs[cov.numerator].to_numpy(dtype=np.int64), pairs[cov.denominator].to_numpy(dtype=np.int64)
+        # A sum over townships is missing only when every one of its cells is unreadable.
+        num, den = sums[cov.numerator].astype(np.int64), sums[cov.denominator].astype(np.int64)
+        known = has_rows & ~_all_missing(sf, cov.numerator, len(returns)) & ~_all_missing(sf, cov.denominator, len(returns))
         # Exact integer comparison: minimum is a share such as 0.95, scaled to millionths.
-        low = (den > 0) & (num * 1_000_000 < round(cov.minimum * 1_000_000) * den)
-        for ret_i, n, d in zip(pairs.index[low], num[low], den[low]):
+        low = known & (den > 0) & (num * 1_000_000 < round(cov.minimum * 1_000_000) * den)
+        for ret_i in np.flatnonzero(low):
             ret = returns[int(ret_i)]
             out.append(_finding(form, ret, Severity.WARNING, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
-                                noun=cov.noun, value=coverage(int(n), int(d)), expected=f"{cov.minimum * 100:g}%"))
+                                noun=cov.noun, value=coverage(int(num[ret_i]), int(den[ret_i])),
+                                expected=f"{cov.minimum * 100:g}%"))
     return out
+
+
+def _all_missing(sf: SheetFrame, key: str, n_returns: int) -> np.ndarray:
+    ret = sf.frame["_ret"].to_numpy()
+    present = np.bincount(ret, weights=sf.frame[key].notna().to_numpy(), minlength=n_returns)
+    return present == 0
 
 
 def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Finding]:
