@@ -5,8 +5,6 @@ font the project installs itself, so Chinese labels render on a fresh machine)."
 from __future__ import annotations
 
 import io
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -130,73 +128,6 @@ def _cjk_font():
     path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
     font_manager.fontManager.addfont(str(path))
     return font_manager.FontProperties(fname=str(path)).get_name()
-
-
-class ChartDrawer:
-    """Draws the Word charts in a second process, started once the returns are read.
-
-    Importing matplotlib and drawing three charts takes most of a second of one core. Started
-    early, the second process has matplotlib imported while this one validates and totals
-    (not while the returns are read: the readers have every core then), and draws while
-    this one writes the other outputs. Where processes cannot be forked, the charts are
-    drawn here when asked for. A drawer serves one run.
-    """
-
-    def __init__(self) -> None:
-        self._conn = None
-
-    def start(self) -> None:
-        import multiprocessing as mp
-
-        if "fork" not in mp.get_all_start_methods():
-            return
-        ctx = mp.get_context("fork")
-        parent_end, child_end = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid()), daemon=True)
-        self._process.start()
-        child_end.close()
-        self._conn = parent_end
-
-    def draw(self, charts: list[Chart]) -> Callable[[], list[bytes]]:
-        """Start drawing; the function returned waits for the PNGs."""
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return lambda: [png(c) for c in charts]
-        conn.send(list(charts))
-
-        def wait() -> list[bytes]:
-            try:
-                kind, value = conn.recv()
-            except EOFError:  # the drawer died: draw here rather than lose the charts
-                kind, value = "error", None
-            finally:
-                conn.close()
-                self._process.join(timeout=5)
-            return value if kind == "ok" else [png(c) for c in charts]
-
-        return wait
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # the drawer sees the pipe close and exits
-            self._conn = None
-            self._process.join(timeout=5)
-
-
-def _serve(conn, parent_end, parent: int) -> None:
-    from .processes import die_with_parent
-
-    die_with_parent(parent)
-    parent_end.close()
-    try:
-        _matplotlib()  # imported while nothing is asked yet
-        charts = conn.recv()
-    except (EOFError, KeyboardInterrupt):
-        return
-    try:
-        conn.send(("ok", [png(c) for c in charts]))
-    except Exception:  # noqa: BLE001 - the run draws them itself instead
-        conn.send(("error", None))
 
 
 def png(chart: Chart, dpi: int = 200) -> bytes:

@@ -19,12 +19,12 @@ _HEAD = 8
 def discover(inbox: Path) -> list[Source]:
     sources: list[Source] = []
     for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        rel = path.relative_to(inbox).as_posix()
-        if any(part.startswith(".") for part in path.relative_to(inbox).parts) and path.name != ".DS_Store":
+        parts = path.relative_to(inbox).parts
+        rel = "/".join(parts)
+        if any(part.startswith(".") for part in parts) and path.name != ".DS_Store":
             continue  # hidden folders (.git, editor state) are not submissions
-        data_head = _head(path)
         stat = path.stat()
-        digest = _sha256(path)
+        data_head, digest = _head_and_sha256(path)
         kind = classify(path.name, data_head)
         if kind == "zip":
             sources += _members(path, rel, stat.st_mtime)
@@ -45,9 +45,15 @@ def classify(name: str, head: bytes) -> str:
     return "broken" if Path(lower).suffix in WORKBOOK_SUFFIXES else "skip"
 
 
-def _head(path: Path) -> bytes:
+def _head_and_sha256(path: Path) -> tuple[bytes, str]:
+    """The first bytes (to tell the kind) and the hash, in one pass over the file."""
+    h = hashlib.sha256()
     with open(path, "rb") as f:
-        return f.read(_HEAD)
+        first = f.read(1 << 20)
+        h.update(first)
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return first[:_HEAD], h.hexdigest()
 
 
 def _sha256(path: Path) -> str:

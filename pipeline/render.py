@@ -260,15 +260,22 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     )
 
 
-def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
-    """The Word report; `images` are its charts as PNG when already drawn (see charts.ChartDrawer)."""
+def prepare_docx() -> None:
+    """Import what render_docx needs (about half a second), ahead of being asked for it."""
+    import docxtpl  # noqa: F401
+
+    from .charts import _matplotlib
+
+    _matplotlib()
+
+
+def render_docx(report: Report) -> bytes:
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
     from .charts import png
 
-    if images is None:
-        images = [png(c) for c in report.charts]
+    images = [png(c) for c in report.charts]
     doc = DocxTemplate(str(TEMPLATES_DIR / "report.docx"))
     charts = [{"image": InlineImage(doc, io.BytesIO(image), width=Mm(150)), "title": c.title}
               for c, image in zip(report.charts, images)]

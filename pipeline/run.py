@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ReadCache, code_fingerprint
-from .charts import ChartDrawer
 from .config import Settings
 from .consolidate import Totals, consolidate
 from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
-from .processes import in_background
+from .processes import Helper, in_background
 from .read import load_bytes, read_source
 from .render import (
     Report,
@@ -30,6 +29,7 @@ from .render import (
     consolidated_xlsx,
     csv_bytes,
     findings_csv,
+    prepare_docx,
     render_docx,
     render_html,
     render_validation,
@@ -83,16 +83,16 @@ def build_run(
     # than quintupled the time to take results back from the worker processes).
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    drawer = ChartDrawer()
+    word = Helper(prepare_docx)
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, drawer)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word)
     finally:
-        drawer.close()
+        word.close()
         if gc_was_enabled:
             gc.enable()
 
 
-def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawer: ChartDrawer) -> Run:
+def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
@@ -106,7 +106,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
     results = read_all(readable, form, units, settings.passwords, cache, progress)
-    drawer.start()
+    word.start()  # after reading: the readers had every core until now
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
     for r in results:
@@ -134,7 +134,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
         example=example,
     )
     # The two slowest outputs are made by other processes while this one makes the rest.
-    charts = drawer.draw(list(report.charts))
+    docx = word.submit(render_docx, report)
     workbook = in_background(consolidated_xlsx, form, report, totals, roster, findings)
     files = {
         "report.html": render_html(report).encode("utf-8"),
@@ -144,7 +144,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, drawe
         "validation.html": render_validation(roster, findings).encode("utf-8"),
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
-    files["report.docx"] = render_docx(report, charts())
+    files["report.docx"] = docx()
     files["consolidated.xlsx"] = workbook()
     files |= returned_workbooks(roster, findings)
     timings["render"] = time.perf_counter() - t
