@@ -16,6 +16,14 @@ class NotACount(ValueError):
     """The cell holds something that is not a non-negative whole number."""
 
 
+class TooLarge(NotACount):
+    """A whole number, but far beyond any count a county can have: a slip of the keyboard or
+    a pasted ID. Refused rather than summed, and kept within what the totals can hold."""
+
+
+MAX_COUNT = 10**12
+
+
 def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     """A non-negative integer, or NotACount. `units` are suffixes the column may carry (`12户`)."""
     if raw is None:
@@ -25,11 +33,11 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     if isinstance(raw, int):
         if raw < 0:
             raise NotACount(raw)
-        return raw
+        return _bounded(raw)
     if isinstance(raw, float):
         if not math.isfinite(raw) or raw < 0 or raw != int(raw):
             raise NotACount(raw)
-        return int(raw)
+        return _bounded(int(raw))
     if isinstance(raw, (date, datetime)):
         raise NotACount(raw)
     # NFKC turns full-width digits, the full-width comma and the ideographic space into ASCII.
@@ -46,7 +54,13 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     whole, frac = m.group(1), m.group(2)
     if frac and frac.strip("0"):
         raise NotACount(raw)
-    return int(whole.replace(",", ""))
+    return _bounded(int(whole.replace(",", "")))
+
+
+def _bounded(n: int) -> int:
+    if n > MAX_COUNT:
+        raise TooLarge(n)
+    return n
 
 
 def display(raw: object) -> str:

@@ -77,18 +77,22 @@ def _run_and_send(send, receive, parent: int, fn, args) -> None:
 
 
 class Helper:
-    """A forked process started ahead of its one job, so that it imports what the job needs
-    while this process does other work; the job is sent to it when its inputs exist.
+    """A forked process started ahead of its jobs, so that it imports what they need while
+    this process does other work; each job is sent to it when its inputs exist, and they
+    run one after another in the order sent.
 
     The Word report is made this way: matplotlib and docxtpl take most of a second to import,
     which a helper started after reading spends while this process validates and totals.
-    Where processes cannot be forked, the job runs here when its result is asked for.
+    Where processes cannot be forked, or the helper is lost, a job runs here when its result
+    is asked for.
     """
 
     def __init__(self, prepare: Callable[[], object]) -> None:
         self._prepare = prepare
         self._conn = None
         self._process = None
+        self._sent = 0
+        self._results: list[tuple[str, object]] = []
 
     def start(self) -> None:
         import multiprocessing as mp
@@ -105,32 +109,33 @@ class Helper:
 
     def submit(self, fn: Callable[..., T], *args) -> Callable[[], T]:
         """Start fn(*args) in the helper; the function returned waits for its result."""
-        conn, self._conn = self._conn, None
-        if conn is None:
+        if self._conn is None:
             return lambda: fn(*args)
         try:
-            conn.send((fn, args))
+            self._conn.send((fn, args))
         except (OSError, ValueError):  # the helper is gone
-            conn.close()
+            self._lose()
             return lambda: fn(*args)
+        index, self._sent = self._sent, self._sent + 1
 
         def wait() -> T:
-            try:
-                kind, value = conn.recv()
-            except EOFError:
-                kind, value = "lost", None
-            finally:
-                conn.close()
-                if self._process is not None:
-                    self._process.join(timeout=5)
+            while len(self._results) <= index and self._conn is not None:
+                try:
+                    self._results.append(self._conn.recv())
+                except (EOFError, OSError):
+                    self._lose()
+            kind, value = self._results[index] if index < len(self._results) else ("lost", None)
             return value if kind == "ok" else fn(*args)  # done here, where an error is reported as usual
 
         return wait
 
-    def close(self) -> None:
+    def _lose(self) -> None:
         if self._conn is not None:
-            self._conn.close()  # the helper sees the pipe close and exits
+            self._conn.close()
             self._conn = None
+
+    def close(self) -> None:
+        self._lose()  # the helper sees the pipe close and exits
         if self._process is not None:
             self._process.join(timeout=5)
 
@@ -140,11 +145,12 @@ def _serve(conn, parent_end, parent: int, prepare) -> None:
     parent_end.close()
     try:
         prepare()
-        fn, args = conn.recv()
-    except (EOFError, KeyboardInterrupt):
+        while True:
+            fn, args = conn.recv()
+            try:
+                result = ("ok", fn(*args))
+            except Exception:  # noqa: BLE001 - the parent does the job itself and reports the error
+                result = ("error", None)
+            conn.send(result)
+    except (EOFError, KeyboardInterrupt, BrokenPipeError):
         return
-    try:
-        result = ("ok", fn(*args))
-    except Exception:  # noqa: BLE001 - the parent does the job itself and reports the error
-        result = ("error", None)
-    conn.send(result)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .form import Form, SheetSpec, label_variants, normalise_label
 from .model import Finding, ReadResult, Return, Severity, SheetData, Source
-from .numbers import NotACount, display, parse_count
+from .numbers import MAX_COUNT, NotACount, TooLarge, display, parse_count
 from .units import UnitList
 from .workbook import Book, Grid, Unreadable, cell_ref, column_letter, open_book
 
@@ -200,14 +200,15 @@ class _SourceReader:
                     values.append(None)
                 elif unit is None:  # a computed column: its raw value is kept for checking
                     values.append(None if v in ("", None) else v)
-                elif type(v) is float and v >= 0 and v.is_integer():  # the common case, kept quick
+                elif type(v) is float and 0 <= v <= MAX_COUNT and v.is_integer():  # the common case, kept quick
                     values.append(int(v))
                 else:
                     try:
                         values.append(parse_count(v, unit))
-                    except NotACount:
+                    except NotACount as e:
                         self.finding(
-                            Severity.ERROR, "not-a-count", sheet=grid.name, cell=f"{letters[j]}{r + 1}",
+                            Severity.ERROR, "count-too-large" if isinstance(e, TooLarge) else "not-a-count",
+                            sheet=grid.name, cell=f"{letters[j]}{r + 1}",
                             field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
                         )
                         values.append(None)

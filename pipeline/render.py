@@ -65,7 +65,22 @@ def _env(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(wording.FILTERS)
+    env.filters["table_rows"] = table_rows
     return env
+
+
+def table_rows(rows) -> markupsafe.Markup:
+    """<tr><td>…</td>…</tr> per row, each text escaped. The annex runs to a row per county and
+    the same figures recur down it, so each distinct text is escaped once."""
+    cells: dict[object, str] = {}
+
+    def td(v: object) -> str:
+        out = cells.get(v)
+        if out is None:
+            out = cells[v] = f"<td>{markupsafe.escape(v)}</td>"
+        return out
+
+    return markupsafe.Markup("".join(f"<tr>{''.join(map(td, row))}</tr>\n" for row in rows))
 
 
 def build_report(
@@ -260,6 +275,12 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     )
 
 
+def draw_charts(charts: list) -> list[bytes]:
+    from .charts import png
+
+    return [png(c) for c in charts]
+
+
 def prepare_docx() -> None:
     """Import what render_docx needs (about half a second), ahead of being asked for it."""
     import docxtpl  # noqa: F401
@@ -269,13 +290,13 @@ def prepare_docx() -> None:
     _matplotlib()
 
 
-def render_docx(report: Report) -> bytes:
+def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
+    """The Word report; `images` are its charts as PNG when already drawn (see draw_charts)."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
-    from .charts import png
-
-    images = [png(c) for c in report.charts]
+    if images is None:
+        images = draw_charts(list(report.charts))
     doc = DocxTemplate(str(TEMPLATES_DIR / "report.docx"))
     charts = [{"image": InlineImage(doc, io.BytesIO(image), width=Mm(150)), "title": c.title}
               for c, image in zip(report.charts, images)]

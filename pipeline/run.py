@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import ReadCache, code_fingerprint
+from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
 from .discover import discover
@@ -28,6 +29,7 @@ from .render import (
     build_report,
     consolidated_xlsx,
     csv_bytes,
+    draw_charts,
     findings_csv,
     prepare_docx,
     render_docx,
@@ -123,6 +125,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     totals = consolidate(form, units, roster, tables)
+    # The charts depend on the totals alone: the helper draws them while the report is built.
+    images = word.submit(draw_charts, chart_data(form, totals))
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -134,10 +138,10 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         example=example,
     )
     # The two slowest outputs are made by other processes while this one makes the rest.
-    docx = word.submit(render_docx, report)
     workbook = in_background(consolidated_xlsx, form, report, totals, roster, findings)
-    files = {
-        "report.html": render_html(report).encode("utf-8"),
+    files = {"report.html": render_html(report).encode("utf-8")}
+    docx = word.submit(render_docx, report, images())
+    files |= {
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster),

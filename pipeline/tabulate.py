@@ -35,7 +35,8 @@ def tabulate(form: Form, returns: list[Return]) -> Tables:
     for spec in form.sheets:
         counts = [f.key for f in spec.count_fields]
         computed = [c.key for c in spec.computed]
-        ret_index: list[np.ndarray] = []
+        ret_index: list[int] = []
+        sizes: list[int] = []
         townships: list[str] = []
         rows: list[int] = []
         columns: dict[str, list] = {k: [] for k in (*counts, *computed)}
@@ -44,18 +45,21 @@ def tabulate(form: Form, returns: list[Return]) -> Tables:
             if sheet is None or not sheet.townships:
                 continue
             n = len(sheet.townships)
-            ret_index.append(np.full(n, i, dtype=np.int64))
+            ret_index.append(i)
+            sizes.append(n)
             townships += sheet.townships
             rows += sheet.rows
             for k, column in columns.items():
                 column += sheet.values.get(k) or (None,) * n  # a computed column the county left out
         data: dict[str, object] = {
-            "_ret": np.concatenate(ret_index) if ret_index else np.empty(0, dtype=np.int64),
+            "_ret": np.repeat(np.asarray(ret_index, dtype=np.int64), sizes),
             "township": pd.array(townships, dtype=object),
             "row": np.asarray(rows, dtype=np.int64),
         }
         for k in counts:
-            data[k] = pd.array(columns[k], dtype="Int64")
+            # Through float64 (None → NaN): four times quicker than from the list, and exact,
+            # as the reader refuses any count above 10**12.
+            data[k] = pd.array(np.array(columns[k], dtype="float64"), dtype="Int64")
         for k in computed:
             data[k] = pd.array(columns[k], dtype=object)
         sheets[spec.key] = SheetFrame(spec, pd.DataFrame(data))

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.numbers import NotACount, parse_count
+from pipeline.numbers import MAX_COUNT, NotACount, TooLarge, parse_count
 
 FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
 
@@ -42,3 +42,10 @@ def test_text_either_parses_to_a_count_or_is_refused(text):
     except NotACount:
         return
     assert isinstance(value, int) and value >= 0
+
+
+@given(st.integers(MAX_COUNT + 1, 10**40))
+def test_counts_beyond_any_county_are_refused_as_too_large(n):
+    for s in (n, float(n), str(n), f"{n:,}"):
+        with pytest.raises(TooLarge):
+            parse_count(s)
