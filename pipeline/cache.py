@@ -39,6 +39,7 @@ class ReadCache:
         # so saving the cache writes those bytes instead of pickling everything again.
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
+        self.fresh: set[str] = set()  # files read in this run, not served from the cache
         self.dirty = False
         if self.path and self.path.exists():
             try:
@@ -60,6 +61,7 @@ class ReadCache:
     def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
             self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            self.fresh.add(result.source.sha256)
             self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:
@@ -103,3 +105,47 @@ def rebind(result: ReadResult, source: Source) -> ReadResult:
     findings = tuple(replace(f, file=source.path) for f in result.findings)
     ret = replace(result.ret, source=source) if result.ret is not None else None
     return ReadResult(source, ret, findings)
+
+
+class ChartCache:
+    """The Word charts' images, by the chart's content: a re-run whose charts show the same
+    figures draws none of them (and never imports matplotlib). Unused images are removed."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder / "charts" if folder else None
+
+    @staticmethod
+    def key(chart) -> str:
+        import hashlib
+        from importlib.metadata import version
+
+        here = Path(__file__).resolve().parent
+        h = hashlib.sha256(repr(chart).encode())
+        h.update((here / "charts.py").read_bytes())
+        h.update(version("matplotlib").encode())
+        return h.hexdigest()[:32]
+
+    def get(self, chart) -> bytes | None:
+        if not self.folder:
+            return None
+        try:
+            return (self.folder / f"{self.key(chart)}.png").read_bytes()
+        except OSError:
+            return None
+
+    def keep(self, charts: list, images: list[bytes]) -> None:
+        """These images are the charts' now; any other image is stale."""
+        if not self.folder:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        wanted = {f"{self.key(c)}.png": image for c, image in zip(charts, images)}
+        for old in self.folder.glob("*.png"):
+            if old.name not in wanted:
+                old.unlink(missing_ok=True)
+        for name, image in wanted.items():
+            path = self.folder / name
+            if not path.exists():
+                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".chart-")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(image)
+                os.replace(tmp, path)

@@ -8,6 +8,7 @@ processes waiting forever on the office PC.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 from collections.abc import Callable
 from typing import TypeVar
@@ -87,21 +88,21 @@ class Helper:
     is asked for.
     """
 
-    def __init__(self, prepare: Callable[[], object]) -> None:
-        self._prepare = prepare
+    def __init__(self) -> None:
         self._conn = None
         self._process = None
         self._sent = 0
         self._results: list[tuple[str, object]] = []
 
-    def start(self) -> None:
+    def start(self, prepare: Callable[[], object]) -> None:
+        """Fork the helper, which runs prepare() and then waits for jobs."""
         import multiprocessing as mp
 
         if "fork" not in mp.get_all_start_methods():
             return
         ctx = mp.get_context("fork")
         parent_end, child_end = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), self._prepare),
+        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
                                     daemon=True)
         self._process.start()
         child_end.close()
@@ -115,6 +116,8 @@ class Helper:
             self._conn.send((fn, args))
         except (OSError, ValueError):  # the helper is gone
             self._lose()
+            return lambda: fn(*args)
+        except (TypeError, AttributeError, pickle.PicklingError):  # a job that cannot travel: nothing was sent
             return lambda: fn(*args)
         index, self._sent = self._sent, self._sent + 1
 

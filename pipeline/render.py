@@ -281,13 +281,15 @@ def draw_charts(charts: list) -> list[bytes]:
     return [png(c) for c in charts]
 
 
-def prepare_docx() -> None:
-    """Import what render_docx needs (about half a second), ahead of being asked for it."""
+def prepare_docx(with_charts: bool = True) -> None:
+    """Import what render_docx needs ahead of being asked for it: docxtpl (a tenth of a
+    second), and matplotlib (half a second) unless the charts are likely drawn already."""
     import docxtpl  # noqa: F401
 
-    from .charts import _matplotlib
+    if with_charts:
+        from .charts import _matplotlib
 
-    _matplotlib()
+        _matplotlib()
 
 
 def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:

@@ -12,9 +12,10 @@ import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from .cache import ReadCache, code_fingerprint
+from .cache import ChartCache, ReadCache, code_fingerprint
 from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
@@ -85,7 +86,7 @@ def build_run(
     # than quintupled the time to take results back from the worker processes).
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    word = Helper(prepare_docx)
+    word = Helper()
     try:
         return _build_run(inbox, settings, example, progress, form, units, cache_dir, word)
     finally:
@@ -108,7 +109,9 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
     results = read_all(readable, form, units, settings.passwords, cache, progress)
-    word.start()  # after reading: the readers had every core until now
+    # After reading: the readers had every core until now. When (almost) nothing was read
+    # afresh, the charts will most likely come from the cache: no matplotlib then.
+    word.start(partial(prepare_docx, with_charts=len(cache.fresh) > 10))
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
     for r in results:
@@ -117,8 +120,9 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     with_return = [r for r in results if r.ret is not None]
+    checks = start_validation(form, with_return, cache)
     tables = tabulate(form, [r.ret for r in with_return])
-    findings += validate_all(form, tables, with_return, cache)
+    findings += checks(tables)
     cache.save({s.sha256 for s in readable})
     roster, findings = resolve(form, units, results, findings)
     timings["validate"] = time.perf_counter() - t
@@ -126,7 +130,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     t = time.perf_counter()
     totals = consolidate(form, units, roster, tables)
     # The charts depend on the totals alone: the helper draws them while the report is built.
-    images = word.submit(draw_charts, chart_data(form, totals))
+    images = chart_images(chart_data(form, totals), ChartCache(cache_dir), word)
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -138,7 +142,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         example=example,
     )
     # The two slowest outputs are made by other processes while this one makes the rest.
-    workbook = in_background(consolidated_xlsx, form, report, totals, roster, findings)
+    workbooks = in_background(_workbooks, form, report, totals, roster, findings)
     files = {"report.html": render_html(report).encode("utf-8")}
     docx = word.submit(render_docx, report, images())
     files |= {
@@ -149,27 +153,63 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
     files["report.docx"] = docx()
-    files["consolidated.xlsx"] = workbook()
-    files |= returned_workbooks(roster, findings)
+    files |= workbooks()
     timings["render"] = time.perf_counter() - t
     return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)
 
 
-def validate_all(form: Form, tables: Tables, results: list[ReadResult], cache: ReadCache) -> list[Finding]:
+VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
+
+
+def start_validation(form: Form, results: list[ReadResult], cache: ReadCache) -> Callable[[Tables], list[Finding]]:
     """Validation findings for every return: from the cache for content validated before,
-    fresh for the rest (all in one validation per sheet type, as ever)."""
+    fresh for the rest (all in one validation per sheet type, as ever).
+
+    A few new returns (one county resent) are validated by a forked copy, which imports
+    pandera (a fifth of a second) while this process tabulates every return."""
     known = [cache.checked(r.source) for r in results]
     todo = [i for i, found in enumerate(known) if found is None]
-    if todo:
-        subset = tables if len(todo) == len(results) else tabulate(form, [results[i].ret for i in todo])
-        by_file: dict[str, list[Finding]] = {}
-        for f in validate(form, subset):
-            by_file.setdefault(f.file, []).append(f)
-        for i in todo:
-            source = results[i].source
-            known[i] = tuple(by_file.get(source.path, ()))
-            cache.put_checked(source, known[i])
-    return [f for found in known for f in found]
+    apart = in_background(_validate_returns, form, [results[i].ret for i in todo]) \
+        if 0 < len(todo) <= VALIDATE_APART_UP_TO else None
+
+    def finish(tables: Tables) -> list[Finding]:
+        if todo:
+            fresh = apart() if apart else validate(form, tables if len(todo) == len(results) else
+                                                   tabulate(form, [results[i].ret for i in todo]))
+            by_file: dict[str, list[Finding]] = {}
+            for f in fresh:
+                by_file.setdefault(f.file, []).append(f)
+            for i in todo:
+                source = results[i].source
+                known[i] = tuple(by_file.get(source.path, ()))
+                cache.put_checked(source, known[i])
+        return [f for found in known for f in found]
+
+    return finish
+
+
+def _validate_returns(form: Form, returns: list) -> list[Finding]:
+    return validate(form, tabulate(form, returns))
+
+
+def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], list[bytes]]:
+    """The Word charts as PNG: from the cache when the same chart was drawn before, the rest
+    drawn by the helper. The function returned waits for them."""
+    cached = [cache.get(c) for c in charts]
+    missing = [c for c, image in zip(charts, cached) if image is None]
+    drawn = word.submit(draw_charts, missing) if missing else list
+
+    def wait() -> list[bytes]:
+        new = iter(drawn())
+        images = [image if image is not None else next(new) for image in cached]
+        cache.keep(charts, images)
+        return images
+
+    return wait
+
+
+def _workbooks(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
+    return {"consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings)} | returned_workbooks(roster, findings)
 
 
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:

@@ -95,6 +95,7 @@ def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_pa
     assert broken == [("620102_城关区.xlsx", "C6")]
 
     validated = []
+    monkeypatch.setattr(run_module, "VALIDATE_APART_UP_TO", 0)  # validated in this process, to be watched
     real = run_module.validate
     monkeypatch.setattr(run_module, "validate",
                         lambda form, tables: validated.append([r.source.path for r in tables.returns]) or real(form, tables))
@@ -109,3 +110,30 @@ def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_pa
     assert validated == [["620103_七里河区.xlsx"]]  # only the changed content is validated again
     assert sorted((f.file, f.cell) for f in third.findings if f.rule == "visited-exceeds-total") == [
         ("620103_七里河区.xlsx", "C6"), ("城关区(改).xlsx", "C6")]
+
+
+def test_chart_images_come_from_the_cache_only_for_the_same_figures(tmp_path, settings, form, units):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    images = sorted(p.name for p in (cache / "charts").glob("*.png"))
+    assert len(images) == len(first.report.charts) == 3
+
+    drawn = []
+    real = run_module.draw_charts
+    run_module.draw_charts = lambda charts: drawn.append(len(charts)) or real(charts)
+    try:
+        again = build_run(inbox, settings, cache_dir=cache)
+        assert drawn == []  # the same figures: nothing drawn
+        assert again.files["report.docx"] == first.files["report.docx"]
+
+        rows = clean_rows()  # 城关区 resends with other problem figures: the problem charts change
+        (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), rows)))
+        changed = build_run(inbox, settings, cache_dir=cache)
+    finally:
+        run_module.draw_charts = real
+    now = sorted(p.name for p in (cache / "charts").glob("*.png"))
+    assert len(now) == 3 and now != images  # stale images are gone
+    shutil.rmtree(cache)
+    assert build_run(inbox, settings, cache_dir=cache).files["report.docx"] == changed.files["report.docx"]
