@@ -137,3 +137,18 @@ def test_chart_images_come_from_the_cache_only_for_the_same_figures(tmp_path, se
     assert len(now) == 3 and now != images  # stale images are gone
     shutil.rmtree(cache)
     assert build_run(inbox, settings, cache_dir=cache).files["report.docx"] == changed.files["report.docx"]
+
+
+def test_without_fork_everything_runs_in_one_process_with_the_same_outputs(settings, monkeypatch):
+    """Windows has no fork: readers, helpers and forked copies all fall back to running here."""
+    import multiprocessing
+
+    forked = build_run(EXAMPLE, settings)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    started = []
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", lambda self: started.append(self))
+    alone = build_run(EXAMPLE, settings)
+    assert started == []
+    for name in forked.files:
+        assert alone.files[name] == forked.files[name], name
