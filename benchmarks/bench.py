@@ -117,6 +117,23 @@ def run_child(inbox: Path, outbox: Path, form_path: Path) -> dict:
     return result
 
 
+def bump(path: Path, sheet_index: int, label: str, delta: int) -> None:
+    """A corrected return: one township's figure and its 合计 row both up by delta, so the
+    return stays valid and the county stays included."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[sheet_index]
+    column = next(c.column_letter for row in ws.iter_rows(max_row=6) for c in row if c.value == label)
+    rows = [r for r in range(1, ws.max_row + 1) if isinstance(ws[f"{column}{r}"].value, int)]
+    total = next((r for r in rows if any(c.value == "合计" for c in ws[r])), None)
+    township = next(r for r in rows if r != total)
+    for r in (township, total):
+        if r is not None:
+            ws[f"{column}{r}"] = ws[f"{column}{r}"].value + delta
+    wb.save(path)
+
+
 def pandas_loop(inbox: Path) -> float:
     import pandas as pd
 
@@ -149,29 +166,32 @@ def bench(n: int, runs: int) -> dict:
         cold.append(run_child(inbox, out, form_path))
         floors.append(unzip_floor(inbox))
     loops.append(pandas_loop(inbox))  # slow; once is enough to see the ratio
-    # Re-run after one county resends its return: the cache serves the other N-1.
+    # Re-run after one county resends a corrected return: the cache serves the other N-1.
+    # Twice over: a figure no chart shows (表三 宣传政策场次), and one the charts show
+    # (表一 农户总数, in the visit-coverage chart), so that chart images are drawn again.
     first = sorted(inbox.iterdir())[0]
     original = first.read_bytes()
-    reruns = []
+    reruns: dict[str, list[dict]] = {"not_charted": [], "charted": []}
     try:
         for i in range(runs):
-            run_child(inbox, out, form_path)  # warm the cache on the current inbox
-            from openpyxl import load_workbook
-
-            wb = load_workbook(first)
-            ws = wb.worksheets[2]
-            ws["B6"] = (ws["B6"].value or 0) + i + 1 if isinstance(ws["B6"].value, int) else ws["B6"].value
-            wb.save(first)
-            reruns.append(run_child(inbox, out, form_path))
+            for kind, sheet_index, label in (("not_charted", 2, "宣传政策场次"), ("charted", 0, "农户总数")):
+                first.write_bytes(original)
+                run_child(inbox, out, form_path)  # warm the cache on the current inbox
+                bump(first, sheet_index, label, i + 1)
+                reruns[kind].append(run_child(inbox, out, form_path))
     finally:
         first.write_bytes(original)
+    runs_all = cold + [r for rs in reruns.values() for r in rs]
+    if any(r["included"] != n for r in runs_all):  # a benchmark of the rejection path would mislead
+        raise SystemExit(f"N={n}: not every return was included: {[r['included'] for r in runs_all]}")
     stage = {s: median([r[s] for r in cold]) for s in (*STAGES, "import")}
     return {
         "n": n, "runs": runs, "stage": stage,
         "total": median([r["total"] for r in cold]), "wall": median([r["wall"] for r in cold]),
         "peak_mb": max(r["peak_mb"] for r in cold), "included": cold[0]["included"],
         "pandas_loop": median(loops), "unzip": median(floors),
-        "rerun": median([r["wall"] for r in reruns]), "rerun_read": median([r["read"] for r in reruns]),
+        "rerun": median([r["wall"] for r in reruns["not_charted"]]),
+        "rerun_charted": median([r["wall"] for r in reruns["charted"]]),
     }
 
 
@@ -193,13 +213,16 @@ def report(results: list[dict]) -> str:
                      + f" | {r['total']:.2f} | {r['wall']:.2f} | {r['peak_mb']:.0f} |")
     lines += [
         "",
-        "| N | plain read_excel loop (s) | unzip floor (s) | pipeline vs loop | read vs unzip floor | re-run, one file changed (s) |",
-        "|---|---|---|---|---|---|",
+        "| N | plain read_excel loop (s) | unzip floor (s) | pipeline vs loop | read vs unzip floor "
+        "| re-run, one file changed (s) | the same, a charted figure changed (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(f"| {r['n']} | {r['pandas_loop']:.2f} | {r['unzip']:.2f} | {r['pandas_loop'] / r['total']:.1f}× faster "
-                     f"| {r['stage']['read'] / r['unzip']:.1f}× | {r['rerun']:.2f} |")
-    lines += ["", "Seconds unless stated. `wall` includes starting the interpreter; `pipeline total` is measured inside it."]
+                     f"| {r['stage']['read'] / r['unzip']:.1f}× | {r['rerun']:.2f} | {r['rerun_charted']:.2f} |")
+    lines += ["", "Seconds unless stated. `wall` includes starting the interpreter; `pipeline total` is measured inside it. "
+              "Re-runs are wall time, after one return had a 表三 figure (shown in no chart) or a 表二 排查数 "
+              "(shown in the charts, which are then drawn again) changed."]
     return "\n".join(lines) + "\n"
 
 
