@@ -221,8 +221,9 @@ def report(results: list[dict]) -> str:
         lines.append(f"| {r['n']} | {r['pandas_loop']:.2f} | {r['unzip']:.2f} | {r['pandas_loop'] / r['total']:.1f}× faster "
                      f"| {r['stage']['read'] / r['unzip']:.1f}× | {r['rerun']:.2f} | {r['rerun_charted']:.2f} |")
     lines += ["", "Seconds unless stated. `wall` includes starting the interpreter; `pipeline total` is measured inside it. "
-              "Re-runs are wall time, after one return had a 表三 figure (shown in no chart) or a 表二 排查数 "
-              "(shown in the charts, which are then drawn again) changed."]
+              "Re-runs are wall time, after one return was corrected (a township's figure and its 合计 row): "
+              "a 表三 figure, shown in no chart, or a 表一 农户总数, shown in the coverage chart, which is then "
+              "drawn again."]
     return "\n".join(lines) + "\n"
 
 

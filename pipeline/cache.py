@@ -39,7 +39,6 @@ class ReadCache:
         # so saving the cache writes those bytes instead of pickling everything again.
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
-        self.fresh: set[str] = set()  # files read in this run, not served from the cache
         self.dirty = False
         if self.path and self.path.exists():
             try:
@@ -48,6 +47,9 @@ class ReadCache:
                 self.entries, self.checks = stored["reads"], stored["checks"]
             except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
                 self.entries, self.checks = {}, {}
+
+    def has(self, source: Source) -> bool:
+        return bool(source.sha256) and source.sha256 in self.entries
 
     def get(self, source: Source) -> ReadResult | None:
         blob = self.entries.get(source.sha256) if source.sha256 else None
@@ -61,7 +63,6 @@ class ReadCache:
     def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
             self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            self.fresh.add(result.source.sha256)
             self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:

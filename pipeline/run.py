@@ -108,10 +108,16 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     readable = [s for s in sources if s.kind in ("xlsx", "xls")]
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
+    # The Word helper starts now when this process reads alone (a core is free), or else once
+    # the reader processes are done with every core. When (almost) nothing is read afresh,
+    # the charts most likely come from the cache: no matplotlib then.
+    to_read = sum(1 for s in readable if not cache.has(s))
+    start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 10))
+    if to_read < PARALLEL_FROM:
+        start_word()
     results = read_all(readable, form, units, settings.passwords, cache, progress)
-    # After reading: the readers had every core until now. When (almost) nothing was read
-    # afresh, the charts will most likely come from the cache: no matplotlib then.
-    word.start(partial(prepare_docx, with_charts=len(cache.fresh) > 10))
+    if to_read >= PARALLEL_FROM:
+        start_word()
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
     for r in results:
