@@ -54,7 +54,7 @@ def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
 
     def wait() -> T:
         try:
-            kind, value = receive.recv()
+            kind, value = _receive(receive, process)
         except EOFError:
             kind, value = "lost", None
         finally:
@@ -65,6 +65,15 @@ def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
         return fn(*args)  # the copy failed or died: do it here, where an error is reported as usual
 
     return wait
+
+
+def _receive(conn, process):
+    """The next message from a child, or EOFError once the child is gone without sending it
+    (killed by the system, say): the work is then done here rather than waited for forever."""
+    while not conn.poll(0.5):
+        if process is not None and not process.is_alive() and not conn.poll(0):
+            raise EOFError
+    return conn.recv()
 
 
 def _run_and_send(send, receive, parent: int, fn, args) -> None:
@@ -124,7 +133,7 @@ class Helper:
         def wait() -> T:
             while len(self._results) <= index and self._conn is not None:
                 try:
-                    self._results.append(self._conn.recv())
+                    self._results.append(_receive(self._conn, self._process))
                 except (EOFError, OSError):
                     self._lose()
             kind, value = self._results[index] if index < len(self._results) else ("lost", None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from pipeline import run as run_module
@@ -152,3 +153,38 @@ def test_without_fork_everything_runs_in_one_process_with_the_same_outputs(setti
     assert started == []
     for name in forked.files:
         assert alone.files[name] == forked.files[name], name
+
+
+def test_a_helper_killed_mid_job_is_done_over_here():
+    """The system may kill a helper (memory pressure): the run does the work itself."""
+    import os
+    import signal
+
+    from pipeline.processes import Helper, in_background
+
+    helper = Helper()
+    helper.start(lambda: None)
+    wait = helper.submit(_slow_away_from, os.getpid(), "drawn")
+    os.kill(helper._process.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert wait() == "drawn"
+    assert time.monotonic() - started < 10  # done here, not waited on
+    helper.close()
+
+    import multiprocessing
+
+    wait = in_background(_slow_away_from, os.getpid(), "written")
+    [copy] = multiprocessing.active_children()
+    os.kill(copy.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert wait() == "written"
+    assert time.monotonic() - started < 10
+
+
+def _slow_away_from(parent: int, value: str) -> str:
+    """Takes a minute in a child process, no time in the parent."""
+    import os
+
+    if os.getpid() != parent:
+        time.sleep(60)
+    return value
