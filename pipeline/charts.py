@@ -165,7 +165,7 @@ def png(chart: Chart, dpi: int = 200) -> bytes:
     width, height = fig.get_size_inches()
     label_inches = max((_display_width(t) for t in chart.labels), default=2) * 9 / 72 / 2 + 0.25
     fig.subplots_adjust(left=min(0.45, label_inches / width), right=0.97,
-                        bottom=0.45 / height, top=1 - 0.4 / height)
+                        bottom=0.45 / height, top=1 - 0.6 / height)  # room for the province label
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
