@@ -41,10 +41,10 @@ def make_inbox(n: int) -> tuple[Path, Path]:
 
     folder = WORK / f"n{n}"
     inbox, form_path = folder / "inbox", folder / "form.toml"
-    if inbox.is_dir() and len(list(inbox.iterdir())) == n and form_path.exists():
-        return inbox, form_path
-    shutil.rmtree(folder, ignore_errors=True)
-    inbox.mkdir(parents=True)
+    reuse = inbox.is_dir() and len(list(inbox.iterdir())) == n
+    if not reuse:
+        shutil.rmtree(folder, ignore_errors=True)
+        inbox.mkdir(parents=True)
     form = load_form()
     real = load_units(form.units_file).units
     units = list(real)
@@ -60,8 +60,12 @@ def make_inbox(n: int) -> tuple[Path, Path]:
         for u in units:
             w.writerow([u.code, u.name, u.city_code, u.city_name, u.short_name, ""])
     text = (ROOT / "schemas" / "shuanglian-2016.toml").read_text(encoding="utf-8")
-    text = text.replace('units = "units-gansu-2016.csv"', f'units = "{(folder / "units.csv").as_posix()}"')
+    # Written every time, so the form names this checkout's unit list even when the
+    # generated returns are reused from an earlier run (or another working copy).
+    text = text.replace('units = "units-gansu-2016.csv"', f'units = "{(folder / "units.csv").resolve().as_posix()}"')
     form_path.write_text(text, encoding="utf-8")
+    if reuse:
+        return inbox, form_path
 
     layouts = [Layout(), Layout(header_rows=1), Layout(total="first", extra_columns=("序号", "备注")),
                Layout(reverse_columns=True, blank_row_after_header=True), Layout(total="none", code_row=True)]
