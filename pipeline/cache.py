@@ -12,6 +12,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 from .model import Finding, ReadResult, Source
@@ -108,6 +109,14 @@ def rebind(result: ReadResult, source: Source) -> ReadResult:
     return ReadResult(source, ret, findings)
 
 
+@lru_cache(maxsize=1)
+def _drawing_fingerprint() -> bytes:
+    """What else decides a chart's pixels: the drawing code and matplotlib's version."""
+    from importlib.metadata import version
+
+    return (Path(__file__).resolve().parent / "charts.py").read_bytes() + version("matplotlib").encode()
+
+
 class ChartCache:
     """The Word charts' images, by the chart's content: a re-run whose charts show the same
     figures draws none of them (and never imports matplotlib). Unused images are removed."""
@@ -118,13 +127,8 @@ class ChartCache:
     @staticmethod
     def key(chart) -> str:
         import hashlib
-        from importlib.metadata import version
 
-        here = Path(__file__).resolve().parent
-        h = hashlib.sha256(repr(chart).encode())
-        h.update((here / "charts.py").read_bytes())
-        h.update(version("matplotlib").encode())
-        return h.hexdigest()[:32]
+        return hashlib.sha256(repr(chart).encode() + _drawing_fingerprint()).hexdigest()[:32]
 
     def get(self, chart) -> bytes | None:
         if not self.folder:

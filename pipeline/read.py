@@ -395,6 +395,21 @@ def parse_date(text: str) -> date | None:
 # --- header detection ------------------------------------------------------------------
 
 
+class _Memo(dict):
+    """Answers kept per key, worked out on first asking. Bounded, since county text (names,
+    dates) is asked about too."""
+
+    def __init__(self, compute) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self.compute(key)
+        if len(self) < 50_000:
+            self[key] = value
+        return value
+
+
 class _FieldTable(list):
     """Per field of a sheet: (key, one-row keys, two-row keys), and what has been worked out
     so far for header texts: the same texts come back in every return."""
@@ -416,24 +431,14 @@ class _FieldTable(list):
         self.vocabulary = self.one_keys | self.groups | self.subs
         self.prefixes = frozenset(k[:i] for k in self.one_keys for i in range(1, len(k) + 1))
         self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
-        self.hits: dict[str, bool] = {}
-        self.tops: dict[object, object] = {}
-        self.bottoms: dict[object, object] = {}
-        self.cell_matches: dict[tuple, tuple[tuple[int, ...], object]] = {}
+        self.hits = _Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
+        self.tops = _Memo(self._top_stand_in)
+        self.bottoms = _Memo(self._bottom_stand_in)
+        self.cell_matches = _Memo(self._cell_matches)
 
     def row_hits(self, row: list) -> bool:
         """Does any cell of the row hold one of the sheet's labels?"""
-        for v in row:
-            if type(v) is not str or not v:
-                continue
-            hit = self.hits.get(v)
-            if hit is None:
-                hit = not label_variants(v).isdisjoint(self.vocabulary)
-                if len(self.hits) < 50_000:
-                    self.hits[v] = hit
-            if hit:
-                return True
-        return False
+        return any(self.hits[v] for v in row if type(v) is str and v)
 
     # A header cell's text above (top) or in the row (bottom) that can take part in no label
     # at all, such as the 填报单位 line over a one-row header or a township's name under it,
@@ -441,30 +446,39 @@ class _FieldTable(list):
     # of every county's header share their answers.
 
     def canonical_top(self, top: object) -> object:
-        if _blank(top):
-            return top
-        out = self.tops.get(top)
-        if out is None:
-            norm = normalise_label(top)
-            relevant = (not norm or norm in self.groups or not label_variants(top).isdisjoint(self.one_keys)
-                        or norm in self.prefixes)
-            out = top if relevant else _NO_LABEL_ABOVE
-            if len(self.tops) < 50_000:
-                self.tops[top] = out
-        return out
+        return top if _blank(top) else self.tops[top]
 
     def canonical_bottom(self, bottom: object) -> object:
-        if _blank(bottom):
-            return bottom
-        out = self.bottoms.get(bottom)
-        if out is None:
-            variants = label_variants(bottom)
-            relevant = (not variants or not variants.isdisjoint(self.vocabulary)
-                        or not variants.isdisjoint(self.suffixes))
-            out = bottom if relevant else _NO_LABEL_HERE
-            if len(self.bottoms) < 50_000:
-                self.bottoms[bottom] = out
-        return out
+        return bottom if _blank(bottom) else self.bottoms[bottom]
+
+    def _top_stand_in(self, top: object) -> object:
+        norm = normalise_label(top)
+        relevant = (not norm or norm in self.groups or not label_variants(top).isdisjoint(self.one_keys)
+                    or norm in self.prefixes)
+        return top if relevant else _NO_LABEL_ABOVE
+
+    def _bottom_stand_in(self, bottom: object) -> object:
+        variants = label_variants(bottom)
+        relevant = not variants or not variants.isdisjoint(self.vocabulary) or not variants.isdisjoint(self.suffixes)
+        return bottom if relevant else _NO_LABEL_HERE
+
+    def _cell_matches(self, cell: tuple) -> tuple[tuple[int, ...], object]:
+        """For one header cell (its text, the text above it, whether the two are one merged
+        cell, the group label passed on from the left): the fields it could be, in the
+        form's order, and the group label it passes on to the next cell."""
+        top, bottom, same_merge, prev_top = cell
+        if _blank(top) and not _blank(bottom) and prev_top:
+            top = prev_top  # a group label typed once over its sub-columns, not merged
+        bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
+        top_norm = normalise_label(top)
+        candidates_one = set(bottom_variants)
+        if top_norm and bottom_variants:
+            candidates_one |= {top_norm + b for b in bottom_variants}
+        if (_blank(bottom) or same_merge) and not _blank(top):
+            candidates_one |= label_variants(top)
+        pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
+        matches = tuple(i for i, (_, one, two) in enumerate(self) if candidates_one & one or pairs & two)
+        return matches, top if bottom_variants and top_norm else ""
 
 
 _NO_LABEL_ABOVE = "\x01"
@@ -522,7 +536,7 @@ def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
         top = keys.canonical_top(text(h - 1, c) if h > 0 else "")
         bottom = keys.canonical_bottom(bottom)
         same_merge = merged_src.get((h, c)) is not None and merged_src.get((h, c)) == merged_src.get((h - 1, c))
-        matches, keep_top = _cell_matches(keys, top, bottom, same_merge, prev_top)
+        matches, keep_top = keys.cell_matches[(top, bottom, same_merge, prev_top)]
         for i in matches:
             if i not in taken:
                 taken.add(i)
@@ -531,27 +545,3 @@ def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
         prev_top = keep_top
     return found
 
-
-def _cell_matches(keys: _FieldTable, top: object, bottom: object, same_merge: bool, prev_top: object) -> tuple[tuple[int, ...], object]:
-    """For one header cell (its text and the text above it): the fields it could be, in the
-    form's order, and the group label it passes on to the next cell. Kept per texts: the
-    same header cells come back in every return."""
-    memo_key = (top, bottom, same_merge, prev_top)
-    hit = keys.cell_matches.get(memo_key)
-    if hit is not None:
-        return hit
-    if _blank(top) and not _blank(bottom) and prev_top:
-        top = prev_top  # a group label typed once over its sub-columns, not merged
-    bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
-    top_norm = normalise_label(top)
-    candidates_one = set(bottom_variants)
-    if top_norm and bottom_variants:
-        candidates_one |= {top_norm + b for b in bottom_variants}
-    if (_blank(bottom) or same_merge) and not _blank(top):
-        candidates_one |= label_variants(top)
-    pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
-    matches = tuple(i for i, (_, one, two) in enumerate(keys) if candidates_one & one or pairs & two)
-    result = (matches, top if bottom_variants and top_norm else "")
-    if len(keys.cell_matches) < 50_000:
-        keys.cell_matches[memo_key] = result
-    return result

@@ -85,7 +85,7 @@ def table_rows(rows) -> markupsafe.Markup:
 
 def build_report(
     form: Form, units: UnitList, totals: Totals, roster: Roster, findings: list[Finding],
-    settings: ReportSettings, *, example: bool = False,
+    settings: ReportSettings, *, example: bool = False, charts: list | None = None,
 ) -> Report:
     p = totals.province
     expected, included = int(p["units_expected"]), int(p["units_included"])
@@ -108,7 +108,8 @@ def build_report(
     from .attention import attention
     from .charts import chart_data, svg
 
-    charts = chart_data(form, totals)
+    if charts is None:
+        charts = chart_data(form, totals)
     return Report(
         title=wording.cn_quotes(settings.title),
         example=example,

@@ -136,7 +136,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     t = time.perf_counter()
     totals = consolidate(form, units, roster, tables)
     # The charts depend on the totals alone: the helper draws them while the report is built.
-    images = chart_images(chart_data(form, totals), ChartCache(cache_dir), word)
+    charts = chart_data(form, totals)
+    images = chart_images(charts, ChartCache(cache_dir), word)
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -145,7 +146,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         form, units, totals, roster, findings,
         ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
-        example=example,
+        example=example, charts=charts,
     )
     # The two slowest outputs are made by other processes while this one makes the rest.
     workbooks = in_background(_workbooks, form, report, totals, roster, findings)

@@ -99,18 +99,17 @@ def _plain(v: object) -> object:
     return None if v is None or v is pd.NA else int(v)  # type: ignore[arg-type]
 
 
-def _per_return(sf: SheetFrame, n_returns: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _per_return(sf: SheetFrame, n_returns: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
     """Per return (indexed like Tables.returns): each count field's sum over its townships,
-    and whether any of its township cells was unreadable."""
+    how many of those cells were readable, and how many township rows it has."""
     ret = sf.frame["_ret"].to_numpy()
-    sums, gaps = {}, {}
+    sums, readable = {}, {}
     for f in sf.spec.count_fields:
         column = sf.frame[f.key]
-        missing = column.isna().to_numpy()
         values = column.to_numpy(dtype="float64", na_value=0.0)  # exact: counts stay far below 2**53
         sums[f.key] = np.bincount(ret, weights=values, minlength=n_returns)
-        gaps[f.key] = np.bincount(ret, weights=missing, minlength=n_returns) > 0
-    return sums, gaps
+        readable[f.key] = np.bincount(ret, weights=column.notna().to_numpy(), minlength=n_returns)
+    return sums, readable, np.bincount(ret, minlength=n_returns)
 
 
 def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
@@ -118,13 +117,13 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
     with_total = [(i, ret) for i, ret in enumerate(returns) if spec.key in ret.sheets and ret.sheets[spec.key].total_row]
     if not with_total:
         return []
-    sums, gaps = _per_return(sf, len(returns))
+    sums, readable, rows = _per_return(sf, len(returns))
     out = []
     for i, ret in with_total:
         sheet = ret.sheets[spec.key]
         for f in spec.count_fields:
             declared = sheet.total.get(f.key)
-            if declared is None or gaps[f.key][i]:
+            if declared is None or readable[f.key][i] < rows[i]:
                 continue  # a bad township cell is already an error; a sum would mislead
             expected = int(sums[f.key][i])
             if declared != expected:
@@ -229,13 +228,12 @@ def _computed_row_findings(form: Form, spec: SheetSpec, ret: Return, sheet, row:
 def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
     if not sf.spec.coverage or sf.frame.empty:
         return []
-    sums, _ = _per_return(sf, len(returns))
-    has_rows = np.bincount(sf.frame["_ret"].to_numpy(), minlength=len(returns)) > 0
+    sums, readable, _ = _per_return(sf, len(returns))
     out = []
     for cov in sf.spec.coverage:
         # A sum over townships is missing only when every one of its cells is unreadable.
         num, den = sums[cov.numerator].astype(np.int64), sums[cov.denominator].astype(np.int64)
-        known = has_rows & ~_all_missing(sf, cov.numerator, len(returns)) & ~_all_missing(sf, cov.denominator, len(returns))
+        known = (readable[cov.numerator] > 0) & (readable[cov.denominator] > 0)
         # Exact integer comparison: minimum is a share such as 0.95, scaled to millionths.
         low = known & (den > 0) & (num * 1_000_000 < round(cov.minimum * 1_000_000) * den)
         for ret_i in np.flatnonzero(low):
@@ -244,12 +242,6 @@ def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) 
                                 noun=cov.noun, value=coverage(int(num[ret_i]), int(den[ret_i])),
                                 expected=f"{cov.minimum * 100:g}%"))
     return out
-
-
-def _all_missing(sf: SheetFrame, key: str, n_returns: int) -> np.ndarray:
-    ret = sf.frame["_ret"].to_numpy()
-    present = np.bincount(ret, weights=sf.frame[key].notna().to_numpy(), minlength=n_returns)
-    return present == 0
 
 
 def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Finding]:
