@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from .form import Form, SheetSpec, label_variants, normalise_label
@@ -156,88 +157,110 @@ class _SourceReader:
             for f in missing:
                 self.finding(Severity.ERROR, "missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
-        key_col = columns[spec.key_field.key]
-        field_items = [(k, c) for k, c in columns.items() if k != spec.key_field.key]
+        key_field = spec.key_field.key
+        key_col = columns[key_field]
+        field_items = [(k, c) for k, c in columns.items() if k != key_field]
         keys = [k for k, _ in field_items]
         col_index = [c for _, c in field_items]
         letters = [column_letter(c) for c in col_index]
         count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         unit_of = [count_units.get(k) for k in keys]  # None: a computed column
         first_field_col = min(col_index)
-        townships: list[str] = []
-        row_numbers: list[int] = []
-        value_columns: list[list] = [[] for _ in keys]
-        total_row, total_values = 0, {}
-        total_recomputed = False
+        rows = grid.rows
         formulas = grid.formula_without_value
+        # First the rows: which hold a township, which a 合计, which nothing to read. Then the
+        # values, a column at a time: a column of whole numbers converts at C speed.
+        kept: list[int] = []  # the rows whose values are read, townships and 合计 alike
+        totals: set[int] = set()  # their positions in `kept` that are 合计 rows
+        township_at: list[int] = []
+        townships: list[str] = []
         r = header_row + 1
-        while r < len(grid.rows):
-            raw = grid.rows[r]
-            n = len(raw)
+        while r < len(rows):
+            raw = rows[r]
             if _has_footer(raw):
-                self._collect_people(grid, r)
                 break
+            n = len(raw)
             key_text = _clean_text(raw[key_col] if key_col < n else "")
-            values_raw = [raw[c] if c < n else "" for c in col_index]
-            formula_cells = {j for j, c in enumerate(col_index) if (r, c) in formulas} if formulas else ()
-            if not key_text and not formula_cells and all(_blank(v) for v in values_raw):
-                r += 1
-                continue
-            if key_text in _COLUMN_CODES or (not key_text and _is_code_row(values_raw, col_index)):
-                r += 1
-                continue
-            is_total = _is_total(key_text) or (not key_text and any(
-                _is_total(_clean_text(grid.value(r, c))) for c in range(0, first_field_col) if c != key_col))
-            values: list = []
-            for j, v in enumerate(values_raw):
-                unit = unit_of[j]
-                if j in formula_cells:
-                    if is_total:
-                        total_recomputed = True
-                    else:
-                        self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name,
-                                     cell=f"{letters[j]}{r + 1}", field=keys[j])
-                    values.append(None)
-                elif unit is None:  # a computed column: its raw value is kept for checking
-                    values.append(None if v in ("", None) else v)
-                elif type(v) is float and 0 <= v <= MAX_COUNT and v.is_integer():  # the common case, kept quick
-                    values.append(int(v))
-                else:
-                    try:
-                        values.append(parse_count(v, unit))
-                    except NotACount as e:
-                        self.finding(
-                            Severity.ERROR, "count-too-large" if isinstance(e, TooLarge) else "not-a-count",
-                            sheet=grid.name, cell=f"{letters[j]}{r + 1}",
-                            field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
-                        )
-                        values.append(None)
+            if key_text:
+                if key_text in _COLUMN_CODES:
+                    r += 1
+                    continue
+                is_total = _is_total(key_text)
+            else:
+                values_raw = [raw[c] if c < n else "" for c in col_index]
+                has_formula = bool(formulas) and any((r, c) in formulas for c in col_index)
+                if (not has_formula and all(_blank(v) for v in values_raw)) or _is_code_row(values_raw, col_index):
+                    r += 1
+                    continue
+                is_total = any(_is_total(_clean_text(grid.value(r, c))) for c in range(first_field_col) if c != key_col)
             if is_total:
-                if not total_row:
-                    total_row, total_values = r + 1, dict(zip(keys, values))
-                r += 1
-                continue
-            if not key_text:
-                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col),
-                             field=spec.key_field.key)
-                key_text = f"(第{r + 1}行)"
-            elif len(key_text) > MAX_NAME:
-                self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
-                             field=spec.key_field.key, value=display(key_text))
-                key_text = key_text[:MAX_NAME] + "…"
-            townships.append(key_text)
-            row_numbers.append(r + 1)
-            for column, v in zip(value_columns, values):
-                column.append(v)
+                totals.add(len(kept))
+            else:
+                if not key_text:
+                    self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col),
+                                 field=key_field)
+                    key_text = f"(第{r + 1}行)"
+                elif len(key_text) > MAX_NAME:
+                    self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
+                                 field=key_field, value=display(key_text))
+                    key_text = key_text[:MAX_NAME] + "…"
+                township_at.append(len(kept))
+                townships.append(key_text)
+            kept.append(r)
             r += 1
         self._collect_people(grid, r)  # a footer may sit anywhere below the table
+        total_at = min(totals) if totals else -1
+        total_recomputed = False
+        value_columns: list[tuple] = []
+        total_values = {}
+        picked = [rows[k] for k in kept]
+        width = max(col_index) + 1
+        if picked and min(map(len, picked)) < width:
+            picked = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in picked]
+        by_column = list(zip(*picked)) if picked else [()] * width
+        townships_only = itemgetter(*township_at) if len(township_at) > 1 else None
+        for j, c in enumerate(col_index):
+            cells = by_column[c]
+            unit = unit_of[j]
+            formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
+            values = _whole_counts(cells) if unit is not None and not formula_at else None
+            if values is None:
+                values = []
+                for i, v in enumerate(cells):
+                    if i in formula_at:
+                        if i in totals:
+                            total_recomputed = True
+                        else:
+                            self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name,
+                                         cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
+                        values.append(None)
+                    elif unit is None:  # a computed column: its raw value is kept for checking
+                        values.append(None if v in ("", None) else v)
+                    else:
+                        try:
+                            values.append(parse_count(v, unit))
+                        except NotACount as e:
+                            self.finding(
+                                Severity.ERROR, "count-too-large" if isinstance(e, TooLarge) else "not-a-count",
+                                sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}",
+                                field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
+                            )
+                            values.append(None)
+            if total_at >= 0:
+                total_values[keys[j]] = values[total_at]
+            if not totals:
+                value_columns.append(tuple(values))
+            else:
+                value_columns.append(townships_only(values) if townships_only else tuple(values[i] for i in township_at))
+        total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(key_col)
         if total_recomputed and total_row:
             self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         return SheetData(
-            spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(townships), tuple(row_numbers),
-            {k: tuple(column) for k, column in zip(keys, value_columns)}, total_row, total_values,
+            spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(townships),
+            tuple(kept[i] + 1 for i in township_at),
+            dict(zip(keys, value_columns)), total_row, total_values,
         )
 
     # --- identity -----------------------------------------------------------------------
@@ -308,12 +331,17 @@ class _SourceReader:
         return None
 
 
-_FOOTER_ANY = re.compile(r"(?:^|\x00)\s*(?:填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
-
-
 def _has_footer(raw: list) -> bool:
-    strings = [v for v in raw if type(v) is str and v]
-    return bool(strings) and _FOOTER_ANY.search("\x00".join(strings)) is not None
+    for v in raw:
+        if v.__class__ is str and v and _is_footer_text(v):
+            return True
+    return False
+
+
+@lru_cache(maxsize=16384)
+def _is_footer_text(text: str) -> bool:
+    # A township's name comes back in every return: each cell text is asked about once.
+    return _FOOTER.match(text) is not None
 
 
 def _whole(word: str, text: str) -> bool:
@@ -345,6 +373,24 @@ def _clean_text(v: object) -> str:
 def _clean_str(s: str) -> str:
     # A township's name comes back on every sheet of its return: each text is cleaned once.
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
+def _whole_counts(cells: tuple) -> tuple[int, ...] | None:
+    """A column's cells as counts when every one is a whole number within bounds, as calamine
+    gives them (floats): the common case, converted without a Python step per cell. None
+    when any cell needs parse_count's closer look (and perhaps a finding)."""
+    if set(map(type, cells)) != _JUST_FLOATS:
+        return None if cells else ()
+    try:
+        counts = tuple(map(int, cells))
+    except (ValueError, OverflowError):  # NaN, infinity
+        return None
+    if counts != cells or min(counts) < 0 or max(counts) > MAX_COUNT:
+        return None
+    return counts
+
+
+_JUST_FLOATS = {float}
 
 
 def _blank(v: object) -> bool:
@@ -445,12 +491,6 @@ class _FieldTable(list):
     # acts exactly as any other such text would: it is replaced by a stand-in, so the cells
     # of every county's header share their answers.
 
-    def canonical_top(self, top: object) -> object:
-        return top if _blank(top) else self.tops[top]
-
-    def canonical_bottom(self, bottom: object) -> object:
-        return bottom if _blank(bottom) else self.bottoms[bottom]
-
     def _top_stand_in(self, top: object) -> object:
         norm = normalise_label(top)
         relevant = (not norm or norm in self.groups or not label_variants(top).isdisjoint(self.one_keys)
@@ -509,34 +549,45 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     best = (-1, {})
     best_score = 0
     key_field = keys.key_field
+    # No later row can beat a header that has every field: the rows under it are not looked at.
+    perfect = len(keys) + 0.5
+    rows = grid.rows
     # Only a row holding some label (or the row under one) can end the header.
-    hits = [r for r in range(min(len(grid.rows), HEADER_SEARCH_ROWS)) if keys.row_hits(grid.rows[r])]
-    for h in sorted(set(hits) | {r + 1 for r in hits if r + 1 < len(grid.rows)}):
-        cols = _match_row(grid, h, keys, merged_src)
-        score = len(cols) + (0.5 if key_field in cols else 0)
-        if score > best_score:
-            best, best_score = (h, cols), score
+    above_hits = False
+    for h in range(min(len(rows), HEADER_SEARCH_ROWS + 1)):
+        hits = h < HEADER_SEARCH_ROWS and keys.row_hits(rows[h])
+        if hits or above_hits:
+            cols = _match_row(grid, h, keys, merged_src)
+            score = len(cols) + (0.5 if key_field in cols else 0)
+            if score > best_score:
+                best, best_score = (h, cols), score
+                if score == perfect:
+                    break
+        above_hits = hits
     return best
 
 
-def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
-    width = len(grid.rows[h])
+def _match_row(grid: Grid, h: int, keys: _FieldTable, merged_src: dict) -> dict[str, int]:
+    rows = grid.rows
+    bottoms = rows[h]
+    above = rows[h - 1] if h > 0 else []
     found: dict[str, int] = {}
     taken: set[int] = set()
-
-    def text(r: int, c: int) -> object:
-        src = merged_src.get((r, c))
-        return grid.value(*src) if src else grid.value(r, c)
-
+    tops, canonical_bottoms, cell_matches = keys.tops, keys.bottoms, keys.cell_matches
     prev_top: object = ""
-    for c in range(width):
-        bottom = grid.value(h, c)
-        if isinstance(bottom, (int, float)) and not isinstance(bottom, bool):
+    for c, bottom in enumerate(bottoms):
+        if bottom.__class__ is int or bottom.__class__ is float:
             bottom = ""
-        top = keys.canonical_top(text(h - 1, c) if h > 0 else "")
-        bottom = keys.canonical_bottom(bottom)
-        same_merge = merged_src.get((h, c)) is not None and merged_src.get((h, c)) == merged_src.get((h - 1, c))
-        matches, keep_top = keys.cell_matches[(top, bottom, same_merge, prev_top)]
+        same_merge = False
+        if merged_src:
+            src = merged_src.get((h - 1, c))
+            top = grid.value(*src) if src else (above[c] if c < len(above) else "")
+            here = merged_src.get((h, c))
+            same_merge = here is not None and here == src
+        else:
+            top = above[c] if c < len(above) else ""
+        # Blank texts are their own stand-ins, so every cell goes through the memo.
+        matches, keep_top = cell_matches[(tops[top], canonical_bottoms[bottom], same_merge, prev_top)]
         for i in matches:
             if i not in taken:
                 taken.add(i)
@@ -544,4 +595,3 @@ def _match_row(grid: Grid, h: int, keys, merged_src) -> dict[str, int]:
                 break
         prev_top = keep_top
     return found
-

@@ -49,3 +49,29 @@ def test_counts_beyond_any_county_are_refused_as_too_large(n):
     for s in (n, float(n), str(n), f"{n:,}"):
         with pytest.raises(TooLarge):
             parse_count(s)
+
+
+FLOAT_CELL = st.one_of(
+    st.integers(-5, 10**13).map(float),  # whole numbers as calamine gives them, some out of bounds
+    st.integers(0, 10**6).map(lambda n: n + 0.5),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+CELL = st.one_of(FLOAT_CELL, st.integers(-5, 10**13), st.sampled_from(["", " ", "-", "12", "十二", None, True]))
+
+
+@given(st.one_of(st.lists(FLOAT_CELL, max_size=20), st.lists(CELL, max_size=20)))
+def test_a_column_read_at_c_speed_reads_as_cell_by_cell(cells):
+    """The reader's shortcut for a column of whole numbers gives what parse_count gives for
+    each cell, or steps aside (None) so that each cell gets parse_count and its findings."""
+    from pipeline.read import _whole_counts
+
+    fast = _whole_counts(tuple(cells))
+    if fast is not None:
+        assert fast == tuple(parse_count(v) for v in cells)
+
+
+@given(st.lists(st.integers(0, MAX_COUNT), max_size=20))
+def test_a_column_of_whole_numbers_takes_the_shortcut(counts):
+    from pipeline.read import _whole_counts
+
+    assert _whole_counts(tuple(float(n) for n in counts)) == tuple(counts)
