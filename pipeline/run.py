@@ -22,7 +22,7 @@ from .consolidate import Totals, consolidate
 from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
-from .processes import Helper, in_background
+from .processes import Helper, die_with_parent, in_background
 from .read import load_bytes, read_source
 from .render import (
     Report,
@@ -278,13 +278,13 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
     if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
 
-        from .processes import die_with_parent
-
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            chunk = max(1, len(todo) // (workers * 8))
+        # The form and unit list reach the workers through fork, not pickled with every batch:
+        # with a national unit list that cost more than reading the batch's files.
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_reader,
+                                 initargs=(os.getpid(), form, units, passwords)) as pool:
+            chunk = max(1, min(64, len(todo) // (workers * 8)))
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
-            futures = [pool.submit(_read_batch, [readable[i] for i in b], form, units, passwords) for b in batches]
+            futures = [pool.submit(_read_batch, [readable[i] for i in b]) for b in batches]
             for batch, fut in zip(batches, futures):
                 for i, blob in zip(batch, fut.result()):
                     results[i] = pickle.loads(blob)
@@ -302,7 +302,17 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
     return [results[i] for i in range(len(readable))]
 
 
-def _read_batch(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...]) -> list[bytes]:
-    # Pickled here, once: the same bytes cross to the parent and go into the read cache.
+_reader_args: tuple = ()
+
+
+def _start_reader(parent: int, form: Form, units: UnitList, passwords: tuple[str, ...]) -> None:
+    global _reader_args
+    die_with_parent(parent)
     gc.disable()
+    _reader_args = (form, units, passwords)
+
+
+def _read_batch(sources: list[Source]) -> list[bytes]:
+    # Pickled here, once: the same bytes cross to the parent and go into the read cache.
+    form, units, passwords = _reader_args
     return [pickle.dumps(read_source(s, form, units, passwords), protocol=pickle.HIGHEST_PROTOCOL) for s in sources]
