@@ -27,6 +27,12 @@ MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not 
 _TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
 _FOOTER = re.compile(r"^\s*(填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
 _COLUMN_CODES = {"甲", "乙", "丙", "丁"}
+_UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
+_CODE_LINE = re.compile(r"(?:行政区划)?代码[::]?\s*(\d{6})(?:\.0)?(?!\d)")
+_DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
+_PEOPLE_LINES = tuple(
+    (label, re.compile(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)")) for label in ("填表人", "审核人", "联系电话")
+)
 
 
 def load_bytes(source: Source) -> bytes:
@@ -270,21 +276,21 @@ class _SourceReader:
             text = _row_text(grid, r)
             if not text:
                 continue
-            m = re.search(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)", text)
+            m = "填报单位" in text and _UNIT_LINE.search(text)
             if m and m.group(1).strip():
                 self.identity["name"].append((grid.name, m.group(1).strip()))
-            m = re.search(r"(?:行政区划)?代码[::]?\s*(\d{6})(?:\.0)?(?!\d)", text)
+            m = "代码" in text and _CODE_LINE.search(text)
             if m:
                 self.identity["code"].append((grid.name, m.group(1)))
-            m = re.search(r"填报日期[::]?\s*(\S+(?:\s\S+)?)", text)
+            m = "填报日期" in text and _DATE_LINE.search(text)
             if m:
                 self.identity["date"].append((grid.name, m.group(1)))
 
     def _collect_people(self, grid: Grid, start: int) -> None:
         for r in range(start, min(len(grid.rows), start + 6)):
             text = _row_text(grid, r)
-            for label in ("填表人", "审核人", "联系电话"):
-                m = re.search(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)", text)
+            for label, pattern in _PEOPLE_LINES:
+                m = label in text and pattern.search(text)
                 if m and m.group(1).strip() and label not in self.people:
                     self.people[label] = m.group(1).strip()
 

@@ -50,6 +50,7 @@ class UnitList:
                 names.setdefault(n, set()).add(u.code)
         object.__setattr__(self, "_codes", codes)
         object.__setattr__(self, "_names", names)
+        object.__setattr__(self, "_matched", {})
         city_names = set()
         for _, city in self.cities:
             city_names.add(city)
@@ -61,6 +62,16 @@ class UnitList:
 
     def match_name(self, text: str, noise: tuple[str, ...] = ()) -> str | None:
         """The unit a 填报单位 text names, matched whole after stripping what surrounds it."""
+        # Each sheet of a return repeats its 填报单位 line: the answer is worked out once.
+        known = self._matched  # type: ignore[attr-defined]
+        key = (text, noise)
+        if key not in known:
+            if len(known) > 10_000:
+                known.clear()
+            known[key] = self._match_name(text, noise)
+        return known[key]
+
+    def _match_name(self, text: str, noise: tuple[str, ...]) -> str | None:
         s = _clean(text)
         for word in sorted(noise, key=len, reverse=True):
             s = s.replace(word, "")
