@@ -13,6 +13,7 @@ import zipfile
 import zlib
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -33,6 +34,21 @@ _DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
 _PEOPLE_LINES = tuple(
     (label, re.compile(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)")) for label in ("填表人", "审核人", "联系电话")
 )
+
+
+class _Memo(dict):
+    """Answers kept per key, worked out on first asking. Bounded, since county text (names,
+    dates) is asked about too."""
+
+    def __init__(self, compute) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self.compute(key)
+        if len(self) < 50_000:
+            self[key] = value
+        return value
 
 
 def load_bytes(source: Source) -> bytes:
@@ -135,12 +151,8 @@ class _SourceReader:
     # --- sheets -------------------------------------------------------------------------
 
     def _pick_sheet(self, spec: SheetSpec) -> str | None:
-        wanted = [normalise_label(x) for x in (spec.label, *spec.aliases)]
-        matches = []
-        for name, visible in self.book.sheets:
-            n = normalise_label(name)
-            if any(_whole(w, n) for w in wanted):
-                matches.append((name, visible))
+        names_this = _field_keys(spec).names_this_sheet
+        matches = [(name, visible) for name, visible in self.book.sheets if names_this[name]]
         visible = [m for m in matches if m[1]]
         pool = visible or matches
         if not pool:
@@ -186,12 +198,13 @@ class _SourceReader:
             if _has_footer(raw):
                 break
             n = len(raw)
-            key_text = _clean_text(raw[key_col] if key_col < n else "")
+            key_text = raw[key_col] if key_col < n else ""
+            key_text = _clean_str(key_text) if key_text.__class__ is str else _clean_text(key_text)
             if key_text:
                 if key_text in _COLUMN_CODES:
                     r += 1
                     continue
-                is_total = _is_total(key_text)
+                is_total = _TOTAL_TEXT[key_text]
             else:
                 values_raw = [raw[c] if c < n else "" for c in col_index]
                 has_formula = bool(formulas) and any((r, c) in formulas for c in col_index)
@@ -225,11 +238,20 @@ class _SourceReader:
             picked = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in picked]
         by_column = list(zip(*picked)) if picked else [()] * width
         townships_only = itemgetter(*township_at) if len(township_at) > 1 else None
+        # Most often every count of the sheet is a whole number: all converted in one go.
+        counted = [c for c, unit in zip(col_index, unit_of) if unit is not None]
+        whole = _whole_counts(tuple(chain.from_iterable(by_column[c] for c in counted))) if not formulas else None
         for j, c in enumerate(col_index):
             cells = by_column[c]
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
-            values = _whole_counts(cells) if unit is not None and not formula_at else None
+            if unit is None or formula_at:
+                values = None
+            elif whole is not None:
+                at = counted.index(c) * len(kept)
+                values = whole[at:at + len(kept)]
+            else:
+                values = _whole_counts(cells)
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -407,6 +429,9 @@ def _is_total(text: str) -> bool:
     return text in _TOTAL_WORDS or (len(text) <= 6 and (text.endswith("合计") or text.endswith("总计")))
 
 
+_TOTAL_TEXT = _Memo(_is_total)  # asked of every township's name
+
+
 def _is_code_row(values: list, cols: list[int]) -> bool:
     """A column-number row (1 2 3 …) under the header, as statistical forms often have."""
     ordered = [v for _, v in sorted(zip(cols, values), key=lambda cv: cv[0])]
@@ -418,16 +443,25 @@ def _is_code_row(values: list, cols: list[int]) -> bool:
 
 
 def _row_text(grid: Grid, r: int) -> str:
+    if r >= len(grid.rows):
+        return ""
     parts = []
-    for v in grid.rows[r] if r < len(grid.rows) else []:
-        if v in (None, ""):
-            continue
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if isinstance(v, (datetime, date)):
-            v = v.strftime("%Y-%m-%d")
-        parts.append(unicodedata.normalize("NFKC", str(v)).strip())
+    for v in grid.rows[r]:
+        if v.__class__ is str:
+            if v:
+                parts.append(_stripped(v))
+        elif v is not None:
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, (datetime, date)):
+                v = v.strftime("%Y-%m-%d")
+            parts.append(unicodedata.normalize("NFKC", str(v)).strip())
     return "  ".join(parts)
+
+
+@lru_cache(maxsize=16384)
+def _stripped(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip()
 
 
 def parse_date(text: str) -> date | None:
@@ -445,21 +479,6 @@ def parse_date(text: str) -> date | None:
 
 
 # --- header detection ------------------------------------------------------------------
-
-
-class _Memo(dict):
-    """Answers kept per key, worked out on first asking. Bounded, since county text (names,
-    dates) is asked about too."""
-
-    def __init__(self, compute) -> None:
-        super().__init__()
-        self.compute = compute
-
-    def __missing__(self, key):
-        value = self.compute(key)
-        if len(self) < 50_000:
-            self[key] = value
-        return value
 
 
 class _FieldTable(list):
@@ -484,13 +503,19 @@ class _FieldTable(list):
         self.prefixes = frozenset(k[:i] for k in self.one_keys for i in range(1, len(k) + 1))
         self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
         self.hits = _Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
+        sheet_names = [normalise_label(x) for x in (spec.label, *spec.aliases)]
+        self.names_this_sheet = _Memo(lambda name: any(_whole(w, normalise_label(name)) for w in sheet_names))
         self.tops = _Memo(self._top_stand_in)
         self.bottoms = _Memo(self._bottom_stand_in)
         self.cell_matches = _Memo(self._cell_matches)
 
     def row_hits(self, row: list) -> bool:
         """Does any cell of the row hold one of the sheet's labels?"""
-        return any(self.hits[v] for v in row if type(v) is str and v)
+        hits = self.hits
+        for v in row:
+            if v.__class__ is str and v and hits[v]:
+                return True
+        return False
 
     # A header cell's text above (top) or in the row (bottom) that can take part in no label
     # at all, such as the 填报单位 line over a one-row header or a township's name under it,
@@ -545,13 +570,7 @@ def _field_keys(spec: SheetSpec) -> _FieldTable:
 def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     """The header's last row and each field's column; (-1, {}) when no row looks like a header."""
     keys = _field_keys(spec)
-    merged_src = {}
-    for r1, c1, r2, c2 in grid.merged:
-        if (r2 - r1 + 1) * (c2 - c1 + 1) > 400:
-            continue
-        for r in range(r1, r2 + 1):
-            for c in range(c1, c2 + 1):
-                merged_src[(r, c)] = (r1, c1)
+    merged = tuple(grid.merged)
     best = (-1, {})
     best_score = 0
     key_field = keys.key_field
@@ -563,7 +582,7 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     for h in range(min(len(rows), HEADER_SEARCH_ROWS + 1)):
         hits = h < HEADER_SEARCH_ROWS and keys.row_hits(rows[h])
         if hits or above_hits:
-            cols = _match_row(grid, h, keys, merged_src)
+            cols = _match_row(grid, h, keys, merged)
             score = len(cols) + (0.5 if key_field in cols else 0)
             if score > best_score:
                 best, best_score = (h, cols), score
@@ -573,10 +592,33 @@ def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     return best
 
 
-def _match_row(grid: Grid, h: int, keys: _FieldTable, merged_src: dict) -> dict[str, int]:
+@lru_cache(maxsize=1024)
+def _row_merges(merged: tuple[tuple[int, int, int, int], ...], h: int) -> tuple[dict, frozenset]:
+    """For header row h: the merged cell (its top-left) each column sees above it, and the
+    columns whose cell is one merged cell with the cell above. Returns of one layout share
+    their merges: worked out once."""
+    sources = {}
+    for r1, c1, r2, c2 in merged:
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > 400 or r2 < h - 1 or r1 > h:
+            continue
+        for r in range(max(r1, h - 1), min(r2, h) + 1):
+            for c in range(c1, c2 + 1):
+                sources[(r, c)] = (r1, c1)
+    above = {c: src for (r, c), src in sources.items() if r == h - 1}
+    same = frozenset(c for (r, c), src in sources.items() if r == h and above.get(c) == src)
+    return above, same
+
+
+_NO_MERGES: tuple[dict, frozenset] = ({}, frozenset())
+
+
+def _match_row(grid: Grid, h: int, keys: _FieldTable, merged: tuple) -> dict[str, int]:
     rows = grid.rows
     bottoms = rows[h]
     above = rows[h - 1] if h > 0 else []
+    if len(above) < len(bottoms):
+        above = [*above, *[""] * (len(bottoms) - len(above))]
+    merged_above, same_merge = _row_merges(merged, h) if merged else _NO_MERGES
     found: dict[str, int] = {}
     taken: set[int] = set()
     tops, canonical_bottoms, cell_matches = keys.tops, keys.bottoms, keys.cell_matches
@@ -584,16 +626,13 @@ def _match_row(grid: Grid, h: int, keys: _FieldTable, merged_src: dict) -> dict[
     for c, bottom in enumerate(bottoms):
         if bottom.__class__ is int or bottom.__class__ is float:
             bottom = ""
-        same_merge = False
-        if merged_src:
-            src = merged_src.get((h - 1, c))
-            top = grid.value(*src) if src else (above[c] if c < len(above) else "")
-            here = merged_src.get((h, c))
-            same_merge = here is not None and here == src
-        else:
-            top = above[c] if c < len(above) else ""
+        top = above[c]
+        if merged_above:
+            src = merged_above.get(c)
+            if src:
+                top = grid.value(*src)
         # Blank texts are their own stand-ins, so every cell goes through the memo.
-        matches, keep_top = cell_matches[(tops[top], canonical_bottoms[bottom], same_merge, prev_top)]
+        matches, keep_top = cell_matches[(tops[top], canonical_bottoms[bottom], c in same_merge, prev_top)]
         for i in matches:
             if i not in taken:
                 taken.add(i)
