@@ -7,6 +7,7 @@ the cell it came from. Problems come back as findings; nothing here raises past 
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 import zipfile
@@ -181,7 +182,7 @@ class _SourceReader:
         keys = [k for k, _ in field_items]
         col_index = [c for _, c in field_items]
         letters = [column_letter(c) for c in col_index]
-        count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
+        count_units = _field_keys(spec).count_units
         unit_of = [count_units.get(k) for k in keys]  # None: a computed column
         first_field_col = min(col_index)
         rows = grid.rows
@@ -195,9 +196,12 @@ class _SourceReader:
         r = header_row + 1
         while r < len(rows):
             raw = rows[r]
+            n = len(raw)
+            if raw.count("") == n and not (formulas and any((r, c) in formulas for c in col_index)):
+                r += 1  # an empty row: the commonest row that holds no township
+                continue
             if _has_footer(raw):
                 break
-            n = len(raw)
             key_text = raw[key_col] if key_col < n else ""
             key_text = _clean_str(key_text) if key_text.__class__ is str else _clean_text(key_text)
             if key_text:
@@ -327,7 +331,7 @@ class _SourceReader:
             else:
                 unknown_names.append(text)
         content = by_code or by_name
-        from_file = self.units.find_in_filename(Path(self.source.member or self.source.path).stem)
+        from_file = self.units.find_in_filename(os.path.splitext(os.path.basename(self.source.member or self.source.path))[0])
         if len(content) > 1:
             names = "、".join(self._unit_name(c) for c in sorted(content))
             self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致({names})")
@@ -496,6 +500,7 @@ class _FieldTable(list):
             two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
             self.append((f.key, one, two))
         self.key_field = spec.key_field.key
+        self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         self.one_keys = frozenset().union(*(one for _, one, _ in self))
         self.groups = frozenset(g for _, _, two in self for g, _ in two)
         self.subs = frozenset(b for _, _, two in self for _, b in two)
