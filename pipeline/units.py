@@ -58,7 +58,8 @@ class UnitList:
             m = re.match(r"^(.{2,3}?)(?:回族|藏族|蒙古族)?自治州$", city)
             if m:
                 city_names.add(m.group(1) + "州")
-        object.__setattr__(self, "_city_names", tuple(sorted(city_names, key=len, reverse=True)))
+        object.__setattr__(self, "_city_names", frozenset(city_names))
+        object.__setattr__(self, "_city_name_lengths", sorted({len(c) for c in city_names}, reverse=True))
 
     def match_name(self, text: str, noise: tuple[str, ...] = ()) -> str | None:
         """The unit a 填报单位 text names, matched whole after stripping what surrounds it."""
@@ -77,9 +78,10 @@ class UnitList:
             s = s.replace(word, "")
         s = re.sub(r"^[:\s]+|[:\s]+$", "", s)
         candidates = [s, s.removesuffix("委")]  # 张家川县委双联办
-        for city in self._city_names:  # type: ignore[attr-defined]
-            if s.startswith(city) and len(s) > len(city):
-                candidates.append(s[len(city):])
+        cities = self._city_names  # type: ignore[attr-defined]
+        for length in self._city_name_lengths:  # type: ignore[attr-defined]  # longest first
+            if len(s) > length and s[:length] in cities:
+                candidates.append(s[length:])
         for c in candidates:
             codes = self._names.get(c)  # type: ignore[attr-defined]
             if codes and len(codes) == 1:
