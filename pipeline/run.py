@@ -23,7 +23,7 @@ from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
 from .processes import Helper, die_with_parent, in_background
-from .read import load_bytes, read_source
+from .read import STAGE_FILES, load_bytes, read_sources
 from .render import (
     Report,
     ReportSettings,
@@ -282,7 +282,7 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
         # with a national unit list that cost more than reading the batch's files.
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_reader,
                                  initargs=(os.getpid(), form, units, passwords)) as pool:
-            chunk = max(1, min(64, len(todo) // (workers * 8)))
+            chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
             futures = [pool.submit(_read_batch, [readable[i] for i in b]) for b in batches]
             for batch, fut in zip(batches, futures):
@@ -293,10 +293,12 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
                 if progress:
                     progress(done, len(readable))
     else:
-        for i in todo:
-            results[i] = read_source(readable[i], form, units, passwords)
-            cache.put(results[i])
-            done += 1
+        for k in range(0, len(todo), STAGE_FILES):
+            batch = todo[k:k + STAGE_FILES]
+            for i, result in zip(batch, read_sources([readable[i] for i in batch], form, units, passwords)):
+                results[i] = result
+                cache.put(result)
+            done += len(batch)
             if progress:
                 progress(done, len(readable))
     return [results[i] for i in range(len(readable))]
@@ -315,4 +317,4 @@ def _start_reader(parent: int, form: Form, units: UnitList, passwords: tuple[str
 def _read_batch(sources: list[Source]) -> list[bytes]:
     # Pickled here, once: the same bytes cross to the parent and go into the read cache.
     form, units, passwords = _reader_args
-    return [pickle.dumps(read_source(s, form, units, passwords), protocol=pickle.HIGHEST_PROTOCOL) for s in sources]
+    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in read_sources(sources, form, units, passwords)]

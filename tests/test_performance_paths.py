@@ -27,8 +27,9 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
     assert list(cache.glob("reads-*.pickle"))
 
     reads = []
-    real = run_module.read_source
-    monkeypatch.setattr(run_module, "read_source", lambda *a, **k: reads.append(a[0].path) or real(*a, **k))
+    real = run_module.read_sources
+    monkeypatch.setattr(run_module, "read_sources",
+                        lambda *a, **k: reads.extend(s.path for s in a[0]) or real(*a, **k))
     again = build_run(inbox, settings, cache_dir=cache)
     assert reads == []  # every file served from the cache
     for name in ("totals.csv", "findings.csv", "roster.csv", "report.html"):
