@@ -25,9 +25,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from pipeline import read as read_module
 from pipeline.formbook import build_return, workbook_bytes
 from pipeline.model import Source
-from pipeline.read import read_source
+from pipeline.read import read_source, read_sources
 from pipeline.run import build_run
 from tests.builders import rewrite_sheet_xml, zip_of
 from tests.conftest import EXAMPLE, clean_rows
@@ -160,6 +161,36 @@ def test_random_byte_flips(seed, tmp_path, settings, form, units):
     run = run_with(tmp_path, settings, form, units, "620102_城关区.xlsx", bytes(data))
     assert_other_county_intact(run, form)
     assert_one_error_or_intact(run, form, "620102_城关区.xlsx")
+
+
+def test_files_read_together_read_as_each_alone(tmp_path, form, units, monkeypatch):
+    """Reading goes stage by stage over a group of files: a file that fails at any stage
+    (opening, parsing a sheet, reading it) costs only its own result, and each file reads
+    exactly as it does alone, however the files are grouped."""
+    data = good(form, units)
+    bodies = {"620102_城关区.xlsx": data, "620103_七里河区.xlsx": good(form, units, OTHER),
+              "laughs.xlsx": billion_laughs(data), "noise.xlsx": os.urandom(5000), "empty.xlsx": b"",
+              "garbage.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 4000}
+    bodies |= {f"cut{cut}.xlsx": data[:cut] for cut in (30, 1000, -200, -22)}
+    for seed in range(4):
+        flipped = bytearray(data)
+        rng = random.Random(seed)
+        for _ in range(3):
+            flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        bodies[f"flip{seed}.xlsx"] = bytes(flipped)
+    sources = []
+    for name, body in bodies.items():
+        (tmp_path / name).write_bytes(body)
+        kind = "xls" if name.endswith(".xls") else "xlsx"
+        sources.append(Source(name, len(body), "", 0.0, kind, abspath=str(tmp_path / name)))
+    alone = [read_source(s, form, units) for s in sources]
+    assert read_sources(sources, form, units) == alone
+    monkeypatch.setattr(read_module, "STAGE_FILES", 3)
+    assert read_sources(sources, form, units) == alone
+    monkeypatch.setattr(read_module, "STAGE_BYTES", 1)  # one file a group, whatever STAGE_FILES says
+    assert read_sources(sources, form, units) == alone
+    assert alone[0].ret is not None and alone[0].ret.county_code == CODE and not alone[0].findings
+    assert sum(r.ret is None for r in alone) >= 5  # the broken ones failed, each on its own
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
