@@ -526,8 +526,9 @@ def parse_date(text: str) -> date | None:
 
 
 class _FieldTable(list):
-    """Per field of a sheet: (key, one-row keys, two-row keys), and what has been worked out
-    so far for header texts: the same texts come back in every return."""
+    """What the reader works out once per sheet of the form: per field (key, one-row keys,
+    two-row keys), each count field's unit, and the answers so far for sheet names and header
+    texts, which come back in every return."""
 
     def __init__(self, spec: SheetSpec) -> None:
         super().__init__()

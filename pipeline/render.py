@@ -369,7 +369,7 @@ def roster_rows(roster: Roster) -> list[list]:
     ]
 
 
-def consolidated_xlsx(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
+def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings, roster."""
     from .xlsx_writer import OutSheet, write_xlsx
 

@@ -142,16 +142,17 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     findings = sorted(findings, key=lambda f: f.sort_key)
+    # The two slowest outputs are made by other processes while this one makes the rest;
+    # the workbooks need no report, so they start first.
+    workbooks = in_background(_workbooks, form, totals, roster, findings)
     report = build_report(
         form, units, totals, roster, findings,
         ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example, charts=charts,
     )
-    # The two slowest outputs are made by other processes while this one makes the rest.
-    workbooks = in_background(_workbooks, form, report, totals, roster, findings)
-    files = {"report.html": render_html(report).encode("utf-8")}
     docx = word.submit(render_docx, report, images())
+    files = {"report.html": render_html(report).encode("utf-8")}
     files |= {
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
@@ -215,8 +216,8 @@ def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], 
     return wait
 
 
-def _workbooks(form: Form, report: Report, totals: Totals, roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
-    return {"consolidated.xlsx": consolidated_xlsx(form, report, totals, roster, findings)} | returned_workbooks(roster, findings)
+def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
+    return {"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings)} | returned_workbooks(roster, findings)
 
 
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
