@@ -109,10 +109,11 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
     # The Word helper starts now when this process reads alone (a core is free), or else once
-    # the reader processes are done with every core. When (almost) nothing is read afresh,
-    # the charts most likely come from the cache: no matplotlib then.
+    # the reader processes are done with every core. When nothing is read afresh, the charts
+    # come from the cache: no matplotlib then. One resent return may change a chart, and
+    # importing matplotlib ahead costs the helper's otherwise idle core nothing.
     to_read = sum(1 for s in readable if not cache.has(s))
-    start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 10))
+    start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 0))
     if to_read < PARALLEL_FROM:
         start_word()
     results = read_all(readable, form, units, settings.passwords, cache, progress)
