@@ -14,7 +14,6 @@ import zipfile
 import zlib
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
@@ -111,10 +110,6 @@ def _guarded(source: Source, form: Form, step):
     except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
         msg = form.message("read-failed", detail=type(e).__name__)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "read-failed", msg),))
-
-
-def read_bytes(data: bytes, source: Source, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
-    return _SourceReader(source, form, units, _open(data, passwords)).load().read()
 
 
 def _open(data: bytes, passwords: tuple[str, ...]) -> Book:
@@ -237,7 +232,8 @@ class _SourceReader:
         while r < len(rows):
             raw = rows[r]
             n = len(raw)
-            if raw.count("") == n and not (formulas and any((r, c) in formulas for c in col_index)):
+            has_formula = bool(formulas) and any((r, c) in formulas for c in col_index)
+            if raw.count("") == n and not has_formula:
                 r += 1  # an empty row: the commonest row that holds no township
                 continue
             if _has_footer(raw):
@@ -248,10 +244,9 @@ class _SourceReader:
                 if key_text in _COLUMN_CODES:
                     r += 1
                     continue
-                is_total = _TOTAL_TEXT[key_text]
+                is_total = _is_total(key_text)
             else:
                 values_raw = [raw[c] if c < n else "" for c in col_index]
-                has_formula = bool(formulas) and any((r, c) in formulas for c in col_index)
                 if (not has_formula and all(_blank(v) for v in values_raw)) or _is_code_row(values_raw, col_index):
                     r += 1
                     continue
@@ -282,20 +277,11 @@ class _SourceReader:
             picked = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in picked]
         by_column = list(zip(*picked)) if picked else [()] * width
         townships_only = itemgetter(*township_at) if len(township_at) > 1 else None
-        # Most often every count of the sheet is a whole number: all converted in one go.
-        counted = [c for c, unit in zip(col_index, unit_of) if unit is not None]
-        whole = _whole_counts(tuple(chain.from_iterable(by_column[c] for c in counted))) if not formulas else None
         for j, c in enumerate(col_index):
             cells = by_column[c]
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
-            if unit is None or formula_at:
-                values = None
-            elif whole is not None:
-                at = counted.index(c) * len(kept)
-                values = whole[at:at + len(kept)]
-            else:
-                values = _whole_counts(cells)
+            values = _whole_counts(cells) if unit is not None and not formula_at else None
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -469,11 +455,9 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def _is_total(text: str) -> bool:
+@lru_cache(maxsize=16384)
+def _is_total(text: str) -> bool:  # asked of every township's name
     return text in _TOTAL_WORDS or (len(text) <= 6 and (text.endswith("合计") or text.endswith("总计")))
-
-
-_TOTAL_TEXT = _Memo(_is_total)  # asked of every township's name
 
 
 def _is_code_row(values: list, cols: list[int]) -> bool:

@@ -153,8 +153,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         example=example, charts=charts,
     )
     docx = word.submit(render_docx, report, images())
-    files = {"report.html": render_html(report).encode("utf-8")}
-    files |= {
+    files = {
+        "report.html": render_html(report).encode("utf-8"),
         "totals.csv": totals_csv(form, totals),
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster),
@@ -276,12 +276,11 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
     import multiprocessing as mp
 
     workers = min(os.cpu_count() or 1, 8)
-    # fork only: the workers inherit the imported modules, the form and the units for free
     if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
 
-        # The form and unit list reach the workers through fork, not pickled with every batch:
-        # with a national unit list that cost more than reading the batch's files.
+        # fork only: the workers inherit the imported modules, the form and the unit list,
+        # which pickled with every batch cost more than reading its files (a national list).
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_reader,
                                  initargs=(os.getpid(), form, units, passwords)) as pool:
             chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
