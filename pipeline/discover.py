@@ -6,6 +6,10 @@ The inbox is only read. A .zip is looked into, never extracted.
 from __future__ import annotations
 
 import hashlib
+import os
+import pickle
+import tempfile
+import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -16,21 +20,46 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
 _HEAD = 8
 
 
-def discover(inbox: Path) -> list[Source]:
+def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
+    """`hashes` remembers each file's hash by its size and times, as git does: a re-run
+    then hashes only the files that changed."""
+    hashes = hashes or Hashes(None)
     sources: list[Source] = []
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        parts = path.relative_to(inbox).parts
-        rel = "/".join(parts)
-        if any(part.startswith(".") for part in parts) and path.name != ".DS_Store":
+    for parts, abspath in _files(str(inbox)):
+        rel, name = "/".join(parts), parts[-1]
+        if any(part.startswith(".") for part in parts) and name != ".DS_Store":
             continue  # hidden folders (.git, editor state) are not submissions
-        stat = path.stat()
-        data_head, digest = _head_and_sha256(path)
-        kind = classify(path.name, data_head)
+        stat = os.stat(abspath)
+        known = hashes.get(abspath, stat)
+        data_head, digest = known or _head_and_sha256(abspath)
+        if known is None:
+            hashes.put(abspath, stat, data_head, digest)
+        kind = classify(name, data_head)
         if kind == "zip":
-            sources += _members(path, rel, stat.st_mtime)
+            sources += _members(Path(abspath), rel, stat.st_mtime)
             continue
-        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=str(path)))
+        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=abspath))
     return sources
+
+
+def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
+    """Every file under the inbox as (its path's parts, its full path), in the order pathlib
+    sorts paths; folders are entered, links to folders are not (as Path.rglob)."""
+    found = []
+    folders: list[tuple[str, tuple[str, ...]]] = [(inbox, ())]
+    while folders:
+        folder, parts = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                entries = list(entries)
+        except PermissionError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                folders.append((entry.path, (*parts, entry.name)))
+            elif entry.is_file():
+                found.append(((*parts, entry.name), entry.path))
+    return sorted(found, key=lambda f: [os.path.normcase(part) for part in f[0]])
 
 
 def classify(name: str, head: bytes) -> str:
@@ -42,10 +71,10 @@ def classify(name: str, head: bytes) -> str:
         return "zip" if lower.endswith(".zip") else "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
-    return "broken" if Path(lower).suffix in WORKBOOK_SUFFIXES else "skip"
+    return "broken" if os.path.splitext(lower)[1] in WORKBOOK_SUFFIXES else "skip"
 
 
-def _head_and_sha256(path: Path) -> tuple[bytes, str]:
+def _head_and_sha256(path: str) -> tuple[bytes, str]:
     """The first bytes (to tell the kind) and the hash, in one pass over the file."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -101,3 +130,56 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return info.filename.encode("cp437").decode("gbk")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return info.filename
+
+
+class Hashes:
+    """Each file's first bytes and SHA-256, remembered by its path, size, times, inode and
+    device (kept in the outbox's .cache/, never the inbox). An entry is believed only when all
+    of these are unchanged and the file was last changed well before it was hashed: a file
+    rewritten within the same clock tick as its hashing, to the same size, is hashed again
+    (git's "racy" rule). Deleting the file only makes the next run hash everything."""
+
+    RACY_NS = 2_000_000_000  # FAT keeps times to 2 s
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, tuple] = {}
+        self.seen: set[str] = set()
+        self.changed = False
+        if path:
+            try:
+                with open(path, "rb") as f:
+                    self.entries = pickle.load(f)
+            except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
+                self.entries = {}
+
+    @staticmethod
+    def _stamp(stat: os.stat_result) -> tuple:
+        return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
+
+    def get(self, path: str, stat: os.stat_result) -> tuple[bytes, str] | None:
+        key = path
+        self.seen.add(key)
+        entry = self.entries.get(key)
+        if not isinstance(entry, tuple) or len(entry) != 4:
+            return None
+        stamp, hashed_at, head, digest = entry
+        if stamp != self._stamp(stat) or max(stat.st_mtime_ns, stat.st_ctime_ns) + self.RACY_NS > hashed_at:
+            return None
+        return head, digest
+
+    def put(self, path: str, stat: os.stat_result, head: bytes, digest: str) -> None:
+        # The time is taken after hashing: a change during the hashing makes the entry racy.
+        self.entries[path] = (self._stamp(stat), time.time_ns(), head, digest)
+        self.seen.add(path)
+        self.changed = True
+
+    def save(self) -> None:
+        """Keep the entries of the files seen in this run; written whole, then moved into place."""
+        if not self.path or not (self.changed or self.entries.keys() - self.seen):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashes-")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({k: v for k, v in self.entries.items() if k in self.seen}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)

@@ -19,7 +19,7 @@ from .cache import ChartCache, ReadCache, code_fingerprint
 from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
-from .discover import discover
+from .discover import Hashes, discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
 from .processes import Helper, die_with_parent, in_background
@@ -100,7 +100,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
     units = units or load_units(form.units_file)
-    sources = discover(inbox)
+    hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
+    sources = discover(inbox, hashes)
     timings["discover"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -131,6 +132,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     tables = tabulate(form, [r.ret for r in with_return])
     findings += checks(tables)
     cache.save({s.sha256 for s in readable})
+    hashes.save()
     roster, findings = resolve(form, units, results, findings)
     timings["validate"] = time.perf_counter() - t
 

@@ -189,3 +189,54 @@ def _slow_away_from(parent: int, value: str) -> str:
     if os.getpid() != parent:
         time.sleep(60)
     return value
+
+
+def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):
+    import os
+
+    from pipeline import discover as discover_module
+    from pipeline.discover import Hashes, discover
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    a, b = inbox / "620102_城关区.xlsx", inbox / "sub" / "620103_七里河区.xlsx"
+    b.parent.mkdir()
+    a.write_bytes((EXAMPLE / "620102_城关区.xlsx").read_bytes())
+    b.write_bytes((EXAMPLE / "620103_七里河区.xlsx").read_bytes())
+    store = tmp_path / "hashes.pickle"
+    hashed = []
+    real = discover_module._head_and_sha256
+    monkeypatch.setattr(discover_module, "_head_and_sha256", lambda p: hashed.append(os.path.basename(p)) or real(p))
+
+    plain = discover(inbox)
+    hashes = Hashes(store)
+    assert discover(inbox, hashes) == plain
+    hashes.save()
+    hashed.clear()
+    assert discover(inbox, Hashes(store)) == plain
+    assert sorted(hashed) == sorted([a.name, b.name])  # just written: racy, so hashed again
+
+    later = time_ns = __import__("time").time_ns() + 10 * 10**9  # as if hashed well after the files changed
+    monkeypatch.setattr(discover_module.time, "time_ns", lambda: later)
+    hashes = Hashes(store)
+    discover(inbox, hashes)
+    hashes.save()
+    hashed.clear()
+    assert discover(inbox, Hashes(store)) == plain
+    assert hashed == []  # nothing changed: nothing hashed
+
+    # The same size and the same modification time, other content (a copy that kept its time):
+    # the change time still tells.
+    stat = a.stat()
+    content = bytearray(a.read_bytes())
+    content[-30] ^= 1
+    a.write_bytes(bytes(content))
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert a.stat().st_size == stat.st_size and a.stat().st_mtime_ns == stat.st_mtime_ns
+    monkeypatch.setattr(discover_module.time, "time_ns", lambda: time_ns + 20 * 10**9)
+    now = discover(inbox, Hashes(store))
+    assert hashed == [a.name]
+    assert now[0].sha256 == discover(inbox)[0].sha256 != plain[0].sha256
+
+    store.write_bytes(b"damaged")
+    assert discover(inbox, Hashes(store)) == discover(inbox)
