@@ -117,6 +117,10 @@ class Helper:
         child_end.close()
         self._conn = parent_end
 
+    @property
+    def started(self) -> bool:
+        return self._conn is not None
+
     def submit(self, fn: Callable[..., T], *args) -> Callable[[], T]:
         """Start fn(*args) in the helper; the function returned waits for its result."""
         if self._conn is None:

@@ -42,7 +42,7 @@ from .render import (
 from .resolve import resolve
 from .tabulate import Tables, tabulate
 from .units import UnitList, load_units
-from .validate import validate
+from .validate import prepare_validation, validate
 from .workbook import Unreadable
 
 
@@ -86,16 +86,17 @@ def build_run(
     # than quintupled the time to take results back from the worker processes).
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    word = Helper()
+    word, checker = Helper(), Helper()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker)
     finally:
         word.close()
+        checker.close()
         if gc_was_enabled:
             gc.enable()
 
 
-def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper) -> Run:
+def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper, checker: Helper) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
@@ -114,6 +115,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     # come from the cache: no matplotlib then. One resent return may change a chart, and
     # importing matplotlib ahead costs the helper's otherwise idle core nothing.
     to_read = sum(1 for s in readable if not cache.has(s))
+    if 0 < to_read <= VALIDATE_APART_UP_TO:
+        checker.start(prepare_validation)
     start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 0))
     if to_read < PARALLEL_FROM:
         start_word()
@@ -128,7 +131,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     with_return = [r for r in results if r.ret is not None]
-    checks = start_validation(form, with_return, cache)
+    checks = start_validation(form, with_return, cache, checker)
     tables = tabulate(form, [r.ret for r in with_return])
     findings += checks(tables)
     cache.save({s.sha256 for s in readable})
@@ -172,16 +175,20 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
 
 
-def start_validation(form: Form, results: list[ReadResult], cache: ReadCache) -> Callable[[Tables], list[Finding]]:
+def start_validation(form: Form, results: list[ReadResult], cache: ReadCache,
+                     checker: Helper | None = None) -> Callable[[Tables], list[Finding]]:
     """Validation findings for every return: from the cache for content validated before,
     fresh for the rest (all in one validation per sheet type, as ever).
 
-    A few new returns (one county resent) are validated by a forked copy, which imports
-    pandera (a fifth of a second) while this process tabulates every return."""
+    A few new returns (one county resent) are validated apart while this process tabulates
+    every return: by `checker` when it was started (it has imported pandera, a fifth of a
+    second, while the files were read), else by a forked copy."""
     known = [cache.checked(r.source) for r in results]
     todo = [i for i, found in enumerate(known) if found is None]
-    apart = in_background(_validate_returns, form, [results[i].ret for i in todo]) \
-        if 0 < len(todo) <= VALIDATE_APART_UP_TO else None
+    apart = None
+    if 0 < len(todo) <= VALIDATE_APART_UP_TO:
+        send = checker.submit if checker is not None and checker.started else in_background
+        apart = send(_validate_returns, form, [results[i].ret for i in todo])
 
     def finish(tables: Tables) -> list[Finding]:
         if todo:

@@ -17,6 +17,11 @@ from .tabulate import SheetFrame, Tables
 from .wording import coverage
 
 
+def prepare_validation() -> None:
+    """Import pandera ahead, in a helper that will validate (see run.start_validation)."""
+    import pandera.pandas  # noqa: F401
+
+
 def build_schema(spec: SheetSpec):
     import pandera.pandas as pa  # a fifth of a second: only runs with something to validate pay it
 
