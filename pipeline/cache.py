@@ -109,6 +109,50 @@ def rebind(result: ReadResult, source: Source) -> ReadResult:
     return ReadResult(source, ret, findings)
 
 
+class BlockCache:
+    """consolidated.xlsx's township rows as finished XML, a block per return and sheet (see
+    render.township_blocks), so that a re-run writes XML only for the returns that changed.
+    Keyed by the read cache's key (which returns' content means what) and the writer's own
+    code; only the blocks of the latest run are kept."""
+
+    def __init__(self, folder: Path | None, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"xlsx-{key}-{_writer_fingerprint()}.pickle" if folder else None
+
+    def load(self) -> dict[tuple, object]:
+        if not self.path:
+            return {}
+        try:
+            with open(self.path, "rb") as f:
+                blocks = pickle.load(f)
+            return blocks if isinstance(blocks, dict) else {}
+        except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
+            return {}
+
+    def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
+        if not self.path:
+            return
+        now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
+        if now.keys() == kept.keys() and self.path.exists():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("xlsx-*.pickle"):
+            if old != self.path:
+                old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".xlsx-")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(now, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self.path)
+
+
+@lru_cache(maxsize=1)
+def _writer_fingerprint() -> str:
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("render.py", "xlsx_writer.py"))).hexdigest()[:12]
+
+
 @lru_cache(maxsize=1)
 def _drawing_fingerprint() -> bytes:
     """What else decides a chart's pixels: the drawing code and matplotlib's version."""

@@ -10,15 +10,20 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 import markupsafe
+import numpy as np
 
 from . import wording
 from .consolidate import Totals, rate_of
 from .form import Form
 from .model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster, Severity
 from .units import UnitList
+
+if TYPE_CHECKING:
+    from .xlsx_writer import Block
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 NUMERALS = "一二三四五六七八九十"
@@ -369,11 +374,15 @@ def roster_rows(roster: Roster) -> list[list]:
     ]
 
 
-def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding]) -> bytes:
-    """The office's own workbook: totals by level, every township row with its source, findings, roster."""
-    from .xlsx_writer import OutSheet, write_xlsx
+def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
+                      blocks: dict[str, dict[tuple, Block]] | None = None) -> bytes:
+    """The office's own workbook: totals by level, every township row with its source, findings, roster.
+    `blocks` are the township rows as made by `township_blocks`, made here when not given."""
+    from .xlsx_writer import BlockSheet, OutSheet, write_xlsx
 
-    sheets: list[OutSheet] = []
+    if blocks is None:
+        blocks = township_blocks(form, totals, roster)
+    sheets: list[OutSheet | BlockSheet] = []
 
     def widths(header: list[str], columns: list) -> list[float]:
         out = []
@@ -406,20 +415,58 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
     names = {code: c["name"] for code, c in totals.county_records}
     for spec in form.sheets:
-        t = totals.townships[spec.key]
-        fields = [f.key for f in spec.count_fields]
         header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]]
-        codes = t["code"].tolist()
-        columns = [codes, [names.get(c, "") for c in codes], t["file"].tolist(), t["sheet"].tolist(),
-                   t["row"].tolist(), t["township"].tolist(),
-                   *[t[k].to_numpy(dtype=object, na_value=None).tolist() for k in fields]]
-        sheets.append(OutSheet(f"乡镇明细-{spec.label}"[:31], header, columns, widths(header, columns)))
+        first = _township_columns(spec, totals.townships[spec.key].iloc[:200], names)
+        sheets.append(BlockSheet(f"乡镇明细-{spec.label}"[:31], header, list(blocks[spec.key].values()),
+                                 widths(header, first)))
     sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
           [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, f.field, f.rule, f.message] for f in findings])
     sheet("报送情况", ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
           roster_rows(roster))
     return write_xlsx(sheets)
+
+
+def township_blocks(form: Form, totals: Totals, roster: Roster,
+                    kept: dict[tuple, Block] | None = None) -> dict[str, dict[tuple, Block]]:
+    """Per sheet of the form, the township rows of consolidated.xlsx as XML, one block per
+    standing return, in order. A block is keyed by all that decides it (sheet, county code and
+    name, the file's name and SHA-256), so a block `kept` from an earlier run is used as it is."""
+    from .xlsx_writer import row_blocks
+
+    kept = kept or {}
+    names = {code: c["name"] for code, c in totals.county_records}
+    digests = {u.source.path: u.source.sha256 for u in roster.units if u.source}
+    out: dict[str, dict[tuple, Block]] = {}
+    for spec in form.sheets:
+        t = totals.townships[spec.key]
+        files = t["file"].to_numpy()
+        # Rows come return by return: a block starts wherever the file changes.
+        starts = [0, *(np.flatnonzero(files[1:] != files[:-1]) + 1).tolist()] if len(files) else []
+        bounds = list(zip(starts, [*starts[1:], len(files)]))
+        codes = t["code"].to_numpy()[starts].tolist()
+        keys = [(spec.key, code, names.get(code, ""), file, digests.get(file, ""))
+                for code, file in zip(codes, files[starts].tolist())]
+        todo = [i for i, key in enumerate(keys) if key not in kept]
+        made: list[Block] = []
+        if todo:
+            spans = [bounds[i] for i in todo]
+            rows = t.iloc[np.concatenate([np.arange(a, b) for a, b in spans])] if len(todo) < len(bounds) else t
+            ends = np.cumsum([b - a for a, b in spans]).tolist()
+            columns = _township_columns(spec, rows, names)
+            # code, name, file and sheet are the same on every row of a return: written once a block
+            lead = [[column[a] for column in columns[:4]] for a in [0, *ends[:-1]]]
+            made = row_blocks(lead, columns[4:], list(zip([0, *ends[:-1]], ends)))
+        fresh = iter(made)
+        out[spec.key] = {key: kept[key] if key in kept else next(fresh) for key in keys}
+    return out
+
+
+def _township_columns(spec, t, names: dict[str, str]) -> list[list]:
+    codes = t["code"].tolist()
+    return [codes, [names.get(c, "") for c in codes], t["file"].tolist(), t["sheet"].tolist(),
+            t["row"].tolist(), t["township"].tolist(),
+            *[t[f.key].to_numpy(dtype=object, na_value=None).tolist() for f in spec.count_fields]]
 
 
 def _xl(v):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .cache import ChartCache, ReadCache, code_fingerprint
+from .cache import BlockCache, ChartCache, ReadCache, code_fingerprint
 from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
@@ -38,6 +38,7 @@ from .render import (
     render_validation,
     roster_csv,
     totals_csv,
+    township_blocks,
 )
 from .resolve import resolve
 from .tabulate import Tables, tabulate
@@ -109,7 +110,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     findings = file_findings(form, sources)
     readable = [s for s in sources if s.kind in ("xlsx", "xls")]
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
-    cache = ReadCache(cache_dir, f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}")
+    cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}"
+    cache = ReadCache(cache_dir, cache_key)
     # The Word helper starts now when this process reads alone (a core is free), or else once
     # the reader processes are done with every core. When nothing is read afresh, the charts
     # come from the cache: no matplotlib then. One resent return may change a chart, and
@@ -150,7 +152,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     findings = sorted(findings, key=lambda f: f.sort_key)
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    workbooks = in_background(_workbooks, form, totals, roster, findings)
+    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key))
     report = build_report(
         form, units, totals, roster, findings,
         ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
@@ -226,8 +228,13 @@ def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], 
     return wait
 
 
-def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
-    return {"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings)} | returned_workbooks(roster, findings)
+def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
+               cache: BlockCache) -> dict[str, bytes]:
+    kept = cache.load()
+    blocks = township_blocks(form, totals, roster, kept)
+    cache.save(kept, blocks)
+    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks)}
+            | returned_workbooks(roster, findings))
 
 
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:

@@ -32,7 +32,7 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
                         lambda *a, **k: reads.extend(s.path for s in a[0]) or real(*a, **k))
     again = build_run(inbox, settings, cache_dir=cache)
     assert reads == []  # every file served from the cache
-    for name in ("totals.csv", "findings.csv", "roster.csv", "report.html"):
+    for name in ("totals.csv", "findings.csv", "roster.csv", "report.html", "consolidated.xlsx"):
         assert plain.files[name] == first.files[name] == again.files[name], name
 
     rows = clean_rows()
@@ -43,7 +43,9 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
     assert int(lanzhou["villages_total"]) == sum(r["villages_total"] for r in rows)
 
     shutil.rmtree(cache)  # safe to delete: the same answers, only slower
-    assert build_run(inbox, settings, cache_dir=cache).files["totals.csv"] == changed.files["totals.csv"]
+    fresh = build_run(inbox, settings, cache_dir=cache)
+    for name in ("totals.csv", "findings.csv", "consolidated.xlsx", "report.docx"):
+        assert fresh.files[name] == changed.files[name], name
 
 
 def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings):
@@ -189,6 +191,41 @@ def _slow_away_from(parent: int, value: str) -> str:
     if os.getpid() != parent:
         time.sleep(60)
     return value
+
+
+def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
+    from pipeline.render import consolidated_xlsx, township_blocks
+
+    run = build_run(EXAMPLE, settings)
+    form, totals, roster = run.form, run.totals, run.roster
+    made = township_blocks(form, totals, roster)
+    assert [len(b) for b in made.values()] == [len(roster.with_status("included"))] * len(form.sheets)
+    everything = {key: block for blocks in made.values() for key, block in blocks.items()}
+    some = dict(list(everything.items())[::2])
+    assert township_blocks(form, totals, roster, some) == made  # half kept, half made: the same blocks
+    key, other = list(some)[:2]
+    marked = some | {key: some[other]}
+    again = township_blocks(form, totals, roster, marked)
+    assert again[key[0]][key] is some[other]  # a kept block is used as it is: its key says all it depends on
+    assert consolidated_xlsx(form, totals, roster, list(run.findings), made) == run.files["consolidated.xlsx"]
+
+
+def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
+    from pipeline.cache import BlockCache
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    [kept] = cache.glob("xlsx-*.pickle")
+    kept.write_bytes(b"not a pickle")
+    assert build_run(inbox, settings, cache_dir=cache).files["consolidated.xlsx"] == first.files["consolidated.xlsx"]
+    assert BlockCache(cache, "x").load() == {}  # another form's key: nothing
+    (inbox / "620102_城关区.xlsx").unlink()
+    fewer = build_run(inbox, settings, cache_dir=cache)
+    [kept] = cache.glob("xlsx-*.pickle")
+    assert not any(key[1] == "620102" for key in __import__("pickle").loads(kept.read_bytes()))  # stale blocks dropped
+    assert fewer.files["consolidated.xlsx"] == build_run(inbox, settings).files["consolidated.xlsx"]
 
 
 def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):
