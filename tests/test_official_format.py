@@ -155,3 +155,27 @@ def test_report_page_in_headless_chromium_offline(outbox, tmp_path):
         phone.goto(page_path.as_uri())
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
         browser.close()
+
+
+def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_makes_them(settings, monkeypatch):
+    """render_docx skips docxtpl's pass over every paragraph when no text needs it: with or
+    without the skip, the same document."""
+    import dataclasses
+    import io
+    import re
+    import zipfile
+
+    from pipeline import render
+    from pipeline.run import build_run
+
+    report = build_run(EXAMPLE, settings).report
+    broken = dataclasses.replace(report, narrative=(report.narrative[0] + "\n第二行\t制表后", *report.narrative[1:]))
+    images = render.draw_charts(list(report.charts))
+    for r, special in ((report, False), (broken, True)):
+        quick = render.render_docx(r, images)
+        with monkeypatch.context() as m:
+            m.setattr(render, "_LISTING_TEXT", re.compile(""))  # always the whole pass
+            full = render.render_docx(r, images)
+        assert quick == full
+        body = zipfile.ZipFile(io.BytesIO(quick)).read("word/document.xml").decode("utf-8")
+        assert ("<w:br/>" in body and "<w:tab/>" in body) == special
