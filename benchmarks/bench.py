@@ -272,7 +272,8 @@ def report(results: list[dict], cli: float | None = None) -> str:
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
-        return 0
+        sys.stdout.flush()
+        os._exit(0)  # as `python -m pipeline` leaves: without freeing the run's objects one by one
     p = argparse.ArgumentParser()
     p.add_argument("--sizes", default="87,1000,3000")
     p.add_argument("--runs", type=int, default=3)

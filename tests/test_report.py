@@ -163,3 +163,28 @@ def test_bundled_example_is_what_the_script_makes(tmp_path):
     assert made == sorted(p.name for p in EXAMPLE.iterdir())
     for name in made:
         assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
+
+
+def test_the_command_line_says_what_it_did_and_exits_with_its_code(tmp_path):
+    """`python -m pipeline` leaves without the interpreter's teardown: its summary must still
+    reach the terminal, every output be in place, and --strict still exit 1 on partial totals."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe's buffering, as staff's scripts get it
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    for strict, code in (([], 0), (["--strict"], 1)):
+        out = tmp_path / f"out{code}"
+        done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--outbox", str(out),
+                               *strict], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == code, done.stderr
+        assert "应报送单位 87 个" in done.stdout and re.search(r"未报送\s+1 个", done.stdout), done.stdout
+        assert done.stdout.rstrip().splitlines()[-1].startswith("输出已写入")  # the whole summary, to its last line
+        for name in ("report.docx", "report.html", "consolidated.xlsx", "totals.csv", "findings.csv", "roster.csv"):
+            assert (out / name).stat().st_size > 0, name
+        assert not list(out.glob(".run-*"))
