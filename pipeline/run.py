@@ -122,10 +122,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 0))
     if to_read < PARALLEL_FROM:
         start_word()
-    # Returns read by worker processes are many, and validated here: pandera is imported while
-    # the workers read (a fifth of a second that would otherwise come after them).
-    meanwhile = prepare_validation if to_read > VALIDATE_APART_UP_TO else None
-    results = read_all(readable, form, units, settings.passwords, cache, progress, meanwhile)
+    results = read_all(readable, form, units, settings.passwords, cache, progress)
     if to_read >= PARALLEL_FROM:
         start_word()
     # Broken files are kept as results with no return, so the roster can count them.
@@ -281,10 +278,8 @@ PARALLEL_FROM = 200  # below this, starting worker processes costs more than it 
 
 
 def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...],
-             cache: ReadCache, progress: Callable[[int, int], None] | None = None,
-             meanwhile: Callable[[], object] | None = None) -> list[ReadResult]:
-    """Read every file not in the cache, across processes when there are many; then this
-    process runs `meanwhile` while they read."""
+             cache: ReadCache, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
+    """Read every file not in the cache, across processes when there are many."""
     results: dict[int, ReadResult] = {}
     todo = []
     for i, s in enumerate(readable):
@@ -307,8 +302,6 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
             chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
             futures = [pool.submit(_read_batch, [readable[i] for i in b]) for b in batches]
-            if meanwhile:
-                meanwhile()
             for batch, fut in zip(batches, futures):
                 for i, blob in zip(batch, fut.result()):
                     results[i] = pickle.loads(blob)
