@@ -125,9 +125,12 @@ class BlockCache:
         try:
             with open(self.path, "rb") as f:
                 blocks = pickle.load(f)
-            return blocks if isinstance(blocks, dict) else {}
         except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
             return {}
+        from .xlsx_writer import Block
+
+        ok = isinstance(blocks, dict) and all(type(b) is Block for b in blocks.values())
+        return blocks if ok else {}
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
         if not self.path:
@@ -150,7 +153,8 @@ def _writer_fingerprint() -> str:
     import hashlib
 
     here = Path(__file__).resolve().parent
-    return hashlib.sha256(b"".join((here / name).read_bytes() for name in ("render.py", "xlsx_writer.py"))).hexdigest()[:12]
+    names = ("consolidate.py", "render.py", "xlsx_writer.py")  # the township rows, and how they are written
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in names)).hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)

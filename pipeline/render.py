@@ -459,7 +459,7 @@ def township_blocks(form: Form, totals: Totals, roster: Roster,
         codes = t["code"].to_numpy()[starts].tolist()
         keys = [(spec.key, code, names.get(code, ""), file, digests.get(file, ""))
                 for code, file in zip(codes, files[starts].tolist())]
-        todo = [i for i, key in enumerate(keys) if key not in kept]
+        todo = [i for i, key in enumerate(keys) if key not in kept or not key[-1]]  # no hash: nothing to trust
         made: list[Block] = []
         if todo:
             spans = [bounds[i] for i in todo]
@@ -470,7 +470,8 @@ def township_blocks(form: Form, totals: Totals, roster: Roster,
             lead = [[column[a] for column in columns[:4]] for a in [0, *ends[:-1]]]
             made = row_blocks(lead, columns[4:], list(zip([0, *ends[:-1]], ends)))
         fresh = iter(made)
-        out[spec.key] = {key: kept[key] if key in kept else next(fresh) for key in keys}
+        todo_keys = {keys[i] for i in todo}
+        out[spec.key] = {key: next(fresh) if key in todo_keys else kept[key] for key in keys}
     return out
 
 

@@ -4,6 +4,7 @@ by `make bench`, not here.)"""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import subprocess
 import sys
@@ -218,13 +219,15 @@ def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings)
     cache = tmp_path / ".cache"
     first = build_run(inbox, settings, cache_dir=cache)
     [kept] = cache.glob("xlsx-*.pickle")
-    kept.write_bytes(b"not a pickle")
-    assert build_run(inbox, settings, cache_dir=cache).files["consolidated.xlsx"] == first.files["consolidated.xlsx"]
+    blocks = pickle.loads(kept.read_bytes())
+    for damaged in (b"not a pickle", pickle.dumps({key: b"<row>" for key in blocks})):
+        kept.write_bytes(damaged)
+        assert build_run(inbox, settings, cache_dir=cache).files["consolidated.xlsx"] == first.files["consolidated.xlsx"]
     assert BlockCache(cache, "x").load() == {}  # another form's key: nothing
     (inbox / "620102_城关区.xlsx").unlink()
     fewer = build_run(inbox, settings, cache_dir=cache)
     [kept] = cache.glob("xlsx-*.pickle")
-    assert not any(key[1] == "620102" for key in __import__("pickle").loads(kept.read_bytes()))  # stale blocks dropped
+    assert not any(key[1] == "620102" for key in pickle.loads(kept.read_bytes()))  # stale blocks dropped
     assert fewer.files["consolidated.xlsx"] == build_run(inbox, settings).files["consolidated.xlsx"]
 
 
