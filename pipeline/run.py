@@ -239,8 +239,6 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
 
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
     """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
-    from .returned import returned_workbook  # openpyxl: only for runs that return workbooks
-
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)
@@ -253,6 +251,8 @@ def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, byt
         except (OSError, Unreadable, KeyError):
             data = None
         own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
+        from .returned import returned_workbook  # openpyxl, a tenth of a second: only when a workbook goes back
+
         out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name)
     return out
 
