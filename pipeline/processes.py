@@ -111,8 +111,10 @@ class Helper:
             return
         ctx = mp.get_context("fork")
         parent_end, child_end = ctx.Pipe()
+        # Not a daemon, so that its jobs may fork copies of it in turn (see render.draw_charts):
+        # it ends when this process closes its pipe, or dies (die_with_parent).
         self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
-                                    daemon=True)
+                                    daemon=False)
         self._process.start()
         child_end.close()
         self._conn = parent_end

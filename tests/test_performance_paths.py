@@ -280,3 +280,14 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
 
     store.write_bytes(b"damaged")
     assert discover(inbox, Hashes(store)) == discover(inbox)
+
+
+def test_charts_drawn_by_two_processes_are_the_charts_drawn_by_one_in_order(settings):
+    from pipeline.render import _pngs, draw_charts
+
+    charts = list(build_run(EXAMPLE, settings).report.charts)
+    assert len(charts) == 3
+    alone = _pngs(charts)
+    assert draw_charts(charts) == alone
+    assert draw_charts(charts[::-1]) == alone[::-1]
+    assert draw_charts(charts[:1]) == alone[:1] and draw_charts([]) == []
