@@ -1,5 +1,6 @@
-"""The read cache: each file's read result and its validation findings, keyed by its SHA-256
-and the form's fingerprint.
+"""The caches in the outbox's `.cache/`: each file's read result and its validation findings,
+keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
+consolidated.xlsx's township rows; the Word charts' images.
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
+import time
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -86,18 +88,11 @@ class ReadCache:
         """Keep entries for the files still in the inbox; written whole, then moved into place."""
         if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("reads-*.pickle"):
-            if old != self.path:
-                old.unlink(missing_ok=True)  # another form's or version's: stale
         live = {
             "reads": {k: v for k, v in self.entries.items() if k in keep},
             "checks": {k: v for k, v in self.checks.items() if k in keep},
         }
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".reads-")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(live, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        _write_whole(self.path, _pickled(live), stale="reads-*.pickle")  # another form's or version's
 
 
 def rebind(result: ReadResult, source: Source) -> ReadResult:
@@ -138,14 +133,7 @@ class BlockCache:
         now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
         if now.keys() == kept.keys() and self.path.exists():
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("xlsx-*.pickle"):
-            if old != self.path:
-                old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".xlsx-")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(now, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)
+        _write_whole(self.path, _pickled(now), stale="xlsx-*.pickle")
 
 
 @lru_cache(maxsize=1)
@@ -198,7 +186,71 @@ class ChartCache:
         for name, image in wanted.items():
             path = self.folder / name
             if not path.exists():
-                fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".chart-")
-                with os.fdopen(fd, "wb") as f:
-                    f.write(image)
-                os.replace(tmp, path)
+                _write_whole(path, image)
+
+
+class Hashes:
+    """Each file's first bytes and SHA-256, remembered by its path, size, times, inode and
+    device (kept in the outbox's .cache/, never the inbox). An entry is believed only when all
+    of these are unchanged and the file was last changed well before it was hashed: a file
+    rewritten within the same clock tick as its hashing, to the same size, is hashed again
+    (git's "racy" rule). Deleting the file only makes the next run hash everything."""
+
+    RACY_NS = 2_000_000_000  # FAT keeps times to 2 s
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, tuple] = {}
+        self.seen: set[str] = set()
+        self.changed = False
+        if path:
+            try:
+                with open(path, "rb") as f:
+                    self.entries = pickle.load(f)
+            except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
+                self.entries = {}
+
+    @staticmethod
+    def _stamp(stat: os.stat_result) -> tuple:
+        return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
+
+    def get(self, path: str, stat: os.stat_result) -> tuple[bytes, str] | None:
+        key = path
+        self.seen.add(key)
+        entry = self.entries.get(key)
+        if not isinstance(entry, tuple) or len(entry) != 4:
+            return None
+        stamp, hashed_at, head, digest = entry
+        if stamp != self._stamp(stat) or max(stat.st_mtime_ns, stat.st_ctime_ns) + self.RACY_NS > hashed_at:
+            return None
+        return head, digest
+
+    def put(self, path: str, stat: os.stat_result, head: bytes, digest: str) -> None:
+        # The time is taken after hashing: a change during the hashing makes the entry racy.
+        self.entries[path] = (self._stamp(stat), time.time_ns(), head, digest)
+        self.seen.add(path)
+        self.changed = True
+
+    def save(self) -> None:
+        """Keep the entries of the files seen in this run; written whole, then moved into place."""
+        if not self.path or not (self.changed or self.entries.keys() - self.seen):
+            return
+        _write_whole(self.path, _pickled({k: v for k, v in self.entries.items() if k in self.seen}))
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write_whole(path: Path, data: bytes, stale: str = "") -> None:
+    """Written beside `path`, then moved into place: a run stopped halfway leaves the old file
+    or none, never half of one. Files in its folder matching `stale` (another key's) go."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if stale:
+        for old in path.parent.glob(stale):
+            if old != path:
+                old.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:8]}-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)

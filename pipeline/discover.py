@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import tempfile
-import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .model import Source
+
+if TYPE_CHECKING:
+    from .cache import Hashes
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
 _HEAD = 8
@@ -23,16 +24,15 @@ _HEAD = 8
 def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
     """`hashes` remembers each file's hash by its size and times, as git does: a re-run
     then hashes only the files that changed."""
-    hashes = hashes or Hashes(None)
     sources: list[Source] = []
     for parts, abspath in _files(str(inbox)):
         rel, name = "/".join(parts), parts[-1]
         if any(part.startswith(".") for part in parts) and name != ".DS_Store":
             continue  # hidden folders (.git, editor state) are not submissions
         stat = os.stat(abspath)
-        known = hashes.get(abspath, stat)
+        known = hashes.get(abspath, stat) if hashes else None
         data_head, digest = known or _head_and_sha256(abspath)
-        if known is None:
+        if hashes and known is None:
             hashes.put(abspath, stat, data_head, digest)
         kind = classify(name, data_head)
         if kind == "zip":
@@ -130,56 +130,3 @@ def _member_name(info: zipfile.ZipInfo) -> str:
         return info.filename.encode("cp437").decode("gbk")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return info.filename
-
-
-class Hashes:
-    """Each file's first bytes and SHA-256, remembered by its path, size, times, inode and
-    device (kept in the outbox's .cache/, never the inbox). An entry is believed only when all
-    of these are unchanged and the file was last changed well before it was hashed: a file
-    rewritten within the same clock tick as its hashing, to the same size, is hashed again
-    (git's "racy" rule). Deleting the file only makes the next run hash everything."""
-
-    RACY_NS = 2_000_000_000  # FAT keeps times to 2 s
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self.entries: dict[str, tuple] = {}
-        self.seen: set[str] = set()
-        self.changed = False
-        if path:
-            try:
-                with open(path, "rb") as f:
-                    self.entries = pickle.load(f)
-            except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
-                self.entries = {}
-
-    @staticmethod
-    def _stamp(stat: os.stat_result) -> tuple:
-        return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
-
-    def get(self, path: str, stat: os.stat_result) -> tuple[bytes, str] | None:
-        key = path
-        self.seen.add(key)
-        entry = self.entries.get(key)
-        if not isinstance(entry, tuple) or len(entry) != 4:
-            return None
-        stamp, hashed_at, head, digest = entry
-        if stamp != self._stamp(stat) or max(stat.st_mtime_ns, stat.st_ctime_ns) + self.RACY_NS > hashed_at:
-            return None
-        return head, digest
-
-    def put(self, path: str, stat: os.stat_result, head: bytes, digest: str) -> None:
-        # The time is taken after hashing: a change during the hashing makes the entry racy.
-        self.entries[path] = (self._stamp(stat), time.time_ns(), head, digest)
-        self.seen.add(path)
-        self.changed = True
-
-    def save(self) -> None:
-        """Keep the entries of the files seen in this run; written whole, then moved into place."""
-        if not self.path or not (self.changed or self.entries.keys() - self.seen):
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashes-")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump({k: v for k, v in self.entries.items() if k in self.seen}, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self.path)

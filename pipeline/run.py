@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .cache import BlockCache, ChartCache, ReadCache, code_fingerprint
+from .cache import BlockCache, ChartCache, Hashes, ReadCache, code_fingerprint
 from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
-from .discover import Hashes, discover
+from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
 from .processes import Helper, die_with_parent, in_background

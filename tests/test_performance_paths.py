@@ -234,8 +234,10 @@ def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings)
 def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):
     import os
 
+    from pipeline import cache as cache_module
     from pipeline import discover as discover_module
-    from pipeline.discover import Hashes, discover
+    from pipeline.cache import Hashes
+    from pipeline.discover import discover
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -257,7 +259,7 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
     assert sorted(hashed) == sorted([a.name, b.name])  # just written: racy, so hashed again
 
     later = time_ns = __import__("time").time_ns() + 10 * 10**9  # as if hashed well after the files changed
-    monkeypatch.setattr(discover_module.time, "time_ns", lambda: later)
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: later)
     hashes = Hashes(store)
     discover(inbox, hashes)
     hashes.save()
@@ -273,7 +275,7 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
     a.write_bytes(bytes(content))
     os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert a.stat().st_size == stat.st_size and a.stat().st_mtime_ns == stat.st_mtime_ns
-    monkeypatch.setattr(discover_module.time, "time_ns", lambda: time_ns + 20 * 10**9)
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: time_ns + 20 * 10**9)
     now = discover(inbox, Hashes(store))
     assert hashed == [a.name]
     assert now[0].sha256 == discover(inbox)[0].sha256 != plain[0].sha256
