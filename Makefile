@@ -5,7 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INBOX ?=
 OUTBOX ?=
-REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
+ROUND ?=
+PREVIOUS ?=
+REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") \
+	$(if $(ROUND),--round "$(ROUND)") $(if $(PREVIOUS),--previous "$(PREVIOUS)")
 
 .DEFAULT_GOAL := help
 .PHONY: help report check test lint golden templates bench example docx-template clean
@@ -29,7 +32,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 help: ## Show the targets and what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-report: $(VENV)/.runtime $(VENV)/.compiled ## Consolidate inbox/ into outbox/ (INBOX=dir OUTBOX=dir to override; empty inbox: bundled example)
+report: $(VENV)/.runtime $(VENV)/.compiled ## Consolidate inbox/ into outbox/ (INBOX=dir OUTBOX=dir to override; empty inbox: bundled example; ROUND=name keeps and compares rounds, PREVIOUS=round)
 	$(PY) -m pipeline report $(REPORT_ARGS)
 
 check: $(VENV)/.runtime $(VENV)/.compiled ## Like report, but exit 1 when any unit is missing or rejected

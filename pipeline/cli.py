@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
     rep.add_argument("--config", type=Path, help="设置文件(默认 settings.toml)")
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态1退出")
+    rep.add_argument("--round", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
+    rep.add_argument("--previous", help="与哪一轮比较：轮次名称或快照所在文件夹（默认为上一轮）")
     tp = sub.add_parser("templates", help="生成下发各县的空白报表模板(outbox/templates/)")
     tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
     tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV(列:county_code, township),预填乡镇名称")
@@ -84,20 +86,77 @@ def report(args) -> int:
     elif not inbox.is_dir():
         print(f"错误:收件箱文件夹不存在:{inbox}", file=sys.stderr)
         return 2
+    plan, remade = None, []
+    round_name = (args.round or settings.round or "").strip()
+    if args.previous and not round_name:
+        print("错误：指定了上期（PREVIOUS）却没有指定本轮（ROUND）。", file=sys.stderr)
+        return 2
+    if round_name and not use_example:  # the bundled example never writes a snapshot
+        planned = _round_plan(round_name, args.previous, args.outbox)
+        if isinstance(planned, str):
+            print(planned, file=sys.stderr)
+            return 2
+        plan, remade = planned
     from . import write
     from .run import build_run
     from .write import write_outputs
 
-    run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
+    run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache",
+                    round_plan=plan)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written = write_outputs(args.outbox, run.files, stamp=stamp)
     if write.interrupted_while_moving():
         print("已中断:中断时报告已全部写出。", file=sys.stderr)
         return 130
     _summary(run, args.outbox, written)
+    if plan:
+        _round_summary(run, plan, remade)
     if args.strict and run.totals.partial:
         return 1
     return 0
+
+
+def _round_plan(name: str, previous: str | None, outbox: Path):
+    """This run's round and the previous one read back, with the round's earlier snapshots;
+    or the one line that says why the command cannot go on (exit 2)."""
+    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, load_snapshot, new_stamp, valid_round_name
+    from .run import RoundPlan
+
+    if not valid_round_name(name):
+        return f"错误：轮次名称“{name}”不能用作文件夹名：请只用文字、数字和“-”。"
+    if previous and previous.strip() == name:
+        return f"错误：上期（PREVIOUS）与本轮（ROUND）都是“{name}”：一轮不与自身比较。"
+    made = datetime.now()
+    stamp = new_stamp(outbox, name, made)
+    try:
+        found = find_previous(outbox, name, stamp, previous)
+    except SnapshotProblem as e:
+        return f"错误：{e}"
+    plan = RoundPlan(name, made, stamp)
+    if found is not None:
+        try:
+            plan = RoundPlan(name, made, stamp, load_snapshot(found))
+        except SnapshotProblem as e:
+            plan = RoundPlan(name, made, stamp, None, str(e))
+    return plan, earlier_snapshots(outbox, name)
+
+
+def _round_summary(run, plan, remade: list[Path]) -> None:
+    lines = []
+    if remade:
+        first = remade[0].name
+        lines.append(f"本轮（{plan.name}）此前已生成过{len(remade)}次快照（最早为 {first}）：本次重新汇总，"
+                     f"以本次快照 rounds/{plan.name}/{plan.stamp}/ 为本轮的当前快照。")
+    else:
+        lines.append(f"本轮（{plan.name}）的快照已保存：rounds/{plan.name}/{plan.stamp}/。")
+    if run.comparison is not None:
+        c = run.comparison
+        lines.append(f"已与上期（{c.previous_round}）比较：可比单位 {len(c.comparable)} 个。")
+    elif run.round_note:
+        lines.append("注意：" + run.round_note)
+    else:
+        lines.append("没有更早的一轮：本期不作比较。")
+    print("\n".join(lines))
 
 
 def _holds_workbook(folder: Path) -> bool:

@@ -21,6 +21,7 @@ class Settings:
     passwords: tuple[str, ...]
     lowest_count: int = 3
     burden_ratio: float = 2.0
+    round: str = ""  # this run's round (回头看): kept as a snapshot and compared with the one before
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -39,4 +40,5 @@ def load_settings(path: Path | None = None) -> Settings:
         passwords=tuple(raw.get("security", {}).get("passwords", [])),
         lowest_count=int(raw.get("attention", {}).get("lowest_count", 3)),
         burden_ratio=float(raw.get("attention", {}).get("burden_ratio", 2.0)),
+        round=str(raw.get("round", "")).strip(),
     )

@@ -61,6 +61,21 @@ class CoverageSpec:
 
 
 @dataclass(frozen=True)
+class AcrossSpec:
+    """A rule across rounds (跨期审核): this round's figures against the previous round's.
+
+    check = "not-below": a cumulative count never falls (county and township);
+    check = "hb": the Hidiroglou–Berthelot ratio edit, parameters u, a, c (see compare.py)."""
+
+    id: str
+    check: str
+    fields: tuple[str, ...]  # every count of the sheet when the declaration names none
+    u: float = 0.5
+    a: float = 0.05
+    c: float = 20.0
+
+
+@dataclass(frozen=True)
 class SheetSpec:
     key: str
     number: str
@@ -71,6 +86,7 @@ class SheetSpec:
     rules: tuple[RuleSpec, ...] = ()
     coverage: tuple[CoverageSpec, ...] = ()
     unit_line: str = ""
+    across: tuple[AcrossSpec, ...] = ()
 
     @property
     def key_field(self) -> FieldSpec:
@@ -115,6 +131,14 @@ class Form:
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
     charts: tuple[dict, ...] = ()
     attention: dict | None = None
+    explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
+    rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
+
+    @property
+    def identity(self) -> dict:
+        """What makes two rounds' forms the same form: key, version and field keys (labels and
+        punctuation may change between rounds, the figures they name do not)."""
+        return {"key": self.key, "version": self.version, "fields": sorted(self.field_keys)}
 
     @property
     def count_fields(self) -> tuple[FieldSpec, ...]:
@@ -170,6 +194,8 @@ def load_form(path: str | Path | None = None) -> Form:
         fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
         charts=tuple(raw.get("charts", [])),
         attention=raw.get("attention"),
+        explanation_label=head.get("explanation_label", ""),
+        rounds=raw.get("rounds"),
     )
     _check(form)
     return form
@@ -215,6 +241,11 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
             for c in s.get("coverage", [])
         ),
         unit_line=s.get("unit_line", ""),
+        across=tuple(
+            AcrossSpec(a["id"], a["check"], tuple(a.get("fields") or (f["key"] for f in s["fields"] if f.get("kind") != "key")),
+                       float(a.get("u", 0.5)), float(a.get("a", 0.05)), float(a.get("c", 20.0)))
+            for a in s.get("across_rounds", [])
+        ),
     )
 
 
@@ -230,6 +261,9 @@ def _check(form: Form) -> None:
         for r in s.rules:
             if r.field not in own or r.not_above not in own:
                 raise ValueError(f"{form.key}/{s.key}: rule {r.id} names a field not in the sheet")
+        for a in s.across:
+            if a.check not in ("not-below", "hb") or not set(a.fields) <= own:
+                raise ValueError(f"{form.key}/{s.key}: rule {a.id} has an unknown check or names a field not in the sheet")
     for r in form.rates:
         for k in r.numerator + r.denominator:
             if k not in keys:

@@ -18,6 +18,7 @@ import markupsafe
 import numpy as np
 
 from . import wording
+from .compare import Comparison
 from .consolidate import Totals, rate_of
 from .form import Form
 from .model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster, Severity
@@ -61,6 +62,7 @@ class Report:
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
     charts_svg: tuple[str, ...] = ()
+    comparison: dict | None = None  # the 与上期对比 table: {title, header, rows}, province first
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -92,6 +94,7 @@ def table_rows(rows) -> markupsafe.Markup:
 def build_report(
     form: Form, units: UnitList, totals: Totals, roster: Roster, findings: list[Finding],
     settings: ReportSettings, *, example: bool = False, charts: list | None = None,
+    comparison: Comparison | None = None, round_note: str = "",
 ) -> Report:
     p = totals.province
     expected, included = int(p["units_expected"]), int(p["units_included"])
@@ -131,7 +134,8 @@ def build_report(
         ),
         charts=tuple(charts),
         charts_svg=tuple(svg(c) for c in charts),
-        notes=_notes(form, roster, findings),
+        notes=_notes(form, roster, findings) | _round_notes(form, comparison, round_note),
+        comparison=comparison_table(form, totals, comparison) if comparison is not None else None,
         office=settings.office,
         date=settings.date,
         city_noun=form.city_noun,
@@ -231,7 +235,7 @@ def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
         "expected": len(roster.units),
         "included": len(included),
         "rejected": rejected,
-        "missing": [{"name": u.name, "city": u.city_name} for u in roster.with_status("missing")],
+        "missing": [{"name": u.name, "city": u.city_name, "code": u.code} for u in roster.with_status("missing")],
         "superseded": superseded,
         "skipped": skipped,
         "unassigned": unassigned,
@@ -241,6 +245,56 @@ def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
     }
 
 
+def _round_notes(form: Form, comparison: Comparison | None, round_note: str) -> dict:
+    """What the 数据说明 says of the rounds: which round was compared, when it was made, how many
+    units are comparable; or why there was no comparison."""
+    if comparison is None:
+        return {"round": round_note, "was_included": set()}
+    made = comparison.previous_made
+    text = (f"本期（{comparison.round}）与上期（{comparison.previous_round}，{made.year}年{made.month}月{made.day}日"
+            f"生成）比较：两期均已汇总的{form.unit_noun}共{len(comparison.comparable)}个，"
+            f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
+    return {"round": text,
+            "was_included": {c for c, status in comparison.previous_status.items() if status == "included"}}
+
+
+def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict:
+    """与上期对比, by city: the form's count (本期, 上期, 增减, 增幅), then each of its rates then
+    and now and the change in percentage points. Every figure from the counties in both rounds."""
+    from .compare import growth, point_change, points
+
+    spec = form.rounds or {}
+    count = list(spec.get("count", []))
+    rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
+    label = spec.get("count_label", "")
+    header = ["单位", "可比单位数"]
+    if count:
+        header += [f"{label}本期", f"{label}上期", "增减", "增幅"]
+    for r in rates:
+        name = wording.cn_quotes(r.label)
+        header += [f"{name}上期", f"{name}本期", "变化（百分点）"]
+
+    def row(name: str, values) -> list[str]:
+        cells = [name, str(int(values["n"]))]
+        if count:
+            now = sum(int(values[k]) for k in count)
+            before = sum(int(values[f"{k}_previous"]) for k in count)
+            cells += [str(now), str(before), f"{now - before:+d}" if now != before else "0", growth(now, before)]
+        for r in rates:
+            num, den = (sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator))
+            num0, den0 = (sum(int(values[f"{k}_previous"]) for k in r.numerator),
+                          sum(int(values[f"{k}_previous"]) for k in r.denominator))
+            cells += [wording.table_rate(num0, den0), wording.table_rate(num, den),
+                      points(point_change(num, den, num0, den0))]
+        return cells
+
+    rows = [row(form.region_name, comparison.province)]
+    names = dict(totals.cities["name"])
+    rows += [row(names[code], comparison.cities.loc[code]) for code in comparison.cities.index]
+    return {"title": f"与上期（{comparison.previous_round}）对比", "header": header, "rows": rows,
+            "unit": spec.get("count_unit", "")}
+
+
 # --- formats ---------------------------------------------------------------------------
 
 
@@ -248,7 +302,7 @@ def render_html(report: Report) -> str:
     return _env(autoescape=True).get_template("report.html.j2").render(r=report)
 
 
-def render_validation(roster: Roster, findings: list[Finding]) -> str:
+def render_validation(roster: Roster, findings: list[Finding], comparison: Comparison | None = None) -> str:
     """Findings grouped by county (errors first), then files with no county, then skipped files."""
     names = {u.code: u.name for u in roster.units}
     order = {u.code: i for i, u in enumerate(roster.units)}
@@ -279,6 +333,7 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     return _env(autoescape=True).get_template("validation.html.j2").render(
         roster=roster, groups=groups, chase=chase, counts=counts,
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
+        previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
     )
 
 
@@ -356,7 +411,7 @@ def inert(v):
     return v
 
 
-def totals_csv(form: Form, totals: Totals) -> bytes:
+def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None) -> bytes:
     keys = list(form.field_keys)
     header = ["level", "code", "name", "units_expected", "units_included", *keys]
     rows = [["province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
@@ -367,7 +422,25 @@ def totals_csv(form: Form, totals: Totals) -> bytes:
         if c["status"] != "included":
             values = values[:2] + [""] * len(keys)
         rows.append(["county", code, c["name"], *values])
+    if comparison is not None:
+        header += [f"{k}_{part}" for k in keys for part in ("previous", "change")]
+        for row, extra in zip(rows, comparison_columns(form, totals, comparison)):
+            row += [wording.table_count(v) for v in extra]
     return csv_bytes(header, rows)
+
+
+def comparison_columns(form: Form, totals: Totals, comparison: Comparison) -> list[list]:
+    """Per row of the totals (province, cities, counties, in that order): <key>_previous and
+    <key>_change for every field. Cities and the province over the counties included in both
+    rounds; a county missing or rejected in either round has none (None, never 0)."""
+    names = [f"{k}_{part}" for k in form.field_keys for part in ("previous", "change")]
+    out = [[comparison.province[n] for n in names]]
+    cities = comparison.cities
+    out += [cities.loc[code, names].tolist() for code, _ in totals.city_records]
+    counties = comparison.counties[names]
+    columns = [counties[n].to_numpy(dtype=object, na_value=None).tolist() for n in names]
+    out += [list(row) for row in zip(*columns)]
+    return out
 
 
 def _unit_values(values, keys) -> list:
@@ -382,9 +455,20 @@ def findings_csv(findings: list[Finding]) -> bytes:
     return csv_bytes(FINDING_COLUMNS, rows)
 
 
-def roster_csv(roster: Roster) -> bytes:
+def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
     header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings"]
-    return csv_bytes(header, roster_rows(roster))
+    rows = roster_rows(roster)
+    if comparison is not None:
+        header.append("previous_status")
+        rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]
+    return csv_bytes(header, rows)
+
+
+def previous_label(comparison: Comparison | None, code: str) -> str:
+    """已报送 / 已退回 / 未报送 last round; empty with no previous round or off last round's list."""
+    if comparison is None:
+        return ""
+    return STATUS_LABEL.get(comparison.previous_status.get(code, ""), "")
 
 
 def roster_rows(roster: Roster) -> list[list]:
@@ -397,7 +481,8 @@ def roster_rows(roster: Roster) -> list[list]:
 
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
-                      blocks: dict[str, dict[tuple, Block]] | None = None) -> bytes:
+                      blocks: dict[str, dict[tuple, Block]] | None = None,
+                      comparison: Comparison | None = None) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings, roster.
     `blocks` are the township rows as made by `township_blocks`, made here when not given."""
     from .xlsx_writer import BlockSheet, OutSheet, write_xlsx
@@ -431,10 +516,16 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
     level_rows += [["市(州)", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
                    for code, c in totals.city_records]
-    sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels], level_rows)
     county_rows = [[code, c["name"], c["city_name"], STATUS_LABEL[c["status"]],
                     *numbers(c)] for code, c in totals.county_records]
-    sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
+    compared: list[str] = []
+    if comparison is not None:
+        compared = [f"{label}{part}" for label in labels for part in ("（上期）", "（增减）")]
+        extra = [[_xl(v) for v in row] for row in comparison_columns(form, totals, comparison)]
+        for row, more in zip([*level_rows, *county_rows], extra):
+            row += more
+    sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels, *compared], level_rows)
+    sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels, *compared], county_rows)
     names = {code: c["name"] for code, c in totals.county_records}
     for spec in form.sheets:
         header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]]
@@ -444,8 +535,12 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
           [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, f.field, f.rule, f.message] for f in findings])
-    sheet("报送情况", ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
-          roster_rows(roster))
+    roster_header = ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"]
+    rows = roster_rows(roster)
+    if comparison is not None:
+        roster_header.append("上期状态")
+        rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]
+    sheet("报送情况", roster_header, rows)
     return write_xlsx(sheets)
 
 

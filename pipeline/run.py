@@ -11,12 +11,14 @@ import os
 import pickle
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from .cache import BlockCache, ChartCache, Hashes, ReadCache, code_fingerprint
 from .charts import chart_data
+from .compare import Comparison, compare
 from .config import Settings
 from .consolidate import Totals, consolidate
 from .discover import discover
@@ -41,6 +43,7 @@ from .render import (
     township_blocks,
 )
 from .resolve import resolve
+from .rounds import Previous, same_form, snapshot_bytes, snapshot_path
 from .tabulate import Tables, tabulate
 from .units import UnitList, load_units
 from .validate import prepare_validation, validate
@@ -58,6 +61,20 @@ class Run:
     report: Report
     files: dict[str, bytes]
     timings: dict[str, float] = field(default_factory=dict)
+    comparison: Comparison | None = None
+    round_note: str = ""  # why this round was not compared, when it has a previous round it cannot use
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """This run's round, as the command line found it in the outbox: its name, its snapshot's
+    time and folder, and the previous round read back (or why there is none to use)."""
+
+    name: str
+    made: datetime
+    stamp: str
+    previous: Previous | None = None
+    problem: str = ""  # the previous round exists but cannot be used: said in the report
 
 
 def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
@@ -81,6 +98,7 @@ def build_run(
     form: Form | None = None,
     units: UnitList | None = None,
     cache_dir: Path | None = None,
+    round_plan: RoundPlan | None = None,
 ) -> Run:
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
@@ -89,7 +107,7 @@ def build_run(
     gc.disable()
     word, checker = Helper(), Helper()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan)
     finally:
         word.close()
         checker.close()
@@ -97,7 +115,8 @@ def build_run(
             gc.enable()
 
 
-def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper, checker: Helper) -> Run:
+def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper, checker: Helper,
+               plan: RoundPlan | None = None) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
@@ -149,29 +168,57 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    comparison, round_note = None, plan.problem if plan else ""
+    if plan and plan.previous is not None:
+        round_note = same_form(form, plan.previous)
+        if not round_note:
+            used = {u.source.path: u.code for u in roster.units if u.status == "included" and u.source}
+            standing = {used[r.source.path]: r.ret for r in with_return if r.source.path in used}
+            comparison = compare(form, totals, roster, standing, plan.previous, plan.name)
+            findings += comparison.findings
+            roster = _with_counts(roster, comparison.findings)
+    timings["compare"] = time.perf_counter() - t
+
+    t = time.perf_counter()
     findings = sorted(findings, key=lambda f: f.sort_key)
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key))
+    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison)
     report = build_report(
         form, units, totals, roster, findings,
         ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
-        example=example, charts=charts,
+        example=example, charts=charts, comparison=comparison, round_note=round_note,
     )
     docx = word.submit(render_docx, report, images())
     files = {
         "report.html": render_html(report).encode("utf-8"),
-        "totals.csv": totals_csv(form, totals),
+        "totals.csv": totals_csv(form, totals, comparison),
         "findings.csv": findings_csv(findings),
-        "roster.csv": roster_csv(roster),
-        "validation.html": render_validation(roster, findings).encode("utf-8"),
+        "roster.csv": roster_csv(roster, comparison),
+        "validation.html": render_validation(roster, findings, comparison).encode("utf-8"),
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
+    if plan:
+        files[snapshot_path(plan.name, plan.stamp)] = snapshot_bytes(form, plan.name, plan.made, totals, roster)
     files["report.docx"] = docx()
     files |= workbooks()
     timings["render"] = time.perf_counter() - t
-    return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings)
+    return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings,
+               comparison, round_note)
+
+
+def _with_counts(roster: Roster, extra: tuple[Finding, ...]) -> Roster:
+    """The roster's warning counts with the cross-period warnings added: such a county gets
+    its workbook back, marked, to confirm or explain the figures."""
+    warned: dict[str, int] = {}
+    for f in extra:
+        if f.severity == Severity.WARNING:
+            warned[f.file] = warned.get(f.file, 0) + 1
+    if not warned:
+        return roster
+    return replace(roster, units=tuple(
+        replace(u, warnings=u.warnings + warned.get(u.source.path, 0)) if u.source else u for u in roster.units))
 
 
 VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
@@ -229,11 +276,11 @@ def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], 
 
 
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
-               cache: BlockCache) -> dict[str, bytes]:
+               cache: BlockCache, comparison: Comparison | None = None) -> dict[str, bytes]:
     kept = cache.load()
     blocks = township_blocks(form, totals, roster, kept)
     cache.save(kept, blocks)
-    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks)}
+    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison)}
             | returned_workbooks(roster, findings))
 
 

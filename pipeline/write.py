@@ -14,6 +14,8 @@ from pathlib import Path
 
 # Folders a report run owns: replaced whole each run, removed when the run has nothing for them.
 RUN_FOLDERS = ("returns",)
+# Folders a run adds to and never replaces: each round's snapshots are kept for good.
+ADDITIVE_FOLDERS = ("rounds",)
 
 
 class _Progress:
@@ -54,15 +56,21 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
             target = _inside(staging, rel)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        if stamp:
-            shutil.copytree(staging, _history_folder(outbox, stamp))
+        if stamp:  # a round's snapshot is kept in rounds/ for good: history/ need not hold it twice
+            shutil.copytree(staging, _history_folder(outbox, stamp),
+                            ignore=lambda folder, names: ADDITIVE_FOLDERS if Path(folder) == staging else ())
         # Folders the run owns are replaced whole, so a county fixed since the last run
         # does not keep its stale returned workbook.
         written = []
         _Progress.moving = True
         for top in sorted({Path(rel).parts[0] for rel in files}):
             src, dst = staging / top, outbox / top
-            if src.is_dir() and dst.is_dir():
+            if top in ADDITIVE_FOLDERS:
+                for f in sorted(p for p in src.rglob("*") if p.is_file()):
+                    target = dst / f.relative_to(src)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(f, target)
+            elif src.is_dir() and dst.is_dir():
                 old = Path(tempfile.mkdtemp(prefix=".old-", dir=outbox))
                 os.replace(dst, old / top)
                 os.replace(src, dst)

@@ -1,0 +1,293 @@
+"""Compare: this round's totals against the previous round's snapshot → a Comparison.
+
+Pure, between consolidate and render. It takes the consolidated totals and the previous
+round as read back from its snapshot (`rounds.load_snapshot`), never workbooks, and gives
+per unit and field 上期 and 增减, and the cross-period findings the form declares (跨期审核):
+
+- `not-below`: a cumulative count lower than last round's, at each township's cell that fell,
+  or at the 合计 cell when the county fell and no township explains it;
+- `hb`: a change out of line with the other counties' (Hidiroglou–Berthelot, below);
+- a return identical to last round's while most counties changed theirs (same-as-previous);
+- townships that came or went (township-added, township-dropped).
+
+Cities and the province compare only the counties included in both rounds, so that a county
+missing in either round neither adds nor takes away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+
+from .consolidate import Totals
+from .form import Form, SheetSpec
+from .model import Finding, Return, Roster, Severity
+from .rounds import Previous
+
+
+@dataclass(frozen=True)
+class Comparison:
+    round: str  # this round
+    previous_round: str
+    previous_made: datetime
+    comparable: tuple[str, ...]  # codes of the counties included in both rounds
+    counties: pd.DataFrame  # index: every county code; <key>_previous, <key>_change; NA where not comparable
+    cities: pd.DataFrame  # index: city code; n (comparable counties), <key>, <key>_previous, <key>_change
+    province: pd.Series  # the same for the whole region
+    previous_status: dict[str, str]  # county code → its status last round ("" when it was not on the list)
+    findings: tuple[Finding, ...] = field(default=())
+
+
+def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Return], previous: Previous,
+            round_name: str) -> Comparison:
+    keys = list(form.field_keys)
+    counties = totals.counties
+    included = counties.index[counties["status"].eq("included")]
+    comparable = included.intersection(previous.sums.index)
+    current = counties.loc[comparable, keys].astype("int64")
+    before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
+
+    per_county = pd.DataFrame(index=counties.index)
+    for k in keys:
+        per_county[f"{k}_previous"] = before[k].reindex(counties.index).astype("Int64")
+        per_county[f"{k}_change"] = (current[k] - before[k]).reindex(counties.index).astype("Int64")
+
+    city_of = counties.loc[comparable, "city_code"]
+    now_city = current.groupby(city_of, sort=False).sum()
+    then_city = before.groupby(city_of, sort=False).sum()
+    cities = pd.DataFrame(index=totals.cities.index)
+    cities["n"] = city_of.value_counts().reindex(cities.index).fillna(0).astype(int)
+    for k in keys:
+        cities[k] = now_city[k].reindex(cities.index).fillna(0).astype("int64")
+        cities[f"{k}_previous"] = then_city[k].reindex(cities.index).fillna(0).astype("int64")
+        cities[f"{k}_change"] = cities[k] - cities[f"{k}_previous"]
+    province = pd.Series({"n": len(comparable)} | {
+        name: int(v) for k in keys
+        for name, v in ((k, current[k].sum()), (f"{k}_previous", before[k].sum()),
+                        (f"{k}_change", current[k].sum() - before[k].sum()))
+    })
+
+    findings = cross_period_findings(form, totals, returns, previous, list(comparable), current, before)
+    return Comparison(
+        round=round_name, previous_round=previous.round, previous_made=previous.made,
+        comparable=tuple(comparable), counties=per_county, cities=cities, province=province,
+        previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
+        findings=tuple(findings),
+    )
+
+
+def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
+                          comparable: list[str], current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
+    if not comparable:
+        return []
+    noun = form.unit_noun
+    same = unchanged_returns(form, totals, previous, comparable)
+    share = float((form.rounds or {}).get("same_as_previous", 0.5))
+    resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
+    out: list[Finding] = []
+    for code in sorted(resent):
+        ret = returns[code]
+        out.append(Finding(Severity.WARNING, ret.source.path, code, "", "", "", "same-as-previous",
+                           form.message("same-as-previous", detail=previous.round, unit_noun=noun)))
+    for spec in form.sheets:
+        for rule in spec.across:
+            if rule.check == "not-below":
+                out += _below_previous(form, spec, rule.id, rule.fields, totals, returns, previous, current, before)
+            else:
+                out += _jumps(form, spec, rule, returns, current, before, resent)
+    out += _township_changes(form, totals, returns, previous, comparable)
+    return out
+
+
+def _place(sheet_name: str, cell: str) -> str:
+    return f"{sheet_name}!{cell}" if cell else sheet_name
+
+
+def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, ...], totals: Totals,
+                    returns: dict[str, Return], previous: Previous, current: pd.DataFrame,
+                    before: pd.DataFrame) -> list[Finding]:
+    now = totals.townships[spec.key]
+    then = previous.townships.get(spec.key)
+    fields = tuple(k for k in fields if k in current.columns)
+    fell_in_township: set[tuple[str, str]] = set()
+    out = []
+    if then is not None and len(now):
+        mine = now[now["code"].isin(current.index)]
+        matched = mine[["code", "township", "row", *fields]].merge(
+            then[["code", "township", *[k for k in fields if k in then.columns]]],
+            on=["code", "township"], suffixes=("", "_previous"))
+        for k in fields:
+            if f"{k}_previous" not in matched:
+                continue
+            was = matched[f"{k}_previous"].to_numpy()
+            value = matched[k].to_numpy(dtype="float64", na_value=np.nan)
+            for i in np.flatnonzero(value < was):
+                code, township, row = matched["code"].iat[i], matched["township"].iat[i], int(matched["row"].iat[i])
+                sheet = returns[code].sheets[spec.key]
+                fell_in_township.add((code, k))
+                f = spec.label_of(k)
+                unit = form.field(k).unit
+                out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name,
+                                   f"{sheet.columns[k]}{row}", k, rule,
+                                   form.message(rule, place=_place(sheet.name, f"{sheet.columns[k]}{row}"),
+                                                township=f"（{township}）", field_label=f, unit=unit,
+                                                previous=int(was[i]), value=int(value[i]))))
+    for k in fields:
+        fell = current.index[(current[k] < before[k]).to_numpy()]
+        for code in fell:
+            if (code, k) in fell_in_township or spec.key not in returns[code].sheets:
+                continue
+            sheet = returns[code].sheets[spec.key]
+            cell = sheet.total_cell(k) if sheet.total_row else ""
+            out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name, cell, k, rule,
+                               form.message(rule, place=_place(sheet.name, cell), township="合计" if cell else "",
+                                            field_label=spec.label_of(k), unit=form.field(k).unit,
+                                            previous=int(before.at[code, k]), value=int(current.at[code, k]))))
+    return out
+
+
+def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], current: pd.DataFrame,
+           before: pd.DataFrame, resent: set[str]) -> list[Finding]:
+    out = []
+    for k in rule.fields:
+        if k not in current.columns:
+            continue
+        flagged = hb_outliers(current[k].to_numpy(), before[k].to_numpy(), rule.u, rule.a, rule.c)
+        for code in current.index[flagged]:
+            if code in resent or spec.key not in returns[code].sheets:
+                continue  # a resent return is said once, as such
+            sheet = returns[code].sheets[spec.key]
+            cell = sheet.total_cell(k) if sheet.total_row else ""
+            out.append(Finding(Severity.INFO, returns[code].source.path, code, sheet.name, cell, k, rule.id,
+                               form.message(rule.id, place=_place(sheet.name, cell), field_label=spec.label_of(k),
+                                            unit=form.field(k).unit, unit_noun=form.unit_noun,
+                                            previous=int(before.at[code, k]), value=int(current.at[code, k]))))
+    return out
+
+
+def hb_outliers(current: np.ndarray, previous: np.ndarray, u: float = 0.5, a: float = 0.05,
+                c: float = 20.0) -> np.ndarray:
+    """The Hidiroglou–Berthelot edit: which units' change from `previous` to `current` is out
+    of line with the others', given their size.
+
+    Hidiroglou, M. A. & Berthelot, J.-M. (1986), "Statistical editing and imputation for
+    periodic business surveys", Survey Methodology 12(1), 73–83. Parameters as Statistics
+    Norway's Kostra `Hb` (pU, pA, pC) and R's HB edit (U, A, C):
+
+    1. units whose value is positive in both periods take part (a previous 0 has no ratio);
+       when half of them or more did not change at all, only those that did take part;
+    2. r_i = current / previous, r_M their median;
+    3. s_i = 1 − r_M / r_i when r_i < r_M, else r_i / r_M − 1 (symmetric about the median);
+    4. E_i = s_i · max(current_i, previous_i)^U: the same ratio weighs more in a larger unit;
+    5. E_Q1, E_M, E_Q3 the quartiles of E (linear interpolation, as R's default);
+       d_Q1 = max(E_M − E_Q1, |A·E_M|), d_Q3 = max(E_Q3 − E_M, |A·E_M|), with A alone in
+       place of |A·E_M| when E_M is 0, as Kostra does;
+    6. outliers: E_i < E_M − C·d_Q1 or E_i > E_M + C·d_Q3.
+
+    Returns a boolean per unit, False for those that took no part."""
+    x1 = np.asarray(current, dtype="float64")
+    x2 = np.asarray(previous, dtype="float64")
+    out = np.zeros(len(x1), dtype=bool)
+    part = (x1 > 0) & (x2 > 0)
+    if part.sum() and (x1[part] == x2[part]).sum() * 2 >= part.sum():
+        part &= x1 != x2
+    if part.sum() < 3:
+        return out  # no distribution to be out of line with
+    r = x1[part] / x2[part]
+    med = float(np.median(r))
+    s = np.where(r < med, 1 - med / r, r / med - 1)
+    e = s * np.maximum(x1[part], x2[part]) ** u
+    q1, em, q3 = np.percentile(e, [25, 50, 75])
+    spread = abs(a * em) if em != 0 else a
+    low = em - c * max(em - q1, spread)
+    high = em + c * max(q3 - em, spread)
+    out[np.flatnonzero(part)] = (e < low) | (e > high)
+    return out
+
+
+def unchanged_returns(form: Form, totals: Totals, previous: Previous, comparable: list[str]) -> list[str]:
+    """Comparable counties whose every township row is last round's, number for number."""
+    same = pd.Series(True, index=pd.Index(comparable))
+    for spec in form.sheets:
+        keys = [f.key for f in spec.count_fields]
+        now = totals.townships[spec.key]
+        now = now[now["code"].isin(same.index)][["code", "township", *keys]]
+        then = previous.townships.get(spec.key)
+        if then is None or not set(keys) <= set(then.columns):
+            return []
+        then = then[then["code"].isin(same.index)][["code", "township", *keys]]
+        n_now = now.groupby("code").size().reindex(same.index, fill_value=0)
+        n_then = then.groupby("code").size().reindex(same.index, fill_value=0)
+        both = now.astype({k: "int64" for k in keys}).merge(then, on=["code", "township", *keys])
+        n_both = both.groupby("code").size().reindex(same.index, fill_value=0)
+        same &= (n_now == n_then) & (n_both == n_now)
+    return same.index[same.to_numpy()].tolist()
+
+
+def _township_changes(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
+                      comparable: list[str]) -> list[Finding]:
+    """Townships present last round and missing now, or new now: once per county, by name; a
+    new one at its cell in the first sheet that lists it."""
+    now = pd.concat([totals.townships[s.key].assign(sheet_key=s.key)[["code", "township", "row", "sheet_key"]]
+                     for s in form.sheets], ignore_index=True)
+    then = pd.concat([t[["code", "township"]] for t in previous.townships.values()] or
+                     [pd.DataFrame(columns=["code", "township"])], ignore_index=True)
+    now = now[now["code"].isin(comparable)].drop_duplicates(["code", "township"])
+    then = then[then["code"].isin(comparable)].drop_duplicates(["code", "township"])
+    both = now.merge(then, on=["code", "township"], how="outer", indicator=True)
+    out = []
+    for code, township, row, sheet_key, side in both[both["_merge"] != "both"].itertuples(index=False):
+        path = returns[code].source.path
+        if side == "left_only":
+            sheet = returns[code].sheets[sheet_key]
+            cell = f"{sheet.township_column}{int(row)}"
+            out.append(Finding(Severity.INFO, path, code, sheet.name, cell, "township", "township-added",
+                               form.message("township-added", place=_place(sheet.name, cell), value=township)))
+        else:
+            out.append(Finding(Severity.INFO, path, code, "", "", "township", "township-dropped",
+                               form.message("township-dropped", value=township)))
+    return out
+
+
+# --- how a change is written (exact: integers and fractions, never a float) --------------
+
+
+def _half_up(value: Fraction, places: int = 2) -> Decimal:
+    scaled = Decimal(value.numerator) / Decimal(value.denominator)
+    return scaled.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def growth(now: int, before: int) -> str:
+    """增幅: the change over the previous value, rounded half up; — when the previous value is 0."""
+    if before == 0:
+        return "—"
+    return f"{_half_up(Fraction(100 * (int(now) - int(before)), int(before)))}%"
+
+
+def point_change(num: int, den: int, num_before: int, den_before: int) -> Decimal | None:
+    """The change of a rate in percentage points: the exact difference of the two rates, each
+    computed from sums, rounded half up to hundredths. None when either rate has nothing to divide."""
+    if not den or not den_before:
+        return None
+    return _half_up(Fraction(100 * int(num), int(den)) - Fraction(100 * int(num_before), int(den_before)))
+
+
+def points(change: Decimal | None) -> str:
+    """+2.35 / -1.20 / 0.00 in a table; — without a rate."""
+    if change is None:
+        return "—"
+    return f"+{change}" if change > 0 else f"{change}"
+
+
+def points_text(change: Decimal | None) -> str:
+    """提高2.35个百分点 / 降低1.20个百分点 / 持平, for sentences."""
+    if change is None:
+        return "—"
+    if change == 0:
+        return "持平"
+    return f"{'提高' if change > 0 else '降低'}{abs(change)}个百分点"

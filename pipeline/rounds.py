@@ -1,0 +1,215 @@
+"""Rounds (回头看): each run with a round keeps a snapshot of what it consolidated, and a later
+round is compared with it, never by reading old workbooks again.
+
+A snapshot is `rounds/<round>/<time>/snapshot.json.gz` in the outbox: per county its status and
+file's SHA-256, and every township row and 合计 of every sheet, with the form's key, version
+and field keys. It is written once, with the run's other outputs, and never edited; the newest
+snapshot of a round is that round's current one. JSON with a format number, so that later
+versions of the tool read it; columns rather than records, so that 3,000 returns cost little.
+
+`snapshot_bytes` is pure. Finding and loading a snapshot read the outbox, as `read` reads the
+inbox: a problem with it comes back as a `SnapshotProblem` with a message, never a crash.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .consolidate import Totals
+from .form import Form
+from .model import Roster
+
+FORMAT = 1
+FILE = "snapshot.json.gz"
+FOLDER = "rounds"
+STAMP = "%Y%m%d-%H%M%S"
+_STAMP = re.compile(r"^\d{8}-\d{6}(?:-\d+)?$")
+_BAD_NAME = re.compile(r"[\\/:*?\"<>|\x00-\x1f]")
+
+
+class SnapshotProblem(Exception):
+    """A previous round that cannot be used: the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A snapshot read back."""
+
+    round: str
+    made: datetime
+    path: str
+    form: dict  # key, version, fields
+    status: dict[str, str]  # county code → included | rejected | missing
+    sha256: dict[str, str]
+    sums: pd.DataFrame  # index: code of each included county; a column per field key
+    townships: dict[str, pd.DataFrame]  # per sheet: code, township, then a column per field
+
+
+def valid_round_name(name: str) -> bool:
+    """A round names a folder: no separators, nothing a file system refuses, not hidden."""
+    return bool(name) and name == name.strip() and not name.startswith(".") and not _BAD_NAME.search(name) \
+        and len(name) <= 60
+
+
+def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, roster: Roster) -> bytes:
+    counties = {
+        u.code: {"status": u.status, "file": u.source.path if u.source else "",
+                 "sha256": u.source.sha256 if u.source else ""}
+        for u in roster.units
+    }
+    sheets = {}
+    for spec in form.sheets:
+        keys = [f.key for f in spec.count_fields]
+        t = totals.townships[spec.key]
+        codes = t["code"].to_numpy()
+        # Rows come county by county (consolidate keeps each return's rows together).
+        starts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()] if len(codes) else []
+        sheets[spec.key] = {
+            "counties": codes[starts].tolist(),
+            "sizes": np.diff([*starts, len(codes)]).tolist(),
+            "townships": t["township"].tolist(),
+            "values": {k: t[k].to_numpy(dtype="float64", na_value=np.nan).astype(np.int64).tolist() for k in keys},
+        }
+    included = totals.counties[totals.counties["status"] == "included"]
+    doc = {
+        "format": FORMAT,
+        "round": round_name,
+        "made": made.isoformat(timespec="seconds"),
+        "form": form.identity,
+        "counties": counties,
+        "sheets": sheets,
+        # Each included county's sums (its 合计), so the next round need not add them up again.
+        "totals": {"counties": included.index.tolist(),
+                   "values": {k: included[k].astype("int64").tolist() for k in form.field_keys}},
+    }
+    return gzip.compress(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6, mtime=0)
+
+
+def snapshot_path(round_name: str, stamp: str) -> str:
+    return f"{FOLDER}/{round_name}/{stamp}/{FILE}"
+
+
+def _snapshots(round_dir: Path) -> list[Path]:
+    """A round's snapshot folders, oldest first."""
+    if not round_dir.is_dir():
+        return []
+    return sorted((p for p in round_dir.iterdir() if _STAMP.match(p.name) and (p / FILE).is_file()),
+                  key=lambda p: _stamp_key(p.name))
+
+
+def _stamp_key(name: str) -> tuple[str, int]:
+    n = name[16:]
+    return (name[:15], int(n) if n else 1)
+
+
+def earlier_snapshots(outbox: Path, round_name: str) -> list[Path]:
+    """Snapshots this round already has: a run that finds some is re-making the round."""
+    return _snapshots(outbox / FOLDER / round_name)
+
+
+def new_stamp(outbox: Path, round_name: str, made: datetime) -> str:
+    """The new snapshot's folder name: its time, made unique within the round."""
+    stamp, n = made.strftime(STAMP), 1
+    taken = {p.name for p in _snapshots(outbox / FOLDER / round_name)}
+    name = stamp
+    while name in taken or (outbox / FOLDER / round_name / name).exists():
+        n += 1
+        name = f"{stamp}-{n}"
+    return name
+
+
+def find_previous(outbox: Path, round_name: str, stamp: str, previous: str | None = None) -> Path | None:
+    """The snapshot file to compare with, or None for a round with nothing before it.
+
+    By default the latest round whose first snapshot was made before this round's first (the
+    new `stamp` when this round has none yet). `previous` names a round under the outbox's
+    rounds/, a round folder or a snapshot folder instead. Never this round itself."""
+    base = outbox / FOLDER
+    if previous:
+        path = Path(previous)
+        if (path / FILE).is_file():
+            found = path / FILE
+        elif path.is_file() and path.name == FILE:
+            found = path
+        elif path.is_dir() and _snapshots(path):
+            found = _snapshots(path)[-1] / FILE
+        elif valid_round_name(previous) and _snapshots(base / previous):
+            found = _snapshots(base / previous)[-1] / FILE
+        else:
+            raise SnapshotProblem(f"找不到上期“{previous}”的快照：请写轮次名称（{FOLDER}/下的文件夹）或快照所在的文件夹。")
+        if _round_of(found) == round_name and found.resolve().parent.parent.parent == base.resolve():
+            raise SnapshotProblem(f"上期“{previous}”就是本轮（{round_name}）：一轮不与自身比较。")
+        return found
+    own = _snapshots(base / round_name)
+    first = _stamp_key(own[0].name) if own else _stamp_key(stamp)
+    best: tuple[tuple[str, int], Path] | None = None
+    if base.is_dir():
+        for folder in base.iterdir():
+            if folder.name == round_name or not folder.is_dir():
+                continue
+            kept = _snapshots(folder)
+            if kept and _stamp_key(kept[0].name) < first and (best is None or _stamp_key(kept[0].name) > best[0]):
+                best = (_stamp_key(kept[0].name), kept[-1] / FILE)
+    return best[1] if best else None
+
+
+def _round_of(snapshot: Path) -> str:
+    return snapshot.parent.parent.name
+
+
+def load_snapshot(path: Path) -> Previous:
+    """A snapshot read back, or SnapshotProblem when it is damaged or of an unknown format."""
+    try:
+        doc = json.loads(gzip.decompress(path.read_bytes()).decode("utf-8"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("format"), int):
+            raise ValueError("no format")
+        if doc["format"] > FORMAT:
+            raise SnapshotProblem(f"上期快照（{path}）由更新版本的程序生成：请升级本程序后再比较。")
+        totals = doc["totals"]
+        sums = pd.DataFrame({k: np.asarray(v, dtype=np.int64) for k, v in totals["values"].items()},
+                            index=pd.Index([str(c) for c in totals["counties"]], name="code"))
+        townships = {}
+        for key, sheet in doc["sheets"].items():
+            sizes = np.asarray(sheet["sizes"], dtype=np.int64)
+            codes = np.repeat(np.asarray(sheet["counties"], dtype=object), sizes)
+            frame = pd.DataFrame({"code": codes, "township": np.asarray(sheet["townships"], dtype=object)}
+                                 | {k: np.asarray(v, dtype=np.int64) for k, v in sheet["values"].items()})
+            if len(frame) != int(sizes.sum()):
+                raise ValueError("sizes")
+            townships[key] = frame
+        counties = doc["counties"]
+        return Previous(
+            round=str(doc["round"]), made=datetime.fromisoformat(doc["made"]), path=str(path),
+            form={"key": doc["form"]["key"], "version": str(doc["form"]["version"]),
+                  "fields": sorted(doc["form"]["fields"])},
+            status={str(c): v["status"] for c, v in counties.items()},
+            sha256={str(c): v.get("sha256", "") for c, v in counties.items()},
+            sums=sums, townships=townships,
+        )
+    except SnapshotProblem:
+        raise
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise SnapshotProblem(f"上期快照（{path}）已损坏，无法读取（{type(e).__name__}）：本期不作比较。") from e
+
+
+def same_form(form: Form, previous: Previous) -> str:
+    """Empty when the two rounds used the same form; else why they cannot be compared."""
+    mine = form.identity
+    if previous.form == mine:
+        return ""
+    theirs = previous.form
+    if theirs["key"] != mine["key"]:
+        why = f"报表“{theirs['key']}”与本期的“{mine['key']}”不是同一张报表"
+    elif theirs["version"] != mine["version"]:
+        why = f"报表版本由第{theirs['version']}版改为第{mine['version']}版"
+    else:
+        why = "报表的指标有增减"
+    return f"上期（{previous.round}）{why}，两期数据不可比：本期不作比较。"
