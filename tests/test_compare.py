@@ -1,0 +1,151 @@
+"""The compare stage on small hand-made rounds, and the Hidiroglou–Berthelot edit on a
+hand-made distribution whose outliers are known."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.compare import growth, hb_outliers, point_change, points, points_text
+from pipeline.formbook import Layout
+from pipeline.rounds import load_snapshot, snapshot_path
+from pipeline.run import RoundPlan, build_run
+from tests.conftest import clean_rows, write_return
+
+# Sixteen units grew by 5–15% around a median of 10%; then, by hand (U = 0.5, A = 0.05):
+# E = s·max(x)^0.5 has quartiles −0.48, 0, 1.00, so E_M = 0 and the band is
+# [−C·0.48, +C·1.00]. The large unit that tripled (E = 299) and the large one that halved
+# (E = −114) are out at C = 20; the tiny one that tripled (4 → 12, E = 5.98) is not: a
+# small unit's ratio says little. At C = 4 (band [−1.93, 4.0]) the tiny one is out too, and
+# so is 2500 → 3250 (E = 10.4). A unit with nothing last round has no ratio and takes no part.
+PREVIOUS = [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600,
+            10000, 4, 9000, 0, 2500]
+CURRENT = [110, 210, 345, 440, 540, 672, 770, 840, 1035, 1100, 1188, 1344, 1430, 1484, 1710, 1760,
+           30000, 12, 4500, 50, 3250]
+BIG_TRIPLED, TINY_TRIPLED, BIG_HALVED, WAS_ZERO, GREW_30 = 16, 17, 18, 19, 20
+
+
+def test_hb_names_the_outliers_of_a_hand_made_distribution():
+    flagged = hb_outliers(CURRENT, PREVIOUS, u=0.5, a=0.05, c=20)
+    assert set(flagged.nonzero()[0]) == {BIG_TRIPLED, BIG_HALVED}
+    flagged = hb_outliers(CURRENT, PREVIOUS, u=0.5, a=0.05, c=4)
+    assert set(flagged.nonzero()[0]) == {BIG_TRIPLED, TINY_TRIPLED, BIG_HALVED, GREW_30}
+    assert not flagged[WAS_ZERO]
+
+
+def test_hb_weighs_size_with_u():
+    # U = 0: size counts for nothing, and the tiny unit's tripling is as far out as the big one's.
+    flagged = hb_outliers(CURRENT, PREVIOUS, u=0.0, a=0.05, c=20)
+    assert flagged[TINY_TRIPLED] and flagged[BIG_TRIPLED]
+
+
+def test_hb_when_most_units_did_not_change_looks_only_at_those_that_did():
+    # Eleven of fourteen unchanged: the three that changed are the distribution (as Kostra does),
+    # and none of them is out of line with the other two.
+    before = [100] * 11 + [100, 200, 300]
+    now = [100] * 11 + [110, 220, 330]
+    assert not hb_outliers(now, before).any()
+
+
+@given(st.integers(0, 10**7), st.integers(1, 10**7), st.integers(0, 10**7), st.integers(1, 10**7))
+def test_a_rate_changes_by_the_exact_difference_rounded_half_up(n1, d1, n0, d0):
+    change = point_change(n1, d1, n0, d0)
+    exact = Fraction(100 * n1, d1) - Fraction(100 * n0, d0)
+    assert abs(Fraction(str(change)) - exact) <= Fraction(1, 200)
+    assert point_change(n0, d0, n1, d1) == -change  # half up is away from zero either way
+    if (exact * 100).denominator == 1:
+        assert Fraction(str(change)) == exact
+
+
+def test_how_changes_are_written():
+    assert point_change(89, 100, 8665, 10000) == Decimal("2.35")
+    assert points_text(point_change(89, 100, 8665, 10000)) == "提高2.35个百分点"
+    assert points_text(point_change(1, 3, 2, 3)) == "降低33.33个百分点"
+    assert points_text(point_change(1, 2, 2, 4)) == "持平"
+    assert points(point_change(1, 8, 0, 1)) == "+12.50"  # 12.5 exactly
+    assert points(point_change(1, 1, 0, 0)) == "—"
+    assert growth(95, 120) == "-20.83%" and growth(150, 120) == "25.00%" and growth(5, 0) == "—"
+    assert growth(1, 8) == "-87.50%"
+
+
+# --- the stage on two small rounds -------------------------------------------------------------
+
+
+def _round(form, units, settings, folder, returns, name, previous=None):
+    folder.mkdir(parents=True)
+    for code, rows, layout in returns:
+        write_return(folder, form, units.by_code(code), rows, layout=layout)
+    plan = RoundPlan(name, datetime(2016, 12, 1), "20161201-000000", previous)
+    return build_run(folder, settings, form=form, units=units, round_plan=plan)
+
+
+def _previous(tmp_path, run, name):
+    path = tmp_path / snapshot_path(name, "20161201-000000")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(run.files[snapshot_path(name, "20161201-000000")])
+    return load_snapshot(path)
+
+
+def _grown(rows, by=1):
+    return [r | {k: v + by for k, v in r.items() if k != "township"} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def small_rounds(tmp_path_factory, form, units, settings):
+    tmp = tmp_path_factory.mktemp("small")
+    codes = ["620102", "620103", "620104", "620105"]
+    first = _round(form, units, settings, tmp / "in1",
+                   [(c, clean_rows(), Layout(total="none") if c == "620103" else Layout()) for c in codes], "r1")
+    previous = _previous(tmp, first, "r1")
+    # 620102: its third township renamed and with fewer 脱贫致富典型: the county's figure fell,
+    # and no township in both rounds explains it (→ the 合计 cell). 620103: the same, with no
+    # 合计 row (→ no cell). 620104: one township's 宣传政策场次 fell (→ that cell, not the 合计).
+    # 620105: unchanged, while three of four changed (→ same-as-previous).
+    renamed = _grown(clean_rows())
+    renamed[2] = renamed[2] | {"township": "石岭街道", "role_models": 0}
+    fell = _grown(clean_rows())
+    fell[1] = fell[1] | {"policy_sessions": 100}
+    second = _round(form, units, settings, tmp / "in2",
+                    [("620102", renamed, Layout()), ("620103", renamed, Layout(total="none")),
+                     ("620104", fell, Layout()), ("620105", clean_rows(), Layout())], "r2", previous)
+    return first, second
+
+
+def test_a_fall_is_found_at_the_township_or_else_the_total(small_rounds, form):
+    _, run = small_rounds
+    below = {(f.county_code, f.sheet, f.cell, f.field) for f in run.findings if f.rule == "below-previous"}
+    outcomes = form.sheet("outcomes")
+    name = f"{outcomes.number}{outcomes.label}"
+    ret = {r.ret.county_code: r.ret for r in run.results}
+    sheet = ret["620102"].sheets["outcomes"]
+    fell = ret["620104"].sheets["outcomes"]
+    assert below == {
+        ("620102", name, sheet.total_cell("role_models"), "role_models"),
+        ("620103", name, "", "role_models"),
+        ("620104", name, fell.cell("policy_sessions", 1), "policy_sessions"),
+    }
+    total = next(f for f in run.findings if f.rule == "below-previous" and f.county_code == "620102")
+    before, now = sum(r["role_models"] for r in clean_rows()), sum(r["role_models"] for r in _grown(clean_rows())[:2])
+    assert "合计的脱贫致富典型数" in total.message
+    assert f"由上期的{before}人降为{now}人" in total.message
+
+
+def test_a_resent_return_is_a_warning_only_when_most_others_changed(small_rounds, form):
+    first, second = small_rounds
+    assert [f.county_code for f in second.findings if f.rule == "same-as-previous"] == ["620105"]
+    assert second.comparison is not None and len(second.comparison.comparable) == 4
+    assert not any(f.rule == "jump-since-previous" and f.county_code == "620105" for f in second.findings)
+    assert all(u.status == "included" for u in second.roster.units if u.code in {"620102", "620103", "620104", "620105"})
+
+
+def test_townships_that_came_and_went(small_rounds):
+    _, run = small_rounds
+    changes = sorted((f.county_code, f.rule, f.cell != "") for f in run.findings if f.rule.startswith("township-"))
+    assert changes == [("620102", "township-added", True), ("620102", "township-dropped", False),
+                       ("620103", "township-added", True), ("620103", "township-dropped", False)]
+    assert all("石岭" in f.message for f in run.findings if f.rule.startswith("township-"))

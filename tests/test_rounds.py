@@ -1,0 +1,298 @@
+"""Rounds (回头看): two rounds made from the bundled example's figures, compared.
+
+Round 1 is the example as it is. Round 2 doubles every county's figures (every count is
+cumulative), except: 七里河区 resends its round-1 file unchanged, 西固区 lets one township's
+宣传政策场次 fall, 安宁区 renames a township, and 红古区 sends nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import shutil
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from pipeline import cli
+from pipeline.config import ROOT
+from pipeline.example import example_returns
+from pipeline.formbook import build_return, workbook_bytes
+
+RESENT, FALLEN, RENAMED, MISSING = "620103", "620104", "620105", "620111"
+FELL_FIELD = "policy_sessions"
+NEW_NAME = "新名街道"
+
+
+def _rows(form, units):
+    counts = ROOT / "scripts" / "township-counts-gansu-2016.csv"
+    return {u.code: (u, rows, filed) for u, rows, filed in example_returns(form, units, counts)}
+
+
+def _second_round(form, first: dict) -> dict:
+    second = {}
+    for code, (unit, rows, filed) in first.items():
+        if code == MISSING:
+            continue
+        if code == RESENT:
+            second[code] = (unit, rows, filed)
+            continue
+        doubled = [{"township": r["township"]} | {k: 2 * r[k] for k in form.field_keys} for r in rows]
+        if code == FALLEN:
+            doubled[0][FELL_FIELD] = rows[0][FELL_FIELD] // 2
+        if code == RENAMED:
+            doubled[0]["township"] = NEW_NAME
+        second[code] = (unit, doubled, filed)
+    return second
+
+
+def _write(folder: Path, form, returns: dict) -> None:
+    folder.mkdir(parents=True)
+    for unit, rows, filed in returns.values():
+        (folder / f"{unit.code}_{unit.name}.xlsx").write_bytes(workbook_bytes(build_return(form, unit, rows, filed_on=filed)))
+
+
+def _csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+@pytest.fixture(scope="module")
+def two_rounds(tmp_path_factory, form, units):
+    base = tmp_path_factory.mktemp("rounds")
+    first = _rows(form, units)
+    second = _second_round(form, first)
+    _write(base / "in1", form, first)
+    _write(base / "in2", form, {c: v for c, v in second.items() if c != RESENT})
+    resent = next((base / "in1").glob(f"{RESENT}_*.xlsx"))
+    shutil.copy2(resent, base / "in2" / resent.name)  # the very same file again
+    out = base / "out"
+    assert cli.main(["report", "--inbox", str(base / "in1"), "--outbox", str(out), "--round", "2016-11"]) == 0
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(out), "--round", "2016-12"]) == 0
+    return base, out, first, second
+
+
+def _cells(form, unit, rows):
+    """Where build_return puts things: the issued layout's rows and columns, per sheet."""
+    from pipeline.formbook import build_with_plans
+
+    _, plans = build_with_plans(form, unit, rows, filed_on=None)
+    return plans
+
+
+def test_second_round_findings_are_exactly_the_known_changes(two_rounds, form, units):
+    from openpyxl.utils import get_column_letter
+
+    from pipeline.compare import hb_outliers
+
+    _, out, first, second = two_rounds
+    found = {(f["rule"], f["county_code"], f["sheet"], f["cell"], f["field"], f["severity"])
+             for f in _csv(out / "findings.csv")}
+    outcomes = form.sheet("outcomes")
+    sheet_name = f"{outcomes.number}{outcomes.label}"
+    unit, rows, _ = second[FALLEN]
+    plan = _cells(form, unit, rows)["outcomes"]
+    col = get_column_letter(plan.columns[FELL_FIELD])
+    visits = form.sheet("visits")
+    renamed_plan = _cells(form, *second[RENAMED][:2])["visits"]
+    expected = {
+        ("same-as-previous", RESENT, "", "", "", "warning"),
+        ("below-previous", FALLEN, sheet_name, f"{col}{plan.first_data}", FELL_FIELD, "warning"),
+        ("township-added", RENAMED, f"{visits.number}{visits.label}",
+         f"{get_column_letter(renamed_plan.columns['township'])}{renamed_plan.first_data}", "township", "info"),
+        ("township-dropped", RENAMED, "", "", "township", "info"),
+    }
+    # The fallen county's 宣传政策场次 grew less than every other county's (which doubled): by
+    # hand, its Hidiroglou–Berthelot score is far outside the band, and nothing else is.
+    before = sum(r[FELL_FIELD] for r in first[FALLEN][1])
+    now = sum(r[FELL_FIELD] for r in rows)
+    ratio = Fraction(now, before)
+    score = (1 - 2 / float(ratio)) * max(now, before) ** 0.5
+    assert ratio < 2 and abs(score) > 20 * 0.05  # outside E_M ± C·A with every other score 0
+    expected.add(("jump-since-previous", FALLEN, sheet_name, f"{col}{plan.total_row}", FELL_FIELD, "info"))
+    assert found == expected
+    messages = {f["rule"]: f["message"] for f in _csv(out / "findings.csv")}
+    assert f"由上期的{first[FALLEN][1][0][FELL_FIELD]}场次降为{rows[0][FELL_FIELD]}场次，累计数一般不应减少，请核实" \
+        in messages["below-previous"]
+    assert f"（{rows[0]['township']}）" in messages["below-previous"]
+    assert "2016-11" in messages["same-as-previous"]
+    old_name = first[RENAMED][1][0]["township"]
+    assert old_name in messages["township-dropped"] and NEW_NAME in messages["township-added"]
+    assert hb_outliers([2, 4], [1, 2]).tolist() == [False, False]  # too few to say what is out of line
+
+
+def test_warnings_never_exclude_a_county_and_the_missing_one_is_chased(two_rounds):
+    _, out, _, _ = two_rounds
+    roster = {r["code"]: r for r in _csv(out / "roster.csv")}
+    assert roster[RESENT]["status"] == roster[FALLEN]["status"] == "已报送"
+    assert roster[MISSING]["status"] == "未报送" and roster[MISSING]["previous_status"] == "已报送"
+    assert roster[FALLEN]["warnings"] == "1"  # the fall: its workbook goes back, marked
+    assert (out / "returns").is_dir() and list((out / "returns").glob(f"{FALLEN}_*.xlsx"))
+    page = (out / "validation.html").read_text(encoding="utf-8")
+    chase = page.split("催报名单")[1].split("</table>")[0]
+    assert "红古区" in chase and "上期已报送，本期未报送" in chase
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "红古区（上期已报送）" in report
+
+
+def test_totals_compare_only_counties_in_both_rounds(two_rounds, form):
+    _, out, first, second = two_rounds
+    rows = {(r["level"], r["code"]): r for r in _csv(out / "totals.csv")}
+    header = list(rows[("province", "620000")].keys())
+    keys = list(form.field_keys)
+    assert header[-2 * len(keys):] == [f"{k}_{p}" for k in keys for p in ("previous", "change")]
+    both = [c for c in second if c in first]
+    for k in keys:
+        before = sum(r[k] for c in both for r in first[c][1])
+        now = sum(r[k] for c in both for r in second[c][1])
+        assert rows[("province", "620000")][f"{k}_previous"] == str(before)
+        assert rows[("province", "620000")][f"{k}_change"] == str(now - before)
+    lanzhou = rows[("city", "620100")]  # 红古区 is in 兰州: its city compares the others only
+    lz = [c for c in both if c.startswith("6201")]
+    before = sum(r["precision_found"] for c in lz for r in first[c][1])
+    assert lanzhou["precision_found_previous"] == str(before)
+    assert rows[("county", MISSING)]["precision_found_previous"] == ""
+    assert rows[("county", MISSING)]["precision_found_change"] == ""
+    assert rows[("county", RESENT)]["precision_found_change"] == "0"
+
+
+def _half_up(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _truncated(num: int, den: int) -> str:
+    hundredths = num * 10000 // den
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
+def test_comparison_table_is_the_hand_computation(two_rounds, form):
+    _, out, first, second = two_rounds
+    html = (out / "report.html").read_text(encoding="utf-8")
+    table = html.split('<table class="sortable compare">')[1].split("</table>")[0]
+    rows = [re.findall(r"<td>([^<]*)</td>", tr) for tr in table.split("<tbody>")[1].split("</tr>")[:-1]]
+    both = [c for c in second if c in first]
+    found = ("precision_found", "guarantees_found", "disputes_found")
+    fixed = ("precision_fixed", "guarantees_fixed", "disputes_fixed")
+
+    def total(rounds, codes, keys):
+        return sum(r[k] for c in codes for r in rounds[c][1] for k in keys)
+
+    def expected(name, codes):
+        now, before = total(second, codes, found), total(first, codes, found)
+        cells = [name, str(len(codes)), str(now), str(before), f"+{now - before}", f"{_half_up(Fraction(100 * (now - before), before))}%"]
+        for num, den in ((fixed, found), (("households_visited",), ("households_total",))):
+            n1, d1 = total(second, codes, num), total(second, codes, den)
+            n0, d0 = total(first, codes, num), total(first, codes, den)
+            change = _half_up(Fraction(100 * n1, d1) - Fraction(100 * n0, d0))
+            cells += [_truncated(n0, d0), _truncated(n1, d1), f"+{change}" if change > 0 else str(change)]
+        return cells
+
+    assert rows[0] == expected("全省", both)
+    lanzhou = [c for c in both if c.startswith("6201")]
+    assert rows[1] == expected("兰州市", lanzhou)
+    assert len(rows) == 1 + 14
+    assert "两期均已汇总的县(市、区)共86个" in html and "本期（2016-12）与上期（2016-11，" in html
+
+
+def test_the_snapshot_holds_statuses_hashes_townships_and_sums(two_rounds, form):
+    _, out, first, second = two_rounds
+    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json.gz")
+    doc = json.loads(gzip.decompress(snap.read_bytes()))
+    assert doc["format"] == 1 and doc["round"] == "2016-11"
+    assert doc["form"] == {"key": form.key, "version": form.version, "fields": sorted(form.field_keys)}
+    assert doc["counties"][MISSING]["status"] == "included" and len(doc["counties"][MISSING]["sha256"]) == 64
+    visits = doc["sheets"]["visits"]
+    at = visits["counties"].index(RENAMED)
+    start = sum(visits["sizes"][:at])
+    assert visits["townships"][start] == first[RENAMED][1][0]["township"]
+    assert visits["values"]["villages_total"][start] == first[RENAMED][1][0]["villages_total"]
+    i = doc["totals"]["counties"].index(FALLEN)
+    assert doc["totals"]["values"][FELL_FIELD][i] == sum(r[FELL_FIELD] for r in first[FALLEN][1])
+    # never in history/: kept once, in rounds/
+    assert not list((out / "history").glob("*/rounds"))
+
+
+def test_remaking_a_round_compares_with_the_round_before_and_says_so(two_rounds, capsys):
+    base, out, _, _ = two_rounds
+    remade = base / "remade"
+    shutil.copytree(out, remade)
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(remade), "--round", "2016-12"]) == 0
+    said = capsys.readouterr().out
+    assert "此前已生成过1次快照" in said and "已与上期（2016-11）比较" in said
+    assert len(list((remade / "rounds" / "2016-12").glob("*/snapshot.json.gz"))) == 2
+    assert len(list((remade / "rounds" / "2016-11").glob("*/snapshot.json.gz"))) == 1  # additive, never replaced
+
+
+def test_previous_named_and_previous_equal_to_round(two_rounds, capsys):
+    base, out, _, _ = two_rounds
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(out / "x"), "--round", "a",
+                     "--previous", "a"]) == 2
+    assert "一轮不与自身比较" in capsys.readouterr().err
+    other = base / "named"
+    shutil.copytree(out, other)
+    folder = next((other / "rounds" / "2016-11").iterdir())
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(other), "--round", "2017-01",
+                     "--previous", str(folder)]) == 0
+    assert "已与上期（2016-11）比较" in capsys.readouterr().out
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(other), "--round", "2017-02",
+                     "--previous", "2016-12"]) == 0
+    assert "已与上期（2016-12）比较" in capsys.readouterr().out
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(other), "--round", "2017-03",
+                     "--previous", "no-such-round"]) == 2
+    assert "找不到上期" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["version", "truncated", "not-json"])
+def test_another_form_version_or_a_damaged_snapshot_means_no_comparison(tmp_path, damage, capsys):
+    inbox = tmp_path / "in"
+    shutil.copytree(ROOT / "examples" / "gansu-2016", inbox)
+    out = tmp_path / "out"
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "r1"]) == 0
+    (snap,) = (out / "rounds" / "r1").glob("*/snapshot.json.gz")
+    if damage == "version":
+        doc = json.loads(gzip.decompress(snap.read_bytes()))
+        doc["form"]["version"] = "0"
+        snap.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    elif damage == "truncated":
+        snap.write_bytes(snap.read_bytes()[:500])
+    else:
+        snap.write_bytes(gzip.compress(b"[1, 2"))
+    capsys.readouterr()
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "r2"]) == 0
+    said = capsys.readouterr().out
+    why = "报表版本由第0版改为第1版" if damage == "version" else "已损坏"
+    assert why in said and "本期不作比较" in said
+    assert why in (out / "report.html").read_text(encoding="utf-8")
+    assert "previous_status" not in (out / "roster.csv").read_text(encoding="utf-8-sig")
+    assert "_previous" not in (out / "totals.csv").read_text(encoding="utf-8-sig")
+
+
+def test_a_first_round_writes_todays_files_plus_its_snapshot(tmp_path, capsys):
+    inbox = tmp_path / "in"
+    shutil.copytree(ROOT / "examples" / "gansu-2016", inbox)
+    plain, first = tmp_path / "plain", tmp_path / "first"
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(plain)]) == 0
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(first), "--round", "2016-11"]) == 0
+    assert "没有更早的一轮" in capsys.readouterr().out
+    today = sorted(p.relative_to(plain).as_posix() for p in plain.rglob("*")
+                   if p.is_file() and not p.relative_to(plain).parts[0] in ("history", ".cache"))
+    theirs = sorted(p.relative_to(first).as_posix() for p in first.rglob("*")
+                    if p.is_file() and not p.relative_to(first).parts[0] in ("history", ".cache", "rounds"))
+    assert today == theirs
+    for name in today:
+        assert (plain / name).read_bytes() == (first / name).read_bytes(), name
+    assert len(list((first / "rounds" / "2016-11").glob("*/snapshot.json.gz"))) == 1
+    assert not (plain / "rounds").exists()
+
+
+def test_the_bundled_example_never_writes_a_snapshot(tmp_path, monkeypatch):
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    monkeypatch.setattr(cli, "DEFAULT_INBOX", empty)
+    out = tmp_path / "out"
+    assert cli.main(["report", "--outbox", str(out), "--round", "2016-11"]) == 0
+    assert not (out / "rounds").exists()
