@@ -28,8 +28,8 @@ def blank_form(form: Form, unit: Unit, townships: list[str] | None = None) -> by
     rows = [{"township": n} for n in names] + [{} for _ in range(SPARE_ROWS if names else DEFAULT_BLOCK)]
     key_fields = {s.key_field.key for s in form.sheets}
     rows = [{k: r.get("township") for k in key_fields} for r in rows]
-    wb, plans = build_with_plans(form, unit, rows, filed_on=None, layout=Layout(total_formulas=True, identity_rows=2),
-                                 people=("", "", ""))
+    wb, plans = build_with_plans(form, unit, rows, filed_on=None,
+                                 layout=Layout(total_formulas=True, identity_rows=2, explanation=True), people=("", "", ""))
     for spec in form.sheets:
         _decorate(wb[f"{spec.number}{spec.label}"], spec, plans[spec.key])
     _instructions(wb.create_sheet("填报说明", 0), form)
@@ -84,6 +84,15 @@ def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
     if plan.footer_row:
         for c in range(1, plan.width + 1):
             ws.cell(plan.footer_row, c).protection = UNLOCKED
+    if plan.explanation_row:
+        answer = ws.cell(plan.explanation_row, 2)
+        answer.protection = UNLOCKED
+        answer.alignment = Alignment(wrap_text=True, vertical="top")
+        dv = DataValidation(type="textLength", operator="lessThanOrEqual", formula1="200", allow_blank=True,
+                            showInputMessage=True, promptTitle="上报说明",
+                            prompt="数据经核实无误而被提示需核实的（如累计数比上期减少），请在此简要说明原因。")
+        dv.add(answer.coordinate)
+        ws.add_data_validation(dv)
     ws.protection.sheet = True  # no password: it guards against slips, not against the county
     ws.protection.formatColumns = False  # a clerk may still widen a column
     ws.protection.formatRows = False
@@ -121,6 +130,8 @@ def _instructions(ws, form: Form) -> None:
         ("三、审核规则", "", ""),
         ("1. 有错误的报表将被退回:数字不是非负整数、违反上表的大小关系、合计行不等于各乡镇之和、乡镇重复。", "", ""),
         ("2. 需核实的情况:各表所列乡镇不一致、未填填报日期。", "", ""),
+        *([(f"   需核实的数据经核实无误的，不要改动，请在该表下方的“{form.explanation_label}”栏简要说明原因。", "", "")]
+          if form.explanation_label else []),
     ]
     coverage = [c for s in form.sheets for c in s.coverage]
     if coverage:

@@ -41,6 +41,7 @@ class Layout:
     date_text: str = ""  # what follows 填报日期:; default: 2016年12月5日
     show_code: bool = True  # the 行政区划代码 cell
     identity_rows: int = 1  # 2: 填报单位 on a row of its own, code and date below (long names fit)
+    explanation: bool = False  # the form's 上报说明 cell under the footer, where a county answers a warning
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class SheetPlan:
     footer_row: int  # 0 when there is none
     columns: dict[str, int]  # field key -> column
     width: int
+    explanation_row: int = 0  # the 上报说明 row; its answer goes in column 2, merged to the last
 
 
 def build_return(
@@ -211,6 +213,12 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
         ws.cell(r, 1, f"填表人:{people[0]}")
         ws.cell(r, max(2, width // 2 - 1), f"审核人:{people[1]}")
         ws.cell(r, max(3, width // 2 + 1), f"联系电话:{people[2]}")
+    explanation_row = 0
+    if layout.explanation and form.explanation_label:
+        r += 1
+        explanation_row = r
+        ws.cell(r, 1, f"{form.explanation_label}：").font = bold
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=width)
     for c, (kind, item) in enumerate(columns, start=1):
         label = item if kind == "extra" else item.label
         ws.column_dimensions[get_column_letter(c)].width = max(8, min(18, len(str(label)) * 2 + 2))
@@ -218,7 +226,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
     return SheetPlan(
         identity_row=identity_row, date_col=max(3, width // 2 + 1), header_top=header_top,
         header_bottom=header_bottom, first_data=first_data, last_data=last_data, total_row=total_row or 0,
-        footer_row=footer_row,
+        footer_row=footer_row, explanation_row=explanation_row,
         columns={item.key: c for c, (kind, item) in enumerate(columns, start=1) if kind == "field"}, width=width,
     )
 

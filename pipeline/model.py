@@ -75,6 +75,7 @@ class SheetData:
     values: dict[str, tuple]  # field key -> one value per township; None where the cell is not a count
     total_row: int = 0  # 1-based row of the 合计 row as entered (cached values); 0 when there is none
     total: dict[str, object] = field(default_factory=dict)  # that row's values, by field key
+    explanation: str = ""  # the county's 上报说明 below the table: its answer to a warning
 
     def cell(self, key: str, i: int) -> str:
         """The county's cell for field `key` of township row i ("D7")."""

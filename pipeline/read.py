@@ -236,7 +236,7 @@ class _SourceReader:
             if raw.count("") == n and not has_formula:
                 r += 1  # an empty row: the commonest row that holds no township
                 continue
-            if _has_footer(raw):
+            if _has_footer(raw, self.form.explanation_label):
                 break
             key_text = raw[key_col] if key_col < n else ""
             key_text = _clean_str(key_text) if key_text.__class__ is str else _clean_text(key_text)
@@ -267,6 +267,7 @@ class _SourceReader:
             kept.append(r)
             r += 1
         self._collect_people(grid, r)  # a footer may sit anywhere below the table
+        explanation = _explanation(grid, r, self.form.explanation_label)
         total_at = min(totals) if totals else -1
         total_recomputed = False
         value_columns: list[tuple] = []
@@ -318,7 +319,7 @@ class _SourceReader:
         return SheetData(
             spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(townships),
             tuple(kept[i] + 1 for i in township_at),
-            dict(zip(keys, value_columns)), total_row, total_values,
+            dict(zip(keys, value_columns)), total_row, total_values, explanation,
         )
 
     # --- identity -----------------------------------------------------------------------
@@ -389,17 +390,44 @@ class _SourceReader:
         return None
 
 
-def _has_footer(raw: list) -> bool:
+def _has_footer(raw: list, explanation_label: str = "") -> bool:
     for v in raw:
-        if v.__class__ is str and v and _is_footer_text(v):
+        if v.__class__ is str and v and _is_footer_text(v, explanation_label):
             return True
     return False
 
 
 @lru_cache(maxsize=16384)
-def _is_footer_text(text: str) -> bool:
+def _is_footer_text(text: str, explanation_label: str = "") -> bool:
     # A township's name comes back in every return: each cell text is asked about once.
-    return _FOOTER.match(text) is not None
+    return _FOOTER.match(text) is not None or bool(explanation_label) and _explained(text, explanation_label) is not None
+
+
+def _explained(text: str, label: str) -> str | None:
+    """The words after the form's explanation label (上报说明：…, 上 报 说 明:…), or None when
+    the text is not one."""
+    m = _label_pattern(label).match(text)
+    return m.group(1).strip() if m else None
+
+
+@lru_cache(maxsize=8)
+def _label_pattern(label: str) -> re.Pattern:
+    # Either width of colon; the words keep the county's own punctuation.
+    return re.compile(r"\s*" + r"\s*".join(map(re.escape, label)) + r"\s*(?:[:：]|$)(.*)", re.S)
+
+
+def _explanation(grid: Grid, start: int, label: str) -> str:
+    """A county's answer to a warning, from the labelled footer cell below the table: the rest
+    of that cell and the cells after it on its row."""
+    if not label:
+        return ""
+    for r in range(start, min(len(grid.rows), start + 8)):
+        row = grid.rows[r]
+        for c, v in enumerate(row):
+            if v.__class__ is str and v and (words := _explained(v, label)) is not None:
+                rest = [str(x).strip() for x in row[c + 1:] if x not in ("", None)]
+                return "，".join(w for w in [words, *rest] if w)
+    return ""
 
 
 def _whole(word: str, text: str) -> bool:

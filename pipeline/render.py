@@ -302,7 +302,8 @@ def render_html(report: Report) -> str:
     return _env(autoescape=True).get_template("report.html.j2").render(r=report)
 
 
-def render_validation(roster: Roster, findings: list[Finding], comparison: Comparison | None = None) -> str:
+def render_validation(roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
+                      explained: dict[tuple[str, str], str] | None = None) -> str:
     """Findings grouped by county (errors first), then files with no county, then skipped files."""
     names = {u.code: u.name for u in roster.units}
     order = {u.code: i for i, u in enumerate(roster.units)}
@@ -334,6 +335,7 @@ def render_validation(roster: Roster, findings: list[Finding], comparison: Compa
         roster=roster, groups=groups, chase=chase, counts=counts,
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
+        explained=explained or {},
     )
 
 
@@ -464,6 +466,13 @@ def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
     return csv_bytes(header, rows)
 
 
+def explanation_of(f: Finding, explained: dict[tuple[str, str], str] | None) -> str:
+    """The county's 上报说明 on the sheet of a warning; empty for anything else."""
+    if not explained or f.severity != Severity.WARNING or not f.sheet:
+        return ""
+    return explained.get((f.file, f.sheet), "")
+
+
 def previous_label(comparison: Comparison | None, code: str) -> str:
     """已报送 / 已退回 / 未报送 last round; empty with no previous round or off last round's list."""
     if comparison is None:
@@ -482,7 +491,8 @@ def roster_rows(roster: Roster) -> list[list]:
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
                       blocks: dict[str, dict[tuple, Block]] | None = None,
-                      comparison: Comparison | None = None) -> bytes:
+                      comparison: Comparison | None = None,
+                      explained: dict[tuple[str, str], str] | None = None) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings, roster.
     `blocks` are the township rows as made by `township_blocks`, made here when not given."""
     from .xlsx_writer import BlockSheet, OutSheet, write_xlsx
@@ -532,9 +542,11 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
         first = _township_columns(spec, totals.townships[spec.key].iloc[:200], names)
         sheets.append(BlockSheet(f"乡镇明细-{spec.label}"[:31], header, list(blocks[spec.key].values()),
                                  widths(header, first)))
-    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
-          [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
-            f.cell, f.field, f.rule, f.message] for f in findings])
+    # A warning the county answered in its 上报说明 shows as 已说明, with the county's words.
+    words = [explanation_of(f, explained) for f in findings]
+    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明", *(["上报说明"] if explained else [])],
+          [[f"{SEVERITY_LABEL[f.severity]}（已说明）" if said else SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
+            f.cell, f.field, f.rule, f.message, *([said] if explained else [])] for f, said in zip(findings, words)])
     roster_header = ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"]
     rows = roster_rows(roster)
     if comparison is not None:

@@ -20,8 +20,13 @@ WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 AUTHOR = "省双联办"
 
 
-def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: str) -> bytes:
+def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: str,
+                      explanation_label: str = "", sheets: tuple[str, ...] = ()) -> bytes:
     wb = _open_copy(data)
+    if explanation_label:
+        for name in sheets:
+            if name in wb.sheetnames:
+                _explanation_cell(wb[name], explanation_label)
     marked: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet and f.cell and f.sheet in wb.sheetnames:
@@ -56,6 +61,20 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _explanation_cell(ws, label: str) -> None:
+    """The form's labelled 上报说明 cell under the table, unless the sheet has one: a county asked
+    to confirm a figure that is right answers there, in a few words, instead of changing it."""
+    for row in ws.iter_rows(min_row=max(1, ws.max_row - 12)):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.replace(" ", "").replace("\u3000", "").startswith(label):
+                return
+    r = ws.max_row + 2
+    ws.cell(r, 1, f"{label}：").font = Font(bold=True)
+    answer = ws.cell(r, 2)
+    answer.fill = WARNING_FILL
+    answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", AUTHOR)
 
 
 def _open_copy(data: bytes | None) -> Workbook:

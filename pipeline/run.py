@@ -183,7 +183,11 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     findings = sorted(findings, key=lambda f: f.sort_key)
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison)
+    sheet_names = {r.source.path: tuple(s.name for s in r.ret.sheets.values()) for r in with_return}
+    explained = {(r.source.path, s.name): s.explanation for r in with_return for s in r.ret.sheets.values()
+                 if s.explanation}
+    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison,
+                              sheet_names, explained)
     report = build_report(
         form, units, totals, roster, findings,
         ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
@@ -196,7 +200,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         "totals.csv": totals_csv(form, totals, comparison),
         "findings.csv": findings_csv(findings),
         "roster.csv": roster_csv(roster, comparison),
-        "validation.html": render_validation(roster, findings, comparison).encode("utf-8"),
+        "validation.html": render_validation(roster, findings, comparison, explained).encode("utf-8"),
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
     if plan:
@@ -276,15 +280,19 @@ def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], 
 
 
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
-               cache: BlockCache, comparison: Comparison | None = None) -> dict[str, bytes]:
+               cache: BlockCache, comparison: Comparison | None = None,
+               sheet_names: dict[str, tuple[str, ...]] | None = None,
+               explained: dict[tuple[str, str], str] | None = None) -> dict[str, bytes]:
     kept = cache.load()
     blocks = township_blocks(form, totals, roster, kept)
     cache.save(kept, blocks)
-    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison)}
-            | returned_workbooks(roster, findings))
+    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)}
+            | returned_workbooks(roster, findings, form.explanation_label, sheet_names))
 
 
-def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
+def returned_workbooks(roster: Roster, findings: list[Finding], explanation_label: str = "",
+                       sheet_names: dict[str, tuple[str, ...]] | None = None,
+               explained: dict[tuple[str, str], str] | None = None) -> dict[str, bytes]:
     """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
@@ -300,7 +308,8 @@ def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, byt
         own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
         from .returned import returned_workbook  # openpyxl, a tenth of a second: only when a workbook goes back
 
-        out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name)
+        out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name, explanation_label,
+                                                                   (sheet_names or {}).get(u.source.path, ()))
     return out
 
 

@@ -51,10 +51,24 @@ def _second_round(form, first: dict) -> dict:
     return second
 
 
-def _write(folder: Path, form, returns: dict) -> None:
+EXPLAINED = "因统计口径调整，该乡镇宣传政策场次按新口径重新统计。"
+
+
+def _write(folder: Path, form, returns: dict, explain: dict[str, str] | None = None) -> None:
+    """The returns as workbooks; `explain` (county code → words) fills 表三's 上报说明 cell."""
+    from pipeline.formbook import Layout, build_with_plans
+
     folder.mkdir(parents=True)
     for unit, rows, filed in returns.values():
-        (folder / f"{unit.code}_{unit.name}.xlsx").write_bytes(workbook_bytes(build_return(form, unit, rows, filed_on=filed)))
+        words = (explain or {}).get(unit.code)
+        if words:
+            wb, plans = build_with_plans(form, unit, rows, filed_on=filed, layout=Layout(explanation=True),
+                                         people=("王丽", "陈强", "0931-8123456"))
+            spec = form.sheet("outcomes")
+            wb[f"{spec.number}{spec.label}"].cell(plans["outcomes"].explanation_row, 2, words)
+        else:
+            wb = build_return(form, unit, rows, filed_on=filed)
+        (folder / f"{unit.code}_{unit.name}.xlsx").write_bytes(workbook_bytes(wb))
 
 
 def _csv(path: Path) -> list[dict]:
@@ -67,7 +81,7 @@ def two_rounds(tmp_path_factory, form, units):
     first = _rows(form, units)
     second = _second_round(form, first)
     _write(base / "in1", form, first)
-    _write(base / "in2", form, {c: v for c, v in second.items() if c != RESENT})
+    _write(base / "in2", form, {c: v for c, v in second.items() if c != RESENT}, {FALLEN: EXPLAINED})
     resent = next((base / "in1").glob(f"{RESENT}_*.xlsx"))
     shutil.copy2(resent, base / "in2" / resent.name)  # the very same file again
     out = base / "out"
@@ -296,3 +310,58 @@ def test_the_bundled_example_never_writes_a_snapshot(tmp_path, monkeypatch):
     out = tmp_path / "out"
     assert cli.main(["report", "--outbox", str(out), "--round", "2016-11"]) == 0
     assert not (out / "rounds").exists()
+
+
+def test_a_county_answers_a_warning_in_its_explanation_cell(two_rounds, form):
+    from openpyxl import load_workbook
+
+    _, out, _, _ = two_rounds
+    page = (out / "validation.html").read_text(encoding="utf-8")
+    fallen = re.split("<h2>西固区[:：]", page)[1].split("</table>")[0]
+    assert "已说明" in fallen and f"县级上报说明：{EXPLAINED}" in fallen
+    wb = load_workbook(out / "consolidated.xlsx", read_only=True)
+    rows = list(wb["问题清单"].iter_rows(values_only=True))
+    assert rows[0][-1] == "上报说明"
+    below = next(r for r in rows if r[6] == "below-previous")
+    assert below[0] == "警告（已说明）" and below[-1] == EXPLAINED
+    same = next(r for r in rows if r[6] == "same-as-previous")
+    assert same[0] == "警告" and not same[-1]
+    assert len((out / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")) == 8
+    # The resent county's workbook goes back with a labelled answer cell on every sheet of the form.
+    (back,) = (out / "returns").glob(f"{RESENT}_*.xlsx")
+    book = load_workbook(back)
+    for spec in form.sheets:
+        ws = book[f"{spec.number}{spec.label}"]
+        labels = [c.value for row in ws.iter_rows() for c in row if c.value == f"{form.explanation_label}："]
+        assert labels, spec.key
+
+
+@pytest.mark.parametrize("where", ["template", "inline-above-footer"])
+def test_the_explanation_cell_is_read_and_is_never_a_township(tmp_path, form, units, where):
+    from openpyxl import load_workbook
+
+    from pipeline.blank_forms import blank_form
+    from pipeline.discover import discover
+    from pipeline.read import read_source
+    from tests.conftest import clean_rows
+    from tests.test_blank_forms import fill
+
+    unit = units.by_code("620102")
+    data = fill(blank_form(form, unit), form, clean_rows())
+    wb = load_workbook(io.BytesIO(data))
+    for spec in form.sheets:
+        ws = wb[f"{spec.number}{spec.label}"]
+        label = next(c for row in ws.iter_rows() for c in row if c.value == f"{form.explanation_label}：")
+        if where == "template":
+            ws.cell(label.row, 2, f"{spec.label}：{EXPLAINED}")
+        else:  # written by hand in the first spare row under the townships, label and words in one cell
+            ws.cell(label.row, 1, None)
+            ws.cell(label.row - 30 + 3, 1, f"上报说明:{spec.label}：{EXPLAINED}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    (tmp_path / "a.xlsx").write_bytes(buf.getvalue())
+    (source,) = discover(tmp_path)
+    ret = read_source(source, form, units).ret
+    for spec in form.sheets:
+        assert ret.sheets[spec.key].explanation == f"{spec.label}：{EXPLAINED}"
+        assert ret.sheets[spec.key].townships == tuple(r["township"] for r in clean_rows())
