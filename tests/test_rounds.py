@@ -209,7 +209,7 @@ def test_comparison_table_is_the_hand_computation(two_rounds, form):
     lanzhou = [c for c in both if c.startswith("6201")]
     assert rows[1] == expected("兰州市", lanzhou)
     assert len(rows) == 1 + 14
-    assert "两期均已汇总的县(市、区)共86个" in html and "本期（2016-12）与上期（2016-11，" in html
+    assert "两期均已汇总的县（市、区）共86个" in html and "本期（2016-12）与上期（2016-11，" in html
 
 
 def test_the_snapshot_holds_statuses_hashes_townships_and_sums(two_rounds, form):
