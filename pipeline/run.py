@@ -69,6 +69,9 @@ def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
         elif s.kind == "broken":
             out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "unreadable",
                                form.message("unreadable", detail="不是有效的Excel文件")))
+        elif s.kind == "archive":
+            out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "archive-unsupported",
+                               form.message("archive-unsupported")))
     return out
 
 
@@ -126,7 +129,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     if to_read >= PARALLEL_FROM:
         start_word()
     # Broken files are kept as results with no return, so the roster can count them.
-    results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
+    results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
     for r in results:
         findings += r.findings
     timings["read"] = time.perf_counter() - t
