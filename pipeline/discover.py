@@ -22,6 +22,10 @@ WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
 # is an error against it (unzip, or send a .zip), never a file skipped.
 ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh", ".zipx"}
 _ARCHIVE_MAGIC = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")
+# Documents that come with returns (a cover letter, a scan): skipped, whatever container their
+# format uses (.docx is a zip like .xlsx, .doc an OLE file like .xls).
+DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", ".ofd", ".rtf", ".txt", ".md",
+                     ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
 # What an empty inbox may still hold: files the system or Excel leave behind, never a return.
 PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
 _HEAD = 8
@@ -84,6 +88,8 @@ def classify(name: str, head: bytes) -> str:
     """What a file is, by its content; the name only tells a broken workbook from other junk."""
     lower = name.lower()
     if name.startswith("~$") or name == ".DS_Store" or name.startswith("._") or lower in PLACEHOLDERS:
+        return "skip"
+    if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES:
         return "skip"
     if head.startswith(b"PK\x03\x04"):
         return "zip" if lower.endswith(".zip") else "xlsx"
