@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     command = {"report": report, "templates": templates, "example": example}[args.command]
     try:
         return command(args)
-    except Exception as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
         if args.debug:
             traceback.print_exc()
         for line in fatal_lines(error):
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def fatal_lines(error: Exception) -> list[str]:
+def fatal_lines(error: BaseException) -> list[str]:
     """What the office is told when a command cannot go on: one Chinese line a mistake."""
     if isinstance(error, Fatal):
         return ["错误：" + line for line in str(error).splitlines()]
@@ -156,12 +158,14 @@ def report(args) -> int:
             inbox = EXAMPLE_INBOX
             print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
     from . import write
+    from .cache import sweep
     from .lock import outbox_lock
     from .run import build_run
     from .write import write_outputs
 
     with outbox_lock(args.outbox):
         write.recover(args.outbox)  # a run killed mid-switch is finished before anything else
+        sweep(args.outbox / ".cache")  # and what a killed run was writing into the cache goes
         run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = write_outputs(args.outbox, run.files, stamp=stamp)
