@@ -178,3 +178,28 @@ def test_a_journal_that_is_not_ours_is_ignored(tmp_path):
     (tmp_path / JOURNAL).write_text(json.dumps([1, 2]))
     write_outputs(tmp_path, B)
     assert state(tmp_path) == AFTER_B
+
+
+CTRL_C_AFTER_SWITCH = """
+import os, signal, sys, time
+from pipeline import cli
+def summary(*args):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C once the report is in place
+    time.sleep(5)
+cli._summary = summary
+sys.exit(cli.main(["report", "--inbox", sys.argv[1], "--outbox", sys.argv[2]]))
+"""
+
+
+def test_ctrl_c_after_the_switch_does_not_say_nothing_was_written(tmp_path, form, units):
+    from tests.conftest import write_return
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    inbox.mkdir()
+    write_return(inbox, form, units.by_code("620102"))
+    done = subprocess.run([sys.executable, "-c", CTRL_C_AFTER_SWITCH, str(inbox), str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 130
+    assert "本次没有写出报告" not in done.stderr
+    assert done.stderr.strip() == "已中断：中断时报告已全部写出。"
+    assert (out / "report.docx").stat().st_size > 0 and not (out / JOURNAL).exists()
