@@ -30,6 +30,7 @@ from .render import (
     Report,
     ReportSettings,
     build_report,
+    comparison_chart,
     consolidated_xlsx,
     csv_bytes,
     draw_charts,
@@ -165,9 +166,6 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     totals = consolidate(form, units, roster, tables)
-    # The charts depend on the totals alone: the helper draws them while the report is built.
-    charts = chart_data(form, totals)
-    images = chart_images(charts, ChartCache(cache_dir), word)
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -181,6 +179,14 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
             findings += comparison.findings
             roster = _with_counts(roster, comparison.findings)
     timings["compare"] = time.perf_counter() - t
+
+    # The charts depend on the totals (and the comparison) alone: the helper draws them while
+    # the report is built. The 与上期对比 chart, when there is one, comes last.
+    t = time.perf_counter()
+    charts = chart_data(form, totals)
+    compared = comparison_chart(form, totals, comparison) if comparison is not None else None
+    images = chart_images([*charts, *([compared] if compared else [])], ChartCache(cache_dir), word)
+    timings["consolidate"] += time.perf_counter() - t
 
     t = time.perf_counter()
     findings = sorted(findings, key=lambda f: f.sort_key)

@@ -220,12 +220,25 @@ def build(path: Path) -> None:
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endif %}")
 
-    para(doc, "{{ '三' if r.attention else '二' }}、数据说明", style="Heading 1")
+    # 与上期对比, when the run compared its round with the one before.
+    tag(doc, "{%p if r.comparison %}")
+    para(doc, "{{ '三' if r.attention else '二' }}、{{ r.comparison.heading }}", style="Heading 1")
+    para(doc, "{{ r.comparison.summary }}各{{ r.city_noun }}的情况见附表3。", indent=True)
+    tag(doc, "{%p endif %}")
+    tag(doc, "{%p if compared %}")
+    para(doc, "{{ compared.image }}", style="Report Caption")
+    para(doc, "图{{ charts|length + 1 }}  {{ compared.title }}", style="Report Caption")
+    tag(doc, "{%p endif %}")
+
+    para(doc, "{{ ['二', '三', '四'][(1 if r.attention else 0) + (1 if r.comparison else 0)] }}、数据说明", style="Heading 1")
     para(doc, "应报送{{ r.notes.expected }}个{{ r.notes.unit_noun }}，已汇总{{ r.notes.included }}个；"
               "退回{{ r.notes.rejected|length }}个，未报送{{ r.notes.missing|length }}个。", indent=True)
+    tag(doc, "{%p if r.notes.round %}")
+    para(doc, "{{ r.notes.round }}", indent=True)
+    tag(doc, "{%p endif %}")
     tag(doc, "{%p if r.notes.missing %}")
-    para(doc, "未报送：{% for m in r.notes.missing %}{{ m.city }}{{ m.name }}{% if not loop.last %}、{% endif %}{% endfor %}。",
-         indent=True)
+    para(doc, "未报送：{% for m in r.notes.missing %}{{ m.city }}{{ m.name }}{% if m.code in r.notes.was_included %}"
+              "（上期已报送）{% endif %}{% if not loop.last %}、{% endif %}{% endfor %}。", indent=True)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for x in r.notes.rejected %}")
     para(doc, "已退回：{{ x.name }}（文件：{{ x.file }}）：{{ x.reasons|join('；') }}", indent=True)
@@ -257,6 +270,11 @@ def build(path: Path) -> None:
     tag(doc, "{%p else %}")
     para(doc, "单位较多（{{ r.notes.expected }}个），明细表见 consolidated.xlsx 的“县（市、区）”工作表和 report.html。", indent=True)
     tag(doc, "{%p endif %}")
+    # The comparison by city is as wide as the annex tables: it goes with them, landscape.
+    tag(doc, "{%p if r.comparison %}")
+    para(doc, "附表3  {{ r.comparison.heading }}", style="Heading 1")
+    tag(doc, "{%p endif %}")
+    table_block(doc, "([r.comparison] if r.comparison else [])")
     doc.core_properties.title = "汇总报告"
     doc.core_properties.author = "county-returns"
     doc.save(path)

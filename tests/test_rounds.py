@@ -367,3 +367,25 @@ def test_the_explanation_cell_is_read_and_is_never_a_township(tmp_path, form, un
     for spec in form.sheets:
         assert ret.sheets[spec.key].explanation == f"{spec.label}：{EXPLAINED}"
         assert ret.sheets[spec.key].townships == tuple(r["township"] for r in clean_rows())
+
+
+def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
+    from docx import Document
+
+    _, out, first, second = two_rounds
+    both = [c for c in second if c in first]
+    found = ("precision_found", "guarantees_found", "disputes_found")
+    now = sum(r[k] for c in both for r in second[c][1] for k in found)
+    before = sum(r[k] for c in both for r in first[c][1] for k in found)
+    growth = _half_up(Fraction(100 * (now - before), before))
+    sentence = (f"与上期（2016-11）相比，两期均已汇总的86个县（市、区），排查问题由上期的{before}件增加到{now}件，"
+                f"增加{now - before}件（增幅{growth}%）；")
+    assert sentence in (out / "report.html").read_text(encoding="utf-8")
+    doc = Document(out / "report.docx")
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert sentence in text and "三、与上期对比" in text and "附表3  与上期对比" in text
+    assert "图4  各市（州）排查问题：本期与上期（件）" in text
+    assert "红古区（上期已报送）" in text and "两期均已汇总的县（市、区）共86个" in text
+    (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比单位数"]
+    assert [c.text for c in table.rows[1].cells][:4] == ["全省", "86", str(now), str(before)]
+    assert len(table.rows) == 1 + 1 + 14

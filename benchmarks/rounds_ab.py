@@ -1,0 +1,121 @@
+"""What a previous round costs: the same N synthetic returns (bench.py's), run with no round
+(A) and with a round compared with a previous round (B), alternating, each a fresh process,
+the read cache warm for both (so that the difference is not lost in reading's noise).
+
+B's previous round is the same counties with every figure a tenth lower (each county grew
+since), except that one county in a thousand had one township's figures higher (each fell),
+kept as a snapshot: the comparison finds what a real one would, a few falls and jumps.
+
+Usage: python benchmarks/rounds_ab.py [--n 3000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
+    t0 = time.perf_counter()
+    from dataclasses import replace
+    from datetime import datetime
+
+    from pipeline.config import load_settings
+    from pipeline.rounds import load_snapshot
+    from pipeline.run import RoundPlan, build_run
+    from pipeline.write import write_outputs
+
+    settings = replace(load_settings(), form_path=Path(form_path))
+    plan = None
+    if previous:
+        plan = RoundPlan("B", datetime.now(), datetime.now().strftime("%Y%m%d-%H%M%S"), load_snapshot(Path(previous)))
+    run = build_run(Path(inbox), settings, cache_dir=Path(outbox) / ".cache", round_plan=plan)
+    write_outputs(Path(outbox), run.files, stamp=None)
+    print(json.dumps({"total": time.perf_counter() - t0, "compare": run.timings.get("compare", 0.0),
+                      "findings": sum(1 for f in run.findings if f.rule.endswith("previous"))}))
+
+
+def run_child(inbox: Path, outbox: Path, form_path: Path, previous: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(inbox), str(outbox), str(form_path), previous],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def previous_snapshot(inbox: Path, form_path: Path, folder: Path) -> Path:
+    """A previous round of the same counties: a tenth lower, one county in a thousand higher."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    import pandas as pd
+
+    from pipeline.config import load_settings
+    from pipeline.consolidate import Totals
+    from pipeline.rounds import snapshot_bytes
+    from pipeline.run import build_run
+
+    settings = replace(load_settings(), form_path=Path(form_path))
+    run = build_run(inbox, settings, cache_dir=folder / ".cache")
+    t = run.totals
+    lower = {}
+    for key, frame in t.townships.items():
+        frame = frame.copy()
+        first_of = ~frame["code"].duplicated().to_numpy()
+        fell = first_of & frame["code"].map(lambda c: int(c) % 1000 == 7).to_numpy()
+        for k in frame.columns[5:]:
+            frame[k] = (frame[k] * 9 // 10).astype("Int64")
+            frame.loc[fell, k] = frame.loc[fell, k] * 2
+        lower[key] = frame
+    counties = t.counties.copy()
+    for k in run.form.field_keys:
+        sums = pd.concat([f.groupby("code")[k].sum() for f in lower.values() if k in f.columns])
+        counties[k] = sums.groupby(level=0).sum().reindex(counties.index).astype("Int64")
+    previous = Totals(t.province, t.cities, counties, lower, t.rates)
+    path = folder / "previous" / "snapshot.json.gz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(snapshot_bytes(run.form, "A", datetime.now(), previous, run.roster))
+    return path
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(*sys.argv[2:6])
+        return 0
+    p = argparse.ArgumentParser()
+    p.add_argument("--n", type=int, default=3000)
+    p.add_argument("--runs", type=int, default=5)
+    args = p.parse_args()
+    from bench import WORK, make_inbox
+
+    inbox, form_path = make_inbox(args.n)
+    base = WORK / f"rounds-n{args.n}"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    snapshot = previous_snapshot(inbox, form_path, base)
+    out_a, out_b = base / "out-a", base / "out-b"
+    run_child(inbox, out_a, form_path, "")  # warm each outbox's read cache
+    run_child(inbox, out_b, form_path, str(snapshot))
+    a, b = [], []
+    for _ in range(args.runs):
+        a.append(run_child(inbox, out_a, form_path, ""))
+        b.append(run_child(inbox, out_b, form_path, str(snapshot)))
+    ma, mb = statistics.median(r["total"] for r in a), statistics.median(r["total"] for r in b)
+    print(f"N={args.n}, medians of {args.runs}, alternating, warm read cache:")
+    print(f"  A, no round:                      {ma:.2f} s  {[round(r['total'], 2) for r in a]}")
+    print(f"  B, compared with a previous round: {mb:.2f} s  {[round(r['total'], 2) for r in b]}")
+    print(f"  B - A: {mb - ma:+.2f} s; compare stage alone {statistics.median(r['compare'] for r in b):.3f} s; "
+          f"cross-period findings {b[0]['findings']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
