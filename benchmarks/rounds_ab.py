@@ -31,14 +31,13 @@ def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
     from datetime import datetime
 
     from pipeline.config import load_settings
-    from pipeline.rounds import load_snapshot
     from pipeline.run import RoundPlan, build_run
     from pipeline.write import write_outputs
 
     settings = replace(load_settings(), form_path=Path(form_path))
     plan = None
-    if previous:
-        plan = RoundPlan("B", datetime.now(), datetime.now().strftime("%Y%m%d-%H%M%S"), load_snapshot(Path(previous)))
+    if previous:  # as the command line makes it: the snapshot is read inside build_run
+        plan = RoundPlan("B", datetime.now(), datetime.now().strftime("%Y%m%d-%H%M%S"), Path(previous))
     run = build_run(Path(inbox), settings, cache_dir=Path(outbox) / ".cache", round_plan=plan)
     write_outputs(Path(outbox), run.files, stamp=None)
     print(json.dumps({"total": time.perf_counter() - t0, "compare": run.timings.get("compare", 0.0),
@@ -80,7 +79,7 @@ def previous_snapshot(inbox: Path, form_path: Path, folder: Path) -> Path:
         sums = pd.concat([f.groupby("code")[k].sum() for f in lower.values() if k in f.columns])
         counties[k] = sums.groupby(level=0).sum().reindex(counties.index).astype("Int64")
     previous = Totals(t.province, t.cities, counties, lower, t.rates)
-    path = folder / "previous" / "snapshot.json.gz"
+    path = folder / "previous" / "snapshot.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(snapshot_bytes(run.form, "A", datetime.now(), previous, run.roster))
     return path

@@ -192,8 +192,9 @@ def report(args) -> int:
 def _round_plan(name: str, previous: str | None, outbox: Path):
     """This run's round and the previous one read back, with the round's earlier snapshots.
     A round that cannot be named, or a previous round that cannot be found, is `Fatal`; a
-    previous snapshot that cannot be used is said in the report, and the run goes on."""
-    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, load_snapshot, new_stamp, valid_round_name
+    previous snapshot that cannot be used is said in the report, and the run goes on (the
+    snapshot is read in `build_run`, beside the returns)."""
+    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, new_stamp, valid_round_name
     from .run import RoundPlan
 
     if not valid_round_name(name):
@@ -206,13 +207,7 @@ def _round_plan(name: str, previous: str | None, outbox: Path):
         found = find_previous(outbox, name, stamp, previous)
     except SnapshotProblem as e:
         raise Fatal(str(e)) from None
-    plan = RoundPlan(name, made, stamp)
-    if found is not None:
-        try:
-            plan = RoundPlan(name, made, stamp, load_snapshot(found))
-        except SnapshotProblem as e:
-            plan = RoundPlan(name, made, stamp, None, str(e))
-    return plan, earlier_snapshots(outbox, name)
+    return RoundPlan(name, made, stamp, found), earlier_snapshots(outbox, name)
 
 
 def _round_summary(run, plan, remade: list[Path]) -> None:

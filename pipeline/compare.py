@@ -52,19 +52,25 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
     current = counties.loc[comparable, keys].astype("int64")
     before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
 
-    per_county = pd.DataFrame(index=counties.index)
+    # Every county's 上期 and 增减 at once, as arrays: NA where it is not comparable.
+    at = comparable.get_indexer(counties.index)
+    known = at >= 0
+    columns = {}
     for k in keys:
-        per_county[f"{k}_previous"] = before[k].reindex(counties.index).astype("Int64")
-        per_county[f"{k}_change"] = (current[k] - before[k]).reindex(counties.index).astype("Int64")
+        was, now = before[k].to_numpy(), current[k].to_numpy()
+        columns[f"{k}_previous"] = pd.array(np.where(known, was[at], 0), dtype="Int64")
+        columns[f"{k}_change"] = pd.array(np.where(known, now[at] - was[at], 0), dtype="Int64")
+        columns[f"{k}_previous"][~known] = pd.NA
+        columns[f"{k}_change"][~known] = pd.NA
+    per_county = pd.DataFrame(columns, index=counties.index)
 
-    city_of = counties.loc[comparable, "city_code"]
-    now_city = current.groupby(city_of, sort=False).sum()
-    then_city = before.groupby(city_of, sort=False).sum()
-    cities = pd.DataFrame(index=totals.cities.index)
-    cities["n"] = city_of.value_counts().reindex(cities.index).fillna(0).astype(int)
+    city_of = counties.loc[comparable, "city_code"].to_numpy()
+    now_city = current.groupby(city_of, sort=False).sum().reindex(totals.cities.index).fillna(0).astype("int64")
+    then_city = before.groupby(city_of, sort=False).sum().reindex(totals.cities.index).fillna(0).astype("int64")
+    cities = {"n": pd.Series(city_of).value_counts().reindex(totals.cities.index).fillna(0).astype(int).to_numpy()}
     for k in keys:
-        cities[k] = now_city[k].reindex(cities.index).fillna(0).astype("int64")
-        cities[f"{k}_previous"] = then_city[k].reindex(cities.index).fillna(0).astype("int64")
+        cities[k] = now_city[k].to_numpy()
+        cities[f"{k}_previous"] = then_city[k].to_numpy()
         cities[f"{k}_change"] = cities[k] - cities[f"{k}_previous"]
     province = pd.Series({"n": len(comparable)} | {
         name: int(v) for k in keys
@@ -72,21 +78,65 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
                         (f"{k}_change", current[k].sum() - before[k].sum()))
     })
 
-    findings = cross_period_findings(form, totals, returns, previous, list(comparable), current, before)
+    findings = cross_period_findings(form, totals, returns, previous, comparable, current, before)
     return Comparison(
         round=round_name, previous_round=previous.round, previous_made=previous.made,
-        comparable=tuple(comparable), counties=per_county, cities=cities, province=province,
-        previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
+        comparable=tuple(comparable), counties=per_county, cities=pd.DataFrame(cities, index=totals.cities.index),
+        province=province, previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
         findings=tuple(findings),
     )
 
 
+@dataclass(frozen=True)
+class _Aligned:
+    """One sheet's township rows of the comparable counties in both rounds, matched by county
+    and township once, for every rule: `at[i]` is the previous round's row of this round's
+    row i, or -1 when that township was not there."""
+
+    code: np.ndarray  # this round, per row
+    township: np.ndarray
+    row: np.ndarray
+    now: dict[str, np.ndarray]  # field → values (float64: NaN for an unreadable cell)
+    at: np.ndarray
+    then_code: np.ndarray  # the previous round, per row
+    then_township: np.ndarray
+    then: dict[str, np.ndarray]
+
+
+def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.Index) -> _Aligned:
+    fields = [f.key for f in spec.count_fields]
+    now = totals.townships[spec.key]
+    now = now[now["code"].isin(comparable).to_numpy()]
+    then = previous.townships.get(spec.key, pd.DataFrame(columns=["code", "township"]))
+    then = then[then["code"].isin(comparable).to_numpy()]
+    code, township = now["code"].to_numpy(dtype=object), now["township"].to_numpy(dtype=object)
+    then_code, then_township = then["code"].to_numpy(dtype=object), then["township"].to_numpy(dtype=object)
+    # County and township as one number: the county's place among the comparable ones, and
+    # the township name's among the names of both rounds (hashing text once, not each pair).
+    names, distinct = pd.factorize(np.concatenate([township, then_township]))
+    width = max(len(distinct), 1)
+    keys = comparable.get_indexer(code).astype(np.int64) * width + names[:len(code)]
+    earlier = pd.Index(comparable.get_indexer(then_code).astype(np.int64) * width + names[len(code):])
+    if earlier.is_unique:
+        at = earlier.get_indexer(keys)
+    else:  # a township twice in one county is an error, so never in a snapshot; but if it were
+        first = ~earlier.duplicated()
+        at = earlier[first].get_indexer(keys)
+        at = np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
+    return _Aligned(
+        code, township, now["row"].to_numpy(),
+        {k: now[k].to_numpy(dtype="float64", na_value=np.nan) for k in fields}, at,
+        then_code, then_township, {k: then[k].to_numpy(dtype="float64") for k in fields if k in then.columns},
+    )
+
+
 def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
-                          comparable: list[str], current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
-    if not comparable:
+                          comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
+    if not len(comparable):
         return []
+    aligned = {spec.key: _align(spec, totals, previous, comparable) for spec in form.sheets}
     noun = form.unit_noun
-    same = unchanged_returns(form, totals, previous, comparable)
+    same = unchanged_returns(form, aligned, comparable)
     share = float((form.rounds or {}).get("same_as_previous", 0.5))
     resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
     out: list[Finding] = []
@@ -97,10 +147,10 @@ def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return]
     for spec in form.sheets:
         for rule in spec.across:
             if rule.check == "not-below":
-                out += _below_previous(form, spec, rule.id, rule.fields, totals, returns, previous, current, before)
+                out += _below_previous(form, spec, rule.id, rule.fields, aligned[spec.key], returns, current, before)
             else:
                 out += _jumps(form, spec, rule, returns, current, before, resent)
-    out += _township_changes(form, totals, returns, previous, comparable)
+    out += _township_changes(form, aligned, returns)
     return out
 
 
@@ -108,35 +158,27 @@ def _place(sheet_name: str, cell: str) -> str:
     return f"{sheet_name}!{cell}" if cell else sheet_name
 
 
-def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, ...], totals: Totals,
-                    returns: dict[str, Return], previous: Previous, current: pd.DataFrame,
-                    before: pd.DataFrame) -> list[Finding]:
-    now = totals.townships[spec.key]
-    then = previous.townships.get(spec.key)
+def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, ...], a: _Aligned,
+                    returns: dict[str, Return], current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
     fields = tuple(k for k in fields if k in current.columns)
     fell_in_township: set[tuple[str, str]] = set()
     out = []
-    if then is not None and len(now):
-        mine = now[now["code"].isin(current.index)]
-        matched = mine[["code", "township", "row", *fields]].merge(
-            then[["code", "township", *[k for k in fields if k in then.columns]]],
-            on=["code", "township"], suffixes=("", "_previous"))
-        for k in fields:
-            if f"{k}_previous" not in matched:
-                continue
-            was = matched[f"{k}_previous"].to_numpy()
-            value = matched[k].to_numpy(dtype="float64", na_value=np.nan)
-            for i in np.flatnonzero(value < was):
-                code, township, row = matched["code"].iat[i], matched["township"].iat[i], int(matched["row"].iat[i])
-                sheet = returns[code].sheets[spec.key]
-                fell_in_township.add((code, k))
-                f = spec.label_of(k)
-                unit = form.field(k).unit
-                out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name,
-                                   f"{sheet.columns[k]}{row}", k, rule,
-                                   form.message(rule, place=_place(sheet.name, f"{sheet.columns[k]}{row}"),
-                                                township=f"（{township}）", field_label=f, unit=unit,
-                                                previous=int(was[i]), value=int(value[i]))))
+    matched = np.flatnonzero(a.at >= 0)
+    for k in fields:
+        if k not in a.then:
+            continue
+        was = a.then[k][a.at[matched]]
+        value = a.now[k][matched]
+        for j in np.flatnonzero(value < was):
+            i = matched[j]
+            code, township, row = a.code[i], a.township[i], int(a.row[i])
+            sheet = returns[code].sheets[spec.key]
+            fell_in_township.add((code, k))
+            cell = f"{sheet.columns[k]}{row}"
+            out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name, cell, k, rule,
+                               form.message(rule, place=_place(sheet.name, cell), township=f"（{township}）",
+                                            field_label=spec.label_of(k), unit=form.field(k).unit,
+                                            previous=int(was[j]), value=int(value[j]))))
     for k in fields:
         fell = current.index[(current[k] < before[k]).to_numpy()]
         for code in fell:
@@ -210,47 +252,65 @@ def hb_outliers(current: np.ndarray, previous: np.ndarray, u: float = 0.5, a: fl
     return out
 
 
-def unchanged_returns(form: Form, totals: Totals, previous: Previous, comparable: list[str]) -> list[str]:
+def unchanged_returns(form: Form, aligned: dict[str, _Aligned], comparable: pd.Index) -> list[str]:
     """Comparable counties whose every township row is last round's, number for number."""
-    same = pd.Series(True, index=pd.Index(comparable))
+    same = np.ones(len(comparable), dtype=bool)
     for spec in form.sheets:
-        keys = [f.key for f in spec.count_fields]
-        now = totals.townships[spec.key]
-        now = now[now["code"].isin(same.index)][["code", "township", *keys]]
-        then = previous.townships.get(spec.key)
-        if then is None or not set(keys) <= set(then.columns):
-            return []
-        then = then[then["code"].isin(same.index)][["code", "township", *keys]]
-        n_now = now.groupby("code").size().reindex(same.index, fill_value=0)
-        n_then = then.groupby("code").size().reindex(same.index, fill_value=0)
-        both = now.astype({k: "int64" for k in keys}).merge(then, on=["code", "township", *keys])
-        n_both = both.groupby("code").size().reindex(same.index, fill_value=0)
-        same &= (n_now == n_then) & (n_both == n_now)
-    return same.index[same.to_numpy()].tolist()
+        a = aligned[spec.key]
+        if set(a.now) != set(a.then):
+            return []  # not the same fields: nothing can be the same, number for number
+        equal = a.at >= 0
+        for k, values in a.now.items():
+            equal &= values == a.then[k][np.maximum(a.at, 0)]
+        mine = comparable.get_indexer(a.code)
+        n_now = np.bincount(mine, minlength=len(comparable))
+        n_same = np.bincount(mine[equal], minlength=len(comparable))
+        n_then = np.bincount(comparable.get_indexer(a.then_code), minlength=len(comparable))
+        same &= (n_now == n_then) & (n_same == n_now)
+    return comparable[same].tolist()
 
 
-def _township_changes(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
-                      comparable: list[str]) -> list[Finding]:
+def _township_changes(form: Form, aligned: dict[str, _Aligned], returns: dict[str, Return]) -> list[Finding]:
     """Townships present last round and missing now, or new now: once per county, by name; a
-    new one at its cell in the first sheet that lists it."""
-    now = pd.concat([totals.townships[s.key].assign(sheet_key=s.key)[["code", "township", "row", "sheet_key"]]
-                     for s in form.sheets], ignore_index=True)
-    then = pd.concat([t[["code", "township"]] for t in previous.townships.values()] or
-                     [pd.DataFrame(columns=["code", "township"])], ignore_index=True)
-    now = now[now["code"].isin(comparable)].drop_duplicates(["code", "township"])
-    then = then[then["code"].isin(comparable)].drop_duplicates(["code", "township"])
-    both = now.merge(then, on=["code", "township"], how="outer", indicator=True)
+    new one at its cell in the first sheet that lists it. Only rows that found no partner in
+    their own sheet are looked up in the other sheets: in a usual round, hardly any."""
+    sheets = [s.key for s in form.sheets]
+    unmatched_now = {key: np.flatnonzero(aligned[key].at < 0) for key in sheets}
+    unmatched_then = {}
+    for key in sheets:
+        a = aligned[key]
+        hit = np.zeros(len(a.then_code), dtype=bool)
+        hit[a.at[a.at >= 0]] = True
+        unmatched_then[key] = np.flatnonzero(~hit)
+    if not any(len(v) for v in (*unmatched_now.values(), *unmatched_then.values())):
+        return []
+    now_pairs = [set(zip(aligned[k].code.tolist(), aligned[k].township.tolist())) for k in sheets]
+    then_pairs = [set(zip(aligned[k].then_code.tolist(), aligned[k].then_township.tolist())) for k in sheets]
+    was = set().union(*then_pairs)
+    still = set().union(*now_pairs)
     out = []
-    for code, township, row, sheet_key, side in both[both["_merge"] != "both"].itertuples(index=False):
-        path = returns[code].source.path
-        if side == "left_only":
-            sheet = returns[code].sheets[sheet_key]
-            cell = f"{sheet.township_column}{int(row)}"
-            out.append(Finding(Severity.INFO, path, code, sheet.name, cell, "township", "township-added",
-                               form.message("township-added", place=_place(sheet.name, cell), value=township)))
-        else:
-            out.append(Finding(Severity.INFO, path, code, "", "", "township", "township-dropped",
-                               form.message("township-dropped", value=township)))
+    seen: set[tuple[str, str]] = set()
+    for key in sheets:
+        a = aligned[key]
+        for i in unmatched_now[key]:
+            pair = (a.code[i], a.township[i])
+            if pair in seen or pair in was:
+                continue
+            seen.add(pair)
+            sheet = returns[pair[0]].sheets[key]
+            cell = f"{sheet.township_column}{int(a.row[i])}"
+            out.append(Finding(Severity.INFO, returns[pair[0]].source.path, pair[0], sheet.name, cell, "township",
+                               "township-added", form.message("township-added", place=_place(sheet.name, cell),
+                                                              value=pair[1])))
+    for key in sheets:
+        a = aligned[key]
+        for j in unmatched_then[key]:
+            pair = (a.then_code[j], a.then_township[j])
+            if pair in seen or pair in still:
+                continue
+            seen.add(pair)
+            out.append(Finding(Severity.INFO, returns[pair[0]].source.path, pair[0], "", "", "township",
+                               "township-dropped", form.message("township-dropped", value=pair[1])))
     return out
 
 

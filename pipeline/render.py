@@ -19,7 +19,7 @@ import numpy as np
 
 from . import wording
 from .compare import Comparison
-from .consolidate import Totals, rate_of
+from .consolidate import Totals, _records, rate_of
 from .form import Form
 from .model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster, Severity
 from .units import UnitList
@@ -292,7 +292,7 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
 
     rows = [row(form.region_name, comparison.province)]
     names = dict(totals.cities["name"])
-    rows += [row(names[code], comparison.cities.loc[code]) for code in comparison.cities.index]
+    rows += [row(names[code], values) for code, values in _records(comparison.cities)]
     return {"heading": "与上期对比", "title": f"各{form.city_noun}与上期（{comparison.previous_round}）对比",
             "header": header, "rows": rows, "unit": spec.get("count_unit", ""),
             "summary": _comparison_summary(form, comparison, count, label, spec.get("count_unit", ""), rates)}
@@ -332,21 +332,25 @@ def _comparison_section(form: Form, totals: Totals, comparison: Comparison | Non
 
 def comparison_chart(form: Form, totals: Totals, comparison: Comparison):
     """The 与上期对比 chart: the form's count by city, 上期 beside 本期 (comparable units only)."""
-    from .charts import Chart
+    from .charts import MAX_BARS, Chart
 
     spec = form.rounds or {}
     count = list(spec.get("count", []))
     if not count:
         return None
     names = dict(totals.cities["name"])
-    cities = [code for code in comparison.cities.index if int(comparison.cities.at[code, "n"])]
-    if not cities:
+    bars = [(names[code], float(sum(int(v[f"{k}_previous"]) for k in count)), float(sum(int(v[k]) for k in count)))
+            for code, v in _records(comparison.cities) if int(v["n"])]
+    if not bars:
         return None
-    then = tuple(float(sum(int(comparison.cities.at[c, f"{k}_previous"]) for k in count)) for c in cities)
-    now = tuple(float(sum(int(comparison.cities.at[c, k]) for k in count)) for c in cities)
     unit = spec.get("count_unit", "")
-    return Chart("compare_by_city", f"各{form.city_noun}{spec.get('count_label', '')}：本期与上期（{unit}）",
-                 tuple(names[c] for c in cities), (("上期", then), ("本期", now)), False)
+    title = f"各{form.city_noun}{spec.get('count_label', '')}：本期与上期（{unit}）"
+    if len(bars) > MAX_BARS:  # a national form has hundreds of cities: the largest, in their order
+        keep = {b[0] for b in sorted(bars, key=lambda b: b[2], reverse=True)[:MAX_BARS]}
+        bars = [b for b in bars if b[0] in keep]
+        title += f"（最多的{MAX_BARS}个）"
+    return Chart("compare_by_city", title, tuple(b[0] for b in bars),
+                 (("上期", tuple(b[1] for b in bars)), ("本期", tuple(b[2] for b in bars))), False)
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -484,8 +488,9 @@ def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None)
         rows.append(["county", code, c["name"], *values])
     if comparison is not None:
         header += [f"{k}_{part}" for k in keys for part in ("previous", "change")]
+        # Whole numbers as numbers (a fall is -5, never text that looks like a formula), none as empty.
         for row, extra in zip(rows, comparison_columns(form, totals, comparison)):
-            row += [wording.table_count(v) for v in extra]
+            row += ["" if v is None else v for v in extra]
     return csv_bytes(header, rows)
 
 

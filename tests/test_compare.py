@@ -149,3 +149,45 @@ def test_townships_that_came_and_went(small_rounds):
     assert changes == [("620102", "township-added", True), ("620102", "township-dropped", False),
                        ("620103", "township-added", True), ("620103", "township-dropped", False)]
     assert all("石岭" in f.message for f in run.findings if f.rule.startswith("township-"))
+
+
+def test_labels_and_punctuation_do_not_make_another_form(tmp_path, form):
+    from pipeline.form import SCHEMAS_DIR, load_form
+
+    text = (SCHEMAS_DIR / "shuanglian-2016.toml").read_text(encoding="utf-8")
+    units = (SCHEMAS_DIR / "units-gansu-2016.csv").read_text(encoding="utf-8")
+    (tmp_path / "units-gansu-2016.csv").write_text(units, encoding="utf-8")
+    relabelled = tmp_path / "relabelled.toml"
+    relabelled.write_text(text.replace('label = "行政村总数"', 'label = "行政村总数（个）"')
+                          .replace("（州）", "(州)"), encoding="utf-8")
+    assert load_form(relabelled).identity == form.identity
+    versioned = tmp_path / "versioned.toml"
+    versioned.write_text(text.replace('version = "1"', 'version = "2"'), encoding="utf-8")
+    assert load_form(versioned).identity != form.identity
+    fewer = tmp_path / "fewer.toml"
+    fewer.write_text(text.replace('key = "role_models"', 'key = "role_models_2017"'), encoding="utf-8")
+    assert load_form(fewer).identity != form.identity
+
+
+def test_a_snapshot_written_by_hand_with_plain_numbers_reads(tmp_path, form):
+    import json
+
+    doc = {
+        "format": 1, "round": "2016-10", "made": "2016-10-31T09:00:00",
+        "form": {"key": form.key, "version": form.version, "fields": list(form.field_keys)},
+        "counties": {"620102": {"status": "included", "file": "a.xlsx", "sha256": ""},
+                     "620103": {"status": "missing", "file": "", "sha256": ""}},
+        "sheets": {s.key: {"counties": ["620102"], "sizes": [2], "townships": ["城关镇", "新庄乡"],
+                           "values": {f.key: [1, 2] for f in s.count_fields}} for s in form.sheets},
+        "totals": {"counties": ["620102"], "values": {k: [3] for k in form.field_keys}},
+    }
+    path = tmp_path / "snapshot.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    previous = load_snapshot(path)
+    assert previous.round == "2016-10" and previous.status == {"620102": "included", "620103": "missing"}
+    assert previous.townships["visits"]["villages_total"].tolist() == [1, 2]
+    assert previous.sums.loc["620102", "role_models"] == 3
+    doc["format"] = 2
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(Exception, match="更新版本"):
+        load_snapshot(path)

@@ -7,16 +7,18 @@ cumulative), except: 七里河区 resends its round-1 file unchanged, 西固区 
 
 from __future__ import annotations
 
+import base64
 import csv
-import gzip
 import io
 import json
 import re
 import shutil
+import zlib
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline import cli
@@ -214,8 +216,8 @@ def test_comparison_table_is_the_hand_computation(two_rounds, form):
 
 def test_the_snapshot_holds_statuses_hashes_townships_and_sums(two_rounds, form):
     _, out, first, second = two_rounds
-    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json.gz")
-    doc = json.loads(gzip.decompress(snap.read_bytes()))
+    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
+    doc = json.loads(snap.read_bytes())
     assert doc["format"] == 1 and doc["round"] == "2016-11"
     assert doc["form"] == {"key": form.key, "version": form.version, "fields": sorted(form.field_keys)}
     assert doc["counties"][MISSING]["status"] == "included" and len(doc["counties"][MISSING]["sha256"]) == 64
@@ -223,7 +225,12 @@ def test_the_snapshot_holds_statuses_hashes_townships_and_sums(two_rounds, form)
     at = visits["counties"].index(RENAMED)
     start = sum(visits["sizes"][:at])
     assert visits["townships"][start] == first[RENAMED][1][0]["township"]
-    assert visits["values"]["villages_total"][start] == first[RENAMED][1][0]["villages_total"]
+    # A township column as the format says: little-endian integers of the dtype named, zlib, base64.
+    packed = visits["values"]["villages_total"]
+    assert packed["dtype"] == "<u2" and doc["sheets"]["visits"]["values"]["households_total"]["dtype"] == "<u2"
+    column = np.frombuffer(zlib.decompress(base64.b64decode(packed["zlib_base64"])), dtype=packed["dtype"])
+    assert len(column) == sum(visits["sizes"]) == len(visits["townships"])
+    assert column[start] == first[RENAMED][1][0]["villages_total"]
     i = doc["totals"]["counties"].index(FALLEN)
     assert doc["totals"]["values"][FELL_FIELD][i] == sum(r[FELL_FIELD] for r in first[FALLEN][1])
     # never in history/: kept once, in rounds/
@@ -237,8 +244,8 @@ def test_remaking_a_round_compares_with_the_round_before_and_says_so(two_rounds,
     assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(remade), "--round", "2016-12"]) == 0
     said = capsys.readouterr().out
     assert "此前已生成过1次快照" in said and "已与上期（2016-11）比较" in said
-    assert len(list((remade / "rounds" / "2016-12").glob("*/snapshot.json.gz"))) == 2
-    assert len(list((remade / "rounds" / "2016-11").glob("*/snapshot.json.gz"))) == 1  # additive, never replaced
+    assert len(list((remade / "rounds" / "2016-12").glob("*/snapshot.json"))) == 2
+    assert len(list((remade / "rounds" / "2016-11").glob("*/snapshot.json"))) == 1  # additive, never replaced
 
 
 def test_previous_named_and_previous_equal_to_round(two_rounds, capsys):
@@ -266,15 +273,15 @@ def test_another_form_version_or_a_damaged_snapshot_means_no_comparison(tmp_path
     shutil.copytree(ROOT / "examples" / "gansu-2016", inbox)
     out = tmp_path / "out"
     assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "r1"]) == 0
-    (snap,) = (out / "rounds" / "r1").glob("*/snapshot.json.gz")
+    (snap,) = (out / "rounds" / "r1").glob("*/snapshot.json")
     if damage == "version":
-        doc = json.loads(gzip.decompress(snap.read_bytes()))
+        doc = json.loads(snap.read_bytes())
         doc["form"]["version"] = "0"
-        snap.write_bytes(gzip.compress(json.dumps(doc).encode()))
+        snap.write_bytes(json.dumps(doc).encode())
     elif damage == "truncated":
         snap.write_bytes(snap.read_bytes()[:500])
     else:
-        snap.write_bytes(gzip.compress(b"[1, 2"))
+        snap.write_bytes(b"[1, 2")
     capsys.readouterr()
     assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "r2"]) == 0
     said = capsys.readouterr().out
@@ -301,7 +308,7 @@ def test_a_first_round_writes_todays_files_plus_its_snapshot(tmp_path, capsys):
     assert today == theirs
     for name in today:
         assert (plain / name).read_bytes() == (first / name).read_bytes(), name
-    assert len(list((first / "rounds" / "2016-11").glob("*/snapshot.json.gz"))) == 1
+    assert len(list((first / "rounds" / "2016-11").glob("*/snapshot.json"))) == 1
     assert not (plain / "rounds").exists()
 
 
