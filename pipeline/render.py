@@ -112,8 +112,8 @@ def build_report(
         if missing:
             parts.append(f"{len(missing)}个未报送")
         status = "，".join(parts) + f"；以下为已通过审核的{included}个{noun}的数据，为部分数据。"
-    narrative = render_narrative(form, totals, settings)
-    narrative_html = render_narrative(form, totals, settings, html=True)
+    narrative = render_narrative(form, totals, settings, comparison=comparison)
+    narrative_html = render_narrative(form, totals, settings, html=True, comparison=comparison)
     tables, annex = _tables(form, totals)
     from .attention import attention
     from .charts import chart_data, svg
@@ -144,8 +144,12 @@ def build_report(
     )
 
 
-def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False) -> tuple[str, ...]:
-    """The narrative as plain text; with html=True each figure links to the table row it comes from."""
+def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False,
+                     comparison: Comparison | None = None) -> tuple[str, ...]:
+    """The narrative as plain text; with html=True each figure links to the table row it comes from.
+
+    A form's template may write since(key, …) after a figure: 较上期增加…件 (the change over the
+    counties in both rounds), or nothing at all when this round is not compared."""
     if not form.narrative:
         return ()
     p = totals.province
@@ -170,6 +174,13 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     def cov(key: str) -> str:
         return link(wording.coverage(*rate_of(form, p, key)), rate_sheet[key])
 
+    def since(*keys: str) -> str:
+        if comparison is None:
+            return ""
+        change = sum(int(comparison.province[f"{k}_change"]) for k in keys)
+        unit = form.field(keys[0]).unit
+        return f"较上期增加{change}{unit}" if change > 0 else f"较上期减少{-change}{unit}" if change < 0 else "与上期持平"
+
     twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
     partial = totals.partial
     text = _env(autoescape=html).get_template(form.narrative).render(
@@ -177,7 +188,7 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
         scope="已报送县（市、区）" if partial else form.region_name,
         scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
         levels="省市县乡四级",
-        n=n, sum_n=sum_n, rect=rect, cov=cov,
+        n=n, sum_n=sum_n, rect=rect, cov=cov, since=since,
         twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
     )
     paragraphs = tuple(" ".join(block.split("\n")).strip() for block in text.split("\n\n") if block.strip())
@@ -464,7 +475,7 @@ def csv_bytes(header: list[str], rows: list[list]) -> bytes:
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
     for row in rows:
-        w.writerow([inert(v) for v in row])
+        w.writerow([inert(v) if v.__class__ is str else v for v in row])  # only text can be a formula
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -500,11 +511,15 @@ def comparison_columns(form: Form, totals: Totals, comparison: Comparison) -> li
     rounds; a county missing or rejected in either round has none (None, never 0)."""
     names = [f"{k}_{part}" for k in form.field_keys for part in ("previous", "change")]
     out = [[int(comparison.province[n]) for n in names]]
-    # Column by column, then zipped into rows: a row at a time through pandas costs 50× more.
+    # The whole block at once, as whole numbers and None: a row at a time through pandas
+    # costs fifty times more. Exact: counts stay far below 2**53.
     for frame in (comparison.cities.reindex([code for code, _ in totals.city_records]),
                   comparison.counties.reindex([code for code, _ in totals.county_records])):
-        columns = [frame[n].astype("Int64").to_numpy(dtype=object, na_value=None).tolist() for n in names]
-        out += [list(row) for row in zip(*columns)]
+        values = frame[names].to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(values)
+        block = np.where(missing, 0, values).astype(np.int64).astype(object)
+        block[missing] = None
+        out += block.tolist()
     return out
 
 

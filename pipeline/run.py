@@ -199,6 +199,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     findings = sorted(findings, key=lambda f: f.sort_key)
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
+    # This round's snapshot is made by a copy of this process, beside the report.
+    snapshot = in_background(snapshot_bytes, form, plan.name, plan.made, totals, roster) if plan else None
     sheet_names = {r.source.path: tuple(s.name for s in r.ret.sheets.values()) for r in with_return}
     explained = {(r.source.path, s.name): s.explanation for r in with_return for s in r.ret.sheets.values()
                  if s.explanation}
@@ -219,8 +221,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         "validation.html": render_validation(roster, findings, comparison, explained).encode("utf-8"),
         "manifest.csv": manifest_csv(sources, roster, findings),
     }
-    if plan:
-        files[snapshot_path(plan.name, plan.stamp)] = snapshot_bytes(form, plan.name, plan.made, totals, roster)
+    if snapshot is not None:
+        files[snapshot_path(plan.name, plan.stamp)] = snapshot()
     files["report.docx"] = docx()
     files |= workbooks()
     timings["render"] = time.perf_counter() - t

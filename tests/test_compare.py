@@ -191,3 +191,34 @@ def test_a_snapshot_written_by_hand_with_plain_numbers_reads(tmp_path, form):
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(Exception, match="更新版本"):
         load_snapshot(path)
+
+
+def test_the_narrative_says_since_last_round_only_where_its_template_asks(small_rounds, form, settings, tmp_path,
+                                                                         monkeypatch):
+    from dataclasses import replace
+
+    from pipeline import render
+
+    first, second = small_rounds
+    (tmp_path / "n.txt.j2").write_text("共排查出问题{{ sum_n('precision_found') }}件，{{ since('precision_found') }}。",
+                                       encoding="utf-8")
+    monkeypatch.setattr(render, "TEMPLATES_DIR", tmp_path)
+    asking = replace(form, narrative="n.txt.j2")
+    change = sum(r["precision_found"] for r in _grown(clean_rows())) * 3 - sum(r["precision_found"] for r in clean_rows()) * 3
+    now = int(second.totals.province["precision_found"])
+    assert render.render_narrative(asking, second.totals, settings, comparison=second.comparison) == (
+        f"共排查出问题{now}件，较上期增加{change}件。",)
+    assert render.render_narrative(asking, second.totals, settings) == (f"共排查出问题{now}件，。",)
+
+
+def test_a_fall_is_a_negative_number_in_totals_csv(small_rounds):
+    import csv
+    import io
+
+    _, run = small_rounds
+    rows = {r["code"]: r for r in csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig")))}
+    before = sum(r["role_models"] for r in clean_rows())
+    now = sum(r["role_models"] for r in _grown(clean_rows())[:2])
+    assert rows["620102"]["role_models_previous"] == str(before)
+    assert rows["620102"]["role_models_change"] == str(now - before) and now < before  # -N, never '-N
+    assert rows["620106"]["role_models_change"] == ""  # sent nothing in either round
