@@ -221,4 +221,4 @@ def test_a_fall_is_a_negative_number_in_totals_csv(small_rounds):
     now = sum(r["role_models"] for r in _grown(clean_rows())[:2])
     assert rows["620102"]["role_models_previous"] == str(before)
     assert rows["620102"]["role_models_change"] == str(now - before) and now < before  # -N, never '-N
-    assert rows["620106"]["role_models_change"] == ""  # sent nothing in either round
+    assert rows["620111"]["role_models_change"] == ""  # sent nothing in either round
