@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,9 +46,15 @@ def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
 
 
 def run_child(inbox: Path, outbox: Path, form_path: Path, previous: str) -> dict:
+    """One run in a fresh process: its own time, and the processor time it and its helpers
+    used (less swayed than wall time by a machine that others are using)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run([sys.executable, __file__, "--child", str(inbox), str(outbox), str(form_path), previous],
                          capture_output=True, text=True, cwd=ROOT, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return result
 
 
 def previous_snapshot(inbox: Path, form_path: Path, folder: Path) -> Path:
@@ -111,8 +118,10 @@ def main() -> int:
     print(f"N={args.n}, medians of {args.runs}, alternating, warm read cache:")
     print(f"  A, no round:                      {ma:.2f} s  {[round(r['total'], 2) for r in a]}")
     print(f"  B, compared with a previous round: {mb:.2f} s  {[round(r['total'], 2) for r in b]}")
+    ca, cb = statistics.median(r["cpu"] for r in a), statistics.median(r["cpu"] for r in b)
     print(f"  B - A: {mb - ma:+.2f} s; compare stage alone {statistics.median(r['compare'] for r in b):.3f} s; "
           f"cross-period findings {b[0]['findings']}")
+    print(f"  processor time, all processes of a run: A {ca:.2f} s, B {cb:.2f} s, B - A {cb - ca:+.2f} s")
     return 0
 
 
