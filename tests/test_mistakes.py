@@ -218,3 +218,25 @@ def test_help_is_chinese(capsys):
         cli.main(["report", "--inbx", "x"])
     assert stop.value.code == 2
     assert "错误：无法识别的参数：--inbx x" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how, said", [("a-file", "已有一个同名的文件"), ("under-a-file", "路径中有一个同名的文件"),
+                                       ("no-permission", "没有写入权限")])
+def test_an_outbox_that_cannot_be_used_is_one_line(tmp_path, capsys, monkeypatch, form, units, how, said):
+    inbox = small_inbox(tmp_path, form, units)
+    (tmp_path / "afile").write_text("x")
+    outbox = {"a-file": tmp_path / "afile", "under-a-file": tmp_path / "afile" / "out",
+              "no-permission": tmp_path / "locked" / "out"}[how]
+    if how == "no-permission":  # the tests run as root, whom file modes do not stop
+        real = Path.mkdir
+
+        def refused(self, *args, **kwargs):
+            if "locked" in self.parts:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", refused)
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(outbox)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"错误：无法使用输出文件夹 {outbox}（{said}" + err.split(said, 1)[1].rstrip("\n")]
+    assert "Traceback" not in err and "Errno" not in err
