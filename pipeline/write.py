@@ -217,10 +217,10 @@ def _remove(path: Path) -> None:
 def _write_whole(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
     try:
+        # No fsync: the journal guards against a killed run, as the outputs it names (which
+        # are not synced either) do; syncing it alone would cost time and guard nothing more.
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
