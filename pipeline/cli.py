@@ -114,7 +114,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}：错误：{message}\n")
 
 
-INTERRUPTED = "已中断:本次没有写出报告,上次的报告保持不变。"
+INTERRUPTED = "已中断：本次没有写出报告，上次的报告保持不变。"
 WRITTEN_THEN_INTERRUPTED = "已中断：中断时报告已全部写出。"
 
 
@@ -203,14 +203,14 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     received = sum(1 for s in run.sources if s.kind in WORKBOOK_KINDS)
     superseded = sum(len(u.superseded) for u in roster.units)
     lines = [
-        f"收到报表文件 {received} 个;应报送单位 {n} 个:",
-        f"  已报送(已汇总) {len(roster.with_status('included'))} 个",
-        f"  已退回(有错误) {len(roster.with_status('rejected'))} 个",
+        f"收到报表文件 {received} 个；应报送单位 {n} 个：",
+        f"  已报送（已汇总） {len(roster.with_status('included'))} 个",
+        f"  已退回（有错误） {len(roster.with_status('rejected'))} 个",
         f"  未报送         {len(roster.with_status('missing'))} 个",
-        f"  被替代的文件   {superseded} 个;无法识别单位的文件 {len(roster.unassigned)} 个",
+        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个",
     ]
     if run.totals.partial:
-        lines.append("注意:汇总数为部分数据(有单位未报送或被退回),详见报告“数据说明”。")
+        lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
     lines.append(f"输出已写入 {outbox}/:" + "、".join(p.name for p in written))
     print("\n".join(lines))
 
@@ -231,7 +231,7 @@ def example(args) -> int:
         for unit, rows, filed in example_returns(form, units, counts)
     }
     write_tree(args.out, files)
-    print(f"已生成 {len(files)} 个示例报表:{args.out}")
+    print(f"已生成 {len(files)} 个示例报表：{args.out}")
     return 0
 
 
@@ -250,5 +250,5 @@ def templates(args) -> int:
     files = blank_forms(form, list(units.units), townships)
     folder = args.outbox / "templates"
     write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板:{folder}")
+    print(f"已生成 {len(files)} 个空白报表模板：{folder}")
     return 0
