@@ -378,8 +378,7 @@ class _SourceReader:
             self._check_subtotals(table, grid, found, all_values)
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(table.key_col)
-        if total_row and not total_recomputed and grid.hidden_rows and grid.subtotal_cells and any(
-                (total_row - 1, c) in grid.subtotal_cells for c in table.count_cols):
+        if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
             # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.
             self.finding(Severity.INFO, "total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}

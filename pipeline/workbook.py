@@ -54,7 +54,7 @@ class Grid:
     formula_without_value: set[tuple[int, int]] = field(default_factory=set)
     far_cell: str = ""  # the farthest value cell, when the sheet reaches beyond the window
     formula_blank: set[tuple[int, int]] = field(default_factory=set)  # formulas whose result is ""
-    subtotal_cells: set[tuple[int, int]] = field(default_factory=set)  # =SUBTOTAL(…): filtered sums
+    subtotal_rows: set[int] = field(default_factory=set)  # rows holding =SUBTOTAL(…): filtered sums
     hidden_rows: bool = False  # some row is hidden (a filter, or by hand)
 
     def value(self, r: int, c: int) -> object:
@@ -111,7 +111,7 @@ def _open_xlsx(data: bytes) -> Book:
         raise Unreadable("unreadable", "压缩包解压后过大,疑似恶意文件")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and _is_ods(data, names):
-        return _open_calamine(data, xml_parts=None)
+        return _open_calamine(data, xml_parts=None, ods=_scan_ods(zf))
     if "xl/workbook.xml" not in names:
         raise Unreadable("unreadable", "不是Excel文件(压缩包)" if names else "文件已损坏")
     worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
@@ -256,7 +256,36 @@ def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, _Formulas]:
     return max_r, max_c, far, formulas
 
 
-def _open_calamine(data: bytes, xml_parts) -> Book:
+_ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
+_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+_ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
+
+
+def _scan_ods(zf: zipfile.ZipFile) -> dict[str, _Formulas]:
+    """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
+    a filter hides. Per sheet: the rows holding SUBTOTAL (as cells in column 0) and whether
+    any row is hidden. Looked at only when some formula says SUBTOTAL."""
+    xml = zf.read("content.xml")
+    if b"SUBTOTAL(" not in xml.upper():
+        return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        body = t.group(2)
+        if b"SUBTOTAL(" not in body.upper():
+            continue
+        rows, hidden, r = set(), False, 0
+        for m in _ODS_ROW.finditer(body):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            hidden = hidden or _ODS_HIDDEN.search(m.group(1)) is not None
+            if m.group(2) and b"SUBTOTAL(" in m.group(2).upper():
+                rows.add((r, 0))
+            r += int(repeat.group(1)) if repeat else 1
+        out[_unescape(t.group(1).decode("utf-8", "replace"))] = _Formulas(subtotal=frozenset(rows), hidden_rows=hidden)
+    return out
+
+
+def _open_calamine(data: bytes, xml_parts, ods: dict[str, _Formulas] | None = None) -> Book:
     import python_calamine as pc
 
     try:
@@ -277,6 +306,8 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
         formulas = _NO_FORMULAS
         far = ""
         zf, parts, scans = xml_parts if xml_parts is not None else (None, None, {})
+        if ods:
+            formulas = ods.get(name, _NO_FORMULAS)
         if parts is not None:
             part = parts.get(name)
             if part:
@@ -309,7 +340,7 @@ def _apply(grid: Grid, formulas: _Formulas) -> Grid:
     if formulas:
         grid.formula_without_value = set(formulas.uncached)
         grid.formula_blank = set(formulas.blank)
-        grid.subtotal_cells = set(formulas.subtotal)
+        grid.subtotal_rows = {r for r, _ in formulas.subtotal}
         grid.hidden_rows = formulas.hidden_rows
     return grid
 
