@@ -15,6 +15,7 @@ from datetime import date
 
 import pytest
 from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
 
 from pipeline.blank_forms import blank_form
 from pipeline.formbook import Layout, build_with_plans, workbook_bytes
@@ -75,8 +76,6 @@ def rules(result) -> set:
 
 
 def column(plan, key) -> str:
-    from openpyxl.utils import get_column_letter
-
     return get_column_letter(plan.columns[key])
 
 
@@ -274,17 +273,19 @@ def _computed_columns(wb, plans, rows, spare: int):
     ws.merge_cells(start_row=plan.header_top, start_column=j, end_row=plan.header_bottom, end_column=j)
     found = [column(plan, k) for k in ("precision_found", "guarantees_found", "disputes_found")]
     fixed = [column(plan, k) for k in ("precision_fixed", "guarantees_fixed", "disputes_fixed")]
+    lh, li, lj = (get_column_letter(c) for c in (h, i, j))
     edits = []
     for n, r in enumerate(range(plan.first_data, plan.last_data + 1 + spare)):
         ws.cell(r, h, "=" + "+".join(f"{c}{r}" for c in found))
         ws.cell(r, i, "=" + "+".join(f"{c}{r}" for c in fixed))
-        ws.cell(r, j, f'=IF(H{r}=0,"",I{r}/H{r})')
+        ws.cell(r, j, f'=IF({lh}{r}=0,"",{li}{r}/{lh}{r})')
         if n < len(rows):
             f_sum = sum(rows[n][k] for k in ("precision_found", "guarantees_found", "disputes_found"))
             x_sum = sum(rows[n][k] for k in ("precision_fixed", "guarantees_fixed", "disputes_fixed"))
-            edits += [cached(f"H{r}", f_sum), cached(f"I{r}", x_sum), cached(f"J{r}", x_sum / f_sum)]
+            rate = cached(f"{lj}{r}", x_sum / f_sum) if f_sum else as_string_result(f"{lj}{r}")
+            edits += [cached(f"{lh}{r}", f_sum), cached(f"{li}{r}", x_sum), rate]
         else:
-            edits += [cached(f"H{r}", 0), cached(f"I{r}", 0), as_string_result(f"J{r}")]
+            edits += [cached(f"{lh}{r}", 0), cached(f"{li}{r}", 0), as_string_result(f"{lj}{r}")]
     return edits
 
 
