@@ -102,6 +102,7 @@ NOTES = [
     "数据来源:各乡镇双联工作站",
     "说明：1.行政村总数以民政部门统计为准；2.新增联系村指本次活动中新建立联系的村。",
     "本表一式三份，报县委办、县政府办各一份",  # no note word: a note because no township follows it
+    "各乡镇要高度重视此次大走访、回头看活动的统计工作，确保数据真实准确，不得虚报、瞒报、漏报，县双联办将组织抽查核实。",
 ]
 
 
@@ -136,6 +137,20 @@ def test_a_note_between_townships_is_a_note_and_a_bare_text_row_a_warning(tmp_pa
     [f] = result.findings
     assert "川区乡镇" in f.message and "未作为乡镇计入" in f.message
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+def test_the_reader_never_stops_above_the_sheets_total_row(tmp_path, form, units):
+    wb, plans = built(form, units)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        ws.insert_rows(plan.total_row)
+        ws.cell(plan.total_row, 1, "负责人：张伟")  # a signature line typed above the 合计
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert result.ret.sheets["visits"].total_row == plans["visits"].total_row + 1
 
 
 def test_an_excel_table_totals_row_labelled_汇总_is_the_total(tmp_path, form, units):
