@@ -248,6 +248,7 @@ class _SourceReader:
         entries = grid.formula_without_value | grid.formula_blank if grid.formula_blank else grid.formula_without_value
         uncached = grid.formula_without_value
         found = _Rows()
+        kept, names, township_at = found.rows, found.names, found.township_at
         text_only: list[int] = []
         r = header_row + 1
         while r < len(rows):
@@ -264,7 +265,11 @@ class _SourceReader:
                     kind = _TEXT_ONLY
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
-            if kind == _FOOTER:
+            if kind == _TOWNSHIP:  # the commonest kept row, added without a call
+                township_at.append(len(kept))
+                kept.append(r)
+                names.append(key_text)
+            elif kind == _FOOTER:
                 if found.footer < 0:
                     found.footer = r
                 if not _total_below(rows, r + 1, key_col, kind_of):
