@@ -27,7 +27,7 @@ HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 _COLUMN_CODES = {"甲", "乙", "丙", "丁"}
 _UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
-_CODE_LINE = re.compile(r"(?:行政区划)?代码[::]?\s*(\d{6})(?:\.0)?(?!\d)")
+_CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
 _DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
 _PEOPLE = ("填表人", "审核人", "联系电话")
 
@@ -113,7 +113,7 @@ def _guarded(source: Source, form: Form, step):
         msg = form.message(rule, detail=e.detail)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", rule, msg),))
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        msg = form.message("unreadable", detail=f"文件已损坏:{type(e).__name__}")
+        msg = form.message("unreadable", detail=f"文件已损坏：{type(e).__name__}")
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
     except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
         msg = form.message("read-failed", detail=type(e).__name__)
@@ -328,7 +328,7 @@ class _SourceReader:
             if not key_text:
                 self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field)
-                key_text = f"(第{r + 1}行)"
+                key_text = f"（第{r + 1}行）"
             elif len(key_text) > MAX_NAME:
                 self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field, value=display(key_text))
@@ -461,7 +461,7 @@ class _SourceReader:
         from_file = self.units.find_in_filename(os.path.splitext(os.path.basename(self.source.member or self.source.path))[0])
         if len(content) > 1:
             names = "、".join(self._unit_name(c) for c in sorted(content))
-            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致({names})")
+            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致（{names}）")
             return ""
         if content:
             code = next(iter(content))
