@@ -87,6 +87,29 @@ def test_missing_settings_file_is_one_line(tmp_path, capsys):
     assert err.startswith("错误：找不到设置文件") and len(err.splitlines()) == 1
 
 
+FORM_TEXT = (ROOT / "schemas" / "shuanglian-2016.toml").read_text(encoding="utf-8")
+# (what the office's form says instead of what, fragments of the one line)
+BAD_FORMS = [
+    ('key = "shuanglian-2016"', 'key = shuanglian-2016', ["第", "行", "TOML"]),
+    ('[form]', '[from]', ["“form”", "不完整"]),
+]
+
+
+@pytest.mark.parametrize("right, wrong, said", BAD_FORMS, ids=[b[1] for b in BAD_FORMS])
+def test_a_mistake_in_the_form_file_is_one_line_naming_it(tmp_path, capsys, right, wrong, said):
+    assert right in FORM_TEXT
+    form = tmp_path / "form.toml"
+    form.write_text(FORM_TEXT.replace(right, wrong, 1), encoding="utf-8")
+    (tmp_path / "units-gansu-2016.csv").write_bytes((ROOT / "schemas" / "units-gansu-2016.csv").read_bytes())
+    path = settings_file(tmp_path, SETTINGS.replace(f'form = "{FORM}"', "").replace(
+        'form = "schemas/shuanglian-2016.toml"', f'form = "{form.as_posix()}"'))
+    assert cli.main(["report", "--config", str(path), "--inbox", str(EXAMPLE), "--outbox", str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("错误：表式文件") and "form.toml" in line, line
+    for fragment in said:
+        assert fragment in line, (fragment, line)
+
+
 def small_inbox(tmp_path, form, units) -> Path:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
