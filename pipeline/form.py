@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import Fatal
+
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -114,6 +116,19 @@ class RateSpec:
 
 
 @dataclass(frozen=True)
+class ReaderSpec:
+    """The words by which the reader tells a table's rows apart, and the sheet-name prefixes
+    that make a name something else; declared with the form, since another campaign's clerks
+    (or another language's office software) write other words."""
+
+    total_words: tuple[str, ...] = ("合计", "总计", "汇总")
+    subtotal_words: tuple[str, ...] = ("小计",)
+    note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
+    footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
+    not_sheet_prefixes: tuple[str, ...] = ("图",)
+
+
+@dataclass(frozen=True)
 class Form:
     key: str
     version: str
@@ -131,6 +146,7 @@ class Form:
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
     charts: tuple[dict, ...] = ()
     attention: dict | None = None
+    reader: ReaderSpec = ReaderSpec()
     explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
     rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
 
@@ -170,7 +186,30 @@ class _Blank(dict):
 def load_form(path: str | Path | None = None) -> Form:
     path = Path(path) if path else SCHEMAS_DIR / "shuanglian-2016.toml"
     raw_bytes = path.read_bytes()
-    raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    raw = _parse_form(path, raw_bytes)
+    try:
+        return _form(path, raw, raw_bytes)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"“{e.args[0]}”" if isinstance(e, KeyError) else f"（{e}）"
+        raise Fatal(f"表式文件 {path} 不完整或写法有误：缺少或写错了 {what}；请对照项目自带的 schemas/shuanglian-2016.toml 改正。") from e
+
+
+def _parse_form(path: Path, raw_bytes: bytes) -> dict:
+    """The form's TOML; a mistake in it is one sentence naming the file and the line, since the
+    office, not a programmer, edits a new campaign's form."""
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Fatal(f"表式文件 {path} 不是 UTF-8 编码：请以 UTF-8 编码另存后再运行。") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        where = re.search(r"line (\d+), column (\d+)", str(e))
+        place = f"第{where.group(1)}行第{where.group(2)}列" if where else "某处"
+        raise Fatal(f"表式文件 {path} {place}不合 TOML 写法：请改正后再运行。") from None
+
+
+def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
     head = raw["form"]
     sheets = tuple(_sheet(s, raw.get("messages", {})) for s in raw["sheets"])
     rates = tuple(
@@ -196,9 +235,20 @@ def load_form(path: str | Path | None = None) -> Form:
         attention=raw.get("attention"),
         explanation_label=head.get("explanation_label", ""),
         rounds=raw.get("rounds"),
+        # The explanation cell ends a table like 填表人: the reader takes its label as a footer word.
+        reader=_reader(raw.get("reader", {}), head.get("explanation_label", "")),
     )
     _check(form)
     return form
+
+
+def _reader(r: dict, explanation_label: str = "") -> ReaderSpec:
+    default = ReaderSpec()
+    spec = ReaderSpec(**{k: tuple(r.get(k, getattr(default, k))) for k in ReaderSpec.__dataclass_fields__})
+    if explanation_label and explanation_label not in spec.footer_words:
+        spec = ReaderSpec(**{k: getattr(spec, k) for k in ReaderSpec.__dataclass_fields__}
+                          | {"footer_words": (*spec.footer_words, explanation_label)})
+    return spec
 
 
 def _sheet(s: dict, messages: dict) -> SheetSpec:
