@@ -5,16 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INBOX ?=
 OUTBOX ?=
-<<<<<<< HEAD
-ROUND ?=
-PREVIOUS ?=
-REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") \
-	$(if $(ROUND),--round "$(ROUND)") $(if $(PREVIOUS),--previous "$(PREVIOUS)")
-=======
 CONFIG ?=
 CONFIG_ARG = $(if $(CONFIG),--config "$(CONFIG)")
-REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") $(CONFIG_ARG)
->>>>>>> main
+ROUND ?=
+PREVIOUS ?=
+REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") $(CONFIG_ARG) \
+	$(if $(ROUND),--round "$(ROUND)") $(if $(PREVIOUS),--previous "$(PREVIOUS)")
 
 .DEFAULT_GOAL := help
 .PHONY: help report check test lint golden templates bench example docx-template clean
@@ -39,11 +35,7 @@ help: ## 列出所有命令及其用途
 	@echo "用法：make 命令 [INBOX=收件箱文件夹] [OUTBOX=输出文件夹] [CONFIG=设置文件]"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-<<<<<<< HEAD
-report: $(VENV)/.runtime $(VENV)/.compiled ## Consolidate inbox/ into outbox/ (INBOX=dir OUTBOX=dir to override; empty inbox: bundled example; ROUND=name keeps and compares rounds, PREVIOUS=round)
-=======
-report: $(VENV)/.runtime $(VENV)/.compiled ## 汇总 inbox/ 中的报表，写出到 outbox/（INBOX=、OUTBOX=、CONFIG= 可另指定；inbox/ 中没有任何文件时用内置示例）
->>>>>>> main
+report: $(VENV)/.runtime $(VENV)/.compiled ## 汇总 inbox/ 中的报表，写出到 outbox/（INBOX=、OUTBOX=、CONFIG= 可另指定；inbox/ 中没有任何文件时用内置示例；ROUND= 保存本轮并与上一轮比较，PREVIOUS= 指定上一轮）
 	$(PY) -m pipeline report $(REPORT_ARGS)
 
 check: $(VENV)/.runtime $(VENV)/.compiled ## 同 report，但有单位未报送或被退回时以失败结束（make 报告状态 2）
