@@ -90,8 +90,7 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
             # whole or not at all: the switch moves it in.
             history = Path(tempfile.mkdtemp(prefix=".history-", dir=outbox))
             made.append(history.name)
-            # A round's snapshot is kept in rounds/ for good: history/ need not hold it twice.
-            _put(history / "run", {rel: data for rel, data in files.items() if Path(rel).parts[0] not in ADDITIVE_FOLDERS})
+            _put(history / "run", files)
         backup = Path(tempfile.mkdtemp(prefix=".old-", dir=outbox))
         made.append(backup.name)
         tops = sorted({Path(rel).parts[0] for rel in files})
