@@ -8,7 +8,11 @@ OUTBOX ?=
 REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint golden templates bench example docx-template clean
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SERVE_ARGS = --host "$(HOST)" --port "$(PORT)" $(if $(OUTBOX),--outbox "$(OUTBOX)")
+
+.PHONY: help report check test lint golden templates bench example docx-template clean serve links bench-serve
 
 $(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,12 +55,22 @@ templates: $(VENV)/.runtime $(VENV)/.compiled ## Write blank return templates fo
 bench: $(VENV)/.dev $(VENV)/.compiled ## Benchmark the pipeline on 87, 1000 and 3000 returns; writes benchmarks/results.md
 	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
+serve: $(VENV)/.runtime $(VENV)/.compiled ## Run the submission page: each unit uploads by its link and sees its findings at once (HOST= PORT= INBOX= OUTBOX=)
+	$(PY) -m pipeline serve $(SERVE_ARGS) $(if $(INBOX),--inbox "$(INBOX)")
+
+links: $(VENV)/.runtime $(VENV)/.compiled ## Write each unit's link to outbox/links.csv and the status link to outbox/status.url (RENEW=code, REVOKE=code)
+	$(PY) -m pipeline links $(SERVE_ARGS) $(if $(RENEW),--renew "$(RENEW)") $(if $(REVOKE),--revoke "$(REVOKE)")
+
+bench-serve: $(VENV)/.dev $(VENV)/.compiled ## Time the submission page: one upload's answer, 87 uploads at once; writes its section of benchmarks/results.md
+	$(PY) benchmarks/bench_serve.py
+
 example: $(VENV)/.runtime $(VENV)/.compiled ## Regenerate the bundled example returns in examples/gansu-2016/
 	$(PY) -m pipeline example
 
 docx-template: $(VENV)/.runtime ## Rebuild templates/report.docx from scripts/build_report_template.py
 	$(PY) scripts/build_report_template.py
 
-clean: ## Remove the environment and the outbox's generated files
+clean: ## Remove the environment and the outbox's generated files (keeps the links' tokens, rounds/ and history/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache pipeline/__pycache__
-	find outbox -mindepth 1 -not -name .gitkeep -delete 2>/dev/null || true
+	find outbox -mindepth 1 -maxdepth 1 -not -name .gitkeep -not -name tokens.json -not -name links.csv \
+		-not -name status.url -not -name rounds -not -name history -exec rm -rf {} + 2>/dev/null || true

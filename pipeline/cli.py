@@ -34,6 +34,20 @@ def main(argv: list[str] | None = None) -> int:
     tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
     tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV(列:county_code, township),预填乡镇名称")
     tp.add_argument("--config", type=Path)
+    sv = sub.add_parser("serve", help="启动报送页:各单位凭链接上传报表,即时审核")
+    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
+    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--upload-timeout", type=float, default=60.0, help="上传中途停顿超过此秒数即断开")
+    sv.add_argument("--config", type=Path)
+    ln = sub.add_parser("links", help="生成各单位的报送链接(links.csv)和办公室状态页链接(status.url)")
+    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
+    ln.add_argument("--host", default="127.0.0.1")
+    ln.add_argument("--port", type=int, default=8000)
+    ln.add_argument("--renew", help="为这些单位代码换新链接(逗号分隔)")
+    ln.add_argument("--revoke", help="停用这些单位代码的链接(逗号分隔)")
+    ln.add_argument("--config", type=Path)
     ex = sub.add_parser("example", help="重新生成内置示例报表(examples/gansu-2016/)")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX)
     ex.add_argument("--config", type=Path)
@@ -42,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         return report(args)
     if args.command == "templates":
         return templates(args)
+    if args.command == "serve":
+        from .serve import serve_command
+
+        return serve_command(args)
+    if args.command == "links":
+        from .links import links_command
+
+        return links_command(args)
     return example(args)
 
 
