@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -86,29 +86,26 @@ def staged_source(path: Path, shown: str, data: bytes) -> Source:
                   classify(shown, data[:8]), abspath=str(path))
 
 
-def check_upload(checked: Checked, unit: Unit, filename: str, form: Form, units: UnitList) -> Checked:
-    """The upload's findings, with one more when the return is another unit's: its content
-    names another county, or its file name does while its content names none. Such a file
-    is refused whatever else it holds, since the link it came by is this unit's alone."""
+def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: UnitList,
+                 passwords: tuple[str, ...] = ()) -> Checked:
+    """The upload's findings under its inbox name, with one more when the return is another
+    unit's: its content names another county, or its own file name does and its content names
+    nobody (read under the name the clerk gave it, it would count for that county). Such a
+    file is refused whatever else it holds: the link it came by is this unit's alone."""
+    checked = check_sources([source], form, units, passwords)[0]
     ret = checked.result.ret
-    read_as = ret.county_code if ret is not None else ""
+    other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
-    other = read_as if read_as and read_as != unit.code else ""
-    if not other and named and named != unit.code and not _content_names(checked, unit):
-        other = named
+    if not other and ret is not None and named and named != unit.code:
+        as_sent = read_sources([replace(source, path=Path(filename).name)], form, units, passwords)[0]
+        if as_sent.ret is not None and as_sent.ret.county_code != unit.code:
+            other = as_sent.ret.county_code or named
     if not other:
         return checked
     who = units.by_code(other)
     extra = Finding(Severity.ERROR, checked.source.path, unit.code, "", "", "", "other-unit",
                     form.message("other-unit", detail=who.name if who else other, unit=unit.name))
     return Checked(checked.source, checked.result, (extra, *checked.findings))
-
-
-def _content_names(checked: Checked, unit: Unit) -> bool:
-    # Read under the name `<code>_<name>_<time>`, a return whose content names nobody is
-    # still this unit's by its file name; one with no unit-unknown finding named itself.
-    return checked.result.ret is not None and checked.result.ret.county_code == unit.code and not any(
-        f.rule == "unit-unknown" for f in checked.findings)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from .intake import (
     VERSIONS,
     Checked,
     changes,
-    check_sources,
     check_upload,
     figures,
     staged_source,
@@ -108,8 +107,7 @@ class Desk:
             staged = folder / shown
             staged.write_bytes(data)
             source = staged_source(staged, shown, data)
-            checked = check_upload(check_sources([source], self.form, self.units, self.passwords)[0],
-                                   unit, filename, self.form, self.units)
+            checked = check_upload(source, unit, filename, self.form, self.units, self.passwords)
         finally:
             shutil.rmtree(folder, ignore_errors=True)  # a refused file is kept nowhere
         current = self.current(unit.code)
@@ -381,10 +379,21 @@ def warm_up(form: Form) -> None:
         build_schema(spec).validate(pd.DataFrame(columns), lazy=True)
 
 
-def run_server(inbox: Path, outbox: Path, settings: Settings, units: UnitList, form: Form, host: str, port: int,
-               *, idle_timeout: float = 60.0, say=print) -> int:
+def bind(host: str, port: int):
+    """The listening socket, bound before anything else: PORT=0 takes a free port, and the
+    links are written for the port actually taken."""
     import socket
 
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)  # from here a county that connects waits in the queue, never refused
+    return sock
+
+
+def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitList, form: Form,
+               *, idle_timeout: float = 60.0, say=print) -> int:
     import uvicorn
 
     sweep_partial(inbox)
@@ -394,18 +403,9 @@ def run_server(inbox: Path, outbox: Path, settings: Settings, units: UnitList, f
     desk.refresh()
     limit = int(getattr(settings, "upload_limit_mb", 20)) * 1024 * 1024
     app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
-    # The socket is bound here, so that PORT=0 takes a free port and the line below names it.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        print(f"错误：无法在 {host}:{port} 上启动（{e.strerror}）。请换一个端口：make serve PORT=8001", file=sys.stderr)
-        return 2
-    bound = sock.getsockname()[1]
+    host, port = sock.getsockname()[:2]
     counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
-    say(f"报送页已启动：http://{host}:{bound}/（按 Ctrl-C 停止）")
+    say(f"报送页已启动：http://{_url_host(host)}:{port}/（按 Ctrl-C 停止）")
     say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
     say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}。")
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
@@ -413,6 +413,8 @@ def run_server(inbox: Path, outbox: Path, settings: Settings, units: UnitList, f
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
     finally:
         shutil.rmtree(desk.staging, ignore_errors=True)
         sock.close()
@@ -437,11 +439,18 @@ def serve_command(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
-    base_url = getattr(settings, "base_url", "") or f"http://{_url_host(args.host)}:{args.port}"
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as e:
+        print(f"错误：无法在 {args.host}:{args.port} 上启动（{e.strerror}）：请换一个端口，如 make serve PORT=8001。",
+              file=sys.stderr)
+        return 2
+    port = sock.getsockname()[1]
+    base_url = getattr(settings, "base_url", "") or f"http://{_url_host(args.host)}:{port}"
     made = ensure_links(outbox, units, base_url)
     if made.made:
         print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")
-    return run_server(inbox, outbox, settings, units, form, args.host, args.port, idle_timeout=args.upload_timeout,
+    return run_server(sock, inbox, outbox, settings, units, form, idle_timeout=args.upload_timeout,
                       say=lambda line: print(line, flush=True))
 
 
