@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import ROOT, Settings
-from .form import Form
+from .form import Form, cn_quotes
 from .intake import (
     VERSIONS,
     Checked,
@@ -173,6 +173,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
     from starlette.routing import Route
 
     env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=select_autoescape(default=True))
+    env.filters["cn_quotes"] = cn_quotes
     env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
     one_at_a_time = anyio.CapacityLimiter(1)
     labels = {s.value: label for s, label in SEVERITY_LABEL.items()}
