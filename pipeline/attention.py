@@ -27,9 +27,9 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
         rows.sort()
         done = form.field(rate.numerator[0]).label if len(rate.numerator) == 1 else "已整改"
         if rows:
-            named = "、".join(f"{counties.loc[code, 'name']}{table_rate(n, d)}({done}{n}件,排查{d}件)"
+            named = "、".join(f"{counties.loc[code, 'name']}{table_rate(n, d)}（{done}{n}件，排查{d}件）"
                              for _, code, n, d in rows[:lowest_count])
-            items.append(f"{cn_quotes(rate.label)}最低的{min(lowest_count, len(rows))}个:{named}。")
+            items.append(f"{cn_quotes(rate.label)}最低的{min(lowest_count, len(rows))}个：{named}。")
     sections.append({"title": "整改率较低的单位", "lines": items or ["各类问题均已全部整改。"]})
 
     items = []
@@ -41,7 +41,7 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
                 if d and n < cov.minimum * d:
                     low.append(f"{row['name']}{table_rate(n, d)}")
             if low:
-                items.append(f"{cov.noun}低于{cov.minimum * 100:g}%的{len(low)}个:{'、'.join(low)}。")
+                items.append(f"{cov.noun}低于{cov.minimum * 100:g}%的{len(low)}个：{'、'.join(low)}。")
     sections.append({"title": "走访覆盖未达标的单位", "lines": items or ["各单位走访覆盖率均已达标。"]})
 
     items = []
@@ -55,10 +55,10 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
             if total_burden and total_base and h and b * total_base >= burden_ratio * h * total_burden:
                 ratio = (b / total_burden) / (h / total_base)
                 flagged.append((ratio, f"{c['name']}({spec['burden_label']}占{table_rate(b, total_burden)},"
-                                       f"{spec['base_label']}占{table_rate(h, total_base)},{ratio:.1f}倍)"))
+                                       f"{spec['base_label']}占{table_rate(h, total_base)}，{ratio:.1f}倍）"))
         flagged.sort(reverse=True)
         if flagged:
-            items.append(f"{spec['burden_label']}占比达到{spec['base_label']}占比{burden_ratio:g}倍以上的{len(flagged)}个:"
+            items.append(f"{spec['burden_label']}占比达到{spec['base_label']}占比{burden_ratio:g}倍以上的{len(flagged)}个："
                          + "、".join(t for _, t in flagged) + "。")
         sections.append({"title": f"{spec['burden_label']}相对较多的单位", "lines": items or ["无。"]})
     return sections

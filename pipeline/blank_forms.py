@@ -1,7 +1,7 @@
 """Blank county templates, generated from the form declaration: the right return made easy.
 
 Identity cells filled in, headers locked, every count cell validated as a whole number ≥ 0,
-the rules Excel can express (已整改 ≤ 排查数, 走访 ≤ 总数) as custom validations, a 合计 row
+the rules Excel can express (such as 已整改 ≤ 排查数 and 走访 ≤ 总数 ) as custom validations, a 合计 row
 of formulas, and a 填报说明 sheet written from the same declaration. Pure: returns bytes.
 """
 
@@ -40,12 +40,12 @@ def blank_form(form: Form, unit: Unit, townships: list[str] | None = None) -> by
 def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
     first, last = plan.first_data, plan.last_data
     # The date goes in the cell after its label, as a real date.
-    ws.cell(plan.identity_row, plan.date_col, "填报日期:").alignment = Alignment(horizontal="right")
+    ws.cell(plan.identity_row, plan.date_col, "填报日期：").alignment = Alignment(horizontal="right")
     date_cell = ws.cell(plan.identity_row, plan.date_col + 1)
     date_cell.protection = UNLOCKED
     date_cell.number_format = 'yyyy"年"m"月"d"日"'
     dv = DataValidation(type="date", operator="greaterThan", formula1="36526", allow_blank=True,
-                        showErrorMessage=True, errorTitle="日期有误", error="请填写填报日期,例如 2016-12-5。",
+                        showErrorMessage=True, errorTitle="日期有误", error="请填写填报日期，例如 2016-12-5。",
                         showInputMessage=True, promptTitle="填报日期", prompt="例如 2016-12-5")
     dv.add(date_cell.coordinate)
     ws.add_data_validation(dv)
@@ -62,7 +62,7 @@ def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
             continue
         rng = f"{letter}{first}:{letter}{last}"
         rule = next((r for r in spec.rules if r.field == field.key), None)
-        unit = f"(单位:{field.unit})" if field.unit else ""
+        unit = f"（单位：{field.unit}）" if field.unit else ""
         if rule:
             bound = next(f for f in spec.fields if f.key == rule.not_above)
             b = get_column_letter(plan.columns[rule.not_above])
@@ -70,14 +70,14 @@ def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
             dv = DataValidation(
                 type="custom", formula1=f"AND(ISNUMBER({cell0}),INT({cell0})={cell0},{cell0}>=0,{cell0}<=N({bound0}))",
                 allow_blank=True, showErrorMessage=True, errorTitle="输入有误",
-                error=f"{field.full_label}须为非负整数,且不得大于{bound.full_label}。",
+                error=f"{field.full_label}须为非负整数，且不得大于{bound.full_label}。",
             )
         else:
             dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                                showErrorMessage=True, errorTitle="输入有误", error=f"{field.full_label}须为非负整数,没有请填0。")
+                                showErrorMessage=True, errorTitle="输入有误", error=f"{field.full_label}须为非负整数，没有请填0。")
         dv.showInputMessage = True
         dv.promptTitle = field.label[:32]
-        dv.prompt = f"填写{field.full_label}{unit},整数,没有请填0。"[:255]
+        dv.prompt = f"填写{field.full_label}{unit}，整数，没有请填0。"[:255]
         dv.add(rng)
         ws.add_data_validation(dv)
 
@@ -99,10 +99,10 @@ def _instructions(ws, form: Form) -> None:
         (f"{form.title}统计表 填报说明", "", ""),
         ("", "", ""),
         ("一、基本要求", "", ""),
-        ("1. 请在本表样上直接填写,不要增删、移动表头和列,不要改动工作表名称。", "", ""),
-        ("2. 每个乡镇(街道)填一行,乡镇名称不重复;空行可以留着,合计行自动计算。", "", ""),
-        ("3. 所有数字填非负整数,不要带单位、小数或文字;没有的填0。", "", ""),
-        ("4. 填写填报日期、填表人、审核人和联系电话后,保存为.xlsx报送。", "", ""),
+        ("1. 请在本表样上直接填写，不要增删、移动表头和列，不要改动工作表名称。", "", ""),
+        ("2. 每个乡镇（街道）填一行，乡镇名称不重复；空行可以留着，合计行自动计算。", "", ""),
+        ("3. 所有数字填非负整数，不要带单位、小数或文字；没有的填0。", "", ""),
+        ("4. 填写填报日期、填表人、审核人和联系电话后，保存为.xlsx报送。", "", ""),
         ("", "", ""),
         ("二、指标说明", "", ""),
         ("表 / 指标", "单位", "要求"),
@@ -114,13 +114,13 @@ def _instructions(ws, form: Form) -> None:
             need = "非负整数"
             if rule:
                 bound = next(x for x in spec.fields if x.key == rule.not_above)
-                need += f",不得大于“{bound.full_label}”"
+                need += f"，不得大于“{bound.full_label}”"
             lines.append((f"  {f.full_label}", f.unit, need))
     lines += [
         ("", "", ""),
         ("三、审核规则", "", ""),
-        ("1. 有错误的报表将被退回:数字不是非负整数、违反上表的大小关系、合计行不等于各乡镇之和、乡镇重复。", "", ""),
-        ("2. 需核实的情况:各表所列乡镇不一致、未填填报日期。", "", ""),
+        ("1. 有错误的报表将被退回：数字不是非负整数、违反上表的大小关系、合计行不等于各乡镇之和、乡镇重复。", "", ""),
+        ("2. 需核实的情况：各表所列乡镇不一致、未填填报日期。", "", ""),
     ]
     coverage = [c for s in form.sheets for c in s.coverage]
     if coverage:

@@ -38,7 +38,7 @@ def chart_data(form: Form, totals: Totals) -> list[Chart]:
             title = cn_quotes(c["title"])
             if len(pairs) > MAX_BARS:  # a national form has hundreds of cities: show those that need a look
                 pairs = pairs[-MAX_BARS:]
-                title += f"(最低的{MAX_BARS}个)"
+                title += f"（最低的{MAX_BARS}个）"
             province = totals.province[rate]
             charts.append(Chart(
                 c["key"], title, tuple(p[0] for p in pairs),

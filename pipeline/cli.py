@@ -23,32 +23,32 @@ WORKBOOK_KINDS = ("xlsx", "xls", "broken")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="汇总各县(市、区)报送的Excel报表,生成汇总报告。")
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="汇总各县（市、区）报送的Excel报表，生成汇总报告。")
     sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="汇总收件箱中的报表,写出报告")
-    rep.add_argument("--inbox", type=Path, help="报表所在文件夹(默认 inbox/;为空时使用内置示例)")
-    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
-    rep.add_argument("--config", type=Path, help="设置文件(默认 settings.toml)")
+    rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告")
+    rep.add_argument("--inbox", type=Path, help="报表所在文件夹（默认 inbox/；为空时使用内置示例）")
+    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
+    rep.add_argument("--config", type=Path, help="设置文件（默认 settings.toml）")
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态1退出")
-    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板(outbox/templates/)")
-    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹(默认 outbox/)")
-    tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV(列:county_code, township),预填乡镇名称")
+    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）")
+    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
+    tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV（列：county_code, township），预填乡镇名称")
     tp.add_argument("--config", type=Path)
-    sv = sub.add_parser("serve", help="启动报送页:各单位凭链接上传报表,即时审核")
+    sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核")
     sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
     sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--upload-timeout", type=float, default=60.0, help="上传中途停顿超过此秒数即断开")
     sv.add_argument("--config", type=Path)
-    ln = sub.add_parser("links", help="生成各单位的报送链接(links.csv)和办公室状态页链接(status.url)")
+    ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）")
     ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
     ln.add_argument("--host", default="127.0.0.1")
     ln.add_argument("--port", type=int, default=8000)
-    ln.add_argument("--renew", help="为这些单位代码换新链接(逗号分隔)")
-    ln.add_argument("--revoke", help="停用这些单位代码的链接(逗号分隔)")
+    ln.add_argument("--renew", help="为这些单位代码换新链接（逗号分隔）")
+    ln.add_argument("--revoke", help="停用这些单位代码的链接（逗号分隔）")
     ln.add_argument("--config", type=Path)
-    ex = sub.add_parser("example", help="重新生成内置示例报表(examples/gansu-2016/)")
+    ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX)
     ex.add_argument("--config", type=Path)
     args = parser.parse_args(argv)
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     return example(args)
 
 
-INTERRUPTED = "已中断:本次没有写出报告,上次的报告保持不变。"
+INTERRUPTED = "已中断：本次没有写出报告，上次的报告保持不变。"
 
 
 def _terminate(signum, frame):
@@ -102,9 +102,9 @@ def report(args) -> int:
         if not _holds_workbook(inbox):
             use_example = True
             inbox = EXAMPLE_INBOX
-            print("收件箱 inbox/ 中没有报表:使用内置示例数据 examples/gansu-2016/(报告首行注明“示例数据”)。")
+            print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
     elif not inbox.is_dir():
-        print(f"错误:收件箱文件夹不存在:{inbox}", file=sys.stderr)
+        print(f"错误：收件箱文件夹不存在：{inbox}", file=sys.stderr)
         return 2
     from . import write
     from .run import build_run
@@ -114,7 +114,7 @@ def report(args) -> int:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     written = write_outputs(args.outbox, run.files, stamp=stamp)
     if write.interrupted_while_moving():
-        print("已中断:中断时报告已全部写出。", file=sys.stderr)
+        print("已中断：中断时报告已全部写出。", file=sys.stderr)
         return 130
     _summary(run, args.outbox, written)
     if args.strict and run.totals.partial:
@@ -147,14 +147,14 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     received = sum(1 for s in run.sources if s.kind in WORKBOOK_KINDS)
     superseded = sum(len(u.superseded) for u in roster.units)
     lines = [
-        f"收到报表文件 {received} 个;应报送单位 {n} 个:",
-        f"  已报送(已汇总) {len(roster.with_status('included'))} 个",
-        f"  已退回(有错误) {len(roster.with_status('rejected'))} 个",
+        f"收到报表文件 {received} 个；应报送单位 {n} 个：",
+        f"  已报送（已汇总） {len(roster.with_status('included'))} 个",
+        f"  已退回（有错误） {len(roster.with_status('rejected'))} 个",
         f"  未报送         {len(roster.with_status('missing'))} 个",
-        f"  被替代的文件   {superseded} 个;无法识别单位的文件 {len(roster.unassigned)} 个",
+        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个",
     ]
     if run.totals.partial:
-        lines.append("注意:汇总数为部分数据(有单位未报送或被退回),详见报告“数据说明”。")
+        lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
     lines.append(f"输出已写入 {outbox}/:" + "、".join(p.name for p in written))
     print("\n".join(lines))
 
@@ -175,7 +175,7 @@ def example(args) -> int:
         for unit, rows, filed in example_returns(form, units, counts)
     }
     write_tree(args.out, files)
-    print(f"已生成 {len(files)} 个示例报表:{args.out}")
+    print(f"已生成 {len(files)} 个示例报表：{args.out}")
     return 0
 
 
@@ -186,7 +186,7 @@ def templates(args) -> int:
     from .write import write_tree
 
     if args.townships and not args.townships.is_file():
-        print(f"错误:乡镇名单文件不存在:{args.townships}", file=sys.stderr)
+        print(f"错误：乡镇名单文件不存在：{args.townships}", file=sys.stderr)
         return 2
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
@@ -195,5 +195,5 @@ def templates(args) -> int:
     files = blank_forms(form, list(units.units), townships)
     folder = args.outbox / "templates"
     write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板:{folder}")
+    print(f"已生成 {len(files)} 个空白报表模板：{folder}")
     return 0

@@ -35,10 +35,10 @@ class Layout:
     extra_columns: tuple[str, ...] = ()  # e.g. ("序号",) placed first; 备注 goes last
     reverse_columns: bool = False
     footer: bool = True
-    preamble: tuple[str, ...] = ()  # lines above the title (附件2, a file number)
+    preamble: tuple[str, ...] = ()  # lines above the title (a line such as 附件2 , a file number)
     code_row: bool = False  # a 甲 1 2 3 … column-number row under the header
     unit_text: str = ""  # what 填报单位 says; default: the unit's full name + 双联办
-    date_text: str = ""  # what follows 填报日期:; default: 2016年12月5日
+    date_text: str = ""  # what follows 填报日期 and its colon; default: 2016年12月5日
     show_code: bool = True  # the 行政区划代码 cell
     identity_rows: int = 1  # 2: 填报单位 on a row of its own, code and date below (long names fit)
 
@@ -109,7 +109,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
         ws.cell(r, 1).alignment = centre
         r += 1
-        ws.cell(r, 1, f"填报单位(盖章):{layout.unit_text or unit.name + '双联办'}")
+        ws.cell(r, 1, f"填报单位（盖章）：{layout.unit_text or unit.name + '双联办'}")
         code_col = max(2, width // 2 - 1)
         if layout.identity_rows == 2:
             ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
@@ -117,10 +117,10 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
             code_col = 1
         identity_row = r
         if layout.show_code:
-            ws.cell(r, code_col, f"行政区划代码:{unit.code}")
+            ws.cell(r, code_col, f"行政区划代码：{unit.code}")
         if filed_on or layout.date_text:
             text = layout.date_text or f"{filed_on.year}年{filed_on.month}月{filed_on.day}日"
-            ws.cell(r, max(3, width // 2 + 1), f"填报日期:{text}")
+            ws.cell(r, max(3, width // 2 + 1), f"填报日期：{text}")
         ws.cell(r, width, spec.unit_line)
         r += 1
 
@@ -208,9 +208,9 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
     if layout.footer:
         r += 1
         footer_row = r
-        ws.cell(r, 1, f"填表人:{people[0]}")
-        ws.cell(r, max(2, width // 2 - 1), f"审核人:{people[1]}")
-        ws.cell(r, max(3, width // 2 + 1), f"联系电话:{people[2]}")
+        ws.cell(r, 1, f"填表人：{people[0]}")
+        ws.cell(r, max(2, width // 2 - 1), f"审核人：{people[1]}")
+        ws.cell(r, max(3, width // 2 + 1), f"联系电话：{people[2]}")
     for c, (kind, item) in enumerate(columns, start=1):
         label = item if kind == "extra" else item.label
         ws.column_dimensions[get_column_letter(c)].width = max(8, min(18, len(str(label)) * 2 + 2))

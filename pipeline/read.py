@@ -26,10 +26,12 @@ from .workbook import Book, Grid, Unreadable, cell_ref, column_letter, open_book
 HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is not the form
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 _TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
-_FOOTER = re.compile(r"^\s*(填表人|填报人|审核人|联系电话|单位负责人|负责人|注[::]|说明[::]|备注[::])")
+# The words that start the lines under a table; both widths of colon.
+_FOOTER_WORDS = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人", "注[：:]", "说明[：:]", "备注[：:]")
+_FOOTER = re.compile(r"^\s*(?:" + "|".join(_FOOTER_WORDS) + ")")
 _COLUMN_CODES = {"甲", "乙", "丙", "丁"}
 _UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
-_CODE_LINE = re.compile(r"(?:行政区划)?代码[::]?\s*(\d{6})(?:\.0)?(?!\d)")
+_CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
 _DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
 _PEOPLE_LINES = tuple(
     (label, re.compile(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)")) for label in ("填表人", "审核人", "联系电话")
@@ -105,7 +107,7 @@ def _guarded(source: Source, form: Form, step):
         msg = form.message(rule, detail=e.detail)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", rule, msg),))
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        msg = form.message("unreadable", detail=f"文件已损坏:{type(e).__name__}")
+        msg = form.message("unreadable", detail=f"文件已损坏：{type(e).__name__}")
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
     except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
         msg = form.message("read-failed", detail=type(e).__name__)
@@ -257,7 +259,7 @@ class _SourceReader:
                 if not key_text:
                     self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col),
                                  field=key_field)
-                    key_text = f"(第{r + 1}行)"
+                    key_text = f"（第{r + 1}行）"
                 elif len(key_text) > MAX_NAME:
                     self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
                                  field=key_field, value=display(key_text))
@@ -360,14 +362,14 @@ class _SourceReader:
         from_file = self.units.find_in_filename(os.path.splitext(os.path.basename(self.source.member or self.source.path))[0])
         if len(content) > 1:
             names = "、".join(self._unit_name(c) for c in sorted(content))
-            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致({names})")
+            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致（{names}）")
             return ""
         if content:
             code = next(iter(content))
             if from_file and from_file != code:
                 self.finding(
                     Severity.ERROR, "unit-conflict",
-                    detail=f"文件名是{self._unit_name(from_file)},表内填报单位是{self._unit_name(code)}",
+                    detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
                 return code
             return code

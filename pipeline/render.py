@@ -56,7 +56,7 @@ class Report:
     notes: dict
     office: str
     date: str
-    city_noun: str = "市(州)"
+    city_noun: str = "市（州）"
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
@@ -100,14 +100,14 @@ def build_report(
     submitted = expected - len(missing)
     noun = form.unit_noun
     if not totals.partial:
-        status = f"截至{settings.cutoff},{expected}个{noun}已全部报送,数据完整。"
+        status = f"截至{settings.cutoff}，{expected}个{noun}已全部报送，数据完整。"
     else:
-        parts = [f"截至{settings.cutoff},{expected}个{noun}中已有{submitted}个报送"]
+        parts = [f"截至{settings.cutoff}，{expected}个{noun}中已有{submitted}个报送"]
         if rejected:
             parts.append(f"其中{len(rejected)}个因数据有误被退回")
         if missing:
             parts.append(f"{len(missing)}个未报送")
-        status = ",".join(parts) + f";以下为已通过审核的{included}个{noun}的数据,为部分数据。"
+        status = "，".join(parts) + f"；以下为已通过审核的{included}个{noun}的数据，为部分数据。"
     narrative = render_narrative(form, totals, settings)
     narrative_html = render_narrative(form, totals, settings, html=True)
     tables, annex = _tables(form, totals)
@@ -168,7 +168,7 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     partial = totals.partial
     text = _env(autoescape=html).get_template(form.narrative).render(
         region=form.region_name,
-        scope="已报送县(市、区)" if partial else form.region_name,
+        scope="已报送县（市、区）" if partial else form.region_name,
         scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
         levels="省市县乡四级",
         n=n, sum_n=sum_n, rect=rect, cov=cov,
@@ -205,7 +205,7 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
             if c["status"] != "included":
                 cells = [cells[0], cells[1], cells[2]] + [""] * len(fields) + ["—"] * len(rates)
             county_rows.append([c["city_name"], *cells])
-        annex.append({"title": f"{sheet.number} {sheet.label}", "header": ["市(州)", *header], "rows": county_rows})
+        annex.append({"title": f"{sheet.number} {sheet.label}", "header": ["市（州）", *header], "rows": county_rows})
     return tuple(tables), tuple(annex)
 
 
@@ -429,12 +429,12 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
         return out
 
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
-    level_rows += [["市(州)", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
+    level_rows += [["市（州）", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
                    for code, c in totals.city_records]
     sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels], level_rows)
     county_rows = [[code, c["name"], c["city_name"], STATUS_LABEL[c["status"]],
                     *numbers(c)] for code, c in totals.county_records]
-    sheet("县(市、区)", ["代码", "名称", "市(州)", "状态", *labels, *rate_labels], county_rows)
+    sheet("县（市、区）", ["代码", "名称", "市（州）", "状态", *labels, *rate_labels], county_rows)
     names = {code: c["name"] for code, c in totals.county_records}
     for spec in form.sheets:
         header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]]
@@ -444,7 +444,7 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明"],
           [[SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, f.field, f.rule, f.message] for f in findings])
-    sheet("报送情况", ["代码", "名称", "市(州)", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
+    sheet("报送情况", ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"],
           roster_rows(roster))
     return write_xlsx(sheets)
 

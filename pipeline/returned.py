@@ -36,7 +36,7 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
         cell.comment = comment
 
     ws = wb.create_sheet("问题清单", 0)
-    ws.append([f"{unit_name}报表审核意见:请按下列说明修改后重新报送(标红的单元格为错误,标黄的为需核实)"])
+    ws.append([f"{unit_name}报表审核意见：请按下列说明修改后重新报送（标红的单元格为错误，标黄的为需核实）"])
     ws.append(["级别", "位置", "说明"])
     for f in sorted(findings, key=lambda f: f.sort_key):
         place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")

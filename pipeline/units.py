@@ -55,7 +55,7 @@ class UnitList:
         for _, city in self.cities:
             city_names.add(city)
             # 临夏回族自治州 is also written 临夏州; 甘南藏族自治州 甘南州
-            m = re.match(r"^(.{2,3}?)(?:回族|藏族|蒙古族)?自治州$", city)
+            m = re.match(r"^(.{2,3}?)(?:" + "|".join(("回族", "藏族", "蒙古族")) + ")?自治州$", city)
             if m:
                 city_names.add(m.group(1) + "州")
         object.__setattr__(self, "_city_names", frozenset(city_names))

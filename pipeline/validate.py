@@ -138,7 +138,7 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
 
 
 def _computed_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -> list[Finding]:
-    """Computed columns a county filled in (合计, 整改率) against what they should be.
+    """Computed columns a county filled in such as 合计 and 整改率 against what they should be.
 
     Township rows are checked all at once: a value that agrees exactly is passed without
     looking further, and only the others go through the row-by-row rule below. 合计 rows
@@ -258,7 +258,7 @@ def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Find
         union = set().union(*sets.values())
         gaps = [f"“{name}”缺{'、'.join(sorted(union - names))}" for name, names in sets.items() if union - names]
         if gaps:
-            out.append(_finding(form, ret, Severity.WARNING, "townships-differ", "", "", "township", detail=";".join(gaps)))
+            out.append(_finding(form, ret, Severity.WARNING, "townships-differ", "", "", "township", detail="；".join(gaps)))
     return out
 
 

@@ -1,10 +1,10 @@
 """How the report writes numbers, as the article does. Registered as Jinja filters.
 
-- people and household counts in 万 with one decimal, rounded half up (40.8万);
-  item and event counts in full digits however large (122006件);
-- a rate before 以上 is floored to a whole percent (89.74% → 89%以上, never 90%);
+- people and household counts in 万 with one decimal, rounded half up: 40.8万 ;
+  item and event counts in full digits however large: 122006件 ;
+- a rate before 以上 is floored to a whole percent: 89.74% → 89%以上 , never 90% ;
 - a coverage below 100% is truncated to two decimals (99.996% → 99.99%);
-- a 100% rectification rate is 已全部整改到位; 0 of 0 is —.
+- a 100% rectification rate is 已全部整改到位 ; 0 of 0 is —.
 All arithmetic is on integers: no float ever decides a digit.
 """
 
@@ -48,7 +48,7 @@ def coverage(num: int, den: int) -> str:
 
 
 def rectified(num: int, den: int, lead: str = "整改率达") -> str:
-    """已全部整改到位, or 整改率达86%以上, or — when nothing was found."""
+    """已全部整改到位 , or 整改率达86%以上 , or — when nothing was found."""
     num, den = int(num), int(den)
     if den == 0:
         return "—"

@@ -94,10 +94,10 @@ def _open_xlsx(data: bytes) -> Book:
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
-        raise Unreadable("unreadable", "压缩包解压后过大,疑似恶意文件")
+        raise Unreadable("unreadable", "压缩包解压后过大，疑似恶意文件")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names:
-        raise Unreadable("unreadable", "不是Excel文件(压缩包)" if names else "文件已损坏")
+        raise Unreadable("unreadable", "不是Excel文件（压缩包）" if names else "文件已损坏")
     worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
     if len(worksheets) > MAX_SHEETS:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")

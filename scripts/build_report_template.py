@@ -1,10 +1,10 @@
 """Writes templates/report.docx, the Word template docxtpl fills in.
 
 The layout follows the official document format (GB/T 9704-2012): A4; margins 37 mm top,
-35 mm bottom, 28 mm left, 26 mm right; title 2号 方正小标宋简体; body 3号 仿宋_GB2312 with a
+35 mm bottom, 28 mm left, 26 mm right; title 2号 方正小标宋简体 ; body 3号 仿宋_GB2312 with a
 two-character first-line indent and exactly 28.95 pt between lines (22 lines of 28
-characters, the document grid says so too); 一、 headings in 黑体, （一） in 楷体_GB2312; page
-numbers — 1 — in 4号 宋体, right on odd pages and left on even ones. The fonts are named,
+characters, the document grid says so too); 一、 headings in 黑体 , （一） in 楷体_GB2312; page
+numbers — 1 — in 4号 宋体 , right on odd pages and left on even ones. The fonts are named,
 not embedded: office PCs have them, and elsewhere Word or LibreOffice substitutes.
 
 Run `make docx-template` to recreate it; after that, office staff may restyle the file in
@@ -196,7 +196,7 @@ def build(path: Path) -> None:
     page_number(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
 
     tag(doc, "{%p if r.example %}")
-    para(doc, "示例数据:收件箱(inbox/)中没有报表,本报告由内置示例数据生成,仅供演示。")
+    para(doc, "示例数据：收件箱（inbox/）中没有报表，本报告由内置示例数据生成，仅供演示。")
     tag(doc, "{%p endif %}")
     para(doc, "{{ r.title }}", style="Title")
     para(doc, "")
@@ -221,20 +221,20 @@ def build(path: Path) -> None:
     tag(doc, "{%p endif %}")
 
     para(doc, "{{ '三' if r.attention else '二' }}、数据说明", style="Heading 1")
-    para(doc, "应报送{{ r.notes.expected }}个{{ r.notes.unit_noun }},已汇总{{ r.notes.included }}个;"
-              "退回{{ r.notes.rejected|length }}个,未报送{{ r.notes.missing|length }}个。", indent=True)
+    para(doc, "应报送{{ r.notes.expected }}个{{ r.notes.unit_noun }}，已汇总{{ r.notes.included }}个；"
+              "退回{{ r.notes.rejected|length }}个，未报送{{ r.notes.missing|length }}个。", indent=True)
     tag(doc, "{%p if r.notes.missing %}")
-    para(doc, "未报送:{% for m in r.notes.missing %}{{ m.city }}{{ m.name }}{% if not loop.last %}、{% endif %}{% endfor %}。",
+    para(doc, "未报送：{% for m in r.notes.missing %}{{ m.city }}{{ m.name }}{% if not loop.last %}、{% endif %}{% endfor %}。",
          indent=True)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p for x in r.notes.rejected %}")
-    para(doc, "已退回:{{ x.name }}(文件:{{ x.file }}):{{ x.reasons|join(';') }}", indent=True)
+    para(doc, "已退回：{{ x.name }}（文件：{{ x.file }}）：{{ x.reasons|join('；') }}", indent=True)
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p for s in r.notes.superseded %}")
-    para(doc, "被替代的文件:{{ s.name }} {{ s.file }}(以 {{ s.stands }} 为准,未计入汇总)", indent=True)
+    para(doc, "被替代的文件：{{ s.name }} {{ s.file }}（以 {{ s.stands }} 为准，未计入汇总）", indent=True)
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p for x in r.notes.unassigned %}")
-    para(doc, "无法识别单位的文件:{{ x.file }}:{{ x.reasons|join(';') }}", indent=True)
+    para(doc, "无法识别单位的文件：{{ x.file }}：{{ x.reasons|join('；') }}", indent=True)
     tag(doc, "{%p endfor %}")
     para(doc, "")
     para(doc, "")
@@ -255,7 +255,7 @@ def build(path: Path) -> None:
     tag(doc, "{%p if r.word_annex %}")
     table_block(doc, "r.annex")
     tag(doc, "{%p else %}")
-    para(doc, "单位较多({{ r.notes.expected }}个),明细表见 consolidated.xlsx 的“县(市、区)”工作表和 report.html。", indent=True)
+    para(doc, "单位较多（{{ r.notes.expected }}个），明细表见 consolidated.xlsx 的“县（市、区）”工作表和 report.html。", indent=True)
     tag(doc, "{%p endif %}")
     doc.core_properties.title = "汇总报告"
     doc.core_properties.author = "county-returns"

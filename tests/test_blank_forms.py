@@ -37,7 +37,7 @@ def fill(data: bytes, form, rows: list[dict], when=datetime(2016, 12, 6)) -> byt
                     cols[f.key] = c
                     break
         assert set(cols) == {f.key for f in spec.fields}
-        date_label = next(c for k, c in header.items() if k == "填报日期:")
+        date_label = next(c for k, c in header.items() if k == "填报日期：")
         ws.cell(date_label.row, date_label.column + 1, when)
         for i, r in enumerate(rows):
             for key, col in cols.items():
@@ -85,8 +85,8 @@ def template(form, units):
 def test_sheets_and_identity(template):
     assert template.sheetnames == ["填报说明", "表一走访情况", "表二问题排查整改", "表三帮扶成效"]
     ws = template["表一走访情况"]
-    assert ws["A2"].value == "填报单位(盖章):张家川回族自治县双联办"
-    assert ws["A3"].value == "行政区划代码:620525"
+    assert ws["A2"].value == "填报单位（盖章）：张家川回族自治县双联办"
+    assert ws["A3"].value == "行政区划代码：620525"
     assert [ws.cell(r, 1).value for r in range(6, 11)] == ["城关镇", "龙山镇", None, None, None]
     assert ws["A11"].value == "合计" and ws["B11"].value == "=SUM(B6:B10)"
     assert ws.freeze_panes == "B6"
@@ -130,7 +130,7 @@ def test_protection_locks_headers_not_data(template):
     assert ws["A1"].protection.locked and ws["B4"].protection.locked and ws["A2"].protection.locked
     assert not ws["B6"].protection.locked and not ws["A7"].protection.locked
     assert ws["B11"].protection.locked  # the 合计 formulas
-    date_label = next(c for row in ws.iter_rows(min_row=3, max_row=3) for c in row if c.value == "填报日期:")
+    date_label = next(c for row in ws.iter_rows(min_row=3, max_row=3) for c in row if c.value == "填报日期：")
     assert not ws.cell(3, date_label.column + 1).protection.locked
 
 

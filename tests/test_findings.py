@@ -171,7 +171,7 @@ def test_messages_say_what_to_fix(tmp_path, form, units, settings):
         (inbox / name).write_bytes(data)
     run = build_run(inbox, settings)
     msg = next(f.message for f in run.findings if f.rule == "fixed-exceeds-found")
-    assert msg == "表二问题排查整改!E6的“两不愁、三保障”方面问题已整改(56)大于“两不愁、三保障”方面问题排查数(53):请核对后修改。"
+    assert msg == "表二问题排查整改!E6的“两不愁、三保障”方面问题已整改（56）大于“两不愁、三保障”方面问题排查数（53）：请核对后修改。"
     assert next(f for f in run.findings if f.rule == "fixed-exceeds-found").county_code == CODE
 
 
@@ -189,7 +189,7 @@ def test_returned_workbook_marks_the_cell_and_lists_the_findings(tmp_path, form,
     assert listed[0][:2] == ["错误", f"{PROBLEMS}!E6"] and "大于" in listed[0][2]
     cell = wb[PROBLEMS]["E6"]
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert "已整改(56)大于" in cell.comment.text
+    assert "已整改（56）大于" in cell.comment.text
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is never modified
 
 
@@ -217,8 +217,8 @@ def test_roster_and_validation_page(tmp_path, form, units, settings):
     assert any(line.startswith(f"{CODE},{NAME},兰州市,已退回,{CODE}_{NAME}.xlsx") for line in roster)
     assert sum(",未报送," in line for line in roster) == 86
     page = run.files["validation.html"].decode("utf-8")
-    assert "催报名单(87个)" in page
-    assert page.index("城关区:错误 1 条") > page.index("催报名单")
+    assert "催报名单（87个）" in page
+    assert page.index("城关区：错误 1 条") > page.index("催报名单")
     report = run.files["report.html"].decode("utf-8")
     assert f"<td>{CODE}</td><td class=\"name\">{NAME}</td><td class=\"name\">兰州市</td><td class=\"name\">已退回</td>" in report
 

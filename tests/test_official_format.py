@@ -94,7 +94,7 @@ def test_every_chart_image_is_present(doc, outbox):
     images = [p for p in doc.part.package.parts if p.partname.startswith("/word/media/")]
     assert len(images) == 3 and all(img.blob[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
     captions = [p.text for p in doc.paragraphs if p.text.startswith("图")]
-    assert captions == ["图1  各市(州)问题整改率", "图2  各类问题排查和整改情况(件)", "图3  各市(州)农户走访覆盖率"]
+    assert captions == ["图1  各市（州）问题整改率", "图2  各类问题排查和整改情况（件）", "图3  各市（州）农户走访覆盖率"]
 
 
 def test_table_header_rows_repeat(doc):
@@ -104,7 +104,7 @@ def test_table_header_rows_repeat(doc):
 
 def test_attention_section_is_computed(doc):
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "“两不愁、三保障”整改率最低的3个:城关区40.27%(已整改89件,排查221件)" in text
+    assert "“两不愁、三保障”整改率最低的3个：城关区40.27%（已整改89件，排查221件）" in text
     assert "各单位走访覆盖率均已达标。" in text
 
 

@@ -197,7 +197,7 @@ def test_a_cell_that_is_not_a_count_is_an_error_at_that_cell(tmp_path, form, uni
         ("error", "not-a-count", "表二问题排查整改", "B6", "precision_found"),
     }
     msg = next(f.message for f in result.findings if f.field == "households_visited")
-    assert msg == "表一走访情况!F6的走访农户数为“约3000”,不是非负整数:请填写整数,没有请填0。"
+    assert msg == "表一走访情况!F6的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
 
 
 def test_a_township_formula_without_value_is_an_error(tmp_path, form, units):
@@ -217,7 +217,7 @@ def test_sheet_names_match_whole_labels(tmp_path, form, units):
     (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert [(f.rule, f.message) for f in result.findings] == [
-        ("missing-sheet", "缺少工作表“帮扶成效”:请按下发的表样填报表三帮扶成效。")]
+        ("missing-sheet", "缺少工作表“帮扶成效”：请按下发的表样填报表三帮扶成效。")]
     assert set(result.ret.sheets) == {"visits", "problems"}
 
 
@@ -234,7 +234,7 @@ def test_file_name_and_content_disagreeing_is_an_error(tmp_path, form, units):
     (tmp_path / "621026_宁县.xlsx").write_bytes(data)
     result = read_one(tmp_path, form, units)
     assert [(f.rule, f.message) for f in result.findings] == [
-        ("unit-conflict", "文件名是宁县,表内填报单位是城关区:请核对填报单位。")]
+        ("unit-conflict", "文件名是宁县，表内填报单位是城关区：请核对填报单位。")]
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -29,16 +29,16 @@ ARTICLE = {
 # The article's sentences, as the report must state them.
 ARTICLE_PHRASES = [
     "14427个联村单位全面动员、40.8万名联户干部积极参与",
-    "走访了16035个行政村,占全省行政村总数的100%",
+    "走访了16035个行政村，占全省行政村总数的100%",
     "新增联系村477个",
-    "走访了农户491.8万户,占全省农户总数的99.95%",
+    "走访了农户491.8万户，占全省农户总数的99.95%",
     "普遍做到了对所有农户走访2次以上",
-    "共排查出各类问题和矛盾纠纷122006件,其中,“六个精准”方面的问题20376件,“两不愁、三保障”方面的问题59341件,矛盾纠纷和不稳定因素42289件",
-    "整改率达到了89%以上,其中,“六个精准”方面的问题已全部整改到位,“两不愁、三保障”方面的问题整改率达86%以上,矛盾纠纷和不稳定因素整改率达90%以上",
+    "共排查出各类问题和矛盾纠纷122006件，其中，“六个精准”方面的问题20376件，“两不愁、三保障”方面的问题59341件，矛盾纠纷和不稳定因素42289件",
+    "整改率达到了89%以上，其中，“六个精准”方面的问题已全部整改到位，“两不愁、三保障”方面的问题整改率达86%以上，矛盾纠纷和不稳定因素整改率达90%以上",
     "共宣传政策139596场次",
     "了解意见建议和诉求223179条",
     "共化解各类矛盾纠纷和不稳定因素44231件",
-    "协调基础设施项目5597个,产业发展项目4861个,开展致富技能培训10686场次,帮办各类实事36539件",
+    "协调基础设施项目5597个，产业发展项目4861个，开展致富技能培训10686场次，帮办各类实事36539件",
     "指导加强基层组织4541个",
     "培养发现、总结推广脱贫致富典型2585人",
 ]
@@ -99,7 +99,7 @@ def test_report_states_the_articles_figures_in_its_words(example_outbox, name):
     text = re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")) if name.endswith(".html") else docx_text(path)
     for phrase in ARTICLE_PHRASES:
         assert phrase in text, phrase
-    assert "截至2016年12月7日,87个县(市、区)已全部报送" in text
+    assert "截至2016年12月7日，87个县（市、区）已全部报送" in text
     assert "中共甘肃省委双联行动领导小组办公室" in text
     assert "示例数据" not in text  # named explicitly: not the default-inbox fallback
 
@@ -145,16 +145,16 @@ def test_two_missing_counties_make_partial_totals(tmp_path, settings, example_ou
         assert int(p[key]) == value - int(counties["620102"][key]) - int(counties["623027"][key]), key
     assert (int(p["units_expected"]), int(p["units_included"])) == (87, 85)
     assert [u.name for u in run.roster.with_status("missing")] == ["城关区", "夏河县"]
-    assert run.report.status_line.startswith("截至2016年12月7日,87个县(市、区)中已有85个报送,2个未报送")
+    assert run.report.status_line.startswith("截至2016年12月7日，87个县（市、区）中已有85个报送，2个未报送")
     assert "为部分数据" in run.report.status_line
-    assert "占已报送县(市、区)行政村总数的100%" in run.report.narrative[1]
+    assert "占已报送县（市、区）行政村总数的100%" in run.report.narrative[1]
     rows = list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
     missing = next(r for r in rows if r["code"] == "620102" and r["level"] == "county")
     assert missing["units_included"] == "0" and missing["villages_total"] == ""
     lanzhou = next(r for r in rows if r["code"] == "620100")
     assert (lanzhou["units_expected"], lanzhou["units_included"]) == ("8", "7")
     html = run.files["report.html"].decode("utf-8")
-    assert "未报送(2个)" in html and "兰州市城关区" in html and "甘南藏族自治州夏河县" in html
+    assert "未报送（2个）" in html and "兰州市城关区" in html and "甘南藏族自治州夏河县" in html
 
 
 def test_bundled_example_is_what_the_script_makes(tmp_path):

@@ -1,0 +1,165 @@
+"""Chinese prose takes full-width punctuation (GB/T 15834-2011): `，；：（）`, never an ASCII
+`,;:()` beside a Chinese character. Scanned in the visible text of every output of a run
+that has something to say in every section (missing, rejected, superseded, unassigned and
+skipped files), and in the templates and the form the text comes from. Text a county
+supplied (file names, sheet names, quoted cell values) is shown as written and exempt.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import zipfile
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.blank_forms import blank_forms
+from pipeline.config import ROOT
+from pipeline.run import build_run
+from tests.conftest import EXAMPLE, clean_rows, write_return
+
+HALF = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")
+QUOTED = re.compile(r"“[^“”]*”")
+
+
+def half_width(text: str, exempt: set[str] = frozenset()) -> list[str]:
+    """The places in `text` where an ASCII mark touches a Chinese character, county text removed."""
+    for s in sorted(exempt, key=len, reverse=True):
+        text = text.replace(s, "␣")
+    text = QUOTED.sub("“␣”", text)
+    return [text[max(0, m.start() - 12):m.end() + 12] for m in HALF.finditer(text)]
+
+
+class _Text(HTMLParser):
+    """The text a browser shows: no <style>, no <script>, no attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skip += tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip -= tag in ("style", "script")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_text(page: str) -> str:
+    p = _Text()
+    p.feed(page)
+    return "\n".join(p.parts)
+
+
+def docx_text(data: bytes) -> str:
+    """Every w:t of every part (body, footers), a paragraph a line."""
+    out = []
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        for name in z.namelist():
+            if name.startswith("word/") and name.endswith(".xml"):
+                xml = z.read(name).decode("utf-8")
+                for para in re.findall(r"<w:p[ >].*?</w:p>", xml, re.S):
+                    out.append("".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", para)))
+    return "\n".join(out)
+
+
+def xlsx_texts(data: bytes) -> list[str]:
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    out = []
+    for ws in wb.worksheets:
+        out.append(ws.title)
+        for row in ws.iter_rows(max_row=12, values_only=True):
+            out += [v for v in row if isinstance(v, str)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory, form, units, settings):
+    """The example with two counties missing, one rejected, one superseded, one unknown file
+    and one that is no workbook: every section of every output has text."""
+    inbox = tmp_path_factory.mktemp("typo") / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    (inbox / "623027_夏河县.xlsx").unlink()
+    bad = clean_rows()
+    bad[0]["guarantees_fixed"] = bad[0]["guarantees_found"] + 3
+    write_return(inbox, form, units.by_code("620103"), bad, name="620103_七里河区(终稿).xlsx")
+    write_return(inbox, form, units.by_code("620104"), clean_rows(), name="620104_西固区(初稿).xlsx",
+                 filed_on=date(2016, 11, 1))
+    (inbox / "说明(请阅).txt").write_text("not a workbook", encoding="utf-8")
+    (inbox / "备用.xlsx").write_bytes((inbox / "621102_安定区.xlsx").read_bytes()[:-40])
+    run = build_run(inbox, settings)
+    files = {u.source.path for u in run.roster.units if u.source}
+    files |= {s.path for u in run.roster.units for s in u.superseded}
+    files |= {f.file for f in run.findings} | {p.name for p in inbox.iterdir()}
+    sheets = {f.sheet for f in run.findings if f.sheet}
+    return run, files | sheets
+
+
+def test_the_run_has_every_section(messy):
+    run, _ = messy
+    statuses = {u.status for u in run.roster.units}
+    assert statuses == {"included", "rejected", "missing"}
+    assert any(u.superseded for u in run.roster.units)
+    assert any(f.rule == "skipped" for f in run.findings)
+
+
+def test_report_html_and_validation_html(messy):
+    run, exempt = messy
+    for name in ("report.html", "validation.html"):
+        assert half_width(html_text(run.files[name].decode("utf-8")), exempt) == [], name
+
+
+def test_report_docx(messy):
+    run, exempt = messy
+    assert half_width(docx_text(run.files["report.docx"]), exempt) == []
+
+
+def test_xlsx_headers_and_returned_workbooks(messy):
+    run, exempt = messy
+    books = ["consolidated.xlsx", *[n for n in run.files if n.startswith("returns/")]]
+    assert len(books) > 1
+    for name in books:
+        for text in xlsx_texts(run.files[name]):
+            assert half_width(text, exempt) == [], (name, text)
+
+
+def test_csv_messages(messy):
+    run, exempt = messy
+    rows = list(csv.DictReader(io.StringIO(run.files["findings.csv"].decode("utf-8-sig"))))
+    assert rows
+    for r in rows:
+        assert half_width(r["message"], exempt) == [], r
+
+
+def test_blank_templates(form, units):
+    made = blank_forms(form, list(units.units[:1]))
+    for data in made.values():
+        for text in xlsx_texts(data):
+            assert half_width(text) == [], text
+
+
+@pytest.mark.parametrize("path", [*sorted((ROOT / "templates").glob("*.j2")), *sorted((ROOT / "schemas").glob("*.toml"))],
+                         ids=lambda p: p.name)
+def test_templates_and_form(path: Path):
+    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith("#")]
+    assert half_width("\n".join(lines)) == []
+
+
+def test_word_template():
+    assert half_width(docx_text((ROOT / "templates" / "report.docx").read_bytes())) == []
+
+
+def test_the_scan_finds_a_half_width_mark():
+    assert len(half_width("截至2016年12月7日,87个县(市、区)")) == 3
+    assert half_width("文件：620103_七里河区(终稿).xlsx", {"620103_七里河区(终稿).xlsx"}) == []
+    assert half_width("单元格为“约3000,见备注”") == []
