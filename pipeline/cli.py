@@ -1,7 +1,9 @@
-"""Command line: `python -m pipeline report|example`.
+"""Command line: `python -m pipeline report|templates|serve|links|example`.
 
 Exit status: 0 when the report was written (even if partial); 1 with --strict when a unit is
-missing or rejected; 2 for unusable arguments (an inbox that does not exist included).
+missing or rejected; 2 when the run cannot go on (unusable arguments or settings, an inbox that
+does not exist, an outbox that cannot be written, another run holding it), told in one Chinese
+line (`--debug` adds the traceback); 130 when interrupted.
 Heavy imports (pandas, pandera, docxtpl) wait until a command needs them.
 """
 
@@ -9,65 +11,141 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
+import traceback
 from datetime import datetime
 from pathlib import Path
 
 from .config import ROOT, load_settings
+from .errors import Fatal
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
 EXAMPLE_INBOX = ROOT / "examples" / "gansu-2016"
-WORKBOOK_KINDS = ("xlsx", "xls", "broken")
+WORKBOOK_KINDS = ("xlsx", "xls", "broken", "archive")
+CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
+DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="汇总各县（市、区）报送的Excel报表，生成汇总报告。")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告")
-    rep.add_argument("--inbox", type=Path, help="报表所在文件夹（默认 inbox/；为空时使用内置示例）")
-    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
-    rep.add_argument("--config", type=Path, help="设置文件（默认 settings.toml）")
-    rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态1退出")
-    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）")
-    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
-    tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV（列：county_code, township），预填乡镇名称")
-    tp.add_argument("--config", type=Path)
-    sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核")
-    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX)
-    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8000)
-    sv.add_argument("--upload-timeout", type=float, default=60.0, help="上传中途停顿超过此秒数即断开")
-    sv.add_argument("--config", type=Path)
-    ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）")
-    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX)
-    ln.add_argument("--host", default="127.0.0.1")
-    ln.add_argument("--port", type=int, default=8000)
-    ln.add_argument("--renew", help="为这些单位代码换新链接（逗号分隔）")
-    ln.add_argument("--revoke", help="停用这些单位代码的链接（逗号分隔）")
-    ln.add_argument("--config", type=Path)
-    ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）")
-    ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX)
-    ex.add_argument("--config", type=Path)
+    parser = _Parser(prog="python -m pipeline", description="汇总各县（市、区）报送的 Excel 报表，生成汇总报告。")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,serve,links,example}")
+    rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
+    rep.add_argument("--inbox", type=Path, metavar="文件夹",
+                     help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
+    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    rep.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态 1 退出")
+    rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
+                        description="生成下发各县的空白报表模板。")
+    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    tp.add_argument("--townships", type=Path, metavar="CSV文件",
+                    help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
+    tp.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    tp.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核",
+                        description="启动报送页：各单位凭本单位的链接上传报表，即时看到审核结果。")
+    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar="文件夹", help="收件箱（默认：inbox/）")
+    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
+    sv.add_argument("--port", type=int, default=8000, metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
+    sv.add_argument("--upload-timeout", type=float, default=60.0, metavar="秒", help="上传中途停顿超过此秒数即断开（默认：60）")
+    sv.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
+                        description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
+    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    ln.add_argument("--host", default="127.0.0.1", metavar="地址", help="链接中的地址（设置了 base_url 时以它为准）")
+    ln.add_argument("--port", type=int, default=8000, metavar="端口", help="链接中的端口（设置了 base_url 时以它为准）")
+    ln.add_argument("--renew", metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
+    ln.add_argument("--revoke", metavar="代码", help="停用这些单位的链接（逗号分隔）")
+    ln.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ln.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")
+    ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX, metavar="文件夹", help="写到哪个文件夹（默认：examples/gansu-2016/）")
+    ex.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ex.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
-    if args.command == "report":
-        return report(args)
-    if args.command == "templates":
-        return templates(args)
-    if args.command == "serve":
-        from .serve import serve_command
+    command = {"report": report, "templates": templates, "serve": serve, "links": links, "example": example}[args.command]
+    try:
+        return command(args)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
+        if args.debug:
+            traceback.print_exc()
+        for line in fatal_lines(error):
+            print(line, file=sys.stderr)
+        return 2
 
-        return serve_command(args)
-    if args.command == "links":
-        from .links import links_command
 
-        return links_command(args)
-    return example(args)
+def fatal_lines(error: BaseException) -> list[str]:
+    """What the office is told when a command cannot go on: one Chinese line a mistake."""
+    if isinstance(error, Fatal):
+        return ["错误：" + line for line in str(error).splitlines()]
+    if isinstance(error, OSError):
+        from .write import failure_message
+
+        return ["错误：" + failure_message(error, Path(error.filename or "."))]
+    return [f"错误：程序内部出错（{type(error).__name__}）。请加 --debug 重新运行，把显示的全部内容发给维护人员。"]
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+# argparse's own sentences, in the office's language.
+_ARGPARSE = [
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)", r"\1：\2 无效，可选：\3"),
+    (r"argument (\S+): expected one argument", r"\1 后面要跟一个值"),
+    (r"argument (\S+): ignored explicit argument (.*)", r"\1 不带值，却写了 \2"),
+    (r"argument (\S+): invalid \S+ value: (.*)", r"\1 的值 \2 无效"),
+    (r"ambiguous option: (\S+) could match (.*)", r"\1 不明确，可能是 \2"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "命令"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本说明并退出")
+
+    def format_help(self) -> str:
+        return re.sub(r"^(选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+
+    def error(self, message: str):
+        message = message.replace("argument {report,templates,serve,links,example}:", "argument 命令:")
+        for pattern, chinese in _ARGPARSE:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, chinese, message)
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{message}\n")
+
+
+def serve(args) -> int:
+    from .serve import serve_command
+
+    return serve_command(args)
+
+
+def links(args) -> int:
+    from .links import links_command
+
+    return links_command(args)
 
 
 INTERRUPTED = "已中断：本次没有写出报告，上次的报告保持不变。"
+WRITTEN_THEN_INTERRUPTED = "已中断：中断时报告已全部写出。"
 
 
 def _terminate(signum, frame):
@@ -83,7 +161,8 @@ def _terminate(signum, frame):
         from .processes import stop_children
 
         stop_children()
-        sys.stderr.write("\n" + INTERRUPTED + "\n")
+        # After the switch the new report is in place: saying none was written would be false.
+        sys.stderr.write("\n" + (WRITTEN_THEN_INTERRUPTED if write.outputs_written() else INTERRUPTED) + "\n")
         sys.stderr.flush()
         os._exit(130)
 
@@ -97,22 +176,29 @@ def report(args) -> int:
     settings = load_settings(args.config)
     inbox = args.inbox
     use_example = False
+    if inbox is not None and not inbox.is_dir():
+        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
+    from .folders import refuse_overlap
+
+    refuse_overlap(inbox or DEFAULT_INBOX, args.outbox)  # before anything is read or written
     if inbox is None:
         inbox = DEFAULT_INBOX
-        if not _holds_workbook(inbox):
+        if _holds_nothing(inbox):
             use_example = True
             inbox = EXAMPLE_INBOX
             print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
-    elif not inbox.is_dir():
-        print(f"错误：收件箱文件夹不存在：{inbox}", file=sys.stderr)
-        return 2
     from . import write
+    from .cache import sweep
+    from .lock import outbox_lock
     from .run import build_run
     from .write import write_outputs
 
-    run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    written = write_outputs(args.outbox, run.files, stamp=stamp)
+    with outbox_lock(args.outbox):
+        write.recover(args.outbox)  # a run killed mid-switch is finished before anything else
+        sweep(args.outbox / ".cache")  # and what a killed run was writing into the cache goes
+        run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        written = write_outputs(args.outbox, run.files, stamp=stamp)
     if write.interrupted_while_moving():
         print("已中断：中断时报告已全部写出。", file=sys.stderr)
         return 130
@@ -122,12 +208,12 @@ def report(args) -> int:
     return 0
 
 
-def _holds_workbook(folder: Path) -> bool:
+def _holds_nothing(folder: Path) -> bool:
     if not folder.is_dir():
-        return False
-    from .discover import discover
+        return True
+    from .discover import holds_nothing
 
-    return any(s.kind in WORKBOOK_KINDS for s in discover(folder))
+    return holds_nothing(folder)
 
 
 def _progress(done: int, total: int) -> None:
@@ -186,8 +272,7 @@ def templates(args) -> int:
     from .write import write_tree
 
     if args.townships and not args.townships.is_file():
-        print(f"错误：乡镇名单文件不存在：{args.townships}", file=sys.stderr)
-        return 2
+        raise Fatal(f"乡镇名单文件不存在：{args.townships}；请检查 TOWNSHIPS= 给出的路径。")
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)

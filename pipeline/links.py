@@ -93,20 +93,11 @@ def ensure_links(outbox: Path, units: UnitList, base_url: str, *, renew: tuple[s
     unknown = [c for c in (*renew, *revoke) if c not in known_codes]
     if unknown:
         raise KeyError("、".join(unknown))
-    with _outbox_lock(outbox):
+    from .lock import outbox_lock
+
+    # Held for these few small writes only; a report run holding it longer is LockHeld.
+    with outbox_lock(outbox, wait=5.0):
         return _ensure_links(outbox, units, base_url, renew, revoke)
-
-
-def _outbox_lock(outbox: Path):
-    """The outbox's lock, held for these few small writes only (a report run may hold it)."""
-    try:
-        from .lock import outbox_lock
-    except ImportError:  # the lock arrives with the work on office mistakes (#15)
-        import contextlib
-
-        return contextlib.nullcontext()
-    outbox.mkdir(parents=True, exist_ok=True)
-    return outbox_lock(outbox, wait=5.0)
 
 
 def _ensure_links(outbox: Path, units: UnitList, base_url: str, renew: tuple[str, ...], revoke: tuple[str, ...]) -> Links:
@@ -194,9 +185,8 @@ def _write_private(path: Path, data: bytes) -> None:
 def links_command(args) -> int:
     """`python -m pipeline links`: make the missing links, renew or revoke those named, and
     rewrite links.csv and status.url for the address counties will use."""
-    import sys
-
     from .config import load_settings
+    from .errors import Fatal
     from .form import load_form
     from .units import load_units
 
@@ -204,13 +194,12 @@ def links_command(args) -> int:
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    base_url = getattr(settings, "base_url", "") or f"http://{host}:{args.port}"
+    base_url = settings.base_url or f"http://{host}:{args.port}"
     split = lambda text: tuple(c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip())  # noqa: E731
     try:
         links = ensure_links(args.outbox, units, base_url, renew=split(args.renew), revoke=split(args.revoke))
     except KeyError as e:
-        print(f"错误：没有这个单位代码：{e.args[0]}（状态页链接的代码是 status）。", file=sys.stderr)
-        return 2
+        raise Fatal(f"没有这个单位代码：{e.args[0]}（状态页链接的代码是 status）。") from e
     usable = sum(1 for t in links.tokens.values() if t)
     print(f"报送链接：{usable} 个单位，其中本次新生成 {links.made} 个；已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个单位分发）。")
     print(f"办公室状态页链接：{args.outbox / STATUS_URL}。")

@@ -13,7 +13,6 @@ import asyncio
 import csv
 import io
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -402,7 +401,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     desk.load_explanations()
     warm_up(form)
     desk.refresh()
-    limit = int(getattr(settings, "upload_limit_mb", 20)) * 1024 * 1024
+    limit = settings.upload_limit_mb * 1024 * 1024
     app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
     host, port = sock.getsockname()[:2]
     counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
@@ -426,28 +425,25 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
 def serve_command(args) -> int:
     """`python -m pipeline serve`: make the links that are missing, then serve until Ctrl-C."""
     from .config import load_settings
+    from .errors import Fatal
+    from .folders import refuse_overlap
     from .form import load_form
     from .links import ensure_links
     from .units import load_units
 
     inbox, outbox = args.inbox.resolve(), args.outbox.resolve()
     if not inbox.is_dir():
-        print(f"错误：收件箱文件夹不存在：{inbox}", file=sys.stderr)
-        return 2
-    if outbox == inbox or inbox in outbox.parents:
-        print(f"错误：输出文件夹 {outbox} 在收件箱 {inbox} 之内：请另选输出文件夹。", file=sys.stderr)
-        return 2
+        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
+    refuse_overlap(inbox, outbox)  # as make report does, before anything is read or written
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     try:
         sock = bind(args.host, args.port)
     except OSError as e:
-        print(f"错误：无法在 {args.host}:{args.port} 上启动（{e.strerror}）：请换一个端口，如 make serve PORT=8001。",
-              file=sys.stderr)
-        return 2
+        raise Fatal(f"无法在 {args.host}:{args.port} 上启动（{e.strerror}）：请换一个端口，如 make serve PORT=8001。") from e
     port = sock.getsockname()[1]
-    base_url = getattr(settings, "base_url", "") or f"http://{_url_host(args.host)}:{port}"
+    base_url = settings.base_url or f"http://{_url_host(args.host)}:{port}"
     made = ensure_links(outbox, units, base_url)
     if made.made:
         print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")

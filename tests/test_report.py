@@ -117,7 +117,9 @@ def test_report_has_city_table_and_county_annex(example_outbox):
 def test_empty_default_inbox_falls_back_to_the_example(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "inbox"
     empty.mkdir()
-    (empty / "说明.txt").write_text("not a workbook")
+    # what the system and Excel leave behind is no file of the office's
+    for name in (".gitkeep", ".DS_Store", "Thumbs.db", "~$620102_城关区.xlsx", ".hidden.xlsx"):
+        (empty / name).write_bytes(b"\xd0\xcf\x11\xe0 not a return")
     monkeypatch.setattr(cli, "DEFAULT_INBOX", empty)
     outbox = tmp_path / "outbox"
     assert cli.main(["report", "--outbox", str(outbox)]) == 0
