@@ -277,8 +277,11 @@ def templates(args) -> int:
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     townships = load_township_lists(args.townships) if args.townships else None
-    files = blank_forms(form, list(units.units), townships)
+    from .links import read_links
+
+    links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
+    files = blank_forms(form, list(units.units), townships, links)
     folder = args.outbox / "templates"
     write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板：{folder}")
+    print(f"已生成 {len(files)} 个空白报表模板：{folder}" + ("（填报说明中附有各单位的报送链接）" if links else ""))
     return 0

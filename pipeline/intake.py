@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from .cache import Hashes
 from .discover import WORKBOOK_SUFFIXES, classify, discover
 from .form import Form
 from .model import Finding, ReadResult, Return, Roster, Severity, Source
@@ -155,10 +156,11 @@ def changes(old: tuple[SheetFigures, ...], new: tuple[SheetFigures, ...]) -> tup
 
 
 def survey(inbox: Path, form: Form, units: UnitList, known: dict[str, Checked],
-           passwords: tuple[str, ...] = ()) -> tuple[dict[str, Checked], Roster, list[Finding]]:
+           passwords: tuple[str, ...] = (), hashes: Hashes | None = None) -> tuple[dict[str, Checked], Roster, list[Finding]]:
     """The inbox as `make report` would see it now: files checked before (same path and hash)
-    are not read again. Returns every file's check, the roster and the findings as they stand."""
-    sources = discover(inbox)
+    are not read again, nor hashed again when `hashes` remembers them. Returns every file's
+    check, the roster and the findings as they stand."""
+    sources = discover(inbox, hashes)
     fresh = [s for s in sources if not (s.path in known and known[s.path].source.sha256 == s.sha256)]
     fresh_paths = {s.path for s in fresh}
     checked = {s.path: known[s.path] for s in sources if s.path not in fresh_paths}

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .cache import Hashes
 from .config import ROOT, Settings
 from .form import Form, cn_quotes
 from .intake import (
@@ -84,10 +85,12 @@ class Desk:
     explanations: dict[str, str] = field(default_factory=dict)  # inbox file name → text
     lock: threading.Lock = field(default_factory=threading.Lock)
     staging: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="submission-")))
+    hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
 
     def refresh(self) -> None:
         """Pick up files put into the inbox by hand, and files taken out of it."""
-        self.known, self.roster, self.findings = survey(self.inbox, self.form, self.units, self.known, self.passwords)
+        self.known, self.roster, self.findings = survey(self.inbox, self.form, self.units, self.known, self.passwords,
+                                                        self.hashes)
 
     def status_of(self, code: str) -> UnitStatus:
         assert self.roster is not None

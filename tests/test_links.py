@@ -100,3 +100,23 @@ def test_make_links_command(tmp_path):
 
 def test_status_key_is_not_a_unit_code(units):
     assert units.by_code(STATUS) is None
+
+
+def test_templates_carry_each_units_own_link_on_the_instructions_sheet(tmp_path, form, units):
+    import io
+
+    from openpyxl import load_workbook
+
+    from pipeline.blank_forms import blank_forms
+
+    ensure_links(tmp_path, units, "https://bs.example.gov.cn")
+    links = read_links(tmp_path)
+    chosen = [units.by_code("620102"), units.by_code("620103")]
+    files = blank_forms(form, chosen, None, links)
+    for unit in chosen:
+        ws = load_workbook(io.BytesIO(files[f"{unit.code}_{unit.name}.xlsx"]))["填报说明"]
+        cells = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith("https://")]
+        assert [c.value for c in cells] == [links[unit.code]]
+        assert cells[0].hyperlink.target == links[unit.code]
+    plain = load_workbook(io.BytesIO(blank_forms(form, chosen[:1])["620102_城关区.xlsx"]))["填报说明"]
+    assert not any("网上报送" in str(c.value) for row in plain.iter_rows() for c in row)

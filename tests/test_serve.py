@@ -375,3 +375,21 @@ def test_check_sources_judges_like_a_report_run(tmp_path, form, units, settings)
     run = build_run(tmp_path, settings, form=form, units=units)
     assert sorted((f for c in checked for f in c.findings), key=lambda f: f.sort_key) == sorted(run.findings, key=lambda f: f.sort_key)
     assert len(run.findings) == 2  # the error, and the text file skipped
+
+
+def test_the_upload_limit_and_the_links_address_come_from_the_settings(tmp_path, form, units):
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    config = tmp_path / "settings.toml"
+    config.write_text('upload_limit_mb = 1\nbase_url = "https://baosong.example.gov.cn/"\n', encoding="utf-8")
+    server = start_server(inbox, outbox, "--config", str(config))
+    try:
+        links = server.links()
+        assert all(url.startswith("https://baosong.example.gov.cn/u/") for url in links.values())
+        local = links["620102"].replace("https://baosong.example.gov.cn", server.base)
+        padded = workbook(form, units.by_code("620102")) + b"\0" * (1024 * 1024)  # past 1 MB
+        answer = upload(local, "a.xlsx", padded, as_json=False)
+        assert answer.status == 413 and "文件超过1 MB" in answer.text
+        assert upload(local, "a.xlsx", workbook(form, units.by_code("620102"))).status == 200
+    finally:
+        server.stop()
