@@ -121,7 +121,7 @@ def test_the_panic_on_the_command_line_is_no_traceback(tmp_path, form, units):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert "已退回(有错误) 1 个" in done.stdout
+    assert "已退回（有错误） 1 个" in done.stdout
 
 
 class EnginePanic(BaseException):
