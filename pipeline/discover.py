@@ -17,7 +17,7 @@ from .model import Source
 if TYPE_CHECKING:
     from .cache import Hashes
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt", ".ods"}
 # Archives the reader cannot open: a county that sends one has sent nothing readable, which
 # is an error against it (unzip, or send a .zip), never a file skipped.
 ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh", ".zipx"}
