@@ -270,6 +270,13 @@ class _SourceReader:
                 kind = kind_of[key_text]
                 if kind == _TOWNSHIP and _no_entry(raw, count_cols, r, entries):
                     kind = _TEXT_ONLY
+                elif kind == _NOTE and any(_is_number(raw[c]) for c in count_cols if c < n):
+                    # A note beside figures: the figures are not added, and the clerk is told where
+                    # they are, never left to guess why a total fell short. (A footer's cells hold
+                    # names and telephone numbers, which are no figures of the form.)
+                    c = next(c for c in count_cols if c < n and _is_number(raw[c]))
+                    self.finding(Severity.WARNING, "note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
+                                 value=display(key_text))
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
             if kind == _TOWNSHIP:  # the commonest kept row, added without a call

@@ -139,6 +139,21 @@ def test_a_note_between_townships_is_a_note_and_a_bare_text_row_a_warning(tmp_pa
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_figures_beside_a_note_are_named_not_dropped_silently(tmp_path, form, units):
+    """A note is never a township; should its row hold figures, they are not added, and the
+    clerk learns the cell: the sum read is short of what was written only with a finding."""
+    wb, plans = built(form, units)
+    plan = plans["visits"]
+    ws = wb[VISITS]
+    ws.insert_rows(plan.first_data + 1)
+    ws.cell(plan.first_data + 1, 1, "注：新并入乡镇")
+    ws.cell(plan.first_data + 1, 3, 7)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert ("warning", "note-with-figures", VISITS, f"C{plan.first_data + 1}") in rules(result)
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
 def test_the_reader_never_stops_above_the_sheets_total_row(tmp_path, form, units):
     wb, plans = built(form, units)
     for spec in form.sheets:
