@@ -17,6 +17,9 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     counties = totals.counties[totals.counties["status"] == "included"]
     records = [c for _, c in totals.county_records if c["status"] == "included"]
     sections = []
+    if not records:  # nothing to say of anyone: no claim that all is well
+        none = ["尚无已汇总的单位。"]
+        return [{"title": "整改率较低的单位", "lines": none}, {"title": "走访覆盖未达标的单位", "lines": none}]
 
     items = []
     for rate in (r for r in form.rates if r.style == "rectification"):

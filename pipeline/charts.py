@@ -153,7 +153,9 @@ def png(chart: Chart, dpi: int = 200) -> bytes:
         low = min(v for _, vals in chart.series for v in vals)
         ax.set_xlim(max(0, low - (100 - low) * 0.6 - 1), 100.5)
     else:
-        ax.set_xlim(0, max(v for _, vals in chart.series for v in vals) * 1.18)
+        # All zero (a category nobody reported yet): an axis of 0 to 1, not 0 to 0, which
+        # matplotlib would widen itself with an English warning on the console.
+        ax.set_xlim(0, max(max(v for _, vals in chart.series for v in vals) * 1.18, 1))
     if len(chart.series) > 1:
         ax.legend(fontsize=8, loc="lower right", frameon=False)
     ax.set_title(chart.title, fontsize=11)

@@ -200,7 +200,7 @@ def report(args) -> int:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = write_outputs(args.outbox, run.files, stamp=stamp)
     if write.interrupted_while_moving():
-        print("已中断：中断时报告已全部写出。", file=sys.stderr)
+        print(WRITTEN_THEN_INTERRUPTED, file=sys.stderr)
         return 130
     _summary(run, args.outbox, written)
     if args.strict and run.totals.partial:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from .errors import Fatal
+from .errors import Fatal, reason
 
 LOCK_NAME = ".outbox.lock"
 # On Windows a locked byte range cannot be read by anyone else, so the byte locked lies far
@@ -41,9 +41,11 @@ class LockHeld(Fatal):
 def outbox_lock(outbox: Path, wait: float = 5.0) -> Iterator[None]:
     """Hold the outbox for the duration of the `with` block; raise `LockHeld` when another
     process holds it for longer than `wait` seconds."""
-    outbox.mkdir(parents=True, exist_ok=True)
-    path = outbox / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        fd = os.open(outbox / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise Fatal(f"无法使用输出文件夹 {outbox}（{reason(e)}）：请换一个输出文件夹（OUTBOX=…），或检查它的权限。") from e
     try:
         deadline = time.monotonic() + wait
         while not _try_lock(fd):

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .errors import Fatal
+from .errors import Fatal, reason
 
 # Folders a report run owns: replaced whole each run, removed when the run has nothing for them.
 RUN_FOLDERS = ("returns",)
@@ -217,10 +217,10 @@ def _remove(path: Path) -> None:
 def _write_whole(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
     try:
+        # No fsync: the journal guards against a killed run, as the outputs it names (which
+        # are not synced either) do; syncing it alone would cost time and guard nothing more.
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -233,7 +233,7 @@ def failure_message(error: OSError, outbox: Path) -> str:
         return f"磁盘空间不足，报告没有写出，上次的报告保持不变：请清理输出文件夹 {outbox} 所在的磁盘后重新运行。"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"无法写入输出文件夹 {outbox}（没有写入权限，或是只读的）：请换一个输出文件夹（OUTBOX=…），或请管理员开放权限。"
-    return f"写出报告时出错，报告没有写出，上次的报告保持不变：{error.strerror or error}（{error.filename or outbox}）。"
+    return f"写出报告时出错（{reason(error)}：{error.filename or outbox}），报告没有写出，上次的报告保持不变。"
 
 
 def _history_folder(outbox: Path, stamp: str) -> Path:

@@ -87,6 +87,29 @@ def test_missing_settings_file_is_one_line(tmp_path, capsys):
     assert err.startswith("错误：找不到设置文件") and len(err.splitlines()) == 1
 
 
+FORM_TEXT = (ROOT / "schemas" / "shuanglian-2016.toml").read_text(encoding="utf-8")
+# (what the office's form says instead of what, fragments of the one line)
+BAD_FORMS = [
+    ('key = "shuanglian-2016"', 'key = shuanglian-2016', ["第", "行", "TOML"]),
+    ('[form]', '[from]', ["“form”", "不完整"]),
+]
+
+
+@pytest.mark.parametrize("right, wrong, said", BAD_FORMS, ids=[b[1] for b in BAD_FORMS])
+def test_a_mistake_in_the_form_file_is_one_line_naming_it(tmp_path, capsys, right, wrong, said):
+    assert right in FORM_TEXT
+    form = tmp_path / "form.toml"
+    form.write_text(FORM_TEXT.replace(right, wrong, 1), encoding="utf-8")
+    (tmp_path / "units-gansu-2016.csv").write_bytes((ROOT / "schemas" / "units-gansu-2016.csv").read_bytes())
+    path = settings_file(tmp_path, SETTINGS.replace(f'form = "{FORM}"', "").replace(
+        'form = "schemas/shuanglian-2016.toml"', f'form = "{form.as_posix()}"'))
+    assert cli.main(["report", "--config", str(path), "--inbox", str(EXAMPLE), "--outbox", str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("错误：表式文件") and "form.toml" in line, line
+    for fragment in said:
+        assert fragment in line, (fragment, line)
+
+
 def small_inbox(tmp_path, form, units) -> Path:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -218,3 +241,25 @@ def test_help_is_chinese(capsys):
         cli.main(["report", "--inbx", "x"])
     assert stop.value.code == 2
     assert "错误：无法识别的参数：--inbx x" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how, said", [("a-file", "已有一个同名的文件"), ("under-a-file", "路径中有一个同名的文件"),
+                                       ("no-permission", "没有写入权限")])
+def test_an_outbox_that_cannot_be_used_is_one_line(tmp_path, capsys, monkeypatch, form, units, how, said):
+    inbox = small_inbox(tmp_path, form, units)
+    (tmp_path / "afile").write_text("x")
+    outbox = {"a-file": tmp_path / "afile", "under-a-file": tmp_path / "afile" / "out",
+              "no-permission": tmp_path / "locked" / "out"}[how]
+    if how == "no-permission":  # the tests run as root, whom file modes do not stop
+        real = Path.mkdir
+
+        def refused(self, *args, **kwargs):
+            if "locked" in self.parts:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", refused)
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(outbox)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"错误：无法使用输出文件夹 {outbox}（{said}" + err.split(said, 1)[1].rstrip("\n")]
+    assert "Traceback" not in err and "Errno" not in err

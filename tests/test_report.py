@@ -90,6 +90,8 @@ def test_city_and_county_rows_add_up_to_the_province(example_outbox):
 
 def test_example_has_no_findings(example_outbox):
     assert read_csv(example_outbox / "findings.csv") == []
+    page = (example_outbox / "validation.html").read_text(encoding="utf-8")
+    assert '<p class="verdict">全部通过：87 个单位的报表均已通过审核，没有发现错误或需核实的问题。</p>' in page
 
 
 @pytest.mark.parametrize("name", ["report.html", "report.docx"])
