@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "work"
 sys.path.insert(0, str(ROOT))
 
+SERVE_SECTION = "## The submission page (make bench-serve)"
 STAGES = ("discover", "read", "validate", "consolidate", "render", "write")
 ROUNDS_SECTION = "## A previous round"
 
@@ -275,6 +276,11 @@ def report(results: list[dict], cli: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def kept_sections(text: str) -> list[str]:
+    starts = sorted(text.index(h) for h in (SERVE_SECTION, ROUNDS_SECTION) if h in text)
+    return [text[a:b].strip("\n") for a, b in zip(starts, [*starts[1:], len(text)])]
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         child(*sys.argv[2:5])
@@ -291,11 +297,10 @@ def main() -> int:
         print(report(results[-1:]), flush=True)
     text = report(results, cli_report(args.runs))
     path = ROOT / "benchmarks" / "results.md"
-    # The figure of benchmarks/rounds_ab.py (what a previous round costs) is measured apart: kept.
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if ROUNDS_SECTION in old:
-        text = text.rstrip("\n") + "\n\n" + old[old.index(ROUNDS_SECTION):]
-    path.write_text(text, encoding="utf-8")
+    # Sections measured apart are kept as they were: the submission page's (bench_serve.py)
+    # and what a previous round costs (rounds_ab.py).
+    path.write_text(text.rstrip("\n") + "".join("\n\n" + k for k in kept_sections(old)) + "\n", encoding="utf-8")
     print(text)
     return 0
 

@@ -154,11 +154,18 @@ def write_section(n: int, runs: int, a: list[dict], b: list[dict]) -> None:
         f"A: {[round(r['total'], 2) for r in a]}; B: {[round(r['total'], 2) for r in b]}.",
         "",
     ])
+    # Only this section is replaced, and it stays ahead of the submission page's, which
+    # bench_serve.py rewrites to the end of the file.
     path = ROOT / "benchmarks" / "results.md"
     old = path.read_text(encoding="utf-8")
     if ROUNDS_SECTION in old:
-        old = old[:old.index(ROUNDS_SECTION)]
-    path.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        start = old.index(ROUNDS_SECTION)
+        end = old.find("\n## ", start + 1)
+        end = len(old) if end < 0 else end + 1
+    else:
+        start = end = old.index("## The submission page") if "## The submission page" in old else len(old)
+    before, after = old[:start].rstrip("\n"), old[end:].lstrip("\n")
+    path.write_text(before + "\n\n" + text + ("\n" + after if after else ""), encoding="utf-8")
 
 
 if __name__ == "__main__":
