@@ -707,6 +707,20 @@ def _row_text(grid: Grid, r: int) -> str:
     return "  ".join(parts)
 
 
+def page_explanations(inbox: Path) -> dict[str, str]:
+    """上报说明 given with an upload on the submission page (`make serve` keeps them in
+    inbox/.versions/explanations.csv, by the file's name in the inbox): file → words."""
+    import csv
+
+    path = inbox / ".versions" / "explanations.csv"
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            return {row["file"]: row["explanation"].strip() for row in csv.DictReader(f)
+                    if row.get("file") and (row.get("explanation") or "").strip()}
+    except (OSError, UnicodeDecodeError, KeyError, csv.Error):
+        return {}  # none, or not readable: the cells under the tables still count
+
+
 def _explained(text: str, label: str) -> str | None:
     """The words after the form's explanation label (上报说明：…, 上 报 说 明:…), or None when
     the text is not one."""

@@ -406,7 +406,7 @@ def render_validation(roster: Roster, findings: list[Finding], comparison: Compa
         roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
-        explained=explained or {},
+        explanation_for=lambda f: explanation_of(f, explained),
     )
 
 
@@ -559,10 +559,11 @@ def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
 
 
 def explanation_of(f: Finding, explained: dict[tuple[str, str], str] | None) -> str:
-    """The county's 上报说明 on the sheet of a warning; empty for anything else."""
-    if not explained or f.severity != Severity.WARNING or not f.sheet:
+    """The county's 上报说明 for a warning: its sheet's own (the labelled cell under that table),
+    else one for the whole file (given on the submission page, sheet ""); empty for anything else."""
+    if not explained or f.severity != Severity.WARNING:
         return ""
-    return explained.get((f.file, f.sheet), "")
+    return (explained.get((f.file, f.sheet), "") if f.sheet else "") or explained.get((f.file, ""), "")
 
 
 def previous_label(comparison: Comparison | None, code: str) -> str:

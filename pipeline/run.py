@@ -25,7 +25,7 @@ from .discover import discover
 from .form import Form, load_form
 from .model import Finding, ReadResult, Roster, Severity, Source
 from .processes import Helper, die_with_parent, in_background
-from .read import STAGE_FILES, load_bytes, read_sources
+from .read import STAGE_FILES, load_bytes, page_explanations, read_sources
 from .render import (
     Report,
     ReportSettings,
@@ -204,6 +204,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     sheet_names = {r.source.path: tuple(s.name for s in r.ret.sheets.values()) for r in with_return}
     explained = {(r.source.path, s.name): s.explanation for r in with_return for s in r.ret.sheets.values()
                  if s.explanation}
+    explained |= {(path, ""): words for path, words in page_explanations(inbox).items()}
     workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison,
                               sheet_names, explained)
     report = build_report(

@@ -396,3 +396,21 @@ def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
     (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比单位数"]
     assert [c.text for c in table.rows[1].cells][:4] == ["全省", "86", str(now), str(before)]
     assert len(table.rows) == 1 + 1 + 14
+
+
+def test_an_explanation_given_on_the_submission_page_counts_for_the_whole_file(two_rounds, tmp_path):
+    base, _, _, _ = two_rounds
+    inbox = tmp_path / "in2"
+    shutil.copytree(base / "in2", inbox)
+    (resent,) = [p.name for p in inbox.glob(f"{RESENT}_*.xlsx")]
+    (inbox / ".versions").mkdir()
+    (inbox / ".versions" / "explanations.csv").write_text(
+        f"file,explanation\r\n{resent},本县本期各项工作已于上期全部完成，数字未变。\r\n", encoding="utf-8-sig")
+    out = tmp_path / "out"
+    shutil.copytree(base / "out" / "rounds" / "2016-11", out / "rounds" / "2016-11")
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "2016-12"]) == 0
+    page = (out / "validation.html").read_text(encoding="utf-8")
+    resent_part = re.split("<h2>七里河区[:：]", page)[1].split("</table>")[0]
+    assert "已说明" in resent_part and "县级上报说明：本县本期各项工作已于上期全部完成，数字未变。" in resent_part
+    fallen = re.split("<h2>西固区[:：]", page)[1].split("</table>")[0]
+    assert f"县级上报说明：{EXPLAINED}" in fallen  # the cell under the table, as before
