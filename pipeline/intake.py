@@ -106,7 +106,10 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
     who = units.by_code(other)
     extra = Finding(Severity.ERROR, checked.source.path, unit.code, "", "", "", "other-unit",
                     form.message("other-unit", detail=who.name if who else other, unit=unit.name))
-    return Checked(checked.source, checked.result, (extra, *checked.findings))
+    # The reader compared the content with the name this page gives the file in the inbox, a
+    # name the clerk never wrote: its unit-conflict would only repeat `extra`, confusingly.
+    own = tuple(f for f in checked.findings if not (f.rule == "unit-conflict" and f.county_code == unit.code))
+    return Checked(checked.source, checked.result, (extra, *own))
 
 
 @dataclass(frozen=True)
