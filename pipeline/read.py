@@ -251,9 +251,12 @@ class _SourceReader:
         kind_of = words.kind
         key_col, count_cols = table.key_col, table.count_cols
         rows = grid.rows
-        # Cells holding a formula whose value reads as blank: an entry all the same.
+        # Cells holding a formula whose value reads as blank, or an error value: an entry all the same.
         entries = grid.formula_without_value | grid.formula_blank if grid.formula_blank else grid.formula_without_value
         uncached = grid.formula_without_value
+        if grid.cell_errors:
+            entries = entries | grid.cell_errors.keys()
+            uncached = uncached | grid.cell_errors.keys()
         found = _Rows()
         kept, names, township_at = found.rows, found.names, found.township_at
         text_only: list[int] = []
@@ -334,6 +337,7 @@ class _SourceReader:
         spec, keys, letters, unit_of = table.spec, table.keys, table.letters, table.unit_of
         kept, township_at = found.rows, found.township_at
         formulas = grid.formula_without_value
+        errors = grid.cell_errors
         totals = found.totals
         total_at = totals[0] if totals else -1
         non_townships = set(totals) | set(found.subtotals)
@@ -364,11 +368,21 @@ class _SourceReader:
             cells = by_column[c]
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
-            values = _whole_counts(cells) if unit is not None and not formula_at else None
+            error_at = {i: errors[k, c] for i, k in enumerate(kept) if (k, c) in errors} if errors else {}
+            values = _whole_counts(cells) if unit is not None and not formula_at and not error_at else None
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
-                    if i in formula_at:
+                    if i in error_at and unit is not None:
+                        # calamine reads an error value as a blank, which would be a 0: the clerk's
+                        # figure is unknown. A 合计 or 小计 only checks the townships: not compared.
+                        township = i not in non_townships
+                        self.finding(Severity.ERROR if township else Severity.WARNING,
+                                     "cell-error" if township else "total-cell-error", sheet=grid.name,
+                                     cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), value=error_at[i])
+                        values.append(None)
+                    elif i in formula_at:
                         if i in non_townships:
                             total_recomputed = total_recomputed or i == total_at
                         else:
