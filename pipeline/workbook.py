@@ -100,7 +100,7 @@ def open_book(data: bytes) -> Book:
     if kind == "xls":
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("encrypted")
-        return _open_calamine(data, xml_parts=None)
+        return _open_calamine(data, xml_parts=None, by_sheet=_scan_xls(data))
     raise Unreadable("unreadable", "不是Excel文件")
 
 
@@ -116,7 +116,7 @@ def _open_xlsx(data: bytes) -> Book:
         raise Unreadable("unreadable", "压缩包解压后过大，疑似恶意文件")
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and _is_ods(data, names):
-        return _open_calamine(data, xml_parts=None, ods=_scan_ods(zf))
+        return _open_calamine(data, xml_parts=None, by_sheet=_scan_ods(zf))
     if "xl/workbook.xml" not in names:
         raise Unreadable("unreadable", "不是Excel文件（压缩包）" if names else "文件已损坏")
     worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
@@ -351,7 +351,65 @@ def _ods_error_cells(row: bytes) -> list[tuple[int, str]]:
     return out
 
 
-def _open_calamine(data: bytes, xml_parts, ods: dict[str, _Formulas] | None = None) -> Book:
+# Legacy .xls (BIFF8): an error value is a BOOLERR record with its error flag set, or a FORMULA
+# record whose cached result is marked as an error (first byte 2, last two 0xFFFF).
+_XLS_BOOLERR = b"\x05\x02\x08\x00"  # record type 0x0205, eight bytes long
+_XLS_ERROR_RESULT = re.compile(rb"\x02\x00[\x00\x07\x0f\x17\x1d\x24\x2a]\x00\x00\x00\xff\xff")
+_XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+               0x2A: "#N/A"}
+
+
+def _scan_xls(data: bytes) -> dict[str, _Formulas]:
+    """Per sheet of an .xls, the cells showing an error value. The file's bytes are searched
+    first for anything that could be one; only then are its records walked."""
+    if _XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data):
+        return {}
+    import olefile
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+        return {name: _Formulas(errors=cells) for name, cells in _xls_error_cells(stream).items() if cells}
+    except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
+        return {}  # damaged: calamine says so when it opens the file
+
+
+def _xls_error_cells(stream: bytes) -> dict[str, tuple]:
+    sheets = []
+    pos = 0
+    while pos + 4 <= len(stream):  # the workbook globals: where each sheet's records start
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == 0x0085:  # BOUNDSHEET: offset, state, type, name (compressed or UTF-16)
+            offset = struct.unpack_from("<I", stream, pos + 4)[0]
+            length, wide = stream[pos + 10], stream[pos + 11] & 1
+            raw = stream[pos + 12:pos + 12 + length * (2 if wide else 1)]
+            sheets.append((offset, raw.decode("utf-16-le") if wide else raw.decode("latin-1")))
+        elif kind == 0x000A:  # EOF
+            break
+        pos += 4 + size
+    out = {}
+    for offset, name in sheets:
+        cells, depth, pos = [], 0, offset
+        while pos + 4 <= len(stream):
+            kind, size = struct.unpack_from("<HH", stream, pos)
+            if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
+                depth += 1
+            elif kind == 0x000A:
+                depth -= 1
+                if depth <= 0:
+                    break
+            elif kind == 0x0205 and size >= 8 and stream[pos + 11]:
+                r, c = struct.unpack_from("<HH", stream, pos + 4)
+                cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 10], "")))
+            elif kind == 0x0006 and size >= 14 and stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
+                r, c = struct.unpack_from("<HH", stream, pos + 4)
+                cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
+            pos += 4 + size
+        out[name] = tuple(cells)
+    return out
+
+
+def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, _Formulas] | None = None) -> Book:
     import python_calamine as pc
 
     try:
@@ -372,8 +430,8 @@ def _open_calamine(data: bytes, xml_parts, ods: dict[str, _Formulas] | None = No
         formulas = _NO_FORMULAS
         far = ""
         zf, parts, scans = xml_parts if xml_parts is not None else (None, None, {})
-        if ods:
-            formulas = ods.get(name, _NO_FORMULAS)
+        if by_sheet:
+            formulas = by_sheet.get(name, _NO_FORMULAS)
         if parts is not None:
             part = parts.get(name)
             if part:

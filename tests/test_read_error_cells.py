@@ -12,7 +12,9 @@ import re
 import pytest
 
 from pipeline.formbook import Layout, workbook_bytes
+from tests.builders import to_xls
 from tests.conftest import clean_rows
+from tests.office import convert, habit_returns
 from tests.test_read_habits import OUTCOMES, PARTS, PROBLEMS, VISITS, built, column, edit_part, rules, write
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 
@@ -110,3 +112,36 @@ def test_a_rate_showing_div0_in_a_computed_column_is_no_error(tmp_path, form, un
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- legacy .xls --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("code", "error"), [(0x07, "#DIV/0!"), (0x2A, "#N/A"), (0x0F, "#VALUE!"), (0x17, "#REF!")])
+def test_an_error_value_in_an_xls_is_found_too(tmp_path, form, units, code, error):
+    """BIFF8 as xlwt writes an error typed into a cell (a BOOLERR record)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    plan = plans["visits"]
+    row, col = plan.first_data + 2, plan.columns["households_total"]
+    ref = f"{column(plan, 'households_total')}{row}"
+    total = f"{column(plan, 'households_total')}{plan.total_row}"
+    data = to_xls(workbook_bytes(wb), {(VISITS, row, col): code, (VISITS, plan.total_row, col): code})
+    write(tmp_path, data, name="620102_城关区.xls")
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "cell-error", VISITS, ref), ("warning", "total-cell-error", VISITS, total)}
+    assert all(error in f.message for f in result.findings)
+
+
+def test_libreoffice_xls_error_results_are_found(tmp_path, form, units):
+    """BIFF8 as LibreOffice writes formulas computed to errors (FORMULA records whose cached
+    result is an error): the `error-values` case of tests/office.py, saved as .xls in one call."""
+    data, shown, expected = habit_returns(form, units)["error-values"]
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "620102_城关区.xlsx").write_bytes(data)
+    out = convert([src / "620102_城关区.xlsx"], "xls", tmp_path / "xls", tmp_path / "profile")
+    assert out["620102_城关区.xlsx"].read_bytes().startswith(b"\xd0\xcf\x11\xe0")
+    result = read_one(tmp_path / "xls", form, units)
+    assert rules(result) == expected
+    assert numbers_of(result.ret, form) == expected_numbers(shown, form)
