@@ -704,11 +704,18 @@ def _sums_of_the_others(counts: list[tuple]) -> list[int]:
     the sheet's total row under a label the form does not know. `counts`: one tuple a count
     column, one value a township (None where the cell is no count: then nothing is known)."""
     n = len(counts[0]) if counts else 0
-    if n < 3 or any(None in column for column in counts):
+    if n < 3:
         return []
-    totals = [sum(column) for column in counts]
-    return [i for i in (0, n - 1)
-            if all(column[i] * 2 == total for column, total in zip(counts, totals)) and any(totals)]
+    candidates, some = (0, n - 1), False
+    for column in counts:  # most sheets are done with at the first column
+        if None in column:
+            return []
+        total = sum(column)
+        candidates = tuple(i for i in candidates if column[i] * 2 == total)
+        if not candidates:
+            return []
+        some = some or total != 0
+    return list(candidates) if some else []
 
 
 def _is_number(v: object) -> bool:

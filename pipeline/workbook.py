@@ -242,6 +242,7 @@ def _scan_formulas(xml: bytes) -> _Formulas:
     return _Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden)
 
 
+_ANY_ERROR = re.compile(rb't="e"')  # as _ANY_FORMULA: twice as quick as `in`, whose skip table '"' defeats
 _ERROR_CELL = re.compile(rb'<c\b([^>]*?\bt="e"[^>]*?)(?<!/)>(.*?)</c>', re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 _CACHED = re.compile(rb"<v>([^<]*)</v>")
@@ -263,7 +264,7 @@ def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, _Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, and
     which cells show an error value."""
     formulas = _scan_formulas(xml)
-    if b't="e"' in xml:
+    if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:
             formulas = replace(formulas, errors=errors)
