@@ -133,7 +133,7 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
-    lines.append(f"输出已写入 {outbox}/:" + "、".join(p.name for p in written))
+    lines.append(f"输出已写入 {outbox}/：" + "、".join(p.name for p in written))
     print("\n".join(lines))
 
 

@@ -115,6 +115,7 @@ class Form:
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
     charts: tuple[dict, ...] = ()
     attention: dict | None = None
+    notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
 
     @property
     def count_fields(self) -> tuple[FieldSpec, ...]:
@@ -170,6 +171,7 @@ def load_form(path: str | Path | None = None) -> Form:
         fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
         charts=tuple(raw.get("charts", [])),
         attention=raw.get("attention"),
+        notes=tuple(raw.get("notes", [])),
     )
     _check(form)
     return form
@@ -230,6 +232,10 @@ def _check(form: Form) -> None:
         for r in s.rules:
             if r.field not in own or r.not_above not in own:
                 raise ValueError(f"{form.key}/{s.key}: rule {r.id} names a field not in the sheet")
+    for note in form.notes:
+        for k in [*note["more"], *note["less"]]:
+            if k not in keys:
+                raise ValueError(f"{form.key}: a note names unknown field {k}")
     for r in form.rates:
         for k in r.numerator + r.denominator:
             if k not in keys:

@@ -7,6 +7,7 @@ and the Word document both show those same paragraphs.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ if TYPE_CHECKING:
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 NUMERALS = "一二三四五六七八九十"
+# The report's numbered sections, in order; a section with nothing to say is left out and the
+# others numbered on. A new section (a comparison with the previous round) is a key here, a
+# heading in `headings`, and a block in each template.
+SECTIONS = {"overview": "总体情况", "attention": "需关注的情况", "notes": "数据说明"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class Report:
     office: str
     date: str
     city_noun: str = "市（州）"
+    headings: dict = dataclasses.field(default_factory=dict)  # section key → 一、总体情况 …
+    annexes: tuple[dict, ...] = ()  # per 附件: {title, tables (in Word), note}
+    annex_note: str = ""  # 附件说明: 附件：1．… , one item a line
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
@@ -97,17 +105,17 @@ def build_report(
     expected, included = int(p["units_expected"]), int(p["units_included"])
     rejected = roster.with_status("rejected")
     missing = roster.with_status("missing")
-    submitted = expected - len(missing)
     noun = form.unit_noun
     if not totals.partial:
         status = f"截至{settings.cutoff}，{expected}个{noun}已全部报送，数据完整。"
     else:
-        parts = [f"截至{settings.cutoff}，{expected}个{noun}中已有{submitted}个报送"]
+        # 已报送 is the roster's word for a return included: the report says 已汇总.
+        parts = [f"截至{settings.cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
         if rejected:
-            parts.append(f"其中{len(rejected)}个因数据有误被退回")
+            parts.append(f"因数据有误退回{len(rejected)}个")
         if missing:
-            parts.append(f"{len(missing)}个未报送")
-        status = "，".join(parts) + f"；以下为已通过审核的{included}个{noun}的数据，为部分数据。"
+            parts.append(f"未报送{len(missing)}个")
+        status = "，".join(parts) + f"；以下为已汇总的{included}个{noun}的数据，为部分数据。"
     narrative = render_narrative(form, totals, settings)
     narrative_html = render_narrative(form, totals, settings, html=True)
     tables, annex = _tables(form, totals)
@@ -116,6 +124,13 @@ def build_report(
 
     if charts is None:
         charts = chart_data(form, totals)
+    sections = attention(form, totals, settings.lowest_count, settings.burden_ratio, roster)
+    word_annex = len(roster.units) <= settings.word_annex_limit
+    annexes = (
+        {"title": f"各{form.city_noun}汇总表", "tables": tables, "note": ""},
+        {"title": f"各{noun}明细表", "tables": annex if word_annex else (),
+         "note": f"单位较多（{expected}个），明细表见汇总工作簿（consolidated.xlsx）和网页版报告（report.html）。"},
+    )
     return Report(
         title=wording.cn_quotes(settings.title),
         example=example,
@@ -123,19 +138,25 @@ def build_report(
         narrative=narrative,
         tables=tables,
         annex=annex,
-        word_annex=len(roster.units) <= settings.word_annex_limit,
+        word_annex=word_annex,
         narrative_html=narrative_html,
-        attention=tuple(
-            sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"}
-            for i, sec in enumerate(attention(form, totals, settings.lowest_count, settings.burden_ratio))
-        ),
+        attention=tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections)),
         charts=tuple(charts),
         charts_svg=tuple(svg(c) for c in charts),
-        notes=_notes(form, roster, findings),
+        notes=_notes(form, totals, roster),
         office=settings.office,
         date=settings.date,
         city_noun=form.city_noun,
+        headings=headings(["overview", *(["attention"] if sections else []), "notes"]),
+        annexes=annexes,
+        annex_note="\n".join(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
     )
+
+
+def headings(keys: list[str]) -> dict:
+    """一、总体情况, 二、… for the sections present, in SECTIONS' order."""
+    present = [k for k in SECTIONS if k in keys]
+    return {k: f"{NUMERALS[i]}、{SECTIONS[k]}" for i, k in enumerate(present)}
 
 
 def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False) -> tuple[str, ...]:
@@ -166,11 +187,13 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
 
     twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
     partial = totals.partial
+    # A partial sum is not the province's: every 占…的 names its base, and no province-wide words.
+    included = f"已汇总的{int(p['units_included'])}个{form.unit_noun}"
     text = _env(autoescape=html).get_template(form.narrative).render(
         region=form.region_name,
-        scope="已报送县（市、区）" if partial else form.region_name,
-        scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
-        levels="省市县乡四级",
+        scope=included if partial else form.region_name,
+        scope_units=included if partial else f"各{form.unit_noun}",
+        partial=partial,
         n=n, sum_n=sum_n, rect=rect, cov=cov,
         twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
     )
@@ -178,8 +201,15 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     return tuple(markupsafe.Markup(p) for p in paragraphs) if html else paragraphs
 
 
+def unit_name(name: str, values) -> str:
+    """A city or province some of whose units are not in its sums: 兰州市（3/8）."""
+    expected, included = int(values["units_expected"]), int(values["units_included"])
+    return f"{name}（{included}/{expected}）" if included < expected else name
+
+
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    tables, annex = [], []
+    """The annex's tables: by city, then by county; numbered 表1, 表2 … across both."""
+    by_city, by_county = [], []
     for sheet in form.sheets:
         fields = list(sheet.count_fields)
         keys = {f.key for f in fields}
@@ -196,49 +226,68 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
                 cells.append(wording.table_rate(num, den))
             return cells
 
-        rows = [row(form.region_name, totals.province)]
-        rows += [row(c["name"], c) for _, c in totals.city_records]
-        tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows, "key": sheet.key})
+        rows = [row(unit_name(form.region_name, totals.province), totals.province)]
+        rows += [row(unit_name(c["name"], c), c) for _, c in totals.city_records]
+        by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
+                        "header": header, "rows": rows, "key": sheet.key})
         county_rows = []
         for _, c in totals.county_records:
             cells = row(c["name"], c)
             if c["status"] != "included":
                 cells = [cells[0], cells[1], cells[2]] + [""] * len(fields) + ["—"] * len(rates)
             county_rows.append([c["city_name"], *cells])
-        annex.append({"title": f"{sheet.number} {sheet.label}", "header": ["市（州）", *header], "rows": county_rows})
-    return tuple(tables), tuple(annex)
+        by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
+                          "header": [form.city_noun, *header], "rows": county_rows, "key": sheet.key})
+    numbered = [t | {"caption": f"表{i}\u3000{t['label']}", "title": f"表{i}\u3000{t['label']}"}
+                for i, t in enumerate(by_city + by_county, start=1)]
+    return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
 
 
-def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
-    by_file: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_file.setdefault(f.file, []).append(f)
-    rejected = []
-    for u in roster.with_status("rejected"):
-        errs = [f for f in by_file.get(u.source.path, []) if f.severity == Severity.ERROR] if u.source else []
-        rejected.append({"name": u.name, "file": u.source.path if u.source else "", "reasons": [f.message for f in errs]})
-    superseded = [
-        {"name": u.name, "file": s.path, "stands": u.source.path if u.source else ""}
-        for u in roster.units for s in u.superseded
-    ]
-    skipped = sorted({f.file for f in findings if f.rule == "skipped"})
-    unassigned = [
-        {"file": r.source.path, "reasons": [f.message for f in by_file.get(r.source.path, []) if f.severity == Severity.ERROR]}
-        for r in roster.unassigned
-    ]
-    included = roster.with_status("included")
+def _notes(form: Form, totals: Totals, roster: Roster) -> dict:
+    """数据说明, for readers: who is in the sums and who is not, and why; how the rates are
+    worked out; where two figures count different things. File names, cells and what a
+    county must do are for validation.html and the returned workbooks."""
+    noun = form.unit_noun
+    included, rejected, missing = (roster.with_status(s) for s in ("included", "rejected", "missing"))
+
+    def names(units) -> str:
+        return "、".join(wording.place(u.name, u.city_name) for u in units)
+
+    lines = []
+    if rejected or missing:
+        lines.append(f"已汇总{len(included)}个{noun}，各{noun}的数据见附件2。")
+        if rejected:
+            lines.append(f"已退回{len(rejected)}个：{names(rejected)}（数据有误，已退回核实）。")
+        if missing:
+            lines.append(f"未报送{len(missing)}个：{names(missing)}。")
+        lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
+    else:
+        lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件2。")
+    if roster.unassigned:
+        lines.append(f"另收到{len(roster.unassigned)}个无法识别填报单位的文件，未计入汇总。")
+    lines.append("各项比率均由汇总后的数字计算，不是各地比率的平均；表中比率保留两位小数，四舍五入，未达100%的不显示为100.00%。")
+    p = totals.province
+    for note in form.notes:
+        more, less = note["more"], note["less"]
+        a, b = sum(int(p[k]) for k in more), sum(int(p[k]) for k in less)
+        if int(p["units_included"]) and a > b:
+            lines.append(wording.cn_quotes(note["text"]).format(more=a, less=b))
     return {
         "expected": len(roster.units),
         "included": len(included),
-        "rejected": rejected,
-        "missing": [{"name": u.name, "city": u.city_name} for u in roster.with_status("missing")],
-        "superseded": superseded,
-        "skipped": skipped,
-        "unassigned": unassigned,
-        "warnings": sum(f.severity == Severity.WARNING for f in findings),
-        "unit_noun": form.unit_noun,
+        "rejected": [{"name": u.name, "city": u.city_name} for u in rejected],
+        "missing": [{"name": u.name, "city": u.city_name} for u in missing],
+        "lines": lines,
+        "unit_noun": noun,
         "roster": roster.units,
     }
+
+
+def _example_city(form: Form, totals: Totals) -> str:
+    for _, c in totals.city_records:
+        if int(c["units_included"]) < int(c["units_expected"]):
+            return unit_name(c["name"], c)
+    return unit_name(form.region_name, totals.province)
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -332,11 +381,121 @@ def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
               for c, image in zip(report.charts, images)]
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
     doc.render({"r": report, "charts": charts}, jinja_env=_env(autoescape=True), autoescape=True)
+    finish_docx(doc.docx, report)
     buf = io.BytesIO()
     doc.save(buf)
     from .formbook import fixed_zip_times
 
     return fixed_zip_times(buf.getvalue())
+
+
+# --- what the Word template cannot say by itself ---------------------------------------
+
+BODY_CHAR = 315  # twips: a 3号 character as the body sets it (16 pt less 0.25 pt)
+TABLE_CHAR = 180  # twips: a 小五 (9 pt) character in the tables
+CELL_MARGIN = 57  # twips, each side of a cell's text (0.1 cm)
+CELL_PADDING = 2 * CELL_MARGIN + 40  # and a little air
+DIGIT = 0.6  # a digit's width in table characters: the substitute fonts' digits run wider than half
+_NUMBER = re.compile(r"[\d.,%—\-]*")
+
+
+def text_width(text: str, half: float = 0.5) -> float:
+    """In characters: a CJK character or full-width mark is one, a digit or Latin letter `half`."""
+    return sum(1 if ord(ch) > 0x2E7F else half for ch in text)
+
+
+def finish_docx(document, report: Report) -> None:
+    """Column widths from what the columns hold, each cell as wide as its column; numbers to
+    the right; the 落款 placed by GB/T 9704 7.3.5.2; the document's title and author."""
+    from docx.oxml.ns import qn
+
+    sections = document.sections
+    annex = sections[-1]
+    width = int((annex.page_width - annex.left_margin - annex.right_margin) / 635)  # EMU → twips
+    for tbl in document.element.body.iter(qn("w:tbl")):
+        fit_table(tbl, width)
+    signature = [p for p in document.element.body.iter(qn("w:p"))
+                 if p.pPr is not None and p.pPr.pStyle is not None and p.pPr.pStyle.val == "ReportSignature"]
+    if len(signature) == 2:
+        office, date = (text_width("".join(t.text or "" for t in p.iter(qn("w:t")))) for p in signature)
+        # The office 右空二字; the date under it, starting two characters right of the office's
+        # first character; a date longer than that keeps 右空二字 and moves the office left.
+        office_in = max(2.0, date - office + 4)
+        date_in = office_in + office - 2 - date
+        for p, chars in zip(signature, (office_in, date_in)):
+            p.get_or_add_pPr().get_or_add_ind().right = int(chars * BODY_CHAR * 635)
+    props = document.core_properties
+    props.title = report.title
+    props.author = props.last_modified_by = report.office
+    props.subject = report.status_line[:255]
+
+
+def fit_table(tbl, width: int) -> None:
+    """Widths in twips: a text column as wide as its longest text (a county's name never
+    wraps), a number column as its widest figure; what is left shared by the number columns,
+    by how long their headers are. tblGrid, and every cell's tcW with it (Word follows tcW, LibreOffice tblGrid)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    rows = [[("".join(t.text or "" for t in tc.iter(qn("w:t"))), tc) for tc in tr.tc_lst] for tr in tbl.tr_lst]
+    if not rows or not rows[0]:
+        return
+    n = len(rows[0])
+    body = rows[1:]
+    numeric = [all(_NUMBER.fullmatch(r[c][0]) for r in body if c < len(r)) for c in range(n)]
+    need = []
+    for c in range(n):
+        longest = max([text_width(r[c][0], DIGIT) for r in body if c < len(r)] or [0])
+        head = text_width(rows[0][c][0])
+        chars = max(longest, min(head, 2)) if numeric[c] else max(longest, min(head, 4))
+        need.append(int(chars * TABLE_CHAR) + CELL_PADDING)
+    spare = width - sum(need)
+    if spare > 0:
+        # to the number columns, by how long their headers are: fewer header lines
+        weights = [text_width(rows[0][c][0]) if numeric[c] else 0 for c in range(n)]
+        total = sum(weights) or 1
+        need = [w + int(spare * wt // total) for w, wt in zip(need, weights)]
+    else:
+        need = [w * width // sum(need) for w in need]
+    need[-1] += width - sum(need)
+
+    tblPr = tbl.tblPr
+    tblW = tblPr.find(qn("w:tblW"))
+    if tblW is None:
+        tblW = OxmlElement("w:tblW")
+        tblPr.append(tblW)
+    tblW.set(qn("w:w"), str(width))
+    tblW.set(qn("w:type"), "dxa")
+    tblPr.autofit = False  # fixed layout: the widths below, whatever the text
+    margins = tblPr.find(qn("w:tblCellMar"))
+    if margins is None:
+        margins = OxmlElement("w:tblCellMar")
+        tblPr.append(margins)
+    for side in ("left", "right"):
+        el = margins.find(qn(f"w:{side}"))
+        if el is None:
+            el = OxmlElement(f"w:{side}")
+            margins.append(el)
+        el.set(qn("w:w"), str(CELL_MARGIN))
+        el.set(qn("w:type"), "dxa")
+    grid = tbl.tblGrid
+    for col in list(grid):
+        grid.remove(col)
+    for w in need:
+        col = OxmlElement("w:gridCol")
+        col.set(qn("w:w"), str(w))
+        grid.append(col)
+    for r, row in enumerate(rows):
+        for c, (_text, tc) in enumerate(row[:n]):
+            tcW = tc.get_or_add_tcPr().get_or_add_tcW()
+            tcW.set(qn("w:w"), str(need[c]))
+            tcW.set(qn("w:type"), "dxa")
+            if r == 0:
+                continue
+            align = WD_ALIGN_PARAGRAPH.RIGHT if numeric[c] else WD_ALIGN_PARAGRAPH.LEFT
+            for p in tc.p_lst:
+                p.get_or_add_pPr().jc_val = align
 
 
 def csv_bytes(header: list[str], rows: list[list]) -> bytes:
