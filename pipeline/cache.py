@@ -1,6 +1,6 @@
 """The caches in the outbox's `.cache/`: each file's read result and its validation findings,
 keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
-consolidated.xlsx's township rows; the Word charts' images.
+consolidated.xlsx's township rows.
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
@@ -143,50 +143,6 @@ def _writer_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     names = ("consolidate.py", "render.py", "xlsx_writer.py")  # the township rows, and how they are written
     return hashlib.sha256(b"".join((here / name).read_bytes() for name in names)).hexdigest()[:12]
-
-
-@lru_cache(maxsize=1)
-def _drawing_fingerprint() -> bytes:
-    """What else decides a chart's pixels: the drawing code and matplotlib's version."""
-    from importlib.metadata import version
-
-    return (Path(__file__).resolve().parent / "charts.py").read_bytes() + version("matplotlib").encode()
-
-
-class ChartCache:
-    """The Word charts' images, by the chart's content: a re-run whose charts show the same
-    figures draws none of them (and never imports matplotlib). Unused images are removed."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / "charts" if folder else None
-
-    @staticmethod
-    def key(chart) -> str:
-        import hashlib
-
-        return hashlib.sha256(repr(chart).encode() + _drawing_fingerprint()).hexdigest()[:32]
-
-    def get(self, chart) -> bytes | None:
-        if not self.folder:
-            return None
-        try:
-            return (self.folder / f"{self.key(chart)}.png").read_bytes()
-        except OSError:
-            return None
-
-    def keep(self, charts: list, images: list[bytes]) -> None:
-        """These images are the charts' now; any other image is stale."""
-        if not self.folder:
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        wanted = {f"{self.key(c)}.png": image for c, image in zip(charts, images)}
-        for old in self.folder.glob("*.png"):
-            if old.name not in wanted:
-                old.unlink(missing_ok=True)
-        for name, image in wanted.items():
-            path = self.folder / name
-            if not path.exists():
-                _write_whole(path, image)
 
 
 class Hashes:

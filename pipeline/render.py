@@ -64,7 +64,7 @@ class Report:
     city_noun: str = "市（州）"
     headings: dict = dataclasses.field(default_factory=dict)  # section key → 一、总体情况 …
     annexes: tuple[dict, ...] = ()  # per 附件: {title, tables (in Word), note}
-    annex_note: str = ""  # 附件说明: 附件：1．… , one item a line
+    annex_lines: tuple[str, ...] = ()  # 附件说明: 附件：1．… , then 2．… under it
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
@@ -149,7 +149,7 @@ def build_report(
         city_noun=form.city_noun,
         headings=headings(["overview", *(["attention"] if sections else []), "notes"]),
         annexes=annexes,
-        annex_note="\n".join(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
+        annex_lines=tuple(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
     )
 
 
@@ -201,12 +201,6 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     return tuple(markupsafe.Markup(p) for p in paragraphs) if html else paragraphs
 
 
-def unit_name(name: str, values) -> str:
-    """A city or province some of whose units are not in its sums: 兰州市（3/8）."""
-    expected, included = int(values["units_expected"]), int(values["units_included"])
-    return f"{name}（{included}/{expected}）" if included < expected else name
-
-
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     """The annex's tables: by city, then by county; numbered 表1, 表2 … across both."""
     by_city, by_county = [], []
@@ -226,8 +220,8 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
                 cells.append(wording.table_rate(num, den))
             return cells
 
-        rows = [row(unit_name(form.region_name, totals.province), totals.province)]
-        rows += [row(unit_name(c["name"], c), c) for _, c in totals.city_records]
+        rows = [row(wording.with_share(form.region_name, totals.province), totals.province)]
+        rows += [row(wording.with_share(c["name"], c), c) for _, c in totals.city_records]
         by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
                         "header": header, "rows": rows, "key": sheet.key})
         county_rows = []
@@ -286,8 +280,8 @@ def _notes(form: Form, totals: Totals, roster: Roster) -> dict:
 def _example_city(form: Form, totals: Totals) -> str:
     for _, c in totals.city_records:
         if int(c["units_included"]) < int(c["units_expected"]):
-            return unit_name(c["name"], c)
-    return unit_name(form.region_name, totals.province)
+            return wording.with_share(c["name"], c)
+    return wording.with_share(form.region_name, totals.province)
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -331,41 +325,20 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
     )
 
 
-def draw_charts(charts: list) -> list[bytes]:
-    """The charts as PNG. A copy of this process draws the second half at the same time:
-    drawing is most of what stands between the totals and the Word report."""
-    from .processes import in_background
-
-    half = (len(charts) + 1) // 2
-    rest = in_background(_pngs, charts[half:]) if len(charts) > 1 else list
-    return _pngs(charts[:half]) + rest()
-
-
-def _pngs(charts: list) -> list[bytes]:
-    from .charts import png
-
-    return [png(c) for c in charts]
-
-
-def prepare_docx(with_charts: bool = True) -> None:
-    """Import what render_docx needs ahead of being asked for it: docxtpl (a tenth of a
-    second), and matplotlib (half a second) unless the charts are likely drawn already."""
+def prepare_docx() -> None:
+    """Import what render_docx needs ahead of being asked for it: docxtpl, a tenth of a second."""
     import docxtpl  # noqa: F401
-
-    if with_charts:
-        from .charts import _matplotlib
-
-        _matplotlib()
 
 
 # Text in a Word run holding a tab, bell, line or form feed, which docxtpl turns into Word's own.
 _LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
 
 
-def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
-    """The Word report; `images` are its charts as PNG when already drawn (see draw_charts)."""
-    from docx.shared import Mm
-    from docxtpl import DocxTemplate, InlineImage
+def render_docx(report: Report) -> bytes:
+    """The Word report, its charts native Word charts (charts.WordChart)."""
+    from docxtpl import DocxTemplate
+
+    from .charts import WordChart
 
     class Template(DocxTemplate):
         def resolve_listing(self, xml: str) -> str:
@@ -374,11 +347,8 @@ def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
             # the Word report's time, to change nothing when no text holds one.
             return super().resolve_listing(xml) if _LISTING_TEXT.search(xml) else xml
 
-    if images is None:
-        images = draw_charts(list(report.charts))
     doc = Template(str(TEMPLATES_DIR / "report.docx"))
-    charts = [{"image": InlineImage(doc, io.BytesIO(image), width=Mm(150)), "title": c.title}
-              for c, image in zip(report.charts, images)]
+    charts = [{"image": WordChart(doc, c, i), "title": c.title} for i, c in enumerate(report.charts, start=1)]
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
     doc.render({"r": report, "charts": charts}, jinja_env=_env(autoescape=True), autoescape=True)
     finish_docx(doc.docx, report)
@@ -582,9 +552,10 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
 
     def numbers(values) -> list:
         out = [_xl(values[k]) for k in keys]
+        # The rate as the tables show it, rounded: a number format alone would show 99.996% as 100.00%.
         for r in form.rates:
             v = values[r.key]
-            out.append(None if v is None or wording._isna(v) else round(float(v), 6))
+            out.append(None if v is None or wording._isna(v) else wording.rate_value(*rate_of(form, values, r.key)))
         return out
 
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from .cache import BlockCache, ChartCache, Hashes, ReadCache, code_fingerprint
+from .cache import BlockCache, Hashes, ReadCache, code_fingerprint
 from .charts import chart_data
 from .config import Settings
 from .consolidate import Totals, consolidate
@@ -30,7 +30,6 @@ from .render import (
     build_report,
     consolidated_xlsx,
     csv_bytes,
-    draw_charts,
     findings_csv,
     prepare_docx,
     render_docx,
@@ -113,13 +112,11 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}"
     cache = ReadCache(cache_dir, cache_key)
     # The Word helper starts now when this process reads alone (a core is free), or else once
-    # the reader processes are done with every core. When nothing is read afresh, the charts
-    # come from the cache: no matplotlib then. One resent return may change a chart, and
-    # importing matplotlib ahead costs the helper's otherwise idle core nothing.
+    # the reader processes are done with every core.
     to_read = sum(1 for s in readable if not cache.has(s))
     if 0 < to_read <= VALIDATE_APART_UP_TO:
         checker.start(prepare_validation)
-    start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 0))
+    start_word = partial(word.start, prepare_docx)
     if to_read < PARALLEL_FROM:
         start_word()
     results = read_all(readable, form, units, settings.passwords, cache, progress)
@@ -143,9 +140,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     totals = consolidate(form, units, roster, tables)
-    # The charts depend on the totals alone: the helper draws them while the report is built.
     charts = chart_data(form, totals)
-    images = chart_images(charts, ChartCache(cache_dir), word)
     timings["consolidate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -159,7 +154,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example, charts=charts,
     )
-    docx = word.submit(render_docx, report, images())
+    docx = word.submit(render_docx, report)
     files = {
         "report.html": render_html(report).encode("utf-8"),
         "totals.csv": totals_csv(form, totals),
@@ -210,22 +205,6 @@ def start_validation(form: Form, results: list[ReadResult], cache: ReadCache,
 
 def _validate_returns(form: Form, returns: list) -> list[Finding]:
     return validate(form, tabulate(form, returns))
-
-
-def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], list[bytes]]:
-    """The Word charts as PNG: from the cache when the same chart was drawn before, the rest
-    drawn by the helper. The function returned waits for them."""
-    cached = [cache.get(c) for c in charts]
-    missing = [c for c, image in zip(charts, cached) if image is None]
-    drawn = word.submit(draw_charts, missing) if missing else list
-
-    def wait() -> list[bytes]:
-        new = iter(drawn())
-        images = [image if image is not None else next(new) for image in cached]
-        cache.keep(charts, images)
-        return images
-
-    return wait
 
 
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],

@@ -89,6 +89,12 @@ def place(name: str, city: str) -> str:
     return name if name == city else f"{city}{name}"
 
 
+def with_share(name: str, values) -> str:
+    """A city or province some of whose units are not in its sums: 兰州市（3/8）."""
+    expected, included = int(values["units_expected"]), int(values["units_included"])
+    return f"{name}（{included}/{expected}）" if included < expected else name
+
+
 def table_count(n) -> str:
     if n is None or _isna(n):
         return ""

@@ -266,13 +266,12 @@ def styles(doc) -> None:
     paragraph_style(doc, "Report Table", "宋体", TABLE_PT)
     paragraph_style(doc, "Report Table Head", "黑体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     # 附件：1．… under the text, 左空二字; the later items, one a line, under the first item's title
-    # Left-aligned: a justified line ending in a line break is stretched across the page.
-    note = paragraph_style(doc, "Report Annex Note", "仿宋_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.LEFT,
-                           spacing=CHAR_SPACING, snap=True)
-    note.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    note.paragraph_format.line_spacing = LINE
-    note.paragraph_format.left_indent = CHAR * 5
-    note.paragraph_format.first_line_indent = -CHAR * 3
+    for name, first in (("Report Annex Note", -CHAR * 3), ("Report Annex Note More", 0)):
+        note = paragraph_style(doc, name, "仿宋_GB2312", BODY_PT, spacing=CHAR_SPACING, snap=True)
+        note.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        note.paragraph_format.line_spacing = LINE
+        note.paragraph_format.left_indent = CHAR * 5
+        note.paragraph_format.first_line_indent = first
     # The 落款: right-aligned; how far in from the right is worked out from the office's and the
     # date's lengths when the report is rendered (GB/T 9704 7.3.5.2).
     paragraph_style(doc, "Report Signature", "仿宋_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.RIGHT,
@@ -355,7 +354,10 @@ def build(path: Path) -> None:
     tag(doc, "{%p endfor %}")
     # 附件说明: a blank line under the text, then 附件：1．… with the later items under the first
     para(doc, "")
-    para(doc, "{{ r.annex_note }}", style="Report Annex Note")
+    para(doc, "{{ r.annex_lines[0] }}", style="Report Annex Note")
+    tag(doc, "{%p for line in r.annex_lines[1:] %}")
+    para(doc, "{{ line }}", style="Report Annex Note More")
+    tag(doc, "{%p endfor %}")
     # 落款: a blank line under the 附件说明, the office, the date under it
     para(doc, "")
     para(doc, "{{ r.office }}", style="Report Signature")

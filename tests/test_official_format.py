@@ -93,13 +93,45 @@ def test_page_numbers_odd_right_even_left(doc):
         assert run.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "宋体"
 
 
-def test_every_chart_image_is_present(doc, outbox):
-    blips = doc.element.body.findall(".//" + qn("a:blip"))
-    assert len(blips) == 3
-    images = [p for p in doc.part.package.parts if p.partname.startswith("/word/media/")]
-    assert len(images) == 3 and all(img.blob[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
+def test_charts_are_native_word_charts_with_their_data(doc):
+    """Each chart a DrawingML chart part (编辑数据 in Word and WPS), its values in an embedded
+    workbook equal to the chart's cached values; the title said once, by the caption."""
+    import io
+
+    from openpyxl import load_workbook
+
+    assert not [p for p in doc.part.package.iter_parts() if p.partname.startswith("/word/media/")]  # no pictures
+    refs = doc.element.body.findall(".//" + qn("c:chart"))
+    assert len(refs) == 3
     captions = [p.text for p in doc.paragraphs if p.text.startswith("图")]
     assert captions == ["图1\u3000各市（州）问题整改率", "图2\u3000各类问题排查和整改情况（件）", "图3\u3000各市（州）农户走访覆盖率"]
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+          "a": "http://schemas.openxmlformats.org/drawingml/2006/main"}
+    for ref, caption in zip(refs, captions):
+        part = doc.part.related_parts[ref.get(qn("r:id"))]
+        assert part.content_type == "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+        from lxml import etree
+
+        xml = etree.fromstring(part.blob)
+        assert xml.find(".//c:autoTitleDeleted", ns).get("val") == "1"
+        assert {t.get("typeface") for t in xml.iterfind(".//a:ea", ns)} == {"仿宋_GB2312"}
+        book_part = part.related_parts[xml.find("c:externalData", ns).get(qn("r:id"))]
+        sheet = load_workbook(io.BytesIO(book_part.blob)).active
+        for ser in xml.iterfind(".//c:ser", ns):
+            col = ser.find("c:val/c:numRef/c:f", ns).text.split("!")[1].split(":")[0].replace("$", "")[0]
+            cached = [float(v.text) for v in ser.iterfind("c:val/c:numRef/c:numCache/c:pt/c:v", ns)]
+            labels = [v.text for v in ser.iterfind("c:cat/c:strRef/c:strCache/c:pt/c:v", ns)]
+            rows = list(sheet.iter_rows(min_row=2, values_only=True))
+            assert [r[0] for r in rows] == labels
+            assert [r[ord(col) - ord("A")] for r in rows] == cached
+        val_ax = xml.find(".//c:valAx", ns)
+        low, high = (float(val_ax.find(f"c:scaling/c:{k}", ns).get("val")) for k in ("min", "max"))
+        fmt = val_ax.find("c:numFmt", ns).get("formatCode")
+        if "率" in caption:
+            assert fmt == "0%" and high == 1.0 and 0 <= low < min(cached)  # a rate axis never passes 100%
+            assert labels[0] == "全省" and ser.find("c:dPt/c:idx", ns).get("val") == "0"  # the province, its own colour
+        else:
+            assert fmt == "0" and low == 0 and high >= max(cached)  # counts from 0
 
 
 def test_table_header_rows_repeat(doc):
@@ -161,6 +193,15 @@ def test_report_page_in_headless_chromium_offline(outbox, tmp_path):
         phone = browser.new_context(offline=True, viewport={"width": 390, "height": 844}).new_page()
         phone.goto(page_path.as_uri())
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+        # The charts on a phone: every label at least 11 px on screen, never a shrunk picture.
+        sizes = phone.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return Array.from(svg.querySelectorAll('text')).map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+        })""")
+        assert len(sizes) == 3 and all(len(s) > 10 for s in sizes)
+        assert min(min(s) for s in sizes) >= 11, sizes
+        assert phone.locator("svg.chart text", has_text="%").count() > 10  # rate axes and labels say %
+        assert phone.locator("details").first.get_attribute("open") is None  # the roster folded
         browser.close()
 
 
@@ -177,12 +218,11 @@ def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_
 
     report = build_run(EXAMPLE, settings).report
     broken = dataclasses.replace(report, narrative=(report.narrative[0] + "\n第二行\t制表后", *report.narrative[1:]))
-    images = render.draw_charts(list(report.charts))
     for r, special in ((report, False), (broken, True)):
-        quick = render.render_docx(r, images)
+        quick = render.render_docx(r)
         with monkeypatch.context() as m:
             m.setattr(render, "_LISTING_TEXT", re.compile(""))  # always the whole pass
-            full = render.render_docx(r, images)
+            full = render.render_docx(r)
         assert quick == full
         body = zipfile.ZipFile(io.BytesIO(quick)).read("word/document.xml").decode("utf-8")
         assert ("<w:br/>" in body and "<w:tab/>" in body) == special
@@ -226,10 +266,12 @@ def test_annexes_are_announced_and_headed(doc):
     """附件说明 under the text; each annex headed 附件N 顶格 in 3号黑体, its title centred;
     the tables numbered 表1, 表2 … with their unit lines."""
     texts = [p.text for p in doc.paragraphs]
-    note = next(p for p in doc.paragraphs if p.text.startswith("附件："))
-    assert note.text == "附件：1．各市（州）汇总表\n2．各县（市、区）明细表"
+    i = next(i for i, p in enumerate(doc.paragraphs) if p.text.startswith("附件："))
+    note, more = doc.paragraphs[i], doc.paragraphs[i + 1]
+    assert (note.text, more.text) == ("附件：1．各市（州）汇总表", "2．各县（市、区）明细表")
     style = note.style.paragraph_format
-    assert style.left_indent - (-style.first_line_indent) == Pt(2 * 15.75)  # 左空二字
+    assert style.left_indent + style.first_line_indent == Pt(2 * 15.75)  # 左空二字
+    assert more.style.paragraph_format.left_indent == style.left_indent  # under the first title
     labels = [p for p in doc.paragraphs if re.fullmatch(r"附件\d", p.text)]
     assert [p.text for p in labels] == ["附件1", "附件2"]
     for p in labels:
@@ -249,7 +291,7 @@ def test_signature_as_gbt_9704_places_it(doc):
     line, its first character two to the right of the office's first; a digit is half a character."""
     paragraphs = doc.paragraphs
     i = next(i for i, p in enumerate(paragraphs) if p.text == "中共甘肃省委双联行动领导小组办公室")
-    assert paragraphs[i - 1].text == "" and paragraphs[i - 2].text.startswith("附件：")
+    assert paragraphs[i - 1].text == "" and paragraphs[i - 2].text.startswith("2．")
     office, date = paragraphs[i], paragraphs[i + 1]
     assert date.text == "2016年12月7日"
     char = Pt(15.75)
