@@ -63,8 +63,10 @@ def assert_one_error_or_intact(run, form, name):
         mine = run.totals.counties.loc[CODE]
         assert {k: int(mine[k]) for k in form.field_keys} == {k: sum(r[k] for r in clean_rows()) for k in form.field_keys}
     else:
-        assert len(errors) == 1, [(f.rule, f.message) for f in own]
-        assert errors[0].message
+        # One clear error; or one kind of error, each at its place: a flipped byte in a header
+        # the columns share (已整改 over three) loses each of them.
+        assert len(errors) == 1 or len({(f.rule, f.sheet) for f in errors}) == 1, [(f.rule, f.message) for f in own]
+        assert all(f.message for f in errors)
 
 
 A6 = '<c r="A6" s="3" t="inlineStr"><is><t>&#26032;&#24196;&#20065;</t></is></c>'  # 新庄乡, as openpyxl writes it
