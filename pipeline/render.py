@@ -384,8 +384,9 @@ def finish_docx(document, report: Report) -> None:
     width = int((annex.page_width - annex.left_margin - annex.right_margin) / 635)  # EMU → twips
     for tbl in document.element.body.iter(qn("w:tbl")):
         fit_table(tbl, width)
-    signature = [p for p in document.element.body.iter(qn("w:p"))
-                 if p.pPr is not None and p.pPr.pStyle is not None and p.pPr.pStyle.val == "ReportSignature"]
+    # the body's own paragraphs only (not the tables'), looked up without python-docx's helpers
+    style = f'{qn("w:pPr")}/{qn("w:pStyle")}[@{qn("w:val")}="ReportSignature"]'
+    signature = [p for p in document.element.body.iterchildren(qn("w:p")) if p.find(style) is not None]
     if len(signature) == 2:
         office, date = (text_width("".join(t.text or "" for t in p.iter(qn("w:t")))) for p in signature)
         # The office 右空二字; the date under it, starting two characters right of the office's
@@ -406,9 +407,11 @@ def fit_table(tbl, width: int) -> None:
     by how long their headers are. tblGrid, and every cell's tcW with it (Word follows tcW, LibreOffice tblGrid)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
-    rows = [[("".join(t.text or "" for t in tc.iter(qn("w:t"))), tc) for tc in tr.tc_lst] for tr in tbl.tr_lst]
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    W_T, W_TC, W_TCPR, W_TCW, W_P, W_PPR, W_PSTYLE = (w + t for t in ("t", "tc", "tcPr", "tcW", "p", "pPr", "pStyle"))
+    # Plain lxml, a few thousand cells: python-docx's element helpers would take half a second.
+    rows = [[("".join(t.text or "" for t in tc.iter(W_T)), tc) for tc in tr.iterchildren(W_TC)] for tr in tbl.tr_lst]
     if not rows or not rows[0]:
         return
     n = len(rows[0])
@@ -431,41 +434,52 @@ def fit_table(tbl, width: int) -> None:
     need[-1] += width - sum(need)
 
     tblPr = tbl.tblPr
-    tblW = tblPr.find(qn("w:tblW"))
+    tblW = tblPr.find(w + "tblW")
     if tblW is None:
         tblW = OxmlElement("w:tblW")
         tblPr.append(tblW)
-    tblW.set(qn("w:w"), str(width))
-    tblW.set(qn("w:type"), "dxa")
+    tblW.set(w + "w", str(width))
+    tblW.set(w + "type", "dxa")
     tblPr.autofit = False  # fixed layout: the widths below, whatever the text
-    margins = tblPr.find(qn("w:tblCellMar"))
+    margins = tblPr.find(w + "tblCellMar")
     if margins is None:
         margins = OxmlElement("w:tblCellMar")
         tblPr.append(margins)
     for side in ("left", "right"):
-        el = margins.find(qn(f"w:{side}"))
+        el = margins.find(w + side)
         if el is None:
             el = OxmlElement(f"w:{side}")
             margins.append(el)
-        el.set(qn("w:w"), str(CELL_MARGIN))
-        el.set(qn("w:type"), "dxa")
+        el.set(w + "w", str(CELL_MARGIN))
+        el.set(w + "type", "dxa")
     grid = tbl.tblGrid
     for col in list(grid):
         grid.remove(col)
-    for w in need:
+    for width_ in need:
         col = OxmlElement("w:gridCol")
-        col.set(qn("w:w"), str(w))
+        col.set(w + "w", str(width_))
         grid.append(col)
+    widths = [str(x) for x in need]
     for r, row in enumerate(rows):
         for c, (_text, tc) in enumerate(row[:n]):
-            tcW = tc.get_or_add_tcPr().get_or_add_tcW()
-            tcW.set(qn("w:w"), str(need[c]))
-            tcW.set(qn("w:type"), "dxa")
-            if r == 0:
+            tcPr = tc.find(W_TCPR)
+            if tcPr is None:
+                tcPr = tc.get_or_add_tcPr()
+            tcW = tcPr.find(W_TCW)
+            if tcW is None:
+                tcW = tcPr.get_or_add_tcW()
+            tcW.set(w + "w", widths[c])
+            tcW.set(w + "type", "dxa")
+            if r == 0 or not numeric[c]:
                 continue
-            align = WD_ALIGN_PARAGRAPH.RIGHT if numeric[c] else WD_ALIGN_PARAGRAPH.LEFT
-            for p in tc.p_lst:
-                p.get_or_add_pPr().jc_val = align
+            # numbers to the right: the cell's paragraph takes the right-aligned table style
+            for p in tc.iterchildren(W_P):
+                ppr = p.find(W_PPR)
+                style = ppr.find(W_PSTYLE) if ppr is not None else None
+                if style is not None:
+                    style.set(w + "val", "ReportTableNumber")
+                else:
+                    p.get_or_add_pPr().jc_val = WD_ALIGN_PARAGRAPH.RIGHT
 
 
 def csv_bytes(header: list[str], rows: list[list]) -> bytes:

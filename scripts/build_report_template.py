@@ -263,7 +263,8 @@ def styles(doc) -> None:
     caption.paragraph_format.keep_with_next = True
     unit = paragraph_style(doc, "Report Table Unit", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
     unit.paragraph_format.keep_with_next = True
-    paragraph_style(doc, "Report Table", "宋体", TABLE_PT)
+    paragraph_style(doc, "Report Table", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
+    paragraph_style(doc, "Report Table Number", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)  # set when rendered
     paragraph_style(doc, "Report Table Head", "黑体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
     # 附件：1．… under the text, 左空二字; the later items, one a line, under the first item's title
     for name, first in (("Report Annex Note", -CHAR * 3), ("Report Annex Note More", 0)):
