@@ -254,12 +254,17 @@ def test_annex_tables_are_off_the_line_grid_and_numbers_right_aligned(doc):
     cell_style = doc.styles["Report Table"]
     assert cell_style.element.pPr.find(qn("w:snapToGrid")).get(qn("w:val")) == "0"
     assert cell_style.paragraph_format.line_spacing_rule == WD_LINE_SPACING.SINGLE
+    def align(cell):
+        p = cell.paragraphs[0]
+        return p.alignment or p.style.paragraph_format.alignment
+
     county = doc.tables[3]
     row = county.rows[1]
     assert row.cells[1].text == "城关区"
-    assert row.cells[1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
-    assert row.cells[4].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
-    assert row.cells[-1].text.endswith("%") and row.cells[-1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert align(row.cells[1]) == WD_ALIGN_PARAGRAPH.LEFT and align(row.cells[0]) == WD_ALIGN_PARAGRAPH.LEFT
+    assert align(row.cells[4]) == WD_ALIGN_PARAGRAPH.RIGHT
+    assert row.cells[-1].text.endswith("%") and align(row.cells[-1]) == WD_ALIGN_PARAGRAPH.RIGHT
+    assert align(county.rows[0].cells[4]) == WD_ALIGN_PARAGRAPH.CENTER  # headers centred
 
 
 def test_annexes_are_announced_and_headed(doc):
