@@ -1,7 +1,7 @@
 """Charts for the report, declared in the form ([[charts]]), made twice from the same records:
 inline SVG for the HTML page (no network, no script) and, for Word, native charts: a
 DrawingML chart part with its data in an embedded workbook, so that an office edits a chart
-(编辑数据) in Word or WPS, and LibreOffice draws it, in the document's own fonts.
+( 编辑数据 ) in Word or WPS, and LibreOffice draws it, in the document's own fonts.
 
 A rate chart puts the province (or, in a partial report, the units summed so far, said so in
 its label) as the first bar, in its own colour: no line across the bars and their labels.

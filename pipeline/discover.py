@@ -17,7 +17,7 @@ from .model import Source
 if TYPE_CHECKING:
     from .cache import Hashes
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt"}
+WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt", ".ods"}
 _HEAD = 8
 
 

@@ -98,6 +98,19 @@ class RateSpec:
 
 
 @dataclass(frozen=True)
+class ReaderSpec:
+    """The words by which the reader tells a table's rows apart, and the sheet-name prefixes
+    that make a name something else; declared with the form, since another campaign's clerks
+    (or another language's office software) write other words."""
+
+    total_words: tuple[str, ...] = ("合计", "总计", "汇总")
+    subtotal_words: tuple[str, ...] = ("小计",)
+    note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
+    footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
+    not_sheet_prefixes: tuple[str, ...] = ("图",)
+
+
+@dataclass(frozen=True)
 class Form:
     key: str
     version: str
@@ -115,6 +128,7 @@ class Form:
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
     charts: tuple[dict, ...] = ()
     attention: dict | None = None
+    reader: ReaderSpec = ReaderSpec()
     notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
 
     @property
@@ -171,10 +185,16 @@ def load_form(path: str | Path | None = None) -> Form:
         fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
         charts=tuple(raw.get("charts", [])),
         attention=raw.get("attention"),
+        reader=_reader(raw.get("reader", {})),
         notes=tuple(raw.get("notes", [])),
     )
     _check(form)
     return form
+
+
+def _reader(r: dict) -> ReaderSpec:
+    default = ReaderSpec()
+    return ReaderSpec(**{k: tuple(r.get(k, getattr(default, k))) for k in ReaderSpec.__dataclass_fields__})
 
 
 def _sheet(s: dict, messages: dict) -> SheetSpec:

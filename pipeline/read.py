@@ -17,7 +17,7 @@ from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
-from .form import Form, SheetSpec, label_variants, normalise_label
+from .form import Form, ReaderSpec, SheetSpec, label_variants, normalise_label
 from .model import Finding, ReadResult, Return, Severity, SheetData, Source
 from .numbers import MAX_COUNT, NotACount, TooLarge, display, parse_count
 from .units import UnitList
@@ -25,16 +25,22 @@ from .workbook import Book, Grid, Unreadable, cell_ref, column_letter, open_book
 
 HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is not the form
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
-_TOTAL_WORDS = {"合计", "总计", "小计", "全县合计", "全区合计", "全市合计", "合计数", "总合计"}
-# The words that start the lines under a table; both widths of colon.
-_FOOTER_WORDS = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人", "注[：:]", "说明[：:]", "备注[：:]")
-_FOOTER = re.compile(r"^\s*(?:" + "|".join(_FOOTER_WORDS) + ")")
 _COLUMN_CODES = {"甲", "乙", "丙", "丁"}
 _UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
 _CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
 _DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
+_PEOPLE = ("填表人", "审核人", "联系电话")
+
+
+def _spaced(label: str) -> str:
+    """A label as clerks space it out to fill a cell, such as 填 表 人 or 审　核　人 ; NFKC has made
+    the ideographic space a plain one."""
+    return r"\s*".join(map(re.escape, label))
+
+
 _PEOPLE_LINES = tuple(
-    (label, re.compile(label + r"[::]\s*(.*?)(?=\s{2,}|填表人|审核人|联系电话|$)")) for label in ("填表人", "审核人", "联系电话")
+    (label, label[0], re.compile(_spaced(label) + r"\s*[::]\s*(.*?)(?=\s{2,}|" + "|".join(map(_spaced, _PEOPLE)) + "|$)"))
+    for label in _PEOPLE
 )
 
 
@@ -150,18 +156,21 @@ class _SourceReader:
         self.identity: dict[str, list[tuple[str, str]]] = {"name": [], "code": [], "date": []}
         self.people: dict[str, str] = {}
 
-    def finding(self, severity: Severity, rule: str, *, sheet: str = "", cell: str = "", field: str = "", **kw) -> None:
+    def finding(self, severity: Severity, rule: str, *, sheet: str = "", cell: str = "", field: str = "",
+                county: str = "", **kw) -> None:
+        """`county`: the finding belongs to another county than the return's (the one its file
+        name names); otherwise it is filled in once the return's county is known."""
         place = f"{sheet}!{cell}" if sheet and cell else sheet
         msg = self.form.message(rule, place=place, **kw)
-        self.findings.append(Finding(severity, self.source.path, "", sheet, cell, field, rule, msg))
+        self.findings.append(Finding(severity, self.source.path, county, sheet, cell, field, rule, msg))
 
     def load(self) -> _SourceReader:
         """Each of the form's sheets found in the workbook and parsed."""
         self.grids: list[tuple[SheetSpec, Grid]] = []
         for spec in self.form.sheets:
-            name = self._pick_sheet(spec)
-            if name is not None:
-                self.grids.append((spec, self.book.loader(name)))  # type: ignore[operator]
+            grid = self._pick_sheet(spec)
+            if grid is not None:
+                self.grids.append((spec, grid))
         return self
 
     def read(self) -> ReadResult:
@@ -173,7 +182,8 @@ class _SourceReader:
         code = self._identify()
         filed_on = self._filed_on()
         findings = tuple(
-            Finding(f.severity, f.file, code, f.sheet, f.cell, f.field, f.rule, f.message) for f in self.findings
+            Finding(f.severity, f.file, f.county_code or code, f.sheet, f.cell, f.field, f.rule, f.message)
+            for f in self.findings
         )
         ret = Return(
             source=self.source,
@@ -188,9 +198,15 @@ class _SourceReader:
 
     # --- sheets -------------------------------------------------------------------------
 
-    def _pick_sheet(self, spec: SheetSpec) -> str | None:
+    def _pick_sheet(self, spec: SheetSpec) -> Grid | None:
         names_this = _field_keys(spec).names_this_sheet
-        matches = [(name, visible) for name, visible in self.book.sheets if names_this[name]]
+        prefixes = self.form.reader.not_sheet_prefixes
+        matches = [(name, visible) for name, visible in self.book.sheets if names_this[(name, prefixes)]]
+        grids: dict[str, Grid] = {}
+        if len(matches) > 1:
+            # A sheet with no cells (a leftover copy, a sheet kept for a picture) is no candidate.
+            grids = {name: self.book.loader(name) for name, _ in matches}  # type: ignore[operator]
+            matches = [m for m in matches if any(any(v not in ("", None) for v in row) for row in grids[m[0]].rows)]
         visible = [m for m in matches if m[1]]
         pool = visible or matches
         if not pool:
@@ -200,9 +216,13 @@ class _SourceReader:
             names = "、".join(f"“{n}”" for n, _ in pool)
             self.finding(Severity.ERROR, "sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label, detail=names)
             return None
-        return pool[0][0]
+        name = pool[0][0]
+        return grids.get(name) or self.book.loader(name)  # type: ignore[operator]
 
     def _read_sheet(self, spec: SheetSpec, grid: Grid) -> SheetData | None:
+        """Three steps: find the table (its header and columns), classify each row under it
+        (township, 合计 , 小计 , note, footer, nothing), then convert the kept rows' values a
+        column at a time, where a column of whole numbers converts at C speed."""
         if grid.far_cell:
             self.finding(Severity.WARNING, "stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
         header_row, columns = _find_header(spec, grid)
@@ -213,73 +233,126 @@ class _SourceReader:
             for f in missing:
                 self.finding(Severity.ERROR, "missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
-        key_field = spec.key_field.key
-        key_col = columns[key_field]
-        field_items = [(k, c) for k, c in columns.items() if k != key_field]
-        keys = [k for k, _ in field_items]
-        col_index = [c for _, c in field_items]
-        letters = [column_letter(c) for c in col_index]
-        count_units = _field_keys(spec).count_units
-        unit_of = [count_units.get(k) for k in keys]  # None: a computed column
-        first_field_col = min(col_index)
+        table = _Table(spec, columns)
+        rows = self._classify_rows(table, grid, header_row)
+        return self._convert(table, grid, rows)
+
+    def _classify_rows(self, table: _Table, grid: Grid, header_row: int) -> _Rows:
+        """Which rows under the header hold a township, a 合计 or a 小计 , and which hold nothing
+        to add (empty rows, spare template rows, column numbers, notes, the footer)."""
+        words = _row_words(self.form)
+        kind_of = words.kind
+        key_col, count_cols = table.key_col, table.count_cols
         rows = grid.rows
-        formulas = grid.formula_without_value
-        # First the rows: which hold a township, which a 合计, which nothing to read. Then the
-        # values, a column at a time: a column of whole numbers converts at C speed.
-        kept: list[int] = []  # the rows whose values are read, townships and 合计 alike
-        totals: set[int] = set()  # their positions in `kept` that are 合计 rows
-        township_at: list[int] = []
-        townships: list[str] = []
+        # Cells holding a formula whose value reads as blank: an entry all the same.
+        entries = grid.formula_without_value | grid.formula_blank if grid.formula_blank else grid.formula_without_value
+        uncached = grid.formula_without_value
+        found = _Rows()
+        kept, names, township_at = found.rows, found.names, found.township_at
+        text_only: list[int] = []
         r = header_row + 1
         while r < len(rows):
             raw = rows[r]
             n = len(raw)
-            has_formula = bool(formulas) and any((r, c) in formulas for c in col_index)
-            if raw.count("") == n and not has_formula:
+            if raw.count("") == n and not (entries and any((r, c) in entries for c in count_cols)):
                 r += 1  # an empty row: the commonest row that holds no township
                 continue
-            if _has_footer(raw):
-                break
             key_text = raw[key_col] if key_col < n else ""
             key_text = _clean_str(key_text) if key_text.__class__ is str else _clean_text(key_text)
             if key_text:
-                if key_text in _COLUMN_CODES:
-                    r += 1
-                    continue
-                is_total = _is_total(key_text)
+                kind = kind_of[key_text]
+                if kind == _TOWNSHIP and _no_entry(raw, count_cols, r, entries):
+                    kind = _TEXT_ONLY
+                elif kind == _NOTE and any(_is_number(raw[c]) for c in count_cols if c < n):
+                    # A note beside figures: the figures are not added, and the clerk is told where
+                    # they are, never left to guess why a total fell short. (A footer's cells hold
+                    # names and telephone numbers, which are no figures of the form.)
+                    c = next(c for c in count_cols if c < n and _is_number(raw[c]))
+                    self.finding(Severity.WARNING, "note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
+                                 value=display(key_text))
             else:
-                values_raw = [raw[c] if c < n else "" for c in col_index]
-                if (not has_formula and all(_blank(v) for v in values_raw)) or _is_code_row(values_raw, col_index):
-                    r += 1
-                    continue
-                is_total = any(_is_total(_clean_text(grid.value(r, c))) for c in range(first_field_col) if c != key_col)
-            if is_total:
-                totals.add(len(kept))
-            else:
-                if not key_text:
-                    self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, key_col),
-                                 field=key_field)
-                    key_text = f"（第{r + 1}行）"
-                elif len(key_text) > MAX_NAME:
-                    self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, key_col),
-                                 field=key_field, value=display(key_text))
-                    key_text = key_text[:MAX_NAME] + "…"
+                kind = self._keyless_kind(table, grid, r, uncached, words)
+            if kind == _TOWNSHIP:  # the commonest kept row, added without a call
                 township_at.append(len(kept))
-                townships.append(key_text)
-            kept.append(r)
+                kept.append(r)
+                names.append(key_text)
+            elif kind == _FOOTER:
+                if found.footer < 0:
+                    found.footer = r
+                if not _total_below(rows, r + 1, key_col, kind_of):
+                    break  # the footer ends the table, unless the sheet's 合计 row is still to come
+            elif kind == _TEXT_ONLY:
+                text_only.append(r)
+                found.texts[r] = key_text
+            elif kind <= _KEYLESS:
+                found.add(r, kind, key_text)
             r += 1
-        self._collect_people(grid, r)  # a footer may sit anywhere below the table
-        total_at = min(totals) if totals else -1
+        # A row of text with no figure is a note when no township follows it; between townships
+        # it is a warning, and never a township: it would add nothing but a name.
+        last = found.rows[found.township_at[-1]] if found.township_at else -1
+        for t in text_only:
+            if t < last:
+                self.finding(Severity.WARNING, "text-only-row", sheet=grid.name, cell=cell_ref(t, key_col),
+                             value=display(found.texts[t]))
+        self._collect_people(grid, found.footer if found.footer >= 0 else r)
+        return found
+
+    def _keyless_kind(self, table: _Table, grid: Grid, r: int, uncached, words: _RowWords) -> int:
+        """A row with nothing in the township column: a footer or note standing alone, a 合计
+        labelled in another column, empty but for computed columns' formulas (the issued
+        template's spare rows), a column-number row, or figures without a name."""
+        raw = grid.rows[r]
+        n = len(raw)
+        count_cols = table.count_cols
+        first = next((v for v in raw if not _blank(v)), "")
+        if first.__class__ is str:
+            kind = words.kind[_clean_str(first)]
+            if kind in (_NOTE, _FOOTER) and not any(_is_number(raw[c]) for c in count_cols if c < n):
+                return kind
+        values = [raw[c] if c < n else "" for c in count_cols]
+        if all(_blank(v) for v in values) and not (uncached and any((r, c) in uncached for c in count_cols)):
+            return _EMPTY
+        all_values = [raw[c] if c < n else "" for c in table.col_index]
+        if _is_code_row(all_values, table.col_index):
+            return _EMPTY
+        for c in range(table.first_field_col):
+            if c != table.key_col:
+                kind = words.kind[_clean_text(grid.value(r, c))]
+                if kind in (_TOTAL, _SUBTOTAL):
+                    return kind
+        return _KEYLESS
+
+    def _convert(self, table: _Table, grid: Grid, found: _Rows) -> SheetData:
+        spec, keys, letters, unit_of = table.spec, table.keys, table.letters, table.unit_of
+        kept, township_at = found.rows, found.township_at
+        formulas = grid.formula_without_value
+        totals = found.totals
+        total_at = totals[0] if totals else -1
+        non_townships = set(totals) | set(found.subtotals)
+        township_names = []
+        for i in township_at:
+            r, key_text = kept[i], found.names[i]
+            if not key_text:
+                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, table.key_col),
+                             field=table.key_field)
+                key_text = f"（第{r + 1}行）"
+            elif len(key_text) > MAX_NAME:
+                self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
+                             field=table.key_field, value=display(key_text))
+                key_text = key_text[:MAX_NAME] + "…"
+            township_names.append(key_text)
         total_recomputed = False
         value_columns: list[tuple] = []
+        all_values: list[list | tuple] = []
         total_values = {}
+        rows = grid.rows
         picked = [rows[k] for k in kept]
-        width = max(col_index) + 1
+        width = max(table.col_index) + 1
         if picked and min(map(len, picked)) < width:
             picked = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in picked]
         by_column = list(zip(*picked)) if picked else [()] * width
         townships_only = itemgetter(*township_at) if len(township_at) > 1 else None
-        for j, c in enumerate(col_index):
+        for j, c in enumerate(table.col_index):
             cells = by_column[c]
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
@@ -288,8 +361,8 @@ class _SourceReader:
                 values = []
                 for i, v in enumerate(cells):
                     if i in formula_at:
-                        if i in totals:
-                            total_recomputed = True
+                        if i in non_townships:
+                            total_recomputed = total_recomputed or i == total_at
                         else:
                             self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
@@ -306,22 +379,55 @@ class _SourceReader:
                                 field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
                             )
                             values.append(None)
+            all_values.append(values)
             if total_at >= 0:
                 total_values[keys[j]] = values[total_at]
-            if not totals:
+            if not non_townships:
                 value_columns.append(tuple(values))
             else:
                 value_columns.append(townships_only(values) if townships_only else tuple(values[i] for i in township_at))
+        if found.subtotals:
+            self._check_subtotals(table, grid, found, all_values)
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
-        township_column = column_letter(key_col)
+        township_column = column_letter(table.key_col)
+        if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
+            # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.
+            self.finding(Severity.INFO, "total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
+            total_row, total_values = 0, {}
+        counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
+        if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
+            self.finding(Severity.ERROR, "sheet-empty", sheet=grid.name, sheet_number=spec.number,
+                         sheet_label=spec.label)
+            total_recomputed, total_row, total_values = False, 0, {}
+        elif township_at and all(v == 0 for column in counts for v in column):
+            self.finding(Severity.WARNING, "sheet-all-zero", sheet=grid.name)
         if total_recomputed and total_row:
             self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         return SheetData(
-            spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(townships),
+            spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(township_names),
             tuple(kept[i] + 1 for i in township_at),
             dict(zip(keys, value_columns)), total_row, total_values,
         )
+
+    def _check_subtotals(self, table: _Table, grid: Grid, found: _Rows, all_values: list) -> None:
+        """Each 小计 row covers the townships since the header or the previous 小计."""
+        townships = set(found.township_at)
+        start = 0
+        for s in found.subtotals:
+            covered = [i for i in range(start, s) if i in townships]
+            start = s + 1
+            for j, unit in enumerate(table.unit_of):
+                if unit is None:
+                    continue
+                column = all_values[j]
+                written = column[s]
+                parts = [column[i] for i in covered]
+                if written is None or None in parts or written == sum(parts):
+                    continue
+                self.finding(Severity.WARNING, "subtotal-mismatch", sheet=grid.name,
+                             cell=f"{table.letters[j]}{found.rows[s] + 1}", field=table.keys[j],
+                             field_label=table.spec.label_of(table.keys[j]), value=written, expected=sum(parts))
 
     # --- identity -----------------------------------------------------------------------
 
@@ -343,8 +449,8 @@ class _SourceReader:
     def _collect_people(self, grid: Grid, start: int) -> None:
         for r in range(start, min(len(grid.rows), start + 6)):
             text = _row_text(grid, r)
-            for label, pattern in _PEOPLE_LINES:
-                m = label in text and pattern.search(text)
+            for label, first, pattern in _PEOPLE_LINES:
+                m = first in text and pattern.search(text)
                 if m and m.group(1).strip() and label not in self.people:
                     self.people[label] = m.group(1).strip()
 
@@ -367,8 +473,10 @@ class _SourceReader:
         if content:
             code = next(iter(content))
             if from_file and from_file != code:
+                # The file-name county's: should this return be superseded by the content
+                # county's own, the finding still tells that county its file held another's figures.
                 self.finding(
-                    Severity.ERROR, "unit-conflict",
+                    Severity.ERROR, "unit-conflict", county=from_file,
                     detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
                 return code
@@ -391,21 +499,9 @@ class _SourceReader:
         return None
 
 
-def _has_footer(raw: list) -> bool:
-    for v in raw:
-        if v.__class__ is str and v and _is_footer_text(v):
-            return True
-    return False
-
-
-@lru_cache(maxsize=16384)
-def _is_footer_text(text: str) -> bool:
-    # A township's name comes back in every return: each cell text is asked about once.
-    return _FOOTER.match(text) is not None
-
-
-def _whole(word: str, text: str) -> bool:
-    """`表1` is in `表1走访情况` but not in `表10`."""
+def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
+    """`表1` is in `表1走访情况` and `附表1` but not in `表10`, nor, when `not_after` holds 图 ,
+    in `图表1`."""
     if not word:
         return False
     start = text.find(word)
@@ -413,7 +509,8 @@ def _whole(word: str, text: str) -> bool:
         end = start + len(word)
         before = text[start - 1] if start > 0 else ""
         after = text[end] if end < len(text) else ""
-        if not (before.isdigit() and word[0].isdigit()) and not (after.isdigit() and word[-1].isdigit()):
+        if (not (before.isdigit() and word[0].isdigit()) and not (after.isdigit() and word[-1].isdigit())
+                and not (not_after and text[:start].endswith(not_after))):
             return True
         start = text.find(word, start + 1)
     return False
@@ -457,9 +554,121 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-@lru_cache(maxsize=16384)
-def _is_total(text: str) -> bool:  # asked of every township's name
-    return text in _TOTAL_WORDS or (len(text) <= 6 and (text.endswith("合计") or text.endswith("总计")))
+# What a row under the header is. The kept kinds come first: townships, 合计, 小计, and
+# figures without a township's name (kept, to be named in a finding).
+_TOWNSHIP, _TOTAL, _SUBTOTAL, _KEYLESS, _TEXT_ONLY, _NOTE, _FOOTER, _EMPTY = range(8)
+
+
+class _RowWords:
+    """The form's words for rows that are not townships, and each key text's kind, worked
+    out once: a township's name comes back in every return."""
+
+    def __init__(self, reader: ReaderSpec) -> None:
+        self.total = tuple(_clean_str(w) for w in reader.total_words if w.strip())
+        self.subtotal = tuple(_clean_str(w) for w in reader.subtotal_words if w.strip())
+        notes = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
+        footers = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
+                           if w.strip())
+        # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
+        self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
+        self.footer = re.compile(rf"^(?:{footers})") if footers else None
+        self.kind = _Memo(self._kind)
+
+    def _kind(self, text: str) -> int:
+        if not text:
+            return _EMPTY
+        if text in _COLUMN_CODES:
+            return _EMPTY
+        # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
+        # so that 小计 never counts as the county's 合计 whatever the words declared.
+        if self.subtotal and (text in self.subtotal or (len(text) <= 12 and text.endswith(self.subtotal))):
+            return _SUBTOTAL
+        if self.total and (text in self.total or (len(text) <= 6 and text.endswith(self.total))):
+            return _TOTAL
+        if self.note and self.note.match(text):
+            return _NOTE
+        if self.footer and self.footer.match(text):
+            return _FOOTER
+        return _TOWNSHIP
+
+
+_WORDS: dict[int, tuple[ReaderSpec, _RowWords]] = {}
+
+
+def _row_words(form: Form) -> _RowWords:
+    entry = _WORDS.get(id(form.reader))
+    if entry is None or entry[0] is not form.reader:
+        if len(_WORDS) > 64:
+            _WORDS.clear()
+        entry = _WORDS[id(form.reader)] = (form.reader, _RowWords(form.reader))
+    return entry[1]
+
+
+class _Table:
+    """Where a sheet's fields stand in the county's layout."""
+
+    def __init__(self, spec: SheetSpec, columns: dict[str, int]) -> None:
+        self.spec = spec
+        self.key_field = spec.key_field.key
+        self.key_col = columns[self.key_field]
+        items = [(k, c) for k, c in columns.items() if k != self.key_field]
+        self.keys = [k for k, _ in items]
+        self.col_index = [c for _, c in items]
+        self.letters = [column_letter(c) for c in self.col_index]
+        units = _field_keys(spec).count_units
+        self.unit_of = [units.get(k) for k in self.keys]  # None: a computed column
+        self.count_cols = [c for c, u in zip(self.col_index, self.unit_of) if u is not None]
+        self.first_field_col = min(self.col_index)
+
+
+class _Rows:
+    """The rows kept from a table, in order: each one's row index, name and kind."""
+
+    def __init__(self) -> None:
+        self.rows: list[int] = []
+        self.names: list[str] = []
+        self.township_at: list[int] = []  # positions in `rows`
+        self.totals: list[int] = []
+        self.subtotals: list[int] = []
+        self.texts: dict[int, str] = {}  # rows of text alone, by row index
+        self.footer = -1
+
+    def add(self, r: int, kind: int, name: str) -> None:
+        at = len(self.rows)
+        if kind == _TOTAL:
+            self.totals.append(at)
+        elif kind == _SUBTOTAL:
+            self.subtotals.append(at)
+        else:
+            self.township_at.append(at)
+        self.rows.append(r)
+        self.names.append(name)
+
+
+def _no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
+    """No count cell of the row holds anything: no value, no formula. `0`, `—`, `/`, `无` are
+    entries (they say 0)."""
+    n = len(raw)
+    for c in count_cols:
+        v = raw[c] if c < n else ""
+        if v is not None and (v.__class__ is not str or v.strip()):
+            return False
+        if entries and (r, c) in entries:
+            return False
+    return True
+
+
+def _is_number(v: object) -> bool:
+    return v.__class__ is float or v.__class__ is int
+
+
+def _total_below(rows: list, start: int, key_col: int, kind_of) -> bool:
+    for r in range(start, len(rows)):
+        raw = rows[r]
+        if key_col < len(raw) and raw[key_col].__class__ is str and raw[key_col]:
+            if kind_of[_clean_str(raw[key_col])] == _TOTAL:
+                return True
+    return False
 
 
 def _is_code_row(values: list, cols: list[int]) -> bool:
@@ -536,7 +745,8 @@ class _FieldTable(list):
         self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
         self.hits = _Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
         sheet_names = [normalise_label(x) for x in (spec.label, *spec.aliases)]
-        self.names_this_sheet = _Memo(lambda name: any(_whole(w, normalise_label(name)) for w in sheet_names))
+        # By (sheet name, the form's prefixes that make a name something else).
+        self.names_this_sheet = _Memo(lambda key: any(_whole(w, normalise_label(key[0]), key[1]) for w in sheet_names))
         self.tops = _Memo(self._top_stand_in)
         self.bottoms = _Memo(self._bottom_stand_in)
         self.cell_matches = _Memo(self._cell_matches)

@@ -63,8 +63,8 @@ class Report:
     date: str
     city_noun: str = "市（州）"
     headings: dict = dataclasses.field(default_factory=dict)  # section key → 一、总体情况 …
-    annexes: tuple[dict, ...] = ()  # per 附件: {title, tables (in Word), note}
-    annex_lines: tuple[str, ...] = ()  # 附件说明: 附件：1．… , then 2．… under it
+    annexes: tuple[dict, ...] = ()  # per annex ( 附件 ): {title, tables (in Word), note}
+    annex_lines: tuple[str, ...] = ()  # the 附件说明 , 附件：1．… then 2．… under it
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
@@ -154,7 +154,7 @@ def build_report(
 
 
 def headings(keys: list[str]) -> dict:
-    """一、总体情况, 二、… for the sections present, in SECTIONS' order."""
+    """一、总体情况 , 二、… for the sections present, in SECTIONS' order."""
     present = [k for k in SECTIONS if k in keys]
     return {k: f"{NUMERALS[i]}、{SECTIONS[k]}" for i, k in enumerate(present)}
 
@@ -238,7 +238,7 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
 
 
 def _notes(form: Form, totals: Totals, roster: Roster) -> dict:
-    """数据说明, for readers: who is in the sums and who is not, and why; how the rates are
+    """The 数据说明 , for readers: who is in the sums and who is not, and why; how the rates are
     worked out; where two figures count different things. File names, cells and what a
     county must do are for validation.html and the returned workbooks."""
     noun = form.unit_noun

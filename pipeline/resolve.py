@@ -35,14 +35,25 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
         else:
             unassigned.append(r)
     per_file: dict[str, list[Finding]] = {}
+    # A file whose name names one county and whose content another: the file-name county has
+    # sent something, and is told so (已退回) unless a return of its own stands.
+    claimed: dict[str, list[ReadResult]] = {}
+    by_path = {r.source.path: r for r in results}
     for f in findings:
         per_file.setdefault(f.file, []).append(f)
+        if _claims_other(f, by_path, units):
+            claimed.setdefault(f.county_code, []).append(by_path[f.file])
 
     extra: list[Finding] = []
     superseded_files: set[str] = set()
     statuses = []
     for unit in units.units:
         candidates = by_county.get(unit.code, [])
+        if not candidates and unit.code in claimed:
+            wrong = max(claimed[unit.code], key=_rank)
+            statuses.append(UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, "rejected", wrong.source,
+                                       (), None, "", "", 1, 0))
+            continue
         if not candidates:
             statuses.append(UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, "missing", None, (),
                                        None, "", "", 0, 0))
@@ -65,8 +76,18 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
             ret.filled_by if ret else "", ret.phone if ret else "",
             errors, warnings,
         ))
-    kept = [f for f in findings if f.file not in superseded_files]
+    # The conflict outlives its file's supersession: it is the file-name county's news.
+    kept = [f for f in findings if f.file not in superseded_files or _claims_other(f, by_path, units)]
     return Roster(tuple(statuses), tuple(unassigned)), kept + extra
+
+
+CONFLICT = "unit-conflict"
+
+
+def _claims_other(f: Finding, by_path: dict[str, ReadResult], units: UnitList) -> bool:
+    """A file-name/content conflict filed under the file-name county, not the content's."""
+    return (f.rule == CONFLICT and bool(f.county_code) and f.file in by_path and units.by_code(f.county_code) is not None
+            and county_of(by_path[f.file], units) != f.county_code)
 
 
 def _rank(r: ReadResult) -> tuple:

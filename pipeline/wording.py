@@ -85,7 +85,7 @@ def rate_value(num, den) -> float | None:
 
 
 def place(name: str, city: str) -> str:
-    """兰州市城关区, as a reader outside the city needs it; 嘉峪关市 once, being its own city."""
+    """兰州市城关区 , as a reader outside the city needs it; 嘉峪关市 once, being its own city."""
     return name if name == city else f"{city}{name}"
 
 

@@ -6,6 +6,13 @@ hundreds of gigabytes and abort the process. The sheet XML is therefore scanned 
 (cheaply, as bytes) for the extent of its value cells and for formulas without cached
 values, which calamine cannot tell from empty cells. A sheet too large for a dense grid
 is read through openpyxl's streaming reader, clipped to the form's window.
+
+A formula's empty cached result comes in two kinds that calamine reads alike (""): a string
+cell (`<c t="str"><f>IF(x=0,"",x)</f><v/></c>`, as Excel, WPS and LibreOffice save a
+zero-hiding formula) holds the empty string, a value; a cell with no type or `t="n"` and no
+value was never computed (openpyxl, which does not calculate, writes it). The scan tells them
+apart by the cell's type. OpenDocument spreadsheets (.ods) are read by calamine directly:
+their formulas always carry their results.
 """
 
 from __future__ import annotations
@@ -46,6 +53,9 @@ class Grid:
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # r1, c1, r2, c2, 0-based inclusive
     formula_without_value: set[tuple[int, int]] = field(default_factory=set)
     far_cell: str = ""  # the farthest value cell, when the sheet reaches beyond the window
+    formula_blank: set[tuple[int, int]] = field(default_factory=set)  # formulas whose result is ""
+    subtotal_rows: set[int] = field(default_factory=set)  # rows holding =SUBTOTAL(…): filtered sums
+    hidden_rows: bool = False  # some row is hidden (a filter, or by hand)
 
     def value(self, r: int, c: int) -> object:
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):
@@ -59,14 +69,18 @@ class Book:
     loader: object  # callable(name) -> Grid
 
 
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+
 def sniff(data: bytes) -> str:
-    """xlsx (OOXML zip), xls (OLE2 compound file), zip (an archive of other files) or ''."""
+    """xlsx (OOXML zip, or an OpenDocument spreadsheet, read alike), xls (OLE2 compound file),
+    zip (an archive of other files) or ''."""
     if data.startswith(ZIP_MAGIC):
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
         except zipfile.BadZipFile:
             return "xlsx"  # a damaged workbook: let the reader say so
-        if "xl/workbook.xml" in names or "[Content_Types].xml" in names:
+        if "xl/workbook.xml" in names or "[Content_Types].xml" in names or _is_ods(data, names):
             return "xlsx"
         return "zip"
     if data.startswith(OLE_MAGIC):
@@ -96,6 +110,8 @@ def _open_xlsx(data: bytes) -> Book:
     if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
         raise Unreadable("unreadable", "压缩包解压后过大，疑似恶意文件")
     names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names and _is_ods(data, names):
+        return _open_calamine(data, xml_parts=None, ods=_scan_ods(zf))
     if "xl/workbook.xml" not in names:
         raise Unreadable("unreadable", "不是Excel文件（压缩包）" if names else "文件已损坏")
     worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
@@ -115,6 +131,14 @@ def _open_xlsx(data: bytes) -> Book:
         except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             raise Unreadable("unreadable", "文件已损坏") from e
     return _open_calamine(data, xml_parts=(zf, parts, scans))
+
+
+def _is_ods(data: bytes, names) -> bool:
+    """An OpenDocument spreadsheet: its first member is `mimetype`, stored, naming the type;
+    some writers (WPS among them) only put content.xml and the manifest."""
+    if "content.xml" not in names:
+        return False
+    return ODS_MIMETYPE in data[:200] or "META-INF/manifest.xml" in names
 
 
 def _inflate(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -160,8 +184,11 @@ def _unescape(s: str) -> str:
 
 _VALUE_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')
 _FORMULA_NO_VALUE = re.compile(
-    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+    rb'<c\b([^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
 )
+_STRING_TYPE = re.compile(rb'\bt="(?:str|inlineStr)"')
+_SUBTOTAL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*>\s*(?:_xlfn\.)?SUBTOTAL\(', re.I)
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\bhidden="(?:1|true)"')
 
 
 def _col_index(letters: bytes) -> int:
@@ -176,12 +203,42 @@ _WIDE_CELL = re.compile(rb'r="[A-Z]{3}\d')
 _LAST_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 
 
-def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, set[tuple[int, int]]]:
-    """Extent of value cells (rows, cols), the farthest cell, and formulas without cached values."""
-    formulas = set()
-    if _ANY_FORMULA.search(xml):  # quicker than `b"<f" in xml`, which '<' on every tag slows down
-        for m in _FORMULA_NO_VALUE.finditer(xml):
-            formulas.add((int(m.group(2)) - 1, _col_index(m.group(1))))
+@dataclass(frozen=True)
+class _Formulas:
+    """What the scan learns about a sheet's formulas that calamine's values do not show."""
+
+    uncached: frozenset = frozenset()  # no result at all: never computed
+    blank: frozenset = frozenset()  # the empty string as result: a zero-hiding formula
+    subtotal: frozenset = frozenset()  # SUBTOTAL(…), which leaves out rows a filter hides
+    hidden_rows: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows))
+
+
+_NO_FORMULAS = _Formulas()
+
+
+def _scan_formulas(xml: bytes) -> _Formulas:
+    if not _ANY_FORMULA.search(xml):  # quicker than `b"<f" in xml`, which '<' on every tag slows down
+        return _NO_FORMULAS
+    uncached, blank = set(), set()
+    for m in _FORMULA_NO_VALUE.finditer(xml):
+        cell = (int(m.group(3)) - 1, _col_index(m.group(2)))
+        (blank if _STRING_TYPE.search(m.group(1)) else uncached).add(cell)
+    subtotal: set = set()
+    hidden = False
+    if b"SUBTOTAL(" in xml or b"subtotal(" in xml:
+        subtotal = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _SUBTOTAL.finditer(xml)}
+        hidden = _HIDDEN_ROW.search(xml) is not None
+    if not (uncached or blank or subtotal):
+        return _NO_FORMULAS
+    return _Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden)
+
+
+def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, _Formulas]:
+    """Extent of value cells (rows, cols), the farthest cell, and what its formulas hide."""
+    formulas = _scan_formulas(xml)
     # Rows come in order: the last <row> bounds them all, and no three-letter column means
     # none past ZZ. Only a sheet that fails either quick test has its every cell looked at.
     last = xml.rfind(b"<row ")
@@ -199,7 +256,36 @@ def _scan_sheet_xml(xml: bytes) -> tuple[int, int, str, set[tuple[int, int]]]:
     return max_r, max_c, far, formulas
 
 
-def _open_calamine(data: bytes, xml_parts) -> Book:
+_ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
+_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+_ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
+
+
+def _scan_ods(zf: zipfile.ZipFile) -> dict[str, _Formulas]:
+    """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
+    a filter hides. Per sheet: the rows holding SUBTOTAL (as cells in column 0) and whether
+    any row is hidden. Looked at only when some formula says SUBTOTAL."""
+    xml = zf.read("content.xml")
+    if b"SUBTOTAL(" not in xml.upper():
+        return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        body = t.group(2)
+        if b"SUBTOTAL(" not in body.upper():
+            continue
+        rows, hidden, r = set(), False, 0
+        for m in _ODS_ROW.finditer(body):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            hidden = hidden or _ODS_HIDDEN.search(m.group(1)) is not None
+            if m.group(2) and b"SUBTOTAL(" in m.group(2).upper():
+                rows.add((r, 0))
+            r += int(repeat.group(1)) if repeat else 1
+        out[_unescape(t.group(1).decode("utf-8", "replace"))] = _Formulas(subtotal=frozenset(rows), hidden_rows=hidden)
+    return out
+
+
+def _open_calamine(data: bytes, xml_parts, ods: dict[str, _Formulas] | None = None) -> Book:
     import python_calamine as pc
 
     try:
@@ -210,13 +296,18 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
         if "password" in str(e).lower() or "encrypt" in str(e).lower():
             raise Unreadable("encrypted") from e
         raise Unreadable("unreadable", "文件已损坏或格式不对") from e
-    sheets = [(m.name, m.visible == pc.SheetVisibleEnum.Visible) for m in wb.sheets_metadata]
+    # Chart sheets, dialog and macro sheets hold no cells: they never stand for a form sheet
+    # (a chart sheet named 图表1 is not 表1).
+    sheets = [(m.name, m.visible == pc.SheetVisibleEnum.Visible) for m in wb.sheets_metadata
+              if m.typ == pc.SheetTypeEnum.WorkSheet]
 
     def load(name: str) -> Grid:
         visible = dict(sheets)[name]
-        formulas: set[tuple[int, int]] = set()
+        formulas = _NO_FORMULAS
         far = ""
         zf, parts, scans = xml_parts if xml_parts is not None else (None, None, {})
+        if ods:
+            formulas = ods.get(name, _NO_FORMULAS)
         if parts is not None:
             part = parts.get(name)
             if part:
@@ -229,7 +320,7 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
                 rows, cols, far_cell, formulas = scan
                 if rows > WINDOW_ROWS or cols > WINDOW_COLS:
                     grid = _load_windowed(data, name, visible)
-                    grid.formula_without_value = formulas
+                    _apply(grid, formulas)
                     grid.far_cell = far_cell
                     return grid
         try:
@@ -240,9 +331,18 @@ def _open_calamine(data: bytes, xml_parts) -> Book:
         if len(rows) > WINDOW_ROWS:  # xls: bounded by its format, but no need to keep it all
             rows = rows[:WINDOW_ROWS]
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
-        return Grid(name, visible, rows, merged, formulas, far)
+        return _apply(Grid(name, visible, rows, merged, set(), far), formulas)
 
     return Book(sheets, load)
+
+
+def _apply(grid: Grid, formulas: _Formulas) -> Grid:
+    if formulas:
+        grid.formula_without_value = set(formulas.uncached)
+        grid.formula_blank = set(formulas.blank)
+        grid.subtotal_rows = {r for r, _ in formulas.subtotal}
+        grid.hidden_rows = formulas.hidden_rows
+    return grid
 
 
 def _load_windowed(data: bytes, name: str, visible: bool) -> Grid:

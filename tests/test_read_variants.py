@@ -233,8 +233,10 @@ def test_file_name_and_content_disagreeing_is_an_error(tmp_path, form, units):
     data = workbook_bytes(build_return(form, units.by_code("620102"), clean_rows()))
     (tmp_path / "621026_宁县.xlsx").write_bytes(data)
     result = read_one(tmp_path, form, units)
-    assert [(f.rule, f.message) for f in result.findings] == [
-        ("unit-conflict", "文件名是宁县，表内填报单位是城关区：请核对填报单位。")]
+    # The finding is the file-name county's, so it reaches 宁县 even when the file is superseded.
+    assert [(f.rule, f.county_code, f.message) for f in result.findings] == [
+        ("unit-conflict", "621026", "文件名是宁县，表内填报单位是城关区：请核对填报单位。")]
+    assert result.ret.county_code == "620102"
 
 
 @pytest.mark.parametrize("text, expected", [
