@@ -232,7 +232,7 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
             county_rows.append([c["city_name"], *cells])
         by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
                           "header": [form.city_noun, *header], "rows": county_rows, "key": sheet.key})
-    numbered = [t | {"caption": f"表{i}\u3000{t['label']}", "title": f"表{i}\u3000{t['label']}"}
+    numbered = [t | {"caption": f"表{i}\u3000{t['label']}"}
                 for i, t in enumerate(by_city + by_county, start=1)]
     return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
 
