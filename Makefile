@@ -1,11 +1,13 @@
-# Run `make help` for the list of targets.
+# Run `make help` for the list of targets (in Chinese, for the office's staff).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INBOX ?=
 OUTBOX ?=
-REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
+CONFIG ?=
+CONFIG_ARG = $(if $(CONFIG),--config "$(CONFIG)")
+REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") $(CONFIG_ARG)
 
 .DEFAULT_GOAL := help
 .PHONY: help report check test lint golden templates bench example docx-template clean
@@ -26,37 +28,38 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	@touch $@
 
-help: ## Show the targets and what they do
+help: ## 列出所有命令及其用途
+	@echo "用法：make 命令 [INBOX=收件箱文件夹] [OUTBOX=输出文件夹] [CONFIG=设置文件]"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-report: $(VENV)/.runtime $(VENV)/.compiled ## Consolidate inbox/ into outbox/ (INBOX=dir OUTBOX=dir to override; empty inbox: bundled example)
+report: $(VENV)/.runtime $(VENV)/.compiled ## 汇总 inbox/ 中的报表，写出到 outbox/（INBOX=、OUTBOX=、CONFIG= 可另指定；inbox/ 中没有任何文件时用内置示例）
 	$(PY) -m pipeline report $(REPORT_ARGS)
 
-check: $(VENV)/.runtime $(VENV)/.compiled ## Like report, but exit 1 when any unit is missing or rejected
+check: $(VENV)/.runtime $(VENV)/.compiled ## 同 report，但有单位未报送或被退回时以失败结束（make 报告状态 2）
 	$(PY) -m pipeline report --strict $(REPORT_ARGS)
 
-test: $(VENV)/.dev ## Lint, then run every test
+test: $(VENV)/.dev ## 检查代码并运行全部测试（开发用）
 	$(VENV)/bin/ruff check pipeline tests scripts benchmarks
 	$(PY) -m pytest
 
-lint: $(VENV)/.dev ## Check the code with ruff
+lint: $(VENV)/.dev ## 用 ruff 检查代码（开发用）
 	$(VENV)/bin/ruff check pipeline tests scripts benchmarks
 
-golden: $(VENV)/.dev ## Rewrite the golden report text after a deliberate change of wording
+golden: $(VENV)/.dev ## 有意修改报告措辞后，重写 tests/golden/ 中的标准文本（开发用）
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/test_golden.py
 
-templates: $(VENV)/.runtime $(VENV)/.compiled ## Write blank return templates for every unit to outbox/templates/ (TOWNSHIPS=csv to pre-fill)
-	$(PY) -m pipeline templates $(if $(OUTBOX),--outbox "$(OUTBOX)") $(if $(TOWNSHIPS),--townships "$(TOWNSHIPS)")
+templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇）
+	$(PY) -m pipeline templates $(if $(OUTBOX),--outbox "$(OUTBOX)") $(if $(TOWNSHIPS),--townships "$(TOWNSHIPS)") $(CONFIG_ARG)
 
-bench: $(VENV)/.dev $(VENV)/.compiled ## Benchmark the pipeline on 87, 1000 and 3000 returns; writes benchmarks/results.md
+bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）
 	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
-example: $(VENV)/.runtime $(VENV)/.compiled ## Regenerate the bundled example returns in examples/gansu-2016/
-	$(PY) -m pipeline example
+example: $(VENV)/.runtime $(VENV)/.compiled ## 重新生成内置示例报表 examples/gansu-2016/（开发用）
+	$(PY) -m pipeline example $(CONFIG_ARG)
 
-docx-template: $(VENV)/.runtime ## Rebuild templates/report.docx from scripts/build_report_template.py
+docx-template: $(VENV)/.runtime ## 用 scripts/build_report_template.py 重建 templates/report.docx（开发用）
 	$(PY) scripts/build_report_template.py
 
-clean: ## Remove the environment and the outbox's generated files
+clean: ## 删除运行环境和 outbox/ 中生成的文件
 	rm -rf $(VENV) .pytest_cache .ruff_cache pipeline/__pycache__
 	find outbox -mindepth 1 -not -name .gitkeep -delete 2>/dev/null || true

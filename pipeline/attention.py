@@ -22,6 +22,7 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     records = [c for _, c in totals.county_records if c["status"] == "included"]
     noun = form.unit_noun
     sections = []
+    nothing = not records  # nothing to say of anyone: no claim that all is well
 
     def named(c) -> str:
         return place(c["name"], c["city_name"])
@@ -76,11 +77,16 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
                 f"{spec['burden_label']}占比达到{spec['base_label']}占比{burden_ratio:g}倍以上的{len(flagged)}个{noun}："
                 + "；".join(t for _, t in flagged) + "。"]})
 
+    if nothing:
+        sections.append({"title": "数据未纳入汇总的单位", "lines": ["尚无已汇总的单位。"]})
     if roster is not None:
         out = [(label, units) for label, units in (("因数据有误退回", roster.with_status("rejected")),
                                                    ("未报送", roster.with_status("missing"))) if units]
         if out:
             lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) for u in units)}。" for label, units in out]
             lines[-1] = lines[-1][:-1] + "；以上单位的数据未纳入本次汇总。"
-            sections.append({"title": "数据未纳入汇总的单位", "lines": lines})
+            if nothing:
+                sections[-1]["lines"] += lines
+            else:
+                sections.append({"title": "数据未纳入汇总的单位", "lines": lines})
     return sections

@@ -47,7 +47,7 @@ class ReadCache:
             try:
                 with open(self.path, "rb") as f:
                     stored = pickle.load(f)
-                self.entries, self.checks = stored["reads"], stored["checks"]
+                self.entries, self.checks = _blobs(stored["reads"]), _blobs(stored["checks"])
             except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
                 self.entries, self.checks = {}, {}
 
@@ -59,7 +59,10 @@ class ReadCache:
         if blob is None:
             return None
         try:
-            return rebind(pickle.loads(blob), source)
+            result = pickle.loads(blob)
+            if type(result) is not ReadResult or not isinstance(result.findings, tuple):
+                return None  # not a read result: read the file again
+            return rebind(result, source)
         except Exception:  # noqa: BLE001 - a damaged entry is only a file to read again
             return None
 
@@ -76,6 +79,8 @@ class ReadCache:
         try:
             findings = pickle.loads(blob)
         except Exception:  # noqa: BLE001 - a damaged entry is only a file to validate again
+            return None
+        if not isinstance(findings, tuple) or any(type(f) is not Finding for f in findings):
             return None
         return tuple(f if f.file == source.path else replace(f, file=source.path) for f in findings)
 
@@ -163,6 +168,8 @@ class Hashes:
             try:
                 with open(path, "rb") as f:
                     self.entries = pickle.load(f)
+                if not isinstance(self.entries, dict):
+                    self.entries = {}
             except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
                 self.entries = {}
 
@@ -177,6 +184,8 @@ class Hashes:
         if not isinstance(entry, tuple) or len(entry) != 4:
             return None
         stamp, hashed_at, head, digest = entry
+        if not (isinstance(head, bytes) and isinstance(digest, str) and len(digest) == 64 and isinstance(hashed_at, int)):
+            return None  # not an entry this code wrote: hash the file again
         if stamp != self._stamp(stat) or max(stat.st_mtime_ns, stat.st_ctime_ns) + self.RACY_NS > hashed_at:
             return None
         return head, digest
@@ -200,13 +209,55 @@ def _pickled(value: object) -> bytes:
 
 def _write_whole(path: Path, data: bytes, stale: str = "") -> None:
     """Written beside `path`, then moved into place: a run stopped halfway leaves the old file
-    or none, never half of one. Files in its folder matching `stale` (another key's) go."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if stale:
-        for old in path.parent.glob(stale):
-            if old != path:
-                old.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:8]}-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    or none, never half of one. Files in its folder matching `stale` (another key's) go.
+
+    The cache only saves time: a write that fails (a full disk, a read-only outbox) is said in
+    one line and the run goes on; nothing half-written is left behind."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if stale:
+            for old in path.parent.glob(stale):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY + path.stem[:8] + "-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        _not_kept(e)
+
+
+TEMPORARY = ".tmp-"  # a cache file being written; one found before a run starts is debris
+
+
+_told = False
+
+
+def _not_kept(error: OSError) -> None:
+    global _told
+    import errno
+    import sys
+
+    if _told:
+        return  # said once
+    _told = True
+    why = "磁盘空间不足" if error.errno == errno.ENOSPC else (error.strerror or type(error).__name__)
+    sys.stderr.write(f"提示：缓存未能保存（{why}），报告不受影响，下次运行会慢一些。\n")
+
+
+def sweep(folder: Path) -> None:
+    """Remove what runs killed while writing the cache left behind. Only under the outbox's
+    lock: another run's file being written would look the same."""
+    for pattern in (".*", "charts/.*"):  # every cache file has a plain name; a hidden one is being written
+        for debris in folder.glob(pattern):
+            if debris.is_file():
+                debris.unlink(missing_ok=True)
+
+
+def _blobs(value: object) -> dict[str, bytes]:
+    if not isinstance(value, dict) or not all(isinstance(v, bytes) for v in value.values()):
+        raise TypeError("not a cache of pickled entries")
+    return value

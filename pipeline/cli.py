@@ -1,7 +1,9 @@
-"""Command line: `python -m pipeline report|example`.
+"""Command line: `python -m pipeline report|templates|example`.
 
 Exit status: 0 when the report was written (even if partial); 1 with --strict when a unit is
-missing or rejected; 2 for unusable arguments (an inbox that does not exist included).
+missing or rejected; 2 when the run cannot go on (unusable arguments or settings, an inbox that
+does not exist, an outbox that cannot be written, another run holding it), told in one Chinese
+line (`--debug` adds the traceback); 130 when interrupted.
 Heavy imports (pandas, pandera, docxtpl) wait until a command needs them.
 """
 
@@ -9,43 +11,111 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
+import traceback
 from datetime import datetime
 from pathlib import Path
 
 from .config import ROOT, load_settings
+from .errors import Fatal
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
 EXAMPLE_INBOX = ROOT / "examples" / "gansu-2016"
-WORKBOOK_KINDS = ("xlsx", "xls", "broken")
+WORKBOOK_KINDS = ("xlsx", "xls", "broken", "archive")
+CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
+DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="汇总各县（市、区）报送的Excel报表，生成汇总报告。")
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告")
-    rep.add_argument("--inbox", type=Path, help="报表所在文件夹（默认 inbox/；为空时使用内置示例）")
-    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
-    rep.add_argument("--config", type=Path, help="设置文件（默认 settings.toml）")
-    rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态1退出")
-    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）")
-    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, help="输出文件夹（默认 outbox/）")
-    tp.add_argument("--townships", type=Path, help="各县乡镇名单CSV（列：county_code, township），预填乡镇名称")
-    tp.add_argument("--config", type=Path)
-    ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）")
-    ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX)
-    ex.add_argument("--config", type=Path)
+    parser = _Parser(prog="python -m pipeline", description="汇总各县（市、区）报送的 Excel 报表，生成汇总报告。")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,example}")
+    rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
+    rep.add_argument("--inbox", type=Path, metavar="文件夹",
+                     help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
+    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    rep.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态 1 退出")
+    rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
+                        description="生成下发各县的空白报表模板。")
+    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    tp.add_argument("--townships", type=Path, metavar="CSV文件",
+                    help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
+    tp.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    tp.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")
+    ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX, metavar="文件夹", help="写到哪个文件夹（默认：examples/gansu-2016/）")
+    ex.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ex.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
-    if args.command == "report":
-        return report(args)
-    if args.command == "templates":
-        return templates(args)
-    return example(args)
+    command = {"report": report, "templates": templates, "example": example}[args.command]
+    try:
+        return command(args)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
+        if args.debug:
+            traceback.print_exc()
+        for line in fatal_lines(error):
+            print(line, file=sys.stderr)
+        return 2
+
+
+def fatal_lines(error: BaseException) -> list[str]:
+    """What the office is told when a command cannot go on: one Chinese line a mistake."""
+    if isinstance(error, Fatal):
+        return ["错误：" + line for line in str(error).splitlines()]
+    if isinstance(error, OSError):
+        from .write import failure_message
+
+        return ["错误：" + failure_message(error, Path(error.filename or "."))]
+    return [f"错误：程序内部出错（{type(error).__name__}）。请加 --debug 重新运行，把显示的全部内容发给维护人员。"]
+
+
+class _Formatter(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        return super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
+# argparse's own sentences, in the office's language.
+_ARGPARSE = [
+    (r"the following arguments are required: (.*)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.*)", r"无法识别的参数：\1"),
+    (r"argument (\S+): invalid choice: (.*) \(choose from (.*)\)", r"\1：\2 无效，可选：\3"),
+    (r"argument (\S+): expected one argument", r"\1 后面要跟一个值"),
+    (r"argument (\S+): ignored explicit argument (.*)", r"\1 不带值，却写了 \2"),
+    (r"argument (\S+): invalid \S+ value: (.*)", r"\1 的值 \2 无效"),
+    (r"ambiguous option: (\S+) could match (.*)", r"\1 不明确，可能是 \2"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        kwargs["add_help"] = False
+        super().__init__(*args, **kwargs)
+        self._positionals.title = "命令"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本说明并退出")
+
+    def format_help(self) -> str:
+        return re.sub(r"^(选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+
+    def error(self, message: str):
+        message = message.replace("argument {report,templates,example}:", "argument 命令:")
+        for pattern, chinese in _ARGPARSE:
+            if re.fullmatch(pattern, message):
+                message = re.sub(pattern, chinese, message)
+                break
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}：错误：{message}\n")
 
 
 INTERRUPTED = "已中断：本次没有写出报告，上次的报告保持不变。"
+WRITTEN_THEN_INTERRUPTED = "已中断：中断时报告已全部写出。"
 
 
 def _terminate(signum, frame):
@@ -61,7 +131,8 @@ def _terminate(signum, frame):
         from .processes import stop_children
 
         stop_children()
-        sys.stderr.write("\n" + INTERRUPTED + "\n")
+        # After the switch the new report is in place: saying none was written would be false.
+        sys.stderr.write("\n" + (WRITTEN_THEN_INTERRUPTED if write.outputs_written() else INTERRUPTED) + "\n")
         sys.stderr.flush()
         os._exit(130)
 
@@ -75,24 +146,31 @@ def report(args) -> int:
     settings = load_settings(args.config)
     inbox = args.inbox
     use_example = False
+    if inbox is not None and not inbox.is_dir():
+        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
+    from .folders import refuse_overlap
+
+    refuse_overlap(inbox or DEFAULT_INBOX, args.outbox)  # before anything is read or written
     if inbox is None:
         inbox = DEFAULT_INBOX
-        if not _holds_workbook(inbox):
+        if _holds_nothing(inbox):
             use_example = True
             inbox = EXAMPLE_INBOX
             print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
-    elif not inbox.is_dir():
-        print(f"错误：收件箱文件夹不存在：{inbox}", file=sys.stderr)
-        return 2
     from . import write
+    from .cache import sweep
+    from .lock import outbox_lock
     from .run import build_run
     from .write import write_outputs
 
-    run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    written = write_outputs(args.outbox, run.files, stamp=stamp)
+    with outbox_lock(args.outbox):
+        write.recover(args.outbox)  # a run killed mid-switch is finished before anything else
+        sweep(args.outbox / ".cache")  # and what a killed run was writing into the cache goes
+        run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache")
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        written = write_outputs(args.outbox, run.files, stamp=stamp)
     if write.interrupted_while_moving():
-        print("已中断：中断时报告已全部写出。", file=sys.stderr)
+        print(WRITTEN_THEN_INTERRUPTED, file=sys.stderr)
         return 130
     _summary(run, args.outbox, written)
     if args.strict and run.totals.partial:
@@ -100,12 +178,12 @@ def report(args) -> int:
     return 0
 
 
-def _holds_workbook(folder: Path) -> bool:
+def _holds_nothing(folder: Path) -> bool:
     if not folder.is_dir():
-        return False
-    from .discover import discover
+        return True
+    from .discover import holds_nothing
 
-    return any(s.kind in WORKBOOK_KINDS for s in discover(folder))
+    return holds_nothing(folder)
 
 
 def _progress(done: int, total: int) -> None:
@@ -164,8 +242,7 @@ def templates(args) -> int:
     from .write import write_tree
 
     if args.townships and not args.townships.is_file():
-        print(f"错误：乡镇名单文件不存在：{args.townships}", file=sys.stderr)
-        return 2
+        raise Fatal(f"乡镇名单文件不存在：{args.townships}；请检查 TOWNSHIPS= 给出的路径。")
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)

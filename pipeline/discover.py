@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from .cache import Hashes
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt", ".ods"}
+# Archives the reader cannot open: a county that sends one has sent nothing readable, which
+# is an error against it (unzip, or send a .zip), never a file skipped.
+ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh", ".zipx"}
+_ARCHIVE_MAGIC = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")
+# Documents that come with returns (a cover letter, a scan): skipped, whatever container their
+# format uses (.docx is a zip like .xlsx, .doc an OLE file like .xls).
+DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", ".ofd", ".rtf", ".txt", ".md",
+                     ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
+# What an empty inbox may still hold: files the system or Excel leave behind, never a return.
+PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
 _HEAD = 8
 
 
@@ -40,6 +50,18 @@ def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
             continue
         sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=abspath))
     return sources
+
+
+def holds_nothing(inbox: Path) -> bool:
+    """True when the folder holds no file but hidden ones and what the system or Excel leave
+    (`.gitkeep`, `.DS_Store`, `Thumbs.db`, `~$` lock files): only then may a run fall back to
+    the bundled example. Anything else, even a file the run cannot read, is the office's."""
+    for parts, _ in _files(str(inbox)):
+        name = parts[-1]
+        if any(p.startswith(".") for p in parts) or name.lower() in PLACEHOLDERS or name.startswith("~$"):
+            continue
+        return False
+    return True
 
 
 def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
@@ -65,12 +87,16 @@ def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
 def classify(name: str, head: bytes) -> str:
     """What a file is, by its content; the name only tells a broken workbook from other junk."""
     lower = name.lower()
-    if name.startswith("~$") or name == ".DS_Store" or name.startswith("._"):
+    if name.startswith("~$") or name == ".DS_Store" or name.startswith("._") or lower in PLACEHOLDERS:
+        return "skip"
+    if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES:
         return "skip"
     if head.startswith(b"PK\x03\x04"):
         return "zip" if lower.endswith(".zip") else "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "xls"
+    if head.startswith(_ARCHIVE_MAGIC) or os.path.splitext(lower)[1] in ARCHIVE_SUFFIXES:
+        return "archive"
     return "broken" if os.path.splitext(lower)[1] in WORKBOOK_SUFFIXES else "skip"
 
 
@@ -116,7 +142,7 @@ def _members(path: Path, rel: str, mtime: float) -> list[Source]:
                 digest = hashlib.sha256(zf.read(info)).hexdigest() if kind != "skip" else ""
             member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
             out.append(
-                Source(shown, info.file_size, digest, member_time, kind if kind != "zip" else "skip",
+                Source(shown, info.file_size, digest, member_time, kind if kind != "zip" else "archive",
                        archive=str(path), member=info.filename, abspath=str(path))
             )
     return out

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .errors import Fatal
+
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -161,7 +163,30 @@ class _Blank(dict):
 def load_form(path: str | Path | None = None) -> Form:
     path = Path(path) if path else SCHEMAS_DIR / "shuanglian-2016.toml"
     raw_bytes = path.read_bytes()
-    raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    raw = _parse_form(path, raw_bytes)
+    try:
+        return _form(path, raw, raw_bytes)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"“{e.args[0]}”" if isinstance(e, KeyError) else f"（{e}）"
+        raise Fatal(f"表式文件 {path} 不完整或写法有误：缺少或写错了 {what}；请对照项目自带的 schemas/shuanglian-2016.toml 改正。") from e
+
+
+def _parse_form(path: Path, raw_bytes: bytes) -> dict:
+    """The form's TOML; a mistake in it is one sentence naming the file and the line, since the
+    office, not a programmer, edits a new campaign's form."""
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Fatal(f"表式文件 {path} 不是 UTF-8 编码：请以 UTF-8 编码另存后再运行。") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        where = re.search(r"line (\d+), column (\d+)", str(e))
+        place = f"第{where.group(1)}行第{where.group(2)}列" if where else "某处"
+        raise Fatal(f"表式文件 {path} {place}不合 TOML 写法：请改正后再运行。") from None
+
+
+def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
     head = raw["form"]
     sheets = tuple(_sheet(s, raw.get("messages", {})) for s in raw["sheets"])
     rates = tuple(

@@ -115,7 +115,14 @@ def _guarded(source: Source, form: Form, step):
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         msg = form.message("unreadable", detail=f"文件已损坏：{type(e).__name__}")
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
-    except Exception as e:  # noqa: BLE001 - the run must go on with the other counties
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise  # these mean stop, not a broken file
+    except BaseException as e:  # noqa: BLE001 - the run must go on with the other counties
+        # BaseException, not Exception: the spreadsheet engine's panic (pyo3's PanicException,
+        # on a malformed record) derives from BaseException and is one county's broken file.
+        if type(e).__name__ == "PanicException":
+            msg = form.message("unreadable", detail="文件内部结构有损坏")
+            return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
         msg = form.message("read-failed", detail=type(e).__name__)
         return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "read-failed", msg),))
 

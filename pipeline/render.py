@@ -320,9 +320,21 @@ def render_validation(roster: Roster, findings: list[Finding]) -> str:
         "warnings": sum(f.severity == Severity.WARNING for f in findings),
     }
     return _env(autoescape=True).get_template("validation.html.j2").render(
-        roster=roster, groups=groups, chase=chase, counts=counts,
+        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
     )
+
+
+def _verdict(counts: dict) -> str:
+    """The line that says a clean run is clean, without claiming anything of returns not received."""
+    if counts["errors"] or counts["warnings"]:
+        return ""
+    if not counts["included"]:
+        return "尚未收到任何报表。"
+    if counts["missing"]:
+        return (f"已收到的报表全部通过审核（{counts['included']} 个单位），没有发现错误或需核实的问题；"
+                f"尚有 {counts['missing']} 个单位未报送。")
+    return f"全部通过：{counts['included']} 个单位的报表均已通过审核，没有发现错误或需核实的问题。"
 
 
 def prepare_docx() -> None:

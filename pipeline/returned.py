@@ -68,7 +68,9 @@ def _open_copy(data: bytes | None) -> Workbook:
         pass
     try:
         return _from_values(data)
-    except Exception:  # noqa: BLE001 - damaged past reading: the findings sheet alone goes back
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001 - damaged past reading (the engine's panic included): the findings sheet alone goes back
         return Workbook()
 
 

@@ -68,6 +68,9 @@ def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
         elif s.kind == "broken":
             out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "unreadable",
                                form.message("unreadable", detail="不是有效的Excel文件")))
+        elif s.kind == "archive":
+            out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "archive-unsupported",
+                               form.message("archive-unsupported")))
     return out
 
 
@@ -123,7 +126,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     if to_read >= PARALLEL_FROM:
         start_word()
     # Broken files are kept as results with no return, so the roster can count them.
-    results += [ReadResult(s, None, ()) for s in sources if s.kind == "broken"]
+    results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
     for r in results:
         findings += r.findings
     timings["read"] = time.perf_counter() - t
@@ -216,6 +219,9 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
             | returned_workbooks(roster, findings))
 
 
+UNOPENED = ("unreadable", "encrypted", "read-failed", "archive-unsupported")
+
+
 def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, bytes]:
     """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
     by_file: dict[str, list[Finding]] = {}
@@ -225,11 +231,13 @@ def returned_workbooks(roster: Roster, findings: list[Finding]) -> dict[str, byt
     for u in roster.units:
         if u.source is None or not (u.errors or u.warnings):
             continue
+        own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
         try:
-            data = load_bytes(u.source)
+            # A file that could not be opened is not opened again to be marked up: its
+            # findings sheet alone goes back.
+            data = None if any(f.rule in UNOPENED for f in own) else load_bytes(u.source)
         except (OSError, Unreadable, KeyError):
             data = None
-        own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
         from .returned import returned_workbook  # openpyxl, a tenth of a second: only when a workbook goes back
 
         out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name)

@@ -30,3 +30,22 @@ def test_every_make_target_is_documented():
     targets = re.findall(r"^([a-z][a-z-]*):", text, re.M)
     documented = re.findall(r"^([a-z][a-z-]*):.*## ", text, re.M)
     assert targets and set(targets) == set(documented)
+
+
+def test_make_help_is_chinese_and_make_passes_config_on():
+    import subprocess
+
+    shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = shown.strip().splitlines()
+    assert lines[0].startswith("用法：make") and "CONFIG=" in lines[0]
+    for line in lines[1:]:
+        assert re.search(r"[\u4e00-\u9fff]", line.split(None, 2)[2]), line  # what each target does, in Chinese
+    for target in ("report", "check", "templates", "example"):
+        dry = subprocess.run(["make", "-n", target, "CONFIG=/somewhere/设置.toml"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+        assert '--config "/somewhere/设置.toml"' in dry, target
+
+
+def test_readme_says_the_exit_status_make_check_really_has():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "`make check`" in readme and "exits 2" in readme and "`python -m pipeline report --strict` exits 1" in readme

@@ -91,6 +91,8 @@ def test_city_and_county_rows_add_up_to_the_province(example_outbox):
 
 def test_example_has_no_findings(example_outbox):
     assert read_csv(example_outbox / "findings.csv") == []
+    page = (example_outbox / "validation.html").read_text(encoding="utf-8")
+    assert '<p class="verdict">全部通过：87 个单位的报表均已通过审核，没有发现错误或需核实的问题。</p>' in page
 
 
 @pytest.mark.parametrize("name", ["report.html", "report.docx"])
@@ -118,7 +120,9 @@ def test_report_has_city_table_and_county_annex(example_outbox):
 def test_empty_default_inbox_falls_back_to_the_example(tmp_path, monkeypatch, capsys):
     empty = tmp_path / "inbox"
     empty.mkdir()
-    (empty / "说明.txt").write_text("not a workbook")
+    # what the system and Excel leave behind is no file of the office's
+    for name in (".gitkeep", ".DS_Store", "Thumbs.db", "~$620102_城关区.xlsx", ".hidden.xlsx"):
+        (empty / name).write_bytes(b"\xd0\xcf\x11\xe0 not a return")
     monkeypatch.setattr(cli, "DEFAULT_INBOX", empty)
     outbox = tmp_path / "outbox"
     assert cli.main(["report", "--outbox", str(outbox)]) == 0
