@@ -102,10 +102,12 @@ class _Parser(argparse.ArgumentParser):
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本说明并退出")
 
     def format_help(self) -> str:
-        return re.sub(r"^(选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+        titles = f"{self._optionals.title}|{self._positionals.title}"
+        return re.sub(rf"^({titles}):$", r"\1：", super().format_help(), flags=re.M)
 
     def error(self, message: str):
-        message = message.replace("argument {report,templates,example}:", "argument 命令:")
+        # argparse's own words first, with the commands' title: the patterns below translate them
+        message = message.replace("argument {report,templates,example}:", f"argument {self._positionals.title}:")
         for pattern, chinese in _ARGPARSE:
             if re.fullmatch(pattern, message):
                 message = re.sub(pattern, chinese, message)
