@@ -10,7 +10,11 @@ CONFIG_ARG = $(if $(CONFIG),--config "$(CONFIG)")
 REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBOX)") $(CONFIG_ARG)
 
 .DEFAULT_GOAL := help
-.PHONY: help report check test lint golden templates bench example docx-template clean
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SERVE_ARGS = --host "$(HOST)" --port "$(PORT)" $(if $(OUTBOX),--outbox "$(OUTBOX)")
+
+.PHONY: help report check test lint golden templates bench example docx-template clean serve links bench-serve
 
 $(VENV)/.runtime: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,12 +58,22 @@ templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报�
 bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）
 	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
+serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链接上传报表，即时看到审核结果（HOST= PORT= INBOX= OUTBOX=）
+	$(PY) -m pipeline serve $(SERVE_ARGS) $(if $(INBOX),--inbox "$(INBOX)") $(CONFIG_ARG)
+
+links: $(VENV)/.runtime $(VENV)/.compiled ## 生成各单位的报送链接 outbox/links.csv 和状态页链接 outbox/status.url（RENEW=代码 换新，REVOKE=代码 停用）
+	$(PY) -m pipeline links $(SERVE_ARGS) $(if $(RENEW),--renew "$(RENEW)") $(if $(REVOKE),--revoke "$(REVOKE)") $(CONFIG_ARG)
+
+bench-serve: $(VENV)/.dev $(VENV)/.compiled ## 报送页测速：一次上传的应答时间、87 个单位同时上传，写入 benchmarks/results.md（开发用）
+	$(PY) benchmarks/bench_serve.py
+
 example: $(VENV)/.runtime $(VENV)/.compiled ## 重新生成内置示例报表 examples/gansu-2016/（开发用）
 	$(PY) -m pipeline example $(CONFIG_ARG)
 
 docx-template: $(VENV)/.runtime ## 用 scripts/build_report_template.py 重建 templates/report.docx（开发用）
 	$(PY) scripts/build_report_template.py
 
-clean: ## 删除运行环境和 outbox/ 中生成的文件
+clean: ## 删除运行环境和 outbox/ 中生成的文件（保留链接的令牌、rounds/ 和 history/）
 	rm -rf $(VENV) .pytest_cache .ruff_cache pipeline/__pycache__
-	find outbox -mindepth 1 -not -name .gitkeep -delete 2>/dev/null || true
+	find outbox -mindepth 1 -maxdepth 1 -not -name .gitkeep -not -name tokens.json -not -name links.csv \
+		-not -name status.url -not -name rounds -not -name history -exec rm -rf {} + 2>/dev/null || true

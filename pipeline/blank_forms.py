@@ -23,7 +23,7 @@ SPARE_ROWS = 3
 UNLOCKED = Protection(locked=False)
 
 
-def blank_form(form: Form, unit: Unit, townships: list[str] | None = None) -> bytes:
+def blank_form(form: Form, unit: Unit, townships: list[str] | None = None, link: str = "") -> bytes:
     names = list(townships or [])
     rows = [{"township": n} for n in names] + [{} for _ in range(SPARE_ROWS if names else DEFAULT_BLOCK)]
     key_fields = {s.key_field.key for s in form.sheets}
@@ -33,6 +33,8 @@ def blank_form(form: Form, unit: Unit, townships: list[str] | None = None) -> by
     for spec in form.sheets:
         _decorate(wb[f"{spec.number}{spec.label}"], spec, plans[spec.key])
     _instructions(wb.create_sheet("填报说明", 0), form)
+    if link:
+        _link(wb["填报说明"], link)
     wb.active = 1
     return workbook_bytes(wb)
 
@@ -157,5 +159,18 @@ def load_township_lists(path: str | Path) -> dict[str, list[str]]:
     return out
 
 
-def blank_forms(form: Form, units: list[Unit], townships: dict[str, list[str]] | None = None) -> dict[str, bytes]:
-    return {f"{u.code}_{u.name}.xlsx": blank_form(form, u, (townships or {}).get(u.code)) for u in units}
+def blank_forms(form: Form, units: list[Unit], townships: dict[str, list[str]] | None = None,
+                links: dict[str, str] | None = None) -> dict[str, bytes]:
+    """`links`: each unit's submission page (links.csv), written on its 填报说明 sheet."""
+    return {f"{u.code}_{u.name}.xlsx": blank_form(form, u, (townships or {}).get(u.code), (links or {}).get(u.code, ""))
+            for u in units}
+
+
+def _link(ws, url: str) -> None:
+    """The unit's own submission page, under the instructions: upload there, see the result at once."""
+    start = ws.max_row + 2
+    ws.cell(start, 1, "四、网上报送").font = Font(bold=True)
+    ws.cell(start + 1, 1, "填好后，可在本单位专用的报送页上传本表，立即看到审核结果（链接仅限本单位使用，请勿转发）：")
+    cell = ws.cell(start + 2, 1, url)
+    cell.hyperlink = url
+    cell.font = Font(color="0563C1", underline="single")

@@ -1,4 +1,4 @@
-"""Command line: `python -m pipeline report|templates|example`.
+"""Command line: `python -m pipeline report|templates|serve|links|example`.
 
 Exit status: 0 when the report was written (even if partial); 1 with --strict when a unit is
 missing or rejected; 2 when the run cannot go on (unusable arguments or settings, an inbox that
@@ -31,7 +31,7 @@ DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 
 def main(argv: list[str] | None = None) -> int:
     parser = _Parser(prog="python -m pipeline", description="汇总各县（市、区）报送的 Excel 报表，生成汇总报告。")
-    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,example}")
+    sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,serve,links,example}")
     rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
     rep.add_argument("--inbox", type=Path, metavar="文件夹",
                      help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
@@ -46,12 +46,30 @@ def main(argv: list[str] | None = None) -> int:
                     help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
     tp.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
     tp.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核",
+                        description="启动报送页：各单位凭本单位的链接上传报表，即时看到审核结果。")
+    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar="文件夹", help="收件箱（默认：inbox/）")
+    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
+    sv.add_argument("--port", type=int, default=8000, metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
+    sv.add_argument("--upload-timeout", type=float, default=60.0, metavar="秒", help="上传中途停顿超过此秒数即断开（默认：60）")
+    sv.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
+                        description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
+    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    ln.add_argument("--host", default="127.0.0.1", metavar="地址", help="链接中的地址（设置了 base_url 时以它为准）")
+    ln.add_argument("--port", type=int, default=8000, metavar="端口", help="链接中的端口（设置了 base_url 时以它为准）")
+    ln.add_argument("--renew", metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
+    ln.add_argument("--revoke", metavar="代码", help="停用这些单位的链接（逗号分隔）")
+    ln.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ln.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX, metavar="文件夹", help="写到哪个文件夹（默认：examples/gansu-2016/）")
     ex.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
     ex.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
-    command = {"report": report, "templates": templates, "example": example}[args.command]
+    command = {"report": report, "templates": templates, "serve": serve, "links": links, "example": example}[args.command]
     try:
         return command(args)
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
@@ -107,13 +125,25 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         # argparse's own words first, with the commands' title: the patterns below translate them
-        message = message.replace("argument {report,templates,example}:", f"argument {self._positionals.title}:")
+        message = message.replace("argument {report,templates,serve,links,example}:", f"argument {self._positionals.title}:")
         for pattern, chinese in _ARGPARSE:
             if re.fullmatch(pattern, message):
                 message = re.sub(pattern, chinese, message)
                 break
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}：错误：{message}\n")
+
+
+def serve(args) -> int:
+    from .serve import serve_command
+
+    return serve_command(args)
+
+
+def links(args) -> int:
+    from .links import links_command
+
+    return links_command(args)
 
 
 INTERRUPTED = "已中断：本次没有写出报告，上次的报告保持不变。"
@@ -249,8 +279,11 @@ def templates(args) -> int:
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     townships = load_township_lists(args.townships) if args.townships else None
-    files = blank_forms(form, list(units.units), townships)
+    from .links import read_links
+
+    links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
+    files = blank_forms(form, list(units.units), townships, links)
     folder = args.outbox / "templates"
     write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板：{folder}")
+    print(f"已生成 {len(files)} 个空白报表模板：{folder}" + ("（填报说明中附有各单位的报送链接）" if links else ""))
     return 0

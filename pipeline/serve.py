@@ -1,0 +1,458 @@
+"""The submission page (`make serve`): each unit uploads its own return by its secret link and
+sees at once what `make report` would say of it; the office watches the roster at /status.
+
+HTTP, tokens and the inbox write live here and in `intake`; reading and the rules do not:
+every file goes through the same reader and validation as a report run. Checks run one at a
+time in a worker thread (a return takes some 20 ms), so the event loop keeps taking uploads
+and no two checks ever share the reader's memo tables; 87 counties at once wait a few seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .cache import Hashes
+from .config import ROOT, Settings
+from .form import Form, cn_quotes
+from .intake import (
+    VERSIONS,
+    Checked,
+    changes,
+    check_upload,
+    figures,
+    staged_source,
+    store_upload,
+    survey,
+    sweep_partial,
+    upload_name,
+    upload_suffix,
+)
+from .links import STATUS, TokenBook
+from .model import SEVERITY_LABEL, Finding, Roster, UnitStatus
+from .units import Unit, UnitList
+
+FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
+EXPLANATION_LIMIT = 500  # characters: a short note beside a warning, not a document
+EXPLANATIONS = "explanations.csv"
+
+
+class TooLarge(Exception):
+    pass
+
+
+class Stalled(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    """What one upload came to, for the page and for JSON alike."""
+
+    status: str  # accepted | refused
+    code: int  # HTTP status
+    checked: Checked | None
+    filename: str
+    figures: tuple = ()
+    changes: tuple = ()
+    stored: str = ""  # the name in the inbox
+    unchanged: bool = False  # identical to the current return: acknowledged, not stored again
+    when: str = ""
+    not_standing: str = ""  # another of the unit's files stands in the roster, one with a later 填报日期
+    explanation: str = ""
+
+
+@dataclass
+class Desk:
+    """The server's state: every inbox file's check, the roster as a report run would make it,
+    and the explanations counties gave. Changed only inside `locked` (one thread at a time)."""
+
+    inbox: Path
+    form: Form
+    units: UnitList
+    passwords: tuple[str, ...] = ()
+    known: dict[str, Checked] = field(default_factory=dict)
+    roster: Roster | None = None
+    findings: list[Finding] = field(default_factory=list)
+    explanations: dict[str, str] = field(default_factory=dict)  # inbox file name → text
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    staging: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="submission-")))
+    hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
+
+    def refresh(self) -> None:
+        """Pick up files put into the inbox by hand, and files taken out of it."""
+        self.known, self.roster, self.findings = survey(self.inbox, self.form, self.units, self.known, self.passwords,
+                                                        self.hashes)
+
+    def status_of(self, code: str) -> UnitStatus:
+        assert self.roster is not None
+        return next(u for u in self.roster.units if u.code == code)
+
+    def current(self, code: str) -> Checked | None:
+        u = self.status_of(code)
+        return self.known.get(u.source.path) if u.source else None
+
+    def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
+        when = datetime.now()
+        suffix = upload_suffix(filename)
+        shown = upload_name(unit, when, suffix)
+        folder = Path(tempfile.mkdtemp(dir=self.staging))
+        try:
+            staged = folder / shown
+            staged.write_bytes(data)
+            source = staged_source(staged, shown, data)
+            checked = check_upload(source, unit, filename, self.form, self.units, self.passwords)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)  # a refused file is kept nowhere
+        current = self.current(unit.code)
+        new_figures = figures(self.form, checked.result.ret)
+        old_figures = figures(self.form, current.result.ret) if current else ()
+        diff = changes(old_figures, new_figures) if current else ()
+        stamp = when.strftime("%Y-%m-%d %H:%M:%S")
+        if checked.errors:
+            return Outcome("refused", 422, checked, filename, new_figures, diff, when=stamp)
+        if current is not None and current.source.sha256 == checked.source.sha256:
+            if explanation:
+                self._explain(current.source.path, explanation)
+            return Outcome("accepted", 200, checked, filename, new_figures, (), current.source.path, True, stamp,
+                           explanation=self.explanations.get(current.source.path, ""))
+        stored = store_upload(self.inbox, unit, data, suffix, when)
+        self.known[stored.name] = checked
+        if explanation:
+            self._explain(stored.name, explanation)
+        self.refresh()
+        standing = self.status_of(unit.code).source
+        other = standing.path if standing and standing.path != stored.name else ""
+        return Outcome("accepted", 200, checked, filename, new_figures, diff, stored.name, False, stamp, other,
+                       self.explanations.get(stored.name, ""))
+
+    def explain(self, code: str, text: str) -> bool:
+        current = self.current(code)
+        if current is None or not text:
+            return False
+        self._explain(current.source.path, text)
+        return True
+
+    def _explain(self, file: str, text: str) -> None:
+        """Kept beside the returns, in the inbox's hidden .versions/ (the reader skips it)."""
+        self.explanations[file] = text
+        folder = self.inbox / VERSIONS
+        folder.mkdir(exist_ok=True)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["file", "explanation"])
+        for name, note in sorted(self.explanations.items()):
+            w.writerow([name, note])
+        tmp = folder / f".{EXPLANATIONS}.tmp"
+        tmp.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
+        tmp.replace(folder / EXPLANATIONS)
+
+    def load_explanations(self) -> None:
+        path = self.inbox / VERSIONS / EXPLANATIONS
+        if path.is_file():
+            with open(path, encoding="utf-8-sig", newline="") as f:
+                self.explanations = {row["file"]: row["explanation"] for row in csv.DictReader(f)}
+
+
+# --- HTTP ---------------------------------------------------------------------------------
+
+
+def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None):
+    """The ASGI app. `tokens` tells whose a token is: a unit's code, "status", or None."""
+    import anyio
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+    from starlette.routing import Route
+
+    env = Environment(loader=FileSystemLoader(str(ROOT / "templates")), autoescape=select_autoescape(default=True))
+    env.filters["cn_quotes"] = cn_quotes
+    env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+    one_at_a_time = anyio.CapacityLimiter(1)
+    labels = {s.value: label for s, label in SEVERITY_LABEL.items()}
+    field_labels = {f.key: f.full_label for s in desk.form.sheets for f in s.count_fields}
+    field_labels |= {s.key_field.key: s.key_field.label for s in desk.form.sheets}
+
+    async def in_worker(fn, *args):
+        def locked():
+            with desk.lock:
+                return fn(*args)
+        return await anyio.to_thread.run_sync(locked, limiter=one_at_a_time)
+
+    who = tokens.who
+
+    def wants_json(request: Request) -> bool:
+        return "application/json" in request.headers.get("accept", "")
+
+    def page(name: str, status: int = 200, **values) -> HTMLResponse:
+        values |= {"labels": labels, "field_labels": field_labels, "form": desk.form}
+        return HTMLResponse(env.get_template(name).render(**values), status_code=status,
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                     "X-Content-Type-Options": "nosniff",
+                                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                     "script-src 'unsafe-inline'; img-src data:; form-action 'self'"})
+
+    def not_found(request: Request):
+        if wants_json(request):
+            return JSONResponse({"status": "not-found"}, status_code=404)
+        return page("submit-missing.html.j2", 404)
+
+    def unit_of(request: Request) -> Unit | None:
+        code = who(request.path_params.get("token", ""))
+        return desk.units.by_code(code) if code and code != STATUS else None
+
+    def unit_page(request: Request, unit: Unit, outcome: Outcome | None = None, status: int = 200, note: str = ""):
+        current = desk.current(unit.code)
+        return page("submit.html.j2", status, unit=unit, standing=desk.status_of(unit.code), current=current,
+                    explanation=desk.explanations.get(current.source.path, "") if current else "",
+                    outcome=outcome, note=note, limit_mb=limit_bytes // (1024 * 1024),
+                    action=request.url.path)
+
+    async def unit_get(request: Request):
+        unit = unit_of(request)
+        if unit is None:
+            return not_found(request)
+        await in_worker(desk.refresh)
+        return unit_page(request, unit)
+
+    async def unit_post(request: Request):
+        unit = unit_of(request)
+        if unit is None:
+            return not_found(request)
+        started = time.perf_counter()
+        try:
+            form = await _read_form(request, limit_bytes, idle_timeout)
+        except TooLarge:
+            return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
+        except Stalled:
+            return HTMLResponse("上传超时。", status_code=408, headers={"Connection": "close"})
+        upload = form.get("file")
+        explanation = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
+        if upload is None or isinstance(upload, str) or not upload.filename:
+            await form.close()
+            if wants_json(request):
+                return JSONResponse({"status": "no-file"}, status_code=400)
+            return unit_page(request, unit, status=400, note="请先选择要报送的报表文件。")
+        data = await upload.read()
+        filename = upload.filename
+        await form.close()
+        if len(data) > limit_bytes:
+            return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
+        outcome = await in_worker(desk.submit, unit, filename, data, explanation)
+        if log:
+            log(f"{outcome.when} {unit.code} {unit.name} {outcome.status}"
+                f"{'（与当前报表相同）' if outcome.unchanged else ''} {len(data)} 字节 "
+                f"{(time.perf_counter() - started) * 1000:.0f} 毫秒")
+        if wants_json(request):
+            return JSONResponse(_as_json(outcome), status_code=outcome.code)
+        return unit_page(request, unit, outcome, outcome.code)
+
+    async def explain_post(request: Request):
+        unit = unit_of(request)
+        if unit is None:
+            return not_found(request)
+        try:
+            form = await _read_form(request, 64 * 1024, idle_timeout)
+        except (TooLarge, Stalled):
+            return HTMLResponse("说明过长或上传超时。", status_code=413)
+        text = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
+        await form.close()
+        done = await in_worker(desk.explain, unit.code, text)
+        if wants_json(request):
+            return JSONResponse({"status": "saved" if done else "nothing"}, status_code=200 if done else 409)
+        if done:
+            return RedirectResponse(request.url.path.removesuffix("/explanation") + "?saved=1", status_code=303)
+        return unit_page(request, unit, status=409, note="本单位还没有已接收的报表，说明未保存。")
+
+    async def status_get(request: Request):
+        if who(request.path_params.get("token", "")) != STATUS:
+            return not_found(request)
+        await in_worker(desk.refresh)
+        roster = desk.roster
+        counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
+        return page("status.html.j2", roster=roster, counts=counts, base=request.url.path.rstrip("/"),
+                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+
+    async def status_unit_get(request: Request):
+        if who(request.path_params.get("token", "")) != STATUS:
+            return not_found(request)
+        unit = desk.units.by_code(request.path_params.get("code", ""))
+        if unit is None:
+            return not_found(request)
+        await in_worker(desk.refresh)
+        standing = desk.status_of(unit.code)
+        current = desk.current(unit.code)
+        own = [f for f in desk.findings if f.county_code == unit.code or (standing.source and f.file == standing.source.path)]
+        return page("status-unit.html.j2", unit=unit, standing=standing, findings=sorted(set(own), key=lambda f: f.sort_key),
+                    figures=figures(desk.form, current.result.ret) if current else (),
+                    explanation=desk.explanations.get(standing.source.path, "") if standing.source else "",
+                    back=request.url.path.rsplit("/", 1)[0])
+
+    async def anything_else(request: Request):
+        return not_found(request)
+
+    routes = [
+        Route("/u/{token}", unit_get, methods=["GET"]),
+        Route("/u/{token}", unit_post, methods=["POST"]),
+        Route("/u/{token}/explanation", explain_post, methods=["POST"]),
+        Route("/status/{token}", status_get, methods=["GET"]),
+        Route("/status/{token}/{code}", status_unit_get, methods=["GET"]),
+        Route("/{rest:path}", anything_else, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
+    ]
+    return Starlette(routes=routes)
+
+
+async def _read_form(request, limit: int, idle_timeout: float):
+    """The multipart form, read with a cap on its size and on the wait for each piece: an
+    oversized or stalled upload is cut off here, and costs the others nothing."""
+    from starlette.requests import Request
+
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise TooLarge
+    seen = 0
+    receive = request.receive
+
+    async def limited():
+        nonlocal seen
+        try:
+            message = await asyncio.wait_for(receive(), idle_timeout)
+        except TimeoutError as e:
+            raise Stalled from e
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit + 64 * 1024:  # the file, and room for the form's own lines
+                raise TooLarge
+        return message
+
+    capped = Request(request.scope, limited)
+    return await capped.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
+
+
+def _too_large(request, unit, as_json: bool, limit_bytes: int, unit_page):
+    from starlette.responses import JSONResponse
+
+    mb = limit_bytes // (1024 * 1024)
+    # The rest of an oversized body is not read: the connection is closed after the answer.
+    if as_json:
+        return JSONResponse({"status": "too-large", "limit_mb": mb}, status_code=413, headers={"Connection": "close"})
+    response = unit_page(request, unit, status=413, note=f"文件超过{mb} MB，未予接收：请删去多余的工作表、图片后重新报送。")
+    response.headers["Connection"] = "close"
+    return response
+
+
+def _as_json(o: Outcome) -> dict:
+    c = o.checked
+    return {
+        "status": o.status,
+        "sha256": c.source.sha256 if c else "",
+        "file": o.stored,
+        "unchanged": o.unchanged,
+        "findings": [dict(zip(FINDING_COLUMNS, (f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field,
+                                                f.rule, f.message))) for f in (c.findings if c else ())],
+        "figures": {s.key: {k: v for k, _, _, v in s.figures} for s in o.figures},
+        "changes": [{"sheet": x.sheet, "field": x.field, "old": x.old, "new": x.new} for x in o.changes],
+        "time": o.when,
+        "not_standing": o.not_standing,
+    }
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def warm_up(form: Form) -> None:
+    """Import pandera and build each sheet's schema before the first county arrives: the first
+    validation of a process costs a third of a second more than the next."""
+    import pandas as pd
+
+    from .validate import build_schema
+
+    for spec in form.sheets:
+        columns = {"_ret": pd.Series([0], dtype="int64"), "township": pd.Series(["甲"], dtype=object)}
+        columns |= {f.key: pd.array([0], dtype="Int64") for f in spec.count_fields}
+        build_schema(spec).validate(pd.DataFrame(columns), lazy=True)
+
+
+def bind(host: str, port: int):
+    """The listening socket, bound before anything else: PORT=0 takes a free port, and the
+    links are written for the port actually taken."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)  # from here a county that connects waits in the queue, never refused
+    return sock
+
+
+def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitList, form: Form,
+               *, idle_timeout: float = 60.0, say=print) -> int:
+    import uvicorn
+
+    sweep_partial(inbox)
+    desk = Desk(inbox, form, units, settings.passwords)
+    desk.load_explanations()
+    warm_up(form)
+    desk.refresh()
+    limit = settings.upload_limit_mb * 1024 * 1024
+    app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
+    host, port = sock.getsockname()[:2]
+    counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
+    say(f"报送页已启动：http://{_url_host(host)}:{port}/（按 Ctrl-C 停止）")
+    say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
+    say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}。")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
+                            limit_concurrency=400, timeout_keep_alive=5)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
+    finally:
+        shutil.rmtree(desk.staging, ignore_errors=True)
+        sock.close()
+    say("报送页已停止。")
+    return 0
+
+
+def serve_command(args) -> int:
+    """`python -m pipeline serve`: make the links that are missing, then serve until Ctrl-C."""
+    from .config import load_settings
+    from .errors import Fatal
+    from .folders import refuse_overlap
+    from .form import load_form
+    from .links import ensure_links
+    from .units import load_units
+
+    inbox, outbox = args.inbox.resolve(), args.outbox.resolve()
+    if not inbox.is_dir():
+        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
+    refuse_overlap(inbox, outbox)  # as make report does, before anything is read or written
+    settings = load_settings(args.config)
+    form = load_form(settings.form_path)
+    units = load_units(form.units_file)
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as e:
+        raise Fatal(f"无法在 {args.host}:{args.port} 上启动（{e.strerror}）：请换一个端口，如 make serve PORT=8001。") from e
+    port = sock.getsockname()[1]
+    base_url = settings.base_url or f"http://{_url_host(args.host)}:{port}"
+    made = ensure_links(outbox, units, base_url)
+    if made.made:
+        print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")
+    return run_server(sock, inbox, outbox, settings, units, form, idle_timeout=args.upload_timeout,
+                      say=lambda line: print(line, flush=True))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
