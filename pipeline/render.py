@@ -359,6 +359,13 @@ def render_docx(report: Report) -> bytes:
             # the Word report's time, to change nothing when no text holds one.
             return super().resolve_listing(xml) if _LISTING_TEXT.search(xml) else xml
 
+        def fix_tables(self, xml: str):
+            # docxtpl rescales each table's grid to the cells {%tc for%} made; finish_docx sets
+            # every grid and cell width from what the cells hold, so only the parse is needed.
+            from lxml import etree
+
+            return etree.fromstring(xml, parser=etree.XMLParser(recover=True))
+
     doc = Template(str(TEMPLATES_DIR / "report.docx"))
     charts = [{"image": WordChart(doc, c, i), "title": c.title} for i, c in enumerate(report.charts, start=1)]
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
