@@ -586,9 +586,10 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     def numbers(values) -> list:
         out = [_xl(values[k]) for k in keys]
         # The rate as the tables show it, rounded: a number format alone would show 99.996% as 100.00%.
+        if not int(values["units_included"]):
+            return out + [None] * len(form.rates)
         for r in form.rates:
-            v = values[r.key]
-            out.append(None if v is None or wording._isna(v) else wording.rate_value(*rate_of(form, values, r.key)))
+            out.append(wording.rate_value(sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator)))
         return out
 
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
