@@ -207,7 +207,7 @@ def test_comparison_table_is_the_hand_computation(two_rounds, form):
             n1, d1 = total(second, codes, num), total(second, codes, den)
             n0, d0 = total(first, codes, num), total(first, codes, den)
             change = _half_up(Fraction(100 * n1, d1) - Fraction(100 * n0, d0))
-            cells += [_table_rate(n0, d0), _table_rate(n1, d1), f"+{change}" if change > 0 else str(change)]
+            cells += [_table_rate(n0, d0), _table_rate(n1, d1), f"+{change}" if change > 0 else str(change) if change < 0 else "0.00"]
         return cells
 
     assert rows[0] == expected("全省", both)
@@ -399,7 +399,7 @@ def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
     assert "图4\u3000各市（州）排查问题：本期与上期（件）" in text
     assert "3．各市（州）与上期对比表" in text  # in the 附件说明
     assert "红古区（上期已报送）" in text and "两期均已汇总的县（市、区）共86个" in text
-    (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比单位数"]
+    (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比\n单位数"]
     assert [c.text for c in table.rows[1].cells][:4] == ["全省", "86", str(now), str(before)]
     assert len(table.rows) == 1 + 1 + 14
 
