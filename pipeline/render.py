@@ -327,12 +327,14 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
     count = list(spec.get("count", []))
     rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
     label = spec.get("count_label", "")
-    header = ["单位", "可比单位数"]
+    # A header's \n is where it breaks: twelve columns on a landscape page wrap their headers,
+    # and 总体整改率 / 上期 reads where 总体整改率上 / 期 does not.
+    header = ["单位", "可比\n单位数"]
     if count:
-        header += [f"{label}本期", f"{label}上期", "增减", "增幅"]
+        header += [f"{label}\n本期", f"{label}\n上期", "增减", "增幅"]
     for r in rates:
         name = wording.cn_quotes(r.label)
-        header += [f"{name}上期", f"{name}本期", "变化（百分点）"]
+        header += [f"{name}\n上期", f"{name}\n本期", "变化\n（百分点）"]
 
     def row(name: str, values) -> list[str]:
         cells = [name, str(int(values["n"]))]
