@@ -378,8 +378,12 @@ def _comparison_summary(form: Form, comparison: Comparison, count: list[str], la
     for r in rates:
         num, den = sum(int(p[k]) for k in r.numerator), sum(int(p[k]) for k in r.denominator)
         num0, den0 = sum(int(p[f"{k}_previous"]) for k in r.numerator), sum(int(p[f"{k}_previous"]) for k in r.denominator)
-        parts.append(f"{wording.cn_quotes(r.label)}由上期的{wording.table_rate(num0, den0)}变为{wording.table_rate(num, den)}，"
-                     f"{points_text(point_change(num, den, num0, den0))}")
+        change = point_change(num, den, num0, den0)
+        if change == 0:  # 由87.40%变为87.40%，持平 says one thing three times
+            parts.append(f"{wording.cn_quotes(r.label)}为{wording.table_rate(num, den)}，与上期持平")
+        else:
+            parts.append(f"{wording.cn_quotes(r.label)}由上期的{wording.table_rate(num0, den0)}变为"
+                         f"{wording.table_rate(num, den)}，{points_text(change)}")
     return parts[0] + "，" + "；".join(parts[1:]) + "。" if len(parts) > 1 else parts[0] + "。"
 
 
