@@ -184,7 +184,7 @@ EMU_PER_MM = 36000
 
 def size_mm(chart: Chart) -> tuple[int, int]:
     """Width and height: 150 mm wide; tall enough for each bar and its label. Bars side by side
-    (上期 beside 本期) are thinner: the label is once a group, and a chart of 14 groups of two
+    as 上期 beside 本期 are thinner: the label is once a group, and a chart of 14 groups of two
     would otherwise take a page to itself."""
     bars = len(chart.labels) * len(chart.series)
     return 150, min(200, 22 + (6 if len(chart.series) == 1 else 4) * bars + (8 if len(chart.series) > 1 else 0))

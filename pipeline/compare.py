@@ -2,7 +2,7 @@
 
 Pure, between consolidate and render. It takes the consolidated totals and the previous
 round as read back from its snapshot (`rounds.load_snapshot`), never workbooks, and gives
-per unit and field 上期 and 增减, and the cross-period findings the form declares (跨期审核):
+per unit and field 上期 and 增减 , and the cross-period findings the form declares (the 跨期审核 rules):
 
 - `not-below`: a cumulative count lower than last round's, at each township's cell that fell,
   or at the 合计 cell when the county fell and no township explains it;
@@ -323,7 +323,7 @@ def _half_up(value: Fraction, places: int = 2) -> Decimal:
 
 
 def growth(now: int, before: int) -> str:
-    """增幅: the change over the previous value, rounded half up; — when the previous value is 0."""
+    """增幅 is the change over the previous value, rounded half up; — when the previous value is 0."""
     if before == 0:
         return "—"
     return f"{_half_up(Fraction(100 * (int(now) - int(before)), int(before)))}%"
@@ -346,7 +346,7 @@ def points(change: Decimal | None) -> str:
 
 
 def points_text(change: Decimal | None) -> str:
-    """提高2.35个百分点 / 降低1.20个百分点 / 持平, for sentences."""
+    """For sentences: 提高2.35个百分点 / 降低1.20个百分点 / 持平 ."""
     if change is None:
         return "—"
     if change == 0:

@@ -64,7 +64,7 @@ class CoverageSpec:
 
 @dataclass(frozen=True)
 class AcrossSpec:
-    """A rule across rounds (跨期审核): this round's figures against the previous round's.
+    """A rule across rounds (a 跨期审核 rule) checks this round's figures against the previous round's.
 
     check = "not-below": a cumulative count never falls (county and township);
     check = "hb": the Hidiroglou–Berthelot ratio edit, parameters u, a, c (see compare.py)."""

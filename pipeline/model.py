@@ -44,8 +44,8 @@ _NUMERALS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
 
 @lru_cache(maxsize=4096)
 def _sheet_key(name: str) -> str:
-    """表一, 表二, 表三 in that order (by code point 二 comes after 三), and 表十 after 表九: the
-    first number in the name, Chinese or not, compared as a number."""
+    """Sheets in the form's order, 表一 then 表二 then 表三 (by code point 二 comes after 三 ) and
+    表十 after 表九 : the first number in the name, Chinese or not, compared as a number."""
     m = re.search(r"[零一二三四五六七八九十]+|\d+", name)
     if not m:
         return name

@@ -319,7 +319,7 @@ def _round_line(form: Form, comparison: Comparison) -> str:
 
 
 def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict:
-    """与上期对比, by city: the form's count (本期, 上期, 增减, 增幅), then each of its rates then
+    """The 与上期对比 table by city: the form's count as 本期 / 上期 / 增减 / 增幅 , then each of its rates then
     and now and the change in percentage points. Every figure from the counties in both rounds.
     A table as the annex's others are (label, unit line, header, rows), numbered by the caller."""
     from .compare import growth, point_change, points

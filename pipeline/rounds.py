@@ -1,4 +1,4 @@
-"""Rounds (回头看): each run with a round keeps a snapshot of what it consolidated, and a later
+"""Rounds, the 回头看 of the campaign's name: each run with a round keeps a snapshot of what it consolidated, and a later
 round is compared with it, never by reading old workbooks again.
 
 A snapshot is `rounds/<round>/<time>/snapshot.json` in the outbox: per county its status and
