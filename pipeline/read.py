@@ -773,7 +773,7 @@ def page_explanations(inbox: Path) -> dict[str, str]:
 
 
 def _explained(text: str, label: str) -> str | None:
-    """The words after the form's explanation label (上报说明：… or 上 报 说 明 …) or None when
+    """The words after the form's explanation label — 上报说明：… or 上 报 说 明 … — or None when
     the text is not one."""
     m = _label_pattern(label).match(text)
     return m.group(1).strip() if m else None
