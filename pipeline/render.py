@@ -335,7 +335,7 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
         header += [f"{label}\n本期", f"{label}\n上期", "增减", "增幅"]
     for r in rates:
         name = wording.cn_quotes(r.label)
-        header += [f"{name}\n上期", f"{name}\n本期", "变化\n（百分点）"]
+        header += [f"{name}\n本期", f"{name}\n上期", "变化\n（百分点）"]  # 本期 first, as the count's
 
     def row(name: str, values) -> list[str]:
         cells = [name, str(int(values["n"]))]
@@ -347,7 +347,7 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
             num, den = (sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator))
             num0, den0 = (sum(int(values[f"{k}_previous"]) for k in r.numerator),
                           sum(int(values[f"{k}_previous"]) for k in r.denominator))
-            cells += [wording.table_rate(num0, den0), wording.table_rate(num, den),
+            cells += [wording.table_rate(num, den), wording.table_rate(num0, den0),
                       points(point_change(num, den, num0, den0))]
         return cells
 

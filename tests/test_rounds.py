@@ -207,9 +207,12 @@ def test_comparison_table_is_the_hand_computation(two_rounds, form):
             n1, d1 = total(second, codes, num), total(second, codes, den)
             n0, d0 = total(first, codes, num), total(first, codes, den)
             change = _half_up(Fraction(100 * n1, d1) - Fraction(100 * n0, d0))
-            cells += [_table_rate(n0, d0), _table_rate(n1, d1), f"+{change}" if change > 0 else str(change) if change < 0 else "0.00"]
+            cells += [_table_rate(n1, d1), _table_rate(n0, d0), f"+{change}" if change > 0 else str(change) if change < 0 else "0.00"]
         return cells
 
+    # 本期 before 上期 in every group of columns, the rates' as the count's
+    periods = re.findall(r"[本上]期", table.split("<tbody>")[0])
+    assert periods == ["本期", "上期"] * 3, periods
     assert rows[0] == expected("全省", both)
     lanzhou = [c for c in both if c.startswith("6201")]
     assert rows[1] == expected("兰州市", lanzhou)
