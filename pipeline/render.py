@@ -10,7 +10,7 @@ import csv
 import dataclasses
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,9 @@ class Report:
     # the 与上期对比 section: {summary, chart (charts.Chart or None), svg, table (as the annex's
     # tables are), annex (its 附件 number)}; None when this round was not compared
     comparison: dict | None = None
+
+
+TITLE_CHARS_PER_LINE = 20
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -527,7 +530,9 @@ def render_docx(report: Report) -> bytes:
     compared = ({"image": WordChart(doc, chart, len(charts) + 1), "title": chart.title, "number": len(charts) + 1}
                 if chart is not None else None)
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
-    doc.render({"r": report, "charts": charts, "compared": compared}, jinja_env=_env(autoescape=True), autoescape=True)
+    # The title in 2号 type: 20 characters to the line of the text block (156 mm).
+    printed = replace(report, title=wording.title_lines(report.title, TITLE_CHARS_PER_LINE))
+    doc.render({"r": printed, "charts": charts, "compared": compared}, jinja_env=_env(autoescape=True), autoescape=True)
     finish_docx(doc.docx, report)
     buf = io.BytesIO()
     doc.save(buf)

@@ -108,6 +108,22 @@ def _isna(v) -> bool:
         return True
 
 
+def title_lines(title: str, per_line: int) -> str:
+    """A title too long for one line breaks where its words allow (GB/T 9704 7.3.3, 词意完整):
+    before an opening quote or bracket, after a closing one, or before 关于; of those, the break
+    that leaves the lines most even. Left to the word processor, 汇总 of a 25-character title
+    was cut as 活 / 动. No such break, or a title that fits: as it is."""
+    if len(title) <= per_line:
+        return title
+    places = [i for i in range(1, len(title))
+              if title[i] in "“（《" or title[i - 1] in "”）》" or title.startswith("关于", i)]
+    fitting = [i for i in places if i <= per_line and len(title) - i <= per_line]
+    if not fitting:
+        return title
+    best = min(fitting, key=lambda i: abs(len(title) - 2 * i))
+    return f"{title[:best]}\n{title[best:]}"
+
+
 FILTERS = {
     "wan": wan,
     "full": full,

@@ -64,6 +64,10 @@ def test_styles_and_fonts(doc):
     title = doc.styles["Title"]
     assert east_asian(title) == "方正小标宋简体" and title.font.size == Pt(22)
     assert title.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    # 25 characters of 2号 type take two lines: broken by meaning, before the quote, not 活 / 动
+    [heading] = [p for p in doc.paragraphs if p.style.name == "Title"]
+    assert heading.text == "全省双联行动脱贫攻坚\n“大走访、回头看”活动情况汇总"
+    assert doc.core_properties.title == "全省双联行动脱贫攻坚“大走访、回头看”活动情况汇总"
     assert east_asian(doc.styles["Heading 1"]) == "黑体"
     assert east_asian(doc.styles["Heading 2"]) == "楷体_GB2312"
     for name in ("Normal", "Title", "Heading 1", "Heading 2"):

@@ -77,3 +77,20 @@ def test_coverage_is_rounded_half_up_to_hundredths(a, b):
 def test_wan_is_within_half_a_tenth(n):
     shown = float(wording.wan(n).rstrip("万"))
     assert abs(shown * 10000 - n) <= 500
+
+
+def test_a_long_title_breaks_where_its_words_allow():
+    title = "全省双联行动脱贫攻坚“大走访、回头看”活动情况汇总"
+    assert wording.title_lines(title, 20) == "全省双联行动脱贫攻坚\n“大走访、回头看”活动情况汇总"
+    assert wording.title_lines("关于全省报表汇总情况的报告", 20) == "关于全省报表汇总情况的报告"  # fits
+    assert wording.title_lines("甘肃省人民政府办公厅关于进一步做好全省县级报表汇总工作的通知", 20) == \
+        "甘肃省人民政府办公厅\n关于进一步做好全省县级报表汇总工作的通知"
+    assert wording.title_lines("一" * 30, 20) == "一" * 30  # nowhere to break by meaning: left to Word
+
+
+@given(st.text(alphabet="全省汇总“”（）关于报告情况", min_size=1, max_size=44))
+def test_a_title_is_never_changed_but_for_one_break_and_each_line_fits(title):
+    out = wording.title_lines(title, 20)
+    assert out.replace("\n", "", 1) == title and out.count("\n") <= title.count("\n") + 1
+    if "\n" in out and "\n" not in title:
+        assert all(len(line) <= 20 for line in out.split("\n"))
