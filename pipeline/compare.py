@@ -47,10 +47,7 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
             round_name: str) -> Comparison:
     keys = list(form.field_keys)
     counties = totals.counties
-    included = counties.index[counties["status"].eq("included")]
-    comparable = included.intersection(previous.sums.index)
-    current = counties.loc[comparable, keys].astype("int64")
-    before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
+    comparable, current, before = _both_rounds(form, totals, previous)
 
     # Every county's 上期 and 增减 at once, as arrays: NA where it is not comparable.
     at = comparable.get_indexer(counties.index)
@@ -85,6 +82,33 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
         province=province, previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
         findings=tuple(findings),
     )
+
+
+def _both_rounds(form: Form, totals: Totals, previous: Previous) -> tuple[pd.Index, pd.DataFrame, pd.DataFrame]:
+    """The counties included in both rounds, and their sums this round and last."""
+    keys = list(form.field_keys)
+    counties = totals.counties
+    included = counties.index[counties["status"].eq("included")]
+    comparable = included.intersection(previous.sums.index)
+    current = counties.loc[comparable, keys].astype("int64")
+    before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
+    return comparable, current, before
+
+
+# The rules a county can be judged by on its own, at upload (the submission page): a count
+# below last round's, townships that came or went. The others weigh a county against the rest
+# and wait for `make report`, which has every county: the HB edit scores a change against the
+# distribution of all counties' changes, and same-as-previous asks whether most counties
+# changed theirs, which the first few uploads of a round cannot answer fairly (an early county
+# would be told its unchanged figures are suspect, or not told, by who happened to come first).
+ALONE = ("not-below",)
+
+
+def county_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous) -> list[Finding]:
+    """The cross-period findings that concern each county by itself, exactly as `compare`
+    gives them: for the submission page, which checks one return at a time."""
+    comparable, current, before = _both_rounds(form, totals, previous)
+    return cross_period_findings(form, totals, returns, previous, comparable, current, before, alone=True)
 
 
 @dataclass(frozen=True)
@@ -131,14 +155,18 @@ def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.I
 
 
 def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
-                          comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
+                          comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame,
+                          alone: bool = False) -> list[Finding]:
+    """`alone`: only the rules that judge a county by itself (ALONE, and townships)."""
     if not len(comparable):
         return []
     aligned = {spec.key: _align(spec, totals, previous, comparable) for spec in form.sheets}
     noun = form.unit_noun
-    same = unchanged_returns(form, aligned, comparable)
-    share = float((form.rounds or {}).get("same_as_previous", 0.5))
-    resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
+    resent: set[str] = set()
+    if not alone:
+        same = unchanged_returns(form, aligned, comparable)
+        share = float((form.rounds or {}).get("same_as_previous", 0.5))
+        resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
     out: list[Finding] = []
     for code in sorted(resent):
         ret = returns[code]
@@ -146,6 +174,8 @@ def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return]
                            form.message("same-as-previous", detail=previous.round, unit_noun=noun)))
     for spec in form.sheets:
         for rule in spec.across:
+            if alone and rule.check not in ALONE:
+                continue
             if rule.check == "not-below":
                 out += _below_previous(form, spec, rule.id, rule.fields, aligned[spec.key], returns, current, before)
             else:

@@ -19,11 +19,14 @@ from datetime import datetime
 from pathlib import Path
 
 from .cache import Hashes
+from .compare import county_findings
+from .consolidate import consolidate
 from .discover import WORKBOOK_SUFFIXES, classify, discover
 from .form import Form
 from .model import Finding, ReadResult, Return, Roster, Severity, Source
 from .read import read_sources
 from .resolve import resolve
+from .rounds import Previous
 from .run import file_findings
 from .tabulate import tabulate
 from .units import Unit, UnitList
@@ -110,6 +113,32 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
     # name the clerk never wrote: its unit-conflict would only repeat `extra`, confusingly.
     own = tuple(f for f in checked.findings if not (f.rule == "unit-conflict" and f.county_code == unit.code))
     return Checked(checked.source, checked.result, (extra, *own))
+
+
+def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: Previous) -> dict[str, tuple[Finding, ...]]:
+    """The cross-period findings `make report ROUND=…` would give each of these returns (file →
+    findings), from the same stages: resolved, consolidated and compared with the previous
+    round as a report run does, by the rules that judge a county by itself (`county_findings`).
+
+    Each return must be a different county's and have no error: a report run compares only the
+    returns it includes, so a refused upload or a rejected file is not compared either."""
+    results = [c.result for c in batch if c.result.ret is not None and not c.errors]
+    if not results:
+        return {}
+    roster, _ = resolve(form, units, results, [])
+    tables = tabulate(form, [r.ret for r in results])
+    totals = consolidate(form, units, roster, tables)
+    found: dict[str, list[Finding]] = {r.source.path: [] for r in results}
+    for f in county_findings(form, totals, {r.ret.county_code: r.ret for r in results}, previous):
+        found.setdefault(f.file, []).append(f)
+    return {path: tuple(fs) for path, fs in found.items()}
+
+
+def with_findings(checked: Checked, extra: tuple[Finding, ...]) -> Checked:
+    """The check with more findings, in the order validation.html lists them."""
+    if not extra:
+        return checked
+    return replace(checked, findings=tuple(sorted((*checked.findings, *extra), key=lambda f: f.sort_key)))
 
 
 @dataclass(frozen=True)
