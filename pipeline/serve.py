@@ -183,13 +183,15 @@ class Desk:
 
     def standing_findings(self, code: str) -> list[Finding]:
         """What the report says of the unit's standing return, however it came (uploaded, or
-        emailed and put into the inbox by hand): its file's findings that are this unit's or
-        no unit's. A file sent in this unit's name with another county's content shows the
-        conflict, not the other county's own findings."""
+        emailed and put into the inbox by hand). A file in this unit's name whose content is
+        another county's shows this unit the conflict alone, not the other county's figures."""
         u = self.status_of(code)
         if u.source is None:
             return []
-        own = {f for f in self.findings if f.file == u.source.path and f.county_code in (code, "")}
+        checked = self.known.get(u.source.path)
+        ret = checked.result.ret if checked else None
+        theirs = ret is not None and ret.county_code not in ("", code)
+        own = {f for f in self.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
         return sorted(own, key=lambda f: f.sort_key)
 
     def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:

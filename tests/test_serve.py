@@ -395,3 +395,50 @@ def test_the_upload_limit_and_the_links_address_come_from_the_settings(tmp_path,
         assert upload(local, "a.xlsx", workbook(form, units.by_code("620102"))).status == 200
     finally:
         server.stop()
+
+
+def _standing(page: str) -> str:
+    """The county page's section on its current return."""
+    return page.split('id="standing"')[1].split("</section>")[0]
+
+
+def test_a_countys_page_says_why_its_emailed_return_was_rejected(served, form, units):
+    """A return emailed and put into the inbox by hand is judged on the county's own page: its
+    findings at their cells, as the report lists them, not only how many."""
+    server, inbox = served
+    unit = units.by_code("620422")  # 会宁县
+    name = f"{unit.code}_{unit.name}_邮件报送.xlsx"
+    (inbox / name).write_bytes(workbook(form, unit, bad_rows(BAD["households"][0])))
+    expected = next(c for c in check_sources(discover(inbox), form, units) if c.source.path == name).findings
+    assert [f.rule for f in expected] == ["twice-exceeds-visited"]
+    section = _standing(request("GET", server.links()[unit.code]).text)
+    assert "已退回" in section and "未通过审核的原因" in section and name in section
+    assert f"{expected[0].sheet}!{expected[0].cell}" in section
+    assert html.escape(expected[0].message, quote=False) in section
+
+
+def test_a_countys_page_lists_the_warnings_of_its_accepted_return(served, form, units):
+    server, _ = served
+    unit = units.by_code("620423")  # 景泰县
+    rows = clean_rows()
+    for r in rows:
+        r["households_visited"] = r["households_total"] // 2
+        r["households_visited_twice"] = r["households_visited"] // 2
+    body = upload(server.links()[unit.code], "jt.xlsx", workbook(form, unit, rows)).json
+    [warning] = body["findings"]
+    section = _standing(request("GET", server.links()[unit.code]).text)  # a later visit: no upload on the page
+    assert "已报送" in section and "审核结果" in section
+    assert html.escape(warning["message"], quote=False) in section
+    assert "保存说明" in section  # a warning may be answered with a 上报说明
+
+
+def test_a_file_in_a_countys_name_with_another_countys_content_shows_only_the_conflict(served, form, units):
+    server, inbox = served
+    named, content = units.by_code("620321"), units.by_code("620421")  # 永昌县's name, 靖远县's return
+    rows = bad_rows(BAD["households"][0])
+    (inbox / f"{named.code}_{named.name}.xlsx").write_bytes(workbook(form, content, rows))
+    mine = _standing(request("GET", server.links()[named.code]).text)
+    assert "已退回" in mine and "表内填报单位是靖远县" in mine
+    assert "G6" not in mine and "99999" not in mine  # 靖远县's own figures are not 永昌县's to see
+    theirs = _standing(request("GET", server.links()[content.code]).text)
+    assert "已退回" in theirs and "表一走访情况!G6" in theirs
