@@ -47,7 +47,8 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
             round_name: str) -> Comparison:
     keys = list(form.field_keys)
     counties = totals.counties
-    comparable, current, before = _both_rounds(form, totals, previous)
+    comparable, current, before = _both_rounds(form, counties.index[counties["status"].eq("included")],
+                                               counties, previous)
 
     # Every county's 上期 and 增减 at once, as arrays: NA where it is not comparable.
     at = comparable.get_indexer(counties.index)
@@ -75,7 +76,7 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
                         (f"{k}_change", current[k].sum() - before[k].sum()))
     })
 
-    findings = cross_period_findings(form, totals, returns, previous, comparable, current, before)
+    findings = cross_period_findings(form, totals.townships, returns, previous, comparable, current, before)
     return Comparison(
         round=round_name, previous_round=previous.round, previous_made=previous.made,
         comparable=tuple(comparable), counties=per_county, cities=pd.DataFrame(cities, index=totals.cities.index),
@@ -84,13 +85,12 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
     )
 
 
-def _both_rounds(form: Form, totals: Totals, previous: Previous) -> tuple[pd.Index, pd.DataFrame, pd.DataFrame]:
+def _both_rounds(form: Form, included: pd.Index, sums: pd.DataFrame,
+                 previous: Previous) -> tuple[pd.Index, pd.DataFrame, pd.DataFrame]:
     """The counties included in both rounds, and their sums this round and last."""
     keys = list(form.field_keys)
-    counties = totals.counties
-    included = counties.index[counties["status"].eq("included")]
     comparable = included.intersection(previous.sums.index)
-    current = counties.loc[comparable, keys].astype("int64")
+    current = sums.loc[comparable, keys].astype("int64")
     before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
     return comparable, current, before
 
@@ -104,11 +104,14 @@ def _both_rounds(form: Form, totals: Totals, previous: Previous) -> tuple[pd.Ind
 ALONE = ("not-below",)
 
 
-def county_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous) -> list[Finding]:
+def county_findings(form: Form, sums: pd.DataFrame, townships: dict[str, pd.DataFrame], returns: dict[str, Return],
+                    previous: Previous) -> list[Finding]:
     """The cross-period findings that concern each county by itself, exactly as `compare`
-    gives them: for the submission page, which checks one return at a time."""
-    comparable, current, before = _both_rounds(form, totals, previous)
-    return cross_period_findings(form, totals, returns, previous, comparable, current, before, alone=True)
+    gives them: for the submission page, which checks one return at a time. `sums` and
+    `townships` are the included counties' (`consolidate.county_sums`): no city, province or
+    rate is needed to judge a county alone."""
+    comparable, current, before = _both_rounds(form, sums.index, sums, previous)
+    return cross_period_findings(form, townships, returns, previous, comparable, current, before, alone=True)
 
 
 @dataclass(frozen=True)
@@ -127,9 +130,9 @@ class _Aligned:
     then: dict[str, np.ndarray]
 
 
-def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.Index) -> _Aligned:
+def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previous, comparable: pd.Index) -> _Aligned:
     fields = [f.key for f in spec.count_fields]
-    now = totals.townships[spec.key]
+    now = townships[spec.key]
     now = now[now["code"].isin(comparable).to_numpy()]
     then = previous.townships.get(spec.key, pd.DataFrame(columns=["code", "township"]))
     then = then[then["code"].isin(comparable).to_numpy()]
@@ -154,13 +157,13 @@ def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.I
     )
 
 
-def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
+def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], returns: dict[str, Return], previous: Previous,
                           comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame,
                           alone: bool = False) -> list[Finding]:
     """`alone`: only the rules that judge a county by itself (ALONE, and townships)."""
     if not len(comparable):
         return []
-    aligned = {spec.key: _align(spec, totals, previous, comparable) for spec in form.sheets}
+    aligned = {spec.key: _align(spec, townships, previous, comparable) for spec in form.sheets}
     noun = form.unit_noun
     resent: set[str] = set()
     if not alone:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .cache import Hashes
 from .compare import county_findings
-from .consolidate import consolidate
+from .consolidate import county_sums
 from .discover import WORKBOOK_SUFFIXES, classify, discover
 from .form import Form
 from .model import Finding, ReadResult, Return, Roster, Severity, Source
@@ -117,7 +117,7 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
 
 def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: Previous) -> dict[str, tuple[Finding, ...]]:
     """The cross-period findings `make report ROUND=…` would give each of these returns (file →
-    findings), from the same stages: resolved, consolidated and compared with the previous
+    findings), from the same stages: resolved, summed as consolidate sums and compared with the previous
     round as a report run does, by the rules that judge a county by itself (`county_findings`).
 
     Each return must be a different county's and have no error: a report run compares only the
@@ -126,10 +126,9 @@ def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: P
     if not results:
         return {}
     roster, _ = resolve(form, units, results, [])
-    tables = tabulate(form, [r.ret for r in results])
-    totals = consolidate(form, units, roster, tables)
+    sums, townships = county_sums(form, roster, tabulate(form, [r.ret for r in results]))
     found: dict[str, list[Finding]] = {r.source.path: [] for r in results}
-    for f in county_findings(form, totals, {r.ret.county_code: r.ret for r in results}, previous):
+    for f in county_findings(form, sums, townships, {r.ret.county_code: r.ret for r in results}, previous):
         found.setdefault(f.file, []).append(f)
     return {path: tuple(fs) for path, fs in found.items()}
 
@@ -219,15 +218,22 @@ def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
                   if p.is_file() and p.name.startswith(prefix) and _LIVE.match(p.name))
 
 
-def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime) -> Path:
-    """Put an accepted return into the inbox: written to a hidden file, flushed to disk, then
-    renamed into place, so the inbox never holds half a file even if the power goes. The unit's
-    earlier uploads move to .versions/<code>/, never overwritten."""
+def inbox_name(inbox: Path, unit: Unit, when: datetime, suffix: str) -> str:
+    """The name an upload will have in the inbox, taken before it is checked so that its
+    findings name the file the report will read: -2, -3… for another within the same second."""
     name = upload_name(unit, when, suffix)
     target, n = inbox / name, 1
     while target.exists():
         n += 1
         target = inbox / f"{Path(name).stem}-{n}{suffix}"
+    return target.name
+
+
+def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime, name: str = "") -> Path:
+    """Put an accepted return into the inbox: written to a hidden file, flushed to disk, then
+    renamed into place, so the inbox never holds half a file even if the power goes. The unit's
+    earlier uploads move to .versions/<code>/, never overwritten."""
+    target = inbox / (name or inbox_name(inbox, unit, when, suffix))
     earlier = live_uploads(inbox, unit)
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=inbox)
     try:

@@ -31,11 +31,11 @@ from .intake import (
     changes,
     check_upload,
     figures,
+    inbox_name,
     staged_source,
     store_upload,
     survey,
     sweep_partial,
-    upload_name,
     upload_suffix,
     with_findings,
 )
@@ -197,7 +197,7 @@ class Desk:
     def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
         when = datetime.now()
         suffix = upload_suffix(filename)
-        shown = upload_name(unit, when, suffix)
+        shown = inbox_name(self.inbox, unit, when, suffix)
         folder = Path(tempfile.mkdtemp(dir=self.staging))
         try:
             staged = folder / shown
@@ -214,26 +214,25 @@ class Desk:
         if checked.errors:
             return Outcome("refused", 422, checked, filename, new_figures, diff, when=stamp)
         previous = self.previous()
+        extra: tuple[Finding, ...] = ()
         if previous is not None:
-            # Under its inbox name, as the refresh after storing it would compare it: done once.
             extra = across_rounds(self.form, self.units, [checked], previous).get(checked.result.source.path, ())
-            self.across[(checked.source.path, checked.source.sha256)] = extra
-            shown = with_findings(checked, extra)
-        else:
-            shown = checked
+        judged = with_findings(checked, extra)
         if current is not None and current.source.sha256 == checked.source.sha256:
             if explanation:
                 self._explain(current.source.path, explanation)
-            return Outcome("accepted", 200, shown, filename, new_figures, (), current.source.path, True, stamp,
+            return Outcome("accepted", 200, judged, filename, new_figures, (), current.source.path, True, stamp,
                            explanation=self.explanations.get(current.source.path, ""))
-        stored = store_upload(self.inbox, unit, data, suffix, when)
-        self.known[stored.name] = checked  # as read and validated: the refresh adds the comparison
+        stored = store_upload(self.inbox, unit, data, suffix, when, shown)
+        self.known[stored.name] = checked  # as read and validated: the refresh adds the comparison,
+        if previous is not None:  # done once, here
+            self.across[(stored.name, checked.source.sha256)] = extra
         if explanation:
             self._explain(stored.name, explanation)
         self.refresh()
         standing = self.status_of(unit.code).source
         other = standing.path if standing and standing.path != stored.name else ""
-        return Outcome("accepted", 200, shown, filename, new_figures, diff, stored.name, False, stamp, other,
+        return Outcome("accepted", 200, judged, filename, new_figures, diff, stored.name, False, stamp, other,
                        self.explanations.get(stored.name, ""))
 
     def explain(self, code: str, text: str) -> bool:

@@ -442,3 +442,34 @@ def test_a_file_in_a_countys_name_with_another_countys_content_shows_only_the_co
     assert "G6" not in mine and "99999" not in mine  # 靖远县's own figures are not 永昌县's to see
     theirs = _standing(request("GET", server.links()[content.code]).text)
     assert "已退回" in theirs and "表一走访情况!G6" in theirs
+
+
+def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as(tmp_path, form, units, monkeypatch):
+    import shutil
+    from datetime import datetime
+
+    from pipeline import serve
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2016, 12, 5, 9, 0, 0)
+
+    monkeypatch.setattr(serve, "datetime", Frozen)
+    desk = serve.Desk(tmp_path, form, units)
+    try:
+        desk.refresh()
+        unit = units.by_code("620102")
+        rows = clean_rows()
+        for r in rows:
+            r["households_visited"] = r["households_total"] // 2  # a warning: a finding that names its file
+            r["households_visited_twice"] = r["households_visited"] // 2
+        first = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+        rows[0]["role_models"] += 1
+        second = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+        assert first.stored == "620102_城关区_20161205-090000.xlsx"
+        assert second.stored == "620102_城关区_20161205-090000-2.xlsx" and (tmp_path / second.stored).is_file()
+        assert {f.file for f in second.checked.findings} == {second.stored}
+        assert desk.standing_findings(unit.code) == list(second.checked.findings)
+    finally:
+        shutil.rmtree(desk.staging, ignore_errors=True)
