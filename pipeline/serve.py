@@ -117,6 +117,11 @@ class RoundWatch:
                     "累计数比上期减少的列为需核实。")
         return f"本轮：{self.name}；" + (self.note or "没有更早的一轮，上传时不作比较。")
 
+    def for_counties(self) -> str:
+        """The line on a county's page: the comparison, when there is one; why there is none is
+        the office's business (and names its folders)."""
+        return self.summary() if self.previous is not None else ""
+
 
 @dataclass
 class Desk:

@@ -192,3 +192,21 @@ def test_serve_refuses_a_round_as_make_report_does(tmp_path):
                             "--outbox", str(tmp_path / "out"), "--port", "0", *args],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and words in r.stderr, (args, r.stderr)
+
+
+def test_a_damaged_previous_round_is_said_and_uploads_go_on_without_a_comparison(tmp_path, form, units):
+    outbox, inbox = tmp_path / "outbox", tmp_path / "inbox"
+    kept = outbox / "rounds" / ROUND1 / "20161130-090000"
+    kept.mkdir(parents=True)
+    (kept / "snapshot.json").write_bytes(b'{"format": 1, "round": "2016-11", "tot')
+    inbox.mkdir()
+    server = start_server(inbox, outbox, "--round", ROUND2)
+    try:
+        assert "上期快照" in server.output() and "已损坏" in server.output()
+        unit = units.by_code(FALLEN)
+        answer = upload(server.links()[unit.code], "a.xlsx", workbook(form, unit, fallen_rows(0)))
+        assert answer.status == 200 and answer.json["findings"] == []
+        page = request("GET", server.links()[unit.code]).text
+        assert "已损坏" not in page and str(outbox) not in page  # the office's trouble, and its folders
+    finally:
+        server.stop()
