@@ -390,7 +390,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         roster = desk.roster
         counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
         return page("status.html.j2", roster=roster, counts=counts, base=request.url.path.rstrip("/"),
-                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                    round=desk.rounds)
 
     async def status_unit_get(request: Request):
         if who(request.path_params.get("token", "")) != STATUS:

@@ -208,5 +208,6 @@ def test_a_damaged_previous_round_is_said_and_uploads_go_on_without_a_comparison
         assert answer.status == 200 and answer.json["findings"] == []
         page = request("GET", server.links()[unit.code]).text
         assert "已损坏" not in page and str(outbox) not in page  # the office's trouble, and its folders
+        assert "已损坏" in request("GET", server.status_url()).text  # the office sees it on its page too
     finally:
         server.stop()
