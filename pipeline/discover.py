@@ -39,6 +39,9 @@ def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
         rel, name = "/".join(parts), parts[-1]
         if any(part.startswith(".") for part in parts) and name != ".DS_Store":
             continue  # hidden folders (.git, editor state) are not submissions
+        if abspath.endswith(os.sep):  # a report run's own outputs, copied into the inbox
+            sources.append(Source(rel, 0, "", os.stat(abspath).st_mtime, "output", abspath=abspath))
+            continue
         stat = os.stat(abspath)
         known = hashes.get(abspath, stat) if hashes else None
         data_head, digest = known or _head_and_sha256(abspath)
@@ -64,9 +67,16 @@ def holds_nothing(inbox: Path) -> bool:
     return True
 
 
+# What a report run writes: a folder under the inbox holding two or more of these is an old
+# outbox (or a copy of one), whose marked-up returns/ and history/ would otherwise be read as
+# the counties' returns and supersede the real ones.
+OUTPUT_NAMES = {"roster.csv", "findings.csv", "manifest.csv", "totals.csv", "consolidated.xlsx", "validation.html"}
+
+
 def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
     """Every file under the inbox as (its path's parts, its full path), in the order pathlib
-    sorts paths; folders are entered, links to folders are not (as Path.rglob)."""
+    sorts paths; folders are entered, links to folders are not (as Path.rglob). A folder of a
+    report run's outputs is not entered: it comes back once, its full path ending in a separator."""
     found = []
     folders: list[tuple[str, tuple[str, ...]]] = [(inbox, ())]
     while folders:
@@ -75,6 +85,9 @@ def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
             with os.scandir(folder) as entries:
                 entries = list(entries)
         except PermissionError:
+            continue
+        if parts and len(OUTPUT_NAMES.intersection(e.name.lower() for e in entries)) >= 2:
+            found.append((parts, folder + os.sep))
             continue
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
@@ -149,10 +162,18 @@ def _members(path: Path, rel: str, mtime: float) -> list[Source]:
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
-    """Zips made on Chinese Windows store GBK names without the UTF-8 flag."""
+    """Zips made on Chinese Windows store GBK names without the UTF-8 flag; zip on Linux and
+    macOS stores UTF-8 names without it too. Python reads both as cp437. GBK's bytes are seldom
+    valid UTF-8, so UTF-8 is tried first, as unzip does."""
     if info.flag_bits & 0x800:
         return info.filename
     try:
-        return info.filename.encode("cp437").decode("gbk")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
         return info.filename
+    for encoding in ("utf-8", "gbk"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename

@@ -8,6 +8,7 @@ that stands is rejected.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from .form import Form
@@ -23,9 +24,20 @@ def county_of(result: ReadResult, units: UnitList) -> str:
     return units.find_in_filename(Path(result.source.member or result.source.path).stem) or ""
 
 
-def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding]) -> tuple[Roster, list[Finding]]:
+def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
+            today: date | None = None) -> tuple[Roster, list[Finding]]:
     """The roster, and the findings as they now stand: a superseded file's own problems no
-    longer need fixing, so they give way to one finding that says it was superseded."""
+    longer need fixing, so they give way to one finding that says it was superseded.
+
+    A 填报日期 after `today` (the run's date) is a slip of the keyboard (2061 for 2016): it is
+    said, and ranks as no date, so that it never outranks the county's corrected return."""
+    today = today or date.today()
+    _rank = partial(_rank_by, today)
+    findings = [*findings, *(
+        Finding(Severity.WARNING, r.source.path, r.ret.county_code, "", "", "", "date-in-future",
+                form.message("date-in-future", value=f"{r.ret.filed_on.year}年{r.ret.filed_on.month}月{r.ret.filed_on.day}日"))
+        for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on > today
+    )]
     by_county: dict[str, list[ReadResult]] = {}
     unassigned = []
     for r in results:
@@ -90,6 +102,6 @@ def _claims_other(f: Finding, by_path: dict[str, ReadResult], units: UnitList) -
             and county_of(by_path[f.file], units) != f.county_code)
 
 
-def _rank(r: ReadResult) -> tuple:
-    filed = r.ret.filed_on if r.ret is not None and r.ret.filed_on else date.min
+def _rank_by(today: date, r: ReadResult) -> tuple:
+    filed = r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else date.min
     return (filed, r.source.mtime, r.source.path)

@@ -90,6 +90,8 @@ def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
         elif s.kind == "archive":
             out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "archive-unsupported",
                                form.message("archive-unsupported")))
+        elif s.kind == "output":
+            out.append(Finding(Severity.WARNING, s.path, "", "", "", "", "old-outputs", form.message("old-outputs")))
     return out
 
 
@@ -356,7 +358,7 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
         status[r.source.path] = "无法识别单位"
     rows = []
     for s in sources:
-        state = status.get(s.path) or ("已跳过" if s.kind == "skip" else "无法打开")
+        state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过"}.get(s.kind, "无法打开")
         rows.append([s.path, s.size, s.sha256, state])
     return csv_bytes(["file", "size", "sha256", "status"], rows)
 

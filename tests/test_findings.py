@@ -5,6 +5,7 @@ clean return from 七里河区 (620103)."""
 from __future__ import annotations
 
 import io
+import os
 from datetime import date
 
 import pytest
@@ -265,3 +266,28 @@ def test_an_encrypted_return_opens_with_a_configured_password(tmp_path, form, un
     opened = build_run(inbox, replace(settings, passwords=("wrong", "secret")))
     assert opened.findings == ()
     assert next(u for u in opened.roster.units if u.code == CODE).status == "included"
+
+
+def test_a_filing_date_in_the_future_is_said_and_never_outranks_the_corrected_return(tmp_path, settings, form, units):
+    """2061 for 2016: the old file with the slip must not stand over the county's corrected one."""
+    from datetime import date
+
+    from pipeline.run import build_run
+    from tests.conftest import write_return
+
+    unit = units.by_code("620104")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    old = write_return(inbox, form, unit, name="西固区_旧.xlsx", filed_on=date(2061, 12, 1))
+    new = write_return(inbox, form, unit, name="西固区_改.xlsx", filed_on=date(2016, 12, 7))
+    os.utime(old, (2_000_000_000, 2_000_000_000))  # and the old one even looks newer on disk
+    run = build_run(inbox, settings, form=form, units=units)
+    status = next(u for u in run.roster.units if u.code == unit.code)
+    assert status.source.path == new.name and [s.path for s in status.superseded] == [old.name]
+    # Said of the file that stands only when it stands: here the slip's file is superseded.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    write_return(alone, form, unit, filed_on=date(2061, 12, 1))
+    run = build_run(alone, settings, form=form, units=units)
+    [f] = [f for f in run.findings if f.rule == "date-in-future"]
+    assert f.severity.value == "warning" and "2061年12月1日" in f.message and f.county_code == unit.code

@@ -175,3 +175,51 @@ def test_what_means_stop_is_never_taken_for_a_broken_file(tmp_path, settings, fo
 def test_fixture_origin_is_noted():
     # the fixture is the project's own copy (a clone has no ../shared), and says where it is from
     assert "ptgexp-truncated-operand.xls" in (FIXTURES / "README.md").read_text(encoding="utf-8")
+
+
+def zipped_without_utf8_flag(members: dict[str, bytes], encoding: str) -> bytes:
+    """A zip as Linux's and macOS's zip (UTF-8) or Chinese Windows (GBK) write it: the names'
+    own bytes, with no flag saying which encoding they are in."""
+    buf = io.BytesIO()
+    names = {}
+    with zipfile.ZipFile(buf, "w") as z:
+        for i, (name, data) in enumerate(members.items()):
+            raw = name.encode(encoding)
+            stand_in = f"{i:0{len(raw)}d}"  # ASCII, so zipfile sets no flag; then the real bytes
+            names[stand_in.encode()] = raw
+            z.writestr(zipfile.ZipInfo(stand_in, (2016, 12, 5, 9, 0, 0)), data)
+    data = buf.getvalue()
+    for stand_in, raw in names.items():
+        data = data.replace(stand_in, raw)
+    assert not zipfile.ZipFile(io.BytesIO(data)).infolist()[0].flag_bits & 0x800
+    return data
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_zip_member_names_read_right_whichever_system_made_the_zip(tmp_path, settings, form, units, encoding):
+    one = tmp_path / "one"
+    one.mkdir()
+    book = write_return(one, form, units.by_code(CODE)).read_bytes()
+    inbox = inbox_with(tmp_path, form, units, {"一批.zip": zipped_without_utf8_flag({f"{CODE}_城关区.xlsx": book}, encoding)})
+    run = build_run(inbox, settings, form=form, units=units)
+    assert f"一批.zip/{CODE}_城关区.xlsx" in {s.path for s in run.sources}
+    assert status_of(run, CODE) == "included"
+
+
+def test_an_old_outbox_copied_into_the_inbox_is_set_aside_whole(tmp_path, settings, form, units):
+    """Its marked-up returns/ would otherwise be read as the counties' own, and the newer file
+    time would make them supersede the real returns."""
+    inbox = inbox_with(tmp_path, form, units, {})
+    first = build_run(inbox, settings, form=form, units=units)
+    old = inbox / "上次结果"
+    for rel, data in first.files.items():
+        (old / rel).parent.mkdir(parents=True, exist_ok=True)
+        (old / rel).write_bytes(data)
+    returned = old / "returns" / f"{OTHER}_七里河区.xlsx"
+    returned.parent.mkdir(exist_ok=True)
+    returned.write_bytes(next(inbox.glob("*.xlsx")).read_bytes())  # a county's workbook among the outputs
+    run = build_run(inbox, settings, form=form, units=units)
+    assert own_findings(run, "上次结果") == [("warning", "old-outputs")]
+    assert not [s for s in run.sources if s.path.startswith("上次结果/")]
+    assert_other_intact(run, form)
+    assert [u.superseded for u in run.roster.units if u.code == OTHER] == [()]
