@@ -97,6 +97,9 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
     nobody (read under the name the clerk gave it, it would count for that county). Such a
     file is refused whatever else it holds: the link it came by is this unit's alone."""
     checked = check_sources([source], form, units, passwords)[0]
+    # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
+    _, judged = resolve(form, units, [checked.result], list(checked.findings))
+    checked = Checked(checked.source, checked.result, tuple(sorted(judged, key=lambda f: f.sort_key)))
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)

@@ -473,3 +473,17 @@ def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as
         assert desk.standing_findings(unit.code) == list(second.checked.findings)
     finally:
         shutil.rmtree(desk.staging, ignore_errors=True)
+
+
+def test_a_filing_date_in_the_future_is_said_at_upload_as_the_report_says_it(served, form, units, settings, tmp_path):
+    from datetime import date
+
+    server, _ = served
+    unit = units.by_code("620521")
+    data = workbook_bytes(build_return(form, unit, clean_rows(), filed_on=date(2061, 12, 5)))
+    body = upload(server.links()[unit.code], "a.xlsx", data).json
+    assert body["status"] == "accepted" and [f["rule"] for f in body["findings"]] == ["date-in-future"]
+    (tmp_path / body["file"]).write_bytes(data)
+    run = build_run(tmp_path, settings, form=form, units=units)
+    assert [tuple(f.values()) for f in body["findings"]] == [
+        (f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field, f.rule, f.message) for f in run.findings]
