@@ -1,6 +1,6 @@
 """The caches in the outbox's `.cache/`: each file's read result and its validation findings,
 keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
-consolidated.xlsx's township rows; the Word charts' images.
+consolidated.xlsx's township rows.
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
@@ -148,62 +148,6 @@ def _writer_fingerprint() -> str:
     here = Path(__file__).resolve().parent
     names = ("consolidate.py", "render.py", "xlsx_writer.py")  # the township rows, and how they are written
     return hashlib.sha256(b"".join((here / name).read_bytes() for name in names)).hexdigest()[:12]
-
-
-@lru_cache(maxsize=1)
-def _drawing_fingerprint() -> bytes:
-    """What else decides a chart's pixels: the drawing code and matplotlib's version."""
-    from importlib.metadata import version
-
-    return (Path(__file__).resolve().parent / "charts.py").read_bytes() + version("matplotlib").encode()
-
-
-PNG_START, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
-
-
-class ChartCache:
-    """The Word charts' images, by the chart's content: a re-run whose charts show the same
-    figures draws none of them (and never imports matplotlib). Unused images are removed."""
-
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / "charts" if folder else None
-
-    @staticmethod
-    def key(chart) -> str:
-        import hashlib
-
-        return hashlib.sha256(repr(chart).encode() + _drawing_fingerprint()).hexdigest()[:32]
-
-    def get(self, chart) -> bytes | None:
-        return self.get_file(self.folder / f"{self.key(chart)}.png") if self.folder else None
-
-    def keep(self, charts: list, images: list[bytes]) -> None:
-        """These images are the charts' now; any other image is stale."""
-        if not self.folder:
-            return
-        wanted = {f"{self.key(c)}.png": image for c, image in zip(charts, images)}
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for old in self.folder.glob("*.png"):
-                if old.name not in wanted:
-                    old.unlink(missing_ok=True)
-        except OSError as e:
-            _not_kept(e)
-            return
-        for name, image in wanted.items():
-            path = self.folder / name
-            if self.get_file(path) is None:
-                _write_whole(path, image)
-
-    @staticmethod
-    def get_file(path: Path) -> bytes | None:
-        """The picture, when it is one: cut short (a full disk, a killed run) or not a picture,
-        it is drawn again."""
-        try:
-            image = path.read_bytes()
-        except OSError:
-            return None
-        return image if image.startswith(PNG_START) and image.endswith(PNG_END) else None
 
 
 class Hashes:

@@ -124,10 +124,12 @@ class _Parser(argparse.ArgumentParser):
         self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS, help="显示本说明并退出")
 
     def format_help(self) -> str:
-        return re.sub(r"^(选项|命令):$", r"\1：", super().format_help(), flags=re.M)
+        titles = f"{self._optionals.title}|{self._positionals.title}"
+        return re.sub(rf"^({titles}):$", r"\1：", super().format_help(), flags=re.M)
 
     def error(self, message: str):
-        message = message.replace("argument {report,templates,serve,links,example}:", "argument 命令:")
+        # argparse's own words first, with the commands' title: the patterns below translate them
+        message = message.replace("argument {report,templates,serve,links,example}:", f"argument {self._positionals.title}:")
         for pattern, chinese in _ARGPARSE:
             if re.fullmatch(pattern, message):
                 message = re.sub(pattern, chinese, message)
@@ -299,7 +301,7 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
-    lines.append(f"输出已写入 {outbox}/:" + "、".join(p.name for p in written))
+    lines.append(f"输出已写入 {outbox}/：" + "、".join(p.name for p in written))
     print("\n".join(lines))
 
 

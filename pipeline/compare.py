@@ -374,7 +374,8 @@ def points(change: Decimal | None) -> str:
     """+2.35 / -1.20 / 0.00 in a table; — without a rate."""
     if change is None:
         return "—"
-    return f"+{change}" if change > 0 else f"{change}"
+    # A fall of less than half a hundredth rounds to -0.00: the table says 0.00, as the sentence says 持平.
+    return f"+{change}" if change > 0 else f"{change}" if change < 0 else f"{abs(change)}"
 
 
 def points_text(change: Decimal | None) -> str:

@@ -149,6 +149,7 @@ class Form:
     reader: ReaderSpec = ReaderSpec()
     explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
     rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
+    notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
 
     @property
     def identity(self) -> dict:
@@ -237,6 +238,7 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
         rounds=raw.get("rounds"),
         # The explanation cell ends a table like 填表人: the reader takes its label as a footer word.
         reader=_reader(raw.get("reader", {}), head.get("explanation_label", "")),
+        notes=tuple(raw.get("notes", [])),
     )
     _check(form)
     return form
@@ -314,6 +316,10 @@ def _check(form: Form) -> None:
         for a in s.across:
             if a.check not in ("not-below", "hb") or not set(a.fields) <= own:
                 raise ValueError(f"{form.key}/{s.key}: rule {a.id} has an unknown check or names a field not in the sheet")
+    for note in form.notes:
+        for k in [*note["more"], *note["less"]]:
+            if k not in keys:
+                raise ValueError(f"{form.key}: a note names unknown field {k}")
     for r in form.rates:
         for k in r.numerator + r.denominator:
             if k not in keys:

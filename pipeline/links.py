@@ -142,7 +142,7 @@ def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str) -> 
 
 
 def read_links(outbox: Path) -> dict[str, str]:
-    """code → url from links.csv, for the templates' 填报说明; empty when there is none."""
+    """code → url from links.csv, for the 填报说明 of the templates; empty when there is none."""
     path = outbox / LINKS
     if not path.is_file():
         return {}

@@ -91,8 +91,8 @@ class Helper:
     this process does other work; each job is sent to it when its inputs exist, and they
     run one after another in the order sent.
 
-    The Word report is made this way: matplotlib and docxtpl take most of a second to import,
-    which a helper started after reading spends while this process validates and totals.
+    The Word report is made this way: docxtpl takes a tenth of a second to import, which a
+    helper started after reading spends while this process validates and totals.
     Where processes cannot be forked, or the helper is lost, a job runs here when its result
     is asked for.
     """
@@ -111,7 +111,7 @@ class Helper:
             return
         ctx = mp.get_context("fork")
         parent_end, child_end = ctx.Pipe()
-        # Not a daemon, so that its jobs may fork copies of it in turn (see render.draw_charts):
+        # Not a daemon, so that its jobs may fork copies of it in turn (processes.in_background):
         # it ends when this process closes its pipe, or dies (die_with_parent).
         self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
                                     daemon=False)

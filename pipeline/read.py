@@ -33,7 +33,7 @@ _PEOPLE = ("填表人", "审核人", "联系电话")
 
 
 def _spaced(label: str) -> str:
-    """A label as clerks space it out to fill a cell (填 表 人, 审　核　人); NFKC has made
+    """A label as clerks space it out to fill a cell, such as 填 表 人 or 审　核　人 ; NFKC has made
     the ideographic space a plain one."""
     return r"\s*".join(map(re.escape, label))
 
@@ -228,7 +228,7 @@ class _SourceReader:
 
     def _read_sheet(self, spec: SheetSpec, grid: Grid) -> SheetData | None:
         """Three steps: find the table (its header and columns), classify each row under it
-        (township, 合计, 小计, note, footer, nothing), then convert the kept rows' values a
+        (township, 合计 , 小计 , note, footer, nothing), then convert the kept rows' values a
         column at a time, where a column of whole numbers converts at C speed."""
         if grid.far_cell:
             self.finding(Severity.WARNING, "stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
@@ -245,7 +245,7 @@ class _SourceReader:
         return self._convert(table, grid, rows)
 
     def _classify_rows(self, table: _Table, grid: Grid, header_row: int) -> _Rows:
-        """Which rows under the header hold a township, a 合计 or 小计, and which hold nothing
+        """Which rows under the header hold a township, a 合计 or a 小计 , and which hold nothing
         to add (empty rows, spare template rows, column numbers, notes, the footer)."""
         words = _row_words(self.form)
         kind_of = words.kind
@@ -508,7 +508,7 @@ class _SourceReader:
 
 
 def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
-    """`表1` is in `表1走访情况` and `附表1` but not in `表10`, nor, when `not_after` holds 图,
+    """`表1` is in `表1走访情况` and `附表1` but not in `表10`, nor, when `not_after` holds 图 ,
     in `图表1`."""
     if not word:
         return False

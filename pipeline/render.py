@@ -7,6 +7,7 @@ and the Word document both show those same paragraphs.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 from dataclasses import dataclass
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 NUMERALS = "一二三四五六七八九十"
+# The report's numbered sections, in order; a section with nothing to say is left out and the
+# others numbered on. A new section is a key here, a heading in `headings`, and a block in
+# each template.
+SECTIONS = {"overview": "总体情况", "attention": "需关注的情况", "compare": "与上期对比", "notes": "数据说明"}
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,16 @@ class Report:
     office: str
     date: str
     city_noun: str = "市（州）"
+    headings: dict = dataclasses.field(default_factory=dict)  # section key → 一、总体情况 …
+    annexes: tuple[dict, ...] = ()  # per annex ( 附件 ): {title, tables (in Word), all (in HTML), note, totals_first}
+    annex_lines: tuple[str, ...] = ()  # the 附件说明 , 附件：1．… then 2．… under it
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
     charts: tuple = ()  # charts.Chart
     charts_svg: tuple[str, ...] = ()
-    comparison: dict | None = None  # the 与上期对比 section: {heading, summary, title, header, rows, svg}
-    comparison_chart: object = None  # its chart (charts.Chart), drawn for Word after the others
+    # the 与上期对比 section: {summary, chart (charts.Chart or None), svg, table (as the annex's
+    # tables are), annex (its 附件 number)}; None when this round was not compared
+    comparison: dict | None = None
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -101,17 +110,17 @@ def build_report(
     expected, included = int(p["units_expected"]), int(p["units_included"])
     rejected = roster.with_status("rejected")
     missing = roster.with_status("missing")
-    submitted = expected - len(missing)
     noun = form.unit_noun
     if not totals.partial:
         status = f"截至{settings.cutoff}，{expected}个{noun}已全部报送，数据完整。"
     else:
-        parts = [f"截至{settings.cutoff}，{expected}个{noun}中已有{submitted}个报送"]
+        # 已报送 is the roster's word for a return included: the report says 已汇总.
+        parts = [f"截至{settings.cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
         if rejected:
-            parts.append(f"其中{len(rejected)}个因数据有误被退回")
+            parts.append(f"因数据有误退回{len(rejected)}个")
         if missing:
-            parts.append(f"{len(missing)}个未报送")
-        status = "，".join(parts) + f"；以下为已通过审核的{included}个{noun}的数据，为部分数据。"
+            parts.append(f"未报送{len(missing)}个")
+        status = "，".join(parts) + f"；以下为已汇总的{included}个{noun}的数据，为部分数据。"
     narrative = render_narrative(form, totals, settings, comparison=comparison)
     narrative_html = render_narrative(form, totals, settings, html=True, comparison=comparison)
     tables, annex = _tables(form, totals)
@@ -120,6 +129,20 @@ def build_report(
 
     if charts is None:
         charts = chart_data(form, totals)
+    sections = attention(form, totals, settings.lowest_count, settings.burden_ratio, roster)
+    word_annex = len(roster.units) <= settings.word_annex_limit
+    annexes = [
+        {"title": f"各{form.city_noun}汇总表", "tables": tables, "all": tables, "note": "", "totals_first": True},
+        {"title": f"各{noun}明细表", "tables": annex if word_annex else (), "all": annex,
+         "note": f"单位较多（{expected}个），明细表见汇总工作簿（consolidated.xlsx）和网页版报告（report.html）。",
+         "totals_first": False},
+    ]
+    # The comparison's table is numbered on after the others and is an annex of its own.
+    compared = _comparison_section(form, totals, comparison, len(tables) + len(annex) + 1, len(annexes) + 1)
+    if compared is not None:
+        t = compared["table"]
+        annexes.append({"title": f"各{form.city_noun}与上期对比表", "tables": (t,), "all": (t,), "note": "",
+                        "totals_first": True})
     return Report(
         title=wording.cn_quotes(settings.title),
         example=example,
@@ -127,21 +150,26 @@ def build_report(
         narrative=narrative,
         tables=tables,
         annex=annex,
-        word_annex=len(roster.units) <= settings.word_annex_limit,
+        word_annex=word_annex,
         narrative_html=narrative_html,
-        attention=tuple(
-            sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"}
-            for i, sec in enumerate(attention(form, totals, settings.lowest_count, settings.burden_ratio))
-        ),
+        attention=tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections)),
         charts=tuple(charts),
         charts_svg=tuple(svg(c) for c in charts),
-        notes=_notes(form, roster, findings) | _round_notes(form, comparison, round_note),
-        comparison=_comparison_section(form, totals, comparison),
-        comparison_chart=comparison_chart(form, totals, comparison) if comparison is not None else None,
+        notes=_notes(form, totals, roster, comparison, round_note),
+        comparison=compared,
         office=settings.office,
         date=settings.date,
         city_noun=form.city_noun,
+        headings=headings(["overview", *(["attention"] if sections else []), *(["compare"] if compared else []), "notes"]),
+        annexes=tuple(annexes),
+        annex_lines=tuple(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
     )
+
+
+def headings(keys: list[str]) -> dict:
+    """一、总体情况 , 二、… for the sections present, in SECTIONS' order."""
+    present = [k for k in SECTIONS if k in keys]
+    return {k: f"{NUMERALS[i]}、{SECTIONS[k]}" for i, k in enumerate(present)}
 
 
 def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False,
@@ -183,11 +211,13 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
 
     twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
     partial = totals.partial
+    # A partial sum is not the province's: every 占…的 names its base, and no province-wide words.
+    included = f"已汇总的{int(p['units_included'])}个{form.unit_noun}"
     text = _env(autoescape=html).get_template(form.narrative).render(
         region=form.region_name,
-        scope="已报送县（市、区）" if partial else form.region_name,
-        scope_units=f"已通过审核的{int(p['units_included'])}个{form.unit_noun}" if partial else f"各{form.unit_noun}",
-        levels="省市县乡四级",
+        scope=included if partial else form.region_name,
+        scope_units=included if partial else f"各{form.unit_noun}",
+        partial=partial,
         n=n, sum_n=sum_n, rect=rect, cov=cov, since=since,
         twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
     )
@@ -196,7 +226,8 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
 
 
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    tables, annex = [], []
+    """The annex's tables: by city, then by county; numbered 表1, 表2 … across both."""
+    by_city, by_county = [], []
     for sheet in form.sheets:
         fields = list(sheet.count_fields)
         keys = {f.key for f in fields}
@@ -213,81 +244,97 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
                 cells.append(wording.table_rate(num, den))
             return cells
 
-        rows = [row(form.region_name, totals.province)]
-        rows += [row(c["name"], c) for _, c in totals.city_records]
-        tables.append({"title": f"{sheet.number} {sheet.label}", "header": header, "rows": rows, "key": sheet.key})
+        rows = [row(wording.with_share(form.region_name, totals.province), totals.province)]
+        rows += [row(wording.with_share(c["name"], c), c) for _, c in totals.city_records]
+        by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
+                        "header": header, "rows": rows, "key": sheet.key})
         county_rows = []
         for _, c in totals.county_records:
             cells = row(c["name"], c)
             if c["status"] != "included":
                 cells = [cells[0], cells[1], cells[2]] + [""] * len(fields) + ["—"] * len(rates)
             county_rows.append([c["city_name"], *cells])
-        annex.append({"title": f"{sheet.number} {sheet.label}", "header": ["市（州）", *header], "rows": county_rows})
-    return tuple(tables), tuple(annex)
+        by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
+                          "header": [form.city_noun, *header], "rows": county_rows, "key": sheet.key})
+    numbered = [t | {"caption": f"表{i}\u3000{t['label']}"}
+                for i, t in enumerate(by_city + by_county, start=1)]
+    return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
 
 
-def _notes(form: Form, roster: Roster, findings: list[Finding]) -> dict:
-    by_file: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_file.setdefault(f.file, []).append(f)
-    rejected = []
-    for u in roster.with_status("rejected"):
-        errs = [f for f in by_file.get(u.source.path, []) if f.severity == Severity.ERROR] if u.source else []
-        rejected.append({"name": u.name, "file": u.source.path if u.source else "", "reasons": [f.message for f in errs]})
-    superseded = [
-        {"name": u.name, "file": s.path, "stands": u.source.path if u.source else ""}
-        for u in roster.units for s in u.superseded
-    ]
-    skipped = sorted({f.file for f in findings if f.rule == "skipped"})
-    unassigned = [
-        {"file": r.source.path, "reasons": [f.message for f in by_file.get(r.source.path, []) if f.severity == Severity.ERROR]}
-        for r in roster.unassigned
-    ]
-    included = roster.with_status("included")
+def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | None = None,
+           round_note: str = "") -> dict:
+    """The 数据说明 , for readers: who is in the sums and who is not, and why; which round this
+    one was compared with; how the rates are worked out; where two figures count different
+    things. File names, cells and what a county must do are for validation.html and the
+    returned workbooks."""
+    noun = form.unit_noun
+    included, rejected, missing = (roster.with_status(s) for s in ("included", "rejected", "missing"))
+    # A unit missing now that was in last round's sums: the reader asks why it fell away.
+    was_included = ({c for c, status in comparison.previous_status.items() if status == "included"}
+                    if comparison is not None else set())
+
+    def names(units) -> str:
+        return "、".join(wording.place(u.name, u.city_name) + ("（上期已报送）" if u.code in was_included else "")
+                        for u in units)
+
+    lines = []
+    if rejected or missing:
+        lines.append(f"已汇总{len(included)}个{noun}，各{noun}的数据见附件2。")
+        if rejected:
+            lines.append(f"已退回{len(rejected)}个：{names(rejected)}（数据有误，已退回核实）。")
+        if missing:
+            lines.append(f"未报送{len(missing)}个：{names(missing)}。")
+        lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
+    else:
+        lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件2。")
+    if roster.unassigned:
+        lines.append(f"另收到{len(roster.unassigned)}个无法识别填报单位的文件，未计入汇总。")
+    if comparison is not None or round_note:
+        lines.append(_round_line(form, comparison) if comparison is not None else round_note)
+    lines.append("各项比率均由汇总后的数字计算，不是各地比率的平均；表中比率保留两位小数，四舍五入，未达100%的不显示为100.00%。")
+    p = totals.province
+    for note in form.notes:
+        more, less = note["more"], note["less"]
+        a, b = sum(int(p[k]) for k in more), sum(int(p[k]) for k in less)
+        if int(p["units_included"]) and a > b:
+            lines.append(wording.cn_quotes(note["text"]).format(more=a, less=b))
     return {
         "expected": len(roster.units),
         "included": len(included),
-        "rejected": rejected,
-        # A unit that is its own city (嘉峪关市) is named once.
-        "missing": [{"name": u.name, "city": u.city_name if u.city_name != u.name else "", "code": u.code}
-                    for u in roster.with_status("missing")],
-        "superseded": superseded,
-        "skipped": skipped,
-        "unassigned": unassigned,
-        "warnings": sum(f.severity == Severity.WARNING for f in findings),
-        "unit_noun": form.unit_noun,
+        "rejected": [{"name": u.name, "city": u.city_name} for u in rejected],
+        "missing": [{"name": u.name, "city": u.city_name} for u in missing],
+        "lines": lines,
+        "unit_noun": noun,
         "roster": roster.units,
     }
 
 
-def _round_notes(form: Form, comparison: Comparison | None, round_note: str) -> dict:
-    """What the 数据说明 says of the rounds: which round was compared, when it was made, how many
-    units are comparable; or why there was no comparison."""
-    if comparison is None:
-        return {"round": round_note, "was_included": set()}
+def _round_line(form: Form, comparison: Comparison) -> str:
+    """Which round was compared, when it was made, how many units are comparable."""
     made = comparison.previous_made
-    text = (f"本期（{comparison.round}）与上期（{comparison.previous_round}，{made.year}年{made.month}月{made.day}日"
+    return (f"本期（{comparison.round}）与上期（{comparison.previous_round}，{made.year}年{made.month}月{made.day}日"
             f"生成）比较：两期均已汇总的{form.unit_noun}共{len(comparison.comparable)}个，"
             f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
-    return {"round": text,
-            "was_included": {c for c, status in comparison.previous_status.items() if status == "included"}}
 
 
 def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict:
     """与上期对比, by city: the form's count (本期, 上期, 增减, 增幅), then each of its rates then
-    and now and the change in percentage points. Every figure from the counties in both rounds."""
+    and now and the change in percentage points. Every figure from the counties in both rounds.
+    A table as the annex's others are (label, unit line, header, rows), numbered by the caller."""
     from .compare import growth, point_change, points
 
     spec = form.rounds or {}
     count = list(spec.get("count", []))
     rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
     label = spec.get("count_label", "")
-    header = ["单位", "可比单位数"]
+    # A header's \n is where it breaks: twelve columns on a landscape page wrap their headers,
+    # and 总体整改率 / 上期 reads where 总体整改率上 / 期 does not.
+    header = ["单位", "可比\n单位数"]
     if count:
-        header += [f"{label}本期", f"{label}上期", "增减", "增幅"]
+        header += [f"{label}\n本期", f"{label}\n上期", "增减", "增幅"]
     for r in rates:
         name = wording.cn_quotes(r.label)
-        header += [f"{name}上期", f"{name}本期", "变化（百分点）"]
+        header += [f"{name}\n上期", f"{name}\n本期", "变化\n（百分点）"]
 
     def row(name: str, values) -> list[str]:
         cells = [name, str(int(values["n"]))]
@@ -306,9 +353,10 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
     rows = [row(form.region_name, comparison.province)]
     names = dict(totals.cities["name"])
     rows += [row(names[code], values) for code, values in _records(comparison.cities)]
-    return {"heading": "与上期对比", "title": f"各{form.city_noun}与上期（{comparison.previous_round}）对比",
-            "header": header, "rows": rows, "unit": spec.get("count_unit", ""),
-            "summary": _comparison_summary(form, comparison, count, label, spec.get("count_unit", ""), rates)}
+    # 可比单位数 in 个, the count in its unit, 增幅 and the rates in %; the 百分点 column says its own.
+    units = list(dict.fromkeys(["个", *([spec.get("count_unit", "")] if count else []), *(["%"] if count or rates else [])]))
+    return {"label": f"各{form.city_noun}与上期（{comparison.previous_round}）对比", "key": "compare",
+            "unit_line": "单位：" + "、".join(u for u in units if u), "header": header, "rows": rows}
 
 
 def _comparison_summary(form: Form, comparison: Comparison, count: list[str], label: str, unit: str, rates) -> str:
@@ -334,13 +382,22 @@ def _comparison_summary(form: Form, comparison: Comparison, count: list[str], la
     return parts[0] + "，" + "；".join(parts[1:]) + "。" if len(parts) > 1 else parts[0] + "。"
 
 
-def _comparison_section(form: Form, totals: Totals, comparison: Comparison | None) -> dict | None:
+def _comparison_section(form: Form, totals: Totals, comparison: Comparison | None, table: int, annex: int) -> dict | None:
+    """The 与上期对比 section: its sentence, its chart (a Chart like the others, native in Word and
+    SVG in HTML), and its table, 表`table` in 附件`annex`."""
     if comparison is None:
         return None
     from .charts import svg
 
+    spec = form.rounds or {}
+    count = list(spec.get("count", []))
+    rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
     chart = comparison_chart(form, totals, comparison)
-    return comparison_table(form, totals, comparison) | {"svg": svg(chart) if chart else ""}
+    t = comparison_table(form, totals, comparison)
+    summary = _comparison_summary(form, comparison, count, spec.get("count_label", ""), spec.get("count_unit", ""), rates)
+    return {"summary": f"{summary}各{form.city_noun}的情况见附件{annex}。", "chart": chart,
+            "svg": svg(chart) if chart else "", "annex": annex,
+            "table": t | {"caption": f"表{table}\u3000{t['label']}"}}
 
 
 def comparison_chart(form: Form, totals: Totals, comparison: Comparison):
@@ -363,7 +420,14 @@ def comparison_chart(form: Form, totals: Totals, comparison: Comparison):
         bars = [b for b in bars if b[0] in keep]
         title += f"（最多的{MAX_BARS}个）"
     return Chart("compare_by_city", title, tuple(b[0] for b in bars),
-                 (("上期", tuple(b[1] for b in bars)), ("本期", tuple(b[2] for b in bars))), False)
+                 (("上期", tuple(b[1] for b in bars)), ("本期", tuple(b[2] for b in bars))), False, unit=unit)
+
+
+def _example_city(form: Form, totals: Totals) -> str:
+    for _, c in totals.city_records:
+        if int(c["units_included"]) < int(c["units_expected"]):
+            return wording.with_share(c["name"], c)
+    return wording.with_share(form.region_name, totals.province)
 
 
 # --- formats ---------------------------------------------------------------------------
@@ -422,41 +486,20 @@ def _verdict(counts: dict) -> str:
     return f"全部通过：{counts['included']} 个单位的报表均已通过审核，没有发现错误或需核实的问题。"
 
 
-def draw_charts(charts: list) -> list[bytes]:
-    """The charts as PNG. A copy of this process draws the second half at the same time:
-    drawing is most of what stands between the totals and the Word report."""
-    from .processes import in_background
-
-    half = (len(charts) + 1) // 2
-    rest = in_background(_pngs, charts[half:]) if len(charts) > 1 else list
-    return _pngs(charts[:half]) + rest()
-
-
-def _pngs(charts: list) -> list[bytes]:
-    from .charts import png
-
-    return [png(c) for c in charts]
-
-
-def prepare_docx(with_charts: bool = True) -> None:
-    """Import what render_docx needs ahead of being asked for it: docxtpl (a tenth of a
-    second), and matplotlib (half a second) unless the charts are likely drawn already."""
+def prepare_docx() -> None:
+    """Import what render_docx needs ahead of being asked for it: docxtpl, a tenth of a second."""
     import docxtpl  # noqa: F401
-
-    if with_charts:
-        from .charts import _matplotlib
-
-        _matplotlib()
 
 
 # Text in a Word run holding a tab, bell, line or form feed, which docxtpl turns into Word's own.
 _LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
 
 
-def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
-    """The Word report; `images` are its charts as PNG when already drawn (see draw_charts)."""
-    from docx.shared import Mm
-    from docxtpl import DocxTemplate, InlineImage
+def render_docx(report: Report) -> bytes:
+    """The Word report, its charts native Word charts (charts.WordChart)."""
+    from docxtpl import DocxTemplate
+
+    from .charts import WordChart
 
     class Template(DocxTemplate):
         def resolve_listing(self, xml: str) -> str:
@@ -465,22 +508,150 @@ def render_docx(report: Report, images: list[bytes] | None = None) -> bytes:
             # the Word report's time, to change nothing when no text holds one.
             return super().resolve_listing(xml) if _LISTING_TEXT.search(xml) else xml
 
-    if images is None:
-        images = draw_charts([*report.charts, *([report.comparison_chart] if report.comparison_chart else [])])
+        def fix_tables(self, xml: str):
+            # docxtpl rescales each table's grid to the cells {%tc for%} made; finish_docx sets
+            # every grid and cell width from what the cells hold, so only the parse is needed.
+            from lxml import etree
+
+            return etree.fromstring(xml, parser=etree.XMLParser(recover=True))
+
     doc = Template(str(TEMPLATES_DIR / "report.docx"))
-    charts = [{"image": InlineImage(doc, io.BytesIO(image), width=Mm(150)), "title": c.title}
-              for c, image in zip(report.charts, images)]
-    # The 与上期对比 chart, when there is one, is drawn last, after the narrative's charts.
-    extra = images[len(report.charts):]
-    compared = ({"image": InlineImage(doc, io.BytesIO(extra[0]), width=Mm(150)), "title": report.comparison_chart.title}
-                if report.comparison_chart is not None and extra else None)
+    charts = [{"image": WordChart(doc, c, i), "title": c.title} for i, c in enumerate(report.charts, start=1)]
+    # The 与上期对比 chart, when there is one, is numbered on after the overview's charts.
+    chart = report.comparison["chart"] if report.comparison else None
+    compared = ({"image": WordChart(doc, chart, len(charts) + 1), "title": chart.title, "number": len(charts) + 1}
+                if chart is not None else None)
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
     doc.render({"r": report, "charts": charts, "compared": compared}, jinja_env=_env(autoescape=True), autoescape=True)
+    finish_docx(doc.docx, report)
     buf = io.BytesIO()
     doc.save(buf)
     from .formbook import fixed_zip_times
 
     return fixed_zip_times(buf.getvalue())
+
+
+# --- what the Word template cannot say by itself ---------------------------------------
+
+BODY_CHAR = 315  # twips: a 3号 character as the body sets it (16 pt less 0.25 pt)
+TABLE_CHAR = 180  # twips: a 小五 (9 pt) character in the tables
+CELL_MARGIN = 57  # twips, each side of a cell's text (0.1 cm)
+CELL_PADDING = 2 * CELL_MARGIN + 40  # and a little air
+DIGIT = 0.6  # a digit's width in table characters: the substitute fonts' digits run wider than half
+_NUMBER = re.compile(r"[\d.,%—+\-]*")  # + : a change, +12
+
+
+def text_width(text: str, half: float = 0.5) -> float:
+    """In characters: a CJK character or full-width mark is one, a digit or Latin letter `half`."""
+    return sum(1 if ord(ch) > 0x2E7F else half for ch in text)
+
+
+def finish_docx(document, report: Report) -> None:
+    """Column widths from what the columns hold, each cell as wide as its column; numbers to
+    the right; the 落款 placed by GB/T 9704 7.3.5.2; the document's title and author."""
+    from docx.oxml.ns import qn
+
+    sections = document.sections
+    annex = sections[-1]
+    width = int((annex.page_width - annex.left_margin - annex.right_margin) / 635)  # EMU → twips
+    for tbl in document.element.body.iter(qn("w:tbl")):
+        fit_table(tbl, width)
+    # the body's own paragraphs only (not the tables'), looked up without python-docx's helpers
+    style = f'{qn("w:pPr")}/{qn("w:pStyle")}[@{qn("w:val")}="ReportSignature"]'
+    signature = [p for p in document.element.body.iterchildren(qn("w:p")) if p.find(style) is not None]
+    if len(signature) == 2:
+        office, date = (text_width("".join(t.text or "" for t in p.iter(qn("w:t")))) for p in signature)
+        # The office 右空二字; the date under it, starting two characters right of the office's
+        # first character; a date longer than that keeps 右空二字 and moves the office left.
+        office_in = max(2.0, date - office + 4)
+        date_in = office_in + office - 2 - date
+        for p, chars in zip(signature, (office_in, date_in)):
+            p.get_or_add_pPr().get_or_add_ind().right = int(chars * BODY_CHAR * 635)
+    props = document.core_properties
+    props.title = report.title
+    props.author = props.last_modified_by = report.office
+    props.subject = report.status_line[:255]
+
+
+def fit_table(tbl, width: int) -> None:
+    """Widths in twips: a text column as wide as its longest text (a county's name never
+    wraps), a number column as its widest figure; what is left shared by the number columns,
+    by how long their headers are. tblGrid, and every cell's tcW with it (Word follows tcW, LibreOffice tblGrid)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+
+    w = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+    W_T, W_TC, W_TCPR, W_TCW, W_P, W_PPR, W_PSTYLE = (w + t for t in ("t", "tc", "tcPr", "tcW", "p", "pPr", "pStyle"))
+    # Plain lxml, a few thousand cells: python-docx's element helpers would take half a second.
+    rows = [[("".join(t.text or "" for t in tc.iter(W_T)), tc) for tc in tr.iterchildren(W_TC)] for tr in tbl.tr_lst]
+    if not rows or not rows[0]:
+        return
+    n = len(rows[0])
+    body = rows[1:]
+    numeric = [all(_NUMBER.fullmatch(r[c][0]) for r in body if c < len(r)) for c in range(n)]
+    need = []
+    for c in range(n):
+        longest = max([text_width(r[c][0], DIGIT) for r in body if c < len(r)] or [0])
+        head = text_width(rows[0][c][0])
+        chars = max(longest, min(head, 2)) if numeric[c] else max(longest, min(head, 4))
+        need.append(int(chars * TABLE_CHAR) + CELL_PADDING)
+    spare = width - sum(need)
+    if spare > 0:
+        # to the number columns, by how long their headers are: fewer header lines
+        weights = [text_width(rows[0][c][0]) if numeric[c] else 0 for c in range(n)]
+        total = sum(weights) or 1
+        need = [w + int(spare * wt // total) for w, wt in zip(need, weights)]
+    else:
+        need = [w * width // sum(need) for w in need]
+    need[-1] += width - sum(need)
+
+    tblPr = tbl.tblPr
+    tblW = tblPr.find(w + "tblW")
+    if tblW is None:
+        tblW = OxmlElement("w:tblW")
+        tblPr.append(tblW)
+    tblW.set(w + "w", str(width))
+    tblW.set(w + "type", "dxa")
+    tblPr.autofit = False  # fixed layout: the widths below, whatever the text
+    margins = tblPr.find(w + "tblCellMar")
+    if margins is None:
+        margins = OxmlElement("w:tblCellMar")
+        tblPr.append(margins)
+    for side in ("left", "right"):
+        el = margins.find(w + side)
+        if el is None:
+            el = OxmlElement(f"w:{side}")
+            margins.append(el)
+        el.set(w + "w", str(CELL_MARGIN))
+        el.set(w + "type", "dxa")
+    grid = tbl.tblGrid
+    for col in list(grid):
+        grid.remove(col)
+    for width_ in need:
+        col = OxmlElement("w:gridCol")
+        col.set(w + "w", str(width_))
+        grid.append(col)
+    widths = [str(x) for x in need]
+    for r, row in enumerate(rows):
+        for c, (_text, tc) in enumerate(row[:n]):
+            tcPr = tc.find(W_TCPR)
+            if tcPr is None:
+                tcPr = tc.get_or_add_tcPr()
+            tcW = tcPr.find(W_TCW)
+            if tcW is None:
+                tcW = tcPr.get_or_add_tcW()
+            tcW.set(w + "w", widths[c])
+            tcW.set(w + "type", "dxa")
+            if r == 0 or not numeric[c]:
+                continue
+            # numbers to the right: the cell's paragraph takes the right-aligned table style
+            for p in tc.iterchildren(W_P):
+                ppr = p.find(W_PPR)
+                style = ppr.find(W_PSTYLE) if ppr is not None else None
+                if style is not None:
+                    style.set(w + "val", "ReportTableNumber")
+                else:
+                    p.get_or_add_pPr().jc_val = WD_ALIGN_PARAGRAPH.RIGHT
 
 
 def csv_bytes(header: list[str], rows: list[list]) -> bytes:
@@ -611,9 +782,11 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
 
     def numbers(values) -> list:
         out = [_xl(values[k]) for k in keys]
+        # The rate as the tables show it, rounded: a number format alone would show 99.996% as 100.00%.
+        if not int(values["units_included"]):
+            return out + [None] * len(form.rates)
         for r in form.rates:
-            v = values[r.key]
-            out.append(None if v is None or wording._isna(v) else round(float(v), 6))
+            out.append(wording.rate_value(sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator)))
         return out
 
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]

@@ -40,8 +40,13 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
         comment.width, comment.height = 320, 40 + 40 * len(group)
         cell.comment = comment
 
+    # A file that could not be opened comes back as openpyxl's blank book: its one empty sheet
+    # (named in English) goes, and the list of findings is all the county gets back.
+    blank = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1 and wb["Sheet"]["A1"].value is None
     ws = wb.create_sheet("问题清单", 0)
-    ws.append([f"{unit_name}报表审核意见：请按下列说明修改后重新报送（标红的单元格为错误，标黄的为需核实）"])
+    if blank:
+        wb.remove(wb["Sheet"])
+    ws.append([f"{unit_name}报表审核意见：{_verdict(findings, explanation_label)}"])
     ws.append(["级别", "位置", "说明"])
     for f in sorted(findings, key=lambda f: f.sort_key):
         place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
@@ -61,6 +66,15 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _verdict(findings: list[Finding], explanation_label: str) -> str:
+    """What the county is to do: a return with errors is sent again; one with warnings only is
+    already in the sums, and is sent again only if a figure proves wrong."""
+    if any(f.severity == Severity.ERROR for f in findings):
+        return "未通过审核，请按下列说明修改后重新报送（标红的单元格为错误，必须改正；标黄的为需核实）。"
+    answer = f"在“{explanation_label}”处简要说明" if explanation_label else "向省双联办说明"
+    return (f"已纳入汇总。标黄的数据请核实：确有错误的，改正后重新报送；核实无误的，不要改动数据，{answer}即可。")
 
 
 def _explanation_cell(ws, label: str) -> None:

@@ -173,16 +173,22 @@ def find_previous(outbox: Path, round_name: str, stamp: str, previous: str | Non
             raise SnapshotProblem(f"上期“{previous}”就是本轮（{round_name}）：一轮不与自身比较。")
         return found
     own = _snapshots(base / round_name)
-    first = _stamp_key(own[0].name) if own else _stamp_key(stamp)
-    best: tuple[tuple[str, int], Path] | None = None
+    # A new round's first snapshot is made after every one on disk; two rounds made within
+    # the same second (a stamp's resolution) are told apart by when their files were written.
+    first = _made(own[0]) if own else (_stamp_key(stamp), float("inf"))
+    best: tuple[tuple, Path] | None = None
     if base.is_dir():
         for folder in base.iterdir():
             if folder.name == round_name or not folder.is_dir():
                 continue
             kept = _snapshots(folder)
-            if kept and _stamp_key(kept[0].name) < first and (best is None or _stamp_key(kept[0].name) > best[0]):
-                best = (_stamp_key(kept[0].name), kept[-1] / FILE)
+            if kept and _made(kept[0]) < first and (best is None or _made(kept[0]) > best[0]):
+                best = (_made(kept[0]), kept[-1] / FILE)
     return best[1] if best else None
+
+
+def _made(folder: Path) -> tuple:
+    return (_stamp_key(folder.name), (folder / FILE).stat().st_mtime_ns)
 
 
 def _round_of(snapshot: Path) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from .cache import BlockCache, ChartCache, Hashes, ReadCache, code_fingerprint
+from .cache import BlockCache, Hashes, ReadCache, code_fingerprint
 from .charts import chart_data
 from .compare import Comparison, compare
 from .config import Settings
@@ -30,10 +30,8 @@ from .render import (
     Report,
     ReportSettings,
     build_report,
-    comparison_chart,
     consolidated_xlsx,
     csv_bytes,
-    draw_charts,
     findings_csv,
     prepare_docx,
     render_docx,
@@ -141,13 +139,11 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{code_fingerprint()}"
     cache = ReadCache(cache_dir, cache_key)
     # The Word helper starts now when this process reads alone (a core is free), or else once
-    # the reader processes are done with every core. When nothing is read afresh, the charts
-    # come from the cache: no matplotlib then. One resent return may change a chart, and
-    # importing matplotlib ahead costs the helper's otherwise idle core nothing.
+    # the reader processes are done with every core.
     to_read = sum(1 for s in readable if not cache.has(s))
     if 0 < to_read <= VALIDATE_APART_UP_TO:
         checker.start(prepare_validation)
-    start_word = partial(word.start, partial(prepare_docx, with_charts=to_read > 0))
+    start_word = partial(word.start, prepare_docx)
     if to_read < PARALLEL_FROM:
         start_word()
     results = read_all(readable, form, units, settings.passwords, cache, progress)
@@ -189,12 +185,8 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
             roster = _with_counts(roster, comparison.findings)
     timings["compare"] = time.perf_counter() - t
 
-    # The charts depend on the totals (and the comparison) alone: the helper draws them while
-    # the report is built. The 与上期对比 chart, when there is one, comes last.
     t = time.perf_counter()
     charts = chart_data(form, totals)
-    compared = comparison_chart(form, totals, comparison) if comparison is not None else None
-    images = chart_images([*charts, *([compared] if compared else [])], ChartCache(cache_dir), word)
     timings["consolidate"] += time.perf_counter() - t
 
     t = time.perf_counter()
@@ -215,7 +207,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example, charts=charts, comparison=comparison, round_note=round_note,
     )
-    docx = word.submit(render_docx, report, images())
+    docx = word.submit(render_docx, report)
     files = {
         "report.html": render_html(report).encode("utf-8"),
         "totals.csv": totals_csv(form, totals, comparison),
@@ -290,22 +282,6 @@ def start_validation(form: Form, results: list[ReadResult], cache: ReadCache,
 
 def _validate_returns(form: Form, returns: list) -> list[Finding]:
     return validate(form, tabulate(form, returns))
-
-
-def chart_images(charts: list, cache: ChartCache, word: Helper) -> Callable[[], list[bytes]]:
-    """The Word charts as PNG: from the cache when the same chart was drawn before, the rest
-    drawn by the helper. The function returned waits for them."""
-    cached = [cache.get(c) for c in charts]
-    missing = [c for c, image in zip(charts, cached) if image is None]
-    drawn = word.submit(draw_charts, missing) if missing else list
-
-    def wait() -> list[bytes]:
-        new = iter(drawn())
-        images = [image if image is not None else next(new) for image in cached]
-        cache.keep(charts, images)
-        return images
-
-    return wait
 
 
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],

@@ -71,7 +71,7 @@ class Outcome:
     stored: str = ""  # the name in the inbox
     unchanged: bool = False  # identical to the current return: acknowledged, not stored again
     when: str = ""
-    not_standing: str = ""  # another of the unit's files stands in the roster (a later 填报日期)
+    not_standing: str = ""  # another of the unit's files stands in the roster, one with a later 填报日期
     explanation: str = ""
 
 

@@ -3,7 +3,8 @@
 - people and household counts in 万 with one decimal, rounded half up: 40.8万 ;
   item and event counts in full digits however large: 122006件 ;
 - a rate before 以上 is floored to a whole percent: 89.74% → 89%以上 , never 90% ;
-- a coverage below 100% is truncated to two decimals (99.996% → 99.99%);
+- a rate with two decimals, in the narrative or a table, is rounded half up as Excel's ROUND:
+  89.738% is 89.74% ; but a rate below 100% never shows as 100.00%: 99.996% is 99.99% ;
 - a 100% rectification rate is 已全部整改到位 ; 0 of 0 is —.
 All arithmetic is on integers: no float ever decides a digit.
 """
@@ -36,15 +37,27 @@ def floor_percent(num: int, den: int) -> str:
     return f"{int(num) * 100 // int(den)}%"
 
 
+def hundredths(num: int, den: int) -> int:
+    """The rate in hundredths of a percent, rounded half up; 9999 at most while num < den."""
+    num, den = int(num), int(den)
+    out = (num * 20000 + den) // (2 * den)
+    return min(out, 9999) if num < den else out
+
+
+def percent(num: int, den: int) -> str:
+    """89.74%: two decimals, rounded half up, never 100.00% short of 100%."""
+    h = hundredths(num, den)
+    return f"{h // 100}.{h % 100:02d}%"
+
+
 def coverage(num: int, den: int) -> str:
-    """99.95%, truncated; 100% only when every one was reached."""
+    """99.95%; 100% only when every one was reached."""
     num, den = int(num), int(den)
     if den == 0:
         return "—"
     if num == den:
         return "100%"
-    hundredths = num * 10000 // den
-    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+    return percent(num, den)
 
 
 def rectified(num: int, den: int, lead: str = "整改率达") -> str:
@@ -58,12 +71,28 @@ def rectified(num: int, den: int, lead: str = "整改率达") -> str:
 
 
 def table_rate(num, den) -> str:
-    """Rates in tables: two decimals, truncated so that 99.996% never shows as 100.00%."""
+    """Rates in tables: two decimals, rounded half up (see `percent`); — with nothing to divide."""
     if num is None or den is None or _isna(num) or _isna(den) or int(den) == 0:
         return "—"
-    num, den = int(num), int(den)
-    hundredths = num * 10000 // den
-    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+    return percent(num, den)
+
+
+def rate_value(num, den) -> float | None:
+    """The rate as a fraction, rounded as the tables show it: what a workbook or a chart stores."""
+    if num is None or den is None or _isna(num) or _isna(den) or int(den) == 0:
+        return None
+    return hundredths(num, den) / 10000
+
+
+def place(name: str, city: str) -> str:
+    """兰州市城关区 , as a reader outside the city needs it; 嘉峪关市 once, being its own city."""
+    return name if name == city else f"{city}{name}"
+
+
+def with_share(name: str, values) -> str:
+    """A city or province some of whose units are not in its sums: 兰州市（3/8）."""
+    expected, included = int(values["units_expected"]), int(values["units_included"])
+    return f"{name}（{included}/{expected}）" if included < expected else name
 
 
 def table_count(n) -> str:

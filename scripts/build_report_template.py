@@ -2,10 +2,16 @@
 
 The layout follows the official document format (GB/T 9704-2012): A4; margins 37 mm top,
 35 mm bottom, 28 mm left, 26 mm right; title 2号 方正小标宋简体 ; body 3号 仿宋_GB2312 with a
-two-character first-line indent and exactly 28.95 pt between lines (22 lines of 28
-characters, the document grid says so too); 一、 headings in 黑体 , （一） in 楷体_GB2312; page
-numbers — 1 — in 4号 宋体 , right on odd pages and left on even ones. The fonts are named,
-not embedded: office PCs have them, and elsewhere Word or LibreOffice substitutes.
+two-character first-line indent, justified, 22 lines of 28 characters a page. The grid
+that gives the 22 lines is a lines-only grid of 28.95 pt (linePitch 579): a grid of
+characters as well would make LibreOffice set 14 characters a line, since it never
+compresses a 16 pt glyph into the 15.79 pt cell 28 characters need. The 28 characters come
+from the body's character spacing instead, -0.25 pt: 28 x 15.75 pt = 441 pt, inside the
+442.2 pt line in Word, WPS and LibreOffice alike. 一、 headings in 黑体 , （一） in 楷体_GB2312;
+page numbers — 1 — in 4号 宋体 , one character in from the right edge on odd pages and from
+the left on even ones. The annex (附件1, 附件2) is landscape, its tables off the line grid
+in 小五 宋体 , rows never split. The fonts are named in fontTable (仿宋_GB2312 with 仿宋 as its
+alternative), not embedded: office PCs have them, and elsewhere Word or LibreOffice substitutes.
 
 Run `make docx-template` to recreate it; after that, office staff may restyle the file in
 Word (letterhead, spacing) as long as the {{ … }} and {% … %} tags stay in place.
@@ -29,6 +35,21 @@ LINE = Pt(28.95)  # 22 lines in the 223 mm text height
 BODY_PT = 16  # 3号
 TITLE_PT = 22  # 2号
 PAGE_NUMBER_PT = 14  # 4号
+TABLE_PT = 9  # 小五: a county's row of 15 columns on one line of a landscape page
+CHAR_SPACING = -5  # twentieths of a point: 16 pt glyphs set 15.75 pt apart, 28 to the line
+CHAR = Pt(BODY_PT + CHAR_SPACING / 20)  # one character of body text, as set
+
+# The fonts the document names, for fontTable: a reader without one substitutes the
+# alternative (Word) or the nearest of the same family and character set (GB2312: 86).
+FONTS = (
+    ("仿宋_GB2312", "仿宋", "modern"),
+    ("仿宋", "", "modern"),
+    ("黑体", "SimHei", "modern"),
+    ("楷体_GB2312", "楷体", "modern"),
+    ("方正小标宋简体", "", "script"),
+    ("宋体", "SimSun", "auto"),
+    ("Times New Roman", "", "roman"),
+)
 
 
 def set_fonts(target, name: str, size: float | None = None, bold: bool | None = None) -> None:
@@ -66,9 +87,16 @@ def tag(doc, text: str) -> None:
 
 
 def page_number(paragraph, align) -> None:
+    """— 1 — in 4号 宋体, one character in from the page's outer edge (GB/T 9704 7.5)."""
     paragraph.alignment = align
-    paragraph.paragraph_format.line_spacing = 1.0
-    paragraph.paragraph_format.first_line_indent = Pt(0)
+    pf = paragraph.paragraph_format
+    pf.line_spacing = 1.0
+    pf.first_line_indent = Pt(0)
+    if align == WD_ALIGN_PARAGRAPH.RIGHT:
+        pf.right_indent = Pt(PAGE_NUMBER_PT)
+    else:
+        pf.left_indent = Pt(PAGE_NUMBER_PT)
+    snap_off(paragraph._p.get_or_add_pPr())
 
     def run(text: str | None = None, field: str | None = None):
         r = paragraph.add_run(text or "")
@@ -95,25 +123,45 @@ def page_number(paragraph, align) -> None:
     run(" —")
 
 
-def doc_grid(section, line_pitch: int, char_space: int | None) -> None:
+def doc_grid(section, line_pitch: int | None) -> None:
+    """A lines-only grid (never linesAndChars, see the module's note), or none at all."""
     sect = section._sectPr
     grid = sect.find(qn("w:docGrid"))
     if grid is None:
         grid = OxmlElement("w:docGrid")
         sect.append(grid)
-    grid.set(qn("w:type"), "linesAndChars" if char_space is not None else "lines")
-    grid.set(qn("w:linePitch"), str(line_pitch))
-    if char_space is not None:
-        grid.set(qn("w:charSpace"), str(char_space))
-    elif grid.get(qn("w:charSpace")) is not None:
-        del grid.attrib[qn("w:charSpace")]
+    for attr in list(grid.attrib):
+        del grid.attrib[attr]
+    if line_pitch is not None:
+        grid.set(qn("w:type"), "lines")
+        grid.set(qn("w:linePitch"), str(line_pitch))
+
+
+def snap_off(ppr) -> None:
+    """This paragraph keeps its own line height instead of a whole number of grid lines."""
+    el = ppr.find(qn("w:snapToGrid"))
+    if el is None:
+        el = OxmlElement("w:snapToGrid")
+        ppr.append(el)
+    el.set(qn("w:val"), "0")
+
+
+def char_spacing(style, twentieths: int) -> None:
+    rpr = style.element.get_or_add_rPr()
+    el = rpr.find(qn("w:spacing"))
+    if el is None:
+        el = OxmlElement("w:spacing")
+        rpr.append(el)
+    el.set(qn("w:val"), str(twentieths))
 
 
 def table_block(doc, items: str) -> None:
-    """A table repeated per item of `items`, with columns and rows from t.header / t.rows."""
+    """Per item of `items`: its caption (表1　…), its unit line, and a table with columns and rows
+    from t.header / t.rows. Column widths, each cell's width and alignment are set when the
+    report is rendered (render.py), from what the columns hold."""
     tag(doc, "{%p for t in " + items + " %}")
-    h = para(doc, "{{ t.title }}", style="Heading 2")
-    h.paragraph_format.keep_with_next = True
+    para(doc, "{{ t.caption }}", style="Report Table Caption")
+    para(doc, "{{ t.unit_line }}", style="Report Table Unit")
     table = doc.add_table(rows=4, cols=3)
     table.style = "Table Grid"
     cells = [
@@ -127,21 +175,37 @@ def table_block(doc, items: str) -> None:
             cell = table.cell(r, c)
             cell.text = text
             for p in cell.paragraphs:
-                # Table text is compact: the body's fixed 28.95 pt lines would make rows tall.
-                p.paragraph_format.line_spacing = 1.0
-                p.paragraph_format.space_before = p.paragraph_format.space_after = Pt(0)
-                p.paragraph_format.first_line_indent = Pt(0)
-                for run in p.runs:
-                    set_fonts(run, "宋体", 9, bold=(r == 0))
+                p.style = doc.styles["Report Table Head" if r == 0 else "Report Table"]
+    for r in (0, 2):
+        tr_pr = table.rows[r]._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))  # a row is never split across pages
     # The header row repeats on every page the table runs over.
-    tr_pr = table.rows[0]._tr.get_or_add_trPr()
-    tr_pr.append(OxmlElement("w:tblHeader"))
+    table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     tag(doc, "{%p endfor %}")
 
 
+def paragraph_style(doc, name: str, font: str, size: float, *, align=None, spacing: int = 0, snap: bool = False):
+    """A compact style off the line grid: tables, captions, unit lines."""
+    if name in [s.name for s in doc.styles]:
+        return doc.styles[name]
+    style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    style.base_style = doc.styles["Normal"]
+    set_fonts(style, font, size, bold=False)
+    char_spacing(style, spacing)
+    pf = style.paragraph_format
+    pf.first_line_indent = Pt(0)
+    pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    pf.space_before = pf.space_after = Pt(0)
+    if align is not None:
+        pf.alignment = align
+    if not snap:
+        snap_off(style.element.get_or_add_pPr())
+    return style
+
+
 def styles(doc) -> None:
-    # The document defaults too: the character grid is measured against them, and a reader
-    # that honours them (LibreOffice) would otherwise lay 3号 text on an 11 pt grid.
+    # The document defaults too: a reader that honours them (LibreOffice) would otherwise lay
+    # 3号 text out against an 11 pt default.
     rpr = doc.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
     fonts = rpr.find(qn("w:rFonts"))
     for attr in list(fonts.attrib):
@@ -153,20 +217,24 @@ def styles(doc) -> None:
     rpr.find(qn("w:lang")).set(qn("w:eastAsia"), "zh-CN")
     normal = doc.styles["Normal"]
     set_fonts(normal, "仿宋_GB2312", BODY_PT)
+    char_spacing(normal, CHAR_SPACING)
     pf = normal.paragraph_format
     pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     pf.line_spacing = LINE
     pf.space_before = pf.space_after = Pt(0)
+    pf.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     for name, font, size, align in (("Title", "方正小标宋简体", TITLE_PT, WD_ALIGN_PARAGRAPH.CENTER),
                                     ("Heading 1", "黑体", BODY_PT, None), ("Heading 2", "楷体_GB2312", BODY_PT, None)):
         style = doc.styles[name]
         set_fonts(style, font, size, bold=False)
         style.font.color.rgb = RGBColor(0, 0, 0)
+        char_spacing(style, 0 if name == "Title" else CHAR_SPACING)
         spf = style.paragraph_format
         spf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
         spf.line_spacing = LINE if name != "Title" else Pt(36)
         spf.space_before = spf.space_after = Pt(0)
         spf.first_line_indent = None if name == "Title" else Pt(BODY_PT * 2)
+        spf.keep_with_next = True
         if align is not None:
             spf.alignment = align
         # The title style of the default template draws a rule under itself; 公文 titles have none.
@@ -179,21 +247,82 @@ def styles(doc) -> None:
         cap.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
         cap.paragraph_format.first_line_indent = Pt(0)
         cap.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
-        set_fonts(cap, "仿宋_GB2312", 12)
+        set_fonts(cap, "仿宋_GB2312", 14)
+        char_spacing(cap, 0)
+    # 附件1: 3号黑体, flush left (顶格)
+    label = paragraph_style(doc, "Annex Label", "黑体", BODY_PT, align=WD_ALIGN_PARAGRAPH.LEFT, snap=True)
+    label.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    label.paragraph_format.line_spacing = LINE
+    label.paragraph_format.keep_with_next = True
+    label.paragraph_format.page_break_before = True  # each 附件 on a page of its own
+    title = paragraph_style(doc, "Annex Title", "方正小标宋简体", TITLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    title.paragraph_format.space_after = Pt(12)
+    title.paragraph_format.keep_with_next = True
+    caption = paragraph_style(doc, "Report Table Caption", "黑体", 12, align=WD_ALIGN_PARAGRAPH.CENTER)
+    caption.paragraph_format.space_before = Pt(6)
+    caption.paragraph_format.keep_with_next = True
+    unit = paragraph_style(doc, "Report Table Unit", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    unit.paragraph_format.keep_with_next = True
+    paragraph_style(doc, "Report Table", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.LEFT)
+    paragraph_style(doc, "Report Table Number", "宋体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.RIGHT)  # set when rendered
+    paragraph_style(doc, "Report Table Head", "黑体", TABLE_PT, align=WD_ALIGN_PARAGRAPH.CENTER)
+    # 附件：1．… under the text, 左空二字; the later items, one a line, under the first item's title
+    for name, first in (("Report Annex Note", -CHAR * 3), ("Report Annex Note More", 0)):
+        note = paragraph_style(doc, name, "仿宋_GB2312", BODY_PT, spacing=CHAR_SPACING, snap=True)
+        note.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        note.paragraph_format.line_spacing = LINE
+        note.paragraph_format.left_indent = CHAR * 5
+        note.paragraph_format.first_line_indent = first
+    # The 落款: right-aligned; how far in from the right is worked out from the office's and the
+    # date's lengths when the report is rendered (GB/T 9704 7.3.5.2).
+    paragraph_style(doc, "Report Signature", "仿宋_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.RIGHT,
+                    spacing=CHAR_SPACING, snap=True).paragraph_format.line_spacing = LINE
+    doc.styles["Report Signature"].paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    doc.styles["Report Signature"].paragraph_format.keep_with_next = True
+
+
+def font_table(doc) -> None:
+    """fontTable.xml naming the document's fonts, with their alternatives and character set."""
+    ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    items = []
+    for name, alt, family in FONTS:
+        alt_el = f'<w:altName w:val="{alt}"/>' if alt else ""
+        charset = "00" if name == "Times New Roman" else "86"
+        items.append(f'<w:font w:name="{name}">{alt_el}<w:charset w:val="{charset}"/>'
+                     f'<w:family w:val="{family}"/><w:pitch w:val="variable"/></w:font>')
+    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:fonts xmlns:w="{ns}">'
+           + "".join(items) + "</w:fonts>").encode("utf-8")
+    part = next(p for p in doc.part.package.iter_parts() if p.partname == "/word/fontTable.xml")
+    part._blob = xml
+
+
+def theme_font_lang(doc) -> None:
+    el = doc.settings.element.find(qn("w:themeFontLang"))
+    if el is None:
+        el = OxmlElement("w:themeFontLang")
+        doc.settings.element.append(el)
+    el.set(qn("w:val"), "zh-CN")
+    el.set(qn("w:eastAsia"), "zh-CN")
+
+
+def footers(section) -> None:
+    page_number(section.footer.paragraphs[0], WD_ALIGN_PARAGRAPH.RIGHT)
+    page_number(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
 
 
 def build(path: Path) -> None:
     doc = Document()
     styles(doc)
+    font_table(doc)
+    theme_font_lang(doc)
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     section.footer_distance = Mm(28) - Mm(7)  # the page number sits 7 mm below the text block
-    doc_grid(section, line_pitch=579, char_space=-848)  # 28.95 pt lines; 28 characters of 3号 in 156 mm
+    doc_grid(section, line_pitch=579)  # 28.95 pt: 22 lines in the 225 mm text height
     doc.settings.odd_and_even_pages_header_footer = True
-    page_number(section.footer.paragraphs[0], WD_ALIGN_PARAGRAPH.RIGHT)
-    page_number(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
+    footers(section)
 
     tag(doc, "{%p if r.example %}")
     para(doc, "示例数据：收件箱（inbox/）中没有报表，本报告由内置示例数据生成，仅供演示。")
@@ -201,17 +330,17 @@ def build(path: Path) -> None:
     para(doc, "{{ r.title }}", style="Title")
     para(doc, "")
     para(doc, "{{ r.status_line }}", indent=True)
-    para(doc, "一、总体情况", style="Heading 1")
+    para(doc, "{{ r.headings.overview }}", style="Heading 1")
     tag(doc, "{%p for para in r.narrative %}")
     para(doc, "{{ para }}", indent=True)
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p for c in charts %}")
-    para(doc, "{{ c.image }}", style="Report Caption")
-    para(doc, "图{{ loop.index }}  {{ c.title }}", style="Report Caption")
+    para(doc, "{{ c.image }}", style="Report Caption").paragraph_format.keep_with_next = True
+    para(doc, "图{{ loop.index }}\u3000{{ c.title }}", style="Report Caption")
     tag(doc, "{%p endfor %}")
 
     tag(doc, "{%p if r.attention %}")
-    para(doc, "二、需关注的情况", style="Heading 1")
+    para(doc, "{{ r.headings.attention }}", style="Heading 1")
     tag(doc, "{%p for sec in r.attention %}")
     para(doc, "{{ sec.heading }}", style="Heading 2")
     tag(doc, "{%p for line in sec.lines %}")
@@ -220,39 +349,31 @@ def build(path: Path) -> None:
     tag(doc, "{%p endfor %}")
     tag(doc, "{%p endif %}")
 
-    # 与上期对比, when the run compared its round with the one before.
+    # 与上期对比, when the run compared its round with the one before: a sentence and a chart;
+    # its table is an annex of its own.
     tag(doc, "{%p if r.comparison %}")
-    para(doc, "{{ '三' if r.attention else '二' }}、{{ r.comparison.heading }}", style="Heading 1")
-    para(doc, "{{ r.comparison.summary }}各{{ r.city_noun }}的情况见附表3。", indent=True)
+    para(doc, "{{ r.headings.compare }}", style="Heading 1")
+    para(doc, "{{ r.comparison.summary }}", indent=True)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p if compared %}")
-    para(doc, "{{ compared.image }}", style="Report Caption")
-    para(doc, "图{{ charts|length + 1 }}  {{ compared.title }}", style="Report Caption")
+    para(doc, "{{ compared.image }}", style="Report Caption").paragraph_format.keep_with_next = True
+    para(doc, "图{{ compared.number }}\u3000{{ compared.title }}", style="Report Caption")
     tag(doc, "{%p endif %}")
 
-    para(doc, "{{ ['二', '三', '四'][(1 if r.attention else 0) + (1 if r.comparison else 0)] }}、数据说明", style="Heading 1")
-    para(doc, "应报送{{ r.notes.expected }}个{{ r.notes.unit_noun }}，已汇总{{ r.notes.included }}个；"
-              "退回{{ r.notes.rejected|length }}个，未报送{{ r.notes.missing|length }}个。", indent=True)
-    tag(doc, "{%p if r.notes.round %}")
-    para(doc, "{{ r.notes.round }}", indent=True)
-    tag(doc, "{%p endif %}")
-    tag(doc, "{%p if r.notes.missing %}")
-    para(doc, "未报送：{% for m in r.notes.missing %}{{ m.city }}{{ m.name }}{% if m.code in r.notes.was_included %}"
-              "（上期已报送）{% endif %}{% if not loop.last %}、{% endif %}{% endfor %}。", indent=True)
-    tag(doc, "{%p endif %}")
-    tag(doc, "{%p for x in r.notes.rejected %}")
-    para(doc, "已退回：{{ x.name }}（文件：{{ x.file }}）：{{ x.reasons|join('；') }}", indent=True)
+    para(doc, "{{ r.headings.notes }}", style="Heading 1")
+    tag(doc, "{%p for line in r.notes.lines %}")
+    para(doc, "{{ line }}", indent=True)
     tag(doc, "{%p endfor %}")
-    tag(doc, "{%p for s in r.notes.superseded %}")
-    para(doc, "被替代的文件：{{ s.name }} {{ s.file }}（以 {{ s.stands }} 为准，未计入汇总）", indent=True)
-    tag(doc, "{%p endfor %}")
-    tag(doc, "{%p for x in r.notes.unassigned %}")
-    para(doc, "无法识别单位的文件：{{ x.file }}：{{ x.reasons|join('；') }}", indent=True)
-    tag(doc, "{%p endfor %}")
+    # 附件说明: a blank line under the text, then 附件：1．… with the later items under the first
     para(doc, "")
+    para(doc, "{{ r.annex_lines[0] }}", style="Report Annex Note")
+    tag(doc, "{%p for line in r.annex_lines[1:] %}")
+    para(doc, "{{ line }}", style="Report Annex Note More")
+    tag(doc, "{%p endfor %}")
+    # 落款: a blank line under the 附件说明, the office, the date under it
     para(doc, "")
-    para(doc, "{{ r.office }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
-    para(doc, "{{ r.date }}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    para(doc, "{{ r.office }}", style="Report Signature")
+    para(doc, "{{ r.date }}", style="Report Signature")
 
     # The tables are wide: they go in a landscape section of their own after the 落款.
     annex = doc.add_section(WD_SECTION.NEW_PAGE)
@@ -261,21 +382,17 @@ def build(path: Path) -> None:
     annex.top_margin, annex.bottom_margin = Mm(20), Mm(20)
     annex.left_margin, annex.right_margin = Mm(20), Mm(20)
     annex.footer_distance = Mm(10)
-    doc_grid(annex, line_pitch=579, char_space=None)
-    para(doc, "附表1  各{{ r.city_noun }}汇总表", style="Heading 1")
-    table_block(doc, "r.tables")
-    para(doc, "附表2  各{{ r.notes.unit_noun }}明细表", style="Heading 1")
-    tag(doc, "{%p if r.word_annex %}")
-    table_block(doc, "r.annex")
+    doc_grid(annex, line_pitch=None)
+    tag(doc, "{%p for a in r.annexes %}")
+    para(doc, "附件{{ loop.index }}", style="Annex Label")
+    para(doc, "{{ a.title }}", style="Annex Title")
+    tag(doc, "{%p if a.tables %}")
+    table_block(doc, "a.tables")
     tag(doc, "{%p else %}")
-    para(doc, "单位较多（{{ r.notes.expected }}个），明细表见 consolidated.xlsx 的“县（市、区）”工作表和 report.html。", indent=True)
+    para(doc, "{{ a.note }}", indent=True)
     tag(doc, "{%p endif %}")
-    # The comparison by city is as wide as the annex tables: it goes with them, landscape.
-    tag(doc, "{%p if r.comparison %}")
-    para(doc, "附表3  {{ r.comparison.heading }}", style="Heading 1")
-    tag(doc, "{%p endif %}")
-    table_block(doc, "([r.comparison] if r.comparison else [])")
-    doc.core_properties.title = "汇总报告"
+    tag(doc, "{%p endfor %}")
+    doc.core_properties.title = "汇总报告"  # the report's own title and office are set when it is rendered
     doc.core_properties.author = "county-returns"
     doc.save(path)
 

@@ -32,15 +32,11 @@ def truncated(path: Path) -> bytes:
 
 def wrong_kind(path: Path) -> bytes:
     """A whole file of the right format holding something else."""
-    if path.suffix == ".png":
-        return b"GIF89a" + bytes(40)
     return pickle.dumps(["not", "a", "cache"])
 
 
 def wrong_entries(path: Path) -> bytes:
     """The right container, with entries this code never wrote."""
-    if path.suffix == ".png":
-        return b"\x89PNG\r\n\x1a\n" + bytes(20)  # a picture's start, cut off before its end
     stored = pickle.loads(path.read_bytes())
     if path.name.startswith("reads-"):
         return pickle.dumps({"reads": {k: pickle.dumps("not a result") for k in stored["reads"]},
@@ -50,7 +46,7 @@ def wrong_entries(path: Path) -> bytes:
     return pickle.dumps({k: (v[0], v[1], "not bytes", 7) for k, v in stored.items()})  # hashes
 
 
-KINDS = {"reads": "reads-*.pickle", "blocks": "xlsx-*.pickle", "hashes": "hashes.pickle", "charts": "charts/*.png"}
+KINDS = {"reads": "reads-*.pickle", "blocks": "xlsx-*.pickle", "hashes": "hashes.pickle"}  # the Word charts keep no pictures
 
 
 @pytest.mark.parametrize("damage", [truncated, wrong_kind, wrong_entries], ids=lambda d: d.__name__)

@@ -69,6 +69,7 @@ def test_how_changes_are_written():
     assert points_text(point_change(1, 2, 2, 4)) == "持平"
     assert points(point_change(1, 8, 0, 1)) == "+12.50"  # 12.5 exactly
     assert points(point_change(1, 1, 0, 0)) == "—"
+    assert point_change(9995, 10000, 99951, 100000) == 0 and points(point_change(9995, 10000, 99951, 100000)) == "0.00"
     assert growth(95, 120) == "-20.83%" and growth(150, 120) == "25.00%" and growth(5, 0) == "—"
     assert growth(1, 8) == "-87.50%"
 

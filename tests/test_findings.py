@@ -192,6 +192,27 @@ def test_returned_workbook_marks_the_cell_and_lists_the_findings(tmp_path, form,
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     assert "已整改（56）大于" in cell.comment.text
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == before  # the inbox is never modified
+    assert "未通过审核" in wb["问题清单"]["A1"].value
+
+
+def test_a_return_with_warnings_only_is_told_it_is_in_and_to_confirm_not_to_resend(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, data in one(form, units, rows_with(households_visited=2905)).items():  # coverage under 99%
+        (inbox / name).write_bytes(data)
+    run = build_run(inbox, settings)
+    assert {f.severity.value for f in run.findings if f.county_code == CODE} == {"warning"}
+    heading = load_workbook(io.BytesIO(run.files[f"returns/{CODE}_{NAME}.xlsx"]))["问题清单"]["A1"].value
+    assert "已纳入汇总" in heading and "不要改动数据" in heading and "上报说明" in heading
+    assert "修改后重新报送" not in heading
+
+
+def test_an_unopenable_return_goes_back_as_its_list_of_findings_alone(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / f"{CODE}_{NAME}.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    run = build_run(inbox, settings)
+    assert load_workbook(io.BytesIO(run.files[f"returns/{CODE}_{NAME}.xlsx"])).sheetnames == ["问题清单"]
 
 
 def test_legacy_xls_is_returned_as_xlsx(tmp_path, form, units, settings):
@@ -246,7 +267,9 @@ def test_unknown_county_is_listed_but_not_returned(tmp_path, form, units, settin
     assert [r.source.path for r in run.roster.unassigned] == ["报表.xlsx"]
     assert not any(k.startswith("returns/") for k in run.files)
     assert "报表.xlsx" in run.files["validation.html"].decode("utf-8")
-    assert "无法识别单位的文件" in run.files["report.html"].decode("utf-8")
+    # the report says how many, for its readers; which file is for validation.html
+    report = run.files["report.html"].decode("utf-8")
+    assert "另收到1个无法识别填报单位的文件，未计入汇总。" in report and "报表.xlsx" not in report
 
 
 def test_reload_helper_round_trips(form, units):

@@ -37,7 +37,8 @@ ARTICLE_PHRASES = [
     "整改率达到了89%以上，其中，“六个精准”方面的问题已全部整改到位，“两不愁、三保障”方面的问题整改率达86%以上，矛盾纠纷和不稳定因素整改率达90%以上",
     "共宣传政策139596场次",
     "了解意见建议和诉求223179条",
-    "共化解各类矛盾纠纷和不稳定因素44231件",
+    "了解意见建议和诉求223179条，化解各类矛盾纠纷和不稳定因素44231件",  # one 共 in the sentence is enough
+    "明确了整改责任，确定了整改时限，进行了认真整改，整改率达到了89%以上",
     "协调基础设施项目5597个，产业发展项目4861个，开展致富技能培训10686场次，帮办各类实事36539件",
     "指导加强基层组织4541个",
     "培养发现、总结推广脱贫致富典型2585人",
@@ -113,7 +114,7 @@ def test_report_has_city_table_and_county_annex(example_outbox):
     assert sizes == [16, 16, 16, 88, 88, 88]
     header = [c.text for c in doc.tables[0].rows[0].cells]
     assert header[:4] == ["单位", "应报", "已汇总", "行政村总数"]
-    assert [c.text for c in doc.tables[1].rows[1].cells][-1] == "89.73%"  # 109486/122006, truncated
+    assert [c.text for c in doc.tables[1].rows[1].cells][-1] == "89.74%"  # 109486/122006 = 89.738%, rounded half up
 
 
 def test_empty_default_inbox_falls_back_to_the_example(tmp_path, monkeypatch, capsys):
@@ -149,16 +150,25 @@ def test_two_missing_counties_make_partial_totals(tmp_path, settings, example_ou
         assert int(p[key]) == value - int(counties["620102"][key]) - int(counties["623027"][key]), key
     assert (int(p["units_expected"]), int(p["units_included"])) == (87, 85)
     assert [u.name for u in run.roster.with_status("missing")] == ["城关区", "夏河县"]
-    assert run.report.status_line.startswith("截至2016年12月7日，87个县（市、区）中已有85个报送，2个未报送")
-    assert "为部分数据" in run.report.status_line
-    assert "占已报送县（市、区）行政村总数的100%" in run.report.narrative[1]
+    assert run.report.status_line == ("截至2016年12月7日，应报送的87个县（市、区）中，已汇总85个，未报送2个；"
+                                      "以下为已汇总的85个县（市、区）的数据，为部分数据。")
+    assert "已报送" not in run.report.status_line  # the roster's word for a return included
+    # every 占…的 names its base, and a partial sum is not the province's
+    assert "占已汇总的85个县（市、区）行政村总数的100%" in run.report.narrative[1]
+    assert "占已汇总的85个县（市、区）农户总数的" in run.report.narrative[1]
+    assert "省市县乡四级" not in "".join(run.report.narrative)
+    assert "根据已汇总的85个县（市、区）报送的统计表" in run.report.narrative[0]
     rows = list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
     missing = next(r for r in rows if r["code"] == "620102" and r["level"] == "county")
     assert missing["units_included"] == "0" and missing["villages_total"] == ""
     lanzhou = next(r for r in rows if r["code"] == "620100")
     assert (lanzhou["units_expected"], lanzhou["units_included"]) == ("8", "7")
     html = run.files["report.html"].decode("utf-8")
-    assert "未报送（2个）" in html and "兰州市城关区" in html and "甘南藏族自治州夏河县" in html
+    assert "未报送2个：兰州市城关区、甘南藏族自治州夏河县。" in html
+    # a city with units missing shows how many are in its sums; totals.csv keeps the plain name
+    assert "<td>兰州市（7/8）</td>" in html and "<td>甘南藏族自治州（7/8）</td>" in html and "<td>全省（85/87）</td>" in html
+    assert "<td>白银市</td>" in html
+    assert lanzhou["name"] == "兰州市"
 
 
 def test_bundled_example_is_what_the_script_makes(tmp_path):

@@ -180,8 +180,11 @@ def _half_up(value: Fraction) -> Decimal:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _truncated(num: int, den: int) -> str:
-    hundredths = num * 10000 // den
+def _table_rate(num: int, den: int) -> str:
+    """As the tables show a rate: half up to two decimals, but never 100.00% below 100%."""
+    hundredths = int(_half_up(Fraction(100 * num, den)) * 100)
+    if num < den:
+        hundredths = min(hundredths, 9999)
     return f"{hundredths // 100}.{hundredths % 100:02d}%"
 
 
@@ -204,7 +207,7 @@ def test_comparison_table_is_the_hand_computation(two_rounds, form):
             n1, d1 = total(second, codes, num), total(second, codes, den)
             n0, d0 = total(first, codes, num), total(first, codes, den)
             change = _half_up(Fraction(100 * n1, d1) - Fraction(100 * n0, d0))
-            cells += [_truncated(n0, d0), _truncated(n1, d1), f"+{change}" if change > 0 else str(change)]
+            cells += [_table_rate(n0, d0), _table_rate(n1, d1), f"+{change}" if change > 0 else str(change) if change < 0 else "0.00"]
         return cells
 
     assert rows[0] == expected("全省", both)
@@ -390,10 +393,13 @@ def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
     assert sentence in (out / "report.html").read_text(encoding="utf-8")
     doc = Document(out / "report.docx")
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert sentence in text and "三、与上期对比" in text and "附表3  与上期对比" in text
-    assert "图4  各市（州）排查问题：本期与上期（件）" in text
+    assert sentence in text and "三、与上期对比" in text and "各市（州）的情况见附件3。" in text
+    # its table an annex of its own, numbered on, with its unit line; its chart numbered after the overview's
+    assert "附件3\n各市（州）与上期对比表\n表7\u3000各市（州）与上期（2016-11）对比\n单位：个、件、%" in text
+    assert "图4\u3000各市（州）排查问题：本期与上期（件）" in text
+    assert "3．各市（州）与上期对比表" in text  # in the 附件说明
     assert "红古区（上期已报送）" in text and "两期均已汇总的县（市、区）共86个" in text
-    (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比单位数"]
+    (table,) = [t for t in doc.tables if t.rows[0].cells[1].text == "可比\n单位数"]
     assert [c.text for c in table.rows[1].cells][:4] == ["全省", "86", str(now), str(before)]
     assert len(table.rows) == 1 + 1 + 14
 
@@ -414,3 +420,62 @@ def test_an_explanation_given_on_the_submission_page_counts_for_the_whole_file(t
     assert "已说明" in resent_part and "县级上报说明：本县本期各项工作已于上期全部完成，数字未变。" in resent_part
     fallen = re.split("<h2>西固区[:：]", page)[1].split("</table>")[0]
     assert f"县级上报说明：{EXPLAINED}" in fallen  # the cell under the table, as before
+
+
+def test_two_rounds_made_within_one_second_are_ordered_by_when_they_were_written(tmp_path):
+    """A snapshot's folder is named to the second; a run without matplotlib's pictures makes
+    two rounds within one. The round made first is the other's previous, never the reverse."""
+    import os
+
+    from pipeline.rounds import find_previous
+
+    out = tmp_path / "out"
+    for name, written in (("a", 1_000), ("b", 2_000)):
+        folder = out / "rounds" / name / "20161201-120000"
+        folder.mkdir(parents=True)
+        (folder / "snapshot.json").write_text("{}")
+        os.utime(folder / "snapshot.json", ns=(written, written))
+    a, b = (out / "rounds" / n / "20161201-120000" / "snapshot.json" for n in ("a", "b"))
+    assert find_previous(out, "b", "20161201-120001") == a  # b remade: a came first
+    assert find_previous(out, "a", "20161201-120001") is None  # a remade: b came after it
+    assert find_previous(out, "c", "20161201-120000") == b  # a new round, in the same second as b
+
+
+def test_the_comparison_chart_is_a_native_word_chart_whose_workbook_holds_its_values(two_rounds):
+    """The 与上期对比 chart is a DrawingML chart part like the others (no picture): 上期 and 本期
+    by city, the embedded workbook's values equal to the chart's cached values and to the sums
+    by hand; in HTML an SVG from the same record, captioned the same."""
+    from docx import Document
+    from docx.oxml.ns import qn
+    from lxml import etree
+    from openpyxl import load_workbook
+
+    _, out, first, second = two_rounds
+    doc = Document(out / "report.docx")
+    assert not [p for p in doc.part.package.iter_parts() if p.partname.startswith("/word/media/")]
+    refs = doc.element.body.findall(".//" + qn("c:chart"))
+    assert len(refs) == 4
+    part = doc.part.related_parts[refs[-1].get(qn("r:id"))]
+    assert part.content_type == "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
+    xml = etree.fromstring(part.blob)
+    book = load_workbook(io.BytesIO(part.related_parts[xml.find("c:externalData", ns).get(qn("r:id"))].blob)).active
+    rows = list(book.iter_rows(min_row=2, values_only=True))
+    assert [c.value for c in book[1]][1:] == ["上期", "本期"]
+    found = ("precision_found", "guarantees_found", "disputes_found")
+    both = [c for c in second if c in first]
+    lanzhou = [c for c in both if c.startswith("6201")]
+    by_hand = {"上期": sum(r[k] for c in lanzhou for r in first[c][1] for k in found),
+               "本期": sum(r[k] for c in lanzhou for r in second[c][1] for k in found)}
+    for col, ser in enumerate(xml.iterfind(".//c:ser", ns), start=1):
+        name = ser.find("c:tx/c:strRef/c:strCache/c:pt/c:v", ns).text
+        labels = [v.text for v in ser.iterfind("c:cat/c:strRef/c:strCache/c:pt/c:v", ns)]
+        cached = [float(v.text) for v in ser.iterfind("c:val/c:numRef/c:numCache/c:pt/c:v", ns)]
+        assert [r[0] for r in rows] == labels and len(labels) == 14
+        assert [r[col] for r in rows] == cached
+        assert cached[labels.index("兰州市")] == by_hand[name]
+    val_ax = xml.find(".//c:valAx", ns)
+    assert float(val_ax.find("c:scaling/c:min", ns).get("val")) == 0  # a count axis from 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html.split('<h2 id="compare">')[1].split("<h2>")[0]
+    assert section.count("<svg") == 1 and "图4　各市（州）排查问题：本期与上期（件）" in section

@@ -12,7 +12,7 @@ import io
 import re
 import shutil
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,7 +21,8 @@ from openpyxl import load_workbook
 
 from pipeline.blank_forms import blank_forms
 from pipeline.config import ROOT
-from pipeline.run import build_run
+from pipeline.rounds import snapshot_path
+from pipeline.run import RoundPlan, build_run
 from tests.conftest import EXAMPLE, clean_rows, write_return
 
 HALF = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")
@@ -82,11 +83,14 @@ def xlsx_texts(data: bytes) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def messy(tmp_path_factory, form, units, settings):
+@pytest.fixture(scope="module", params=["alone", "compared"])
+def messy(request, tmp_path_factory, form, units, settings):
     """The example with two counties missing, one rejected, one superseded, one unknown file
-    and one that is no workbook: every section of every output has text."""
-    inbox = tmp_path_factory.mktemp("typo") / "inbox"
+    and one that is no workbook: every section of every output has text. Run alone, and as a
+    second round compared with the example as the first (one county's figures and townships
+    changed since): the 与上期对比 section, its chart and annex, and the cross-round findings."""
+    base = tmp_path_factory.mktemp("typo")
+    inbox = base / "inbox"
     shutil.copytree(EXAMPLE, inbox)
     (inbox / "620102_城关区.xlsx").unlink()
     (inbox / "623027_夏河县.xlsx").unlink()
@@ -97,7 +101,15 @@ def messy(tmp_path_factory, form, units, settings):
                  filed_on=date(2016, 11, 1))
     (inbox / "说明(请阅).txt").write_text("not a workbook", encoding="utf-8")
     (inbox / "备用.xlsx").write_bytes((inbox / "621102_安定区.xlsx").read_bytes()[:-40])
-    run = build_run(inbox, settings)
+    plan = None
+    if request.param == "compared":
+        first = build_run(EXAMPLE, settings, round_plan=RoundPlan("2016-11", datetime(2016, 11, 30, 9), "20161130-090000"))
+        previous = base / "snapshot.json"
+        previous.write_bytes(first.files[snapshot_path("2016-11", "20161130-090000")])
+        write_return(inbox, form, units.by_code("620105"), clean_rows(), name="620105_安宁区.xlsx")
+        plan = RoundPlan("2016-12", datetime(2016, 12, 7, 9), "20161207-090000", previous=previous)
+    run = build_run(inbox, settings, round_plan=plan)
+    assert (run.comparison is not None) == (plan is not None)
     files = {u.source.path for u in run.roster.units if u.source}
     files |= {s.path for u in run.roster.units for s in u.superseded}
     files |= {f.file for f in run.findings} | {p.name for p in inbox.iterdir()}
@@ -111,6 +123,13 @@ def test_the_run_has_every_section(messy):
     assert statuses == {"included", "rejected", "missing"}
     assert any(u.superseded for u in run.roster.units)
     assert any(f.rule == "skipped" for f in run.findings)
+    if run.comparison is not None:  # the scans below cover the comparison's text too
+        word = docx_text(run.files["report.docx"])
+        assert "与上期对比" in run.report.headings["compare"] and run.report.headings["compare"] in word
+        assert run.report.comparison["summary"] in word and run.report.comparison["table"]["caption"] in word
+        assert "（上期已报送）" in word and "本期（2016-12）与上期（2016-11" in word
+        assert {"below-previous", "township-dropped", "township-added"} <= {f.rule for f in run.findings}
+        assert "与上期对比" in html_text(run.files["report.html"].decode("utf-8"))
 
 
 def test_report_html_and_validation_html(messy):

@@ -28,9 +28,11 @@ def test_rectified_wording():
     assert wording.rectified(0, 0) == "—"
 
 
-def test_coverage_truncates_and_only_full_is_100():
+def test_coverage_rounds_half_up_and_only_full_is_100():
     assert wording.coverage(4918216, 4920676) == "99.95%"
-    assert wording.coverage(99996, 100000) == "99.99%"
+    assert wording.coverage(99996, 100000) == "99.99%"  # 99.996%: short of 100%, never 100.00%
+    assert wording.coverage(99994, 100000) == "99.99%"
+    assert wording.coverage(999949, 1000000) == "99.99%"
     assert wording.coverage(16035, 16035) == "100%"
     assert wording.coverage(0, 0) == "—"
     assert wording.coverage(1, 3) == "33.33%"
@@ -46,16 +48,29 @@ def test_floor_percent_is_at_most_the_exact_rate(num, den):
     assert shown * den <= 100 * num < (shown + 1) * den
 
 
+def test_table_rates_round_half_up_as_excel_round():
+    assert wording.table_rate(109486, 122006) == "89.74%"  # 89.738%, truncation said 89.73%
+    assert wording.table_rate(1, 8) == "12.50%"
+    assert wording.table_rate(8975, 100000) == "8.98%"  # 8.975: the half goes up
+    assert wording.table_rate(89745, 1000000) == "8.97%"  # 8.9745 is below the half
+    assert wording.table_rate(99996, 100000) == "99.99%"
+    assert wording.table_rate(3, 3) == "100.00%"
+    assert wording.table_rate(5, 0) == "—" and wording.table_rate(None, 3) == "—"
+    assert wording.rate_value(109486, 122006) == 0.8974 and wording.rate_value(99996, 100000) == 0.9999
+
+
 @given(st.integers(1, 10**9), st.integers(1, 10**9))
-def test_coverage_is_truncated_to_hundredths(a, b):
+def test_coverage_is_rounded_half_up_to_hundredths(a, b):
+    from decimal import ROUND_HALF_UP, Decimal
+
     num, den = min(a, b), max(a, b)
     text = wording.coverage(num, den)
     if num == den:
         assert text == "100%"
     else:
-        hundredths = round(float(text.rstrip("%")) * 100)
-        assert hundredths * den <= 10000 * num < (hundredths + 1) * den
-        assert text != "100.00%"
+        exact = (Decimal(num) * 100 / Decimal(den)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert text == (f"{exact}%" if exact < 100 else "99.99%")
+        assert text == wording.table_rate(num, den)
 
 
 @given(st.integers(0, 10**10))
