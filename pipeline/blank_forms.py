@@ -14,7 +14,7 @@ from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .form import Form, SheetSpec
+from .form import Form, SheetSpec, cn_quotes
 from .formbook import Layout, SheetPlan, build_with_plans, workbook_bytes
 from .units import Unit
 
@@ -107,7 +107,7 @@ def _decorate(ws, spec: SheetSpec, plan: SheetPlan) -> None:
 
 def _instructions(ws, form: Form) -> None:
     lines: list[tuple[str, str, str]] = [
-        (f"{form.title}统计表 填报说明", "", ""),
+        (cn_quotes(f"{form.title}统计表 填报说明"), "", ""),
         ("", "", ""),
         ("一、基本要求", "", ""),
         ("1. 请在本表样上直接填写，不要增删、移动表头和列，不要改动工作表名称。", "", ""),

@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return command(args)
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
+    except BrokenPipeError:
+        # The summary was piped into `head` or the like, which stopped reading: the report is
+        # written all the same (the summary comes after it), and there is no one left to tell.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except BaseException as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
         if args.debug:
             traceback.print_exc()
@@ -182,6 +187,8 @@ def report(args) -> int:
     settings = load_settings(args.config)
     inbox = args.inbox
     use_example = False
+    if inbox is not None and inbox.exists() and not inbox.is_dir():
+        raise Fatal(f"收件箱应是一个文件夹，而 {inbox} 是一个文件：请把 INBOX=（或 --inbox）指向存放报表的文件夹。")
     if inbox is not None and not inbox.is_dir():
         raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
     from .folders import refuse_overlap
@@ -207,6 +214,8 @@ def report(args) -> int:
         sweep(args.outbox / ".cache")  # and what a killed run was writing into the cache goes
         if round_name and not use_example:  # the bundled example never writes a snapshot
             plan, remade = _round_plan(round_name, args.previous, args.outbox)
+        elif round_name:
+            print(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache",
                         round_plan=plan)
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -301,7 +310,7 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
-    lines.append(f"输出已写入 {outbox}/：" + "、".join(p.name for p in written))
+    lines.append(f"输出已写入 {outbox}：" + "、".join(p.name for p in written))
     print("\n".join(lines))
 
 

@@ -135,7 +135,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
             text = item.group or item.label
         else:
             text = item.full_label
-        ws.cell(header_top, c, text)
+        ws.cell(header_top, c, cn_quotes(text))
         if two:
             if kind == "field" and item.group:
                 ws.cell(header_top + 1, c, item.label)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Severity(StrEnum):
@@ -33,7 +35,29 @@ class Finding:
 
     @property
     def sort_key(self) -> tuple:
-        return (SEVERITY_ORDER[self.severity], self.county_code, self.file, self.sheet, _cell_key(self.cell), self.rule)
+        return (SEVERITY_ORDER[self.severity], self.county_code, self.file, _sheet_key(self.sheet), _cell_key(self.cell),
+                self.rule)
+
+
+_NUMERALS = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+
+
+@lru_cache(maxsize=4096)
+def _sheet_key(name: str) -> str:
+    """表一, 表二, 表三 in that order (by code point 二 comes after 三), and 表十 after 表九: the
+    first number in the name, Chinese or not, compared as a number."""
+    m = re.search(r"[零一二三四五六七八九十]+|\d+", name)
+    if not m:
+        return name
+    text = m.group()
+    if text.isdigit():
+        n = int(text)
+    elif "十" in text:
+        tens, _, ones = text.partition("十")
+        n = _NUMERALS.get(tens, 1) * 10 + _NUMERALS.get(ones, 0)
+    else:
+        n = int("".join(str(_NUMERALS[ch]) for ch in text))
+    return f"{name[:m.start()]}{n:06d}{name[m.end():]}"
 
 
 def _cell_key(cell: str) -> tuple[int, int]:

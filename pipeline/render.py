@@ -237,7 +237,8 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
 
         def row(name: str, values, fields=fields, rates=rates) -> list[str]:
             cells = [name, wording.table_count(values["units_expected"]), wording.table_count(values["units_included"])]
-            cells += [wording.table_count(values[f.key]) for f in fields]
+            # A city none of whose counties is in the sums has no figures, not figures of 0.
+            cells += [wording.table_count(values[f.key]) if values["units_included"] else "" for f in fields]
             for r in rates:
                 num = sum(values[k] for k in r.numerator) if values["units_included"] else None
                 den = sum(values[k] for k in r.denominator) if values["units_included"] else None
@@ -377,8 +378,12 @@ def _comparison_summary(form: Form, comparison: Comparison, count: list[str], la
     for r in rates:
         num, den = sum(int(p[k]) for k in r.numerator), sum(int(p[k]) for k in r.denominator)
         num0, den0 = sum(int(p[f"{k}_previous"]) for k in r.numerator), sum(int(p[f"{k}_previous"]) for k in r.denominator)
-        parts.append(f"{wording.cn_quotes(r.label)}由上期的{wording.table_rate(num0, den0)}变为{wording.table_rate(num, den)}，"
-                     f"{points_text(point_change(num, den, num0, den0))}")
+        change = point_change(num, den, num0, den0)
+        if change == 0:  # 由87.40%变为87.40%，持平 says one thing three times
+            parts.append(f"{wording.cn_quotes(r.label)}为{wording.table_rate(num, den)}，与上期持平")
+        else:
+            parts.append(f"{wording.cn_quotes(r.label)}由上期的{wording.table_rate(num0, den0)}变为"
+                         f"{wording.table_rate(num, den)}，{points_text(change)}")
     return parts[0] + "，" + "；".join(parts[1:]) + "。" if len(parts) > 1 else parts[0] + "。"
 
 
@@ -709,7 +714,10 @@ def comparison_columns(form: Form, totals: Totals, comparison: Comparison) -> li
 
 
 def _unit_values(values, keys) -> list:
-    return [int(values["units_expected"]), int(values["units_included"]), *[wording.table_count(values[k]) for k in keys]]
+    """A unit's row in totals.csv: empty figures where none of its counties is in the sums (a
+    missing county's are empty; so are a city's whose counties are all missing or rejected)."""
+    included = int(values["units_included"])
+    return [int(values["units_expected"]), included, *[wording.table_count(values[k]) if included else "" for k in keys]]
 
 
 FINDING_COLUMNS = ["severity", "file", "county_code", "sheet", "cell", "field", "rule", "message"]
@@ -781,10 +789,11 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     rate_labels = [wording.cn_quotes(r.label) for r in form.rates]
 
     def numbers(values) -> list:
+        # A city none of whose counties is in the sums has no figures, not figures of 0.
+        if not int(values["units_included"]):
+            return [None] * (len(keys) + len(form.rates))
         out = [_xl(values[k]) for k in keys]
         # The rate as the tables show it, rounded: a number format alone would show 99.996% as 100.00%.
-        if not int(values["units_included"]):
-            return out + [None] * len(form.rates)
         for r in form.rates:
             out.append(wording.rate_value(sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator)))
         return out

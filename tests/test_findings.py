@@ -314,3 +314,13 @@ def test_a_filing_date_in_the_future_is_said_and_never_outranks_the_corrected_re
     run = build_run(alone, settings, form=form, units=units)
     [f] = [f for f in run.findings if f.rule == "date-in-future"]
     assert f.severity.value == "warning" and "2061年12月1日" in f.message and f.county_code == unit.code
+
+
+def test_findings_follow_the_forms_sheet_order_not_code_points():
+    """二 sorts after 三 by code point; a clerk reads 表一, 表二, 表三 (and 表十 after 表九)."""
+    from pipeline.model import Finding, Severity
+
+    sheets = ["表三帮扶成效", "表十", "表二问题排查整改", "表九", "表一走访情况"]
+    found = [Finding(Severity.ERROR, "a.xlsx", CODE, s, "C5", "", "rule", "") for s in sheets]
+    assert [f.sheet for f in sorted(found, key=lambda f: f.sort_key)] == [
+        "表一走访情况", "表二问题排查整改", "表三帮扶成效", "表九", "表十"]

@@ -263,3 +263,34 @@ def test_an_outbox_that_cannot_be_used_is_one_line(tmp_path, capsys, monkeypatch
     err = capsys.readouterr().err
     assert err.splitlines() == [f"错误：无法使用输出文件夹 {outbox}（{said}" + err.split(said, 1)[1].rstrip("\n")]
     assert "Traceback" not in err and "Errno" not in err
+
+
+def test_an_inbox_that_is_a_file_is_said_to_be_a_file(tmp_path, capsys, form, units):
+    inbox = small_inbox(tmp_path, form, units)
+    one = next(inbox.glob("*.xlsx"))
+    assert cli.main(["report", "--inbox", str(one), "--outbox", str(tmp_path / "out")]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "是一个文件" in line and "不存在" not in line
+
+
+def test_a_summary_piped_into_head_is_no_error(tmp_path, form, units):
+    """`make report | head -3`: the reader of the summary goes away; the report is written."""
+    import subprocess
+    import sys
+
+    inbox, out = small_inbox(tmp_path, form, units), tmp_path / "out"
+    shell = (f"{sys.executable} -m pipeline report --inbox '{inbox}' --outbox '{out}' 2>'{tmp_path / 'err'}'"
+             "; echo $? > " + f"'{tmp_path / 'status'}'")
+    subprocess.run(f"({shell}) | true", shell=True, cwd=ROOT, check=True, timeout=300)  # the reader is gone at once
+    assert (tmp_path / "status").read_text().strip() == "0"
+    assert "错误" not in (tmp_path / "err").read_text(encoding="utf-8")
+    assert (out / "report.docx").is_file()
+
+
+def test_a_round_on_the_bundled_example_says_it_keeps_no_snapshot(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "inbox"
+    empty.mkdir()
+    monkeypatch.setattr(cli, "DEFAULT_INBOX", empty)
+    assert cli.main(["report", "--outbox", str(tmp_path / "out"), "--round", "2016-11"]) == 0
+    assert "不保存轮次“2016-11”的快照" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "rounds").exists()

@@ -202,3 +202,23 @@ def test_the_command_line_says_what_it_did_and_exits_with_its_code(tmp_path):
         for name in ("report.docx", "report.html", "consolidated.xlsx", "totals.csv", "findings.csv", "roster.csv"):
             assert (out / name).stat().st_size > 0, name
         assert not list(out.glob(".run-*"))
+
+
+def test_a_city_with_no_county_in_the_sums_has_empty_figures_not_zeros(tmp_path, settings):
+    """嘉峪关市 reports as one unit: without its return the city has no figures at all, as a
+    missing county has none, in totals.csv, consolidated.xlsx and the report's city table."""
+    from openpyxl import load_workbook
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620200_嘉峪关市.xlsx").unlink()
+    run = build_run(inbox, settings)
+    rows = list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
+    city = next(r for r in rows if r["level"] == "city" and r["code"] == "620200")
+    assert (city["units_expected"], city["units_included"], city["villages_total"], city["role_models"]) == ("1", "0", "", "")
+    sheet = load_workbook(io.BytesIO(run.files["consolidated.xlsx"])).worksheets[0]
+    [xl] = [[c.value for c in r] for r in sheet.iter_rows() if "620200" in [str(c.value) for c in r]]
+    assert xl[5:] == [None] * (len(xl) - 5)
+    html = run.files["report.html"].decode("utf-8")
+    cells = re.search(r"<td>嘉峪关市（0/1）</td>(.*?)</tr>", html, re.S).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:5] == ["", "", ""]

@@ -390,7 +390,10 @@ def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
     growth = _half_up(Fraction(100 * (now - before), before))
     sentence = (f"与上期（2016-11）相比，两期均已汇总的86个县（市、区），排查问题由上期的{before}件增加到{now}件，"
                 f"增加{now - before}件（增幅{growth}%）；")
-    assert sentence in (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert sentence in html
+    # A rate that did not move is said once: 为99.95%，与上期持平, never 由99.95%变为99.95%，持平.
+    assert "与上期持平" in html and not re.search(r"由上期的([\d.]+%)变为\1", html)
     doc = Document(out / "report.docx")
     text = "\n".join(p.text for p in doc.paragraphs)
     assert sentence in text and "三、与上期对比" in text and "各市（州）的情况见附件3。" in text
