@@ -44,8 +44,8 @@ BAD = {
     "exceeds-and-not-a-count": (
         {0: {"villages_visited": 13}, 1: {"precision_fixed": 26}, 2: {"role_models": "两个"}},
         [("error", "visited-exceeds-total", "表一走访情况", "C5", "villages_visited"),
-         ("error", "not-a-count", "表三帮扶成效", "J7", "role_models"),
-         ("error", "fixed-exceeds-found", "表二问题排查整改", "C6", "precision_fixed")],
+         ("error", "fixed-exceeds-found", "表二问题排查整改", "C6", "precision_fixed"),
+         ("error", "not-a-count", "表三帮扶成效", "J7", "role_models")],
     ),
     "households": (
         {1: {"households_visited_twice": 99999}},
