@@ -251,9 +251,12 @@ class _SourceReader:
         kind_of = words.kind
         key_col, count_cols = table.key_col, table.count_cols
         rows = grid.rows
-        # Cells holding a formula whose value reads as blank: an entry all the same.
+        # Cells holding a formula whose value reads as blank, or an error value: an entry all the same.
         entries = grid.formula_without_value | grid.formula_blank if grid.formula_blank else grid.formula_without_value
         uncached = grid.formula_without_value
+        if grid.cell_errors:
+            entries = entries | grid.cell_errors.keys()
+            uncached = uncached | grid.cell_errors.keys()
         found = _Rows()
         kept, names, township_at = found.rows, found.names, found.township_at
         text_only: list[int] = []
@@ -334,6 +337,7 @@ class _SourceReader:
         spec, keys, letters, unit_of = table.spec, table.keys, table.letters, table.unit_of
         kept, township_at = found.rows, found.township_at
         formulas = grid.formula_without_value
+        errors = grid.cell_errors
         totals = found.totals
         total_at = totals[0] if totals else -1
         non_townships = set(totals) | set(found.subtotals)
@@ -364,11 +368,21 @@ class _SourceReader:
             cells = by_column[c]
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
-            values = _whole_counts(cells) if unit is not None and not formula_at else None
+            error_at = {i: errors[k, c] for i, k in enumerate(kept) if (k, c) in errors} if errors else {}
+            values = _whole_counts(cells) if unit is not None and not formula_at and not error_at else None
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
-                    if i in formula_at:
+                    if i in error_at and unit is not None:
+                        # calamine reads an error value as a blank, which would be a 0: the clerk's
+                        # figure is unknown. A 合计 or 小计 only checks the townships: not compared.
+                        township = i not in non_townships
+                        self.finding(Severity.ERROR if township else Severity.WARNING,
+                                     "cell-error" if township else "total-cell-error", sheet=grid.name,
+                                     cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), value=error_at[i])
+                        values.append(None)
+                    elif i in formula_at:
                         if i in non_townships:
                             total_recomputed = total_recomputed or i == total_at
                         else:
@@ -403,6 +417,11 @@ class _SourceReader:
             self.finding(Severity.INFO, "total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
+        for i in _sums_of_the_others(counts):
+            # A total row under a label nobody foresaw would double the county: rejected instead.
+            self.finding(Severity.ERROR, "township-is-total", sheet=grid.name,
+                         cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
+                         value=display(township_names[i]))
         if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
             self.finding(Severity.ERROR, "sheet-empty", sheet=grid.name, sheet_number=spec.number,
                          sheet_label=spec.label)
@@ -572,8 +591,9 @@ class _RowWords:
     out once: a township's name comes back in every return."""
 
     def __init__(self, reader: ReaderSpec) -> None:
-        self.total = tuple(_clean_str(w) for w in reader.total_words if w.strip())
-        self.subtotal = tuple(_clean_str(w) for w in reader.subtotal_words if w.strip())
+        # Casefolded: Total, TOTAL and total are one word.
+        self.total = tuple(_clean_str(w).casefold() for w in reader.total_words if w.strip())
+        self.subtotal = tuple(_clean_str(w).casefold() for w in reader.subtotal_words if w.strip())
         notes = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
         footers = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
                            if w.strip())
@@ -589,15 +609,26 @@ class _RowWords:
             return _EMPTY
         # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
         # so that 小计 never counts as the county's 合计 whatever the words declared.
-        if self.subtotal and (text in self.subtotal or (len(text) <= 12 and text.endswith(self.subtotal))):
+        label = _bare_label(text)
+        if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
             return _SUBTOTAL
-        if self.total and (text in self.total or (len(text) <= 6 and text.endswith(self.total))):
+        if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
             return _TOTAL
         if self.note and self.note.match(text):
             return _NOTE
         if self.footer and self.footer.match(text):
             return _FOOTER
         return _TOWNSHIP
+
+
+# What clerks put after a total word: a colon (合计：), a unit in brackets (合计（万户）), or both.
+# NFKC has already made the full-width forms ASCII.
+_LABEL_TAIL = re.compile(r"(?:[:]|\([^()]*\))+$")
+
+
+def _bare_label(text: str) -> str:
+    """A row label as a total word would be written alone: 合计（户）： → 合计, TOTAL → total."""
+    return _LABEL_TAIL.sub("", text).casefold()
 
 
 _WORDS: dict[int, tuple[ReaderSpec, _RowWords]] = {}
@@ -665,6 +696,26 @@ def _no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
         if entries and (r, c) in entries:
             return False
     return True
+
+
+def _sums_of_the_others(counts: list[tuple]) -> list[int]:
+    """The first or last of three or more township rows when it holds, in every count column,
+    exactly the sum of the other township rows, and some of those sums is not 0: almost surely
+    the sheet's total row under a label the form does not know. `counts`: one tuple a count
+    column, one value a township (None where the cell is no count: then nothing is known)."""
+    n = len(counts[0]) if counts else 0
+    if n < 3:
+        return []
+    candidates, some = (0, n - 1), False
+    for column in counts:  # most sheets are done with at the first column
+        if None in column:
+            return []
+        total = sum(column)
+        candidates = tuple(i for i in candidates if column[i] * 2 == total)
+        if not candidates:
+            return []
+        some = some or total != 0
+    return list(candidates) if some else []
 
 
 def _is_number(v: object) -> bool:

@@ -67,8 +67,10 @@ def cache_formula_values(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def to_xls(data: bytes) -> bytes:
-    """The same values and merges as a legacy .xls (BIFF8), written by xlwt."""
+def to_xls(data: bytes, errors: dict | None = None) -> bytes:
+    """The same values and merges as a legacy .xls (BIFF8), written by xlwt. `errors`:
+    {(sheet title, row, column) (1-based): BIFF error code (7 is #DIV/0!, 0x2A #N/A)}, cells
+    written as error values (xlwt's own table of error texts is wrong for #VALUE! and lacks #N/A)."""
     import xlwt
 
     wb = load_workbook(io.BytesIO(data))
@@ -83,6 +85,9 @@ def to_xls(data: bytes) -> bytes:
             merged_cells |= {(r, c) for r in range(rng.min_row, rng.max_row + 1) for c in range(rng.min_col, rng.max_col + 1)}
         for row in ws.iter_rows():
             for c in row:
+                if (ws.title, c.row, c.column) in (errors or {}):
+                    sheet.row(c.row - 1).set_cell_error(c.column - 1, errors[ws.title, c.row, c.column])
+                    continue
                 if c.value is None or (c.row, c.column) in merged_cells:
                     continue
                 sheet.write(c.row - 1, c.column - 1, c.value)

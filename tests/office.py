@@ -89,6 +89,19 @@ def habit_returns(form, units) -> dict[str, tuple[bytes, list[dict], set]]:
     out["filtered-subtotal"] = (workbook_bytes(wb), rows, {
         ("info", "total-filtered", f"{s.number}{s.label}", f"A{total_row}") for s in form.sheets})
 
+    wb, plans = built(form, units, rows, layout=Layout(total_formulas=True))
+    v, o = plans["visits"], plans["outcomes"]
+    wb["表一走访情况"][f"{column(v, 'linking_units')}{v.first_data + 1}"] = "=1/0"  # computed to #DIV/0!
+    wb["表三帮扶成效"][f"{column(o, 'role_models')}{o.first_data}"] = "=NA()"  # and to #N/A
+    shown = [dict(r) for r in rows]
+    shown[1]["linking_units"] = shown[0]["role_models"] = None  # no figure: named in a finding, never a 0
+    out["error-values"] = (workbook_bytes(wb), shown, {
+        ("error", "cell-error", "表一走访情况", f"{column(v, 'linking_units')}{v.first_data + 1}"),
+        ("error", "cell-error", "表三帮扶成效", f"{column(o, 'role_models')}{o.first_data}"),
+        # The =SUM() over an error shows the error too: that 合计 is not compared.
+        ("warning", "total-cell-error", "表一走访情况", f"{column(v, 'linking_units')}{v.total_row}"),
+        ("warning", "total-cell-error", "表三帮扶成效", f"{column(o, 'role_models')}{o.total_row}")})
+
     out["blank-template"] = (blank_form(form, units.by_code(CODE), ["城关镇", "新庄乡"]), [], {
         ("error", "sheet-empty", f"{s.number}{s.label}", "") for s in form.sheets} | {("warning", "date-missing", "", "")})
     return out

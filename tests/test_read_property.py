@@ -26,7 +26,7 @@ from tests.test_read_variants import numbers_of, read_one
 
 NAMES = ["城关镇", "新庄乡", "石岭镇", "东湾镇", "马坞乡", "柳林镇", "金川街道", "河西堡镇"]
 NOTE_WORDS = ["注", "说明", "数据来源", "备注", "注1"]
-TOTALS = ["合计", "合  计", "合　　计", "汇总", "总计", "全县合计"]
+TOTALS = ["合计", "合  计", "合　　计", "汇总", "总计", "全县合计", "合计：", "合计（户）", "累计", "Total"]
 
 note = st.builds(lambda w, colon, body: f"{w}{colon}{body}", st.sampled_from(NOTE_WORDS), st.sampled_from([":", "："]),
                  st.text(alphabet="本表数据截至年月日各乡镇填报县双联办审核1234567890。，；", min_size=0, max_size=120))

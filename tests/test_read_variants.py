@@ -36,7 +36,8 @@ def numbers_of(ret, form) -> dict:
 
 def expected_numbers(rows, form) -> dict:
     return {
-        spec.key: [(r["township"], {f.key: int(r[f.key]) for f in spec.count_fields}) for r in rows]
+        spec.key: [(r["township"], {f.key: None if r[f.key] is None else int(r[f.key]) for f in spec.count_fields})
+                   for r in rows]
         for spec in form.sheets
     }
 
