@@ -61,8 +61,9 @@ templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报�
 bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）
 	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
-serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链接上传报表，即时看到审核结果（HOST= PORT= INBOX= OUTBOX=）
-	$(PY) -m pipeline serve $(SERVE_ARGS) $(if $(INBOX),--inbox "$(INBOX)") $(CONFIG_ARG)
+serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链接上传报表，即时看到审核结果（HOST= PORT= INBOX= OUTBOX=；ROUND= 上传时即与上一轮比较，PREVIOUS= 指定上一轮）
+	$(PY) -m pipeline serve $(SERVE_ARGS) $(if $(INBOX),--inbox "$(INBOX)") $(CONFIG_ARG) \
+		$(if $(ROUND),--round "$(ROUND)") $(if $(PREVIOUS),--previous "$(PREVIOUS)")
 
 links: $(VENV)/.runtime $(VENV)/.compiled ## 生成各单位的报送链接 outbox/links.csv 和状态页链接 outbox/status.url（RENEW=代码 换新，REVOKE=代码 停用）
 	$(PY) -m pipeline links $(SERVE_ARGS) $(if $(RENEW),--renew "$(RENEW)") $(if $(REVOKE),--revoke "$(REVOKE)") $(CONFIG_ARG)

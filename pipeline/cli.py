@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
     sv.add_argument("--port", type=int, default=8000, metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
     sv.add_argument("--upload-timeout", type=float, default=60.0, metavar="秒", help="上传中途停顿超过此秒数即断开（默认：60）")
+    sv.add_argument("--round", metavar="轮次", help="本轮名称（如 2016-12）：上传的报表即与上一轮比较（与 make report 相同）")
+    sv.add_argument("--previous", metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
     sv.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
     sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
@@ -199,8 +201,7 @@ def report(args) -> int:
             inbox = EXAMPLE_INBOX
             print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
     round_name = (args.round or settings.round or "").strip()
-    if args.previous and not round_name:
-        raise Fatal("指定了上期（PREVIOUS）却没有指定本轮（ROUND）：请同时写明本轮的名称。")
+    check_round_arguments(round_name, args.previous)
     from . import write
     from .cache import sweep
     from .lock import outbox_lock
@@ -230,18 +231,27 @@ def report(args) -> int:
     return 0
 
 
+def check_round_arguments(name: str, previous: str | None) -> None:
+    """ROUND= and PREVIOUS= as `make report` and `make serve` both accept them, else `Fatal`."""
+    from .rounds import valid_round_name
+
+    if previous and not name:
+        raise Fatal("指定了上期（PREVIOUS）却没有指定本轮（ROUND）：请同时写明本轮的名称。")
+    if name and not valid_round_name(name):
+        raise Fatal(f"轮次名称“{name}”不能用作文件夹名：请只用文字、数字和“-”。")
+    if name and previous and previous.strip() == name:
+        raise Fatal(f"上期（PREVIOUS）与本轮（ROUND）都是“{name}”：一轮不与自身比较。")
+
+
 def _round_plan(name: str, previous: str | None, outbox: Path):
     """This run's round and the previous one read back, with the round's earlier snapshots.
     A round that cannot be named, or a previous round that cannot be found, is `Fatal`; a
     previous snapshot that cannot be used is said in the report, and the run goes on (the
     snapshot is read in `build_run`, beside the returns)."""
-    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, new_stamp, valid_round_name
+    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, new_stamp
     from .run import RoundPlan
 
-    if not valid_round_name(name):
-        raise Fatal(f"轮次名称“{name}”不能用作文件夹名：请只用文字、数字和“-”。")
-    if previous and previous.strip() == name:
-        raise Fatal(f"上期（PREVIOUS）与本轮（ROUND）都是“{name}”：一轮不与自身比较。")
+    check_round_arguments(name, previous)
     made = datetime.now()
     stamp = new_stamp(outbox, name, made)
     try:

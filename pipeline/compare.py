@@ -47,10 +47,8 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
             round_name: str) -> Comparison:
     keys = list(form.field_keys)
     counties = totals.counties
-    included = counties.index[counties["status"].eq("included")]
-    comparable = included.intersection(previous.sums.index)
-    current = counties.loc[comparable, keys].astype("int64")
-    before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
+    comparable, current, before = _both_rounds(form, counties.index[counties["status"].eq("included")],
+                                               counties, previous)
 
     # Every county's 上期 and 增减 at once, as arrays: NA where it is not comparable.
     at = comparable.get_indexer(counties.index)
@@ -78,13 +76,42 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
                         (f"{k}_change", current[k].sum() - before[k].sum()))
     })
 
-    findings = cross_period_findings(form, totals, returns, previous, comparable, current, before)
+    findings = cross_period_findings(form, totals.townships, returns, previous, comparable, current, before)
     return Comparison(
         round=round_name, previous_round=previous.round, previous_made=previous.made,
         comparable=tuple(comparable), counties=per_county, cities=pd.DataFrame(cities, index=totals.cities.index),
         province=province, previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
         findings=tuple(findings),
     )
+
+
+def _both_rounds(form: Form, included: pd.Index, sums: pd.DataFrame,
+                 previous: Previous) -> tuple[pd.Index, pd.DataFrame, pd.DataFrame]:
+    """The counties included in both rounds, and their sums this round and last."""
+    keys = list(form.field_keys)
+    comparable = included.intersection(previous.sums.index)
+    current = sums.loc[comparable, keys].astype("int64")
+    before = previous.sums.reindex(index=comparable, columns=keys).fillna(0).astype("int64")
+    return comparable, current, before
+
+
+# The rules a county can be judged by on its own, at upload (the submission page): a count
+# below last round's, townships that came or went. The others weigh a county against the rest
+# and wait for `make report`, which has every county: the HB edit scores a change against the
+# distribution of all counties' changes, and same-as-previous asks whether most counties
+# changed theirs, which the first few uploads of a round cannot answer fairly (an early county
+# would be told its unchanged figures are suspect, or not told, by who happened to come first).
+ALONE = ("not-below",)
+
+
+def county_findings(form: Form, sums: pd.DataFrame, townships: dict[str, pd.DataFrame], returns: dict[str, Return],
+                    previous: Previous) -> list[Finding]:
+    """The cross-period findings that concern each county by itself, exactly as `compare`
+    gives them: for the submission page, which checks one return at a time. `sums` and
+    `townships` are the included counties' (`consolidate.county_sums`): no city, province or
+    rate is needed to judge a county alone."""
+    comparable, current, before = _both_rounds(form, sums.index, sums, previous)
+    return cross_period_findings(form, townships, returns, previous, comparable, current, before, alone=True)
 
 
 @dataclass(frozen=True)
@@ -103,9 +130,9 @@ class _Aligned:
     then: dict[str, np.ndarray]
 
 
-def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.Index) -> _Aligned:
+def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previous, comparable: pd.Index) -> _Aligned:
     fields = [f.key for f in spec.count_fields]
-    now = totals.townships[spec.key]
+    now = townships[spec.key]
     now = now[now["code"].isin(comparable).to_numpy()]
     then = previous.townships.get(spec.key, pd.DataFrame(columns=["code", "township"]))
     then = then[then["code"].isin(comparable).to_numpy()]
@@ -130,15 +157,19 @@ def _align(spec: SheetSpec, totals: Totals, previous: Previous, comparable: pd.I
     )
 
 
-def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return], previous: Previous,
-                          comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
+def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], returns: dict[str, Return], previous: Previous,
+                          comparable: pd.Index, current: pd.DataFrame, before: pd.DataFrame,
+                          alone: bool = False) -> list[Finding]:
+    """`alone`: only the rules that judge a county by itself (ALONE, and townships)."""
     if not len(comparable):
         return []
-    aligned = {spec.key: _align(spec, totals, previous, comparable) for spec in form.sheets}
+    aligned = {spec.key: _align(spec, townships, previous, comparable) for spec in form.sheets}
     noun = form.unit_noun
-    same = unchanged_returns(form, aligned, comparable)
-    share = float((form.rounds or {}).get("same_as_previous", 0.5))
-    resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
+    resent: set[str] = set()
+    if not alone:
+        same = unchanged_returns(form, aligned, comparable)
+        share = float((form.rounds or {}).get("same_as_previous", 0.5))
+        resent = set(same) if len(comparable) - len(same) >= share * len(comparable) else set()
     out: list[Finding] = []
     for code in sorted(resent):
         ret = returns[code]
@@ -146,6 +177,8 @@ def cross_period_findings(form: Form, totals: Totals, returns: dict[str, Return]
                            form.message("same-as-previous", detail=previous.round, unit_noun=noun)))
     for spec in form.sheets:
         for rule in spec.across:
+            if alone and rule.check not in ALONE:
+                continue
             if rule.check == "not-below":
                 out += _below_previous(form, spec, rule.id, rule.fields, aligned[spec.key], returns, current, before)
             else:

@@ -48,32 +48,8 @@ def _records(frame: pd.DataFrame) -> list[tuple[str, dict]]:
 
 
 def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> Totals:
-    standing = {u.code: u.source.path for u in roster.units if u.status == "included" and u.source}
-    returns = tables.returns
-    chosen = [i for i, r in enumerate(returns) if standing.get(r.county_code) == r.source.path]
     keys = list(form.field_keys)
-    code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
-    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
-
-    per_county = pd.DataFrame(index=pd.Index([returns[i].county_code for i in chosen], name="code"))
-    detail: dict[str, pd.DataFrame] = {}
-    for sheet_key, sf in tables.sheets.items():
-        fields = [f.key for f in sf.spec.count_fields]
-        frame = sf.frame[sf.frame["_ret"].isin(chosen)]
-        summed = frame.groupby("_ret")[fields].sum()
-        summed.index = code_of[summed.index.to_numpy()]
-        per_county = per_county.join(summed, how="left")
-        at = frame["_ret"].to_numpy()
-        sheet_of = np.array([r.sheets[sheet_key].name if sheet_key in r.sheets else "" for r in returns] or [""],
-                            dtype=object)
-        detail[sheet_key] = pd.DataFrame(
-            {"code": code_of[at], "file": file_of[at], "sheet": sheet_of[at], "row": frame["row"].to_numpy(),
-             "township": frame["township"].to_numpy()}
-            | {k: frame[k].array for k in fields}
-        )
-    # A county with no township rows in a sheet still counts: zero, not missing.
-    per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
-
+    per_county, detail = county_sums(form, roster, tables)
     meta = pd.DataFrame(
         [(u.code, u.name, u.city_code, u.city_name) for u in units.units],
         columns=["code", "name", "city_code", "city_name"],
@@ -99,6 +75,38 @@ def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> 
     cities = _with_rates(form, cities)
     province = _with_rates(form, province.to_frame().T).iloc[0]
     return Totals(province, cities, counties, detail, tuple(r.key for r in form.rates))
+
+
+def county_sums(form: Form, roster: Roster, tables: Tables) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Each included county's sums (index: code, int64) and, per sheet, every township row of
+    its standing return with its source: what the cross-period rules need of a county, without
+    the cities, the province and the rates (the submission page compares one return at a time)."""
+    standing = {u.code: u.source.path for u in roster.units if u.status == "included" and u.source}
+    returns = tables.returns
+    chosen = [i for i, r in enumerate(returns) if standing.get(r.county_code) == r.source.path]
+    keys = list(form.field_keys)
+    code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
+    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
+
+    per_county = pd.DataFrame(index=pd.Index([returns[i].county_code for i in chosen], name="code"))
+    detail: dict[str, pd.DataFrame] = {}
+    for sheet_key, sf in tables.sheets.items():
+        fields = [f.key for f in sf.spec.count_fields]
+        frame = sf.frame[sf.frame["_ret"].isin(chosen)]
+        summed = frame.groupby("_ret")[fields].sum()
+        summed.index = code_of[summed.index.to_numpy()]
+        per_county = per_county.join(summed, how="left")
+        at = frame["_ret"].to_numpy()
+        sheet_of = np.array([r.sheets[sheet_key].name if sheet_key in r.sheets else "" for r in returns] or [""],
+                            dtype=object)
+        detail[sheet_key] = pd.DataFrame(
+            {"code": code_of[at], "file": file_of[at], "sheet": sheet_of[at], "row": frame["row"].to_numpy(),
+             "township": frame["township"].to_numpy()}
+            | {k: frame[k].array for k in fields}
+        )
+    # A county with no township rows in a sheet still counts: zero, not missing.
+    per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
+    return per_county, detail
 
 
 def _with_rates(form: Form, frame: pd.DataFrame) -> pd.DataFrame:

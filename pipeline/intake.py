@@ -19,11 +19,14 @@ from datetime import datetime
 from pathlib import Path
 
 from .cache import Hashes
+from .compare import county_findings
+from .consolidate import county_sums
 from .discover import WORKBOOK_SUFFIXES, classify, discover
 from .form import Form
 from .model import Finding, ReadResult, Return, Roster, Severity, Source
 from .read import read_sources
 from .resolve import resolve
+from .rounds import Previous
 from .run import file_findings
 from .tabulate import tabulate
 from .units import Unit, UnitList
@@ -94,6 +97,9 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
     nobody (read under the name the clerk gave it, it would count for that county). Such a
     file is refused whatever else it holds: the link it came by is this unit's alone."""
     checked = check_sources([source], form, units, passwords)[0]
+    # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
+    _, judged = resolve(form, units, [checked.result], list(checked.findings))
+    checked = Checked(checked.source, checked.result, tuple(sorted(judged, key=lambda f: f.sort_key)))
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
@@ -110,6 +116,31 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
     # name the clerk never wrote: its unit-conflict would only repeat `extra`, confusingly.
     own = tuple(f for f in checked.findings if not (f.rule == "unit-conflict" and f.county_code == unit.code))
     return Checked(checked.source, checked.result, (extra, *own))
+
+
+def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: Previous) -> dict[str, tuple[Finding, ...]]:
+    """The cross-period findings `make report ROUND=…` would give each of these returns (file →
+    findings), from the same stages: resolved, summed as consolidate sums and compared with the previous
+    round as a report run does, by the rules that judge a county by itself (`county_findings`).
+
+    Each return must be a different county's and have no error: a report run compares only the
+    returns it includes, so a refused upload or a rejected file is not compared either."""
+    results = [c.result for c in batch if c.result.ret is not None and not c.errors]
+    if not results:
+        return {}
+    roster, _ = resolve(form, units, results, [])
+    sums, townships = county_sums(form, roster, tabulate(form, [r.ret for r in results]))
+    found: dict[str, list[Finding]] = {r.source.path: [] for r in results}
+    for f in county_findings(form, sums, townships, {r.ret.county_code: r.ret for r in results}, previous):
+        found.setdefault(f.file, []).append(f)
+    return {path: tuple(fs) for path, fs in found.items()}
+
+
+def with_findings(checked: Checked, extra: tuple[Finding, ...]) -> Checked:
+    """The check with more findings, in the order validation.html lists them."""
+    if not extra:
+        return checked
+    return replace(checked, findings=tuple(sorted((*checked.findings, *extra), key=lambda f: f.sort_key)))
 
 
 @dataclass(frozen=True)
@@ -190,15 +221,22 @@ def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
                   if p.is_file() and p.name.startswith(prefix) and _LIVE.match(p.name))
 
 
-def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime) -> Path:
-    """Put an accepted return into the inbox: written to a hidden file, flushed to disk, then
-    renamed into place, so the inbox never holds half a file even if the power goes. The unit's
-    earlier uploads move to .versions/<code>/, never overwritten."""
+def inbox_name(inbox: Path, unit: Unit, when: datetime, suffix: str) -> str:
+    """The name an upload will have in the inbox, taken before it is checked so that its
+    findings name the file the report will read: -2, -3… for another within the same second."""
     name = upload_name(unit, when, suffix)
     target, n = inbox / name, 1
     while target.exists():
         n += 1
         target = inbox / f"{Path(name).stem}-{n}{suffix}"
+    return target.name
+
+
+def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime, name: str = "") -> Path:
+    """Put an accepted return into the inbox: written to a hidden file, flushed to disk, then
+    renamed into place, so the inbox never holds half a file even if the power goes. The unit's
+    earlier uploads move to .versions/<code>/, never overwritten."""
+    target = inbox / (name or inbox_name(inbox, unit, when, suffix))
     earlier = live_uploads(inbox, unit)
     fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=inbox)
     try:

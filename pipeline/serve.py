@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,18 +27,22 @@ from .form import Form, cn_quotes
 from .intake import (
     VERSIONS,
     Checked,
+    across_rounds,
     changes,
     check_upload,
     figures,
+    inbox_name,
     staged_source,
     store_upload,
     survey,
     sweep_partial,
-    upload_name,
     upload_suffix,
+    with_findings,
 )
 from .links import STATUS, TokenBook
 from .model import SEVERITY_LABEL, Finding, Roster, UnitStatus
+from .rounds import STAMP, Previous, SnapshotProblem, find_previous, load_snapshot, same_form
+from .run import _with_counts
 from .units import Unit, UnitList
 
 FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
@@ -71,6 +76,54 @@ class Outcome:
 
 
 @dataclass
+class RoundWatch:
+    """This round's previous round, as `make report ROUND=…` (and PREVIOUS=) would pick it now:
+    looked up again at every page view (a listing of rounds/), read again only when another
+    snapshot is picked (a round made or re-made since the server started)."""
+
+    outbox: Path
+    name: str
+    named: str | None = None  # PREVIOUS=
+    seen: tuple = ()
+    previous: Previous | None = None
+    note: str = ""  # why there is no comparison, when there is a previous round that cannot be used
+
+    def check(self, form: Form) -> bool:
+        """True when the previous round changed since the last look (or this is the first)."""
+        try:
+            path = find_previous(self.outbox, self.name, datetime.now().strftime(STAMP), self.named)
+            problem = ""
+        except SnapshotProblem as e:
+            path, problem = None, str(e)
+        try:
+            identity = (str(path), path.stat().st_mtime_ns, path.stat().st_size) if path else (problem,)
+        except OSError:
+            identity = (str(path),)
+        if identity == self.seen:
+            return False
+        self.seen, self.previous, self.note = identity, None, problem
+        if path is not None:
+            try:
+                earlier = load_snapshot(path)
+                self.note = same_form(form, earlier)
+                self.previous = None if self.note else earlier
+            except SnapshotProblem as e:
+                self.note = str(e)
+        return True
+
+    def summary(self) -> str:
+        if self.previous is not None:
+            return (f"本轮：{self.name}；上传的报表即与上期（{self.previous.round}）比较，"
+                    "累计数比上期减少的列为需核实。")
+        return f"本轮：{self.name}；" + (self.note or "没有更早的一轮，上传时不作比较。")
+
+    def for_counties(self) -> str:
+        """The line on a county's page: the comparison, when there is one; why there is none is
+        the office's business (and names its folders)."""
+        return self.summary() if self.previous is not None else ""
+
+
+@dataclass
 class Desk:
     """The server's state: every inbox file's check, the roster as a report run would make it,
     and the explanations counties gave. Changed only inside `locked` (one thread at a time)."""
@@ -86,11 +139,44 @@ class Desk:
     lock: threading.Lock = field(default_factory=threading.Lock)
     staging: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="submission-")))
     hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
+    rounds: RoundWatch | None = None  # with ROUND=: each return compared with the previous round
+    across: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict)  # (file, sha256) → findings
+    say: Callable[[str], None] | None = None  # where a change of the previous round is told (the server's log)
 
     def refresh(self) -> None:
         """Pick up files put into the inbox by hand, and files taken out of it."""
-        self.known, self.roster, self.findings = survey(self.inbox, self.form, self.units, self.known, self.passwords,
-                                                        self.hashes)
+        self.known, roster, findings = survey(self.inbox, self.form, self.units, self.known, self.passwords,
+                                              self.hashes)
+        extra = self._across_standing(roster)
+        self.roster, self.findings = _with_counts(roster, extra), findings + list(extra)
+
+    def previous(self) -> Previous | None:
+        """The previous round to compare with now, read again when rounds/ picks another."""
+        if self.rounds is None:
+            return None
+        if self.rounds.check(self.form):
+            self.across.clear()
+            if self.say:
+                self.say(self.rounds.summary())
+        return self.rounds.previous
+
+    def _across_standing(self, roster: Roster) -> tuple[Finding, ...]:
+        """The cross-period findings of every included county's standing return, as a report
+        run with this round would add them; each file compared once, until the previous round
+        changes."""
+        previous = self.previous()
+        if previous is None:
+            return ()
+        standing = {(u.source.path, u.source.sha256): u.source.path
+                    for u in roster.units if u.status == "included" and u.source and u.source.path in self.known}
+        todo = {key: self.known[path] for key, path in standing.items() if key not in self.across}
+        if todo:
+            found = across_rounds(self.form, self.units, list(todo.values()), previous)
+            for key, c in todo.items():
+                self.across[key] = found.get(c.result.source.path, ())
+        for key in [k for k in self.across if k not in standing]:
+            del self.across[key]  # a file gone or superseded
+        return tuple(f for key in standing for f in self.across[key])
 
     def status_of(self, code: str) -> UnitStatus:
         assert self.roster is not None
@@ -100,10 +186,23 @@ class Desk:
         u = self.status_of(code)
         return self.known.get(u.source.path) if u.source else None
 
+    def standing_findings(self, code: str) -> list[Finding]:
+        """What the report says of the unit's standing return, however it came (uploaded, or
+        emailed and put into the inbox by hand). A file in this unit's name whose content is
+        another county's shows this unit the conflict alone, not the other county's figures."""
+        u = self.status_of(code)
+        if u.source is None:
+            return []
+        checked = self.known.get(u.source.path)
+        ret = checked.result.ret if checked else None
+        theirs = ret is not None and ret.county_code not in ("", code)
+        own = {f for f in self.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
+        return sorted(own, key=lambda f: f.sort_key)
+
     def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
         when = datetime.now()
         suffix = upload_suffix(filename)
-        shown = upload_name(unit, when, suffix)
+        shown = inbox_name(self.inbox, unit, when, suffix)
         folder = Path(tempfile.mkdtemp(dir=self.staging))
         try:
             staged = folder / shown
@@ -119,19 +218,26 @@ class Desk:
         stamp = when.strftime("%Y-%m-%d %H:%M:%S")
         if checked.errors:
             return Outcome("refused", 422, checked, filename, new_figures, diff, when=stamp)
+        previous = self.previous()
+        extra: tuple[Finding, ...] = ()
+        if previous is not None:
+            extra = across_rounds(self.form, self.units, [checked], previous).get(checked.result.source.path, ())
+        judged = with_findings(checked, extra)
         if current is not None and current.source.sha256 == checked.source.sha256:
             if explanation:
                 self._explain(current.source.path, explanation)
-            return Outcome("accepted", 200, checked, filename, new_figures, (), current.source.path, True, stamp,
+            return Outcome("accepted", 200, judged, filename, new_figures, (), current.source.path, True, stamp,
                            explanation=self.explanations.get(current.source.path, ""))
-        stored = store_upload(self.inbox, unit, data, suffix, when)
-        self.known[stored.name] = checked
+        stored = store_upload(self.inbox, unit, data, suffix, when, shown)
+        self.known[stored.name] = checked  # as read and validated: the refresh adds the comparison,
+        if previous is not None:  # done once, here
+            self.across[(stored.name, checked.source.sha256)] = extra
         if explanation:
             self._explain(stored.name, explanation)
         self.refresh()
         standing = self.status_of(unit.code).source
         other = standing.path if standing and standing.path != stored.name else ""
-        return Outcome("accepted", 200, checked, filename, new_figures, diff, stored.name, False, stamp, other,
+        return Outcome("accepted", 200, judged, filename, new_figures, diff, stored.name, False, stamp, other,
                        self.explanations.get(stored.name, ""))
 
     def explain(self, code: str, text: str) -> bool:
@@ -211,9 +317,13 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         return desk.units.by_code(code) if code and code != STATUS else None
 
     def unit_page(request: Request, unit: Unit, outcome: Outcome | None = None, status: int = 200, note: str = ""):
-        current = desk.current(unit.code)
-        return page("submit.html.j2", status, unit=unit, standing=desk.status_of(unit.code), current=current,
-                    explanation=desk.explanations.get(current.source.path, "") if current else "",
+        standing = desk.status_of(unit.code)
+        path = standing.source.path if standing.source else ""
+        # Just accepted and now standing: its findings are on the page already, above.
+        just_shown = outcome is not None and outcome.status == "accepted" and outcome.stored == path
+        return page("submit.html.j2", status, unit=unit, standing=standing,
+                    standing_findings=[] if just_shown else desk.standing_findings(unit.code),
+                    explanation=desk.explanations.get(path, ""), round=desk.rounds,
                     outcome=outcome, note=note, limit_mb=limit_bytes // (1024 * 1024),
                     action=request.url.path)
 
@@ -280,7 +390,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         roster = desk.roster
         counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
         return page("status.html.j2", roster=roster, counts=counts, base=request.url.path.rstrip("/"),
-                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"))
+                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                    round=desk.rounds)
 
     async def status_unit_get(request: Request):
         if who(request.path_params.get("token", "")) != STATUS:
@@ -396,14 +507,15 @@ def bind(host: str, port: int):
 
 
 def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitList, form: Form,
-               *, idle_timeout: float = 60.0, say=print) -> int:
+               *, idle_timeout: float = 60.0, say=print, rounds: RoundWatch | None = None) -> int:
     import uvicorn
 
     sweep_partial(inbox)
-    desk = Desk(inbox, form, units, settings.passwords)
+    desk = Desk(inbox, form, units, settings.passwords, rounds=rounds)
     desk.load_explanations()
     warm_up(form)
     desk.refresh()
+    desk.say = say  # from here a change of the previous round is news; at start it is said below
     limit = settings.upload_limit_mb * 1024 * 1024
     app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
     host, port = sock.getsockname()[:2]
@@ -411,6 +523,8 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     say(f"报送页已启动：http://{_url_host(host)}:{port}/（按 Ctrl-C 停止）")
     say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
     say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}。")
+    if rounds is not None:
+        say(rounds.summary())
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
                             limit_concurrency=400, timeout_keep_alive=5)
     server = uvicorn.Server(config)
@@ -441,6 +555,7 @@ def serve_command(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
+    rounds = round_watch(outbox, (args.round or settings.round or "").strip(), args.previous)
     try:
         sock = bind(args.host, args.port)
     except OSError as e:
@@ -451,7 +566,23 @@ def serve_command(args) -> int:
     if made.made:
         print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")
     return run_server(sock, inbox, outbox, settings, units, form, idle_timeout=args.upload_timeout,
-                      say=lambda line: print(line, flush=True))
+                      say=lambda line: print(line, flush=True), rounds=rounds)
+
+
+def round_watch(outbox: Path, name: str, previous: str | None) -> RoundWatch | None:
+    """With ROUND=, the round the uploads belong to, refused as `make report` refuses it: a name
+    that cannot be a folder, PREVIOUS equal to ROUND, or a PREVIOUS that cannot be found."""
+    from .cli import check_round_arguments
+    from .errors import Fatal
+
+    check_round_arguments(name, previous)
+    if not name:
+        return None
+    try:
+        find_previous(outbox, name, datetime.now().strftime(STAMP), previous)
+    except SnapshotProblem as e:
+        raise Fatal(str(e)) from None
+    return RoundWatch(outbox, name, previous)
 
 
 def _url_host(host: str) -> str:

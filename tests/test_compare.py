@@ -223,3 +223,23 @@ def test_a_fall_is_a_negative_number_in_totals_csv(small_rounds):
     assert rows["620102"]["role_models_previous"] == str(before)
     assert rows["620102"]["role_models_change"] == str(now - before) and now < before  # -N, never '-N
     assert rows["620111"]["role_models_change"] == ""  # sent nothing in either round
+
+
+def test_the_submission_page_judges_each_county_by_itself_as_the_report_does(small_rounds, form, units, tmp_path):
+    """At upload a county is compared alone (intake.across_rounds → compare.county_findings):
+    exactly the report's findings for it, but for the rules that weigh it against the others;
+    and the same whether its return is compared alone or with the others'."""
+    from pipeline.compare import ALONE
+    from pipeline.intake import Checked, across_rounds
+
+    first, second = small_rounds
+    previous = _previous(tmp_path, first, "r1")
+    among_all = {a.id for s in form.sheets for a in s.across if a.check not in ALONE} | {"same-as-previous"}
+    assert any(f.rule in among_all for f in second.findings)  # the report has some: 620105 resent
+    across = {f.rule for f in second.comparison.findings}
+    report = {f for f in second.findings if f.rule in across - among_all}
+    returns = [Checked(r.source, r, ()) for r in second.results]
+    together = across_rounds(form, units, returns, previous)
+    assert {f for found in together.values() for f in found} == report
+    for c in returns:
+        assert across_rounds(form, units, [c], previous).get(c.source.path, ()) == together[c.source.path]

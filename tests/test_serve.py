@@ -395,3 +395,95 @@ def test_the_upload_limit_and_the_links_address_come_from_the_settings(tmp_path,
         assert upload(local, "a.xlsx", workbook(form, units.by_code("620102"))).status == 200
     finally:
         server.stop()
+
+
+def _standing(page: str) -> str:
+    """The county page's section on its current return."""
+    return page.split('id="standing"')[1].split("</section>")[0]
+
+
+def test_a_countys_page_says_why_its_emailed_return_was_rejected(served, form, units):
+    """A return emailed and put into the inbox by hand is judged on the county's own page: its
+    findings at their cells, as the report lists them, not only how many."""
+    server, inbox = served
+    unit = units.by_code("620422")  # 会宁县
+    name = f"{unit.code}_{unit.name}_邮件报送.xlsx"
+    (inbox / name).write_bytes(workbook(form, unit, bad_rows(BAD["households"][0])))
+    expected = next(c for c in check_sources(discover(inbox), form, units) if c.source.path == name).findings
+    assert [f.rule for f in expected] == ["twice-exceeds-visited"]
+    section = _standing(request("GET", server.links()[unit.code]).text)
+    assert "已退回" in section and "未通过审核的原因" in section and name in section
+    assert f"{expected[0].sheet}!{expected[0].cell}" in section
+    assert html.escape(expected[0].message, quote=False) in section
+
+
+def test_a_countys_page_lists_the_warnings_of_its_accepted_return(served, form, units):
+    server, _ = served
+    unit = units.by_code("620423")  # 景泰县
+    rows = clean_rows()
+    for r in rows:
+        r["households_visited"] = r["households_total"] // 2
+        r["households_visited_twice"] = r["households_visited"] // 2
+    body = upload(server.links()[unit.code], "jt.xlsx", workbook(form, unit, rows)).json
+    [warning] = body["findings"]
+    section = _standing(request("GET", server.links()[unit.code]).text)  # a later visit: no upload on the page
+    assert "已报送" in section and "审核结果" in section
+    assert html.escape(warning["message"], quote=False) in section
+    assert "保存说明" in section  # a warning may be answered with a 上报说明
+
+
+def test_a_file_in_a_countys_name_with_another_countys_content_shows_only_the_conflict(served, form, units):
+    server, inbox = served
+    named, content = units.by_code("620321"), units.by_code("620421")  # 永昌县's name, 靖远县's return
+    rows = bad_rows(BAD["households"][0])
+    (inbox / f"{named.code}_{named.name}.xlsx").write_bytes(workbook(form, content, rows))
+    mine = _standing(request("GET", server.links()[named.code]).text)
+    assert "已退回" in mine and "表内填报单位是靖远县" in mine
+    assert "G6" not in mine and "99999" not in mine  # 靖远县's own figures are not 永昌县's to see
+    theirs = _standing(request("GET", server.links()[content.code]).text)
+    assert "已退回" in theirs and "表一走访情况!G6" in theirs
+
+
+def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as(tmp_path, form, units, monkeypatch):
+    import shutil
+    from datetime import datetime
+
+    from pipeline import serve
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2016, 12, 5, 9, 0, 0)
+
+    monkeypatch.setattr(serve, "datetime", Frozen)
+    desk = serve.Desk(tmp_path, form, units)
+    try:
+        desk.refresh()
+        unit = units.by_code("620102")
+        rows = clean_rows()
+        for r in rows:
+            r["households_visited"] = r["households_total"] // 2  # a warning: a finding that names its file
+            r["households_visited_twice"] = r["households_visited"] // 2
+        first = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+        rows[0]["role_models"] += 1
+        second = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+        assert first.stored == "620102_城关区_20161205-090000.xlsx"
+        assert second.stored == "620102_城关区_20161205-090000-2.xlsx" and (tmp_path / second.stored).is_file()
+        assert {f.file for f in second.checked.findings} == {second.stored}
+        assert desk.standing_findings(unit.code) == list(second.checked.findings)
+    finally:
+        shutil.rmtree(desk.staging, ignore_errors=True)
+
+
+def test_a_filing_date_in_the_future_is_said_at_upload_as_the_report_says_it(served, form, units, settings, tmp_path):
+    from datetime import date
+
+    server, _ = served
+    unit = units.by_code("620521")
+    data = workbook_bytes(build_return(form, unit, clean_rows(), filed_on=date(2061, 12, 5)))
+    body = upload(server.links()[unit.code], "a.xlsx", data).json
+    assert body["status"] == "accepted" and [f["rule"] for f in body["findings"]] == ["date-in-future"]
+    (tmp_path / body["file"]).write_bytes(data)
+    run = build_run(tmp_path, settings, form=form, units=units)
+    assert [tuple(f.values()) for f in body["findings"]] == [
+        (f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field, f.rule, f.message) for f in run.findings]
