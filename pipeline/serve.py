@@ -520,7 +520,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
     host, port = sock.getsockname()[:2]
     counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
-    say(f"报送页已启动：http://{_url_host(host)}:{port}/（按 Ctrl-C 停止）")
+    say(f"报送页已启动：http://{_url_host(host)}:{port}/（这个地址本身不能打开：各单位用自己的专用链接，办公室用状态页链接；按 Ctrl-C 停止）")
     say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
     say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}。")
     if rounds is not None:

@@ -76,6 +76,9 @@ def test_return_with_errors_is_refused_with_its_findings_and_stored_nowhere(serv
     assert all(f["county_code"] == unit.code for f in body["findings"])
     assert inbox_files(inbox) == before
     assert not list(inbox.rglob("*.tmp"))
+    page = upload(server.links()[unit.code], "永登县.xlsx", workbook(form, unit, bad_rows(edits)), as_json=False)
+    # the figures read are shown to be checked, never as what the province will add up
+    assert "不计入汇总" in page.text and "省里按这些数汇总" not in page.text
 
 
 def test_refused_findings_are_what_make_report_says_of_the_same_file(served, form, units, settings, tmp_path):
@@ -108,7 +111,7 @@ def test_good_return_is_accepted_into_the_inbox_with_a_receipt(served, form, uni
     assert body["figures"]["visits"]["households_total"] == sum(r["households_total"] for r in rows)
     assert body["figures"]["outcomes"]["role_models"] == sum(r["role_models"] for r in rows)
     page = upload(server.links()[unit.code], "城关区报表.xlsx", data, as_json=False)
-    assert page.status == 200 and "与本单位当前的报表完全相同" in page.text
+    assert page.status == 200 and "与本单位当前的报表完全相同" in page.text and "省里按这些数汇总" in page.text
     status = request("GET", server.status_url()).text
     row = re.search(r'<tr data-code="620102">(.*?)</tr>', status, re.S).group(1)
     assert "已报送" in row
