@@ -13,9 +13,7 @@ import csv
 import hashlib
 import io
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -171,15 +169,10 @@ def _load_store(outbox: Path) -> dict:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Written whole and moved into place, readable by the office's account alone (0600)."""
+    from .write import write_whole
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # mkstemp makes it 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_whole(path, data)
 
 
 def links_command(args) -> int:

@@ -102,7 +102,7 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
             "history": [history.name, _history_folder(outbox, stamp).relative_to(outbox).as_posix()] if history else None,
         }
         _Progress.moving = True
-        _write_whole(outbox / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+        write_whole(outbox / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
         _switch(outbox, journal)
         (outbox / JOURNAL).unlink()  # the new report is now the report
         _Progress.written = True
@@ -214,7 +214,9 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _write_whole(path: Path, data: bytes) -> None:
+def write_whole(path: Path, data: bytes) -> None:
+    """The file appears whole or not at all, readable by this account alone (mkstemp's 0600):
+    the journal, and the submission page's tokens and links."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
     try:
         # No fsync: the journal guards against a killed run, as the outputs it names (which
