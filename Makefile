@@ -16,6 +16,9 @@ REPORT_ARGS = $(if $(INBOX),--inbox "$(INBOX)") $(if $(OUTBOX),--outbox "$(OUTBO
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SERVE_ARGS = --host "$(HOST)" --port "$(PORT)" $(if $(OUTBOX),--outbox "$(OUTBOX)")
+# make links moves the links to another address only when HOST= or PORT= is given.
+LINK_ARGS = $(if $(filter command line environment,$(origin HOST)),--host "$(HOST)") \
+	$(if $(filter command line environment,$(origin PORT)),--port "$(PORT)") $(if $(OUTBOX),--outbox "$(OUTBOX)")
 
 .PHONY: help report check test lint golden templates bench example docx-template clean serve links bench-serve
 
@@ -66,7 +69,7 @@ serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链�
 		$(if $(ROUND),--round "$(ROUND)") $(if $(PREVIOUS),--previous "$(PREVIOUS)")
 
 links: $(VENV)/.runtime $(VENV)/.compiled ## 生成各单位的报送链接 outbox/links.csv 和状态页链接 outbox/status.url（RENEW=代码 换新，REVOKE=代码 停用）
-	$(PY) -m pipeline links $(SERVE_ARGS) $(if $(RENEW),--renew "$(RENEW)") $(if $(REVOKE),--revoke "$(REVOKE)") $(CONFIG_ARG)
+	$(PY) -m pipeline links $(LINK_ARGS) $(if $(RENEW),--renew "$(RENEW)") $(if $(REVOKE),--revoke "$(REVOKE)") $(CONFIG_ARG)
 
 bench-serve: $(VENV)/.dev $(VENV)/.compiled ## 报送页测速：一次上传的应答时间、87 个单位同时上传，写入 benchmarks/results.md（开发用）
 	$(PY) benchmarks/bench_serve.py

@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
                         description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
     ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    ln.add_argument("--host", default="127.0.0.1", metavar="地址", help="链接中的地址（设置了 base_url 时以它为准）")
-    ln.add_argument("--port", type=int, default=8000, metavar="端口", help="链接中的端口（设置了 base_url 时以它为准）")
+    ln.add_argument("--host", metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
+    ln.add_argument("--port", type=int, metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
     ln.add_argument("--renew", metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
     ln.add_argument("--revoke", metavar="代码", help="停用这些单位的链接（逗号分隔）")
     ln.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)

@@ -175,6 +175,21 @@ def _write_private(path: Path, data: bytes) -> None:
     write_whole(path, data)
 
 
+def _address(host: str | None, port: int | None, outbox: Path) -> str:
+    """The links' address: the one asked for; else the one the links already have (`make
+    serve` writes the address it serves on), so that renewing one unit's link does not move
+    all the others to another port; else the default, http://127.0.0.1:8000."""
+    if host is None and port is None:
+        try:
+            earlier = (outbox / STATUS_URL).read_text(encoding="utf-8").strip()
+        except OSError:
+            earlier = ""
+        if "/status/" in earlier:
+            return earlier.split("/status/")[0]
+    host = host or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port or 8000}"
+
+
 def links_command(args) -> int:
     """`python -m pipeline links`: make the missing links, renew or revoke those named, and
     rewrite links.csv and status.url for the address counties will use."""
@@ -186,15 +201,14 @@ def links_command(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    base_url = settings.base_url or f"http://{host}:{args.port}"
+    base_url = settings.base_url or _address(args.host, args.port, args.outbox)
     split = lambda text: tuple(c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip())  # noqa: E731
     try:
         links = ensure_links(args.outbox, units, base_url, renew=split(args.renew), revoke=split(args.revoke))
     except KeyError as e:
         raise Fatal(f"没有这个单位代码：{e.args[0]}（状态页链接的代码是 status）。") from e
     usable = sum(1 for t in links.tokens.values() if t)
-    print(f"报送链接：{usable} 个单位，其中本次新生成 {links.made} 个；已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个单位分发）。")
+    print(f"报送链接：{usable} 个单位，本次新生成 {links.made} 个（含办公室状态页链接）；已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个单位分发）。")
     print(f"办公室状态页链接：{args.outbox / STATUS_URL}。")
     if links.revoked:
         print(f"已停用的链接：{'、'.join(links.revoked)}（用 make links RENEW=代码 重新启用）。")

@@ -91,8 +91,18 @@ def test_a_deleted_links_csv_never_silently_changes_a_token(tmp_path, units):
 def test_make_links_command(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path), "--host", "10.0.0.5",
                           "--port", "8080"], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "87 个单位" in out.stdout and "新生成 88 个" in out.stdout
+    assert "87 个单位" in out.stdout and "新生成 88 个（含办公室状态页链接）" in out.stdout
     assert all(url.startswith("http://10.0.0.5:8080/u/") for url in read_links(tmp_path).values())
+    # Renewing one unit's link keeps the address the others have (make serve wrote it)
+    before = read_links(tmp_path)
+    subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path), "--renew", "620102"],
+                   cwd=ROOT, capture_output=True, text=True, check=True)
+    after = read_links(tmp_path)
+    assert all(url.startswith("http://10.0.0.5:8080/u/") for url in after.values())
+    assert {c for c in after if after[c] != before[c]} == {"620102"}
+    make = subprocess.run(["make", "-s", "links", f"OUTBOX={tmp_path}", "RENEW=620103"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "新生成 1 个" in make.stdout and all(u.startswith("http://10.0.0.5:8080/u/") for u in read_links(tmp_path).values())
     bad = subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path), "--revoke", "123"],
                          cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "没有这个单位代码" in bad.stderr
