@@ -142,6 +142,9 @@ class Desk:
     rounds: RoundWatch | None = None  # with ROUND=: each return compared with the previous round
     across: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict)  # (file, sha256) → findings
     say: Callable[[str], None] | None = None  # where a change of the previous round is told (the server's log)
+    # unit code → (time, number of errors) of its latest refused upload since the server started:
+    # a refused file is stored nowhere, but the office should see that the county tried.
+    refused: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def refresh(self) -> None:
         """Pick up files put into the inbox by hand, and files taken out of it."""
@@ -217,7 +220,9 @@ class Desk:
         diff = changes(old_figures, new_figures) if current else ()
         stamp = when.strftime("%Y-%m-%d %H:%M:%S")
         if checked.errors:
+            self.refused[unit.code] = (stamp, checked.errors)
             return Outcome("refused", 422, checked, filename, new_figures, diff, when=stamp)
+        self.refused.pop(unit.code, None)
         previous = self.previous()
         extra: tuple[Finding, ...] = ()
         if previous is not None:
@@ -391,7 +396,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
         return page("status.html.j2", roster=roster, counts=counts, base=request.url.path.rstrip("/"),
                     explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-                    round=desk.rounds)
+                    round=desk.rounds, refused=desk.refused)
 
     async def status_unit_get(request: Request):
         if who(request.path_params.get("token", "")) != STATUS:

@@ -79,6 +79,10 @@ def test_return_with_errors_is_refused_with_its_findings_and_stored_nowhere(serv
     page = upload(server.links()[unit.code], "永登县.xlsx", workbook(form, unit, bad_rows(edits)), as_json=False)
     # the figures read are shown to be checked, never as what the province will add up
     assert "不计入汇总" in page.text and "省里按这些数汇总" not in page.text
+    # The office sees that the county tried, though its file is kept nowhere
+    status = request("GET", server.status_url()).text
+    row = re.search(rf'<tr data-code="{unit.code}">(.*?)</tr>', status, re.S).group(1)
+    assert "未报送" in row and f"上传未通过（{len(expected)}处错误）" in row
 
 
 def test_refused_findings_are_what_make_report_says_of_the_same_file(served, form, units, settings, tmp_path):
