@@ -364,7 +364,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
         outcome = await in_worker(desk.submit, unit, filename, data, explanation)
         if log:
-            log(f"{outcome.when} {unit.code} {unit.name} {outcome.status}"
+            verdict = "已接收" if outcome.status == "accepted" else f"未通过审核（{outcome.checked.errors if outcome.checked else 0}处错误），未接收"
+            log(f"{outcome.when} {unit.code} {unit.name} {verdict}"
                 f"{'（与当前报表相同）' if outcome.unchanged else ''} {len(data)} 字节 "
                 f"{(time.perf_counter() - started) * 1000:.0f} 毫秒")
         if wants_json(request):

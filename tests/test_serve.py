@@ -83,6 +83,7 @@ def test_return_with_errors_is_refused_with_its_findings_and_stored_nowhere(serv
     status = request("GET", server.status_url()).text
     row = re.search(rf'<tr data-code="{unit.code}">(.*?)</tr>', status, re.S).group(1)
     assert "未报送" in row and f"上传未通过（{len(expected)}处错误）" in row
+    assert f"{unit.code} {unit.name} 未通过审核（{len(expected)}处错误），未接收" in server.output()  # the log, in Chinese
 
 
 def test_refused_findings_are_what_make_report_says_of_the_same_file(served, form, units, settings, tmp_path):
