@@ -77,10 +77,18 @@ def upload_name(unit: Unit, when: datetime, suffix: str) -> str:
     return f"{unit.code}_{unit.name}_{when.strftime(_STAMP)}{suffix}"
 
 
-def upload_suffix(filename: str) -> str:
-    """The uploaded file's own extension when it is a workbook's, so the office sees what it is;
-    anything else is stored (if ever) as .xlsx, and its content decides what it is."""
+def upload_suffix(filename: str, head: bytes = b"") -> str:
+    """The uploaded file's own extension when it is a workbook's and agrees with its content, so
+    the office sees what it is and Excel opens it without a warning; anything else is stored (if
+    ever) under the extension its content calls for: .xlsx for a zip, .xls for an OLE file."""
     suffix = os.path.splitext(filename or "")[1].lower()
+    zipped, ole = head.startswith(b"PK\x03\x04"), head.startswith(b"\xd0\xcf\x11\xe0")
+    if suffix in (WORKBOOK_SUFFIXES | {".ods"}) and not head:
+        return suffix
+    if zipped:
+        return suffix if suffix in {".xlsx", ".xlsm", ".xltx", ".ods"} else ".xlsx"
+    if ole:
+        return suffix if suffix in {".xls", ".et", ".xlt"} else ".xls"
     return suffix if suffix in WORKBOOK_SUFFIXES | {".ods"} else ".xlsx"
 
 

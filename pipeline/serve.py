@@ -204,7 +204,7 @@ class Desk:
 
     def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
         when = datetime.now()
-        suffix = upload_suffix(filename)
+        suffix = upload_suffix(filename, data[:8])
         shown = inbox_name(self.inbox, unit, when, suffix)
         folder = Path(tempfile.mkdtemp(dir=self.staging))
         try:

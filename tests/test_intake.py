@@ -59,3 +59,8 @@ def test_upload_keeps_a_workbooks_extension_and_nothing_else():
     assert upload_suffix("evil.html") == ".xlsx"
     assert upload_suffix("../../etc/passwd") == ".xlsx"
     assert upload_suffix("") == ".xlsx"
+    # the content decides when the name disagrees with it: Excel warns of a mismatch otherwise
+    zipped, ole = b"PK\x03\x04\x14\x00\x06\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    assert upload_suffix("报表.xls", zipped) == ".xlsx" and upload_suffix("报表.xlsm", zipped) == ".xlsm"
+    assert upload_suffix("报表.xlsx", ole) == ".xls" and upload_suffix("报表.et", ole) == ".et"
+    assert upload_suffix("报表.xlsx", zipped) == ".xlsx" and upload_suffix("报表", ole) == ".xls"
