@@ -824,9 +824,12 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
                                  widths(header, first)))
     # A warning the county answered in its 上报说明 shows as 已说明, with the county's words.
     words = [explanation_of(f, explained) for f in findings]
-    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则", "说明", *(["上报说明"] if explained else [])],
+    # The 指标 a clerk reads is the form's label; the rule keeps its stable code, to filter by.
+    label_of = {f.key: wording.cn_quotes(f.full_label) for s in form.sheets for f in s.fields}
+    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则代码", "说明", *(["上报说明"] if explained else [])],
           [[f"{SEVERITY_LABEL[f.severity]}（已说明）" if said else SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
-            f.cell, f.field, f.rule, f.message, *([said] if explained else [])] for f, said in zip(findings, words)])
+            f.cell, label_of.get(f.field, f.field), f.rule, f.message, *([said] if explained else [])]
+           for f, said in zip(findings, words)])
     roster_header = ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"]
     rows = roster_rows(roster)
     if comparison is not None:

@@ -337,7 +337,9 @@ def test_a_county_answers_a_warning_in_its_explanation_cell(two_rounds, form):
     wb = load_workbook(out / "consolidated.xlsx", read_only=True)
     rows = list(wb["问题清单"].iter_rows(values_only=True))
     assert rows[0][-1] == "上报说明"
+    assert rows[0][5:7] == ("指标", "规则代码")
     below = next(r for r in rows if r[6] == "below-previous")
+    assert below[5] == form.field(FELL_FIELD).full_label  # the label a clerk reads, not the field's key
     assert below[0] == "警告（已说明）" and below[-1] == EXPLAINED
     same = next(r for r in rows if r[6] == "same-as-previous")
     assert same[0] == "警告" and not same[-1]
