@@ -222,3 +222,22 @@ def test_a_city_with_no_county_in_the_sums_has_empty_figures_not_zeros(tmp_path,
     html = run.files["report.html"].decode("utf-8")
     cells = re.search(r"<td>嘉峪关市（0/1）</td>(.*?)</tr>", html, re.S).group(1)
     assert re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:5] == ["", "", ""]
+
+
+def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_keeps_contacts_private(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620200_嘉峪关市.xlsx").unlink()
+    (inbox / "620702_甘州区.xlsx").write_bytes(b"PK\x03\x04 damaged")
+    run = build_run(inbox, settings)
+    html = run.files["report.html"].decode("utf-8")
+    assert "<td>嘉峪关市（未报送）</td>" in html and "<td>甘州区（已退回）</td>" in html
+    text = docx_text_of(run.files["report.docx"])
+    assert "嘉峪关市（未报送）" in text and "甘州区（已退回）" in text
+    # the circulated page names no clerk, telephone or file: those are the office's (validation.html)
+    assert "联系电话" not in html and "620102_城关区.xlsx" not in html
+
+
+def docx_text_of(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    return "\n".join(cell.text for table in doc.tables for row in table.rows for cell in row.cells)
