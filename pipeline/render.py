@@ -255,7 +255,7 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
         county_rows = []
         for _, c in totals.county_records:
             cells = row(c["name"], c)
-            if c["status"] != "included":  # which it is, 已退回 or 未报送, said where its figures would be
+            if c["status"] != "included":  # whether rejected or missing is said where its figures would be
                 cells = ([f"{cells[0]}（{STATUS_LABEL[c['status']]}）", cells[1], cells[2]]
                          + [""] * len(fields) + ["—"] * len(rates))
             county_rows.append([c["city_name"], *cells])

@@ -109,8 +109,8 @@ def _isna(v) -> bool:
 
 
 def title_lines(title: str, per_line: int) -> str:
-    """A title too long for one line breaks where its words allow (GB/T 9704 7.3.3, 词意完整):
-    before an opening quote or bracket, after a closing one, or before 关于; of those, the break
+    """A title too long for one line breaks where its words allow, as GB/T 9704 7.3.3 asks for
+    词意完整 : before an opening quote or bracket, after a closing one, or before 关于 . Of those, the break
     that leaves the lines most even. Left to the word processor, 汇总 of a 25-character title
     was cut as 活 / 动. No such break, or a title that fits: as it is."""
     if len(title) <= per_line:
