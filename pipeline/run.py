@@ -295,7 +295,7 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
             | returned_workbooks(roster, findings, form.explanation_label, sheet_names))
 
 
-UNOPENED = ("unreadable", "encrypted", "read-failed", "archive-unsupported")
+UNOPENED = ("unreadable", "encrypted", "read-failed", "archive-unsupported", "archive-as-workbook")
 
 
 def returned_workbooks(roster: Roster, findings: list[Finding], explanation_label: str = "",

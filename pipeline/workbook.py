@@ -118,7 +118,9 @@ def _open_xlsx(data: bytes) -> Book:
     if "xl/workbook.xml" not in names and _is_ods(data, names):
         return _open_calamine(data, xml_parts=None, by_sheet=_scan_ods(zf))
     if "xl/workbook.xml" not in names:
-        raise Unreadable("unreadable", "不是Excel文件（压缩包）" if names else "文件已损坏")
+        if not names:
+            raise Unreadable("unreadable", "文件已损坏")
+        raise Unreadable("archive-as-workbook")  # a .zip of returns named or sent as a workbook
     worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
     if len(worksheets) > MAX_SHEETS:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")

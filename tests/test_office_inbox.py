@@ -223,3 +223,16 @@ def test_an_old_outbox_copied_into_the_inbox_is_set_aside_whole(tmp_path, settin
     assert not [s for s in run.sources if s.path.startswith("上次结果/")]
     assert_other_intact(run, form)
     assert [u.superseded for u in run.roster.units if u.code == OTHER] == [()]
+
+
+def test_a_zip_sent_as_a_workbook_is_told_to_be_unpacked(tmp_path, settings, form, units):
+    """A .zip renamed .xlsx (or uploaded on the page): not 不是Excel文件（压缩包）, but what to do."""
+    one = tmp_path / "one"
+    one.mkdir()
+    book = write_return(one, form, units.by_code(CODE)).read_bytes()
+    inbox = inbox_with(tmp_path, form, units, {f"{CODE}_城关区.xlsx": zipped({f"{CODE}_城关区.xlsx": book})})
+    run = build_run(inbox, settings, form=form, units=units)
+    [f] = [f for f in run.findings if f.file == f"{CODE}_城关区.xlsx"]
+    assert (f.severity.value, f.rule) == ("error", "archive-as-workbook") and "请解压后" in f.message
+    assert status_of(run, CODE) == "rejected"
+    assert_other_intact(run, form)
