@@ -39,6 +39,16 @@ def convert(files: list[Path], fmt: str, outdir: Path, profile: Path) -> dict[st
     return out
 
 
+def write_habit_files(folder: Path, cases: dict) -> list[Path]:
+    """Each habit return as 620102_城关区_<habit>.xlsx in `folder`, ready for one soffice call."""
+    files = []
+    for name, (data, _, _) in cases.items():
+        path = folder / f"620102_城关区_{name}.xlsx"
+        path.write_bytes(data)
+        files.append(path)
+    return files
+
+
 def habit_returns(form, units) -> dict[str, tuple[bytes, list[dict], set]]:
     """name → (xlsx bytes as openpyxl writes them, the township figures the clerk meant, the
     findings expected once an office suite has computed and saved the file). Formulas are

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.office import convert, habit_returns
+from tests.office import convert, habit_returns, write_habit_files
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 
 
@@ -14,11 +14,7 @@ from tests.test_read_variants import expected_numbers, numbers_of, read_one
 def resaved(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written")
     cases = habit_returns(form, units)
-    files = []
-    for name, (data, _, _) in cases.items():
-        path = src / f"620102_城关区_{name}.xlsx"
-        path.write_bytes(data)
-        files.append(path)
+    files = write_habit_files(src, cases)
     out = convert(files, "xlsx:Calc MS Excel 2007 XML", tmp_path_factory.mktemp("resaved"), tmp_path_factory.mktemp("profile"))
     return {name: (out[f.name], cases[name]) for name, f in zip(cases, files)}
 

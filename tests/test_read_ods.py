@@ -10,7 +10,7 @@ import pytest
 from pipeline.config import ROOT
 from pipeline.discover import discover
 from pipeline.read import read_sources
-from tests.office import convert, habit_returns
+from tests.office import convert, habit_returns, write_habit_files
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 
 EXAMPLE = sorted((ROOT / "examples" / "gansu-2016").glob("*.xlsx"))[::6]
@@ -20,11 +20,7 @@ EXAMPLE = sorted((ROOT / "examples" / "gansu-2016").glob("*.xlsx"))[::6]
 def as_ods(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written")
     cases = habit_returns(form, units)
-    habit_files = []
-    for name, (data, _, _) in cases.items():
-        path = src / f"620102_城关区_{name}.xlsx"
-        path.write_bytes(data)
-        habit_files.append(path)
+    habit_files = write_habit_files(src, cases)
     out = convert([*EXAMPLE, *habit_files], "ods", tmp_path_factory.mktemp("ods"), tmp_path_factory.mktemp("profile"))
     example = tmp_path_factory.mktemp("example_ods")
     for f in EXAMPLE:
