@@ -121,29 +121,55 @@ class _Aligned:
     row i, or -1 when that township was not there."""
 
     code: np.ndarray  # this round, per row
+    county: np.ndarray  # the row's county's place among the comparable ones
     township: np.ndarray
     row: np.ndarray
     now: dict[str, np.ndarray]  # field → values (float64: NaN for an unreadable cell)
     at: np.ndarray
     then_code: np.ndarray  # the previous round, per row
+    then_county: np.ndarray
     then_township: np.ndarray
     then: dict[str, np.ndarray]
+
+
+def _positions(column: pd.Series, index: pd.Index) -> np.ndarray:
+    """`index.get_indexer` of a column's values (-1 where absent): a categorical column (a
+    snapshot's) is looked up once per distinct value, not once per row."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+        found = index.get_indexer(column.cat.categories)
+        return np.where(codes >= 0, found[codes], -1)
+    return index.get_indexer(column.to_numpy(dtype=object))
+
+
+def _name_ids(now: pd.Series, then: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """Township names as numbers shared by both rounds (each distinct name hashed once), and
+    how many distinct names there are."""
+    if isinstance(then.dtype, pd.CategoricalDtype):
+        categories = then.cat.categories.to_numpy(dtype=object)
+        ids, distinct = pd.factorize(np.concatenate([now.to_numpy(dtype=object), categories]))
+        codes = then.cat.codes.to_numpy()
+        return ids[:len(now)], np.where(codes >= 0, ids[len(now):][codes], -1), len(distinct)
+    ids, distinct = pd.factorize(np.concatenate([now.to_numpy(dtype=object), then.to_numpy(dtype=object)]))
+    return ids[:len(now)], ids[len(now):], len(distinct)
 
 
 def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previous, comparable: pd.Index) -> _Aligned:
     fields = [f.key for f in spec.count_fields]
     now = townships[spec.key]
-    now = now[now["code"].isin(comparable).to_numpy()]
-    then = previous.townships.get(spec.key, pd.DataFrame(columns=["code", "township"]))
-    then = then[then["code"].isin(comparable).to_numpy()]
-    code, township = now["code"].to_numpy(dtype=object), now["township"].to_numpy(dtype=object)
-    then_code, then_township = then["code"].to_numpy(dtype=object), then["township"].to_numpy(dtype=object)
+    county = _positions(now["code"], comparable)
+    now = now[county >= 0]
+    county = county[county >= 0]
+    then = previous.townships.get(spec.key, pd.DataFrame({"code": [], "township": []}, dtype=object))
+    then_county = _positions(then["code"], comparable)
+    then = then[then_county >= 0]
+    then_county = then_county[then_county >= 0]
     # County and township as one number: the county's place among the comparable ones, and
-    # the township name's among the names of both rounds (hashing text once, not each pair).
-    names, distinct = pd.factorize(np.concatenate([township, then_township]))
-    width = max(len(distinct), 1)
-    keys = comparable.get_indexer(code).astype(np.int64) * width + names[:len(code)]
-    earlier = pd.Index(comparable.get_indexer(then_code).astype(np.int64) * width + names[len(code):])
+    # the township name's among the names of both rounds.
+    names, then_names, width = _name_ids(now["township"], then["township"])
+    width = max(width, 1)
+    keys = county.astype(np.int64) * width + names
+    earlier = pd.Index(then_county.astype(np.int64) * width + then_names)
     if earlier.is_unique:
         at = earlier.get_indexer(keys)
     else:  # a township twice in one county is an error, so never in a snapshot; but if it were
@@ -151,9 +177,10 @@ def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previo
         at = earlier[first].get_indexer(keys)
         at = np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
     return _Aligned(
-        code, township, now["row"].to_numpy(),
+        now["code"].to_numpy(dtype=object), county, now["township"].to_numpy(dtype=object), now["row"].to_numpy(),
         {k: now[k].to_numpy(dtype="float64", na_value=np.nan) for k in fields}, at,
-        then_code, then_township, {k: then[k].to_numpy(dtype="float64") for k in fields if k in then.columns},
+        then["code"].to_numpy(dtype=object), then_county, then["township"].to_numpy(dtype=object),
+        {k: then[k].to_numpy(dtype="float64") for k in fields if k in then.columns},
     )
 
 
@@ -295,10 +322,9 @@ def unchanged_returns(form: Form, aligned: dict[str, _Aligned], comparable: pd.I
         equal = a.at >= 0
         for k, values in a.now.items():
             equal &= values == a.then[k][np.maximum(a.at, 0)]
-        mine = comparable.get_indexer(a.code)
-        n_now = np.bincount(mine, minlength=len(comparable))
-        n_same = np.bincount(mine[equal], minlength=len(comparable))
-        n_then = np.bincount(comparable.get_indexer(a.then_code), minlength=len(comparable))
+        n_now = np.bincount(a.county, minlength=len(comparable))
+        n_same = np.bincount(a.county[equal], minlength=len(comparable))
+        n_then = np.bincount(a.then_county, minlength=len(comparable))
         same &= (n_now == n_then) & (n_same == n_now)
     return comparable[same].tolist()
 

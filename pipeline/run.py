@@ -169,6 +169,10 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     totals = consolidate(form, units, roster, tables)
     timings["consolidate"] = time.perf_counter() - t
 
+    # This round's snapshot is made by a copy of this process while this one compares: it
+    # needs only the totals and who was included, and a core is free until the report starts.
+    snapshot = in_background(snapshot_bytes, form, plan.name, plan.made, totals, roster) if plan else None
+
     t = time.perf_counter()
     comparison, round_note = None, plan.problem if plan else ""
     earlier = plan.previous if plan else None
@@ -193,8 +197,6 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     findings = sorted(findings, key=lambda f: f.sort_key)
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    # This round's snapshot is made by a copy of this process, beside the report.
-    snapshot = in_background(snapshot_bytes, form, plan.name, plan.made, totals, roster) if plan else None
     sheet_names = {r.source.path: tuple(s.name for s in r.ret.sheets.values()) for r in with_return}
     explained = {(r.source.path, s.name): s.explanation for r in with_return for s in r.ret.sheets.values()
                  if s.explanation}
@@ -243,7 +245,8 @@ def _with_counts(roster: Roster, extra: tuple[Finding, ...]) -> Roster:
     if not warned:
         return roster
     return replace(roster, units=tuple(
-        replace(u, warnings=u.warnings + warned.get(u.source.path, 0)) if u.source else u for u in roster.units))
+        replace(u, warnings=u.warnings + warned[u.source.path]) if u.source and u.source.path in warned else u
+        for u in roster.units))
 
 
 VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built

@@ -188,7 +188,7 @@ def test_a_snapshot_written_by_hand_with_plain_numbers_reads(tmp_path, form):
     assert previous.round == "2016-10" and previous.status == {"620102": "included", "620103": "missing"}
     assert previous.townships["visits"]["villages_total"].tolist() == [1, 2]
     assert previous.sums.loc["620102", "role_models"] == 3
-    doc["format"] = 2
+    doc["format"] = 3  # newer than this program reads
     path.write_text(json.dumps(doc), encoding="utf-8")
     with pytest.raises(Exception, match="更新版本"):
         load_snapshot(path)

@@ -224,23 +224,71 @@ def test_the_snapshot_holds_statuses_hashes_townships_and_sums(two_rounds, form)
     _, out, first, second = two_rounds
     (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
     doc = json.loads(snap.read_bytes())
-    assert doc["format"] == 1 and doc["round"] == "2016-11"
+    assert doc["format"] == 2 and doc["round"] == "2016-11"
     assert doc["form"] == {"key": form.key, "version": form.version, "fields": sorted(form.field_keys)}
     assert doc["counties"][MISSING]["status"] == "included" and len(doc["counties"][MISSING]["sha256"]) == 64
     visits = doc["sheets"]["visits"]
     at = visits["counties"].index(RENAMED)
     start = sum(visits["sizes"][:at])
-    assert visits["townships"][start] == first[RENAMED][1][0]["township"]
-    # A township column as the format says: little-endian integers of the dtype named, zlib, base64.
+    # A column as the format says: little-endian integers of the dtype named, zlib, base64; a
+    # sheet's townships are places in the file's one list of names.
+    def unpack(packed):
+        return np.frombuffer(zlib.decompress(base64.b64decode(packed["zlib_base64"])), dtype=packed["dtype"])
+
+    places = unpack(visits["townships"])
+    assert doc["names"][places[start]] == first[RENAMED][1][0]["township"]
+    assert len(set(doc["names"])) == len(doc["names"])
     packed = visits["values"]["villages_total"]
     assert packed["dtype"] == "<u2" and doc["sheets"]["visits"]["values"]["households_total"]["dtype"] == "<u2"
-    column = np.frombuffer(zlib.decompress(base64.b64decode(packed["zlib_base64"])), dtype=packed["dtype"])
-    assert len(column) == sum(visits["sizes"]) == len(visits["townships"])
+    column = unpack(packed)
+    assert len(column) == sum(visits["sizes"]) == len(places)
     assert column[start] == first[RENAMED][1][0]["villages_total"]
     i = doc["totals"]["counties"].index(FALLEN)
     assert doc["totals"]["values"][FELL_FIELD][i] == sum(r[FELL_FIELD] for r in first[FALLEN][1])
     # the run's history entry holds it too, as it holds every output of the run
     assert len(list((out / "history").glob("*/rounds/2016-11/*/snapshot.json"))) == 1
+
+
+def test_a_format_1_snapshot_with_names_in_full_reads_as_format_2(two_rounds, tmp_path):
+    """Snapshots are kept for years: one written before township names were listed once per
+    file (each sheet's names in full) reads back to the same rows, and the second round
+    compared with it finds the same things."""
+    from pipeline.rounds import load_snapshot
+
+    base, out, _, _ = two_rounds
+    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
+    doc = json.loads(snap.read_bytes())
+    names = doc.pop("names")
+    for sheet in doc["sheets"].values():
+        packed = sheet["townships"]
+        places = np.frombuffer(zlib.decompress(base64.b64decode(packed["zlib_base64"])), dtype=packed["dtype"])
+        sheet["townships"] = [names[i] for i in places]
+    doc["format"] = 1
+    old = tmp_path / "old" / "snapshot.json"
+    old.parent.mkdir()
+    old.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    new, kept = load_snapshot(snap), load_snapshot(old)
+    for key, frame in new.townships.items():
+        assert frame.astype(object).equals(kept.townships[key].astype(object))
+    assert kept.sums.equals(new.sums) and kept.status == new.status
+    again = base / "again"
+    assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(again), "--round", "2016-12",
+                     "--previous", str(old.parent)]) == 0
+    rows = lambda path: sorted(map(tuple, csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")))))  # noqa: E731
+    assert rows(again / "findings.csv") == rows(out / "findings.csv")
+
+
+def test_a_snapshot_naming_a_township_outside_its_list_is_damaged(two_rounds, tmp_path):
+    from pipeline.rounds import SnapshotProblem, load_snapshot
+
+    _, out, _, _ = two_rounds
+    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
+    doc = json.loads(snap.read_bytes())
+    doc["names"] = doc["names"][:3]
+    bad = tmp_path / "snapshot.json"
+    bad.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(SnapshotProblem, match="已损坏"):
+        load_snapshot(bad)
 
 
 def test_remaking_a_round_compares_with_the_round_before_and_says_so(two_rounds, capsys):
