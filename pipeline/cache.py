@@ -1,6 +1,6 @@
 """The caches in the outbox's `.cache/`: each file's read result and its validation findings,
 keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
-consolidated.xlsx's township rows.
+consolidated.xlsx's township rows; the returned workbooks.
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
@@ -147,6 +147,57 @@ def _writer_fingerprint() -> str:
 
     here = Path(__file__).resolve().parent
     names = ("consolidate.py", "render.py", "xlsx_writer.py")  # the township rows, and how they are written
+    return hashlib.sha256(b"".join((here / name).read_bytes() for name in names)).hexdigest()[:12]
+
+
+class ReturnedCache:
+    """The returned workbooks of the latest run, each under a digest of everything it is made
+    from (the county's file as read now, its name, its findings, the 上报说明 label and sheets):
+    a re-run sends the same workbook back without opening the file with openpyxl again, which
+    costs a twentieth of a second to import and as much again per workbook. Keyed by the
+    marking code's own source; only the latest run's workbooks are kept."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / f"returned-{_returned_fingerprint()}.pickle" if folder else None
+        self.kept: dict[str, bytes] = {}
+        if self.path:
+            try:
+                with open(self.path, "rb") as f:
+                    self.kept = _blobs(pickle.load(f))
+            except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
+                self.kept = {}
+        self.used: dict[str, bytes] = {}
+
+    @staticmethod
+    def key(data: bytes | None, *parts: object) -> str:
+        """The file's bytes (None: not opened), and the rest by value (repr; a pickle would
+        also tell apart equal strings that are distinct objects)."""
+        import hashlib
+
+        h = hashlib.sha256(b"-" if data is None else b"+" + data)
+        h.update(repr(parts).encode("utf-8"))
+        return h.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        found = self.kept.get(key)
+        if found is not None:
+            self.used[key] = found
+        return found
+
+    def put(self, key: str, workbook: bytes) -> None:
+        self.used[key] = workbook
+
+    def save(self) -> None:
+        if self.path and (self.used.keys() != self.kept.keys() or not self.path.exists()):
+            _write_whole(self.path, _pickled(self.used), stale="returned-*.pickle")
+
+
+@lru_cache(maxsize=1)
+def _returned_fingerprint() -> str:
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    names = ("returned.py", "workbook.py", "model.py", "run.py")  # how a workbook is marked, and what goes in
     return hashlib.sha256(b"".join((here / name).read_bytes() for name in names)).hexdigest()[:12]
 
 

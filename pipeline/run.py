@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from .cache import BlockCache, Hashes, ReadCache, code_fingerprint
+from .cache import BlockCache, Hashes, ReadCache, ReturnedCache, code_fingerprint
 from .charts import chart_data
 from .compare import Comparison, compare
 from .config import Settings
@@ -294,16 +294,21 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
     kept = cache.load()
     blocks = township_blocks(form, totals, roster, kept)
     cache.save(kept, blocks)
-    return ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)}
-            | returned_workbooks(roster, findings, form.explanation_label, sheet_names))
+    returned = ReturnedCache(cache.folder)
+    out = ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)}
+           | returned_workbooks(roster, findings, form.explanation_label, sheet_names, returned))
+    returned.save()
+    return out
 
 
 UNOPENED = ("unreadable", "encrypted", "read-failed", "archive-unsupported", "archive-as-workbook")
 
 
 def returned_workbooks(roster: Roster, findings: list[Finding], explanation_label: str = "",
-                       sheet_names: dict[str, tuple[str, ...]] | None = None) -> dict[str, bytes]:
-    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings."""
+                       sheet_names: dict[str, tuple[str, ...]] | None = None,
+                       cache: ReturnedCache | None = None) -> dict[str, bytes]:
+    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings;
+    one made before from the same file, findings and words is taken from `cache`."""
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)
@@ -318,10 +323,16 @@ def returned_workbooks(roster: Roster, findings: list[Finding], explanation_labe
             data = None if any(f.rule in UNOPENED for f in own) else load_bytes(u.source)
         except (OSError, Unreadable, KeyError):
             data = None
-        from .returned import returned_workbook  # openpyxl, a tenth of a second: only when a workbook goes back
+        sheets = (sheet_names or {}).get(u.source.path, ())
+        key = ReturnedCache.key(data, u.name, explanation_label, sheets, own)
+        made = cache.get(key) if cache else None
+        if made is None:
+            from .returned import returned_workbook  # openpyxl, a twentieth of a second: only when one is made
 
-        out[f"returns/{u.code}_{u.name}.xlsx"] = returned_workbook(data, own, u.name, explanation_label,
-                                                                   (sheet_names or {}).get(u.source.path, ()))
+            made = returned_workbook(data, own, u.name, explanation_label, sheets)
+            if cache:
+                cache.put(key, made)
+        out[f"returns/{u.code}_{u.name}.xlsx"] = made
     return out
 
 

@@ -269,3 +269,58 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
 
     store.write_bytes(b"damaged")
     assert discover(inbox, Hashes(store)) == discover(inbox)
+
+
+def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_made(tmp_path, settings, form, units,
+                                                                                    monkeypatch):
+    import zipfile
+    from dataclasses import replace
+
+    from pipeline import returned
+    from pipeline.cache import ReturnedCache
+    from pipeline.run import returned_workbooks
+    from tests.conftest import write_return
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    for code, field in (("620103", "guarantees_fixed"), ("620104", "disputes_fixed")):
+        bad = clean_rows()
+        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
+        write_return(inbox, form, units.by_code(code), bad)
+    run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")
+    roster, findings, label = run.roster, list(run.findings), run.form.explanation_label
+    folder = tmp_path / ".cache"
+    cache = ReturnedCache(folder)
+    first = returned_workbooks(roster, findings, label, cache=cache)
+    cache.save()
+    assert len(first) >= 2 and set(first) == {k for k in run.files if k.startswith("returns/")}
+    again_run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")  # the run's own cache at work
+    assert {k for k in again_run.files if k.startswith("returns/")} == set(first)
+
+    made = []
+    real = returned.returned_workbook
+    monkeypatch.setattr(returned, "returned_workbook", lambda *a, **k: made.append(a[2]) or real(*a, **k))
+    assert returned_workbooks(roster, findings, label, cache=ReturnedCache(folder)) == first
+    assert made == []  # every one taken as it was made
+
+    # One county's finding says something else now: its workbook alone is made again.
+    target = next(f for f in findings if f.severity.value == "error")
+    changed = [replace(f, message=f.message + "（改）") if f == target else f for f in findings]
+    again = returned_workbooks(roster, changed, label, cache=ReturnedCache(folder))
+    unit = next(u for u in roster.units if u.source and u.source.path == target.file)
+    assert made == [unit.name]
+    name = f"returns/{unit.code}_{unit.name}.xlsx"
+    assert again.keys() == first.keys() and again[name] != first[name]
+    assert all(again[k] == first[k] for k in first if k != name)
+
+    def content(data: bytes) -> dict[str, bytes]:  # docProps carry the time it was made
+        with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    # A damaged cache only means every workbook is made again, the same.
+    [kept] = folder.glob("returned-*.pickle")
+    kept.write_bytes(b"not a pickle")
+    made.clear()
+    remade = returned_workbooks(roster, findings, label, cache=ReturnedCache(folder))
+    assert sorted(made) == sorted(u.name for u in roster.units if f"returns/{u.code}_{u.name}.xlsx" in first)
+    assert {k: content(v) for k, v in remade.items()} == {k: content(v) for k, v in first.items()}
