@@ -19,11 +19,34 @@ from .wording import coverage
 
 def prepare_validation() -> None:
     """Import pandera ahead, in a helper that will validate (see run.start_validation)."""
-    import pandera.pandas  # noqa: F401
+    pandera()
+
+
+def pandera():
+    """pandera.pandas, with its checks' modules loaded: a tenth of a second, paid only by
+    runs with something to validate.
+
+    pandera's checks import hypothesis, when it is installed, only to offer synthetic data,
+    which this program never asks for. Where the test tools are installed beside it, that
+    import and hypothesis's plugins (trio's) took a third of a second on the first
+    validation, longer than pandera itself; so hypothesis is kept out while pandera loads,
+    unless it is loaded already (the tests), when pandera uses it as ever."""
+    import sys
+
+    keep_out = "hypothesis" not in sys.modules
+    if keep_out:
+        sys.modules["hypothesis"] = None  # type: ignore[assignment]  # import hypothesis → ImportError
+    try:
+        import pandera.pandas as pa
+        import pandera.strategies.pandas_strategies  # noqa: F401  # loaded by the first validate()
+    finally:
+        if keep_out and sys.modules.get("hypothesis", 0) is None:
+            del sys.modules["hypothesis"]
+    return pa
 
 
 def build_schema(spec: SheetSpec):
-    import pandera.pandas as pa  # a fifth of a second: only runs with something to validate pay it
+    pa = pandera()
 
     columns = {
         "_ret": pa.Column(int),
