@@ -33,6 +33,7 @@ from .render import (
     consolidated_xlsx,
     csv_bytes,
     findings_csv,
+    for_word,
     prepare_docx,
     render_docx,
     render_html,
@@ -214,7 +215,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
                        settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
         example=example, charts=charts, comparison=comparison, round_note=round_note,
     )
-    docx = word.submit(render_docx, report)
+    docx = word.submit(render_docx, for_word(report))
     files = {
         "report.html": render_html(report).encode("utf-8"),
         "totals.csv": totals_csv(form, totals, comparison),

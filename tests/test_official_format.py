@@ -232,6 +232,32 @@ def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_
         assert ("<w:br/>" in body and "<w:tab/>" in body) == special
 
 
+def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(settings, tmp_path):
+    """render_docx is sent for_word(report), smaller by the roster, the HTML's pictures and the
+    county tables past the Word limit: the same document as from the whole report, compared
+    with a previous round or not, with the county tables in Word or not."""
+    import dataclasses
+    import pickle
+    from datetime import datetime
+
+    from pipeline.render import for_word, render_docx
+    from pipeline.rounds import snapshot_path
+    from pipeline.run import RoundPlan, build_run
+
+    first = build_run(EXAMPLE, settings, round_plan=RoundPlan("r1", datetime(2016, 11, 30, 9), "20161130-090000"))
+    previous = tmp_path / "snapshot.json"
+    previous.write_bytes(first.files[snapshot_path("r1", "20161130-090000")])
+    compared = build_run(EXAMPLE, settings, round_plan=RoundPlan("r2", datetime(2016, 12, 7, 9), "20161207-090000",
+                                                                  previous=previous)).report
+    few = build_run(EXAMPLE, dataclasses.replace(settings, word_annex_limit=10)).report
+    assert compared.comparison is not None and not few.word_annex
+    for report in (first.report, compared, few):
+        word = for_word(report)
+        assert render_docx(word) == render_docx(report)
+        assert "roster" not in word.notes and len(pickle.dumps(word)) < len(pickle.dumps(report))
+    assert len(pickle.dumps(for_word(few))) * 3 < len(pickle.dumps(few))
+
+
 # --- layout that Word, WPS and LibreOffice all follow ----------------------------------------
 
 
