@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import jinja2
 import markupsafe
 import numpy as np
+import pandas as pd
 
 from . import wording
 from .compare import Comparison
@@ -90,18 +91,23 @@ def _env(autoescape: bool) -> jinja2.Environment:
     return env
 
 
+_CELL_SEPARATOR = "\x1f"  # a control character no cell holds: the row is escaped whole, then cut
+
+
 def table_rows(rows) -> markupsafe.Markup:
-    """<tr><td>…</td>…</tr> per row, each text escaped. The annex runs to a row per county and
-    the same figures recur down it, so each distinct text is escaped once."""
-    cells: dict[object, str] = {}
-
-    def td(v: object) -> str:
-        out = cells.get(v)
-        if out is None:
-            out = cells[v] = f"<td>{markupsafe.escape(v)}</td>"
-        return out
-
-    return markupsafe.Markup("".join(f"<tr>{''.join(map(td, row))}</tr>\n" for row in rows))
+    """<tr><td>…</td>…</tr> per row, each text escaped. The annex runs to a row per county:
+    each row is escaped as one text, its cells joined by a character that escaping leaves as
+    it is, then cut there, instead of 40,000 cells escaped one by one."""
+    out = []
+    for row in rows:
+        cells = [c if c.__class__ is str else str(c) for c in row]
+        line = _CELL_SEPARATOR.join(cells)
+        if line.count(_CELL_SEPARATOR) == len(cells) - 1:
+            inner = str(markupsafe.escape(line)).replace(_CELL_SEPARATOR, "</td><td>")
+        else:  # a cell holds the separator itself: cell by cell
+            inner = "</td><td>".join(str(markupsafe.escape(c)) for c in cells)
+        out.append(f"<tr><td>{inner}</td></tr>\n" if cells else "<tr></tr>\n")
+    return markupsafe.Markup("".join(out))
 
 
 def build_report(
@@ -173,6 +179,53 @@ def headings(keys: list[str]) -> dict:
     """一、总体情况 , 二、… for the sections present, in SECTIONS' order."""
     present = [k for k in SECTIONS if k in keys]
     return {k: f"{NUMERALS[i]}、{SECTIONS[k]}" for i, k in enumerate(present)}
+
+
+def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
+    """The county table's rows (city, county, 应报, 已汇总, counts, rates), made a column at a
+    time: cell by cell, 3,000 counties' tables took a tenth of a second of every run. The
+    same text as the province's and cities' rows: a county not included is named with its
+    status (已退回 or 未报送) where its figures would be, blank figures and — rates."""
+    included = counties["status"].eq("included").to_numpy() & (counties["units_included"].to_numpy() > 0)
+    names = [name if ok else f"{name}（{STATUS_LABEL[status]}）"
+             for name, status, ok in zip(counties["name"].tolist(), counties["status"].tolist(), included.tolist())]
+    columns = [counties["city_name"].tolist(), names, count_texts(counties["units_expected"]),
+               count_texts(counties["units_included"])]
+    columns += [count_texts(counties[f.key], included) for f in fields]
+    for r in rates:
+        num = counties[list(r.numerator)].sum(axis=1, min_count=len(r.numerator))
+        den = counties[list(r.denominator)].sum(axis=1, min_count=len(r.denominator))
+        columns.append(rate_texts(num, den, included))
+    return [list(row) for row in zip(*columns)]
+
+
+def count_texts(values: pd.Series, shown: np.ndarray | None = None) -> list[str]:
+    """wording.table_count for a column: whole numbers as digits, nothing where there is no
+    figure (or where `shown` is False)."""
+    return [str(v) if v.__class__ is int else v for v in count_values(values, shown)]
+
+
+def count_values(values: pd.Series, shown: np.ndarray | None = None) -> list[int | str]:
+    """A column's whole numbers as int, "" where there is no figure (or `shown` is False)."""
+    known = values.notna().to_numpy()
+    if shown is not None:
+        known = known & shown
+    numbers = values.to_numpy(dtype="float64", na_value=0).astype(np.int64).tolist()  # exact below 2**53
+    return [v if ok else "" for v, ok in zip(numbers, known.tolist())]
+
+
+def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
+    """wording.table_rate for columns of sums: rounded half up to hundredths, never 100.00%
+    short of 100%; — where a sum is missing, there is nothing to divide, or not `shown`. In
+    integers, as wording.hundredths."""
+    ok = shown & num.notna().to_numpy() & den.notna().to_numpy()
+    n = num.to_numpy(dtype="float64", na_value=0).astype(np.int64)
+    d = den.to_numpy(dtype="float64", na_value=0).astype(np.int64)
+    ok &= d != 0
+    safe = np.where(ok, d, 1)
+    h = (n * 20000 + safe) // (2 * safe)
+    h = np.where(n < d, np.minimum(h, 9999), h)
+    return [f"{v // 100}.{v % 100:02d}%" if good else "—" for v, good in zip(h.tolist(), ok.tolist())]
 
 
 def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False,
@@ -252,15 +305,9 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
         rows += [row(wording.with_share(c["name"], c), c) for _, c in totals.city_records]
         by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
                         "header": header, "rows": rows, "key": sheet.key})
-        county_rows = []
-        for _, c in totals.county_records:
-            cells = row(c["name"], c)
-            if c["status"] != "included":  # whether rejected or missing is said where its figures would be
-                cells = ([f"{cells[0]}（{STATUS_LABEL[c['status']]}）", cells[1], cells[2]]
-                         + [""] * len(fields) + ["—"] * len(rates))
-            county_rows.append([c["city_name"], *cells])
         by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
-                          "header": [form.city_noun, *header], "rows": county_rows, "key": sheet.key})
+                          "header": [form.city_noun, *header], "rows": county_rows(totals.counties, fields, rates),
+                          "key": sheet.key})
     numbered = [t | {"caption": f"表{i}\u3000{t['label']}"}
                 for i, t in enumerate(by_city + by_county, start=1)]
     return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
@@ -703,23 +750,24 @@ def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None)
     rows = [["province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
     for code, c in totals.city_records:
         rows.append(["city", code, c["name"], *_unit_values(c, keys)])
-    for code, c in totals.county_records:
-        values = _unit_values(c, keys)
-        if c["status"] != "included":
-            values = values[:2] + [""] * len(keys)
-        rows.append(["county", code, c["name"], *values])
+    # The counties a column at a time (see county_rows): the figures of one not included are empty.
+    c = totals.counties
+    included = c["status"].eq("included").to_numpy() & (c["units_included"].to_numpy() > 0)
+    columns = [c.index.tolist(), c["name"].tolist(), c["units_expected"].astype(int).tolist(),
+               c["units_included"].astype(int).tolist(), *(count_values(c[k], included) for k in keys)]
+    rows += [["county", *row] for row in zip(*columns)]
     if comparison is not None:
         header += [f"{k}_{part}" for k in keys for part in ("previous", "change")]
         # Whole numbers as numbers (a fall is -5, never text that looks like a formula), none as empty.
-        for row, extra in zip(rows, comparison_columns(form, totals, comparison)):
-            row += ["" if v is None else v for v in extra]
+        for row, extra in zip(rows, comparison_columns(form, totals, comparison, empty="")):
+            row += extra
     return csv_bytes(header, rows)
 
 
-def comparison_columns(form: Form, totals: Totals, comparison: Comparison) -> list[list]:
+def comparison_columns(form: Form, totals: Totals, comparison: Comparison, empty: object = None) -> list[list]:
     """Per row of the totals (province, cities, counties, in that order): <key>_previous and
     <key>_change for every field. Cities and the province over the counties included in both
-    rounds; a county missing or rejected in either round has none (None, never 0)."""
+    rounds; a county missing or rejected in either round has none (`empty`, never 0)."""
     names = [f"{k}_{part}" for k in form.field_keys for part in ("previous", "change")]
     out = [[int(comparison.province[n]) for n in names]]
     # The whole block at once, as whole numbers and None: a row at a time through pandas
@@ -729,7 +777,7 @@ def comparison_columns(form: Form, totals: Totals, comparison: Comparison) -> li
         values = frame[names].to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(values)
         block = np.where(missing, 0, values).astype(np.int64).astype(object)
-        block[missing] = None
+        block[missing] = empty
         out += block.tolist()
     return out
 

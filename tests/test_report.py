@@ -241,3 +241,38 @@ def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_ke
 def docx_text_of(data: bytes) -> str:
     doc = Document(io.BytesIO(data))
     return "\n".join(cell.text for table in doc.tables for row in table.rows for cell in row.cells)
+
+
+def test_county_table_rows_are_what_the_cell_by_cell_rules_give(tmp_path, settings, form, units):
+    """The annex's county rows are made a column at a time; each equals the row the province
+    and cities are given cell by cell, and a county not included is named with its status."""
+    import shutil
+
+    from pipeline import wording
+    from pipeline.model import STATUS_LABEL
+    from pipeline.run import build_run
+    from tests.conftest import EXAMPLE, clean_rows, write_return
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    bad = clean_rows()
+    bad[0]["guarantees_fixed"] = bad[0]["guarantees_found"] + 3
+    write_return(inbox, form, units.by_code("620103"), bad)
+    run = build_run(inbox, settings)
+    statuses = {c["status"] for _, c in run.totals.county_records}
+    assert {"included", "rejected", "missing"} <= statuses
+    for sheet, table in zip(form.sheets, run.report.annex):
+        fields = list(sheet.count_fields)
+        rates = [r for r in form.rates if set(r.numerator) <= {f.key for f in fields}]
+        expected = []
+        for _, c in run.totals.county_records:
+            shown = c["status"] == "included"
+            name = c["name"] if shown else f"{c['name']}（{STATUS_LABEL[c['status']]}）"
+            cells = [c["city_name"], name, wording.table_count(c["units_expected"]),
+                     wording.table_count(c["units_included"])]
+            cells += [wording.table_count(c[f.key]) if shown else "" for f in fields]
+            cells += [wording.table_rate(sum(c[k] for k in r.numerator), sum(c[k] for k in r.denominator))
+                      if shown else "—" for r in rates]
+            expected.append(cells)
+        assert table["rows"] == expected

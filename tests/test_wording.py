@@ -94,3 +94,35 @@ def test_a_title_is_never_changed_but_for_one_break_and_each_line_fits(title):
     assert out.replace("\n", "", 1) == title and out.count("\n") <= title.count("\n") + 1
     if "\n" in out and "\n" not in title:
         assert all(len(line) <= 20 for line in out.split("\n"))
+
+
+# Column-wise, as the county tables are made: the same text as the cell-by-cell filters.
+_maybe = st.one_of(st.none(), st.integers(min_value=0, max_value=10**9))
+
+
+@given(st.lists(st.tuples(_maybe, _maybe, st.booleans()), min_size=1, max_size=40))
+def test_rate_and_count_columns_say_what_the_cell_filters_say(cells):
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.render import count_texts, rate_texts
+
+    num = pd.Series([c[0] for c in cells], dtype="Int64")
+    den = pd.Series([c[1] for c in cells], dtype="Int64")
+    shown = np.array([c[2] for c in cells])
+    expected_rates = [wording.table_rate(n, d) if ok else "—" for n, d, ok in cells]
+    assert rate_texts(num, den, shown) == expected_rates
+    assert rate_texts(num.astype("float64"), den.astype("float64"), shown) == expected_rates  # NaN for missing
+    assert count_texts(num, shown) == [wording.table_count(n) if ok else "" for n, _, ok in cells]
+    assert count_texts(num) == [wording.table_count(n) for n, _, _ in cells]
+
+
+def test_rate_columns_near_and_at_100_percent():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.render import rate_texts
+
+    num = pd.Series([99_996, 100_000, 89_738, 1, 0, 5], dtype="Int64")
+    den = pd.Series([100_000, 100_000, 100_000, 3, 0, 4], dtype="Int64")
+    assert rate_texts(num, den, np.ones(6, dtype=bool)) == ["99.99%", "100.00%", "89.74%", "33.33%", "—", "125.00%"]
