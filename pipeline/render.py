@@ -205,19 +205,17 @@ def count_texts(values: pd.Series, shown: np.ndarray | None = None) -> list[str]
     return [str(v) if v.__class__ is int else v for v in count_values(values, shown)]
 
 
-def count_values(values: pd.Series, shown: np.ndarray | None = None) -> list[int | str]:
-    """A column's whole numbers as int, "" where there is no figure (or `shown` is False)."""
+def count_values(values: pd.Series, shown: np.ndarray | None = None, empty: object = "") -> list:
+    """A column's whole numbers as int, `empty` where there is no figure (or `shown` is False)."""
     known = values.notna().to_numpy()
     if shown is not None:
         known = known & shown
     numbers = values.to_numpy(dtype="float64", na_value=0).astype(np.int64).tolist()  # exact below 2**53
-    return [v if ok else "" for v, ok in zip(numbers, known.tolist())]
+    return [v if ok else empty for v, ok in zip(numbers, known.tolist())]
 
 
-def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
-    """wording.table_rate for columns of sums: rounded half up to hundredths, never 100.00%
-    short of 100%; — where a sum is missing, there is nothing to divide, or not `shown`. In
-    integers, as wording.hundredths."""
+def _hundredths(num: pd.Series, den: pd.Series, shown: np.ndarray) -> tuple[list[int], list[bool]]:
+    """wording.hundredths for columns of sums, and where there is a rate at all."""
     ok = shown & num.notna().to_numpy() & den.notna().to_numpy()
     n = num.to_numpy(dtype="float64", na_value=0).astype(np.int64)
     d = den.to_numpy(dtype="float64", na_value=0).astype(np.int64)
@@ -225,7 +223,21 @@ def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
     safe = np.where(ok, d, 1)
     h = (n * 20000 + safe) // (2 * safe)
     h = np.where(n < d, np.minimum(h, 9999), h)
-    return [f"{v // 100}.{v % 100:02d}%" if good else "—" for v, good in zip(h.tolist(), ok.tolist())]
+    return h.tolist(), ok.tolist()
+
+
+def rate_values(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[float | None]:
+    """wording.rate_value for columns of sums: the rate as the tables round it, as a fraction."""
+    h, ok = _hundredths(num, den, shown)
+    return [v / 10000 if good else None for v, good in zip(h, ok)]
+
+
+def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
+    """wording.table_rate for columns of sums: rounded half up to hundredths, never 100.00%
+    short of 100%; — where a sum is missing, there is nothing to divide, or not `shown`. In
+    integers, as wording.hundredths."""
+    h, ok = _hundredths(num, den, shown)
+    return [f"{v // 100}.{v % 100:02d}%" if good else "—" for v, good in zip(h, ok)]
 
 
 def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False,
@@ -870,13 +882,20 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
     level_rows += [["市（州）", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
                    for code, c in totals.city_records]
-    county_rows = [[code, c["name"], c["city_name"], STATUS_LABEL[c["status"]],
-                    *numbers(c)] for code, c in totals.county_records]
+    # The counties a column at a time, as the report's tables (county_rows).
+    c = totals.counties
+    shown = c["units_included"].to_numpy() > 0
+    columns = [c.index.tolist(), c["name"].tolist(), c["city_name"].tolist(),
+               [STATUS_LABEL[v] for v in c["status"].tolist()], *(count_values(c[k], shown, None) for k in keys)]
+    for r in form.rates:
+        columns.append(rate_values(c[list(r.numerator)].sum(axis=1, min_count=len(r.numerator)),
+                                   c[list(r.denominator)].sum(axis=1, min_count=len(r.denominator)), shown))
+    county_rows = [list(row) for row in zip(*columns)]
     compared: list[str] = []
     if comparison is not None:
         compared = [f"{label}{part}" for label in labels for part in ("（上期）", "（增减）")]
-        extra = [[_xl(v) for v in row] for row in comparison_columns(form, totals, comparison)]
-        for row, more in zip([*level_rows, *county_rows], extra):
+        # whole numbers as int and None for none already: as they are
+        for row, more in zip([*level_rows, *county_rows], comparison_columns(form, totals, comparison)):
             row += more
     sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels, *compared], level_rows)
     sheet("县（市、区）", ["代码", "名称", "市（州）", "状态", *labels, *rate_labels, *compared], county_rows)
