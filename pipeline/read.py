@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tempfile
 import unicodedata
 import zipfile
 import zlib
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
@@ -96,12 +99,64 @@ def read_sources(sources: list[Source], form: Form, units: UnitList,
 
 
 def _read_group(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...]) -> list[ReadResult]:
-    staged: list[_SourceReader | ReadResult] = [
-        _guarded(s, form, lambda s=s: _SourceReader(s, form, units, _open(load_bytes(s), passwords)))
-        for s in sources
-    ]
-    staged = [_guarded(r.source, form, r.load) if isinstance(r, _SourceReader) else r for r in staged]
-    return [_guarded(r.source, form, r.read) if isinstance(r, _SourceReader) else r for r in staged]
+    with engine_reports_held_back():
+        staged: list[_SourceReader | ReadResult] = [
+            _guarded(s, form, lambda s=s: _SourceReader(s, form, units, _open(load_bytes(s), passwords)))
+            for s in sources
+        ]
+        staged = [_guarded(r.source, form, r.load) if isinstance(r, _SourceReader) else r for r in staged]
+        return [_guarded(r.source, form, r.read) if isinstance(r, _SourceReader) else r for r in staged]
+
+
+@contextmanager
+def engine_reports_held_back():
+    """The spreadsheet engine (calamine, in Rust) writes a panic's report, and with
+    RUST_BACKTRACE set a page of backtrace, straight to the process's standard error before
+    Python sees the panic, which `_guarded` makes that file's finding. Staff would read it as
+    the program crashing. So while a group of files is read, standard error goes to a
+    temporary file; afterwards what was written there is passed on, less the engine's reports."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        held = tempfile.TemporaryFile()
+    except (OSError, ValueError, AttributeError):  # no standard error to hold (a service, a closed stream)
+        yield
+        return
+    os.dup2(held.fileno(), 2)
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        held.seek(0)
+        rest = without_engine_reports(held.read().decode("utf-8", "replace"))
+        held.close()
+        if rest:
+            sys.stderr.write(rest)
+
+
+_PANIC = re.compile(r"^thread '.*' (?:\(\d+\) )?panicked at ")
+
+
+def without_engine_reports(text: str) -> str:
+    """The text less each Rust panic report: its first line (thread '…' panicked at …), the
+    message under it, and the backtrace and notes that follow."""
+    out: list[str] = []
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        if not _PANIC.match(lines[i]):
+            out.append(lines[i])
+            i += 1
+            continue
+        i += 2  # the report's line and its message
+        while i < len(lines) and (lines[i].startswith((" ", "\t", "stack backtrace:", "note: "))):
+            i += 1
+    return "".join(out)
 
 
 def _guarded(source: Source, form: Form, step):

@@ -118,10 +118,13 @@ def test_the_panic_on_the_command_line_is_no_traceback(tmp_path, form, units):
     from pipeline.config import ROOT
 
     inbox = inbox_with(tmp_path, form, units, {f"{CODE}_城关区.xls": (FIXTURES / "ptgexp-truncated-operand.xls").read_bytes()})
+    # RUST_BACKTRACE as a developer's machine may have it: the engine would add a page of backtrace.
+    env = dict(__import__("os").environ, RUST_BACKTRACE="1")
     done = subprocess.run([sys.executable, "-m", "pipeline", "report", "--inbox", str(inbox), "--outbox", str(tmp_path / "o")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+    assert "panicked" not in done.stderr and "backtrace" not in done.stderr, done.stderr  # the engine's report held back
     assert re.search(r"已退回[(（]有错误[)）] 1 个", done.stdout), done.stdout
 
 
@@ -236,3 +239,21 @@ def test_a_zip_sent_as_a_workbook_is_told_to_be_unpacked(tmp_path, settings, for
     assert (f.severity.value, f.rule) == ("error", "archive-as-workbook") and "请解压后" in f.message
     assert status_of(run, CODE) == "rejected"
     assert_other_intact(run, form)
+
+
+def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
+    import os
+
+    from pipeline.read import engine_reports_held_back
+
+    report = ("thread '<unnamed>' (2105) panicked at /root/.cargo/registry/src/calamine-0.36.1/src/xls.rs:1515:29:\n"
+              "range start index 4 out of range for slice of length 2\n"
+              "stack backtrace:\n   0: __rustc::rust_begin_unwind\n             at /rustc/library/std/src/panicking.rs:697:5\n"
+              "note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n")
+    with engine_reports_held_back():
+        os.write(2, "提示：读表前的一行\n".encode())
+        os.write(2, report.encode())
+        os.write(2, ("thread '<unnamed>' panicked at src/xls.rs:9:1:\nindex out of bounds\nnote: run with "
+                     "`RUST_BACKTRACE=1` environment variable to display a backtrace\n").encode())
+        os.write(2, "提示：读表后的一行\n".encode())
+    assert capfd.readouterr().err == "提示：读表前的一行\n提示：读表后的一行\n"
