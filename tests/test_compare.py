@@ -38,6 +38,27 @@ def test_hb_names_the_outliers_of_a_hand_made_distribution():
     assert not flagged[WAS_ZERO]
 
 
+def test_hb_with_an_even_count_whose_median_score_is_not_zero():
+    """Ten units, none at the median ratio (an even count: r_M = (1.09 + 1.10) / 2 = 1.095), so
+    E_M is not 0 and the band is taken about it. By hand (U = 0.5, A = 0.05): E quartiles
+    −0.169, −0.022, 0.399; at C = 20 the band is [−0.022 − 20·0.147, −0.022 + 20·0.421] =
+    [−2.96, 8.40]: only 800 → 2400 (E = 85.2) is out. At C = 10, [−1.49, 4.19]: so is the
+    large unit that grew 1% while the others grew 8–12% (1000 → 1010, E = −2.68)."""
+    import numpy as np
+
+    before = [100, 120, 150, 200, 250, 300, 400, 500, 800, 1000]
+    now = [108, 132, 162, 224, 270, 336, 436, 560, 2400, 1010]
+    r = np.array(now) / np.array(before)
+    median = np.median(r)
+    assert abs(median - 1.095) < 1e-12
+    e = np.where(r < median, 1 - median / r, r / median - 1) * np.maximum(now, before) ** 0.5
+    q1, em, q3 = np.percentile(e, [25, 50, 75])
+    assert abs(em) > 0.02 and abs(q1 - -0.169) < 0.001 and abs(q3 - 0.399) < 0.001
+    assert abs(e[8] - 85.23) < 0.01 and abs(e[9] - -2.675) < 0.001
+    assert hb_outliers(now, before, u=0.5, a=0.05, c=20).nonzero()[0].tolist() == [8]
+    assert hb_outliers(now, before, u=0.5, a=0.05, c=10).nonzero()[0].tolist() == [8, 9]
+
+
 def test_hb_weighs_size_with_u():
     # U = 0: size counts for nothing, and the tiny unit's tripling is as far out as the big one's.
     flagged = hb_outliers(CURRENT, PREVIOUS, u=0.0, a=0.05, c=20)

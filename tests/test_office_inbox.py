@@ -253,7 +253,7 @@ def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
     with engine_reports_held_back():
         os.write(2, "提示：读表前的一行\n".encode())
         os.write(2, report.encode())
-        os.write(2, ("thread '<unnamed>' panicked at src/xls.rs:9:1:\nindex out of bounds\nnote: run with "
-                     "`RUST_BACKTRACE=1` environment variable to display a backtrace\n").encode())
+        os.write(2, (b"thread '<unnamed>' panicked at src/xls.rs:9:1:\nindex out of bounds\nnote: run with "
+                     b"`RUST_BACKTRACE=1` environment variable to display a backtrace\n"))
         os.write(2, "提示：读表后的一行\n".encode())
     assert capfd.readouterr().err == "提示：读表前的一行\n提示：读表后的一行\n"
