@@ -31,6 +31,14 @@ class Chart:
     unit: str = ""  # of a count axis: 件
     axis_min: float = 0.0
 
+    @property
+    def axis_unit(self) -> str:
+        """What the value axis is labelled with: % for a rate; a count's unit, unless the title
+        (the caption) already ends with it, as 各类问题排查和整改情况（件）: said once."""
+        if self.percent:
+            return "%"
+        return "" if self.unit and self.title.endswith(f"（{self.unit}）") else self.unit
+
 
 MAX_BARS = 30
 
@@ -140,7 +148,7 @@ def svg(chart: Chart) -> str:
         out.append(f'<text x="{x(m):.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="{VALUE_PX}" fill="#444">'
                    f'{_tick_label(m, chart.percent)}</text>')
     out.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" stroke="#888"/>')
-    unit = "%" if chart.percent else chart.unit
+    unit = chart.axis_unit
     if unit:
         out.append(f'<text x="{label_w + bar_w}" y="{axis_y + 28}" text-anchor="end" font-size="{VALUE_PX}" fill="#444">'
                    f'（{escape(unit)}）</text>')
@@ -246,9 +254,9 @@ def chart_xml(chart: Chart, workbook_rid: str) -> bytes:
     lo, hi = (chart.axis_min, 1.0) if chart.percent else (0.0, marks[-1])
     step = marks[1] - marks[0] if len(marks) > 1 else hi
     unit_title = ""
-    if not chart.percent and chart.unit:
+    if not chart.percent and chart.axis_unit:
         unit_title = (f'<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr>{_run_props(900)}</a:pPr>'
-                      f'<a:r><a:rPr lang="zh-CN" sz="900"/><a:t>{escape(chart.unit)}</a:t></a:r></a:p></c:rich></c:tx>'
+                      f'<a:r><a:rPr lang="zh-CN" sz="900"/><a:t>{escape(chart.axis_unit)}</a:t></a:r></a:p></c:rich></c:tx>'
                       f'<c:overlay val="0"/></c:title>')
     legend = (f'<c:legend><c:legendPos val="b"/><c:overlay val="0"/>{_txpr(1000)}</c:legend>'
               if len(chart.series) > 1 else "")

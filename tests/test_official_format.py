@@ -136,6 +136,8 @@ def test_charts_are_native_word_charts_with_their_data(doc):
             assert labels[0] == "全省" and ser.find("c:dPt/c:idx", ns).get("val") == "0"  # the province, its own colour
         else:
             assert fmt == "0" and low == 0 and high >= max(cached)  # counts from 0
+            # the unit said once: the caption ends with （件）, so the axis carries no title of its own
+            assert caption.endswith("（件）") and val_ax.find("c:title", ns) is None
 
 
 def test_table_header_rows_repeat(doc):

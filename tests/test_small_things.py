@@ -58,6 +58,17 @@ def test_a_run_with_problems_has_no_verdict(tmp_path, settings, form, units):
     assert 'class="verdict"' not in page
 
 
+def test_a_count_chart_says_its_unit_once():
+    """On the value axis, unless the title (the caption) already ends with it."""
+    values = (("排查数", (3.0, 5.0)),)
+    plain = Chart("k", "各类问题排查情况", ("甲", "乙"), values, False, unit="件")
+    titled = Chart("k", "各类问题排查情况（件）", ("甲", "乙"), values, False, unit="件")
+    assert (plain.axis_unit, titled.axis_unit) == ("件", "")
+    assert "（件）</text>" in svg(plain) and "（件）</text>" not in svg(titled)  # the axis label, not the aria-label
+    assert "<a:t>件</a:t>" in chart_xml(plain, "rId1").decode() and "<a:t>件</a:t>" not in chart_xml(titled, "rId1").decode()
+    assert Chart("k", "整改率（%）", ("甲",), (("率", (0.5,)),), True).axis_unit == "%"
+
+
 def test_an_all_zero_chart_draws_without_a_warning():
     """A category nobody reported yet: an axis of 0 to 1, not 0 to 0."""
     with warnings.catch_warnings():
