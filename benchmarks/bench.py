@@ -279,11 +279,13 @@ def report(results: list[dict], cli: float | None = None) -> str:
         lines.append(f"| {r['n']} | {r['pandas_loop']:.2f} | {r['unzip']:.2f} | {r['pandas_loop'] / r['total']:.1f}× faster "
                      f"| {r['read_vs_floor']:.1f}× | {r['rerun']:.2f} | {r['rerun_charted']:.2f} "
                      f"| {mid:.0f} [{low:.0f}–{high:.0f}] |")
-    fastest = min(r["reference"][0] for r in results)
+    # The calmest run's machine: the lowest reference beside any measured run of the session.
+    every = [run for r in results for run in (*r["cold_runs"], *r["reruns"]["not_charted"], *r["reruns"]["charted"])]
+    fastest = min(run["reference"] for run in every)
     lines += [
         "",
         f"Calm runs only: those whose reference loop (the mean of its times just before and just after the run) was within "
-        f"{CALM - 1:.0%} of the session's fastest ({fastest:.0f} ms). Targets: 87 returns end to end (pipeline "
+        f"{CALM - 1:.0%} of the calmest run's ({fastest:.1f} ms). Targets: 87 returns end to end (pipeline "
         "total) at most 1.2 s; a re-run after one changed return at 3,000 at most 1.5 s.",
         "",
         "| N | pipeline total, calm (s) | re-run, one file changed, calm (s) | the same, a charted figure changed, calm (s) |",
@@ -297,6 +299,12 @@ def report(results: list[dict], cli: float | None = None) -> str:
         lines.append(f"| {r['n']} | {shown(calm_median(r['cold_runs'], fastest, 'total'), len(r['cold_runs']))} "
                      f"| {shown(calm_median(r['reruns']['not_charted'], fastest, 'wall'), len(r['reruns']['not_charted']))} "
                      f"| {shown(calm_median(r['reruns']['charted'], fastest, 'wall'), len(r['reruns']['charted']))} |")
+    lines += ["", "Every run, seconds (reference loop beside it, ms):", ""]
+    for r in results:
+        for label, runs, key in (("pipeline total", r["cold_runs"], "total"),
+                                 ("re-run, one file changed", r["reruns"]["not_charted"], "wall"),
+                                 ("re-run, a charted figure changed", r["reruns"]["charted"], "wall")):
+            lines.append(f"- N = {r['n']}, {label}: " + ", ".join(f"{run[key]:.2f} ({run['reference']:.1f})" for run in runs))
     if cli is not None:
         lines += ["", f"`python -m pipeline report` on the bundled example (87 returns, what `make report` runs on an "
                       f"empty inbox), fresh outbox, every output written: **{cli:.2f} s** wall, median of "

@@ -576,6 +576,7 @@ def for_word(report: Report) -> Report:
 
 # Text in a Word run holding a tab, bell, line or form feed, which docxtpl turns into Word's own.
 _LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # as docxtpl's resolve_listing finds them
 
 
 def render_docx(report: Report) -> bytes:
@@ -588,8 +589,13 @@ def render_docx(report: Report) -> bytes:
         def resolve_listing(self, xml: str) -> str:
             # docxtpl rewrites every paragraph, run and text of the rendered part through
             # regular expressions to turn those characters into tabs and breaks: a third of
-            # the Word report's time, to change nothing when no text holds one.
-            return super().resolve_listing(xml) if _LISTING_TEXT.search(xml) else xml
+            # the Word report's time, to change the one paragraph that holds one (the title,
+            # broken in two lines). Its pass works paragraph by paragraph, so it is given
+            # those paragraphs alone.
+            if not _LISTING_TEXT.search(xml):
+                return xml
+            own = super().resolve_listing
+            return _PARAGRAPH.sub(lambda m: own(m.group(0)) if _LISTING_TEXT.search(m.group(0)) else m.group(0), xml)
 
         def fix_tables(self, xml: str):
             # docxtpl rescales each table's grid to the cells {%tc for%} made; finish_docx sets
@@ -628,6 +634,8 @@ _NUMBER = re.compile(r"[\d.,%—+\-]*")  # + : a change, +12
 
 def text_width(text: str, half: float = 0.5) -> float:
     """In characters: a CJK character or full-width mark is one, a digit or Latin letter `half`."""
+    if text.isascii():  # a figure or rate, most cells
+        return len(text) * half
     return sum(1 if ord(ch) > 0x2E7F else half for ch in text)
 
 
