@@ -103,6 +103,9 @@ def child(inbox: str, outbox: str, form_path: str) -> None:
     from pipeline.write import write_outputs
 
     t_import = time.perf_counter() - t0
+    import gc
+
+    gc.disable()  # as `python -m pipeline report` does: the process ends with the run (cli.report)
     settings = replace(load_settings(), form_path=Path(form_path))
     run = build_run(Path(inbox), settings, cache_dir=Path(outbox) / ".cache")
     t = time.perf_counter()

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
     t0 = time.perf_counter()
+    import gc
     from dataclasses import replace
     from datetime import datetime
 
@@ -35,6 +36,7 @@ def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
     from pipeline.run import RoundPlan, build_run
     from pipeline.write import write_outputs
 
+    gc.disable()  # as `python -m pipeline report` does: the process ends with the run (cli.report)
     settings = replace(load_settings(), form_path=Path(form_path))
     plan = None
     if previous:  # as the command line makes it: the snapshot is read inside build_run

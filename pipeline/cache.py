@@ -1,6 +1,6 @@
 """The caches in the outbox's `.cache/`: each file's read result and its validation findings,
 keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
-consolidated.xlsx's township rows; the returned workbooks.
+consolidated.xlsx's township rows; the returned workbooks; the compiled templates (templates/).
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
@@ -302,7 +302,7 @@ def _not_kept(error: OSError) -> None:
 def sweep(folder: Path) -> None:
     """Remove what runs killed while writing the cache left behind. Only under the outbox's
     lock: another run's file being written would look the same."""
-    for pattern in (".*", "charts/.*"):  # every cache file has a plain name; a hidden one is being written
+    for pattern in (".*", "charts/.*", "templates/.*"):  # every cache file has a plain name; a hidden one is being written
         for debris in folder.glob(pattern):
             if debris.is_file():
                 debris.unlink(missing_ok=True)

@@ -34,6 +34,7 @@ from .render import (
     csv_bytes,
     findings_csv,
     for_word,
+    keep_compiled_templates,
     prepare_docx,
     render_docx,
     render_html,
@@ -129,6 +130,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     previous = in_background(_previous_round, plan.previous) if plan and isinstance(plan.previous, Path) else None
     form = form or load_form(settings.form_path)
     units = units or load_units(form.units_file)
+    keep_compiled_templates(cache_dir / "templates" if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
     sources = discover(inbox, hashes)
     timings["discover"] = time.perf_counter() - t

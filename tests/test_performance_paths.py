@@ -324,3 +324,33 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     remade = returned_workbooks(roster, findings, label, cache=ReturnedCache(folder))
     assert sorted(made) == sorted(u.name for u in roster.units if f"returns/{u.code}_{u.name}.xlsx" in first)
     assert {k: content(v) for k, v in remade.items()} == {k: content(v) for k, v in first.items()}
+
+
+def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compiling(tmp_path, settings, monkeypatch):
+    """A run keeps the templates as compiled in .cache/templates/, apart for escaped (HTML) and
+    plain text, since the same template compiles differently for each; the next process loads
+    them; what comes out is the same, and a damaged file is compiled again."""
+    from pipeline import render
+
+    cache = tmp_path / ".cache"
+    monkeypatch.setattr(render, "_ENVS", {})  # as a fresh process
+    first = build_run(EXAMPLE, settings, cache_dir=cache)
+    kept = sorted(p.name for p in (cache / "templates").glob("*.jinja"))
+    kinds = {name.split("-", 1)[0] for name in kept}
+    assert kinds == {"html", "text"} and len(kept) >= 4  # report, validation, the narrative twice
+    compiled = []
+    real = render.jinja2.Environment.compile
+    monkeypatch.setattr(render.jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiled.append(a[1] if len(a) > 1 else k.get("name")) or real(self, *a, **k))
+    monkeypatch.setattr(render, "_ENVS", {})
+    again = build_run(EXAMPLE, settings, cache_dir=cache)
+    assert not [n for n in compiled if n]  # every named template loaded as compiled before
+    for name in ("report.html", "validation.html", "totals.csv"):
+        assert again.files[name] == first.files[name], name
+    for path in (cache / "templates").glob("*.jinja"):
+        path.write_bytes(path.read_bytes()[:40] + b"\x00damaged")
+    monkeypatch.setattr(render, "_ENVS", {})
+    compiled.clear()
+    damaged = build_run(EXAMPLE, settings, cache_dir=cache)
+    assert len([n for n in compiled if n]) >= 4
+    assert damaged.files["report.html"] == first.files["report.html"]

@@ -77,3 +77,16 @@ def test_an_all_zero_chart_draws_without_a_warning():
             chart = Chart("k", "各类问题", ("甲", "乙"), (("排查数", (0.0, 0.0)), ("已整改", (0.0, 0.0))), percent)
             assert ticks(chart)[-1] >= 1 if not percent else ticks(chart)[-1] == 1.0
             assert svg(chart).startswith("<svg") and b'<c:max val="' in chart_xml(chart, "rId1")
+
+
+def test_a_report_run_in_process_leaves_the_collector_as_it_was(tmp_path):
+    """Only `python -m pipeline report`, which ends with the run, keeps the cyclic collector off
+    afterwards; cli.main called in a longer-lived process (the tests, a notebook) does not."""
+    import gc
+
+    from pipeline import cli
+    from tests.conftest import EXAMPLE
+
+    assert gc.isenabled()
+    assert cli.main(["report", "--inbox", str(EXAMPLE), "--outbox", str(tmp_path / "out")]) == 0
+    assert gc.isenabled()
