@@ -143,19 +143,25 @@ def _env(autoescape: bool) -> jinja2.Environment:
 _CELL_SEPARATOR = "\x1f"  # a control character no cell holds: the row is escaped whole, then cut
 
 
-def table_rows(rows) -> markupsafe.Markup:
-    """<tr><td>…</td>…</tr> per row, each text escaped. The annex runs to a row per county:
-    each row is escaped as one text, its cells joined by a character that escaping leaves as
-    it is, then cut there, instead of 40,000 cells escaped one by one."""
+def table_rows(rows, classes: tuple[str, ...] = ()) -> markupsafe.Markup:
+    """<tr><td>…</td>…</tr> per row, each text escaped; `classes`, a class per column ("" for
+    none). The annex runs to a row per county: each row is escaped as one text, its cells
+    joined by a character that escaping leaves as it is, then cut there, instead of 40,000
+    cells escaped one by one."""
     out = []
     for row in rows:
         cells = [c if c.__class__ is str else str(c) for c in row]
+        opening = [f'<td class="{c}">' if c else "<td>" for c in classes] if len(classes) == len(cells) else \
+            ["<td>"] * len(cells)
         line = _CELL_SEPARATOR.join(cells)
         if line.count(_CELL_SEPARATOR) == len(cells) - 1:
-            inner = str(markupsafe.escape(line)).replace(_CELL_SEPARATOR, "</td><td>")
+            escaped = str(markupsafe.escape(line)).split(_CELL_SEPARATOR)
         else:  # a cell holds the separator itself: cell by cell
-            inner = "</td><td>".join(str(markupsafe.escape(c)) for c in cells)
-        out.append(f"<tr><td>{inner}</td></tr>\n" if cells else "<tr></tr>\n")
+            escaped = [str(markupsafe.escape(c)) for c in cells]
+        if any(o != "<td>" for o in opening):
+            out.append("<tr>" + "".join(f"{o}{cell}</td>" for o, cell in zip(opening, escaped)) + "</tr>\n")
+        else:
+            out.append("<tr><td>" + "</td><td>".join(escaped) + "</td></tr>\n" if cells else "<tr></tr>\n")
     return markupsafe.Markup("".join(out))
 
 
@@ -419,6 +425,9 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         "lines": lines,
         "unit_noun": noun,
         "roster": roster.units,
+        # the page's roster table, a row per unit (made once here: 3,000 rows through the template's loop took 20 ms)
+        "roster_rows": [[u.code, u.name, u.city_name, u.status_label, u.filed_on.isoformat() if u.filed_on else "",
+                         str(u.errors), str(u.warnings)] for u in roster.units],
     }
 
 
@@ -617,7 +626,7 @@ def for_word(report: Report) -> Report:
         report,
         annex=report.annex if report.word_annex else (),
         narrative_html=(), charts_svg=(),
-        notes={k: v for k, v in report.notes.items() if k != "roster"},
+        notes={k: v for k, v in report.notes.items() if k not in ("roster", "roster_rows")},
         annexes=tuple({k: v for k, v in a.items() if k != "all"} for a in report.annexes),
         comparison={k: v for k, v in report.comparison.items() if k != "svg"} if report.comparison else None,
     )

@@ -90,3 +90,13 @@ def test_a_report_run_in_process_leaves_the_collector_as_it_was(tmp_path):
     assert gc.isenabled()
     assert cli.main(["report", "--inbox", str(EXAMPLE), "--outbox", str(tmp_path / "out")]) == 0
     assert gc.isenabled()
+
+
+def test_table_rows_escape_every_cell_and_give_each_column_its_class():
+    from pipeline.render import table_rows
+
+    rows = [["620102", "城关区<b>", "兰州市&", 3], ["6\x1f2", "a", "b", ""]]
+    assert str(table_rows(rows)) == ("<tr><td>620102</td><td>城关区&lt;b&gt;</td><td>兰州市&amp;</td><td>3</td></tr>\n"
+                                     "<tr><td>6\x1f2</td><td>a</td><td>b</td><td></td></tr>\n")  # as written
+    assert str(table_rows(rows[:1], ("", "name", "name", ""))) == (
+        '<tr><td>620102</td><td class="name">城关区&lt;b&gt;</td><td class="name">兰州市&amp;</td><td>3</td></tr>\n')
