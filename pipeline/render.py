@@ -114,7 +114,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
             _write_whole(path, bucket.bytecode_to_string())
 
 
-_ENVS: dict[bool, jinja2.Environment] = {}
+_ENVS: dict[tuple[bool, Path], jinja2.Environment] = {}
 
 
 def keep_compiled_templates(folder: Path | None) -> None:
@@ -123,9 +123,9 @@ def keep_compiled_templates(folder: Path | None) -> None:
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
-    # One environment per kind, kept: it holds the templates loaded (each checked against its
-    # file before use), so a process that renders many reports compiles each once.
-    env = _ENVS.get(autoescape)
+    # One environment per kind and folder, kept: it holds the templates loaded (each checked
+    # against its file before use), so a process that renders many reports compiles each once.
+    env = _ENVS.get((autoescape, TEMPLATES_DIR))
     if env is None:
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -136,7 +136,7 @@ def _env(autoescape: bool) -> jinja2.Environment:
         )
         env.filters.update(wording.FILTERS)
         env.filters["table_rows"] = table_rows
-        _ENVS[autoescape] = env
+        _ENVS[(autoescape, TEMPLATES_DIR)] = env
     return env
 
 
