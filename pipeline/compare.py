@@ -157,16 +157,21 @@ def _name_ids(now: pd.Series, then: pd.Series) -> tuple[np.ndarray, np.ndarray, 
 def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previous, comparable: pd.Index) -> _Aligned:
     fields = [f.key for f in spec.count_fields]
     now = townships[spec.key]
-    county = _positions(now["code"], comparable)
-    now = now[county >= 0]
-    county = county[county >= 0]
     then = previous.townships.get(spec.key, pd.DataFrame({"code": [], "township": []}, dtype=object))
+    county = _positions(now["code"], comparable)
     then_county = _positions(then["code"], comparable)
-    then = then[then_county >= 0]
-    then_county = then_county[then_county >= 0]
     # County and township as one number: the county's place among the comparable ones, and
     # the township name's among the names of both rounds.
     names, then_names, width = _name_ids(now["township"], then["township"])
+    mine, theirs = county >= 0, then_county >= 0
+
+    def kept(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        # Columns are taken as arrays and cut to the comparable counties' rows, when any are
+        # not: usually all are, and nothing is copied.
+        return values if keep.all() else values[keep]
+
+    county, names = kept(county, mine), kept(names, mine)
+    then_county, then_names = kept(then_county, theirs), kept(then_names, theirs)
     width = max(width, 1)
     keys = county.astype(np.int64) * width + names
     earlier = pd.Index(then_county.astype(np.int64) * width + then_names)
@@ -177,10 +182,11 @@ def _align(spec: SheetSpec, townships: dict[str, pd.DataFrame], previous: Previo
         at = earlier[first].get_indexer(keys)
         at = np.where(at >= 0, np.flatnonzero(first)[np.maximum(at, 0)], -1)
     return _Aligned(
-        now["code"].to_numpy(dtype=object), county, now["township"].to_numpy(dtype=object), now["row"].to_numpy(),
-        {k: now[k].to_numpy(dtype="float64", na_value=np.nan) for k in fields}, at,
-        then["code"].to_numpy(dtype=object), then_county, then["township"].to_numpy(dtype=object),
-        {k: then[k].to_numpy(dtype="float64") for k in fields if k in then.columns},
+        kept(now["code"].to_numpy(dtype=object), mine), county, kept(now["township"].to_numpy(dtype=object), mine),
+        kept(now["row"].to_numpy(), mine),
+        {k: kept(now[k].to_numpy(dtype="float64", na_value=np.nan), mine) for k in fields}, at,
+        kept(then["code"].to_numpy(dtype=object), theirs), then_county, kept(then["township"].to_numpy(dtype=object), theirs),
+        {k: kept(then[k].to_numpy(dtype="float64"), theirs) for k in fields if k in then.columns},
     )
 
 
@@ -191,6 +197,8 @@ def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], return
     if not len(comparable):
         return []
     aligned = {spec.key: _align(spec, townships, previous, comparable) for spec in form.sheets}
+    sums = _Sums(np.asarray(comparable, dtype=object), {k: current[k].to_numpy() for k in current.columns},
+                 {k: before[k].to_numpy() for k in before.columns})
     noun = form.unit_noun
     resent: set[str] = set()
     if not alone:
@@ -207,11 +215,21 @@ def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], return
             if alone and rule.check not in ALONE:
                 continue
             if rule.check == "not-below":
-                out += _below_previous(form, spec, rule.id, rule.fields, aligned[spec.key], returns, current, before)
+                out += _below_previous(form, spec, rule.id, rule.fields, aligned[spec.key], returns, sums)
             else:
-                out += _jumps(form, spec, rule, returns, current, before, resent)
+                out += _jumps(form, spec, rule, returns, sums, resent)
     out += _township_changes(form, aligned, returns)
     return out
+
+
+@dataclass(frozen=True)
+class _Sums:
+    """The comparable counties' sums this round and last, a plain array per field (the rules
+    look at each field a few times: pandas' per-call cost would be most of their time)."""
+
+    codes: np.ndarray
+    now: dict[str, np.ndarray]
+    then: dict[str, np.ndarray]
 
 
 def _place(sheet_name: str, cell: str) -> str:
@@ -219,8 +237,8 @@ def _place(sheet_name: str, cell: str) -> str:
 
 
 def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, ...], a: _Aligned,
-                    returns: dict[str, Return], current: pd.DataFrame, before: pd.DataFrame) -> list[Finding]:
-    fields = tuple(k for k in fields if k in current.columns)
+                    returns: dict[str, Return], sums: _Sums) -> list[Finding]:
+    fields = tuple(k for k in fields if k in sums.now)
     fell_in_township: set[tuple[str, str]] = set()
     out = []
     matched = np.flatnonzero(a.at >= 0)
@@ -240,8 +258,9 @@ def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, .
                                             field_label=spec.label_of(k), unit=form.field(k).unit,
                                             previous=int(was[j]), value=int(value[j]))))
     for k in fields:
-        fell = current.index[(current[k] < before[k]).to_numpy()]
-        for code in fell:
+        now, then = sums.now[k], sums.then[k]
+        for i in np.flatnonzero(now < then):
+            code = sums.codes[i]
             if (code, k) in fell_in_township or spec.key not in returns[code].sheets:
                 continue
             sheet = returns[code].sheets[spec.key]
@@ -249,18 +268,19 @@ def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, .
             out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name, cell, k, rule,
                                form.message(rule, place=_place(sheet.name, cell), township="合计" if cell else "",
                                             field_label=spec.label_of(k), unit=form.field(k).unit,
-                                            previous=int(before.at[code, k]), value=int(current.at[code, k]))))
+                                            previous=int(then[i]), value=int(now[i]))))
     return out
 
 
-def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], current: pd.DataFrame,
-           before: pd.DataFrame, resent: set[str]) -> list[Finding]:
+def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], sums: _Sums,
+           resent: set[str]) -> list[Finding]:
     out = []
     for k in rule.fields:
-        if k not in current.columns:
+        if k not in sums.now:
             continue
-        flagged = hb_outliers(current[k].to_numpy(), before[k].to_numpy(), rule.u, rule.a, rule.c)
-        for code in current.index[flagged]:
+        now, then = sums.now[k], sums.then[k]
+        for i in np.flatnonzero(hb_outliers(now, then, rule.u, rule.a, rule.c)):
+            code = sums.codes[i]
             if code in resent or spec.key not in returns[code].sheets:
                 continue  # a resent return is said once, as such
             sheet = returns[code].sheets[spec.key]
@@ -268,7 +288,7 @@ def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], curren
             out.append(Finding(Severity.INFO, returns[code].source.path, code, sheet.name, cell, k, rule.id,
                                form.message(rule.id, place=_place(sheet.name, cell), field_label=spec.label_of(k),
                                             unit=form.field(k).unit, unit_noun=form.unit_noun,
-                                            previous=int(before.at[code, k]), value=int(current.at[code, k]))))
+                                            previous=int(then[i]), value=int(now[i]))))
     return out
 
 
