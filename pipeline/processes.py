@@ -59,7 +59,10 @@ def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
             kind, value = "lost", None
         finally:
             receive.close()
-            process.join(timeout=5)
+            # Not waited for: a copy that has just sent a large result takes a few hundredths
+            # of a second to end, and nothing here needs it gone. Reaped now if it has ended,
+            # else by multiprocessing when it next starts a process (or by the system at exit).
+            process.join(timeout=0)
         if kind == "ok":
             return value
         return fn(*args)  # the copy failed or died: do it here, where an error is reported as usual
@@ -155,7 +158,7 @@ class Helper:
     def close(self) -> None:
         self._lose()  # the helper sees the pipe close and exits
         if self._process is not None:
-            self._process.join(timeout=5)
+            self._process.join(timeout=0)  # not waited for (see in_background): reaped later if still ending
 
 
 def _serve(conn, parent_end, parent: int, prepare) -> None:

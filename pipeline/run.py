@@ -44,7 +44,7 @@ from .render import (
     township_blocks,
 )
 from .resolve import resolve
-from .rounds import Previous, SnapshotProblem, load_snapshot, same_form, snapshot_bytes, snapshot_path
+from .rounds import Previous, SnapshotProblem, load_snapshot, same_form, snapshot_bytes, snapshot_path, widened
 from .tabulate import Tables, tabulate
 from .units import UnitList, load_units
 from .validate import prepare_validation, validate
@@ -184,6 +184,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     earlier = plan.previous if plan else None
     if previous is not None:
         earlier, problem = previous()
+        earlier = widened(earlier) if earlier is not None else None
         round_note = round_note or problem
     if earlier is not None:
         round_note = same_form(form, earlier)
@@ -240,7 +241,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 def _previous_round(path: Path) -> tuple[Previous | None, str]:
     """The snapshot read back, or why it cannot be used."""
     try:
-        return load_snapshot(path), ""
+        return load_snapshot(path, compact=True), ""  # sent back compact, widened on arrival
     except SnapshotProblem as e:
         return None, str(e)
 

@@ -278,6 +278,26 @@ def test_a_format_1_snapshot_with_names_in_full_reads_as_format_2(two_rounds, tm
     assert rows(again / "findings.csv") == rows(out / "findings.csv")
 
 
+def test_a_snapshot_read_compact_and_widened_is_the_snapshot(two_rounds):
+    """Read by another process, a snapshot crosses compact (its figures in the narrow integers
+    they were stored in) and is widened to int64 on arrival: the same frames as read here."""
+    import pickle
+
+    import numpy as np
+
+    from pipeline.rounds import load_snapshot, widened
+
+    _, out, _, _ = two_rounds
+    (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
+    plain, compact = load_snapshot(snap), load_snapshot(snap, compact=True)
+    assert len(pickle.dumps(compact)) < len(pickle.dumps(plain))
+    again = widened(compact)
+    for key, frame in plain.townships.items():
+        assert frame.equals(again.townships[key])
+        assert all(again.townships[key][c].dtype == np.int64 for c in frame.columns[2:])
+    assert again.sums.equals(plain.sums) and again.status == plain.status
+
+
 def test_a_snapshot_naming_a_township_outside_its_list_is_damaged(two_rounds, tmp_path):
     from pipeline.rounds import SnapshotProblem, load_snapshot
 
