@@ -155,7 +155,8 @@ def write_section(n: int, runs: int, a: list[dict], b: list[dict]) -> None:
         f"{datetime.now():%Y-%m-%d %H:%M}: the same {n:,} synthetic returns run with no round (A) and with a round "
         "compared with a previous round (B), alternating A and B, each a fresh process, read cache warm for both. "
         "The previous round: every figure a tenth lower, one county in a thousand higher (so the comparison "
-        f"finds {b[0]['findings']} falls and jumps and sends those counties' workbooks back).",
+        f"finds {b[0]['findings']} falls and jumps and sends those counties' workbooks back; unchanged since the "
+        "warm-up run, those come from the outbox's cache, as in any re-run).",
         "",
         "| | A, no round | B, with a previous round | B − A |",
         "|---|---|---|---|",
