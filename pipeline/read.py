@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 import unicodedata
 import zipfile
 import zlib
@@ -114,29 +115,35 @@ def engine_reports_held_back():
     RUST_BACKTRACE set a page of backtrace, straight to the process's standard error before
     Python sees the panic, which `_guarded` makes that file's finding. Staff would read it as
     the program crashing. So while a group of files is read, standard error goes to a
-    temporary file; afterwards what was written there is passed on, less the engine's reports."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        held = tempfile.TemporaryFile()
-    except (OSError, ValueError, AttributeError):  # no standard error to hold (a service, a closed stream)
-        yield
-        return
-    os.dup2(held.fileno(), 2)
-    try:
-        yield
-    finally:
+    temporary file; afterwards what was written there is passed on, less the engine's reports.
+    Standard error belongs to the whole process: one thread at a time holds it (the submission
+    page checks in a worker thread while its server logs)."""
+    with _HOLDING:
         try:
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os.dup2(saved, 2)
-        os.close(saved)
-        held.seek(0)
-        rest = without_engine_reports(held.read().decode("utf-8", "replace"))
-        held.close()
-        if rest:
-            sys.stderr.write(rest)
+            saved = os.dup(2)
+            held = tempfile.TemporaryFile()
+        except (OSError, ValueError, AttributeError):  # no standard error to hold (a service, a closed stream)
+            yield
+            return
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            try:
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            rest = without_engine_reports(held.read().decode("utf-8", "replace"))
+            held.close()
+            if rest:
+                sys.stderr.write(rest)
+
+
+_HOLDING = threading.RLock()
 
 
 _PANIC = re.compile(r"^thread '.*' (?:\(\d+\) )?panicked at ")
