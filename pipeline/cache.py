@@ -302,7 +302,7 @@ def _not_kept(error: OSError) -> None:
 def sweep(folder: Path) -> None:
     """Remove what runs killed while writing the cache left behind. Only under the outbox's
     lock: another run's file being written would look the same."""
-    for pattern in (".*", "charts/.*", "templates/.*"):  # every cache file has a plain name; a hidden one is being written
+    for pattern in (".*", "charts/.*", "templates/*/.*"):  # every cache file has a plain name; a hidden one is being written
         for debris in folder.glob(pattern):
             if debris.is_file():
                 debris.unlink(missing_ok=True)

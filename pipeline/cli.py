@@ -170,6 +170,9 @@ def _terminate(signum, frame):
 
     if os.getpid() != _MAIN_PID:
         os._exit(130)  # a worker or chart process, which Ctrl-C reaches too: the run says it once
+    from .read import release_stderr
+
+    release_stderr()  # reading may be holding it back from the console (the engine's panics)
     if write.interrupt(signum):
         from .processes import stop_children
 

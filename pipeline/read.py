@@ -127,9 +127,11 @@ def engine_reports_held_back():
             yield
             return
         os.dup2(held.fileno(), 2)
+        _HELD.append(saved)
         try:
             yield
         finally:
+            _HELD.pop()
             try:
                 sys.stderr.flush()
             except (OSError, ValueError):
@@ -144,6 +146,17 @@ def engine_reports_held_back():
 
 
 _HOLDING = threading.RLock()
+_HELD: list[int] = []  # the console's standard error while a group's is held back
+
+
+def release_stderr() -> None:
+    """Standard error back to the console at once: for a run being stopped (Ctrl-C), which
+    says so there and ends before the group it was reading is done."""
+    if _HELD:
+        try:
+            os.dup2(_HELD[0], 2)
+        except OSError:
+            pass
 
 
 _PANIC = re.compile(r"^thread '.*' (?:\(\d+\) )?panicked at ")
@@ -160,7 +173,9 @@ def without_engine_reports(text: str) -> str:
             out.append(lines[i])
             i += 1
             continue
-        i += 2  # the report's line and its message
+        # the report's line, and its message on the next line when the line ends with a colon
+        # (an older Rust puts the message on the report's line itself)
+        i += 2 if lines[i].rstrip().endswith(":") else 1
         while i < len(lines) and (lines[i].startswith((" ", "\t", "stack backtrace:", "note: "))):
             i += 1
     return "".join(out)

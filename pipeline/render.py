@@ -11,6 +11,7 @@ import dataclasses
 import io
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,22 +80,21 @@ class Report:
 TITLE_CHARS_PER_LINE = 20
 
 
-_COMPILED_IN: list[Path | None] = [None]  # where compiled templates are kept (keep_compiled_templates)
-
-
 class CompiledTemplates(jinja2.BytecodeCache):
     """The templates as Jinja compiles them, kept in a folder (the outbox's .cache/templates/)
     so that a run loads them instead of compiling them again: a fortieth of a second a run.
-    Jinja keys them on each template's name and text, not on the environment: the same
-    template compiles differently with autoescape on and off, so each `kind` has its own
-    files. A cache that cannot be read or written only costs the compiling."""
+
+    Jinja keys them on each template's name and text, not on what else goes into the
+    compiled code: the environment's options, filters applied to constants at compile time,
+    Jinja's own version. So the folder is named by a fingerprint of this code and Jinja's
+    version, and each `kind` of environment (autoescape on or off) has its own files. A
+    cache that cannot be read or written only costs the compiling."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> Path | None:
-        folder = _COMPILED_IN[0]
-        return folder / f"{self.kind}-{bucket.key}.jinja" if folder is not None else None
+        return _compiled_in / f"{self.kind}-{bucket.key}.jinja" if _compiled_in is not None else None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         path = self._path(bucket)
@@ -102,7 +102,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
             return
         try:
             with open(path, "rb") as f:
-                bucket.load_bytecode(f)  # one of another Jinja or Python is refused there, and compiled
+                bucket.load_bytecode(f)  # one of another Python is refused there, and compiled
         except Exception:  # noqa: BLE001 - damaged in any way: compiled again
             bucket.reset()
 
@@ -114,12 +114,35 @@ class CompiledTemplates(jinja2.BytecodeCache):
             _write_whole(path, bucket.bytecode_to_string())
 
 
+_compiled_in: Path | None = None  # where compiled templates are kept (keep_compiled_templates)
 _ENVS: dict[tuple[bool, Path], jinja2.Environment] = {}
 
 
 def keep_compiled_templates(folder: Path | None) -> None:
-    """Where compiled templates are kept from now on in this process; None: nowhere."""
-    _COMPILED_IN[0] = folder
+    """Keep compiled templates under `folder` from now on in this process (None: nowhere), in
+    a subfolder named by this code's fingerprint; other fingerprints' subfolders go."""
+    global _compiled_in
+    if folder is None:
+        _compiled_in = None
+        return
+    _compiled_in = folder / _template_fingerprint()
+    if not _compiled_in.is_dir() and folder.is_dir():
+        import shutil
+
+        for old in folder.iterdir():
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+
+
+@lru_cache(maxsize=1)
+def _template_fingerprint() -> str:
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256(jinja2.__version__.encode())
+    for name in ("render.py", "wording.py", "form.py"):  # the environment, its filters and theirs
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _env(autoescape: bool) -> jinja2.Environment:
@@ -145,23 +168,25 @@ _CELL_SEPARATOR = "\x1f"  # a control character no cell holds: the row is escape
 
 def table_rows(rows, classes: tuple[str, ...] = ()) -> markupsafe.Markup:
     """<tr><td>…</td>…</tr> per row, each text escaped; `classes`, a class per column ("" for
-    none). The annex runs to a row per county: each row is escaped as one text, its cells
-    joined by a character that escaping leaves as it is, then cut there, instead of 40,000
-    cells escaped one by one."""
+    none). The annex runs to a row per county: a row of plain text is escaped as one string,
+    its cells joined by a character escaping leaves as it is, then cut there, instead of
+    40,000 cells escaped one by one. Anything else (a number, markup) is escaped cell by cell."""
+    openings: dict[int, list[str]] = {}
     out = []
     for row in rows:
-        cells = [c if c.__class__ is str else str(c) for c in row]
-        opening = [f'<td class="{c}">' if c else "<td>" for c in classes] if len(classes) == len(cells) else \
-            ["<td>"] * len(cells)
-        line = _CELL_SEPARATOR.join(cells)
-        if line.count(_CELL_SEPARATOR) == len(cells) - 1:
-            escaped = str(markupsafe.escape(line)).split(_CELL_SEPARATOR)
-        else:  # a cell holds the separator itself: cell by cell
-            escaped = [str(markupsafe.escape(c)) for c in cells]
-        if any(o != "<td>" for o in opening):
-            out.append("<tr>" + "".join(f"{o}{cell}</td>" for o, cell in zip(opening, escaped)) + "</tr>\n")
+        opening = openings.get(len(row))
+        if opening is None:
+            opening = openings[len(row)] = ([f'<td class="{c}">' if c else "<td>" for c in classes]
+                                            if len(classes) == len(row) else ["<td>"] * len(row))
+        line = _CELL_SEPARATOR.join(row) if all(c.__class__ is str for c in row) else None
+        if line is not None and line.count(_CELL_SEPARATOR) == len(row) - 1:
+            cells = str(markupsafe.escape(line)).split(_CELL_SEPARATOR) if row else []
+        else:  # not all plain text, or a cell holds the separator itself
+            cells = [str(markupsafe.escape(c)) for c in row]
+        if classes:
+            out.append("<tr>" + "".join(f"{o}{cell}</td>" for o, cell in zip(opening, cells)) + "</tr>\n")
         else:
-            out.append("<tr><td>" + "</td><td>".join(escaped) + "</td></tr>\n" if cells else "<tr></tr>\n")
+            out.append("<tr><td>" + "</td><td>".join(cells) + "</td></tr>\n" if cells else "<tr></tr>\n")
     return markupsafe.Markup("".join(out))
 
 
@@ -265,16 +290,31 @@ def count_values(values: pd.Series, shown: np.ndarray | None = None, empty: obje
     known = values.notna().to_numpy()
     if shown is not None:
         known = known & shown
-    numbers = values.to_numpy(dtype="float64", na_value=0).astype(np.int64).tolist()  # exact below 2**53
-    return [v if ok else empty for v, ok in zip(numbers, known.tolist())]
+    return [v if ok else empty for v, ok in zip(_whole(values), known.tolist())]
+
+
+def _whole(values: pd.Series) -> list[int]:
+    """A column's figures as Python integers, 0 where missing: exact, as the counts are (the
+    reader keeps every cell within 10**12, and pandas sums them in int64)."""
+    if values.dtype.kind == "f":  # a float column (NaN for missing) holds whole numbers below 2**53
+        return values.fillna(0).astype(np.int64).tolist()
+    if values.dtype == object:
+        return [int(v) for v in values.to_numpy(dtype=object, na_value=0)]
+    return values.to_numpy(dtype="int64", na_value=0).tolist()
+
+
+_HALF_UP_SAFE = (2**63 - 1) // 20000  # below this, num * 20000 cannot overflow int64
 
 
 def _hundredths(num: pd.Series, den: pd.Series, shown: np.ndarray) -> tuple[list[int], list[bool]]:
     """wording.hundredths for columns of sums, and where there is a rate at all."""
     ok = shown & num.notna().to_numpy() & den.notna().to_numpy()
-    n = num.to_numpy(dtype="float64", na_value=0).astype(np.int64)
-    d = den.to_numpy(dtype="float64", na_value=0).astype(np.int64)
+    n_list, d_list = _whole(num), _whole(den)
+    n, d = np.asarray(n_list, dtype=np.int64), np.asarray(d_list, dtype=np.int64)
     ok &= d != 0
+    if len(n) and max(int(np.abs(n).max()), int(np.abs(d).max())) > _HALF_UP_SAFE:
+        # sums past what int64 can round: in Python's integers, a row at a time, as wording does
+        return [wording.hundredths(a, b) if good else 0 for a, b, good in zip(n_list, d_list, ok.tolist())], ok.tolist()
     safe = np.where(ok, d, 1)
     h = (n * 20000 + safe) // (2 * safe)
     h = np.where(n < d, np.minimum(h, 9999), h)
@@ -692,9 +732,8 @@ _NUMBER = re.compile(r"[\d.,%—+\-]*")  # + : a change, +12
 
 def text_width(text: str, half: float = 0.5) -> float:
     """In characters: a CJK character or full-width mark is one, a digit or Latin letter `half`."""
-    if text.isascii():  # a figure or rate, most cells
-        return len(text) * half
-    return sum(1 if ord(ch) > 0x2E7F else half for ch in text)
+    wide = 0 if text.isascii() else sum(1 for ch in text if ord(ch) > 0x2E7F)  # a figure or rate: no wide ones
+    return wide + (len(text) - wide) * half
 
 
 def finish_docx(document, report: Report) -> None:

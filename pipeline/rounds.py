@@ -127,10 +127,13 @@ def _unpack(packed, widen: bool = True) -> np.ndarray:
     return column.astype(np.int64) if widen else column
 
 
-def _township_column(column, names: pd.Index) -> pd.Categorical:
-    """A sheet's township names: places in the file's `names` (format 2), or the names
-    themselves (format 1). A place outside the list is a damaged snapshot (ValueError)."""
-    if isinstance(column, list):
+def _township_column(column, names: pd.Index, version: int) -> pd.Categorical:
+    """A sheet's township names: from format 2, places in the file's `names` (packed, or a
+    plain list of numbers); from format 1, the names themselves. A place outside the list is
+    a damaged snapshot (ValueError)."""
+    if version < 2:
+        if not isinstance(column, list):
+            raise ValueError("townships")
         places, distinct = pd.factorize(np.asarray([str(n) for n in column], dtype=object))
         return pd.Categorical.from_codes(places, distinct)
     places = _unpack(column)
@@ -242,7 +245,7 @@ def load_snapshot(path: Path, compact: bool = False) -> Previous:
             # Categorical: each name once, so that the snapshot read by another process
             # comes back across the pipe in a fraction of the time of 100,000 strings.
             frame = pd.DataFrame({"code": pd.Categorical.from_codes(np.repeat(counties, sizes), distinct),
-                                  "township": _township_column(sheet["townships"], names)}
+                                  "township": _township_column(sheet["townships"], names, doc["format"])}
                                  | {k: _unpack(v, widen=not compact) for k, v in sheet["values"].items()})
             if len(frame) != int(sizes.sum()):
                 raise ValueError("sizes")

@@ -117,6 +117,7 @@ def build_run(
     finally:
         word.close()
         checker.close()
+        keep_compiled_templates(None)  # this outbox's cache is this run's, under its lock
         if gc_was_enabled:
             gc.enable()
 

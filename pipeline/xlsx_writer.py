@@ -132,7 +132,7 @@ def _column_cells(column: Sequence, strings: _Strings | None) -> list[str]:
     cells, so a column of mixed types is written value by value."""
     kinds = set(map(type, column)) - {type(None)}
     if len(kinds) <= 1:
-        memo = {v: _cell(v, strings) for v in set(column)}
+        memo = {v: _cell(v, strings) for v in dict.fromkeys(column)}  # in order: the same shared strings every run
         return list(map(memo.__getitem__, column))
     return [_cell(v, strings) for v in column]
 

@@ -257,3 +257,25 @@ def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
                      b"`RUST_BACKTRACE=1` environment variable to display a backtrace\n"))
         os.write(2, "提示：读表后的一行\n".encode())
     assert capfd.readouterr().err == "提示：读表前的一行\n提示：读表后的一行\n"
+
+
+def test_an_older_one_line_panic_report_takes_no_other_line_with_it():
+    from pipeline.read import without_engine_reports
+
+    text = ("thread 'main' panicked at 'index out of bounds', src/xls.rs:9:1\n"
+            "提示：读表后的一行\n")
+    assert without_engine_reports(text) == "提示：读表后的一行\n"
+
+
+def test_a_run_stopped_while_reading_says_so_on_the_console(capfd):
+    """Ctrl-C while a group of files is read: cli._terminate gives standard error back to the
+    console before it says the run was stopped, and ends the process there."""
+    import os
+
+    from pipeline.read import engine_reports_held_back, release_stderr
+
+    with engine_reports_held_back():
+        os.write(2, b"thread '<unnamed>' panicked at src/xls.rs:9:1:\nindex out of bounds\n")
+        release_stderr()
+        os.write(2, "已中断。\n".encode())
+        assert capfd.readouterr().err == "已中断。\n"

@@ -335,7 +335,7 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     cache = tmp_path / ".cache"
     monkeypatch.setattr(render, "_ENVS", {})  # as a fresh process
     first = build_run(EXAMPLE, settings, cache_dir=cache)
-    kept = sorted(p.name for p in (cache / "templates").glob("*.jinja"))
+    kept = sorted(p.name for p in (cache / "templates").glob("*/*.jinja"))
     kinds = {name.split("-", 1)[0] for name in kept}
     assert kinds == {"html", "text"} and len(kept) >= 4  # report, validation, the narrative twice
     compiled = []
@@ -347,10 +347,19 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     assert not [n for n in compiled if n]  # every named template loaded as compiled before
     for name in ("report.html", "validation.html", "totals.csv"):
         assert again.files[name] == first.files[name], name
-    for path in (cache / "templates").glob("*.jinja"):
+    for path in (cache / "templates").glob("*/*.jinja"):
         path.write_bytes(path.read_bytes()[:40] + b"\x00damaged")
     monkeypatch.setattr(render, "_ENVS", {})
     compiled.clear()
     damaged = build_run(EXAMPLE, settings, cache_dir=cache)
     assert len([n for n in compiled if n]) >= 4
     assert damaged.files["report.html"] == first.files["report.html"]
+    # Another version of this code (or of Jinja) compiles afresh, into a folder of its own;
+    # the old one goes.
+    [old] = (cache / "templates").iterdir()
+    monkeypatch.setattr(render, "_template_fingerprint", lambda: "another")
+    monkeypatch.setattr(render, "_ENVS", {})
+    compiled.clear()
+    build_run(EXAMPLE, settings, cache_dir=cache)
+    assert len([n for n in compiled if n]) >= 4
+    assert [p.name for p in (cache / "templates").iterdir()] == ["another"] and not old.exists()

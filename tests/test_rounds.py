@@ -270,6 +270,17 @@ def test_a_format_1_snapshot_with_names_in_full_reads_as_format_2(two_rounds, tm
     new, kept = load_snapshot(snap), load_snapshot(old)
     for key, frame in new.townships.items():
         assert frame.astype(object).equals(kept.townships[key].astype(object))
+    # Format 2 with its places written as a plain list of numbers, as the format allows any column:
+    listed = json.loads(snap.read_bytes())
+    for sheet in listed["sheets"].values():
+        packed = sheet["townships"]
+        sheet["townships"] = np.frombuffer(zlib.decompress(base64.b64decode(packed["zlib_base64"])),
+                                           dtype=packed["dtype"]).tolist()
+    plain = tmp_path / "plain" / "snapshot.json"
+    plain.parent.mkdir()
+    plain.write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
+    for key, frame in new.townships.items():
+        assert frame.astype(object).equals(load_snapshot(plain).townships[key].astype(object))
     assert kept.sums.equals(new.sums) and kept.status == new.status
     again = base / "again"
     assert cli.main(["report", "--inbox", str(base / "in2"), "--outbox", str(again), "--round", "2016-12",

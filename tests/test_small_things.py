@@ -93,10 +93,13 @@ def test_a_report_run_in_process_leaves_the_collector_as_it_was(tmp_path):
 
 
 def test_table_rows_escape_every_cell_and_give_each_column_its_class():
+    import markupsafe
+
     from pipeline.render import table_rows
 
     rows = [["620102", "城关区<b>", "兰州市&", 3], ["6\x1f2", "a", "b", ""]]
     assert str(table_rows(rows)) == ("<tr><td>620102</td><td>城关区&lt;b&gt;</td><td>兰州市&amp;</td><td>3</td></tr>\n"
                                      "<tr><td>6\x1f2</td><td>a</td><td>b</td><td></td></tr>\n")  # as written
+    assert str(table_rows([[markupsafe.Markup("<b>已</b>"), "<i>", 7]])) == "<tr><td><b>已</b></td><td>&lt;i&gt;</td><td>7</td></tr>\n"
     assert str(table_rows(rows[:1], ("", "name", "name", ""))) == (
         '<tr><td>620102</td><td class="name">城关区&lt;b&gt;</td><td class="name">兰州市&amp;</td><td>3</td></tr>\n')
