@@ -180,10 +180,11 @@ def cli_report(runs: int) -> float:
 def reference_ms() -> float:
     """A fixed piece of pure-Python work, timed beside every run. The machine is shared and
     its speed drifts by a quarter or more over minutes: when this is slower than usual, so
-    was everything measured next to it. The fastest of three, so that one interruption of a
-    few milliseconds does not make a calm machine look busy."""
+    was everything measured next to it. The fastest of five, so that an interruption of a
+    few milliseconds does not make a calm machine look busy (the calm runs are told apart by
+    10%, more than this loop's own jitter)."""
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         t = time.perf_counter()
         total = 0
         for i in range(1_000_000):

@@ -48,6 +48,7 @@ def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
         return lambda: fn(*args)
     ctx = mp.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
+    _widen(send)
     process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=True)
     process.start()
     send.close()
@@ -68,6 +69,18 @@ def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
         return fn(*args)  # the copy failed or died: do it here, where an error is reported as usual
 
     return wait
+
+
+def _widen(conn) -> None:
+    """A pipe that holds a megabyte rather than 64 KB (Linux; elsewhere as it is): a copy's
+    result of a few megabytes then crosses in a few writes, not in a hundred turns of two
+    processes waiting on each other, and a small one is written before it is asked for."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def _receive(conn, process):
