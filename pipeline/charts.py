@@ -34,7 +34,7 @@ class Chart:
     @property
     def axis_unit(self) -> str:
         """What the value axis is labelled with: % for a rate; a count's unit, unless the title
-        (the caption) already ends with it, as 各类问题排查和整改情况（件）: said once."""
+        (the caption) already ends with it, as 各类问题排查和整改情况（件） does: said once."""
         if self.percent:
             return "%"
         return "" if self.unit and self.title.endswith(f"（{self.unit}）") else self.unit

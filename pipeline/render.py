@@ -262,10 +262,10 @@ def headings(keys: list[str]) -> dict:
 
 
 def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
-    """The county table's rows (city, county, 应报, 已汇总, counts, rates), made a column at a
+    """The county table's rows (city, county, 应报 and 已汇总 , counts, rates), made a column at a
     time: cell by cell, 3,000 counties' tables took a tenth of a second of every run. The
     same text as the province's and cities' rows: a county not included is named with its
-    status (已退回 or 未报送) where its figures would be, blank figures and — rates."""
+    status ( 已退回 or 未报送 ) where its figures would be, blank figures and — rates."""
     included = counties["status"].eq("included").to_numpy() & (counties["units_included"].to_numpy() > 0)
     names = [name if ok else f"{name}（{STATUS_LABEL[status]}）"
              for name, status, ok in zip(counties["name"].tolist(), counties["status"].tolist(), included.tolist())]
