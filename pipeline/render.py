@@ -658,14 +658,13 @@ def prepare_docx() -> None:
 
 
 def for_word(report: Report) -> Report:
-    """The report without what only the web page shows (every county's table past the Word
-    limit, the roster, the pictures and linked paragraphs of the HTML): what render_docx is
-    given, in the Word helper process. At 3,000 units the whole report took 27 ms to send
-    there, on the way of everything else, and this part of it 2."""
+    """The report without what only the web page shows (the county tables past the Word limit,
+    the roster, the pictures and linked paragraphs of the HTML): what render_docx is given, in
+    the Word helper process. At 3,000 units the whole report took 27 ms to send there, on the
+    way of everything else, and this part of it 2. Word takes its tables from `annexes` alone."""
     return replace(
         report,
-        annex=report.annex if report.word_annex else (),
-        narrative_html=(), charts_svg=(),
+        annex=(), narrative_html=(), charts_svg=(),
         notes={k: v for k, v in report.notes.items() if k not in ("roster", "roster_rows")},
         annexes=tuple({k: v for k, v in a.items() if k != "all"} for a in report.annexes),
         comparison={k: v for k, v in report.comparison.items() if k != "svg"} if report.comparison else None,
