@@ -102,3 +102,12 @@ def zip_of(files: dict[str, bytes]) -> bytes:
         for name, body in files.items():
             z.writestr(name, body)
     return out.getvalue()
+
+
+def subtotal_row(ws, spec, plan, at: int, label: str, rows: list[dict]) -> None:
+    """A row inserted at `at` as clerks write a 小计: `label` in column A, each count of the
+    sheet the sum of `rows` in its column."""
+    ws.insert_rows(at)
+    ws.cell(at, 1, label)
+    for f in spec.count_fields:
+        ws.cell(at, plan.columns[f.key], sum(r[f.key] for r in rows))

@@ -20,6 +20,7 @@ from openpyxl.utils import get_column_letter
 from pipeline.blank_forms import blank_form
 from pipeline.formbook import Layout, build_with_plans, workbook_bytes
 from pipeline.run import build_run
+from tests.builders import subtotal_row
 from tests.conftest import clean_rows
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 
@@ -184,12 +185,8 @@ def _with_subtotals(form, units, off_by: int = 0):
     for spec in form.sheets:
         plan = plans[spec.key]
         ws = wb[f"{spec.number}{spec.label}"]
-        ws.insert_rows(plan.first_data + 3)
-        ws.insert_rows(plan.first_data + 2)
-        for label, at, part in (("川区小计", plan.first_data + 2, rows[:2]), ("小  计", plan.first_data + 4, rows[2:])):
-            ws.cell(at, 1, label)
-            for f in spec.count_fields:
-                ws.cell(at, plan.columns[f.key], sum(r[f.key] for r in part))
+        subtotal_row(ws, spec, plan, plan.first_data + 2, "川区小计", rows[:2])
+        subtotal_row(ws, spec, plan, plan.first_data + 4, "小  计", rows[2:])
         first = spec.count_fields[0]
         ws.cell(plan.first_data + 2, plan.columns[first.key]).value += off_by
     return wb, plans

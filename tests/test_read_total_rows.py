@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.formbook import Layout, workbook_bytes
 from pipeline.read import _sums_of_the_others
+from tests.builders import subtotal_row
 from tests.conftest import clean_rows
 from tests.test_read_habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
@@ -49,11 +50,7 @@ def test_a_subtotal_with_a_colon_is_still_a_subtotal(tmp_path, form, units):
     wb, plans = built(form, units, rows)
     for spec in form.sheets:
         plan = plans[spec.key]
-        ws = wb[f"{spec.number}{spec.label}"]
-        ws.insert_rows(plan.first_data + 2)
-        ws.cell(plan.first_data + 2, 1, "小计（户）：")
-        for f in spec.count_fields:
-            ws.cell(plan.first_data + 2, plan.columns[f.key], rows[0][f.key] + rows[1][f.key])
+        subtotal_row(wb[f"{spec.number}{spec.label}"], spec, plan, plan.first_data + 2, "小计（户）：", rows[:2])
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
