@@ -30,7 +30,7 @@ $(VENV)/.runtime: requirements.lock
 # Python keeps compiled modules in __pycache__ by itself, unless PYTHONDONTWRITEBYTECODE is set
 # (as in many containers and on this machine): then every run would compile the pipeline's
 # source again, a tenth of a second. Compiled here, again whenever a source file changes.
-$(VENV)/.compiled: $(VENV)/.runtime $(wildcard pipeline/*.py)
+$(VENV)/.compiled: $(VENV)/.runtime $(wildcard pipeline/*.py pipeline/*/*.py pipeline/*/*/*.py)
 	@$(PY) -m compileall -q pipeline
 	@touch $@
 
@@ -81,6 +81,7 @@ docx-template: $(VENV)/.runtime ## 用 scripts/build_report_template.py 重建 t
 	$(PY) scripts/build_report_template.py
 
 clean: ## 删除运行环境和 outbox/ 中生成的文件（保留链接的令牌、rounds/ 和 history/）
-	rm -rf $(VENV) .pytest_cache .ruff_cache pipeline/__pycache__
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find pipeline tests -name __pycache__ -type d -prune -exec rm -rf {} +
 	find outbox -mindepth 1 -maxdepth 1 -not -name .gitkeep -not -name tokens.json -not -name links.csv \
 		-not -name status.url -not -name rounds -not -name history -exec rm -rf {} + 2>/dev/null || true

@@ -37,9 +37,9 @@ ROUNDS_SECTION = "## A previous round"
 
 def make_inbox(n: int) -> tuple[Path, Path]:
     """N returns of the default form in varied layouts, and a form whose unit list has N units."""
-    from pipeline.form import load_form
-    from pipeline.formbook import Layout, build_return, workbook_bytes
-    from pipeline.units import Unit, load_units
+    from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+    from pipeline.spec.form import load_form
+    from pipeline.spec.units import Unit, load_units
 
     folder = WORK / f"n{n}"
     inbox, form_path = folder / "inbox", folder / "form.toml"
@@ -98,9 +98,9 @@ def child(inbox: str, outbox: str, form_path: str) -> None:
     t0 = time.perf_counter()
     from dataclasses import replace
 
-    from pipeline.config import load_settings
-    from pipeline.run import build_run
-    from pipeline.write import write_outputs
+    from pipeline.run.report import build_run
+    from pipeline.spec.config import load_settings
+    from pipeline.store.outbox import write_outputs
 
     t_import = time.perf_counter() - t0
     import gc

@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench import reference_ms  # noqa: E402
 from serving import start_server, upload  # noqa: E402
 
-from pipeline.example import example_returns  # noqa: E402
-from pipeline.form import load_form  # noqa: E402
-from pipeline.formbook import build_return, workbook_bytes  # noqa: E402
-from pipeline.units import load_units  # noqa: E402
+from pipeline.outputs.example import example_returns  # noqa: E402
+from pipeline.outputs.formbook import build_return, workbook_bytes  # noqa: E402
+from pipeline.spec.form import load_form  # noqa: E402
+from pipeline.spec.units import load_units  # noqa: E402
 
 SECTION = "## The submission page (make bench-serve)"
 RESULTS = ROOT / "benchmarks" / "results.md"

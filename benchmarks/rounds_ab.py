@@ -32,9 +32,10 @@ def child(inbox: str, outbox: str, form_path: str, previous: str) -> None:
     from dataclasses import replace
     from datetime import datetime
 
-    from pipeline.config import load_settings
-    from pipeline.run import RoundPlan, build_run
-    from pipeline.write import write_outputs
+    from pipeline.run.report import build_run
+    from pipeline.spec.config import load_settings
+    from pipeline.store.outbox import write_outputs
+    from pipeline.store.rounds import RoundPlan
 
     gc.disable()  # as `python -m pipeline report` does: the process ends with the run (cli.report)
     settings = replace(load_settings(), form_path=Path(form_path))
@@ -66,10 +67,10 @@ def previous_snapshot(inbox: Path, form_path: Path, folder: Path) -> Path:
 
     import pandas as pd
 
-    from pipeline.config import load_settings
-    from pipeline.consolidate import Totals
-    from pipeline.rounds import snapshot_bytes
-    from pipeline.run import build_run
+    from pipeline.outputs.snapshot import snapshot_bytes
+    from pipeline.run.report import build_run
+    from pipeline.spec.config import load_settings
+    from pipeline.stages.consolidate import Totals
 
     settings = replace(load_settings(), form_path=Path(form_path))
     run = build_run(inbox, settings, cache_dir=folder / ".cache")

@@ -18,12 +18,12 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from .config import ROOT, load_settings
 from .errors import Fatal
+from .paths import EXAMPLE_INBOX, ROOT, SCRIPTS
+from .spec.config import load_settings
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
-EXAMPLE_INBOX = ROOT / "examples" / "gansu-2016"
 WORKBOOK_KINDS = ("xlsx", "xls", "broken", "archive")
 CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
 DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
@@ -98,7 +98,7 @@ def fatal_lines(error: BaseException) -> list[str]:
     if isinstance(error, Fatal):
         return ["错误：" + line for line in str(error).splitlines()]
     if isinstance(error, OSError):
-        from .write import failure_message
+        from .store.outbox import failure_message
 
         return ["错误：" + failure_message(error, Path(error.filename or "."))]
     return [f"错误：程序内部出错（{type(error).__name__}）。请加 --debug 重新运行，把显示的全部内容发给维护人员。"]
@@ -146,13 +146,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def serve(args) -> int:
-    from .serve import serve_command
+    from .serve.app import serve_command
 
     return serve_command(args)
 
 
 def links(args) -> int:
-    from .links import links_command
+    from .store.links import links_command
 
     return links_command(args)
 
@@ -166,15 +166,15 @@ def _terminate(signum, frame):
     # arbitrary point inside the worker pool's own locking it could hang the run, or be
     # swallowed. Nothing is lost: outputs reach the outbox only in one final move, which
     # an interrupt lets finish; the worker processes exit when this one is gone.
-    from . import write
+    from .store import outbox as write
 
     if os.getpid() != _MAIN_PID:
         os._exit(130)  # a worker or chart process, which Ctrl-C reaches too: the run says it once
-    from .read import release_stderr
+    from .stages.read.engine import release_stderr
 
     release_stderr()  # reading may be holding it back from the console (the engine's panics)
     if write.interrupt(signum):
-        from .processes import stop_children
+        from .run.runner import stop_children
 
         stop_children()
         # After the switch the new report is in place: saying none was written would be false.
@@ -203,7 +203,7 @@ def report(args) -> int:
         raise Fatal(f"收件箱应是一个文件夹，而 {inbox} 是一个文件：请把 INBOX=（或 --inbox）指向存放报表的文件夹。")
     if inbox is not None and not inbox.is_dir():
         raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
-    from .folders import refuse_overlap
+    from .store.outbox import refuse_overlap
 
     refuse_overlap(inbox or DEFAULT_INBOX, args.outbox)  # before anything is read or written
     if inbox is None:
@@ -213,12 +213,14 @@ def report(args) -> int:
             inbox = EXAMPLE_INBOX
             print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
     round_name = (args.round or settings.round or "").strip()
+    from .store.rounds import _round_plan, check_round_arguments
+
     check_round_arguments(round_name, args.previous)
-    from . import write
-    from .cache import sweep
-    from .lock import outbox_lock
-    from .run import build_run
-    from .write import write_outputs
+    from .run.report import build_run
+    from .store import outbox as write
+    from .store.cache import sweep
+    from .store.lock import outbox_lock
+    from .store.outbox import write_outputs
 
     plan, remade = None, []
     with outbox_lock(args.outbox):
@@ -243,36 +245,6 @@ def report(args) -> int:
     return 0
 
 
-def check_round_arguments(name: str, previous: str | None) -> None:
-    """ROUND= and PREVIOUS= as `make report` and `make serve` both accept them, else `Fatal`."""
-    from .rounds import valid_round_name
-
-    if previous and not name:
-        raise Fatal("指定了上期（PREVIOUS）却没有指定本轮（ROUND）：请同时写明本轮的名称。")
-    if name and not valid_round_name(name):
-        raise Fatal(f"轮次名称“{name}”不能用作文件夹名：请只用文字、数字和“-”。")
-    if name and previous and previous.strip() == name:
-        raise Fatal(f"上期（PREVIOUS）与本轮（ROUND）都是“{name}”：一轮不与自身比较。")
-
-
-def _round_plan(name: str, previous: str | None, outbox: Path):
-    """This run's round and the previous one read back, with the round's earlier snapshots.
-    A round that cannot be named, or a previous round that cannot be found, is `Fatal`; a
-    previous snapshot that cannot be used is said in the report, and the run goes on (the
-    snapshot is read in `build_run`, beside the returns)."""
-    from .rounds import SnapshotProblem, earlier_snapshots, find_previous, new_stamp
-    from .run import RoundPlan
-
-    check_round_arguments(name, previous)
-    made = datetime.now()
-    stamp = new_stamp(outbox, name, made)
-    try:
-        found = find_previous(outbox, name, stamp, previous)
-    except SnapshotProblem as e:
-        raise Fatal(str(e)) from None
-    return RoundPlan(name, made, stamp, found), earlier_snapshots(outbox, name)
-
-
 def _round_summary(run, plan, remade: list[Path]) -> None:
     lines = []
     if remade:
@@ -292,7 +264,7 @@ def _round_summary(run, plan, remade: list[Path]) -> None:
 def _holds_nothing(folder: Path) -> bool:
     if not folder.is_dir():
         return True
-    from .discover import holds_nothing
+    from .store.inbox import holds_nothing
 
     return holds_nothing(folder)
 
@@ -327,16 +299,16 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
 
 
 def example(args) -> int:
-    from .example import example_returns
-    from .form import load_form
-    from .formbook import build_return, workbook_bytes
-    from .units import load_units
-    from .write import write_tree
+    from .outputs.example import example_returns
+    from .outputs.formbook import build_return, workbook_bytes
+    from .spec.form import load_form
+    from .spec.units import load_units
+    from .store.outbox import write_tree
 
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
-    counts = ROOT / "scripts" / "township-counts-gansu-2016.csv"
+    counts = SCRIPTS / "township-counts-gansu-2016.csv"
     files = {
         f"{unit.code}_{unit.name}.xlsx": workbook_bytes(build_return(form, unit, rows, filed_on=filed))
         for unit, rows, filed in example_returns(form, units, counts)
@@ -347,10 +319,10 @@ def example(args) -> int:
 
 
 def templates(args) -> int:
-    from .blank_forms import blank_forms, load_township_lists
-    from .form import load_form
-    from .units import load_units
-    from .write import write_tree
+    from .outputs.blank_forms import blank_forms, load_township_lists
+    from .spec.form import load_form
+    from .spec.units import load_units
+    from .store.outbox import write_tree
 
     if args.townships and not args.townships.is_file():
         raise Fatal(f"乡镇名单文件不存在：{args.townships}；请检查 TOWNSHIPS= 给出的路径。")
@@ -358,7 +330,7 @@ def templates(args) -> int:
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     townships = load_township_lists(args.townships) if args.townships else None
-    from .links import read_links
+    from .store.links import read_links
 
     links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
     files = blank_forms(form, list(units.units), townships, links)

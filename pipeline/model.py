@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
+
+import pandas as pd
 
 
 class Severity(StrEnum):
@@ -159,3 +161,17 @@ class Roster:
 
     def with_status(self, status: str) -> list[UnitStatus]:
         return [u for u in self.units if u.status == status]
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A snapshot read back."""
+
+    round: str
+    made: datetime
+    path: str
+    form: dict  # key, version, fields
+    status: dict[str, str]  # county code → included | rejected | missing
+    sha256: dict[str, str]
+    sums: pd.DataFrame  # index: code of each included county; a column per field key
+    townships: dict[str, pd.DataFrame]  # per sheet: code, township, then a column per field

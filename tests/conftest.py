@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ROOT, load_settings
-from pipeline.form import load_form
-from pipeline.formbook import Layout, build_return, workbook_bytes
-from pipeline.units import load_units
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.spec.config import ROOT, load_settings
+from pipeline.spec.form import load_form
+from pipeline.spec.units import load_units
 
 EXAMPLE = ROOT / "examples" / "gansu-2016"
 

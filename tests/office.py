@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.blank_forms import blank_form
-from pipeline.formbook import Layout, workbook_bytes
+from pipeline.outputs.blank_forms import blank_form
+from pipeline.outputs.formbook import Layout, workbook_bytes
 from tests.conftest import clean_rows
 from tests.test_read_habits import CODE, NOTES, _chart_sheet, _computed_columns, built, column
 

@@ -31,7 +31,7 @@ class Server:
         return int(self.base.rsplit(":", 1)[1])
 
     def links(self) -> dict[str, str]:
-        from pipeline.links import read_links
+        from pipeline.store.links import read_links
 
         return read_links(self.outbox)
 

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from pipeline import cli
-from pipeline.blank_forms import blank_form, blank_forms
-from pipeline.run import build_run
+from pipeline.outputs.blank_forms import blank_form, blank_forms
+from pipeline.run.report import build_run
 from tests.conftest import clean_rows
 
 

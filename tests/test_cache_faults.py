@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ROOT
-from pipeline.run import build_run
+from pipeline.run.report import build_run
+from pipeline.spec.config import ROOT
 from tests.conftest import write_return
 
 OUTPUTS = ("report.docx", "report.html", "consolidated.xlsx", "findings.csv", "totals.csv", "roster.csv")
@@ -70,7 +70,8 @@ def test_every_cache_kind_drops_an_entry_that_does_not_verify(tmp_path, settings
 FULL_DISK = """
 import errno, os, sys, tempfile
 from pathlib import Path
-from pipeline import cache, cli
+from pipeline import cli
+from pipeline.store import cache
 real = tempfile.mkstemp
 def full(*args, **kwargs):  # the disk is full for the cache's files only, written last
     if ".cache" in str(kwargs.get("dir")):

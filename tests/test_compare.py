@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.compare import growth, hb_outliers, point_change, points, points_text
-from pipeline.formbook import Layout
-from pipeline.rounds import load_snapshot, snapshot_path
-from pipeline.run import RoundPlan, build_run
+from pipeline.outputs.formbook import Layout
+from pipeline.run.report import build_run
+from pipeline.spec.wording import growth, point_change, points, points_text
+from pipeline.stages.compare import hb_outliers
+from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
 from tests.conftest import clean_rows, write_return
 
 # Sixteen units grew by 5–15% around a median of 10%; then, by hand (U = 0.5, A = 0.05):
@@ -174,7 +175,7 @@ def test_townships_that_came_and_went(small_rounds):
 
 
 def test_labels_and_punctuation_do_not_make_another_form(tmp_path, form):
-    from pipeline.form import SCHEMAS_DIR, load_form
+    from pipeline.spec.form import SCHEMAS_DIR, load_form
 
     text = (SCHEMAS_DIR / "shuanglian-2016.toml").read_text(encoding="utf-8")
     units = (SCHEMAS_DIR / "units-gansu-2016.csv").read_text(encoding="utf-8")
@@ -219,12 +220,13 @@ def test_the_narrative_says_since_last_round_only_where_its_template_asks(small_
                                                                          monkeypatch):
     from dataclasses import replace
 
-    from pipeline import render
+    from pipeline.outputs import report as render
+    from pipeline.outputs import templates
 
     first, second = small_rounds
     (tmp_path / "n.txt.j2").write_text("共排查出问题{{ sum_n('precision_found') }}件，{{ since('precision_found') }}。",
                                        encoding="utf-8")
-    monkeypatch.setattr(render, "TEMPLATES_DIR", tmp_path)
+    monkeypatch.setattr(templates, "TEMPLATES_DIR", tmp_path)
     asking = replace(form, narrative="n.txt.j2")
     change = sum(r["precision_found"] for r in _grown(clean_rows())) * 3 - sum(r["precision_found"] for r in clean_rows()) * 3
     now = int(second.totals.province["precision_found"])
@@ -250,8 +252,8 @@ def test_the_submission_page_judges_each_county_by_itself_as_the_report_does(sma
     """At upload a county is compared alone (intake.across_rounds → compare.county_findings):
     exactly the report's findings for it, but for the rules that weigh it against the others;
     and the same whether its return is compared alone or with the others'."""
-    from pipeline.compare import ALONE
-    from pipeline.intake import Checked, across_rounds
+    from pipeline.run.check import Checked, across_rounds
+    from pipeline.stages.compare import ALONE
 
     first, second = small_rounds
     previous = _previous(tmp_path, first, "r1")

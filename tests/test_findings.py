@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.formbook import Layout, build_return, workbook_bytes
-from pipeline.run import build_run
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.run.report import build_run
 from tests.builders import reload, save
 from tests.conftest import clean_rows
 
@@ -295,7 +295,7 @@ def test_a_filing_date_in_the_future_is_said_and_never_outranks_the_corrected_re
     """2061 for 2016: the old file with the slip must not stand over the county's corrected one."""
     from datetime import date
 
-    from pipeline.run import build_run
+    from pipeline.run.report import build_run
     from tests.conftest import write_return
 
     unit = units.by_code("620104")

@@ -6,10 +6,10 @@ import csv
 import io
 from dataclasses import replace
 
-from pipeline.form import load_form
-from pipeline.formbook import build_return, workbook_bytes
-from pipeline.run import build_run
-from pipeline.units import load_units
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.run.report import build_run
+from pipeline.spec.form import load_form
+from pipeline.spec.units import load_units
 
 FORM = '''
 [form]

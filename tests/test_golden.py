@@ -4,7 +4,7 @@ wording, `make golden` rewrites the file; review its diff before committing."""
 import os
 from pathlib import Path
 
-from pipeline.run import build_run
+from pipeline.run.report import build_run
 from tests.conftest import EXAMPLE
 
 GOLDEN = Path(__file__).parent / "golden" / "example-narrative.txt"

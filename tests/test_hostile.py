@@ -25,11 +25,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from pipeline import read as read_module
-from pipeline.formbook import build_return, workbook_bytes
 from pipeline.model import Source
-from pipeline.read import read_source, read_sources
-from pipeline.run import build_run
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.run.report import build_run
+from pipeline.stages.read import sources as read_module
+from pipeline.stages.read.sources import read_source, read_sources
 from tests.builders import rewrite_sheet_xml, zip_of
 from tests.conftest import EXAMPLE, clean_rows
 

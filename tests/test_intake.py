@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.intake import Change, SheetFigures, changes, figures, upload_suffix
 from pipeline.model import Return, SheetData, Source
+from pipeline.serve.desk import Change, SheetFigures, changes, figures
+from pipeline.store.inbox import upload_suffix
 
 
 def sheet(key: str, values: dict[str, tuple]) -> SheetData:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import write
-from pipeline.config import ROOT
-from pipeline.write import JOURNAL, WriteFailed, recover, write_outputs
+from pipeline.spec.config import ROOT
+from pipeline.store import outbox as write
+from pipeline.store.outbox import JOURNAL, WriteFailed, recover, write_outputs
 
 
 def outputs(tag: str, rounds: str) -> dict[str, bytes]:
@@ -45,7 +45,7 @@ AFTER_B = {k: v.decode() for k, v in B.items()} | {"rounds/2016-1/snapshot.json"
 KILLER = """
 import os, signal, sys
 from pathlib import Path
-from pipeline import write
+from pipeline.store import outbox as write
 steps, kill_at = 0, int(sys.argv[2])
 real = os.replace
 def counting(src, dst):

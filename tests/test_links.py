@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from pipeline.config import ROOT
-from pipeline.links import STATUS, TokenBook, ensure_links, read_links, token_hash
+from pipeline.spec.config import ROOT
+from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, token_hash
 
 
 def tokens_of(outbox) -> dict[str, str]:
@@ -117,7 +117,7 @@ def test_templates_carry_each_units_own_link_on_the_instructions_sheet(tmp_path,
 
     from openpyxl import load_workbook
 
-    from pipeline.blank_forms import blank_forms
+    from pipeline.outputs.blank_forms import blank_forms
 
     ensure_links(tmp_path, units, "https://bs.example.gov.cn")
     links = read_links(tmp_path)

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ROOT
-from pipeline.lock import LockHeld, outbox_lock
+from pipeline.spec.config import ROOT
+from pipeline.store.lock import LockHeld, outbox_lock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from pipeline.lock import outbox_lock
+from pipeline.store.lock import outbox_lock
 with outbox_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

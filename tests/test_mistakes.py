@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline.config import ROOT, SettingsError, load_settings
-from pipeline.folders import FoldersOverlap, refuse_overlap
+from pipeline.spec.config import ROOT, SettingsError, load_settings
+from pipeline.store.outbox import FoldersOverlap, refuse_overlap
 from tests.conftest import EXAMPLE, write_return
 
 SETTINGS = (ROOT / "settings.toml").read_text(encoding="utf-8")
@@ -176,14 +176,14 @@ def test_a_full_disk_is_one_line_and_the_previous_report_stays(tmp_path, capsys,
 
 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch, form, units):
-    import pipeline.run
+    import pipeline.run.report
 
     inbox = small_inbox(tmp_path, form, units)
 
     def broken(*args, **kwargs):
         raise RuntimeError("deliberately broken")
 
-    monkeypatch.setattr(pipeline.run, "build_run", broken)
+    monkeypatch.setattr(pipeline.run.report, "build_run", broken)
     args = ["report", "--inbox", str(inbox), "--outbox", str(tmp_path / "out")]
     assert cli.main(args) == 2
     err = capsys.readouterr().err

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.numbers import MAX_COUNT, NotACount, TooLarge, parse_count
+from pipeline.spec.numbers import MAX_COUNT, NotACount, TooLarge, parse_count
 
 FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
 
@@ -63,7 +63,7 @@ CELL = st.one_of(FLOAT_CELL, st.integers(-5, 10**13), st.sampled_from(["", " ", 
 def test_a_column_read_at_c_speed_reads_as_cell_by_cell(cells):
     """The reader's shortcut for a column of whole numbers gives what parse_count gives for
     each cell, or steps aside (None) so that each cell gets parse_count and its findings."""
-    from pipeline.read import _whole_counts
+    from pipeline.stages.read.layout import _whole_counts
 
     fast = _whole_counts(tuple(cells))
     if fast is not None:
@@ -72,6 +72,6 @@ def test_a_column_read_at_c_speed_reads_as_cell_by_cell(cells):
 
 @given(st.lists(st.integers(0, MAX_COUNT), max_size=20))
 def test_a_column_of_whole_numbers_takes_the_shortcut(counts):
-    from pipeline.read import _whole_counts
+    from pipeline.stages.read.layout import _whole_counts
 
     assert _whole_counts(tuple(float(n) for n in counts)) == tuple(counts)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline import read as read_module
-from pipeline.run import build_run
+from pipeline.run.report import build_run
+from pipeline.stages.read import sheet as sheet_module
+from pipeline.stages.read import sources as read_module
 from tests.conftest import clean_rows, write_return
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -115,7 +116,7 @@ def test_the_panic_on_the_command_line_is_no_traceback(tmp_path, form, units):
     import subprocess
     import sys
 
-    from pipeline.config import ROOT
+    from pipeline.spec.config import ROOT
 
     inbox = inbox_with(tmp_path, form, units, {f"{CODE}_城关区.xls": (FIXTURES / "ptgexp-truncated-operand.xls").read_bytes()})
     # RUST_BACKTRACE as a developer's machine may have it: the engine would add a page of backtrace.
@@ -149,14 +150,14 @@ def test_any_base_exception_from_the_engine_is_one_finding(tmp_path, settings, f
         for code in (CODE, OTHER):
             assert own_findings(run, f"{code}_{units.by_code(code).name}.xlsx") == [("error", "read-failed")]
         return
-    real_load = read_module._SourceReader.load
+    real_load = sheet_module._SourceReader.load
 
     def load(self):
         if self.source.path == name:
             raise EnginePanic("index out of range")
         return real_load(self)
 
-    monkeypatch.setattr(read_module._SourceReader, "load", load)
+    monkeypatch.setattr(sheet_module._SourceReader, "load", load)
     run = build_run(inbox, settings)
     assert own_findings(run, name) == [("error", "read-failed")]
     assert "EnginePanic" in next(f.message for f in run.findings if f.file == name)
@@ -170,7 +171,7 @@ def test_what_means_stop_is_never_taken_for_a_broken_file(tmp_path, settings, fo
     def load(self):
         raise stop()
 
-    monkeypatch.setattr(read_module._SourceReader, "load", load)
+    monkeypatch.setattr(sheet_module._SourceReader, "load", load)
     with pytest.raises(stop):
         build_run(inbox, settings)
 
@@ -244,7 +245,7 @@ def test_a_zip_sent_as_a_workbook_is_told_to_be_unpacked(tmp_path, settings, for
 def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
     import os
 
-    from pipeline.read import engine_reports_held_back
+    from pipeline.stages.read.engine import engine_reports_held_back
 
     report = ("thread '<unnamed>' (2105) panicked at /root/.cargo/registry/src/calamine-0.36.1/src/xls.rs:1515:29:\n"
               "range start index 4 out of range for slice of length 2\n"
@@ -260,7 +261,7 @@ def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
 
 
 def test_an_older_one_line_panic_report_takes_no_other_line_with_it():
-    from pipeline.read import without_engine_reports
+    from pipeline.stages.read.engine import without_engine_reports
 
     text = ("thread 'main' panicked at 'index out of bounds', src/xls.rs:9:1\n"
             "提示：读表后的一行\n")
@@ -272,7 +273,7 @@ def test_a_run_stopped_while_reading_says_so_on_the_console(capfd):
     console before it says the run was stopped, and ends the process there."""
     import os
 
-    from pipeline.read import engine_reports_held_back, release_stderr
+    from pipeline.stages.read.engine import engine_reports_held_back, release_stderr
 
     with engine_reports_held_back():
         os.write(2, b"thread '<unnamed>' panicked at src/xls.rs:9:1:\nindex out of bounds\n")

@@ -219,8 +219,8 @@ def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_
     import re
     import zipfile
 
-    from pipeline import render
-    from pipeline.run import build_run
+    from pipeline.outputs import word as render
+    from pipeline.run.report import build_run
 
     report = build_run(EXAMPLE, settings).report
     broken = dataclasses.replace(report, narrative=(report.narrative[0] + "\n第二行\t制表后", *report.narrative[1:]))
@@ -242,9 +242,9 @@ def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(set
     import pickle
     from datetime import datetime
 
-    from pipeline.render import for_word, render_docx
-    from pipeline.rounds import snapshot_path
-    from pipeline.run import RoundPlan, build_run
+    from pipeline.outputs.word import for_word, render_docx
+    from pipeline.run.report import build_run
+    from pipeline.store.rounds import RoundPlan, snapshot_path
 
     first = build_run(EXAMPLE, settings, round_plan=RoundPlan("r1", datetime(2016, 11, 30, 9), "20161130-090000"))
     previous = tmp_path / "snapshot.json"

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import run as run_module
-from pipeline.formbook import build_return, workbook_bytes
-from pipeline.run import build_run
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.run import runner as run_module
+from pipeline.run.report import build_run
 from tests.conftest import EXAMPLE, clean_rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +151,7 @@ def test_a_helper_killed_mid_job_is_done_over_here():
     import os
     import signal
 
-    from pipeline.processes import Helper, in_background
+    from pipeline.run.runner import Helper, in_background
 
     helper = Helper()
     helper.start(lambda: None)
@@ -182,7 +182,7 @@ def _slow_away_from(parent: int, value: str) -> str:
 
 
 def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
-    from pipeline.render import consolidated_xlsx, township_blocks
+    from pipeline.outputs.workbook import consolidated_xlsx, township_blocks
 
     run = build_run(EXAMPLE, settings)
     form, totals, roster = run.form, run.totals, run.roster
@@ -199,7 +199,7 @@ def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
 
 
 def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
-    from pipeline.cache import BlockCache
+    from pipeline.store.cache import BlockCache
 
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE, inbox)
@@ -221,10 +221,10 @@ def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings)
 def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):
     import os
 
-    from pipeline import cache as cache_module
-    from pipeline import discover as discover_module
-    from pipeline.cache import Hashes
-    from pipeline.discover import discover
+    from pipeline.store import cache as cache_module
+    from pipeline.store import inbox as discover_module
+    from pipeline.store.cache import Hashes
+    from pipeline.store.inbox import discover
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -276,9 +276,9 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     import zipfile
     from dataclasses import replace
 
-    from pipeline import returned
-    from pipeline.cache import ReturnedCache
-    from pipeline.run import returned_workbooks
+    from pipeline.outputs import returned
+    from pipeline.outputs.returned import returned_workbooks
+    from pipeline.store.cache import ReturnedCache
     from tests.conftest import write_return
 
     inbox = tmp_path / "inbox"
@@ -330,7 +330,7 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     """A run keeps the templates as compiled in .cache/templates/, apart for escaped (HTML) and
     plain text, since the same template compiles differently for each; the next process loads
     them; what comes out is the same, and a damaged file is compiled again."""
-    from pipeline import render
+    from pipeline.outputs import templates as render
 
     cache = tmp_path / ".cache"
     monkeypatch.setattr(render, "_ENVS", {})  # as a fresh process

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from pipeline.formbook import Layout, workbook_bytes
+from pipeline.outputs.formbook import Layout, workbook_bytes
 from tests.builders import to_xls
 from tests.conftest import clean_rows
 from tests.office import convert, habit_returns
@@ -80,7 +80,7 @@ def test_an_error_value_in_the_total_row_is_not_compared(tmp_path, form, units, 
 
 
 def test_an_error_in_the_total_row_is_not_a_mismatch_end_to_end(tmp_path, form, units, settings):
-    from pipeline.run import build_run
+    from pipeline.run.report import build_run
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()

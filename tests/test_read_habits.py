@@ -17,9 +17,9 @@ import pytest
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils import get_column_letter
 
-from pipeline.blank_forms import blank_form
-from pipeline.formbook import Layout, build_with_plans, workbook_bytes
-from pipeline.run import build_run
+from pipeline.outputs.blank_forms import blank_form
+from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
+from pipeline.run.report import build_run
 from tests.builders import subtotal_row
 from tests.conftest import clean_rows
 from tests.test_read_variants import expected_numbers, numbers_of, read_one

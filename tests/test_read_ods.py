@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.config import ROOT
-from pipeline.discover import discover
-from pipeline.read import read_sources
+from pipeline.spec.config import ROOT
+from pipeline.stages.read.sources import read_sources
+from pipeline.store.inbox import discover
 from tests.office import convert, habit_returns, write_habit_files
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.formbook import Layout, workbook_bytes
+from pipeline.outputs.formbook import Layout, workbook_bytes
 from tests.test_read_habits import (
     PARTS,
     PROBLEMS,

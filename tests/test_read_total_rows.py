@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.formbook import Layout, workbook_bytes
-from pipeline.read import _sums_of_the_others
+from pipeline.outputs.formbook import Layout, workbook_bytes
+from pipeline.stages.read.layout import _sums_of_the_others
 from tests.builders import subtotal_row
 from tests.conftest import clean_rows
 from tests.test_read_habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write

@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.discover import discover
-from pipeline.formbook import Layout, build_return, workbook_bytes
-from pipeline.read import read_source
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.stages.read.sources import read_source
+from pipeline.store.inbox import discover
 from tests.builders import cache_formula_values, reload, rewrite_sheet_xml, save, to_xls, zip_of
 from tests.conftest import clean_rows
 
@@ -246,7 +246,7 @@ def test_file_name_and_content_disagreeing_is_an_error(tmp_path, form, units):
     ("十二月五日", None), ("2016年13月5日", None),
 ])
 def test_dates(text, expected):
-    from pipeline.read import parse_date
+    from pipeline.spec.dates import parse_date
 
     d = parse_date(unicodedata.normalize("NFKC", text))
     assert (d and (d.year, d.month, d.day)) == expected
@@ -255,11 +255,11 @@ def test_dates(text, expected):
 HUGE = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024,) * 2)
-from pipeline.config import load_settings
-from pipeline.form import load_form
-from pipeline.units import load_units
-from pipeline.discover import discover
-from pipeline.read import read_source
+from pipeline.spec.config import load_settings
+from pipeline.spec.form import load_form
+from pipeline.spec.units import load_units
+from pipeline.store.inbox import discover
+from pipeline.stages.read.sources import read_source
 form = load_form(); units = load_units(form.units_file)
 [src] = discover(__import__("pathlib").Path(sys.argv[1]))
 r = read_source(src, form, units)

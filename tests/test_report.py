@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 
 from pipeline import cli
-from pipeline.run import build_run
+from pipeline.run.report import build_run
 from tests.conftest import EXAMPLE
 
 # shared/spec/article-figures.md, copied: the example must add up to exactly these.
@@ -248,9 +248,9 @@ def test_county_table_rows_are_what_the_cell_by_cell_rules_give(tmp_path, settin
     and cities are given cell by cell, and a county not included is named with its status."""
     import shutil
 
-    from pipeline import wording
     from pipeline.model import STATUS_LABEL
-    from pipeline.run import build_run
+    from pipeline.run.report import build_run
+    from pipeline.spec import wording
     from tests.conftest import EXAMPLE, clean_rows, write_return
 
     inbox = tmp_path / "inbox"

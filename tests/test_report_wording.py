@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from pipeline.run import build_run
+from pipeline.run.report import build_run
 from tests.conftest import EXAMPLE, clean_rows, write_return
 
 

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 from pipeline import cli
-from pipeline.config import ROOT
-from pipeline.example import example_returns
-from pipeline.formbook import build_return, workbook_bytes
+from pipeline.outputs.example import example_returns
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.spec.config import ROOT
 
 RESENT, FALLEN, RENAMED, MISSING = "620103", "620104", "620105", "620111"
 FELL_FIELD = "policy_sessions"
@@ -58,7 +58,7 @@ EXPLAINED = "因统计口径调整，该乡镇宣传政策场次按新口径重�
 
 def _write(folder: Path, form, returns: dict, explain: dict[str, str] | None = None) -> None:
     """The returns as workbooks; `explain` (county code → words) fills 表三's 上报说明 cell."""
-    from pipeline.formbook import Layout, build_with_plans
+    from pipeline.outputs.formbook import Layout, build_with_plans
 
     folder.mkdir(parents=True)
     for unit, rows, filed in returns.values():
@@ -94,7 +94,7 @@ def two_rounds(tmp_path_factory, form, units):
 
 def _cells(form, unit, rows):
     """Where build_return puts things: the issued layout's rows and columns, per sheet."""
-    from pipeline.formbook import build_with_plans
+    from pipeline.outputs.formbook import build_with_plans
 
     _, plans = build_with_plans(form, unit, rows, filed_on=None)
     return plans
@@ -103,7 +103,7 @@ def _cells(form, unit, rows):
 def test_second_round_findings_are_exactly_the_known_changes(two_rounds, form, units):
     from openpyxl.utils import get_column_letter
 
-    from pipeline.compare import hb_outliers
+    from pipeline.stages.compare import hb_outliers
 
     _, out, first, second = two_rounds
     found = {(f["rule"], f["county_code"], f["sheet"], f["cell"], f["field"], f["severity"])
@@ -253,7 +253,7 @@ def test_a_format_1_snapshot_with_names_in_full_reads_as_format_2(two_rounds, tm
     """Snapshots are kept for years: one written before township names were listed once per
     file (each sheet's names in full) reads back to the same rows, and the second round
     compared with it finds the same things."""
-    from pipeline.rounds import load_snapshot
+    from pipeline.store.rounds import load_snapshot
 
     base, out, _, _ = two_rounds
     (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
@@ -296,7 +296,7 @@ def test_a_snapshot_read_compact_and_widened_is_the_snapshot(two_rounds):
 
     import numpy as np
 
-    from pipeline.rounds import load_snapshot, widened
+    from pipeline.store.rounds import load_snapshot, widened
 
     _, out, _, _ = two_rounds
     (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
@@ -310,7 +310,7 @@ def test_a_snapshot_read_compact_and_widened_is_the_snapshot(two_rounds):
 
 
 def test_a_snapshot_naming_a_township_outside_its_list_is_damaged(two_rounds, tmp_path):
-    from pipeline.rounds import SnapshotProblem, load_snapshot
+    from pipeline.store.rounds import SnapshotProblem, load_snapshot
 
     _, out, _, _ = two_rounds
     (snap,) = (out / "rounds" / "2016-11").glob("*/snapshot.json")
@@ -436,9 +436,9 @@ def test_a_county_answers_a_warning_in_its_explanation_cell(two_rounds, form):
 def test_the_explanation_cell_is_read_and_is_never_a_township(tmp_path, form, units, where):
     from openpyxl import load_workbook
 
-    from pipeline.blank_forms import blank_form
-    from pipeline.discover import discover
-    from pipeline.read import read_source
+    from pipeline.outputs.blank_forms import blank_form
+    from pipeline.stages.read.sources import read_source
+    from pipeline.store.inbox import discover
     from tests.conftest import clean_rows
     from tests.test_blank_forms import fill
 
@@ -514,7 +514,7 @@ def test_two_rounds_made_within_one_second_are_ordered_by_when_they_were_written
     two rounds within one. The round made first is the other's previous, never the reverse."""
     import os
 
-    from pipeline.rounds import find_previous
+    from pipeline.store.rounds import find_previous
 
     out = tmp_path / "out"
     for name, written in (("a", 1_000), ("b", 2_000)):

@@ -15,10 +15,10 @@ import pytest
 from conftest import clean_rows
 from serving import multipart, request, start_server, upload
 
-from pipeline.discover import discover
-from pipeline.formbook import Layout, build_return, workbook_bytes
-from pipeline.intake import check_sources, live_uploads, store_upload, sweep_partial
-from pipeline.run import build_run
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.run.check import check_sources
+from pipeline.run.report import build_run
+from pipeline.store.inbox import discover, live_uploads, store_upload, sweep_partial
 
 
 def workbook(form, unit, rows=None, **layout) -> bytes:
@@ -178,7 +178,7 @@ def test_revoked_link_stops_working_on_the_running_server(served, form, units):
     import subprocess
     import sys
 
-    from pipeline.config import ROOT
+    from pipeline.spec.config import ROOT
 
     server, _ = served
     unit = units.by_code("620111")
@@ -346,7 +346,7 @@ def test_outbox_inside_the_inbox_is_refused(tmp_path):
     import subprocess
     import sys
 
-    from pipeline.config import ROOT
+    from pipeline.spec.config import ROOT
 
     (tmp_path / "in").mkdir()
     r = subprocess.run([sys.executable, "-m", "pipeline", "serve", "--inbox", str(tmp_path / "in"), "--outbox",
@@ -360,7 +360,7 @@ def test_an_interrupted_write_leaves_no_file_in_the_inbox(tmp_path, form, units,
     data = workbook(form, unit)
     import os as os_module
 
-    from pipeline import intake
+    from pipeline.store import inbox as intake
 
     def crash(*args):
         raise OSError("disk gone")
@@ -456,7 +456,7 @@ def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as
     import shutil
     from datetime import datetime
 
-    from pipeline import serve
+    from pipeline.serve import desk as serve
 
     class Frozen(datetime):
         @classmethod

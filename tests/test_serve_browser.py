@@ -16,7 +16,7 @@ import pytest
 from conftest import clean_rows
 from serving import start_server
 
-from pipeline.formbook import build_return, workbook_bytes
+from pipeline.outputs.formbook import build_return, workbook_bytes
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -20,11 +20,11 @@ import pytest
 from conftest import clean_rows
 from serving import request, start_server, upload
 
-from pipeline.compare import ALONE
-from pipeline.config import ROOT
-from pipeline.formbook import build_return, build_with_plans, workbook_bytes
-from pipeline.rounds import STAMP, find_previous
-from pipeline.run import RoundPlan, build_run
+from pipeline.outputs.formbook import build_return, build_with_plans, workbook_bytes
+from pipeline.run.report import build_run
+from pipeline.spec.config import ROOT
+from pipeline.stages.compare import ALONE
+from pipeline.store.rounds import STAMP, RoundPlan, find_previous
 
 ROUND1, ROUND2 = "2016-11", "2016-12"
 FELL = "policy_sessions"

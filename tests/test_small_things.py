@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import warnings
 
-from pipeline.charts import Chart, chart_xml, svg, ticks
-from pipeline.run import build_run
+from pipeline.outputs.charts import Chart, chart_xml, svg, ticks
+from pipeline.run.report import build_run
 from tests.conftest import write_return
 
 
@@ -95,7 +95,7 @@ def test_a_report_run_in_process_leaves_the_collector_as_it_was(tmp_path):
 def test_table_rows_escape_every_cell_and_give_each_column_its_class():
     import markupsafe
 
-    from pipeline.render import table_rows
+    from pipeline.outputs.templates import table_rows
 
     rows = [["620102", "城关区<b>", "兰州市&", 3], ["6\x1f2", "a", "b", ""]]
     assert str(table_rows(rows)) == ("<tr><td>620102</td><td>城关区&lt;b&gt;</td><td>兰州市&amp;</td><td>3</td></tr>\n"

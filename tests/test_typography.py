@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.blank_forms import blank_forms
-from pipeline.config import ROOT
-from pipeline.rounds import snapshot_path
-from pipeline.run import RoundPlan, build_run
+from pipeline.outputs.blank_forms import blank_forms
+from pipeline.run.report import build_run
+from pipeline.spec.config import ROOT
+from pipeline.store.rounds import RoundPlan, snapshot_path
 from tests.conftest import EXAMPLE, clean_rows, write_return
 
 HALF = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")

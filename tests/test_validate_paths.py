@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.model import Return, SheetData, Source
-from pipeline.tabulate import tabulate
-from pipeline.validate import _computed_findings, _computed_row_findings
+from pipeline.stages.tabulate import tabulate
+from pipeline.stages.validate import _computed_findings, _computed_row_findings
 
 count = st.one_of(st.none(), st.integers(0, 60))
 # What a county may type or its formulas may cache in 合计 and 整改率 cells.

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import wording
+from pipeline.spec import wording
 
 
 def test_wan_rounds_half_up_to_one_decimal():
@@ -105,7 +105,7 @@ def test_rate_and_count_columns_say_what_the_cell_filters_say(cells):
     import numpy as np
     import pandas as pd
 
-    from pipeline.render import count_texts, rate_texts
+    from pipeline.outputs.tables import count_texts, rate_texts
 
     num = pd.Series([c[0] for c in cells], dtype="Int64")
     den = pd.Series([c[1] for c in cells], dtype="Int64")
@@ -122,7 +122,7 @@ def test_rate_columns_near_and_at_100_percent():
     import numpy as np
     import pandas as pd
 
-    from pipeline.render import rate_texts
+    from pipeline.outputs.tables import rate_texts
 
     num = pd.Series([99_996, 100_000, 89_738, 1, 0, 5], dtype="Int64")
     den = pd.Series([100_000, 100_000, 100_000, 3, 0, 4], dtype="Int64")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from pipeline.xlsx_writer import BlockSheet, OutSheet, _Deflated, row_blocks, write_xlsx
+from pipeline.outputs.xlsx_writer import BlockSheet, OutSheet, _Deflated, row_blocks, write_xlsx
 
 HEADER = ["县代码", "县名称", "文件", "行", "乡镇", "户数"]
 TEXTS = ["城关区", " 前后有空格 ", "<b>&amp;", "=SUM(A1)", "两行\n之间", "控制\x00\x07字符", "x" * 50, "0620"]
@@ -79,7 +79,7 @@ def test_an_empty_sheet_in_blocks_is_only_its_header():
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=300), st.lists(st.binary(min_size=0, max_size=3000), max_size=8), st.binary(max_size=300))
 def test_a_stream_compressed_in_pieces_is_the_whole_text_with_its_crc(head, pieces, tail):
-    from pipeline.xlsx_writer import Block
+    from pipeline.outputs.xlsx_writer import Block
 
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     blocks = [Block(compressor.compress(p) + compressor.flush(zlib.Z_FULL_FLUSH), zlib.crc32(p), len(p), 1)

@@ -1,0 +1,62 @@
+"""report.html and validation.html from their records."""
+
+from __future__ import annotations
+
+from ..model import SEVERITY_LABEL, Finding, Roster, Severity
+from ..stages.compare import Comparison
+from .report import Report
+from .tables import explanation_of, previous_label
+from .templates import _env
+
+
+def render_html(report: Report) -> str:
+    return _env(autoescape=True).get_template("report.html.j2").render(r=report)
+
+
+def render_validation(roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
+                      explained: dict[tuple[str, str], str] | None = None) -> str:
+    """Findings grouped by county (errors first), then files with no county, then skipped files."""
+    names = {u.code: u.name for u in roster.units}
+    order = {u.code: i for i, u in enumerate(roster.units)}
+    by_county: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_county.setdefault(f.county_code if f.county_code in names else "", []).append(f)
+
+    def group(code: str, title: str, items: list[Finding]) -> dict:
+        items = sorted(items, key=lambda f: f.sort_key)
+        return {
+            "code": code, "title": title, "findings": items,
+            "errors": sum(f.severity == Severity.ERROR for f in items),
+            "warnings": sum(f.severity == Severity.WARNING for f in items),
+            "infos": sum(f.severity == Severity.INFO for f in items),
+        }
+
+    groups = [group(c, names[c], fs) for c, fs in by_county.items() if c]
+    groups.sort(key=lambda g: (-g["errors"], -g["warnings"], order[g["code"]]))
+    if "" in by_county:
+        groups.append(group("", "未识别单位或已跳过的文件", by_county[""]))
+    chase = [u for u in roster.units if u.status != "included"]
+    counts = {
+        "included": len(roster.with_status("included")), "rejected": len(roster.with_status("rejected")),
+        "missing": len(roster.with_status("missing")),
+        "errors": sum(f.severity == Severity.ERROR for f in findings),
+        "warnings": sum(f.severity == Severity.WARNING for f in findings),
+    }
+    return _env(autoescape=True).get_template("validation.html.j2").render(
+        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
+        labels={s.value: label for s, label in SEVERITY_LABEL.items()},
+        previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
+        explanation_for=lambda f: explanation_of(f, explained),
+    )
+
+
+def _verdict(counts: dict) -> str:
+    """The line that says a clean run is clean, without claiming anything of returns not received."""
+    if counts["errors"] or counts["warnings"]:
+        return ""
+    if not counts["included"]:
+        return "尚未收到任何报表。"
+    if counts["missing"]:
+        return (f"已收到的报表全部通过审核（{counts['included']} 个单位），没有发现错误或需核实的问题；"
+                f"尚有 {counts['missing']} 个单位未报送。")
+    return f"全部通过：{counts['included']} 个单位的报表均已通过审核，没有发现错误或需核实的问题。"

@@ -1,0 +1,370 @@
+"""The form, loaded from its declaration in `schemas/`. No form knowledge lives in code."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import Fatal
+from ..paths import SCHEMAS
+
+SCHEMAS_DIR = SCHEMAS
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    label: str
+    group: str = ""
+    aliases: tuple[str, ...] = ()
+    unit: str = ""
+    narrative: str = "full"  # "wan": the narrative writes it in 万 with one decimal
+    is_key: bool = False
+
+    @property
+    def full_label(self) -> str:
+        """The label a reader understands out of its table: group and sub-label together."""
+        return cn_quotes(f"{self.group}{self.label}" if self.group else self.label)
+
+
+@dataclass(frozen=True)
+class ComputedSpec:
+    key: str
+    label: str
+    group: str = ""
+    aliases: tuple[str, ...] = ()
+    sum: tuple[str, ...] = ()
+    rate: tuple[str, str] | None = None  # (numerator key, denominator key), keys of sums or fields
+
+    @property
+    def full_label(self) -> str:
+        return cn_quotes(f"{self.group}{self.label}" if self.group else self.label)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    field: str
+    not_above: str
+    message: str = "exceeds"  # the key of its message template under [messages]
+
+
+@dataclass(frozen=True)
+class CoverageSpec:
+    id: str
+    numerator: str
+    denominator: str
+    minimum: float
+    noun: str
+
+
+@dataclass(frozen=True)
+class AcrossSpec:
+    """A rule across rounds (a 跨期审核 rule) checks this round's figures against the previous round's.
+
+    check = "not-below": a cumulative count never falls (county and township);
+    check = "hb": the Hidiroglou–Berthelot ratio edit, parameters u, a, c (see compare.py)."""
+
+    id: str
+    check: str
+    fields: tuple[str, ...]  # every count of the sheet when the declaration names none
+    u: float = 0.5
+    a: float = 0.05
+    c: float = 20.0
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    key: str
+    number: str
+    label: str
+    aliases: tuple[str, ...]
+    fields: tuple[FieldSpec, ...]
+    computed: tuple[ComputedSpec, ...] = ()
+    rules: tuple[RuleSpec, ...] = ()
+    coverage: tuple[CoverageSpec, ...] = ()
+    unit_line: str = ""
+    across: tuple[AcrossSpec, ...] = ()
+
+    @property
+    def key_field(self) -> FieldSpec:
+        return next(f for f in self.fields if f.is_key)
+
+    @property
+    def count_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if not f.is_key)
+
+    def label_of(self, key: str) -> str:
+        """The full label of a field or computed column of this sheet, as messages quote it."""
+        for f in (*self.fields, *self.computed):
+            if f.key == key:
+                return f.full_label
+        return key
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    key: str
+    label: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    style: str  # coverage | share | rectification
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """The words by which the reader tells a table's rows apart, and the sheet-name prefixes
+    that make a name something else; declared with the form, since another campaign's clerks
+    (or another language's office software) write other words."""
+
+    total_words: tuple[str, ...] = ("合计", "总计", "汇总")
+    subtotal_words: tuple[str, ...] = ("小计",)
+    note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
+    footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
+    not_sheet_prefixes: tuple[str, ...] = ("图",)
+
+
+@dataclass(frozen=True)
+class Form:
+    key: str
+    version: str
+    title: str
+    units_file: str
+    region_name: str
+    region_code: str
+    unit_noun: str
+    city_noun: str
+    narrative: str
+    name_noise: tuple[str, ...]
+    sheets: tuple[SheetSpec, ...]
+    rates: tuple[RateSpec, ...]
+    messages: dict[str, str]
+    fingerprint: str  # changes whenever the declaration changes: part of cache keys
+    charts: tuple[dict, ...] = ()
+    attention: dict | None = None
+    reader: ReaderSpec = ReaderSpec()
+    explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
+    rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
+    notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
+
+    @property
+    def identity(self) -> dict:
+        """What makes two rounds' forms the same form: key, version and field keys (labels and
+        punctuation may change between rounds, the figures they name do not)."""
+        return {"key": self.key, "version": self.version, "fields": sorted(self.field_keys)}
+
+    @property
+    def count_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for s in self.sheets for f in s.count_fields)
+
+    @property
+    def field_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.count_fields)
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.count_fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def sheet(self, key: str) -> SheetSpec:
+        return next(s for s in self.sheets if s.key == key)
+
+    def message(self, rule: str, **values: object) -> str:
+        template = self.messages.get(rule, rule + ": {detail}")
+        return template.format_map(_Blank(values))
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def load_form(path: str | Path | None = None) -> Form:
+    path = Path(path) if path else SCHEMAS_DIR / "shuanglian-2016.toml"
+    raw_bytes = path.read_bytes()
+    raw = _parse_form(path, raw_bytes)
+    try:
+        return _form(path, raw, raw_bytes)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"“{e.args[0]}”" if isinstance(e, KeyError) else f"（{e}）"
+        raise Fatal(f"表式文件 {path} 不完整或写法有误：缺少或写错了 {what}；请对照项目自带的 schemas/shuanglian-2016.toml 改正。") from e
+
+
+def _parse_form(path: Path, raw_bytes: bytes) -> dict:
+    """The form's TOML; a mistake in it is one sentence naming the file and the line, since the
+    office, not a programmer, edits a new campaign's form."""
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Fatal(f"表式文件 {path} 不是 UTF-8 编码：请以 UTF-8 编码另存后再运行。") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        where = re.search(r"line (\d+), column (\d+)", str(e))
+        place = f"第{where.group(1)}行第{where.group(2)}列" if where else "某处"
+        raise Fatal(f"表式文件 {path} {place}不合 TOML 写法：请改正后再运行。") from None
+
+
+def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
+    head = raw["form"]
+    sheets = tuple(_sheet(s, raw.get("messages", {})) for s in raw["sheets"])
+    rates = tuple(
+        RateSpec(r["key"], r["label"], tuple(r["numerator"]), tuple(r["denominator"]), r.get("style", "share"))
+        for r in raw.get("rates", [])
+    )
+    form = Form(
+        key=head["key"],
+        version=str(head.get("version", "1")),
+        title=head["title"],
+        units_file=str((path.parent / head["units"]).resolve()),
+        region_name=head.get("region_name", "全省"),
+        region_code=str(head.get("region_code", "")),
+        unit_noun=head.get("unit_noun", "县（市、区）"),
+        city_noun=head.get("city_noun", "市（州）"),
+        narrative=head.get("narrative", ""),
+        name_noise=tuple(head.get("name_noise", [])),
+        sheets=sheets,
+        rates=rates,
+        messages=dict(raw.get("messages", {})),
+        fingerprint=hashlib.sha256(raw_bytes).hexdigest()[:16],
+        charts=tuple(raw.get("charts", [])),
+        attention=raw.get("attention"),
+        explanation_label=head.get("explanation_label", ""),
+        rounds=raw.get("rounds"),
+        # The explanation cell ends a table like 填表人: the reader takes its label as a footer word.
+        reader=_reader(raw.get("reader", {}), head.get("explanation_label", "")),
+        notes=tuple(raw.get("notes", [])),
+    )
+    _check(form)
+    return form
+
+
+def _reader(r: dict, explanation_label: str = "") -> ReaderSpec:
+    default = ReaderSpec()
+    spec = ReaderSpec(**{k: tuple(r.get(k, getattr(default, k))) for k in ReaderSpec.__dataclass_fields__})
+    if explanation_label and explanation_label not in spec.footer_words:
+        spec = ReaderSpec(**{k: getattr(spec, k) for k in ReaderSpec.__dataclass_fields__}
+                          | {"footer_words": (*spec.footer_words, explanation_label)})
+    return spec
+
+
+def _sheet(s: dict, messages: dict) -> SheetSpec:
+    fields = tuple(
+        FieldSpec(
+            key=f["key"],
+            label=f["label"],
+            group=f.get("group", ""),
+            aliases=tuple(f.get("aliases", [])),
+            unit=f.get("unit", ""),
+            narrative=f.get("narrative", "full"),
+            is_key=f.get("kind") == "key",
+        )
+        for f in s["fields"]
+    )
+    computed = tuple(
+        ComputedSpec(
+            key=c["key"],
+            label=c["label"],
+            group=c.get("group", ""),
+            aliases=tuple(c.get("aliases", [])),
+            sum=tuple(c.get("sum", [])),
+            rate=tuple(c["rate"]) if "rate" in c else None,
+        )
+        for c in s.get("computed", [])
+    )
+    return SheetSpec(
+        key=s["key"],
+        number=s.get("number", ""),
+        label=s["label"],
+        aliases=tuple(s.get("aliases", [])),
+        fields=fields,
+        computed=computed,
+        rules=tuple(
+            RuleSpec(r["id"], r["field"], r["not_above"], r.get("message", r["id"] if r["id"] in messages else "exceeds"))
+            for r in s.get("rules", [])
+        ),
+        coverage=tuple(
+            CoverageSpec(c["id"], c["numerator"], c["denominator"], float(c["minimum"]), c.get("noun", ""))
+            for c in s.get("coverage", [])
+        ),
+        unit_line=s.get("unit_line", ""),
+        across=tuple(
+            AcrossSpec(a["id"], a["check"], tuple(a.get("fields") or (f["key"] for f in s["fields"] if f.get("kind") != "key")),
+                       float(a.get("u", 0.5)), float(a.get("a", 0.05)), float(a.get("c", 20.0)))
+            for a in s.get("across_rounds", [])
+        ),
+    )
+
+
+def _check(form: Form) -> None:
+    """A broken declaration is the developer's mistake: fail loudly at load, not mid-run."""
+    keys = [f.key for f in form.count_fields]
+    if len(keys) != len(set(keys)):
+        raise ValueError(f"{form.key}: a field key is declared twice")
+    for s in form.sheets:
+        if sum(f.is_key for f in s.fields) != 1:
+            raise ValueError(f"{form.key}/{s.key}: exactly one field must be kind = \"key\"")
+        own = {f.key for f in s.count_fields} | {c.key for c in s.computed}
+        for r in s.rules:
+            if r.field not in own or r.not_above not in own:
+                raise ValueError(f"{form.key}/{s.key}: rule {r.id} names a field not in the sheet")
+        for a in s.across:
+            if a.check not in ("not-below", "hb") or not set(a.fields) <= own:
+                raise ValueError(f"{form.key}/{s.key}: rule {a.id} has an unknown check or names a field not in the sheet")
+    for note in form.notes:
+        for k in [*note["more"], *note["less"]]:
+            if k not in keys:
+                raise ValueError(f"{form.key}: a note names unknown field {k}")
+    for r in form.rates:
+        for k in r.numerator + r.denominator:
+            if k not in keys:
+                raise ValueError(f"{form.key}: rate {r.key} names unknown field {k}")
+
+
+def cn_quotes(text: str) -> str:
+    """Straight quotes from the declaration → “”, as printed Chinese uses."""
+    out, opening = [], True
+    for ch in text:
+        if ch == '"':
+            out.append("“" if opening else "”")
+            opening = not opening
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
+_UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
+
+
+@lru_cache(maxsize=8192)
+def _normalise(s: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", s)).lower()
+
+
+def normalise_label(text: object) -> str:
+    """Labels compare equal whatever the width, spacing, quotes and brackets the county used."""
+    return _normalise(str(text or ""))
+
+
+def label_variants(text: object) -> frozenset[str]:
+    """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
+    return _variants(str(text or ""))
+
+
+@lru_cache(maxsize=8192)
+def _variants(text: str) -> frozenset[str]:
+    # Header texts repeat across every return, so each distinct one is worked out once.
+    s = unicodedata.normalize("NFKC", text).strip()
+    out = {_normalise(s)}
+    stripped = _UNIT_SUFFIX.sub("", s)
+    if stripped != s:
+        out.add(_normalise(stripped))
+    out.discard("")
+    return frozenset(out)

@@ -1,0 +1,92 @@
+"""The 需关注 section: computed from the totals, never written by hand.
+
+- the units with the lowest rate in each category of rectification;
+- units whose visit coverage is below the form's minimum (or that every unit meets it);
+- units whose share of the province's problems is far above their share of its households;
+- in a partial report, the units whose figures are not in the sums.
+A subsection with nothing to report is left out.
+"""
+
+from __future__ import annotations
+
+from ..model import Roster
+from ..spec.form import Form, cn_quotes
+from ..spec.wording import place, table_rate
+from .consolidate import Totals
+
+
+def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float,
+              roster: Roster | None = None) -> list[dict]:
+    """Sections of {title, lines: [text]}, in the order the report shows them."""
+    counties = totals.counties[totals.counties["status"] == "included"]
+    records = [c for _, c in totals.county_records if c["status"] == "included"]
+    noun = form.unit_noun
+    sections = []
+    nothing = not records  # nothing to say of anyone: no claim that all is well
+
+    def named(c) -> str:
+        return place(c["name"], c["city_name"])
+
+    items = []
+    for rate in (r for r in form.rates if r.style == "rectification"):
+        num = counties[list(rate.numerator)].sum(axis=1)
+        den = counties[list(rate.denominator)].sum(axis=1)
+        rows = [(int(n) / int(d), code, int(n), int(d)) for code, n, d in zip(counties.index, num, den) if int(d) > 0]
+        rows = [r for r in rows if r[0] < 1]
+        rows.sort()
+        done = form.field(rate.numerator[0]).label if len(rate.numerator) == 1 else "已整改"
+        if rows:
+            listed = "；".join(f"{named(counties.loc[code])}{table_rate(n, d)}（{done}{n}件，排查{d}件）"
+                              for _, code, n, d in rows[:lowest_count])
+            items.append(f"{cn_quotes(rate.label)}最低的{min(lowest_count, len(rows))}个{noun}：{listed}。")
+    if items:
+        sections.append({"title": "整改率较低的单位", "lines": items})
+
+    items, met = [], []
+    for sheet in form.sheets:
+        for cov in sheet.coverage:
+            low = []
+            for row in records:
+                n, d = int(row[cov.numerator]), int(row[cov.denominator])
+                if d and n < cov.minimum * d:
+                    low.append(f"{named(row)}{table_rate(n, d)}")
+            standard = f"{cov.minimum * 100:g}%"
+            if low:
+                items.append(f"{cov.noun}低于{standard}的{len(low)}个{noun}：{'；'.join(low)}。")
+            elif records:
+                met.append(f"{cov.noun}{'均达到' + standard if cov.minimum >= 1 else '均在' + standard + '以上'}")
+    if met:
+        items.append(f"已汇总的各{noun}" + "，".join(met) + "。")
+    if items:
+        sections.append({"title": "走访覆盖情况", "lines": items})
+
+    spec = form.attention or {}
+    if spec.get("burden") and spec.get("base"):
+        burden = [sum(int(c[k]) for k in spec["burden"]) for c in records]
+        base = [sum(int(c[k]) for k in spec["base"]) for c in records]
+        total_burden, total_base = sum(burden), sum(base)
+        flagged = []
+        for c, b, h in zip(records, burden, base):
+            if total_burden and total_base and h and b * total_base >= burden_ratio * h * total_burden:
+                ratio = (b / total_burden) / (h / total_base)
+                flagged.append((ratio, f"{named(c)}（{spec['burden_label']}占{table_rate(b, total_burden)}，"
+                                       f"{spec['base_label']}占{table_rate(h, total_base)}，{ratio:.1f}倍）"))
+        flagged.sort(reverse=True)
+        if flagged:
+            sections.append({"title": f"{spec['burden_label']}相对较多的单位", "lines": [
+                f"{spec['burden_label']}占比达到{spec['base_label']}占比{burden_ratio:g}倍以上的{len(flagged)}个{noun}："
+                + "；".join(t for _, t in flagged) + "。"]})
+
+    if nothing:
+        sections.append({"title": "数据未纳入汇总的单位", "lines": ["尚无已汇总的单位。"]})
+    if roster is not None:
+        out = [(label, units) for label, units in (("因数据有误退回", roster.with_status("rejected")),
+                                                   ("未报送", roster.with_status("missing"))) if units]
+        if out:
+            lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) for u in units)}。" for label, units in out]
+            lines[-1] = lines[-1][:-1] + "；以上单位的数据未纳入本次汇总。"
+            if nothing:
+                sections[-1]["lines"] += lines
+            else:
+                sections.append({"title": "数据未纳入汇总的单位", "lines": lines})
+    return sections

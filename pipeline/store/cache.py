@@ -1,0 +1,301 @@
+"""The caches in the outbox's `.cache/`: each file's read result and its validation findings,
+keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
+consolidated.xlsx's township rows; the returned workbooks; the compiled templates (templates/).
+
+A re-run after one county resends its return reads and validates only that file. Deleting the cache
+changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
+inbox, and is the pipeline's own: it is not meant to be shared or edited.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from ..model import Finding, ReadResult, Source
+from ..paths import code_fingerprint
+
+VERSION = 4  # bump when the records between read and validate change shape
+
+
+def reader_fingerprint() -> str:
+    """The reader's and the rules' own source (the records, the form, the stages): an upgraded
+    reader never trusts an older reader's results."""
+    return code_fingerprint("", "spec", "stages")
+
+
+class ReadCache:
+    def __init__(self, folder: Path | None, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"reads-{key}-v{VERSION}.pickle" if folder else None
+        # Each entry is kept pickled: results from worker processes arrive pickled already,
+        # so saving the cache writes those bytes instead of pickling everything again.
+        self.entries: dict[str, bytes] = {}
+        self.checks: dict[str, bytes] = {}  # validation findings, pickled
+        self.dirty = False
+        if self.path and self.path.exists():
+            try:
+                with open(self.path, "rb") as f:
+                    stored = pickle.load(f)
+                self.entries, self.checks = _blobs(stored["reads"]), _blobs(stored["checks"])
+            except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
+                self.entries, self.checks = {}, {}
+
+    def has(self, source: Source) -> bool:
+        return bool(source.sha256) and source.sha256 in self.entries
+
+    def get(self, source: Source) -> ReadResult | None:
+        blob = self.entries.get(source.sha256) if source.sha256 else None
+        if blob is None:
+            return None
+        try:
+            result = pickle.loads(blob)
+            if type(result) is not ReadResult or not isinstance(result.findings, tuple):
+                return None  # not a read result: read the file again
+            return rebind(result, source)
+        except Exception:  # noqa: BLE001 - a damaged entry is only a file to read again
+            return None
+
+    def put(self, result: ReadResult, blob: bytes | None = None) -> None:
+        if result.source.sha256:
+            self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            self.dirty = True
+
+    def checked(self, source: Source) -> tuple[Finding, ...] | None:
+        """The validation findings of this file's content, when it was validated before."""
+        blob = self.checks.get(source.sha256) if source.sha256 else None
+        if blob is None:
+            return None
+        try:
+            findings = pickle.loads(blob)
+        except Exception:  # noqa: BLE001 - a damaged entry is only a file to validate again
+            return None
+        if not isinstance(findings, tuple) or any(type(f) is not Finding for f in findings):
+            return None
+        return tuple(f if f.file == source.path else replace(f, file=source.path) for f in findings)
+
+    def put_checked(self, source: Source, findings: tuple[Finding, ...]) -> None:
+        if source.sha256:
+            self.checks[source.sha256] = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
+            self.dirty = True
+
+    def save(self, keep: set[str]) -> None:
+        """Keep entries for the files still in the inbox; written whole, then moved into place."""
+        if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
+            return
+        live = {
+            "reads": {k: v for k, v in self.entries.items() if k in keep},
+            "checks": {k: v for k, v in self.checks.items() if k in keep},
+        }
+        _write_whole(self.path, _pickled(live), stale="reads-*.pickle")  # another form's or version's
+
+
+def rebind(result: ReadResult, source: Source) -> ReadResult:
+    """The same content under another name or time: findings and return follow the file."""
+    if result.source == source:
+        return result
+    findings = tuple(replace(f, file=source.path) for f in result.findings)
+    ret = replace(result.ret, source=source) if result.ret is not None else None
+    return ReadResult(source, ret, findings)
+
+
+class BlockCache:
+    """consolidated.xlsx's township rows as finished XML, a block per return and sheet (see
+    render.township_blocks), so that a re-run writes XML only for the returns that changed.
+    Keyed by the read cache's key (which returns' content means what) and the writer's own
+    code; only the blocks of the latest run are kept."""
+
+    def __init__(self, folder: Path | None, key: str) -> None:
+        self.folder = folder
+        self.path = folder / f"xlsx-{key}-{_writer_fingerprint()}.pickle" if folder else None
+
+    def load(self) -> dict[tuple, object]:
+        if not self.path:
+            return {}
+        try:
+            with open(self.path, "rb") as f:
+                blocks = pickle.load(f)
+        except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
+            return {}
+        from ..outputs.xlsx_writer import Block
+
+        ok = isinstance(blocks, dict) and all(type(b) is Block for b in blocks.values())
+        return blocks if ok else {}
+
+    def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
+        if not self.path:
+            return
+        now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
+        if now.keys() == kept.keys() and self.path.exists():
+            return
+        _write_whole(self.path, _pickled(now), stale="xlsx-*.pickle")
+
+
+@lru_cache(maxsize=1)
+def _writer_fingerprint() -> str:
+    return code_fingerprint("", "spec", "stages", "outputs")  # the township rows, and how they are written
+
+
+class ReturnedCache:
+    """The returned workbooks of the latest run, each under a digest of everything it is made
+    from (the county's file as read now, its name, its findings, the 上报说明 label and sheets):
+    a re-run sends the same workbook back without opening the file with openpyxl again, which
+    costs a twentieth of a second to import and as much again per workbook. Keyed by the
+    marking code's own source; only the latest run's workbooks are kept."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.path = folder / f"returned-{_returned_fingerprint()}.pickle" if folder else None
+        self.kept: dict[str, bytes] = {}
+        if self.path:
+            try:
+                with open(self.path, "rb") as f:
+                    self.kept = _blobs(pickle.load(f))
+            except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
+                self.kept = {}
+        self.used: dict[str, bytes] = {}
+
+    @staticmethod
+    def key(data: bytes | None, *parts: object) -> str:
+        """The file's bytes (None: not opened), and the rest by value (repr; a pickle would
+        also tell apart equal strings that are distinct objects)."""
+        import hashlib
+
+        h = hashlib.sha256(b"-" if data is None else b"+" + data)
+        h.update(repr(parts).encode("utf-8"))
+        return h.hexdigest()
+
+    def get(self, key: str) -> bytes | None:
+        found = self.kept.get(key)
+        if found is not None:
+            self.used[key] = found
+        return found
+
+    def put(self, key: str, workbook: bytes) -> None:
+        self.used[key] = workbook
+
+    def save(self) -> None:
+        if self.path and (self.used.keys() != self.kept.keys() or not self.path.exists()):
+            _write_whole(self.path, _pickled(self.used), stale="returned-*.pickle")
+
+
+@lru_cache(maxsize=1)
+def _returned_fingerprint() -> str:
+    return code_fingerprint("", "spec", "stages", "outputs", "run")  # how a workbook is marked, and what goes in
+
+
+class Hashes:
+    """Each file's first bytes and SHA-256, remembered by its path, size, times, inode and
+    device (kept in the outbox's .cache/, never the inbox). An entry is believed only when all
+    of these are unchanged and the file was last changed well before it was hashed: a file
+    rewritten within the same clock tick as its hashing, to the same size, is hashed again
+    (git's "racy" rule). Deleting the file only makes the next run hash everything."""
+
+    RACY_NS = 2_000_000_000  # FAT keeps times to 2 s
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.entries: dict[str, tuple] = {}
+        self.seen: set[str] = set()
+        self.changed = False
+        if path:
+            try:
+                with open(path, "rb") as f:
+                    self.entries = pickle.load(f)
+                if not isinstance(self.entries, dict):
+                    self.entries = {}
+            except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
+                self.entries = {}
+
+    @staticmethod
+    def _stamp(stat: os.stat_result) -> tuple:
+        return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
+
+    def get(self, path: str, stat: os.stat_result) -> tuple[bytes, str] | None:
+        key = path
+        self.seen.add(key)
+        entry = self.entries.get(key)
+        if not isinstance(entry, tuple) or len(entry) != 4:
+            return None
+        stamp, hashed_at, head, digest = entry
+        if not (isinstance(head, bytes) and isinstance(digest, str) and len(digest) == 64 and isinstance(hashed_at, int)):
+            return None  # not an entry this code wrote: hash the file again
+        if stamp != self._stamp(stat) or max(stat.st_mtime_ns, stat.st_ctime_ns) + self.RACY_NS > hashed_at:
+            return None
+        return head, digest
+
+    def put(self, path: str, stat: os.stat_result, head: bytes, digest: str) -> None:
+        # The time is taken after hashing: a change during the hashing makes the entry racy.
+        self.entries[path] = (self._stamp(stat), time.time_ns(), head, digest)
+        self.seen.add(path)
+        self.changed = True
+
+    def save(self) -> None:
+        """Keep the entries of the files seen in this run; written whole, then moved into place."""
+        if not self.path or not (self.changed or self.entries.keys() - self.seen):
+            return
+        _write_whole(self.path, _pickled({k: v for k, v in self.entries.items() if k in self.seen}))
+
+
+def _pickled(value: object) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _write_whole(path: Path, data: bytes, stale: str = "") -> None:
+    """Written beside `path`, then moved into place: a run stopped halfway leaves the old file
+    or none, never half of one. Files in its folder matching `stale` (another key's) go.
+
+    The cache only saves time: a write that fails (a full disk, a read-only outbox) is said in
+    one line and the run goes on; nothing half-written is left behind."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if stale:
+            for old in path.parent.glob(stale):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY + path.stem[:8] + "-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        _not_kept(e)
+
+
+TEMPORARY = ".tmp-"  # a cache file being written; one found before a run starts is debris
+
+
+_told = False
+
+
+def _not_kept(error: OSError) -> None:
+    global _told
+    import errno
+    import sys
+
+    if _told:
+        return  # said once
+    _told = True
+    why = "磁盘空间不足" if error.errno == errno.ENOSPC else (error.strerror or type(error).__name__)
+    sys.stderr.write(f"提示：缓存未能保存（{why}），报告不受影响，下次运行会慢一些。\n")
+
+
+def sweep(folder: Path) -> None:
+    """Remove what runs killed while writing the cache left behind. Only under the outbox's
+    lock: another run's file being written would look the same."""
+    for pattern in (".*", "charts/.*", "templates/*/.*"):  # every cache file has a plain name; a hidden one is being written
+        for debris in folder.glob(pattern):
+            if debris.is_file():
+                debris.unlink(missing_ok=True)
+
+
+def _blobs(value: object) -> dict[str, bytes]:
+    if not isinstance(value, dict) or not all(isinstance(v, bytes) for v in value.values()):
+        raise TypeError("not a cache of pickled entries")
+    return value

@@ -1,0 +1,218 @@
+"""Each unit's secret link to the submission page, and the office's own status link.
+
+A token is 192 random bits. The outbox keeps only its SHA-256 (`tokens.json`): the server
+checks a presented token by its hash, so a copy of that file opens no page. The tokens
+themselves are written once, to `links.csv` (mode 0600: it is the secret the office hands
+out) and `status.url`. `make links` never changes a token once made; a unit's token changes
+only when the office renews or revokes it by name.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from ..spec.units import UnitList
+
+TOKENS = "tokens.json"
+LINKS = "links.csv"
+STATUS_URL = "status.url"
+STATUS = "status"  # the office's key in the token store, beside the units' codes
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)  # 24 bytes: 192 bits
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def unit_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/u/{token}"
+
+
+def status_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/status/{token}"
+
+
+@dataclass(frozen=True)
+class Links:
+    """What `make links` leaves: each unit's token by code (None once revoked, or when only its
+    hash survives), the status token, and how many tokens this call made."""
+
+    tokens: dict[str, str | None]
+    status: str | None
+    made: int
+    revoked: tuple[str, ...]
+    lost: tuple[str, ...]  # units whose token exists only as a hash (links.csv was deleted)
+
+
+def load_hashes(outbox: Path) -> dict[str, str]:
+    """Token hash → unit code (or STATUS): what the server checks a request against."""
+    store = _load_store(outbox)
+    return {entry["sha256"]: key for key, entry in store["tokens"].items()}
+
+
+class TokenBook:
+    """Who a presented token belongs to. Read again whenever tokens.json changes, so that a
+    link renewed or revoked by `make links` takes effect on the running server at once."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.path = outbox / TOKENS
+        self.stamp: tuple | None = None
+        self.hashes: dict[str, str] = {}
+
+    def who(self, token: str) -> str | None:
+        if not token:
+            return None
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp != self.stamp:
+            self.hashes = load_hashes(self.path.parent) if stamp else {}
+            self.stamp = stamp
+        return self.hashes.get(token_hash(token))
+
+
+def ensure_links(outbox: Path, units: UnitList, base_url: str, *, renew: tuple[str, ...] = (),
+                 revoke: tuple[str, ...] = ()) -> Links:
+    """Make the tokens that are missing, renew or revoke the ones named, and (re)write
+    links.csv and status.url for `base_url`, keeping every other token as it was."""
+    known_codes = {u.code for u in units.units} | {STATUS}
+    unknown = [c for c in (*renew, *revoke) if c not in known_codes]
+    if unknown:
+        raise KeyError("、".join(unknown))
+    from .lock import outbox_lock
+
+    # Held for these few small writes only; a report run holding it longer is LockHeld.
+    with outbox_lock(outbox, wait=5.0):
+        return _ensure_links(outbox, units, base_url, renew, revoke)
+
+
+def _ensure_links(outbox: Path, units: UnitList, base_url: str, renew: tuple[str, ...], revoke: tuple[str, ...]) -> Links:
+    store = _load_store(outbox)
+    hashes = store["tokens"]
+    revoked = set(store.get("revoked", []))
+    plain = _tokens_in_files(outbox, hashes)
+    made = 0
+    now = datetime.now().isoformat(timespec="seconds")
+    for key in [u.code for u in units.units] + [STATUS]:
+        if key in revoke:
+            hashes.pop(key, None)
+            plain.pop(key, None)
+            revoked.add(key)
+            continue
+        if key in renew or (key not in hashes and key not in revoked):
+            token = new_token()
+            hashes[key] = {"sha256": token_hash(token), "made": now}
+            plain[key] = token
+            revoked.discard(key)
+            made += 1
+    store["tokens"], store["revoked"] = hashes, sorted(revoked)
+    _write_private(outbox / TOKENS, json.dumps(store, ensure_ascii=False, indent=1).encode("utf-8"))
+    tokens = {u.code: plain.get(u.code) for u in units.units}
+    _write_private(outbox / LINKS, links_csv(units, tokens, base_url))
+    status = plain.get(STATUS)
+    if status:
+        _write_private(outbox / STATUS_URL, (status_url(base_url, status) + "\n").encode("utf-8"))
+    lost = tuple(c for c in [*tokens, STATUS] if c in hashes and not plain.get(c))
+    return Links(tokens, status, made, tuple(sorted(revoked)), lost)
+
+
+def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str) -> bytes:
+    """code,name,url; a unit without a usable token has an empty url. UTF-8 with BOM for Excel."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(["code", "name", "url"])
+    for u in units.units:
+        token = tokens.get(u.code)
+        w.writerow([u.code, u.name, unit_url(base_url, token) if token else ""])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def read_links(outbox: Path) -> dict[str, str]:
+    """code → url from links.csv, for the 填报说明 of the templates; empty when there is none."""
+    path = outbox / LINKS
+    if not path.is_file():
+        return {}
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return {row["code"]: row["url"] for row in csv.DictReader(f) if row.get("url")}
+
+
+def _tokens_in_files(outbox: Path, hashes: dict) -> dict[str, str]:
+    """The tokens in links.csv and status.url, kept only where they still match their hash:
+    the way to rewrite the links for another address without changing a token."""
+    found: dict[str, str] = {}
+    for code, url in read_links(outbox).items():
+        found[code] = url.rstrip("/").rsplit("/", 1)[-1]
+    status_file = outbox / STATUS_URL
+    if status_file.is_file():
+        found[STATUS] = status_file.read_text(encoding="utf-8").strip().rstrip("/").rsplit("/", 1)[-1]
+    return {k: t for k, t in found.items() if k in hashes and token_hash(t) == hashes[k]["sha256"]}
+
+
+def _load_store(outbox: Path) -> dict:
+    path = outbox / TOKENS
+    if not path.is_file():
+        return {"version": 1, "tokens": {}, "revoked": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Written whole and moved into place, readable by the office's account alone (0600)."""
+    from .outbox import write_whole
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_whole(path, data)
+
+
+def _address(host: str | None, port: int | None, outbox: Path) -> str:
+    """The links' address: the one asked for; else the one the links already have (`make
+    serve` writes the address it serves on), so that renewing one unit's link does not move
+    all the others to another port; else the default, http://127.0.0.1:8000."""
+    if host is None and port is None:
+        try:
+            earlier = (outbox / STATUS_URL).read_text(encoding="utf-8").strip()
+        except OSError:
+            earlier = ""
+        if "/status/" in earlier:
+            return earlier.split("/status/")[0]
+    host = host or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port or 8000}"
+
+
+def links_command(args) -> int:
+    """`python -m pipeline links`: make the missing links, renew or revoke those named, and
+    rewrite links.csv and status.url for the address counties will use."""
+    from ..errors import Fatal
+    from ..spec.config import load_settings
+    from ..spec.form import load_form
+    from ..spec.units import load_units
+
+    settings = load_settings(args.config)
+    form = load_form(settings.form_path)
+    units = load_units(form.units_file)
+    base_url = settings.base_url or _address(args.host, args.port, args.outbox)
+    split = lambda text: tuple(c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip())  # noqa: E731
+    try:
+        links = ensure_links(args.outbox, units, base_url, renew=split(args.renew), revoke=split(args.revoke))
+    except KeyError as e:
+        raise Fatal(f"没有这个单位代码：{e.args[0]}（状态页链接的代码是 status）。") from e
+    usable = sum(1 for t in links.tokens.values() if t)
+    print(f"报送链接：{usable} 个单位，本次新生成 {links.made} 个（含办公室状态页链接）；已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个单位分发）。")
+    print(f"办公室状态页链接：{args.outbox / STATUS_URL}。")
+    if links.revoked:
+        print(f"已停用的链接：{'、'.join(links.revoked)}（用 make links RENEW=代码 重新启用）。")
+    if links.lost:
+        print(f"注意：{len(links.lost)} 个链接只剩校验值（links.csv 已被删除），无法再写出："
+              f"{'、'.join(links.lost)}。请用 make links RENEW=代码 为这些单位生成新链接。")
+    return 0

@@ -1,0 +1,110 @@
+"""One run at a time on an outbox: an exclusive lock held for the whole of a run.
+
+Two runs on one outbox (a double-click, two colleagues) would delete each other's staging
+folders and interleave their outputs. The lock is the operating system's (fcntl on POSIX,
+msvcrt on Windows), so it goes away with the process that held it, however that process
+ended: a killed run never leaves a stale lock behind. The lock file also says who holds it,
+so the run that waits in vain can name the holder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from ..errors import Fatal, reason
+
+LOCK_NAME = ".outbox.lock"
+# On Windows a locked byte range cannot be read by anyone else, so the byte locked lies far
+# past the holder's details, which the waiting process reads.
+_WINDOWS_LOCKED_BYTE = 1 << 20
+
+
+class LockHeld(Fatal):
+    def __init__(self, outbox: Path, pid: int | None, host: str, started: str) -> None:
+        self.outbox, self.pid, self.host, self.started = outbox, pid, host, started
+        who = "、".join(part for part in (
+            f"进程 {pid}" if pid else "",
+            f"计算机 {host}" if host else "",
+            f"开始于 {started}" if started else "",
+        ) if part) or "未能读出是哪一次"
+        super().__init__(f"另一次汇总正在进行（{who}），正在使用输出文件夹 {outbox}；请等它结束后再运行。")
+
+
+@contextmanager
+def outbox_lock(outbox: Path, wait: float = 5.0) -> Iterator[None]:
+    """Hold the outbox for the duration of the `with` block; raise `LockHeld` when another
+    process holds it for longer than `wait` seconds."""
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        fd = os.open(outbox / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise Fatal(f"无法使用输出文件夹 {outbox}（{reason(e)}）：请换一个输出文件夹（OUTBOX=…），或检查它的权限。") from e
+    try:
+        deadline = time.monotonic() + wait
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise LockHeld(outbox, *_holder(fd))
+            time.sleep(0.1)
+        _write_holder(fd)
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, _WINDOWS_LOCKED_BYTE, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError, or EACCES on some systems
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if os.name == "nt":
+        import msvcrt
+
+        os.lseek(fd, _WINDOWS_LOCKED_BYTE, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _write_holder(fd: int) -> None:
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+    data = json.dumps(info, ensure_ascii=False).encode("utf-8")
+    os.ftruncate(fd, 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, data)
+
+
+def _holder(fd: int) -> tuple[int | None, str, str]:
+    """Who holds the lock, as far as its file says (it may be mid-write: then unknown)."""
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        info = json.loads(os.read(fd, 4096).decode("utf-8"))
+        return int(info["pid"]), str(info["host"]), str(info["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, "", ""
