@@ -15,7 +15,6 @@ import re
 import signal
 import sys
 import traceback
-from datetime import datetime
 from pathlib import Path
 
 from .errors import Fatal
@@ -166,17 +165,18 @@ def _terminate(signum, frame):
     # arbitrary point inside the worker pool's own locking it could hang the run, or be
     # swallowed. Nothing is lost: outputs reach the outbox only in one final move, which
     # an interrupt lets finish; the worker processes exit when this one is gone.
+    # Nothing is imported here: a signal can come while the main thread is importing the very
+    # module it would need (half made: an ImportError instead of 已中断). report() imports
+    # them before it installs this handler.
+    from .run import processes
+    from .stages.read import engine
     from .store import outbox as write
 
     if os.getpid() != _MAIN_PID:
         os._exit(130)  # a worker or chart process, which Ctrl-C reaches too: the run says it once
-    from .stages.read.engine import release_stderr
-
-    release_stderr()  # reading may be holding it back from the console (the engine's panics)
+    engine.release_stderr()  # reading may be holding it back from the console (the engine's panics)
     if write.interrupt(signum):
-        from .run.runner import stop_children
-
-        stop_children()
+        processes.stop_children()
         # After the switch the new report is in place: saying none was written would be false.
         sys.stderr.write("\n" + (WRITTEN_THEN_INTERRUPTED if write.outputs_written() else INTERRUPTED) + "\n")
         sys.stderr.flush()
@@ -187,6 +187,10 @@ _MAIN_PID = os.getpid()
 
 
 def report(args) -> int:
+    from .run import processes  # noqa: F401 - loaded before the handler that uses them
+    from .stages.read import engine  # noqa: F401
+    from .store import outbox  # noqa: F401
+
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     if getattr(args, "one_shot", False):
@@ -197,50 +201,18 @@ def report(args) -> int:
 
         gc.disable()
     settings = load_settings(args.config)
-    inbox = args.inbox
-    use_example = False
-    if inbox is not None and inbox.exists() and not inbox.is_dir():
-        raise Fatal(f"收件箱应是一个文件夹，而 {inbox} 是一个文件：请把 INBOX=（或 --inbox）指向存放报表的文件夹。")
-    if inbox is not None and not inbox.is_dir():
-        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
-    from .store.outbox import refuse_overlap
-
-    refuse_overlap(inbox or DEFAULT_INBOX, args.outbox)  # before anything is read or written
-    if inbox is None:
-        inbox = DEFAULT_INBOX
-        if _holds_nothing(inbox):
-            use_example = True
-            inbox = EXAMPLE_INBOX
-            print("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
-    round_name = (args.round or settings.round or "").strip()
-    from .store.rounds import _round_plan, check_round_arguments
-
-    check_round_arguments(round_name, args.previous)
-    from .run.report import build_run
+    from .run.report import report as run_report
     from .store import outbox as write
-    from .store.cache import sweep
-    from .store.lock import outbox_lock
-    from .store.outbox import write_outputs
 
-    plan, remade = None, []
-    with outbox_lock(args.outbox):
-        write.recover(args.outbox)  # a run killed mid-switch is finished before anything else
-        sweep(args.outbox / ".cache")  # and what a killed run was writing into the cache goes
-        if round_name and not use_example:  # the bundled example never writes a snapshot
-            plan, remade = _round_plan(round_name, args.previous, args.outbox)
-        elif round_name:
-            print(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
-        run = build_run(inbox, settings, example=use_example, progress=_progress, cache_dir=args.outbox / ".cache",
-                        round_plan=plan)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        written = write_outputs(args.outbox, run.files, stamp=stamp)
+    done = run_report(args.inbox, args.outbox, settings, round_name=args.round or "", previous=args.previous,
+                      progress=_progress, default_inbox=DEFAULT_INBOX)
     if write.interrupted_while_moving():
         print(WRITTEN_THEN_INTERRUPTED, file=sys.stderr)
         return 130
-    _summary(run, args.outbox, written)
-    if plan:
-        _round_summary(run, plan, remade)
-    if args.strict and run.totals.partial:
+    _summary(done.run, args.outbox, done.written)
+    if done.plan:
+        _round_summary(done.run, done.plan, done.remade)
+    if args.strict and done.run.totals.partial:
         return 1
     return 0
 
@@ -259,14 +231,6 @@ def _round_summary(run, plan, remade: list[Path]) -> None:
     else:
         lines.append("没有更早的一轮：本期不作比较。")
     print("\n".join(lines))
-
-
-def _holds_nothing(folder: Path) -> bool:
-    if not folder.is_dir():
-        return True
-    from .store.inbox import holds_nothing
-
-    return holds_nothing(folder)
 
 
 def _progress(done: int, total: int) -> None:
@@ -294,6 +258,9 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
+    if run.incidents:
+        lines.append(f"注意：处理过程中程序出错 {len(run.incidents)} 处，涉及的单位已在审核结果中注明；"
+                     f"详情见 {outbox / 'internal-errors.log'}，请发给维护人员。")
     lines.append(f"输出已写入 {outbox}：" + "、".join(p.name for p in written))
     print("\n".join(lines))
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # a record names its frames; the records themselves need no pandas to load
+    import pandas as pd
 
 
 class Severity(StrEnum):
@@ -20,6 +22,7 @@ class Severity(StrEnum):
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
 STATUS_LABEL = {"included": "已报送", "rejected": "已退回", "missing": "未报送"}
+FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,14 @@ class Finding:
     field: str
     rule: str
     message: str
+
+    def row(self) -> list[str]:
+        """The finding as findings.csv and every other table of findings lists it (FINDING_COLUMNS)."""
+        return [self.severity.value, self.file, self.county_code, self.sheet, self.cell, self.field, self.rule,
+                self.message]
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(zip(FINDING_COLUMNS, self.row()))
 
     @property
     def sort_key(self) -> tuple:

@@ -111,3 +111,30 @@ def subtotal_row(ws, spec, plan, at: int, label: str, rows: list[dict]) -> None:
     ws.cell(at, 1, label)
     for f in spec.count_fields:
         ws.cell(at, plan.columns[f.key], sum(r[f.key] for r in rows))
+
+
+def files_in(folder):
+    """Each readable file of a folder with its bytes, as a run's view of the inbox holds them."""
+    from pipeline.store.inbox import take_view
+
+    view = take_view(folder)
+    return [(s, view.data[s.path]) for s in view.readable()]
+
+
+def with_bytes(source):
+    """A source and the bytes its file holds now (a test's own file, never an inbox a run reads)."""
+    from pathlib import Path
+
+    return source, Path(source.abspath).read_bytes()
+
+
+def checked_files(folder, form, units, passwords=()):
+    """Every file of a folder read and validated as a run does, each by itself (no unit's file
+    chosen): the run's own path, run/check."""
+    from pipeline.run.check import check_files
+    from pipeline.run.runner import Guard
+    from pipeline.store.inbox import take_view
+
+    view = take_view(folder)
+    done = check_files(list(view.sources), view.data, form, units, passwords=passwords, guard=Guard(form))
+    return list(done.checked().values())

@@ -30,7 +30,7 @@ from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
 from pipeline.stages.read import sources as read_module
 from pipeline.stages.read.sources import read_source, read_sources
-from tests.builders import rewrite_sheet_xml, zip_of
+from tests.builders import rewrite_sheet_xml, with_bytes, zip_of
 from tests.conftest import EXAMPLE, clean_rows
 
 CODE, OTHER = "620102", "620103"
@@ -186,12 +186,13 @@ def test_files_read_together_read_as_each_alone(tmp_path, form, units, monkeypat
         (tmp_path / name).write_bytes(body)
         kind = "xls" if name.endswith(".xls") else "xlsx"
         sources.append(Source(name, len(body), "", 0.0, kind, abspath=str(tmp_path / name)))
-    alone = [read_source(s, form, units) for s in sources]
-    assert read_sources(sources, form, units) == alone
+    items = [with_bytes(s) for s in sources]
+    alone = [read_source(s, data, form, units) for s, data in items]
+    assert read_sources(items, form, units) == alone
     monkeypatch.setattr(read_module, "STAGE_FILES", 3)
-    assert read_sources(sources, form, units) == alone
+    assert read_sources(items, form, units) == alone
     monkeypatch.setattr(read_module, "STAGE_BYTES", 1)  # one file a group, whatever STAGE_FILES says
-    assert read_sources(sources, form, units) == alone
+    assert read_sources(items, form, units) == alone
     assert alone[0].ret is not None and alone[0].ret.county_code == CODE and not alone[0].findings
     assert sum(r.ret is None for r in alone) >= 5  # the broken ones failed, each on its own
 
@@ -202,7 +203,7 @@ def test_reader_fuzz_never_raises(tmp_path, form, units, body, head):
     path = tmp_path / "fuzz.xlsx"
     path.write_bytes(head + body)
     src = Source("fuzz.xlsx", path.stat().st_size, "", 0.0, "xlsx", abspath=str(path))
-    result = read_source(src, form, units)
+    result = read_source(src, head + body, form, units)
     if result.ret is None:
         assert len(result.findings) == 1 and result.findings[0].severity.value == "error"
 

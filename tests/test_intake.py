@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pipeline.model import Return, SheetData, Source
 from pipeline.serve.desk import Change, SheetFigures, changes, figures
-from pipeline.store.inbox import upload_suffix
+from pipeline.store.uploads import upload_suffix
 
 
 def sheet(key: str, values: dict[str, tuple]) -> SheetData:

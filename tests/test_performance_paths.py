@@ -30,7 +30,7 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
     reads = []
     real = run_module.read_sources
     monkeypatch.setattr(run_module, "read_sources",
-                        lambda *a, **k: reads.extend(s.path for s in a[0]) or real(*a, **k))
+                        lambda *a, **k: reads.extend(s.path for s, _ in a[0]) or real(*a, **k))
     again = build_run(inbox, settings, cache_dir=cache)
     assert reads == []  # every file served from the cache
     for name in ("totals.csv", "findings.csv", "roster.csv", "report.html", "consolidated.xlsx"):
@@ -234,8 +234,8 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
     b.write_bytes((EXAMPLE / "620103_七里河区.xlsx").read_bytes())
     store = tmp_path / "hashes.pickle"
     hashed = []
-    real = discover_module._head_and_sha256
-    monkeypatch.setattr(discover_module, "_head_and_sha256", lambda p: hashed.append(os.path.basename(p)) or real(p))
+    real = discover_module._hashed
+    monkeypatch.setattr(discover_module, "_hashed", lambda p, *a: hashed.append(os.path.basename(p)) or real(p, *a))
 
     plain = discover(inbox)
     hashes = Hashes(store)
@@ -276,9 +276,10 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     import zipfile
     from dataclasses import replace
 
-    from pipeline.outputs import returned
-    from pipeline.outputs.returned import returned_workbooks
+    from pipeline.run import report as run_report
+    from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
+    from pipeline.store.inbox import take_view
     from tests.conftest import write_return
 
     inbox = tmp_path / "inbox"
@@ -288,25 +289,32 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
         bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
         write_return(inbox, form, units.by_code(code), bad)
     run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")
-    roster, findings, label = run.roster, list(run.findings), run.form.explanation_label
+    roster, findings = run.roster, list(run.findings)
+    data = take_view(inbox).data
     folder = tmp_path / ".cache"
+
+    def returned_workbooks(findings, cache):
+        made, faults = run_report.returned_workbooks(form, roster, findings, {}, data, cache, Guard(form))
+        assert faults == []
+        return made
+
     cache = ReturnedCache(folder)
-    first = returned_workbooks(roster, findings, label, cache=cache)
+    first = returned_workbooks(findings, cache)
     cache.save()
     assert len(first) >= 2 and set(first) == {k for k in run.files if k.startswith("returns/")}
     again_run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")  # the run's own cache at work
     assert {k for k in again_run.files if k.startswith("returns/")} == set(first)
 
     made = []
-    real = returned.returned_workbook
-    monkeypatch.setattr(returned, "returned_workbook", lambda *a, **k: made.append(a[2]) or real(*a, **k))
-    assert returned_workbooks(roster, findings, label, cache=ReturnedCache(folder)) == first
+    real = run_report.returned_workbook
+    monkeypatch.setattr(run_report, "returned_workbook", lambda *a, **k: made.append(a[3]) or real(*a, **k))
+    assert returned_workbooks(findings, ReturnedCache(folder)) == first
     assert made == []  # every one taken as it was made
 
     # One county's finding says something else now: its workbook alone is made again.
     target = next(f for f in findings if f.severity.value == "error")
     changed = [replace(f, message=f.message + "（改）") if f == target else f for f in findings]
-    again = returned_workbooks(roster, changed, label, cache=ReturnedCache(folder))
+    again = returned_workbooks(changed, ReturnedCache(folder))
     unit = next(u for u in roster.units if u.source and u.source.path == target.file)
     assert made == [unit.name]
     name = f"returns/{unit.code}_{unit.name}.xlsx"
@@ -321,7 +329,7 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     [kept] = folder.glob("returned-*.pickle")
     kept.write_bytes(b"not a pickle")
     made.clear()
-    remade = returned_workbooks(roster, findings, label, cache=ReturnedCache(folder))
+    remade = returned_workbooks(findings, ReturnedCache(folder))
     assert sorted(made) == sorted(u.name for u in roster.units if f"returns/{u.code}_{u.name}.xlsx" in first)
     assert {k: content(v) for k, v in remade.items()} == {k: content(v) for k, v in first.items()}
 

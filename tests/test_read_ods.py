@@ -10,6 +10,7 @@ import pytest
 from pipeline.spec.config import ROOT
 from pipeline.stages.read.sources import read_sources
 from pipeline.store.inbox import discover
+from tests.builders import files_in
 from tests.office import convert, habit_returns, write_habit_files
 from tests.test_read_variants import expected_numbers, numbers_of, read_one
 
@@ -40,8 +41,8 @@ def test_the_example_round_tripped_through_ods_reads_the_same(as_ods, form, unit
     sources = discover(folder)
     assert [s.path for s in sources] == [f.with_suffix(".ods").name for f in EXAMPLE]
     assert all(s.kind == "xlsx" for s in sources)  # a workbook, told by its content
-    ods = read_sources(sources, form, units)
-    xlsx = read_sources(discover(EXAMPLE[0].parent), form, units)
+    ods = read_sources(files_in(folder), form, units)
+    xlsx = read_sources(files_in(EXAMPLE[0].parent), form, units)
     by_name = {r.source.path.removesuffix(".xlsx"): r for r in xlsx}
     assert len(ods) == len(EXAMPLE) > 10
     for r in ods:

@@ -18,7 +18,7 @@ import pytest
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.stages.read.sources import read_source
 from pipeline.store.inbox import discover
-from tests.builders import cache_formula_values, reload, rewrite_sheet_xml, save, to_xls, zip_of
+from tests.builders import cache_formula_values, files_in, reload, rewrite_sheet_xml, save, to_xls, zip_of
 from tests.conftest import clean_rows
 
 FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
@@ -43,9 +43,9 @@ def expected_numbers(rows, form) -> dict:
 
 
 def read_one(folder, form, units):
-    sources = [s for s in discover(folder) if s.kind in ("xlsx", "xls")]
-    assert len(sources) == 1, sources
-    return read_source(sources[0], form, units)
+    items = files_in(folder)
+    assert len(items) == 1, items
+    return read_source(*items[0], form, units)
 
 
 def spelled(rows, form, spell) -> list[dict]:
@@ -182,7 +182,7 @@ def test_zip_of_returns_is_read_from_the_archive(tmp_path, form, units):
         ("兰州市.zip/兰州/620103_七里河区.xlsx", "xlsx"),
         ("兰州市.zip/说明.txt", "skip"),
     ]
-    codes = [read_source(s, form, units).ret.county_code for s in sources if s.kind == "xlsx"]
+    codes = [read_source(s, data, form, units).ret.county_code for s, data in files_in(inbox)]
     assert codes == ["620102", "620103"]
     assert sorted(p.name for p in inbox.iterdir()) == ["兰州市.zip"]  # nothing extracted
 
@@ -258,11 +258,12 @@ resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024,) * 2)
 from pipeline.spec.config import load_settings
 from pipeline.spec.form import load_form
 from pipeline.spec.units import load_units
-from pipeline.store.inbox import discover
+from pipeline.store.inbox import take_view
 from pipeline.stages.read.sources import read_source
 form = load_form(); units = load_units(form.units_file)
-[src] = discover(__import__("pathlib").Path(sys.argv[1]))
-r = read_source(src, form, units)
+view = take_view(__import__("pathlib").Path(sys.argv[1]))
+[src] = view.sources
+r = read_source(src, view.data[src.path], form, units)
 print(r.ret.county_code, sorted((f.rule, f.value if hasattr(f, "value") else "") for f in r.findings))
 print(sum(len(s.townships) for s in r.ret.sheets.values()))
 """

@@ -25,6 +25,7 @@ from pipeline import cli
 from pipeline.outputs.example import example_returns
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.spec.config import ROOT
+from tests.builders import files_in
 
 RESENT, FALLEN, RENAMED, MISSING = "620103", "620104", "620105", "620111"
 FELL_FIELD = "policy_sessions"
@@ -438,7 +439,6 @@ def test_the_explanation_cell_is_read_and_is_never_a_township(tmp_path, form, un
 
     from pipeline.outputs.blank_forms import blank_form
     from pipeline.stages.read.sources import read_source
-    from pipeline.store.inbox import discover
     from tests.conftest import clean_rows
     from tests.test_blank_forms import fill
 
@@ -456,8 +456,8 @@ def test_the_explanation_cell_is_read_and_is_never_a_township(tmp_path, form, un
     buf = io.BytesIO()
     wb.save(buf)
     (tmp_path / "a.xlsx").write_bytes(buf.getvalue())
-    (source,) = discover(tmp_path)
-    ret = read_source(source, form, units).ret
+    ((source, data),) = files_in(tmp_path)
+    ret = read_source(source, data, form, units).ret
     for spec in form.sheets:
         assert ret.sheets[spec.key].explanation == f"{spec.label}：{EXPLAINED}"
         assert ret.sheets[spec.key].townships == tuple(r["township"] for r in clean_rows())

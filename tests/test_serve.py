@@ -16,9 +16,10 @@ from conftest import clean_rows
 from serving import multipart, request, start_server, upload
 
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
-from pipeline.run.check import check_sources
 from pipeline.run.report import build_run
-from pipeline.store.inbox import discover, live_uploads, store_upload, sweep_partial
+from pipeline.store.inbox import discover
+from pipeline.store.uploads import live_uploads, store_upload, sweep_partial
+from tests.builders import checked_files
 
 
 def workbook(form, unit, rows=None, **layout) -> bytes:
@@ -286,7 +287,7 @@ def test_stalled_upload_is_cut_off_without_harming_others(tmp_path, form, units)
         answer = b"".join(iter(lambda: stalled.recv(4096), b"")).decode("utf-8", "replace")
         assert answer.startswith("HTTP/1.1 408")
         stalled.close()
-        assert [p.name[:6] for p in inbox.iterdir()] == ["620103"]
+        assert [p.name[:6] for p in inbox.iterdir() if not p.name.startswith(".")] == ["620103"]
     finally:
         assert server.stop() == 0
     assert "报送页已停止" in server.output()
@@ -381,7 +382,7 @@ def test_check_sources_judges_like_a_report_run(tmp_path, form, units, settings)
     unit = units.by_code("620102")
     (tmp_path / "a.xlsx").write_bytes(workbook(form, unit, bad_rows(BAD["households"][0])))
     (tmp_path / "notes.txt").write_text("x")
-    checked = check_sources(discover(tmp_path), form, units)
+    checked = checked_files(tmp_path, form, units)
     run = build_run(tmp_path, settings, form=form, units=units)
     assert sorted((f for c in checked for f in c.findings), key=lambda f: f.sort_key) == sorted(run.findings, key=lambda f: f.sort_key)
     assert len(run.findings) == 2  # the error, and the text file skipped
@@ -417,7 +418,7 @@ def test_a_countys_page_says_why_its_emailed_return_was_rejected(served, form, u
     unit = units.by_code("620422")  # 会宁县
     name = f"{unit.code}_{unit.name}_邮件报送.xlsx"
     (inbox / name).write_bytes(workbook(form, unit, bad_rows(BAD["households"][0])))
-    expected = next(c for c in check_sources(discover(inbox), form, units) if c.source.path == name).findings
+    expected = next(c for c in checked_files(inbox, form, units) if c.source.path == name).findings
     assert [f.rule for f in expected] == ["twice-exceeds-visited"]
     section = _standing(request("GET", server.links()[unit.code]).text)
     assert "已退回" in section and "未通过审核的原因" in section and name in section
@@ -453,7 +454,6 @@ def test_a_file_in_a_countys_name_with_another_countys_content_shows_only_the_co
 
 
 def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as(tmp_path, form, units, monkeypatch):
-    import shutil
     from datetime import datetime
 
     from pipeline.serve import desk as serve
@@ -465,22 +465,19 @@ def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as
 
     monkeypatch.setattr(serve, "datetime", Frozen)
     desk = serve.Desk(tmp_path, form, units)
-    try:
-        desk.refresh()
-        unit = units.by_code("620102")
-        rows = clean_rows()
-        for r in rows:
-            r["households_visited"] = r["households_total"] // 2  # a warning: a finding that names its file
-            r["households_visited_twice"] = r["households_visited"] // 2
-        first = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
-        rows[0]["role_models"] += 1
-        second = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
-        assert first.stored == "620102_城关区_20161205-090000.xlsx"
-        assert second.stored == "620102_城关区_20161205-090000-2.xlsx" and (tmp_path / second.stored).is_file()
-        assert {f.file for f in second.checked.findings} == {second.stored}
-        assert desk.standing_findings(unit.code) == list(second.checked.findings)
-    finally:
-        shutil.rmtree(desk.staging, ignore_errors=True)
+    desk.refresh()
+    unit = units.by_code("620102")
+    rows = clean_rows()
+    for r in rows:
+        r["households_visited"] = r["households_total"] // 2  # a warning: a finding that names its file
+        r["households_visited_twice"] = r["households_visited"] // 2
+    first = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+    rows[0]["role_models"] += 1
+    second = desk.submit(unit, "a.xlsx", workbook(form, unit, rows), "")
+    assert first.stored == "620102_城关区_20161205-090000.xlsx"
+    assert second.stored == "620102_城关区_20161205-090000-2.xlsx" and (tmp_path / second.stored).is_file()
+    assert {f.file for f in second.checked.findings} == {second.stored}
+    assert desk.standing_findings(unit.code) == list(second.checked.findings)
 
 
 def test_a_filing_date_in_the_future_is_said_at_upload_as_the_report_says_it(served, form, units, settings, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity
+from ..spec.form import Form
 from ..stages.compare import Comparison
 from .report import Report
 from .tables import explanation_of, previous_label
@@ -13,7 +14,7 @@ def render_html(report: Report) -> str:
     return _env(autoescape=True).get_template("report.html.j2").render(r=report)
 
 
-def render_validation(roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
+def render_validation(form: Form, roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
                       explained: dict[tuple[str, str], str] | None = None) -> str:
     """Findings grouped by county (errors first), then files with no county, then skipped files."""
     names = {u.code: u.name for u in roster.units}
@@ -46,7 +47,7 @@ def render_validation(roster: Roster, findings: list[Finding], comparison: Compa
         roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
-        explanation_for=lambda f: explanation_of(f, explained),
+        explanation_for=lambda f: explanation_of(f, explained), place=form.location,
     )
 
 

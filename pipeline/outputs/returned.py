@@ -9,30 +9,38 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 
-from ..model import SEVERITY_LABEL, Finding, Roster, Severity
-from ..stages.read.workbook import Unreadable, open_book
-from ..store.cache import ReturnedCache
-from ..store.inbox import load_bytes
+from ..model import SEVERITY_LABEL, Finding, Roster, Severity, UnitStatus
+from ..spec.form import Form
+from ..stages.read.workbook import open_book
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 AUTHOR = "省双联办"
 
 
-def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: str,
-                      explanation_label: str = "", sheets: tuple[str, ...] = ()) -> bytes:
+MAX_ROW = 1_048_576  # the last row a sheet has
+
+
+def returned_workbook(form: Form, data: bytes | None, findings: list[Finding], unit_name: str,
+                      sheets: tuple[tuple[str, int], ...] = ()) -> bytes:
+    """The county's workbook (`data`; None: one that cannot be opened) with each finding's cell
+    marked and commented, a 上报说明 line under each form sheet's table (`sheets`: each sheet's
+    name and the last row of its table, as the reader found it), and a first sheet listing
+    every finding."""
     wb = _open_copy(data)
-    if explanation_label:
-        for name in sheets:
-            if name in wb.sheetnames:
-                _explanation_cell(wb[name], explanation_label)
+    label = form.explanation_label
+    if label:
+        for name, table_end in sheets:
+            if name in wb.sheetnames and table_end > 0:
+                _explanation_cell(wb[name], label, table_end)
     marked: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet and f.cell and f.sheet in wb.sheetnames:
-            marked.setdefault((f.sheet, f.cell), []).append(f)
+            marked.setdefault((f.sheet, _top_left(wb[f.sheet], f.cell)), []).append(f)
     for (sheet, ref), group in marked.items():
         cell = wb[sheet][ref]
         worst = min(group, key=lambda f: f.sort_key)
@@ -41,18 +49,37 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
         comment = Comment(text, AUTHOR)
         comment.width, comment.height = 320, 40 + 40 * len(group)
         cell.comment = comment
-
     # A file that could not be opened comes back as openpyxl's blank book: its one empty sheet
     # (named in English) goes, and the list of findings is all the county gets back.
     blank = wb.sheetnames == ["Sheet"] and wb["Sheet"].max_row == 1 and wb["Sheet"]["A1"].value is None
-    ws = wb.create_sheet("问题清单", 0)
+    _findings_sheet(wb, form, findings, unit_name)
     if blank:
         wb.remove(wb["Sheet"])
-    ws.append([f"{unit_name}报表审核意见：{_verdict(findings, explanation_label)}"])
+    wb.active = 0
+    for other in wb.worksheets[1:]:
+        other.sheet_view.tabSelected = False
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def plain_workbook(form: Form, findings: list[Finding], unit_name: str) -> bytes:
+    """The findings alone, as the first sheet of a new workbook: what goes back when the
+    county's own workbook cannot be marked up."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    _findings_sheet(wb, form, findings, unit_name)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name: str) -> None:
+    ws = wb.create_sheet("问题清单", 0)
+    ws.append([f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"])
     ws.append(["级别", "位置", "说明"])
     for f in sorted(findings, key=lambda f: f.sort_key):
-        place = f"{f.sheet}!{f.cell}" if f.sheet and f.cell else (f.sheet or "整个文件")
-        ws.append([SEVERITY_LABEL[f.severity], place, f.message])
+        ws.append([SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell) or "整个文件", f.message])
     ws["A1"].font = Font(bold=True, size=13)
     for cell in ws[2]:
         cell.font = Font(bold=True)
@@ -62,12 +89,15 @@ def returned_workbook(data: bytes | None, findings: list[Finding], unit_name: st
     for row in ws.iter_rows(min_row=3):
         row[2].alignment = Alignment(wrap_text=True, vertical="top")
     ws.freeze_panes = "A3"
-    wb.active = 0
-    for other in wb.worksheets[1:]:
-        other.sheet_view.tabSelected = False
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+
+
+def _top_left(ws, ref: str) -> str:
+    """The cell a comment can go on: a cell inside a merged range is that range's top-left
+    (openpyxl refuses a comment on the others, and Excel shows the range as that cell)."""
+    for merged in ws.merged_cells.ranges:
+        if ref in merged:
+            return merged.start_cell.coordinate
+    return ref
 
 
 def _verdict(findings: list[Finding], explanation_label: str) -> str:
@@ -79,16 +109,27 @@ def _verdict(findings: list[Finding], explanation_label: str) -> str:
     return (f"已纳入汇总。标黄的数据请核实：确有错误的，改正后重新报送；核实无误的，不要改动数据，{answer}即可。")
 
 
-def _explanation_cell(ws, label: str) -> None:
+def _explanation_cell(ws, label: str, table_end: int) -> None:
     """The form's labelled 上报说明 cell under the table, unless the sheet has one: a county asked
-    to confirm a figure that is right answers there, in a few words, instead of changing it."""
-    for row in ws.iter_rows(min_row=max(1, ws.max_row - 12)):
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.replace(" ", "").replace("\u3000", "").startswith(label):
-                return
-    r = ws.max_row + 2
-    ws.cell(r, 1, f"{label}：").font = Font(bold=True)
+    to confirm a figure that is right answers there, in a few words, instead of changing it.
+    Under the table's own last row and the lines right below it (填表人…), never under cells
+    a clerk left far away, and never past the sheet's last row."""
+    last = max(table_end, 1)
+    for r in range(last + 1, min(last + 9, MAX_ROW + 1)):
+        texts = [c.value for c in ws[r] if c.value not in (None, "")] if r <= ws.max_row else []
+        if any(isinstance(v, str) and v.replace(" ", "").replace("\u3000", "").startswith(label) for v in texts):
+            return
+        if texts:
+            last = r
+    r = min(last + 2, MAX_ROW)
+    target = ws.cell(r, 1)
+    if isinstance(target, MergedCell) or target.value not in (None, ""):
+        return  # nowhere free for it: the returned workbook's first sheet says what to do
+    target.value = f"{label}："
+    target.font = Font(bold=True)
     answer = ws.cell(r, 2)
+    if isinstance(answer, MergedCell):
+        return
     answer.fill = WARNING_FILL
     answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", AUTHOR)
 
@@ -127,36 +168,19 @@ def _from_values(data: bytes) -> Workbook:
     return wb
 
 
-UNOPENED = ("unreadable", "encrypted", "read-failed", "archive-unsupported", "archive-as-workbook")
+# A file that could not be opened is not opened again to be marked up: its findings sheet alone goes back.
+UNOPENED = ("unreadable", "encrypted", "archive-unsupported", "archive-as-workbook")
 
 
-def returned_workbooks(roster: Roster, findings: list[Finding], explanation_label: str = "",
-                       sheet_names: dict[str, tuple[str, ...]] | None = None,
-                       cache: ReturnedCache | None = None) -> dict[str, bytes]:
-    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings;
-    one made before from the same file, findings and words is taken from `cache`."""
+def wanted(roster: Roster, findings: list[Finding]) -> list[tuple[UnitStatus, list[Finding]]]:
+    """The counties whose standing file has errors or warnings, each with its findings (no
+    mere notes): those that get their workbook back."""
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)
-    out = {}
-    for u in roster.units:
-        if u.source is None or not (u.errors or u.warnings):
-            continue
-        own = [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO]
-        try:
-            # A file that could not be opened is not opened again to be marked up: its
-            # findings sheet alone goes back.
-            data = None if any(f.rule in UNOPENED for f in own) else load_bytes(u.source)
-        except (OSError, Unreadable, KeyError):
-            data = None
-        sheets = (sheet_names or {}).get(u.source.path, ())
-        key = ReturnedCache.key(data, u.name, explanation_label, sheets, own)
-        made = cache.get(key) if cache else None
-        if made is None:
-            pass
+    return [(u, [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO])
+            for u in roster.units if u.source is not None and (u.errors or u.warnings)]
 
-            made = returned_workbook(data, own, u.name, explanation_label, sheets)
-            if cache:
-                cache.put(key, made)
-        out[f"returns/{u.code}_{u.name}.xlsx"] = made
-    return out
+
+def returned_path(unit: UnitStatus) -> str:
+    return f"returns/{unit.code}_{unit.name}.xlsx"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
+from collections.abc import Collection
 from datetime import datetime
 
 import numpy as np
@@ -22,14 +23,27 @@ from ..stages.consolidate import Totals
 FORMAT = 2
 
 
-def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, roster: Roster) -> bytes:
+EXCLUDED = "excluded"  # an included county whose rows could not be kept: no later round compares with it
+
+
+def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, roster: Roster,
+                   among: Collection[str] | None = None) -> bytes:
+    """`among`: the included counties whose rows are kept (default: all); any other included
+    county is kept as `excluded` (the runner leaves out a county whose rows raise)."""
+    keep = None if among is None else set(among)
+
+    def status(u) -> str:
+        return EXCLUDED if keep is not None and u.status == "included" and u.code not in keep else u.status
+
     counties = {
-        u.code: {"status": u.status, "file": u.source.path if u.source else "",
+        u.code: {"status": status(u), "file": u.source.path if u.source else "",
                  "sha256": u.source.sha256 if u.source else ""}
         for u in roster.units
     }
     sheets = {}
     frames = [totals.townships[spec.key] for spec in form.sheets]
+    if keep is not None:
+        frames = [t[t["code"].isin(list(keep))] for t in frames]
     places, names = pd.factorize(np.concatenate([t["township"].to_numpy(dtype=object) for t in frames]))
     offset = 0
     for spec, t in zip(form.sheets, frames):
@@ -45,6 +59,8 @@ def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, 
         }
         offset += len(t)
     included = totals.counties[totals.counties["status"] == "included"]
+    if keep is not None:
+        included = included[included.index.isin(list(keep))]
     doc = {
         "format": FORMAT,
         "round": round_name,

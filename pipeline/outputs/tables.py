@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from ..model import STATUS_LABEL, Finding, Roster, Severity, Source
+from ..model import FINDING_COLUMNS, STATUS_LABEL, Finding, Roster, Severity, Source
 from ..spec import wording
 from ..spec.form import Form
 from ..stages.compare import Comparison
@@ -152,12 +152,8 @@ def _unit_values(values, keys) -> list:
     return [int(values["units_expected"]), included, *[wording.table_count(values[k]) if included else "" for k in keys]]
 
 
-FINDING_COLUMNS = ["severity", "file", "county_code", "sheet", "cell", "field", "rule", "message"]
-
-
 def findings_csv(findings: list[Finding]) -> bytes:
-    rows = [[f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field, f.rule, f.message] for f in findings]
-    return csv_bytes(FINDING_COLUMNS, rows)
+    return csv_bytes(list(FINDING_COLUMNS), [f.row() for f in findings])
 
 
 def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:

@@ -1,10 +1,17 @@
-"""Files → checked returns: read, validated and judged by themselves, exactly as a report run
-judges them. The one path from bytes to findings, for `make report` and the submission page."""
+"""Files → checked returns and a roster: the one path from an inbox's bytes to what is wrong with
+each return and which file stands for each unit, for `make report` and the submission page
+alike (a clerk sees at upload what validation.html will list).
+
+Every per-file and per-unit step runs under the runner's guard: read (across processes when
+there are many), validate (one pandera pass, split on a fault), resolve (unit by unit).
+"""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
@@ -12,12 +19,12 @@ from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
-from ..stages.read.sources import read_sources
-from ..stages.resolve import resolve
-from ..stages.tabulate import tabulate
-from ..stages.validate import validate
-from ..store.cache import Hashes
-from ..store.inbox import classify, discover
+from ..stages.resolve import Decision, decide, gather, settle, undecided
+from ..stages.tabulate import Tables, tabulate
+from ..store.cache import ReadCache
+from ..store.inbox import READABLE, InboxView, classify
+from .processes import Helper
+from .runner import Guard, read_all, start_validation
 
 
 def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
@@ -25,15 +32,13 @@ def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
     out = []
     for s in sources:
         if s.kind == "skip":
-            out.append(Finding(Severity.INFO, s.path, "", "", "", "", "skipped", form.message("skipped")))
+            out.append(form.finding("skipped", file=s.path))
         elif s.kind == "broken":
-            out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "unreadable",
-                               form.message("unreadable", detail="不是有效的Excel文件")))
+            out.append(form.finding("unreadable", file=s.path, detail="不是有效的Excel文件"))
         elif s.kind == "archive":
-            out.append(Finding(Severity.ERROR, s.path, "", "", "", "", "archive-unsupported",
-                               form.message("archive-unsupported")))
+            out.append(form.finding("archive-unsupported", file=s.path))
         elif s.kind == "output":
-            out.append(Finding(Severity.WARNING, s.path, "", "", "", "", "old-outputs", form.message("old-outputs")))
+            out.append(form.finding("old-outputs", file=s.path))
     return out
 
 
@@ -54,53 +59,122 @@ class Checked:
         return sum(f.severity == Severity.WARNING for f in self.findings)
 
 
-def check_sources(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> list[Checked]:
-    """Read and validate files exactly as `make report` does (one validation over all of them)."""
-    readable = [s for s in sources if s.kind in ("xlsx", "xls")]
-    results = {r.source.path: r for r in read_sources(readable, form, units, passwords)}
-    own: dict[str, list[Finding]] = {s.path: [] for s in sources}
-    for f in file_findings(form, sources):
-        own[f.file].append(f)
-    returns = [r.ret for r in results.values() if r.ret is not None]
-    for r in results.values():
-        own[r.source.path] += r.findings
-    if returns:
-        for f in validate(form, tabulate(form, returns)):
-            own[f.file].append(f)
-    return [
-        Checked(s, results.get(s.path) or ReadResult(s, None, ()), tuple(sorted(own[s.path], key=lambda f: f.sort_key)))
-        for s in sources
-    ]
+@dataclass(frozen=True)
+class FilesChecked:
+    """Files read and validated, each by itself: no unit's file chosen yet."""
+
+    sources: tuple[Source, ...]
+    results: tuple[ReadResult, ...]  # every readable or broken file's, in listing order
+    findings: tuple[Finding, ...]  # the files' own and validation's, in listing order
+    tables: Tables  # the township rows of every return read
+    to_read: int  # how many files were read afresh (not from the cache)
+
+    def checked(self) -> dict[str, Checked]:
+        own: dict[str, list[Finding]] = {s.path: [] for s in self.sources}
+        for f in self.findings:
+            own.setdefault(f.file, []).append(f)
+        results = {r.source.path: r for r in self.results}
+        return {s.path: Checked(s, results.get(s.path) or ReadResult(s, None, ()),
+                                tuple(sorted(own[s.path], key=lambda f: f.sort_key))) for s in self.sources}
 
 
-def staged_source(path: Path, shown: str, data: bytes) -> Source:
-    """The upload, saved to a staging file, as discover would describe it under its inbox name."""
-    return Source(shown, len(data), hashlib.sha256(data).hexdigest(), path.stat().st_mtime,
-                  classify(shown, data[:8]), abspath=str(path))
+@dataclass(frozen=True)
+class InboxChecked:
+    """The inbox judged as a report run judges it: every file's check, the roster, and the
+    findings as they stand once each unit's file is chosen."""
+
+    files: FilesChecked
+    roster: Roster
+    findings: tuple[Finding, ...]
+    incidents: tuple = field(default=())
+
+    def checked(self) -> dict[str, Checked]:
+        return self.files.checked()
 
 
-def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: UnitList,
-                 passwords: tuple[str, ...] = ()) -> Checked:
+def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units: UnitList, *,
+                passwords: tuple[str, ...] = (), cache: ReadCache | None = None, guard: Guard,
+                checker: Helper | None = None, progress: Callable[[int, int], None] | None = None,
+                after_reading: Callable[[int], None] | None = None) -> FilesChecked:
+    """Read and validate `sources` (their bytes in `data`) exactly as `make report` does: one
+    validation over all of them. `cache` serves content read or validated before.
+    `after_reading(n)` is told, once the files are read, how many were read afresh (the report
+    starts its Word helper then)."""
+    cache = cache if cache is not None else ReadCache(None, "")
+    findings = file_findings(form, sources)
+    readable = [s for s in sources if s.kind in READABLE]
+    to_read = sum(1 for s in readable if not cache.has(s))
+    results = read_all(readable, data, form, units, passwords, cache, guard, progress)
+    if after_reading:
+        after_reading(to_read)
+    # Broken files are kept as results with no return, so the roster can count them.
+    results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
+    for r in results:
+        findings += r.findings
+    with_return = [r for r in results if r.ret is not None]
+    checks = start_validation(form, with_return, cache, guard, units, checker)
+    tables = tabulate(form, [r.ret for r in with_return])
+    findings += checks(tables)
+    return FilesChecked(tuple(sources), tuple(results), tuple(findings), tables, to_read)
+
+
+def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
+           today: date | None = None) -> tuple[Roster, list[Finding]]:
+    """Each unit's standing file, unit by unit under the guard: the roster, and the findings
+    as they now stand (a superseded file's own give way to one that says so)."""
+    gathered = gather(form, units, list(files.results), list(files.findings), today)
+
+    def place(unit: Unit) -> tuple[str, str]:
+        candidates = gathered.by_county.get(unit.code, [])
+        return (candidates[0].source.path if candidates else ""), unit.code
+
+    decisions: list[Decision] = guard.each("resolve", list(units.units), lambda u: decide(form, u, gathered),
+                                           lambda u, fault: undecided(u, gathered, fault), place)
+    return settle(units, gathered, decisions)
+
+
+def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),
+          cache: ReadCache | None = None, guard: Guard, **scheduling) -> InboxChecked:
+    """The inbox view judged as a report run judges it (check_files, then choose)."""
+    files = check_files(list(view.sources), view.data, form, units, passwords=passwords, cache=cache, guard=guard,
+                        **scheduling)
+    roster, findings = choose(files, form, units, guard)
+    return InboxChecked(files, roster, tuple(findings), tuple(guard.incidents))
+
+
+# --- one upload -----------------------------------------------------------------------------
+
+
+def staged_source(shown: str, data: bytes, mtime: float) -> Source:
+    """An upload as the inbox would list it under the name it will have there."""
+    kind = classify(shown, data[:8])
+    return Source(shown, len(data), hashlib.sha256(data).hexdigest(), mtime, "xlsx" if kind == "zip" else kind)
+
+
+def check_upload(source: Source, data: bytes, unit: Unit, filename: str, form: Form, units: UnitList, guard: Guard,
+                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None) -> Checked:
     """The upload's findings under its inbox name, with one more when the return is another
     unit's: its content names another county, or its own file name does and its content names
     nobody (read under the name the clerk gave it, it would count for that county). Such a
     file is refused whatever else it holds: the link it came by is this unit's alone."""
-    checked = check_sources([source], form, units, passwords)[0]
+    files = check_files([source], {source.path: data}, form, units, passwords=passwords, cache=cache, guard=guard)
     # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
-    _, judged = resolve(form, units, [checked.result], list(checked.findings))
-    checked = Checked(checked.source, checked.result, tuple(sorted(judged, key=lambda f: f.sort_key)))
+    judged = gather(form, units, list(files.results), list(files.findings)).findings
+    checked = Checked(source, files.checked()[source.path].result, tuple(sorted(judged, key=lambda f: f.sort_key)))
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
     if not other and ret is not None and named and named != unit.code:
-        as_sent = read_sources([replace(source, path=Path(filename).name)], form, units, passwords)[0]
-        if as_sent.ret is not None and as_sent.ret.county_code != unit.code:
-            other = as_sent.ret.county_code or named
+        as_sent = replace(source, path=Path(filename).name)
+        again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard)
+        ret_as_sent = again.results[0].ret if again.results else None
+        if ret_as_sent is not None and ret_as_sent.county_code != unit.code:
+            other = ret_as_sent.county_code or named
     if not other:
         return checked
     who = units.by_code(other)
-    extra = Finding(Severity.ERROR, checked.source.path, unit.code, "", "", "", "other-unit",
-                    form.message("other-unit", detail=who.name if who else other, unit=unit.name))
+    extra = form.finding("other-unit", file=checked.source.path, county=unit.code, detail=who.name if who else other,
+                         unit=unit.name)
     # The reader compared the content with the name this page gives the file in the inbox, a
     # name the clerk never wrote: its unit-conflict would only repeat `extra`, confusingly.
     own = tuple(f for f in checked.findings if not (f.rule == "unit-conflict" and f.county_code == unit.code))
@@ -109,7 +183,7 @@ def check_upload(source: Source, unit: Unit, filename: str, form: Form, units: U
 
 def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: Previous) -> dict[str, tuple[Finding, ...]]:
     """The cross-period findings `make report ROUND=…` would give each of these returns (file →
-    findings), from the same stages: resolved, summed as consolidate sums and compared with the previous
+    findings), from the same stages: summed as consolidate sums and compared with the previous
     round as a report run does, by the rules that judge a county by itself (`county_findings`).
 
     Each return must be a different county's and have no error: a report run compares only the
@@ -117,7 +191,8 @@ def across_rounds(form: Form, units: UnitList, batch: list[Checked], previous: P
     results = [c.result for c in batch if c.result.ret is not None and not c.errors]
     if not results:
         return {}
-    roster, _ = resolve(form, units, results, [])
+    gathered = gather(form, units, results, [])
+    roster, _ = settle(units, gathered, [decide(form, u, gathered) for u in units.units])
     sums, townships = county_sums(form, roster, tabulate(form, [r.ret for r in results]))
     found: dict[str, list[Finding]] = {r.source.path: [] for r in results}
     for f in county_findings(form, sums, townships, {r.ret.county_code: r.ret for r in results}, previous):
@@ -130,23 +205,3 @@ def with_findings(checked: Checked, extra: tuple[Finding, ...]) -> Checked:
     if not extra:
         return checked
     return replace(checked, findings=tuple(sorted((*checked.findings, *extra), key=lambda f: f.sort_key)))
-
-
-def survey(inbox: Path, form: Form, units: UnitList, known: dict[str, Checked],
-           passwords: tuple[str, ...] = (), hashes: Hashes | None = None) -> tuple[dict[str, Checked], Roster, list[Finding]]:
-    """The inbox as `make report` would see it now: files checked before (same path and hash)
-    are not read again, nor hashed again when `hashes` remembers them. Returns every file's
-    check, the roster and the findings as they stand."""
-    sources = discover(inbox, hashes)
-    fresh = [s for s in sources if not (s.path in known and known[s.path].source.sha256 == s.sha256)]
-    fresh_paths = {s.path for s in fresh}
-    checked = {s.path: known[s.path] for s in sources if s.path not in fresh_paths}
-    for c in check_sources(fresh, form, units, passwords):
-        checked[c.source.path] = c
-    ordered = [checked[s.path] for s in sources]
-    # The times a file's check saw may be older than the file's (a copy kept by mtime):
-    # the roster ranks by the source as discovered now.
-    results = [ReadResult(s, c.result.ret, c.result.findings) for s, c in zip(sources, ordered)]
-    findings = [f for c in ordered for f in c.findings]
-    roster, findings = resolve(form, units, results, findings)
-    return checked, roster, findings

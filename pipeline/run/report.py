@@ -1,5 +1,10 @@
-"""The report's stage order: discover → read → validate → resolve → consolidate → compare →
-render. `build_run` returns every output as bytes; the CLI hands them to the outbox."""
+"""`make report`: the inbox seen at one instant, checked (run/check), consolidated, compared with
+the previous round, and every output made as bytes; then written to the outbox, all or nothing.
+
+`report()` is what the command line calls; `build_run()` is the stage order alone, from an
+inbox to the outputs as bytes, which tests call too. Scheduling (helper processes, reading
+across processes) is the runner's; each per-unit step here runs under its guard.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +13,38 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from ..model import Finding, ReadResult, Roster, Source
+from ..errors import Fatal
+from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
 from ..outputs.html import render_html, render_validation
 from ..outputs.report import Report, ReportSettings, build_report
-from ..outputs.returned import returned_workbooks
+from ..outputs.returned import UNOPENED, plain_workbook, returned_path, returned_workbook, wanted
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates
 from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import consolidated_xlsx, township_blocks
+from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.form import Form, load_form
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
-from ..stages.resolve import _with_counts, resolve
-from ..stages.tabulate import tabulate
+from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
 from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, reader_fingerprint
-from ..store.inbox import discover, page_explanations
-from ..store.rounds import RoundPlan, _previous_round, same_form, snapshot_path, widened
-from .check import file_findings
-from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Helper, in_background, read_all, start_validation
+from ..store.inbox import InboxView, take_view
+from ..store.rounds import RoundPlan, read_previous, same_form, snapshot_path, widened
+from .check import check
+from .processes import Helper, in_background
+from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
+
+DEFAULT_INBOX = ROOT / "inbox"
+LOG = "internal-errors.log"
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,11 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     comparison: Comparison | None = None
     round_note: str = ""  # why this round was not compared, when it has a previous round it cannot use
+    incidents: tuple[Incident, ...] = ()
 
 
 def build_run(
-    inbox: Path,
+    inbox: Path | InboxView,
     settings: Settings,
     *,
     example: bool = False,
@@ -62,6 +74,7 @@ def build_run(
     cache_dir: Path | None = None,
     round_plan: RoundPlan | None = None,
 ) -> Run:
+    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken)."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
@@ -78,23 +91,24 @@ def build_run(
             gc.enable()
 
 
-def _build_run(inbox, settings, example, progress, form, units, cache_dir, word: Helper, checker: Helper,
-               plan: RoundPlan | None = None) -> Run:
+def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
+               cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     # The previous round's snapshot is read by a copy of this process while this one reads the
     # returns: a quarter of a second at 3,000 returns, off the way.
-    previous = in_background(_previous_round, plan.previous) if plan and isinstance(plan.previous, Path) else None
     form = form or load_form(settings.form_path)
+    # compact: sent back narrow, widened on arrival
+    previous = (in_background(read_previous, plan.previous, form, True) if plan and isinstance(plan.previous, Path)
+                else None)
     units = units or load_units(form.units_file)
+    guard = Guard(form)
     keep_compiled_templates(cache_dir / "templates" if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
-    sources = discover(inbox, hashes)
+    view = inbox if isinstance(inbox, InboxView) else take_view(inbox, hashes)
     timings["discover"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    findings = file_findings(form, sources)
-    readable = [s for s in sources if s.kind in ("xlsx", "xls")]
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{reader_fingerprint()}"
     cache = ReadCache(cache_dir, cache_key)
@@ -103,29 +117,25 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
     # before it can total; the Word helper (docxtpl) now when nothing is to be checked, after
     # the checker's findings when something is, and after the reader processes when many files
     # are read. Two importing at once beside this process took half as long again each.
-    to_read = sum(1 for s in readable if not cache.has(s))
+    to_read = sum(1 for s in view.readable() if not cache.has(s))
     if 0 < to_read <= VALIDATE_APART_UP_TO:
         checker.start(prepare_validation)
     start_word = partial(word.start, prepare_docx)
     if not checker.started and to_read < PARALLEL_FROM:
         start_word()
-    results = read_all(readable, form, units, settings.passwords, cache, progress)
-    if to_read >= PARALLEL_FROM and not checker.started:
-        start_word()
-    # Broken files are kept as results with no return, so the roster can count them.
-    results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
-    for r in results:
-        findings += r.findings
-    timings["read"] = time.perf_counter() - t
 
+    def after_reading(fresh: int) -> None:
+        timings["read"] = time.perf_counter() - t
+        if fresh >= PARALLEL_FROM and not checker.started:
+            start_word()
+
+    checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, checker=checker,
+                    progress=progress, after_reading=after_reading)
     t = time.perf_counter()
-    with_return = [r for r in results if r.ret is not None]
-    checks = start_validation(form, with_return, cache, checker)
-    tables = tabulate(form, [r.ret for r in with_return])
-    findings += checks(tables)
     if not word.started:
         start_word()
-    roster, findings = resolve(form, units, results, findings)
+    files_checked, roster, findings = checked.files, checked.roster, list(checked.findings)
+    results, tables = list(files_checked.results), files_checked.tables
     timings["validate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -134,7 +144,7 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     # This round's snapshot is made by a copy of this process while this one compares: it
     # needs only the totals and who was included, and a core is free until the report starts.
-    snapshot = in_background(snapshot_bytes, form, plan.name, plan.made, totals, roster) if plan else None
+    snapshot = in_background(_snapshot, form, plan, totals, roster, guard.stamp) if plan else None
 
     t = time.perf_counter()
     comparison, round_note = None, plan.problem if plan else ""
@@ -143,14 +153,18 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
         earlier, problem = previous()
         earlier = widened(earlier) if earlier is not None else None
         round_note = round_note or problem
-    if earlier is not None:
+    elif earlier is not None:  # a Previous given as it is (tests)
         round_note = same_form(form, earlier)
-        if not round_note:
-            used = {u.source.path: u.code for u in roster.units if u.status == "included" and u.source}
-            standing = {used[r.source.path]: r.ret for r in with_return if r.source.path in used}
-            comparison = compare(form, totals, roster, standing, earlier, plan.name)
-            findings += comparison.findings
-            roster = _with_counts(roster, comparison.findings)
+        earlier = None if round_note else earlier
+    if earlier is not None:
+        used = {u.source.path: u.code for u in roster.units if u.status == "included" and u.source}
+        standing = {used[r.source.path]: r.ret for r in results if r.ret is not None and r.source.path in used}
+        comparison, faults = _compare(form, totals, roster, standing, earlier, plan.name, guard)
+        if comparison is None:
+            round_note = "与上期比较时程序出错，本期不作比较；详见 internal-errors.log。"
+        new = [*(comparison.findings if comparison else ()), *faults]
+        findings += new
+        roster = with_warning_counts(roster, new)
     timings["compare"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -159,51 +173,226 @@ def _build_run(inbox, settings, example, progress, form, units, cache_dir, word:
 
     t = time.perf_counter()
     findings = sorted(findings, key=lambda f: f.sort_key)
+    # Each return's form sheets, and where its table ends, for the 上报说明 line of its returned workbook.
+    sheets = {r.source.path: tuple((s.name, _table_end(s)) for s in r.ret.sheets.values()) for r in results if r.ret}
+    explained = {(r.source.path, s.name): s.explanation for r in results if r.ret for s in r.ret.sheets.values()
+                 if s.explanation}
+    explained |= {(path, ""): words for path, words in view.explanations.items()}
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    sheet_names = {r.source.path: tuple(s.name for s in r.ret.sheets.values()) for r in with_return}
-    explained = {(r.source.path, s.name): s.explanation for r in with_return for s in r.ret.sheets.values()
-                 if s.explanation}
-    explained |= {(path, ""): words for path, words in page_explanations(inbox).items()}
     workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison,
-                              sheet_names, explained)
-    report = build_report(
-        form, units, totals, roster, findings,
-        ReportSettings(settings.title, settings.cutoff, settings.office, settings.date, settings.twice_threshold,
-                       settings.word_annex_limit, settings.lowest_count, settings.burden_ratio),
-        example=example, charts=charts, comparison=comparison, round_note=round_note,
-    )
+                              sheets, explained, view.data, guard.stamp)
+    report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
+                                     settings.twice_threshold, settings.word_annex_limit, settings.lowest_count,
+                                     settings.burden_ratio)
+
+    def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
+        report = build_report(form, units, totals, roster, findings, report_settings, example=example, charts=charts,
+                              comparison=comparison, round_note=round_note)
+        return report, {
+            "report.html": render_html(report).encode("utf-8"),
+            "findings.csv": findings_csv(findings),
+            "roster.csv": roster_csv(roster, comparison),
+            "validation.html": render_validation(form, roster, findings, comparison, explained).encode("utf-8"),
+            "manifest.csv": manifest_csv(list(view.sources), roster, findings),
+        }
+
+    report, files = reports(findings, roster)
     docx = word.submit(render_docx, for_word(report))
-    files = {
-        "report.html": render_html(report).encode("utf-8"),
-        "totals.csv": totals_csv(form, totals, comparison),
-        "findings.csv": findings_csv(findings),
-        "roster.csv": roster_csv(roster, comparison),
-        "validation.html": render_validation(roster, findings, comparison, explained).encode("utf-8"),
-        "manifest.csv": manifest_csv(sources, roster, findings),
-    }
+    files["totals.csv"] = totals_csv(form, totals, comparison)
     if snapshot is not None:
-        files[snapshot_path(plan.name, plan.stamp)] = snapshot()
+        made, incidents, faults = snapshot()
+        files[snapshot_path(plan.name, plan.stamp)] = made
+        guard.adopt(incidents)
+        if faults:
+            findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
+            roster = with_warning_counts(roster, faults)
+            report, more = reports(findings, roster)
+            files |= more
     # The caches are written while the helpers finish the Word report and the workbooks:
     # 10 MB at 3,000 returns, off the way of everything else.
     hashes.save()
-    cache.save({s.sha256 for s in readable})
+    cache.save({s.sha256 for s in view.readable()})
     files["report.docx"] = docx()
-    files |= workbooks()
+    made, incidents, faults = workbooks()
+    files |= made
+    guard.adopt(incidents)
+    if faults:  # a returned workbook made plain: its county is told, and the pages say so too
+        findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
+        roster = with_warning_counts(roster, faults)
+        report, more = reports(findings, roster)
+        files |= more
+    if guard.incidents:
+        files[LOG] = guard.log()
     timings["render"] = time.perf_counter() - t
-    return Run(form, tuple(sources), tuple(results), tuple(findings), roster, totals, report, files, timings,
-               comparison, round_note)
+    return Run(form, view.sources, tuple(results), tuple(findings), roster, totals, report, files, timings,
+               comparison, round_note, tuple(guard.incidents))
 
 
-def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
-               cache: BlockCache, comparison: Comparison | None = None,
-               sheet_names: dict[str, tuple[str, ...]] | None = None,
-               explained: dict[tuple[str, str], str] | None = None) -> dict[str, bytes]:
+def _table_end(sheet) -> int:
+    """The last row of a sheet's table as the reader found it (townships and 合计)."""
+    return max([*sheet.rows[-1:], sheet.total_row, 0])
+
+
+def _compare(form: Form, totals: Totals, roster: Roster, standing: dict[str, Return], earlier, round_name: str,
+             guard: Guard) -> tuple[Comparison | None, list[Finding]]:
+    """compare, guarded: when it raises, the counties that fail alone are found (half by half)
+    and left out of the comparison, each with its warning; the rest are compared."""
+    try:
+        return compare(form, totals, roster, standing, earlier, round_name), []
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001 - found below, county by county
+        pass
+    codes = sorted(standing)
+    faults: dict[str, Finding] = {}
+
+    def alone(part: list[str]) -> list[None]:
+        compare(form, totals, roster, standing, earlier, round_name, among=part)
+        return [None] * len(part)
+
+    guard.halves("compare", codes, alone, lambda code, fault: faults.setdefault(code, fault),
+                 lambda code: (standing[code].source.path, code))
+    try:
+        rest = [c for c in codes if c not in faults]
+        return compare(form, totals, roster, standing, earlier, round_name, among=rest), list(faults.values())
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - no county alone, yet all together: no comparison
+        guard.fault("compare", error, file="")
+        return None, list(faults.values())
+
+
+def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster,
+              stamp: str) -> tuple[bytes, list[Incident], list[Finding]]:
+    """This round's snapshot, guarded as compare is: a county whose rows raise is kept as
+    excluded (no later round compares with it), with its warning."""
+    guard = Guard(form, f"{stamp}-S")
+    try:
+        return snapshot_bytes(form, plan.name, plan.made, totals, roster), [], []
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # noqa: BLE001
+        pass
+    included = [u for u in roster.units if u.status == "included"]
+    faults: dict[str, Finding] = {}
+
+    def alone(part: list) -> list[None]:
+        snapshot_bytes(form, plan.name, plan.made, totals, roster, among=[u.code for u in part])
+        return [None] * len(part)
+
+    guard.halves("snapshot", included, alone, lambda u, fault: faults.setdefault(u.code, fault),
+                 lambda u: (u.source.path if u.source else "", u.code))
+    among = [u.code for u in included if u.code not in faults]
+    return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among), guard.incidents,
+            list(faults.values()))
+
+
+def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
+               comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
+               explained: dict[tuple[str, str], str], data: dict[str, bytes],
+               stamp: str) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
+    """The returned workbooks, county by county under the guard (one that cannot be marked up
+    goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
+    with every finding. Made by a copy of the run's process."""
+    guard = Guard(form, f"{stamp}-W")
+    returned = ReturnedCache(cache.folder)
+    out, faults = returned_workbooks(form, roster, findings, sheets, data, returned, guard)
+    returned.save()
+    if faults:
+        findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
+        roster = with_warning_counts(roster, faults)
     kept = cache.load()
     blocks = township_blocks(form, totals, roster, kept)
     cache.save(kept, blocks)
-    returned = ReturnedCache(cache.folder)
-    out = ({"consolidated.xlsx": consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)}
-           | returned_workbooks(roster, findings, form.explanation_label, sheet_names, returned))
-    returned.save()
-    return out
+    out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)
+    return out, guard.incidents, faults
+
+
+def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], sheets: dict[str, tuple[tuple[str, int], ...]],
+                       data: dict[str, bytes], cache: ReturnedCache, guard: Guard) -> tuple[dict[str, bytes], list[Finding]]:
+    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings,
+    county by county under the guard; one made before from the same file, findings and words is
+    taken from `cache`. A workbook that cannot be marked up goes back plain, listing its
+    findings and one more that says so (returned with the others made plain)."""
+    out: dict[str, bytes] = {}
+    faults: list[Finding] = []
+
+    def marked(item) -> bytes:
+        unit, own = item
+        opened = not any(f.rule in UNOPENED for f in own)
+        content = data.get(unit.source.path) if opened else None
+        shown = sheets.get(unit.source.path, ())
+        key = ReturnedCache.key(content, unit.name, form.explanation_label, shown, own)
+        made = cache.get(key)
+        if made is None:
+            made = returned_workbook(form, content, own, unit.name, shown)
+            cache.put(key, made)
+        return made
+
+    def plain(item, fault: Finding) -> bytes:
+        unit, own = item
+        faults.append(fault)
+        return plain_workbook(form, [*own, fault], unit.name)
+
+    items = wanted(roster, findings)
+    made = guard.each("returned", items, marked, plain, lambda item: (item[0].source.path, item[0].code))
+    for (unit, _), workbook in zip(items, made):
+        out[returned_path(unit)] = workbook
+    return out, faults
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `report()` did: the run, the files it put in place, the round it kept."""
+
+    run: Run
+    written: list[Path]
+    example: bool
+    plan: RoundPlan | None
+    remade: list[Path]
+
+
+def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: str = "", previous: str | None = None,
+           progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] = print,
+           default_inbox: Path = DEFAULT_INBOX) -> Outcome:
+    """`make report`: `inbox` None is `default_inbox` (the project's inbox/), or the bundled
+    example when that holds nothing but placeholders (said through `say`). Refuses (Fatal) an
+    inbox that is not a folder, folders that overlap, unusable round arguments, an outbox
+    another run holds."""
+    from ..store import outbox as writer
+    from ..store.cache import sweep
+    from ..store.inbox import holds_nothing
+    from ..store.lock import outbox_lock
+    from ..store.outbox import refuse_overlap
+    from ..store.rounds import check_round_arguments, round_plan
+
+    if inbox is not None and inbox.exists() and not inbox.is_dir():
+        raise Fatal(f"收件箱应是一个文件夹，而 {inbox} 是一个文件：请把 INBOX=（或 --inbox）指向存放报表的文件夹。")
+    if inbox is not None and not inbox.is_dir():
+        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
+    refuse_overlap(inbox or default_inbox, outbox)  # before anything is read or written
+    example = False
+    if inbox is None:
+        inbox = default_inbox
+        if not inbox.is_dir() or holds_nothing(inbox):
+            example, inbox = True, EXAMPLE_INBOX
+            say("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
+    round_name = (round_name or settings.round or "").strip()
+    check_round_arguments(round_name, previous)
+    plan, remade = None, []
+    with outbox_lock(outbox):
+        writer.recover(outbox)  # a run killed mid-switch is finished before anything else
+        sweep(outbox / ".cache")  # and what a killed run was writing into the cache goes
+        if round_name and not example:  # the bundled example never writes a snapshot
+            plan, remade = round_plan(round_name, previous, outbox)
+        elif round_name:
+            say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
+        run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
+                        round_plan=plan)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        written = writer.write_outputs(outbox, run.files, stamp=stamp)
+    return Outcome(run, written, example, plan, remade)

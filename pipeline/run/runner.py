@@ -1,8 +1,14 @@
-"""The run's helper processes (readers, the chart drawer) never outlive it.
+"""The runner: how the stages are scheduled (reading across processes, validation beside it), and
+the one guard around every step that works on one file or one unit.
 
-They are forked, and a forked child holds copies of its siblings' pipe ends, so it would
-not see its parent go: without this, a run stopped by Ctrl-C or killed outright could leave
-processes waiting forever on the office PC.
+One county's file never stops the run. Where a step works on one unit (deciding a county's
+standing file, marking its workbook), the guard catches what it raises; where a step works on
+many at once (reading a group of files, validating them in one pandera pass, comparing the
+counties' arrays), a batch that raises is split and run again, half by half, down to the unit
+that fails alone. Either way that unit gets exactly one finding, rule `internal-error` (an
+error while its figures are read, checked or chosen: they cannot be trusted; a warning after,
+when they stand), with a reference number; the exception and its traceback go to the run's
+`internal-errors.log` under that number, never into a clerk's message.
 """
 
 from __future__ import annotations
@@ -10,239 +16,132 @@ from __future__ import annotations
 import gc
 import os
 import pickle
-import signal
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TypeVar
 
-from ..model import Finding, ReadResult, Source
+from ..model import Finding, ReadResult, Severity, Source
 from ..spec.form import Form
 from ..spec.units import UnitList
 from ..stages.read.sources import STAGE_FILES, read_sources
 from ..stages.tabulate import Tables, tabulate
 from ..stages.validate import validate
 from ..store.cache import ReadCache
+from .processes import Helper, die_with_parent, in_background
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+# The steps as the clerk's message names them.
+STEPS = {
+    "read": "读取报表",
+    "validate": "审核报表",
+    "resolve": "确定采用哪个文件",
+    "compare": "与上期比较",
+    "snapshot": "保存本轮数据",
+    "returned": "生成退回的工作簿",
+    "receipt": "生成回执",
+}
+# After these steps a unit's figures stand; a fault there costs only that step's part.
+FIGURES_STAND = {"compare", "snapshot", "returned", "receipt"}
+STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
-def die_with_parent(parent: int) -> None:
-    """In a child: be killed when the parent dies, however it dies (Linux; elsewhere the
-    parent's own stop handler ends its children)."""
-    try:
-        import ctypes
+@dataclass(frozen=True)
+class Incident:
+    """A fault of this program, as the log keeps it for the maintainers."""
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the parent died before the line above
-        os._exit(1)
+    reference: str
+    step: str
+    file: str
+    county: str
+    detail: str  # the exception and its traceback
 
 
-def stop_children() -> None:
-    """In the parent, stopping: end every helper process now."""
-    import multiprocessing
+class Guard:
+    """Turns what a per-unit step raises into that unit's one `internal-error` finding, and
+    keeps the incident for the log. `stamp` makes the reference numbers of one run unique
+    across runs: the office reads a number off a returned workbook months later."""
 
-    for child in multiprocessing.active_children():
-        child.kill()
+    def __init__(self, form: Form, stamp: str | None = None) -> None:
+        self.form = form
+        self.stamp = stamp or datetime.now().strftime("%Y%m%d%H%M%S")
+        self.incidents: list[Incident] = []
 
+    def fault(self, step: str, error: BaseException | str, *, file: str, county: str = "") -> Finding:
+        """The finding for one unit's fault at `step` (a key of STEPS); `error` the exception,
+        or its traceback as text when it was caught in another process."""
+        reference = f"{self.stamp}-{len(self.incidents) + 1}"
+        detail = error if isinstance(error, str) else "".join(traceback.format_exception(error))
+        self.incidents.append(Incident(reference, STEPS[step], file, county, detail))
+        kept = step in FIGURES_STAND
+        consequence = "本单位的数据已照常汇总，只是这一项暂缺。" if kept else "本单位的数据暂未汇总。"
+        return self.form.finding("internal-error", file=file, county=county,
+                                 severity=Severity.WARNING if kept else Severity.ERROR,
+                                 step=STEPS[step], reference=reference, consequence=consequence)
 
-def in_background(fn: Callable[..., T], *args) -> Callable[[], T]:
-    """Start fn(*args) in a forked copy of this process; the function returned waits for its
-    result. The copy shares this process's memory as it was, so handing it the run's tables
-    costs nothing. Where processes cannot be forked, fn runs when its result is asked for."""
-    import multiprocessing as mp
+    def adopt(self, incidents: Iterable[Incident]) -> None:
+        """Incidents met by another process (a forked helper) for this run."""
+        self.incidents += incidents
 
-    if "fork" not in mp.get_all_start_methods():
-        return lambda: fn(*args)
-    ctx = mp.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    _widen(send)
-    process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=True)
-    process.start()
-    send.close()
-
-    def wait() -> T:
-        try:
-            kind, value = _receive(receive, process)
-        except EOFError:
-            kind, value = "lost", None
-        finally:
-            receive.close()
-            # Not waited for: a copy that has just sent a large result takes a few hundredths
-            # of a second to end, and nothing here needs it gone. Reaped now if it has ended,
-            # else by multiprocessing when it next starts a process (or by the system at exit).
-            process.join(timeout=0)
-        if kind == "ok":
-            return value
-        return fn(*args)  # the copy failed or died: do it here, where an error is reported as usual
-
-    return wait
-
-
-def _widen(conn) -> None:
-    """A pipe that holds a megabyte rather than 64 KB (Linux; elsewhere as it is): a copy's
-    result of a few megabytes then crosses in a few writes, not in a hundred turns of two
-    processes waiting on each other, and a small one is written before it is asked for."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, AttributeError, OSError):
-        pass
-
-
-def _receive(conn, process):
-    """The next message from a child, or EOFError once the child is gone without sending it
-    (killed by the system, say): the work is then done here rather than waited for forever."""
-    while not conn.poll(0.5):
-        if process is not None and not process.is_alive() and not conn.poll(0):
-            raise EOFError
-    return conn.recv()
-
-
-def _run_and_send(send, receive, parent: int, fn, args) -> None:
-    die_with_parent(parent)
-    receive.close()
-    try:
-        result = ("ok", fn(*args))
-    except Exception:  # noqa: BLE001 - the parent does the work itself and reports the error
-        result = ("error", None)
-    send.send(result)
-
-
-class Helper:
-    """A forked process started ahead of its jobs, so that it imports what they need while
-    this process does other work; each job is sent to it when its inputs exist, and they
-    run one after another in the order sent.
-
-    The Word report is made this way: docxtpl takes a tenth of a second to import, which a
-    helper started after reading spends while this process validates and totals.
-    Where processes cannot be forked, or the helper is lost, a job runs here when its result
-    is asked for.
-    """
-
-    def __init__(self) -> None:
-        self._conn = None
-        self._process = None
-        self._sent = 0
-        self._results: list[tuple[str, object]] = []
-
-    def start(self, prepare: Callable[[], object]) -> None:
-        """Fork the helper, which runs prepare() and then waits for jobs."""
-        import multiprocessing as mp
-
-        if "fork" not in mp.get_all_start_methods():
-            return
-        ctx = mp.get_context("fork")
-        parent_end, child_end = ctx.Pipe()
-        # Not a daemon, so that its jobs may fork copies of it in turn (processes.in_background):
-        # it ends when this process closes its pipe, or dies (die_with_parent).
-        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
-                                    daemon=False)
-        self._process.start()
-        child_end.close()
-        self._conn = parent_end
-
-    @property
-    def started(self) -> bool:
-        return self._conn is not None
-
-    def submit(self, fn: Callable[..., T], *args) -> Callable[[], T]:
-        """Start fn(*args) in the helper; the function returned waits for its result."""
-        if self._conn is None:
-            return lambda: fn(*args)
-        try:
-            self._conn.send((fn, args))
-        except (OSError, ValueError):  # the helper is gone
-            self._lose()
-            return lambda: fn(*args)
-        except (TypeError, AttributeError, pickle.PicklingError):  # a job that cannot travel: nothing was sent
-            return lambda: fn(*args)
-        index, self._sent = self._sent, self._sent + 1
-
-        def wait() -> T:
-            while len(self._results) <= index and self._conn is not None:
-                try:
-                    self._results.append(_receive(self._conn, self._process))
-                except (EOFError, OSError):
-                    self._lose()
-            kind, value = self._results[index] if index < len(self._results) else ("lost", None)
-            return value if kind == "ok" else fn(*args)  # done here, where an error is reported as usual
-
-        return wait
-
-    def _lose(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def close(self) -> None:
-        self._lose()  # the helper sees the pipe close and exits
-        if self._process is not None:
-            self._process.join(timeout=0)  # not waited for (see in_background): reaped later if still ending
-
-
-def _serve(conn, parent_end, parent: int, prepare) -> None:
-    die_with_parent(parent)
-    parent_end.close()
-    try:
-        prepare()
-        while True:
-            fn, args = conn.recv()
+    def each(self, step: str, items: list[T], work: Callable[[T], R],
+             on_fault: Callable[[T, Finding], R], place: Callable[[T], tuple[str, str]]) -> list[R]:
+        """work(item) for every item; where it raises, on_fault(item, its finding) instead.
+        `place(item)` is the (file, county) a fault is filed under."""
+        out = []
+        for item in items:
             try:
-                result = ("ok", fn(*args))
-            except Exception:  # noqa: BLE001 - the parent does the job itself and reports the error
-                result = ("error", None)
-            conn.send(result)
-    except (EOFError, KeyboardInterrupt, BrokenPipeError):
-        return
+                out.append(work(item))
+            except STOP:
+                raise
+            except BaseException as error:  # noqa: BLE001 - one unit's fault, never the run's
+                file, county = place(item)
+                out.append(on_fault(item, self.fault(step, error, file=file, county=county)))
+        return out
+
+    def halves(self, step: str, items: list[T], work: Callable[[list[T]], list[R]],
+               on_fault: Callable[[T, Finding], R], place: Callable[[T], tuple[str, str]]) -> list[R]:
+        """work(items), a result per item, for a step that works on many at once; a batch that
+        raises is run again half by half, so that only the items failing alone fall to
+        on_fault, and a fault costs a few more runs of the step, not one per item."""
+        try:
+            return work(items)
+        except STOP:
+            raise
+        except BaseException as error:  # noqa: BLE001
+            if len(items) == 1:
+                file, county = place(items[0])
+                return [on_fault(items[0], self.fault(step, error, file=file, county=county))]
+        middle = len(items) // 2
+        return (self.halves(step, items[:middle], work, on_fault, place)
+                + self.halves(step, items[middle:], work, on_fault, place))
+
+    def log(self) -> bytes:
+        """internal-errors.log: each incident under its number, for the maintainers."""
+        lines = []
+        for i in self.incidents:
+            lines += [f"=== 编号 {i.reference}  步骤：{i.step}  文件：{i.file}  单位：{i.county or '（未识别）'}", i.detail.rstrip(), ""]
+        return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
+def fault_text(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))
 
 
-def start_validation(form: Form, results: list[ReadResult], cache: ReadCache,
-                     checker: Helper | None = None) -> Callable[[Tables], list[Finding]]:
-    """Validation findings for every return: from the cache for content validated before,
-    fresh for the rest (all in one validation per sheet type, as ever).
-
-    A few new returns (one county resent) are validated apart while this process tabulates
-    every return: by `checker` when it was started (it has imported pandera, a fifth of a
-    second, while the files were read), else by a forked copy."""
-    known = [cache.checked(r.source) for r in results]
-    todo = [i for i, found in enumerate(known) if found is None]
-    apart = None
-    if 0 < len(todo) <= VALIDATE_APART_UP_TO:
-        send = checker.submit if checker is not None and checker.started else in_background
-        apart = send(_validate_returns, form, [results[i].ret for i in todo])
-
-    def finish(tables: Tables) -> list[Finding]:
-        if todo:
-            fresh = apart() if apart else validate(form, tables if len(todo) == len(results) else
-                                                   tabulate(form, [results[i].ret for i in todo]))
-            by_file: dict[str, list[Finding]] = {}
-            for f in fresh:
-                by_file.setdefault(f.file, []).append(f)
-            for i in todo:
-                source = results[i].source
-                known[i] = tuple(by_file.get(source.path, ()))
-                cache.put_checked(source, known[i])
-        return [f for found in known for f in found]
-
-    return finish
-
-
-def _validate_returns(form: Form, returns: list) -> list[Finding]:
-    return validate(form, tabulate(form, returns))
-
+# --- reading --------------------------------------------------------------------------------
 
 PARALLEL_FROM = 200  # below this, starting worker processes costs more than it saves
 
 
-def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...],
-             cache: ReadCache, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
-    """Read every file not in the cache, across processes when there are many."""
+def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList, passwords: tuple[str, ...],
+             cache: ReadCache, guard: Guard, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
+    """Read every file not in the cache (its bytes from `data`, as the inbox view holds them),
+    across processes when there are many. A file whose reading raises is that file's
+    `internal-error`; a reader process that dies costs only its batch, whose files are then
+    read one at a time, each in a process of its own."""
     results: dict[int, ReadResult] = {}
     todo = []
     for i, s in enumerate(readable):
@@ -254,30 +153,69 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
     done = len(results)
     import multiprocessing as mp
 
+    def faulty(i: int, finding: Finding) -> ReadResult:
+        return ReadResult(readable[i], None, (finding,))
+
+    def place(i: int) -> tuple[str, str]:
+        source = readable[i]
+        return source.path, units.find_in_filename(Path(source.member or source.path).stem) or ""
+
+    def keep(i: int, result: ReadResult, blob: bytes | None = None) -> None:
+        results[i] = result
+        if not any(f.rule == "internal-error" for f in result.findings):
+            cache.put(result, blob)  # a fault is this program's: the file is read again next time
+
     workers = min(os.cpu_count() or 1, 8)
     if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        # fork only: the workers inherit the imported modules, the form and the unit list,
-        # which pickled with every batch cost more than reading its files (a national list).
+        # fork only: the workers inherit the imported modules, the form, the unit list and the
+        # files' bytes, which pickled with every batch would cost more than reading them.
+        global _reader_args
+        _reader_args = (form, units, passwords, data)
+        lost: list[list[int]] = []
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_reader,
-                                 initargs=(os.getpid(), form, units, passwords)) as pool:
+                                 initargs=(os.getpid(),)) as pool:
             chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
             batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
             futures = [pool.submit(_read_batch, [readable[i] for i in b]) for b in batches]
             for batch, fut in zip(batches, futures):
-                for i, blob in zip(batch, fut.result()):
-                    results[i] = pickle.loads(blob)
-                    cache.put(results[i], blob)
+                try:
+                    answers = fut.result()
+                except BrokenProcessPool:
+                    lost.append(batch)
+                    continue
+                for i, (kind, value) in zip(batch, answers):
+                    if kind == "ok":
+                        keep(i, pickle.loads(value), value)
+                    else:
+                        file, county = place(i)
+                        results[i] = faulty(i, guard.fault("read", value, file=file, county=county))
                 done += len(batch)
                 if progress:
                     progress(done, len(readable))
+        _reader_args = ()
+        for batch in lost:  # a reader died (the system killed it, the engine crashed): one at a time
+            for i in batch:
+                kind, value = _read_alone(readable[i], form, units, passwords, data)
+                if kind == "ok":
+                    keep(i, value)
+                else:
+                    file, county = place(i)
+                    results[i] = faulty(i, guard.fault("read", value, file=file, county=county))
+            done += len(batch)
+            if progress:
+                progress(done, len(readable))
     else:
         for k in range(0, len(todo), STAGE_FILES):
             batch = todo[k:k + STAGE_FILES]
-            for i, result in zip(batch, read_sources([readable[i] for i in batch], form, units, passwords)):
-                results[i] = result
-                cache.put(result)
+            read = guard.halves("read", batch,
+                                lambda part: read_sources([(readable[i], data[readable[i].path]) for i in part],
+                                                          form, units, passwords),
+                                faulty, place)
+            for i, result in zip(batch, read):
+                keep(i, result)
             done += len(batch)
             if progress:
                 progress(done, len(readable))
@@ -287,14 +225,97 @@ def read_all(readable: list[Source], form: Form, units: UnitList, passwords: tup
 _reader_args: tuple = ()
 
 
-def _start_reader(parent: int, form: Form, units: UnitList, passwords: tuple[str, ...]) -> None:
-    global _reader_args
+def _start_reader(parent: int) -> None:
     die_with_parent(parent)
     gc.disable()
-    _reader_args = (form, units, passwords)
 
 
-def _read_batch(sources: list[Source]) -> list[bytes]:
-    # Pickled here, once: the same bytes cross to the parent and go into the read cache.
-    form, units, passwords = _reader_args
-    return [pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL) for r in read_sources(sources, form, units, passwords)]
+def _read_batch(sources: list[Source]) -> list[tuple[str, bytes | str]]:
+    """In a reader process: each file's result, pickled here once (the same bytes cross to the
+    parent and go into the read cache), or the traceback of its fault."""
+    form, units, passwords, data = _reader_args
+    try:
+        read = read_sources([(s, data[s.path]) for s in sources], form, units, passwords)
+        return [("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for r in read]
+    except STOP:
+        raise
+    except BaseException:  # noqa: BLE001 - the batch again, one file at a time
+        out: list[tuple[str, bytes | str]] = []
+        for s in sources:
+            try:
+                r = read_sources([(s, data[s.path])], form, units, passwords)[0]
+                out.append(("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)))
+            except STOP:
+                raise
+            except BaseException as error:  # noqa: BLE001
+                out.append(("fault", fault_text(error)))
+        return out
+
+
+def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[str, ...],
+                data: dict[str, bytes]) -> tuple[str, ReadResult | str]:
+    """One file read in a forked process of its own: if it kills that process, it is this
+    file's fault alone."""
+    def read() -> tuple[str, ReadResult | str]:
+        try:
+            return "ok", read_sources([(source, data[source.path])], form, units, passwords)[0]
+        except STOP:
+            raise
+        except BaseException as error:  # noqa: BLE001
+            return "fault", fault_text(error)
+
+    answer = in_background(read, here_if_lost=False)()
+    return answer if answer is not None else ("fault", "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。")
+
+
+# --- validation -----------------------------------------------------------------------------
+
+VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
+
+
+def start_validation(form: Form, results: list[ReadResult], cache: ReadCache, guard: Guard,
+                     units: UnitList, checker: Helper | None = None) -> Callable[[Tables], list[Finding]]:
+    """Validation findings for every return: from the cache for content validated before,
+    fresh for the rest (all in one validation per sheet type, as ever).
+
+    A few new returns (one county resent) are validated apart while this process tabulates
+    every return: by `checker` when it was started (it has imported pandera, a fifth of a
+    second, while the files were read), else by a forked copy. A validation that raises is
+    run again half by half: a return that fails alone gets its `internal-error`."""
+    known = [cache.checked(r.source) for r in results]
+    todo = [i for i, found in enumerate(known) if found is None]
+    apart = None
+    if 0 < len(todo) <= VALIDATE_APART_UP_TO:
+        send = checker.submit if checker is not None and checker.started else in_background
+        apart = send(_validate_returns, form, [results[i].ret for i in todo])
+
+    def by_return(part: list[int], findings: list[Finding]) -> list[tuple[Finding, ...]]:
+        by_file: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_file.setdefault(f.file, []).append(f)
+        return [tuple(by_file.get(results[i].source.path, ())) for i in part]
+
+    def place(i: int) -> tuple[str, str]:
+        return results[i].source.path, results[i].ret.county_code
+
+    def first_try(part: list[int], tables: Tables) -> list[tuple[Finding, ...]]:
+        if part is todo and apart is not None:
+            return by_return(part, apart())
+        whole = tables if len(part) == len(results) else tabulate(form, [results[i].ret for i in part])
+        return by_return(part, validate(form, whole))
+
+    def finish(tables: Tables) -> list[Finding]:
+        if todo:
+            fresh = guard.halves("validate", todo, lambda part: first_try(part, tables),
+                                 lambda i, finding: (finding,), place)
+            for i, found in zip(todo, fresh):
+                known[i] = found
+                if not any(f.rule == "internal-error" for f in found):
+                    cache.put_checked(results[i].source, found)
+        return [f for found in known for f in found]
+
+    return finish
+
+
+def _validate_returns(form: Form, returns: list) -> list[Finding]:
+    return validate(form, tabulate(form, returns))

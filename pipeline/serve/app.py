@@ -8,7 +8,6 @@ HTTP and tokens live here; the desk keeps the state; reading and the rules are t
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +17,10 @@ from ..paths import TEMPLATES
 from ..spec.config import Settings
 from ..spec.form import Form, cn_quotes
 from ..spec.units import Unit, UnitList
-from ..store.inbox import sweep_partial
 from ..store.links import STATUS, TokenBook
 from ..store.rounds import RoundWatch, round_watch
+from ..store.uploads import sweep_partial
 from .desk import EXPLANATION_LIMIT, Desk, Outcome, figures
-
-FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
 
 
 class TooLarge(Exception):
@@ -232,8 +229,7 @@ def _as_json(o: Outcome) -> dict:
         "sha256": c.source.sha256 if c else "",
         "file": o.stored,
         "unchanged": o.unchanged,
-        "findings": [dict(zip(FINDING_COLUMNS, (f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field,
-                                                f.rule, f.message))) for f in (c.findings if c else ())],
+        "findings": [f.as_dict() for f in (c.findings if c else ())],
         "figures": {s.key: {k: v for k, _, _, v in s.figures} for s in o.figures},
         "changes": [{"sheet": x.sheet, "field": x.field, "old": x.old, "new": x.new} for x in o.changes],
         "time": o.when,
@@ -272,7 +268,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     import uvicorn
 
     sweep_partial(inbox)
-    desk = Desk(inbox, form, units, settings.passwords, rounds=rounds)
+    desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, rounds=rounds)
     desk.load_explanations()
     warm_up(form)
     desk.refresh()
@@ -294,7 +290,6 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     except KeyboardInterrupt:
         pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
     finally:
-        shutil.rmtree(desk.staging, ignore_errors=True)
         sock.close()
     say("报送页已停止。")
     return 0

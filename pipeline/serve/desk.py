@@ -3,10 +3,6 @@ run would make it, what each upload came to, and the explanations counties gave.
 
 from __future__ import annotations
 
-import csv
-import io
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,13 +10,17 @@ from datetime import datetime
 from pathlib import Path
 
 from ..model import Finding, Previous, Return, Roster, UnitStatus
-from ..run.check import Checked, across_rounds, check_upload, staged_source, survey, with_findings
+from ..run.check import Checked, across_rounds, check, check_upload, staged_source, with_findings
+from ..run.runner import Guard
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
-from ..stages.resolve import _with_counts
-from ..store.cache import Hashes
-from ..store.inbox import EXPLANATIONS, VERSIONS, inbox_name, store_upload, upload_suffix
+from ..stages.resolve import with_warning_counts
+from ..store.cache import Hashes, ReadCache
+from ..store.inbox import take_view
 from ..store.rounds import RoundWatch
+from ..store.uploads import claim, inbox_name, load_explanations, save_explanations, store_upload, upload_suffix
+
+SERVE_LOG = "serve-errors.log"  # the submission page's faults, for the maintainers (a report run has its own)
 
 EXPLANATION_LIMIT = 500  # characters: a short note beside a warning, not a document
 
@@ -45,18 +45,23 @@ class Outcome:
 @dataclass
 class Desk:
     """The server's state: every inbox file's check, the roster as a report run would make it,
-    and the explanations counties gave. Changed only inside `locked` (one thread at a time)."""
+    and the explanations counties gave. Changed only inside `lock` (one thread at a time).
+
+    Files are judged by the report's own path (run/check) over a view of the inbox; what was
+    read or validated before is kept in a read cache in memory (the outbox's cache is
+    `make report`'s), so a refresh reads only what is new."""
 
     inbox: Path
     form: Form
     units: UnitList
     passwords: tuple[str, ...] = ()
-    known: dict[str, Checked] = field(default_factory=dict)
+    outbox: Path | None = None  # where a fault of this program is logged
+    checked: dict[str, Checked] = field(default_factory=dict)  # every inbox file's check, by name
     roster: Roster | None = None
     findings: list[Finding] = field(default_factory=list)
     explanations: dict[str, str] = field(default_factory=dict)  # inbox file name → text
     lock: threading.Lock = field(default_factory=threading.Lock)
-    staging: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="submission-")))
+    cache: ReadCache = field(default_factory=lambda: ReadCache(None, ""))
     hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
     rounds: RoundWatch | None = None  # with ROUND=: each return compared with the previous round
     across: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict)  # (file, sha256) → findings
@@ -67,10 +72,13 @@ class Desk:
 
     def refresh(self) -> None:
         """Pick up files put into the inbox by hand, and files taken out of it."""
-        self.known, roster, findings = survey(self.inbox, self.form, self.units, self.known, self.passwords,
-                                              self.hashes)
-        extra = self._across_standing(roster)
-        self.roster, self.findings = _with_counts(roster, extra), findings + list(extra)
+        guard = Guard(self.form)
+        view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
+        done = check(view, self.form, self.units, passwords=self.passwords, cache=self.cache, guard=guard)
+        self.checked = done.checked()
+        extra = self._across_standing(done.roster)
+        self.roster, self.findings = with_warning_counts(done.roster, extra), [*done.findings, *extra]
+        self._log(guard)
 
     def previous(self) -> Previous | None:
         """The previous round to compare with now, read again when rounds/ picks another."""
@@ -90,8 +98,8 @@ class Desk:
         if previous is None:
             return ()
         standing = {(u.source.path, u.source.sha256): u.source.path
-                    for u in roster.units if u.status == "included" and u.source and u.source.path in self.known}
-        todo = {key: self.known[path] for key, path in standing.items() if key not in self.across}
+                    for u in roster.units if u.status == "included" and u.source and u.source.path in self.checked}
+        todo = {key: self.checked[path] for key, path in standing.items() if key not in self.across}
         if todo:
             found = across_rounds(self.form, self.units, list(todo.values()), previous)
             for key, c in todo.items():
@@ -106,7 +114,7 @@ class Desk:
 
     def current(self, code: str) -> Checked | None:
         u = self.status_of(code)
-        return self.known.get(u.source.path) if u.source else None
+        return self.checked.get(u.source.path) if u.source else None
 
     def standing_findings(self, code: str) -> list[Finding]:
         """What the report says of the unit's standing return, however it came (uploaded, or
@@ -115,54 +123,73 @@ class Desk:
         u = self.status_of(code)
         if u.source is None:
             return []
-        checked = self.known.get(u.source.path)
+        checked = self.checked.get(u.source.path)
         ret = checked.result.ret if checked else None
         theirs = ret is not None and ret.county_code not in ("", code)
         own = {f for f in self.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
         return sorted(own, key=lambda f: f.sort_key)
 
     def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
-        when = datetime.now()
-        suffix = upload_suffix(filename, data[:8])
-        shown = inbox_name(self.inbox, unit, when, suffix)
-        folder = Path(tempfile.mkdtemp(dir=self.staging))
-        try:
-            staged = folder / shown
-            staged.write_bytes(data)
-            source = staged_source(staged, shown, data)
-            checked = check_upload(source, unit, filename, self.form, self.units, self.passwords)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)  # a refused file is kept nowhere
+        """Check an upload as the report would; store it when it has no error. The inbox is held
+        from naming the upload to moving the unit's older file away (a report run lists the
+        inbox before or after, never between); a refused file is kept nowhere."""
+        guard = Guard(self.form)
         current = self.current(unit.code)
-        new_figures = figures(self.form, checked.result.ret)
-        old_figures = figures(self.form, current.result.ret) if current else ()
-        diff = changes(old_figures, new_figures) if current else ()
-        stamp = when.strftime("%Y-%m-%d %H:%M:%S")
+        suffix = upload_suffix(filename, data[:8])
+        with claim(self.inbox):
+            when = datetime.now()
+            shown = inbox_name(self.inbox, unit, when, suffix)
+            source = staged_source(shown, data, when.timestamp())
+            checked = check_upload(source, data, unit, filename, self.form, self.units, guard, self.passwords,
+                                   cache=self.cache)
+            stamp = when.strftime("%Y-%m-%d %H:%M:%S")
+            stored = None
+            unchanged = current is not None and current.source.sha256 == checked.source.sha256
+            if not checked.errors and not unchanged:
+                stored = store_upload(self.inbox, unit, data, suffix, when, shown)
+        self._log(guard)
         if checked.errors:
             self.refused[unit.code] = (stamp, checked.errors)
-            return Outcome("refused", 422, checked, filename, new_figures, diff, when=stamp)
+            return self._receipt(guard, "refused", unit, checked, current, filename, stamp)
         self.refused.pop(unit.code, None)
         previous = self.previous()
         extra: tuple[Finding, ...] = ()
         if previous is not None:
             extra = across_rounds(self.form, self.units, [checked], previous).get(checked.result.source.path, ())
         judged = with_findings(checked, extra)
-        if current is not None and current.source.sha256 == checked.source.sha256:
+        if stored is None:  # the same bytes as the unit's current return: acknowledged, not stored again
             if explanation:
                 self._explain(current.source.path, explanation)
-            return Outcome("accepted", 200, judged, filename, new_figures, (), current.source.path, True, stamp,
-                           explanation=self.explanations.get(current.source.path, ""))
-        stored = store_upload(self.inbox, unit, data, suffix, when, shown)
-        self.known[stored.name] = checked  # as read and validated: the refresh adds the comparison,
-        if previous is not None:  # done once, here
+            return self._receipt(guard, "accepted", unit, judged, current, filename, stamp, current.source.path,
+                                 unchanged=True)
+        if previous is not None:  # compared once, here: the refresh finds it done
             self.across[(stored.name, checked.source.sha256)] = extra
         if explanation:
             self._explain(stored.name, explanation)
         self.refresh()
         standing = self.status_of(unit.code).source
         other = standing.path if standing and standing.path != stored.name else ""
-        return Outcome("accepted", 200, judged, filename, new_figures, diff, stored.name, False, stamp, other,
-                       self.explanations.get(stored.name, ""))
+        return self._receipt(guard, "accepted", unit, judged, current, filename, stamp, stored.name, not_standing=other)
+
+    def _receipt(self, guard: Guard, status: str, unit: Unit, checked: Checked, current: Checked | None,
+                 filename: str, stamp: str, stored: str = "", *, unchanged: bool = False,
+                 not_standing: str = "") -> Outcome:
+        """What the clerk sees of an upload: its figures and what changed, under the runner's
+        guard (the upload is judged and stored by now: a fault here costs only the figures)."""
+        def make(_) -> tuple:
+            new = figures(self.form, checked.result.ret)
+            old = figures(self.form, current.result.ret) if current else ()
+            return new, (changes(old, new) if current and not unchanged else ())
+
+        def without(_, fault: Finding) -> tuple:
+            nonlocal checked
+            checked = with_findings(checked, (fault,))
+            return (), ()
+
+        [(new, diff)] = guard.each("receipt", [None], make, without, lambda _: (checked.source.path, unit.code))
+        self._log(guard)
+        return Outcome(status, 200 if status == "accepted" else 422, checked, filename, new, diff, stored, unchanged,
+                       stamp, not_standing, self.explanations.get(stored, "") if stored else "")
 
     def explain(self, code: str, text: str) -> bool:
         current = self.current(code)
@@ -174,22 +201,22 @@ class Desk:
     def _explain(self, file: str, text: str) -> None:
         """Kept beside the returns, in the inbox's hidden .versions/ (the reader skips it)."""
         self.explanations[file] = text
-        folder = self.inbox / VERSIONS
-        folder.mkdir(exist_ok=True)
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\r\n")
-        w.writerow(["file", "explanation"])
-        for name, note in sorted(self.explanations.items()):
-            w.writerow([name, note])
-        tmp = folder / f".{EXPLANATIONS}.tmp"
-        tmp.write_bytes(("\ufeff" + out.getvalue()).encode("utf-8"))
-        tmp.replace(folder / EXPLANATIONS)
+        save_explanations(self.inbox, self.explanations)
 
     def load_explanations(self) -> None:
-        path = self.inbox / VERSIONS / EXPLANATIONS
-        if path.is_file():
-            with open(path, encoding="utf-8-sig", newline="") as f:
-                self.explanations = {row["file"]: row["explanation"] for row in csv.DictReader(f)}
+        self.explanations = load_explanations(self.inbox)
+
+    def _log(self, guard: Guard) -> None:
+        """A fault of this program, logged where the maintainers look (the outbox), once."""
+        if not guard.incidents or self.outbox is None:
+            return
+        text = guard.log()
+        guard.incidents.clear()
+        try:
+            with open(self.outbox / SERVE_LOG, "ab") as f:
+                f.write(text)
+        except OSError:
+            pass  # the clerk's finding still carries the reference
 
 
 @dataclass(frozen=True)

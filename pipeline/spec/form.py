@@ -6,12 +6,14 @@ import hashlib
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from ..errors import Fatal
+from ..model import Finding, Severity
 from ..paths import SCHEMAS
+from .rules import BUILT_IN, KIND_ALIASES, KINDS, Rule
 
 SCHEMAS_DIR = SCHEMAS
 
@@ -51,7 +53,7 @@ class RuleSpec:
     id: str
     field: str
     not_above: str
-    message: str = "exceeds"  # the key of its message template under [messages]
+    message: str = ""  # the name of its wording under [messages], when not its id
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class Form:
     name_noise: tuple[str, ...]
     sheets: tuple[SheetSpec, ...]
     rates: tuple[RateSpec, ...]
-    messages: dict[str, str]
+    messages: dict[str, str]  # [messages] as the form words them (rules' wording overridden)
     fingerprint: str  # changes whenever the declaration changes: part of cache keys
     charts: tuple[dict, ...] = ()
     attention: dict | None = None
@@ -175,9 +177,33 @@ class Form:
     def sheet(self, key: str) -> SheetSpec:
         return next(s for s in self.sheets if s.key == key)
 
+    @cached_property
+    def rules(self) -> dict[str, Rule]:
+        """Every rule a finding of this form can be raised under: the built-in ones and the
+        form's own, each with its wording as the form words it."""
+        return rules_of(self.sheets, self.messages)
+
     def message(self, rule: str, **values: object) -> str:
-        template = self.messages.get(rule, rule + ": {detail}")
+        known = self.rules.get(rule)
+        template = known.wording if known else self.messages.get(rule, rule + "：{detail}")
         return template.format_map(_Blank(values))
+
+    def finding(self, rule: str, *, file: str, county: str = "", sheet: str = "", cell: str = "", field: str = "",
+                severity: Severity | None = None, **values: object) -> Finding:
+        """A finding under `rule`, its message in the rule's wording; {place} is filled in from
+        `sheet` and `cell`. `severity` only for a rule declared with more than one."""
+        declared = self.rules[rule]
+        if severity is None:
+            severity = declared.severity
+        elif severity != declared.severity and severity not in declared.also:
+            raise ValueError(f"rule {rule} is never {severity}")
+        values.setdefault("place", self.location(sheet, cell))
+        return Finding(severity, file, county, sheet, cell, field, rule, declared.wording.format_map(_Blank(values)))
+
+    def location(self, sheet: str, cell: str = "") -> str:
+        """Where a finding is, as messages, pages and returned workbooks show it: the one place
+        this is written."""
+        return f"{sheet}!{cell}" if sheet and cell else sheet
 
 
 class _Blank(dict):
@@ -286,7 +312,7 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
         fields=fields,
         computed=computed,
         rules=tuple(
-            RuleSpec(r["id"], r["field"], r["not_above"], r.get("message", r["id"] if r["id"] in messages else "exceeds"))
+            RuleSpec(r["id"], r["field"], r["not_above"], r.get("message", ""))
             for r in s.get("rules", [])
         ),
         coverage=tuple(
@@ -304,6 +330,11 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
 
 def _check(form: Form) -> None:
     """A broken declaration is the developer's mistake: fail loudly at load, not mid-run."""
+    rules = form.rules
+    named = {r.message for s in form.sheets for r in s.rules if r.message}
+    unknown = sorted(set(form.messages) - set(rules) - named - set(KINDS) - set(KIND_ALIASES))
+    if unknown:
+        raise ValueError(f"{form.key}: [messages] words no rule named {', '.join(unknown)}")
     keys = [f.key for f in form.count_fields]
     if len(keys) != len(set(keys)):
         raise ValueError(f"{form.key}: a field key is declared twice")
@@ -368,3 +399,21 @@ def _variants(text: str) -> frozenset[str]:
         out.add(_normalise(stripped))
     out.discard("")
     return frozenset(out)
+
+
+def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str]) -> dict[str, Rule]:
+    """The built-in rules and those the sheets declare, worded as `messages` says: a declared
+    rule by its id, else by the name its declaration gives, else by its kind's name."""
+    rules = {rid: replace(rule, wording=messages.get(rid, rule.wording)) for rid, rule in BUILT_IN.items()}
+    declared = [(r.id, "not-above", r.message) for s in sheets for r in s.rules]
+    declared += [(c.id, "coverage", "") for s in sheets for c in s.coverage]
+    declared += [(a.id, a.check, "") for s in sheets for a in s.across]
+    kinds: dict[str, str] = {}
+    for rid, kind, named in declared:
+        if kinds.setdefault(rid, kind) != kind or rid in BUILT_IN:
+            raise ValueError(f"rule {rid} is declared twice, as different rules")
+        base = KINDS[kind]
+        by_kind = [name for name, k in KIND_ALIASES.items() if k == kind] + [kind]
+        wording = next((messages[m] for m in (rid, named, *by_kind) if m and m in messages), base.wording)
+        rules[rid] = Rule(rid, base.severity, wording)
+    return rules

@@ -16,13 +16,14 @@ missing in either round neither adds nor takes away.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from ..model import Finding, Previous, Return, Roster, Severity
+from ..model import Finding, Previous, Return, Roster
 from ..spec.form import Form, SheetSpec
 from .consolidate import Totals
 
@@ -41,11 +42,15 @@ class Comparison:
 
 
 def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Return], previous: Previous,
-            round_name: str) -> Comparison:
+            round_name: str, among: Collection[str] | None = None) -> Comparison:
+    """`among`: the counties that may be compared (default: every county included); the
+    runner leaves out a county whose comparison raises."""
     keys = list(form.field_keys)
     counties = totals.counties
-    comparable, current, before = _both_rounds(form, counties.index[counties["status"].eq("included")],
-                                               counties, previous)
+    included = counties.index[counties["status"].eq("included")]
+    if among is not None:
+        included = included[included.isin(list(among))]
+    comparable, current, before = _both_rounds(form, included, counties, previous)
 
     # Every county's 上期 and 增减 at once, as arrays: NA where it is not comparable.
     at = comparable.get_indexer(counties.index)
@@ -205,8 +210,8 @@ def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], return
     out: list[Finding] = []
     for code in sorted(resent):
         ret = returns[code]
-        out.append(Finding(Severity.WARNING, ret.source.path, code, "", "", "", "same-as-previous",
-                           form.message("same-as-previous", detail=previous.round, unit_noun=noun)))
+        out.append(form.finding("same-as-previous", file=ret.source.path, county=code, detail=previous.round,
+                                unit_noun=noun))
     for spec in form.sheets:
         for rule in spec.across:
             if alone and rule.check not in ALONE:
@@ -229,10 +234,6 @@ class _Sums:
     then: dict[str, np.ndarray]
 
 
-def _place(sheet_name: str, cell: str) -> str:
-    return f"{sheet_name}!{cell}" if cell else sheet_name
-
-
 def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, ...], a: _Aligned,
                     returns: dict[str, Return], sums: _Sums) -> list[Finding]:
     fields = tuple(k for k in fields if k in sums.now)
@@ -250,10 +251,9 @@ def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, .
             sheet = returns[code].sheets[spec.key]
             fell_in_township.add((code, k))
             cell = f"{sheet.columns[k]}{row}"
-            out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name, cell, k, rule,
-                               form.message(rule, place=_place(sheet.name, cell), township=f"（{township}）",
-                                            field_label=spec.label_of(k), unit=form.field(k).unit,
-                                            previous=int(was[j]), value=int(value[j]))))
+            out.append(form.finding(rule, file=returns[code].source.path, county=code, sheet=sheet.name, cell=cell,
+                                    field=k, township=f"（{township}）", field_label=spec.label_of(k),
+                                    unit=form.field(k).unit, previous=int(was[j]), value=int(value[j])))
     for k in fields:
         now, then = sums.now[k], sums.then[k]
         for i in np.flatnonzero(now < then):
@@ -262,10 +262,9 @@ def _below_previous(form: Form, spec: SheetSpec, rule: str, fields: tuple[str, .
                 continue
             sheet = returns[code].sheets[spec.key]
             cell = sheet.total_cell(k) if sheet.total_row else ""
-            out.append(Finding(Severity.WARNING, returns[code].source.path, code, sheet.name, cell, k, rule,
-                               form.message(rule, place=_place(sheet.name, cell), township="合计" if cell else "",
-                                            field_label=spec.label_of(k), unit=form.field(k).unit,
-                                            previous=int(then[i]), value=int(now[i]))))
+            out.append(form.finding(rule, file=returns[code].source.path, county=code, sheet=sheet.name, cell=cell,
+                                    field=k, township="合计" if cell else "", field_label=spec.label_of(k),
+                                    unit=form.field(k).unit, previous=int(then[i]), value=int(now[i])))
     return out
 
 
@@ -282,10 +281,9 @@ def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], sums: 
                 continue  # a resent return is said once, as such
             sheet = returns[code].sheets[spec.key]
             cell = sheet.total_cell(k) if sheet.total_row else ""
-            out.append(Finding(Severity.INFO, returns[code].source.path, code, sheet.name, cell, k, rule.id,
-                               form.message(rule.id, place=_place(sheet.name, cell), field_label=spec.label_of(k),
-                                            unit=form.field(k).unit, unit_noun=form.unit_noun,
-                                            previous=int(then[i]), value=int(now[i]))))
+            out.append(form.finding(rule.id, file=returns[code].source.path, county=code, sheet=sheet.name, cell=cell,
+                                    field=k, field_label=spec.label_of(k), unit=form.field(k).unit,
+                                    unit_noun=form.unit_noun, previous=int(then[i]), value=int(now[i])))
     return out
 
 
@@ -375,9 +373,8 @@ def _township_changes(form: Form, aligned: dict[str, _Aligned], returns: dict[st
             seen.add(pair)
             sheet = returns[pair[0]].sheets[key]
             cell = f"{sheet.township_column}{int(a.row[i])}"
-            out.append(Finding(Severity.INFO, returns[pair[0]].source.path, pair[0], sheet.name, cell, "township",
-                               "township-added", form.message("township-added", place=_place(sheet.name, cell),
-                                                              value=pair[1])))
+            out.append(form.finding("township-added", file=returns[pair[0]].source.path, county=pair[0],
+                                    sheet=sheet.name, cell=cell, field="township", value=pair[1]))
     for key in sheets:
         a = aligned[key]
         for j in unmatched_then[key]:
@@ -385,6 +382,6 @@ def _township_changes(form: Form, aligned: dict[str, _Aligned], returns: dict[st
             if pair in seen or pair in still:
                 continue
             seen.add(pair)
-            out.append(Finding(Severity.INFO, returns[pair[0]].source.path, pair[0], "", "", "township",
-                               "township-dropped", form.message("township-dropped", value=pair[1])))
+            out.append(form.finding("township-dropped", file=returns[pair[0]].source.path, county=pair[0],
+                                    field="township", value=pair[1]))
     return out

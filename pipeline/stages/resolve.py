@@ -3,18 +3,23 @@
 Two files for one county are never added up: the latest 填报日期 stands, then the file
 modified last; an undated file ranks oldest. The others are superseded, even when the one
 that stands is rejected.
+
+Three steps, so that the runner can guard the one that works on a unit: `gather` sorts the
+files by county (all at once), `decide` chooses one unit's standing file, `settle` makes the
+roster and the findings as they now stand. `resolve` is the three in a row.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
 from ..spec.form import Form
-from ..spec.units import UnitList
+from ..spec.units import Unit, UnitList
 
 
 def county_of(result: ReadResult, units: UnitList) -> str:
@@ -25,18 +30,36 @@ def county_of(result: ReadResult, units: UnitList) -> str:
     return units.find_in_filename(Path(result.source.member or result.source.path).stem) or ""
 
 
-def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
-            today: date | None = None) -> tuple[Roster, list[Finding]]:
-    """The roster, and the findings as they now stand: a superseded file's own problems no
-    longer need fixing, so they give way to one finding that says it was superseded.
+@dataclass(frozen=True)
+class Gathered:
+    """The files sorted by the unit they are for, before any unit's standing file is chosen."""
 
-    A 填报日期 after `today` (the run's date) is a slip of the keyboard (2061 for 2016): it is
+    today: date
+    by_county: dict[str, list[ReadResult]]
+    unassigned: tuple[ReadResult, ...]
+    per_file: dict[str, list[Finding]]
+    # files whose name names one county and whose content another: the file-name county's news
+    claimed: dict[str, list[ReadResult]]
+    findings: tuple[Finding, ...]  # every finding so far, the dates in the future said
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One unit's status, and what choosing its file said of the others."""
+
+    status: UnitStatus
+    extra: tuple[Finding, ...] = ()
+    superseded: tuple[str, ...] = ()
+
+
+def gather(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
+           today: date | None = None) -> Gathered:
+    """A 填报日期 after `today` (the run's date) is a slip of the keyboard (2061 for 2016): it is
     said, and ranks as no date, so that it never outranks the county's corrected return."""
     today = today or date.today()
-    _rank = partial(_rank_by, today)
     findings = [*findings, *(
-        Finding(Severity.WARNING, r.source.path, r.ret.county_code, "", "", "", "date-in-future",
-                form.message("date-in-future", value=f"{r.ret.filed_on.year}年{r.ret.filed_on.month}月{r.ret.filed_on.day}日"))
+        form.finding("date-in-future", file=r.source.path, county=r.ret.county_code,
+                     value=f"{r.ret.filed_on.year}年{r.ret.filed_on.month}月{r.ret.filed_on.day}日")
         for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on > today
     )]
     by_county: dict[str, list[ReadResult]] = {}
@@ -48,50 +71,76 @@ def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: li
         else:
             unassigned.append(r)
     per_file: dict[str, list[Finding]] = {}
-    # A file whose name names one county and whose content another: the file-name county has
-    # sent something, and is told so (已退回) unless a return of its own stands.
     claimed: dict[str, list[ReadResult]] = {}
     by_path = {r.source.path: r for r in results}
     for f in findings:
         per_file.setdefault(f.file, []).append(f)
         if _claims_other(f, by_path, units):
             claimed.setdefault(f.county_code, []).append(by_path[f.file])
+    return Gathered(today, by_county, tuple(unassigned), per_file, claimed, tuple(findings))
 
-    extra: list[Finding] = []
-    superseded_files: set[str] = set()
-    statuses = []
-    for unit in units.units:
-        candidates = by_county.get(unit.code, [])
-        if not candidates and unit.code in claimed:
-            wrong = max(claimed[unit.code], key=_rank)
-            statuses.append(UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, "rejected", wrong.source,
-                                       (), None, "", "", 1, 0))
-            continue
-        if not candidates:
-            statuses.append(UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, "missing", None, (),
-                                       None, "", "", 0, 0))
-            continue
-        ranked = sorted(candidates, key=_rank, reverse=True)
-        stands, rest = ranked[0], ranked[1:]
-        for old in rest:
-            superseded_files.add(old.source.path)
-            extra.append(Finding(Severity.WARNING, old.source.path, unit.code, "", "", "", "superseded",
-                                 form.message("superseded", detail=stands.source.path)))
-        own = per_file.get(stands.source.path, [])
-        errors = sum(f.severity == Severity.ERROR for f in own)
-        warnings = sum(f.severity == Severity.WARNING for f in own)
-        ret = stands.ret
-        statuses.append(UnitStatus(
-            unit.code, unit.name, unit.city_code, unit.city_name,
-            "rejected" if errors or ret is None else "included",
-            stands.source, tuple(r.source for r in rest),
-            ret.filed_on if ret else None,
-            ret.filled_by if ret else "", ret.phone if ret else "",
-            errors, warnings,
-        ))
+
+def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
+    """The unit's standing file and status: the latest by the rule; missing when it sent nothing."""
+    rank = partial(_rank_by, gathered.today)
+    candidates = gathered.by_county.get(unit.code, [])
+    if not candidates and unit.code in gathered.claimed:
+        wrong = max(gathered.claimed[unit.code], key=rank)
+        return Decision(_status(unit, "rejected", wrong.source, errors=1))
+    if not candidates:
+        return Decision(_status(unit, "missing"))
+    ranked = sorted(candidates, key=rank, reverse=True)
+    stands, rest = ranked[0], ranked[1:]
+    extra = tuple(form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path)
+                  for old in rest)
+    own = gathered.per_file.get(stands.source.path, [])
+    errors = sum(f.severity == Severity.ERROR for f in own)
+    warnings = sum(f.severity == Severity.WARNING for f in own)
+    ret = stands.ret
+    status = UnitStatus(
+        unit.code, unit.name, unit.city_code, unit.city_name,
+        "rejected" if errors or ret is None else "included",
+        stands.source, tuple(r.source for r in rest),
+        ret.filed_on if ret else None,
+        ret.filled_by if ret else "", ret.phone if ret else "",
+        errors, warnings,
+    )
+    return Decision(status, extra, tuple(r.source.path for r in rest))
+
+
+def undecided(unit: Unit, gathered: Gathered, fault: Finding) -> Decision:
+    """A unit whose file could not be chosen, for a fault of this program: rejected, its files
+    named, its figures in no sum (the fault is its one finding)."""
+    candidates = gathered.by_county.get(unit.code, []) or gathered.claimed.get(unit.code, [])
+    source = candidates[0].source if candidates else None
+    return Decision(_status(unit, "rejected", source, errors=1), (fault,))
+
+
+def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tuple[Roster, list[Finding]]:
+    """The roster, and the findings as they now stand: a superseded file's own problems no
+    longer need fixing, so they give way to one finding that says it was superseded."""
+    superseded = {path for d in decisions for path in d.superseded}
+    by_path = {r.source.path: r for rs in gathered.by_county.values() for r in rs} | {
+        r.source.path: r for r in gathered.unassigned}
     # The conflict outlives its file's supersession: it is the file-name county's news.
-    kept = [f for f in findings if f.file not in superseded_files or _claims_other(f, by_path, units)]
-    return Roster(tuple(statuses), tuple(unassigned)), kept + extra
+    kept = [f for f in gathered.findings if f.file not in superseded or _claims_other(f, by_path, units)]
+    extra = [f for d in decisions for f in d.extra]
+    return Roster(tuple(d.status for d in decisions), gathered.unassigned), kept + extra
+
+
+def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
+            today: date | None = None,
+            each: Callable[[list[Unit], Callable[[Unit], Decision]], list[Decision]] | None = None,
+            ) -> tuple[Roster, list[Finding]]:
+    """gather, decide for every unit (through `each`, the runner's guard, when given), settle."""
+    gathered = gather(form, units, results, findings, today)
+    decide_one = partial(decide, form, gathered=gathered)
+    decisions = each(list(units.units), decide_one) if each else [decide_one(u) for u in units.units]
+    return settle(units, gathered, decisions)
+
+
+def _status(unit: Unit, status: str, source=None, *, errors: int = 0) -> UnitStatus:
+    return UnitStatus(unit.code, unit.name, unit.city_code, unit.city_name, status, source, (), None, "", "", errors, 0)
 
 
 CONFLICT = "unit-conflict"
@@ -108,9 +157,10 @@ def _rank_by(today: date, r: ReadResult) -> tuple:
     return (filed, r.source.mtime, r.source.path)
 
 
-def _with_counts(roster: Roster, extra: tuple[Finding, ...]) -> Roster:
-    """The roster's warning counts with the cross-period warnings added: such a county gets
-    its workbook back, marked, to confirm or explain the figures."""
+def with_warning_counts(roster: Roster, extra: tuple[Finding, ...] | list[Finding]) -> Roster:
+    """The roster's warning counts with warnings found after it was made (across rounds, or a
+    fault at a later step): such a county gets its workbook back, marked, to confirm or
+    explain the figures."""
     warned: dict[str, int] = {}
     for f in extra:
         if f.severity == Severity.WARNING:

@@ -49,6 +49,10 @@ class ReadCache:
     def has(self, source: Source) -> bool:
         return bool(source.sha256) and source.sha256 in self.entries
 
+    def knows(self, digest: str) -> bool:
+        """Whether content with this SHA-256 was read and validated before: its bytes are not needed."""
+        return digest in self.entries and digest in self.checks
+
     def get(self, source: Source) -> ReadResult | None:
         blob = self.entries.get(source.sha256) if source.sha256 else None
         if blob is None:

@@ -1,6 +1,11 @@
-"""Discover: the inbox → the files in it, each with its size, hash, time and kind.
+"""The inbox, as a run sees it: every file listed at one instant, with its size, hash, time and
+kind, and the bytes of every file the run will read, read then and never again; the notes the
+submission page keeps beside the returns. The only code that reads the inbox.
 
-The inbox is only read. A .zip is looked into, never extracted.
+The inbox is only read here. A .zip is looked into, never extracted. The submission page is the
+inbox's one writer (store/uploads.py): while it names and stores an upload it holds the inbox's
+lock exclusively, and a view is taken under the same lock shared, so an upload is wholly in a
+run or wholly in the next one.
 """
 
 from __future__ import annotations
@@ -8,16 +13,15 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import re
-import tempfile
 import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from ..model import Source
-from ..spec.units import Unit
-from ..stages.read.workbook import Unreadable
 from .cache import Hashes
+from .lock import inbox_shared
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt", ".ods"}
 # Archives the reader cannot open: a county that sends one has sent nothing readable, which
@@ -30,12 +34,50 @@ DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", 
                      ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
 # What an empty inbox may still hold: files the system or Excel leave behind, never a return.
 PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
+READABLE = ("xlsx", "xls")  # the kinds whose bytes a run reads
+MAX_RETURN_BYTES = 200 * 1024 * 1024  # no county's return is this large: past it, a file is not read
+VERSIONS = ".versions"  # hidden: the page keeps earlier uploads and its notes here; the reader skips it
+EXPLANATIONS = "explanations.csv"
 _HEAD = 8
 
 
+@dataclass(frozen=True)
+class InboxView:
+    """The inbox at one instant: its entries, the bytes of every readable one (by `Source.path`),
+    and the 上报说明 the page keeps (by file name). Later steps use these, never the folder."""
+
+    folder: Path
+    sources: tuple[Source, ...]
+    data: dict[str, bytes] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+
+    def readable(self) -> list[Source]:
+        return [s for s in self.sources if s.kind in READABLE]
+
+    def bytes_of(self, source: Source) -> bytes | None:
+        return self.data.get(source.path)
+
+
+def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str], bool] | None = None) -> InboxView:
+    """List the inbox and read what a run needs of it, under the page's lock (shared): every
+    readable file's bytes, or, with `wanted`, the bytes of those whose SHA-256 (known without
+    reading, from `hashes`) it wants; a file that must be read to be hashed is kept all the same."""
+    with inbox_shared(inbox):
+        data: dict[str, bytes] = {}
+        sources = _list(inbox, hashes, data, wanted)
+        notes = page_explanations(inbox)
+    return InboxView(inbox, tuple(sources), data, notes)
+
+
 def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
-    """`hashes` remembers each file's hash by its size and times, as git does: a re-run
-    then hashes only the files that changed."""
+    """The inbox's entries alone (what a view lists), for whoever needs no bytes."""
+    return _list(inbox, hashes, None)
+
+
+def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
+          wanted: Callable[[str], bool] | None = None) -> list[Source]:
+    """`hashes` remembers each file's hash by its size and times, as git does: a re-run then
+    hashes only the files that changed. `data`, when given, receives each readable file's bytes."""
     sources: list[Source] = []
     for parts, abspath in _files(str(inbox)):
         rel, name = "/".join(parts), parts[-1]
@@ -44,17 +86,43 @@ def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
         if abspath.endswith(os.sep):  # a report run's own outputs, copied into the inbox
             sources.append(Source(rel, 0, "", os.stat(abspath).st_mtime, "output", abspath=abspath))
             continue
-        stat = os.stat(abspath)
-        known = hashes.get(abspath, stat) if hashes else None
-        data_head, digest = known or _head_and_sha256(abspath)
+        with open(abspath, "rb") as f:
+            stat = os.fstat(f.fileno())
+            known = hashes.get(abspath, stat) if hashes else None
+            needed = data is not None and (known is None or wanted is None or wanted(known[1]))
+            first = f.read(1 << 20) if known is None or needed else b""
+            head = known[0] if known else first[:_HEAD]
+            kind = classify(name, head)
+            keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
+            if known:
+                digest = known[1]
+                if keep:
+                    content = first + f.read()
+            else:
+                content, digest = _hashed(abspath, f, first, keep)
         if hashes and known is None:
-            hashes.put(abspath, stat, data_head, digest)
-        kind = classify(name, data_head)
+            hashes.put(abspath, stat, head, digest)
         if kind == "zip":
-            sources += _members(Path(abspath), rel, stat.st_mtime)
+            sources += _members(Path(abspath), rel, stat.st_mtime, content if keep else None, data)
             continue
+        if kind in READABLE and stat.st_size > MAX_RETURN_BYTES:
+            kind = "broken"
         sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=abspath))
+        if keep and kind in READABLE:
+            data[rel] = content
     return sources
+
+
+def _hashed(path: str, f, first: bytes, keep: bool) -> tuple[bytes | None, str]:
+    """A file's SHA-256, read on from `first` (its first megabyte, read already), and with
+    `keep` its whole content: one pass over the file either way."""
+    if keep:
+        content = first + f.read()
+        return content, hashlib.sha256(content).hexdigest()
+    h = hashlib.sha256(first)
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
+    return None, h.hexdigest()
 
 
 def holds_nothing(inbox: Path) -> bool:
@@ -115,31 +183,16 @@ def classify(name: str, head: bytes) -> str:
     return "broken" if os.path.splitext(lower)[1] in WORKBOOK_SUFFIXES else "skip"
 
 
-def _head_and_sha256(path: str) -> tuple[bytes, str]:
-    """The first bytes (to tell the kind) and the hash, in one pass over the file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        first = f.read(1 << 20)
-        h.update(first)
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return first[:_HEAD], h.hexdigest()
+def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: dict[str, bytes] | None) -> list[Source]:
+    """A zip's members, each a source named `archive.zip/member.xlsx`; with `data`, the readable
+    members' bytes, read from the zip's own bytes as listed."""
+    import io
 
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _members(path: Path, rel: str, mtime: float) -> list[Source]:
     out: list[Source] = []
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
     except (zipfile.BadZipFile, OSError):
-        return [Source(rel, path.stat().st_size, _sha256(path), mtime, "broken", abspath=str(path))]
+        return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
     with zf:
         for info in zf.infolist():
             if info.is_dir():
@@ -147,20 +200,34 @@ def _members(path: Path, rel: str, mtime: float) -> list[Source]:
             name = _member_name(info)
             shown = f"{rel}/{name}"
             base = Path(name).name
-            if info.file_size > 200 * 1024 * 1024:
+            member = b""
+            if info.file_size > MAX_RETURN_BYTES:
                 kind = "broken"
                 digest = ""
             else:
                 with zf.open(info) as f:
                     head = f.read(_HEAD)
                 kind = classify(base, head)
-                digest = hashlib.sha256(zf.read(info)).hexdigest() if kind != "skip" else ""
+                if kind != "skip":
+                    member = zf.read(info)
+                digest = hashlib.sha256(member).hexdigest() if kind != "skip" else ""
             member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
-            out.append(
-                Source(shown, info.file_size, digest, member_time, kind if kind != "zip" else "archive",
-                       archive=str(path), member=info.filename, abspath=str(path))
-            )
+            kind = kind if kind != "zip" else "archive"
+            out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=info.filename,
+                              abspath=str(path)))
+            if data is not None and kind in READABLE:
+                data[shown] = member
     return out
+
+
+def _sha256(content: bytes | None, path: Path) -> str:
+    if content is not None:
+        return hashlib.sha256(content).hexdigest()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _member_name(info: zipfile.ZipInfo) -> str:
@@ -181,121 +248,13 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def load_bytes(source: Source) -> bytes:
-    if source.archive:
-        with zipfile.ZipFile(source.archive) as zf:
-            info = zf.getinfo(source.member)
-            if info.file_size > 200 * 1024 * 1024:
-                raise Unreadable("unreadable", "压缩包内文件过大")
-            return zf.read(info)
-    return Path(source.abspath).read_bytes()
-
-
 def page_explanations(inbox: Path) -> dict[str, str]:
-    """上报说明 given with an upload on the submission page (`make serve` keeps them in
+    """上报说明 given with an upload on the submission page (kept in
     inbox/.versions/explanations.csv, by the file's name in the inbox): file → words."""
-
-    path = inbox / ".versions" / "explanations.csv"
+    path = inbox / VERSIONS / EXPLANATIONS
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
             return {row["file"]: row["explanation"].strip() for row in csv.DictReader(f)
                     if row.get("file") and (row.get("explanation") or "").strip()}
     except (OSError, UnicodeDecodeError, KeyError, csv.Error):
         return {}  # none, or not readable: the cells under the tables still count
-
-
-VERSIONS = ".versions"  # hidden: the reader skips it
-_STAMP = "%Y%m%d-%H%M%S"
-
-
-def upload_name(unit: Unit, when: datetime, suffix: str) -> str:
-    """The name an accepted upload has in the inbox: the unit, then when it came."""
-    return f"{unit.code}_{unit.name}_{when.strftime(_STAMP)}{suffix}"
-
-
-def upload_suffix(filename: str, head: bytes = b"") -> str:
-    """The uploaded file's own extension when it is a workbook's and agrees with its content, so
-    the office sees what it is and Excel opens it without a warning; anything else is stored (if
-    ever) under the extension its content calls for: .xlsx for a zip, .xls for an OLE file."""
-    suffix = os.path.splitext(filename or "")[1].lower()
-    zipped, ole = head.startswith(b"PK\x03\x04"), head.startswith(b"\xd0\xcf\x11\xe0")
-    if suffix in (WORKBOOK_SUFFIXES | {".ods"}) and not head:
-        return suffix
-    if zipped:
-        return suffix if suffix in {".xlsx", ".xlsm", ".xltx", ".ods"} else ".xlsx"
-    if ole:
-        return suffix if suffix in {".xls", ".et", ".xlt"} else ".xls"
-    return suffix if suffix in WORKBOOK_SUFFIXES | {".ods"} else ".xlsx"
-
-
-_LIVE = re.compile(r"^(\d{6})_.+_\d{8}-\d{6}(?:-\d+)?\.[A-Za-z]+$")
-
-
-def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
-    """The unit's uploads in the inbox (files the page named), not files put there by hand."""
-    prefix = f"{unit.code}_{unit.name}_"
-    return sorted(p for p in inbox.iterdir()
-                  if p.is_file() and p.name.startswith(prefix) and _LIVE.match(p.name))
-
-
-def inbox_name(inbox: Path, unit: Unit, when: datetime, suffix: str) -> str:
-    """The name an upload will have in the inbox, taken before it is checked so that its
-    findings name the file the report will read: -2, -3… for another within the same second."""
-    name = upload_name(unit, when, suffix)
-    target, n = inbox / name, 1
-    while target.exists():
-        n += 1
-        target = inbox / f"{Path(name).stem}-{n}{suffix}"
-    return target.name
-
-
-def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime, name: str = "") -> Path:
-    """Put an accepted return into the inbox: written to a hidden file, flushed to disk, then
-    renamed into place, so the inbox never holds half a file even if the power goes. The unit's
-    earlier uploads move to .versions/<code>/, never overwritten."""
-    target = inbox / (name or inbox_name(inbox, unit, when, suffix))
-    earlier = live_uploads(inbox, unit)
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=".tmp", dir=inbox)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    if earlier:
-        keep = inbox / VERSIONS / unit.code
-        keep.mkdir(parents=True, exist_ok=True)
-        for old in earlier:
-            dest, k = keep / old.name, 1
-            while dest.exists():
-                k += 1
-                dest = keep / f"{old.stem}-v{k}{old.suffix}"
-            os.replace(old, dest)
-    _sync_folder(inbox)
-    return target
-
-
-def sweep_partial(inbox: Path) -> None:
-    """Staging files of an upload cut off by a crash: hidden, so never read, and removed here."""
-    for leftover in inbox.glob(".upload-*.tmp"):
-        leftover.unlink(missing_ok=True)
-
-
-def _sync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return  # Windows cannot open a folder; its renames are durable enough
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-EXPLANATIONS = "explanations.csv"

@@ -108,3 +108,80 @@ def _holder(fd: int) -> tuple[int | None, str, str]:
         return int(info["pid"]), str(info["host"]), str(info["started"])
     except (OSError, ValueError, KeyError, TypeError):
         return None, "", ""
+
+
+# --- the inbox: the page writes it, a report run reads it --------------------------------
+
+INBOX_LOCK = ".submission.lock"  # hidden, so no run takes it for a return
+INBOX_WAIT = 30.0  # seconds a run waits for an upload being stored (a few hundredths, as a rule)
+
+
+@contextmanager
+def inbox_shared(inbox: Path, wait: float = INBOX_WAIT) -> Iterator[None]:
+    """Held by a run while it lists the inbox and reads what it needs: no upload is stored
+    meanwhile. Only where the submission page has made the lock file (the run never writes
+    into the inbox); opened read-only, since the run may be another account's. An upload that
+    holds the inbox for longer than `wait` is not waited for (the page checks one at a time:
+    something is amiss), and the run says so."""
+    try:
+        fd = os.open(inbox / INBOX_LOCK, os.O_RDONLY)
+    except OSError:
+        yield  # no page has run on this inbox, or the lock is not ours to open
+        return
+    try:
+        if not _wait_for(fd, shared=True, wait=wait):
+            import sys
+
+            sys.stderr.write("提示：报送页长时间占用收件箱，本次汇总未等它存完正在接收的报表。\n")
+            yield
+            return
+        try:
+            yield
+        finally:
+            _unlock_posix(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def inbox_exclusive(inbox: Path) -> Iterator[None]:
+    """Held by the page while it names, checks and stores one upload (waits for a run's listing)."""
+    fd = os.open(inbox / INBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _wait_for(fd, shared=False, wait=None)
+        try:
+            yield
+        finally:
+            _unlock_posix(fd)
+    finally:
+        os.close(fd)
+
+
+def _wait_for(fd: int, *, shared: bool, wait: float | None) -> bool:
+    """flock, shared or exclusive; False when not had within `wait` seconds (None: as long as
+    it takes). Where flock is missing (Windows), the page and a run are not kept apart."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    how = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    if wait is None:
+        fcntl.flock(fd, how)
+        return True
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
+
+def _unlock_posix(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)

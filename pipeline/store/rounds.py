@@ -212,7 +212,6 @@ def same_form(form: Form, previous: Previous) -> str:
 
 def check_round_arguments(name: str, previous: str | None) -> None:
     """ROUND= and PREVIOUS= as `make report` and `make serve` both accept them, else `Fatal`."""
-    pass
 
     if previous and not name:
         raise Fatal("指定了上期（PREVIOUS）却没有指定本轮（ROUND）：请同时写明本轮的名称。")
@@ -222,14 +221,11 @@ def check_round_arguments(name: str, previous: str | None) -> None:
         raise Fatal(f"上期（PREVIOUS）与本轮（ROUND）都是“{name}”：一轮不与自身比较。")
 
 
-def _round_plan(name: str, previous: str | None, outbox: Path):
+def round_plan(name: str, previous: str | None, outbox: Path):
     """This run's round and the previous one read back, with the round's earlier snapshots.
     A round that cannot be named, or a previous round that cannot be found, is `Fatal`; a
     previous snapshot that cannot be used is said in the report, and the run goes on (the
     snapshot is read in `build_run`, beside the returns)."""
-    pass
-    pass
-
     check_round_arguments(name, previous)
     made = datetime.now()
     stamp = new_stamp(outbox, name, made)
@@ -252,12 +248,16 @@ class RoundPlan:
     problem: str = ""  # the previous round exists but cannot be used: said in the report
 
 
-def _previous_round(path: Path) -> tuple[Previous | None, str]:
-    """The snapshot read back, or why it cannot be used."""
+def read_previous(path: Path, form: Form, compact: bool = False) -> tuple[Previous | None, str]:
+    """The previous round to compare with, read back from its snapshot file, or None and why it
+    cannot be used (damaged, of a newer program, of another form): decided here alone, for a
+    report run and the submission page. compact=True: see load_snapshot."""
     try:
-        return load_snapshot(path, compact=True), ""  # sent back compact, widened on arrival
+        earlier = load_snapshot(path, compact=compact)
     except SnapshotProblem as e:
         return None, str(e)
+    note = same_form(form, earlier)
+    return (None, note) if note else (earlier, "")
 
 
 @dataclass
@@ -288,12 +288,7 @@ class RoundWatch:
             return False
         self.seen, self.previous, self.note = identity, None, problem
         if path is not None:
-            try:
-                earlier = load_snapshot(path)
-                self.note = same_form(form, earlier)
-                self.previous = None if self.note else earlier
-            except SnapshotProblem as e:
-                self.note = str(e)
+            self.previous, self.note = read_previous(path, form)
         return True
 
     def summary(self) -> str:
@@ -311,9 +306,6 @@ class RoundWatch:
 def round_watch(outbox: Path, name: str, previous: str | None) -> RoundWatch | None:
     """With ROUND=, the round the uploads belong to, refused as `make report` refuses it: a name
     that cannot be a folder, PREVIOUS equal to ROUND, or a PREVIOUS that cannot be found."""
-    pass
-    from ..errors import Fatal
-
     check_round_arguments(name, previous)
     if not name:
         return None

@@ -4,10 +4,11 @@ classified and its values converted; then the return's identity. Findings are co
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date
 from operator import itemgetter
 
-from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
+from ...model import Finding, ReadResult, Return, SheetData, Source
 from ...spec.dates import parse_date
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
@@ -50,13 +51,11 @@ class _SourceReader:
         self.identity: dict[str, list[tuple[str, str]]] = {"name": [], "code": [], "date": []}
         self.people: dict[str, str] = {}
 
-    def finding(self, severity: Severity, rule: str, *, sheet: str = "", cell: str = "", field: str = "",
-                county: str = "", **kw) -> None:
+    def finding(self, rule: str, *, sheet: str = "", cell: str = "", field: str = "", county: str = "", **kw) -> None:
         """`county`: the finding belongs to another county than the return's (the one its file
         name names); otherwise it is filled in once the return's county is known."""
-        place = f"{sheet}!{cell}" if sheet and cell else sheet
-        msg = self.form.message(rule, place=place, **kw)
-        self.findings.append(Finding(severity, self.source.path, county, sheet, cell, field, rule, msg))
+        self.findings.append(self.form.finding(rule, file=self.source.path, county=county, sheet=sheet, cell=cell,
+                                               field=field, **kw))
 
     def load(self) -> _SourceReader:
         """Each of the form's sheets found in the workbook and parsed."""
@@ -76,7 +75,7 @@ class _SourceReader:
         code = self._identify()
         filed_on = self._filed_on()
         findings = tuple(
-            Finding(f.severity, f.file, f.county_code or code, f.sheet, f.cell, f.field, f.rule, f.message)
+            replace(f, county_code=f.county_code or code)
             for f in self.findings
         )
         ret = Return(
@@ -104,11 +103,11 @@ class _SourceReader:
         visible = [m for m in matches if m[1]]
         pool = visible or matches
         if not pool:
-            self.finding(Severity.ERROR, "missing-sheet", sheet_label=spec.label, sheet_number=spec.number)
+            self.finding("missing-sheet", sheet_label=spec.label, sheet_number=spec.number)
             return None
         if len(pool) > 1:
             names = "、".join(f"“{n}”" for n, _ in pool)
-            self.finding(Severity.ERROR, "sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label, detail=names)
+            self.finding("sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label, detail=names)
             return None
         name = pool[0][0]
         return grids.get(name) or self.book.loader(name)  # type: ignore[operator]
@@ -118,14 +117,14 @@ class _SourceReader:
         (township, 合计 , 小计 , note, footer, nothing), then convert the kept rows' values a
         column at a time, where a column of whole numbers converts at C speed."""
         if grid.far_cell:
-            self.finding(Severity.WARNING, "stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
+            self.finding("stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
         header_row, columns = _find_header(spec, grid)
         # 填报单位, 行政区划代码 and 填报日期 sit above the header (or, with no header found, near the top).
         self._collect_identity(grid, range(header_row if header_row >= 0 else min(len(grid.rows), 8)))
         missing = [f for f in spec.fields if f.key not in columns]
         if header_row < 0 or missing:
             for f in missing:
-                self.finding(Severity.ERROR, "missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
+                self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
         table = _Table(spec, columns)
         rows = self._classify_rows(table, grid, header_row)
@@ -165,7 +164,7 @@ class _SourceReader:
                     # they are, never left to guess why a total fell short. (A footer's cells hold
                     # names and telephone numbers, which are no figures of the form.)
                     c = next(c for c in count_cols if c < n and _is_number(raw[c]))
-                    self.finding(Severity.WARNING, "note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
+                    self.finding("note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
                                  value=display(key_text))
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
@@ -189,7 +188,7 @@ class _SourceReader:
         last = found.rows[found.township_at[-1]] if found.township_at else -1
         for t in text_only:
             if t < last:
-                self.finding(Severity.WARNING, "text-only-row", sheet=grid.name, cell=cell_ref(t, key_col),
+                self.finding("text-only-row", sheet=grid.name, cell=cell_ref(t, key_col),
                              value=display(found.texts[t]))
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
         found.explanation = _explanation(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
@@ -232,11 +231,11 @@ class _SourceReader:
         for i in township_at:
             r, key_text = kept[i], found.names[i]
             if not key_text:
-                self.finding(Severity.ERROR, "township-missing", sheet=grid.name, cell=cell_ref(r, table.key_col),
+                self.finding("township-missing", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field)
                 key_text = f"（第{r + 1}行）"
             elif len(key_text) > MAX_NAME:
-                self.finding(Severity.ERROR, "township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
+                self.finding("township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field, value=display(key_text))
                 key_text = key_text[:MAX_NAME] + "…"
             township_names.append(key_text)
@@ -264,8 +263,7 @@ class _SourceReader:
                         # calamine reads an error value as a blank, which would be a 0: the clerk's
                         # figure is unknown. A 合计 or 小计 only checks the townships: not compared.
                         township = i not in non_townships
-                        self.finding(Severity.ERROR if township else Severity.WARNING,
-                                     "cell-error" if township else "total-cell-error", sheet=grid.name,
+                        self.finding("cell-error" if township else "total-cell-error", sheet=grid.name,
                                      cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
                                      field_label=spec.label_of(keys[j]), value=error_at[i])
                         values.append(None)
@@ -273,7 +271,7 @@ class _SourceReader:
                         if i in non_townships:
                             total_recomputed = total_recomputed or i == total_at
                         else:
-                            self.finding(Severity.ERROR, "formula-without-value", sheet=grid.name,
+                            self.finding("formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
                         values.append(None)
                     elif unit is None:  # a computed column: its raw value is kept for checking
@@ -282,11 +280,9 @@ class _SourceReader:
                         try:
                             values.append(parse_count(v, unit))
                         except NotACount as e:
-                            self.finding(
-                                Severity.ERROR, "count-too-large" if isinstance(e, TooLarge) else "not-a-count",
-                                sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}",
-                                field=keys[j], field_label=spec.label_of(keys[j]), value=display(v),
-                            )
+                            self.finding("count-too-large" if isinstance(e, TooLarge) else "not-a-count",
+                                         sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                         field_label=spec.label_of(keys[j]), value=display(v))
                             values.append(None)
             all_values.append(values)
             if total_at >= 0:
@@ -301,22 +297,22 @@ class _SourceReader:
         township_column = column_letter(table.key_col)
         if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
             # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.
-            self.finding(Severity.INFO, "total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
+            self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
         for i in _sums_of_the_others(counts):
             # A total row under a label nobody foresaw would double the county: rejected instead.
-            self.finding(Severity.ERROR, "township-is-total", sheet=grid.name,
+            self.finding("township-is-total", sheet=grid.name,
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                          value=display(township_names[i]))
         if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
-            self.finding(Severity.ERROR, "sheet-empty", sheet=grid.name, sheet_number=spec.number,
+            self.finding("sheet-empty", sheet=grid.name, sheet_number=spec.number,
                          sheet_label=spec.label)
             total_recomputed, total_row, total_values = False, 0, {}
         elif township_at and all(v == 0 for column in counts for v in column):
-            self.finding(Severity.WARNING, "sheet-all-zero", sheet=grid.name)
+            self.finding("sheet-all-zero", sheet=grid.name)
         if total_recomputed and total_row:
-            self.finding(Severity.INFO, "total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
+            self.finding("total-recomputed", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         return SheetData(
             spec.key, grid.name, township_column, dict(zip(keys, letters)), tuple(township_names),
@@ -339,7 +335,7 @@ class _SourceReader:
                 parts = [column[i] for i in covered]
                 if written is None or None in parts or written == sum(parts):
                     continue
-                self.finding(Severity.WARNING, "subtotal-mismatch", sheet=grid.name,
+                self.finding("subtotal-mismatch", sheet=grid.name,
                              cell=f"{table.letters[j]}{found.rows[s] + 1}", field=table.keys[j],
                              field_label=table.spec.label_of(table.keys[j]), value=written, expected=sum(parts))
 
@@ -382,22 +378,21 @@ class _SourceReader:
         from_file = self.units.find_in_filename(os.path.splitext(os.path.basename(self.source.member or self.source.path))[0])
         if len(content) > 1:
             names = "、".join(self._unit_name(c) for c in sorted(content))
-            self.finding(Severity.ERROR, "unit-conflict", detail=f"各表填报单位不一致（{names}）")
+            self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
             return ""
         if content:
             code = next(iter(content))
             if from_file and from_file != code:
                 # The file-name county's: should this return be superseded by the content
                 # county's own, the finding still tells that county its file held another's figures.
-                self.finding(
-                    Severity.ERROR, "unit-conflict", county=from_file,
+                self.finding("unit-conflict", county=from_file,
                     detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
                 return code
             return code
         if from_file:
             return from_file
-        self.finding(Severity.ERROR, "unit-unknown")
+        self.finding("unit-unknown")
         return ""
 
     def _unit_name(self, code: str) -> str:
@@ -409,5 +404,5 @@ class _SourceReader:
             d = parse_date(text)
             if d:
                 return d
-        self.finding(Severity.WARNING, "date-missing")
+        self.finding("date-missing")
         return None

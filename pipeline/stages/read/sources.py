@@ -10,72 +10,73 @@ from __future__ import annotations
 import zipfile
 import zlib
 
-from ...model import Finding, ReadResult, Severity, Source
+from ...model import ReadResult, Source
 from ...spec.form import Form
 from ...spec.units import UnitList
-from ...store.inbox import load_bytes
 from .engine import engine_reports_held_back
 from .sheet import _SourceReader
 from .workbook import Book, Unreadable, open_book
 
 
-def read_source(source: Source, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
-    return read_sources([source], form, units, passwords)[0]
+def read_source(source: Source, data: bytes, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
+    return read_sources([(source, data)], form, units, passwords)[0]
 
 
 STAGE_FILES = 64  # files taken through each stage together
-STAGE_BYTES = 16 * 1024 * 1024  # and no more than this much of them held open at once
+STAGE_BYTES = 16 * 1024 * 1024  # and no more than this much of them parsed at once
 
 
-def read_sources(sources: list[Source], form: Form, units: UnitList,
+def read_sources(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
                  passwords: tuple[str, ...] = ()) -> list[ReadResult]:
-    """Each file read as read_source would, but a few dozen at a time, stage by stage: every
-    file opened and scanned, then every sheet parsed by calamine, then every sheet read.
-    Keeping to one kind of work at a time keeps its code and tables in the processor's
-    caches: a tenth less time a file on the benchmark's returns. Each file keeps its own guard."""
+    """Each file (its source and its bytes, as the inbox gave them) read as read_source would,
+    but a few dozen at a time, stage by stage: every file opened and scanned, then every sheet
+    parsed by calamine, then every sheet read. Keeping to one kind of work at a time keeps its
+    code and tables in the processor's caches: a tenth less time a file on the benchmark's
+    returns. A broken file is its own finding; an exception that is no file's fault leaves
+    here, for the runner, which reads the group again one file at a time."""
     out: list[ReadResult] = []
-    group: list[Source] = []
+    group: list[tuple[Source, bytes]] = []
     held = 0
-    for source in sources:
-        if group and (len(group) == STAGE_FILES or held + source.size > STAGE_BYTES):
+    for item in items:
+        if group and (len(group) == STAGE_FILES or held + len(item[1]) > STAGE_BYTES):
             out += _read_group(group, form, units, passwords)
             group, held = [], 0
-        group.append(source)
-        held += source.size
+        group.append(item)
+        held += len(item[1])
     return out + _read_group(group, form, units, passwords) if group else out
 
 
-def _read_group(sources: list[Source], form: Form, units: UnitList, passwords: tuple[str, ...]) -> list[ReadResult]:
+def _read_group(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
+                passwords: tuple[str, ...]) -> list[ReadResult]:
     with engine_reports_held_back():
         staged: list[_SourceReader | ReadResult] = [
-            _guarded(s, form, lambda s=s: _SourceReader(s, form, units, _open(load_bytes(s), passwords)))
-            for s in sources
+            _guarded(s, form, lambda s=s, data=data: _SourceReader(s, form, units, _open(data, passwords)))
+            for s, data in items
         ]
         staged = [_guarded(r.source, form, r.load) if isinstance(r, _SourceReader) else r for r in staged]
         return [_guarded(r.source, form, r.read) if isinstance(r, _SourceReader) else r for r in staged]
 
 
 def _guarded(source: Source, form: Form, step):
-    """The one guard around a file: whatever goes wrong becomes a finding for this file alone."""
+    """A file the spreadsheet engine cannot open, or opens and chokes on, is that file's finding;
+    anything else is a fault of this program, which the runner's guard turns into that file's
+    `internal-error` (reading a group again one file at a time)."""
     try:
         return step()
     except Unreadable as e:
-        rule = e.rule
-        msg = form.message(rule, detail=e.detail)
-        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", rule, msg),))
+        return _unreadable(source, form, e.rule, e.detail)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        msg = form.message("unreadable", detail=f"文件已损坏：{type(e).__name__}")
-        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise  # these mean stop, not a broken file
-    except BaseException as e:  # noqa: BLE001 - the run must go on with the other counties
+        return _unreadable(source, form, "unreadable", f"文件已损坏：{type(e).__name__}")
+    except BaseException as e:
         # BaseException, not Exception: the spreadsheet engine's panic (pyo3's PanicException,
         # on a malformed record) derives from BaseException and is one county's broken file.
         if type(e).__name__ == "PanicException":
-            msg = form.message("unreadable", detail="文件内部结构有损坏")
-            return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "unreadable", msg),))
-        msg = form.message("read-failed", detail=type(e).__name__)
-        return ReadResult(source, None, (Finding(Severity.ERROR, source.path, "", "", "", "", "read-failed", msg),))
+            return _unreadable(source, form, "unreadable", "文件内部结构有损坏")
+        raise
+
+
+def _unreadable(source: Source, form: Form, rule: str, detail: str) -> ReadResult:
+    return ReadResult(source, None, (form.finding(rule, file=source.path, detail=detail),))
 
 
 def _open(data: bytes, passwords: tuple[str, ...]) -> Book:

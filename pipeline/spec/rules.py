@@ -1,0 +1,102 @@
+"""Every rule a finding is raised under, declared once: its id, its severity and its default
+wording, a Chinese template a clerk can act on (a form may reword any of them under its
+[messages]). Checks build findings by keyword from here (`Form.finding`), never choosing a
+severity at the call: as frictionless declares each of its errors once, with its template.
+
+A form declares rules of its own too (a count not above another, a coverage, the checks
+across rounds): each gets its severity and default wording from its kind, below.
+
+Placeholders: {place} is where (the sheet and cell, as `Form.location` writes it); {detail},
+{value}, {expected}, {field_label} and the rest are named by each check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Severity
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    wording: str
+    # Other severities the check may give it: only where one rule means different things at
+    # different steps (a program fault costs a unit its figures while they are read, not after).
+    also: tuple[Severity, ...] = ()
+
+
+def _declared(*rules: Rule) -> dict[str, Rule]:
+    out = {r.id: r for r in rules}
+    assert len(out) == len(rules), "a rule is declared twice"
+    return out
+
+
+BUILT_IN = _declared(
+    # The file as a whole
+    Rule("skipped", INFO, "不是Excel工作簿，已跳过。"),
+    Rule("unreadable", ERROR, "文件无法打开（{detail}）：请重新导出为.xlsx后报送。"),
+    Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
+    Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
+    Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且 .zip 中不能再套压缩包）：请解压后报送，或改用 .zip。"),
+    Rule("old-outputs", WARNING, "这个文件夹是以前汇总时写出的输出（其中有 roster.csv、findings.csv 等），不是各县报送的报表，"
+         "其中的文件均未读取：请把它移出收件箱。"),
+    # An error while the unit's figures are read, checked or chosen (they are not used); a
+    # warning at a later step (the figures stand, that step's part is missing).
+    Rule("internal-error", ERROR, "程序在{step}时出错（编号 {reference}）：{consequence}请把本文件发给维护人员，并告知这个编号。",
+         also=(WARNING,)),
+    # Sheets and tables
+    Rule("missing-sheet", ERROR, "缺少工作表“{sheet_label}”：请按下发的表样填报{sheet_number}{sheet_label}。"),
+    Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
+    Rule("missing-column", ERROR, "{place}缺少{field_label}列：请在表头补上该列。"),
+    Rule("stray-cells", WARNING, "{place}工作表范围异常（至{value}），只读取了表格区域：请删除表格以外的内容。"),
+    Rule("sheet-empty", ERROR, "{place}未填报数据：请逐乡镇填写各项数字（没有请填0）后重新报送。"),
+    Rule("sheet-all-zero", WARNING, "{place}各项数据均为0：请核实是否漏填。"),
+    # Cells
+    Rule("not-a-count", ERROR, "{place}的{field_label}为“{value}”，不是非负整数：请填写整数，没有请填0。"),
+    Rule("count-too-large", ERROR, "{place}的{field_label}为“{value}”，数值大得不合常理：请核对后重填。"),
+    Rule("cell-error", ERROR, "{place}的{field_label}显示错误值{value}，读不出数字：请改正该单元格的公式，或直接填写数字（没有请填0）。"),
+    Rule("total-cell-error", WARNING, "{place}的{field_label}显示错误值{value}，该合计数无法核对，汇总按各乡镇数据计算：请改正该单元格的公式。"),
+    Rule("formula-without-value", ERROR, "{place}是公式但没有计算结果：请在Excel或WPS中打开并保存后重新报送。"),
+    # Rows
+    Rule("township-missing", ERROR, "{place}有数据但没有乡镇名称：请补填乡镇名称。"),
+    Rule("township-too-long", ERROR, "{place}的乡镇名称“{value}”过长：请只填乡镇名称。"),
+    Rule("township-is-total", ERROR, "{place}的“{value}”一行各项数字都恰好等于其他各乡镇之和，应是合计行：如是合计行，请把该行名称改为“合计”；"
+         "如确是乡镇，请核对该行数字。"),
+    Rule("duplicate-township", ERROR, "{place}乡镇“{value}”重复出现：每个乡镇只填一行。"),
+    Rule("townships-differ", WARNING, "各表所列乡镇不一致：{detail}。"),
+    Rule("note-with-figures", WARNING, "{place}所在行以“{value}”开头，作为注释未计入汇总，但该行填有数字：如该行是乡镇，请改正乡镇名称；"
+         "如是注释，请删去数字。"),
+    Rule("text-only-row", WARNING, "{place}只有文字“{value}”而没有数据，未作为乡镇计入：如是乡镇，请填写数据（没有请填0）；如是说明，请移到表格下方。"),
+    # Totals and computed columns
+    Rule("total-row-mismatch", ERROR, "{place}合计行的{field_label}为{value}，各乡镇之和为{expected}：请核对。"),
+    Rule("total-recomputed", INFO, "{place}合计行的公式没有计算结果，已按各乡镇数据重新计算。"),
+    Rule("total-filtered", INFO, "{place}合计行用SUBTOTAL公式只合计了筛选后显示的行，已按全部乡镇数据重新计算。"),
+    Rule("subtotal-mismatch", WARNING, "{place}小计行的{field_label}为{value}，其上各乡镇之和为{expected}：请核对。小计不计入汇总。"),
+    Rule("computed-mismatch", ERROR, "{place}的{field_label}为{value}，按定义应为{expected}：请核对。"),
+    # Who and when
+    Rule("unit-unknown", ERROR, "无法识别填报单位：请在表头填写“填报单位：××县”或行政区划代码。"),
+    Rule("unit-conflict", ERROR, "{detail}：请核对填报单位。"),
+    Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
+    Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
+    Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
+    Rule("superseded", WARNING, "同一单位有更新的报表“{detail}”，本文件未计入汇总。"),
+    # Across rounds, whatever the form declares
+    Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),
+    Rule("township-dropped", INFO, "上期报送的乡镇“{value}”本期没有出现：请核实是否漏报或改名。"),
+    Rule("township-added", INFO, "{place}的乡镇“{value}”上期没有报送：请核实是否新增或改名。"),
+)
+
+# The rules a form declares, by kind: each declared id takes this severity, and this wording
+# unless the form words it under [messages] (by the id, or by the name its `message` gives).
+KINDS = _declared(
+    Rule("not-above", ERROR, "{place}的{field_label}（{value}）大于{bound_label}（{bound_value}）：请核对后修改。"),
+    Rule("coverage", WARNING, "{noun}为{value}，低于{expected}：请核实是否漏报或漏访。"),
+    Rule("not-below", WARNING, "{place}{township}的{field_label}由上期的{previous}{unit}降为{value}{unit}，累计数一般不应减少，请核实。"),
+    Rule("hb", INFO, "{place}的{field_label}由上期的{previous}{unit}变为{value}{unit}，变化幅度与其他{unit_noun}相差较大，请核实。"),
+)
+# A form's own older name for the not-above wording.
+KIND_ALIASES = {"exceeds": "not-above"}
