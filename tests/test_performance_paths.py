@@ -365,7 +365,9 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     # Another version of this code (or of Jinja) compiles afresh, into a folder of its own;
     # the old one goes.
     [old] = (cache / "templates").iterdir()
-    monkeypatch.setattr(render, "_template_fingerprint", lambda: "another")
+    from pipeline.run import report as run_report
+
+    monkeypatch.setattr(run_report, "template_fingerprint", lambda: "another")
     monkeypatch.setattr(render, "_ENVS", {})
     compiled.clear()
     build_run(EXAMPLE, settings, cache_dir=cache)

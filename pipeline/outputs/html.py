@@ -7,11 +7,11 @@ from ..spec.form import Form
 from ..stages.compare import Comparison
 from .report import Report
 from .tables import explanation_of, previous_label
-from .templates import _env
+from .templates import environment
 
 
 def render_html(report: Report) -> str:
-    return _env(autoescape=True).get_template("report.html.j2").render(r=report)
+    return environment(autoescape=True).get_template("report.html.j2").render(r=report)
 
 
 def render_validation(form: Form, roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
@@ -43,7 +43,7 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
         "errors": sum(f.severity == Severity.ERROR for f in findings),
         "warnings": sum(f.severity == Severity.WARNING for f in findings),
     }
-    return _env(autoescape=True).get_template("validation.html.j2").render(
+    return environment(autoescape=True).get_template("validation.html.j2").render(
         roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,

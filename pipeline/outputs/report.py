@@ -16,7 +16,7 @@ from ..spec.units import UnitList
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, _records, rate_of
 from .tables import county_rows
-from .templates import _env
+from .templates import environment
 
 NUMERALS = "一二三四五六七八九十"
 # The report's numbered sections, in order; a section with nothing to say is left out and the
@@ -179,7 +179,7 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     partial = totals.partial
     # A partial sum is not the province's: every 占…的 names its base, and no province-wide words.
     included = f"已汇总的{int(p['units_included'])}个{form.unit_noun}"
-    text = _env(autoescape=html).get_template(form.narrative).render(
+    text = environment(autoescape=html).get_template(form.narrative).render(
         region=form.region_name,
         scope=included if partial else form.region_name,
         scope_units=included if partial else f"各{form.unit_noun}",

@@ -3,9 +3,6 @@ figures and rates a column at a time, as the tables round them."""
 
 from __future__ import annotations
 
-import csv
-import io
-
 import numpy as np
 import pandas as pd
 
@@ -14,6 +11,7 @@ from ..spec import wording
 from ..spec.form import Form
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals
+from .csvfile import csv_bytes
 
 
 def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
@@ -88,23 +86,6 @@ def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
     integers, as wording.hundredths."""
     h, ok = _hundredths(num, den, shown)
     return [f"{v // 100}.{v % 100:02d}%" if good else "—" for v, good in zip(h, ok)]
-
-
-def csv_bytes(header: list[str], rows: list[list]) -> bytes:
-    """UTF-8 with BOM, so Excel opens it; county text that looks like a formula stays text."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
-    for row in rows:
-        w.writerow([inert(v) if v.__class__ is str else v for v in row])  # only text can be a formula
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def inert(v):
-    """Text from a county that a spreadsheet would run as a formula is prefixed with '."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
 
 
 def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None) -> bytes:

@@ -3,6 +3,7 @@ text), their filters, and the compiled templates kept in the outbox's cache."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,72 +16,51 @@ from ..spec import wording
 TEMPLATES_DIR = TEMPLATES
 
 
-class CompiledTemplates(jinja2.BytecodeCache):
-    """The templates as Jinja compiles them, kept in a folder (the outbox's .cache/templates/)
-    so that a run loads them instead of compiling them again: a fortieth of a second a run.
+class _Kept(jinja2.BytecodeCache):
+    """Where one kind of environment (autoescape on or off: the same template compiles
+    differently for each) keeps its compiled templates: nowhere, until a run lends it a place
+    (the store's, in the outbox's cache), so that a run loads them instead of compiling them
+    again, a fortieth of a second a run. A place has load_bytecode and dump_bytecode."""
 
-    Jinja keys them on each template's name and text, not on what else goes into the
-    compiled code: the environment's options, filters applied to constants at compile time,
-    Jinja's own version. So the folder is named by a fingerprint of this code and Jinja's
-    version, and each `kind` of environment (autoescape on or off) has its own files. A
-    cache that cannot be read or written only costs the compiling."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> Path | None:
-        return _compiled_in / f"{self.kind}-{bucket.key}.jinja" if _compiled_in is not None else None
+    def __init__(self) -> None:
+        self.place = None
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket)
-        if path is None:
-            return
-        try:
-            with open(path, "rb") as f:
-                bucket.load_bytecode(f)  # one of another Python is refused there, and compiled
-        except Exception:  # noqa: BLE001 - damaged in any way: compiled again
-            bucket.reset()
+        if self.place is not None:
+            self.place.load_bytecode(bucket)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        path = self._path(bucket)
-        if path is not None:
-            from ..store.cache import _write_whole
-
-            _write_whole(path, bucket.bytecode_to_string())
+        if self.place is not None:
+            self.place.dump_bytecode(bucket)
 
 
-_compiled_in: Path | None = None  # where compiled templates are kept (keep_compiled_templates)
+_KEPT = {"html": _Kept(), "text": _Kept()}
 _ENVS: dict[tuple[bool, Path], jinja2.Environment] = {}
 
 
-def keep_compiled_templates(folder: Path | None) -> None:
-    """Keep compiled templates under `folder` from now on in this process (None: nowhere), in
-    a subfolder named by this code's fingerprint; other fingerprints' subfolders go."""
-    global _compiled_in
-    if folder is None:
-        _compiled_in = None
-        return
-    _compiled_in = folder / _template_fingerprint()
-    if not _compiled_in.is_dir() and folder.is_dir():
-        import shutil
-
-        for old in folder.iterdir():
-            if old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+def keep_compiled_templates(place_for=None) -> None:
+    """From now on in this process keep compiled templates where `place_for(kind)` says (None:
+    nowhere): a run's own cache, under its lock."""
+    for kind, kept in _KEPT.items():
+        kept.place = place_for(kind) if place_for is not None else None
 
 
 @lru_cache(maxsize=1)
-def _template_fingerprint() -> str:
+def template_fingerprint() -> str:
+    """Jinja keys compiled templates on each one's name and text, not on what else goes into
+    the compiled code: the environment's options, its filters (applied to constants at
+    compile time), Jinja's own version. Kept templates are filed under this."""
     import hashlib
 
-    # the environment, its filters and theirs: the outputs and the spec, and Jinja's version
     code = code_fingerprint("outputs", "spec")
     return hashlib.sha256(f"{jinja2.__version__}-{code}".encode()).hexdigest()[:12]
 
 
-def _env(autoescape: bool) -> jinja2.Environment:
-    # One environment per kind and folder, kept: it holds the templates loaded (each checked
-    # against its file before use), so a process that renders many reports compiles each once.
+def environment(autoescape: bool) -> jinja2.Environment:
+    """The one environment over templates/ for each flavour: autoescaped for HTML (the report,
+    validation.html, the submission page), plain for text (the narrative). Kept: it holds the
+    templates loaded (each checked against its file before use), so a process that renders
+    many reports, or a server many pages, compiles each once."""
     env = _ENVS.get((autoescape, TEMPLATES_DIR))
     if env is None:
         env = jinja2.Environment(
@@ -88,10 +68,11 @@ def _env(autoescape: bool) -> jinja2.Environment:
             autoescape=autoescape,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
-            bytecode_cache=CompiledTemplates("html" if autoescape else "text"),
+            bytecode_cache=_KEPT["html" if autoescape else "text"],
         )
         env.filters.update(wording.FILTERS)
         env.filters["table_rows"] = table_rows
+        env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
         _ENVS[(autoescape, TEMPLATES_DIR)] = env
     return env
 

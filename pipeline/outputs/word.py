@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from ..spec import wording
 from .report import TITLE_CHARS_PER_LINE, Report
-from .templates import TEMPLATES_DIR, _env
+from .templates import TEMPLATES_DIR, environment
 
 
 def prepare_docx() -> None:
@@ -70,7 +70,7 @@ def render_docx(report: Report) -> bytes:
     # docxtpl renders with its own environment; autoescape keeps <, & from counties valid XML.
     # The title in 2号 type: 20 characters to the line of the text block (156 mm).
     printed = replace(report, title=wording.title_lines(report.title, TITLE_CHARS_PER_LINE))
-    doc.render({"r": printed, "charts": charts, "compared": compared}, jinja_env=_env(autoescape=True), autoescape=True)
+    doc.render({"r": printed, "charts": charts, "compared": compared}, jinja_env=environment(autoescape=True), autoescape=True)
     finish_docx(doc.docx, report)
     buf = io.BytesIO()
     doc.save(buf)

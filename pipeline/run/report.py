@@ -25,9 +25,10 @@ from ..outputs.report import Report, ReportSettings, build_report
 from ..outputs.returned import UNOPENED, plain_workbook, returned_path, returned_workbook, wanted
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
-from ..outputs.templates import keep_compiled_templates
+from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import consolidated_xlsx, township_blocks
+from ..outputs.xlsx_writer import Block
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.form import Form, load_form
@@ -36,7 +37,7 @@ from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
-from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, reader_fingerprint
+from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
 from ..store.inbox import InboxView, take_view
 from ..store.rounds import RoundPlan, read_previous, same_form, snapshot_path, widened
 from .check import check
@@ -103,7 +104,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                 else None)
     units = units or load_units(form.units_file)
     guard = Guard(form)
-    keep_compiled_templates(cache_dir / "templates" if cache_dir else None)
+    keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
     view = inbox if isinstance(inbox, InboxView) else take_view(inbox, hashes)
     timings["discover"] = time.perf_counter() - t
@@ -180,7 +181,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     explained |= {(path, ""): words for path, words in view.explanations.items()}
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    workbooks = in_background(_workbooks, form, totals, roster, findings, BlockCache(cache_dir, cache_key), comparison,
+    blocks = BlockCache(cache_dir, cache_key, valid=lambda block: type(block) is Block)
+    workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
     report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
                                      settings.twice_threshold, settings.word_annex_limit, settings.lowest_count,

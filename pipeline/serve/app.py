@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from ..model import SEVERITY_LABEL
-from ..paths import TEMPLATES
+from ..outputs.templates import environment
 from ..spec.config import Settings
-from ..spec.form import Form, cn_quotes
+from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..store.links import STATUS, TokenBook
 from ..store.rounds import RoundWatch, round_watch
@@ -34,15 +34,12 @@ class Stalled(Exception):
 def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None):
     """The ASGI app. `tokens` tells whose a token is: a unit's code, "status", or None."""
     import anyio
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
     from starlette.routing import Route
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True))
-    env.filters["cn_quotes"] = cn_quotes
-    env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
+    env = environment(autoescape=True)
     one_at_a_time = anyio.CapacityLimiter(1)
     labels = {s.value: label for s, label in SEVERITY_LABEL.items()}
     field_labels = {f.key: f.full_label for s in desk.form.sheets for f in s.count_fields}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import time
 from dataclasses import replace
 from functools import lru_cache
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from ..model import Finding, ReadResult, Source
 from ..paths import code_fingerprint
+from .files import write_atomic
 
 VERSION = 4  # bump when the records between read and validate change shape
 
@@ -114,9 +114,11 @@ class BlockCache:
     Keyed by the read cache's key (which returns' content means what) and the writer's own
     code; only the blocks of the latest run are kept."""
 
-    def __init__(self, folder: Path | None, key: str) -> None:
+    def __init__(self, folder: Path | None, key: str, valid=lambda block: True) -> None:
+        """`valid(block)`: whether a block read back is one (the writer knows its own records)."""
         self.folder = folder
         self.path = folder / f"xlsx-{key}-{_writer_fingerprint()}.pickle" if folder else None
+        self.valid = valid
 
     def load(self) -> dict[tuple, object]:
         if not self.path:
@@ -126,9 +128,7 @@ class BlockCache:
                 blocks = pickle.load(f)
         except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
             return {}
-        from ..outputs.xlsx_writer import Block
-
-        ok = isinstance(blocks, dict) and all(type(b) is Block for b in blocks.values())
+        ok = isinstance(blocks, dict) and all(self.valid(b) for b in blocks.values())
         return blocks if ok else {}
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
@@ -190,6 +190,43 @@ class ReturnedCache:
 @lru_cache(maxsize=1)
 def _returned_fingerprint() -> str:
     return code_fingerprint("", "spec", "stages", "outputs", "run")  # how a workbook is marked, and what goes in
+
+
+class CompiledTemplates:
+    """The templates as Jinja compiles them, kept in the outbox's .cache/templates/<fingerprint>/
+    (one kind of environment's each: outputs/templates lends it). A cache that cannot be read
+    or written only costs the compiling."""
+
+    def __init__(self, folder: Path, kind: str) -> None:
+        self.folder, self.kind = folder, kind
+
+    def _path(self, bucket) -> Path:
+        return self.folder / f"{self.kind}-{bucket.key}.jinja"
+
+    def load_bytecode(self, bucket) -> None:
+        try:
+            with open(self._path(bucket), "rb") as f:
+                bucket.load_bytecode(f)  # one of another Python is refused there, and compiled
+        except FileNotFoundError:
+            return
+        except Exception:  # noqa: BLE001 - damaged in any way: compiled again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket) -> None:
+        _write_whole(self._path(bucket), bucket.bytecode_to_string())
+
+
+def compiled_templates(folder: Path, fingerprint: str):
+    """Where each kind of compiled template is kept: under folder/fingerprint; other
+    fingerprints' folders (another version of this code, or of Jinja) go."""
+    import shutil
+
+    kept = folder / fingerprint
+    if not kept.is_dir() and folder.is_dir():
+        for old in folder.iterdir():
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+    return lambda kind: CompiledTemplates(kept, kind)
 
 
 class Hashes:
@@ -255,20 +292,14 @@ def _write_whole(path: Path, data: bytes, stale: str = "") -> None:
 
     The cache only saves time: a write that fails (a full disk, a read-only outbox) is said in
     one line and the run goes on; nothing half-written is left behind."""
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if stale:
             for old in path.parent.glob(stale):
                 if old != path:
                     old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY + path.stem[:8] + "-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data, prefix=TEMPORARY + path.stem[:8] + "-")
     except OSError as e:
-        if tmp:
-            Path(tmp).unlink(missing_ok=True)
         _not_kept(e)
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ..outputs.csvfile import csv_bytes
 from ..spec.units import UnitList
+from .files import write_atomic
 
 TOKENS = "tokens.json"
 LINKS = "links.csv"
@@ -130,13 +131,8 @@ def _ensure_links(outbox: Path, units: UnitList, base_url: str, renew: tuple[str
 
 def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str) -> bytes:
     """code,name,url; a unit without a usable token has an empty url. UTF-8 with BOM for Excel."""
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["code", "name", "url"])
-    for u in units.units:
-        token = tokens.get(u.code)
-        w.writerow([u.code, u.name, unit_url(base_url, token) if token else ""])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    rows = [[u.code, u.name, unit_url(base_url, tokens[u.code]) if tokens.get(u.code) else ""] for u in units.units]
+    return csv_bytes(["code", "name", "url"], rows)
 
 
 def read_links(outbox: Path) -> dict[str, str]:
@@ -169,10 +165,8 @@ def _load_store(outbox: Path) -> dict:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Written whole and moved into place, readable by the office's account alone (0600)."""
-    from .outbox import write_whole
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_whole(path, data)
+    write_atomic(path, data)
 
 
 def _address(host: str | None, port: int | None, outbox: Path) -> str:

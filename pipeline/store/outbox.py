@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import Fatal, reason
+from .files import write_atomic
 
 # Folders a report run owns: replaced whole each run, removed when the run has nothing for them.
 RUN_FOLDERS = ("returns",)
@@ -102,7 +103,9 @@ def write_outputs(outbox: Path, files: dict[str, bytes], *, stamp: str | None = 
             "history": [history.name, _history_folder(outbox, stamp).relative_to(outbox).as_posix()] if history else None,
         }
         _Progress.moving = True
-        write_whole(outbox / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"))
+        # No fsync: the journal guards against a killed run, as the outputs it names (which are
+        # not synced either) do; syncing it alone would cost time and guard nothing more.
+        write_atomic(outbox / JOURNAL, json.dumps(journal, ensure_ascii=False).encode("utf-8"), prefix=f"{JOURNAL}.")
         _switch(outbox, journal)
         (outbox / JOURNAL).unlink()  # the new report is now the report
         _Progress.written = True
@@ -212,21 +215,6 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink()
-
-
-def write_whole(path: Path, data: bytes) -> None:
-    """The file appears whole or not at all, readable by this account alone (mkstemp's 0600):
-    the journal, and the submission page's tokens and links."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{path.name}.")
-    try:
-        # No fsync: the journal guards against a killed run, as the outputs it names (which
-        # are not synced either) do; syncing it alone would cost time and guard nothing more.
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def failure_message(error: OSError, outbox: Path) -> str:

@@ -10,7 +10,6 @@ before the upload or after it, never the new file beside the old one half moved.
 from __future__ import annotations
 
 import csv
-import io
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from ..outputs.csvfile import csv_bytes
 from ..spec.units import Unit
 from .files import SHARED, write_atomic
 from .inbox import EXPLANATIONS, VERSIONS, WORKBOOK_SUFFIXES
@@ -107,12 +107,8 @@ def save_explanations(inbox: Path, explanations: dict[str, str]) -> None:
     guard (a report run's outputs guard them)."""
     folder = inbox / VERSIONS
     folder.mkdir(exist_ok=True)
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\r\n")
-    w.writerow(["file", "explanation"])
-    for name, note in sorted(explanations.items()):
-        w.writerow([name, note])
-    write_atomic(folder / EXPLANATIONS, ("\ufeff" + out.getvalue()).encode("utf-8"))
+    rows = [[name, note] for name, note in sorted(explanations.items())]
+    write_atomic(folder / EXPLANATIONS, csv_bytes(["file", "explanation"], rows, guard=False))
 
 
 def load_explanations(inbox: Path) -> dict[str, str]:
