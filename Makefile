@@ -56,7 +56,7 @@ lint: $(VENV)/.dev ## 用 ruff 检查代码（开发用）
 	$(VENV)/bin/ruff check pipeline tests scripts benchmarks
 
 golden: $(VENV)/.dev ## 有意修改报告措辞后，重写 tests/golden/ 中的标准文本（开发用）
-	UPDATE_GOLDEN=1 $(PY) -m pytest tests/test_golden.py
+	UPDATE_GOLDEN=1 $(PY) -m pytest tests/outputs/test_golden.py
 
 templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇）
 	$(PY) -m pipeline templates $(if $(OUTBOX),--outbox "$(OUTBOX)") $(if $(TOWNSHIPS),--townships "$(TOWNSHIPS)") $(CONFIG_ARG)

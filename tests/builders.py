@@ -1,12 +1,26 @@
-"""Workbook builders for the reader's fixtures: variants of the issued layout as counties send them."""
+"""The tests' shared builders: the bundled example, clean returns written into tmp_path, variants
+of the issued layout as counties send them, and the helpers that read them back. Test modules
+import from here (and from habits.py, office.py, serving.py), never from one another."""
 
 from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 import zipfile
+from datetime import datetime
+from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.paths import ROOT
+from pipeline.stages.read.sources import read_source
+
+TESTS = Path(__file__).resolve().parent
+FIXTURES = TESTS / "fixtures"
+GOLDEN = TESTS / "golden"
 
 
 def save(wb: Workbook) -> bytes:
@@ -138,3 +152,114 @@ def checked_files(folder, form, units, passwords=()):
     view = take_view(folder)
     done = check_files(list(view.sources), view.data, form, units, passwords=passwords, guard=Guard(form))
     return list(done.checked().values())
+
+
+EXAMPLE = ROOT / "examples" / "gansu-2016"
+
+
+def clean_rows() -> list[dict]:
+    """Three townships with figures that satisfy every rule."""
+    base = {
+        "villages_total": 12, "villages_visited": 12, "villages_newly_linked": 1,
+        "households_total": 3000, "households_visited": 2990, "households_visited_twice": 2900,
+        "linking_units": 11, "linking_cadres": 320,
+        "precision_found": 20, "precision_fixed": 20, "guarantees_found": 53, "guarantees_fixed": 50,
+        "disputes_found": 40, "disputes_fixed": 36,
+        "policy_sessions": 140, "opinions_collected": 220, "disputes_resolved": 44,
+        "infrastructure_projects": 5, "industry_projects": 4, "training_sessions": 10,
+        "practical_matters": 36, "grassroots_orgs": 4, "role_models": 2,
+    }
+    rows = []
+    for i, name in enumerate(["城关镇", "新庄乡", "石岭镇"]):
+        rows.append({"township": name} | {k: v + i for k, v in base.items()})
+    return rows
+
+
+def write_return(folder: Path, form, unit, rows=None, name=None, layout=Layout(), **kw) -> Path:
+    wb = build_return(form, unit, rows if rows is not None else clean_rows(), layout=layout, **kw)
+    path = folder / (name or f"{unit.code}_{unit.name}.xlsx")
+    path.write_bytes(workbook_bytes(wb))
+    return path
+
+
+def numbers_of(ret, form) -> dict:
+    """sheet key → [(township, {field: value})] in the order the county listed them."""
+    out = {}
+    for spec in form.sheets:
+        sheet = ret.sheets[spec.key]
+        out[spec.key] = [(name, {f.key: sheet.values[f.key][i] for f in spec.count_fields})
+                         for i, name in enumerate(sheet.townships)]
+    return out
+
+
+def expected_numbers(rows, form) -> dict:
+    return {
+        spec.key: [(r["township"], {f.key: None if r[f.key] is None else int(r[f.key]) for f in spec.count_fields})
+                   for r in rows]
+        for spec in form.sheets
+    }
+
+
+def read_one(folder, form, units):
+    items = files_in(folder)
+    assert len(items) == 1, items
+    return read_source(*items[0], form, units)
+
+
+def fill(data: bytes, form, rows: list[dict], when=datetime(2016, 12, 6)) -> bytes:
+    """What a county clerk does: type townships and numbers into the unlocked cells."""
+    wb = load_workbook(io.BytesIO(data))
+    for spec in form.sheets:
+        ws = wb[f"{spec.number}{spec.label}"]
+        header = {}
+        for row in ws.iter_rows(min_row=1, max_row=8):
+            for c in row:
+                if c.value is not None:
+                    header[str(c.value)] = c
+        top = next(c.row for k, c in header.items() if k == "乡镇")
+        first = top + 2  # two-row header
+        # The clerk fills the columns under their labels: the sub-label row, or the top row for
+        # a label merged down over both.
+        cols = {}
+        for f in spec.fields:
+            for c in range(1, ws.max_column + 1):
+                top_text, sub_text = ws.cell(top, c).value, ws.cell(top + 1, c).value
+                group = _group_of(ws, ws.cell(top + 1, c))
+                if (f.group and sub_text == f.label and group == f.group) or (not f.group and top_text == f.label):
+                    cols[f.key] = c
+                    break
+        assert set(cols) == {f.key for f in spec.fields}
+        date_label = next(c for k, c in header.items() if k == "填报日期：")
+        ws.cell(date_label.row, date_label.column + 1, when)
+        for i, r in enumerate(rows):
+            for key, col in cols.items():
+                value = r["township"] if key == spec.key_field.key else r[key]
+                ws.cell(first + i, col, value)
+        footer = next(r for r in range(first, ws.max_row + 1) if str(ws.cell(r, 1).value or "").startswith("填表人"))
+        ws.cell(footer, 1, "填表人:赵敏")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from pipeline.store.lock import outbox_lock
+with outbox_lock(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold(outbox: Path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(outbox), str(seconds)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+def _group_of(ws, cell):
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row == cell.row - 1 and rng.min_col <= cell.column <= rng.max_col:
+            return ws.cell(rng.min_row, rng.min_col).value.replace("“", '"').replace("”", '"')
+    return None

@@ -17,8 +17,8 @@ import pytest
 
 from pipeline.outputs.blank_forms import blank_form
 from pipeline.outputs.formbook import Layout, workbook_bytes
-from tests.conftest import clean_rows
-from tests.test_read_habits import CODE, NOTES, _chart_sheet, _computed_columns, built, column
+from tests.builders import clean_rows
+from tests.habits import CODE, NOTES, _chart_sheet, _computed_columns, built, column
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 

@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from pipeline.paths import ROOT  # noqa: E402
 
 
 def pins(path: Path) -> dict[str, str]:

@@ -1,0 +1,123 @@
+"""Builders of the habits clerks add when they finish a return: each edits a clean return built
+with the form's own template builder, for the reader's tests (stages/read) and the office ones."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from datetime import date
+
+from openpyxl.chart import BarChart, Reference
+from openpyxl.utils import get_column_letter
+
+from pipeline.outputs.formbook import Layout, build_with_plans
+from tests.builders import clean_rows
+
+CODE = "620102"
+
+
+VISITS, PROBLEMS, OUTCOMES = "表一走访情况", "表二问题排查整改", "表三帮扶成效"
+
+
+PARTS = {VISITS: "xl/worksheets/sheet1.xml", PROBLEMS: "xl/worksheets/sheet2.xml", OUTCOMES: "xl/worksheets/sheet3.xml"}
+
+
+def built(form, units, rows=None, layout=Layout(), **kw):
+    return build_with_plans(form, units.by_code(CODE), rows or clean_rows(), filed_on=kw.pop("filed_on", date(2016, 12, 5)),
+                            layout=layout, people=("王丽", "陈强", "0931-8123456"), **kw)
+
+
+def edit_part(data: bytes, part: str, edit) -> bytes:
+    """Apply `edit(xml) -> xml` to one part of the zip, as a program other than openpyxl would
+    have written it."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == part:
+                body = edit(body.decode("utf-8")).encode("utf-8")
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
+def as_string_result(ref: str, empty: str = "<v/>"):
+    """openpyxl's uncomputed `<c r=.."><f>…</f><v></v></c>` → Excel's, WPS's and LibreOffice's
+    zero-hiding formula: a string cell whose cached result is the empty string."""
+    def edit(xml: str) -> str:
+        new, n = re.subn(rf'<c r="{ref}"([^>]*)>\s*(<f>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>',
+                         rf'<c r="{ref}"\1 t="str">\2{empty}</c>', xml)
+        assert n == 1, ref
+        return new
+    return edit
+
+
+def cached(ref: str, value: int):
+    """A formula cell given the cached numeric result Excel would save."""
+    def edit(xml: str) -> str:
+        new, n = re.subn(rf'(<c r="{ref}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?', rf"\g<1><v>{value}</v>", xml)
+        assert n == 1, ref
+        return new
+    return edit
+
+
+def write(tmp_path, data: bytes, name=f"{CODE}_城关区.xlsx"):
+    (tmp_path / name).write_bytes(data)
+
+
+def rules(result) -> set:
+    return {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings}
+
+
+def column(plan, key) -> str:
+    return get_column_letter(plan.columns[key])
+
+
+NOTES = [
+    "注：本表数据截至2016年12月5日，由各乡镇填报、县双联办汇总审核，走访农户数含重复走访的农户，"
+    "联户干部数含省市县乡四级干部。",
+    "数据来源:各乡镇双联工作站",
+    "说明：1.行政村总数以民政部门统计为准；2.新增联系村指本次活动中新建立联系的村。",
+    "本表一式三份，报县委办、县政府办各一份",  # no note word: a note because no township follows it
+    "各乡镇要高度重视此次大走访、回头看活动的统计工作，确保数据真实准确，不得虚报、瞒报、漏报，县双联办将组织抽查核实。",
+]
+
+
+def _computed_columns(wb, plans, rows, spare: int):
+    """表二 with 合计/排查数, 合计/已整改 and 整改率 filled down as formulas over the townships and
+    `spare` empty rows below them (cached results: 0, and "" for the rate), as the issued
+    template carries them."""
+    plan = plans["problems"]
+    ws = wb[PROBLEMS]
+    ws.insert_rows(plan.last_data + 1, spare)
+    h, i, j = plan.width + 1, plan.width + 2, plan.width + 3
+    ws.cell(plan.header_top, h, "合计")
+    ws.merge_cells(start_row=plan.header_top, start_column=h, end_row=plan.header_top, end_column=i)
+    ws.cell(plan.header_bottom, h, "排查数")
+    ws.cell(plan.header_bottom, i, "已整改")
+    ws.cell(plan.header_top, j, "整改率")
+    ws.merge_cells(start_row=plan.header_top, start_column=j, end_row=plan.header_bottom, end_column=j)
+    found = [column(plan, k) for k in ("precision_found", "guarantees_found", "disputes_found")]
+    fixed = [column(plan, k) for k in ("precision_fixed", "guarantees_fixed", "disputes_fixed")]
+    lh, li, lj = (get_column_letter(c) for c in (h, i, j))
+    edits = []
+    for n, r in enumerate(range(plan.first_data, plan.last_data + 1 + spare)):
+        ws.cell(r, h, "=" + "+".join(f"{c}{r}" for c in found))
+        ws.cell(r, i, "=" + "+".join(f"{c}{r}" for c in fixed))
+        ws.cell(r, j, f'=IF({lh}{r}=0,"",{li}{r}/{lh}{r})')
+        if n < len(rows):
+            f_sum = sum(rows[n][k] for k in ("precision_found", "guarantees_found", "disputes_found"))
+            x_sum = sum(rows[n][k] for k in ("precision_fixed", "guarantees_fixed", "disputes_fixed"))
+            rate = cached(f"{lj}{r}", x_sum / f_sum) if f_sum else as_string_result(f"{lj}{r}")
+            edits += [cached(f"{lh}{r}", f_sum), cached(f"{li}{r}", x_sum), rate]
+        else:
+            edits += [cached(f"{lh}{r}", 0), cached(f"{li}{r}", 0), as_string_result(f"{lj}{r}")]
+    return edits
+
+
+def _chart_sheet(wb, name):
+    cs = wb.create_chartsheet(name)
+    chart = BarChart()
+    chart.add_data(Reference(wb.worksheets[0], min_col=2, min_row=5, max_row=7))
+    cs.add_chart(chart)

@@ -1,0 +1,358 @@
+"""report.docx in the official document format (GB/T 9704-2012), read back with python-docx,
+and report.html in a real browser with the network off."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+
+from pipeline import cli
+from tests.builders import EXAMPLE
+
+
+@pytest.fixture(scope="module")
+def outbox(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    assert cli.main(["report", "--inbox", str(EXAMPLE), "--outbox", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def doc(outbox):
+    return Document(str(outbox / "report.docx"))
+
+
+def east_asian(style) -> str:
+    return style.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia"))
+
+
+def test_page_and_margins(doc):
+    body = doc.sections[0]
+    def mm(length):  # Word keeps twentieths of a point: compare in whole millimetres
+        return round(length.mm)
+
+    assert (mm(body.page_width), mm(body.page_height)) == (210, 297)
+    assert tuple(mm(x) for x in (body.top_margin, body.bottom_margin, body.left_margin, body.right_margin)) == (37, 35, 28, 26)
+    grid = body._sectPr.find(qn("w:docGrid"))
+    # A lines-only grid: with a character grid LibreOffice sets 14 characters a line.
+    assert grid.get(qn("w:type")) == "lines" and grid.get(qn("w:linePitch")) == "579"
+    assert grid.get(qn("w:charSpace")) is None
+    # 28 characters come from the body's spacing: 16 pt glyphs 0.25 pt closer, 28 x 15.75 pt
+    # = 441 pt, inside the 156 mm line in Word, WPS and LibreOffice.
+    spacing = doc.styles["Normal"].element.rPr.find(qn("w:spacing"))
+    assert spacing.get(qn("w:val")) == "-5"
+    assert 28 * (16 - 5 / 20) <= Mm(156).pt < 29 * (16 - 5 / 20)
+    assert int(Mm(297 - 37 - 35).pt // 28.95) == 22
+    assert doc.styles["Normal"].paragraph_format.alignment == WD_ALIGN_PARAGRAPH.JUSTIFY
+    annex = doc.sections[1]
+    assert annex.page_width > annex.page_height  # the wide tables, landscape
+
+
+def test_styles_and_fonts(doc):
+    normal = doc.styles["Normal"]
+    assert east_asian(normal) == "仿宋_GB2312" and normal.font.size == Pt(16)
+    assert normal.paragraph_format.line_spacing_rule == WD_LINE_SPACING.EXACTLY
+    assert normal.paragraph_format.line_spacing == Pt(28.95)
+    title = doc.styles["Title"]
+    assert east_asian(title) == "方正小标宋简体" and title.font.size == Pt(22)
+    assert title.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    # 25 characters of 2号 type take two lines: broken by meaning, before the quote, not 活 / 动
+    [heading] = [p for p in doc.paragraphs if p.style.name == "Title"]
+    assert heading.text == "全省双联行动脱贫攻坚\n“大走访、回头看”活动情况汇总"
+    assert doc.core_properties.title == "全省双联行动脱贫攻坚“大走访、回头看”活动情况汇总"
+    assert east_asian(doc.styles["Heading 1"]) == "黑体"
+    assert east_asian(doc.styles["Heading 2"]) == "楷体_GB2312"
+    for name in ("Normal", "Title", "Heading 1", "Heading 2"):
+        fonts = doc.styles[name].element.rPr.find(qn("w:rFonts"))
+        assert fonts.get(qn("w:eastAsiaTheme")) is None  # a theme font would override the named one
+
+
+def test_body_paragraphs_are_indented_two_characters(doc):
+    body = [p for p in doc.paragraphs if p.text.startswith(("一是", "二是", "三是"))]
+    assert len(body) == 3
+    assert all(p.paragraph_format.first_line_indent == Pt(32) for p in body)
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert headings[:3] == ["一、总体情况", "二、需关注的情况", "三、数据说明"]
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 2"][0].startswith("（一）")
+
+
+def test_page_numbers_odd_right_even_left(doc):
+    assert doc.settings.odd_and_even_pages_header_footer
+    section = doc.sections[0]
+    odd, even = section.footer.paragraphs[0], section.even_page_footer.paragraphs[0]
+    for p, align in ((odd, WD_ALIGN_PARAGRAPH.RIGHT), (even, WD_ALIGN_PARAGRAPH.LEFT)):
+        assert p.alignment == align
+        assert re.sub(r"\s+", " ", p.text) == "— 1 —"  # the PAGE field's placeholder between the dashes
+        assert "PAGE" in "".join(t.text for t in p._p.iter(qn("w:instrText")))
+        run = p.runs[0]
+        assert run.font.size == Pt(14)
+        assert run.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "宋体"
+
+
+def test_charts_are_native_word_charts_with_their_data(doc):
+    """Each chart a DrawingML chart part (编辑数据 in Word and WPS), its values in an embedded
+    workbook equal to the chart's cached values; the title said once, by the caption."""
+    import io
+
+    from openpyxl import load_workbook
+
+    assert not [p for p in doc.part.package.iter_parts() if p.partname.startswith("/word/media/")]  # no pictures
+    refs = doc.element.body.findall(".//" + qn("c:chart"))
+    assert len(refs) == 3
+    captions = [p.text for p in doc.paragraphs if p.text.startswith("图")]
+    assert captions == ["图1\u3000各市（州）问题整改率", "图2\u3000各类问题排查和整改情况（件）", "图3\u3000各市（州）农户走访覆盖率"]
+    ns = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+          "a": "http://schemas.openxmlformats.org/drawingml/2006/main"}
+    for ref, caption in zip(refs, captions):
+        part = doc.part.related_parts[ref.get(qn("r:id"))]
+        assert part.content_type == "application/vnd.openxmlformats-officedocument.drawingml.chart+xml"
+        from lxml import etree
+
+        xml = etree.fromstring(part.blob)
+        assert xml.find(".//c:autoTitleDeleted", ns).get("val") == "1"
+        assert {t.get("typeface") for t in xml.iterfind(".//a:ea", ns)} == {"仿宋_GB2312"}
+        book_part = part.related_parts[xml.find("c:externalData", ns).get(qn("r:id"))]
+        sheet = load_workbook(io.BytesIO(book_part.blob)).active
+        for ser in xml.iterfind(".//c:ser", ns):
+            col = ser.find("c:val/c:numRef/c:f", ns).text.split("!")[1].split(":")[0].replace("$", "")[0]
+            cached = [float(v.text) for v in ser.iterfind("c:val/c:numRef/c:numCache/c:pt/c:v", ns)]
+            labels = [v.text for v in ser.iterfind("c:cat/c:strRef/c:strCache/c:pt/c:v", ns)]
+            rows = list(sheet.iter_rows(min_row=2, values_only=True))
+            assert [r[0] for r in rows] == labels
+            assert [r[ord(col) - ord("A")] for r in rows] == cached
+        val_ax = xml.find(".//c:valAx", ns)
+        low, high = (float(val_ax.find(f"c:scaling/c:{k}", ns).get("val")) for k in ("min", "max"))
+        fmt = val_ax.find("c:numFmt", ns).get("formatCode")
+        if "率" in caption:
+            assert fmt == "0%" and high == 1.0 and 0 <= low < min(cached)  # a rate axis never passes 100%
+            assert labels[0] == "全省" and ser.find("c:dPt/c:idx", ns).get("val") == "0"  # the province, its own colour
+        else:
+            assert fmt == "0" and low == 0 and high >= max(cached)  # counts from 0
+            # the unit said once: the caption ends with （件）, so the axis carries no title of its own
+            assert caption.endswith("（件）") and val_ax.find("c:title", ns) is None
+
+
+def test_table_header_rows_repeat(doc):
+    for table in doc.tables:
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None
+
+
+def test_attention_section_is_computed(doc):
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert ("“两不愁、三保障”整改率最低的3个县（市、区）：兰州市城关区40.27%（已整改89件，排查221件）；"
+            "兰州市安宁区63.56%（已整改75件，排查118件）；嘉峪关市64.35%（已整改74件，排查115件）。") in text
+    assert "已汇总的各县（市、区）行政村走访覆盖率均达到100%，农户走访覆盖率均在99%以上。" in text
+    assert "相对较多的单位" not in text  # nothing to say: no subsection
+
+
+# --- the page in a browser -----------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed here")
+def test_report_page_in_headless_chromium_offline(outbox, tmp_path):
+    assert CHROMIUM, "CI must have chromium: .ci/run installs it"
+    from playwright.sync_api import sync_playwright
+
+    page_path = Path(outbox) / "report.html"
+    requests, failed, errors = [], [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("requestfailed", lambda r: failed.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(page_path.as_uri())
+        page.wait_for_load_state("load")
+        assert failed == [] and errors == []
+        assert all(u.startswith("file://") for u in requests), requests  # nothing from the network
+        assert page.locator("svg.chart").count() == 3
+        assert page.locator("svg.chart rect").count() > 30
+        narrative = page.locator("p.narrative").first
+        assert narrative.is_visible() and "14427" in page.locator("p.narrative").nth(1).inner_text()
+        # a figure in the narrative links to the province row of its table
+        page.locator("p.narrative a.fig").first.click()
+        assert page.evaluate("location.hash") == "#sum-visits"
+        assert page.locator("#sum-visits").is_visible()
+        # sorting a table by a column
+        header = page.locator("table.sortable").nth(1).locator("th").nth(3)
+        header.click()
+        assert header.get_attribute("aria-sort") == "ascending"
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot), full_page=False)
+        assert shot.stat().st_size > 10_000
+        phone = browser.new_context(offline=True, viewport={"width": 390, "height": 844}).new_page()
+        phone.goto(page_path.as_uri())
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+        # The charts on a phone: every label at least 11 px on screen, never a shrunk picture.
+        sizes = phone.evaluate("""() => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
+            const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+            return Array.from(svg.querySelectorAll('text')).map(t => parseFloat(getComputedStyle(t).fontSize) * scale);
+        })""")
+        assert len(sizes) == 3 and all(len(s) > 10 for s in sizes)
+        assert min(min(s) for s in sizes) >= 11, sizes
+        assert phone.locator("svg.chart text", has_text="%").count() > 10  # rate axes and labels say %
+        assert phone.locator("details").first.get_attribute("open") is None  # the roster folded
+        browser.close()
+
+
+def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_makes_them(settings, monkeypatch):
+    """render_docx skips docxtpl's pass over every paragraph when no text needs it: with or
+    without the skip, the same document."""
+    import dataclasses
+    import io
+    import re
+    import zipfile
+
+    from pipeline.outputs import word as render
+    from pipeline.run.report import build_run
+
+    report = build_run(EXAMPLE, settings).report
+    broken = dataclasses.replace(report, narrative=(report.narrative[0] + "\n第二行\t制表后", *report.narrative[1:]))
+    for r, special in ((report, False), (broken, True)):
+        quick = render.render_docx(r)
+        with monkeypatch.context() as m:
+            m.setattr(render, "_LISTING_TEXT", re.compile(""))  # always the whole pass
+            full = render.render_docx(r)
+        assert quick == full
+        body = zipfile.ZipFile(io.BytesIO(quick)).read("word/document.xml").decode("utf-8")
+        assert ("<w:br/>" in body and "<w:tab/>" in body) == special
+
+
+def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(settings, tmp_path):
+    """render_docx is sent for_word(report), smaller by the roster, the HTML's pictures and the
+    county tables past the Word limit: the same document as from the whole report, compared
+    with a previous round or not, with the county tables in Word or not."""
+    import dataclasses
+    import pickle
+    from datetime import datetime
+
+    from pipeline.outputs.word import for_word, render_docx
+    from pipeline.run.report import build_run
+    from pipeline.store.rounds import RoundPlan, snapshot_path
+
+    first = build_run(EXAMPLE, settings, round_plan=RoundPlan("r1", datetime(2016, 11, 30, 9), "20161130-090000"))
+    previous = tmp_path / "snapshot.json"
+    previous.write_bytes(first.files[snapshot_path("r1", "20161130-090000")])
+    compared = build_run(EXAMPLE, settings, round_plan=RoundPlan("r2", datetime(2016, 12, 7, 9), "20161207-090000",
+                                                                  previous=previous)).report
+    few = build_run(EXAMPLE, dataclasses.replace(settings, word_annex_limit=10)).report
+    assert compared.comparison is not None and not few.word_annex
+    for report in (first.report, compared, few):
+        word = for_word(report)
+        assert render_docx(word) == render_docx(report)
+        assert "roster" not in word.notes and len(pickle.dumps(word)) < len(pickle.dumps(report))
+    assert len(pickle.dumps(for_word(few))) * 3 < len(pickle.dumps(few))
+
+
+# --- layout that Word, WPS and LibreOffice all follow ----------------------------------------
+
+
+def test_every_cell_is_as_wide_as_its_grid_column(doc):
+    """docxtpl's {%tc for%} rescales tblGrid but leaves every cell at its template width:
+    Word follows tcW, LibreOffice tblGrid. Each cell's tcW is its gridCol, all filling the line."""
+    annex = doc.sections[-1]
+    text_width = round((annex.page_width - annex.left_margin - annex.right_margin) / 635)
+    assert len(doc.tables) == 6
+    for table in doc.tables:
+        tbl = table._tbl
+        grid = [int(c.get(qn("w:w"))) for c in tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert sum(grid) == text_width
+        assert tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+        for tr in tbl.tr_lst:
+            widths = [int(tc.tcPr.find(qn("w:tcW")).get(qn("w:w"))) for tc in tr.tc_lst]
+            assert widths == grid
+            assert tr.trPr.find(qn("w:cantSplit")) is not None  # a row never splits across pages
+
+
+def test_annex_tables_are_off_the_line_grid_and_numbers_right_aligned(doc):
+    annex = doc.sections[-1]
+    assert annex._sectPr.find(qn("w:docGrid")).get(qn("w:type")) is None  # no grid in the annex
+    cell_style = doc.styles["Report Table"]
+    assert cell_style.element.pPr.find(qn("w:snapToGrid")).get(qn("w:val")) == "0"
+    assert cell_style.paragraph_format.line_spacing_rule == WD_LINE_SPACING.SINGLE
+    def align(cell):
+        p = cell.paragraphs[0]
+        return p.alignment or p.style.paragraph_format.alignment
+
+    county = doc.tables[3]
+    row = county.rows[1]
+    assert row.cells[1].text == "城关区"
+    assert align(row.cells[1]) == WD_ALIGN_PARAGRAPH.LEFT and align(row.cells[0]) == WD_ALIGN_PARAGRAPH.LEFT
+    assert align(row.cells[4]) == WD_ALIGN_PARAGRAPH.RIGHT
+    assert row.cells[-1].text.endswith("%") and align(row.cells[-1]) == WD_ALIGN_PARAGRAPH.RIGHT
+    assert align(county.rows[0].cells[4]) == WD_ALIGN_PARAGRAPH.CENTER  # headers centred
+
+
+def test_annexes_are_announced_and_headed(doc):
+    """附件说明 under the text; each annex headed 附件N 顶格 in 3号黑体, its title centred;
+    the tables numbered 表1, 表2 … with their unit lines."""
+    texts = [p.text for p in doc.paragraphs]
+    i = next(i for i, p in enumerate(doc.paragraphs) if p.text.startswith("附件："))
+    note, more = doc.paragraphs[i], doc.paragraphs[i + 1]
+    assert (note.text, more.text) == ("附件：1．各市（州）汇总表", "2．各县（市、区）明细表")
+    style = note.style.paragraph_format
+    assert style.left_indent + style.first_line_indent == Pt(2 * 15.75)  # 左空二字
+    assert more.style.paragraph_format.left_indent == style.left_indent  # under the first title
+    labels = [p for p in doc.paragraphs if re.fullmatch(r"附件\d", p.text)]
+    assert [p.text for p in labels] == ["附件1", "附件2"]
+    for p in labels:
+        assert east_asian(p.style) == "黑体" and p.style.font.size == Pt(16)
+        assert p.style.paragraph_format.first_line_indent == 0 and p.style.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.LEFT
+    titles = [texts[texts.index(p.text) + 1] for p in labels]
+    assert titles == ["各市（州）汇总表", "各县（市、区）明细表"]
+    captions = [p.text for p in doc.paragraphs if p.style.name == "Report Table Caption"]
+    assert captions == ["表1\u3000各市（州）走访情况", "表2\u3000各市（州）问题排查整改", "表3\u3000各市（州）帮扶成效",
+                        "表4\u3000各县（市、区）走访情况", "表5\u3000各县（市、区）问题排查整改", "表6\u3000各县（市、区）帮扶成效"]
+    units = [p.text for p in doc.paragraphs if p.style.name == "Report Table Unit"]
+    assert units[:3] == ["单位：个、户、名", "单位：件", "单位：场次、条、件、个、人"]
+
+
+def test_signature_as_gbt_9704_places_it(doc):
+    """落款 (7.3.5.2): one blank line under the 附件说明; the office 右空二字; the date on the next
+    line, its first character two to the right of the office's first; a digit is half a character."""
+    paragraphs = doc.paragraphs
+    i = next(i for i, p in enumerate(paragraphs) if p.text == "中共甘肃省委双联行动领导小组办公室")
+    assert paragraphs[i - 1].text == "" and paragraphs[i - 2].text.startswith("2．")
+    office, date = paragraphs[i], paragraphs[i + 1]
+    assert date.text == "2016年12月7日"
+    char = Pt(15.75)
+    assert office.paragraph_format.right_indent == 2 * char
+    # office: 17 characters from 2 in; date: 6.5 characters, starting 2 characters right of the office
+    assert abs(date.paragraph_format.right_indent - (2 + 17 - 2 - 6.5) * char) < 635 * 2
+    for p in (office, date):
+        assert p.style.paragraph_format.alignment == WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def test_page_numbers_sit_one_character_in_from_the_edge(doc):
+    for section in doc.sections:
+        odd, even = section.footer.paragraphs[0], section.even_page_footer.paragraphs[0]
+        assert odd.paragraph_format.right_indent == Pt(14) and odd.alignment == WD_ALIGN_PARAGRAPH.RIGHT
+        assert even.paragraph_format.left_indent == Pt(14) and even.alignment == WD_ALIGN_PARAGRAPH.LEFT
+
+
+def test_font_table_properties_and_language(doc, settings):
+    part = next(p for p in doc.part.package.iter_parts() if p.partname == "/word/fontTable.xml")
+    xml = part.blob.decode("utf-8")
+    for name in ("仿宋_GB2312", "黑体", "楷体_GB2312", "方正小标宋简体"):
+        assert f'w:name="{name}"' in xml, name
+    assert re.search(r'w:name="仿宋_GB2312"><w:altName w:val="仿宋"/>', xml)
+    assert doc.core_properties.title == "全省双联行动脱贫攻坚“大走访、回头看”活动情况汇总"
+    assert doc.core_properties.author == settings.office
+    lang = doc.settings.element.find(qn("w:themeFontLang"))
+    assert lang.get(qn("w:eastAsia")) == "zh-CN"

@@ -1,0 +1,373 @@
+"""The fast paths give the same answers as the plain ones: the read cache, the worker
+processes, and commands that never import what they do not need. (Speed itself is measured
+by `make bench`, not here.)"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.paths import ROOT  # noqa: E402
+from pipeline.run import runner as run_module
+from pipeline.run.report import build_run
+from tests.builders import EXAMPLE, clean_rows
+
+
+def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings, form, units, monkeypatch):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / "out" / ".cache"
+    plain = build_run(inbox, settings)
+    first = build_run(inbox, settings, cache_dir=cache)
+    assert list(cache.glob("reads-*.pickle"))
+
+    reads = []
+    real = run_module.read_sources
+    monkeypatch.setattr(run_module, "read_sources",
+                        lambda *a, **k: reads.extend(s.path for s, _ in a[0]) or real(*a, **k))
+    again = build_run(inbox, settings, cache_dir=cache)
+    assert reads == []  # every file served from the cache
+    for name in ("totals.csv", "findings.csv", "roster.csv", "report.html", "consolidated.xlsx"):
+        assert plain.files[name] == first.files[name] == again.files[name], name
+
+    rows = clean_rows()
+    (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), rows)))
+    changed = build_run(inbox, settings, cache_dir=cache)
+    assert reads == ["620102_城关区.xlsx"]
+    lanzhou = changed.totals.counties.loc["620102"]
+    assert int(lanzhou["villages_total"]) == sum(r["villages_total"] for r in rows)
+
+    shutil.rmtree(cache)  # safe to delete: the same answers, only slower
+    fresh = build_run(inbox, settings, cache_dir=cache)
+    for name in ("totals.csv", "findings.csv", "consolidated.xlsx", "report.docx"):
+        assert fresh.files[name] == changed.files[name], name
+
+
+def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cache = tmp_path / ".cache"
+    (inbox / "620102_城关区.xlsx").write_bytes((EXAMPLE / "620102_城关区.xlsx").read_bytes())
+    build_run(inbox, settings, cache_dir=cache)
+    (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(终稿).xlsx")
+    run = build_run(inbox, settings, cache_dir=cache)
+    assert run.roster.units[0].source.path == "城关区(终稿).xlsx"
+
+
+def test_worker_processes_read_exactly_what_one_process_reads(settings, monkeypatch):
+    serial = build_run(EXAMPLE, settings)
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    parallel = build_run(EXAMPLE, settings)
+    assert [r.ret for r in serial.results] == [r.ret for r in parallel.results]
+    assert serial.files["totals.csv"] == parallel.files["totals.csv"]
+
+
+def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
+    code = (
+        "import sys\n"
+        "from pipeline import cli\n"
+        f"cli.main(['templates', '--outbox', {str(tmp_path)!r}])\n"
+        "heavy = sorted(m for m in ('pandas', 'pandera', 'docxtpl', 'matplotlib') if m in sys.modules)\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    help_out = subprocess.run([sys.executable, "-c", "import sys\nfrom pipeline import cli\n"
+                               "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+                               "print(sorted(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert help_out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_path, settings, form, units, monkeypatch):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = clean_rows()
+    bad = [dict(r) for r in rows]
+    bad[1]["villages_visited"] = bad[1]["villages_total"] + 5  # 走访村数 above 行政村总数: a pandera rule
+    (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), bad)))
+    (inbox / "620103_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620103"), rows)))
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    broken = [(f.file, f.cell) for f in first.findings if f.rule == "visited-exceeds-total"]
+    assert broken == [("620102_城关区.xlsx", "C6")]
+
+    validated = []
+    monkeypatch.setattr(run_module, "VALIDATE_APART_UP_TO", 0)  # validated in this process, to be watched
+    real = run_module.validate
+    monkeypatch.setattr(run_module, "validate",
+                        lambda form, tables: validated.append([r.source.path for r in tables.returns]) or real(form, tables))
+    again = build_run(inbox, settings, cache_dir=cache)
+    assert validated == []  # nothing new: every finding came from the cache
+    assert again.files["findings.csv"] == first.files["findings.csv"]
+    assert again.roster.units == first.roster.units
+
+    (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(改).xlsx")
+    (inbox / "620103_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620103"), bad)))
+    third = build_run(inbox, settings, cache_dir=cache)
+    assert validated == [["620103_七里河区.xlsx"]]  # only the changed content is validated again
+    assert sorted((f.file, f.cell) for f in third.findings if f.rule == "visited-exceeds-total") == [
+        ("620103_七里河区.xlsx", "C6"), ("城关区(改).xlsx", "C6")]
+
+
+def test_the_word_report_is_the_same_bytes_run_after_run(tmp_path, settings, form, units):
+    """Its charts are made from the figures each run (no images kept): the same figures give
+    the same document, other figures another."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    assert build_run(inbox, settings, cache_dir=cache).files["report.docx"] == first.files["report.docx"]
+    (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), clean_rows())))
+    changed = build_run(inbox, settings, cache_dir=cache)
+    assert changed.files["report.docx"] != first.files["report.docx"]
+    assert not (cache / "charts").exists()
+
+
+def test_without_fork_everything_runs_in_one_process_with_the_same_outputs(settings, monkeypatch):
+    """Windows has no fork: readers, helpers and forked copies all fall back to running here."""
+    import multiprocessing
+
+    forked = build_run(EXAMPLE, settings)
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    started = []
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", lambda self: started.append(self))
+    alone = build_run(EXAMPLE, settings)
+    assert started == []
+    for name in forked.files:
+        assert alone.files[name] == forked.files[name], name
+
+
+def test_a_helper_killed_mid_job_is_done_over_here():
+    """The system may kill a helper (memory pressure): the run does the work itself."""
+    import os
+    import signal
+
+    from pipeline.run.runner import Helper, in_background
+
+    helper = Helper()
+    helper.start(lambda: None)
+    wait = helper.submit(_slow_away_from, os.getpid(), "drawn")
+    os.kill(helper._process.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert wait() == "drawn"
+    assert time.monotonic() - started < 10  # done here, not waited on
+    helper.close()
+
+    import multiprocessing
+
+    wait = in_background(_slow_away_from, os.getpid(), "written")
+    [copy] = multiprocessing.active_children()
+    os.kill(copy.pid, signal.SIGKILL)
+    started = time.monotonic()
+    assert wait() == "written"
+    assert time.monotonic() - started < 10
+
+
+def _slow_away_from(parent: int, value: str) -> str:
+    """Takes a minute in a child process, no time in the parent."""
+    import os
+
+    if os.getpid() != parent:
+        time.sleep(60)
+    return value
+
+
+def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
+    from pipeline.outputs.workbook import consolidated_xlsx, township_blocks
+
+    run = build_run(EXAMPLE, settings)
+    form, totals, roster = run.form, run.totals, run.roster
+    made = township_blocks(form, totals, roster)
+    assert [len(b) for b in made.values()] == [len(roster.with_status("included"))] * len(form.sheets)
+    everything = {key: block for blocks in made.values() for key, block in blocks.items()}
+    some = dict(list(everything.items())[::2])
+    assert township_blocks(form, totals, roster, some) == made  # half kept, half made: the same blocks
+    key, other = list(some)[:2]
+    marked = some | {key: some[other]}
+    again = township_blocks(form, totals, roster, marked)
+    assert again[key[0]][key] is some[other]  # a kept block is used as it is: its key says all it depends on
+    assert consolidated_xlsx(form, totals, roster, list(run.findings), made) == run.files["consolidated.xlsx"]
+
+
+def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
+    from pipeline.store.cache import BlockCache
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    [kept] = cache.glob("xlsx-*.pickle")
+    blocks = pickle.loads(kept.read_bytes())
+    for damaged in (b"not a pickle", pickle.dumps({key: b"<row>" for key in blocks})):
+        kept.write_bytes(damaged)
+        assert build_run(inbox, settings, cache_dir=cache).files["consolidated.xlsx"] == first.files["consolidated.xlsx"]
+    assert BlockCache(cache, "x").load() == {}  # another form's key: nothing
+    (inbox / "620102_城关区.xlsx").unlink()
+    fewer = build_run(inbox, settings, cache_dir=cache)
+    [kept] = cache.glob("xlsx-*.pickle")
+    assert not any(key[1] == "620102" for key in pickle.loads(kept.read_bytes()))  # stale blocks dropped
+    assert fewer.files["consolidated.xlsx"] == build_run(inbox, settings).files["consolidated.xlsx"]
+
+
+def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):
+    import os
+
+    from pipeline.store import cache as cache_module
+    from pipeline.store import inbox as discover_module
+    from pipeline.store.cache import Hashes
+    from pipeline.store.inbox import discover
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    a, b = inbox / "620102_城关区.xlsx", inbox / "sub" / "620103_七里河区.xlsx"
+    b.parent.mkdir()
+    a.write_bytes((EXAMPLE / "620102_城关区.xlsx").read_bytes())
+    b.write_bytes((EXAMPLE / "620103_七里河区.xlsx").read_bytes())
+    store = tmp_path / "hashes.pickle"
+    hashed = []
+    real = discover_module._hashed
+    monkeypatch.setattr(discover_module, "_hashed", lambda p, *a: hashed.append(os.path.basename(p)) or real(p, *a))
+
+    plain = discover(inbox)
+    hashes = Hashes(store)
+    assert discover(inbox, hashes) == plain
+    hashes.save()
+    hashed.clear()
+    assert discover(inbox, Hashes(store)) == plain
+    assert sorted(hashed) == sorted([a.name, b.name])  # just written: racy, so hashed again
+
+    later = time_ns = __import__("time").time_ns() + 10 * 10**9  # as if hashed well after the files changed
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: later)
+    hashes = Hashes(store)
+    discover(inbox, hashes)
+    hashes.save()
+    hashed.clear()
+    assert discover(inbox, Hashes(store)) == plain
+    assert hashed == []  # nothing changed: nothing hashed
+
+    # The same size and the same modification time, other content (a copy that kept its time):
+    # the change time still tells.
+    stat = a.stat()
+    content = bytearray(a.read_bytes())
+    content[-30] ^= 1
+    a.write_bytes(bytes(content))
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert a.stat().st_size == stat.st_size and a.stat().st_mtime_ns == stat.st_mtime_ns
+    monkeypatch.setattr(cache_module.time, "time_ns", lambda: time_ns + 20 * 10**9)
+    now = discover(inbox, Hashes(store))
+    assert hashed == [a.name]
+    assert now[0].sha256 == discover(inbox)[0].sha256 != plain[0].sha256
+
+    store.write_bytes(b"damaged")
+    assert discover(inbox, Hashes(store)) == discover(inbox)
+
+
+def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_made(tmp_path, settings, form, units,
+                                                                                    monkeypatch):
+    import zipfile
+    from dataclasses import replace
+
+    from pipeline.run import report as run_report
+    from pipeline.run.runner import Guard
+    from pipeline.store.cache import ReturnedCache
+    from pipeline.store.inbox import take_view
+    from tests.builders import write_return
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    for code, field in (("620103", "guarantees_fixed"), ("620104", "disputes_fixed")):
+        bad = clean_rows()
+        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
+        write_return(inbox, form, units.by_code(code), bad)
+    run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")
+    roster, findings = run.roster, list(run.findings)
+    data = take_view(inbox).data
+    folder = tmp_path / ".cache"
+
+    def returned_workbooks(findings, cache):
+        made, faults = run_report.returned_workbooks(form, roster, findings, {}, data, cache, Guard(form))
+        assert faults == []
+        return made
+
+    cache = ReturnedCache(folder)
+    first = returned_workbooks(findings, cache)
+    cache.save()
+    assert len(first) >= 2 and set(first) == {k for k in run.files if k.startswith("returns/")}
+    again_run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")  # the run's own cache at work
+    assert {k for k in again_run.files if k.startswith("returns/")} == set(first)
+
+    made = []
+    real = run_report.returned_workbook
+    monkeypatch.setattr(run_report, "returned_workbook", lambda *a, **k: made.append(a[3]) or real(*a, **k))
+    assert returned_workbooks(findings, ReturnedCache(folder)) == first
+    assert made == []  # every one taken as it was made
+
+    # One county's finding says something else now: its workbook alone is made again.
+    target = next(f for f in findings if f.severity.value == "error")
+    changed = [replace(f, message=f.message + "（改）") if f == target else f for f in findings]
+    again = returned_workbooks(changed, ReturnedCache(folder))
+    unit = next(u for u in roster.units if u.source and u.source.path == target.file)
+    assert made == [unit.name]
+    name = f"returns/{unit.code}_{unit.name}.xlsx"
+    assert again.keys() == first.keys() and again[name] != first[name]
+    assert all(again[k] == first[k] for k in first if k != name)
+
+    def content(data: bytes) -> dict[str, bytes]:  # docProps carry the time it was made
+        with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    # A damaged cache only means every workbook is made again, the same.
+    [kept] = folder.glob("returned-*.pickle")
+    kept.write_bytes(b"not a pickle")
+    made.clear()
+    remade = returned_workbooks(findings, ReturnedCache(folder))
+    assert sorted(made) == sorted(u.name for u in roster.units if f"returns/{u.code}_{u.name}.xlsx" in first)
+    assert {k: content(v) for k, v in remade.items()} == {k: content(v) for k, v in first.items()}
+
+
+def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compiling(tmp_path, settings, monkeypatch):
+    """A run keeps the templates as compiled in .cache/templates/, apart for escaped (HTML) and
+    plain text, since the same template compiles differently for each; the next process loads
+    them; what comes out is the same, and a damaged file is compiled again."""
+    from pipeline.outputs import templates as render
+
+    cache = tmp_path / ".cache"
+    monkeypatch.setattr(render, "_ENVS", {})  # as a fresh process
+    first = build_run(EXAMPLE, settings, cache_dir=cache)
+    kept = sorted(p.name for p in (cache / "templates").glob("*/*.jinja"))
+    kinds = {name.split("-", 1)[0] for name in kept}
+    assert kinds == {"html", "text"} and len(kept) >= 4  # report, validation, the narrative twice
+    compiled = []
+    real = render.jinja2.Environment.compile
+    monkeypatch.setattr(render.jinja2.Environment, "compile",
+                        lambda self, *a, **k: compiled.append(a[1] if len(a) > 1 else k.get("name")) or real(self, *a, **k))
+    monkeypatch.setattr(render, "_ENVS", {})
+    again = build_run(EXAMPLE, settings, cache_dir=cache)
+    assert not [n for n in compiled if n]  # every named template loaded as compiled before
+    for name in ("report.html", "validation.html", "totals.csv"):
+        assert again.files[name] == first.files[name], name
+    for path in (cache / "templates").glob("*/*.jinja"):
+        path.write_bytes(path.read_bytes()[:40] + b"\x00damaged")
+    monkeypatch.setattr(render, "_ENVS", {})
+    compiled.clear()
+    damaged = build_run(EXAMPLE, settings, cache_dir=cache)
+    assert len([n for n in compiled if n]) >= 4
+    assert damaged.files["report.html"] == first.files["report.html"]
+    # Another version of this code (or of Jinja) compiles afresh, into a folder of its own;
+    # the old one goes.
+    [old] = (cache / "templates").iterdir()
+    from pipeline.run import report as run_report
+
+    monkeypatch.setattr(run_report, "template_fingerprint", lambda: "another")
+    monkeypatch.setattr(render, "_ENVS", {})
+    compiled.clear()
+    build_run(EXAMPLE, settings, cache_dir=cache)
+    assert len([n for n in compiled if n]) >= 4
+    assert [p.name for p in (cache / "templates").iterdir()] == ["another"] and not old.exists()

@@ -1,0 +1,110 @@
+"""The reader's promise, as a property: whatever combination of a clerk's habits decorates a
+return (notes under the table, remarks, spaced labels, the 汇总 label, spare template rows,
+zero-hiding formulas, hidden and chart sheets), the figures read equal the figures written,
+or the return carries a finding that names the cell."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.outputs.formbook import Layout, workbook_bytes
+from tests.builders import numbers_of, read_one
+from tests.habits import PARTS, PROBLEMS, _chart_sheet, _computed_columns, as_string_result, built, column, edit_part
+
+NAMES = ["城关镇", "新庄乡", "石岭镇", "东湾镇", "马坞乡", "柳林镇", "金川街道", "河西堡镇"]
+NOTE_WORDS = ["注", "说明", "数据来源", "备注", "注1"]
+TOTALS = ["合计", "合  计", "合　　计", "汇总", "总计", "全县合计", "合计：", "合计（户）", "累计", "Total"]
+
+note = st.builds(lambda w, colon, body: f"{w}{colon}{body}", st.sampled_from(NOTE_WORDS), st.sampled_from([":", "："]),
+                 st.text(alphabet="本表数据截至年月日各乡镇填报县双联办审核1234567890。，；", min_size=0, max_size=120))
+remark = st.one_of(st.just(""), st.sampled_from(["注:已核实", "注：含新并入村", "说明：见附件", "数据来源：统计站", "已核对"]))
+
+
+@st.composite
+def returns(draw, form):
+    n = draw(st.integers(1, len(NAMES)))
+    fields = [f.key for f in form.count_fields]
+    rows = [{"township": NAMES[i]} | {k: draw(st.integers(0, 10**6)) for k in fields} for i in range(n)]
+    habits = {
+        "total_label": draw(st.sampled_from(TOTALS)),
+        "remarks": [draw(remark) for _ in range(n)],
+        "notes": draw(st.lists(note, max_size=3)),
+        "spaced_footer": draw(st.booleans()),
+        "spare": draw(st.integers(0, 3)),
+        "zero_hiding": draw(st.sets(st.tuples(st.integers(0, n - 1), st.sampled_from(fields)), max_size=6)),
+        "hidden_sheet": draw(st.booleans()),
+        "chart_sheet": draw(st.booleans()),
+    }
+    return rows, habits
+
+
+def decorated(form, units, rows, h) -> tuple[bytes, list[dict]]:
+    """The workbook as the clerk sent it, and the township figures it shows."""
+    wb, plans = built(form, units, rows, layout=Layout(extra_columns=("备注",), total_label=h["total_label"]))
+    shown = [dict(r) for r in rows]
+    edits: dict[str, list] = {}
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        name = f"{spec.number}{spec.label}"
+        ws = wb[name]
+        for i, text in enumerate(h["remarks"]):
+            if text:
+                ws.cell(plan.first_data + i, plan.width, text)
+        if h["spaced_footer"]:
+            for c in range(1, plan.width + 1):
+                v = ws.cell(plan.footer_row, c).value
+                if isinstance(v, str):
+                    ws.cell(plan.footer_row, c, v.replace("填表人", "填 表 人").replace("审核人", "审　核　人"))
+        for i, key in h["zero_hiding"]:
+            if key in plan.columns:
+                ref = f"{column(plan, key)}{plan.first_data + i}"
+                ws[ref] = f'=IF({ref}>0,1,"")'
+                edits.setdefault(PARTS[name], []).append(as_string_result(ref))
+                shown[i][key] = 0
+    if h["spare"]:
+        edits.setdefault(PARTS[PROBLEMS], []).extend(_computed_columns(wb, plans, rows, h["spare"]))
+    for spec in form.sheets:
+        ws = wb[f"{spec.number}{spec.label}"]
+        for text in h["notes"]:
+            ws.cell(ws.max_row + 1, 1, text)
+    if h["hidden_sheet"]:
+        old = wb.create_sheet("表1(旧)")
+        old["A1"], old.sheet_state = "乡镇", "hidden"
+    if h["chart_sheet"]:
+        _chart_sheet(wb, "图表1")
+    data = workbook_bytes(wb)
+    for part, part_edits in edits.items():
+        for edit in part_edits:
+            data = edit_part(data, part, edit)
+    return data, shown
+
+
+def test_figures_read_are_figures_written_or_a_finding_names_the_cell(form, units):
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(returns(form))
+    def check(case):
+        rows, habits = case
+        data, shown = decorated(form, units, rows, habits)
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "620102_城关区.xlsx").write_bytes(data)
+            result = read_one(Path(folder), form, units)
+        named = {(f.sheet, f.cell) for f in result.findings}
+        got = numbers_of(result.ret, form)
+        for spec in form.sheets:
+            sheet = result.ret.sheets[spec.key]
+            read = dict(got[spec.key])
+            assert sorted(read) == sorted(r["township"] for r in shown), result.findings  # no township lost or made up
+            at = {name: k for k, name in enumerate(sheet.townships)}
+            for r in shown:
+                for f in spec.count_fields:
+                    if read[r["township"]][f.key] != r[f.key]:
+                        assert (sheet.name, sheet.cell(f.key, at[r["township"]])) in named, (spec.key, r, f.key)
+        # None of these habits is a mistake: nothing to fix, nothing rejected.
+        assert not [f for f in result.findings if f.severity.value == "error"], result.findings
+        assert (result.ret.filled_by, result.ret.reviewed_by) == ("王丽", "陈强")
+
+    check()

@@ -1,0 +1,169 @@
+"""A 合计 row is never read as a township: not under the labels clerks write (合计：, 合计（万户）,
+累计, Total), and not under a label nobody foresaw, which the sheet's own figures give away (a
+row holding the sum of the other townships) and which rejects the return rather than
+doubling the county."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.outputs.formbook import Layout, workbook_bytes
+from pipeline.stages.read.layout import _sums_of_the_others
+from tests.builders import clean_rows, expected_numbers, numbers_of, read_one, subtotal_row
+from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
+
+SHEETS = (VISITS, PROBLEMS, OUTCOMES)
+LABELS = ["合计：", "合计:", "合 计：", "合计（万户）", "合计(户)", "合计（户）：", "累计", "Total", "TOTAL", "total:",
+          "全县合计：", "总计（件）"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+@pytest.mark.parametrize("where", ["last", "first"])
+def test_total_labels_clerks_write_are_the_total(tmp_path, form, units, label, where):
+    wb, plans = built(form, units, layout=Layout(total_label=label, total=where))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert all(s.total_row == plans[k].total_row for k, s in result.ret.sheets.items())
+
+
+def test_a_wrong_figure_under_such_a_label_is_still_checked_as_the_total(tmp_path, form, units):
+    wb, plans = built(form, units, layout=Layout(total_label="合计（户）："))
+    plan = plans["visits"]
+    wb[VISITS].cell(plan.total_row, plan.columns["villages_total"]).value += 1
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()  # the reader keeps the row as the 合计; validate compares it
+    assert result.ret.sheets["visits"].total["villages_total"] == sum(r["villages_total"] for r in clean_rows()) + 1
+
+
+def test_a_subtotal_with_a_colon_is_still_a_subtotal(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        subtotal_row(wb[f"{spec.number}{spec.label}"], spec, plan, plan.first_data + 2, "小计（户）：", rows[:2])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("where", ["last", "first"])
+def test_a_total_row_under_an_unforeseen_label_rejects_the_return(tmp_path, form, units, where):
+    wb, plans = built(form, units, layout=Layout(total_label="本县总数", total=where))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plans["visits"].total_row
+    assert rules(result) == {("error", "township-is-total", s, f"A{row}") for s in SHEETS}
+    msg = next(f.message for f in result.findings if f.sheet == VISITS)
+    assert msg.startswith(f"{VISITS}!A{row}的“本县总数”一行") and "请把该行名称改为“合计”" in msg
+    assert all(f.field == "township" for f in result.findings)
+
+
+def test_a_total_row_of_zeros_is_no_total(tmp_path, form, units):
+    """Three townships of zeros: every row is the sum of the others, and none is a total."""
+    rows = clean_rows()
+    for r in rows:
+        for f in form.sheet("outcomes").count_fields:
+            r[f.key] = 0
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "sheet-all-zero", OUTCOMES, "")}
+
+
+def test_the_net_needs_two_other_townships(tmp_path, form, units):
+    rows = clean_rows()[:2]
+    rows.append({"township": "石岭镇"} | {k: rows[0][k] + rows[1][k] for k in rows[0] if k != "township"})
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    assert rules(read_one(tmp_path, form, units)) == {
+        ("error", "township-is-total", s, f"A{plans['visits'].first_data + 2}") for s in SHEETS}  # two others
+    wb, _ = built(form, units, rows[1:], layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    assert read_one(tmp_path, form, units).findings == ()  # one other: a township like any
+
+
+# --- the net as a property ----------------------------------------------------------------
+
+
+def _oracle(rows: list[list[int]]) -> set[int]:
+    """Row by row, as the brief states it: the first or last of three or more rows, equal in
+    every column to the sum of all the other rows, some of those sums not 0."""
+    out = set()
+    if len(rows) < 3:
+        return out
+    for i in (0, len(rows) - 1):
+        others = [r for j, r in enumerate(rows) if j != i]
+        sums = [sum(col) for col in zip(*others)]
+        if list(rows[i]) == sums and any(sums):
+            out.add(i)
+    return out
+
+
+@st.composite
+def figures(draw, width=None, high=3):
+    width = width or draw(st.integers(1, 6))
+    rows = draw(st.lists(st.lists(st.integers(0, high), min_size=width, max_size=width), min_size=1, max_size=7))
+    where = draw(st.sampled_from(["none", "first", "last"]))
+    if where != "none" and len(rows) >= 2:  # a total row added, as a clerk would under any label
+        total = [sum(col) for col in zip(*rows)]
+        rows = [total, *rows] if where == "first" else [*rows, total]
+    return rows
+
+
+@settings(max_examples=2000, deadline=None)
+@given(figures())
+def test_the_net_fires_exactly_when_a_row_is_the_sum_of_the_others(rows):
+    columns = [tuple(col) for col in zip(*rows)]
+    assert set(_sums_of_the_others(columns)) == _oracle(rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(figures(high=10**6))
+def test_the_net_finds_every_added_total_row_of_real_sized_figures(rows):
+    columns = [tuple(col) for col in zip(*rows)]
+    assert set(_sums_of_the_others(columns)) == _oracle(rows)
+
+
+def test_a_cell_that_is_no_count_leaves_the_net_silent():
+    assert _sums_of_the_others([(1, 2, 3), (1, 1, 2)]) == [2]
+    assert _sums_of_the_others([(1, 2, 3), (1, None, 2)]) == []
+
+
+NAMES = ["城关镇", "新庄乡", "石岭镇", "东湾镇", "马坞乡", "柳林镇"]
+
+
+def test_normal_returns_never_trip_the_net_and_unforeseen_totals_always_do(form, units):
+    """Read end to end: random township figures, small enough that a row may equal the sum of
+    the others by chance, sometimes with a total row under a label no form declares. The
+    finding appears exactly at the rows that equal the sum of the others."""
+    fields = [f.key for f in form.count_fields]
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.integers(3, len(NAMES)), st.data())
+    def check(n, data):
+        rows = [{"township": NAMES[i]} | {k: data.draw(st.integers(0, 2)) for k in fields} for i in range(n)]
+        if data.draw(st.booleans()):
+            rows.append({"township": "本县总数"} | {k: sum(r[k] for r in rows) for k in fields})
+        wb, plans = built(form, units, rows, layout=Layout(total="none"))
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+            result = read_one(Path(folder), form, units)
+        got = {(f.sheet, f.cell) for f in result.findings if f.rule == "township-is-total"}
+        want = set()
+        for spec in form.sheets:
+            keys = [f.key for f in spec.count_fields]
+            for i in _oracle([[r[k] for k in keys] for r in rows]):
+                want.add((f"{spec.number}{spec.label}", f"A{plans[spec.key].first_data + i}"))
+        assert got == want
+        assert numbers_of(result.ret, form) == expected_numbers(rows, form)  # read as written, or rejected
+
+    check()

@@ -1,0 +1,290 @@
+"""The returns counties really send: every variant reads to the same numbers as a clean return.
+
+Each case builds a workbook in tmp_path, reads it through discover + read, and compares the
+township rows (names and every count) with the figures it was built from. Findings must be
+exactly those the spec calls for (a missing 填报日期 is a warning; a 合计 row of uncached
+formulas is recomputed, an info).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import unicodedata
+from dataclasses import replace
+
+import pytest
+
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
+from pipeline.stages.read.sources import read_source
+from pipeline.store.inbox import discover
+from tests.builders import (
+    cache_formula_values,
+    clean_rows,
+    expected_numbers,
+    files_in,
+    numbers_of,
+    read_one,
+    reload,
+    rewrite_sheet_xml,
+    save,
+    to_xls,
+    zip_of,
+)
+
+FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
+
+
+
+
+
+
+
+
+def spelled(rows, form, spell) -> list[dict]:
+    """The same figures, each count written the way `spell(value, field, i)` says."""
+    out = []
+    for i, r in enumerate(rows):
+        out.append({"township": r["township"]} | {f.key: spell(r[f.key], f, i) for f in form.count_fields})
+    return out
+
+
+def text_number(v: int, field, i: int) -> object:
+    styles = [
+        lambda: f"{v:,}", lambda: f"{v:,}".replace(",", "，"), lambda: str(v).translate(FULLWIDTH),
+        lambda: f" {v} ", lambda: f"{v}{field.unit}", lambda: f"{v}.0", lambda: float(v), lambda: str(v),
+    ]
+    return styles[(i + len(field.key)) % len(styles)]()
+
+
+def edit_headers(data: bytes, replacements: dict[str, str]) -> bytes:
+    wb = reload(data)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(min_row=1, max_row=6):
+            for c in row:
+                if isinstance(c.value, str) and c.value in replacements:
+                    c.value = replacements[c.value]
+    return save(wb)
+
+
+def add_sheets(data: bytes, visible=("封面", "填报说明"), hidden=("表1(旧)",)) -> bytes:
+    wb = reload(data)
+    for name in visible:
+        wb.create_sheet(name, 0)["A1"] = "说明:本表由各县(市、区)双联办填报。"
+    for name in hidden:
+        ws = wb.create_sheet(name)
+        ws["A1"] = "乡镇"
+        ws.sheet_state = "hidden"
+    return save(wb)
+
+
+def far_formatting(xml: str) -> str:
+    return xml.replace("</sheetData>", '<row r="100000"><c r="A100000" s="1"/><c r="H100000" s="1"/></row></sheetData>')
+
+
+# (id, layout, how counts are spelled, post-processing of the bytes, file name, expected findings)
+CASES = [
+    ("issued-layout", Layout(), None, None, None, set()),
+    ("no-title-rows", Layout(title=False), None, None, None, {("warning", "date-missing")}),
+    ("more-rows-above", Layout(preamble=("附件2", "甘双联办发〔2016〕18号")), None, None, None, set()),
+    ("blank-row-after-header", Layout(blank_row_after_header=True), None, None, None, set()),
+    ("one-row-header", Layout(header_rows=1), None, None, None, set()),
+    ("column-number-row", Layout(code_row=True), None, None, None, set()),
+    ("columns-reordered", Layout(reverse_columns=True), None, None, None, set()),
+    ("extra-columns", Layout(extra_columns=("序号", "备注")), None, None, None, set()),
+    ("total-first", Layout(total="first"), None, None, None, set()),
+    ("total-absent", Layout(total="none"), None, None, None, set()),
+    ("total-spelled-总计", Layout(total_label="总计"), None, None, None, set()),
+    ("total-spelled-合  计", Layout(total_label="合  计"), None, None, None, set()),
+    ("numbers-as-text", Layout(), text_number, None, None, set()),
+    ("formulas-with-cached-values", Layout(total_formulas=True), None, cache_formula_values, None, set()),
+    ("total-formulas-without-values", Layout(total_formulas=True), None, None, None,
+     {("info", "total-recomputed")}),
+    ("header-text-noise", Layout(), None, lambda d: edit_headers(d, {
+        "乡镇": "乡（镇）", "走访农户数": "走访农户数\n（户）", "行政村总数": "行政村 总数",
+        '"六个精准"方面问题': "“六个精准”方面问题", "宣传政策场次": "宣传政策\n(场次)", "联户干部数": "联户干部数(名)",
+    }), None, set()),
+    ("one-row-header-aliases", Layout(header_rows=1), None, lambda d: edit_headers(d, {
+        '"六个精准"方面问题排查数': "六个精准问题排查数", '"两不愁、三保障"方面问题已整改': "两不愁三保障问题已整改数",
+        "走访2次以上农户数": "走访两次以上农户数", "新增联系村数": "其中:新增联系村",
+    }), None, set()),
+    ("cover-and-hidden-sheets", Layout(), None, add_sheets, None, set()),
+    ("rows-formatted-far-below", Layout(), None, lambda d: rewrite_sheet_xml(d, far_formatting), None, set()),
+    ("xlsm", Layout(), None, None, "620102_城关区.xlsm", set()),
+    ("legacy-xls", Layout(), None, to_xls, "620102_城关区.xls", set()),
+    ("xls-saved-as-xlsx", Layout(), None, to_xls, "620102_城关区.xlsx", set()),
+    ("xlsx-saved-as-et", Layout(), None, None, "620102_城关区.et", set()),
+    ("short-unit-name-no-code", Layout(unit_text="城关区", show_code=False), None, None, "return.xlsx", set()),
+    ("date-with-dots", Layout(date_text="2016.12.5"), None, None, None, set()),
+    ("combination", Layout(header_rows=1, total="first", extra_columns=("序号", "备注"), blank_row_after_header=True,
+                           reverse_columns=True, preamble=("附件",)), text_number, None, None, set()),
+    ("combination-two-row-xls", Layout(total="first", code_row=True), text_number, to_xls, "城关区.xls", set()),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_variant_reads_like_the_clean_return(case, tmp_path, form, units):
+    _, layout, spell, post, name, expected_findings = case
+    unit = units.by_code("620102")
+    rows = clean_rows()
+    written = spelled(rows, form, spell) if spell else rows
+    data = workbook_bytes(build_return(form, unit, written, layout=layout))
+    if post:
+        data = post(data)
+    (tmp_path / (name or "620102_城关区.xlsx")).write_bytes(data)
+
+    result = read_one(tmp_path, form, units)
+
+    assert {(f.severity.value, f.rule) for f in result.findings} == expected_findings, result.findings
+    ret = result.ret
+    assert ret.county_code == "620102"
+    assert numbers_of(ret, form) == expected_numbers(rows, form)
+    if layout.title:
+        assert ret.filed_on is not None and (ret.filed_on.month, ret.filed_on.day) == (12, 5)
+    assert (ret.filled_by, ret.phone) == ("王丽", "0931-8123456")
+
+
+def test_blanks_and_dashes_read_as_zero(tmp_path, form, units):
+    zero_words = ["—", "-", "/", "无", None, " ", "——"]
+    # Only fields that bound no other field, so that a zero breaks no rule.
+    bounds = {rule.not_above for spec in form.sheets for rule in spec.rules}
+    keys = [k for k in form.field_keys if k not in bounds]
+    blanked, expected = [], []
+    for i, r in enumerate(clean_rows()):
+        b, e = dict(r), dict(r)
+        for j, word in enumerate(zero_words):
+            key = keys[(i * 5 + j) % len(keys)]
+            b[key], e[key] = word, 0
+        blanked.append(b)
+        expected.append(e)
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), blanked)))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(expected, form)
+
+
+def test_zip_of_returns_is_read_from_the_archive(tmp_path, form, units):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    a = workbook_bytes(build_return(form, units.by_code("620102"), clean_rows()))
+    b = workbook_bytes(build_return(form, units.by_code("620103"), clean_rows()))
+    (inbox / "兰州市.zip").write_bytes(zip_of({"兰州/620102_城关区.xlsx": a, "兰州/620103_七里河区.xlsx": b, "说明.txt": b"x"}))
+    sources = discover(inbox)
+    assert [(s.path, s.kind) for s in sources] == [
+        ("兰州市.zip/兰州/620102_城关区.xlsx", "xlsx"),
+        ("兰州市.zip/兰州/620103_七里河区.xlsx", "xlsx"),
+        ("兰州市.zip/说明.txt", "skip"),
+    ]
+    codes = [read_source(s, data, form, units).ret.county_code for s, data in files_in(inbox)]
+    assert codes == ["620102", "620103"]
+    assert sorted(p.name for p in inbox.iterdir()) == ["兰州市.zip"]  # nothing extracted
+
+
+def test_a_cell_that_is_not_a_count_is_an_error_at_that_cell(tmp_path, form, units):
+    rows = clean_rows()
+    rows[1] = rows[1] | {"households_visited": "约3000", "precision_found": "12.5"}
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), rows)))
+    result = read_one(tmp_path, form, units)
+    got = {(f.severity.value, f.rule, f.sheet, f.cell, f.field) for f in result.findings}
+    assert got == {
+        ("error", "not-a-count", "表一走访情况", "F6", "households_visited"),
+        ("error", "not-a-count", "表二问题排查整改", "B6", "precision_found"),
+    }
+    msg = next(f.message for f in result.findings if f.field == "households_visited")
+    assert msg == "表一走访情况!F6的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
+
+
+def test_a_township_formula_without_value_is_an_error(tmp_path, form, units):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    wb["表三帮扶成效"]["C5"] = "=B5*2"
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings] == [
+        ("error", "formula-without-value", "表三帮扶成效", "C5")]
+
+
+def test_sheet_names_match_whole_labels(tmp_path, form, units):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    wb["表一走访情况"].title = "表1"
+    wb["表二问题排查整改"].title = "表2"
+    wb["表三帮扶成效"].title = "表10"  # not 表1, and not 表3: missing
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.rule, f.message) for f in result.findings] == [
+        ("missing-sheet", "缺少工作表“帮扶成效”：请按下发的表样填报表三帮扶成效。")]
+    assert set(result.ret.sheets) == {"visits", "problems"}
+
+
+def test_two_visible_candidates_for_one_sheet_is_an_error(tmp_path, form, units):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    wb.copy_worksheet(wb["表一走访情况"]).title = "走访情况表"
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [f.rule for f in result.findings] == ["sheet-ambiguous"]
+
+
+def test_file_name_and_content_disagreeing_is_an_error(tmp_path, form, units):
+    data = workbook_bytes(build_return(form, units.by_code("620102"), clean_rows()))
+    (tmp_path / "621026_宁县.xlsx").write_bytes(data)
+    result = read_one(tmp_path, form, units)
+    # The finding is the file-name county's, so it reaches 宁县 even when the file is superseded.
+    assert [(f.rule, f.county_code, f.message) for f in result.findings] == [
+        ("unit-conflict", "621026", "文件名是宁县，表内填报单位是城关区：请核对填报单位。")]
+    assert result.ret.county_code == "620102"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2016年12月5日", (2016, 12, 5)), ("2016.12.05", (2016, 12, 5)), ("2016-12-5", (2016, 12, 5)),
+    ("2016/12/5", (2016, 12, 5)), ("２０１６年１２月５日", (2016, 12, 5)), ("42709", (2016, 12, 5)),
+    ("十二月五日", None), ("2016年13月5日", None),
+])
+def test_dates(text, expected):
+    from pipeline.spec.dates import parse_date
+
+    d = parse_date(unicodedata.normalize("NFKC", text))
+    assert (d and (d.year, d.month, d.day)) == expected
+
+
+HUGE = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024,) * 2)
+from pipeline.spec.config import load_settings
+from pipeline.spec.form import load_form
+from pipeline.spec.units import load_units
+from pipeline.store.inbox import take_view
+from pipeline.stages.read.sources import read_source
+form = load_form(); units = load_units(form.units_file)
+view = take_view(__import__("pathlib").Path(sys.argv[1]))
+[src] = view.sources
+r = read_source(src, view.data[src.path], form, units)
+print(r.ret.county_code, sorted((f.rule, f.value if hasattr(f, "value") else "") for f in r.findings))
+print(sum(len(s.townships) for s in r.ret.sheets.values()))
+"""
+
+
+@pytest.mark.parametrize("far", ["XFD1048576", "A1048576", "XFD1"])
+def test_a_stray_far_cell_is_read_in_bounded_memory(tmp_path, form, units, far):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    wb["表一走访情况"][far] = "x"
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    # In a child process capped at 1.5 GB: a dense grid of that sheet would need ~500 GB and abort.
+    proc = subprocess.run([sys.executable, "-c", HUGE, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    first, second = proc.stdout.splitlines()
+    assert first.startswith("620102") and "stray-cells" in first
+    assert second == "9"
+
+
+def test_stray_cells_warning_names_the_far_cell(tmp_path, form, units):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    wb["表二问题排查整改"]["XFD1048576"] = 1
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = result.findings
+    assert (f.severity.value, f.rule, f.sheet) == ("warning", "stray-cells", "表二问题排查整改")
+    assert "XFD1048576" in f.message
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+def test_layout_default_is_what_counties_are_sent():
+    assert replace(Layout()) == Layout(title=True, header_rows=2, total="last")
