@@ -149,14 +149,14 @@ def test_any_base_exception_from_the_engine_is_one_finding(tmp_path, settings, f
         for code in (CODE, OTHER):
             assert own_findings(run, f"{code}_{units.by_code(code).name}.xlsx") == [("error", "internal-error")]
         return
-    real_load = sheet_module._SourceReader.load
+    real_load = sheet_module.ReturnReader.load
 
     def load(self):
         if self.source.path == name:
             raise EnginePanic("index out of range")
         return real_load(self)
 
-    monkeypatch.setattr(sheet_module._SourceReader, "load", load)
+    monkeypatch.setattr(sheet_module.ReturnReader, "load", load)
     run = build_run(inbox, settings)
     assert own_findings(run, name) == [("error", "internal-error")]
     # The clerk reads a number to quote; the exception itself is for the maintainers' log.
@@ -174,7 +174,7 @@ def test_what_means_stop_is_never_taken_for_a_broken_file(tmp_path, settings, fo
     def load(self):
         raise stop()
 
-    monkeypatch.setattr(sheet_module._SourceReader, "load", load)
+    monkeypatch.setattr(sheet_module.ReturnReader, "load", load)
     with pytest.raises(stop):
         build_run(inbox, settings)
 

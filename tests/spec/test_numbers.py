@@ -63,15 +63,15 @@ CELL = st.one_of(FLOAT_CELL, st.integers(-5, 10**13), st.sampled_from(["", " ", 
 def test_a_column_read_at_c_speed_reads_as_cell_by_cell(cells):
     """The reader's shortcut for a column of whole numbers gives what parse_count gives for
     each cell, or steps aside (None) so that each cell gets parse_count and its findings."""
-    from pipeline.stages.read.layout import _whole_counts
+    from pipeline.stages.read.layout import whole_counts
 
-    fast = _whole_counts(tuple(cells))
+    fast = whole_counts(tuple(cells))
     if fast is not None:
         assert fast == tuple(parse_count(v) for v in cells)
 
 
 @given(st.lists(st.integers(0, MAX_COUNT), max_size=20))
 def test_a_column_of_whole_numbers_takes_the_shortcut(counts):
-    from pipeline.stages.read.layout import _whole_counts
+    from pipeline.stages.read.layout import whole_counts
 
-    assert _whole_counts(tuple(float(n) for n in counts)) == tuple(counts)
+    assert whole_counts(tuple(float(n) for n in counts)) == tuple(counts)

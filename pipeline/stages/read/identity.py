@@ -8,9 +8,9 @@ from functools import lru_cache
 
 from .workbook import Grid
 
-_UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
-_CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
-_DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
+UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
+CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
+DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
 _PEOPLE = ("填表人", "审核人", "联系电话")
 
 
@@ -20,7 +20,7 @@ def _spaced(label: str) -> str:
     return r"\s*".join(map(re.escape, label))
 
 
-_PEOPLE_LINES = tuple(
+PEOPLE_LINES = tuple(
     (label, label[0], re.compile(_spaced(label) + r"\s*[::]\s*(.*?)(?=\s{2,}|" + "|".join(map(_spaced, _PEOPLE)) + "|$)"))
     for label in _PEOPLE
 )
@@ -39,7 +39,7 @@ def _label_pattern(label: str) -> re.Pattern:
     return re.compile(r"\s*" + r"\s*".join(map(re.escape, label)) + r"\s*(?:[:：]|$)(.*)", re.S)
 
 
-def _explanation(grid: Grid, start: int, label: str) -> str:
+def explanation_below(grid: Grid, start: int, label: str) -> str:
     """A county's answer to a warning, from the labelled footer cell below the table (the form
     declares the label, which the reader takes as a footer word): the rest of that cell and
     the cells after it on its row."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from enum import IntEnum
 from functools import lru_cache
 
 from ...spec.form import Form, ReaderSpec, SheetSpec, label_variants, normalise_label
@@ -50,23 +51,23 @@ def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
     return False
 
 
-def _clean_text(v: object) -> str:
+def clean_text(v: object) -> str:
     if v is None or v == "":
         return ""
     if type(v) is str:
-        return _clean_str(v)
+        return clean_str(v)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
-    return _clean_str(str(v))
+    return clean_str(str(v))
 
 
 @lru_cache(maxsize=16384)
-def _clean_str(s: str) -> str:
+def clean_str(s: str) -> str:
     # A township's name comes back on every sheet of its return: each text is cleaned once.
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
-def _whole_counts(cells: tuple) -> tuple[int, ...] | None:
+def whole_counts(cells: tuple) -> tuple[int, ...] | None:
     """A column's cells as counts when every one is a whole number within bounds, as calamine
     gives them (floats): the common case, converted without a Python step per cell. None
     when any cell needs parse_count's closer look (and perhaps a finding)."""
@@ -84,25 +85,35 @@ def _whole_counts(cells: tuple) -> tuple[int, ...] | None:
 _JUST_FLOATS = {float}
 
 
-def _blank(v: object) -> bool:
+def blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-# What a row under the header is. The kept kinds come first: townships, 合计, 小计, and
-# figures without a township's name (kept, to be named in a finding).
-_TOWNSHIP, _TOTAL, _SUBTOTAL, _KEYLESS, _TEXT_ONLY, _NOTE, _FOOTER, _EMPTY = range(8)
+class RowKind(IntEnum):
+    """What a row under the header is. The order matters: the kept kinds come first (townships,
+    合计, 小计, and figures without a township's name, kept to be named in a finding), so that
+    `kind <= KEYLESS` tells a kept row in the hot loop."""
+
+    TOWNSHIP = 0
+    TOTAL = 1
+    SUBTOTAL = 2
+    KEYLESS = 3
+    TEXT_ONLY = 4
+    NOTE = 5
+    FOOTER = 6
+    EMPTY = 7
 
 
-class _RowWords:
+class RowWords:
     """The form's words for rows that are not townships, and each key text's kind, worked
     out once: a township's name comes back in every return."""
 
     def __init__(self, reader: ReaderSpec) -> None:
         # Casefolded: Total, TOTAL and total are one word.
-        self.total = tuple(_clean_str(w).casefold() for w in reader.total_words if w.strip())
-        self.subtotal = tuple(_clean_str(w).casefold() for w in reader.subtotal_words if w.strip())
-        notes = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
-        footers = "|".join(re.escape(_clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
+        self.total = tuple(clean_str(w).casefold() for w in reader.total_words if w.strip())
+        self.subtotal = tuple(clean_str(w).casefold() for w in reader.subtotal_words if w.strip())
+        notes = "|".join(re.escape(clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
+        footers = "|".join(re.escape(clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
                            if w.strip())
         # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
         self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
@@ -111,21 +122,21 @@ class _RowWords:
 
     def _kind(self, text: str) -> int:
         if not text:
-            return _EMPTY
+            return RowKind.EMPTY
         if text in _COLUMN_CODES:
-            return _EMPTY
+            return RowKind.EMPTY
         # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
         # so that 小计 never counts as the county's 合计 whatever the words declared.
         label = _bare_label(text)
         if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
-            return _SUBTOTAL
+            return RowKind.SUBTOTAL
         if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
-            return _TOTAL
+            return RowKind.TOTAL
         if self.note and self.note.match(text):
-            return _NOTE
+            return RowKind.NOTE
         if self.footer and self.footer.match(text):
-            return _FOOTER
-        return _TOWNSHIP
+            return RowKind.FOOTER
+        return RowKind.TOWNSHIP
 
 
 # What clerks put after a total word: a colon (合计：), a unit in brackets (合计（万户）), or both.
@@ -138,19 +149,19 @@ def _bare_label(text: str) -> str:
     return _LABEL_TAIL.sub("", text).casefold()
 
 
-_WORDS: dict[int, tuple[ReaderSpec, _RowWords]] = {}
+_WORDS: dict[int, tuple[ReaderSpec, RowWords]] = {}
 
 
-def _row_words(form: Form) -> _RowWords:
+def row_words(form: Form) -> RowWords:
     entry = _WORDS.get(id(form.reader))
     if entry is None or entry[0] is not form.reader:
         if len(_WORDS) > 64:
             _WORDS.clear()
-        entry = _WORDS[id(form.reader)] = (form.reader, _RowWords(form.reader))
+        entry = _WORDS[id(form.reader)] = (form.reader, RowWords(form.reader))
     return entry[1]
 
 
-class _Table:
+class Table:
     """Where a sheet's fields stand in the county's layout."""
 
     def __init__(self, spec: SheetSpec, columns: dict[str, int]) -> None:
@@ -161,13 +172,13 @@ class _Table:
         self.keys = [k for k, _ in items]
         self.col_index = [c for _, c in items]
         self.letters = [column_letter(c) for c in self.col_index]
-        units = _field_keys(spec).count_units
+        units = field_table(spec).count_units
         self.unit_of = [units.get(k) for k in self.keys]  # None: a computed column
         self.count_cols = [c for c, u in zip(self.col_index, self.unit_of) if u is not None]
         self.first_field_col = min(self.col_index)
 
 
-class _Rows:
+class Rows:
     """The rows kept from a table, in order: each one's row index, name and kind."""
 
     def __init__(self) -> None:
@@ -182,9 +193,9 @@ class _Rows:
 
     def add(self, r: int, kind: int, name: str) -> None:
         at = len(self.rows)
-        if kind == _TOTAL:
+        if kind == RowKind.TOTAL:
             self.totals.append(at)
-        elif kind == _SUBTOTAL:
+        elif kind == RowKind.SUBTOTAL:
             self.subtotals.append(at)
         else:
             self.township_at.append(at)
@@ -192,7 +203,7 @@ class _Rows:
         self.names.append(name)
 
 
-def _no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
+def no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
     """No count cell of the row holds anything: no value, no formula. `0`, `—`, `/`, `无` are
     entries (they say 0)."""
     n = len(raw)
@@ -205,7 +216,7 @@ def _no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
     return True
 
 
-def _sums_of_the_others(counts: list[tuple]) -> list[int]:
+def sums_of_the_others(counts: list[tuple]) -> list[int]:
     """The first or last of three or more township rows when it holds, in every count column,
     exactly the sum of the other township rows, and some of those sums is not 0: almost surely
     the sheet's total row under a label the form does not know. `counts`: one tuple a count
@@ -225,20 +236,20 @@ def _sums_of_the_others(counts: list[tuple]) -> list[int]:
     return list(candidates) if some else []
 
 
-def _is_number(v: object) -> bool:
+def is_number(v: object) -> bool:
     return v.__class__ is float or v.__class__ is int
 
 
-def _total_below(rows: list, start: int, key_col: int, kind_of) -> bool:
+def total_below(rows: list, start: int, key_col: int, kind_of) -> bool:
     for r in range(start, len(rows)):
         raw = rows[r]
         if key_col < len(raw) and raw[key_col].__class__ is str and raw[key_col]:
-            if kind_of[_clean_str(raw[key_col])] == _TOTAL:
+            if kind_of[clean_str(raw[key_col])] == RowKind.TOTAL:
                 return True
     return False
 
 
-def _is_code_row(values: list, cols: list[int]) -> bool:
+def is_code_row(values: list, cols: list[int]) -> bool:
     """A column-number row (1 2 3 …) under the header, as statistical forms often have."""
     ordered = [v for _, v in sorted(zip(cols, values), key=lambda cv: cv[0])]
     try:
@@ -248,7 +259,7 @@ def _is_code_row(values: list, cols: list[int]) -> bool:
     return len(nums) > 2 and all(b - a == 1 for a, b in zip(nums, nums[1:]))
 
 
-def _row_text(grid: Grid, r: int) -> str:
+def row_text(grid: Grid, r: int) -> str:
     if r >= len(grid.rows):
         return ""
     parts = []
@@ -270,7 +281,7 @@ def _stripped(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-class _FieldTable(list):
+class FieldTable(list):
     """What the reader works out once per sheet of the form: per field (key, one-row keys,
     two-row keys), each count field's unit, and the answers so far for sheet names and header
     texts, which come back in every return."""
@@ -330,14 +341,14 @@ class _FieldTable(list):
         cell, the group label passed on from the left): the fields it could be, in the
         form's order, and the group label it passes on to the next cell."""
         top, bottom, same_merge, prev_top = cell
-        if _blank(top) and not _blank(bottom) and prev_top:
+        if blank(top) and not blank(bottom) and prev_top:
             top = prev_top  # a group label typed once over its sub-columns, not merged
-        bottom_variants = label_variants(bottom) if not _blank(bottom) and not same_merge else set()
+        bottom_variants = label_variants(bottom) if not blank(bottom) and not same_merge else set()
         top_norm = normalise_label(top)
         candidates_one = set(bottom_variants)
         if top_norm and bottom_variants:
             candidates_one |= {top_norm + b for b in bottom_variants}
-        if (_blank(bottom) or same_merge) and not _blank(top):
+        if (blank(bottom) or same_merge) and not blank(top):
             candidates_one |= label_variants(top)
         pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
         matches = tuple(i for i, (_, one, two) in enumerate(self) if candidates_one & one or pairs & two)
@@ -346,22 +357,22 @@ class _FieldTable(list):
 
 _NO_LABEL_ABOVE = "\x01"
 _NO_LABEL_HERE = "\x02"
-_TABLES: dict[int, tuple[SheetSpec, _FieldTable]] = {}
+_TABLES: dict[int, tuple[SheetSpec, FieldTable]] = {}
 
 
-def _field_keys(spec: SheetSpec) -> _FieldTable:
+def field_table(spec: SheetSpec) -> FieldTable:
     # By identity: hashing a SheetSpec (nested tuples) on every sheet cost more than the lookup.
     entry = _TABLES.get(id(spec))
     if entry is None or entry[0] is not spec:
         if len(_TABLES) > 256:
             _TABLES.clear()
-        entry = _TABLES[id(spec)] = (spec, _FieldTable(spec))
+        entry = _TABLES[id(spec)] = (spec, FieldTable(spec))
     return entry[1]
 
 
-def _find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
+def find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
     """The header's last row and each field's column; (-1, {}) when no row looks like a header."""
-    keys = _field_keys(spec)
+    keys = field_table(spec)
     merged = tuple(grid.merged)
     best = (-1, {})
     best_score = 0
@@ -404,7 +415,7 @@ def _row_merges(merged: tuple[tuple[int, int, int, int], ...], h: int) -> tuple[
 _NO_MERGES: tuple[dict, frozenset] = ({}, frozenset())
 
 
-def _match_row(grid: Grid, h: int, keys: _FieldTable, merged: tuple) -> dict[str, int]:
+def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple) -> dict[str, int]:
     rows = grid.rows
     bottoms = rows[h]
     above = rows[h - 1] if h > 0 else []

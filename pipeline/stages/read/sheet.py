@@ -13,38 +13,31 @@ from ...spec.dates import parse_date
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
-from .identity import _CODE_LINE, _DATE_LINE, _PEOPLE_LINES, _UNIT_LINE, _explanation
+from .identity import CODE_LINE, DATE_LINE, PEOPLE_LINES, UNIT_LINE, explanation_below
 from .layout import (
-    _EMPTY,
-    _FOOTER,
-    _KEYLESS,
-    _NOTE,
-    _SUBTOTAL,
-    _TEXT_ONLY,
-    _TOTAL,
-    _TOWNSHIP,
     MAX_NAME,
-    _blank,
-    _clean_str,
-    _clean_text,
-    _field_keys,
-    _find_header,
-    _is_code_row,
-    _is_number,
-    _no_entry,
-    _row_text,
-    _row_words,
-    _Rows,
-    _RowWords,
-    _sums_of_the_others,
-    _Table,
-    _total_below,
-    _whole_counts,
+    RowKind,
+    Rows,
+    RowWords,
+    Table,
+    blank,
+    clean_str,
+    clean_text,
+    field_table,
+    find_header,
+    is_code_row,
+    is_number,
+    no_entry,
+    row_text,
+    row_words,
+    sums_of_the_others,
+    total_below,
+    whole_counts,
 )
 from .workbook import Book, Grid, cell_ref, column_letter
 
 
-class _SourceReader:
+class ReturnReader:
     def __init__(self, source: Source, form: Form, units: UnitList, book: Book) -> None:
         self.source, self.form, self.units, self.book = source, form, units, book
         self.findings: list[Finding] = []
@@ -57,7 +50,7 @@ class _SourceReader:
         self.findings.append(self.form.finding(rule, file=self.source.path, county=county, sheet=sheet, cell=cell,
                                                field=field, **kw))
 
-    def load(self) -> _SourceReader:
+    def load(self) -> ReturnReader:
         """Each of the form's sheets found in the workbook and parsed."""
         self.grids: list[tuple[SheetSpec, Grid]] = []
         for spec in self.form.sheets:
@@ -92,7 +85,7 @@ class _SourceReader:
     # --- sheets -------------------------------------------------------------------------
 
     def _pick_sheet(self, spec: SheetSpec) -> Grid | None:
-        names_this = _field_keys(spec).names_this_sheet
+        names_this = field_table(spec).names_this_sheet
         prefixes = self.form.reader.not_sheet_prefixes
         matches = [(name, visible) for name, visible in self.book.sheets if names_this[(name, prefixes)]]
         grids: dict[str, Grid] = {}
@@ -118,7 +111,7 @@ class _SourceReader:
         column at a time, where a column of whole numbers converts at C speed."""
         if grid.far_cell:
             self.finding("stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
-        header_row, columns = _find_header(spec, grid)
+        header_row, columns = find_header(spec, grid)
         # 填报单位, 行政区划代码 and 填报日期 sit above the header (or, with no header found, near the top).
         self._collect_identity(grid, range(header_row if header_row >= 0 else min(len(grid.rows), 8)))
         missing = [f for f in spec.fields if f.key not in columns]
@@ -126,14 +119,14 @@ class _SourceReader:
             for f in missing:
                 self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
-        table = _Table(spec, columns)
+        table = Table(spec, columns)
         rows = self._classify_rows(table, grid, header_row)
         return self._convert(table, grid, rows)
 
-    def _classify_rows(self, table: _Table, grid: Grid, header_row: int) -> _Rows:
+    def _classify_rows(self, table: Table, grid: Grid, header_row: int) -> Rows:
         """Which rows under the header hold a township, a 合计 or a 小计 , and which hold nothing
         to add (empty rows, spare template rows, column numbers, notes, the footer)."""
-        words = _row_words(self.form)
+        words = row_words(self.form)
         kind_of = words.kind
         key_col, count_cols = table.key_col, table.count_cols
         rows = grid.rows
@@ -143,9 +136,12 @@ class _SourceReader:
         if grid.cell_errors:
             entries = entries | grid.cell_errors.keys()
             uncached = uncached | grid.cell_errors.keys()
-        found = _Rows()
+        found = Rows()
         kept, names, township_at = found.rows, found.names, found.township_at
         text_only: list[int] = []
+        # The kinds as locals: looked up on every row of every return.
+        TOWNSHIP, TEXT_ONLY, NOTE, FOOTER, KEYLESS = (RowKind.TOWNSHIP, RowKind.TEXT_ONLY, RowKind.NOTE, RowKind.FOOTER,
+                                                      RowKind.KEYLESS)
         r = header_row + 1
         while r < len(rows):
             raw = rows[r]
@@ -154,33 +150,33 @@ class _SourceReader:
                 r += 1  # an empty row: the commonest row that holds no township
                 continue
             key_text = raw[key_col] if key_col < n else ""
-            key_text = _clean_str(key_text) if key_text.__class__ is str else _clean_text(key_text)
+            key_text = clean_str(key_text) if key_text.__class__ is str else clean_text(key_text)
             if key_text:
                 kind = kind_of[key_text]
-                if kind == _TOWNSHIP and _no_entry(raw, count_cols, r, entries):
-                    kind = _TEXT_ONLY
-                elif kind == _NOTE and any(_is_number(raw[c]) for c in count_cols if c < n):
+                if kind == TOWNSHIP and no_entry(raw, count_cols, r, entries):
+                    kind = TEXT_ONLY
+                elif kind == NOTE and any(is_number(raw[c]) for c in count_cols if c < n):
                     # A note beside figures: the figures are not added, and the clerk is told where
                     # they are, never left to guess why a total fell short. (A footer's cells hold
                     # names and telephone numbers, which are no figures of the form.)
-                    c = next(c for c in count_cols if c < n and _is_number(raw[c]))
+                    c = next(c for c in count_cols if c < n and is_number(raw[c]))
                     self.finding("note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
                                  value=display(key_text))
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
-            if kind == _TOWNSHIP:  # the commonest kept row, added without a call
+            if kind == TOWNSHIP:  # the commonest kept row, added without a call
                 township_at.append(len(kept))
                 kept.append(r)
                 names.append(key_text)
-            elif kind == _FOOTER:
+            elif kind == FOOTER:
                 if found.footer < 0:
                     found.footer = r
-                if not _total_below(rows, r + 1, key_col, kind_of):
+                if not total_below(rows, r + 1, key_col, kind_of):
                     break  # the footer ends the table, unless the sheet's 合计 row is still to come
-            elif kind == _TEXT_ONLY:
+            elif kind == TEXT_ONLY:
                 text_only.append(r)
                 found.texts[r] = key_text
-            elif kind <= _KEYLESS:
+            elif kind <= KEYLESS:
                 found.add(r, kind, key_text)
             r += 1
         # A row of text with no figure is a note when no township follows it; between townships
@@ -191,35 +187,35 @@ class _SourceReader:
                 self.finding("text-only-row", sheet=grid.name, cell=cell_ref(t, key_col),
                              value=display(found.texts[t]))
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
-        found.explanation = _explanation(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
+        found.explanation = explanation_below(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
         return found
 
-    def _keyless_kind(self, table: _Table, grid: Grid, r: int, uncached, words: _RowWords) -> int:
+    def _keyless_kind(self, table: Table, grid: Grid, r: int, uncached, words: RowWords) -> int:
         """A row with nothing in the township column: a footer or note standing alone, a 合计
         labelled in another column, empty but for computed columns' formulas (the issued
         template's spare rows), a column-number row, or figures without a name."""
         raw = grid.rows[r]
         n = len(raw)
         count_cols = table.count_cols
-        first = next((v for v in raw if not _blank(v)), "")
+        first = next((v for v in raw if not blank(v)), "")
         if first.__class__ is str:
-            kind = words.kind[_clean_str(first)]
-            if kind in (_NOTE, _FOOTER) and not any(_is_number(raw[c]) for c in count_cols if c < n):
+            kind = words.kind[clean_str(first)]
+            if kind in (RowKind.NOTE, RowKind.FOOTER) and not any(is_number(raw[c]) for c in count_cols if c < n):
                 return kind
         values = [raw[c] if c < n else "" for c in count_cols]
-        if all(_blank(v) for v in values) and not (uncached and any((r, c) in uncached for c in count_cols)):
-            return _EMPTY
+        if all(blank(v) for v in values) and not (uncached and any((r, c) in uncached for c in count_cols)):
+            return RowKind.EMPTY
         all_values = [raw[c] if c < n else "" for c in table.col_index]
-        if _is_code_row(all_values, table.col_index):
-            return _EMPTY
+        if is_code_row(all_values, table.col_index):
+            return RowKind.EMPTY
         for c in range(table.first_field_col):
             if c != table.key_col:
-                kind = words.kind[_clean_text(grid.value(r, c))]
-                if kind in (_TOTAL, _SUBTOTAL):
+                kind = words.kind[clean_text(grid.value(r, c))]
+                if kind in (RowKind.TOTAL, RowKind.SUBTOTAL):
                     return kind
-        return _KEYLESS
+        return RowKind.KEYLESS
 
-    def _convert(self, table: _Table, grid: Grid, found: _Rows) -> SheetData:
+    def _convert(self, table: Table, grid: Grid, found: Rows) -> SheetData:
         spec, keys, letters, unit_of = table.spec, table.keys, table.letters, table.unit_of
         kept, township_at = found.rows, found.township_at
         formulas = grid.formula_without_value
@@ -255,7 +251,7 @@ class _SourceReader:
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
             error_at = {i: errors[k, c] for i, k in enumerate(kept) if (k, c) in errors} if errors else {}
-            values = _whole_counts(cells) if unit is not None and not formula_at and not error_at else None
+            values = whole_counts(cells) if unit is not None and not formula_at and not error_at else None
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -300,7 +296,7 @@ class _SourceReader:
             self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
-        for i in _sums_of_the_others(counts):
+        for i in sums_of_the_others(counts):
             # A total row under a label nobody foresaw would double the county: rejected instead.
             self.finding("township-is-total", sheet=grid.name,
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
@@ -320,7 +316,7 @@ class _SourceReader:
             dict(zip(keys, value_columns)), total_row, total_values, found.explanation,
         )
 
-    def _check_subtotals(self, table: _Table, grid: Grid, found: _Rows, all_values: list) -> None:
+    def _check_subtotals(self, table: Table, grid: Grid, found: Rows, all_values: list) -> None:
         """Each 小计 row covers the townships since the header or the previous 小计."""
         townships = set(found.township_at)
         start = 0
@@ -343,23 +339,23 @@ class _SourceReader:
 
     def _collect_identity(self, grid: Grid, rows) -> None:
         for r in rows:
-            text = _row_text(grid, r)
+            text = row_text(grid, r)
             if not text:
                 continue
-            m = "填报单位" in text and _UNIT_LINE.search(text)
+            m = "填报单位" in text and UNIT_LINE.search(text)
             if m and m.group(1).strip():
                 self.identity["name"].append((grid.name, m.group(1).strip()))
-            m = "代码" in text and _CODE_LINE.search(text)
+            m = "代码" in text and CODE_LINE.search(text)
             if m:
                 self.identity["code"].append((grid.name, m.group(1)))
-            m = "填报日期" in text and _DATE_LINE.search(text)
+            m = "填报日期" in text and DATE_LINE.search(text)
             if m:
                 self.identity["date"].append((grid.name, m.group(1)))
 
     def _collect_people(self, grid: Grid, start: int) -> None:
         for r in range(start, min(len(grid.rows), start + 6)):
-            text = _row_text(grid, r)
-            for label, first, pattern in _PEOPLE_LINES:
+            text = row_text(grid, r)
+            for label, first, pattern in PEOPLE_LINES:
                 m = first in text and pattern.search(text)
                 if m and m.group(1).strip() and label not in self.people:
                     self.people[label] = m.group(1).strip()

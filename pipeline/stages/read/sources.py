@@ -14,7 +14,7 @@ from ...model import ReadResult, Source
 from ...spec.form import Form
 from ...spec.units import UnitList
 from .engine import engine_reports_held_back
-from .sheet import _SourceReader
+from .sheet import ReturnReader
 from .workbook import Book, Unreadable, open_book
 
 
@@ -49,12 +49,12 @@ def read_sources(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
 def _read_group(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
                 passwords: tuple[str, ...]) -> list[ReadResult]:
     with engine_reports_held_back():
-        staged: list[_SourceReader | ReadResult] = [
-            _guarded(s, form, lambda s=s, data=data: _SourceReader(s, form, units, _open(data, passwords)))
+        staged: list[ReturnReader | ReadResult] = [
+            _guarded(s, form, lambda s=s, data=data: ReturnReader(s, form, units, _open(data, passwords)))
             for s, data in items
         ]
-        staged = [_guarded(r.source, form, r.load) if isinstance(r, _SourceReader) else r for r in staged]
-        return [_guarded(r.source, form, r.read) if isinstance(r, _SourceReader) else r for r in staged]
+        staged = [_guarded(r.source, form, r.load) if isinstance(r, ReturnReader) else r for r in staged]
+        return [_guarded(r.source, form, r.read) if isinstance(r, ReturnReader) else r for r in staged]
 
 
 def _guarded(source: Source, form: Form, step):

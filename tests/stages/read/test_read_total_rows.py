@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.outputs.formbook import Layout, workbook_bytes
-from pipeline.stages.read.layout import _sums_of_the_others
+from pipeline.stages.read.layout import sums_of_the_others
 from tests.builders import clean_rows, expected_numbers, numbers_of, read_one, subtotal_row
 from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
 
@@ -123,19 +123,19 @@ def figures(draw, width=None, high=3):
 @given(figures())
 def test_the_net_fires_exactly_when_a_row_is_the_sum_of_the_others(rows):
     columns = [tuple(col) for col in zip(*rows)]
-    assert set(_sums_of_the_others(columns)) == _oracle(rows)
+    assert set(sums_of_the_others(columns)) == _oracle(rows)
 
 
 @settings(max_examples=300, deadline=None)
 @given(figures(high=10**6))
 def test_the_net_finds_every_added_total_row_of_real_sized_figures(rows):
     columns = [tuple(col) for col in zip(*rows)]
-    assert set(_sums_of_the_others(columns)) == _oracle(rows)
+    assert set(sums_of_the_others(columns)) == _oracle(rows)
 
 
 def test_a_cell_that_is_no_count_leaves_the_net_silent():
-    assert _sums_of_the_others([(1, 2, 3), (1, 1, 2)]) == [2]
-    assert _sums_of_the_others([(1, 2, 3), (1, None, 2)]) == []
+    assert sums_of_the_others([(1, 2, 3), (1, 1, 2)]) == [2]
+    assert sums_of_the_others([(1, 2, 3), (1, None, 2)]) == []
 
 
 NAMES = ["城关镇", "新庄乡", "石岭镇", "东湾镇", "马坞乡", "柳林镇"]
