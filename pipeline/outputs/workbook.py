@@ -3,6 +3,8 @@ the findings and the roster, written by the small xlsx writer (township rows as 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster
@@ -19,7 +21,9 @@ from .tables import (
     rate_values,
     roster_rows,
 )
-from .xlsx_writer import Block
+
+if TYPE_CHECKING:  # the writer (and xml.sax, which pulls in http and ssl) loads when a workbook is made
+    from .xlsx_writer import Block
 
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],

@@ -22,13 +22,11 @@ from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
 from ..outputs.html import render_html, render_validation
 from ..outputs.report import Report, ReportSettings, build_report
-from ..outputs.returned import UNOPENED, plain_workbook, returned_path, returned_workbook, wanted
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import consolidated_xlsx, township_blocks
-from ..outputs.xlsx_writer import Block
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.form import Form, load_form
@@ -181,7 +179,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     explained |= {(path, ""): words for path, words in view.explanations.items()}
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    blocks = BlockCache(cache_dir, cache_key, valid=lambda block: type(block) is Block)
+    blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
     report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
@@ -229,6 +227,14 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     timings["render"] = time.perf_counter() - t
     return Run(form, view.sources, tuple(results), tuple(findings), roster, totals, report, files, timings,
                comparison, round_note, tuple(guard.incidents))
+
+
+def _is_block(block) -> bool:
+    """A kept block is one of the xlsx writer's own (checked where the blocks are loaded, in the
+    workbooks' process: the writer is imported there, not by every run)."""
+    from ..outputs.xlsx_writer import Block
+
+    return type(block) is Block
 
 
 def _table_end(sheet) -> int:
@@ -319,28 +325,31 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
     findings and one more that says so (returned with the others made plain)."""
     out: dict[str, bytes] = {}
     faults: list[Finding] = []
+    if not any(u.source is not None and (u.errors or u.warnings) for u in roster.units):
+        return out, faults
+    from ..outputs import returned  # openpyxl, a twentieth of a second: only when a workbook goes back
 
     def marked(item) -> bytes:
         unit, own = item
-        opened = not any(f.rule in UNOPENED for f in own)
+        opened = not any(f.rule in returned.UNOPENED for f in own)
         content = data.get(unit.source.path) if opened else None
         shown = sheets.get(unit.source.path, ())
         key = ReturnedCache.key(content, unit.name, form.explanation_label, shown, own)
         made = cache.get(key)
         if made is None:
-            made = returned_workbook(form, content, own, unit.name, shown)
+            made = returned.returned_workbook(form, content, own, unit.name, shown)
             cache.put(key, made)
         return made
 
     def plain(item, fault: Finding) -> bytes:
         unit, own = item
         faults.append(fault)
-        return plain_workbook(form, [*own, fault], unit.name)
+        return returned.plain_workbook(form, [*own, fault], unit.name)
 
-    items = wanted(roster, findings)
+    items = returned.wanted(roster, findings)
     made = guard.each("returned", items, marked, plain, lambda item: (item[0].source.path, item[0].code))
     for (unit, _), workbook in zip(items, made):
-        out[returned_path(unit)] = workbook
+        out[returned.returned_path(unit)] = workbook
     return out, faults
 
 

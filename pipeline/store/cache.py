@@ -110,7 +110,7 @@ def rebind(result: ReadResult, source: Source) -> ReadResult:
 
 class BlockCache:
     """consolidated.xlsx's township rows as finished XML, a block per return and sheet (see
-    render.township_blocks), so that a re-run writes XML only for the returns that changed.
+    outputs.workbook.township_blocks), so that a re-run writes XML only for the returns that changed.
     Keyed by the read cache's key (which returns' content means what) and the writer's own
     code; only the blocks of the latest run are kept."""
 

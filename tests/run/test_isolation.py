@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 
+from pipeline.outputs import returned as returned_module
 from pipeline.run import check as check_module
 from pipeline.run import report as report_module
 from pipeline.run import runner as runner_module
@@ -114,7 +115,7 @@ STEPS = [
     ("resolve", check_module, "decide", _decides_target, "error", "rejected", False),
     ("compare", report_module, "compare", _compares_target, "warning", "included", True),
     ("snapshot", report_module, "snapshot_bytes", _snapshots_target, "warning", "included", True),
-    ("returned", report_module, "returned_workbook", _marks_target, "warning", "included", False),
+    ("returned", returned_module, "returned_workbook", _marks_target, "warning", "included", False),
 ]
 
 
