@@ -28,49 +28,63 @@ CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
 DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 
 
+def _given(name: str, kind=str, default=None):
+    """What `make` was given as NAME= (exported as PIPELINE_NAME, as written: never through a
+    shell), else `default`; an option on the command line still wins."""
+    value = os.environ.get(f"PIPELINE_{name}", "")
+    if not value:
+        return default
+    if kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise SystemExit(f"python -m pipeline：错误：{name}= 应是一个整数，而不是“{value}”。") from None
+    return kind(value)
+
+
 def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     """`one_shot`: this process ends when the command does (`python -m pipeline`)."""
     parser = _Parser(prog="python -m pipeline", description="汇总各县（市、区）报送的 Excel 报表，生成汇总报告。")
     sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,serve,links,example}")
     rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
-    rep.add_argument("--inbox", type=Path, metavar="文件夹",
+    rep.add_argument("--inbox", type=Path, default=_given("INBOX", Path), metavar="文件夹",
                      help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
-    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    rep.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    rep.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    rep.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态 1 退出")
-    rep.add_argument("--round", metavar="轮次", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
-    rep.add_argument("--previous", metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
+    rep.add_argument("--round", default=_given("ROUND"), metavar="轮次", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
+    rep.add_argument("--previous", default=_given("PREVIOUS"), metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
     rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
                         description="生成下发各县的空白报表模板。")
-    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    tp.add_argument("--townships", type=Path, metavar="CSV文件",
+    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    tp.add_argument("--townships", type=Path, default=_given("TOWNSHIPS", Path), metavar="CSV文件",
                     help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
-    tp.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    tp.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     tp.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核",
                         description="启动报送页：各单位凭本单位的链接上传报表，即时看到审核结果。")
-    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar="文件夹", help="收件箱（默认：inbox/）")
-    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
-    sv.add_argument("--port", type=int, default=8000, metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
+    sv.add_argument("--inbox", type=Path, default=_given("INBOX", Path, DEFAULT_INBOX), metavar="文件夹", help="收件箱（默认：inbox/）")
+    sv.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    sv.add_argument("--host", default=_given("HOST", str, "127.0.0.1"), metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
+    sv.add_argument("--port", type=int, default=_given("PORT", int, 8000), metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
     sv.add_argument("--upload-timeout", type=float, default=60.0, metavar="秒", help="上传中途停顿超过此秒数即断开（默认：60）")
-    sv.add_argument("--round", metavar="轮次", help="本轮名称（如 2016-12）：上传的报表即与上一轮比较（与 make report 相同）")
-    sv.add_argument("--previous", metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
-    sv.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    sv.add_argument("--round", default=_given("ROUND"), metavar="轮次", help="本轮名称（如 2016-12）：上传的报表即与上一轮比较（与 make report 相同）")
+    sv.add_argument("--previous", default=_given("PREVIOUS"), metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
+    sv.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
                         description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
-    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    ln.add_argument("--host", metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
-    ln.add_argument("--port", type=int, metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
-    ln.add_argument("--renew", metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
-    ln.add_argument("--revoke", metavar="代码", help="停用这些单位的链接（逗号分隔）")
-    ln.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ln.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    ln.add_argument("--host", default=_given("HOST"), metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
+    ln.add_argument("--port", type=int, default=_given("PORT", int), metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
+    ln.add_argument("--renew", default=_given("RENEW"), metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
+    ln.add_argument("--revoke", default=_given("REVOKE"), metavar="代码", help="停用这些单位的链接（逗号分隔）")
+    ln.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     ln.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX, metavar="文件夹", help="写到哪个文件夹（默认：examples/gansu-2016/）")
-    ex.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ex.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     ex.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
     args.one_shot = one_shot
@@ -212,7 +226,7 @@ def report(args) -> int:
     _summary(done.run, args.outbox, done.written)
     if done.plan:
         _round_summary(done.run, done.plan, done.remade)
-    if args.strict and done.run.totals.partial:
+    if args.strict and not done.run.complete:
         return 1
     return 0
 

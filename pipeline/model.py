@@ -90,10 +90,14 @@ class Source:
     size: int
     sha256: str
     mtime: float
-    kind: str  # xlsx | xls | skip | broken
+    # xlsx | xls (read); skip (not a return); broken (a return that cannot be opened: `problem`
+    # says why); archive; output (an earlier run's outputs); folder (a folder that cannot be
+    # opened); special (no regular file: a pipe, a socket, a link to a folder or to nothing)
+    kind: str
     archive: str = ""  # the zip's absolute path when the file is an archive member
     member: str = ""
-    abspath: str = ""
+    abspath: str = ""  # the path as the system names it (a name in GBK bytes stays as it was)
+    problem: str = ""  # why a broken, folder or special entry was not read, for its finding
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
         status[r.source.path] = "无法识别单位"
     rows = []
     for s in sources:
-        state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过"}.get(s.kind, "无法打开")
+        state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过",
+                                       "folder": "文件夹无法打开，其中的文件未读取",
+                                       "special": f"未读取（{s.problem}）"}.get(s.kind, "无法打开")
         rows.append([s.path, s.size, s.sha256, state])
     return csv_bytes(["file", "size", "sha256", "status"], rows)

@@ -34,7 +34,11 @@ def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
         if s.kind == "skip":
             out.append(form.finding("skipped", file=s.path))
         elif s.kind == "broken":
-            out.append(form.finding("unreadable", file=s.path, detail="不是有效的Excel文件"))
+            out.append(form.finding("unreadable", file=s.path, detail=s.problem or "不是有效的Excel文件"))
+        elif s.kind == "folder":
+            out.append(form.finding("folder-unreadable", file=s.path, detail=s.problem))
+        elif s.kind == "special":
+            out.append(form.finding("not-a-file", file=s.path, detail=s.problem))
         elif s.kind == "archive":
             out.append(form.finding("archive-unsupported", file=s.path))
         elif s.kind == "output":

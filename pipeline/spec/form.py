@@ -268,6 +268,7 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
         notes=tuple(raw.get("notes", [])),
     )
     _check(form)
+    _check_files(form, path)
     return form
 
 
@@ -326,6 +327,16 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
             for a in s.get("across_rounds", [])
         ),
     )
+
+
+def _check_files(form: Form, path: Path) -> None:
+    """The files the form names exist: its narrative template (under templates/), else one
+    Chinese sentence now rather than a failure when the report is written."""
+    from ..paths import TEMPLATES
+
+    if form.narrative and not (TEMPLATES / form.narrative).is_file():
+        raise Fatal(f"表式文件 {path} 中 narrative = “{form.narrative}” 指向的叙述模板不存在（应在 {TEMPLATES} 中）："
+                    "请改正文件名，或删去这一行（报告将只有表格）。")
 
 
 def _check(form: Form) -> None:

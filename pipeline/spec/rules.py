@@ -42,6 +42,8 @@ BUILT_IN = _declared(
     Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
     Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
     Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且 .zip 中不能再套压缩包）：请解压后报送，或改用 .zip。"),
+    Rule("folder-unreadable", ERROR, "无法打开这个文件夹（{detail}），其中的报表都没有读取：请开放它的权限，或把其中的报表移出来。"),
+    Rule("not-a-file", INFO, "不是普通文件（{detail}），未读取。"),
     Rule("old-outputs", WARNING, "这个文件夹是以前汇总时写出的输出（其中有 roster.csv、findings.csv 等），不是各县报送的报表，"
          "其中的文件均未读取：请把它移出收件箱。"),
     # An error while the unit's figures are read, checked or chosen (they are not used); a
