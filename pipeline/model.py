@@ -140,6 +140,8 @@ class Return:
     filled_by: str = ""
     reviewed_by: str = ""
     phone: str = ""
+    # a 填报日期 written without its year (12月5日): completed by the run, which knows when it is
+    filed_month_day: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,7 @@ class UnitStatus:
     phone: str
     errors: int
     warnings: int
+    unclear: str = ""  # why the choice between the unit's files was not clear (resubmission-unclear)
 
     @property
     def status_label(self) -> str:

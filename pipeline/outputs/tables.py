@@ -138,7 +138,8 @@ def findings_csv(findings: list[Finding]) -> bytes:
 
 
 def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
-    header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings"]
+    header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings",
+              "resubmission"]
     rows = roster_rows(roster)
     if comparison is not None:
         header.append("previous_status")
@@ -165,7 +166,7 @@ def roster_rows(roster: Roster) -> list[list]:
     return [
         [u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
          ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
-         u.filled_by, u.phone, u.errors, u.warnings]
+         u.filled_by, u.phone, u.errors, u.warnings, u.unclear]
         for u in roster.units
     ]
 

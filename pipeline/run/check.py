@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
+from ..spec.dates import Dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.compare import county_findings
@@ -27,22 +27,25 @@ from .processes import Helper
 from .runner import Guard, read_all, start_validation
 
 
-def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
-    """Files that are not workbooks are listed, never read; a broken 'workbook' is an error."""
+def file_findings(form: Form, sources: list[Source], units: UnitList | None = None) -> list[Finding]:
+    """Files that are not workbooks are listed, never read; a broken 'workbook' is an error.
+    Each is filed under the county its name gives (none for a folder), so that a county whose
+    file could not be read, or was skipped, hears of it."""
     out = []
     for s in sources:
+        county = (units.find_in_filename(Path(s.member or s.path).stem) or "") if units and s.kind != "folder" else ""
         if s.kind == "skip":
-            out.append(form.finding("skipped", file=s.path))
+            out.append(form.finding("skipped", file=s.path, county=county))
         elif s.kind == "broken":
-            out.append(form.finding("unreadable", file=s.path, detail=s.problem or "不是有效的Excel文件"))
+            out.append(form.finding("unreadable", file=s.path, county=county, detail=s.problem or "不是有效的Excel文件"))
+        elif s.kind == "archive":
+            out.append(form.finding("archive-unsupported", file=s.path, county=county))
+        elif s.kind == "output":
+            out.append(form.finding("old-outputs", file=s.path))
         elif s.kind == "folder":
             out.append(form.finding("folder-unreadable", file=s.path, detail=s.problem))
         elif s.kind == "special":
-            out.append(form.finding("not-a-file", file=s.path, detail=s.problem))
-        elif s.kind == "archive":
-            out.append(form.finding("archive-unsupported", file=s.path))
-        elif s.kind == "output":
-            out.append(form.finding("old-outputs", file=s.path))
+            out.append(form.finding("not-a-file", file=s.path, county=county, detail=s.problem))
     return out
 
 
@@ -105,7 +108,7 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
     `after_reading(n)` is told, once the files are read, how many were read afresh (the report
     starts its Word helper then)."""
     cache = cache if cache is not None else ReadCache(None, "")
-    findings = file_findings(form, sources)
+    findings = file_findings(form, sources, units)
     readable = [s for s in sources if s.kind in READABLE]
     to_read = sum(1 for s in readable if not cache.has(s))
     results = read_all(readable, data, form, units, passwords, cache, guard, progress)
@@ -123,10 +126,10 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
 
 
 def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
-           today: date | None = None) -> tuple[Roster, list[Finding]]:
-    """Each unit's standing file, unit by unit under the guard: the roster, and the findings
-    as they now stand (a superseded file's own give way to one that says so)."""
-    gathered = gather(form, units, list(files.results), list(files.findings), today)
+           dating: Dating | None = None) -> tuple[Roster, list[Finding]]:
+    """Each unit's standing file, unit by unit under the guard: the roster, and the findings as
+    they now stand. `dating` completes a 填报日期 written without its year."""
+    gathered = gather(form, units, list(files.results), list(files.findings), dating.today if dating else None, dating)
 
     def place(unit: Unit) -> tuple[str, str]:
         candidates = gathered.by_county.get(unit.code, [])
@@ -138,11 +141,11 @@ def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
 
 
 def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),
-          cache: ReadCache | None = None, guard: Guard, **scheduling) -> InboxChecked:
+          cache: ReadCache | None = None, guard: Guard, dating: Dating | None = None, **scheduling) -> InboxChecked:
     """The inbox view judged as a report run judges it (check_files, then choose)."""
     files = check_files(list(view.sources), view.data, form, units, passwords=passwords, cache=cache, guard=guard,
                         **scheduling)
-    roster, findings = choose(files, form, units, guard)
+    roster, findings = choose(files, form, units, guard, dating)
     return InboxChecked(files, roster, tuple(findings), tuple(guard.incidents))
 
 

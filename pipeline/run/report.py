@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import consolidated_xlsx, township_blocks
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
+from ..spec.dates import dating
 from ..spec.form import Form, load_form
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
@@ -134,8 +135,9 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         if fresh >= PARALLEL_FROM and not checker.started:
             start_word()
 
-    checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, checker=checker,
-                    progress=progress, after_reading=after_reading)
+    when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
+    checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
+                    checker=checker, progress=progress, after_reading=after_reading)
     t = time.perf_counter()
     if not word.started:
         start_word()

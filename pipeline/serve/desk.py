@@ -6,12 +6,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from ..model import Finding, Previous, Return, Roster, UnitStatus
 from ..run.check import Checked, across_rounds, check, check_upload, staged_source, with_findings
 from ..run.runner import Guard
+from ..spec.dates import dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.resolve import with_warning_counts
@@ -56,6 +57,7 @@ class Desk:
     units: UnitList
     passwords: tuple[str, ...] = ()
     outbox: Path | None = None  # where a fault of this program is logged
+    cutoff: str = ""  # the report's 截至 in the settings: completes a 填报日期 written without its year
     checked: dict[str, Checked] = field(default_factory=dict)  # every inbox file's check, by name
     roster: Roster | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -74,7 +76,8 @@ class Desk:
         """Pick up files put into the inbox by hand, and files taken out of it."""
         guard = Guard(self.form)
         view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
-        done = check(view, self.form, self.units, passwords=self.passwords, cache=self.cache, guard=guard)
+        when = dating(date.today(), self.cutoff, self.rounds.name if self.rounds else "")
+        done = check(view, self.form, self.units, passwords=self.passwords, cache=self.cache, guard=guard, dating=when)
         self.checked = done.checked()
         extra = self._across_standing(done.roster)
         self.roster, self.findings = with_warning_counts(done.roster, extra), [*done.findings, *extra]

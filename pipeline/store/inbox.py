@@ -89,7 +89,10 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         if any(part.startswith(".") for part in entry.parts) and name != ".DS_Store":
             continue  # hidden folders (.git, editor state, the page's .versions) are not submissions
         if entry.what != "file":
-            sources.append(Source(rel, 0, "", entry.mtime, entry.what, abspath=entry.path, problem=entry.detail))
+            # Something that is no file to read, named as a return (a pipe, a link to nothing):
+            # a return that cannot be opened, so that its county hears of it.
+            kind = "broken" if entry.what == "special" and _workbook_named(name) else entry.what
+            sources.append(Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=entry.detail))
             continue
         try:
             opened = _open_regular(entry.path)

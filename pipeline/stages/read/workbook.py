@@ -72,6 +72,36 @@ class Grid:
 class Book:
     sheets: list[tuple[str, bool]]  # name, visible; workbook order
     loader: object  # callable(name) -> Grid
+    data: bytes = b""  # the workbook's bytes, for what is worked out only when asked (date1904)
+
+    def date1904(self) -> bool:
+        """Whether the workbook counts dates from 1904 (Excel for Mac's system): a bare serial
+        number beside 填报日期 is read in the workbook's own system. Asked only of such a number."""
+        return uses_1904(self.data)
+
+
+def uses_1904(data: bytes) -> bool:
+    """xlsx: workbookPr date1904; xls: the DATEMODE record of the workbook globals."""
+    try:
+        if data.startswith(ZIP_MAGIC):
+            head = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")[:4000]
+            return re.search(rb'date1904="(?:1|true)"', head) is not None
+        if data.startswith(OLE_MAGIC):
+            import olefile
+
+            with olefile.OleFileIO(data) as ole:
+                stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+            pos = 0
+            while pos + 4 <= len(stream):
+                kind, size = struct.unpack_from("<HH", stream, pos)
+                if kind == 0x0022 and size == 2:  # DATEMODE
+                    return struct.unpack_from("<H", stream, pos + 4)[0] == 1
+                if kind == 0x000A:  # the end of the workbook globals
+                    break
+                pos += 4 + size
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, struct.error):
+        pass
+    return False
 
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -460,7 +490,7 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, _Formulas] | None
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
         return _apply(Grid(name, visible, rows, merged, set(), far), formulas)
 
-    return Book(sheets, load)
+    return Book(sheets, load, data)
 
 
 def _apply(grid: Grid, formulas: _Formulas) -> Grid:
