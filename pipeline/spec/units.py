@@ -52,6 +52,14 @@ class UnitList:
                 names.setdefault(n, set()).add(u.code)
         object.__setattr__(self, "_codes", codes)
         object.__setattr__(self, "_names", names)
+        # The names that name one unit, by their first two characters (one, for a one-character
+        # name): a file name is looked up at each of its places instead of searched for every
+        # unit's names, which at 3,000 units took 29 ms a file.
+        by_start: dict[str, list[tuple[str, str]]] = {}
+        for name, named in names.items():
+            if len(named) == 1 and name:
+                by_start.setdefault(name[:2], []).append((name, next(iter(named))))
+        object.__setattr__(self, "_by_start", by_start)
         object.__setattr__(self, "_matched", {})
         city_names = set()
         for _, city in self.cities:
@@ -97,11 +105,12 @@ class UnitList:
             if code in self._codes:  # type: ignore[attr-defined]
                 return code
         spans: list[tuple[int, int, str]] = []
-        for name, codes in self._names.items():  # type: ignore[attr-defined]
-            if len(codes) != 1:
-                continue
-            for m in re.finditer(re.escape(name), text):
-                spans.append((m.start(), m.end(), next(iter(codes))))
+        by_start = self._by_start  # type: ignore[attr-defined]
+        for i in range(len(text)):
+            for key in (text[i:i + 2], text[i]) if i + 1 < len(text) else (text[i],):
+                for name, code in by_start.get(key, ()):
+                    if text.startswith(name, i):
+                        spans.append((i, i + len(name), code))
         kept = {
             code
             for (a, b, code) in spans
