@@ -101,10 +101,10 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    # The previous round's snapshot is read by a copy of this process while this one reads the
-    # returns: a quarter of a second at 3,000 returns, off the way.
     form = form or load_form(settings.form_path)
-    # compact: sent back narrow, widened on arrival
+    # The previous round's snapshot is read by a copy of this process while this one reads the
+    # returns (a quarter of a second at 3,000 returns, off the way), and sent back compact
+    # (narrow integers), widened on arrival.
     previous = (in_background(read_previous, plan.previous, form, True) if plan and isinstance(plan.previous, Path)
                 else None)
     units = units or load_units(form.units_file)
