@@ -263,3 +263,9 @@ def _group_of(ws, cell):
         if rng.min_row == cell.row - 1 and rng.min_col <= cell.column <= rng.max_col:
             return ws.cell(rng.min_row, rng.min_col).value.replace("“", '"').replace("”", '"')
     return None
+
+
+def place(table: str, ref: str) -> str:
+    """A cell as a clerk reads it in a message (the form's sheet named by its table): 表一 第5行 F列."""
+    column = ref.rstrip("0123456789")
+    return f"{table} 第{ref[len(column):]}行 {column}列"

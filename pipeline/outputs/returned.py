@@ -79,7 +79,7 @@ def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name
     ws.append([f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"])
     ws.append(["级别", "位置", "说明"])
     for f in sorted(findings, key=lambda f: f.sort_key):
-        ws.append([SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell) or "整个文件", f.message])
+        ws.append([SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell, f.field) or "整个文件", f.message])
     ws["A1"].font = Font(bold=True, size=13)
     for cell in ws[2]:
         cell.font = Font(bold=True)
