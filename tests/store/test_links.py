@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pipeline.paths import ROOT
-from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, token_hash
+from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, read_status_url, token_hash
 
 
 def tokens_of(outbox) -> dict[str, str]:
@@ -34,20 +34,24 @@ def test_every_unit_gets_a_random_link_and_only_hashes_are_stored(tmp_path, unit
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     with open(tmp_path / "links.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [r["code"] for r in rows] == [u.code for u in units.units]
-    assert rows[0]["url"] == f"http://127.0.0.1:8000/u/{tokens[rows[0]['code']]}"
-    assert (tmp_path / "status.url").read_text().strip() == f"http://127.0.0.1:8000/status/{links.status}"
+    assert list(rows[0]) == ["单位代码", "单位名称", "报送链接"]  # in the office's words
+    assert [r["单位代码"] for r in rows] == [u.code for u in units.units]
+    assert rows[0]["报送链接"] == f"http://127.0.0.1:8000/u/{tokens[rows[0]['单位代码']]}"
+    # A Windows Internet shortcut: a double-click opens the office's page.
+    assert (tmp_path / "status.url").read_bytes() == (
+        f"[InternetShortcut]\r\nURL=http://127.0.0.1:8000/status/{links.status}\r\n".encode())
+    assert read_status_url(tmp_path / "status.url") == f"http://127.0.0.1:8000/status/{links.status}"
 
 
 def test_links_are_kept_and_rewritten_for_a_new_address(tmp_path, units):
     ensure_links(tmp_path, units, "http://127.0.0.1:8000")
     before = tokens_of(tmp_path)
-    status_before = (tmp_path / "status.url").read_text().rsplit("/", 1)[-1]
+    status_before = read_status_url(tmp_path / "status.url").rsplit("/", 1)[-1]
     again = ensure_links(tmp_path, units, "https://shuanglian.example.gov.cn/")
     assert again.made == 0
     assert tokens_of(tmp_path) == before
     assert all(url.startswith("https://shuanglian.example.gov.cn/u/") for url in read_links(tmp_path).values())
-    assert (tmp_path / "status.url").read_text().rsplit("/", 1)[-1] == status_before
+    assert read_status_url(tmp_path / "status.url").rsplit("/", 1)[-1] == status_before
 
 
 def test_renew_and_revoke_touch_one_unit_only(tmp_path, units):
