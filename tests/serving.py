@@ -36,7 +36,9 @@ class Server:
         return read_links(self.outbox)
 
     def status_url(self) -> str:
-        return (self.outbox / "status.url").read_text(encoding="utf-8").strip()
+        from pipeline.store.links import read_status_url
+
+        return read_status_url(self.outbox / "status.url")
 
     def stop(self, sig=signal.SIGINT, timeout: float = 20) -> int:
         if self.process.poll() is None:
@@ -53,9 +55,21 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60) -> Server:
-    """`python -m pipeline serve` on 127.0.0.1 and a port the system picks; returns once it listens."""
+def settings_file(folder: Path, **values) -> Path:
+    """A settings.toml in `folder` with these top-level settings (the rest as by default)."""
+    import json
+
+    path = folder / f"settings-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60, **settings) -> Server:
+    """`python -m pipeline serve` on 127.0.0.1 and a port the system picks; returns once it
+    listens. `settings`: settings.toml values for this server (upload_interval_seconds=0…)."""
     log = outbox.parent / f"serve-{uuid.uuid4().hex[:6]}.log"
+    if settings:
+        args = (*args, "--config", str(settings_file(outbox.parent, **settings)))
     out = open(log, "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "serve", "--inbox", str(inbox), "--outbox", str(outbox),

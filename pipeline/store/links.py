@@ -157,7 +157,7 @@ def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str) -> 
 
 def shortcut(url: str) -> bytes:
     """status.url as Windows writes an Internet shortcut: a double-click opens the page."""
-    return f"[InternetShortcut]\r\nURL={url}\r\n".encode("utf-8")
+    return f"[InternetShortcut]\r\nURL={url}\r\n".encode()
 
 
 def read_status_url(path: Path) -> str:

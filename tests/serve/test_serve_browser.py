@@ -75,7 +75,7 @@ def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted
 
     inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
     inbox.mkdir()
-    server = start_server(inbox, outbox)
+    server = start_server(inbox, outbox, upload_interval_seconds=0)  # the clerk fixes the file at once
     try:
         unit = units.by_code("620421")  # 靖远县
         rows = clean_rows()
@@ -92,7 +92,7 @@ def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted
 
         result = submit(browser, bad)
         assert "未通过审核，请修改后重新报送" in result
-        assert "表一走访情况!C5" in result and "走访行政村数" in result
+        assert "表一 第5行 C列（走访行政村数）" in result
         assert not [p for p in inbox.iterdir() if not p.name.startswith(".")]
         shoot(browser, "2-county-error")
 
