@@ -309,3 +309,30 @@ def lying_zip(data: bytes, part: str, inflates_to: int) -> bytes:
     directory = body[directory_at:directory_at + directory_size] + central
     tail = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, entries + 1, entries + 1, len(directory), len(records), 0)
     return records + directory + tail
+
+
+def with_far_cells(data: bytes, rows: int, cols: int) -> bytes:
+    """The workbook `data` with `rows` × `cols` text cells below its first sheet's table: an
+    honest file (its zip declares what it holds) that is slow to read and takes memory, as a
+    clerk's sheet with a pasted block of thousands of rows is."""
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(c) for c in range(1, cols + 1)]
+    block = "".join(f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="inlineStr"><is><t>x{r}</t></is></c>' for c in letters)
+                    + "</row>" for r in range(100, 100 + rows)).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+        for info in z.infolist():
+            body = z.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData>", block + b"</sheetData>")
+            w.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def with_member(data: bytes, name: str, body: bytes) -> bytes:
+    """The workbook `data` with one more part in its zip (stored as it is): a picture, say."""
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_STORED) as z:
+        z.writestr(name, body)
+    return out.getvalue()

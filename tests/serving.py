@@ -64,9 +64,11 @@ def settings_file(folder: Path, **values) -> Path:
     return path
 
 
-def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60, **settings) -> Server:
+def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60, env: dict | None = None,
+                 **settings) -> Server:
     """`python -m pipeline serve` on 127.0.0.1 and a port the system picks; returns once it
-    listens. `settings`: settings.toml values for this server (upload_interval_seconds=0…)."""
+    listens. `settings`: settings.toml values for this server (upload_interval_seconds=0…);
+    `env`: more environment variables for it."""
     log = outbox.parent / f"serve-{uuid.uuid4().hex[:6]}.log"
     if settings:
         args = (*args, "--config", str(settings_file(outbox.parent, **settings)))
@@ -74,7 +76,7 @@ def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60, **s
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "serve", "--inbox", str(inbox), "--outbox", str(outbox),
          "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
     )
     out.close()
     deadline = time.monotonic() + timeout
@@ -135,3 +137,24 @@ def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_js
     if as_json:
         headers["Accept"] = "application/json"
     return request("POST", url, body, headers, timeout)
+
+
+def raw(port: int, data: bytes, *, timeout: float = 30) -> bytes:
+    """Bytes sent on a fresh connection as they are, and everything the server answers until
+    it closes the connection."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return b"".join(iter(lambda: s.recv(65536), b""))
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def run_pipeline(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pipeline …` as the office runs it."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)

@@ -153,13 +153,13 @@ def explanation_of(f: Finding, explained: dict[tuple[str, str], str] | None) -> 
     if not explained or f.severity != Severity.WARNING:
         return ""
     return ((explained.get((f.file, f.sheet), "") if f.sheet else "")
-            or explained.get((f.file, answered_key(f.rule, f.sheet, f.cell)), "") or explained.get((f.file, ""), ""))
+            or explained.get((f.file, answered_key(f.rule, f.sheet, f.cell, f.field)), "") or explained.get((f.file, ""), ""))
 
 
-def answered_key(rule: str, sheet: str, cell: str) -> str:
+def answered_key(rule: str, sheet: str, cell: str, field: str) -> str:
     """Where a note written for one warning is kept among a file's explanations, beside its
     sheets' names: NUL is in no sheet's name."""
-    return "\0".join(("", rule, sheet, cell))
+    return "\0".join(("", rule, sheet, cell, field))
 
 
 def previous_label(comparison: Comparison | None, code: str) -> str:

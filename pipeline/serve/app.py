@@ -489,9 +489,13 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     from .protocol import page_protocol
 
     sweep_partial(inbox)
-    worker = CheckWorker(form, units, settings.passwords, seconds=settings.check_seconds,
-                         memory_mb=settings.check_memory_mb, say=say)
-    worker.start()  # it loads the reader while this process looks at the inbox
+    worker: CheckWorker | None = CheckWorker(form, units, settings.passwords, seconds=settings.check_seconds,
+                                             memory_mb=settings.check_memory_mb, say=say)
+    try:
+        worker.start()  # it loads the reader while this process looks at the inbox
+    except (OSError, ValueError, RuntimeError) as e:
+        say(f"注意：审核进程无法启动（{type(e).__name__}：{e}），报表改在报送页本身的进程中审核，没有内存和时间的限制。")
+        worker = None
     desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, worker=worker, rounds=rounds)
     desk.load()
     warm_up(form)
@@ -516,7 +520,8 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
         pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
     finally:
         sock.close()
-        worker.close()
+        if worker is not None:
+            worker.close()
     say("报送页已停止。")
     return 0
 

@@ -309,7 +309,7 @@ class Desk:
         code = item.unit.code
         stored = current if unchanged and current is not None else checked
         path = stored.source.path
-        warnings = frozenset((f.rule, f.sheet, f.cell) for f in checked.findings if f.severity == Severity.WARNING)
+        warnings = _warning_keys(checked.findings)
         note_failed = ""
         if item.explanation:
             note_failed = self._keep_note(path, Note(item.explanation, warnings))
@@ -352,8 +352,7 @@ class Desk:
         current = self.current(code)
         if current is None or not text:
             return None
-        warnings = frozenset((f.rule, f.sheet, f.cell) for f in self.standing_findings(code)
-                             if f.severity == Severity.WARNING)
+        warnings = _warning_keys(self.standing_findings(code))
         return self._keep_note(current.source.path, Note(text, warnings))
 
     def _keep_note(self, file: str, note: Note) -> str:
@@ -371,7 +370,7 @@ class Desk:
         note = self.notes.get(file)
         return note.words if note else ""
 
-    def answered(self, file: str) -> frozenset[tuple[str, str, str]] | None:
+    def answered(self, file: str) -> frozenset[tuple[str, str, str, str]] | None:
         """The warnings the file's note was written for (None: all of them, an older note)."""
         note = self.notes.get(file)
         return note.warnings if note else frozenset()
@@ -393,6 +392,12 @@ class Desk:
                 f.write(text)
         except OSError:
             pass  # the clerk's finding still carries the reference
+
+
+def _warning_keys(findings) -> frozenset[tuple[str, str, str, str]]:
+    """The warnings a note is written for, each as its rule, sheet, cell and field: a note
+    answers these, never a warning found later (another cell, another rate of the sheet)."""
+    return frozenset((f.rule, f.sheet, f.cell, f.field) for f in findings if f.severity == Severity.WARNING)
 
 
 def _renamed(checked: Checked, name: str, mtime: float) -> Checked:

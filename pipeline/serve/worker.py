@@ -16,6 +16,7 @@ The server calls it one job at a time (the desk's lock): `read` for the reader (
 from __future__ import annotations
 
 import os
+import signal
 import traceback
 from collections.abc import Callable
 from typing import TypeVar
@@ -149,8 +150,10 @@ class CheckWorker:
                 return "died", ""
             if not process.is_alive() and not conn.poll(0):
                 code = process.exitcode
-                self._restart("意外终止" if code not in (-9, 137) else "所需内存超过限制")
-                return "died", f"exit {code}"
+                # Killed by the system (out of memory) or aborted by the engine (an allocation refused).
+                memory = code in (-signal.SIGKILL, -signal.SIGABRT)
+                self._restart("所需内存超过限制" if memory else "意外终止")
+                return ("memory" if memory else "died"), f"exit {code}"
             if left <= 0:
                 self._restart(f"超过{self.seconds:g}秒未完成")
                 return "time", ""
@@ -172,7 +175,7 @@ class CheckWorker:
 
 def beyond_limits(form: Form, source: Source, kind: str, seconds: float) -> ReadResult:
     """A file the worker could not read within its limits: unreadable, for its size or make."""
-    why = f"读取超过{seconds:g}秒仍未完成" if kind == "time" else "读取它所需的内存超过了限制"
+    why = {"time": f"读取超过{seconds:g}秒仍未完成", "memory": "读取它所需的内存超过了限制"}.get(kind, "读取时审核进程意外终止")
     finding = form.finding("unreadable", file=source.path, detail=f"文件过大或结构异常，{why}")
     return ReadResult(source, None, (finding,))
 

@@ -45,11 +45,11 @@ _HEAD = 8
 @dataclass(frozen=True)
 class Note:
     """A 上报说明 given on the submission page for one file, and the warnings it was written
-    for, each as (rule, sheet, cell): it answers those, never a warning found later. None: a
+    for, each as (rule, sheet, cell, field): it answers those, never a warning found later. None: a
     note from before the page kept that, which answers every warning of its file."""
 
     words: str
-    warnings: frozenset[tuple[str, str, str]] | None = None
+    warnings: frozenset[tuple[str, str, str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class InboxView:
     sources: tuple[Source, ...]
     data: dict[str, bytes] = field(default_factory=dict)
     explanations: dict[str, str] = field(default_factory=dict)
-    explained_for: dict[str, frozenset[tuple[str, str, str]]] = field(default_factory=dict)
+    explained_for: dict[str, frozenset[tuple[str, str, str, str]]] = field(default_factory=dict)
 
     def explained(self) -> dict[tuple[str, str], str]:
         """The page's notes as a report run looks them up (outputs.tables.explanation_of): for
@@ -309,13 +309,13 @@ def page_notes(inbox: Path) -> dict[str, Note]:
     return notes
 
 
-def _scope(text: str | None) -> frozenset[tuple[str, str, str]] | None:
+def _scope(text: str | None) -> frozenset[tuple[str, str, str, str]] | None:
     """The warnings a note answers, as the notes file lists them (JSON); None when it does not."""
     if not text:
         return None
     import json
 
     try:
-        return frozenset((str(r), str(s), str(c)) for r, s, c in json.loads(text))
+        return frozenset((str(r), str(s), str(c), str(f)) for r, s, c, f in json.loads(text))
     except (ValueError, TypeError):
         return None

@@ -83,10 +83,9 @@ class TokenBook:
         self.path = outbox / TOKENS
         self.stamp: tuple | None = None
         self.hashes: dict[str, str] = {}
+        self.who("")  # read now: the tokens the server starts with stand, whatever becomes of the file
 
     def who(self, token: str) -> str | None:
-        if not token:
-            return None
         try:
             st = self.path.stat()
             stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
@@ -98,7 +97,7 @@ class TokenBook:
                 self.stamp = stamp
             except (Fatal, OSError, KeyError, TypeError, AttributeError):
                 pass  # half written by hand, or damaged: the tokens as last read
-        return self.hashes.get(token_hash(token))
+        return self.hashes.get(token_hash(token)) if token else None
 
 
 def ensure_links(outbox: Path, units: UnitList, base_url: str, *, renew: tuple[str, ...] = (),

@@ -219,7 +219,7 @@ def load_notes(inbox: Path) -> dict[str, Note]:
     return page_notes(inbox)
 
 
-def _scope_text(warnings: frozenset[tuple[str, str, str]] | None) -> str:
+def _scope_text(warnings: frozenset[tuple[str, str, str, str]] | None) -> str:
     return "" if warnings is None else json.dumps(sorted(warnings), ensure_ascii=False)
 
 
