@@ -7,11 +7,12 @@ county sent; macros are never carried over (openpyxl drops them unless asked to 
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity, UnitStatus
 from ..spec.form import Form
@@ -19,6 +20,8 @@ from ..stages.read.workbook import open_book
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
+RULED = Border(*(Side(style="thin", color="A6B0BA"),) * 4)
 AUTHOR = "省双联办"
 
 
@@ -75,6 +78,14 @@ def plain_workbook(form: Form, findings: list[Finding], unit_name: str) -> bytes
 
 
 WIDTHS = {"A": 9, "B": 30, "C": 78}  # 级别, 位置, 说明: together one landscape A4 page wide
+LINE_POINTS = 15  # a line of 11-point text
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes in a column `width` characters wide (a Chinese character
+    is two of them), wrapped."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, -(-used // max(width - 2, 1)))
 
 
 def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name: str) -> None:
@@ -97,11 +108,18 @@ def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name
     ws.row_dimensions[1].height = 18 * -(-len(rows[0][0]) // per_line) + 6  # tall enough for the title, wrapped
     for cell in ws[2]:
         cell.font = Font(bold=True)
+        cell.fill = HEADER_FILL
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.border = RULED  # ruled, as a printed list of findings is read
     for letter, width in WIDTHS.items():
         ws.column_dimensions[letter].width = width
-    for row in ws.iter_rows(min_row=3):
+    for r, row in enumerate(ws.iter_rows(min_row=3), start=3):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs do not grow a row for wrapped text they did not type themselves:
+        # each row as tall as its longest wrapped text, so that nothing is cut off on paper.
+        ws.row_dimensions[r].height = LINE_POINTS * max(_lines(str(c.value or ""), WIDTHS[c.column_letter]) for c in row) + 3
     ws.freeze_panes = "A3"
     ws.print_title_rows = "2:2"
     ws.print_area = f"A1:C{len(rows)}"
