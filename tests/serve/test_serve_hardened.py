@@ -48,9 +48,8 @@ def scrambled(data: bytes, part: str) -> bytes:
     """The workbook with the middle of one part's compressed bytes overwritten: a file damaged
     in transit, its directory intact."""
     import io
-    import zipfile
-
     import struct
+    import zipfile
 
     info = zipfile.ZipFile(io.BytesIO(data)).getinfo(part)
     name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
