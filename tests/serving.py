@@ -158,3 +158,15 @@ def run_pipeline(*args: str, timeout: float = 300) -> subprocess.CompletedProces
     """`python -m pipeline …` as the office runs it."""
     return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def page_showing(url: str, words: str, timeout: float = 15) -> str:
+    """The page at `url`, once it says `words`: a file put into the inbox by hand is on the pages
+    as soon as the page has looked at the inbox again (a page waits for that under a second,
+    then shows what it knows and looks again at the next visit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = request("GET", url).text
+        if words in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)

@@ -33,7 +33,7 @@ from .desk import EXPLANATION_LIMIT, Desk, Incoming, Outcome, figures
 from .receive import BadForm, Intake, Stalled, TooLarge, origin_of, read_form
 from .worker import CheckWorker, warm_up
 
-PAGE_WAIT = 0.5  # seconds a page waits for the inbox to be looked at again before it shows what it knows
+PAGE_WAIT = 0.9  # seconds a page waits for the inbox to be looked at again before it shows what it knows
 
 
 def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None,

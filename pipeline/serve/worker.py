@@ -164,12 +164,17 @@ class CheckWorker:
         clerk's words. A fault of this program is raised, for the runner's guard."""
         out = []
         for source, data in items:
-            try:
-                out.append(self.call(read_one, source, data))
-            except WorkerLost as lost:
-                if lost.kind == "fault":
-                    raise
-                out.append(beyond_limits(self.form, source, lost.kind, self.seconds))
+            for attempt in (1, 2):
+                try:
+                    out.append(self.call(read_one, source, data))
+                    break
+                except WorkerLost as lost:
+                    if lost.kind == "fault":
+                        raise
+                    if lost.kind == "died" and attempt == 1:
+                        continue  # killed by something else than the file: once more, in the new worker
+                    out.append(beyond_limits(self.form, source, lost.kind, self.seconds))
+                    break
         return out
 
 

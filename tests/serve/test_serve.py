@@ -18,7 +18,7 @@ from pipeline.run.report import build_run
 from pipeline.store.inbox import discover
 from pipeline.store.uploads import live_uploads, store_upload, sweep_partial
 from tests.builders import checked_files, clean_rows
-from tests.serving import multipart, request, start_server, upload
+from tests.serving import multipart, page_showing, request, start_server, upload
 
 
 def workbook(form, unit, rows=None, **layout) -> bytes:
@@ -421,7 +421,7 @@ def test_a_countys_page_says_why_its_emailed_return_was_rejected(served, form, u
     (inbox / name).write_bytes(workbook(form, unit, bad_rows(BAD["households"][0])))
     expected = next(c for c in checked_files(inbox, form, units) if c.source.path == name).findings
     assert [f.rule for f in expected] == ["twice-exceeds-visited"]
-    section = _standing(request("GET", server.links()[unit.code]).text)
+    section = _standing(page_showing(server.links()[unit.code], name))
     assert "已退回" in section and "未通过审核的原因" in section and name in section
     assert f"表一 第{expected[0].cell[1:]}行 {expected[0].cell[0]}列（走访2次以上农户数）" in section  # as a clerk reads it
     assert html.escape(expected[0].message, quote=False) in section
@@ -448,7 +448,7 @@ def test_a_file_in_a_countys_name_with_another_countys_content_shows_only_the_co
     named, content = units.by_code("620321"), units.by_code("620421")  # 永昌县's name, 靖远县's return
     rows = bad_rows(BAD["households"][0])
     (inbox / f"{named.code}_{named.name}.xlsx").write_bytes(workbook(form, content, rows))
-    mine = _standing(request("GET", server.links()[named.code]).text)
+    mine = _standing(page_showing(server.links()[named.code], f"{named.code}_{named.name}.xlsx"))
     assert "已退回" in mine and "表内填报单位是靖远县" in mine
     assert "G6" not in mine and "99999" not in mine  # 靖远县's own figures are not 永昌县's to see
     theirs = _standing(request("GET", server.links()[content.code]).text)

@@ -25,7 +25,7 @@ import pytest
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.store.links import read_links
 from tests.builders import clean_rows, lying_zip, with_far_cells, with_member
-from tests.serving import multipart, path_of, raw, request, run_pipeline, start_server, upload
+from tests.serving import multipart, page_showing, path_of, raw, request, run_pipeline, start_server, upload
 
 NO_ENGLISH = re.compile(r"[A-Za-z]+(Error|Exception|File)\b|Traceback|BadZip")
 
@@ -145,7 +145,7 @@ def test_a_zip_in_the_inbox_whose_member_lies_is_listed_broken_and_the_page_goes
         z.writestr(f"{unit.code}_{unit.name}.xlsx", member)
     (inbox / f"{unit.code}_邮件.zip").write_bytes(buf.getvalue())
     t = time.monotonic()
-    page = request("GET", server.links()[unit.code]).text
+    page = page_showing(server.links()[unit.code], f"{unit.code}_邮件.zip")
     assert time.monotonic() - t < 3
     section = page.split('id="standing"')[1]
     assert "已退回" in section and "疑似恶意文件" in section
