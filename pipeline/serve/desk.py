@@ -273,12 +273,29 @@ class Desk:
             if t.stored and extra:  # compared once, here: the refresh finds it done
                 self.across[(t.checked.source.path, t.checked.source.sha256)] = extra.get(id(t.checked), ())
         if taken_in:
-            self.refresh()
+            self._refresh_after_storing()
         for t in taken_in:
             judged = with_findings(t.checked, extra.get(id(t.checked), ()))
             outcomes[t.index] = self._accepted(guard, t.item, judged, t.current, unchanged=not t.stored)
         self._log(guard)
         return [outcomes[i] for i in range(len(incoming))]
+
+    def _refresh_after_storing(self) -> None:
+        """The inbox looked at again, with the returns just stored in it. They are stored and
+        will be answered as such: a fault of this program here costs the page's view of the
+        inbox until the next look, never a county's receipt."""
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - logged for the maintainers; the receipts go out
+            import traceback
+
+            if self.outbox is not None:
+                try:
+                    with open(self.outbox / SERVE_LOG, "ab") as f:
+                        f.write(f"=== 存入报表后查看收件箱时出错 {datetime.now():%Y-%m-%d %H:%M:%S}\n".encode())
+                        f.write(traceback.format_exc().encode())
+                except OSError:
+                    pass
 
     def _compare(self, taken: list[Checked]) -> dict[int, tuple[Finding, ...]]:
         """The cross-period findings of each return taken (id of its check → findings), as
