@@ -316,6 +316,13 @@ def templates(args) -> int:
     links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
     files = blank_forms(form, list(units.units), townships, links)
     folder = args.outbox / "templates"
-    write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板：{folder}" + ("（填报说明中附有各单位的报送链接）" if links else ""))
+    if links:
+        from .store.files import write_private
+
+        # Each carries its unit's secret link: readable by this account alone, as links.csv is.
+        write_private(folder, files)
+        print(f"已生成 {len(files)} 个空白报表模板：{folder}（填报说明中附有各单位的报送链接，仅本机账户可读，请逐个单位分发）")
+    else:
+        write_tree(folder, files)
+        print(f"已生成 {len(files)} 个空白报表模板：{folder}")
     return 0

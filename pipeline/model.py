@@ -20,7 +20,7 @@ class Severity(StrEnum):
 
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
+SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "需核实", Severity.INFO: "提示"}  # the one vocabulary, everywhere
 STATUS_LABEL = {"included": "已报送", "rejected": "已退回", "missing": "未报送"}
 FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
 

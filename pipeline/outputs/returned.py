@@ -7,11 +7,12 @@ county sent; macros are never carried over (openpyxl drops them unless asked to 
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity, UnitStatus
 from ..spec.form import Form
@@ -19,6 +20,8 @@ from ..stages.read.workbook import open_book
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
+HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
+RULED = Border(*(Side(style="thin", color="A6B0BA"),) * 4)
 AUTHOR = "省双联办"
 
 
@@ -74,21 +77,59 @@ def plain_workbook(form: Form, findings: list[Finding], unit_name: str) -> bytes
     return buf.getvalue()
 
 
+WIDTHS = {"A": 9, "B": 30, "C": 78}  # 级别, 位置, 说明: together one landscape A4 page wide
+LINE_POINTS = 15  # a line of 11-point text
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes in a column `width` characters wide (a Chinese character
+    is two of them), wrapped."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, -(-used // max(width - 2, 1)))
+
+
 def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name: str) -> None:
+    """The first sheet: every finding, as a clerk prints it (landscape A4, the three columns on
+    one page's width, 位置 and 说明 wrapped within it, the title whole, the header row on every
+    page). Every cell is text, typed as such: a sheet's or a county's words beginning with `=`
+    are never a formula."""
     ws = wb.create_sheet("问题清单", 0)
-    ws.append([f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"])
-    ws.append(["级别", "位置", "说明"])
-    for f in sorted(findings, key=lambda f: f.sort_key):
-        ws.append([SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell) or "整个文件", f.message])
+    rows = [[f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"], ["级别", "位置", "说明"]]
+    rows += [[SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell, f.field) or "整个文件", f.message]
+             for f in sorted(findings, key=lambda f: f.sort_key)]
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(r, c, value)
+            cell.data_type = "s"  # text, whatever it begins with
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=3)
     ws["A1"].font = Font(bold=True, size=13)
+    ws["A1"].alignment = Alignment(wrap_text=True, vertical="center")
+    per_line = sum(WIDTHS.values()) // 2  # Chinese characters a line holds: each takes two of Excel's width units
+    ws.row_dimensions[1].height = 18 * -(-len(rows[0][0]) // per_line) + 6  # tall enough for the title, wrapped
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    ws.column_dimensions["A"].width = 8
-    ws.column_dimensions["B"].width = 26
-    ws.column_dimensions["C"].width = 90
-    for row in ws.iter_rows(min_row=3):
-        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+        cell.fill = HEADER_FILL
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.border = RULED  # ruled, as a printed list of findings is read
+    for letter, width in WIDTHS.items():
+        ws.column_dimensions[letter].width = width
+    for r, row in enumerate(ws.iter_rows(min_row=3), start=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs do not grow a row for wrapped text they did not type themselves:
+        # each row as tall as its longest wrapped text, so that nothing is cut off on paper.
+        ws.row_dimensions[r].height = LINE_POINTS * max(_lines(str(c.value or ""), WIDTHS[c.column_letter]) for c in row) + 3
     ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+    ws.print_area = f"A1:C{len(rows)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.print_options.horizontalCentered = True
 
 
 def _top_left(ws, ref: str) -> str:

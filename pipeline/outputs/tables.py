@@ -149,10 +149,18 @@ def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
 
 def explanation_of(f: Finding, explained: dict[tuple[str, str], str] | None) -> str:
     """The county's 上报说明 for a warning: its sheet's own (the labelled cell under that table),
-    else one for the whole file (given on the submission page, sheet ""); empty for anything else."""
+    else one given on the submission page for this very warning (`answered_key`), else one for
+    the whole file (sheet ""); empty for anything else."""
     if not explained or f.severity != Severity.WARNING:
         return ""
-    return (explained.get((f.file, f.sheet), "") if f.sheet else "") or explained.get((f.file, ""), "")
+    return ((explained.get((f.file, f.sheet), "") if f.sheet else "")
+            or explained.get((f.file, answered_key(f.rule, f.sheet, f.cell, f.field)), "") or explained.get((f.file, ""), ""))
+
+
+def answered_key(rule: str, sheet: str, cell: str, field: str) -> str:
+    """Where a note written for one warning is kept among a file's explanations, beside its
+    sheets' names: NUL is in no sheet's name."""
+    return "\0".join(("", rule, sheet, cell, field))
 
 
 def previous_label(comparison: Comparison | None, code: str) -> str:

@@ -102,16 +102,17 @@ class InboxChecked:
 def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units: UnitList, *,
                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None, guard: Guard,
                 checker: Helper | None = None, progress: Callable[[int, int], None] | None = None,
-                after_reading: Callable[[int], None] | None = None) -> FilesChecked:
+                after_reading: Callable[[int], None] | None = None,
+                reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> FilesChecked:
     """Read and validate `sources` (their bytes in `data`) exactly as `make report` does: one
     validation over all of them. `cache` serves content read or validated before.
     `after_reading(n)` is told, once the files are read, how many were read afresh (the report
-    starts its Word helper then)."""
+    starts its Word helper then). `reader`: who reads (run.read_all)."""
     cache = cache if cache is not None else ReadCache(None, "")
     findings = file_findings(form, sources, units)
     readable = [s for s in sources if s.kind in READABLE]
     to_read = sum(1 for s in readable if not cache.has(s))
-    results = read_all(readable, data, form, units, passwords, cache, guard, progress)
+    results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
     if after_reading:
         after_reading(to_read)
     # Broken files are kept as results with no return, so the roster can count them.
@@ -140,6 +141,16 @@ def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
     return settle(units, gathered, decisions)
 
 
+def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecked:
+    """Files checked at different times, as check_files would have judged them together:
+    validation judges each return by itself, so the checks of files judged apart add up to
+    the check of all (the page checks only what is new, and keeps the rest)."""
+    results = [checked[s.path].result for s in sources if s.kind in READABLE]
+    results += [checked[s.path].result for s in sources if s.kind in ("broken", "archive")]
+    findings = tuple(f for s in sources for f in checked[s.path].findings)
+    return FilesChecked(tuple(sources), tuple(results), findings, Tables((), {}), 0)
+
+
 def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),
           cache: ReadCache | None = None, guard: Guard, dating: Dating | None = None, **scheduling) -> InboxChecked:
     """The inbox view judged as a report run judges it (check_files, then choose)."""
@@ -158,22 +169,53 @@ def staged_source(shown: str, data: bytes, mtime: float) -> Source:
     return Source(shown, len(data), hashlib.sha256(data).hexdigest(), mtime, "xlsx" if kind == "zip" else kind)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent on the submission page, named as it will be in the inbox (`source`)."""
+
+    source: Source
+    data: bytes
+    unit: Unit  # whose link it came by
+    filename: str  # as the clerk's computer named it
+
+
 def check_upload(source: Source, data: bytes, unit: Unit, filename: str, form: Form, units: UnitList, guard: Guard,
-                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None) -> Checked:
-    """The upload's findings under its inbox name, with one more when the return is another
+                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None, **scheduling) -> Checked:
+    """One upload's check (check_uploads)."""
+    return check_uploads([Upload(source, data, unit, filename)], form, units, guard, passwords, cache, **scheduling)[0]
+
+
+def check_uploads(uploads: list[Upload], form: Form, units: UnitList, guard: Guard, passwords: tuple[str, ...] = (),
+                  cache: ReadCache | None = None, **scheduling) -> list[Checked]:
+    """Each upload's findings under its inbox name, with one more when the return is another
     unit's: its content names another county, or its own file name does and its content names
     nobody (read under the name the clerk gave it, it would count for that county). Such a
-    file is refused whatever else it holds: the link it came by is this unit's alone."""
-    files = check_files([source], {source.path: data}, form, units, passwords=passwords, cache=cache, guard=guard)
+    file is refused whatever else it holds: the link it came by is this unit's alone.
+    Uploads that arrive together are read and validated together (one validation costs about
+    as much for many returns as for one); each is judged by itself."""
+    files = check_files([u.source for u in uploads], {u.source.path: u.data for u in uploads}, form, units,
+                        passwords=passwords, cache=cache, guard=guard, **scheduling)
     # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
-    judged = gather(form, units, list(files.results), list(files.findings)).findings
-    checked = Checked(source, files.checked()[source.path].result, tuple(sorted(judged, key=lambda f: f.sort_key)))
+    judged: dict[str, list[Finding]] = {}
+    for f in gather(form, units, list(files.results), list(files.findings)).findings:
+        judged.setdefault(f.file, []).append(f)
+    results = files.checked()
+    return [_as_theirs(Checked(u.source, results[u.source.path].result,
+                               tuple(sorted(judged.get(u.source.path, ()), key=lambda f: f.sort_key))),
+                       u, form, units, guard, passwords, scheduling) for u in uploads]
+
+
+def _as_theirs(checked: Checked, upload: Upload, form: Form, units: UnitList, guard: Guard,
+               passwords: tuple[str, ...], scheduling: dict) -> Checked:
+    """The check, refused when the return is another unit's (check_uploads)."""
+    unit, filename, data, source = upload.unit, upload.filename, upload.data, upload.source
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
     if not other and ret is not None and named and named != unit.code:
         as_sent = replace(source, path=Path(filename).name)
-        again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard)
+        again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard,
+                            **scheduling)
         ret_as_sent = again.results[0].ret if again.results else None
         if ret_as_sent is not None and ret_as_sent.county_code != unit.code:
             other = ret_as_sent.county_code or named

@@ -184,7 +184,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     sheets = {r.source.path: tuple((s.name, _table_end(s)) for s in r.ret.sheets.values()) for r in results if r.ret}
     explained = {(r.source.path, s.name): s.explanation for r in results if r.ret for s in r.ret.sheets.values()
                  if s.explanation}
-    explained |= {(path, ""): words for path, words in view.explanations.items()}
+    explained |= view.explained()  # the page's notes, for the warnings they answer
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
     blocks = BlockCache(cache_dir, cache_key, valid=_is_block)

@@ -16,6 +16,7 @@ import hashlib
 import os
 import stat as stat_module
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,14 +46,36 @@ _HEAD = 8
 
 
 @dataclass(frozen=True)
+class Note:
+    """A 上报说明 given on the submission page for one file, and the warnings it was written
+    for, each as (rule, sheet, cell, field): it answers those, never a warning found later. None: a
+    note from before the page kept that, which answers every warning of its file."""
+
+    words: str
+    warnings: frozenset[tuple[str, str, str, str]] | None = None
+
+
+@dataclass(frozen=True)
 class InboxView:
     """The inbox at one instant: its entries, the bytes of every readable one (by `Source.path`),
-    and the 上报说明 the page keeps (by file name). Later steps use these, never the folder."""
+    and the 上报说明 the page keeps (by file name; `explained_for`: the warnings each answers,
+    where the page recorded them). Later steps use these, never the folder."""
 
     folder: Path
     sources: tuple[Source, ...]
     data: dict[str, bytes] = field(default_factory=dict)
     explanations: dict[str, str] = field(default_factory=dict)
+    explained_for: dict[str, frozenset[tuple[str, str, str, str]]] = field(default_factory=dict)
+
+    def explained(self) -> dict[tuple[str, str], str]:
+        """The page's notes as a report run looks them up (outputs.tables.explanation_of): for
+        the warnings each was written for, or for the whole file when the page did not say."""
+        from ..outputs.tables import answered_key
+
+        out = {(path, ""): words for path, words in self.explanations.items() if path not in self.explained_for}
+        for path, warnings in self.explained_for.items():
+            out |= {(path, answered_key(*w)): self.explanations[path] for w in warnings}
+        return out
 
     def readable(self) -> list[Source]:
         return [s for s in self.sources if s.kind in READABLE]
@@ -68,8 +91,9 @@ def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str],
     with inbox_shared(inbox):
         data: dict[str, bytes] = {}
         sources = _list(inbox, hashes, data, wanted)
-        notes = page_explanations(inbox)
-    return InboxView(inbox, tuple(sources), data, notes)
+        notes = page_notes(inbox)
+    return InboxView(inbox, tuple(sources), data, {name: n.words for name, n in notes.items()},
+                     {name: n.warnings for name, n in notes.items() if n.warnings is not None})
 
 
 def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
@@ -323,6 +347,7 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
         zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
     except (zipfile.BadZipFile, OSError):
         return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
+    budget = MAX_RETURN_BYTES  # for the whole archive, counted in bytes actually inflated
     with zf:
         for info in zf.infolist():
             if info.is_dir():
@@ -330,17 +355,17 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
             name = _member_name(info)
             shown = f"{rel}/{name}"
             base = Path(name).name
-            member = b""
-            if info.file_size > MAX_RETURN_BYTES:
-                kind = "broken"
-                digest = ""
-            else:
-                with zf.open(info) as f:
-                    head = f.read(_HEAD)
-                kind = classify(base, head)
+            member: bytes | None = b""
+            kind, digest = "broken", ""
+            if info.file_size <= budget:
+                head = _member_bytes(zf, info, _HEAD, head=True)
+                kind = classify(base, head) if head is not None else "broken"
                 if kind != "skip":
-                    member = zf.read(info)
-                digest = hashlib.sha256(member).hexdigest() if kind != "skip" else ""
+                    member = _member_bytes(zf, info, budget)
+                    if member is None:
+                        kind, member = "broken", b""
+                    budget -= len(member)
+                    digest = hashlib.sha256(member).hexdigest()
             member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
             kind = kind if kind != "zip" else "archive"
             out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=info.filename,
@@ -348,6 +373,25 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
             if data is not None and kind in READABLE:
                 data[shown] = member
     return out
+
+
+def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, *, head: bool = False) -> bytes | None:
+    """A member's bytes, inflated a megabyte at a time and never past `limit` bytes actually
+    produced (whatever the zip declares): None when it would exceed that, or cannot be
+    inflated whole (damaged, encrypted, a compression zipfile lacks, a size that lies and so
+    fails its checksum). `head`: only its first `limit` bytes."""
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            if head:
+                return f.read(limit)
+            while chunk := f.read(1 << 20):
+                out += chunk
+                if len(out) > limit:
+                    return None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError):
+        return None
+    return bytes(out)
 
 
 def _sha256(content: bytes | None, path: Path) -> str:
@@ -378,13 +422,30 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def page_explanations(inbox: Path) -> dict[str, str]:
+def page_notes(inbox: Path) -> dict[str, Note]:
     """上报说明 given with an upload on the submission page (kept in
-    inbox/.versions/explanations.csv, by the file's name in the inbox): file → words."""
+    inbox/.versions/explanations.csv, by the file's name in the inbox): file → its note."""
     path = inbox / VERSIONS / EXPLANATIONS
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
-            return {row["file"]: row["explanation"].strip() for row in csv.DictReader(f)
-                    if row.get("file") and (row.get("explanation") or "").strip()}
-    except (OSError, UnicodeDecodeError, KeyError, csv.Error):
-        return {}  # none, or not readable: the cells under the tables still count
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}  # none, or not readable (the page's own, 0600): the cells under the tables still count
+    notes = {}
+    for row in rows:
+        words = (row.get("explanation") or "").strip()
+        if row.get("file") and words:
+            notes[row["file"]] = Note(words, _scope(row.get("warnings")))
+    return notes
+
+
+def _scope(text: str | None) -> frozenset[tuple[str, str, str, str]] | None:
+    """The warnings a note answers, as the notes file lists them (JSON); None when it does not."""
+    if not text:
+        return None
+    import json
+
+    try:
+        return frozenset((str(r), str(s), str(c), str(f)) for r, s, c, f in json.loads(text))
+    except (ValueError, TypeError):
+        return None

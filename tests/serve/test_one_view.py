@@ -54,7 +54,7 @@ def test_a_county_reuploading_while_the_office_runs_reports(tmp_path, form, unit
     inbox, outbox, reports = tmp_path / "inbox", tmp_path / "outbox", tmp_path / "reports"
     shutil.copytree(EXAMPLE, inbox)
     (inbox / f"{CODE}_白银区.xlsx").unlink()  # the county reports by the page only
-    server = start_server(inbox, outbox)
+    server = start_server(inbox, outbox, upload_interval_seconds=0)  # the county may upload as fast as it likes
     stop = threading.Event()
     accepted: list[int] = []
     refused: list[str] = []

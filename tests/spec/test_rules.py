@@ -75,7 +75,7 @@ def test_a_form_rewords_a_rule_by_its_id_or_its_kind(tmp_path):
     form = load_form(tmp_path / "form.toml")
     assert form.finding("date-missing", file="a.xlsx").message == "请写上填报日期。"
     assert form.finding("visited-exceeds-total", file="a.xlsx", sheet="表一", cell="C5", field_label="走访行政村数",
-                        bound_label="行政村总数").message == "表一!C5：走访行政村数不能大于行政村总数。"
+                        bound_label="行政村总数").message == f"{form.location('表一', 'C5')}：走访行政村数不能大于行政村总数。"
     assert form.rules["date-missing"].severity == Severity.WARNING  # reworded, never re-graded
 
 
