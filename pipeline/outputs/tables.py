@@ -189,6 +189,8 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
             status[s.path] = "已被替代"
     for r in roster.unassigned:
         status[r.source.path] = "无法识别单位"
+    for r in roster.outside:
+        status[r.source.path] = "不在本次汇总范围内"
     rows = []
     for s in sources:
         state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过",
