@@ -64,7 +64,7 @@ lint: $(VENV)/.dev ## 用 ruff 检查代码（开发用）
 golden: $(VENV)/.dev ## 有意修改报告措辞后，重写 tests/golden/ 中的标准文本（开发用）
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/outputs/test_golden.py
 
-templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇）
+templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇；CITY=兰州市 只为该市（州）的县生成）
 	$(PY) -m pipeline templates
 
 bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
                         description="生成下发各县的空白报表模板。")
-    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path), metavar="文件夹",
+                    help="输出文件夹（默认：outbox/；某市（州）的模板默认写到 outbox/city-代码/）")
+    tp.add_argument("--city", default=_given("CITY"), metavar="市州", help="只为这个市（州）的县（市、区）生成模板（名称或代码）")
     tp.add_argument("--townships", type=Path, default=_given("TOWNSHIPS", Path), metavar="CSV文件",
                     help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
     tp.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
@@ -314,12 +316,19 @@ def templates(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
+    outbox, chosen = args.outbox or DEFAULT_OUTBOX, list(units.units)
+    if args.city:  # a city's own templates, for its counties, worded as the city's
+        from .spec.scope import city
+
+        scope = city(form, units, args.city)
+        form, chosen = scope.form, [u for u in units.units if u.city_code == scope.code]
+        outbox = args.outbox or DEFAULT_OUTBOX / scope.outbox_name
     townships = load_township_lists(args.townships) if args.townships else None
     from .store.links import read_links
 
-    links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
-    files = blank_forms(form, list(units.units), townships, links)
-    folder = args.outbox / "templates"
+    links = read_links(outbox)  # made by make links or make serve; none yet: no link in the templates
+    files = blank_forms(form, chosen, townships, links)
+    folder = outbox / "templates"
     if links:
         from .store.files import write_private
 

@@ -114,3 +114,10 @@ def test_a_provinces_round_is_never_compared_with_a_citys(tmp_path, settings, fo
 def test_fatal_for_an_empty_city_name(form, units):
     with pytest.raises(Fatal, match="CITY="):
         city(form, units, " ")
+
+
+def test_a_citys_templates_are_its_counties(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "DEFAULT_OUTBOX", tmp_path / "outbox")
+    assert cli.main(["templates", "--city", "兰州市"]) == 0
+    made = sorted(p.name for p in (tmp_path / "outbox" / "city-620100" / "templates").iterdir())
+    assert len(made) == 8 and all(name.startswith("6201") for name in made)
