@@ -21,7 +21,7 @@ from ..errors import Fatal
 from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
 from ..outputs.html import render_html, render_validation
-from ..outputs.report import Report, ReportSettings, build_report
+from ..outputs.report import Report, build_report, report_settings
 from ..outputs.returned import UNOPENED, plain_workbook, returned_path, returned_workbook, wanted
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
@@ -74,8 +74,13 @@ def build_run(
     units: UnitList | None = None,
     cache_dir: Path | None = None,
     round_plan: RoundPlan | None = None,
+    made: datetime | None = None,
+    remade: int = 0,
 ) -> Run:
-    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken)."""
+    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken).
+    `made`: when the run was made, for the Word report's properties (default: the round's
+    time; none without a round, so that equal inputs give equal bytes); `remade`: how many
+    times this round was made before (validation.html says it was made again)."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
@@ -83,7 +88,8 @@ def build_run(
     gc.disable()
     word, checker = Helper(), Helper()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan,
+                          made, remade)
     finally:
         word.close()
         checker.close()
@@ -93,7 +99,8 @@ def build_run(
 
 
 def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
-               cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None) -> Run:
+               cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
+               made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     # The previous round's snapshot is read by a copy of this process while this one reads the
@@ -184,18 +191,19 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     blocks = BlockCache(cache_dir, cache_key, valid=lambda block: type(block) is Block)
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
-    report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
-                                     settings.twice_threshold, settings.word_annex_limit, settings.lowest_count,
-                                     settings.burden_ratio)
+    made = made or (plan.made if plan else None)
+    said = report_settings(settings, plan.name if plan else "", made)
 
     def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
-        report = build_report(form, units, totals, roster, findings, report_settings, example=example, charts=charts,
+        report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
                               comparison=comparison, round_note=round_note)
         return report, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
             "roster.csv": roster_csv(roster, comparison),
-            "validation.html": render_validation(form, roster, findings, comparison, explained).encode("utf-8"),
+            "validation.html": render_validation(form, roster, findings, comparison, explained,
+                                                 round_name=plan.name if plan else "", remade=remade,
+                                                 round_note=round_note).encode("utf-8"),
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
         }
 
@@ -394,7 +402,7 @@ def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: 
         elif round_name:
             say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan)
+                        round_plan=plan, made=plan.made if plan else datetime.now(), remade=len(remade))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = writer.write_outputs(outbox, run.files, stamp=stamp)
     return Outcome(run, written, example, plan, remade)
