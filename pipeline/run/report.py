@@ -21,7 +21,7 @@ from ..errors import Fatal
 from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
 from ..outputs.html import render_html, render_validation
-from ..outputs.report import Report, ReportSettings, build_report
+from ..outputs.report import Report, build_report, report_settings
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
@@ -83,9 +83,14 @@ def build_run(
     cache_dir: Path | None = None,
     round_plan: RoundPlan | None = None,
     scope: Scope | None = None,
+    made: datetime | None = None,
+    remade: int = 0,
 ) -> Run:
     """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken).
-    `scope`: one city's run (spec/scope.city); default the province's."""
+    `scope`: one city's run (spec/scope.city); default the province's. `made`: when the run was
+    made, for the Word report's properties (default: the round's time; none without a round, so
+    that equal inputs give equal bytes); `remade`: how many times this round was made before
+    (validation.html says it was made again)."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
@@ -93,7 +98,8 @@ def build_run(
     gc.disable()
     word, checker = Helper(), Helper()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan, scope)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan,
+                          scope, made, remade)
     finally:
         word.close()
         checker.close()
@@ -104,7 +110,7 @@ def build_run(
 
 def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
                cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
-               scope: Scope | None = None) -> Run:
+               scope: Scope | None = None, made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
@@ -201,18 +207,19 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
-    report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
-                                     settings.twice_threshold, settings.word_annex_limit, settings.lowest_count,
-                                     settings.burden_ratio)
+    made = made or (plan.made if plan else None)
+    said = report_settings(settings, plan.name if plan else "", made)
 
     def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
-        report = build_report(form, units, totals, roster, findings, report_settings, example=example, charts=charts,
+        report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
                               comparison=comparison, round_note=round_note)
         return report, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
             "roster.csv": roster_csv(roster, comparison),
-            "validation.html": render_validation(form, roster, findings, comparison, explained).encode("utf-8"),
+            "validation.html": render_validation(form, roster, findings, comparison, explained,
+                                                 round_name=plan.name if plan else "", remade=remade,
+                                                 round_note=round_note).encode("utf-8"),
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
         }
 
@@ -220,8 +227,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     docx = word.submit(render_docx, for_word(report))
     files["totals.csv"] = totals_csv(form, totals, comparison)
     if snapshot is not None:
-        made, incidents, faults = snapshot()
-        files[snapshot_path(plan.name, plan.stamp)] = made
+        kept, incidents, faults = snapshot()
+        files[snapshot_path(plan.name, plan.stamp)] = kept
         guard.adopt(incidents)
         if faults:
             findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
@@ -431,7 +438,7 @@ def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round
         elif round_name:
             say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan, scope=scope)
+                        round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(), remade=len(remade))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = writer.write_outputs(outbox, run.files, stamp=stamp)
     return Outcome(run, written, example, plan, remade, outbox)
