@@ -67,7 +67,7 @@ golden: $(VENV)/.dev ## 有意修改报告措辞后，重写 tests/golden/ 中�
 templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇；CITY=兰州市 只为该市（州）的县生成）
 	$(PY) -m pipeline templates
 
-bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）
+bench: $(VENV)/.dev $(VENV)/.compiled ## 测速：87 份杂乱报表对比 read_excel 循环，3000 份（SIZES=30000 另测三万份），写出 benchmarks/results.md（开发用）
 	$(PY) benchmarks/bench.py $(if $(SIZES),--sizes $(SIZES))
 
 serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链接上传报表，即时看到审核结果（HOST= PORT= INBOX= OUTBOX=；ROUND= 上传时即与上一轮比较，PREVIOUS= 指定上一轮）

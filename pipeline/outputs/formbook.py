@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from ..spec.form import Form, SheetSpec, cn_quotes
+from ..spec.numbers import NotACount, parse_count
 from ..spec.units import Unit
 
 FIXED_ZIP_TIME = (2016, 12, 5, 0, 0, 0)
@@ -200,7 +201,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
                 if layout.total_formulas:
                     value = f"=SUM({letter}{first_data}:{letter}{last_data})"
                 else:
-                    value = sum(_as_int(t.get(item.key, 0)) for t in townships)
+                    value = sum(_as_int(t.get(item.key, 0), item.unit) for t in townships)
             else:
                 value = None
             cell = ws.cell(total_row, c, value)
@@ -231,10 +232,12 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
     )
 
 
-def _as_int(v: object) -> int:
+def _as_int(v: object, unit: str) -> int:
+    """A township's figure as the clerk's own 合计 counts it: `1,234`, `１２`, `48户` are figures
+    too; a dash or a word is none."""
     try:
-        return int(v)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return parse_count(v, (unit,) if unit else ())
+    except NotACount:
         return 0
 
 

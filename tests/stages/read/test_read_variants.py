@@ -19,110 +19,17 @@ from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.stages.read.sources import read_source
 from pipeline.store.inbox import discover
 from tests.builders import (
-    cache_formula_values,
     clean_rows,
     expected_numbers,
     files_in,
     numbers_of,
     read_one,
-    reload,
-    rewrite_sheet_xml,
-    save,
-    to_xls,
     zip_of,
 )
-
-FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
-
+from tests.habits import VARIANTS, spelled
 
 
-
-
-
-
-
-def spelled(rows, form, spell) -> list[dict]:
-    """The same figures, each count written the way `spell(value, field, i)` says."""
-    out = []
-    for i, r in enumerate(rows):
-        out.append({"township": r["township"]} | {f.key: spell(r[f.key], f, i) for f in form.count_fields})
-    return out
-
-
-def text_number(v: int, field, i: int) -> object:
-    styles = [
-        lambda: f"{v:,}", lambda: f"{v:,}".replace(",", "，"), lambda: str(v).translate(FULLWIDTH),
-        lambda: f" {v} ", lambda: f"{v}{field.unit}", lambda: f"{v}.0", lambda: float(v), lambda: str(v),
-    ]
-    return styles[(i + len(field.key)) % len(styles)]()
-
-
-def edit_headers(data: bytes, replacements: dict[str, str]) -> bytes:
-    wb = reload(data)
-    for ws in wb.worksheets:
-        for row in ws.iter_rows(min_row=1, max_row=6):
-            for c in row:
-                if isinstance(c.value, str) and c.value in replacements:
-                    c.value = replacements[c.value]
-    return save(wb)
-
-
-def add_sheets(data: bytes, visible=("封面", "填报说明"), hidden=("表1(旧)",)) -> bytes:
-    wb = reload(data)
-    for name in visible:
-        wb.create_sheet(name, 0)["A1"] = "说明:本表由各县(市、区)双联办填报。"
-    for name in hidden:
-        ws = wb.create_sheet(name)
-        ws["A1"] = "乡镇"
-        ws.sheet_state = "hidden"
-    return save(wb)
-
-
-def far_formatting(xml: str) -> str:
-    return xml.replace("</sheetData>", '<row r="100000"><c r="A100000" s="1"/><c r="H100000" s="1"/></row></sheetData>')
-
-
-# (id, layout, how counts are spelled, post-processing of the bytes, file name, expected findings)
-CASES = [
-    ("issued-layout", Layout(), None, None, None, set()),
-    ("no-title-rows", Layout(title=False), None, None, None, {("warning", "date-missing")}),
-    ("more-rows-above", Layout(preamble=("附件2", "甘双联办发〔2016〕18号")), None, None, None, set()),
-    ("blank-row-after-header", Layout(blank_row_after_header=True), None, None, None, set()),
-    ("one-row-header", Layout(header_rows=1), None, None, None, set()),
-    ("column-number-row", Layout(code_row=True), None, None, None, set()),
-    ("columns-reordered", Layout(reverse_columns=True), None, None, None, set()),
-    ("extra-columns", Layout(extra_columns=("序号", "备注")), None, None, None, set()),
-    ("total-first", Layout(total="first"), None, None, None, set()),
-    ("total-absent", Layout(total="none"), None, None, None, set()),
-    ("total-spelled-总计", Layout(total_label="总计"), None, None, None, set()),
-    ("total-spelled-合  计", Layout(total_label="合  计"), None, None, None, set()),
-    ("numbers-as-text", Layout(), text_number, None, None, set()),
-    ("formulas-with-cached-values", Layout(total_formulas=True), None, cache_formula_values, None, set()),
-    ("total-formulas-without-values", Layout(total_formulas=True), None, None, None,
-     {("info", "total-recomputed")}),
-    ("header-text-noise", Layout(), None, lambda d: edit_headers(d, {
-        "乡镇": "乡（镇）", "走访农户数": "走访农户数\n（户）", "行政村总数": "行政村 总数",
-        '"六个精准"方面问题': "“六个精准”方面问题", "宣传政策场次": "宣传政策\n(场次)", "联户干部数": "联户干部数(名)",
-    }), None, set()),
-    ("one-row-header-aliases", Layout(header_rows=1), None, lambda d: edit_headers(d, {
-        '"六个精准"方面问题排查数': "六个精准问题排查数", '"两不愁、三保障"方面问题已整改': "两不愁三保障问题已整改数",
-        "走访2次以上农户数": "走访两次以上农户数", "新增联系村数": "其中:新增联系村",
-    }), None, set()),
-    ("cover-and-hidden-sheets", Layout(), None, add_sheets, None, set()),
-    ("rows-formatted-far-below", Layout(), None, lambda d: rewrite_sheet_xml(d, far_formatting), None, set()),
-    ("xlsm", Layout(), None, None, "620102_城关区.xlsm", set()),
-    ("legacy-xls", Layout(), None, to_xls, "620102_城关区.xls", set()),
-    ("xls-saved-as-xlsx", Layout(), None, to_xls, "620102_城关区.xlsx", set()),
-    ("xlsx-saved-as-et", Layout(), None, None, "620102_城关区.et", set()),
-    ("short-unit-name-no-code", Layout(unit_text="城关区", show_code=False), None, None, "return.xlsx", set()),
-    ("date-with-dots", Layout(date_text="2016.12.5"), None, None, None, set()),
-    ("combination", Layout(header_rows=1, total="first", extra_columns=("序号", "备注"), blank_row_after_header=True,
-                           reverse_columns=True, preamble=("附件",)), text_number, None, None, set()),
-    ("combination-two-row-xls", Layout(total="first", code_row=True), text_number, to_xls, "城关区.xls", set()),
-]
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", VARIANTS, ids=[c[0] for c in VARIANTS])
 def test_variant_reads_like_the_clean_return(case, tmp_path, form, units):
     _, layout, spell, post, name, expected_findings = case
     unit = units.by_code("620102")
