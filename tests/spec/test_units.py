@@ -1,6 +1,8 @@
 """Which county a workbook names: whole names, short names, older names, codes."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 @pytest.mark.parametrize("text, code", [
@@ -40,3 +42,43 @@ def test_file_names(units, stem, code):
 
 def test_file_name_naming_two_units_is_no_answer(units):
     assert units.find_in_filename("宁县和正宁县合并") is None
+
+
+def _named_in(units, stem: str) -> str | None:
+    """What find_in_filename promises, said the slow way: every unit name found in the text,
+    less those inside a longer name found there; one unit, or no answer."""
+    from pipeline.spec.units import _clean
+
+    text = _clean(stem)
+    spans = [(i, i + len(n), u.code) for u in units.units for n in u.names
+             if len([v for v in units.units if n in v.names]) == 1
+             for i in range(len(text)) if text.startswith(n, i)]
+    kept = {c for (a, b, c) in spans if not any(a2 <= a and b <= b2 and b2 - a2 > b - a for (a2, b2, _) in spans)}
+    return kept.pop() if len(kept) == 1 else None
+
+
+def test_file_names_where_many_units_begin_alike():
+    """A list where thousands of names share their first characters (a national list has many
+    新…, 东…; a synthetic one 合成…) is looked up as exactly as Gansu's."""
+    from pipeline.spec.units import Unit, UnitList
+
+    units = UnitList(tuple(Unit(f"{800001 + i}", f"合成{i + 1}县", "700000", "合成市", f"合成{i + 1}县", ())
+                           for i in range(3000)))
+    assert units.find_in_filename("合成12县2016年12月报表") == "800012"
+    assert units.find_in_filename("合成市合成123县“大走访、回头看”活动统计表") == "800123"
+    assert units.find_in_filename("合成1县和合成2县") is None
+    assert units.find_in_filename("合成市汇总") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["宁县", "正宁县", "临夏", "县", "临夏县", "临夏市", "620525", "报表", "城关区", "白银",
+                                 "白银区", "张家川县", "（终稿）", "2016", "_"]), max_size=6))
+def test_file_names_found_as_the_slow_way_says(units, words):
+    stem = "".join(words)
+    assert units.find_in_filename(stem) == (_code_in(units, stem) or _named_in(units, stem))
+
+
+def _code_in(units, stem: str) -> str | None:
+    import re
+
+    return next((c for c in re.findall(r"(?<!\d)(\d{6})(?!\d)", stem) if units.by_code(c)), None)
