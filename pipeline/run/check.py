@@ -27,6 +27,8 @@ from ..store.inbox import READABLE, InboxView, classify
 from .processes import Helper
 from .runner import Guard, read_all, start_validation
 
+NOTED = frozenset({"skip", "broken", "archive", "output", "folder", "special"})  # the kinds file_findings speaks of
+
 
 def file_findings(form: Form, sources: list[Source], units: UnitList | None = None) -> list[Finding]:
     """Files that are not workbooks are listed, never read; a broken 'workbook' is an error.
@@ -34,6 +36,8 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
     file could not be read, or was skipped, hears of it."""
     out = []
     for s in sources:
+        if s.kind not in NOTED:
+            continue  # a workbook: its reading says what it holds
         county = (units.find_in_filename(Path(s.member or s.path).stem) or "") if units and s.kind != "folder" else ""
         if s.kind == "skip":
             out.append(form.finding("skipped", file=s.path, county=county))
