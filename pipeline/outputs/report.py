@@ -16,6 +16,7 @@ from ..model import Finding, Roster
 from ..spec import wording
 from ..spec.config import Settings
 from ..spec.form import Form
+from ..spec.scope import short_name
 from ..spec.units import UnitList
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, rate_of
@@ -46,19 +47,39 @@ class ReportSettings:
     made: datetime | None = None  # when the run was made: the document's properties say it, never its text
 
 
-def report_settings(settings: Settings, round_name: str = "", made: datetime | None = None) -> ReportSettings:
+def report_settings(settings: Settings, round_name: str = "", made: datetime | None = None,
+                    city: tuple[str, str] | None = None, province_name: str = "全省") -> ReportSettings:
     """[report], and for a round its own [rounds."<name>"] over it: the two rounds' reports
     differ in their subtitle (the round, by default), their 截至 and their 成文日期 (from each
-    round's returns, by default; [report]'s fixed dates are for a run without rounds)."""
+    round's returns, by default; [report]'s fixed dates are for a run without rounds).
+    `city` (code, name): a city's own run, whose [cities."<code>"] comes first; where it is
+    silent the province's title and office are worded for the city, and its dates come from
+    the city's returns (the province's fixed dates are the province's)."""
     title, subtitle, cutoff, date = settings.title, "", settings.cutoff, settings.date
+    office = settings.office
     if round_name:
         own = settings.round_report(round_name)
         title = own.title or settings.title
         subtitle = own.subtitle or f"（{round_label(round_name)}）"
         cutoff, date = own.cutoff, own.date
-    return ReportSettings(title, cutoff, settings.office, date, settings.twice_threshold, settings.word_annex_limit,
+    if city is not None:
+        code, name = city
+        mine = settings.city_report(code)
+        title = mine.title or title.replace(province_name, name)
+        office = mine.office or city_office(settings.office, name)
+        cutoff, date = mine.cutoff or (cutoff if round_name else ""), mine.date or (date if round_name else "")
+    return ReportSettings(title, cutoff, office, date, settings.twice_threshold, settings.word_annex_limit,
                           settings.lowest_count, settings.burden_ratio, subtitle=subtitle, round=round_name,
                           falls_named=settings.falls_named, made=made)
+
+
+def city_office(province_office: str, city_name: str) -> str:
+    """The city's office as the province's is named: 中共甘肃省委双联行动领导小组办公室 →
+    中共兰州市委…, 中共临夏州委… (an autonomous prefecture's committee goes by its short name);
+    an office named otherwise, the city's 双联办."""
+    short = short_name(city_name)
+    worded, n = re.subn(r"^中共.{2,8}?[省区市]委", f"中共{short}委", province_office)
+    return worded if n else f"{short}双联办"
 
 
 def cn_date(day: Date) -> str:

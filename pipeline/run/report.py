@@ -154,7 +154,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                     after_reading=after_reading)
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
-    form, units = scope.form, scope.units
+    checked_form, (form, units) = form, (scope.form, scope.units)
     t = time.perf_counter()
     if not word.started:
         start_word()
@@ -208,7 +208,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
     made = made or (plan.made if plan else None)
-    said = report_settings(settings, plan.name if plan else "", made)
+    said = report_settings(settings, plan.name if plan else "", made, province_name=checked_form.region_name,
+                           city=(scope.code, scope.name) if scope.level != PROVINCE else None)
 
     def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
         report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,

@@ -63,10 +63,17 @@ class Settings:
     # A round's own report: [rounds."2016-12"] with title, subtitle, cutoff, date (each may be left out).
     rounds: tuple[tuple[str, RoundReport], ...] = key(
         None, (), '[rounds."2016-12"] 下每行一项：title、subtitle、cutoff、date', kind="rounds")
+    # A city's own report (make report CITY=…): [cities."620100"] with title, office, cutoff, date.
+    cities: tuple[tuple[str, CityReport], ...] = key(
+        None, (), '[cities."620100"] 下每行一项：title、office、cutoff、date', kind="cities")
 
     def round_report(self, name: str) -> RoundReport:
         """What [rounds."<name>"] says; all "" for a round the file does not name."""
         return dict(self.rounds).get(name, RoundReport())
+
+    def city_report(self, code: str) -> CityReport:
+        """What [cities."<code>"] says; all "" for a city the file does not name."""
+        return dict(self.cities).get(code, CityReport())
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,22 @@ class RoundReport:
     subtitle: str = ""
     cutoff: str = ""
     date: str = ""
+
+
+@dataclass(frozen=True)
+class CityReport:
+    """What a city's own report (make report CITY=…) says of itself: "" for not set (the
+    province's title and office, worded for the city; the dates from the city's returns)."""
+
+    title: str = ""
+    office: str = ""
+    cutoff: str = ""
+    date: str = ""
+
+
+# The settings kept as a table per name: what each table may hold, and how the file heads one.
+NAMED_TABLES = {"rounds": (RoundReport, '[rounds."2016-12"]', "轮次", "一轮", "每轮"),
+                "cities": (CityReport, '[cities."620100"]', "市（州）", "一个市（州）", "每个市（州）")}
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -93,7 +116,8 @@ def load_settings(path: Path | None = None) -> Settings:
     # A form the file names is found beside the file; the default one is the project's.
     values["form_path"] = form if form.is_absolute() else (path.parent if "form" in raw else ROOT) / form
     values["passwords"] = tuple(values["passwords"])
-    values["rounds"] = tuple((name, RoundReport(**table)) for name, table in values["rounds"].items())
+    for kind, (table_type, *_) in NAMED_TABLES.items():
+        values[kind] = tuple((name, table_type(**table)) for name, table in values[kind].items())
     if not values["form_path"].is_file():
         raise SettingsError(f"设置文件 {path} 中 form = {_shown(str(form))} 指向的表式文件不存在（{values['form_path']}）："
                             "请改正路径（相对于设置文件所在的文件夹）。")
@@ -144,16 +168,17 @@ def _schema():
 
     config = ConfigDict(extra="forbid", strict=True)
     hints = get_type_hints(Settings)
-    # [rounds."<name>"]: a table per round, each with RoundReport's keys, all text
-    one_round = create_model("Settings_round", __config__=config,
-                             **{f.name: (str, Field(f.default)) for f in fields(RoundReport)})
+    # [rounds."<name>"], [cities."<code>"]: a table per name, each with its type's keys, all text
+    named = {kind: dict[str, create_model(f"Settings_{kind}", __config__=config,  # type: ignore[valid-type]
+                                          **{f.name: (str, Field(f.default)) for f in fields(table_type)})]
+             for kind, (table_type, *_) in NAMED_TABLES.items()}
     tables: dict[str | None, dict[str, Any]] = {}
     for f in fields(Settings):
         m = f.metadata
         limits = {k: v for k, v in m["limits"].items() if v is not None}
         default = f.default.as_posix() if isinstance(f.default, Path) else f.default
-        default = {} if m["kind"] == "rounds" else list(default) if isinstance(default, tuple) else default
-        kind = dict[str, one_round] if m["kind"] == "rounds" else m["kind"] or hints[f.name]
+        default = {} if m["kind"] in named else list(default) if isinstance(default, tuple) else default
+        kind = named[m["kind"]] if m["kind"] in named else m["kind"] or hints[f.name]
         tables.setdefault(m["section"], {})[m["name"] or f.name] = (kind, Field(default, **limits))
     top = tables.pop(None)
     for section, table in tables.items():
@@ -171,20 +196,22 @@ def _check(raw: dict, path: Path) -> dict:
         raise SettingsError("\n".join(_mistake(err, path, raw) for err in e.errors())) from None
 
 
-def _round_mistake(err: dict, loc: list[str], path: Path, raw: dict) -> str:
-    """A mistake under [rounds."<name>"]: the round's table named as the file writes it."""
-    known = "、".join(f.name for f in fields(RoundReport))
-    if len(loc) == 2 and isinstance(raw.get("rounds"), dict):
-        return (f"设置文件 {path} 中 [rounds] 下的 {loc[1]} = {_shown(raw['rounds'].get(loc[1]))} 不是一轮的设置："
-                f"每轮写成单独一行 [rounds.\"2016-12\"]，下面每行一项（{known}）。")
+def _table_mistake(err: dict, loc: list[str], path: Path, raw: dict) -> str:
+    """A mistake under [rounds."<name>"] or [cities."<code>"]: the table named as the file writes it."""
+    kind = loc[0]
+    table_type, heading, by, one, each = NAMED_TABLES[kind]
+    known = "、".join(f.name for f in fields(table_type))
+    if len(loc) == 2 and isinstance(raw.get(kind), dict):
+        return (f"设置文件 {path} 中 [{kind}] 下的 {loc[1]} = {_shown(raw[kind].get(loc[1]))} 不是{one}的设置："
+                f"{each}写成单独一行 {heading}，下面每行一项（{known}）。")
     if len(loc) < 3:
-        return (f"设置文件 {path} 中 rounds 应是按轮次分节的设置，每轮写成单独一行 [rounds.\"2016-12\"]，"
-                f"下面每行一项（{known}），不能写成 rounds = {_shown(raw.get('rounds'))}。")
-    table = raw.get("rounds", {}).get(loc[1], {})
-    where = f"[rounds.{_shown(loc[1])}] {loc[2]}"
+        return (f"设置文件 {path} 中 {kind} 应是按{by}分节的设置，{each}写成单独一行 "
+                f"{heading}，下面每行一项（{known}），不能写成 {kind} = {_shown(raw.get(kind))}。")
+    table = raw.get(kind, {}).get(loc[1], {})
+    where = f"[{kind}.{_shown(loc[1])}] {loc[2]}"
     value = _shown(table.get(loc[2])) if isinstance(table, dict) else _shown(table)
     if err["type"] == "extra_forbidden":
-        return f"设置文件 {path} 中有未知的设置项 {where} = {value}：请检查拼写，每轮可用的设置项有 {known}。"
+        return f"设置文件 {path} 中有未知的设置项 {where} = {value}：请检查拼写，{each}可用的设置项有 {known}。"
     return f"设置文件 {path} 中 {where} = {value} 不可用：应为文字，加英文双引号，例如 cutoff = \"2016年12月7日\"。"
 
 
@@ -197,8 +224,8 @@ def _spec(section: str | None, name: str):
 
 def _mistake(err: dict, path: Path, raw: dict) -> str:
     loc = [str(part) for part in err["loc"]]
-    if loc[0] == "rounds":
-        return _round_mistake(err, loc, path, raw)
+    if loc[0] in NAMED_TABLES:
+        return _table_mistake(err, loc, path, raw)
     sections = {f.metadata["section"] for f in fields(Settings)} - {None}
     section = loc[0] if len(loc) > 1 and loc[0] in sections else None
     name = loc[1] if section else loc[0]

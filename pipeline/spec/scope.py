@@ -53,7 +53,7 @@ def city(form: Form, units: UnitList, asked: str) -> Scope:
     # Each county is its own group: the report's middle level, where the province's shows cities.
     narrowed = UnitList(tuple(replace(u, city_code=u.code, city_name=u.name) for u in counties))
     scoped = replace(form, region_name=name, region_code=code, city_noun=form.unit_noun,
-                     office_short=f"{_short(name)}双联办")
+                     office_short=f"{short_name(name)}双联办")
     return Scope(CITY, code, name, scoped, narrowed)
 
 
@@ -84,7 +84,8 @@ def _names_of(city_name: str) -> set[str]:
     return out
 
 
-def _short(city_name: str) -> str:
+def short_name(city_name: str) -> str:
+    """兰州市 → 兰州市; 临夏回族自治州 → 临夏州: how a city names its own office."""
     m = re.match(r"^(.{2,3}?)(?:[\u4e00-\u9fff]{1,3}族)?自治州$", city_name)
     return m.group(1) + "州" if m else city_name
 

@@ -14,6 +14,7 @@ import pytest
 from pipeline import cli
 from pipeline.errors import Fatal
 from pipeline.run.report import build_run
+from pipeline.spec.form import cn_quotes
 from pipeline.spec.scope import city
 from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
 from tests.builders import EXAMPLE
@@ -121,3 +122,31 @@ def test_a_citys_templates_are_its_counties(tmp_path, capsys, monkeypatch):
     assert cli.main(["templates", "--city", "兰州市"]) == 0
     made = sorted(p.name for p in (tmp_path / "outbox" / "city-620100" / "templates").iterdir())
     assert len(made) == 8 and all(name.startswith("6201") for name in made)
+
+
+def test_the_citys_title_office_and_dates_are_its_own(lanzhou_run, settings):
+    """Where [cities."620100"] is silent: the province's title and office worded for the city,
+    and the 截至 of the city's own returns, never the province's fixed date."""
+    report = lanzhou_run.report
+    assert report.title == cn_quotes(settings.title.replace("全省", "兰州市")) and "全省" not in report.title
+    assert report.office == "中共兰州市委双联行动领导小组办公室"
+    latest = max(u.filed_on for u in lanzhou_run.roster.with_status("included"))
+    assert report.date == f"{latest.year}年{latest.month}月{latest.day}日"
+    html = lanzhou_run.files["report.html"].decode("utf-8")
+    assert "中共兰州市委双联行动领导小组办公室" in html and "中共甘肃省委" not in html
+
+
+def test_the_citys_own_settings_come_first(tmp_path, settings, form, units):
+    from dataclasses import replace
+
+    from pipeline.spec.config import CityReport
+
+    own = CityReport(title="兰州市“大走访、回头看”情况通报", office="兰州市双联办", cutoff="2016年12月6日", date="2016年12月9日")
+    said = replace(settings, cities=(("620100", own),))
+    run = build_run(EXAMPLE, said, scope=city(form, units, "兰州"))
+    assert (run.report.title, run.report.office, run.report.date) == (own.title, own.office, own.date)
+    assert run.report.status_line.startswith("截至2016年12月6日，")
+    # Another city's run keeps its own defaults: a city's settings are that city's.
+    other = build_run(EXAMPLE, said, scope=city(form, units, "临夏州"))
+    assert other.report.office == "中共临夏州委双联行动领导小组办公室"
+    assert other.report.title == cn_quotes(settings.title.replace("全省", "临夏回族自治州"))

@@ -42,6 +42,10 @@ BAD_SETTINGS = [
     ('form = "schemas/shuanglian-2016.toml"', 'form = "schemas/no-such-form.toml"', ["no-such-form.toml", "不存在"]),
     ("twice_threshold = 0.95", "twice_threshold 0.95", ["第", "行", "twice_threshold 0.95", "名称 = 值"]),
     ('cutoff = "2016年12月7日"', "cutoff = 2016年12月7日", ["第", "cutoff = 2016年12月7日"]),
+    ("# [cities.\"620100\"]\n", "[cities.\"620100\"]\nofice = \"兰州市双联办\"\n",
+     ['未知的设置项 [cities."620100"] ofice', "每个市（州）可用的设置项有 title、office、cutoff、date"]),
+    ("# [cities.\"620100\"]\n", "[cities]\n\"620100\" = \"兰州市\"\n",
+     ['[cities] 下的 620100 = "兰州市" 不是一个市（州）的设置', '[cities."620100"]']),
 ]
 
 
