@@ -178,6 +178,10 @@ def build_report(
          "note": f"单位较多（{expected}个），明细表见汇总工作簿（consolidated.xlsx）和网页版报告（report.html）。",
          "totals_first": False},
     ]
+    if form.region_level == "city":
+        # A city's report shows its counties where the province's shows cities: the first annex
+        # already lists every county, and a second would list them again.
+        annexes, annex = annexes[:1], ()
     # The comparison's table is numbered on after the others and is an annex of its own.
     compared = None
     if comparison is not None:

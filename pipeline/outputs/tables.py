@@ -133,7 +133,10 @@ def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
 def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None) -> bytes:
     keys = list(form.field_keys)
     header = ["level", "code", "name", "units_expected", "units_included", *keys]
-    rows = [["province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
+    # A city's run: the city on top, then its counties; its middle level (each county a group of
+    # its own, as the report's tables show them) would list every county twice.
+    city_run = form.region_level == "city"
+    rows = [["city" if city_run else "province", form.region_code, form.region_name, *_unit_values(totals.province, keys)]]
     for code, c in totals.city_records:
         rows.append(["city", code, c["name"], *_unit_values(c, keys)])
     # The counties a column at a time (see county_rows): the figures of one not included are empty.
@@ -147,6 +150,8 @@ def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None)
         # Whole numbers as numbers (a fall is -5, never text that looks like a formula), none as empty.
         for row, extra in zip(rows, comparison_columns(form, totals, comparison, empty="")):
             row += extra
+    if city_run:
+        rows = rows[:1] + rows[1 + len(totals.city_records):]
     return csv_bytes(header, rows)
 
 

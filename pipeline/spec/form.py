@@ -155,6 +155,7 @@ class Form:
     notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
     office_short: str = "省双联办"  # the office as a county clerk calls it: whom to ask, who marked a workbook
     header_words: tuple[str, ...] = ()  # [tables]: the words a table's column header may break between
+    region_level: str = "province"  # whose report: the province's, or one city's (spec/scope.city narrows the form)
 
     @property
     def identity(self) -> dict:

@@ -53,7 +53,7 @@ def city(form: Form, units: UnitList, asked: str) -> Scope:
     # Each county is its own group: the report's middle level, where the province's shows cities.
     narrowed = UnitList(tuple(replace(u, city_code=u.code, city_name=u.name) for u in counties))
     scoped = replace(form, region_name=name, region_code=code, city_noun=form.unit_noun,
-                     office_short=f"{short_name(name)}双联办")
+                     office_short=f"{short_name(name)}双联办", region_level=CITY)
     return Scope(CITY, code, name, scoped, narrowed)
 
 

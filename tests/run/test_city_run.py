@@ -150,3 +150,13 @@ def test_the_citys_own_settings_come_first(tmp_path, settings, form, units):
     other = build_run(EXAMPLE, said, scope=city(form, units, "临夏州"))
     assert other.report.office == "中共临夏州委双联行动领导小组办公室"
     assert other.report.title == cn_quotes(settings.title.replace("全省", "临夏回族自治州"))
+
+
+def test_a_citys_outputs_list_each_county_once(lanzhou_run):
+    """The city's counties stand where the province's cities stand: the middle level is the
+    counties themselves, which totals.csv and the annexes do not list a second time."""
+    rows = _totals(lanzhou_run)
+    assert [r["level"] for r in rows] == ["city"] + ["county"] * 8
+    assert rows[0]["code"] == "620100"
+    assert len({r["code"] for r in rows[1:]}) == 8
+    assert [a["title"] for a in lanzhou_run.report.annexes] == ["各县（市、区）汇总表"]
