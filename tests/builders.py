@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import column_index_from_string
 
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.paths import ROOT
@@ -91,6 +92,9 @@ def to_xls(data: bytes, errors: dict | None = None) -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
     for ws in wb.worksheets:
         sheet = book.add_sheet(ws.title)
+        for letter, dim in ws.column_dimensions.items():
+            if dim.hidden:  # a hidden column is hidden in the .xls too (its COLINFO record)
+                sheet.col(column_index_from_string(letter) - 1).hidden = True
         merged_cells = set()
         for rng in ws.merged_cells.ranges:
             top = (rng.min_row, rng.min_col)

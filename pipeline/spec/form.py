@@ -124,11 +124,17 @@ class ReaderSpec:
     that make a name something else; declared with the form, since another campaign's clerks
     (or another language's office software) write other words."""
 
-    total_words: tuple[str, ...] = ("合计", "总计", "汇总")
+    total_words: tuple[str, ...] = ("合计", "总计", "汇总", "全县", "全市", "全区", "全旗")
     subtotal_words: tuple[str, ...] = ("小计",)
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
-    not_sheet_prefixes: tuple[str, ...] = ("图",)
+    not_sheet_prefixes: tuple[str, ...] = ("图", "工作")
+    # A row labelled with one of these and a colon (其中：贫困乡镇), or the word alone, breaks
+    # down the row above it: never added.
+    breakdown_words: tuple[str, ...] = ("其中",)
+    # A header cell naming a column of villages, beside the township's: its rows are summed
+    # into their township.
+    village_words: tuple[str, ...] = ("村", "村名", "行政村", "村（社区）", "行政村名称", "村委会")
 
 
 @dataclass(frozen=True)

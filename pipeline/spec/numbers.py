@@ -10,10 +10,17 @@ from datetime import date, datetime
 # Blank, dashes, a slash or 无 all mean "none": 0.
 _ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―"}
 _NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
+# A count in 万 (1.2万, 3万户): rounded, so not the exact number the form asks for.
+_IN_WAN = re.compile(r"^[+]?[\d,.]+\s*万$")
 
 
 class NotACount(ValueError):
     """The cell holds something that is not a non-negative whole number."""
+
+
+class InWan(NotACount):
+    """A count written in 万 (`1.2万`): rounded by the clerk, so never read as a number; the
+    clerk is asked for the exact figure."""
 
 
 class TooLarge(NotACount):
@@ -50,7 +57,7 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
             break
     m = _NUMBER.match(text)
     if not m:
-        raise NotACount(raw)
+        raise (InWan if _IN_WAN.match(text) else NotACount)(raw)
     whole, frac = m.group(1), m.group(2)
     if frac and frac.strip("0"):
         raise NotACount(raw)

@@ -88,6 +88,17 @@ BUILT_IN = _declared(
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),
     Rule("township-dropped", INFO, "上期报送的乡镇“{value}”本期没有出现：请核实是否漏报或改名。"),
     Rule("township-added", INFO, "{place}的乡镇“{value}”上期没有报送：请核实是否新增或改名。"),
+    # Tables clerks rebuild (issue 24): found by what they say, not where they sit
+    Rule("sheet-found", INFO, "{place}起的表格按其{detail}认作{sheet_number}{sheet_label}读取。"),
+    Rule("breakdown-exceeds", WARNING, "{place}“{value}”是上一行的其中数，其{field_label}（{expected}）大于上一行的{bound_value}："
+         "请核对。其中数不计入汇总。"),
+    Rule("breakdown-alone", WARNING, "{place}“{value}”一行是其中数，但上面没有它所属的数据行，未计入汇总：请核对这一行的位置。"),
+    Rule("villages-summed", INFO, "{place}乡镇“{value}”下各村的{count}行数据已合计为该乡镇的数字。"),
+    Rule("villages-differ", ERROR, "{place}乡镇“{value}”一行的{field_label}为{expected}，其下各村之和为{total}：请核对。"),
+    Rule("column-hidden-duplicate", WARNING, "{place}{field_label}有两列：读取了显示的{detail}列，隐藏的{value}列没有读取："
+         "如隐藏的是旧数据，请删除该列。"),
+    Rule("column-duplicate", ERROR, "{place}{field_label}有两列（{detail}），不知以哪一列为准：请删除多余的一列后重新报送。"),
+    Rule("count-in-wan", ERROR, "{place}的{field_label}为“{value}”，以“万”为单位不是确切的数：请填写确切的整数（例如12345），不要写“万”。"),
 )
 
 # The rules a form declares, by kind: each declared id takes this severity, and this wording

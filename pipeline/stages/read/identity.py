@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import date
 from functools import lru_cache
 
+from ...spec.dates import parse_date
+from .layout import row_text
 from .workbook import Grid
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
@@ -52,3 +56,76 @@ def explanation_below(grid: Grid, start: int, label: str) -> str:
                 rest = [str(x).strip() for x in row[c + 1:] if x not in ("", None)]
                 return "，".join(w for w in [words, *rest] if w)
     return ""
+
+
+class Identifying:
+    """The identity half of a ReturnReader: the 填报单位, 行政区划代码 and 填报日期 lines above
+    each table, the footer's people, and from them the return's county and date. Expects
+    `source`, `form`, `units`, `identity`, `people` and `finding` from the reader."""
+
+    def _collect_identity(self, grid: Grid, rows) -> None:
+        for r in rows:
+            text = row_text(grid, r)
+            if not text:
+                continue
+            m = "填报单位" in text and UNIT_LINE.search(text)
+            if m and m.group(1).strip():
+                self.identity["name"].append((grid.name, m.group(1).strip()))
+            m = "代码" in text and CODE_LINE.search(text)
+            if m:
+                self.identity["code"].append((grid.name, m.group(1)))
+            m = "填报日期" in text and DATE_LINE.search(text)
+            if m:
+                self.identity["date"].append((grid.name, m.group(1)))
+
+    def _collect_people(self, grid: Grid, start: int) -> None:
+        for r in range(start, min(len(grid.rows), start + 6)):
+            text = row_text(grid, r)
+            for label, first, pattern in PEOPLE_LINES:
+                m = first in text and pattern.search(text)
+                if m and m.group(1).strip() and label not in self.people:
+                    self.people[label] = m.group(1).strip()
+
+    def _identify(self) -> str:
+        """The return's county: its code, else its 填报单位, else a unit its file's name names."""
+        by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
+        by_name = set()
+        for text in dict.fromkeys(text for _, text in self.identity["name"]):  # each sheet repeats it
+            code = self.units.match_name(text, self.form.name_noise)
+            if code:
+                by_name.add(code)
+        content = by_code or by_name
+        from_file = self.units.find_in_filename(_stem(self.source.member or self.source.path))
+        if len(content) > 1:
+            names = "、".join(self._unit_name(c) for c in sorted(content))
+            self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
+            return ""
+        if content:
+            code = next(iter(content))
+            if from_file and from_file != code:
+                # The file-name county's: should this return be superseded by the content
+                # county's own, the finding still tells that county its file held another's figures.
+                self.finding("unit-conflict", county=from_file,
+                    detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
+                )
+            return code
+        if from_file:
+            return from_file
+        self.finding("unit-unknown")
+        return ""
+
+    def _unit_name(self, code: str) -> str:
+        u = self.units.by_code(code)
+        return u.name if u else code
+
+    def _filed_on(self) -> date | None:
+        for _, text in self.identity["date"]:
+            d = parse_date(text)
+            if d:
+                return d
+        self.finding("date-missing")
+        return None
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(os.path.basename(name))[0]
