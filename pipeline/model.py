@@ -90,10 +90,16 @@ class Source:
     size: int
     sha256: str
     mtime: float
-    kind: str  # xlsx | xls | skip | broken
+    kind: str  # xlsx | xls | text | skip | broken | archive | output; combined: several files as one return
     archive: str = ""  # the zip's absolute path when the file is an archive member
     member: str = ""
     abspath: str = ""
+    parts: tuple[str, ...] = ()  # several files read as one return: their paths (`path` names them together)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path a finding about this source's return may name: its own, and its parts'."""
+        return (self.path, *self.parts)
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,7 @@ class SheetData:
     total_row: int = 0  # 1-based row of the 合计 row as entered (cached values); 0 when there is none
     total: dict[str, object] = field(default_factory=dict)  # that row's values, by field key
     explanation: str = ""  # the county's 上报说明 below the table: its answer to a warning
+    file: str = ""  # the file it was read from, when its return combines several files' tables
 
     def cell(self, key: str, i: int) -> str:
         """The county's cell for field `key` of township row i ("D7")."""
@@ -136,6 +143,7 @@ class Return:
     filled_by: str = ""
     reviewed_by: str = ""
     phone: str = ""
+    tables: tuple[str, ...] = ()  # the form's tables found in the file (sheet keys), read or not
 
 
 @dataclass(frozen=True)

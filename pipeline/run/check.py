@@ -12,11 +12,13 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
+from ..stages.combine import combine
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
 from ..stages.resolve import Decision, decide, gather, settle, undecided
@@ -73,7 +75,7 @@ class FilesChecked:
         own: dict[str, list[Finding]] = {s.path: [] for s in self.sources}
         for f in self.findings:
             own.setdefault(f.file, []).append(f)
-        results = {r.source.path: r for r in self.results}
+        results = {path: r for r in self.results for path in r.source.paths}  # a combined return's files: its own
         return {s.path: Checked(s, results.get(s.path) or ReadResult(s, None, ()),
                                 tuple(sorted(own[s.path], key=lambda f: f.sort_key))) for s in self.sources}
 
@@ -109,6 +111,8 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
         after_reading(to_read)
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
+    # One county's tables in several files become its one return; a skipped file naming a county is its finding.
+    results, findings = combine(form, units, sources, results, findings, each=partial(guard.each, "read"))
     for r in results:
         findings += r.findings
     with_return = [r for r in results if r.ret is not None]

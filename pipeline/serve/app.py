@@ -265,7 +265,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     import uvicorn
 
     sweep_partial(inbox)
-    desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, rounds=rounds)
+    desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, rounds=rounds, zip_depth=settings.zip_depth)
     desk.load_explanations()
     warm_up(form)
     desk.refresh()

@@ -16,7 +16,7 @@ from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.resolve import with_warning_counts
 from ..store.cache import Hashes, ReadCache
-from ..store.inbox import take_view
+from ..store.inbox import DEFAULT_ZIP_DEPTH, take_view, zips_down_to
 from ..store.rounds import RoundWatch
 from ..store.uploads import claim, inbox_name, load_explanations, save_explanations, store_upload, upload_suffix
 
@@ -69,11 +69,13 @@ class Desk:
     # unit code → (time, number of errors) of its latest refused upload since the server started:
     # a refused file is stored nowhere, but the office should see that the county tried.
     refused: dict[str, tuple[str, int]] = field(default_factory=dict)
+    zip_depth: int = DEFAULT_ZIP_DEPTH  # how many zips deep returns are looked for (settings)
 
     def refresh(self) -> None:
         """Pick up files put into the inbox by hand, and files taken out of it."""
         guard = Guard(self.form)
-        view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
+        with zips_down_to(self.zip_depth):
+            view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
         done = check(view, self.form, self.units, passwords=self.passwords, cache=self.cache, guard=guard)
         self.checked = done.checked()
         extra = self._across_standing(done.roster)

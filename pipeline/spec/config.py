@@ -43,6 +43,8 @@ class Settings:
     # The submission page: largest upload, and the address its links use ("": http://HOST:PORT).
     upload_limit_mb: int = key(None, 20, "upload_limit_mb = 20", gt=0)
     base_url: str = key(None, "", 'base_url = "http://192.168.1.10:8000"')
+    # How many zips deep returns are looked for: 2 reads a city's zip of its counties' zips.
+    zip_depth: int = key(None, 2, "zip_depth = 2", ge=1, le=8)
     title: str = key("report", "汇总报告", 'title = "全省双联行动汇总"')
     cutoff: str = key("report", "目前", 'cutoff = "2016年12月7日"')
     office: str = key("report", "", 'office = "中共甘肃省委双联行动领导小组办公室"')

@@ -41,7 +41,7 @@ BUILT_IN = _declared(
     Rule("unreadable", ERROR, "文件无法打开（{detail}）：请重新导出为.xlsx后报送。"),
     Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
     Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
-    Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且 .zip 中不能再套压缩包）：请解压后报送，或改用 .zip。"),
+    Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且压缩包里再套压缩包不能超过设定的层数）：请解压后报送，或改用 .zip。"),
     Rule("old-outputs", WARNING, "这个文件夹是以前汇总时写出的输出（其中有 roster.csv、findings.csv 等），不是各县报送的报表，"
          "其中的文件均未读取：请把它移出收件箱。"),
     # An error while the unit's figures are read, checked or chosen (they are not used); a
@@ -99,6 +99,12 @@ BUILT_IN = _declared(
          "如隐藏的是旧数据，请删除该列。"),
     Rule("column-duplicate", ERROR, "{place}{field_label}有两列（{detail}），不知以哪一列为准：请删除多余的一列后重新报送。"),
     Rule("count-in-wan", ERROR, "{place}的{field_label}为“{value}”，以“万”为单位不是确切的数：请填写确切的整数（例如12345），不要写“万”。"),
+    # Returns in the shapes web systems and offices export (issue 25)
+    Rule("unit-prefix-mismatch", WARNING, "填报单位“{value}”中的“{detail}”与{unit}不符，已按{unit}读取：请核对填报单位的写法。"),
+    Rule("skipped-return", ERROR, "收到本单位的“{detail}”，但它不是Excel工作簿，也不是能读取的网页或CSV表格，未能读取；本单位还没有可以汇总的"
+         "报表：请以Excel工作簿（.xlsx）报送。"),
+    Rule("tables-combined", INFO, "本单位的各表分在{count}个文件中报送（{detail}），已合为一份报表汇总。"),
+    Rule("table-superseded", WARNING, "{place}的{sheet_label}另有“{detail}”中的同一张表，{reason}，本表未计入汇总。"),
 )
 
 # The rules a form declares, by kind: each declared id takes this severity, and this wording

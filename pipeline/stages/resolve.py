@@ -72,7 +72,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
             unassigned.append(r)
     per_file: dict[str, list[Finding]] = {}
     claimed: dict[str, list[ReadResult]] = {}
-    by_path = {r.source.path: r for r in results}
+    by_path = {path: r for r in results for path in r.source.paths}
     for f in findings:
         per_file.setdefault(f.file, []).append(f)
         if _claims_other(f, by_path, units):
@@ -93,7 +93,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     stands, rest = ranked[0], ranked[1:]
     extra = tuple(form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path)
                   for old in rest)
-    own = gathered.per_file.get(stands.source.path, [])
+    own = [f for path in stands.source.paths for f in gathered.per_file.get(path, [])]
     errors = sum(f.severity == Severity.ERROR for f in own)
     warnings = sum(f.severity == Severity.WARNING for f in own)
     ret = stands.ret
@@ -105,7 +105,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         ret.filled_by if ret else "", ret.phone if ret else "",
         errors, warnings,
     )
-    return Decision(status, extra, tuple(r.source.path for r in rest))
+    return Decision(status, extra, tuple(path for r in rest for path in r.source.paths))
 
 
 def undecided(unit: Unit, gathered: Gathered, fault: Finding) -> Decision:
@@ -120,8 +120,8 @@ def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tu
     """The roster, and the findings as they now stand: a superseded file's own problems no
     longer need fixing, so they give way to one finding that says it was superseded."""
     superseded = {path for d in decisions for path in d.superseded}
-    by_path = {r.source.path: r for rs in gathered.by_county.values() for r in rs} | {
-        r.source.path: r for r in gathered.unassigned}
+    by_path = {path: r for rs in gathered.by_county.values() for r in rs for path in r.source.paths} | {
+        path: r for r in gathered.unassigned for path in r.source.paths}
     # The conflict outlives its file's supersession: it is the file-name county's news.
     kept = [f for f in gathered.findings if f.file not in superseded or _claims_other(f, by_path, units)]
     extra = [f for d in decisions for f in d.extra]

@@ -86,22 +86,35 @@ class Identifying:
                 if m and m.group(1).strip() and label not in self.people:
                     self.people[label] = m.group(1).strip()
 
-    def _identify(self) -> str:
-        """The return's county: its code, else its 填报单位, else a unit its file's name names."""
+    def _identify(self, quiet: bool = False) -> str:
+        """The return's county: its code, else its 填报单位, else a unit its file's name (or,
+        failing that, its folder's) names. `quiet`: no finding is made."""
         by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
         by_name = set()
+        prefixed: dict[str, tuple[str, str]] = {}  # code → (填报单位 text, the prefix that does not fit)
+        noise = self.form.name_noise
         for text in dict.fromkeys(text for _, text in self.identity["name"]):  # each sheet repeats it
-            code = self.units.match_name(text, self.form.name_noise)
+            code = self.units.match_name(text, noise)
+            wrong = self.units.wrong_prefix(text, noise, code) if code else ""
+            if not code and (after := self.units.match_after_prefix(text, noise)):
+                code, wrong = after
             if code:
                 by_name.add(code)
+                if wrong:
+                    prefixed.setdefault(code, (text, wrong))
         content = by_code or by_name
         from_file = self.units.find_in_filename(_stem(self.source.member or self.source.path))
+        if quiet:
+            return next(iter(content)) if len(content) == 1 else "" if content else from_file or self._from_folder()
         if len(content) > 1:
             names = "、".join(self._unit_name(c) for c in sorted(content))
             self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
             return ""
         if content:
             code = next(iter(content))
+            if code in prefixed:
+                text, wrong = prefixed[code]
+                self.finding("unit-prefix-mismatch", value=text, detail=wrong, unit=self._unit_name(code))
             if from_file and from_file != code:
                 # The file-name county's: should this return be superseded by the content
                 # county's own, the finding still tells that county its file held another's figures.
@@ -109,9 +122,19 @@ class Identifying:
                     detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
             return code
-        if from_file:
+        if from_file or (from_file := self._from_folder()):
             return from_file
         self.finding("unit-unknown")
+        return ""
+
+    def _from_folder(self) -> str:
+        """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the
+        zip it came in: 城关区.zip/表一.csv)."""
+        parts = self.source.path.replace("\\", "/").split("/")[:-1]
+        for part in reversed(parts):
+            code = self.units.find_in_filename(_stem(part))
+            if code:
+                return code
         return ""
 
     def _unit_name(self, code: str) -> str:

@@ -65,7 +65,7 @@ class Table:
         self.keys = [k for k, _ in items]
         self.col_index = [c for _, c in items]
         self.letters = [column_letter(c) for c in self.col_index]
-        units = field_table(spec).count_units
+        units = field_table(spec).units_with(reader)
         self.unit_of = [units.get(k) for k in self.keys]  # None: a computed column
         self.count_cols = [c for c, u in zip(self.col_index, self.unit_of) if u is not None]
         self.count_units = [u for u in self.unit_of if u is not None]
@@ -185,8 +185,8 @@ UNIT_ROW_KEYS = UNIT_LABELS | COLUMN_CODES  # what a units row's (or a column-nu
 
 def is_units_row(raw: list, table: Table) -> bool:
     """A row under the header in which each count cell holding anything holds its own
-    column's unit (户, （个）), and the township cell nothing but the word 单位: part of the
-    header, read as no township."""
+    column's unit (户, （个）) or a synonym the form declares, and the township cell nothing but
+    the word 单位: part of the header, read as no township."""
     n = len(raw)
     key = raw[table.key_col] if table.key_col < n else ""
     if not blank(key) and not (key.__class__ is str and clean_str(key) in UNIT_LABELS):
@@ -252,6 +252,7 @@ class FieldTable(list):
         self.key_field = spec.key_field.key
         self.needed = frozenset(f.key for f in spec.fields)  # a header holding these is the one
         self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
+        self._with_synonyms: tuple[ReaderSpec | None, dict] = (None, self.count_units)
 
         self.one_keys = frozenset().union(*(one for _, one, _ in self))
         self.groups = frozenset(g for _, _, two in self for g, _ in two)
@@ -266,6 +267,14 @@ class FieldTable(list):
         self.tops = Memo(self._top_stand_in)
         self.bottoms = Memo(self._bottom_stand_in)
         self.cell_matches = Memo(self._cell_matches)
+
+    def units_with(self, reader: ReaderSpec | None) -> dict[str, tuple[str, ...]]:
+        """Each count field's unit with the synonyms the form declares for it."""
+        if reader is None or not reader.unit_synonyms:
+            return self.count_units
+        if self._with_synonyms[0] is not reader:
+            self._with_synonyms = (reader, {k: reader.units_for(u[0]) if u else u for k, u in self.count_units.items()})
+        return self._with_synonyms[1]
 
     def row_hits(self, row: list) -> bool:
         """Does any cell of the row hold one of the sheet's labels?"""

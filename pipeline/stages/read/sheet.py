@@ -4,6 +4,7 @@ the return's identity. Findings are collected as it goes."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from operator import itemgetter
 
@@ -32,6 +33,11 @@ from .pick import BY_NAME, HOW, Candidate, SheetPicker
 from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words
 from .workbook import Book, Grid, cell_ref, column_letter
 
+# Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
+# always meant as a table, and one that is none of the form's is read as any workbook is.
+PAGES = ("html", "xml")
+WORKBOOK_NAMES = (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".xlt", ".xltx")
+
 
 class ReturnReader(Identifying):
     def __init__(self, source: Source, form: Form, units: UnitList, book: Book) -> None:
@@ -57,6 +63,8 @@ class ReturnReader(Identifying):
         return self
 
     def read(self) -> ReadResult:
+        if not self.tables and self.book.kind in PAGES:
+            return self._no_table()
         # Headers and the lines above them first: the return's unit, whose own name may label
         # its total row, is known before any row is classified.
         located = [(spec, table, self._locate(spec, table)) for spec, table in self.tables]
@@ -80,8 +88,25 @@ class ReturnReader(Identifying):
             filled_by=self.people.get("填表人", ""),
             reviewed_by=self.people.get("审核人", ""),
             phone=self.people.get("联系电话", ""),
+            tables=tuple(spec.key for spec, _ in self.tables),
         )
         return ReadResult(self.source, ret, findings)
+
+    def _no_table(self) -> ReadResult:
+        """A web page or XML file holding none of the form's tables: no return. Sent as a page
+        (.htm, .xml) it is skipped, the finding the county's that its lines or its name (or its
+        folder's) name; sent as a workbook (a system's error page saved as .xls), it is a file
+        that cannot be opened as one."""
+        for name, _ in self.book.sheets:
+            grid = self.picker.grid(name)
+            self._collect_identity(grid, range(min(len(grid.rows), 12)))
+        code = self._identify(quiet=True)
+        if os.path.splitext(self.source.member or self.source.path)[1].lower() in WORKBOOK_NAMES:
+            finding = self.form.finding("unreadable", file=self.source.path, county=code,
+                                        detail="内容是网页，其中没有报表" if self.book.kind == "html" else "内容是XML，不是报表")
+        else:
+            finding = self.form.finding("skipped", file=self.source.path, county=code)
+        return ReadResult(self.source, None, (finding,))
 
     # --- tables -------------------------------------------------------------------------
 

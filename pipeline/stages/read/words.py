@@ -42,7 +42,21 @@ def clean_text(v: object) -> str:
 @lru_cache(maxsize=16384)
 def clean_str(s: str) -> str:
     # A township's name comes back on every sheet of its return: each text is cleaned once.
+    # A footnote mark after a name or a total label (草滩街道①, 合计※, 城关镇（注1）) is no part
+    # of it, and goes before NFKC would make ① a digit of the name; one that starts a row
+    # marks the note explaining it, and becomes ※ , which the row words know as a note.
+    if s and (s[-1] in _MARK_ENDS or s[0] in _MARKS):
+        s = _FOOTNOTE_AFTER.sub("", s)
+        s = _FOOTNOTE_BEFORE.sub("※", s, count=1)
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
+# Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
+_MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"
+_MARK_ENDS = _MARKS + ")）]】 \u3000"
+_MARK_CLASS = "[" + re.escape(_MARKS) + "]"
+_FOOTNOTE_AFTER = re.compile(rf"(?:\s*(?:{_MARK_CLASS}|[(（\[【]\s*注\s*\d*\s*[)）\]】]))+\s*$")
+_FOOTNOTE_BEFORE = re.compile(rf"^\s*{_MARK_CLASS}+")
 
 
 def blank(v: object) -> bool:
@@ -103,7 +117,7 @@ class RowWords:
             return RowKind.SUBTOTAL
         if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
             return RowKind.TOTAL
-        if self.note and self.note.match(text):
+        if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
             return RowKind.NOTE
         if self.footer and self.footer.match(text):
             return RowKind.FOOTER

@@ -74,6 +74,7 @@ class Grid:
 class Book:
     sheets: list[tuple[str, bool]]  # name, visible; workbook order
     loader: object  # callable(name) -> Grid
+    kind: str = ""  # "html", "xml" or "csv" for the text formats web systems and offices export
 
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -95,7 +96,10 @@ def sniff(data: bytes) -> str:
     return ""
 
 
-def open_book(data: bytes) -> Book:
+def open_book(data: bytes, name: str = "") -> Book:
+    """The workbook the bytes hold, told by their content: xlsx, xlsm and ods; xls; or the text
+    shapes other systems export (HTML, MHTML, SpreadsheetML, CSV). `name`: the file's name
+    without its extension, for a CSV's one sheet."""
     kind = "xlsx" if data.startswith(ZIP_MAGIC) else sniff(data)
     if kind == "xlsx":
         return _open_xlsx(data)
@@ -103,7 +107,9 @@ def open_book(data: bytes) -> Book:
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("encrypted")
         return _open_calamine(data, xml_parts=None, by_sheet=scan_xls(data))
-    raise Unreadable("unreadable", "不是Excel文件")
+    from .textbooks import open_text_book
+
+    return open_text_book(data, name)
 
 
 def _open_xlsx(data: bytes) -> Book:

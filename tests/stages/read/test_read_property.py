@@ -2,8 +2,10 @@
 return (notes under the table, remarks, spaced labels, the 汇总 label, spare template rows,
 zero-hiding formulas, hidden and chart sheets; and as clerks rebuild tables: sheets renamed
 Sheet1 or after the county, the tables stacked on one sheet, a units row, a 其中 row, the total
-labelled 全县 or with the county's own name, an old column hidden beside its correction), the
-figures read equal the figures written, or the return carries a finding that names the cell."""
+labelled 全县 or with the county's own name, footnote marks, an old column hidden beside its
+correction; and as other systems export them: counts written 零, with zero-width spaces or a
+unit word's synonym), the figures read equal the figures written, or the return carries a
+finding that names the cell."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from tests.habits import (
 NAMES = ["城关镇", "新庄乡", "石岭镇", "东湾镇", "马坞乡", "柳林镇", "金川街道", "河西堡镇"]
 NOTE_WORDS = ["注", "说明", "数据来源", "备注", "注1"]
 TOTALS = ["合计", "合  计", "合　　计", "汇总", "总计", "全县合计", "合计：", "合计（户）", "累计", "Total",
-          "全县", "全 区", "城关区", "城关区合计"]
+          "全县", "全 区", "城关区", "城关区合计", "合计※", "合计①", "全县（注1）"]
 SHEET_NAMES = [None, ("Sheet1", "Sheet2", "Sheet3"), ("工作表1", "工作表2", "工作表3"), ("城关区", "城关区(2)", "城关区(3)"),
                ("Sheet3", "Sheet1", "Sheet2")]
 
@@ -66,16 +68,29 @@ def returns(draw, form):
         "units_row": draw(st.booleans()),
         "breakdown": draw(st.booleans()),
         "old_column": draw(st.booleans()),
+        "footnote": draw(st.sets(st.integers(0, n - 1), max_size=2)),
+        "spelled": draw(st.sets(st.tuples(st.integers(0, n - 1), st.sampled_from(fields),
+                                          st.sampled_from(["零", "〇", "zero-width", "synonym"])), max_size=6)),
     }
     return rows, habits
 
 
 def decorated(form, units, rows, h) -> tuple[bytes, list[dict]]:
     """The workbook as the clerk sent it, and the township figures it shows."""
-    wb, plans = built(form, units, rows, layout=Layout(extra_columns=("备注",), total_label=h["total_label"]))
+    written = [dict(r, township=r["township"] + ("①" if i in h["footnote"] else "")) for i, r in enumerate(rows)]
     shown = [dict(r) for r in rows]
+    spelled = {(i, key): style for i, key, style in sorted(h["spelled"])}  # one spelling a cell
+    for (i, key), style in spelled.items():
+        unit = form.field(key).unit
+        if style in ("零", "〇"):
+            written[i][key], shown[i][key] = style, 0
+        elif style == "synonym" and form.reader.units_for(unit)[1:]:
+            written[i][key] = f"{rows[i][key]}{form.reader.units_for(unit)[1]}"
+        else:
+            written[i][key] = f"\u200b{rows[i][key]}\ufeff"
+    wb, plans = built(form, units, written, layout=Layout(extra_columns=("备注",), total_label=h["total_label"]))
     edits: dict[str, list] = {}
-    plans = rebuilt(wb, form, plans, rows, h)
+    plans = rebuilt(wb, form, plans, shown, h)
     for spec in form.sheets:
         plan = plans[spec.key]
         name = f"{spec.number}{spec.label}"
@@ -100,6 +115,10 @@ def decorated(form, units, rows, h) -> tuple[bytes, list[dict]]:
         ws = wb[f"{spec.number}{spec.label}"]
         for text in h["notes"]:
             ws.cell(ws.max_row + 1, 1, text)
+    if h["footnote"]:
+        for spec in form.sheets:
+            ws = wb[f"{spec.number}{spec.label}"]
+            ws.cell(ws.max_row + 1, 1, "①含新并入的村")
     if h["stacked"]:
         wb, _ = stack_sheets(wb)
     elif h["sheet_names"]:

@@ -154,6 +154,7 @@ def test_a_header_far_down_the_sheet_is_found(tmp_path, form, units):
 def test_a_units_row_under_the_header_is_part_of_it(tmp_path, form, units, bracketed):
     wb, plans = built(form, units)
     units_row(wb, form, plans, bracketed)
+    wb[VISITS].cell(plans["visits"].first_data, plans["visits"].columns["linking_cadres"], "人")  # 名's synonym
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
