@@ -18,10 +18,12 @@ import os
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 from ..model import Finding, ReadResult, Return, Source
 from ..spec.form import Form
 from ..spec.units import UnitList
+from .resolve import rank_by, why_it_stands
 
 # What the system and Excel leave beside files: never a county's return, whatever its name.
 NOT_SENT = ("~$", "._", ".~")
@@ -92,29 +94,32 @@ def _combined(form: Form, code: str, parts: list[ReadResult], today: date) -> Re
         holders = [r for r in parts if spec.key in r.ret.tables]  # type: ignore[union-attr]
         if not holders:
             continue
-        ranked = sorted(holders, key=lambda r: _rank(r, today), reverse=True)
+        ranked = sorted(holders, key=partial(rank_by, today), reverse=True)
         stands = ranked[0]
         for other in ranked[1:]:
             set_aside.add((other.source.path, spec.key))
             own = other.ret.sheets.get(spec.key)  # type: ignore[union-attr]
             extra.append(form.finding("table-superseded", file=other.source.path, county=code,
-                                      sheet=own.name if own else "", sheet_label=spec.label,
-                                      detail=stands.source.path, reason=_reason(stands, other, today)))
+                                      sheet=own.name if own else "", sheet_number=spec.number, sheet_label=spec.label,
+                                      detail=stands.source.path, reason=why_it_stands(stands, other, today)))
         if spec.key in stands.ret.sheets:  # type: ignore[union-attr]
             sheets[spec.key] = replace(stands.ret.sheets[spec.key], file=stands.source.path)  # type: ignore[union-attr]
     dates = [r.filed_on for r in rets if r.filed_on and r.filed_on <= today]  # type: ignore[union-attr]
     filed_on = max(dates, default=None) or next((r.filed_on for r in rets if r.filed_on), None)  # type: ignore[union-attr]
+    # None of them with its year (12月5日): the latest, for the run to complete as it completes any.
+    month_day = None if filed_on else max((r.filed_month_day for r in rets if r.filed_month_day), default=None)  # type: ignore[union-attr]
     held = {k for r in rets for k in r.tables}  # type: ignore[union-attr]
-    kept = [f for r in parts for f in r.findings if _still_stands(form, f, r, held, filed_on, set_aside)]
+    kept = [f for r in parts for f in r.findings if _still_stands(form, f, r, held, bool(filed_on or month_day), set_aside)]
     note = form.finding("tables-combined", file=source.path, county=code, count=len(parts),
                         detail="、".join(f"“{p}”" for p in source.parts))
     person = next((r for r in rets if r.filled_by or r.phone), rets[0])  # type: ignore[union-attr]
-    ret = Return(source, code, filed_on, sheets, person.filled_by, person.reviewed_by, person.phone,  # type: ignore[union-attr]
-                 tuple(s.key for s in form.sheets if s.key in held))
+    ret = Return(source, code, filed_on, sheets, filled_by=person.filled_by, reviewed_by=person.reviewed_by,  # type: ignore[union-attr]
+                 phone=person.phone, filed_month_day=month_day,  # type: ignore[union-attr]
+                 tables=tuple(s.key for s in form.sheets if s.key in held))
     return ReadResult(source, ret, (note, *kept, *extra))
 
 
-def _still_stands(form: Form, f: Finding, part: ReadResult, held: set[str], filed_on: date | None,
+def _still_stands(form: Form, f: Finding, part: ReadResult, held: set[str], dated: bool,
                   set_aside: set[tuple[str, str]]) -> bool:
     """A part's finding, once the parts are one return: a table missing from it but present in
     another file is not missing; a date another file gives is not missing; a table set aside
@@ -123,7 +128,7 @@ def _still_stands(form: Form, f: Finding, part: ReadResult, held: set[str], file
         return not any(f == form.finding("missing-sheet", file=f.file, county=f.county_code, sheet_label=s.label,
                                           sheet_number=s.number) for s in form.sheets if s.key in held)
     if f.rule == "date-missing":
-        return filed_on is None
+        return not dated
     if f.sheet and part.ret is not None:
         for key in (k for path, k in set_aside if path == part.source.path):
             own = part.ret.sheets.get(key)
@@ -146,26 +151,6 @@ def _source(parts: list[ReadResult]) -> Source:
     shown = "/".join([*shared, "、".join(names)])
     return Source(shown, sum(r.source.size for r in parts), "", max(r.source.mtime for r in parts), "combined",
                   parts=tuple(paths))
-
-
-def _rank(r: ReadResult, today: date) -> tuple:
-    """As resolve ranks files: the later 填报日期 (none, or one in the future, ranks oldest),
-    then the file modified later, then the path."""
-    filed = r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else date.min
-    return (filed, r.source.mtime, r.source.path)
-
-
-def _reason(stands: ReadResult, other: ReadResult, today: date) -> str:
-    """Why one file's table stands over another's, as the clerk reads it."""
-    a, b = _rank(stands, today)[0], _rank(other, today)[0]
-    if a > b:
-        return (f"那份的填报日期（{_day(a)}）晚于本表的（{_day(b)}）" if b != date.min
-                else f"那份填有填报日期（{_day(a)}），本表没有")
-    return "两份的填报日期相同，那份文件修改得较晚" if a != date.min else "两份都没有填报日期，那份文件修改得较晚"
-
-
-def _day(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _county(r: ReadResult, units: UnitList) -> str:

@@ -8,14 +8,15 @@ import re
 from datetime import date
 from functools import lru_cache
 
-from ...spec.dates import parse_date
+from ...spec.dates import parse_filed
 from .layout import row_text
 from .workbook import Grid
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
 CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
-DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
+DATE_LINE = re.compile(r"填报日期[::]?\s*(.{1,30}?)(?=\s{2,}|$)")  # 2016 年 12 月 5 日 has single spaces
 _PEOPLE = ("填表人", "审核人", "联系电话")
+_SERIAL_ONLY = re.compile(r"^\s*\d{5}(?:\.0+)?\s*$")  # a bare serial number beside the label
 
 
 def _spaced(label: str) -> str:
@@ -61,7 +62,7 @@ def explanation_below(grid: Grid, start: int, label: str) -> str:
 class Identifying:
     """The identity half of a ReturnReader: the 填报单位, 行政区划代码 and 填报日期 lines above
     each table, the footer's people, and from them the return's county and date. Expects
-    `source`, `form`, `units`, `identity`, `people` and `finding` from the reader."""
+    `source`, `form`, `units`, `book`, `identity`, `people` and `finding` from the reader."""
 
     def _collect_identity(self, grid: Grid, rows) -> None:
         for r in rows:
@@ -141,13 +142,18 @@ class Identifying:
         u = self.units.by_code(code)
         return u.name if u else code
 
-    def _filed_on(self) -> date | None:
+    def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
+        """The 填报日期, and (month, day) when it was written without its year."""
+        year_less = None
         for _, text in self.identity["date"]:
-            d = parse_date(text)
-            if d:
-                return d
-        self.finding("date-missing")
-        return None
+            parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
+            if parts and parts[0] is not None:
+                return date(*parts), None
+            if parts and year_less is None:
+                year_less = parts[1:]
+        if year_less is None:
+            self.finding("date-missing")
+        return None, year_less
 
 
 def _stem(name: str) -> str:

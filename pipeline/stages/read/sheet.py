@@ -75,7 +75,7 @@ class ReturnReader(Identifying):
             data = self._read_table(spec, table, header, own)
             if data is not None:
                 sheets[spec.key] = data
-        filed_on = self._filed_on()
+        filed_on, month_day = self._filed_on()
         findings = tuple(
             replace(f, county_code=f.county_code or code)
             for f in self.findings
@@ -88,6 +88,7 @@ class ReturnReader(Identifying):
             filled_by=self.people.get("填表人", ""),
             reviewed_by=self.people.get("审核人", ""),
             phone=self.people.get("联系电话", ""),
+            filed_month_day=month_day,
             tables=tuple(spec.key for spec, _ in self.tables),
         )
         return ReadResult(self.source, ret, findings)

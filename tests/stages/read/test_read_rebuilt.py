@@ -55,7 +55,7 @@ def test_tables_pasted_into_sheets_named_otherwise_are_known_by_their_titles(tmp
     result = read_one(tmp_path, form, units)
     assert rules(result) == {("info", "sheet-found", name, "A1") for name in names}
     assert next(f.message for f in result.findings if f.sheet == names[1]) == (
-        f"{names[1]}!A1起的表格按其标题和表头认作表二问题排查整改读取。")
+        f"{form.location(names[1], 'A1')}起的表格按其标题和表头认作表二问题排查整改读取。")
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
     assert [result.ret.sheets[s.key].name for s in form.sheets] == list(names)
 
@@ -202,7 +202,7 @@ def test_a_breakdown_larger_than_its_row_is_a_warning_at_its_cell(tmp_path, form
     assert rules(result) == {("warning", "breakdown-exceeds", VISITS, f"B{row}"),
                              ("warning", "breakdown-alone", VISITS, f"A{plan.first_data}")}
     message = next(f.message for f in result.findings if f.rule == "breakdown-exceeds")
-    assert message == (f"{VISITS}!B{row}“其中：贫困村”是上一行的其中数，其行政村总数（{rows[1]['villages_total'] + 5}）"
+    assert message == (f"{form.location(VISITS, f'B{row}')}“其中：贫困村”是上一行的其中数，其行政村总数（{rows[1]['villages_total'] + 5}）"
                        f"大于上一行的{rows[1]['villages_total']}：请核对。其中数不计入汇总。")
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
@@ -362,7 +362,7 @@ def test_the_shown_column_is_read_and_the_hidden_one_named(tmp_path, form, units
     result = read_one(inbox, form, units)
     header = plans["outcomes"].header_top
     assert rules(result) == {("warning", "column-hidden-duplicate", OUTCOMES, f"{old}{header}")}
-    assert result.findings[0].message == (f"{OUTCOMES}!{old}{header}帮办实事数有两列：读取了显示的{new}列，隐藏的{old}列没有读取："
+    assert result.findings[0].message == (f"{form.location(OUTCOMES, f'{old}{header}')}帮办实事数有两列：读取了显示的{new}列，隐藏的{old}列没有读取："
                                           "如隐藏的是旧数据，请删除该列。")
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
     assert result.ret.sheets["outcomes"].columns["practical_matters"] == new
@@ -390,7 +390,7 @@ def test_a_count_in_万_asks_for_the_exact_number(tmp_path, form, units, written
     result = read_one(tmp_path, form, units)
     cell = f"{column(plans['visits'], 'households_total')}{plans['visits'].first_data}"
     assert rules(result) == {("error", "count-in-wan", VISITS, cell)}
-    assert result.findings[0].message == (f"{VISITS}!{cell}的农户总数为“{written}”，以“万”为单位不是确切的数："
+    assert result.findings[0].message == (f"{form.location(VISITS, cell)}的农户总数为“{written}”，以“万”为单位不是确切的数："
                                           "请填写确切的整数（例如12345），不要写“万”。")
 
 

@@ -191,7 +191,7 @@ def test_a_cell_that_is_not_a_count_is_an_error_at_that_cell(tmp_path, form, uni
         ("error", "not-a-count", "表二问题排查整改", "B6", "precision_found"),
     }
     msg = next(f.message for f in result.findings if f.field == "households_visited")
-    assert msg == "表一走访情况!F6的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
+    assert msg == "表一 第6行 F列的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
 
 
 def test_a_township_formula_without_value_is_an_error(tmp_path, form, units):
@@ -211,7 +211,7 @@ def test_sheet_names_match_whole_labels(tmp_path, form, units):
     (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert [(f.rule, f.message) for f in result.findings] == [
-        ("sheet-found", "表10!A1起的表格按其标题和表头认作表三帮扶成效读取。")]
+        ("sheet-found", f"{form.location('表10', 'A1')}起的表格按其标题和表头认作表三帮扶成效读取。")]
     assert result.ret.sheets["visits"].name == "表1" and result.ret.sheets["outcomes"].name == "表10"
     wb["表10"]["A1"] = None  # no title left, and its header is 表三's alone: still 表三, by its header
     (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
