@@ -477,7 +477,7 @@ def to_spreadsheetml(data: bytes, formulas: dict | None = None, errors: dict | N
     return "\n".join(out).encode("utf-8")
 
 
-def to_csvs(data: bytes, encoding: str = "gbk") -> dict[str, bytes]:
+def to_csvs(data: bytes, encoding: str = "gbk", delimiter: str = ",") -> dict[str, bytes]:
     """Each sheet as its own CSV file, as Excel saves "CSV (逗号分隔)": GBK on Chinese Windows,
     or `utf-8-sig` (UTF-8 with a BOM); merged cells keep their value in the top-left cell."""
     import csv
@@ -485,7 +485,7 @@ def to_csvs(data: bytes, encoding: str = "gbk") -> dict[str, bytes]:
     out = {}
     for title, rows, _, _ in _sheets_of(data):
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
+        writer = csv.writer(buf, lineterminator="\r\n", delimiter=delimiter)
         for row in rows:
             writer.writerow(["" if v is None else f"{v.year}/{v.month}/{v.day}" if isinstance(v, datetime) else v
                              for v in row])

@@ -149,6 +149,8 @@ def _source(parts: list[ReadResult]) -> Source:
     shared = os.path.commonprefix(folders)
     names = ["/".join(p.split("/")[len(shared):]) for p in paths]
     shown = "/".join([*shared, "、".join(names)])
+    # No digest: the combined return is never cached as one file's content would be (the cache
+    # would file its findings under the combined name, not each under its own file).
     return Source(shown, sum(r.source.size for r in parts), "", max(r.source.mtime for r in parts), "combined",
                   parts=tuple(paths))
 

@@ -54,6 +54,10 @@ def open_text_book(data: bytes, name: str = "") -> Book:
     table is a book of no sheets: the reader says it is no return."""
     if not looks_like_text(data[:4096]):
         raise Unreadable("unreadable", "不是Excel文件")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" and some pages are UTF-16: as UTF-8 with its mark, the markup
+        # is found by its first bytes, and the mark outranks any charset the page declares.
+        data = codecs.BOM_UTF8 + decode(data).encode("utf-8")
     head = data[:4096].lstrip(codecs.BOM_UTF8).lstrip().lower()
     from . import markup
 

@@ -149,6 +149,21 @@ def test_a_csv_is_read_like_a_sheet_of_the_form(tmp_path, form, units, encoding,
     assert sheet.values["guarantees_found"] == (rows[0]["guarantees_found"], rows[1]["guarantees_found"], None)
 
 
+def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form, units):
+    """Excel's "Unicode 文本" (UTF-16, tab between cells) renamed .xls, and a page saved in UTF-16."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    text = to_csvs(workbook_bytes(wb), "utf-16", delimiter="\t")[PROBLEMS]
+    result = read_as(tmp_path, form, units, text, name="620102_城关区表二.xls")
+    assert result.ret.tables == ("problems",)
+    assert result.ret.sheets["problems"].values["precision_found"] == tuple(r["precision_found"] for r in rows)
+    (tmp_path / "620102_城关区表二.xls").unlink()
+    page = to_html(workbook_bytes(wb)).decode("utf-8").replace("charset=utf-8", "charset=utf-16")
+    result = read_as(tmp_path, form, units, page.encode("utf-16"))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_a_csv_without_its_title_is_known_by_its_header_and_its_county_by_its_folder(tmp_path, form, units):
     wb, _ = built(form, units, layout=Layout(title=False))
     folder = tmp_path / "城关区"
