@@ -110,6 +110,9 @@ def _combined(form: Form, code: str, parts: list[ReadResult], today: date) -> Re
     month_day = None if filed_on else max((r.filed_month_day for r in rets if r.filed_month_day), default=None)  # type: ignore[union-attr]
     held = {k for r in rets for k in r.tables}  # type: ignore[union-attr]
     kept = [f for r in parts for f in r.findings if _still_stands(form, f, r, held, bool(filed_on or month_day), set_aside)]
+    # A table none of them holds is missing from the return once, not once a file.
+    missing = [f for f in kept if f.rule == "missing-sheet"]
+    kept = [f for f in kept if f.rule != "missing-sheet" or f is next(m for m in missing if m.message == f.message)]
     note = form.finding("tables-combined", file=source.path, county=code, count=len(parts),
                         detail="、".join(f"“{p}”" for p in source.parts))
     person = next((r for r in rets if r.filled_by or r.phone), rets[0])  # type: ignore[union-attr]

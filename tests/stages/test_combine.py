@@ -166,3 +166,30 @@ def test_a_fault_while_combining_is_that_countys_alone(tmp_path, form, units, mo
     assert [(f.file, f.county_code, f.severity.value) for f in faults] == [(f"{CODE}_表一.csv", CODE, "error")]
     assert len(done.results) == 4  # its three files apart, and the other county's return as it was
     assert not [f for f in done.findings if f.county_code == "620103"]
+
+
+def test_the_page_combines_a_countys_tables_as_they_come_one_file_at_a_time(tmp_path, form, units):
+    """The submission page looks at the inbox again and again, checking only what is new: a
+    county's tables that arrive one file at a time are still one return, as make report sees
+    them, and one file taken away makes the return whole again from the others."""
+    from pipeline.serve.desk import Desk
+
+    rows = clean_rows()
+    csvs = {title[:2]: body for title, body in to_csvs(workbook_bytes(built(form, units, rows)[0]), "gbk").items()}
+    (tmp_path / f"{CODE}_表一.csv").write_bytes(csvs["表一"])
+    desk = Desk(tmp_path, form, units)
+    desk.refresh()
+    unit = next(u for u in desk.roster.units if u.code == CODE)
+    assert unit.status == "rejected" and not unit.source.parts  # two tables missing
+    for name in ("表二", "表三"):
+        (tmp_path / f"{CODE}_{name}.csv").write_bytes(csvs[name])
+    desk.refresh()
+    unit = next(u for u in desk.roster.units if u.code == CODE)
+    assert (unit.status, unit.superseded) == ("included", ())
+    assert unit.source.parts == tuple(f"{CODE}_{t}.csv" for t in ("表一", "表二", "表三"))
+    assert not [f for f in desk.state.findings if f.severity.value != "info"]
+    (tmp_path / f"{CODE}_表二.csv").unlink()
+    desk.refresh()
+    unit = next(u for u in desk.roster.units if u.code == CODE)
+    assert unit.status == "rejected" and unit.source.parts == (f"{CODE}_表一.csv", f"{CODE}_表三.csv")
+    assert [f.rule for f in desk.state.findings if f.severity.value == "error"] == ["missing-sheet"]
