@@ -23,7 +23,7 @@ from .spec.config import load_settings
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
-WORKBOOK_KINDS = ("xlsx", "xls", "broken", "archive")
+WORKBOOK_KINDS = ("xlsx", "xls", "text", "broken", "archive")
 CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
 DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 

@@ -90,14 +90,21 @@ class Source:
     size: int
     sha256: str
     mtime: float
-    # xlsx | xls (read); skip (not a return); broken (a return that cannot be opened: `problem`
-    # says why); archive; output (an earlier run's outputs); folder (a folder that cannot be
-    # opened); special (no regular file: a pipe, a socket, a link to a folder or to nothing)
+    # xlsx | xls | text (read); skip (not a return); broken (a return that cannot be opened:
+    # `problem` says why); archive; output (an earlier run's outputs); folder (a folder that
+    # cannot be opened); special (no regular file: a pipe, a socket, a link to a folder or to
+    # nothing); combined (several files read as one return: `parts`)
     kind: str
     archive: str = ""  # the zip's absolute path when the file is an archive member
     member: str = ""
     abspath: str = ""  # the path as the system names it (a name in GBK bytes stays as it was)
     problem: str = ""  # why a broken, folder or special entry was not read, for its finding
+    parts: tuple[str, ...] = ()  # several files read as one return: their paths (`path` names them together)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path a finding about this source's return may name: its own, and its parts'."""
+        return (self.path, *self.parts)
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,7 @@ class SheetData:
     total_row: int = 0  # 1-based row of the 合计 row as entered (cached values); 0 when there is none
     total: dict[str, object] = field(default_factory=dict)  # that row's values, by field key
     explanation: str = ""  # the county's 上报说明 below the table: its answer to a warning
+    file: str = ""  # the file it was read from, when its return combines several files' tables
 
     def cell(self, key: str, i: int) -> str:
         """The county's cell for field `key` of township row i ("D7")."""
@@ -142,6 +150,7 @@ class Return:
     phone: str = ""
     # a 填报日期 written without its year (12月5日): completed by the run, which knows when it is
     filed_month_day: tuple[int, int] | None = None
+    tables: tuple[str, ...] = ()  # the form's tables found in the file (sheet keys), read or not
 
 
 @dataclass(frozen=True)

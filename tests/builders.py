@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.utils import column_index_from_string
 
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.paths import ROOT
@@ -91,6 +92,9 @@ def to_xls(data: bytes, errors: dict | None = None) -> bytes:
     book = xlwt.Workbook(encoding="utf-8")
     for ws in wb.worksheets:
         sheet = book.add_sheet(ws.title)
+        for letter, dim in ws.column_dimensions.items():
+            if dim.hidden:  # a hidden column is hidden in the .xls too (its COLINFO record)
+                sheet.col(column_index_from_string(letter) - 1).hidden = True
         merged_cells = set()
         for rng in ws.merged_cells.ranges:
             top = (rng.min_row, rng.min_col)
@@ -336,3 +340,168 @@ def with_member(data: bytes, name: str, body: bytes) -> bytes:
     with zipfile.ZipFile(out, "a", zipfile.ZIP_STORED) as z:
         z.writestr(name, body)
     return out.getvalue()
+
+
+# --- the shapes other systems export (issue 25) ------------------------------------------------
+
+
+def _sheets_of(data: bytes):
+    """Each sheet of an xlsx as (title, rows of values, merged ranges (1-based), hidden columns (1-based))."""
+    wb = load_workbook(io.BytesIO(data))
+    out = []
+    for ws in wb.worksheets:
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        merges = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ws.merged_cells.ranges]
+        hidden = {column_index_from_string(k) for k, d in ws.column_dimensions.items() if d.hidden}
+        out.append((ws.title, rows, merges, hidden))
+    return out
+
+
+def _html_table(rows, merges, hidden, numbers_as_xnum=True) -> str:
+    """A sheet as Excel's "save as web page" writes its table: spans for merged cells, x:num
+    for numbers, display:none on the hidden columns' cells."""
+    import html
+
+    covered, spans = set(), {}
+    for r1, c1, r2, c2 in merges:
+        spans[(r1, c1)] = (r2 - r1 + 1, c2 - c1 + 1)
+        covered |= {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - {(r1, c1)}
+    out = ["<table border=0 cellpadding=0 cellspacing=0>"]
+    for r, row in enumerate(rows, start=1):
+        out.append(" <tr height=19>")
+        for c, v in enumerate(row, start=1):
+            if (r, c) in covered:
+                continue
+            attrs = ""
+            if (r, c) in spans:
+                down, across = spans[(r, c)]
+                attrs += (f" rowspan={down}" if down > 1 else "") + (f" colspan={across}" if across > 1 else "")
+            if c in hidden:
+                attrs += " style='display:none'"
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                shown = f"{v:,}" if numbers_as_xnum else str(v)
+                attrs += f' x:num="{v}"' if numbers_as_xnum else ""
+            elif isinstance(v, datetime):
+                shown = f"{v.year}年{v.month}月{v.day}日"
+            else:
+                shown = html.escape("" if v is None else str(v)).replace("\n", "<br>")
+            out.append(f"  <td{attrs}>{shown}</td>")
+        out.append(" </tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def to_html(data: bytes, charset: str = "utf-8", declare_names: bool = True, numbers_as_xnum: bool = True) -> bytes:
+    """The workbook as one HTML page, as web systems export an ".xls": a table per sheet, the
+    sheets' names declared as Excel does (x:ExcelWorksheet) when `declare_names`, in `charset`."""
+    sheets = _sheets_of(data)
+    names = "".join(f"<x:ExcelWorksheet><x:Name>{t}</x:Name></x:ExcelWorksheet>" for t, *_ in sheets)
+    head = (f'<html xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel">'
+            f'<head><meta http-equiv=Content-Type content="text/html; charset={charset}">'
+            + (f"<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets>{names}</x:ExcelWorksheets>"
+               "</x:ExcelWorkbook></xml><![endif]-->" if declare_names else "") + "</head><body>")
+    body = "<br>".join(_html_table(rows, merges, hidden, numbers_as_xnum) for _, rows, merges, hidden in sheets)
+    return (head + body + "</body></html>").encode(charset)
+
+
+def to_mhtml(data: bytes, hidden_sheets: tuple[str, ...] = ()) -> bytes:
+    """The workbook as Excel's "single file web page" (.mht, often sent as .xls): a MIME message
+    whose workbook part lists the sheets (x:ExcelWorksheet with x:WorksheetSource) and a page per
+    sheet, quoted-printable, in gb2312."""
+    import quopri
+
+    sheets = _sheets_of(data)
+    boundary = "----=_NextPart_01D2B0C4.5E4B9C30"
+    listed = "".join(
+        f"<x:ExcelWorksheet><x:Name>{t}</x:Name><x:WorksheetSource HRef=\"book_files/sheet{i:03d}.htm\"/>"
+        + ("<x:WorksheetOptions><x:Visible>SheetHidden</x:Visible></x:WorksheetOptions>" if t in hidden_sheets else "")
+        + "</x:ExcelWorksheet>" for i, (t, *_) in enumerate(sheets, start=1))
+    parts = [("file:///C:/book.htm", f"<html><head><xml><x:ExcelWorkbook><x:ExcelWorksheets>{listed}"
+              "</x:ExcelWorksheets></x:ExcelWorkbook></xml></head><frameset rows=\"*,39\"></frameset></html>")]
+    for i, (_, rows, merges, hidden) in enumerate(sheets, start=1):
+        page = f"<html><head><meta http-equiv=Content-Type content=\"text/html; charset=gb2312\"></head><body>" \
+               f"{_html_table(rows, merges, hidden)}</body></html>"
+        parts.append((f"file:///C:/book_files/sheet{i:03d}.htm", page))
+    parts.append(("file:///C:/book_files/tabstrip.htm", "<html><body><table><tr>" + "".join(
+        f"<td>{t}</td>" for t, *_ in sheets) + "</tr></table></body></html>"))
+    out = [f"MIME-Version: 1.0\r\nX-Document-Type: Workbook\r\nContent-Type: multipart/related; "
+           f"boundary=\"{boundary}\"\r\n\r\nThis document is a Single File Web Page.\r\n"]
+    for location, page in parts:
+        body = quopri.encodestring(page.encode("gb2312")).decode("ascii")
+        out.append(f"\r\n--{boundary}\r\nContent-Location: {location}\r\nContent-Transfer-Encoding: quoted-printable"
+                   f"\r\nContent-Type: text/html; charset=\"gb2312\"\r\n\r\n{body}\r\n")
+    out.append(f"\r\n--{boundary}--\r\n")
+    return "".join(out).encode("ascii")
+
+
+def to_spreadsheetml(data: bytes, formulas: dict | None = None, errors: dict | None = None) -> bytes:
+    """The workbook as Excel 2003 XML. `formulas`: {(sheet title, row, column) (1-based): (R1C1
+    formula, cached value or None for none)}; `errors`: {(sheet, row, column): "#DIV/0!"}."""
+    from xml.sax.saxutils import escape
+
+    formulas, errors = formulas or {}, errors or {}
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<?mso-application progid="Excel.Sheet"?>',
+           '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet" xmlns:x="urn:schemas-microsoft-com:office:excel">']
+    for title, rows, merges, hidden in _sheets_of(data):
+        starts = {(r1, c1): (r2 - r1, c2 - c1) for r1, c1, r2, c2 in merges}
+        covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - set(starts)
+        out.append(f'<Worksheet ss:Name="{escape(title)}"><Table>')
+        out += [f'<Column ss:Index="{c}" ss:Hidden="1"/>' for c in sorted(hidden)]
+        for r, row in enumerate(rows, start=1):
+            cells = []
+            for c, v in enumerate(row, start=1):
+                if (r, c) in covered:
+                    continue
+                attrs = f' ss:Index="{c}"'
+                down, across = starts.get((r, c), (0, 0))
+                attrs += (f' ss:MergeAcross="{across}"' if across else "") + (f' ss:MergeDown="{down}"' if down else "")
+                value = ""
+                if (title, r, c) in formulas:
+                    formula, cached = formulas[title, r, c]
+                    attrs += f' ss:Formula="{escape(formula)}"'
+                    value = "" if cached is None else f'<Data ss:Type="Number">{cached}</Data>'
+                elif (title, r, c) in errors:
+                    value = f'<Data ss:Type="Error">{errors[title, r, c]}</Data>'
+                elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                    value = f'<Data ss:Type="Number">{v}</Data>'
+                elif isinstance(v, datetime):
+                    value = f'<Data ss:Type="DateTime">{v.isoformat()}</Data>'
+                elif v is not None:
+                    value = f'<Data ss:Type="String">{escape(str(v))}</Data>'
+                if value or "Merge" in attrs or "Formula" in attrs:
+                    cells.append(f"<Cell{attrs}>{value}</Cell>")
+            out.append(f'<Row ss:Index="{r}">' + "".join(cells) + "</Row>")
+        out.append("</Table></Worksheet>")
+    out.append("</Workbook>")
+    return "\n".join(out).encode("utf-8")
+
+
+def to_csvs(data: bytes, encoding: str = "gbk", delimiter: str = ",") -> dict[str, bytes]:
+    """Each sheet as its own CSV file, as Excel saves "CSV (逗号分隔)": GBK on Chinese Windows,
+    or `utf-8-sig` (UTF-8 with a BOM); merged cells keep their value in the top-left cell."""
+    import csv
+
+    out = {}
+    for title, rows, _, _ in _sheets_of(data):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n", delimiter=delimiter)
+        for row in rows:
+            writer.writerow(["" if v is None else f"{v.year}/{v.month}/{v.day}" if isinstance(v, datetime) else v
+                             for v in row])
+        out[title] = buf.getvalue().encode(encoding)
+    return out
+
+
+def zip_with_gbk_names(files: dict[str, bytes]) -> bytes:
+    """A zip as Chinese Windows makes one: each name stored in GBK, without the UTF-8 flag
+    (zipfile itself writes UTF-8 names with the flag, so placeholders are swapped for the bytes)."""
+    raw = {f"{i:0{len(name.encode('gbk'))}d}"[-len(name.encode("gbk")):]: name.encode("gbk") for i, name in enumerate(files)}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for placeholder, body in zip(raw, files.values()):
+            z.writestr(placeholder, body)
+    data = out.getvalue()
+    for placeholder, gbk in raw.items():
+        data = data.replace(placeholder.encode("ascii"), gbk)
+    return data

@@ -126,12 +126,6 @@ def _chart_sheet(wb, name):
 FULLWIDTH = str.maketrans("0123456789,", "０１２３４５６７８９，")
 
 
-
-
-
-
-
-
 def spelled(rows, form, spell) -> list[dict]:
     """The same figures, each count written the way `spell(value, field, i)` says."""
     out = []
@@ -213,3 +207,101 @@ VARIANTS = [
                            reverse_columns=True, preamble=("附件",)), text_number, None, None, set()),
     ("combination-two-row-xls", Layout(total="first", code_row=True), text_number, to_xls, "城关区.xls", set()),
 ]
+
+
+# --- tables clerks rebuild (issue 24) ----------------------------------------------------
+
+
+def stack_sheets(wb, name="Sheet1", gap=2):
+    """The workbook's sheets copied one under another onto one sheet `name`, `gap` blank rows
+    between, as a clerk pastes the three tables into a new workbook: (workbook, the first row
+    of each former sheet on the new one, by title)."""
+    from openpyxl import Workbook
+
+    out = Workbook()
+    ws = out.active
+    ws.title = name
+    offsets, at = {}, 0
+    for src in wb.worksheets:
+        offsets[src.title] = at + 1
+        for row in src.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    ws.cell(c.row + at, c.column, c.value)
+        for rng in src.merged_cells.ranges:
+            ws.merge_cells(start_row=rng.min_row + at, start_column=rng.min_col, end_row=rng.max_row + at,
+                           end_column=rng.max_col)
+        for letter, dim in src.column_dimensions.items():
+            if dim.hidden:
+                ws.column_dimensions[letter].hidden = True
+        at += src.max_row + gap
+    return out, offsets
+
+
+def units_row(wb, form, plans, bracketed=()):
+    """A row under each sheet's header naming each count column's unit (户, or （户） for the
+    fields in `bracketed`), as statistical forms print them; the rows below move down one."""
+    for spec in form.sheets:
+        ws = wb[f"{spec.number}{spec.label}"]
+        plan = plans[spec.key]
+        ws.insert_rows(plan.first_data)
+        for f in spec.count_fields:
+            ws.cell(plan.first_data, plan.columns[f.key], f"（{f.unit}）" if f.key in bracketed else f.unit)
+
+
+def breakdown_row(ws, spec, plan, below: int, label: str, figures: dict):
+    """A row inserted under row `below` labelled `label` (其中：贫困乡镇), holding `figures` by field key."""
+    ws.insert_rows(below + 1)
+    ws.cell(below + 1, plan.columns[spec.key_field.key], label)
+    for key, value in figures.items():
+        ws.cell(below + 1, plan.columns[key], value)
+
+
+def village_rows(ws, spec, plan, at: int, township: str, villages: list[dict], merged=True, village_column=0):
+    """A township's rows replaced by its villages' from row `at`: its name typed once and
+    merged down over them (`merged`), or typed once beside a 村 column (`village_column`, the
+    column number it is inserted at; 0: none). Returns the rows the villages took."""
+    ws.insert_rows(at + 1, len(villages) - 1)
+    key = plan.columns[spec.key_field.key]
+    for i, v in enumerate(villages):
+        for f in spec.count_fields:
+            ws.cell(at + i, plan.columns[f.key], v[f.key])
+        if i:
+            ws.cell(at + i, key, None)
+    ws.cell(at, key, township)
+    if merged:
+        ws.merge_cells(start_row=at, start_column=key, end_row=at + len(villages) - 1, end_column=key)
+    if village_column:
+        insert_column(ws, village_column)
+        ws.cell(plan.header_top, village_column, "村")
+        if plan.header_bottom > plan.header_top:
+            ws.merge_cells(start_row=plan.header_top, start_column=village_column, end_row=plan.header_bottom,
+                           end_column=village_column)
+        for i, v in enumerate(villages):
+            ws.cell(at + i, village_column, v["village"])
+    return list(range(at, at + len(villages)))
+
+
+def old_column_hidden(ws, plan, key, old_values: list, hide=True):
+    """The clerk's correction: the field's column copied to the left as the old one, which keeps
+    `old_values` for the townships and is hidden (`hide`), the corrected one beside it."""
+    col = plan.columns[key]
+    insert_column(ws, col)
+    for r in range(1, ws.max_row + 1):
+        ws.cell(r, col, ws.cell(r, col + 1).value)
+    for i, v in enumerate(old_values):
+        ws.cell(plan.first_data + i, col, v)
+    if hide:
+        ws.column_dimensions[get_column_letter(col)].hidden = True
+    return get_column_letter(col), get_column_letter(col + 1)
+
+
+def insert_column(ws, col: int) -> None:
+    """A column inserted at `col`, merged cells moved with the cells (openpyxl leaves them)."""
+    ranges = [(r.min_row, r.min_col, r.max_row, r.max_col) for r in ws.merged_cells.ranges]
+    for r1, c1, r2, c2 in ranges:
+        ws.unmerge_cells(start_row=r1, start_column=c1, end_row=r2, end_column=c2)
+    ws.insert_cols(col)
+    for r1, c1, r2, c2 in ranges:
+        shift = 1 if c1 >= col else 0
+        ws.merge_cells(start_row=r1, start_column=c1 + shift, end_row=r2, end_column=c2 + (1 if c2 >= col else 0))

@@ -218,7 +218,7 @@ def wanted(roster: Roster, findings: list[Finding]) -> list[tuple[UnitStatus, li
     by_file: dict[str, list[Finding]] = {}
     for f in findings:
         by_file.setdefault(f.file, []).append(f)
-    return [(u, [f for f in by_file.get(u.source.path, []) if f.severity != Severity.INFO])
+    return [(u, [f for path in u.source.paths for f in by_file.get(path, []) if f.severity != Severity.INFO])
             for u in roster.units if u.source is not None and (u.errors or u.warnings)]
 
 

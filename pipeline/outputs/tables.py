@@ -231,7 +231,7 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
     status: dict[str, str] = {}
     for u in roster.units:
         if u.source:
-            status[u.source.path] = u.status_label
+            status |= dict.fromkeys(u.source.paths, u.status_label)
         for s in u.superseded:
             status[s.path] = "已被替代"
     for r in roster.unassigned:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
@@ -18,6 +19,7 @@ from ..spec.dates import Dating
 from ..spec.form import Form
 from ..spec.scope import Scope
 from ..spec.units import Unit, UnitList
+from ..stages.combine import combine
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
 from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
@@ -83,9 +85,11 @@ class FilesChecked:
 
     def checked(self) -> dict[str, Checked]:
         own: dict[str, list[Finding]] = {s.path: [] for s in self.sources}
+        results = {path: r for r in self.results for path in r.source.paths}  # a combined return's files: its own
+        # What is said of a combined return as a whole goes with its first file.
+        first = {r.source.path: r.source.parts[0] for r in self.results if r.source.parts}
         for f in self.findings:
-            own.setdefault(f.file, []).append(f)
-        results = {r.source.path: r for r in self.results}
+            own.setdefault(first.get(f.file, f.file), []).append(f)
         return {s.path: Checked(s, results.get(s.path) or ReadResult(s, None, ()),
                                 tuple(sorted(own[s.path], key=lambda f: f.sort_key))) for s in self.sources}
 
@@ -122,6 +126,8 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
         after_reading(to_read)
     # Broken files are kept as results with no return, so the roster can count them.
     results += [ReadResult(s, None, ()) for s in sources if s.kind in ("broken", "archive")]
+    # One county's tables in several files become its one return; a skipped file naming a county is its finding.
+    results, findings = combine(form, units, sources, results, findings, each=partial(guard.each, "read"))
     for r in results:
         findings += r.findings
     with_return = [r for r in results if r.ret is not None]
@@ -160,10 +166,13 @@ def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecke
     """Files checked at different times, as check_files would have judged them together:
     validation judges each return by itself, so the checks of files judged apart add up to
     the check of all (the page checks only what is new, and keeps the rest)."""
-    results = [checked[s.path].result for s in sources if s.kind in READABLE]
-    results += [checked[s.path].result for s in sources if s.kind in ("broken", "archive")]
+    results: dict[str, ReadResult] = {}  # by the result's own path: a combined return's files share it
+    for s in sorted(sources, key=lambda s: s.kind not in READABLE):
+        r = checked[s.path].result
+        if s.kind in READABLE or s.kind in ("broken", "archive") or r.ret is not None:  # a skipped file standing for its county
+            results.setdefault(r.source.path, r)
     findings = tuple(f for s in sources for f in checked[s.path].findings)
-    return FilesChecked(tuple(sources), tuple(results), findings, Tables((), {}), 0)
+    return FilesChecked(tuple(sources), tuple(results.values()), findings, Tables((), {}), 0)
 
 
 def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),

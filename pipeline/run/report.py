@@ -39,7 +39,7 @@ from ..stages.consolidate import Totals, consolidate
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
 from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
-from ..store.inbox import InboxView, take_view
+from ..store.inbox import InboxView, take_view, zips_down_to
 from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
 from .processes import Helper, in_background
@@ -124,7 +124,11 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     guard = Guard(form)
     keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
-    view = inbox if isinstance(inbox, InboxView) else take_view(inbox, hashes)
+    if isinstance(inbox, InboxView):
+        view = inbox
+    else:
+        with zips_down_to(settings.zip_depth):
+            view = take_view(inbox, hashes)
     timings["discover"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -199,8 +203,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     findings = sorted(findings, key=lambda f: f.sort_key)
     # Each return's form sheets, and where its table ends, for the 上报说明 line of its returned workbook.
     sheets = {r.source.path: tuple((s.name, _table_end(s)) for s in r.ret.sheets.values()) for r in results if r.ret}
-    explained = {(r.source.path, s.name): s.explanation for r in results if r.ret for s in r.ret.sheets.values()
-                 if s.explanation}
+    explained = {(s.file or r.source.path, s.name): s.explanation for r in results if r.ret
+                 for s in r.ret.sheets.values() if s.explanation}
     explained |= view.explained()  # the page's notes, for the warnings they answer
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.

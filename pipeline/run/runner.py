@@ -295,7 +295,7 @@ def start_validation(form: Form, results: list[ReadResult], cache: ReadCache, gu
         by_file: dict[str, list[Finding]] = {}
         for f in findings:
             by_file.setdefault(f.file, []).append(f)
-        return [tuple(by_file.get(results[i].source.path, ())) for i in part]
+        return [tuple(f for path in results[i].source.paths for f in by_file.get(path, ())) for i in part]
 
     def place(i: int) -> tuple[str, str]:
         return results[i].source.path, results[i].ret.county_code

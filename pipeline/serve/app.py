@@ -363,7 +363,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
         say(f"注意：审核进程无法启动（{type(e).__name__}：{e}），报表改在报送页本身的进程中审核，没有内存和时间的限制。")
         worker = None
     desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, worker=worker, cutoff=settings.cutoff,
-                rounds=rounds)
+                rounds=rounds, zip_depth=settings.zip_depth)
     desk.load()
     warm_up(form)
     desk.refresh()

@@ -11,9 +11,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import reason
-from ..model import Finding, Previous, Return, Roster, Severity, UnitStatus
+from ..model import Finding, Previous, Return, Roster, Severity, Source, UnitStatus
 from ..run.check import (
     Checked,
+    FilesChecked,
     Upload,
     across_rounds,
     assembled,
@@ -27,9 +28,9 @@ from ..run.runner import Guard
 from ..spec.dates import dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
-from ..stages.resolve import with_warning_counts
+from ..stages.resolve import county_of, with_warning_counts
 from ..store.cache import Hashes, ReadCache
-from ..store.inbox import Note, take_view
+from ..store.inbox import DEFAULT_ZIP_DEPTH, Note, take_view, zips_down_to
 from ..store.rounds import RoundWatch
 from ..store.uploads import (
     claim,
@@ -130,6 +131,7 @@ class Desk:
     hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
     across: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict)  # (file, sha256) → findings
     say: Callable[[str], None] | None = None  # where a change of the previous round is told (the server's log)
+    zip_depth: int = DEFAULT_ZIP_DEPTH  # how many zips deep returns are looked for (settings)
 
     def __post_init__(self) -> None:
         self.files: dict[str, Checked] = {}  # every file checked, by name, while it is unchanged
@@ -153,11 +155,16 @@ class Desk:
         or changed since the last look are checked, the rest kept, and each unit's standing
         file chosen again, as a report run would."""
         guard = Guard(self.form)
-        view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
-        new = [s for s in view.sources if s.path not in self.files or self.files[s.path].source != s]
+        with zips_down_to(self.zip_depth):
+            view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
+        new = self._to_check(list(view.sources))
         if new:
             fresh = check_files(new, view.data, self.form, self.units, passwords=self.passwords, cache=self.cache,
                                 guard=guard, **self.scheduling)
+            mates = self._county_mates(list(view.sources), new, fresh)
+            if mates:  # checked again with them: a county's tables in several files are one return
+                fresh = check_files([*new, *mates], view.data, self.form, self.units, passwords=self.passwords,
+                                    cache=self.cache, guard=guard, **self.scheduling)
             self.files |= fresh.checked()
         self.files = {s.path: self.files[s.path] for s in view.sources}
         when = dating(date.today(), self.cutoff, self.rounds.name if self.rounds else "")
@@ -166,6 +173,22 @@ class Desk:
         self.state = Standing(dict(self.files), with_warning_counts(roster, extra), (*findings, *extra),
                               version_counts(self.inbox))
         self._log(guard)
+
+    def _to_check(self, sources: list[Source]) -> list[Source]:
+        """The files new or changed since the last look; and the other files of a return
+        combined from several, when one of them changed or went: it is checked again, whole."""
+        new = [s for s in sources if s.path not in self.files or self.files[s.path].source != s]
+        changed = {s.path for s in new} | (self.files.keys() - {s.path for s in sources})
+        again = [s for s in sources if s not in new and changed & set(self.files[s.path].result.source.parts)]
+        return [*new, *again]
+
+    def _county_mates(self, sources: list[Source], new: list[Source], fresh: FilesChecked) -> list[Source]:
+        """Files checked before for the counties the new ones are for: a county's tables may
+        come one file at a time, and are one return when they are its only files."""
+        counties = {county_of(r, self.units) for r in fresh.results} - {""}
+        taken = {s.path for s in new}
+        return [s for s in sources if s.path not in taken and s.path in self.files
+                and county_of(self.files[s.path].result, self.units) in counties]
 
     @property
     def roster(self) -> Roster:

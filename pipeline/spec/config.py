@@ -48,6 +48,8 @@ class Settings:
     upload_interval_seconds: float = key(None, 10.0, "upload_interval_seconds = 10", ge=0)
     check_seconds: float = key(None, 20.0, "check_seconds = 20", gt=0)
     check_memory_mb: int = key(None, 1024, "check_memory_mb = 1024", ge=64)
+    # How many zips deep returns are looked for: 2 reads a city's zip of its counties' zips.
+    zip_depth: int = key(None, 2, "zip_depth = 2", ge=1, le=8)
     title: str = key("report", "汇总报告", 'title = "全省双联行动汇总"')
     # "": the latest 填报日期 among the returns in the sums; the date (成文日期) then the cutoff's
     cutoff: str = key("report", "", 'cutoff = "2016年12月7日"')

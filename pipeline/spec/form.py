@@ -124,11 +124,25 @@ class ReaderSpec:
     that make a name something else; declared with the form, since another campaign's clerks
     (or another language's office software) write other words."""
 
-    total_words: tuple[str, ...] = ("合计", "总计", "汇总")
+    total_words: tuple[str, ...] = ("合计", "总计", "汇总", "全县", "全市", "全区", "全旗")
     subtotal_words: tuple[str, ...] = ("小计",)
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
-    not_sheet_prefixes: tuple[str, ...] = ("图",)
+    not_sheet_prefixes: tuple[str, ...] = ("图", "工作")
+    # A row labelled with one of these and a colon (其中：贫困乡镇), or the word alone, breaks
+    # down the row above it: never added.
+    breakdown_words: tuple[str, ...] = ("其中",)
+    # A header cell naming a column of villages, beside the township's: its rows are summed
+    # into their township.
+    village_words: tuple[str, ...] = ("村", "村名", "行政村", "村（社区）", "行政村名称", "村委会")
+    # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
+    unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def units_for(self, unit: str) -> tuple[str, ...]:
+        """A count column's unit and the words the form lets stand for it."""
+        if not unit:
+            return ()
+        return (unit, *next((words for u, words in self.unit_synonyms if u == unit), ()))
 
 
 @dataclass(frozen=True)
@@ -350,7 +364,9 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
 
 def _reader(r: dict, explanation_label: str = "") -> ReaderSpec:
     default = ReaderSpec()
-    spec = ReaderSpec(**{k: tuple(r.get(k, getattr(default, k))) for k in ReaderSpec.__dataclass_fields__})
+    spec = ReaderSpec(**{k: tuple(r.get(k, getattr(default, k))) for k in ReaderSpec.__dataclass_fields__
+                         if k != "unit_synonyms"},
+                      unit_synonyms=tuple((unit, tuple(words)) for unit, words in r.get("unit_synonyms", {}).items()))
     if explanation_label and explanation_label not in spec.footer_words:
         spec = ReaderSpec(**{k: getattr(spec, k) for k in ReaderSpec.__dataclass_fields__}
                           | {"footer_words": (*spec.footer_words, explanation_label)})

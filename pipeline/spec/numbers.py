@@ -7,13 +7,24 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-# Blank, dashes, a slash or 无 all mean "none": 0.
-_ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―"}
+# Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
+_ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇"}
 _NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
+# Characters that show as nothing, pasted in from web pages and chat: zero-width spaces and
+# joiners, the word joiner, a byte-order mark. Around digits they are whitespace (NFKC has
+# already made a no-break space a plain one).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), " ")
+# A count in 万 (1.2万, 3万户): rounded, so not the exact number the form asks for.
+_IN_WAN = re.compile(r"^[+]?[\d,.]+\s*万$")
 
 
 class NotACount(ValueError):
     """The cell holds something that is not a non-negative whole number."""
+
+
+class InWan(NotACount):
+    """A count written in 万 (`1.2万`): rounded by the clerk, so never read as a number; the
+    clerk is asked for the exact figure."""
 
 
 class TooLarge(NotACount):
@@ -25,7 +36,8 @@ MAX_COUNT = 10**12
 
 
 def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
-    """A non-negative integer, or NotACount. `units` are suffixes the column may carry (`12户`)."""
+    """A non-negative integer, or NotACount. `units` are suffixes the column may carry (`12户`):
+    its unit and the synonyms the form declares for it (`48人` in a 名 column)."""
     if raw is None:
         return 0
     if isinstance(raw, bool):
@@ -41,7 +53,7 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     if isinstance(raw, (date, datetime)):
         raise NotACount(raw)
     # NFKC turns full-width digits, the full-width comma and the ideographic space into ASCII.
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE).strip()
     if text in _ZERO_WORDS:
         return 0
     for unit in sorted(units, key=len, reverse=True):
@@ -50,7 +62,7 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
             break
     m = _NUMBER.match(text)
     if not m:
-        raise NotACount(raw)
+        raise (InWan if _IN_WAN.match(text) else NotACount)(raw)
     whole, frac = m.group(1), m.group(2)
     if frac and frac.strip("0"):
         raise NotACount(raw)

@@ -41,7 +41,7 @@ BUILT_IN = _declared(
     Rule("unreadable", ERROR, "文件无法打开（{detail}）：请重新导出为.xlsx后报送。"),
     Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
     Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
-    Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且 .zip 中不能再套压缩包）：请解压后报送，或改用 .zip。"),
+    Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且压缩包里再套压缩包不能超过设定的层数）：请解压后报送，或改用 .zip。"),
     Rule("folder-unreadable", ERROR, "无法打开这个文件夹（{detail}），其中的报表都没有读取：请开放它的权限，或把其中的报表移出来。"),
     Rule("not-a-file", INFO, "不是普通文件（{detail}），未读取。"),
     Rule("old-outputs", WARNING, "这个文件夹是以前汇总时写出的输出（其中有 roster.csv、findings.csv 等），不是各县报送的报表，"
@@ -92,6 +92,24 @@ BUILT_IN = _declared(
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),
     Rule("township-dropped", INFO, "上期报送的乡镇“{value}”本期没有出现：请核实是否漏报或改名。"),
     Rule("township-added", INFO, "{place}的乡镇“{value}”上期没有报送：请核实是否新增或改名。"),
+    # Tables clerks rebuild (issue 24): found by what they say, not where they sit
+    Rule("sheet-found", INFO, "{place}起的表格按其{detail}认作{sheet_number}{sheet_label}读取。"),
+    Rule("breakdown-exceeds", WARNING, "{place}“{value}”是上一行的其中数，其{field_label}（{expected}）大于上一行的{bound_value}："
+         "请核对。其中数不计入汇总。"),
+    Rule("breakdown-alone", WARNING, "{place}“{value}”一行是其中数，但上面没有它所属的数据行，未计入汇总：请核对这一行的位置。"),
+    Rule("villages-summed", INFO, "{place}乡镇“{value}”下各村的{count}行数据已合计为该乡镇的数字。"),
+    Rule("villages-differ", ERROR, "{place}乡镇“{value}”一行的{field_label}为{expected}，其下各村之和为{total}：请核对。"),
+    Rule("column-hidden-duplicate", WARNING, "{place}{field_label}有两列：读取了显示的{detail}列，隐藏的{value}列没有读取："
+         "如隐藏的是旧数据，请删除该列。"),
+    Rule("column-duplicate", ERROR, "{place}{field_label}有两列（{detail}），不知以哪一列为准：请删除多余的一列后重新报送。"),
+    Rule("count-in-wan", ERROR, "{place}的{field_label}为“{value}”，以“万”为单位不是确切的数：请填写确切的整数（例如12345），不要写“万”。"),
+    # Returns in the shapes web systems and offices export (issue 25)
+    Rule("unit-prefix-mismatch", WARNING, "填报单位“{value}”中的“{detail}”与{unit}不符，已按{unit}读取：请核对填报单位的写法。"),
+    Rule("skipped-return", ERROR, "收到本单位的“{detail}”，但它不是Excel工作簿，也不是能读取的网页或CSV表格，未能读取；本单位还没有可以汇总的"
+         "报表：请以Excel工作簿（.xlsx）报送。"),
+    Rule("tables-combined", INFO, "本单位的各表分在{count}个文件中报送（{detail}），已合为一份报表汇总。"),
+    Rule("table-superseded", WARNING, "本文件的{sheet_number}{sheet_label}另有“{detail}”中的同一张表（{reason}），按规则采用那一张，"
+         "本文件的这张表未计入汇总。"),
 )
 
 # The rules a form declares, by kind: each declared id takes this severity, and this wording

@@ -65,13 +65,17 @@ class UnitList:
         object.__setattr__(self, "_found", {})
         object.__setattr__(self, "_matched", {})
         city_names = set()
+        forms: dict[str, frozenset[str]] = {}
         for _, city in self.cities:
-            city_names.add(city)
+            names_of_city = {city}
             # 临夏回族自治州 is also written 临夏州; 甘南藏族自治州 甘南州
             m = re.match(r"^(.{2,3}?)(?:" + "|".join(("回族", "藏族", "蒙古族")) + ")?自治州$", city)
             if m:
-                city_names.add(m.group(1) + "州")
+                names_of_city.add(m.group(1) + "州")
+            forms[city] = frozenset(names_of_city)
+            city_names |= names_of_city
         object.__setattr__(self, "_city_names", frozenset(city_names))
+        object.__setattr__(self, "_city_forms", forms)
         object.__setattr__(self, "_city_name_lengths", sorted({len(c) for c in city_names}, reverse=True))
 
     def match_name(self, text: str, noise: tuple[str, ...] = ()) -> str | None:
@@ -86,10 +90,7 @@ class UnitList:
         return known[key]
 
     def _match_name(self, text: str, noise: tuple[str, ...]) -> str | None:
-        s = _clean(text)
-        for word in sorted(noise, key=len, reverse=True):
-            s = s.replace(word, "")
-        s = re.sub(r"^[:\s]+|[:\s]+$", "", s)
+        s = self._stripped(text, noise)
         candidates = [s, s.removesuffix("委")]  # 张家川县委双联办
         cities = self._city_names  # type: ignore[attr-defined]
         for length in self._city_name_lengths:  # type: ignore[attr-defined]  # longest first
@@ -100,6 +101,48 @@ class UnitList:
             if codes and len(codes) == 1:
                 return next(iter(codes))
         return None
+
+    def wrong_prefix(self, text: str, noise: tuple[str, ...], code: str) -> str:
+        """What stands before the unit's own name in a 填报单位 text that names it, when that is
+        not the unit's own city (兰州市正宁县: 兰州市); "" when it is, or nothing stands there."""
+        key = ("prefix", text, noise, code)  # each sheet of a return repeats its 填报单位 line
+        known = self._matched  # type: ignore[attr-defined]
+        if key not in known:
+            known[key] = self._wrong_prefix(text, noise, code)
+        return known[key]
+
+    def _wrong_prefix(self, text: str, noise: tuple[str, ...], code: str) -> str:
+        unit = self.by_code(code)
+        if unit is None:
+            return ""
+        s = self._stripped(text, noise).removesuffix("委")
+        name = next((n for n in sorted(unit.names, key=len, reverse=True) if s.endswith(n)), "")
+        prefix = s[:len(s) - len(name)] if name else ""
+        own = self._city_forms.get(unit.city_name, frozenset())  # type: ignore[attr-defined]
+        return "" if not prefix or prefix in own else prefix
+
+    def match_after_prefix(self, text: str, noise: tuple[str, ...] = ()) -> tuple[str, str] | None:
+        """A 填报单位 text match_name does not know, whose end is a unit's whole name after other
+        places' names (临夏市东乡县: a county-level city where 临夏州 belongs): (code, prefix)."""
+        s = self._stripped(text, noise).removesuffix("委")
+        for i in range(1, len(s)):  # the longest name first: 正宁县 before 宁县
+            codes = self._names.get(s[i:])  # type: ignore[attr-defined]
+            if codes and len(codes) == 1 and self._places(s[:i]):
+                return next(iter(codes)), s[:i]
+        return None
+
+    def _places(self, text: str) -> bool:
+        """The text is one or more known places' names, one after another (临夏州临夏市)."""
+        if not text:
+            return True
+        known = self._city_names | self._names.keys()  # type: ignore[attr-defined]
+        return any(text.startswith(p) and self._places(text[len(p):]) for p in known if p)
+
+    def _stripped(self, text: str, noise: tuple[str, ...]) -> str:
+        s = _clean(text)
+        for word in sorted(noise, key=len, reverse=True):
+            s = s.replace(word, "")
+        return re.sub(r"^[:\s]+|[:\s]+$", "", s)
 
     def find_in_filename(self, stem: str) -> str | None:
         """A unit named anywhere in a file name; a name inside a longer matched name does not count."""

@@ -80,7 +80,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
             unassigned.append(r)
     per_file: dict[str, list[Finding]] = {}
     claimed: dict[str, list[ReadResult]] = {}
-    by_path = {r.source.path: r for r in results}
+    by_path = {path: r for r in results for path in r.source.paths}
     for f in findings:
         per_file.setdefault(f.file, []).append(f)
         if _claims_other(f, by_path, units):
@@ -100,7 +100,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     """The unit's standing file and status: the latest 填报日期, then the file modified last; an
     undated, unreadable or future-dated file ranks oldest; missing when it sent nothing. Where
     the choice is not clear, the county is told which file stands and why."""
-    rank = partial(_rank_by, gathered.today)
+    rank = partial(rank_by, gathered.today)
     candidates = gathered.by_county.get(unit.code, [])
     if not candidates and unit.code in gathered.claimed:
         wrong = max(gathered.claimed[unit.code], key=rank)
@@ -110,13 +110,14 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     ranked = sorted(candidates, key=rank, reverse=True)
     stands, rest = ranked[0], ranked[1:]
     extra = [form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path,
-                          reason=_why_it_stands(stands, old, gathered.today))
+                          reason=why_it_stands(stands, old, gathered.today))
              for old in rest]
     unclear = _unclear(stands, rest, gathered.today)
     if unclear:
         extra.append(form.finding("resubmission-unclear", file=stands.source.path, county=unit.code, detail=unclear,
                                   stands=stands.source.path))
-    own = [*gathered.per_file.get(stands.source.path, []), *(f for f in extra if f.file == stands.source.path)]
+    own = [*(f for path in stands.source.paths for f in gathered.per_file.get(path, [])),
+           *(f for f in extra if f.file == stands.source.path)]
     errors = sum(f.severity == Severity.ERROR for f in own)
     warnings = sum(f.severity == Severity.WARNING for f in own)
     ret = stands.ret
@@ -128,14 +129,14 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         ret.filled_by if ret else "", ret.phone if ret else "",
         errors, warnings, unclear,
     )
-    return Decision(status, tuple(extra), tuple(r.source.path for r in rest))
+    return Decision(status, tuple(extra), tuple(path for r in rest for path in r.source.paths))
 
 
 def _usable_date(r: ReadResult, today: date) -> date | None:
     return r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else None
 
 
-def _why_it_stands(stands: ReadResult, old: ReadResult, today: date) -> str:
+def why_it_stands(stands: ReadResult, old: ReadResult, today: date) -> str:
     """What the rule went by, as the superseded file's message says it: never an older-dated
     file called newer."""
     if old.ret is None:
@@ -215,7 +216,7 @@ def _claims_other(f: Finding, by_path: dict[str, ReadResult], units: UnitList) -
             and county_of(by_path[f.file], units) != f.county_code)
 
 
-def _rank_by(today: date, r: ReadResult) -> tuple:
+def rank_by(today: date, r: ReadResult) -> tuple:
     filed = r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else date.min
     return (filed, r.source.mtime, r.source.path)
 

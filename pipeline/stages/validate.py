@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model import Finding, Return
+from ..model import Finding, Return, SheetData
 from ..spec.form import Form, SheetSpec
 from ..spec.numbers import display
 from ..spec.wording import coverage
@@ -110,15 +110,15 @@ def _pandera_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) -
         rule_id, _, field = check.partition(":")
         if check in rules:
             r = rules[check]
-            out.append(_finding(form, ret, rule_id, sheet.name, f"{sheet.columns[r.field]}{row}", r.field,
+            out.append(_finding(form, ret, rule_id, sheet, f"{sheet.columns[r.field]}{row}", r.field,
                                 field_label=sf.spec.label_of(r.field),
                                 value=_plain(sf.frame.at[i, r.field]), bound_label=sf.spec.label_of(r.not_above),
                                 bound_value=_plain(sf.frame.at[i, r.not_above])))
         elif rule_id == "duplicate-township":
-            out.append(_finding(form, ret, rule_id, sheet.name, f"{sheet.township_column}{row}",
+            out.append(_finding(form, ret, rule_id, sheet, f"{sheet.township_column}{row}",
                                 "township", value=sf.frame.at[i, "township"]))
         elif rule_id == "not-a-count" and field in sheet.columns:
-            out.append(_finding(form, ret, rule_id, sheet.name, f"{sheet.columns[field]}{row}", field,
+            out.append(_finding(form, ret, rule_id, sheet, f"{sheet.columns[field]}{row}", field,
                                 field_label=sf.spec.label_of(field), value=case.failure_case))
     return out
 
@@ -155,7 +155,7 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
                 continue  # a bad township cell is already an error; a sum would mislead
             expected = int(sums[f.key][i])
             if declared != expected:
-                out.append(_finding(form, ret, "total-row-mismatch", sheet.name, sheet.total_cell(f.key),
+                out.append(_finding(form, ret, "total-row-mismatch", sheet, sheet.total_cell(f.key),
                                     f.key, field_label=f.full_label, value=declared, expected=expected))
     return out
 
@@ -247,7 +247,7 @@ def _computed_row_findings(form: Form, spec: SheetSpec, ret: Return, sheet, row:
             ok = num is None or den is None or rate_agrees(shown_value, num, den)
             shown = "" if ok else "—" if not den else f"{100 * num / den:.2f}%"
         if not ok:
-            out.append(_finding(form, ret, "computed-mismatch", sheet.name,
+            out.append(_finding(form, ret, "computed-mismatch", sheet,
                                 f"{sheet.columns[c.key]}{row_number}", c.key, field_label=c.full_label,
                                 value=display(shown_value), expected=shown))
     return out
@@ -267,7 +267,7 @@ def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) 
         low &= ~_depends_on_an_error(sf, cov, len(returns))
         for ret_i in np.flatnonzero(low):
             ret = returns[int(ret_i)]
-            out.append(_finding(form, ret, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
+            out.append(_finding(form, ret, cov.id, ret.sheets[sf.spec.key], "", cov.numerator,
                                 noun=cov.noun, value=coverage(int(num[ret_i]), int(den[ret_i])),
                                 expected=f"{cov.minimum * 100:g}%"))
     return out
@@ -334,5 +334,10 @@ def _as_number(v: object) -> float | None:
         return None
 
 
-def _finding(form: Form, ret: Return, rule: str, sheet: str, cell: str, field: str, **kw) -> Finding:
+def _finding(form: Form, ret: Return, rule: str, sheet: SheetData | str, cell: str, field: str, **kw) -> Finding:
+    """A finding about `sheet`, filed under the file the sheet was read from (a return may
+    combine several files' tables), else under the return's file."""
+    if isinstance(sheet, SheetData):
+        return form.finding(rule, file=sheet.file or ret.source.path, county=ret.county_code, sheet=sheet.name,
+                            cell=cell, field=field, **kw)
     return form.finding(rule, file=ret.source.path, county=ret.county_code, sheet=sheet, cell=cell, field=field, **kw)

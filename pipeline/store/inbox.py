@@ -18,6 +18,8 @@ import stat as stat_module
 import zipfile
 import zlib
 from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +40,10 @@ DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", 
                      ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
 # What an empty inbox may still hold: files the system or Excel leave behind, never a return.
 PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
-READABLE = ("xlsx", "xls")  # the kinds whose bytes a run reads
+# Names under which other systems and offices send a return as text: an HTML page or Excel 2003
+# XML saved as .xls, a CSV file (or a CSV renamed .xlsx), an MHTML page. Told apart by content.
+TEXT_SUFFIXES = {".xls", ".xlsx", ".et", ".csv", ".htm", ".html", ".mht", ".mhtml", ".xml"}
+READABLE = ("xlsx", "xls", "text")  # the kinds whose bytes a run reads
 MAX_RETURN_BYTES = 200 * 1024 * 1024  # no county's return is this large: past it, a file is not read
 VERSIONS = ".versions"  # hidden: the page keeps earlier uploads and its notes here; the reader skips it
 EXPLANATIONS = "explanations.csv"
@@ -334,44 +339,87 @@ def classify(name: str, head: bytes) -> str:
         return "xls"
     if head.startswith(_ARCHIVE_MAGIC) or os.path.splitext(lower)[1] in ARCHIVE_SUFFIXES:
         return "archive"
+    if os.path.splitext(lower)[1] in TEXT_SUFFIXES and _text(head):
+        return "text"
     return "broken" if os.path.splitext(lower)[1] in WORKBOOK_SUFFIXES else "skip"
+
+
+def _text(head: bytes) -> bool:
+    """The file's first bytes are text: UTF-16 by its mark, or no NUL byte at all."""
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or (bool(head) and b"\x00" not in head)
+
+
+DEFAULT_ZIP_DEPTH = 2
+# How many zips deep (a zip in a zip is 2) a listing looks for returns: the settings' zip_depth,
+# set around take_view or discover by whoever knows the settings (zips_down_to), read where a
+# zip's members are listed.
+ZIP_DEPTH: ContextVar[int] = ContextVar("zip_depth", default=DEFAULT_ZIP_DEPTH)
+
+
+@contextmanager
+def zips_down_to(depth: int):
+    """Listings made within look into zips `depth` deep (1: a zip's own members only)."""
+    token = ZIP_DEPTH.set(max(1, depth))
+    try:
+        yield
+    finally:
+        ZIP_DEPTH.reset(token)
 
 
 def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: dict[str, bytes] | None) -> list[Source]:
     """A zip's members, each a source named `archive.zip/member.xlsx`; with `data`, the readable
-    members' bytes, read from the zip's own bytes as listed."""
+    members' bytes, read from the zip's own bytes as listed. A zip inside it (a city's zip of
+    its counties' zips) is looked into too, down to the depth the settings allow."""
     import io
 
-    out: list[Source] = []
     try:
         zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
     except (zipfile.BadZipFile, OSError):
         return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
-    budget = MAX_RETURN_BYTES  # for the whole archive, counted in bytes actually inflated
+    budget = [MAX_RETURN_BYTES]  # for the whole archive, inner zips' members too, in bytes actually inflated
     with zf:
-        for info in zf.infolist():
-            if info.is_dir():
+        return _zip_members(zf, path, rel, "", mtime, data, 1, budget)
+
+
+def _zip_members(zf: zipfile.ZipFile, path: Path, rel: str, inside: str, mtime: float, data: dict[str, bytes] | None,
+                 level: int, budget: list[int]) -> list[Source]:
+    """The members of `zf`, itself `level` zips deep in the inbox's zip at `path`; `rel` is how
+    it is shown, `inside` its own path within that zip; `budget`, the bytes the whole archive
+    may still inflate. Each member is named as it is shown: a GBK name is found as its clerk
+    wrote it, never as its raw bytes."""
+    import io
+
+    out: list[Source] = []
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = _member_name(info)
+        shown = f"{rel}/{name}"
+        base = Path(name).name
+        member: bytes | None = b""
+        kind, digest = "broken", ""
+        if info.file_size <= budget[0]:
+            head = _member_bytes(zf, info, _HEAD, head=True)
+            kind = classify(base, head) if head is not None else "broken"
+            if kind != "skip":
+                member = _member_bytes(zf, info, budget[0])
+                if member is None:
+                    kind, member = "broken", b""
+                budget[0] -= len(member)
+                digest = hashlib.sha256(member).hexdigest()
+        member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
+        if kind == "zip" and level < ZIP_DEPTH.get():
+            try:
+                with zipfile.ZipFile(io.BytesIO(member)) as inner:
+                    out += _zip_members(inner, path, shown, f"{inside}{name}/", member_time, data, level + 1, budget)
                 continue
-            name = _member_name(info)
-            shown = f"{rel}/{name}"
-            base = Path(name).name
-            member: bytes | None = b""
-            kind, digest = "broken", ""
-            if info.file_size <= budget:
-                head = _member_bytes(zf, info, _HEAD, head=True)
-                kind = classify(base, head) if head is not None else "broken"
-                if kind != "skip":
-                    member = _member_bytes(zf, info, budget)
-                    if member is None:
-                        kind, member = "broken", b""
-                    budget -= len(member)
-                    digest = hashlib.sha256(member).hexdigest()
-            member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
-            kind = kind if kind != "zip" else "archive"
-            out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=info.filename,
-                              abspath=str(path)))
-            if data is not None and kind in READABLE:
-                data[shown] = member
+            except zipfile.BadZipFile:
+                kind = "broken"
+        kind = kind if kind != "zip" else "archive"
+        out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=inside + name,
+                          abspath=str(path)))
+        if data is not None and kind in READABLE:
+            data[shown] = member
     return out
 
 

@@ -60,30 +60,58 @@ CASES = [
     (f"{CODE}_城关区.7z", SEVEN_Z, [("error", "archive-unsupported")], "rejected"),
     (f"{CODE}_城关区报表.dat", RAR, [("error", "archive-unsupported")], "rejected"),  # told by content
     ("城关区.tar.gz", b"\x1f\x8b\x08\x00" + bytes(64), [("error", "archive-unsupported")], "rejected"),
-    ("城关区说明.docx", zipped({"word/document.xml": b"<w:document/>"}), [("info", "skipped")], "missing"),
-    ("城关区说明.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), [("info", "skipped")], "missing"),
-    ("城关区说明.pdf", b"%PDF-1.4\n", [("info", "skipped")], "missing"),
+    # A county's only file, skipped as no return, is never silently 未报送: it is refused, and said so.
+    ("城关区说明.docx", zipped({"word/document.xml": b"<w:document/>"}), [("error", "skipped-return")], "rejected"),
+    ("城关区说明.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(64), [("error", "skipped-return")], "rejected"),
+    ("城关区说明.pdf", b"%PDF-1.4\n", [("error", "skipped-return")], "rejected"),
+    ("城关区/扫描件.jpg", b"\xff\xd8\xff\xe0" + bytes(64), [("error", "skipped-return")], "rejected"),  # by its folder
+    ("说明.pdf", b"%PDF-1.4\n", [("info", "skipped")], "missing"),  # naming no county: listed, no more
 ]
 
 
 @pytest.mark.parametrize("name, data, findings, status", CASES, ids=[c[0] for c in CASES])
 def test_an_archive_is_an_error_against_its_county_and_a_cover_letter_is_skipped(tmp_path, settings, form, units,
                                                                                  name, data, findings, status):
-    run = build_run(inbox_with(tmp_path, form, units, {name: data}), settings)
+    inbox = inbox_with(tmp_path, form, units, {})
+    (inbox / name).parent.mkdir(exist_ok=True)
+    (inbox / name).write_bytes(data)
+    run = build_run(inbox, settings)
     assert own_findings(run, name) == findings
     assert status_of(run, CODE) == status
     if findings and findings[0][1] == "archive-unsupported":
         message = next(f.message for f in run.findings if f.file == name)
         assert "请解压后报送，或改用 .zip" in message
+    if findings[0][1] == "skipped-return":
+        [f] = [f for f in run.findings if f.file == name]
+        assert f.county_code == CODE and f"收到本单位的“{Path(name).name}”，但它不是Excel工作簿" in f.message
     assert_other_intact(run, form)
 
 
-def test_a_zip_inside_a_zip_is_an_error_and_its_neighbours_are_read(tmp_path, settings, form, units):
+def test_a_cover_letter_beside_the_countys_return_is_its_note(tmp_path, settings, form, units):
+    inbox = inbox_with(tmp_path, form, units, {"城关区说明.pdf": b"%PDF-1.4\n"})
+    write_return(inbox, form, units.by_code(CODE))
+    run = build_run(inbox, settings)
+    [f] = [f for f in run.findings if f.file == "城关区说明.pdf"]
+    assert (f.severity.value, f.rule, f.county_code) == ("info", "skipped", CODE)
+    assert status_of(run, CODE) == "included"
+
+
+def test_a_zip_inside_a_zip_is_read_and_one_deeper_than_the_settings_allow_is_an_error(tmp_path, settings, form,
+                                                                                        units):
+    from dataclasses import replace
+
     good = (write_return(tmp_path, form, units.by_code(CODE))).read_bytes()
-    outer = zipped({"兰州/inner.zip": zipped({f"{CODE}_城关区.xlsx": good}), f"{CODE}_城关区.xlsx": good})
-    run = build_run(inbox_with(tmp_path, form, units, {"兰州.zip": outer}), settings)
-    assert own_findings(run, "兰州.zip/兰州/inner.zip") == [("error", "archive-unsupported")]
-    assert status_of(run, CODE) == "included"  # the unnamed inner zip names no county; the real return stands
+    other = (write_return(tmp_path, form, units.by_code("620104"))).read_bytes()
+    city = zipped({"兰州/城关区.zip": zipped({f"{CODE}_城关区.xlsx": good}),
+                   "兰州/更深/inner.zip": zipped({"deeper.zip": zipped({"620104_西固区.xlsx": other})})})
+    run = build_run(inbox_with(tmp_path, form, units, {"兰州.zip": city}), settings)
+    assert status_of(run, CODE) == "included"
+    assert next(u.source.path for u in run.roster.units if u.code == CODE) == f"兰州.zip/兰州/城关区.zip/{CODE}_城关区.xlsx"
+    assert own_findings(run, "兰州.zip/兰州/更深/inner.zip/deeper.zip") == [("error", "archive-unsupported")]
+    (tmp_path / "again").mkdir()
+    shallow = build_run(inbox_with(tmp_path / "again", form, units, {"兰州.zip": city}), replace(settings, zip_depth=1))
+    assert own_findings(shallow, "兰州.zip/兰州/城关区.zip") == [("error", "archive-unsupported")]
+    assert status_of(shallow, CODE) == "rejected"  # its only file, unread: the county is told
 
 
 @pytest.mark.parametrize("extra", [f"{CODE}_城关区.rar", "说明.docx", "报表.7z", "notes.txt"])

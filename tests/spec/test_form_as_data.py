@@ -6,6 +6,8 @@ import csv
 import io
 from dataclasses import replace
 
+import pytest
+
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
 from pipeline.spec.form import load_form
@@ -102,3 +104,18 @@ def test_second_form_consolidates_without_code_change(tmp_path, settings):
     assert run.report.narrative == ()  # no narrative template declared: tables only
     html = run.files["report.html"].decode("utf-8")
     assert "取证率" in html and "80.00%" in html
+
+
+def test_unit_synonyms_and_reader_words_are_the_forms_own(form, tmp_path):
+    """The default form declares 人 for 名; a form that declares none accepts 名 alone."""
+    from pipeline.spec.numbers import NotACount, parse_count
+
+    assert form.reader.units_for("名") == ("名", "人") and "全县" in form.reader.total_words
+    assert form.reader.breakdown_words == ("其中",) and "村" in form.reader.village_words
+    (tmp_path / "form.toml").write_text(FORM, encoding="utf-8")
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    plain = load_form(tmp_path / "form.toml")
+    assert plain.reader.units_for("人") == ("人",)
+    assert parse_count("48人", form.reader.units_for("名")) == 48
+    with pytest.raises(NotACount):
+        parse_count("48名", plain.reader.units_for("人"))  # 名 is no unit of this form's 人 columns

@@ -75,3 +75,43 @@ def test_a_column_of_whole_numbers_takes_the_shortcut(counts):
     from pipeline.stages.read.layout import whole_counts
 
     assert whole_counts(tuple(float(n) for n in counts)) == tuple(counts)
+
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0"]
+
+
+@given(st.integers(0, 10**9), st.sampled_from(INVISIBLE), st.sampled_from(INVISIBLE))
+def test_invisible_marks_around_digits_are_whitespace(n, before, after):
+    """Pasted from a web page or a chat: the cell looks like “6” to the clerk, and is 6."""
+    assert parse_count(f"{before}{n}{after}") == n
+    assert parse_count(f"{before}{n:,}户{after}", ("户",)) == n
+
+
+@pytest.mark.parametrize("zero", ["零", "〇", " 零 ", "\u200b〇"])
+def test_零_and_〇_are_zero(zero):
+    assert parse_count(zero) == 0
+
+
+@pytest.mark.parametrize("written, units, value", [
+    ("48人", ("名", "人"), 48), ("15场", ("场次", "场", "次"), 15), ("15场次", ("场次", "场", "次"), 15),
+    ("3项", ("个", "项"), 3), ("2起", ("件", "起", "项"), 2),
+])
+def test_a_synonym_of_the_columns_unit_is_its_unit(written, units, value):
+    assert parse_count(written, units) == value
+
+
+@pytest.mark.parametrize("written", ["1.2万", "3万", "12,000万", "1.2 万", "１．５万"])
+def test_a_count_in_万_is_refused_as_such(written):
+    from pipeline.spec.numbers import InWan
+
+    with pytest.raises(InWan):
+        parse_count(written)
+
+
+def test_other_refusals_are_not_taken_for_万():
+    from pipeline.spec.numbers import InWan
+
+    for bad in ("万", "约1万", "1.2万人", "十二"):  # 人 is no unit of this column: no number in 万 either
+        with pytest.raises(NotACount) as caught:
+            parse_count(bad)
+        assert not isinstance(caught.value, InWan), bad

@@ -82,3 +82,29 @@ def _code_in(units, stem: str) -> str | None:
     import re
 
     return next((c for c in re.findall(r"(?<!\d)(\d{6})(?!\d)", stem) if units.by_code(c)), None)
+
+
+@pytest.mark.parametrize("text, code, prefix", [
+    ("甘肃省临夏市东乡县", "622926", "临夏市"),  # a county-level city of the same prefecture
+    ("临夏市东乡族自治县双联办", "622926", "临夏市"),
+    ("西峰区宁县", "621026", "西峰区"),  # never 正宁县: the longest whole name first
+])
+def test_a_wrong_prefix_before_a_units_whole_name_finds_that_unit(units, form, text, code, prefix):
+    assert units.match_name(text, form.name_noise) is None
+    assert units.match_after_prefix(text, form.name_noise) == (code, prefix)
+
+
+@pytest.mark.parametrize("text, code, prefix", [
+    ("兰州市正宁县", "621025", "兰州市"),  # another city: matched, and the prefix named
+    ("庆阳市正宁县", "621025", ""),  # its own city
+    ("临夏州东乡县", "622926", ""),
+    ("张家川县委双联办", "620525", ""),
+])
+def test_the_prefix_before_a_matched_name_is_checked_against_its_city(units, form, text, code, prefix):
+    assert units.match_name(text, form.name_noise) == code
+    assert units.wrong_prefix(text, form.name_noise, code) == prefix
+
+
+@pytest.mark.parametrize("text", ["古浪镇", "城关镇", "白银市", "临夏州", "某某县"])
+def test_no_stem_and_no_unknown_prefix_is_taken(units, form, text):
+    assert units.match_after_prefix(text, form.name_noise) is None

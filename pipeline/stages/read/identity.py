@@ -3,15 +3,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import date
 from functools import lru_cache
 
+from ...spec.dates import parse_filed
+from .layout import row_text
 from .workbook import Grid
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
 CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
 DATE_LINE = re.compile(r"填报日期[::]?\s*(.{1,30}?)(?=\s{2,}|$)")  # 2016 年 12 月 5 日 has single spaces
 _PEOPLE = ("填表人", "审核人", "联系电话")
+_SERIAL_ONLY = re.compile(r"^\s*\d{5}(?:\.0+)?\s*$")  # a bare serial number beside the label
 
 
 def _spaced(label: str) -> str:
@@ -52,3 +57,104 @@ def explanation_below(grid: Grid, start: int, label: str) -> str:
                 rest = [str(x).strip() for x in row[c + 1:] if x not in ("", None)]
                 return "，".join(w for w in [words, *rest] if w)
     return ""
+
+
+class Identifying:
+    """The identity half of a ReturnReader: the 填报单位, 行政区划代码 and 填报日期 lines above
+    each table, the footer's people, and from them the return's county and date. Expects
+    `source`, `form`, `units`, `book`, `identity`, `people` and `finding` from the reader."""
+
+    def _collect_identity(self, grid: Grid, rows) -> None:
+        for r in rows:
+            text = row_text(grid, r)
+            if not text:
+                continue
+            m = "填报单位" in text and UNIT_LINE.search(text)
+            if m and m.group(1).strip():
+                self.identity["name"].append((grid.name, m.group(1).strip()))
+            m = "代码" in text and CODE_LINE.search(text)
+            if m:
+                self.identity["code"].append((grid.name, m.group(1)))
+            m = "填报日期" in text and DATE_LINE.search(text)
+            if m:
+                self.identity["date"].append((grid.name, m.group(1)))
+
+    def _collect_people(self, grid: Grid, start: int) -> None:
+        for r in range(start, min(len(grid.rows), start + 6)):
+            text = row_text(grid, r)
+            for label, first, pattern in PEOPLE_LINES:
+                m = first in text and pattern.search(text)
+                if m and m.group(1).strip() and label not in self.people:
+                    self.people[label] = m.group(1).strip()
+
+    def _identify(self, quiet: bool = False) -> str:
+        """The return's county: its code, else its 填报单位, else a unit its file's name (or,
+        failing that, its folder's) names. `quiet`: no finding is made."""
+        by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
+        by_name = set()
+        prefixed: dict[str, tuple[str, str]] = {}  # code → (填报单位 text, the prefix that does not fit)
+        noise = self.form.name_noise
+        for text in dict.fromkeys(text for _, text in self.identity["name"]):  # each sheet repeats it
+            code = self.units.match_name(text, noise)
+            wrong = self.units.wrong_prefix(text, noise, code) if code else ""
+            if not code and (after := self.units.match_after_prefix(text, noise)):
+                code, wrong = after
+            if code:
+                by_name.add(code)
+                if wrong:
+                    prefixed.setdefault(code, (text, wrong))
+        content = by_code or by_name
+        from_file = self.units.find_in_filename(_stem(self.source.member or self.source.path))
+        if quiet:
+            return next(iter(content)) if len(content) == 1 else "" if content else from_file or self._from_folder()
+        if len(content) > 1:
+            names = "、".join(self._unit_name(c) for c in sorted(content))
+            self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
+            return ""
+        if content:
+            code = next(iter(content))
+            if code in prefixed:
+                text, wrong = prefixed[code]
+                self.finding("unit-prefix-mismatch", value=text, detail=wrong, unit=self._unit_name(code))
+            if from_file and from_file != code:
+                # The file-name county's: should this return be superseded by the content
+                # county's own, the finding still tells that county its file held another's figures.
+                self.finding("unit-conflict", county=from_file,
+                    detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
+                )
+            return code
+        if from_file or (from_file := self._from_folder()):
+            return from_file
+        self.finding("unit-unknown")
+        return ""
+
+    def _from_folder(self) -> str:
+        """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the
+        zip it came in: 城关区.zip/表一.csv)."""
+        parts = self.source.path.replace("\\", "/").split("/")[:-1]
+        for part in reversed(parts):
+            code = self.units.find_in_filename(_stem(part))
+            if code:
+                return code
+        return ""
+
+    def _unit_name(self, code: str) -> str:
+        u = self.units.by_code(code)
+        return u.name if u else code
+
+    def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
+        """The 填报日期, and (month, day) when it was written without its year."""
+        year_less = None
+        for _, text in self.identity["date"]:
+            parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
+            if parts and parts[0] is not None:
+                return date(*parts), None
+            if parts and year_less is None:
+                year_less = parts[1:]
+        if year_less is None:
+            self.finding("date-missing")
+        return None, year_less
+
+
+def _stem(name: str) -> str:
+    return os.path.splitext(os.path.basename(name))[0]

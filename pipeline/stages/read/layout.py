@@ -1,37 +1,22 @@
-"""Where a form's table stands on a sheet: its header (each field's column), and what each row
-under it is (a township, a 合计, a 小计, a note, the footer, nothing). Worked out once per form
-and remembered per text, since every county's return repeats the same header and names."""
+"""Where a form's table stands on a sheet: its header (each field's column, searched for
+anywhere on the sheet), the rows kept under it (townships, 合计, 小计, 其中 rows, village rows),
+and the tests a row is put to (a units row, a column-number row, no entry). Worked out once per
+form and remembered per text, since every county's return repeats the same header and names;
+the words that tell rows apart are in words.py."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from datetime import date, datetime
-from enum import IntEnum
 from functools import lru_cache
+from typing import NamedTuple
 
-from ...spec.form import Form, ReaderSpec, SheetSpec, label_variants, normalise_label
+from ...spec.form import ReaderSpec, SheetSpec, label_variants, normalise_label
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
+from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str
 from .workbook import Grid, column_letter
 
-HEADER_SEARCH_ROWS = 30  # the header is near the top; a table starting lower is not the form
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
-_COLUMN_CODES = {"甲", "乙", "丙", "丁"}
-
-
-class _Memo(dict):
-    """Answers kept per key, worked out on first asking. Bounded, since county text (names,
-    dates) is asked about too."""
-
-    def __init__(self, compute) -> None:
-        super().__init__()
-        self.compute = compute
-
-    def __missing__(self, key):
-        value = self.compute(key)
-        if len(self) < 50_000:
-            self[key] = value
-        return value
 
 
 def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
@@ -49,22 +34,6 @@ def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
             return True
         start = text.find(word, start + 1)
     return False
-
-
-def clean_text(v: object) -> str:
-    if v is None or v == "":
-        return ""
-    if type(v) is str:
-        return clean_str(v)
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return clean_str(str(v))
-
-
-@lru_cache(maxsize=16384)
-def clean_str(s: str) -> str:
-    # A township's name comes back on every sheet of its return: each text is cleaned once.
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
 
 
 def whole_counts(cells: tuple) -> tuple[int, ...] | None:
@@ -85,86 +54,10 @@ def whole_counts(cells: tuple) -> tuple[int, ...] | None:
 _JUST_FLOATS = {float}
 
 
-def blank(v: object) -> bool:
-    return v is None or (isinstance(v, str) and not v.strip())
-
-
-class RowKind(IntEnum):
-    """What a row under the header is. The order matters: the kept kinds come first (townships,
-    合计, 小计, and figures without a township's name, kept to be named in a finding), so that
-    `kind <= KEYLESS` tells a kept row in the hot loop."""
-
-    TOWNSHIP = 0
-    TOTAL = 1
-    SUBTOTAL = 2
-    KEYLESS = 3
-    TEXT_ONLY = 4
-    NOTE = 5
-    FOOTER = 6
-    EMPTY = 7
-
-
-class RowWords:
-    """The form's words for rows that are not townships, and each key text's kind, worked
-    out once: a township's name comes back in every return."""
-
-    def __init__(self, reader: ReaderSpec) -> None:
-        # Casefolded: Total, TOTAL and total are one word.
-        self.total = tuple(clean_str(w).casefold() for w in reader.total_words if w.strip())
-        self.subtotal = tuple(clean_str(w).casefold() for w in reader.subtotal_words if w.strip())
-        notes = "|".join(re.escape(clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
-        footers = "|".join(re.escape(clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
-                           if w.strip())
-        # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
-        self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
-        self.footer = re.compile(rf"^(?:{footers})") if footers else None
-        self.kind = _Memo(self._kind)
-
-    def _kind(self, text: str) -> int:
-        if not text:
-            return RowKind.EMPTY
-        if text in _COLUMN_CODES:
-            return RowKind.EMPTY
-        # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
-        # so that 小计 never counts as the county's 合计 whatever the words declared.
-        label = _bare_label(text)
-        if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
-            return RowKind.SUBTOTAL
-        if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
-            return RowKind.TOTAL
-        if self.note and self.note.match(text):
-            return RowKind.NOTE
-        if self.footer and self.footer.match(text):
-            return RowKind.FOOTER
-        return RowKind.TOWNSHIP
-
-
-# What clerks put after a total word: a colon (合计：), a unit in brackets (合计（万户）), or both.
-# NFKC has already made the full-width forms ASCII.
-_LABEL_TAIL = re.compile(r"(?:[:]|\([^()]*\))+$")
-
-
-def _bare_label(text: str) -> str:
-    """A row label as a total word would be written alone: 合计（户）： → 合计 and TOTAL → total."""
-    return _LABEL_TAIL.sub("", text).casefold()
-
-
-_WORDS: dict[int, tuple[ReaderSpec, RowWords]] = {}
-
-
-def row_words(form: Form) -> RowWords:
-    entry = _WORDS.get(id(form.reader))
-    if entry is None or entry[0] is not form.reader:
-        if len(_WORDS) > 64:
-            _WORDS.clear()
-        entry = _WORDS[id(form.reader)] = (form.reader, RowWords(form.reader))
-    return entry[1]
-
-
 class Table:
     """Where a sheet's fields stand in the county's layout."""
 
-    def __init__(self, spec: SheetSpec, columns: dict[str, int]) -> None:
+    def __init__(self, spec: SheetSpec, columns: dict[str, int], reader: ReaderSpec | None = None) -> None:
         self.spec = spec
         self.key_field = spec.key_field.key
         self.key_col = columns[self.key_field]
@@ -172,10 +65,14 @@ class Table:
         self.keys = [k for k, _ in items]
         self.col_index = [c for _, c in items]
         self.letters = [column_letter(c) for c in self.col_index]
-        units = field_table(spec).count_units
+        units = field_table(spec).units_with(reader)
         self.unit_of = [units.get(k) for k in self.keys]  # None: a computed column
         self.count_cols = [c for c, u in zip(self.col_index, self.unit_of) if u is not None]
+        self.count_units = [u for u in self.unit_of if u is not None]
         self.first_field_col = min(self.col_index)
+        self.header_row = -1
+        self.village_col = -2  # the column of village names beside the township's; -2 until looked for
+        self.key_merges: dict[int, int] | None = None  # row → top row of a merged cell over its township cell
 
 
 class Rows:
@@ -187,6 +84,8 @@ class Rows:
         self.township_at: list[int] = []  # positions in `rows`
         self.totals: list[int] = []
         self.subtotals: list[int] = []
+        self.breakdowns: list[tuple[int, int]] = []  # (position, position of the row it breaks down, or -1)
+        self.villages: list[tuple[int, int]] = []  # (position, position of its township's row)
         self.texts: dict[int, str] = {}  # rows of text alone, by row index
         self.footer = -1
         self.explanation = ""  # the county's 上报说明 under the table
@@ -197,10 +96,40 @@ class Rows:
             self.totals.append(at)
         elif kind == RowKind.SUBTOTAL:
             self.subtotals.append(at)
+        elif kind == RowKind.BREAKDOWN:
+            self.breakdowns.append((at, self.parent_of_breakdown()))
+        elif kind == RowKind.VILLAGE:
+            self.villages.append((at, self.village_head()))
         else:
             self.township_at.append(at)
         self.rows.append(r)
         self.names.append(name)
+
+    def parent_of_breakdown(self) -> int:
+        """The nearest kept row above that is not itself a breakdown; -1 when there is none."""
+        below = {at for at, _ in self.breakdowns}
+        at = len(self.rows) - 1
+        while at in below:
+            at -= 1
+        return at
+
+    def village_head(self) -> int:
+        """The township whose village rows continue at the next row: the last kept row, when it
+        is a township or one of its villages; -1 otherwise."""
+        at = len(self.rows) - 1
+        if at < 0:
+            return -1
+        if self.villages and self.villages[-1][0] == at:
+            return self.villages[-1][1]
+        return at if self.township_at and self.township_at[-1] == at and self.names[at] else -1
+
+    def promote(self, r: int) -> None:
+        """A row of text alone that turns out to head village rows: the township they sum into."""
+        self.township_at.append(len(self.rows))
+        self.rows.append(r)
+        self.names.append(self.texts.pop(r))
+
+
 
 
 def no_entry(raw: list, count_cols: list[int], r: int, entries) -> bool:
@@ -240,13 +169,37 @@ def is_number(v: object) -> bool:
     return v.__class__ is float or v.__class__ is int
 
 
-def total_below(rows: list, start: int, key_col: int, kind_of) -> bool:
-    for r in range(start, len(rows)):
+def total_below(rows: list, start: int, key_col: int, kind_of, stop: int | None = None) -> bool:
+    for r in range(start, len(rows) if stop is None else stop):
         raw = rows[r]
         if key_col < len(raw) and raw[key_col].__class__ is str and raw[key_col]:
             if kind_of[clean_str(raw[key_col])] == RowKind.TOTAL:
                 return True
     return False
+
+
+_BRACKETS = "()[]【】"
+UNIT_LABELS = frozenset({"单位", "计量单位"})
+UNIT_ROW_KEYS = UNIT_LABELS | COLUMN_CODES  # what a units row's (or a column-number row's) township cell may say
+
+
+def is_units_row(raw: list, table: Table) -> bool:
+    """A row under the header in which each count cell holding anything holds its own
+    column's unit (户, （个）) or a synonym the form declares, and the township cell nothing but
+    the word 单位: part of the header, read as no township."""
+    n = len(raw)
+    key = raw[table.key_col] if table.key_col < n else ""
+    if not blank(key) and not (key.__class__ is str and clean_str(key) in UNIT_LABELS):
+        return False
+    seen = False
+    for c, units in zip(table.count_cols, table.count_units):
+        v = raw[c] if c < n else ""
+        if blank(v):
+            continue
+        if v.__class__ is not str or clean_str(v).strip(_BRACKETS) not in units:
+            return False
+        seen = True
+    return seen
 
 
 def is_code_row(values: list, cols: list[int]) -> bool:
@@ -297,20 +250,31 @@ class FieldTable(list):
             two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
             self.append((f.key, one, two))
         self.key_field = spec.key_field.key
+        self.needed = frozenset(f.key for f in spec.fields)  # a header holding these is the one
         self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
+        self._with_synonyms: tuple[ReaderSpec | None, dict] = (None, self.count_units)
+
         self.one_keys = frozenset().union(*(one for _, one, _ in self))
         self.groups = frozenset(g for _, _, two in self for g, _ in two)
         self.subs = frozenset(b for _, _, two in self for _, b in two)
         self.vocabulary = self.one_keys | self.groups | self.subs
         self.prefixes = frozenset(k[:i] for k in self.one_keys for i in range(1, len(k) + 1))
         self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
-        self.hits = _Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
+        self.hits = Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
         sheet_names = [normalise_label(x) for x in (spec.label, *spec.aliases)]
         # By (sheet name, the form's prefixes that make a name something else).
-        self.names_this_sheet = _Memo(lambda key: any(_whole(w, normalise_label(key[0]), key[1]) for w in sheet_names))
-        self.tops = _Memo(self._top_stand_in)
-        self.bottoms = _Memo(self._bottom_stand_in)
-        self.cell_matches = _Memo(self._cell_matches)
+        self.names_this_sheet = Memo(lambda key: any(_whole(w, normalise_label(key[0]), key[1]) for w in sheet_names))
+        self.tops = Memo(self._top_stand_in)
+        self.bottoms = Memo(self._bottom_stand_in)
+        self.cell_matches = Memo(self._cell_matches)
+
+    def units_with(self, reader: ReaderSpec | None) -> dict[str, tuple[str, ...]]:
+        """Each count field's unit with the synonyms the form declares for it."""
+        if reader is None or not reader.unit_synonyms:
+            return self.count_units
+        if self._with_synonyms[0] is not reader:
+            self._with_synonyms = (reader, {k: reader.units_for(u[0]) if u else u for k, u in self.count_units.items()})
+        return self._with_synonyms[1]
 
     def row_hits(self, row: list) -> bool:
         """Does any cell of the row hold one of the sheet's labels?"""
@@ -370,29 +334,44 @@ def field_table(spec: SheetSpec) -> FieldTable:
     return entry[1]
 
 
-def find_header(spec: SheetSpec, grid: Grid) -> tuple[int, dict[str, int]]:
-    """The header's last row and each field's column; (-1, {}) when no row looks like a header."""
+class Header(NamedTuple):
+    """Where a table's header ends, each field's column, and the further columns found under a
+    field's header (an old column hidden beside the corrected one), by field key."""
+
+    row: int
+    columns: dict[str, int]
+    doubles: dict[str, list[int]]
+
+
+NO_HEADER = Header(-1, {}, {})
+
+
+def find_header(spec: SheetSpec, grid: Grid, start: int = 0, end: int | None = None) -> Header:
+    """The header's last row and each field's column, searched for anywhere from row `start`
+    to `end`; NO_HEADER when no row looks like a header."""
     keys = field_table(spec)
     merged = tuple(grid.merged)
-    best = (-1, {})
-    best_score = 0
-    key_field = keys.key_field
-    # No later row can beat a header that has every field: the rows under it are not looked at.
-    perfect = len(keys) + 0.5
+    best, best_row = {}, -1
+    best_score = 0.0
+    key_field, needed = keys.key_field, keys.needed
     rows = grid.rows
+    end = len(rows) if end is None else min(end, len(rows))
     # Only a row holding some label (or the row under one) can end the header.
     above_hits = False
-    for h in range(min(len(rows), HEADER_SEARCH_ROWS + 1)):
-        hits = h < HEADER_SEARCH_ROWS and keys.row_hits(rows[h])
+    best_doubles: dict[str, list[int]] = {}
+    for h in range(start, end):
+        hits = keys.row_hits(rows[h])
         if hits or above_hits:
-            cols = _match_row(grid, h, keys, merged)
+            doubles: dict[str, list[int]] = {}
+            cols = _match_row(grid, h, keys, merged, doubles)
             score = len(cols) + (0.5 if key_field in cols else 0)
             if score > best_score:
-                best, best_score = (h, cols), score
-                if score == perfect:
+                best, best_row, best_score, best_doubles = cols, h, score, doubles
+                # No later row can beat a header that has every field: the rows under it are not looked at.
+                if needed <= cols.keys():
                     break
         above_hits = hits
-    return best
+    return Header(best_row, best, best_doubles) if best_row >= 0 else NO_HEADER
 
 
 @lru_cache(maxsize=1024)
@@ -415,7 +394,9 @@ def _row_merges(merged: tuple[tuple[int, int, int, int], ...], h: int) -> tuple[
 _NO_MERGES: tuple[dict, frozenset] = ({}, frozenset())
 
 
-def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple) -> dict[str, int]:
+def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple, doubles: dict | None = None) -> dict[str, int]:
+    """Each field's column in header row h. With `doubles`, a cell that could only be a field
+    already found is put there under that field's key."""
     rows = grid.rows
     bottoms = rows[h]
     above = rows[h - 1] if h > 0 else []
@@ -441,5 +422,8 @@ def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple) -> dict[str,
                 taken.add(i)
                 found[keys[i][0]] = c
                 break
+        else:
+            if matches and doubles is not None:
+                doubles.setdefault(keys[matches[0]][0], []).append(c)
         prev_top = keep_top
     return found

@@ -1,46 +1,45 @@
-"""One workbook read sheet by sheet: each of the form's sheets picked, its table found, its rows
-classified and its values converted; then the return's identity. Findings are collected as it goes."""
+"""One workbook read table by table: each of the form's tables picked (by its sheet's name, else
+by its title or header), its header found, its rows classified and its values converted; then
+the return's identity. Findings are collected as it goes."""
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import replace
-from datetime import date
 from operator import itemgetter
 
 from ...model import Finding, ReadResult, Return, SheetData, Source
-from ...spec.dates import parse_filed
 from ...spec.form import Form, SheetSpec
-from ...spec.numbers import NotACount, TooLarge, display, parse_count
+from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
-from .identity import CODE_LINE, DATE_LINE, PEOPLE_LINES, UNIT_LINE, explanation_below
+from .identity import Identifying, explanation_below
 from .layout import (
     MAX_NAME,
-    RowKind,
+    UNIT_ROW_KEYS,
+    Header,
     Rows,
-    RowWords,
     Table,
-    blank,
-    clean_str,
-    clean_text,
-    field_table,
     find_header,
     is_code_row,
     is_number,
+    is_units_row,
     no_entry,
-    row_text,
-    row_words,
     sums_of_the_others,
     total_below,
     whole_counts,
 )
+from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
+from .pick import BY_NAME, HOW, Candidate, SheetPicker
+from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words
 from .workbook import Book, Grid, cell_ref, column_letter
 
-_SERIAL_ONLY = re.compile(r"^\s*\d{5}(?:\.0+)?\s*$")  # a bare serial number beside the label
+# Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
+# always meant as a table, and one that is none of the form's is read as any workbook is.
+PAGES = ("html", "xml")
+WORKBOOK_NAMES = (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".xlt", ".xltx")
 
 
-class ReturnReader:
+class ReturnReader(Identifying):
     def __init__(self, source: Source, form: Form, units: UnitList, book: Book) -> None:
         self.source, self.form, self.units, self.book = source, form, units, book
         self.findings: list[Finding] = []
@@ -54,21 +53,28 @@ class ReturnReader:
                                                field=field, **kw))
 
     def load(self) -> ReturnReader:
-        """Each of the form's sheets found in the workbook and parsed."""
-        self.grids: list[tuple[SheetSpec, Grid]] = []
+        """Each of the form's tables found in the workbook, its sheet parsed."""
+        self.picker = SheetPicker(self.form, self.book)
+        self.tables: list[tuple[SheetSpec, Candidate]] = []
         for spec in self.form.sheets:
-            grid = self._pick_sheet(spec)
-            if grid is not None:
-                self.grids.append((spec, grid))
+            chosen = self._pick(spec)
+            if chosen is not None:
+                self.tables.append((spec, chosen))
         return self
 
     def read(self) -> ReadResult:
+        if not self.tables and self.book.kind in PAGES:
+            return self._no_table()
+        # Headers and the lines above them first: the return's unit, whose own name may label
+        # its total row, is known before any row is classified.
+        located = [(spec, table, self._locate(spec, table)) for spec, table in self.tables]
+        code = self._identify()
+        own = self._own_names(code)
         sheets: dict[str, SheetData] = {}
-        for spec, grid in self.grids:
-            data = self._read_sheet(spec, grid)
+        for spec, table, header in located:
+            data = self._read_table(spec, table, header, own)
             if data is not None:
                 sheets[spec.key] = data
-        code = self._identify()
         filed_on, month_day = self._filed_on()
         findings = tuple(
             replace(f, county_code=f.county_code or code)
@@ -83,51 +89,78 @@ class ReturnReader:
             reviewed_by=self.people.get("审核人", ""),
             phone=self.people.get("联系电话", ""),
             filed_month_day=month_day,
+            tables=tuple(spec.key for spec, _ in self.tables),
         )
         return ReadResult(self.source, ret, findings)
 
-    # --- sheets -------------------------------------------------------------------------
+    def _no_table(self) -> ReadResult:
+        """A web page or XML file holding none of the form's tables: no return. Sent as a page
+        (.htm, .xml) it is skipped, the finding the county's that its lines or its name (or its
+        folder's) name; sent as a workbook (a system's error page saved as .xls), it is a file
+        that cannot be opened as one."""
+        for name, _ in self.book.sheets:
+            grid = self.picker.grid(name)
+            self._collect_identity(grid, range(min(len(grid.rows), 12)))
+        code = self._identify(quiet=True)
+        if os.path.splitext(self.source.member or self.source.path)[1].lower() in WORKBOOK_NAMES:
+            finding = self.form.finding("unreadable", file=self.source.path, county=code,
+                                        detail="内容是网页，其中没有报表" if self.book.kind == "html" else "内容是XML，不是报表")
+        else:
+            finding = self.form.finding("skipped", file=self.source.path, county=code)
+        return ReadResult(self.source, None, (finding,))
 
-    def _pick_sheet(self, spec: SheetSpec) -> Grid | None:
-        names_this = field_table(spec).names_this_sheet
-        prefixes = self.form.reader.not_sheet_prefixes
-        matches = [(name, visible) for name, visible in self.book.sheets if names_this[(name, prefixes)]]
-        grids: dict[str, Grid] = {}
-        if len(matches) > 1:
-            # A sheet with no cells (a leftover copy, a sheet kept for a picture) is no candidate.
-            grids = {name: self.book.loader(name) for name, _ in matches}  # type: ignore[operator]
-            matches = [m for m in matches if any(any(v not in ("", None) for v in row) for row in grids[m[0]].rows)]
-        visible = [m for m in matches if m[1]]
-        pool = visible or matches
-        if not pool:
+    # --- tables -------------------------------------------------------------------------
+
+    def _pick(self, spec: SheetSpec) -> Candidate | None:
+        """The best of the table's candidates; none when two are equally good."""
+        ranked = self.picker.candidates(spec)
+        if not ranked:
             self.finding("missing-sheet", sheet_label=spec.label, sheet_number=spec.number)
             return None
-        if len(pool) > 1:
-            names = "、".join(f"“{n}”" for n, _ in pool)
-            self.finding("sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label, detail=names)
+        best = [c for c in ranked if c.rank == ranked[0].rank]
+        if len(best) > 1:
+            names = "、".join(f"“{c.grid.name}”" + (c.cell if c.how != BY_NAME else "") for c in best)
+            self.finding("sheet-ambiguous", sheet=best[0].grid.name, sheet_label=spec.label, detail=names)
             return None
-        name = pool[0][0]
-        return grids.get(name) or self.book.loader(name)  # type: ignore[operator]
+        chosen = best[0]
+        if chosen.how != BY_NAME:
+            self.finding("sheet-found", sheet=chosen.grid.name, cell=chosen.cell, detail=HOW[chosen.how],
+                         sheet_number=spec.number, sheet_label=spec.label)
+        return chosen
 
-    def _read_sheet(self, spec: SheetSpec, grid: Grid) -> SheetData | None:
-        """Three steps: find the table (its header and columns), classify each row under it
-        (township, 合计 , 小计 , note, footer, nothing), then convert the kept rows' values a
-        column at a time, where a column of whole numbers converts at C speed."""
-        if grid.far_cell:
+    def _locate(self, spec: SheetSpec, table: Candidate) -> Header:
+        """The table's header, and the identity lines above it (with no header, near the top)."""
+        grid = table.grid
+        if grid.far_cell and not any(f.rule == "stray-cells" and f.sheet == grid.name for f in self.findings):
             self.finding("stray-cells", sheet=grid.name, cell="", value=grid.far_cell)
-        header_row, columns = find_header(spec, grid)
-        # 填报单位, 行政区划代码 and 填报日期 sit above the header (or, with no header found, near the top).
-        self._collect_identity(grid, range(header_row if header_row >= 0 else min(len(grid.rows), 8)))
-        missing = [f for f in spec.fields if f.key not in columns]
-        if header_row < 0 or missing:
+        header = table.header or find_header(spec, grid, table.start, table.stop)
+        top = header.row if header.row >= 0 else min(table.stop, table.start + 8)
+        self._collect_identity(grid, range(table.start, top))
+        return header
+
+    def _read_table(self, spec: SheetSpec, table: Candidate, header: Header, own: tuple[str, ...]) -> SheetData | None:
+        """Three steps: settle each field's column, classify each row under the header
+        (township, 合计, 小计, 其中, village, note, footer, nothing), then convert the kept
+        rows' values a column at a time, where a column of whole numbers converts at C speed."""
+        grid = table.grid
+        missing = [f for f in spec.fields if f.key not in header.columns]
+        if header.row < 0 or missing:
             for f in missing:
                 self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
             return None
-        table = Table(spec, columns)
-        rows = self._classify_rows(table, grid, header_row)
-        return self._convert(table, grid, rows)
+        columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
+        layout = Table(spec, columns, self.form.reader)
+        layout.header_row = header.row
+        rows = self._classify_rows(layout, grid, header.row, table.stop, own)
+        return self._convert(layout, grid, rows)
 
-    def _classify_rows(self, table: Table, grid: Grid, header_row: int) -> Rows:
+    def _own_names(self, code: str) -> tuple[str, ...]:
+        """The unit's own full and short names, longest first: a row so labelled is its total row."""
+        unit = self.units.by_code(code) if code else None
+        names = {clean_str(n) for n in (unit.name, unit.short_name) if n} if unit else set()
+        return tuple(sorted(names, key=len, reverse=True))
+
+    def _classify_rows(self, table: Table, grid: Grid, header_row: int, stop: int, own: tuple[str, ...]) -> Rows:
         """Which rows under the header hold a township, a 合计 or a 小计 , and which hold nothing
         to add (empty rows, spare template rows, column numbers, notes, the footer)."""
         words = row_words(self.form)
@@ -144,10 +177,11 @@ class ReturnReader:
         kept, names, township_at = found.rows, found.names, found.township_at
         text_only: list[int] = []
         # The kinds as locals: looked up on every row of every return.
-        TOWNSHIP, TEXT_ONLY, NOTE, FOOTER, KEYLESS = (RowKind.TOWNSHIP, RowKind.TEXT_ONLY, RowKind.NOTE, RowKind.FOOTER,
-                                                      RowKind.KEYLESS)
-        r = header_row + 1
-        while r < len(rows):
+        TOWNSHIP, TEXT_ONLY, NOTE, FOOTER, KEYLESS, TITLE, TOTAL = (
+            RowKind.TOWNSHIP, RowKind.TEXT_ONLY, RowKind.NOTE, RowKind.FOOTER, RowKind.KEYLESS, RowKind.TITLE,
+            RowKind.TOTAL)
+        r = self._after_units_row(table, grid, header_row, stop)
+        while r < stop:
             raw = rows[r]
             n = len(raw)
             if raw.count("") == n and not (entries and any((r, c) in entries for c in count_cols)):
@@ -157,7 +191,9 @@ class ReturnReader:
             key_text = clean_str(key_text) if key_text.__class__ is str else clean_text(key_text)
             if key_text:
                 kind = kind_of[key_text]
-                if kind == TOWNSHIP and no_entry(raw, count_cols, r, entries):
+                if kind == TOWNSHIP and own and key_text.startswith(own) and self._names_unit(key_text, own, words):
+                    kind = TOTAL  # the unit's own name labels its total row, as 全县 does
+                elif kind == TOWNSHIP and no_entry(raw, count_cols, r, entries):
                     kind = TEXT_ONLY
                 elif kind == NOTE and any(is_number(raw[c]) for c in count_cols if c < n):
                     # A note beside figures: the figures are not added, and the clerk is told where
@@ -168,6 +204,8 @@ class ReturnReader:
                                  value=display(key_text))
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
+                if kind == KEYLESS:
+                    kind = village_kind(table, grid, r, found, text_only, self.form.reader.village_words)
             if kind == TOWNSHIP:  # the commonest kept row, added without a call
                 township_at.append(len(kept))
                 kept.append(r)
@@ -175,8 +213,14 @@ class ReturnReader:
             elif kind == FOOTER:
                 if found.footer < 0:
                     found.footer = r
-                if not total_below(rows, r + 1, key_col, kind_of):
+                if not total_below(rows, r + 1, key_col, kind_of, stop):
                     break  # the footer ends the table, unless the sheet's 合计 row is still to come
+            elif kind == TITLE:
+                title = key_text or clean_str(next(v for v in raw if not blank(v)))
+                if words.titles.of[title] != table.spec.key:
+                    break  # another table's title: this one has ended
+                text_only.append(r)  # its own title again (a table continued): a line of text
+                found.texts[r] = title
             elif kind == TEXT_ONLY:
                 text_only.append(r)
                 found.texts[r] = key_text
@@ -187,24 +231,53 @@ class ReturnReader:
         # it is a warning, and never a township: it would add nothing but a name.
         last = found.rows[found.township_at[-1]] if found.township_at else -1
         for t in text_only:
-            if t < last:
+            if t < last and t in found.texts:
                 self.finding("text-only-row", sheet=grid.name, cell=cell_ref(t, key_col),
                              value=display(found.texts[t]))
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
         found.explanation = explanation_below(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
         return found
 
+    def _after_units_row(self, table: Table, grid: Grid, header_row: int, stop: int) -> int:
+        """The first row to classify: the one under the header, or under a units row (户 | 名 |
+        个) there, which is part of the header (a column-number row may come first)."""
+        r, looked = header_row + 1, 0
+        while r < stop and looked < 2:
+            raw = grid.rows[r]
+            if raw.count("") == len(raw):
+                r += 1
+                continue
+            key = raw[table.key_col] if table.key_col < len(raw) else ""
+            if key.__class__ is str and key and clean_str(key) not in UNIT_ROW_KEYS:
+                break  # a township's row (the common case): no units row
+            if is_units_row(raw, table):
+                return r + 1
+            if not is_code_row([raw[c] if c < len(raw) else "" for c in table.col_index], table.col_index):
+                break
+            looked += 1
+            r += 1
+        return header_row + 1
+
+    @staticmethod
+    def _names_unit(key_text: str, own: tuple[str, ...], words: RowWords) -> bool:
+        """A label starting with the unit's own name is its total row when the name stands
+        alone or before a total word (城关区合计), exactly: 古浪镇 is a township of 古浪县."""
+        name = next(n for n in own if key_text.startswith(n))
+        rest = key_text[len(name):]
+        return rest.strip(":") == "" or words.is_total_label(rest)
+
     def _keyless_kind(self, table: Table, grid: Grid, r: int, uncached, words: RowWords) -> int:
         """A row with nothing in the township column: a footer or note standing alone, a 合计
         labelled in another column, empty but for computed columns' formulas (the issued
-        template's spare rows), a column-number row, or figures without a name."""
+        template's spare rows), a column-number row, a table's title, or figures without a name."""
         raw = grid.rows[r]
         n = len(raw)
         count_cols = table.count_cols
         first = next((v for v in raw if not blank(v)), "")
         if first.__class__ is str:
             kind = words.kind[clean_str(first)]
-            if kind in (RowKind.NOTE, RowKind.FOOTER) and not any(is_number(raw[c]) for c in count_cols if c < n):
+            if kind in (RowKind.NOTE, RowKind.FOOTER, RowKind.TITLE) and not any(is_number(raw[c]) for c in count_cols
+                                                                                 if c < n):
                 return kind
         values = [raw[c] if c < n else "" for c in count_cols]
         if all(blank(v) for v in values) and not (uncached and any((r, c) in uncached for c in count_cols)):
@@ -227,6 +300,8 @@ class ReturnReader:
         totals = found.totals
         total_at = totals[0] if totals else -1
         non_townships = set(totals) | set(found.subtotals)
+        if found.breakdowns or found.villages:
+            non_townships |= {at for at, _ in found.breakdowns} | {at for at, _ in found.villages}
         township_names = []
         for i in township_at:
             r, key_text = kept[i], found.names[i]
@@ -250,6 +325,7 @@ class ReturnReader:
             picked = [row if len(row) >= width else [*row, *[""] * (width - len(row))] for row in picked]
         by_column = list(zip(*picked)) if picked else [()] * width
         townships_only = itemgetter(*township_at) if len(township_at) > 1 else None
+        villages = fold_villages(table, grid, found, self.finding) if found.villages else None
         for j, c in enumerate(table.col_index):
             cells = by_column[c]
             unit = unit_of[j]
@@ -280,10 +356,13 @@ class ReturnReader:
                         try:
                             values.append(parse_count(v, unit))
                         except NotACount as e:
-                            self.finding("count-too-large" if isinstance(e, TooLarge) else "not-a-count",
-                                         sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                            rule = "count-too-large" if isinstance(e, TooLarge) else "count-in-wan" if isinstance(
+                                e, InWan) else "not-a-count"
+                            self.finding(rule, sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
                                          field_label=spec.label_of(keys[j]), value=display(v))
                             values.append(None)
+            if villages is not None:
+                values = villages(j, values)
             all_values.append(values)
             if total_at >= 0:
                 total_values[keys[j]] = values[total_at]
@@ -293,6 +372,8 @@ class ReturnReader:
                 value_columns.append(townships_only(values) if townships_only else tuple(values[i] for i in township_at))
         if found.subtotals:
             self._check_subtotals(table, grid, found, all_values)
+        if found.breakdowns:
+            check_breakdowns(table, grid, found, all_values, self.finding)
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(table.key_col)
         if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
@@ -338,76 +419,3 @@ class ReturnReader:
                 self.finding("subtotal-mismatch", sheet=grid.name,
                              cell=f"{table.letters[j]}{found.rows[s] + 1}", field=table.keys[j],
                              field_label=table.spec.label_of(table.keys[j]), value=written, expected=sum(parts))
-
-    # --- identity -----------------------------------------------------------------------
-
-    def _collect_identity(self, grid: Grid, rows) -> None:
-        for r in rows:
-            text = row_text(grid, r)
-            if not text:
-                continue
-            m = "填报单位" in text and UNIT_LINE.search(text)
-            if m and m.group(1).strip():
-                self.identity["name"].append((grid.name, m.group(1).strip()))
-            m = "代码" in text and CODE_LINE.search(text)
-            if m:
-                self.identity["code"].append((grid.name, m.group(1)))
-            m = "填报日期" in text and DATE_LINE.search(text)
-            if m:
-                self.identity["date"].append((grid.name, m.group(1)))
-
-    def _collect_people(self, grid: Grid, start: int) -> None:
-        for r in range(start, min(len(grid.rows), start + 6)):
-            text = row_text(grid, r)
-            for label, first, pattern in PEOPLE_LINES:
-                m = first in text and pattern.search(text)
-                if m and m.group(1).strip() and label not in self.people:
-                    self.people[label] = m.group(1).strip()
-
-    def _identify(self) -> str:
-        by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
-        by_name = set()
-        unknown_names = []
-        for _, text in self.identity["name"]:
-            code = self.units.match_name(text, self.form.name_noise)
-            if code:
-                by_name.add(code)
-            else:
-                unknown_names.append(text)
-        content = by_code or by_name
-        from_file = self.units.find_in_filename(os.path.splitext(os.path.basename(self.source.member or self.source.path))[0])
-        if len(content) > 1:
-            names = "、".join(self._unit_name(c) for c in sorted(content))
-            self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
-            return ""
-        if content:
-            code = next(iter(content))
-            if from_file and from_file != code:
-                # The file-name county's: should this return be superseded by the content
-                # county's own, the finding still tells that county its file held another's figures.
-                self.finding("unit-conflict", county=from_file,
-                    detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
-                )
-                return code
-            return code
-        if from_file:
-            return from_file
-        self.finding("unit-unknown")
-        return ""
-
-    def _unit_name(self, code: str) -> str:
-        u = self.units.by_code(code)
-        return u.name if u else code
-
-    def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
-        """The 填报日期, and (month, day) when it was written without its year."""
-        year_less = None
-        for _, text in self.identity["date"]:
-            parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
-            if parts and parts[0] is not None:
-                return date(*parts), None
-            if parts and year_less is None:
-                year_less = parts[1:]
-        if year_less is None:
-            self.finding("date-missing")
-        return None, year_less

@@ -7,6 +7,7 @@ the cell it came from. Problems come back as findings; nothing here raises past 
 
 from __future__ import annotations
 
+import os
 import zipfile
 import zlib
 
@@ -50,7 +51,7 @@ def _read_group(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
                 passwords: tuple[str, ...]) -> list[ReadResult]:
     with engine_reports_held_back():
         staged: list[ReturnReader | ReadResult] = [
-            _guarded(s, form, lambda s=s, data=data: ReturnReader(s, form, units, _open(data, passwords)))
+            _guarded(s, form, lambda s=s, data=data: ReturnReader(s, form, units, _open(data, passwords, _stem(s))))
             for s, data in items
         ]
         staged = [_guarded(r.source, form, r.load) if isinstance(r, ReturnReader) else r for r in staged]
@@ -79,13 +80,18 @@ def _unreadable(source: Source, form: Form, rule: str, detail: str) -> ReadResul
     return ReadResult(source, None, (form.finding(rule, file=source.path, detail=detail),))
 
 
-def _open(data: bytes, passwords: tuple[str, ...]) -> Book:
+def _open(data: bytes, passwords: tuple[str, ...], name: str = "") -> Book:
     try:
-        return open_book(data)
+        return open_book(data, name)
     except Unreadable as e:
         if e.rule == "encrypted" and passwords:
             return open_book(_decrypt(data, passwords))
         raise
+
+
+def _stem(source: Source) -> str:
+    """The file's own name without its extension: a CSV's one sheet is named after it."""
+    return os.path.splitext(os.path.basename(source.member or source.path))[0]
 
 
 def _decrypt(data: bytes, passwords: tuple[str, ...]) -> bytes:

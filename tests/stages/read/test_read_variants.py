@@ -114,7 +114,17 @@ def test_sheet_names_match_whole_labels(tmp_path, form, units):
     wb = build_return(form, units.by_code("620102"), clean_rows())
     wb["表一走访情况"].title = "表1"
     wb["表二问题排查整改"].title = "表2"
-    wb["表三帮扶成效"].title = "表10"  # not 表1, and not 表3: missing
+    wb["表三帮扶成效"].title = "表10"  # not 表1, and not 表3 by its name: by its title and header
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.rule, f.message) for f in result.findings] == [
+        ("sheet-found", f"{form.location('表10', 'A1')}起的表格按其标题和表头认作表三帮扶成效读取。")]
+    assert result.ret.sheets["visits"].name == "表1" and result.ret.sheets["outcomes"].name == "表10"
+    wb["表10"]["A1"] = None  # no title left, and its header is 表三's alone: still 表三, by its header
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    assert [(f.rule, f.cell) for f in read_one(tmp_path, form, units).findings] == [("sheet-found", "A3")]
+    for c in ("B", "C", "D"):  # nor with three of its columns gone: missing
+        wb["表10"][f"{c}3"] = None
     (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert [(f.rule, f.message) for f in result.findings] == [

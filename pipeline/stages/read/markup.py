@@ -1,0 +1,305 @@
+"""HTML pages, MHTML files and Excel 2003 XML (SpreadsheetML) as grids of values.
+
+An HTML page's sheets are its tables (those holding no other table: a layout table around the
+data is not one), named as Excel's export names its worksheets (x:Name), else by the table's
+caption, else by the page's title when it has one table, else 表格1, 表格2…. rowspan and colspan
+are merged cells; a column shown `display:none` is hidden. An MHTML file is a page per sheet,
+named as its workbook part lists them. SpreadsheetML keeps each cell's type, its formula and its
+cached value, merges (MergeAcross, MergeDown) and hidden columns and rows: read as an xlsx is.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import datetime
+
+from .scans import WINDOW_COLS, WINDOW_ROWS
+from .textbooks import declared_charset, decode
+from .workbook import Book, Grid, Unreadable, cell_ref
+
+_SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
+_X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
+_X_SOURCE = re.compile(r"""<x:WorksheetSource\s+HRef=["']?([^"'\s>]+)""", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+def open_html(data: bytes, name: str = "") -> Book:
+    text = decode(data, declared_charset(data))
+    return _book(html_grids(text, name), "html")
+
+
+def html_grids(text: str, name: str = "", names: list[str] | None = None) -> list[Grid]:
+    """The page's data tables as grids, named as the module says."""
+    import lxml.html
+    from lxml.etree import LxmlError
+
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (ValueError, TypeError, LxmlError):  # an empty page, or one past parsing: no table in it
+        return []
+    tables = [t for t in root.iter("table") if not any(True for _ in t.iter("table") if _ is not t)]
+    if not tables:
+        return []
+    declared = names or [unescape_html(n) for block in _SHEET_NAMES.findall(text) for n in _X_NAME.findall(block)]
+    title = (root.findtext(".//title") or "").strip()
+    out = []
+    for i, table in enumerate(tables):
+        caption = (table.findtext("caption") or "").strip()
+        if len(declared) == len(tables):
+            sheet = declared[i]
+        elif caption:
+            sheet = caption
+        elif len(tables) == 1 and (title or name):
+            sheet = title or name
+        else:
+            sheet = f"表格{i + 1}"
+        out.append(_table_grid(table, _unique(sheet, [g.name for g in out])))
+    return out
+
+
+def _table_grid(table, name: str) -> Grid:
+    """One table's rows and cells, rowspan and colspan as merged cells."""
+    rows: list[list[object]] = []
+    merged: list[tuple[int, int, int, int]] = []
+    below: dict[int, int] = {}  # column → how many more rows a cell spanning down from above covers
+    hidden_cols: set[int] = set()
+    hidden_rows = False
+    far = ""
+    c = 0
+    for col in table.iter("col"):
+        span = min(_int(col.get("span"), 1), WINDOW_COLS)
+        if _HIDDEN_STYLE.search(col.get("style") or "") or col.get("width") == "0":
+            hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
+        c += span
+    for r, tr in enumerate(table.iter("tr")):
+        if r >= WINDOW_ROWS:
+            far = far or f"第{r + 1}行"
+            break
+        hidden_rows = hidden_rows or bool(_HIDDEN_STYLE.search(tr.get("style") or ""))
+        row: list[object] = []
+        spans: dict[int, int] = {}
+        c = 0
+        for td in tr:
+            if td.tag not in ("td", "th"):
+                continue
+            while below.get(c, 0) > 0:  # a cell of a row above reaches down here
+                c += 1
+            across, down = min(_int(td.get("colspan"), 1), WINDOW_COLS), min(_int(td.get("rowspan"), 1), WINDOW_ROWS)
+            if c >= WINDOW_COLS:
+                break
+            while len(row) < c:
+                row.append("")
+            row.append(_cell_value(td))
+            if _HIDDEN_STYLE.search(td.get("style") or ""):
+                hidden_cols.add(c)
+            if across > 1 or down > 1:
+                merged.append((r, c, r + down - 1, min(c + across, WINDOW_COLS) - 1))
+                spans.update(dict.fromkeys(range(c, min(c + across, WINDOW_COLS)), down - 1))
+            c += across
+        below = {col: left - 1 for col, left in below.items() if left > 1} | {k: v for k, v in spans.items() if v}
+        rows.append(row)
+    width = max([len(r) for r in rows] + [c2 + 1 for _, _, _, c2 in merged] or [0])
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    while len(rows) < max([r2 + 1 for _, _, r2, _ in merged] or [0]):
+        rows.append([""] * width)
+    grid = Grid(name, True, rows, merged, far_cell=far)
+    grid.hidden_rows = hidden_rows
+    grid.hidden_cols = frozenset(hidden_cols)
+    return grid
+
+
+def _cell_value(td) -> object:
+    """A cell's number as Excel's export states it (x:num), else its text as shown."""
+    number = td.get("x:num")
+    if number not in (None, ""):
+        try:
+            return float(number)
+        except ValueError:
+            pass
+    return _text(td)
+
+
+def _text(td) -> str:
+    parts = []
+    for piece in td.itertext():
+        parts.append(piece)
+    return re.sub(r"[ \t\r\n]+", " ", "".join(parts)).strip()
+
+
+def _int(v: str | None, default: int) -> int:
+    """A span or a 1-based index as the file writes it; `default` when it writes none (or nonsense)."""
+    try:
+        return max(1, int(v)) if v else default
+    except ValueError:
+        return default
+
+
+def _unique(name: str, taken: list[str]) -> str:
+    name = name[:31] or "表格"
+    n, out = 2, name
+    while out in taken:
+        out, n = f"{name}({n})", n + 1
+    return out
+
+
+def unescape_html(s: str) -> str:
+    import html
+
+    return html.unescape(s).strip()
+
+
+def _book(grids: list[Grid], kind: str, visible: dict[str, bool] | None = None) -> Book:
+    by_name = {g.name: g for g in grids}
+    for g in grids:
+        g.visible = (visible or {}).get(g.name, True)
+    return Book([(g.name, g.visible) for g in grids], by_name.__getitem__, kind=kind)
+
+
+# --- MHTML -----------------------------------------------------------------------------------
+
+
+def open_mhtml(data: bytes, name: str = "") -> Book:
+    """A page per sheet, as Excel's "single file web page" saves a workbook: the sheets' names
+    and which part holds each come from the workbook's own part (x:ExcelWorksheet)."""
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    pages: list[tuple[str, str]] = []  # (Content-Location, text)
+    for part in message.walk():
+        if part.get_content_type() != "text/html":
+            continue
+        try:
+            text = part.get_content()
+        except (LookupError, UnicodeDecodeError, ValueError):
+            raw = part.get_payload(decode=True) or b""
+            text = decode(raw, part.get_content_charset() or declared_charset(raw))
+        pages.append((part.get("Content-Location", "") or part.get("Content-ID", ""), text))
+    listed: list[tuple[str, str, bool]] = []  # (sheet name, part it is in, visible)
+    for _, text in pages:
+        for block in _SHEET_NAMES.findall(text):
+            sheet = _X_NAME.search(block)
+            source = _X_SOURCE.search(block)
+            if sheet:
+                listed.append((unescape_html(sheet.group(1)), source.group(1) if source else "",
+                               "SheetHidden" not in block and "SheetVeryHidden" not in block))
+    grids: list[Grid] = []
+    visible: dict[str, bool] = {}
+    for location, text in pages:
+        if location.lower().endswith("tabstrip.htm"):
+            continue  # the row of sheet tabs under the frames: no sheet of its own
+        sheet = next(((n, v) for n, href, v in listed if href and location.endswith(href.split("/")[-1])), None)
+        for grid in html_grids(text, sheet[0] if sheet else name):
+            grid.name = _unique(grid.name if not sheet else sheet[0], [g.name for g in grids])
+            visible[grid.name] = sheet[1] if sheet else True
+            grids.append(grid)
+    return _book(grids, "html", visible)
+
+
+# --- SpreadsheetML (Excel 2003 XML) ----------------------------------------------------------
+
+SS = "{urn:schemas-microsoft-com:office:spreadsheet}"
+X = "{urn:schemas-microsoft-com:office:excel}"
+
+
+def open_spreadsheetml(data: bytes) -> Book:
+    from lxml import etree
+
+    # No entities resolved, nothing fetched: a file is data, never instructions.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as e:
+        raise Unreadable("unreadable", "XML文件已损坏") from e
+    grids, visible = [], {}
+    for ws in root.iter(f"{SS}Worksheet"):
+        grid = _worksheet_grid(ws, _unique(ws.get(f"{SS}Name") or f"Sheet{len(grids) + 1}", [g.name for g in grids]))
+        options = ws.find(f"{X}WorksheetOptions")
+        shown = options is None or (options.findtext(f"{X}Visible") or "").strip() not in ("SheetHidden",
+                                                                                            "SheetVeryHidden")
+        visible[grid.name] = shown
+        grids.append(grid)
+    return _book(grids, "xml", visible)
+
+
+def _worksheet_grid(ws, name: str) -> Grid:
+    """A worksheet's cells at their places (ss:Index skips ahead), with what its formulas and
+    error values say that a value alone does not."""
+    rows: dict[int, dict[int, object]] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    uncached, blank, errors, subtotals = set(), set(), {}, set()
+    hidden_cols: set[int] = set()
+    hidden_rows = False
+    far = ""
+    table = ws.find(f"{SS}Table")
+    if table is None:
+        return Grid(name, True, [])
+    c = 0
+    for col in table.iter(f"{SS}Column"):
+        c = _int(col.get(f"{SS}Index"), c + 1) - 1
+        span = min(_int(col.get(f"{SS}Span"), 0), WINDOW_COLS) + 1
+        if col.get(f"{SS}Hidden") == "1" or col.get(f"{SS}Width") in ("0", "0.0"):
+            hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
+        c += span
+    r = -1
+    for row in table.iter(f"{SS}Row"):
+        r = _int(row.get(f"{SS}Index"), r + 2) - 1
+        hidden_rows = hidden_rows or row.get(f"{SS}Hidden") == "1"
+        if r >= WINDOW_ROWS:
+            far = far or f"第{r + 1}行"
+            continue
+        c = -1
+        for cell in row.iter(f"{SS}Cell"):
+            c = _int(cell.get(f"{SS}Index"), c + 2) - 1
+            across = min(_int(cell.get(f"{SS}MergeAcross"), 0), WINDOW_COLS)
+            down = min(_int(cell.get(f"{SS}MergeDown"), 0), WINDOW_ROWS)
+            if c < WINDOW_COLS:
+                value, kind, shown = _data(cell.find(f"{SS}Data"))
+                formula = cell.get(f"{SS}Formula")
+                if formula and "SUBTOTAL(" in formula.upper():
+                    subtotals.add(r)
+                if kind == "Error":
+                    errors[(r, c)] = shown
+                elif formula and kind is None:
+                    uncached.add((r, c))
+                elif formula and value == "":
+                    blank.add((r, c))
+                if value != "":
+                    rows.setdefault(r, {})[c] = value
+                if across or down:
+                    merged.append((r, c, r + down, min(c + across, WINDOW_COLS - 1)))
+            elif not far:
+                far = cell_ref(r, c)
+            c += across
+    height = max([*rows, *(r2 for _, _, r2, _ in merged)], default=-1) + 1
+    width = max([c for cells in rows.values() for c in cells] + [c2 for _, _, _, c2 in merged], default=-1) + 1
+    grid = Grid(name, True, [[rows.get(i, {}).get(j, "") for j in range(width)] for i in range(height)], merged,
+                set(uncached), far)
+    grid.formula_blank, grid.cell_errors = set(blank), errors
+    grid.hidden_rows, grid.hidden_cols, grid.subtotal_rows = hidden_rows, frozenset(hidden_cols), subtotals
+    return grid
+
+
+def _data(data) -> tuple[object, str | None, str]:
+    """A cell's value, its type (None: no Data, never computed) and its text as shown."""
+    if data is None:
+        return "", None, ""
+    kind = data.get(f"{SS}Type") or "String"
+    text = "".join(data.itertext())
+    if kind == "Number":
+        try:
+            return float(text), kind, text
+        except ValueError:
+            return text, kind, text
+    if kind == "DateTime":
+        try:
+            return datetime.fromisoformat(text.strip()[:19]), kind, text
+        except ValueError:
+            return text, kind, text
+    if kind == "Boolean":
+        return text.strip() == "1", kind, text
+    if kind == "Error":
+        return "", kind, text.strip()
+    return text, kind, text

@@ -1,0 +1,304 @@
+"""What a sheet's own record says that its values do not: formulas that were never computed
+or whose result is the empty string, SUBTOTAL rows over a filter, cells showing an error value,
+the extent of its cells, and the columns it hides. Each format keeps these its own way (an
+xlsx part's XML, an .ods's content.xml, an .xls's BIFF records); each is scanned as bytes,
+cheaply, and only looked at closely when a quick search says there is something to find."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from dataclasses import dataclass, replace
+
+# The form never needs more than this; a county's table is a few dozen rows.
+WINDOW_ROWS = 5000
+WINDOW_COLS = 702  # ZZ: a dense grid of 5000 × 702 cells stays near 100 MB
+
+
+def unescape(s: str) -> str:
+    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+_VALUE_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c\b([^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
+)
+_STRING_TYPE = re.compile(rb'\bt="(?:str|inlineStr)"')
+_SUBTOTAL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*>\s*(?:_xlfn\.)?SUBTOTAL\(', re.I)
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\bhidden="(?:1|true)"')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n - 1
+
+
+_ANY_FORMULA = re.compile(rb"<f\b")
+_WIDE_CELL = re.compile(rb'r="[A-Z]{3}\d')
+_LAST_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """What the scan learns about a sheet's formulas that calamine's values do not show."""
+
+    uncached: frozenset = frozenset()  # no result at all: never computed
+    blank: frozenset = frozenset()  # the empty string as result: a zero-hiding formula
+    subtotal: frozenset = frozenset()  # SUBTOTAL(…), which leaves out rows a filter hides
+    hidden_rows: bool = False
+    errors: tuple = ()  # ((row, column), "#DIV/0!"): cells showing an error value
+    hidden_cols: frozenset = frozenset()  # columns the sheet hides (an old column beside its correction)
+
+    def __bool__(self) -> bool:
+        return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
+                    or self.hidden_cols)
+
+
+NO_FORMULAS = Formulas()
+
+
+def _scan_formulas(xml: bytes) -> Formulas:
+    if not _ANY_FORMULA.search(xml):  # quicker than `b"<f" in xml`, which '<' on every tag slows down
+        return NO_FORMULAS
+    uncached, blank = set(), set()
+    for m in _FORMULA_NO_VALUE.finditer(xml):
+        cell = (int(m.group(3)) - 1, _col_index(m.group(2)))
+        (blank if _STRING_TYPE.search(m.group(1)) else uncached).add(cell)
+    subtotal: set = set()
+    hidden = False
+    if b"SUBTOTAL(" in xml or b"subtotal(" in xml:
+        subtotal = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _SUBTOTAL.finditer(xml)}
+        hidden = _HIDDEN_ROW.search(xml) is not None
+    if not (uncached or blank or subtotal):
+        return NO_FORMULAS
+    return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden)
+
+
+_ANY_ERROR = re.compile(rb't="e"')  # as _ANY_FORMULA: twice as quick as `in`, whose skip table '"' defeats
+_ERROR_CELL = re.compile(rb'<c\b([^>]*?\bt="e"[^>]*?)(?<!/)>(.*?)</c>', re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+_CACHED = re.compile(rb"<v>([^<]*)</v>")
+
+
+def _scan_errors(xml: bytes) -> tuple:
+    """Cells of type `e`, each with the error it shows ("" when the writer left none)."""
+    out = []
+    for m in _ERROR_CELL.finditer(xml):
+        ref = _CELL_REF.search(m.group(1))
+        if ref:
+            v = _CACHED.search(m.group(2))
+            text = v.group(1).decode("utf-8", "replace").strip() if v else ""
+            out.append(((int(ref.group(2)) - 1, _col_index(ref.group(1))), unescape(text)))
+    return tuple(out)
+
+
+_COL = re.compile(rb"<col\b([^>]*?)/?>")
+_HIDDEN_COL = re.compile(rb'\bhidden="(?:1|true)"|\bwidth="0(?:\.0*)?"')
+_COL_SPAN = re.compile(rb'\bmin="(\d+)"[^>]*?\bmax="(\d+)"|\bmax="(\d+)"[^>]*?\bmin="(\d+)"')
+
+
+def _hidden_columns(xml: bytes) -> frozenset:
+    """The columns `<cols>` hides (hidden, or narrowed to nothing), 0-based. `<cols>` comes
+    before the cells: only that part of the sheet is looked at."""
+    end = xml.find(b"<sheetData")
+    head = xml[:end] if end > 0 else b""
+    if b"<col " not in head or (b"hidden=" not in head and b'width="0' not in head):
+        return frozenset()
+    out: set[int] = set()
+    for m in _COL.finditer(head):
+        span = _COL_SPAN.search(m.group(1))
+        if span and _HIDDEN_COL.search(m.group(1)):
+            lo, hi = (int(span.group(1)), int(span.group(2))) if span.group(1) else (int(span.group(4)),
+                                                                                        int(span.group(3)))
+            out.update(range(lo - 1, min(hi, WINDOW_COLS)))
+    return frozenset(out)
+
+
+def scan_sheet_xml(xml: bytes) -> tuple[int, int, str, Formulas]:
+    """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
+    cells show an error value, and which columns are hidden."""
+    formulas = _scan_formulas(xml)
+    if _ANY_ERROR.search(xml):
+        errors = _scan_errors(xml)
+        if errors:
+            formulas = replace(formulas, errors=errors)
+    hidden = _hidden_columns(xml)
+    if hidden:
+        formulas = replace(formulas, hidden_cols=hidden)
+    # Rows come in order: the last <row> bounds them all, and no three-letter column means
+    # none past ZZ. Only a sheet that fails either quick test has its every cell looked at.
+    last = xml.rfind(b"<row ")
+    m = _LAST_ROW.match(xml, last) if last >= 0 else None
+    if not _WIDE_CELL.search(xml) and (m is None or int(m.group(1)) <= WINDOW_ROWS):
+        return (int(m.group(1)) if m else 0), 702, "", formulas
+    max_r = max_c = 0
+    far = ""
+    for m in _VALUE_CELL.finditer(xml):
+        r, c = int(m.group(2)), _col_index(m.group(1)) + 1
+        if r > max_r or c > max_c:
+            if r * c > max_r * max_c:
+                far = (m.group(1) + m.group(2)).decode()
+            max_r, max_c = max(max_r, r), max(max_c, c)
+    return max_r, max_c, far, formulas
+
+
+_ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
+_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+_ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
+
+
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(?:/>|>(.*?)</table:(?:covered-)?table-cell>)", re.S)
+_ODS_COLUMNS = re.compile(rb'table:number-columns-repeated="(\d+)"')
+_ODS_TEXT = re.compile(rb"<text:p>([^<]*)</text:p>")
+# LibreOffice marks a formula's error result; a writer that does not (WPS) still shows its text.
+_ODS_ERROR = b'calcext:value-type="error"'
+EXCEL_ERRORS = (b"#DIV/0!", b"#N/A", b"#VALUE!", b"#REF!", b"#NAME?", b"#NUM!", b"#NULL!")
+
+
+def _ods_has_error(xml: bytes) -> bool:
+    return _ODS_ERROR in xml or any(b">" + e + b"</text:p>" in xml for e in EXCEL_ERRORS)
+
+
+def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
+    """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
+    a filter hides, and an error value, which it reads as a blank. Per sheet: the rows holding
+    SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error.
+    Looked at only when some formula says SUBTOTAL or some cell shows an error."""
+    xml = zf.read("content.xml")
+    subtotals = b"SUBTOTAL(" in xml.upper()
+    errors = _ods_has_error(xml)
+    hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
+    if not (subtotals or errors or hidden_columns):
+        return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        body = t.group(2)
+        sub = subtotals and b"SUBTOTAL(" in body.upper()
+        err = errors and _ods_has_error(body)
+        hidden = _ods_hidden_columns(body) if hidden_columns else frozenset()
+        if not (sub or err):
+            if hidden:
+                out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(hidden_cols=hidden)
+            continue
+        rows, hidden_rows, r, cells = set(), False, 0, []
+        for m in _ODS_ROW.finditer(body):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            times = int(repeat.group(1)) if repeat else 1
+            hidden_rows = hidden_rows or _ODS_HIDDEN.search(m.group(1)) is not None
+            content = m.group(2)
+            if sub and content and b"SUBTOTAL(" in content.upper():
+                rows.add((r, 0))
+            if err and content and _ods_has_error(content) and r < WINDOW_ROWS:
+                cells += [((r + k, c), text) for c, text in _ods_error_cells(content)
+                          for k in range(min(times, WINDOW_ROWS - r))]
+            r += times
+        out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(
+            subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden)
+    return out
+
+
+_ODS_HIDDEN_COLUMN = re.compile(rb'<table:table-column\b[^>]*?table:visibility="collapse"')
+_ODS_COLUMN = re.compile(rb"<table:table-column\b([^>]*?)/?>")
+
+
+def _ods_hidden_columns(body: bytes) -> frozenset:
+    """The columns a table's column records hide (visibility collapse), 0-based."""
+    out: set[int] = set()
+    c = 0
+    for m in _ODS_COLUMN.finditer(body):
+        span = _ODS_COLUMNS.search(m.group(1))
+        span = int(span.group(1)) if span else 1
+        if b'table:visibility="collapse"' in m.group(1):
+            out.update(range(c, min(c + span, WINDOW_COLS)))
+        c += span
+        if c >= WINDOW_COLS:
+            break
+    return frozenset(out)
+
+
+def _ods_error_cells(row: bytes) -> list[tuple[int, str]]:
+    """(column, error shown) for each cell of an .ods row that holds an error value."""
+    out, c = [], 0
+    for m in _ODS_CELL.finditer(row):
+        attrs, inner = m.group(1), m.group(2) or b""
+        span = _ODS_COLUMNS.search(attrs)
+        span = int(span.group(1)) if span else 1
+        text = _ODS_TEXT.search(inner)
+        shown = text.group(1).strip() if text else b""
+        if _ODS_ERROR in attrs or (b"table:formula=" in attrs and shown in EXCEL_ERRORS):
+            out += [(c + k, unescape(shown.decode("utf-8", "replace"))) for k in range(min(span, WINDOW_COLS))]
+        c += span
+    return out
+
+
+# Legacy .xls (BIFF8): an error value is a BOOLERR record with its error flag set, or a FORMULA
+# record whose cached result is marked as an error (first byte 2, last two 0xFFFF).
+_XLS_BOOLERR = b"\x05\x02\x08\x00"  # record type 0x0205, eight bytes long
+_XLS_ERROR_RESULT = re.compile(rb"\x02\x00[\x00\x07\x0f\x17\x1d\x24\x2a]\x00\x00\x00\xff\xff")
+_XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
+               0x2A: "#N/A"}
+
+
+# A COLINFO record (0x007D, twelve bytes) whose options have the hidden bit set.
+_XLS_HIDDEN_COLINFO = re.compile(rb"\x7d\x00\x0c\x00.{8}[" + b"".join(re.escape(bytes([b])) for b in range(1, 256, 2))
+                                 + rb"]", re.S)
+
+
+def scan_xls(data: bytes) -> dict[str, Formulas]:
+    """Per sheet of an .xls, the cells showing an error value and the hidden columns. The
+    file's bytes are searched first for anything that could be either; only then are its
+    records walked."""
+    if _XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data):
+        return {}
+    import olefile
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+        return {name: Formulas(errors=cells, hidden_cols=hidden)
+                for name, (cells, hidden) in _xls_sheet_records(stream).items() if cells or hidden}
+    except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
+        return {}  # damaged: calamine says so when it opens the file
+
+
+def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset]]:
+    """Per sheet: its cells showing an error value, and its hidden columns (COLINFO)."""
+    sheets = []
+    pos = 0
+    while pos + 4 <= len(stream):  # the workbook globals: where each sheet's records start
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == 0x0085:  # BOUNDSHEET: offset, state, type, name (compressed or UTF-16)
+            offset = struct.unpack_from("<I", stream, pos + 4)[0]
+            length, wide = stream[pos + 10], stream[pos + 11] & 1
+            raw = stream[pos + 12:pos + 12 + length * (2 if wide else 1)]
+            sheets.append((offset, raw.decode("utf-16-le") if wide else raw.decode("latin-1")))
+        elif kind == 0x000A:  # EOF
+            break
+        pos += 4 + size
+    out = {}
+    for offset, name in sheets:
+        cells, hidden, depth, pos = [], set(), 0, offset
+        while pos + 4 <= len(stream):
+            kind, size = struct.unpack_from("<HH", stream, pos)
+            if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
+                depth += 1
+            elif kind == 0x000A:
+                depth -= 1
+                if depth <= 0:
+                    break
+            elif kind == 0x007D and size >= 10 and depth == 1 and stream[pos + 12] & 1:
+                first, last = struct.unpack_from("<HH", stream, pos + 4)
+                hidden.update(range(first, min(last, WINDOW_COLS - 1) + 1))
+            elif kind == 0x0205 and size >= 8 and stream[pos + 11]:
+                r, c = struct.unpack_from("<HH", stream, pos + 4)
+                cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 10], "")))
+            elif kind == 0x0006 and size >= 14 and stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
+                r, c = struct.unpack_from("<HH", stream, pos + 4)
+                cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
+            pos += 4 + size
+        out[name] = (tuple(cells), frozenset(hidden))
+    return out

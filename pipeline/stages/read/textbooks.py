@@ -1,0 +1,114 @@
+"""Returns in the text shapes web systems and offices export, opened as workbooks: an ".xls" that
+is an HTML page (or MHTML, several sheets in one file), Excel 2003 XML (SpreadsheetML), and CSV,
+one table a file. Told by content, never by extension; decoded by the charset the file declares,
+else UTF-8 (with or without a BOM), else GB18030 (GBK's superset, as Chinese Excel saves CSV).
+Each becomes grids of values like any workbook's, read with the same layouts and habits.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+
+from .scans import WINDOW_COLS, WINDOW_ROWS
+from .workbook import Book, Grid, Unreadable
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# What the charsets Chinese pages declare are a subset of: GB18030 reads them all.
+_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
+          "euc-cn": "gb18030", "utf8": "utf-8", "us-ascii": "utf-8", "ascii": "utf-8", "iso-8859-1": "gb18030"}
+_DECLARED = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
+
+
+def looks_like_text(head: bytes) -> bool:
+    """The first bytes of a file are text (no NUL outside UTF-16): what this module may read."""
+    return head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (bool(head) and b"\x00" not in head)
+
+
+def decode(data: bytes, declared: str = "") -> str:
+    """The file's text: by its byte-order mark, else by the charset it declares, else UTF-8,
+    else GB18030. Unreadable when none of them reads it whole."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as e:
+                raise Unreadable("unreadable", "文本编码无法识别") from e
+    tried = []
+    if declared:
+        tried.append(_WIDER.get(declared.lower(), declared.lower()))
+    tried += ["utf-8", "gb18030"]
+    for codec in dict.fromkeys(tried):
+        try:
+            return data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    raise Unreadable("unreadable", "文本编码无法识别")
+
+
+def open_text_book(data: bytes, name: str = "") -> Book:
+    """A workbook from an HTML page, MHTML, SpreadsheetML or CSV file; Unreadable when the
+    bytes are none of these. `name`: the file's own name without its extension, which names
+    the one sheet of a CSV file (and of a page that names none). A page or XML file holding no
+    table is a book of no sheets: the reader says it is no return."""
+    if not looks_like_text(data[:4096]):
+        raise Unreadable("unreadable", "不是Excel文件")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode text" and some pages are UTF-16: as UTF-8 with its mark, the markup
+        # is found by its first bytes, and the mark outranks any charset the page declares.
+        data = codecs.BOM_UTF8 + decode(data).encode("utf-8")
+    head = data[:4096].lstrip(codecs.BOM_UTF8).lstrip().lower()
+    from . import markup
+
+    if head.startswith((b"mime-version", b"from:", b"content-type: multipart")) or b"multipart/related" in head[:1024]:
+        return markup.open_mhtml(data, name)
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:8192]:
+        return markup.open_spreadsheetml(data)
+    if head.startswith(b"<") and re.search(rb"<(?:html|table|body|head|meta|!doctype html)\b", head):
+        return markup.open_html(data, name)
+    if head.startswith(b"<"):
+        return Book([], lambda _: None, kind="xml")  # markup holding no table: no return, as a page without one
+    return open_csv(data, name)
+
+
+def open_csv(data: bytes, name: str = "") -> Book:
+    """One table, one sheet named after the file. The delimiter is the one the first lines
+    agree on: a comma, a tab (Excel's "Unicode text"), a semicolon or a bar."""
+    text = decode(data)
+    if sum(ch < " " and ch not in "\t\r\n" for ch in text[:4096]) * 100 > len(text[:4096]):
+        raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格")  # bytes that merely decode
+    lines = text.splitlines()[:30]
+    delimiter = max((",", "\t", ";", "|"), key=lambda d: (sum(d in line for line in lines), -",\t;|".index(d)))
+    if not any(delimiter in line for line in lines):
+        raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格")
+    rows: list[list[object]] = []
+    far = ""
+    try:
+        for i, row in enumerate(csv.reader(text.splitlines(), delimiter=delimiter)):
+            if i >= WINDOW_ROWS:
+                far = far or f"第{i + 1}行"
+                continue
+            rows.append([_csv_value(v) for v in row[:WINDOW_COLS]])
+    except csv.Error as e:  # a NUL byte past the start, a field beyond csv's limit: no table
+        raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格") from e
+    grid = Grid(name or "CSV", True, _rectangular(rows), far_cell=far)
+    return Book([(grid.name, True)], lambda _: grid, kind="csv")
+
+
+def _csv_value(v: str) -> str:
+    # Excel writes a text it must keep as text (a code, a leading zero) as ="0931".
+    if v.startswith('="') and v.endswith('"'):
+        return v[2:-1]
+    return v
+
+
+def _rectangular(rows: list[list[object]]) -> list[list[object]]:
+    width = max(map(len, rows), default=0)
+    return [row if len(row) == width else [*row, *[""] * (width - len(row))] for row in rows]
+
+
+def declared_charset(data: bytes) -> str:
+    """The charset a page or XML file declares in its first bytes ("" when none)."""
+    m = _DECLARED.search(data[:4096])
+    return m.group(1).decode("ascii") if m else ""

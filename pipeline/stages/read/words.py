@@ -1,0 +1,197 @@
+"""The form's words for the rows of a table, and what each row's label makes it: a township, a
+合计 or 小计, a 其中 breakdown, a note, the footer, a table's title. Worked out once per text and
+form, since every county's return repeats the same labels and names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import IntEnum
+from functools import lru_cache
+
+from ...spec.form import Form, ReaderSpec, SheetSpec, normalise_label
+
+COLUMN_CODES = frozenset({"甲", "乙", "丙", "丁"})
+
+
+class Memo(dict):
+    """Answers kept per key, worked out on first asking. Bounded, since county text (names,
+    dates) is asked about too."""
+
+    def __init__(self, compute) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, key):
+        value = self.compute(key)
+        if len(self) < 50_000:
+            self[key] = value
+        return value
+
+
+def clean_text(v: object) -> str:
+    if v is None or v == "":
+        return ""
+    if type(v) is str:
+        return clean_str(v)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return clean_str(str(v))
+
+
+@lru_cache(maxsize=16384)
+def clean_str(s: str) -> str:
+    # A township's name comes back on every sheet of its return: each text is cleaned once.
+    # A footnote mark after a name or a total label (草滩街道①, 合计※, 城关镇（注1）) is no part
+    # of it, and goes before NFKC would make ① a digit of the name; one that starts a row
+    # marks the note explaining it, and becomes ※ , which the row words know as a note.
+    if s and (s[-1] in _MARK_ENDS or s[0] in _MARKS):
+        s = _FOOTNOTE_AFTER.sub("", s)
+        s = _FOOTNOTE_BEFORE.sub("※", s, count=1)
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
+# Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
+_MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"
+_MARK_ENDS = _MARKS + ")）]】 \u3000"
+_MARK_CLASS = "[" + re.escape(_MARKS) + "]"
+_FOOTNOTE_AFTER = re.compile(rf"(?:\s*(?:{_MARK_CLASS}|[(（\[【]\s*注\s*\d*\s*[)）\]】]))+\s*$")
+_FOOTNOTE_BEFORE = re.compile(rf"^\s*{_MARK_CLASS}+")
+
+
+def blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+class RowKind(IntEnum):
+    """What a row under the header is. The order matters: the kept kinds come first (townships,
+    合计, 小计, 其中 breakdowns, a township's village rows, and figures without a township's
+    name, kept to be named in a finding), so that `kind <= KEYLESS` tells a kept row in the
+    hot loop."""
+
+    TOWNSHIP = 0
+    TOTAL = 1
+    SUBTOTAL = 2
+    BREAKDOWN = 3
+    VILLAGE = 4
+    KEYLESS = 5
+    TEXT_ONLY = 6
+    TITLE = 7  # a table's title (表二 …统计表): another table's ends this one
+    NOTE = 8
+    FOOTER = 9
+    EMPTY = 10
+
+
+class RowWords:
+    """The form's words for rows that are not townships, and each key text's kind, worked
+    out once: a township's name comes back in every return."""
+
+    def __init__(self, reader: ReaderSpec, sheets: tuple[SheetSpec, ...] = ()) -> None:
+        # Casefolded: Total, TOTAL and total are one word.
+        self.total = tuple(clean_str(w).casefold() for w in reader.total_words if w.strip())
+        self.subtotal = tuple(clean_str(w).casefold() for w in reader.subtotal_words if w.strip())
+        notes = "|".join(re.escape(clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
+        footers = "|".join(re.escape(clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
+                           if w.strip())
+        parts = "|".join(re.escape(clean_str(w)) for w in sorted(reader.breakdown_words, key=len, reverse=True)
+                         if w.strip())
+        # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
+        self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
+        self.footer = re.compile(rf"^(?:{footers})") if footers else None
+        # 其中：贫困乡镇 or 其中 alone; 其中贫困乡镇 without the colon, or a name that merely starts with 其, is a name.
+        self.breakdown = re.compile(rf"^(?:{parts})(?::|$)") if parts else None
+        self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
+        self.kind = Memo(self._kind)
+
+    def _kind(self, text: str) -> int:
+        if not text:
+            return RowKind.EMPTY
+        if text in COLUMN_CODES:
+            return RowKind.EMPTY
+        if self.breakdown and self.breakdown.match(text):
+            return RowKind.BREAKDOWN
+        # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
+        # so that 小计 never counts as the county's 合计 whatever the words declared.
+        label = _bare_label(text)
+        if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
+            return RowKind.SUBTOTAL
+        if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
+            return RowKind.TOTAL
+        if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
+            return RowKind.NOTE
+        if self.footer and self.footer.match(text):
+            return RowKind.FOOTER
+        if self.titles.of[text]:
+            return RowKind.TITLE
+        return RowKind.TOWNSHIP
+
+    def is_total_label(self, label: str) -> bool:
+        """A label that is a total word, or ends in one after a name (城关区合计)."""
+        label = _bare_label(label)
+        return label in self.total or label.endswith(self.total)
+
+
+# What ends a table's title: 走访情况统计表, …情况表, …汇总表.
+_TITLE_ENDS = ("统计表", "情况表", "汇总表", "一览表", "报表", "登记表")
+_NUMERALS = frozenset("0123456789〇零一二三四五六七八九十")
+
+
+class TableTitles:
+    """Which of the form's tables a text is the title of (表一 城关区…走访情况统计表): the sheet
+    key, or "" when it names none or more than one. A title names its table's number (表一, or
+    an alias such as 表1) with its label or at its start, or its label with a title's ending."""
+
+    def __init__(self, sheets: tuple[SheetSpec, ...], not_after: tuple[str, ...]) -> None:
+        self.marks = []
+        for spec in sheets:
+            names = [normalise_label(x) for x in (spec.number, spec.label, *spec.aliases) if x]
+            numbers = tuple(n for n in names if re.fullmatch(r"(?:附?表)[0-9〇零一二三四五六七八九十]+", n))
+            labels = tuple(n for n in names if n not in numbers)
+            self.marks.append((spec.key, numbers, labels))
+        self.not_after = tuple(normalise_label(p) for p in not_after if p)
+        self.of = Memo(self._title_of)
+
+    def _title_of(self, text: str) -> str:
+        norm = normalise_label(text)
+        if not 2 <= len(norm) <= 80:
+            return ""
+        found = []
+        for key, numbers, labels in self.marks:
+            numbered = any(self._numbered(n, norm) for n in numbers)
+            labelled = any(label in norm for label in labels)
+            if (numbered and (labelled or norm.startswith(numbers))) or (labelled and norm.endswith(_TITLE_ENDS)):
+                found.append(key)
+        return found[0] if len(found) == 1 else ""
+
+    def _numbered(self, number: str, text: str) -> bool:
+        """表一 in the text, not as part of 表十一 or 表12, nor after 图 (图表1 is a chart)."""
+        start = text.find(number)
+        while start >= 0:
+            end = start + len(number)
+            if (end >= len(text) or text[end] not in _NUMERALS) and not (self.not_after and
+                                                                         text[:start].endswith(self.not_after)):
+                return True
+            start = text.find(number, start + 1)
+        return False
+
+
+# What clerks put after a total word: a colon (合计：), a unit in brackets (合计（万户）), or both.
+# NFKC has already made the full-width forms ASCII.
+_LABEL_TAIL = re.compile(r"(?:[:]|\([^()]*\))+$")
+
+
+def _bare_label(text: str) -> str:
+    """A row label as a total word would be written alone: 合计（户）： → 合计 and TOTAL → total."""
+    return _LABEL_TAIL.sub("", text).casefold()
+
+
+_WORDS: dict[int, tuple[Form, RowWords]] = {}
+
+
+def row_words(form: Form) -> RowWords:
+    entry = _WORDS.get(id(form))
+    if entry is None or entry[0] is not form:
+        if len(_WORDS) > 64:
+            _WORDS.clear()
+        entry = _WORDS[id(form)] = (form, RowWords(form.reader, form.sheets))
+    return entry[1]

@@ -1,0 +1,251 @@
+"""Returns in the shapes web systems and offices export (issue 25), read like any workbook: an
+".xls" that is an HTML page (UTF-8 or gb2312) or MHTML, Excel 2003 XML (SpreadsheetML, with
+formulas and their cached values), CSV one table a file (GBK or UTF-8 with a BOM), a CSV renamed
+.xlsx. And the small things that rejected a whole county: 零 and 〇, zero-width spaces and BOMs
+around digits, a unit word's synonym, footnote marks after names, a 填报单位 with a wrong prefix.
+
+Every file is written by the test in tmp_path from a clean return; each reads to the figures
+the clerk wrote, or carries a finding that names the sheet (or the page's table) and the cell.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
+from tests.builders import (
+    clean_rows,
+    expected_numbers,
+    numbers_of,
+    read_one,
+    to_csvs,
+    to_html,
+    to_mhtml,
+    to_spreadsheetml,
+)
+from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, column, old_column_hidden, rules, write
+
+SHEETS = (VISITS, PROBLEMS, OUTCOMES)
+
+
+def read_as(tmp_path, form, units, data: bytes, name: str = "620102_城关区.xls"):
+    write(tmp_path, data, name=name)
+    return read_one(tmp_path, form, units)
+
+
+# --- HTML and MHTML ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "gb2312", "gbk"])
+def test_an_xls_that_is_an_html_page_reads_like_the_workbook(tmp_path, form, units, charset):
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb), charset))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert result.ret.county_code == "620102" and result.ret.filed_on == date(2016, 12, 5)
+    assert (result.ret.filled_by, result.ret.phone) == ("王丽", "0931-8123456")
+
+
+def test_a_pages_tables_without_sheet_names_are_known_by_their_titles(tmp_path, form, units):
+    rows = clean_rows()
+    rows[1]["disputes_fixed"] = "约3"
+    wb, plans = built(form, units, rows)
+    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb), declare_names=False, numbers_as_xnum=False),
+                     name="620102_城关区.htm")
+    cell = f"{column(plans['problems'], 'disputes_fixed')}{plans['problems'].first_data + 1}"
+    # The page's second table, its cell as the clerk sees it in the table.
+    assert rules(result) == {("info", "sheet-found", f"表格{i}", "A1") for i in (1, 2, 3)} | {
+        ("error", "not-a-count", "表格2", cell)}
+    rows[1]["disputes_fixed"] = None
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_an_mhtml_workbook_reads_each_page_as_its_sheet(tmp_path, form, units):
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    scratch = wb.create_sheet("表1(旧)")
+    scratch["A1"] = "乡镇"
+    result = read_as(tmp_path, form, units, to_mhtml(workbook_bytes(wb), hidden_sheets=("表1(旧)",)))
+    assert result.findings == ()  # the hidden scratch sheet is no candidate beside the shown 表一
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert [s.name for s in result.ret.sheets.values()] == list(SHEETS)
+
+
+def test_a_hidden_old_column_in_an_html_page_is_named(tmp_path, form, units):
+    wb, plans = built(form, units)
+    old, new = old_column_hidden(wb[OUTCOMES], plans["outcomes"], "practical_matters", [1, 2, 3])
+    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb)))
+    assert rules(result) == {("warning", "column-hidden-duplicate", OUTCOMES, f"{old}{plans['outcomes'].header_top}")}
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+def test_a_page_holding_no_table_of_the_form_is_no_return(tmp_path, form, units):
+    page = "<html><head><title>通知</title></head><body><table><tr><td>关于报送的通知</td></tr></table></body></html>"
+    result = read_as(tmp_path, form, units, page.encode("utf-8"), name="城关区通知.htm")
+    assert result.ret is None
+    assert [(f.severity.value, f.rule, f.county_code) for f in result.findings] == [("info", "skipped", "620102")]
+
+
+# --- SpreadsheetML -----------------------------------------------------------------------------------
+
+
+def test_excel_2003_xml_reads_like_the_workbook_its_formulas_by_their_cached_values(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    plan = plans["visits"]
+    formulas = {(VISITS, plan.total_row, plan.columns[f.key]): ("=SUM(R[-3]C:R[-1]C)", sum(r[f.key] for r in rows))
+                for f in form.sheet("visits").count_fields}
+    result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb), formulas))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert result.ret.sheets["visits"].total["villages_total"] == sum(r["villages_total"] for r in rows)
+
+
+def test_excel_2003_xml_formulas_without_values_and_error_values_are_named(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    o, v = plans["outcomes"], plans["visits"]
+    uncomputed = (OUTCOMES, o.first_data + 1, o.columns["role_models"])
+    error = (VISITS, v.first_data, v.columns["linking_units"])
+    result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb), {uncomputed: ("=R[0]C[-1]*2", None)},
+                                                             {error: "#DIV/0!"}))
+    assert rules(result) == {
+        ("error", "formula-without-value", OUTCOMES, f"{column(o, 'role_models')}{o.first_data + 1}"),
+        ("error", "cell-error", VISITS, f"{column(v, 'linking_units')}{v.first_data}")}
+
+
+def test_a_hidden_old_column_in_excel_2003_xml_is_named(tmp_path, form, units):
+    wb, plans = built(form, units)
+    old, _ = old_column_hidden(wb[OUTCOMES], plans["outcomes"], "practical_matters", [1, 2, 3])
+    result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb)))
+    assert rules(result) == {("warning", "column-hidden-duplicate", OUTCOMES, f"{old}{plans['outcomes'].header_top}")}
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8-sig", "utf-8"])
+@pytest.mark.parametrize("name", ["表二.csv", "620102_城关区.xlsx"])  # a CSV renamed .xlsx is read as what it is
+def test_a_csv_is_read_like_a_sheet_of_the_form(tmp_path, form, units, encoding, name):
+    rows = clean_rows()
+    rows[2]["guarantees_found"] = "53人"  # a unit word no synonym of 件: still not a count
+    wb, plans = built(form, units, rows)
+    csv = to_csvs(workbook_bytes(wb), encoding)[PROBLEMS]
+    result = read_as(tmp_path, form, units, csv, name=name)
+    sheet = name.rsplit(".", 1)[0]
+    p = plans["problems"]
+    assert rules(result) == {("info", "sheet-found", sheet, "A1"),
+                             ("error", "not-a-count", sheet, f"{column(p, 'guarantees_found')}{p.first_data + 2}"),
+                             ("error", "missing-sheet", "", "")}
+    assert result.ret.county_code == "620102" and result.ret.filed_on == date(2016, 12, 5)
+    assert result.ret.tables == ("problems",)
+    sheet = result.ret.sheets["problems"]
+    assert sheet.townships == ("城关镇", "新庄乡", "石岭镇")
+    assert sheet.values["precision_found"] == tuple(r["precision_found"] for r in rows)
+    assert sheet.values["guarantees_found"] == (rows[0]["guarantees_found"], rows[1]["guarantees_found"], None)
+
+
+def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form, units):
+    """Excel's "Unicode 文本" (UTF-16, tab between cells) renamed .xls, and a page saved in UTF-16."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    text = to_csvs(workbook_bytes(wb), "utf-16", delimiter="\t")[PROBLEMS]
+    result = read_as(tmp_path, form, units, text, name="620102_城关区表二.xls")
+    assert result.ret.tables == ("problems",)
+    assert result.ret.sheets["problems"].values["precision_found"] == tuple(r["precision_found"] for r in rows)
+    (tmp_path / "620102_城关区表二.xls").unlink()
+    page = to_html(workbook_bytes(wb)).decode("utf-8").replace("charset=utf-8", "charset=utf-16")
+    result = read_as(tmp_path, form, units, page.encode("utf-16"))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_csv_without_its_title_is_known_by_its_header_and_its_county_by_its_folder(tmp_path, form, units):
+    wb, _ = built(form, units, layout=Layout(title=False))
+    folder = tmp_path / "城关区"
+    folder.mkdir()
+    (folder / "走访.csv").write_bytes(to_csvs(workbook_bytes(wb))[VISITS])
+    result = read_one(tmp_path, form, units)
+    assert result.ret.county_code == "620102"
+    assert ("info", "sheet-found", "走访", "A1") in rules(result)
+    assert "unit-unknown" not in {f.rule for f in result.findings}
+
+
+def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
+    result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
+    assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]
+
+
+# --- small things that rejected a whole county -----------------------------------------------------
+
+
+def test_zero_words_invisible_spaces_and_a_units_synonym_are_read(tmp_path, form, units):
+    rows = clean_rows()
+    written = [dict(r) for r in rows]
+    written[0] |= {"villages_newly_linked": "零", "role_models": "〇", "linking_cadres": f"{rows[0]['linking_cadres']}人",
+                   "policy_sessions": f"{rows[0]['policy_sessions']}场", "training_sessions": "\u200b10\u200b",
+                   "industry_projects": f"\ufeff{rows[0]['industry_projects']}项", "disputes_resolved": "\u00a044\u00a0",
+                   "guarantees_fixed": f"{rows[0]['guarantees_fixed']}起"}
+    rows[0] |= {"villages_newly_linked": 0, "role_models": 0, "training_sessions": 10, "disputes_resolved": 44}
+    wb, plans = built(form, units, written)
+    plan = plans["visits"]
+    wb[VISITS].cell(plan.total_row, plan.columns["villages_newly_linked"]).value -= 1  # the 合计 as written: 零 is 0
+    result = read_as(tmp_path, form, units, workbook_bytes(wb), name="620102_城关区.xlsx")
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("mark", ["①", "※", "*", "（注1）", "(注)", "¹"])
+def test_a_footnote_mark_is_no_part_of_a_name_and_its_note_is_a_note(tmp_path, form, units, mark):
+    rows = clean_rows()
+    written = [dict(r) for r in rows]
+    written[0]["township"] = "草滩街道" + mark
+    rows[0]["township"] = "草滩街道"
+    wb, plans = built(form, units, written, layout=Layout(total_label="合计" + mark))
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        ws.insert_rows(plan.total_row + 1)
+        ws.cell(plan.total_row + 1, 1, f"{mark}含新并入的两个村" if mark in "①※*¹" else "注1：含新并入的两个村")
+    result = read_as(tmp_path, form, units, workbook_bytes(wb), name="620102_城关区.xlsx")
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert all(s.total_row == plans[k].total_row for k, s in result.ret.sheets.items())
+
+
+@pytest.mark.parametrize("written, code, wrong", [
+    ("甘肃省临夏市东乡县", "622926", "临夏市"),  # a county-level city before the county's short name
+    ("兰州市正宁县双联办", "621025", "兰州市"),  # another city
+    ("庆阳市正宁县", "621025", ""),  # its own city: no warning
+    ("临夏州东乡族自治县", "622926", ""),
+])
+def test_a_填报单位_with_a_wrong_prefix_finds_the_county_its_last_name_gives(tmp_path, form, units, written, code, wrong):
+    unit = units.by_code(code)
+    wb, _ = build_with_plans(form, unit, clean_rows(), filed_on=date(2016, 12, 5),
+                             layout=Layout(unit_text=written, show_code=False))
+    result = read_as(tmp_path, form, units, workbook_bytes(wb), name="return.xlsx")
+    assert result.ret.county_code == code
+    if wrong:
+        assert [(f.severity.value, f.rule) for f in result.findings] == [("warning", "unit-prefix-mismatch")]
+        assert result.findings[0].message == (f"填报单位“{written}”中的“{wrong}”与{unit.name}不符，已按{unit.name}读取："
+                                              "请核对填报单位的写法。")
+    else:
+        assert result.findings == ()
+
+
+@pytest.mark.parametrize("name, body, rule", [
+    ("城关区.xml", '<?xml version="1.0"?><note>报送说明</note>', "skipped"),
+    ("城关区说明.htm", "<html><body><p>报送说明</p></body></html>", "skipped"),
+    # A web system's error page saved as the county's .xls: no workbook, and the clerk is told.
+    ("城关区报表.xls", "<html><body><p>会话已过期，请重新登录。</p></body></html>", "unreadable"),
+])
+def test_markup_holding_no_table_is_no_return_against_the_county_it_names(tmp_path, form, units, name, body, rule):
+    result = read_as(tmp_path, form, units, body.encode("utf-8"), name=name)
+    assert result.ret is None
+    assert [(f.rule, f.county_code) for f in result.findings] == [(rule, "620102")]
+    if rule == "unreadable":
+        assert result.findings[0].message == "文件无法打开（内容是网页，其中没有报表）：请重新导出为.xlsx后报送。"

@@ -1,0 +1,400 @@
+"""Tables clerks rebuild, found by what they say, not where they sit (issue 24): tables pasted into
+sheets named Sheet1 or the county's name, stacked on one sheet, a units row under the header,
+其中 rows, the total row labelled 全县 or with the unit's own name, village rows under a merged
+township, an old column hidden beside its correction, counts written in 万.
+
+Each habit is built in tmp_path from a clean return, and reads to the figures the clerk wrote,
+or carries a finding that names the cell.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.outputs.blank_forms import blank_form
+from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
+from pipeline.stages.read.pick import SheetPicker
+from pipeline.stages.read.workbook import open_book
+from tests.builders import checked_files, clean_rows, expected_numbers, fill, numbers_of, read_one, to_xls
+from tests.habits import (
+    CODE,
+    OUTCOMES,
+    PROBLEMS,
+    VISITS,
+    breakdown_row,
+    built,
+    column,
+    old_column_hidden,
+    rules,
+    stack_sheets,
+    units_row,
+    village_rows,
+    write,
+)
+
+SHEETS = (VISITS, PROBLEMS, OUTCOMES)
+
+
+def found_as(result) -> set:
+    return {(f.sheet, f.cell) for f in result.findings if f.rule == "sheet-found"}
+
+
+# --- sheets found by their title or header -------------------------------------------------------
+
+
+@pytest.mark.parametrize("names", [("Sheet1", "Sheet2", "Sheet3"), ("工作表1", "工作表2", "工作表3"),
+                                   ("城关区", "城关区 (2)", "城关区 (3)")])
+def test_tables_pasted_into_sheets_named_otherwise_are_known_by_their_titles(tmp_path, form, units, names):
+    wb, _ = built(form, units)
+    for ws, name in zip(wb.worksheets, names):
+        ws.title = name
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("info", "sheet-found", name, "A1") for name in names}
+    assert next(f.message for f in result.findings if f.sheet == names[1]) == (
+        f"{form.location(names[1], 'A1')}起的表格按其标题和表头认作表二问题排查整改读取。")
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert [result.ret.sheets[s.key].name for s in form.sheets] == list(names)
+
+
+def test_without_a_title_a_table_is_known_by_a_header_only_it_fits(tmp_path, form, units):
+    wb, plans = built(form, units, layout=Layout(title=False))
+    for i, ws in enumerate(wb.worksheets, start=1):
+        ws.title = f"Sheet{i}"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    top = plans["visits"].header_top
+    assert rules(result) == {("info", "sheet-found", f"Sheet{i}", f"A{top + (1 if i == 2 else 0)}") for i in (1, 2, 3)} | {
+        ("warning", "date-missing", "", "")}
+    assert "按其表头认作表一走访情况读取" in next(f.message for f in result.findings if f.sheet == "Sheet1")
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+def test_the_instructions_sheet_naming_every_table_is_never_taken(tmp_path, form, units):
+    """The issued template's 填报说明 names 表一, 表二 and 表三 line by line, with no header under
+    them: filled in and its form sheets renamed, the tables are still found where they are."""
+    data = fill(blank_form(form, units.by_code(CODE), ["城关镇", "新庄乡", "石岭镇"]), form, clean_rows())
+    wb = load_workbook(io.BytesIO(data))
+    for i, spec in enumerate(form.sheets, start=1):
+        wb[f"{spec.number}{spec.label}"].title = f"Sheet{i}"
+    write(tmp_path, _saved(wb))
+    result = read_one(tmp_path, form, units)
+    assert {f.sheet for f in result.findings if f.rule == "sheet-found"} == {"Sheet1", "Sheet2", "Sheet3"}
+    assert not [f for f in result.findings if f.severity.value == "error"], result.findings
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+def test_two_equally_good_candidates_are_still_an_error(tmp_path, form, units):
+    wb, _ = built(form, units)
+    for i, ws in enumerate(wb.worksheets, start=1):
+        ws.title = f"Sheet{i}"
+    wb.copy_worksheet(wb["Sheet1"]).title = "Sheet4"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = [f for f in result.findings if f.rule == "sheet-ambiguous"]
+    assert f.severity.value == "error" and "“Sheet1”A1、“Sheet4”A1" in f.message and "走访情况" in f.message
+    assert "visits" not in result.ret.sheets
+
+
+def test_sheet_picking_ranks_its_candidates_with_the_unit_each_names(tmp_path, form, units):
+    """A city's workbook holding two counties' 表一: both candidates, each naming its county."""
+    wb, _ = built(form, units)
+    other, _ = build_with_plans(form, units.by_code("620103"), clean_rows(), filed_on=None)
+    copy = wb.create_sheet("Sheet9")
+    for row in other.worksheets[0].iter_rows():
+        for c in row:
+            copy.cell(c.row, c.column, c.value)
+    wb.worksheets[0].title = "Sheet8"
+    book = open_book(workbook_bytes(wb))
+    ranked = SheetPicker(form, book).candidates(form.sheet("visits"))
+    assert [(c.grid.name, c.unit(units, form)) for c in ranked] == [("Sheet8", CODE), ("Sheet9", "620103")]
+    assert ranked[0].rank == ranked[1].rank  # equally good: the reader says so rather than choose
+    assert [c.grid.name for c in SheetPicker(form, book).candidates(form.sheet("problems"))] == [PROBLEMS]
+
+
+# --- several tables on one sheet ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Sheet1", VISITS])
+def test_three_tables_stacked_on_one_sheet_each_read_as_its_table(tmp_path, form, units, name):
+    rows = clean_rows()
+    rows[1]["precision_found"] = "十二"  # a finding in the second block names its own cell
+    wb, plans = built(form, units, rows)
+    stacked, at = stack_sheets(wb, name=name)
+    write(tmp_path, workbook_bytes(stacked))
+    result = read_one(tmp_path, form, units)
+    second = at[PROBLEMS] - 1  # rows of the second block lie this much lower than on its own sheet
+    bad = f"{column(plans['problems'], 'precision_found')}{plans['problems'].first_data + 1 + second}"
+    expected = {("error", "not-a-count", name, bad)} | {
+        ("info", "sheet-found", name, f"A{at[s]}") for s in SHEETS if s != VISITS or name != VISITS}
+    assert rules(result) == expected
+    rows[1]["precision_found"] = None
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    for spec, sheet in zip(form.sheets, SHEETS):
+        assert result.ret.sheets[spec.key].total_row == plans[spec.key].total_row + at[sheet] - 1
+    assert (result.ret.filled_by, result.ret.phone) == ("王丽", "0931-8123456")
+
+
+def test_a_header_far_down_the_sheet_is_found(tmp_path, form, units):
+    wb, plans = built(form, units, layout=Layout(preamble=tuple(f"第{i}行说明文字" for i in range(40))))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert result.ret.sheets["visits"].rows[0] == plans["visits"].first_data > 40
+
+
+# --- a units row -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bracketed", [(), ("villages_total", "households_total", "policy_sessions", "precision_found")])
+def test_a_units_row_under_the_header_is_part_of_it(tmp_path, form, units, bracketed):
+    wb, plans = built(form, units)
+    units_row(wb, form, plans, bracketed)
+    wb[VISITS].cell(plans["visits"].first_data, plans["visits"].columns["linking_cadres"], "人")  # 名's synonym
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert result.ret.sheets["visits"].rows[0] == plans["visits"].first_data + 1
+
+
+def test_a_row_of_other_words_under_the_header_is_not_a_units_row(tmp_path, form, units):
+    wb, plans = built(form, units)
+    units_row(wb, form, plans)
+    plan = plans["visits"]
+    wb[VISITS].cell(plan.first_data, plan.columns["households_total"], "个")  # not 户: not its unit
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert ("error", "township-missing", VISITS, f"A{plan.first_data}") in rules(result)
+
+
+# --- 其中 rows -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["其中：贫困乡镇", "其中:贫困乡镇", "其中", "其　中："])
+def test_a_breakdown_row_is_never_added(tmp_path, form, units, label):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        part = {f.key: rows[0][f.key] // 2 for f in spec.count_fields}
+        breakdown_row(wb[f"{spec.number}{spec.label}"], spec, plan, plan.first_data, label, part)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_breakdown_larger_than_its_row_is_a_warning_at_its_cell(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    spec, plan = form.sheet("visits"), plans["visits"]
+    breakdown_row(wb[VISITS], spec, plan, plan.first_data + 1, "其中：贫困村",
+                  {"villages_total": rows[1]["villages_total"] + 5, "households_total": 10})
+    breakdown_row(wb[VISITS], spec, plan, plan.first_data - 1, "其中", {"villages_total": 1})  # under the header
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plan.first_data + 3  # under 新庄乡, which the row inserted above moved down one
+    assert rules(result) == {("warning", "breakdown-exceeds", VISITS, f"B{row}"),
+                             ("warning", "breakdown-alone", VISITS, f"A{plan.first_data}")}
+    message = next(f.message for f in result.findings if f.rule == "breakdown-exceeds")
+    assert message == (f"{form.location(VISITS, f'B{row}')}“其中：贫困村”是上一行的其中数，其行政村总数（{rows[1]['villages_total'] + 5}）"
+                       f"大于上一行的{rows[1]['villages_total']}：请核对。其中数不计入汇总。")
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_township_whose_name_begins_with_其_stays_a_township(tmp_path, form, units):
+    rows = clean_rows()
+    rows[1]["township"] = "其乐乡"
+    rows[2]["township"] = "其中心镇"  # no colon: a name
+    wb, _ = built(form, units, rows)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- the total row by the county's words -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["全县", "全 市", "全　区：", "全旗", "城关区", "城关区合计", "城关区："])
+@pytest.mark.parametrize("where", ["last", "first"])
+def test_the_total_row_labelled_全县_or_with_the_units_own_name_is_the_total(tmp_path, form, units, label, where):
+    wb, plans = built(form, units, layout=Layout(total_label=label, total=where))
+    plan = plans["visits"]
+    wb[VISITS].cell(plan.total_row, plan.columns["villages_total"]).value += 1  # checked like 合计
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+    assert all(s.total_row == plans[k].total_row for k, s in result.ret.sheets.items())
+    [checked] = checked_files(tmp_path, form, units)
+    assert {(f.rule, f.cell) for f in checked.findings} == {("total-row-mismatch", f"B{plan.total_row}")}
+
+
+def test_the_short_name_labels_the_total_but_a_stem_is_a_township(tmp_path, form, units):
+    """张家川县 is 张家川回族自治县's short name: its total row. 古浪镇 is a township of 古浪县."""
+    rows = clean_rows()
+    wb, plans = build_with_plans(form, units.by_code("620525"), rows, filed_on=None, layout=Layout(total_label="张家川县"))
+    write(tmp_path, workbook_bytes(wb), name="620525_张家川回族自治县.xlsx")
+    result = read_one(tmp_path, form, units)
+    assert result.ret.county_code == "620525" and result.ret.sheets["visits"].total_row == plans["visits"].total_row
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    rows[0]["township"] = "古浪镇"
+    wb, _ = build_with_plans(form, units.by_code("620622"), rows, filed_on=None)
+    (tmp_path / "620525_张家川回族自治县.xlsx").unlink()
+    write(tmp_path, workbook_bytes(wb), name="620622_古浪县.xlsx")
+    result = read_one(tmp_path, form, units)
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)  # 古浪镇 is read as the township it is
+
+
+def test_another_units_name_is_no_total(tmp_path, form, units):
+    rows = clean_rows()
+    rows[2]["township"] = "七里河区"  # another county's name: a township as far as this return goes
+    wb, _ = built(form, units, rows)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- village rows -------------------------------------------------------------------------------------
+
+
+def _villages(row: dict, names=("东村", "西村", "南村")) -> list[dict]:
+    """The township's figures split over its villages, every part a whole number."""
+    out = []
+    for i, name in enumerate(names):
+        out.append({"village": name} | {k: (v // len(names) + (v % len(names) if i == 0 else 0))
+                                        for k, v in row.items() if k != "township"})
+    return out
+
+
+@pytest.mark.parametrize("merged, village_column", [(True, 0), (False, 2), (True, 2)])
+def test_village_rows_are_summed_into_their_township(tmp_path, form, units, merged, village_column):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        village_rows(wb[f"{spec.number}{spec.label}"], spec, plan, plan.first_data + 1, "新庄乡", _villages(rows[1]),
+                     merged=merged, village_column=village_column)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    shift = 1 if village_column else 0
+    at = plans["visits"].first_data + 1
+    assert rules(result) == {("info", "villages-summed", s, f"A{at}") for s in SHEETS}
+    assert "乡镇“新庄乡”下各村的3行数据已合计为该乡镇的数字" in result.findings[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    sheet = result.ret.sheets["visits"]
+    assert sheet.rows == (plans["visits"].first_data, at, at + 3) and sheet.columns["villages_total"] == "BC"[shift]
+
+
+def test_a_bad_village_figure_names_the_village_rows_own_cell(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    spec, plan = form.sheet("outcomes"), plans["outcomes"]
+    villages = _villages(rows[1])
+    villages[2]["training_sessions"] = "约3"
+    taken = village_rows(wb[OUTCOMES], spec, plan, plan.first_data + 1, "新庄乡", villages)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    bad = f"{column(plan, 'training_sessions')}{taken[2]}"
+    assert ("error", "not-a-count", OUTCOMES, bad) in rules(result)
+    assert result.ret.sheets["outcomes"].values["training_sessions"][1] is None  # never a partial sum
+
+
+def test_a_township_row_standing_over_its_villages_is_checked_not_added(tmp_path, form, units):
+    """The township's own row with its figures, its 村 cell blank, the villages under it: the
+    township's figures stand, and each that its villages do not add up to is an error."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    spec, plan = form.sheet("visits"), plans["visits"]
+    ws = wb[VISITS]
+    villages = _villages(rows[1], ("东村", "西村"))
+    villages[1]["households_total"] += 7
+    ws.insert_rows(plan.first_data + 2, 2)
+    for i, v in enumerate(villages):
+        for f in spec.count_fields:
+            ws.cell(plan.first_data + 2 + i, plan.columns[f.key], v[f.key])
+        ws.cell(plan.first_data + 2 + i, plan.width + 1, v["village"])
+    ws.cell(plan.header_top, plan.width + 1, "村名")
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "villages-differ", VISITS, f"E{plan.first_data + 1}")}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_blank_township_cell_elsewhere_is_still_township_missing(tmp_path, form, units):
+    rows = clean_rows()
+    rows[1]["township"] = None
+    wb, plans = built(form, units, rows)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plans["visits"].first_data + 1
+    assert rules(result) == {("error", "township-missing", s, f"A{row}") for s in SHEETS}
+
+
+# --- an old column hidden beside its correction --------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_the_shown_column_is_read_and_the_hidden_one_named(tmp_path, form, units, fmt):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    old, new = old_column_hidden(wb[OUTCOMES], plans["outcomes"], "practical_matters", [1, 2, 3])
+    data = workbook_bytes(wb)
+    if fmt == "xls":
+        data = to_xls(data)
+    elif fmt == "ods":
+        from tests.office import convert
+
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "620102_城关区.xlsx").write_bytes(data)
+        data = convert([src / "620102_城关区.xlsx"], "ods", tmp_path / "ods", tmp_path / "profile")[
+            "620102_城关区.xlsx"].read_bytes()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox, data, name=f"620102_城关区.{fmt}")
+    result = read_one(inbox, form, units)
+    header = plans["outcomes"].header_top
+    assert rules(result) == {("warning", "column-hidden-duplicate", OUTCOMES, f"{old}{header}")}
+    assert result.findings[0].message == (f"{form.location(OUTCOMES, f'{old}{header}')}帮办实事数有两列：读取了显示的{new}列，隐藏的{old}列没有读取："
+                                          "如隐藏的是旧数据，请删除该列。")
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert result.ret.sheets["outcomes"].columns["practical_matters"] == new
+
+
+def test_two_shown_columns_for_one_field_are_an_error_naming_both(tmp_path, form, units):
+    wb, plans = built(form, units)
+    old, new = old_column_hidden(wb[OUTCOMES], plans["outcomes"], "practical_matters", [1, 2, 3], hide=False)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    header = plans["outcomes"].header_top
+    assert rules(result) == {("error", "column-duplicate", OUTCOMES, f"{new}{header}")}
+    assert f"帮办实事数有两列（{old}列、{new}列）" in result.findings[0].message
+
+
+# --- counts in 万 ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["1.2万", "3万", "1.2 万户", "１．２万"])
+def test_a_count_in_万_asks_for_the_exact_number(tmp_path, form, units, written):
+    rows = clean_rows()
+    rows[0]["households_total"] = written
+    wb, plans = built(form, units, rows)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    cell = f"{column(plans['visits'], 'households_total')}{plans['visits'].first_data}"
+    assert rules(result) == {("error", "count-in-wan", VISITS, cell)}
+    assert result.findings[0].message == (f"{form.location(VISITS, cell)}的农户总数为“{written}”，以“万”为单位不是确切的数："
+                                          "请填写确切的整数（例如12345），不要写“万”。")
+
+
+def _saved(wb) -> bytes:
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
