@@ -56,6 +56,14 @@ class Checked:
     source: Source
     result: ReadResult
     findings: tuple[Finding, ...]  # errors first, as validation.html lists them
+    # A file the reader read as several returns (a city's workbook: `兰州市.xlsx/安定区`, each
+    # its own source below the file's path): every result it gave. Empty: `result` alone.
+    parts: tuple[ReadResult, ...] = ()
+
+    @property
+    def results(self) -> tuple[ReadResult, ...]:
+        """Every result the file gave, in the order check_files gave them."""
+        return self.parts or (self.result,)
 
     @property
     def errors(self) -> int:
@@ -77,12 +85,30 @@ class FilesChecked:
     to_read: int  # how many files were read afresh (not from the cache)
 
     def checked(self) -> dict[str, Checked]:
+        listed = {s.path for s in self.sources}
         own: dict[str, list[Finding]] = {s.path: [] for s in self.sources}
         for f in self.findings:
-            own.setdefault(f.file, []).append(f)
-        results = {r.source.path: r for r in self.results}
-        return {s.path: Checked(s, results.get(s.path) or ReadResult(s, None, ()),
-                                tuple(sorted(own[s.path], key=lambda f: f.sort_key))) for s in self.sources}
+            own.setdefault(_file_of(f.file, listed), []).append(f)
+        given: dict[str, list[ReadResult]] = {}
+        for r in self.results:
+            given.setdefault(_file_of(r.source.path, listed), []).append(r)
+        out = {}
+        for s in self.sources:
+            results = given.get(s.path, [])
+            exact = next((r for r in results if r.source.path == s.path), None)
+            parts = tuple(results) if results and results != [exact] else ()
+            out[s.path] = Checked(s, exact or ReadResult(s, None, ()), tuple(sorted(own[s.path], key=lambda f: f.sort_key)),
+                                  parts)
+        return out
+
+
+def _file_of(path: str, listed: set[str]) -> str:
+    """The listed file a result or finding belongs to: its own path, or the file it is a part
+    of (`兰州市.xlsx/安定区` → `兰州市.xlsx`, when the inbox listed the workbook, not the part)."""
+    head = path
+    while head not in listed and "/" in head:
+        head = head.rsplit("/", 1)[0]
+    return head if head in listed else path
 
 
 @dataclass(frozen=True)
@@ -145,8 +171,8 @@ def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecke
     """Files checked at different times, as check_files would have judged them together:
     validation judges each return by itself, so the checks of files judged apart add up to
     the check of all (the page checks only what is new, and keeps the rest)."""
-    results = [checked[s.path].result for s in sources if s.kind in READABLE]
-    results += [checked[s.path].result for s in sources if s.kind in ("broken", "archive")]
+    results = [r for s in sources if s.kind in READABLE for r in checked[s.path].results]
+    results += [r for s in sources if s.kind in ("broken", "archive") for r in checked[s.path].results]
     findings = tuple(f for s in sources for f in checked[s.path].findings)
     return FilesChecked(tuple(sources), tuple(results), findings, Tables((), {}), 0)
 
