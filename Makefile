@@ -7,8 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 .DEFAULT_GOAL := help
 
-# What is given on the command line (INBOX=, OUTBOX=, CONFIG=, ROUND=, PREVIOUS=, TOWNSHIPS=,
-# RENEW=, REVOKE=, HOST=, PORT=) reaches the program through the environment, exactly as it was
+# What is given on the command line (INBOX=, OUTBOX=, CONFIG=, ROUND=, PREVIOUS=, CITY=,
+# TOWNSHIPS=, RENEW=, REVOKE=, HOST=, PORT=) reaches the program through the environment, exactly as it was
 # written: $(value X) is its text before make expands a `$` in it, and it is never put on a
 # command line, where the shell would run a backtick or `$(…)` in a folder's name and cut it at
 # a quote. Exported for the commands that take them, so that tests never see them.
@@ -21,6 +21,7 @@ $(USER_COMMANDS): export PIPELINE_PREVIOUS := $(value PREVIOUS)
 $(USER_COMMANDS): export PIPELINE_TOWNSHIPS := $(value TOWNSHIPS)
 $(USER_COMMANDS): export PIPELINE_RENEW := $(value RENEW)
 $(USER_COMMANDS): export PIPELINE_REVOKE := $(value REVOKE)
+$(USER_COMMANDS): export PIPELINE_CITY := $(value CITY)
 # make links moves the links to another address only when HOST= or PORT= is given.
 $(USER_COMMANDS): export PIPELINE_HOST := $(if $(filter command line environment,$(origin HOST)),$(value HOST))
 $(USER_COMMANDS): export PIPELINE_PORT := $(if $(filter command line environment,$(origin PORT)),$(value PORT))
@@ -47,7 +48,7 @@ help: ## 列出所有命令及其用途
 	@echo "用法：make 命令 [INBOX=收件箱文件夹] [OUTBOX=输出文件夹] [CONFIG=设置文件]"
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-report: $(VENV)/.runtime $(VENV)/.compiled ## 汇总 inbox/ 中的报表，写出到 outbox/（INBOX=、OUTBOX=、CONFIG= 可另指定；inbox/ 中没有任何文件时用内置示例；ROUND= 保存本轮并与上一轮比较，PREVIOUS= 指定上一轮）
+report: $(VENV)/.runtime $(VENV)/.compiled ## 汇总 inbox/ 中的报表，写出到 outbox/（INBOX=、OUTBOX=、CONFIG= 可另指定；inbox/ 中没有任何文件时用内置示例；ROUND= 保存本轮并与上一轮比较，PREVIOUS= 指定上一轮；CITY=兰州市 只汇总该市（州），写到 outbox/city-代码/）
 	$(PY) -m pipeline report
 
 check: $(VENV)/.runtime $(VENV)/.compiled ## 同 report，但有单位未报送或被退回时以失败结束（make 报告状态 2）
@@ -63,7 +64,7 @@ lint: $(VENV)/.dev ## 用 ruff 检查代码（开发用）
 golden: $(VENV)/.dev ## 有意修改报告措辞后，重写 tests/golden/ 中的标准文本（开发用）
 	UPDATE_GOLDEN=1 $(PY) -m pytest tests/outputs/test_golden.py
 
-templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇）
+templates: $(VENV)/.runtime $(VENV)/.compiled ## 为每个单位生成空白报表模板到 outbox/templates/（TOWNSHIPS=乡镇名单CSV 可预填乡镇；CITY=兰州市 只为该市（州）的县生成）
 	$(PY) -m pipeline templates
 
 bench: $(VENV)/.dev $(VENV)/.compiled ## 用 87、1000、3000 份报表测速，写出 benchmarks/results.md（开发用）

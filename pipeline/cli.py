@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
     rep.add_argument("--inbox", type=Path, default=_given("INBOX", Path), metavar="文件夹",
                      help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
-    rep.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    rep.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path), metavar="文件夹",
+                     help="输出文件夹（默认：outbox/；某市（州）的汇总默认写到 outbox/city-代码/）")
+    rep.add_argument("--city", default=_given("CITY"), metavar="市州",
+                     help="只汇总这个市（州）的县（市、区），生成该市（州）自己的报告（名称或代码，如 兰州市 或 620100）")
     rep.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态 1 退出")
     rep.add_argument("--round", default=_given("ROUND"), metavar="轮次", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
@@ -57,7 +60,9 @@ def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
                         description="生成下发各县的空白报表模板。")
-    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path), metavar="文件夹",
+                    help="输出文件夹（默认：outbox/；某市（州）的模板默认写到 outbox/city-代码/）")
+    tp.add_argument("--city", default=_given("CITY"), metavar="市州", help="只为这个市（州）的县（市、区）生成模板（名称或代码）")
     tp.add_argument("--townships", type=Path, default=_given("TOWNSHIPS", Path), metavar="CSV文件",
                     help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
     tp.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
@@ -221,11 +226,11 @@ def report(args) -> int:
     from .store import outbox as write
 
     done = run_report(args.inbox, args.outbox, settings, round_name=args.round or "", previous=args.previous,
-                      progress=_progress, default_inbox=DEFAULT_INBOX)
+                      city=args.city or "", progress=_progress, default_inbox=DEFAULT_INBOX, default_outbox=DEFAULT_OUTBOX)
     if write.interrupted_while_moving():
         print(WRITTEN_THEN_INTERRUPTED, file=sys.stderr)
         return 130
-    _summary(done.run, args.outbox, done.written)
+    _summary(done.run, done.outbox, done.written)
     if done.plan:
         _round_summary(done.run, done.plan, done.remade)
     if args.strict and not done.run.complete:
@@ -270,7 +275,8 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
         f"  已报送（已汇总） {len(roster.with_status('included'))} 个",
         f"  已退回（有错误） {len(roster.with_status('rejected'))} 个",
         f"  未报送         {len(roster.with_status('missing'))} 个",
-        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个",
+        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个"
+        + (f"；不在{run.form.region_name}汇总范围内的文件 {len(roster.outside)} 个" if roster.outside else ""),
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
@@ -312,12 +318,19 @@ def templates(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
+    outbox, chosen = args.outbox or DEFAULT_OUTBOX, list(units.units)
+    if args.city:  # a city's own templates, for its counties, worded as the city's
+        from .spec.scope import city
+
+        scope = city(form, units, args.city)
+        form, chosen = scope.form, [u for u in units.units if u.city_code == scope.code]
+        outbox = args.outbox or DEFAULT_OUTBOX / scope.outbox_name
     townships = load_township_lists(args.townships) if args.townships else None
     from .store.links import read_links
 
-    links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
-    files = blank_forms(form, list(units.units), townships, links)
-    folder = args.outbox / "templates"
+    links = read_links(outbox)  # made by make links or make serve; none yet: no link in the templates
+    files = blank_forms(form, chosen, townships, links)
+    folder = outbox / "templates"
     if links:
         from .store.files import write_private
 

@@ -176,6 +176,7 @@ class UnitStatus:
 class Roster:
     units: tuple[UnitStatus, ...]
     unassigned: tuple[ReadResult, ...] = field(default=())  # files whose county is unknown
+    outside: tuple[ReadResult, ...] = field(default=())  # another scope's units' files (a city's run)
 
     def with_status(self, status: str) -> list[UnitStatus]:
         return [u for u in self.units if u.status == status]
@@ -193,3 +194,6 @@ class Previous:
     sha256: dict[str, str]
     sums: pd.DataFrame  # index: code of each included county; a column per field key
     townships: dict[str, pd.DataFrame]  # per sheet: code, township, then a column per field
+    # whose round it was: {level: province | city, code, name}; empty in a snapshot made before
+    # scopes were recorded (a province's)
+    scope: dict = field(default_factory=dict)

@@ -10,8 +10,14 @@ from the body's character spacing instead, -0.25 pt: 28 x 15.75 pt = 441 pt, ins
 442.2 pt line in Word, WPS and LibreOffice alike. 一、 headings in 黑体 , （一） in 楷体_GB2312;
 page numbers — 1 — in 4号 宋体 , one character in from the right edge on odd pages and from
 the left on even ones. The annex (附件1, 附件2) is landscape, its tables off the line grid
-in 小五 宋体 , rows never split. The fonts are named in fontTable (仿宋_GB2312 with 仿宋 as its
-alternative), not embedded: office PCs have them, and elsewhere Word or LibreOffice substitutes.
+in 小五 宋体 , rows never split; printed on the same A4 sheets turned, so its page numbers
+stand where the other pages have theirs (GB/T 9704 10.1): in a box turned with the text, at
+the sheet's foot, which is the landscape page's left edge, the table's head toward the
+binding on odd pages and the cut edge on even ones. No style spaces Chinese from digits and
+Latin letters (autoSpaceDE, autoSpaceDN off: 截至2016年12月7日, never 截至 2016 年). The
+body is a run of blocks the report lays out (headings, paragraphs, figures where they fit).
+The fonts are named in fontTable (仿宋_GB2312 with 仿宋 as its alternative), not embedded:
+office PCs have them, and elsewhere Word or LibreOffice substitutes.
 
 Run `make docx-template` to recreate it; after that, office staff may restyle the file in
 Word (letterhead, spacing) as long as the {{ … }} and {% … %} tags stay in place.
@@ -123,6 +129,56 @@ def page_number(paragraph, align) -> None:
     run(" —")
 
 
+# The order of a paragraph's properties (ECMA-376 17.3.1.26): Word refuses them out of order.
+PPR_ORDER = ("w:pStyle w:keepNext w:keepLines w:pageBreakBefore w:framePr w:widowControl w:numPr "
+             "w:suppressLineNumbers w:pBdr w:shd w:tabs w:suppressAutoHyphens w:kinsoku w:wordWrap "
+             "w:overflowPunct w:topLinePunct w:autoSpaceDE w:autoSpaceDN w:bidi w:adjustRightInd "
+             "w:snapToGrid w:spacing w:ind w:contextualSpacing w:mirrorIndents w:suppressOverlap w:jc "
+             "w:textDirection w:textAlignment w:textboxTightWrap w:outlineLvl w:divId w:cnfStyle w:rPr "
+             "w:sectPr w:pPrChange").split()
+
+
+def ppr_child(ppr, tag: str):
+    """The child `tag` of a paragraph's properties, added in its place in the schema's order."""
+    found = ppr.find(qn(tag))
+    if found is not None:
+        return found
+    el = OxmlElement(tag)
+    later = PPR_ORDER[PPR_ORDER.index(tag) + 1:]
+    for child in ppr:
+        name = child.tag.replace("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}", "w:")
+        if name in later:
+            child.addprevious(el)
+            return el
+    ppr.append(el)
+    return el
+
+
+def no_autospace(doc) -> None:
+    """No space put between Chinese and digits or Latin letters (Word's default puts a quarter
+    em there, as LibreOffice does from autoSpaceDE/DN): in the defaults and every paragraph
+    and table style, so that nothing inherits it back."""
+    styles = doc.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    ppr_default = defaults.find(qn("w:pPrDefault"))
+    if ppr_default is None:
+        ppr_default = OxmlElement("w:pPrDefault")
+        defaults.append(ppr_default)
+    places = [ppr_default]
+    places += [st for st in styles.iterfind(qn("w:style")) if st.get(qn("w:type")) in ("paragraph", "table")]
+    for place in places:
+        ppr = place.find(qn("w:pPr"))
+        if ppr is None:
+            ppr = OxmlElement("w:pPr")
+            rpr = place.find(qn("w:rPr"))  # w:pPr comes before w:rPr in a style
+            if rpr is not None:
+                rpr.addprevious(ppr)
+            else:
+                place.append(ppr)
+        for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+            ppr_child(ppr, tag).set(qn("w:val"), "0")
+
+
 def doc_grid(section, line_pitch: int | None) -> None:
     """A lines-only grid (never linesAndChars, see the module's note), or none at all."""
     sect = section._sectPr
@@ -139,11 +195,7 @@ def doc_grid(section, line_pitch: int | None) -> None:
 
 def snap_off(ppr) -> None:
     """This paragraph keeps its own line height instead of a whole number of grid lines."""
-    el = ppr.find(qn("w:snapToGrid"))
-    if el is None:
-        el = OxmlElement("w:snapToGrid")
-        ppr.append(el)
-    el.set(qn("w:val"), "0")
+    ppr_child(ppr, "w:snapToGrid").set(qn("w:val"), "0")
 
 
 def char_spacing(style, twentieths: int) -> None:
@@ -249,6 +301,12 @@ def styles(doc) -> None:
         cap.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
         set_fonts(cap, "仿宋_GB2312", 14)
         char_spacing(cap, 0)
+    # A subtitle under the title (the round: （2016年12月）): 3号楷体, centred, on the grid.
+    subtitle = paragraph_style(doc, "Report Subtitle", "楷体_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.CENTER,
+                               spacing=CHAR_SPACING, snap=True)
+    subtitle.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    subtitle.paragraph_format.line_spacing = LINE
+    subtitle.paragraph_format.keep_with_next = True
     # 附件1: 3号黑体, flush left (顶格)
     label = paragraph_style(doc, "Annex Label", "黑体", BODY_PT, align=WD_ALIGN_PARAGRAPH.LEFT, snap=True)
     label.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
@@ -273,9 +331,10 @@ def styles(doc) -> None:
         note.paragraph_format.line_spacing = LINE
         note.paragraph_format.left_indent = CHAR * 5
         note.paragraph_format.first_line_indent = first
-    # The 落款: right-aligned; how far in from the right is worked out from the office's and the
-    # date's lengths when the report is rendered (GB/T 9704 7.3.5.2).
-    paragraph_style(doc, "Report Signature", "仿宋_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.RIGHT,
+    # The 落款: each line indented from the left by as much as the office's and the date's lengths
+    # give (GB/T 9704 7.3.5.2), worked out when the report is rendered: the date's first
+    # character then falls two characters right of the office's, whatever its digits' width.
+    paragraph_style(doc, "Report Signature", "仿宋_GB2312", BODY_PT, align=WD_ALIGN_PARAGRAPH.LEFT,
                     spacing=CHAR_SPACING, snap=True).paragraph_format.line_spacing = LINE
     doc.styles["Report Signature"].paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     doc.styles["Report Signature"].paragraph_format.keep_with_next = True
@@ -310,6 +369,103 @@ def footers(section) -> None:
     page_number(section.even_page_footer.paragraphs[0], WD_ALIGN_PARAGRAPH.LEFT)
 
 
+# Where a portrait page's number stands, in mm on the sheet: its line 7 mm below the text
+# block (which ends 35 mm above the sheet's foot), one character (4号, 14 pt) in from the
+# text block's right edge (26 mm margin) on odd pages and from its left edge (28 mm) on even.
+PORTRAIT = {"width": 210, "height": 297, "bottom": 35, "left": 28, "right": 26, "below": 7}
+NUMBER_BOX = (7, 40)  # mm: the box's depth (a line of 4号 and a little) and its length along the line
+
+
+def turned_page_number(paragraph, odd: bool, shape_id: int) -> None:
+    """A landscape page's number where the portrait pages have theirs once the sheet is turned
+    (GB/T 9704 10.1): A4 landscape prints on the sheet turned a quarter to the left, the
+    table's head at the sheet's left edge (the binding on an odd page, the cut edge on an
+    even one), so the sheet's foot is the landscape page's left edge. The number is in a text
+    box there, its text turned with the sheet (vert: top to bottom on the landscape page),
+    ending one character from the text block's edge on odd pages, starting one character in
+    on even ones."""
+    mm = 36000  # EMU
+    char = PAGE_NUMBER_PT * 25.4 / 72
+    depth, length = NUMBER_BOX
+    line_top = PORTRAIT["height"] - PORTRAIT["bottom"] + PORTRAIT["below"]  # from the sheet's top
+    # the sheet's foot is x = 0 on the landscape page: its distance from the foot is x
+    x = PORTRAIT["height"] - line_top - depth + (depth - char) / 2
+    # along the sheet's width, left to right, is the landscape page's top to bottom
+    if odd:
+        end = PORTRAIT["width"] - PORTRAIT["right"] - char
+        y, align = end - length, "right"
+    else:
+        y, align = PORTRAIT["left"] + char, "left"
+    runs = ('<w:r><w:rPr><w:rFonts w:ascii="宋体" w:hAnsi="宋体" w:eastAsia="宋体" w:cs="宋体"/><w:sz w:val="28"/>'
+            '<w:szCs w:val="28"/></w:rPr>{}</w:r>')
+    field = ('<w:fldChar w:fldCharType="begin"/></w:r>' + runs.format('<w:instrText xml:space="preserve"> PAGE </w:instrText>')
+             + runs.format('<w:fldChar w:fldCharType="separate"/>') + runs.format("<w:t>1</w:t>")
+             + runs.format('<w:fldChar w:fldCharType="end"/>'))
+    number = (runs.format('<w:t xml:space="preserve">— </w:t>') + runs.format(field)[:-len("</w:r>")]
+              + runs.format('<w:t xml:space="preserve"> —</w:t>'))
+    xml = (
+        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+        'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"><w:drawing>'
+        '<wp:anchor distT="0" distB="0" distL="0" distR="0" simplePos="0" relativeHeight="251659264" behindDoc="0" '
+        'locked="1" layoutInCell="1" allowOverlap="1"><wp:simplePos x="0" y="0"/>'
+        f'<wp:positionH relativeFrom="page"><wp:posOffset>{round(x * mm)}</wp:posOffset></wp:positionH>'
+        f'<wp:positionV relativeFrom="page"><wp:posOffset>{round(y * mm)}</wp:posOffset></wp:positionV>'
+        f'<wp:extent cx="{depth * mm}" cy="{length * mm}"/><wp:effectExtent l="0" t="0" r="0" b="0"/><wp:wrapNone/>'
+        f'<wp:docPr id="{shape_id}" name="页码{shape_id}"/><wp:cNvGraphicFramePr/>'
+        '<a:graphic><a:graphicData uri="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+        '<wps:wsp><wps:cNvSpPr txBox="1"/><wps:spPr>'
+        f'<a:xfrm><a:off x="0" y="0"/><a:ext cx="{depth * mm}" cy="{length * mm}"/></a:xfrm>'
+        '<a:prstGeom prst="rect"><a:avLst/></a:prstGeom><a:noFill/><a:ln><a:noFill/></a:ln></wps:spPr>'
+        '<wps:txbx><w:txbxContent><w:p><w:pPr><w:snapToGrid w:val="0"/><w:spacing w:line="240" w:lineRule="auto"/>'
+        f'<w:ind w:left="0" w:right="0" w:firstLine="0"/><w:jc w:val="{align}"/></w:pPr>{number}</w:p></w:txbxContent></wps:txbx>'
+        '<wps:bodyPr rot="0" vert="vert" wrap="square" lIns="0" tIns="0" rIns="0" bIns="0" anchor="ctr" anchorCtr="0">'
+        '<a:noAutofit/></wps:bodyPr></wps:wsp></a:graphicData></a:graphic></wp:anchor></w:drawing></w:r>'
+    )
+    from lxml import etree
+
+    paragraph._p.append(etree.fromstring(xml))
+
+
+def landscape_footers(section) -> None:
+    """The landscape section's own footers (odd and even), each holding its turned page number
+    and nothing at the landscape page's foot."""
+    for footer, odd, shape_id in ((section.footer, True, 9001), (section.even_page_footer, False, 9002)):
+        footer.is_linked_to_previous = False
+        paragraph = footer.paragraphs[0]
+        for run in list(paragraph._p.iterfind(qn("w:r"))):
+            paragraph._p.remove(run)
+        turned_page_number(paragraph, odd, shape_id)
+
+
+def clean_properties(doc) -> None:
+    """The template's properties say nothing of the program that made the empty document it
+    started from (python-docx's, dated 2013, from Microsoft Macintosh Word): the report's
+    are set when it is rendered."""
+    props = doc.core_properties
+    props.title = "汇总报告"
+    props.author = props.last_modified_by = ""
+    props.comments = props.subject = props.keywords = props.category = ""
+    props.revision = 1
+    root = props._element
+    for name in ("created", "modified"):
+        for el in root.findall("{http://purl.org/dc/terms/}" + name):
+            root.remove(el)
+    app = next(p for p in doc.part.package.iter_parts() if p.partname == "/docProps/app.xml")
+    app._blob = APP_XML.encode("utf-8")
+    rels = doc.part.package.rels  # and no picture of python-docx's blank first page
+    for rid, rel in list(rels.items()):
+        if rel.reltype.endswith("/metadata/thumbnail"):
+            rels.pop(rid)
+
+
+APP_XML = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+           '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
+           'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+           '<Application>县级报表汇总</Application><DocSecurity>0</DocSecurity></Properties>')
+
+
 def build(path: Path) -> None:
     doc = Document()
     styles(doc)
@@ -328,41 +484,24 @@ def build(path: Path) -> None:
     para(doc, "示例数据：收件箱（inbox/）中没有报表，本报告由内置示例数据生成，仅供演示。")
     tag(doc, "{%p endif %}")
     para(doc, "{{ r.title }}", style="Title")
+    tag(doc, "{%p if r.subtitle %}")
+    para(doc, "{{ r.subtitle }}", style="Report Subtitle")
+    tag(doc, "{%p endif %}")
     para(doc, "")
     para(doc, "{{ r.status_line }}", indent=True)
-    para(doc, "{{ r.headings.overview }}", style="Heading 1")
-    tag(doc, "{%p for para in r.narrative %}")
-    para(doc, "{{ para }}", indent=True)
-    tag(doc, "{%p endfor %}")
-    tag(doc, "{%p for c in charts %}")
-    para(doc, "{{ c.image }}", style="Report Caption").paragraph_format.keep_with_next = True
-    para(doc, "图{{ loop.index }}\u3000{{ c.title }}", style="Report Caption")
-    tag(doc, "{%p endfor %}")
-
-    tag(doc, "{%p if r.attention %}")
-    para(doc, "{{ r.headings.attention }}", style="Heading 1")
-    tag(doc, "{%p for sec in r.attention %}")
-    para(doc, "{{ sec.heading }}", style="Heading 2")
-    tag(doc, "{%p for line in sec.lines %}")
-    para(doc, "{{ line }}", indent=True)
-    tag(doc, "{%p endfor %}")
-    tag(doc, "{%p endfor %}")
+    # The body as the report lays it out (word.body_blocks): headings, paragraphs and each
+    # figure (a chart and its caption) where it fits, so that no page is left half empty.
+    tag(doc, "{%p for b in body %}")
+    tag(doc, '{%p if b.kind == "h1" %}')
+    para(doc, "{{ b.text }}", style="Heading 1")
+    tag(doc, '{%p elif b.kind == "h2" %}')
+    para(doc, "{{ b.text }}", style="Heading 2")
+    tag(doc, '{%p elif b.kind == "figure" %}')
+    para(doc, "{{ b.image }}", style="Report Caption").paragraph_format.keep_with_next = True
+    para(doc, "{{ b.caption }}", style="Report Caption")
+    tag(doc, "{%p else %}")
+    para(doc, "{{ b.text }}", indent=True)
     tag(doc, "{%p endif %}")
-
-    # 与上期对比, when the run compared its round with the one before: a sentence and a chart;
-    # its table is an annex of its own.
-    tag(doc, "{%p if r.comparison %}")
-    para(doc, "{{ r.headings.compare }}", style="Heading 1")
-    para(doc, "{{ r.comparison.summary }}", indent=True)
-    tag(doc, "{%p endif %}")
-    tag(doc, "{%p if compared %}")
-    para(doc, "{{ compared.image }}", style="Report Caption").paragraph_format.keep_with_next = True
-    para(doc, "图{{ compared.number }}\u3000{{ compared.title }}", style="Report Caption")
-    tag(doc, "{%p endif %}")
-
-    para(doc, "{{ r.headings.notes }}", style="Heading 1")
-    tag(doc, "{%p for line in r.notes.lines %}")
-    para(doc, "{{ line }}", indent=True)
     tag(doc, "{%p endfor %}")
     # 附件说明: a blank line under the text, then 附件：1．… with the later items under the first
     para(doc, "")
@@ -379,10 +518,13 @@ def build(path: Path) -> None:
     annex = doc.add_section(WD_SECTION.NEW_PAGE)
     annex.orientation = WD_ORIENT.LANDSCAPE
     annex.page_width, annex.page_height = Mm(297), Mm(210)
+    # The sheet's foot is the landscape page's left edge: its margin is the portrait pages'
+    # bottom one, and the turned page number stands in it as theirs does.
     annex.top_margin, annex.bottom_margin = Mm(20), Mm(20)
-    annex.left_margin, annex.right_margin = Mm(20), Mm(20)
+    annex.left_margin, annex.right_margin = Mm(PORTRAIT["bottom"]), Mm(20)
     annex.footer_distance = Mm(10)
     doc_grid(annex, line_pitch=None)
+    landscape_footers(annex)
     tag(doc, "{%p for a in r.annexes %}")
     para(doc, "附件{{ loop.index }}", style="Annex Label")
     para(doc, "{{ a.title }}", style="Annex Title")
@@ -392,8 +534,8 @@ def build(path: Path) -> None:
     para(doc, "{{ a.note }}", indent=True)
     tag(doc, "{%p endif %}")
     tag(doc, "{%p endfor %}")
-    doc.core_properties.title = "汇总报告"  # the report's own title and office are set when it is rendered
-    doc.core_properties.author = "county-returns"
+    no_autospace(doc)
+    clean_properties(doc)  # the report's own are set when it is rendered
     doc.save(path)
 
 

@@ -6,7 +6,9 @@ DrawingML chart part with its data in an embedded workbook, so that an office ed
 A rate chart puts the province (or, in a partial report, the units summed so far, said so in
 its label) as the first bar, in its own colour: no line across the bars and their labels.
 A rate is stored as the tables round it (0.8974 for 89.74%), so the chart says what the
-tables say; its axis shows %, and never passes 100%. A count axis starts at 0.
+tables say; its axis shows %, and never passes 100%; an axis that starts above 0 says so in
+the caption. A count axis starts at 0 (and takes in a fall below it). A rate chart whose
+bars all lie within one point shows nothing a sentence cannot say: it is replaced by one.
 """
 
 from __future__ import annotations
@@ -30,6 +32,20 @@ class Chart:
     highlight: int | None = None  # the bar drawn apart: the province
     unit: str = ""  # of a count axis: 件
     axis_min: float = 0.0
+    replaced_by: str = ""  # the sentence said instead of drawing it: every bar within one point
+
+    @property
+    def axis_note(self) -> str:
+        """A rate axis that does not start at 0 says where it starts."""
+        return f"横轴自{round(self.axis_min * 100)}%起" if self.percent and self.axis_min > 0 else ""
+
+    @property
+    def caption(self) -> str:
+        """The title, and the axis's start when it is not 0: 各市（州）问题整改率（横轴自60%起）."""
+        note = self.axis_note
+        if not note:
+            return self.title
+        return f"{self.title[:-1]}，{note}）" if self.title.endswith("）") else f"{self.title}（{note}）"
 
     @property
     def axis_unit(self) -> str:
@@ -41,6 +57,7 @@ class Chart:
 
 
 MAX_BARS = 30
+FLAT = 0.01  # a rate chart whose bars all lie within this (one point) is said in a sentence instead
 
 
 def chart_data(form: Form, totals: Totals) -> list[Chart]:
@@ -67,6 +84,7 @@ def chart_data(form: Form, totals: Totals) -> list[Chart]:
             charts.append(Chart(
                 c["key"], title, (wording.with_share(form.region_name, totals.province), *(p[0] for p in pairs)),
                 ((cn_quotes(rate.label), values),), True, highlight=0, axis_min=rate_axis_min(min(values)),
+                replaced_by=_flat_sentence(title, values) if len(values) > 2 else "",
             ))
         elif c["kind"] == "categories" and int(totals.province["units_included"]):
             labels = tuple(cn_quotes(x) for x in c["categories"])
@@ -75,6 +93,17 @@ def chart_data(form: Form, totals: Totals) -> list[Chart]:
             )
             charts.append(Chart(c["key"], cn_quotes(c["title"]), labels, series, False, unit=c.get("unit", "")))
     return charts
+
+
+def _flat_sentence(title: str, values: tuple[float, ...]) -> str:
+    """What a rate chart whose bars differ by less than a point would show, said instead:
+    各市（州）农户走访覆盖率均在99.94%～99.99%之间 . Empty when the bars differ more."""
+    low, high = min(values), max(values)
+    if round((high - low) * 10000) >= round(FLAT * 10000):
+        return ""
+    if low == high:
+        return f"{title}均为{label(low, True)}"
+    return f"{title}均在{label(low, True)}～{label(high, True)}之间"
 
 
 def rate_axis_min(lowest: float) -> float:
@@ -91,12 +120,13 @@ def ticks(chart: Chart) -> list[float]:
         step = 0.05 if span <= 0.2 else 0.1 if span <= 0.5 else 0.2
         n = round(span / step)
         return [round(chart.axis_min + i * step, 4) for i in range(n + 1)]
-    peak = max([v for _, vals in chart.series for v in vals] + [1])
-    raw = peak / 4
+    values = [v for _, vals in chart.series for v in vals]
+    peak, trough = max(values + [1]), min(values + [0])  # 0 always on the axis: a fall goes left of it
+    raw = (peak - trough) / 4
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    top = math.ceil(peak / step) * step
-    return [i * step for i in range(round(top / step) + 1)]
+    bottom, top = math.floor(trough / step) * step, math.ceil(peak / step) * step
+    return [bottom + i * step for i in range(round((top - bottom) / step) + 1)]
 
 
 def label(value: float, percent: bool) -> str:
@@ -112,7 +142,9 @@ def _tick_label(value: float, percent: bool) -> str:
 
 COLOURS = ("#2f6fb0", "#e08a2e", "#6a9f3f")
 HIGHLIGHT = "#c0392b"
-FONT = "'Microsoft YaHei','PingFang SC','Noto Sans CJK SC','Source Han Sans SC',sans-serif"
+# The report's own face first, then the same face under the names other systems give it.
+FONT = ("'仿宋_GB2312','FangSong_GB2312','仿宋','FangSong','STFangsong','Noto Serif CJK SC',"
+        "'Source Han Serif SC','Noto Sans CJK SC',serif")
 SVG_WIDTH = 360  # px, drawn at this size or larger: at 390 px a phone shows it whole, never shrunk
 LABEL_PX, VALUE_PX = 12, 11
 
@@ -122,7 +154,9 @@ def svg(chart: Chart) -> str:
     than 11 px on screen (the page keeps it at least SVG_WIDTH wide, scrolling if need be)."""
     label_w = min(140, max(_text_px(t, LABEL_PX) for t in chart.labels) + 10)
     value_w = 52 if chart.percent else 8 + 7 * max(len(label(v, False)) for _, vals in chart.series for v in vals)
-    bar_w = SVG_WIDTH - label_w - value_w - 6
+    # a fall's figure stands left of its bar: room for it between the labels and the plot
+    plot_left = label_w + (value_w if any(v < 0 for _, vals in chart.series for v in vals) else 0)
+    bar_w = SVG_WIDTH - plot_left - value_w - 6
     n_series = len(chart.series)
     row_h = 18
     group_h = row_h * n_series + 6
@@ -131,10 +165,10 @@ def svg(chart: Chart) -> str:
     axis_y = top + plot_h
     height = axis_y + 34 + (22 if n_series > 1 else 0)
     marks = ticks(chart)
-    lo, hi = (chart.axis_min, 1.0) if chart.percent else (0.0, marks[-1])
+    lo, hi = (chart.axis_min, 1.0) if chart.percent else (marks[0], marks[-1])
 
     def x(v: float) -> float:
-        return label_w + (max(lo, min(v, hi)) - lo) / ((hi - lo) or 1) * bar_w
+        return plot_left + (max(lo, min(v, hi)) - lo) / ((hi - lo) or 1) * bar_w
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {SVG_WIDTH} {height}" '
@@ -145,10 +179,10 @@ def svg(chart: Chart) -> str:
         out.append(f'<line x1="{x(m):.1f}" y1="{top}" x2="{x(m):.1f}" y2="{axis_y}" stroke="#dde2e8" stroke-width="1"/>')
         out.append(f'<text x="{x(m):.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="{VALUE_PX}" fill="#444">'
                    f'{_tick_label(m, chart.percent)}</text>')
-    out.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" stroke="#888"/>')
+    out.append(f'<line x1="{x(lo):.1f}" y1="{axis_y}" x2="{x(hi):.1f}" y2="{axis_y}" stroke="#888"/>')
     unit = chart.axis_unit
     if unit:
-        out.append(f'<text x="{label_w + bar_w}" y="{axis_y + 28}" text-anchor="end" font-size="{VALUE_PX}" fill="#444">'
+        out.append(f'<text x="{x(hi):.1f}" y="{axis_y + 28}" text-anchor="end" font-size="{VALUE_PX}" fill="#444">'
                    f'（{escape(unit)}）</text>')
     for i, name in enumerate(chart.labels):
         y0 = top + i * group_h
@@ -158,11 +192,15 @@ def svg(chart: Chart) -> str:
             v = values[i]
             y = y0 + 3 + s * row_h
             colour = HIGHLIGHT if i == chart.highlight else COLOURS[s % 3]
-            w = x(v) - label_w
-            out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h - 4}" fill="{colour}">'
+            start, end = sorted((x(max(lo, 0.0)), x(v)))
+            out.append(f'<rect x="{start:.1f}" y="{y}" width="{end - start:.1f}" height="{row_h - 4}" fill="{colour}">'
                        f'<title>{escape(name)} {escape(series_name)} {label(v, chart.percent)}</title></rect>')
-            out.append(f'<text x="{label_w + w + 3:.1f}" y="{y + row_h / 2 + 2}" font-size="{VALUE_PX}">'
-                       f'{label(v, chart.percent)}</text>')
+            shown = label(v, chart.percent)
+            if v < 0:  # a fall: its figure left of its bar
+                out.append(f'<text x="{start - 3:.1f}" y="{y + row_h / 2 + 2}" text-anchor="end" font-size="{VALUE_PX}">'
+                           f'{shown}</text>')
+            else:
+                out.append(f'<text x="{end + 3:.1f}" y="{y + row_h / 2 + 2}" font-size="{VALUE_PX}">{shown}</text>')
     if n_series > 1:
         y = height - 8
         for s, (series_name, _) in enumerate(chart.series):
@@ -210,7 +248,8 @@ def _col(i: int) -> str:
 
 
 def _run_props(size: int, bold: bool = False) -> str:
-    return (f'<a:defRPr sz="{size}" b="{int(bold)}"><a:solidFill><a:srgbClr val="000000"/></a:solidFill>'
+    # lang: a quote mark is Chinese text's, set in its East Asian font, full width
+    return (f'<a:defRPr lang="zh-CN" altLang="en-US" sz="{size}" b="{int(bold)}"><a:solidFill><a:srgbClr val="000000"/></a:solidFill>'
             f'<a:latin typeface="{CHART_FONT}"/><a:ea typeface="{CHART_FONT}"/><a:cs typeface="{CHART_FONT}"/></a:defRPr>')
 
 
@@ -247,7 +286,7 @@ def chart_xml(chart: Chart, workbook_rid: str) -> bytes:
             f'<c:ptCount val="{n}"/>{points}</c:numCache></c:numRef></c:val></c:ser>'
         )
     marks = ticks(chart)
-    lo, hi = (chart.axis_min, 1.0) if chart.percent else (0.0, marks[-1])
+    lo, hi = (chart.axis_min, 1.0) if chart.percent else (marks[0], marks[-1])
     step = marks[1] - marks[0] if len(marks) > 1 else hi
     unit_title = ""
     if not chart.percent and chart.axis_unit:
@@ -263,14 +302,15 @@ def chart_xml(chart: Chart, workbook_rid: str) -> bytes:
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
         '<c:date1904 val="0"/><c:lang val="zh-CN"/><c:roundedCorners val="0"/>'
         # The title is said once, by the caption under the chart.
-        '<c:chart><c:autoTitleDeleted val="1"/><c:plotArea><c:layout/>'
+        f'<c:chart><c:autoTitleDeleted val="1"/><c:plotArea>{plot_layout(chart)}'
         '<c:barChart><c:barDir val="bar"/><c:grouping val="clustered"/><c:varyColors val="0"/>'
         + "".join(series) +
         '<c:gapWidth val="50"/><c:axId val="1001"/><c:axId val="1002"/></c:barChart>'
         # Categories top to bottom in the order given, the value axis below them.
         '<c:catAx><c:axId val="1001"/><c:scaling><c:orientation val="maxMin"/></c:scaling><c:delete val="0"/>'
         '<c:axPos val="l"/><c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
-        f'<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>{_txpr(1000)}<c:crossAx val="1002"/>'
+        # the labels at the low end of the value axis: left of the bars, a fall's too
+        f'<c:minorTickMark val="none"/><c:tickLblPos val="low"/>{_txpr(1000)}<c:crossAx val="1002"/>'
         '<c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/>'
         '<c:tickLblSkip val="1"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         f'<c:valAx><c:axId val="1002"/><c:scaling><c:orientation val="minMax"/><c:max val="{hi!r}"/><c:min val="{lo!r}"/>'
@@ -286,6 +326,26 @@ def chart_xml(chart: Chart, workbook_rid: str) -> bytes:
         '</c:chartSpace>'
     )
     return xml.encode("utf-8")
+
+
+PT_PER_MM = 72 / 25.4
+
+
+def plot_layout(chart: Chart) -> str:
+    """Where the bars are drawn inside the chart's frame, as fractions of it: room on the left
+    for the longest label (10 pt), on the right for a bar's figure (9 pt), and for a fall's
+    figure left of the plot; below for the axis's figures, its unit and the legend. Left to
+    itself a chart draws its bars to the frame and a 99.99% bar's figure over it."""
+    width_mm, height_mm = size_mm(chart)
+    width, height = width_mm * PT_PER_MM, height_mm * PT_PER_MM
+    values = [v for _, vals in chart.series for v in vals]
+    figure = max(len(label(v, chart.percent)) for v in values) * 0.6 * 9 + 8
+    left = max(_text_px(t, 10) for t in chart.labels) + 10 + (figure if min(values) < 0 else 0)
+    bottom = 18 + (16 if not chart.percent and chart.axis_unit else 0) + (20 if len(chart.series) > 1 else 0)
+    x, y = left / width, 6 / height
+    w, h = max(0.2, 1 - x - figure / width), max(0.2, 1 - y - bottom / height)
+    return ('<c:layout><c:manualLayout><c:layoutTarget val="inner"/><c:xMode val="edge"/><c:yMode val="edge"/>'
+            f'<c:x val="{x:.4f}"/><c:y val="{y:.4f}"/><c:w val="{w:.4f}"/><c:h val="{h:.4f}"/></c:manualLayout></c:layout>')
 
 
 def inline_xml(rid: str, number: int, chart: Chart) -> str:

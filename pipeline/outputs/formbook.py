@@ -251,8 +251,9 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return fixed_zip_times(buf.getvalue())
 
 
-def fixed_zip_times(data: bytes) -> bytes:
-    """Re-pack a zip (xlsx, docx) with fixed entry times so equal content gives equal bytes."""
+def fixed_zip_times(data: bytes, modified: bool = True) -> bytes:
+    """Re-pack a zip (xlsx, docx) with fixed entry times so equal content gives equal bytes;
+    with `modified`, docProps' dcterms:modified fixed too (False: a time set on purpose)."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -261,7 +262,7 @@ def fixed_zip_times(data: bytes) -> bytes:
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
             body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
+            if info.filename == "docProps/core.xml" and modified:
                 # openpyxl stamps the save time into dcterms:modified whatever was set
                 body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
                               rb"\g<1>2016-12-05T00:00:00Z\g<2>", body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity
 from ..spec.form import Form
 from ..stages.compare import Comparison
+from .compared import round_label
 from .report import Report
 from .tables import explanation_of, previous_label
 from .templates import environment
@@ -15,8 +16,11 @@ def render_html(report: Report) -> str:
 
 
 def render_validation(form: Form, roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
-                      explained: dict[tuple[str, str], str] | None = None) -> str:
-    """Findings grouped by county (errors first), then files with no county, then skipped files."""
+                      explained: dict[tuple[str, str], str] | None = None, *, round_name: str = "",
+                      remade: int = 0, round_note: str = "") -> str:
+    """Findings grouped by county (errors first), then files with no county, then skipped files.
+    With a round: which one, whether it was made before (this run's figures stand now), and
+    why it was not compared, when it was not: the office's business, not the report's."""
     names = {u.code: u.name for u in roster.units}
     order = {u.code: i for i, u in enumerate(roster.units)}
     # A superseded file's own findings are kept, folded apart: they count against no unit.
@@ -47,8 +51,18 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
         "errors": sum(f.severity == Severity.ERROR for f in findings),
         "warnings": sum(f.severity == Severity.WARNING for f in findings),
     }
+    rounds = []
+    if round_name:
+        label = round_label(round_name)
+        rounds.append(f"本轮（{label}）此前已汇总过{remade}次，本次为重新汇总，报告以本次为准。" if remade
+                      else f"本轮（{label}）为首次汇总。")
+        if comparison is not None:
+            rounds.append(f"已与上期（{round_label(comparison.previous_round)}）比较，"
+                          f"两期均已汇总的单位{len(comparison.comparable)}个。")
+        elif round_note:
+            rounds.append(round_note)
     return environment(autoescape=True).get_template("validation.html.j2").render(
-        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts),
+        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts), rounds=rounds,
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
         explanation_for=lambda f: explanation_of(f, explained), place=form.location,

@@ -5,17 +5,22 @@ template; the HTML page and the Word document both show those same paragraphs.""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
+from datetime import date as Date
+from datetime import datetime
 
 import markupsafe
 
 from ..model import Finding, Roster
 from ..spec import wording
+from ..spec.config import Settings
 from ..spec.form import Form
 from ..spec.units import UnitList
 from ..stages.compare import Comparison
-from ..stages.consolidate import Totals, _records, rate_of
-from .tables import county_rows
+from ..stages.consolidate import Totals, rate_of
+from .compared import comparison_chart, comparison_summary, comparison_table, falls, falls_sentence, round_label
+from .tables import MISSING, county_rows, soft_header
 from .templates import environment
 
 NUMERALS = "一二三四五六七八九十"
@@ -28,13 +33,47 @@ SECTIONS = {"overview": "总体情况", "attention": "需关注的情况", "comp
 @dataclass(frozen=True)
 class ReportSettings:
     title: str
-    cutoff: str
+    cutoff: str  # 截至 : "" for the latest 填报日期 among the returns in the sums
     office: str
-    date: str
+    date: str  # 成文日期 : "" for the cutoff
     twice_threshold: float = 0.95
     word_annex_limit: int = 300
     lowest_count: int = 3
     burden_ratio: float = 2.0
+    subtitle: str = ""
+    round: str = ""  # this round's name as the office gave it; "" for a run without rounds
+    falls_named: int = 5
+    made: datetime | None = None  # when the run was made: the document's properties say it, never its text
+
+
+def report_settings(settings: Settings, round_name: str = "", made: datetime | None = None) -> ReportSettings:
+    """[report], and for a round its own [rounds."<name>"] over it: the two rounds' reports
+    differ in their subtitle (the round, by default), their 截至 and their 成文日期 (from each
+    round's returns, by default; [report]'s fixed dates are for a run without rounds)."""
+    title, subtitle, cutoff, date = settings.title, "", settings.cutoff, settings.date
+    if round_name:
+        own = settings.round_report(round_name)
+        title = own.title or settings.title
+        subtitle = own.subtitle or f"（{round_label(round_name)}）"
+        cutoff, date = own.cutoff, own.date
+    return ReportSettings(title, cutoff, settings.office, date, settings.twice_threshold, settings.word_annex_limit,
+                          settings.lowest_count, settings.burden_ratio, subtitle=subtitle, round=round_name,
+                          falls_named=settings.falls_named, made=made)
+
+
+def cn_date(day: Date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def dates(settings: ReportSettings, roster: Roster) -> tuple[str, str]:
+    """截至 and 成文日期: as set, else the latest 填报日期 among the returns in the sums (one dated
+    after the run is a clerk's slip, not a cutoff) and the cutoff; with no dated return at all,
+    目前 and the day of the run."""
+    made = settings.made.date() if settings.made else None
+    filed = [u.filed_on for u in roster.with_status("included") if u.filed_on and (made is None or u.filed_on <= made)]
+    cutoff = settings.cutoff or (cn_date(max(filed)) if filed else "目前")
+    date = settings.date or (cutoff if settings.cutoff or filed else cn_date(made) if made else "")
+    return cutoff, date
 
 
 @dataclass(frozen=True)
@@ -57,11 +96,15 @@ class Report:
     annex_lines: tuple[str, ...] = ()  # the 附件说明 , 附件：1．… then 2．… under it
     narrative_html: tuple[str, ...] = ()  # the same paragraphs, each figure linked to its table row
     attention: tuple[dict, ...] = ()
-    charts: tuple = ()  # charts.Chart
+    charts: tuple = ()  # charts.Chart, in the order of their numbers ( 图1 first)
     charts_svg: tuple[str, ...] = ()
-    # the 与上期对比 section: {summary, chart (charts.Chart or None), svg, table (as the annex's
-    # tables are), annex (its 附件 number)}; None when this round was not compared
+    # the 与上期对比 section: {summary, falls, chart (charts.Chart or None), number (its 图n), svg, table (as the
+    # annex's tables are), annex (its 附件 number)}; None when this round was not compared
     comparison: dict | None = None
+    subtitle: str = ""
+    made: datetime | None = None  # when the run was made: for the document's properties, never its text
+    # per chart (in Report.charts' order): the narrative paragraph that first mentions it, -1 for none
+    chart_anchors: tuple[int, ...] = ()
 
 
 TITLE_CHARS_PER_LINE = 20
@@ -77,25 +120,36 @@ def build_report(
     rejected = roster.with_status("rejected")
     missing = roster.with_status("missing")
     noun = form.unit_noun
+    cutoff, date = dates(settings, roster)
     if not totals.partial:
-        status = f"截至{settings.cutoff}，{expected}个{noun}已全部报送，数据完整。"
+        status = f"截至{cutoff}，{expected}个{noun}已全部报送，数据完整。"
     else:
         # 已报送 is the roster's word for a return included: the report says 已汇总.
-        parts = [f"截至{settings.cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
+        parts = [f"截至{cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
         if rejected:
             parts.append(f"因数据有误退回{len(rejected)}个")
         if missing:
             parts.append(f"未报送{len(missing)}个")
         status = "，".join(parts) + f"；以下为已汇总的{included}个{noun}的数据，为部分数据。"
-    narrative = render_narrative(form, totals, settings, comparison=comparison)
-    narrative_html = render_narrative(form, totals, settings, html=True, comparison=comparison)
-    tables, annex = _tables(form, totals)
     from ..stages.attention import attention
     from .charts import chart_data, svg
 
     if charts is None:
         charts = chart_data(form, totals)
-    sections = attention(form, totals, settings.lowest_count, settings.burden_ratio, roster)
+    compare_chart = comparison_chart(form, totals, comparison) if comparison is not None else None
+    figures = Figures(charts, compare_chart)
+    narrative = render_narrative(form, totals, settings, comparison=comparison, figures=figures)
+    narrative_html = render_narrative(form, totals, settings, html=True, comparison=comparison, figures=figures)
+    drawn = figures.drawn
+    tables, annex = _tables(form, totals)
+    was_included = frozenset(c for c, status in comparison.previous_status.items()
+                             if status == "included") if comparison is not None else frozenset()
+    sections = attention(form, totals, settings.lowest_count, settings.burden_ratio, roster, was_included)
+    fell = falls(form, totals, comparison) if comparison is not None else []
+    said_falls = falls_sentence(fell, settings.falls_named)
+    if said_falls:  # before the units left out, which stays the last
+        at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
+        sections.insert(at, {"title": "累计数比上期减少的单位", "lines": [said_falls]})
     word_annex = len(roster.units) <= settings.word_annex_limit
     annexes = [
         {"title": f"各{form.city_noun}汇总表", "tables": tables, "all": tables, "note": "", "totals_first": True},
@@ -104,13 +158,27 @@ def build_report(
          "totals_first": False},
     ]
     # The comparison's table is numbered on after the others and is an annex of its own.
-    compared = _comparison_section(form, totals, comparison, len(tables) + len(annex) + 1, len(annexes) + 1)
-    if compared is not None:
-        t = compared["table"]
+    compared = None
+    if comparison is not None:
+        t = comparison_table(form, totals, comparison)
+        t = t | {"caption": f"表{len(tables) + len(annex) + 1}\u3000{t['label']}", "text_columns": 1,
+                 "header": [soft_header(h, form.header_words) for h in t["header"]]}
         annexes.append({"title": f"各{form.city_noun}与上期对比表", "tables": (t,), "all": (t,), "note": "",
                         "totals_first": True})
+        chart = compare_chart if compare_chart is not None and not compare_chart.replaced_by else None
+        summary = comparison_summary(form, comparison)
+        if compare_chart is not None and compare_chart.replaced_by:
+            summary += compare_chart.replaced_by + "。"
+        number = figures.number("compare_by_city")
+        compared = {"summary": f"{summary}各{form.city_noun}的情况见附件{len(annexes)}{f'和图{number}' if chart else ''}。",
+                    "falls": said_falls, "chart": chart, "number": number,
+                    "svg": svg(chart) if chart else "", "annex": len(annexes), "table": t}
+    keys = ["overview", *(["attention"] if sections else []), *(["compare"] if compared else []), "notes"]
+    heads = headings(keys)
+    attention_items = tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections))
     return Report(
         title=wording.cn_quotes(settings.title),
+        subtitle=wording.cn_quotes(settings.subtitle),
         example=example,
         status_line=status,
         narrative=narrative,
@@ -118,15 +186,17 @@ def build_report(
         annex=annex,
         word_annex=word_annex,
         narrative_html=narrative_html,
-        attention=tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections)),
-        charts=tuple(charts),
-        charts_svg=tuple(svg(c) for c in charts),
-        notes=_notes(form, totals, roster, comparison, round_note),
+        attention=attention_items,
+        charts=tuple(drawn),
+        charts_svg=tuple(svg(c) for c in drawn),
+        chart_anchors=tuple(figures.anchor(c.key, narrative) for c in drawn),
+        notes=_notes(form, totals, roster, comparison, round_note, tables, heads, attention_items),
         comparison=compared,
         office=settings.office,
-        date=settings.date,
+        date=date,
+        made=settings.made,
         city_noun=form.city_noun,
-        headings=headings(["overview", *(["attention"] if sections else []), *(["compare"] if compared else []), "notes"]),
+        headings=heads,
         annexes=tuple(annexes),
         annex_lines=tuple(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
     )
@@ -138,12 +208,70 @@ def headings(keys: list[str]) -> dict:
     return {k: f"{NUMERALS[i]}、{SECTIONS[k]}" for i, k in enumerate(present)}
 
 
+_MENTION = re.compile("\x00([^\x00]*)\x00")
+
+
+class Figures:
+    """The report's figures ( 图n ) and the words that mention them. A figure is numbered in the
+    order the text first mentions it (the narrative, then the comparison's), those never
+    mentioned after; a chart with nothing to show (every bar within a point, every city
+    unchanged) is said in its sentence where it is mentioned, and numbers no figure."""
+
+    def __init__(self, charts: list, compare_chart=None) -> None:
+        self.charts = {c.key: c for c in [*charts, *([compare_chart] if compare_chart is not None else [])]}
+        self.order: list[str] = []
+
+    def placeholder(self, keys: tuple[str, ...]) -> str:
+        """What the narrative template's fig(…) writes, resolved once every mention is known."""
+        return "\x00" + ",".join(keys) + "\x00"
+
+    def note(self, text: str) -> None:
+        """Mentions in `text` (the narrative as first written) number their figures."""
+        for m in _MENTION.finditer(text):
+            for key in m.group(1).split(","):
+                if key in self.charts and not self.charts[key].replaced_by and key not in self.order:
+                    self.order.append(key)
+
+    @property
+    def drawn(self) -> list:
+        """The overview's charts in the order of their numbers (the comparison's is its section's)."""
+        rest = [k for k, c in self.charts.items() if k not in self.order and not c.replaced_by and k != "compare_by_city"]
+        return [self.charts[k] for k in [*self.order, *rest] if k != "compare_by_city"]
+
+    def number(self, key: str) -> int:
+        keys = [c.key for c in self.drawn]
+        if key in keys:
+            return keys.index(key) + 1
+        chart = self.charts.get(key)
+        return len(keys) + 1 if chart is not None and not chart.replaced_by else 0
+
+    def mention(self, keys: tuple[str, ...], html: bool = False) -> str:
+        """，<a chart's sentence> for a chart not drawn; （见图1、图2） for those drawn."""
+        clauses = [f"，{self.charts[k].replaced_by}" for k in keys if k in self.charts and self.charts[k].replaced_by]
+        numbers = sorted(n for n in (self.number(k) for k in keys) if n)
+        if html:
+            named = "、".join(f'<a class="figref" href="#fig-{n}">图{n}</a>' for n in numbers)
+        else:
+            named = "、".join(f"图{n}" for n in numbers)
+        return "".join(clauses) + (f"（见{named}）" if numbers else "")
+
+    def resolve(self, text: str, html: bool = False) -> str:
+        return _MENTION.sub(lambda m: self.mention(tuple(m.group(1).split(",")), html), text)
+
+    def anchor(self, key: str, narrative: tuple[str, ...]) -> int:
+        """The narrative paragraph that first mentions chart `key`: Word sets the figure after it."""
+        number = self.number(key)
+        return next((i for i, para in enumerate(narrative) if f"图{number}" in re.findall(r"图\d+", para)), -1)
+
+
 def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html: bool = False,
-                     comparison: Comparison | None = None) -> tuple[str, ...]:
+                     comparison: Comparison | None = None, figures: Figures | None = None) -> tuple[str, ...]:
     """The narrative as plain text; with html=True each figure links to the table row it comes from.
 
     A form's template may write since(key, …) after a figure: 较上期增加…件 (the change over the
-    counties in both rounds), or nothing at all when this round is not compared."""
+    counties in both rounds), or nothing at all when this round is not compared; and fig(chart
+    key, …) where the text speaks of a chart: （见图2） , or the chart's sentence when it is
+    not drawn. The figures are numbered by the plain text's mentions, rendered first."""
     if not form.narrative:
         return ()
     p = totals.province
@@ -175,6 +303,11 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
         unit = form.field(keys[0]).unit
         return f"较上期增加{change}{unit}" if change > 0 else f"较上期减少{-change}{unit}" if change < 0 else "与上期持平"
 
+    def fig(*keys: str) -> str:
+        if figures is None:
+            return ""
+        return markupsafe.Markup(figures.placeholder(keys)) if html else figures.placeholder(keys)
+
     twice_num, twice_den = rate_of(form, p, "twice_share") if any(r.key == "twice_share" for r in form.rates) else (0, 0)
     partial = totals.partial
     # A partial sum is not the province's: every 占…的 names its base, and no province-wide words.
@@ -184,27 +317,33 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
         scope=included if partial else form.region_name,
         scope_units=included if partial else f"各{form.unit_noun}",
         partial=partial,
-        n=n, sum_n=sum_n, rect=rect, cov=cov, since=since,
+        n=n, sum_n=sum_n, rect=rect, cov=cov, since=since, fig=fig,
         twice_general=twice_den > 0 and twice_num * 1000 >= round(settings.twice_threshold * 1000) * twice_den,
     )
+    if figures is not None:
+        if not html:
+            figures.note(text)
+        text = figures.resolve(text, html)
     paragraphs = tuple(" ".join(block.split("\n")).strip() for block in text.split("\n\n") if block.strip())
     return tuple(markupsafe.Markup(p) for p in paragraphs) if html else paragraphs
 
 
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
-    """The annex's tables: by city, then by county; numbered 表1, 表2 … across both."""
+    """The annex's tables: by city, then by county; numbered 表1, 表2 … across both. A header
+    carries SOFT_BREAK where a line of it may end (tables.header_pieces); `text_columns` is
+    how many columns on the left hold names, the rest figures."""
     by_city, by_county = [], []
     for sheet in form.sheets:
         fields = list(sheet.count_fields)
         keys = {f.key for f in fields}
         rates = [r for r in form.rates if set(r.numerator) <= keys]
-        header = ["单位", "应报", "已汇总", *[wording.cn_quotes(f.full_label) for f in fields],
-                  *[wording.cn_quotes(r.label) for r in rates]]
+        figures = [soft_header(wording.cn_quotes(f.full_label), form.header_words) for f in fields]
+        figures += [soft_header(wording.cn_quotes(r.label), form.header_words) for r in rates]
 
         def row(name: str, values, fields=fields, rates=rates) -> list[str]:
             cells = [name, wording.table_count(values["units_expected"]), wording.table_count(values["units_included"])]
-            # A city none of whose counties is in the sums has no figures, not figures of 0.
-            cells += [wording.table_count(values[f.key]) if values["units_included"] else "" for f in fields]
+            # A city none of whose counties is in the sums has no figures, not figures of 0: —.
+            cells += [wording.table_count(values[f.key]) if values["units_included"] else MISSING for f in fields]
             for r in rates:
                 num = sum(values[k] for k in r.numerator) if values["units_included"] else None
                 den = sum(values[k] for k in r.denominator) if values["units_included"] else None
@@ -214,38 +353,34 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
         rows = [row(wording.with_share(form.region_name, totals.province), totals.province)]
         rows += [row(wording.with_share(c["name"], c), c) for _, c in totals.city_records]
         by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
-                        "header": header, "rows": rows, "key": sheet.key})
+                        "header": ["单位", "应报", "已汇总", *figures], "rows": rows, "key": sheet.key,
+                        "text_columns": 1})
+        # A county's 应报 and 已汇总 are 1 and 1 or 0: its name says which, and they are left out.
         by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
-                          "header": [form.city_noun, *header], "rows": county_rows(totals.counties, fields, rates),
-                          "key": sheet.key})
-    numbered = [t | {"caption": f"表{i}\u3000{t['label']}"}
+                          "header": ["单位", form.city_noun, *figures], "rows": county_rows(totals.counties, fields, rates),
+                          "key": sheet.key, "text_columns": 2})
+    numbered = [t | {"caption": f"表{i}\u3000{t['label']}", "number": i}
                 for i, t in enumerate(by_city + by_county, start=1)]
     return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
 
 
 def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | None = None,
-           round_note: str = "") -> dict:
-    """The 数据说明 , for readers: who is in the sums and who is not, and why; which round this
-    one was compared with; how the rates are worked out; where two figures count different
-    things. File names, cells and what a county must do are for validation.html and the
-    returned workbooks."""
+           round_note: str = "", tables: tuple[dict, ...] = (), heads: dict | None = None,
+           attention_items: tuple[dict, ...] = ()) -> dict:
+    """The 数据说明 , for readers: who is in the sums and who is not (named once, in 需关注); which
+    round this one was compared with; how the rates are worked out; where two figures count
+    different things, with the report's own tables that show them. File names, cells and what
+    a county must do are for validation.html and the returned workbooks."""
     noun = form.unit_noun
     included, rejected, missing = (roster.with_status(s) for s in ("included", "rejected", "missing"))
-    # A unit missing now that was in last round's sums: the reader asks why it fell away.
-    was_included = ({c for c, status in comparison.previous_status.items() if status == "included"}
-                    if comparison is not None else set())
-
-    def names(units) -> str:
-        return "、".join(wording.place(u.name, u.city_name) + ("（上期已报送）" if u.code in was_included else "")
-                        for u in units)
-
     lines = []
     if rejected or missing:
-        lines.append(f"已汇总{len(included)}个{noun}，各{noun}的数据见附件2。")
-        if rejected:
-            lines.append(f"已退回{len(rejected)}个：{names(rejected)}（数据有误，已退回核实）。")
-        if missing:
-            lines.append(f"未报送{len(missing)}个：{names(missing)}。")
+        out = "、".join(part for part in (f"因数据有误退回{len(rejected)}个" if rejected else "",
+                                          f"未报送{len(missing)}个" if missing else "") if part)
+        where = next((f"第{(heads or {}).get('attention', '').split('、')[0]}部分第{item['heading'].split('）')[0]}）项"
+                      for item in attention_items if item["title"] == "数据未纳入汇总的单位"), "")
+        lines.append(f"已汇总{len(included)}个{noun}，各{noun}的数据见附件2；{out}，其数据未计入汇总"
+                     + (f"，名单见本报告{where}" if where else "") + "。")
         lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
     else:
         lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件2。")
@@ -255,11 +390,13 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         lines.append(_round_line(form, comparison) if comparison is not None else round_note)
     lines.append("各项比率均由汇总后的数字计算，不是各地比率的平均；表中比率保留两位小数，四舍五入，未达100%的不显示为100.00%。")
     p = totals.province
+    table_of = {f.key: f"见附件1表{t['number']}" for t in tables for f in form.sheet(t["key"]).count_fields}
     for note in form.notes:
         more, less = note["more"], note["less"]
         a, b = sum(int(p[k]) for k in more), sum(int(p[k]) for k in less)
         if int(p["units_included"]) and a > b:
-            lines.append(wording.cn_quotes(note["text"]).format(more=a, less=b))
+            lines.append(wording.cn_quotes(note["text"]).format(
+                more=a, less=b, more_table=table_of.get(more[0], ""), less_table=table_of.get(less[0], "")))
     return {
         "expected": len(roster.units),
         "included": len(included),
@@ -269,127 +406,16 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         "unit_noun": noun,
         "roster": roster.units,
         # the page's roster table, a row per unit (made once here: 3,000 rows through the template's loop took 20 ms)
-        "roster_rows": [[u.code, u.name, u.city_name, u.status_label, u.filed_on.isoformat() if u.filed_on else "",
+        "roster_rows": [[u.code, u.name, u.city_name, u.status_label, cn_date(u.filed_on) if u.filed_on else "",
                          str(u.errors), str(u.warnings)] for u in roster.units],
     }
 
 
 def _round_line(form: Form, comparison: Comparison) -> str:
-    """Which round was compared, when it was made, how many units are comparable."""
-    made = comparison.previous_made
-    return (f"本期（{comparison.round}）与上期（{comparison.previous_round}，{made.year}年{made.month}月{made.day}日"
-            f"生成）比较：两期均已汇总的{form.unit_noun}共{len(comparison.comparable)}个，"
+    """Which round was compared with which, as a reader names them, and how many units both have."""
+    return (f"本期（{round_label(comparison.round)}）与上期（{round_label(comparison.previous_round)}）比较："
+            f"两期均已汇总的{form.unit_noun}共{len(comparison.comparable)}个，"
             f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
-
-
-def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict:
-    """The 与上期对比 table by city: the form's count as 本期 / 上期 / 增减 / 增幅 , then each of its rates then
-    and now and the change in percentage points. Every figure from the counties in both rounds.
-    A table as the annex's others are (label, unit line, header, rows), numbered by the caller."""
-    from ..spec.wording import growth, point_change, points
-
-    spec = form.rounds or {}
-    count = list(spec.get("count", []))
-    rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
-    label = spec.get("count_label", "")
-    # A header's \n is where it breaks: twelve columns on a landscape page wrap their headers,
-    # and 总体整改率 / 上期 reads where 总体整改率上 / 期 does not.
-    header = ["单位", "可比\n单位数"]
-    if count:
-        header += [f"{label}\n本期", f"{label}\n上期", "增减", "增幅"]
-    for r in rates:
-        name = wording.cn_quotes(r.label)
-        header += [f"{name}\n本期", f"{name}\n上期", "变化\n（百分点）"]  # 本期 first, as the count's
-
-    def row(name: str, values) -> list[str]:
-        cells = [name, str(int(values["n"]))]
-        if count:
-            now = sum(int(values[k]) for k in count)
-            before = sum(int(values[f"{k}_previous"]) for k in count)
-            cells += [str(now), str(before), f"{now - before:+d}" if now != before else "0", growth(now, before)]
-        for r in rates:
-            num, den = (sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator))
-            num0, den0 = (sum(int(values[f"{k}_previous"]) for k in r.numerator),
-                          sum(int(values[f"{k}_previous"]) for k in r.denominator))
-            cells += [wording.table_rate(num, den), wording.table_rate(num0, den0),
-                      points(point_change(num, den, num0, den0))]
-        return cells
-
-    rows = [row(form.region_name, comparison.province)]
-    names = dict(totals.cities["name"])
-    rows += [row(names[code], values) for code, values in _records(comparison.cities)]
-    # 可比单位数 in 个, the count in its unit, 增幅 and the rates in %; the 百分点 column says its own.
-    units = list(dict.fromkeys(["个", *([spec.get("count_unit", "")] if count else []), *(["%"] if count or rates else [])]))
-    return {"label": f"各{form.city_noun}与上期（{comparison.previous_round}）对比", "key": "compare",
-            "unit_line": "单位：" + "、".join(u for u in units if u), "header": header, "rows": rows}
-
-
-def _comparison_summary(form: Form, comparison: Comparison, count: list[str], label: str, unit: str, rates) -> str:
-    """One sentence of the province's figures then and now, every figure from the comparable units."""
-    from ..spec.wording import growth, point_change, points_text
-
-    p = comparison.province
-    parts = [f"与上期（{comparison.previous_round}）相比，两期均已汇总的{int(p['n'])}个{form.unit_noun}"]
-    if count:
-        now, before = sum(int(p[k]) for k in count), sum(int(p[f"{k}_previous"]) for k in count)
-        change = now - before
-        if change:
-            moved = "增加" if change > 0 else "减少"
-            parts.append(f"{label}由上期的{before}{unit}{moved}到{now}{unit}，{moved}{abs(change)}{unit}"
-                         + (f"（增幅{growth(now, before)}）" if before else ""))
-        else:
-            parts.append(f"{label}为{now}{unit}，与上期持平")
-    for r in rates:
-        num, den = sum(int(p[k]) for k in r.numerator), sum(int(p[k]) for k in r.denominator)
-        num0, den0 = sum(int(p[f"{k}_previous"]) for k in r.numerator), sum(int(p[f"{k}_previous"]) for k in r.denominator)
-        change = point_change(num, den, num0, den0)
-        if change == 0:  # 由87.40%变为87.40%，持平 says one thing three times
-            parts.append(f"{wording.cn_quotes(r.label)}为{wording.table_rate(num, den)}，与上期持平")
-        else:
-            parts.append(f"{wording.cn_quotes(r.label)}由上期的{wording.table_rate(num0, den0)}变为"
-                         f"{wording.table_rate(num, den)}，{points_text(change)}")
-    return parts[0] + "，" + "；".join(parts[1:]) + "。" if len(parts) > 1 else parts[0] + "。"
-
-
-def _comparison_section(form: Form, totals: Totals, comparison: Comparison | None, table: int, annex: int) -> dict | None:
-    """The 与上期对比 section: its sentence, its chart (a Chart like the others, native in Word and
-    SVG in HTML), and its table, 表`table` in 附件`annex`."""
-    if comparison is None:
-        return None
-    from .charts import svg
-
-    spec = form.rounds or {}
-    count = list(spec.get("count", []))
-    rates = [r for key in spec.get("rates", []) for r in form.rates if r.key == key]
-    chart = comparison_chart(form, totals, comparison)
-    t = comparison_table(form, totals, comparison)
-    summary = _comparison_summary(form, comparison, count, spec.get("count_label", ""), spec.get("count_unit", ""), rates)
-    return {"summary": f"{summary}各{form.city_noun}的情况见附件{annex}。", "chart": chart,
-            "svg": svg(chart) if chart else "", "annex": annex,
-            "table": t | {"caption": f"表{table}\u3000{t['label']}"}}
-
-
-def comparison_chart(form: Form, totals: Totals, comparison: Comparison):
-    """The 与上期对比 chart: the form's count by city, 上期 beside 本期 (comparable units only)."""
-    from .charts import MAX_BARS, Chart
-
-    spec = form.rounds or {}
-    count = list(spec.get("count", []))
-    if not count:
-        return None
-    names = dict(totals.cities["name"])
-    bars = [(names[code], float(sum(int(v[f"{k}_previous"]) for k in count)), float(sum(int(v[k]) for k in count)))
-            for code, v in _records(comparison.cities) if int(v["n"])]
-    if not bars:
-        return None
-    unit = spec.get("count_unit", "")
-    title = f"各{form.city_noun}{spec.get('count_label', '')}：本期与上期（{unit}）"
-    if len(bars) > MAX_BARS:  # a national form has hundreds of cities: the largest, in their order
-        keep = {b[0] for b in sorted(bars, key=lambda b: b[2], reverse=True)[:MAX_BARS]}
-        bars = [b for b in bars if b[0] in keep]
-        title += f"（最多的{MAX_BARS}个）"
-    return Chart("compare_by_city", title, tuple(b[0] for b in bars),
-                 (("上期", tuple(b[1] for b in bars)), ("本期", tuple(b[2] for b in bars))), False, unit=unit)
 
 
 def _example_city(form: Form, totals: Totals) -> str:

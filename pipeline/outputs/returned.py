@@ -22,7 +22,6 @@ ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
 RULED = Border(*(Side(style="thin", color="A6B0BA"),) * 4)
-AUTHOR = "省双联办"
 
 
 MAX_ROW = 1_048_576  # the last row a sheet has
@@ -39,7 +38,7 @@ def returned_workbook(form: Form, data: bytes | None, findings: list[Finding], u
     if label:
         for name, table_end in sheets:
             if name in wb.sheetnames and table_end > 0:
-                _explanation_cell(wb[name], label, table_end)
+                _explanation_cell(wb[name], label, table_end, form.office_short)
     marked: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet and f.cell and f.sheet in wb.sheetnames:
@@ -49,7 +48,7 @@ def returned_workbook(form: Form, data: bytes | None, findings: list[Finding], u
         worst = min(group, key=lambda f: f.sort_key)
         cell.fill = ERROR_FILL if worst.severity == Severity.ERROR else WARNING_FILL
         text = "\n".join(f"【{SEVERITY_LABEL[f.severity]}】{f.message}" for f in group)
-        comment = Comment(text, AUTHOR)
+        comment = Comment(text, form.office_short)
         comment.width, comment.height = 320, 40 + 40 * len(group)
         cell.comment = comment
     # A file that could not be opened comes back as openpyxl's blank book: its one empty sheet
@@ -94,7 +93,7 @@ def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name
     page). Every cell is text, typed as such: a sheet's or a county's words beginning with `=`
     are never a formula."""
     ws = wb.create_sheet("问题清单", 0)
-    rows = [[f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"], ["级别", "位置", "说明"]]
+    rows = [[f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label, form.office_short)}"], ["级别", "位置", "说明"]]
     rows += [[SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell, f.field) or "整个文件", f.message]
              for f in sorted(findings, key=lambda f: f.sort_key)]
     for r, values in enumerate(rows, start=1):
@@ -141,16 +140,16 @@ def _top_left(ws, ref: str) -> str:
     return ref
 
 
-def _verdict(findings: list[Finding], explanation_label: str) -> str:
+def _verdict(findings: list[Finding], explanation_label: str, office: str) -> str:
     """What the county is to do: a return with errors is sent again; one with warnings only is
     already in the sums, and is sent again only if a figure proves wrong."""
     if any(f.severity == Severity.ERROR for f in findings):
         return "未通过审核，请按下列说明修改后重新报送（标红的单元格为错误，必须改正；标黄的为需核实）。"
-    answer = f"在“{explanation_label}”处简要说明" if explanation_label else "向省双联办说明"
+    answer = f"在“{explanation_label}”处简要说明" if explanation_label else f"向{office}说明"
     return (f"已纳入汇总。标黄的数据请核实：确有错误的，改正后重新报送；核实无误的，不要改动数据，{answer}即可。")
 
 
-def _explanation_cell(ws, label: str, table_end: int) -> None:
+def _explanation_cell(ws, label: str, table_end: int, office: str = "") -> None:
     """The form's labelled 上报说明 cell under the table, unless the sheet has one: a county asked
     to confirm a figure that is right answers there, in a few words, instead of changing it.
     Under the table's own last row and the lines right below it (填表人…), never under cells
@@ -172,7 +171,7 @@ def _explanation_cell(ws, label: str, table_end: int) -> None:
     if isinstance(answer, MergedCell):
         return
     answer.fill = WARNING_FILL
-    answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", AUTHOR)
+    answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", office)
 
 
 def _open_copy(data: bytes | None) -> Workbook:

@@ -13,18 +13,20 @@ from ..stages.compare import Comparison
 from ..stages.consolidate import Totals
 from .csvfile import csv_bytes
 
+MISSING = "—"  # a figure the tables have not got: a unit not in the sums, a rate with nothing to divide
+
 
 def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
-    """The county table's rows (city, county, 应报 and 已汇总 , counts, rates), made a column at a
-    time: cell by cell, 3,000 counties' tables took a tenth of a second of every run. The
-    same text as the province's and cities' rows: a county not included is named with its
-    status ( 已退回 or 未报送 ) where its figures would be, blank figures and — rates."""
+    """The county table's rows (county, city, counts, rates), made a column at a time: cell by
+    cell, 3,000 counties' tables took a tenth of a second of every run. The same text as the
+    province's and cities' rows: a county not included is named with its status ( 已退回 or
+    未报送 ) where its figures would be, and every figure of it is —. No 应报 / 已汇总 columns:
+    a county's are 1 and 1 or 0, which its name already says."""
     included = counties["status"].eq("included").to_numpy() & (counties["units_included"].to_numpy() > 0)
     names = [name if ok else f"{name}（{STATUS_LABEL[status]}）"
              for name, status, ok in zip(counties["name"].tolist(), counties["status"].tolist(), included.tolist())]
-    columns = [counties["city_name"].tolist(), names, count_texts(counties["units_expected"]),
-               count_texts(counties["units_included"])]
-    columns += [count_texts(counties[f.key], included) for f in fields]
+    columns = [names, counties["city_name"].tolist()]
+    columns += [count_texts(counties[f.key], included, MISSING) for f in fields]
     for r in rates:
         num = counties[list(r.numerator)].sum(axis=1, min_count=len(r.numerator))
         den = counties[list(r.denominator)].sum(axis=1, min_count=len(r.denominator))
@@ -32,10 +34,50 @@ def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
     return [list(row) for row in zip(*columns)]
 
 
-def count_texts(values: pd.Series, shown: np.ndarray | None = None) -> list[str]:
-    """wording.table_count for a column: whole numbers as digits, nothing where there is no
+# A line of a column header may end after these (a closing quote or bracket, an enumeration
+# comma, 和), and never before a closing mark or after an opening one.
+_BREAK_AFTER = frozenset("”’）》」』、，和")
+_OPENING = frozenset("“‘（《「『")
+SOFT_BREAK = "\u200b"  # where a header may break, in the header's text; a forced break is \n
+
+
+def header_pieces(text: str, words: tuple[str, ...]) -> list[str]:
+    """A column header cut where a line of it may end: between two of the form's header words
+    (longest first), after a closing quote, 、 or 和; a character that is no word stays with
+    the word before it (行政村|数 is 行政村数), an opening quote with the word after it. Never
+    inside a word: 两不/愁 cannot happen."""
+    by_length = sorted(set(words), key=len, reverse=True)
+    tokens: list[str] = []
+    i = 0
+    while i < len(text):
+        word = next((w for w in by_length if text.startswith(w, i)), None)
+        if word is None:
+            tokens.append(text[i])
+            i += 1
+        else:
+            tokens.append(word)
+            i += len(word)
+    pieces: list[str] = []
+    for token in tokens:
+        lone = len(token) == 1 and token not in words
+        # A lone character (行政村|数, a closing quote, 、) stays with what comes before it, an
+        # opening mark with what comes after it; words are where a line may end.
+        if pieces and (pieces[-1][-1] in _OPENING or (lone and token not in _OPENING)):
+            pieces[-1] += token
+        else:
+            pieces.append(token)
+    return pieces
+
+
+def soft_header(text: str, words: tuple[str, ...]) -> str:
+    """The header with SOFT_BREAK where a line of it may end (each \n-separated line apart)."""
+    return "\n".join(SOFT_BREAK.join(header_pieces(line, words)) for line in text.split("\n"))
+
+
+def count_texts(values: pd.Series, shown: np.ndarray | None = None, empty: str = "") -> list[str]:
+    """wording.table_count for a column: whole numbers as digits, `empty` where there is no
     figure (or where `shown` is False)."""
-    return [str(v) if v.__class__ is int else v for v in count_values(values, shown)]
+    return [str(v) if v.__class__ is int else v for v in count_values(values, shown, empty)]
 
 
 def count_values(values: pd.Series, shown: np.ndarray | None = None, empty: object = "") -> list:
@@ -85,7 +127,7 @@ def rate_texts(num: pd.Series, den: pd.Series, shown: np.ndarray) -> list[str]:
     short of 100%; — where a sum is missing, there is nothing to divide, or not `shown`. In
     integers, as wording.hundredths."""
     h, ok = _hundredths(num, den, shown)
-    return [f"{v // 100}.{v % 100:02d}%" if good else "—" for v, good in zip(h, ok)]
+    return [f"{v // 100}.{v % 100:02d}%" if good else MISSING for v, good in zip(h, ok)]
 
 
 def totals_csv(form: Form, totals: Totals, comparison: Comparison | None = None) -> bytes:
@@ -189,6 +231,8 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
             status[s.path] = "已被替代"
     for r in roster.unassigned:
         status[r.source.path] = "无法识别单位"
+    for r in roster.outside:
+        status[r.source.path] = "不在本次汇总范围内"
     rows = []
     for s in sources:
         state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过",

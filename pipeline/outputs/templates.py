@@ -72,9 +72,30 @@ def environment(autoescape: bool) -> jinja2.Environment:
         )
         env.filters.update(wording.FILTERS)
         env.filters["table_rows"] = table_rows
+        env.filters["header_html"] = header_html
+        env.filters["title_html"] = title_html
         env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
         _ENVS[(autoescape, TEMPLATES_DIR)] = env
     return env
+
+
+def header_html(text: str) -> markupsafe.Markup:
+    """A column header: <br> where it must break (\n), <wbr> where it may (tables.SOFT_BREAK)."""
+    return markupsafe.Markup("<br>").join(
+        markupsafe.Markup("<wbr>").join(markupsafe.escape(piece) for piece in line.split("\u200b"))
+        for line in text.split("\n"))
+
+
+def title_html(title: str) -> markupsafe.Markup:
+    """The title with <wbr> where wording.title_lines would break it (before a quote, after
+    one): a narrow screen breaks it there, as Word does, never 回头/看."""
+    places = [i for i in range(1, len(title)) if title[i] in "“（《" or title[i - 1] in "”）》"]
+    out, last = [], 0
+    for i in places:
+        out.append(markupsafe.escape(title[last:i]))
+        last = i
+    out.append(markupsafe.escape(title[last:]))
+    return markupsafe.Markup("<wbr>").join(out)
 
 
 _CELL_SEPARATOR = "\x1f"  # a control character no cell holds: the row is escaped whole, then cut

@@ -16,10 +16,11 @@ from pathlib import Path
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
 from ..spec.dates import Dating
 from ..spec.form import Form
+from ..spec.scope import Scope
 from ..spec.units import Unit, UnitList
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
-from ..stages.resolve import Decision, decide, gather, settle, undecided
+from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
 from ..stages.tabulate import Tables, tabulate
 from ..store.cache import ReadCache
 from ..store.inbox import READABLE, InboxView, classify
@@ -153,18 +154,28 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
 
 
 def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
-           dating: Dating | None = None) -> tuple[Roster, list[Finding]]:
+           dating: Dating | None = None, scope: Scope | None = None) -> tuple[Roster, list[Finding]]:
     """Each unit's standing file, unit by unit under the guard: the roster, and the findings as
-    they now stand. `dating` completes a 填报日期 written without its year."""
+    they now stand. `dating` completes a 填报日期 written without its year. `scope`: the units
+    this run reports on (a city's counties), when not every unit: a return of another unit is
+    known for what it is (`units`), said to be outside, and left out."""
     gathered = gather(form, units, list(files.results), list(files.findings), dating.today if dating else None, dating)
+    within = scope.units if scope else units
 
     def place(unit: Unit) -> tuple[str, str]:
         candidates = gathered.by_county.get(unit.code, [])
         return (candidates[0].source.path if candidates else ""), unit.code
 
-    decisions: list[Decision] = guard.each("resolve", list(units.units), lambda u: decide(form, u, gathered),
+    decisions: list[Decision] = guard.each("resolve", list(within.units), lambda u: decide(form, u, gathered),
                                            lambda u, fault: undecided(u, gathered, fault), place)
-    return settle(units, gathered, decisions)
+    roster, findings = settle(within, gathered, decisions)
+    if scope is None:
+        return roster, findings
+    outside = [r for code, rs in gathered.by_county.items() if within.by_code(code) is None for r in rs]
+    region = scope.name
+    findings += [form.finding("outside-scope", file=r.source.path, county=county_of(r, units), region=region,
+                              unit=units.by_code(county_of(r, units)).name) for r in outside]
+    return replace(roster, outside=tuple(outside)), findings
 
 
 def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecked:
@@ -178,11 +189,12 @@ def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecke
 
 
 def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),
-          cache: ReadCache | None = None, guard: Guard, dating: Dating | None = None, **scheduling) -> InboxChecked:
+          cache: ReadCache | None = None, guard: Guard, dating: Dating | None = None, scope: Scope | None = None,
+          **scheduling) -> InboxChecked:
     """The inbox view judged as a report run judges it (check_files, then choose)."""
     files = check_files(list(view.sources), view.data, form, units, passwords=passwords, cache=cache, guard=guard,
                         **scheduling)
-    roster, findings = choose(files, form, units, guard, dating)
+    roster, findings = choose(files, form, units, guard, dating, scope)
     return InboxChecked(files, roster, tuple(findings), tuple(guard.incidents))
 
 

@@ -21,7 +21,7 @@ from ..errors import Fatal
 from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
 from ..outputs.html import render_html, render_validation
-from ..outputs.report import Report, ReportSettings, build_report
+from ..outputs.report import Report, build_report, report_settings
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
@@ -31,6 +31,8 @@ from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
 from ..spec.form import Form, load_form
+from ..spec.scope import PROVINCE, Scope, province
+from ..spec.scope import city as city_scope
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
@@ -38,12 +40,13 @@ from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
 from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
 from ..store.inbox import InboxView, take_view
-from ..store.rounds import RoundPlan, read_previous, same_form, snapshot_path, widened
+from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
 from .processes import Helper, in_background
 from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
 
 DEFAULT_INBOX = ROOT / "inbox"
+DEFAULT_OUTBOX = ROOT / "outbox"
 LOG = "internal-errors.log"
 
 
@@ -79,8 +82,15 @@ def build_run(
     units: UnitList | None = None,
     cache_dir: Path | None = None,
     round_plan: RoundPlan | None = None,
+    scope: Scope | None = None,
+    made: datetime | None = None,
+    remade: int = 0,
 ) -> Run:
-    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken)."""
+    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken).
+    `scope`: one city's run (spec/scope.city); default the province's. `made`: when the run was
+    made, for the Word report's properties (default: the round's time; none without a round, so
+    that equal inputs give equal bytes); `remade`: how many times this round was made before
+    (validation.html says it was made again)."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
@@ -88,7 +98,8 @@ def build_run(
     gc.disable()
     word, checker = Helper(), Helper()
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan)
+        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan,
+                          scope, made, remade)
     finally:
         word.close()
         checker.close()
@@ -98,16 +109,18 @@ def build_run(
 
 
 def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
-               cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None) -> Run:
+               cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
+               scope: Scope | None = None, made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
     # The previous round's snapshot is read by a copy of this process while this one reads the
     # returns (a quarter of a second at 3,000 returns, off the way), and sent back compact
     # (narrow integers), widened on arrival.
-    previous = (in_background(read_previous, plan.previous, form, True) if plan and isinstance(plan.previous, Path)
-                else None)
     units = units or load_units(form.units_file)
+    scope = scope or province(form, units)
+    previous = (in_background(read_previous, plan.previous, form, True, scope.identity)
+                if plan and isinstance(plan.previous, Path) else None)
     guard = Guard(form)
     keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
@@ -137,7 +150,11 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
 
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
     checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
-                    checker=checker, progress=progress, after_reading=after_reading)
+                    scope=scope if scope.level != PROVINCE else None, checker=checker, progress=progress,
+                    after_reading=after_reading)
+    # From here on the run is its scope's: a city's report names the city where the province's
+    # says 全省, and shows its counties where the province's shows cities.
+    form, units = scope.form, scope.units
     t = time.perf_counter()
     if not word.started:
         start_word()
@@ -151,7 +168,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
 
     # This round's snapshot is made by a copy of this process while this one compares: it
     # needs only the totals and who was included, and a core is free until the report starts.
-    snapshot = in_background(_snapshot, form, plan, totals, roster, guard.stamp) if plan else None
+    snapshot = in_background(_snapshot, form, plan, totals, roster, guard.stamp, scope.identity) if plan else None
 
     t = time.perf_counter()
     comparison, round_note = None, plan.problem if plan else ""
@@ -161,7 +178,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         earlier = widened(earlier) if earlier is not None else None
         round_note = round_note or problem
     elif earlier is not None:  # a Previous given as it is (tests)
-        round_note = same_form(form, earlier)
+        round_note = same_form(form, earlier) or same_scope(scope.identity, earlier)
         earlier = None if round_note else earlier
     if earlier is not None:
         used = {u.source.path: u.code for u in roster.units if u.status == "included" and u.source}
@@ -190,18 +207,19 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp)
-    report_settings = ReportSettings(settings.title, settings.cutoff, settings.office, settings.date,
-                                     settings.twice_threshold, settings.word_annex_limit, settings.lowest_count,
-                                     settings.burden_ratio)
+    made = made or (plan.made if plan else None)
+    said = report_settings(settings, plan.name if plan else "", made)
 
     def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
-        report = build_report(form, units, totals, roster, findings, report_settings, example=example, charts=charts,
+        report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
                               comparison=comparison, round_note=round_note)
         return report, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
             "roster.csv": roster_csv(roster, comparison),
-            "validation.html": render_validation(form, roster, findings, comparison, explained).encode("utf-8"),
+            "validation.html": render_validation(form, roster, findings, comparison, explained,
+                                                 round_name=plan.name if plan else "", remade=remade,
+                                                 round_note=round_note).encode("utf-8"),
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
         }
 
@@ -209,8 +227,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     docx = word.submit(render_docx, for_word(report))
     files["totals.csv"] = totals_csv(form, totals, comparison)
     if snapshot is not None:
-        made, incidents, faults = snapshot()
-        files[snapshot_path(plan.name, plan.stamp)] = made
+        kept, incidents, faults = snapshot()
+        files[snapshot_path(plan.name, plan.stamp)] = kept
         guard.adopt(incidents)
         if faults:
             findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
@@ -279,13 +297,13 @@ def _compare(form: Form, totals: Totals, roster: Roster, standing: dict[str, Ret
         return None, list(faults.values())
 
 
-def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster,
-              stamp: str) -> tuple[bytes, list[Incident], list[Finding]]:
+def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp: str,
+              scope: dict | None = None) -> tuple[bytes, list[Incident], list[Finding]]:
     """This round's snapshot, guarded as compare is: a county whose rows raise is kept as
     excluded (no later round compares with it), with its warning."""
     guard = Guard(form, f"{stamp}-S")
     try:
-        return snapshot_bytes(form, plan.name, plan.made, totals, roster), [], []
+        return snapshot_bytes(form, plan.name, plan.made, totals, roster, scope=scope), [], []
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:  # noqa: BLE001
@@ -294,13 +312,13 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster,
     faults: dict[str, Finding] = {}
 
     def alone(part: list) -> list[None]:
-        snapshot_bytes(form, plan.name, plan.made, totals, roster, among=[u.code for u in part])
+        snapshot_bytes(form, plan.name, plan.made, totals, roster, among=[u.code for u in part], scope=scope)
         return [None] * len(part)
 
     guard.halves("snapshot", included, alone, lambda u, fault: faults.setdefault(u.code, fault),
                  lambda u: (u.source.path if u.source else "", u.code))
     among = [u.code for u in included if u.code not in faults]
-    return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among), guard.incidents,
+    return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among, scope=scope), guard.incidents,
             list(faults.values()))
 
 
@@ -373,15 +391,24 @@ class Outcome:
     example: bool
     plan: RoundPlan | None
     remade: list[Path]
+    outbox: Path  # where the outputs went (a city's run: the outbox's city-<code>/ unless told)
 
 
-def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: str = "", previous: str | None = None,
-           progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] = print,
-           default_inbox: Path = DEFAULT_INBOX) -> Outcome:
+def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round_name: str = "",
+           previous: str | None = None, city: str = "", progress: Callable[[int, int], None] | None = None,
+           say: Callable[[str], None] = print, default_inbox: Path = DEFAULT_INBOX,
+           default_outbox: Path = DEFAULT_OUTBOX) -> Outcome:
     """`make report`: `inbox` None is `default_inbox` (the project's inbox/), or the bundled
-    example when that holds nothing but placeholders (said through `say`). Refuses (Fatal) an
-    inbox that is not a folder, folders that overlap, unusable round arguments, an outbox
-    another run holds."""
+    example when that holds nothing but placeholders (said through `say`). `city`: one city's
+    report (its name or code), written by default to the outbox's city-<code>/. Refuses (Fatal)
+    an inbox that is not a folder, folders that overlap, an unknown city, unusable round
+    arguments, an outbox another run holds."""
+    scope = None
+    if city:
+        form = load_form(settings.form_path)
+        scope = city_scope(form, load_units(form.units_file), city)
+    if outbox is None:
+        outbox = default_outbox / scope.outbox_name if scope else default_outbox
     from ..store import outbox as writer
     from ..store.cache import sweep
     from ..store.inbox import holds_nothing
@@ -411,7 +438,7 @@ def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: 
         elif round_name:
             say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan)
+                        round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(), remade=len(remade))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = writer.write_outputs(outbox, run.files, stamp=stamp)
-    return Outcome(run, written, example, plan, remade)
+    return Outcome(run, written, example, plan, remade, outbox)

@@ -49,14 +49,34 @@ class Settings:
     check_seconds: float = key(None, 20.0, "check_seconds = 20", gt=0)
     check_memory_mb: int = key(None, 1024, "check_memory_mb = 1024", ge=64)
     title: str = key("report", "汇总报告", 'title = "全省双联行动汇总"')
-    cutoff: str = key("report", "目前", 'cutoff = "2016年12月7日"')
+    # "": the latest 填报日期 among the returns in the sums; the date (成文日期) then the cutoff's
+    cutoff: str = key("report", "", 'cutoff = "2016年12月7日"')
     office: str = key("report", "", 'office = "中共甘肃省委双联行动领导小组办公室"')
     date: str = key("report", "", 'date = "2016年12月7日"')
     twice_threshold: float = key("report", 0.95, "twice_threshold = 0.95", ge=0, le=1)
     word_annex_limit: int = key("report", 300, "word_annex_limit = 300", ge=0)
+    # 与上期对比 and 需关注 name each cumulative figure that fell, up to this many, then 等N个
+    falls_named: int = key("report", 5, "falls_named = 5", ge=1)
     lowest_count: int = key("attention", 3, "lowest_count = 3", ge=0)
     burden_ratio: float = key("attention", 2.0, "burden_ratio = 2.0", gt=0)
     passwords: tuple[str, ...] = key("security", (), 'passwords = ["123456"]', kind=list[str])
+    # A round's own report: [rounds."2016-12"] with title, subtitle, cutoff, date (each may be left out).
+    rounds: tuple[tuple[str, RoundReport], ...] = key(
+        None, (), '[rounds."2016-12"] 下每行一项：title、subtitle、cutoff、date', kind="rounds")
+
+    def round_report(self, name: str) -> RoundReport:
+        """What [rounds."<name>"] says; all "" for a round the file does not name."""
+        return dict(self.rounds).get(name, RoundReport())
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """What a round's report says of itself, where it differs from [report]: "" for not set."""
+
+    title: str = ""
+    subtitle: str = ""
+    cutoff: str = ""
+    date: str = ""
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -73,6 +93,7 @@ def load_settings(path: Path | None = None) -> Settings:
     # A form the file names is found beside the file; the default one is the project's.
     values["form_path"] = form if form.is_absolute() else (path.parent if "form" in raw else ROOT) / form
     values["passwords"] = tuple(values["passwords"])
+    values["rounds"] = tuple((name, RoundReport(**table)) for name, table in values["rounds"].items())
     if not values["form_path"].is_file():
         raise SettingsError(f"设置文件 {path} 中 form = {_shown(str(form))} 指向的表式文件不存在（{values['form_path']}）："
                             "请改正路径（相对于设置文件所在的文件夹）。")
@@ -123,13 +144,17 @@ def _schema():
 
     config = ConfigDict(extra="forbid", strict=True)
     hints = get_type_hints(Settings)
+    # [rounds."<name>"]: a table per round, each with RoundReport's keys, all text
+    one_round = create_model("Settings_round", __config__=config,
+                             **{f.name: (str, Field(f.default)) for f in fields(RoundReport)})
     tables: dict[str | None, dict[str, Any]] = {}
     for f in fields(Settings):
         m = f.metadata
         limits = {k: v for k, v in m["limits"].items() if v is not None}
         default = f.default.as_posix() if isinstance(f.default, Path) else f.default
-        default = list(default) if isinstance(default, tuple) else default
-        tables.setdefault(m["section"], {})[m["name"] or f.name] = (m["kind"] or hints[f.name], Field(default, **limits))
+        default = {} if m["kind"] == "rounds" else list(default) if isinstance(default, tuple) else default
+        kind = dict[str, one_round] if m["kind"] == "rounds" else m["kind"] or hints[f.name]
+        tables.setdefault(m["section"], {})[m["name"] or f.name] = (kind, Field(default, **limits))
     top = tables.pop(None)
     for section, table in tables.items():
         model = create_model(f"Settings_{section}", __config__=config, **table)
@@ -146,6 +171,23 @@ def _check(raw: dict, path: Path) -> dict:
         raise SettingsError("\n".join(_mistake(err, path, raw) for err in e.errors())) from None
 
 
+def _round_mistake(err: dict, loc: list[str], path: Path, raw: dict) -> str:
+    """A mistake under [rounds."<name>"]: the round's table named as the file writes it."""
+    known = "、".join(f.name for f in fields(RoundReport))
+    if len(loc) == 2 and isinstance(raw.get("rounds"), dict):
+        return (f"设置文件 {path} 中 [rounds] 下的 {loc[1]} = {_shown(raw['rounds'].get(loc[1]))} 不是一轮的设置："
+                f"每轮写成单独一行 [rounds.\"2016-12\"]，下面每行一项（{known}）。")
+    if len(loc) < 3:
+        return (f"设置文件 {path} 中 rounds 应是按轮次分节的设置，每轮写成单独一行 [rounds.\"2016-12\"]，"
+                f"下面每行一项（{known}），不能写成 rounds = {_shown(raw.get('rounds'))}。")
+    table = raw.get("rounds", {}).get(loc[1], {})
+    where = f"[rounds.{_shown(loc[1])}] {loc[2]}"
+    value = _shown(table.get(loc[2])) if isinstance(table, dict) else _shown(table)
+    if err["type"] == "extra_forbidden":
+        return f"设置文件 {path} 中有未知的设置项 {where} = {value}：请检查拼写，每轮可用的设置项有 {known}。"
+    return f"设置文件 {path} 中 {where} = {value} 不可用：应为文字，加英文双引号，例如 cutoff = \"2016年12月7日\"。"
+
+
 def _spec(section: str | None, name: str):
     for f in fields(Settings):
         if f.metadata["section"] == section and (f.metadata["name"] or f.name) == name:
@@ -155,6 +197,8 @@ def _spec(section: str | None, name: str):
 
 def _mistake(err: dict, path: Path, raw: dict) -> str:
     loc = [str(part) for part in err["loc"]]
+    if loc[0] == "rounds":
+        return _round_mistake(err, loc, path, raw)
     sections = {f.metadata["section"] for f in fields(Settings)} - {None}
     section = loc[0] if len(loc) > 1 and loc[0] in sections else None
     name = loc[1] if section else loc[0]

@@ -153,6 +153,8 @@ class Form:
     explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
     rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
     notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
+    office_short: str = "省双联办"  # the office as a county clerk calls it: whom to ask, who marked a workbook
+    header_words: tuple[str, ...] = ()  # [tables]: the words a table's column header may break between
 
     @property
     def identity(self) -> dict:
@@ -337,6 +339,8 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
         # The explanation cell ends a table like 填表人: the reader takes its label as a footer word.
         reader=_reader(raw.get("reader", {}), head.get("explanation_label", "")),
         notes=tuple(raw.get("notes", [])),
+        office_short=head.get("office_short", "省双联办"),
+        header_words=tuple(raw.get("tables", {}).get("header_words", [])),
     )
     _check(form)
     _check_files(form, path)

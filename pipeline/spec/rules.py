@@ -85,6 +85,7 @@ BUILT_IN = _declared(
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
+    Rule("outside-scope", INFO, "这是{unit}的报表，{unit}不在{region}的汇总范围内：本次未计入。"),
     Rule("superseded", WARNING, "同一单位另有报表“{detail}”（{reason}），按规则采用它，本文件未计入汇总。"),
     Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),
     # Across rounds, whatever the form declares

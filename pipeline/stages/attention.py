@@ -16,8 +16,9 @@ from .consolidate import Totals
 
 
 def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float,
-              roster: Roster | None = None) -> list[dict]:
-    """Sections of {title, lines: [text]}, in the order the report shows them."""
+              roster: Roster | None = None, was_included: frozenset[str] = frozenset()) -> list[dict]:
+    """Sections of {title, lines: [text]}, in the order the report shows them. A unit left out
+    now that was in last round's sums (`was_included`) says so: the reader asks why it fell away."""
     counties = totals.counties[totals.counties["status"] == "included"]
     records = [c for _, c in totals.county_records if c["status"] == "included"]
     noun = form.unit_noun
@@ -83,7 +84,8 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
         out = [(label, units) for label, units in (("因数据有误退回", roster.with_status("rejected")),
                                                    ("未报送", roster.with_status("missing"))) if units]
         if out:
-            lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) for u in units)}。" for label, units in out]
+            lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) + ('（上期已报送）' if u.code in was_included else '') for u in units)}。"
+                     for label, units in out]
             lines[-1] = lines[-1][:-1] + "；以上单位的数据未纳入本次汇总。"
             if nothing:
                 sections[-1]["lines"] += lines

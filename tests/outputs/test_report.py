@@ -112,7 +112,7 @@ def test_report_has_city_table_and_county_annex(example_outbox):
     sizes = [len(t.rows) for t in doc.tables]
     # three city tables (province + 14 cities, header) and three county annexes (87 + header)
     assert sizes == [16, 16, 16, 88, 88, 88]
-    header = [c.text for c in doc.tables[0].rows[0].cells]
+    header = [c.text.replace("\n", "") for c in doc.tables[0].rows[0].cells]  # headers break between words
     assert header[:4] == ["单位", "应报", "已汇总", "行政村总数"]
     assert [c.text for c in doc.tables[1].rows[1].cells][-1] == "89.74%"  # 109486/122006 = 89.738%, rounded half up
 
@@ -164,10 +164,10 @@ def test_two_missing_counties_make_partial_totals(tmp_path, settings, example_ou
     lanzhou = next(r for r in rows if r["code"] == "620100")
     assert (lanzhou["units_expected"], lanzhou["units_included"]) == ("8", "7")
     html = run.files["report.html"].decode("utf-8")
-    assert "未报送2个：兰州市城关区、甘南藏族自治州夏河县。" in html
+    assert "未报送2个：兰州市城关区、甘南藏族自治州夏河县；以上单位的数据未纳入本次汇总。" in html
     # a city with units missing shows how many are in its sums; totals.csv keeps the plain name
-    assert "<td>兰州市（7/8）</td>" in html and "<td>甘南藏族自治州（7/8）</td>" in html and "<td>全省（85/87）</td>" in html
-    assert "<td>白银市</td>" in html
+    assert all(f'<td class="name">{name}</td>' in html for name in ("兰州市（7/8）", "甘南藏族自治州（7/8）", "全省（85/87）"))
+    assert '<td class="name">白银市</td>' in html
     assert lanzhou["name"] == "兰州市"
 
 
@@ -219,8 +219,8 @@ def test_a_city_with_no_county_in_the_sums_has_empty_figures_not_zeros(tmp_path,
     [xl] = [[c.value for c in r] for r in sheet.iter_rows() if "620200" in [str(c.value) for c in r]]
     assert xl[5:] == [None] * (len(xl) - 5)
     html = run.files["report.html"].decode("utf-8")
-    cells = re.search(r"<td>嘉峪关市（0/1）</td>(.*?)</tr>", html, re.S).group(1)
-    assert re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:5] == ["", "", ""]
+    cells = re.search(r'<td class="name">嘉峪关市（0/1）</td>(.*?)</tr>', html, re.S).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:5] == ["—", "—", "—"]  # a missing value shown one way
 
 
 def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_keeps_contacts_private(tmp_path, settings):
@@ -230,7 +230,7 @@ def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_ke
     (inbox / "620702_甘州区.xlsx").write_bytes(b"PK\x03\x04 damaged")
     run = build_run(inbox, settings)
     html = run.files["report.html"].decode("utf-8")
-    assert "<td>嘉峪关市（未报送）</td>" in html and "<td>甘州区（已退回）</td>" in html
+    assert '<td class="name">嘉峪关市（未报送）</td>' in html and '<td class="name">甘州区（已退回）</td>' in html
     text = docx_text_of(run.files["report.docx"])
     assert "嘉峪关市（未报送）" in text and "甘州区（已退回）" in text
     # the circulated page names no clerk, telephone or file: those are the office's (validation.html)
@@ -268,9 +268,8 @@ def test_county_table_rows_are_what_the_cell_by_cell_rules_give(tmp_path, settin
         for _, c in run.totals.county_records:
             shown = c["status"] == "included"
             name = c["name"] if shown else f"{c['name']}（{STATUS_LABEL[c['status']]}）"
-            cells = [c["city_name"], name, wording.table_count(c["units_expected"]),
-                     wording.table_count(c["units_included"])]
-            cells += [wording.table_count(c[f.key]) if shown else "" for f in fields]
+            cells = [name, c["city_name"]]  # no 应报 / 已汇总: a county's are 1 and 1 or 0
+            cells += [wording.table_count(c[f.key]) if shown else "—" for f in fields]
             cells += [wording.table_rate(sum(c[k] for k in r.numerator), sum(c[k] for k in r.denominator))
                       if shown else "—" for r in rates]
             expected.append(cells)

@@ -46,18 +46,22 @@ def test_the_opening_says_what_is_in_the_sums(partial):
 
 
 def test_data_notes_are_for_readers(partial):
-    notes = section(docx_paragraphs(partial.files["report.docx"]), "、数据说明", "附件：")
-    assert notes[:3] == [
-        "已汇总84个县（市、区），各县（市、区）的数据见附件2。",
-        "已退回1个：兰州市七里河区（数据有误，已退回核实）。",
-        "未报送2个：兰州市城关区、甘南藏族自治州夏河县。",
-    ]
+    paragraphs = docx_paragraphs(partial.files["report.docx"])
+    notes = section(paragraphs, "、数据说明", "附件：")
+    # the units left out are named once, in 需关注: here only how many, and where
+    [heading] = [p for p in paragraphs if p.endswith("数据未纳入汇总的单位")]
+    assert notes[0] == ("已汇总84个县（市、区），各县（市、区）的数据见附件2；因数据有误退回1个、未报送2个，"
+                        f"其数据未计入汇总，名单见本报告第二部分第{heading.split('）')[0]}）项。")
     text = "".join(notes)
+    assert "七里河区" not in text and "城关区" not in text
     assert ".xlsx" not in text and "!" not in text and "请" not in text  # no files, cells or instructions
     assert "应报送的87个" not in text  # the opening said it
     assert "兰州市（6/8）" in text  # how the marked cities read
-    # 表三's 化解 count is above 表二's 已整改: the reader is told they count different things
-    assert any(line.startswith("表三“化解各类矛盾纠纷和不稳定因素”") and "口径不同" in line for line in notes)
+    # 化解 (附件1表3) is above 已化解 (附件1表2): the reader is told they count different things, and
+    # which of the report's own tables show them, never the county form's 表二 / 表三
+    [note] = [line for line in notes if "口径不同" in line]
+    assert note.startswith("“化解各类矛盾纠纷和不稳定因素”") and "（见附件1表3）" in note and "（见附件1表2）" in note
+    assert "表二" not in text and "表三" not in text
 
 
 def test_attention_names_the_units_left_out(partial):
@@ -82,7 +86,7 @@ def test_partial_cities_are_marked_in_tables_and_charts(partial):
 
 def test_the_html_roster_is_folded(partial):
     html = partial.files["report.html"].decode("utf-8")
-    assert "<details><summary>报送情况" in html  # closed until opened
+    assert "<details><summary>各县（市、区）报送情况" in html  # closed until opened
 
 
 def test_consolidated_stores_rates_as_the_tables_round_them(tmp_path_factory, settings):

@@ -127,7 +127,7 @@ def test_the_run_has_every_section(messy):
         word = docx_text(run.files["report.docx"])
         assert "与上期对比" in run.report.headings["compare"] and run.report.headings["compare"] in word
         assert run.report.comparison["summary"] in word and run.report.comparison["table"]["caption"] in word
-        assert "（上期已报送）" in word and "本期（2016-12）与上期（2016-11" in word
+        assert "（上期已报送）" in word and "本期（2016年12月）与上期（2016年11月）" in word
         assert {"below-previous", "township-dropped", "township-added"} <= {f.rule for f in run.findings}
         assert "与上期对比" in html_text(run.files["report.html"].decode("utf-8"))
 
@@ -182,3 +182,33 @@ def test_the_scan_finds_a_half_width_mark():
     assert len(half_width("截至2016年12月7日,87个县(市、区)")) == 3
     assert half_width("文件：620103_七里河区(终稿).xlsx", {"620103_七里河区(终稿).xlsx"}) == []
     assert half_width("单元格为“约3000,见备注”") == []
+
+
+def nested_brackets(text: str) -> list[str]:
+    """Where a （） stands inside another （）: GB/T 15834 takes another kind inside (〔〕)."""
+    out, depth = [], 0
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            depth = 0
+        elif ch == "（":
+            depth += 1
+            if depth > 1:
+                out.append(text[max(0, i - 16):i + 16])
+        elif ch == "）":
+            depth = max(0, depth - 1)
+    return out
+
+
+def test_no_bracket_inside_a_bracket_of_its_own_kind(messy):
+    run, exempt = messy
+    texts = {"report.docx": docx_text(run.files["report.docx"])}
+    texts |= {name: html_text(run.files[name].decode("utf-8")) for name in ("report.html", "validation.html")}
+    for name, text in texts.items():
+        for s in sorted(exempt, key=len, reverse=True):
+            text = text.replace(s, "␣")
+        assert nested_brackets(text) == [], name
+
+
+def test_the_bracket_scan_finds_a_nested_bracket():
+    assert nested_brackets("报送情况（各县（市、区））") == ["报送情况（各县（市、区））"]
+    assert nested_brackets("各县（市、区）报送情况（上期已报送）") == []

@@ -157,7 +157,7 @@ def test_a_fault_in_the_returned_workbooks_上报说明_line_sends_the_workbook_
 
     real = returned._explanation_cell
 
-    def broken(ws, label, table_end):
+    def broken(ws, label, table_end, office=""):
         raise Injected("the 上报说明 line")
 
     monkeypatch.setattr(returned, "_explanation_cell", broken)
