@@ -35,6 +35,11 @@ class Server:
 
         return read_links(self.outbox)
 
+    def city_links(self) -> dict[str, str]:
+        from pipeline.store.links import read_city_links
+
+        return read_city_links(self.outbox)
+
     def status_url(self) -> str:
         from pipeline.store.links import read_status_url
 
@@ -130,8 +135,10 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict | No
         conn.close()
 
 
-def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_json: bool = True, timeout: float = 60) -> Answer:
-    fields = {"explanation": explanation} if explanation else {}
+def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_json: bool = True, timeout: float = 60,
+           fields: dict[str, str] | None = None) -> Answer:
+    """`fields`: the form's other fields (a city's page asks whose return it is: `county`)."""
+    fields = ({"explanation": explanation} if explanation else {}) | (fields or {})
     body, content_type = multipart(fields, {"file": (filename, data)})
     headers = {"Content-Type": content_type}
     if as_json:

@@ -127,8 +127,7 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
     if unit is not None:
         outcome = _for_county(desk, city, unit, filename, data, explanation)
         other = outcome.checked is not None and any(f.rule == "other-unit" for f in outcome.checked.findings)
-        note = (f"文件内容不是所选的{unit.name}的报表：请在“报送的是”中重新选择，或选“按文件内容判断”。"
-                if outcome.status == "refused" and other else "")
+        note = _wrong_county(desk, city, unit, outcome.checked, filename) if outcome.status == "refused" and other else ""
         return CitySent(unit, outcome, note=note)
     if choice == WHOLE:
         return CitySent(workbook=submit_workbook(desk, city, filename, data, explanation))
@@ -140,13 +139,36 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
     if len(codes) > 1:
         return CitySent(workbook=submit_workbook(desk, city, filename, data, explanation))
     # Nobody, or another city's county: refused as it was read, and the clerk told what to do.
-    extra = tuple(_not_ours(desk.form, desk.units, city, checked.source.path, c) for c in codes if not city.county(c))
+    strangers = [c for c in codes if not city.county(c)]
+    extra = tuple(_not_ours(desk.form, desk.units, city, checked.source.path, c) for c in strangers)
     checked = replace(checked, findings=_sorted((*extra, *checked.findings)))
     when = datetime.now().strftime(STAMP)
     refused = CityOutcome("refused", 422, checked, filename, file_findings=checked.findings, when=when)
-    note = ("文件中没有读到本市（州）所辖的县（市、区）：请在“报送的是”中选定是哪个县（市、区）的报表，"
+    noun, city_noun = desk.form.unit_noun, desk.form.city_noun
+    note = (_elsewhere(desk, city, strangers[0]) if strangers else
+            f"文件中没有读到本{city_noun}所辖的{noun}：请在“报送的是”中选定是哪个{noun}的报表，"
             "或在表头写明填报单位后重新上传。")
     return CitySent(workbook=refused, note=note)
+
+
+def _wrong_county(desk: Desk, city: City, chosen: Unit, checked: Checked | None, filename: str) -> str:
+    """What the clerk should do when the file chosen as one county's is another's: choose that
+    county, when it is the city's own; else it is not the city's to send."""
+    ret = checked.result.ret if checked is not None else None
+    whose = (ret.county_code if ret is not None else "") or desk.units.find_in_filename(Path(filename or "").stem) or ""
+    if whose and city.county(whose) is None:
+        return _elsewhere(desk, city, whose)
+    return f"文件内容不是所选的{chosen.name}的报表：请在“报送的是”中重新选择，或选“按文件内容判断”。"
+
+
+def _elsewhere(desk: Desk, city: City, code: str) -> str:
+    """A return of a county another city governs: not this city's to send, and whose it is."""
+    unit = desk.units.by_code(code)
+    if unit is None:
+        return f"文件不是本{desk.form.city_noun}所辖{desk.form.unit_noun}的报表，未予接收。"
+    return (f"这是{unit.city_name}{unit.name}的报表，{unit.name}不是{city.name}所辖的{desk.form.unit_noun}，"
+            f"未予接收：{city.name}只能报送本{desk.form.city_noun}所辖{desk.form.unit_noun}的报表。"
+            f"请由{unit.name}用自己的链接报送，或交{unit.city_name}报送。")
 
 
 def _for_county(desk: Desk, city: City, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:

@@ -189,7 +189,8 @@ def _as_json(sent: CitySent) -> dict:
     from .app import _as_json as county_json
 
     if sent.outcome is not None:
-        return county_json(sent.outcome) | {"county": sent.county.code if sent.county else "", "as": "county"}
+        return county_json(sent.outcome) | {"county": sent.county.code if sent.county else "", "as": "county",
+                                            **({"note": sent.note} if sent.note else {})}
     w: CityOutcome = sent.workbook
     c = w.checked
     return {
