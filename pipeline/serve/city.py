@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from ..model import Finding, Roster, Severity, UnitStatus
-from ..run.check import Checked, check_files, staged_source
-from ..run.runner import Guard
+from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
+from ..run.check import Checked, check_files, file_findings, staged_source
+from ..run.runner import Guard, read_all
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..spec.wording import table_rate
@@ -31,7 +31,7 @@ from ..stages.consolidate import consolidate, rate_of
 from ..stages.resolve import gather
 from ..stages.tabulate import tabulate
 from ..store.cache import ReadCache
-from ..store.inbox import Note
+from ..store.inbox import READABLE, Note
 from ..store.links import city_key
 from ..store.uploads import CITY_MARK, claim, free_city_name, page_upload, store_city_upload, upload_suffix
 from .desk import STAMP, Desk, Incoming, Outcome, Standing, renamed, store_failure, warning_keys, why_standing
@@ -179,15 +179,21 @@ def _for_county(desk: Desk, city: City, unit: Unit, filename: str, data: bytes, 
 def identify(desk: Desk, filename: str, data: bytes) -> tuple[list[str], Checked]:
     """Whose return(s) the file holds, read as `make report` would read it under the clerk's own
     file name (its content first; the name when the content names nobody): the counties' codes,
-    in the units list's order, and the check. Read apart from the page's cache, which keeps only
-    what was read under the names files have in the inbox."""
+    in the units list's order, and what reading found. Only read, in the page's worker, never
+    validated: the county's own path then checks the file whole under its inbox name, so one
+    upload is validated once. Read apart from the page's cache, which keeps only what was read
+    under the names files have in the inbox."""
     guard = Guard(desk.form)
     name = Path(filename or "").stem + upload_suffix(filename, data[:8])
     source = staged_source(name or "上传的报表.xlsx", data, datetime.now().timestamp())
-    files = check_files([source], {source.path: data}, desk.form, desk.units, passwords=desk.passwords,
-                        cache=ReadCache(None, ""), guard=guard, **desk.scheduling)
+    readable = [source] if source.kind in READABLE else []
+    results = read_all(readable, {source.path: data}, desk.form, desk.units, desk.passwords, ReadCache(None, ""), guard,
+                       reader=desk.scheduling.get("reader"))
     desk.log_faults(guard)
-    checked = files.checked()[source.path]
+    whole = next((r for r in results if r.source.path == source.path), ReadResult(source, None, ()))
+    parts = tuple(results) if [r.source.path for r in results] not in ([], [source.path]) else ()
+    found = (*file_findings(desk.form, [source], desk.units), *(f for r in results for f in r.findings))
+    checked = Checked(source, whole, _sorted(found), parts)
     return _counties_in(desk.units, checked), checked
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,10 @@ def test_a_return_the_city_does_not_govern_is_refused_in_chinese_and_stored_nowh
     # A county code that is not the city's, forged into the form.
     forged = send(lanzhou, "武都区.xlsx", data, wudu.code)
     assert forged.status == 400 and "不是兰州市所辖的县（市、区）" in forged.json["message"]
+    # A return naming no unit, under a name that names none either: which county, the clerk must say.
+    nobody = replace(units.by_code("620102"), code="629999", name="某某县")
+    unknown = send(lanzhou, "报表.xlsx", workbook(form, nobody))
+    assert unknown.status == 422 and "文件中没有读到本市（州）所辖的县（市、区）" in unknown.json["note"]
     assert inbox_files(inbox) == []
 
 
