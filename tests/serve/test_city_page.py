@@ -6,7 +6,9 @@ its two links never open each other's page, and their files never take each othe
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.run.report import build_run
+from pipeline.spec.scope import city
 from pipeline.spec.wording import table_rate
 from pipeline.store.uploads import CITY_MARK
 from tests.builders import clean_rows, write_return
@@ -66,7 +70,8 @@ def served(tmp_path):
     server.stop()
 
 
-def test_a_city_uploads_for_its_counties_and_reads_their_status_findings_notes_and_its_totals(served, form, units):
+def test_a_city_uploads_for_its_counties_and_reads_their_status_findings_notes_and_its_totals(served, form, units,
+                                                                                            settings):
     server, inbox = served
     lanzhou = server.city_links()["620100"]
     first = request("GET", lanzhou).text
@@ -107,6 +112,12 @@ def test_a_city_uploads_for_its_counties_and_reads_their_status_findings_notes_a
     averaged = (sum(r["households_visited"] for r in a_rows) / sum(r["households_total"] for r in a_rows)
                 + sum(r["households_visited"] for r in b_rows) / sum(r["households_total"] for r in b_rows)) / 2
     assert rate != f"{averaged * 100:.2f}%"
+    # Every sum is the one `make report CITY=兰州市` makes of the same inbox.
+    run = build_run(inbox, settings, scope=city(form, units, "兰州市"))
+    top = next(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
+    assert (top["code"], top["units_included"]) == ("620100", "2")
+    shown = re.findall(r'<tr><td>([^<]+)</td><td class="num">([^<]+)</td><td>', totals)
+    assert shown == [(f.full_label, f"{int(top[f.key]):,}") for spec in form.sheets for f in spec.count_fields]
 
     # One county's page, from the city's; and the county's own page says who sent its return.
     county_page = request("GET", lanzhou + "/" + anning.code).text
