@@ -220,3 +220,20 @@ def test_jiayuguan_the_city_and_jiayuguan_the_unit_keep_apart(served, form, unit
     assert not (inbox / ".versions" / "620200").exists() or not list((inbox / ".versions" / "620200").iterdir())
     office = page_showing(server.status_url(), again.json["file"])
     assert row_of(office, "620200").startswith("嘉峪关市")
+
+
+def test_who_sent_a_countys_return_is_still_said_after_a_restart(tmp_path, form, units):
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    try:
+        sent = send(server.city_links()["620100"], "安宁区.xlsx", workbook(form, units.by_code("620105")), "620105")
+        assert sent.status == 200
+    finally:
+        server.stop()
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    try:
+        assert row_of(request("GET", server.city_links()["620100"]).text, "620105").startswith("安宁区 | 已报送 | 兰州市代报")
+        assert "由兰州市代为报送" in request("GET", server.links()["620105"]).text
+    finally:
+        server.stop()
