@@ -21,7 +21,7 @@ from pipeline.spec.scope import city
 from pipeline.spec.wording import table_rate
 from pipeline.store.uploads import CITY_MARK
 from tests.builders import clean_rows, write_return
-from tests.serving import page_showing, request, start_server, upload
+from tests.serving import multipart, page_showing, request, start_server, upload
 
 ASCII_BESIDE_CHINESE = re.compile(r"[\u4e00-\u9fff][,;:()!?]|[,;:()!?][\u4e00-\u9fff]")
 
@@ -162,6 +162,10 @@ def test_a_return_the_city_does_not_govern_is_refused_in_chinese_and_stored_nowh
     # A county code that is not the city's, forged into the form.
     forged = send(lanzhou, "武都区.xlsx", data, wudu.code)
     assert forged.status == 400 and "不是兰州市所辖的县（市、区）" in forged.json["message"]
+    # A POST from another site is refused before it is read, as on a county's page.
+    body, content_type = multipart({"county": "620105"}, {"file": ("a.xlsx", workbook(form, units.by_code("620105")))})
+    foreign = request("POST", lanzhou, body, {"Content-Type": content_type, "Origin": "https://evil.example"})
+    assert foreign.status == 403 and "这次提交不是从本报送页发出的" in foreign.text
     # A return naming no unit, under a name that names none either: which county, the clerk must say.
     nobody = replace(units.by_code("620102"), code="629999", name="某某县")
     unknown = send(lanzhou, "报表.xlsx", workbook(form, nobody))
