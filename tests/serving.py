@@ -59,6 +59,14 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def said(self, words: str, timeout: float = 15) -> str:
+        """The server's output once it says `words`: start_server returns at its first line, and
+        the lines after it (the inbox, the links, the round) follow when the machine gets to them."""
+        deadline = time.monotonic() + timeout
+        while words not in (text := self.output()) and time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(0.05)
+        return text
+
 
 def settings_file(folder: Path, **values) -> Path:
     """A settings.toml in `folder` with these top-level settings (the rest as by default)."""
