@@ -73,7 +73,7 @@ bench: $(VENV)/.dev $(VENV)/.compiled ## 测速：87 份杂乱报表对比 read_
 serve: $(VENV)/.runtime $(VENV)/.compiled ## 启动报送页：各单位凭链接上传报表，即时看到审核结果（HOST= PORT= INBOX= OUTBOX=；ROUND= 上传时即与上一轮比较，PREVIOUS= 指定上一轮）
 	$(PY) -m pipeline serve
 
-links: $(VENV)/.runtime $(VENV)/.compiled ## 生成各单位的报送链接 outbox/links.csv 和状态页链接 outbox/status.url（RENEW=代码 换新，REVOKE=代码 停用）
+links: $(VENV)/.runtime $(VENV)/.compiled ## 生成各单位、各市州的报送链接 outbox/links.csv 和状态页链接 outbox/status.url（RENEW=代码 换新，REVOKE=代码 停用；市州写 市州代码，如 RENEW=市州620100）
 	$(PY) -m pipeline links
 
 bench-serve: $(VENV)/.dev $(VENV)/.compiled ## 报送页测速：一次上传的应答时间、87 个单位同时上传，写入 benchmarks/results.md（开发用）

@@ -78,13 +78,15 @@ def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     sv.add_argument("--previous", default=_given("PREVIOUS"), metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
     sv.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
-    ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
-                        description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
+    ln = sub.add_parser("links", help="生成各单位、各市州的报送链接（links.csv）和办公室状态页链接（status.url）",
+                        description="生成各单位的报送链接、各市州的市州页链接和办公室状态页链接；已有的链接保持不变。")
     ln.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
     ln.add_argument("--host", default=_given("HOST"), metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
     ln.add_argument("--port", type=int, default=_given("PORT", int), metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
-    ln.add_argument("--renew", default=_given("RENEW"), metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
-    ln.add_argument("--revoke", default=_given("REVOKE"), metavar="代码", help="停用这些单位的链接（逗号分隔）")
+    ln.add_argument("--renew", default=_given("RENEW"), metavar="代码",
+                    help="为这些单位换新链接（逗号分隔；市州写“市州”加代码，如 市州620100；status 为状态页链接）")
+    ln.add_argument("--revoke", default=_given("REVOKE"), metavar="代码",
+                    help="停用这些单位的链接（逗号分隔；市州写“市州”加代码，如 市州620100：市州的代码可能与某个单位相同）")
     ln.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     ln.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")

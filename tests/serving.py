@@ -35,6 +35,11 @@ class Server:
 
         return read_links(self.outbox)
 
+    def city_links(self) -> dict[str, str]:
+        from pipeline.store.links import read_city_links
+
+        return read_city_links(self.outbox)
+
     def status_url(self) -> str:
         from pipeline.store.links import read_status_url
 
@@ -53,6 +58,14 @@ class Server:
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def said(self, words: str, timeout: float = 15) -> str:
+        """The server's output once it says `words`: start_server returns at its first line, and
+        the lines after it (the inbox, the links, the round) follow when the machine gets to them."""
+        deadline = time.monotonic() + timeout
+        while words not in (text := self.output()) and time.monotonic() < deadline and self.process.poll() is None:
+            time.sleep(0.05)
+        return text
 
 
 def settings_file(folder: Path, **values) -> Path:
@@ -130,8 +143,10 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict | No
         conn.close()
 
 
-def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_json: bool = True, timeout: float = 60) -> Answer:
-    fields = {"explanation": explanation} if explanation else {}
+def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_json: bool = True, timeout: float = 60,
+           fields: dict[str, str] | None = None) -> Answer:
+    """`fields`: the form's other fields (a city's page asks whose return it is: `county`)."""
+    fields = ({"explanation": explanation} if explanation else {}) | (fields or {})
     body, content_type = multipart(fields, {"file": (filename, data)})
     headers = {"Content-Type": content_type}
     if as_json:

@@ -63,6 +63,14 @@ class Checked:
     source: Source
     result: ReadResult
     findings: tuple[Finding, ...]  # errors first, as validation.html lists them
+    # A file the reader read as several returns (a city's workbook: `兰州市.xlsx/安定区`, each
+    # its own source below the file's path): every result it gave. Empty: `result` alone.
+    parts: tuple[ReadResult, ...] = ()
+
+    @property
+    def results(self) -> tuple[ReadResult, ...]:
+        """Every result the file gave, in the order check_files gave them."""
+        return self.parts or (self.result,)
 
     @property
     def errors(self) -> int:
@@ -84,14 +92,34 @@ class FilesChecked:
     to_read: int  # how many files were read afresh (not from the cache)
 
     def checked(self) -> dict[str, Checked]:
+        listed = {s.path for s in self.sources}
         own: dict[str, list[Finding]] = {s.path: [] for s in self.sources}
         results = {path: r for r in self.results for path in r.source.paths}  # a combined return's files: its own
         # What is said of a combined return as a whole goes with its first file.
         first = {r.source.path: r.source.parts[0] for r in self.results if r.source.parts}
         for f in self.findings:
-            own.setdefault(first.get(f.file, f.file), []).append(f)
-        return {s.path: Checked(s, results.get(s.path) or ReadResult(s, None, ()),
-                                tuple(sorted(own[s.path], key=lambda f: f.sort_key))) for s in self.sources}
+            own.setdefault(_file_of(first.get(f.file, f.file), listed), []).append(f)
+        given: dict[str, list[ReadResult]] = {}
+        for r in self.results:
+            for path in r.source.paths:  # a combined return: each of its files; a part: the file it is in
+                given.setdefault(_file_of(path, listed), []).append(r)
+        out = {}
+        for s in self.sources:
+            results = given.get(s.path, [])
+            exact = next((r for r in results if r.source.path == s.path or s.path in r.source.parts), None)
+            parts = tuple(results) if results and results != [exact] else ()
+            out[s.path] = Checked(s, exact or ReadResult(s, None, ()), tuple(sorted(own[s.path], key=lambda f: f.sort_key)),
+                                  parts)
+        return out
+
+
+def _file_of(path: str, listed: set[str]) -> str:
+    """The listed file a result or finding belongs to: its own path, or the file it is a part
+    of (`兰州市.xlsx/安定区` → `兰州市.xlsx`, when the inbox listed the workbook, not the part)."""
+    head = path
+    while head not in listed and "/" in head:
+        head = head.rsplit("/", 1)[0]
+    return head if head in listed else path
 
 
 @dataclass(frozen=True)
@@ -168,9 +196,9 @@ def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecke
     the check of all (the page checks only what is new, and keeps the rest)."""
     results: dict[str, ReadResult] = {}  # by the result's own path: a combined return's files share it
     for s in sorted(sources, key=lambda s: s.kind not in READABLE):
-        r = checked[s.path].result
-        if s.kind in READABLE or s.kind in ("broken", "archive") or r.ret is not None:  # a skipped file standing for its county
-            results.setdefault(r.source.path, r)
+        for r in checked[s.path].results:  # a file read as several returns: each of them
+            if s.kind in READABLE or s.kind in ("broken", "archive") or r.ret is not None:  # a skipped file standing for its county
+                results.setdefault(r.source.path, r)
     findings = tuple(f for s in sources for f in checked[s.path].findings)
     return FilesChecked(tuple(sources), tuple(results.values()), findings, Tables((), {}), 0)
 

@@ -1,5 +1,7 @@
 """The submission page (`make serve`): each unit uploads its own return by its secret link and
-sees at once what `make report` would say of it; the office watches the roster at /status.
+sees at once what `make report` would say of it; each city (市州) watches its counties and
+uploads for them by its own link (city_routes.py); the office watches the roster, city by
+city, at /status.
 
 HTTP and tokens live here; the desk keeps the state; reading and the rules are the report's own
 (run/check), run in a worker process within limits (worker.py). Uploads that arrive while a
@@ -24,12 +26,15 @@ from ..outputs.templates import environment
 from ..spec.config import Settings
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
-from ..store.links import STATUS, TokenBook
+from ..store.links import STATUS, TokenBook, city_of_key
 from ..store.lock import server_lock
 from ..store.rounds import RoundWatch, round_watch
 from ..store.uploads import sweep_partial
 from . import pages
-from .desk import EXPLANATION_LIMIT, Desk, Incoming, Outcome, figures
+from .city import CityBoard, city_groups
+from .city_routes import Kit, city_routes
+from .desk import EXPLANATION_LIMIT, Desk, Incoming, Outcome
+from .figures import figures
 from .receive import BadForm, Intake, Stalled, TooLarge, origin_of, read_form
 from .worker import CheckWorker, warm_up
 
@@ -38,7 +43,7 @@ PAGE_WAIT = 0.9  # seconds a page waits for the inbox to be looked at again befo
 
 def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None,
                base_url: str = "", upload_interval: float = 0.0):
-    """The ASGI app. `tokens` tells whose a token is: a unit's code, "status", or None.
+    """The ASGI app. `tokens` tells whose a token is: a unit's code, a city's key, "status", or None.
     `idle_timeout`: the window over which an upload must average MIN_RATE. `base_url`: the
     address counties use (a POST from any other origin is refused). `upload_interval`: the
     least time between two uploads of one unit."""
@@ -64,6 +69,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
 
     intake = Intake(desk, in_worker)
     who = tokens.who
+    board = CityBoard(desk)
+    cities = board.cities
 
     async def fresh() -> None:
         """The inbox looked at again (files put in by hand, taken out), waited for a moment
@@ -113,7 +120,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         # Just accepted and now standing: its findings are on the page already, above.
         just_shown = outcome is not None and outcome.status == "accepted" and outcome.stored == path
         token = request.path_params["token"]
-        return page("submit.html.j2", status, unit=unit, standing=standing,
+        sent_by = cities.get(desk.by_city.get(path, ""))
+        return page("submit.html.j2", status, unit=unit, standing=standing, sent_by=sent_by.name if sent_by else "",
                     standing_findings=[] if just_shown else desk.standing_findings(unit.code, state),
                     explanation=desk.explanation_of(path), answered=desk.answered(path), round=desk.rounds,
                     outcome_answered=desk.answered(outcome.stored) if outcome and outcome.stored else frozenset(),
@@ -208,8 +216,10 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         token = request.path_params["token"]
         counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
         links = {u.code: relative(request, "status", token, u.code) for u in roster.units}
-        return page("status.html.j2", roster=roster, counts=counts, links=links,
-                    explanations={p: n.words for p, n in desk.notes.items()}, versions=state.versions,
+        city_links = {code: relative(request, "status", token, "city", code) for code in cities}
+        return page("status.html.j2", roster=roster, counts=counts, links=links, groups=city_groups(roster, cities),
+                    city_links=city_links, notes={u.code: board.explanation(u, state) for u in roster.units},
+                    via={u.code: board.via_city(u, state) for u in roster.units}, versions=state.versions,
                     updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), round=desk.rounds, refused=desk.refused)
 
     async def status_unit_get(request: Request):
@@ -227,8 +237,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         return page("status-unit.html.j2", unit=unit, standing=standing, findings=sorted(set(own), key=lambda f: f.sort_key),
                     figures=figures(desk.form, current.result.ret) if current else (),
                     explanation=desk.explanation_of(path), answered=desk.answered(path),
-                    versions=state.versions.get(unit.code, 0),
-                    back=relative(request, "status", request.path_params["token"]))
+                    versions=state.versions.get(unit.code, 0), how=board.how(standing, state),
+                    back=relative(request, "status", request.path_params["token"]), back_words="返回报送情况")
 
     async def anything_else(request: Request):
         return not_found(request)
@@ -247,9 +257,14 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         token = request.path_params.get("token", "")
         if token and who(token) == STATUS:
             return relative(request, "status", token)
+        if token and city_of_key(who(token)):
+            return relative(request, "city", token)
         return relative(request, "u", token) if token and unit_of(request) else ""
 
+    kit = Kit(desk, board, who, page, refuse, fresh, in_worker, foreign, wants_json, relative, limit_bytes,
+              idle_timeout, upload_interval, _seconds_left, log)
     routes = [
+        *city_routes(kit),
         Route("/u/{token}", unit_get, methods=["GET"]),
         Route("/u/{token}/", unit_get, methods=["GET"]),
         Route("/u/{token}", unit_post, methods=["POST"]),
@@ -373,9 +388,9 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
                      base_url=base_url, upload_interval=settings.upload_interval_seconds)
     host, port = sock.getsockname()[:2]
     counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
-    say(f"报送页已启动：http://{_url_host(host)}:{port}/（这个地址本身不能打开：各单位用自己的专用链接，办公室用状态页链接；按 Ctrl-C 停止）")
+    say(f"报送页已启动：http://{_url_host(host)}:{port}/（这个地址本身不能打开：各单位、各市州用自己的专用链接，办公室用状态页链接；按 Ctrl-C 停止）")
     say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
-    say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}（双击即可打开）。")
+    say(f"各单位、各市州的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}（双击即可打开）。")
     if rounds is not None:
         say(rounds.summary())
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,

@@ -1,6 +1,6 @@
 """The submission page's state, apart from HTTP: every inbox file's check, the roster as a report
-run would make it, what each upload came to, the 上报说明 counties gave, and the units that
-tried and were refused."""
+run would make it, what each upload came to, the 上报说明 counties gave, the units that
+tried and were refused, and the returns cities uploaded on their counties' behalf."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from ..errors import reason
-from ..model import Finding, Previous, Return, Roster, Severity, Source, UnitStatus
+from ..model import Finding, Previous, ReadResult, Roster, Severity, Source, UnitStatus
 from ..run.check import (
     Checked,
     FilesChecked,
@@ -35,14 +35,17 @@ from ..store.rounds import RoundWatch
 from ..store.uploads import (
     claim,
     free_name,
+    load_by_city,
     load_notes,
     load_refused,
+    save_by_city,
     save_notes,
     save_refused,
     store_upload,
     upload_suffix,
     version_counts,
 )
+from .figures import changes, figures
 from .worker import CheckWorker
 
 SERVE_LOG = "serve-errors.log"  # the submission page's faults, for the maintainers (a report run has its own)
@@ -59,6 +62,7 @@ class Incoming:
     filename: str
     data: bytes
     explanation: str = ""
+    by_city: str = ""  # the city's code when its page sent the return on the county's behalf
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ class Standing:
     roster: Roster
     findings: tuple[Finding, ...]
     versions: dict[str, int]  # unit code → returns it has uploaded that the page keeps
+    # A return read from part of a file (a county's in a city's workbook), as its own check, by its path.
+    parts: dict[str, Checked] = field(default_factory=dict)
 
 
 @dataclass
@@ -126,6 +132,7 @@ class Desk:
     # unit code → (time, number of errors) of its latest refused upload: a refused file is
     # stored nowhere, but the office should see that the county tried (kept in .versions/).
     refused: dict[str, tuple[str, int]] = field(default_factory=dict)
+    by_city: dict[str, str] = field(default_factory=dict)  # inbox file name → the city that sent it for its county
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: ReadCache = field(default_factory=lambda: ReadCache(None, ""))
     hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
@@ -140,6 +147,7 @@ class Desk:
         """The notes and refusals the page keeps on disk, from before a restart."""
         self.notes = load_notes(self.inbox)
         self.refused = load_refused(self.inbox)
+        self.by_city = load_by_city(self.inbox)
 
     @property
     def scheduling(self) -> dict:
@@ -171,8 +179,8 @@ class Desk:
         roster, findings = choose(assembled(list(view.sources), self.files), self.form, self.units, guard, when)
         extra = self._across_standing(roster)
         self.state = Standing(dict(self.files), with_warning_counts(roster, extra), (*findings, *extra),
-                              version_counts(self.inbox))
-        self._log(guard)
+                              version_counts(self.inbox), _parts(self.files))
+        self.log_faults(guard)
 
     def _to_check(self, sources: list[Source]) -> list[Source]:
         """The files new or changed since the last look; and the other files of a return
@@ -229,9 +237,12 @@ class Desk:
         return next(u for u in state.roster.units if u.code == code)
 
     def current(self, code: str, state: Standing | None = None) -> Checked | None:
+        """The check of the unit's standing return: its file's, or its part's of a city's workbook."""
         state = state or self.state
         u = self.status_of(code, state)
-        return state.checked.get(u.source.path) if u.source else None
+        if u.source is None:
+            return None
+        return state.checked.get(u.source.path) or state.parts.get(u.source.path)
 
     def standing_findings(self, code: str, state: Standing | None = None) -> list[Finding]:
         """What the report says of the unit's standing return, however it came (uploaded, or
@@ -241,10 +252,14 @@ class Desk:
         u = self.status_of(code, state)
         if u.source is None:
             return []
-        checked = state.checked.get(u.source.path)
+        checked = self.current(code, state)
         ret = checked.result.ret if checked else None
         theirs = ret is not None and ret.county_code not in ("", code)
-        own = {f for f in state.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
+        if u.source.path in state.parts:  # a part of a city's workbook: what concerns this county in it
+            whole = _whole_file(u.source.path, state)
+            own = {f for f in state.findings if f.file == u.source.path or (f.file == whole and f.county_code == code)}
+        else:
+            own = {f for f in state.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
         return sorted(own, key=lambda f: f.sort_key)
 
     # --- uploads ----------------------------------------------------------------------------
@@ -285,28 +300,29 @@ class Desk:
                 with claim(self.inbox):
                     stored = store_upload(self.inbox, item.unit, item.data, checked.source.path)
             except OSError as e:
-                outcomes[i] = Outcome("failed", 503, None, item.filename, when=checked_at, failure=_store_failure(e))
+                outcomes[i] = Outcome("failed", 503, None, item.filename, when=checked_at, failure=store_failure(e))
                 continue
-            checked = _renamed(checked, stored.path.name, stored.mtime)  # the name and time it has on the disk
+            checked = renamed(checked, stored.path.name, stored.mtime)  # the name and time it has on the disk
+            if item.by_city:
+                self.record_by_city(stored.path.name, item.by_city)
             refused.pop(code, None)
             latest[code] = checked
             taken_in.append(Taken(i, item, checked, current, stored=True))
         if refused != self.refused:
-            self.refused = refused
-            self._save_refused()
+            self.save_refused(refused)
         extra = self._compare([t.checked for t in taken_in])
         for t in taken_in:
             if t.stored and extra:  # compared once, here: the refresh finds it done
                 self.across[(t.checked.source.path, t.checked.source.sha256)] = extra.get(id(t.checked), ())
         if taken_in:
-            self._refresh_after_storing()
+            self.refresh_after_storing()
         for t in taken_in:
             judged = with_findings(t.checked, extra.get(id(t.checked), ()))
             outcomes[t.index] = self._accepted(guard, t.item, judged, t.current, unchanged=not t.stored)
-        self._log(guard)
+        self.log_faults(guard)
         return [outcomes[i] for i in range(len(incoming))]
 
-    def _refresh_after_storing(self) -> None:
+    def refresh_after_storing(self) -> None:
         """The inbox looked at again, with the returns just stored in it. They are stored and
         will be answered as such: a fault of this program here costs the page's view of the
         inbox until the next look, never a county's receipt."""
@@ -352,15 +368,15 @@ class Desk:
         code = item.unit.code
         stored = current if unchanged and current is not None else checked
         path = stored.source.path
-        warnings = _warning_keys(checked.findings)
+        warnings = warning_keys(checked.findings)
         note_failed = ""
         if item.explanation:
-            note_failed = self._keep_note(path, Note(item.explanation, warnings))
+            note_failed = self.keep_note(path, Note(item.explanation, warnings))
         elif not unchanged and current is not None and current.source.path in self.notes:
-            note_failed = self._keep_note(path, self.notes[current.source.path])  # kept, for what it answered
+            note_failed = self.keep_note(path, self.notes[current.source.path])  # kept, for what it answered
         standing = self.status_of(code).source
         other = standing.path if standing and standing.path != path else ""
-        why = _why_standing(self.status_of(code), checked) if other else ""
+        why = why_standing(self.status_of(code), checked) if other else ""
         when = datetime.fromtimestamp(stored.source.mtime).strftime(STAMP)
         outcome = self._receipt(guard, "accepted", item, checked, None if unchanged else current, when, path,
                                 unchanged=unchanged, not_standing=other, why_not=why)
@@ -395,10 +411,10 @@ class Desk:
         current = self.current(code)
         if current is None or not text:
             return None
-        warnings = _warning_keys(self.standing_findings(code))
-        return self._keep_note(current.source.path, Note(text, warnings))
+        warnings = warning_keys(self.standing_findings(code))
+        return self.keep_note(current.source.path, Note(text, warnings))
 
-    def _keep_note(self, file: str, note: Note) -> str:
+    def keep_note(self, file: str, note: Note) -> str:
         """Kept beside the returns, in the inbox's hidden .versions/ (the reader skips it): ""
         when kept, else why not (the inbox full: the return itself is stored all the same)."""
         notes = self.notes | {file: note}  # a new dict: a page rendered meanwhile reads the old one whole
@@ -418,13 +434,21 @@ class Desk:
         note = self.notes.get(file)
         return note.warnings if note else frozenset()
 
-    def _save_refused(self) -> None:
+    def save_refused(self, refused: dict[str, tuple[str, int]]) -> None:
+        self.refused = refused
         try:
             save_refused(self.inbox, self.refused)
         except OSError:
             pass  # the office sees it until the next restart all the same
 
-    def _log(self, guard: Guard) -> None:
+    def record_by_city(self, file: str, city_code: str) -> None:
+        self.by_city = self.by_city | {file: city_code}  # a new dict: a page rendered meanwhile reads the old one whole
+        try:
+            save_by_city(self.inbox, self.by_city)
+        except OSError:
+            pass  # the return is stored all the same; the page forgets who sent it at its next start
+
+    def log_faults(self, guard: Guard) -> None:
         """A fault of this program, logged where the maintainers look (the outbox), once."""
         if not guard.incidents or self.outbox is None:
             return
@@ -437,29 +461,59 @@ class Desk:
             pass  # the clerk's finding still carries the reference
 
 
-def _warning_keys(findings) -> frozenset[tuple[str, str, str, str]]:
+def warning_keys(findings) -> frozenset[tuple[str, str, str, str]]:
     """The warnings a note is written for, each as its rule, sheet, cell and field: a note
     answers these, never a warning found later (another cell, another rate of the sheet)."""
     return frozenset((f.rule, f.sheet, f.cell, f.field) for f in findings if f.severity == Severity.WARNING)
 
 
-def _renamed(checked: Checked, name: str, mtime: float) -> Checked:
+def renamed(checked: Checked, name: str, mtime: float) -> Checked:
     """The check of a return as it is stored: its name (another than it was checked under when
-    another writer took that one meanwhile) and its time in the inbox."""
+    another writer took that one meanwhile) and its time in the inbox; a part of the file
+    (`old.xlsx/安定区`) follows it (`name/安定区`)."""
     old = checked.source.path
+
+    def moved(path: str) -> str:
+        return name + path[len(old):] if path == old or path.startswith(old + "/") else path
+
+    def result_moved(result: ReadResult) -> ReadResult:
+        source = replace(result.source, path=moved(result.source.path), mtime=mtime)
+        ret = replace(result.ret, source=source) if result.ret is not None else None
+        return replace(result, source=source, ret=ret, findings=tuple(replace(f, file=moved(f.file)) for f in result.findings))
+
     source = replace(checked.source, path=name, mtime=mtime)
-    ret = replace(checked.result.ret, source=source) if checked.result.ret is not None else None
-    findings = tuple(replace(f, file=name) if f.file == old else f for f in checked.findings)
-    return Checked(source, replace(checked.result, source=source, ret=ret), findings)
+    findings = tuple(replace(f, file=moved(f.file)) for f in checked.findings)
+    return Checked(source, result_moved(checked.result), findings, tuple(result_moved(r) for r in checked.parts))
 
 
-def _store_failure(error: OSError) -> str:
+def _parts(files: dict[str, Checked]) -> dict[str, Checked]:
+    """Each part of a file read as several returns, as a check of its own (its findings are
+    those filed under its path, or under the file's with its county)."""
+    out = {}
+    for c in files.values():
+        for r in c.parts:
+            if r.source.path != c.source.path:
+                code = r.ret.county_code if r.ret is not None else ""
+                own = tuple(f for f in c.findings
+                            if f.file == r.source.path or (f.file == c.source.path and code and f.county_code == code))
+                out[r.source.path] = Checked(r.source, r, own)
+    return out
+
+
+def _whole_file(part: str, state: Standing) -> str:
+    head = part
+    while head not in state.checked and "/" in head:
+        head = head.rsplit("/", 1)[0]
+    return head
+
+
+def store_failure(error: OSError) -> str:
     """Why the inbox could not take a return, in the clerk's words."""
     return (f"报送页暂时无法保存报表（收件箱{reason(error)}）。本次报表没有保存，本单位原来的报送情况不变。"
             "请稍后重新报送；如仍不行，请与省双联办联系。")
 
 
-def _why_standing(standing: UnitStatus, mine: Checked) -> str:
+def why_standing(standing: UnitStatus, mine: Checked) -> str:
     """Why another of the unit's files stands rather than the one just stored, by the rule the
     report chooses by (resolve): the later 填报日期 (one in the future, or none, ranks oldest),
     then the later time in the inbox."""
@@ -479,49 +533,3 @@ def _why_standing(standing: UnitStatus, mine: Checked) -> str:
 
 def _day(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
-
-
-@dataclass(frozen=True)
-class SheetFigures:
-    key: str
-    label: str
-    figures: tuple[tuple[str, str, str, int | None], ...]  # (field key, label, unit, sum or None)
-
-
-def figures(form: Form, ret: Return | None) -> tuple[SheetFigures, ...]:
-    """Each sheet's 合计 as the province will read it: the sum over the township rows of every
-    count; None where a cell of that column could not be read."""
-    if ret is None:
-        return ()
-    out = []
-    for spec in form.sheets:
-        sheet = ret.sheets.get(spec.key)
-        if sheet is None:
-            continue
-        row = []
-        for f in spec.count_fields:
-            values = sheet.values.get(f.key, ())
-            total = None if any(v is None for v in values) else sum(values)
-            row.append((f.key, f.full_label, f.unit, total))
-        out.append(SheetFigures(spec.key, f"{spec.number}{spec.label}", tuple(row)))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
-class Change:
-    sheet: str
-    field: str
-    old: int | None
-    new: int | None
-
-
-def changes(old: tuple[SheetFigures, ...], new: tuple[SheetFigures, ...]) -> tuple[Change, ...]:
-    """Field by field, the figures that differ between the current return and the new one."""
-    before = {(s.key, k): v for s in old for k, _, _, v in s.figures}
-    out = []
-    for s in new:
-        for key, label, _, value in s.figures:
-            was = before.get((s.key, key))
-            if was != value:
-                out.append(Change(s.label, label, was, value))
-    return tuple(out)

@@ -1,12 +1,16 @@
-"""Each unit's secret link to the submission page, and the office's own status link.
+"""Each unit's secret link to the submission page, each city's (市州) link to its page, and the
+office's own status link.
 
 A token is 192 random bits. The outbox keeps only its SHA-256 (`tokens.json`): the server
 checks a presented token by its hash, so a copy of that file opens no page. The tokens
 themselves are written once, to `links.csv` (mode 0600: it is the secret the office hands
-out; columns 单位代码, 单位名称, 报送链接) and `status.url` (a Windows Internet shortcut, which a
-double-click opens). `make links` never changes a token once made; a unit's token changes
-only when the office renews or revokes it by name. Should `tokens.json` be lost, its hashes
-are made again from the tokens links.csv and status.url still hold, never new tokens.
+out; columns 单位代码, 单位名称, 报送链接, 类别) and `status.url` (a Windows Internet shortcut,
+which a double-click opens). `make links` never changes a token once made; a unit's token
+changes only when the office renews or revokes it by name. Should `tokens.json` be lost, its
+hashes are made again from the tokens links.csv and status.url still hold, never new tokens.
+
+A city's key in the token store is `city:<code>`, apart from the units' codes: 嘉峪关市 is a city
+and a reporting unit under one code, 620200, and has a link as each.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import csv
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -28,7 +32,9 @@ TOKENS = "tokens.json"
 LINKS = "links.csv"
 STATUS_URL = "status.url"
 STATUS = "status"  # the office's key in the token store, beside the units' codes
-LINK_COLUMNS = ("单位代码", "单位名称", "报送链接")
+CITY = "city:"  # a city's key in the token store: `city:620100`
+LINK_COLUMNS = ("单位代码", "单位名称", "报送链接", "类别")
+UNIT_KIND, CITY_KIND = "报送单位", "市州"  # the 类别 of a row: a unit's own link, or a city's page
 _OLD_COLUMNS = ("code", "name", "url")  # links.csv before its columns were named in Chinese
 
 
@@ -50,6 +56,19 @@ def unit_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/u/{token}"
 
 
+def city_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/city/{token}"
+
+
+def city_key(code: str) -> str:
+    return f"{CITY}{code}"
+
+
+def city_of_key(key: str | None) -> str:
+    """The city's code when `key` (what TokenBook.who answers) is a city's; "" otherwise."""
+    return key[len(CITY):] if key and key.startswith(CITY) else ""
+
+
 def status_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/status/{token}"
 
@@ -57,14 +76,15 @@ def status_url(base_url: str, token: str) -> str:
 @dataclass(frozen=True)
 class Links:
     """What `make links` leaves: each unit's token by code (None once revoked, or when only its
-    hash survives), the status token, and how many tokens this call made."""
+    hash survives), each city's likewise, the status token, and how many tokens this call made."""
 
     tokens: dict[str, str | None]
     status: str | None
     made: int
-    revoked: tuple[str, ...]
-    lost: tuple[str, ...]  # units whose token exists only as a hash (links.csv was deleted)
+    revoked: tuple[str, ...]  # keys: units' codes, `city:<code>`, status
+    lost: tuple[str, ...]  # keys whose token exists only as a hash (links.csv was deleted)
     recovered: int = 0  # tokens.json was missing: this many hashes made again from links.csv and status.url
+    cities: dict[str, str | None] = field(default_factory=dict)  # city code → token
 
 
 def load_hashes(outbox: Path) -> dict[str, str]:
@@ -100,12 +120,35 @@ class TokenBook:
         return self.hashes.get(token_hash(token)) if token else None
 
 
+def link_keys(units: UnitList) -> list[str]:
+    """Every key the token store may hold, in links.csv's order: the units, the cities, the office."""
+    return [u.code for u in units.units] + [city_key(code) for code, _ in units.cities] + [STATUS]
+
+
+def key_named(text: str, units: UnitList) -> str:
+    """The token store's key for a link the office names in RENEW= or REVOKE=: a unit's code,
+    `status`, or a city as 市州 and its code or name (市州620100, 市州兰州市, city:620100). A
+    city's bare code is never taken for its link: 620200 is 嘉峪关市 the unit. KeyError when
+    it names none."""
+    word = text.strip()
+    if word in {u.code for u in units.units} or word == STATUS:
+        return word
+    for prefix in (CITY, "市州"):
+        if word.startswith(prefix):
+            rest = word[len(prefix):].lstrip(":：").strip()
+            for code, name in units.cities:
+                if rest in (code, name):
+                    return city_key(code)
+    raise KeyError(word)
+
+
 def ensure_links(outbox: Path, units: UnitList, base_url: str, *, renew: tuple[str, ...] = (),
                  revoke: tuple[str, ...] = ()) -> Links:
-    """Make the tokens that are missing, renew or revoke the ones named, and (re)write
-    links.csv and status.url for `base_url`, keeping every other token as it was."""
-    known_codes = {u.code for u in units.units} | {STATUS}
-    unknown = [c for c in (*renew, *revoke) if c not in known_codes]
+    """Make the tokens that are missing, renew or revoke the ones named (by their keys:
+    `key_named`), and (re)write links.csv and status.url for `base_url`, keeping every other
+    token as it was."""
+    known = set(link_keys(units))
+    unknown = [c for c in (*renew, *revoke) if c not in known]
     if unknown:
         raise KeyError("、".join(unknown))
     from .lock import outbox_lock
@@ -119,13 +162,13 @@ def _ensure_links(outbox: Path, units: UnitList, base_url: str, renew: tuple[str
     store = _load_store(outbox)
     recovered = 0
     if not (outbox / TOKENS).exists():
-        recovered = _recover(store, outbox, [u.code for u in units.units])
+        recovered = _recover(store, outbox, link_keys(units))
     hashes = store["tokens"]
     revoked = set(store.get("revoked", []))
     plain = _tokens_in_files(outbox, hashes)
     made = 0
     now = datetime.now().isoformat(timespec="seconds")
-    for key in [u.code for u in units.units] + [STATUS]:
+    for key in link_keys(units):
         if key in revoke:
             hashes.pop(key, None)
             plain.pop(key, None)
@@ -140,17 +183,23 @@ def _ensure_links(outbox: Path, units: UnitList, base_url: str, renew: tuple[str
     store["tokens"], store["revoked"] = hashes, sorted(revoked)
     _write_private(outbox / TOKENS, json.dumps(store, ensure_ascii=False, indent=1).encode("utf-8"))
     tokens = {u.code: plain.get(u.code) for u in units.units}
-    _write_private(outbox / LINKS, links_csv(units, tokens, base_url))
+    cities = {code: plain.get(city_key(code)) for code, _ in units.cities}
+    _write_private(outbox / LINKS, links_csv(units, tokens, base_url, cities))
     status = plain.get(STATUS)
     if status:
         _write_private(outbox / STATUS_URL, shortcut(status_url(base_url, status)))
-    lost = tuple(c for c in [*tokens, STATUS] if c in hashes and not plain.get(c))
-    return Links(tokens, status, made, tuple(sorted(revoked)), lost, recovered)
+    lost = tuple(k for k in link_keys(units) if k in hashes and not plain.get(k))
+    return Links(tokens, status, made, tuple(sorted(revoked)), lost, recovered, cities)
 
 
-def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str) -> bytes:
-    """单位代码,单位名称,报送链接; a unit without a usable token has an empty link. UTF-8 with BOM for Excel."""
-    rows = [[u.code, u.name, unit_url(base_url, tokens[u.code]) if tokens.get(u.code) else ""] for u in units.units]
+def links_csv(units: UnitList, tokens: dict[str, str | None], base_url: str,
+              cities: dict[str, str | None] | None = None) -> bytes:
+    """单位代码,单位名称,报送链接,类别: each unit's row, then each city's; one without a usable
+    token has an empty link. UTF-8 with BOM for Excel."""
+    rows = [[u.code, u.name, unit_url(base_url, tokens[u.code]) if tokens.get(u.code) else "", UNIT_KIND]
+            for u in units.units]
+    rows += [[code, name, city_url(base_url, cities[code]) if (cities or {}).get(code) else "", CITY_KIND]
+             for code, name in units.cities]
     return csv_bytes(list(LINK_COLUMNS), rows)
 
 
@@ -173,13 +222,21 @@ def read_status_url(path: Path) -> str:
 
 
 def read_links(outbox: Path) -> dict[str, str]:
-    """code → url from links.csv (Chinese columns, or the English ones of older files), for the
-    templates' 填报说明 and to keep tokens across `make links`; empty when there is none."""
-    return {code: url for code, url in _link_rows(outbox).items() if url}
+    """Each unit's code → its link, from links.csv (Chinese columns, or the English ones of older
+    files), for the templates' 填报说明; empty when there is none. The cities' rows are not
+    among them (read_city_links)."""
+    return {key: url for key, url in _link_rows(outbox).items() if url and not key.startswith(CITY)}
+
+
+def read_city_links(outbox: Path) -> dict[str, str]:
+    """Each city's code → the link to its page, from links.csv."""
+    return {city_of_key(key): url for key, url in _link_rows(outbox).items() if url and key.startswith(CITY)}
 
 
 def _link_rows(outbox: Path) -> dict[str, str]:
-    """Every unit links.csv lists, its link or "" (revoked, or lost)."""
+    """Every link links.csv lists, by its key in the token store (a unit's code, `city:<code>`),
+    its address or "" (revoked, or lost). A row is a city's by its 类别; files written before
+    cities had links have no such column, and hold units only."""
     path = outbox / LINKS
     if not path.is_file():
         return {}
@@ -188,8 +245,10 @@ def _link_rows(outbox: Path) -> dict[str, str]:
     out = {}
     for row in rows:
         code = (row.get(LINK_COLUMNS[0]) or row.get(_OLD_COLUMNS[0]) or "").strip()
+        url = (row.get(LINK_COLUMNS[2]) or row.get(_OLD_COLUMNS[2]) or "").strip()
+        is_city = (row.get(LINK_COLUMNS[3]) or "").strip() == CITY_KIND or "/city/" in url
         if code:
-            out[code] = (row.get(LINK_COLUMNS[2]) or row.get(_OLD_COLUMNS[2]) or "").strip()
+            out[city_key(code) if is_city else code] = url
     return out
 
 
@@ -200,7 +259,7 @@ def _token_of(url: str) -> str:
 def _tokens_in_files(outbox: Path, hashes: dict) -> dict[str, str]:
     """The tokens in links.csv and status.url, kept only where they still match their hash:
     the way to rewrite the links for another address without changing a token."""
-    found = {code: _token_of(url) for code, url in read_links(outbox).items()}
+    found = {key: _token_of(url) for key, url in _link_rows(outbox).items() if url}
     status = read_status_url(outbox / STATUS_URL)
     if status:
         found[STATUS] = _token_of(status)
@@ -209,7 +268,8 @@ def _tokens_in_files(outbox: Path, hashes: dict) -> dict[str, str]:
 
 def _recover(store: dict, outbox: Path, codes: list[str]) -> int:
     """tokens.json is gone: its hashes made again from the tokens links.csv and status.url
-    hold, and a unit listed there without a link stays revoked. Returns how many were kept."""
+    hold, and a unit or city listed there without a link stays revoked. Returns how many were
+    kept. `codes`: the keys the store may hold (link_keys)."""
     rows = _link_rows(outbox)
     now = datetime.now().isoformat(timespec="seconds")
     tokens = {code: _token_of(url) for code, url in rows.items() if url and code in codes}
@@ -256,7 +316,7 @@ def _address(host: str | None, port: int | None, outbox: Path) -> str:
 
 def links_command(args) -> int:
     """`python -m pipeline links`: make the missing links, renew or revoke those named, and
-    rewrite links.csv and status.url for the address counties will use."""
+    rewrite links.csv and status.url for the address counties and cities will use."""
     from ..errors import Fatal
     from ..spec.config import load_settings
     from ..spec.form import load_form
@@ -268,17 +328,31 @@ def links_command(args) -> int:
     base_url = settings.base_url or _address(args.host, args.port, args.outbox)
     split = lambda text: tuple(c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip())  # noqa: E731
     try:
-        links = ensure_links(args.outbox, units, base_url, renew=split(args.renew), revoke=split(args.revoke))
+        renew = tuple(key_named(c, units) for c in split(args.renew))
+        revoke = tuple(key_named(c, units) for c in split(args.revoke))
+        links = ensure_links(args.outbox, units, base_url, renew=renew, revoke=revoke)
     except KeyError as e:
-        raise Fatal(f"没有这个单位代码：{e.args[0]}（状态页链接的代码是 status）。") from e
+        word = e.args[0]
+        city = next((name for code, name in units.cities if word in (code, name)), "")
+        hint = (f"{word} 是{city}：市州的链接写作 市州{word}（如 make links RENEW=市州{word}）"
+                if city else "单位写代码，市州写“市州”加代码（如 市州620100），状态页链接写 status")
+        raise Fatal(f"没有这个单位代码：{word}（{hint}）。") from e
     usable = sum(1 for t in links.tokens.values() if t)
+    cities = sum(1 for t in links.cities.values() if t)
     if links.recovered:
         print(f"tokens.json 不见了：已按 {args.outbox / LINKS} 和 {args.outbox / STATUS_URL} 恢复 {links.recovered} 个链接，链接没有改变。")
-    print(f"报送链接：{usable} 个单位，本次新生成 {links.made} 个（含办公室状态页链接）；已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个单位分发）。")
+    print(f"报送链接：{usable} 个单位、{cities} 个市州，本次新生成 {links.made} 个（含办公室状态页链接）；"
+          f"已写入 {args.outbox / LINKS}（仅本机账户可读，请逐个分发：“类别”为市州的一行发给该市州）。")
     print(f"办公室状态页链接：{args.outbox / STATUS_URL}。")
     if links.revoked:
-        print(f"已停用的链接：{'、'.join(links.revoked)}（用 make links RENEW=代码 重新启用）。")
+        print(f"已停用的链接：{'、'.join(_shown(k, units) for k in links.revoked)}"
+              "（用 make links RENEW=代码 重新启用；市州写作 市州代码）。")
     if links.lost:
         print(f"注意：{len(links.lost)} 个链接只剩校验值（links.csv 已被删除），无法再写出："
-              f"{'、'.join(links.lost)}。请用 make links RENEW=代码 为这些单位生成新链接。")
+              f"{'、'.join(_shown(k, units) for k in links.lost)}。请用 make links RENEW=代码 为它们生成新链接。")
     return 0
+
+
+def _shown(key: str, units: UnitList) -> str:
+    """A key as the office names it in RENEW=: 620102, 市州620100, status."""
+    return f"市州{city_of_key(key)}" if key.startswith(CITY) else key

@@ -1,7 +1,10 @@
 """The submission page's writes to the inbox, its one writer: an accepted return stored under
 its unit's name and the time it came, the unit's earlier uploads kept in the hidden
 `.versions/<code>/`, the 上报说明 counties give, and the page's note of refused uploads.
-`make report` never writes here.
+A city's own workbook (one that holds several of its counties' returns) is stored under the
+city's name, `620100_兰州市_市州报送_<time>.xlsx`, its superseded ones kept in
+`.versions/city-<code>/`; the page notes which county returns a city uploaded on a county's
+behalf. `make report` never writes here.
 
 The page stores an upload while holding the inbox's lock exclusively (`claim`): a report run,
 which lists the inbox under the same lock shared, sees the inbox before the upload or after
@@ -33,6 +36,8 @@ from .lock import inbox_exclusive
 _STAMP = "%Y%m%d-%H%M%S"
 STAGING_PREFIX = ".upload-"  # an upload being written: hidden, swept at the next start
 REFUSED = "refused.json"  # the page's note that a unit tried and was refused
+BY_CITY = "by-city.json"  # the page's note of the returns a city uploaded on a county's behalf
+CITY_MARK = "市州报送"  # in the name of a city's own workbook: a unit's upload never has it
 
 
 @contextmanager
@@ -62,7 +67,15 @@ def upload_suffix(filename: str, head: bytes = b"") -> str:
     return suffix if suffix in WORKBOOK_SUFFIXES | {".ods"} else ".xlsx"
 
 
-_LIVE = re.compile(r"^(\d{6})_.+_\d{8}-\d{6}(?:-\d+)?\.[A-Za-z]+$")
+def city_upload_name(code: str, name: str, when: datetime, suffix: str) -> str:
+    """The name a city's own workbook has in the inbox: the city, the mark, then when it came.
+    The mark keeps it apart from a unit's upload under the same code (嘉峪关市, 620200)."""
+    return f"{code}_{name}_{CITY_MARK}_{when.strftime(_STAMP)}{suffix}"
+
+
+_TIME_AND_SUFFIX = r"_\d{8}-\d{6}(?:-\d+)?\.[A-Za-z]+$"
+_CITY_LIVE = re.compile(rf"^(\d{{6}})_.+_{CITY_MARK}{_TIME_AND_SUFFIX}")
+_LIVE = re.compile(rf"^(\d{{6}})_(?!.*_{CITY_MARK}{_TIME_AND_SUFFIX}).+{_TIME_AND_SUFFIX}")  # a unit's, not a city's
 
 
 def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
@@ -70,6 +83,24 @@ def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
     prefix = f"{unit.code}_{unit.name}_"
     return sorted(p for p in inbox.iterdir()
                   if p.is_file() and p.name.startswith(prefix) and _LIVE.match(p.name))
+
+
+def page_upload(name: str) -> bool:
+    """Whether an inbox file's name is one the page gave a unit's upload (not a city's workbook,
+    not a file put there by hand)."""
+    return bool(_LIVE.match(name))
+
+
+def live_city_uploads(inbox: Path, code: str, name: str) -> list[Path]:
+    """The city's own workbooks in the inbox, as the page named them."""
+    prefix = f"{code}_{name}_{CITY_MARK}_"
+    return sorted(p for p in inbox.iterdir()
+                  if p.is_file() and p.name.startswith(prefix) and _CITY_LIVE.match(p.name))
+
+
+def city_folder(code: str) -> str:
+    """The city's folder of kept workbooks under .versions/, apart from the unit with its code."""
+    return f"city-{code}"
 
 
 def versions_folder(inbox: Path) -> Path:
@@ -82,10 +113,19 @@ def free_name(inbox: Path, unit: Unit, when: datetime, suffix: str, taken: Itera
     and none of `taken` (given to other uploads being checked with it): -2, -3… for another
     within the same second. Taken before the upload is checked, so that its findings name the
     file the report will read; `store_upload` claims it, or the next free one."""
+    return _free(inbox, upload_name(unit, when, suffix), unit.code, taken)
+
+
+def free_city_name(inbox: Path, code: str, name: str, when: datetime, suffix: str, taken: Iterable[str] = ()) -> str:
+    """free_name for a city's own workbook."""
+    return _free(inbox, city_upload_name(code, name, when, suffix), city_folder(code), taken)
+
+
+def _free(inbox: Path, name: str, folder: str, taken: Iterable[str]) -> str:
     taken = set(taken)
-    name = upload_name(unit, when, suffix)
+    suffix = Path(name).suffix
     stem, n = Path(name).stem, 1
-    kept = inbox / VERSIONS / unit.code
+    kept = inbox / VERSIONS / folder
     while name in taken or (inbox / name).exists() or (kept / name).exists():
         n += 1
         name = f"{stem}-{n}{suffix}"
@@ -108,8 +148,20 @@ def store_upload(inbox: Path, unit: Unit, data: bytes, name: str) -> Stored:
     Whatever needs a new entry on the disk (the unit's folder of versions, the staging copy) is
     made before the return is put in place: a full disk refuses the upload whole, never after
     it is stored; moving files within the inbox needs no new space."""
-    keep = private_folder(versions_folder(inbox) / unit.code)
-    earlier = live_uploads(inbox, unit)
+    return _store(inbox, unit.code, live_uploads(inbox, unit), data, name)
+
+
+def store_city_upload(inbox: Path, code: str, data: bytes, name: str, superseded: Iterable[str]) -> Stored:
+    """A city's own workbook into the inbox under `name`, as store_upload stores a unit's. Of
+    the city's earlier workbooks only those named in `superseded` (every county they hold is
+    in this one) move to .versions/city-<code>/: a city that sends its counties in parts
+    keeps each part standing. The caller holds `claim(inbox)`."""
+    earlier = [inbox / n for n in superseded if (inbox / n).is_file()]
+    return _store(inbox, city_folder(code), earlier, data, name)
+
+
+def _store(inbox: Path, folder: str, earlier: list[Path], data: bytes, name: str) -> Stored:
+    keep = private_folder(versions_folder(inbox) / folder)
     twin = _kept_twin(keep, data)
     if twin is not None:
         target = _restore(inbox, twin, name)
@@ -175,20 +227,22 @@ def _chmod(path: Path, mode: int) -> None:
 
 def version_counts(inbox: Path) -> dict[str, int]:
     """How many returns each unit has uploaded and the page keeps: its earlier ones in
-    .versions/<code>/ and its live one (by code)."""
+    .versions/<code>/ and its live one (by code); a city's own workbooks under `city:<code>`."""
     counts: dict[str, int] = {}
     folder = inbox / VERSIONS
     try:
         for entry in os.scandir(folder):
             if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
-                counts[entry.name] = sum(1 for e in os.scandir(entry.path) if e.is_file() and not e.name.startswith("."))
+                key = entry.name.replace("city-", "city:", 1) if entry.name.startswith("city-") else entry.name
+                counts[key] = sum(1 for e in os.scandir(entry.path) if e.is_file() and not e.name.startswith("."))
     except OSError:
         pass
     try:
         for entry in os.scandir(inbox):
-            m = _LIVE.match(entry.name)
-            if m and entry.is_file():
-                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+            unit, city = _LIVE.match(entry.name), _CITY_LIVE.match(entry.name)
+            key = unit.group(1) if unit else f"city:{city.group(1)}" if city else ""
+            if key and entry.is_file():
+                counts[key] = counts.get(key, 0) + 1
     except OSError:
         pass
     return counts
@@ -237,3 +291,19 @@ def load_refused(inbox: Path) -> dict[str, tuple[str, int]]:
         return {str(code): (str(v[0]), int(v[1])) for code, v in raw.items()}
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
         return {}  # none yet, or damaged: the office sees the next refusal
+
+
+def save_by_city(inbox: Path, by_city: dict[str, str]) -> None:
+    """Which of the inbox's returns a city uploaded on a county's behalf (file name → city
+    code): the county and the office see that the city sent it."""
+    versions_folder(inbox)
+    data = json.dumps(dict(sorted(by_city.items())), ensure_ascii=False, indent=1)
+    write_atomic(inbox / VERSIONS / BY_CITY, data.encode("utf-8"))
+
+
+def load_by_city(inbox: Path) -> dict[str, str]:
+    try:
+        raw = json.loads((inbox / VERSIONS / BY_CITY).read_text(encoding="utf-8"))
+        return {str(k): str(v) for k, v in raw.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}  # none yet, or damaged: the returns themselves are as they were

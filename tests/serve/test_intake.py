@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.model import Return, SheetData, Source
-from pipeline.serve.desk import Change, SheetFigures, changes, figures
+from pipeline.serve.figures import Change, SheetFigures, changes, figures
 from pipeline.store.uploads import upload_suffix
 
 

@@ -298,7 +298,7 @@ def test_87_units_upload_at_once_and_every_return_lands_whole(tmp_path, form, un
     server = start_server(inbox, outbox)
     try:
         links = server.links()
-        assert request("GET", server.status_url()).text.count(">未报送<") == 87  # an empty inbox: no example
+        assert request("GET", server.status_url()).text.count('<td class="missing">未报送<') == 87  # an empty inbox: no example
         files = {}
         for i, unit in enumerate(units.units):
             rows = clean_rows()

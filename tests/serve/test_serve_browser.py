@@ -268,3 +268,64 @@ def test_the_offices_roster_fits_a_desk_and_scrolls_on_a_phone_with_the_unit_hel
             browser.save_screenshot(str(Path(os.environ["SCREENSHOTS"]) / "9-roster-scrolled-390.png"))
     finally:
         server.stop()
+
+
+def test_a_city_uploads_for_a_county_and_reads_its_counties_on_a_desk_and_a_phone(browser, tmp_path, form, units):
+    """兰州市's clerk opens the city's link, picks 安宁区 in 报送的是, uploads its return with a note,
+    gets the receipt naming the city as sender, then tries a 陇南市 county's return and is told
+    in Chinese it is not the city's to send. The counties' table fits a desk and scrolls on a
+    phone inside its box with the county held."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from tests.builders import write_return
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    bad = clean_rows()
+    bad[0]["villages_visited"] = bad[0]["villages_total"] + 3
+    write_return(inbox, form, units.by_code("620123"), bad, name="榆中县报表.xlsx")  # emailed, with an error
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    try:
+        anning, wudu = units.by_code("620105"), units.by_code("621202")
+        files = returns(tmp_path, form, anning, good=low_coverage(clean_rows()))
+        files |= {"wudu": returns(tmp_path, form, wudu, good=clean_rows())["good"]}
+        browser.set_window_size(1280, 900)
+        browser.get(server.city_links()["620100"])
+        assert "兰州市 报送情况" in browser.title
+        shoot(browser, "10-city-page")
+        Select(browser.find_element(By.ID, "county")).select_by_value(anning.code)
+        browser.find_element(By.ID, "explanation").send_keys("部分农户外出务工，已电话回访。")
+        text = submit(browser, files["good"])
+        assert "已接收：安宁区的报表已由兰州市代为报送。" in text
+        assert browser.find_element(By.ID, "sent-by").text == "兰州市"
+        assert "部分农户外出务工，已电话回访。" in browser.find_element(By.ID, "receipt-note").text
+        row = browser.find_element(By.CSS_SELECTOR, '#county-table tr[data-code="620105"]').text
+        assert "已报送" in row and "兰州市代报" in row and "部分农户外出务工" in row
+        shoot(browser, "11-city-receipt")
+
+        browser.get(server.city_links()["620100"])
+        text = submit(browser, files["wudu"])  # left to its content: 武都区 is 陇南市's
+        assert "这是陇南市武都区的报表，武都区不是兰州市所辖的县（市、区），未予接收" in text
+        assert "已退回 1 个" in text and "已报送 1 个" in text
+        shoot(browser, "12-city-refused")
+
+        browser.get(server.city_links()["620100"])
+        box = browser.find_element(By.CSS_SELECTOR, "#counties .scroll")
+        fits = browser.execute_script("var b = arguments[0]; return [b.scrollWidth, b.clientWidth];", box)
+        assert fits[0] <= fits[1] + 1, fits  # the whole table in its box on a desk
+        browser.set_window_size(390, 844)
+        assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth + 1")
+        browser.execute_script("arguments[0].scrollLeft = arguments[0].scrollWidth", box)
+        cell = browser.find_element(By.CSS_SELECTOR, '#county-table tr[data-code="620105"] td.unit')
+        held = browser.execute_script(
+            "return [arguments[0].getBoundingClientRect().left, arguments[1].getBoundingClientRect().left]", cell, box)
+        assert abs(held[0] - held[1]) <= 2, held
+        browser.set_window_size(1280, 900)
+
+        browser.get(server.status_url())
+        line = browser.find_element(By.CSS_SELECTOR, '#cities tr[data-city="620100"]').text
+        assert line.split()[:5] == ["兰州市", "8", "1", "1", "6"], line
+        shoot(browser, "13-status-by-city")
+    finally:
+        server.stop()

@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 import pytest
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
-from pipeline.store.links import read_links
+from pipeline.store.links import read_city_links, read_links
 from tests.builders import clean_rows, lying_zip, with_far_cells, with_member
 from tests.serving import multipart, page_showing, path_of, raw, request, run_pipeline, start_server, upload
 
@@ -432,7 +432,7 @@ def test_links_outlive_a_deleted_or_damaged_token_store(tmp_path, units):
         store.unlink()
         assert request("GET", links["620102"]).status == 200 and request("GET", office).status == 200
         again = run_pipeline("links", "--outbox", str(outbox))
-        assert again.returncode == 0 and "恢复 88 个链接" in again.stdout and "新生成 0 个" in again.stdout
+        assert again.returncode == 0 and "恢复 102 个链接" in again.stdout and "新生成 0 个" in again.stdout
         assert read_links(outbox) == links and json.loads(store.read_text())["tokens"]
         store.write_text('{"version": 1, "tokens": {"620102": ', encoding="utf-8")
         assert request("GET", links["620103"]).status == 200  # the server keeps the tokens it loaded
@@ -658,11 +658,22 @@ def test_behind_a_proxy_under_a_path_every_link_and_form_action_works(tmp_path, 
         office_url = server.status_url()
         assert office_url.startswith(base + "status/")
         office = request("GET", office_url).text
-        [detail] = re.findall(r'<a href="([^"]+)">查看</a>', office)
+        assert not re.search(r'(href|action|formaction)="/', office)
+        [detail] = re.findall(rf'<tr data-code="{unit.code}">.*?<a href="([^"]+)">查看</a>', office)
         detail_url = urljoin(office_url, detail)
         assert detail_url == f"{office_url}/{unit.code}"
-        back = re.search(r'<a href="([^"]+)">← 返回报送情况</a>', request("GET", detail_url).text).group(1)
+        back = re.search(r'<a href="([^"]+)"[^>]*>← 返回报送情况</a>', request("GET", detail_url).text).group(1)
         assert urljoin(detail_url, back) == office_url
+        # The office's view of the unit's city's page, and the city's own page, under the prefix too.
+        city_page = re.search(rf'<tr data-city="{unit.city_code}">.*?<a href="([^"]+)">查看</a>', office).group(1)
+        assert urljoin(office_url, city_page) == f"{office_url}/city/{unit.city_code}"
+        seen = request("GET", urljoin(office_url, city_page)).text
+        assert unit.name in seen and not re.search(r'(href|action|formaction)="/', seen)
+        city_link = read_city_links(outbox)[unit.city_code]
+        assert city_link.startswith(base + "city/") and city_link.rsplit("/", 1)[1] != links[unit.code].rsplit("/", 1)[1]
+        own = request("GET", city_link).text
+        action = urljoin(city_link, re.search(r'<form method="post" action="([^"]+)"', own).group(1))
+        assert action == city_link and not re.search(r'(href|action|formaction)="/', own)
         # A proxy that passes its prefix on reaches the same pages.
         direct = f"{server.base}/huizong/u/{links[unit.code].rsplit('/', 1)[1]}"
         assert request("GET", direct).status == 200

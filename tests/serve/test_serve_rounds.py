@@ -169,7 +169,7 @@ def test_the_server_reads_the_previous_round_again_when_it_is_remade(tmp_path, f
     inbox.mkdir()
     server = start_server(inbox, outbox, "--round", ROUND2, upload_interval_seconds=0)
     try:
-        assert "本轮：2016-12；上传的报表即与上期（2016-11）比较" in server.output()
+        assert "本轮：2016-12；上传的报表即与上期（2016-11）比较" in server.said("本轮：")
         unit = units.by_code(IDLE)
         data = workbook(form, unit, clean_rows())
         assert upload(server.links()[unit.code], "a.xlsx", data).json["findings"] == []
@@ -204,7 +204,7 @@ def test_a_damaged_previous_round_is_said_and_uploads_go_on_without_a_comparison
     inbox.mkdir()
     server = start_server(inbox, outbox, "--round", ROUND2, upload_interval_seconds=0)
     try:
-        assert "上期快照" in server.output() and "已损坏" in server.output()
+        assert "上期快照" in server.said("已损坏") and "已损坏" in server.output()
         unit = units.by_code(FALLEN)
         answer = upload(server.links()[unit.code], "a.xlsx", workbook(form, unit, fallen_rows(0)))
         assert answer.status == 200 and answer.json["findings"] == []

@@ -11,7 +11,16 @@ import sys
 import pytest
 
 from pipeline.paths import ROOT
-from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, read_status_url, token_hash
+from pipeline.store.links import (
+    STATUS,
+    TokenBook,
+    city_key,
+    ensure_links,
+    read_city_links,
+    read_links,
+    read_status_url,
+    token_hash,
+)
 
 
 def tokens_of(outbox) -> dict[str, str]:
@@ -20,7 +29,7 @@ def tokens_of(outbox) -> dict[str, str]:
 
 def test_every_unit_gets_a_random_link_and_only_hashes_are_stored(tmp_path, units):
     links = ensure_links(tmp_path, units, "http://127.0.0.1:8000")
-    assert links.made == len(units.units) + 1  # and the office's status link
+    assert links.made == len(units.units) + len(units.cities) + 1  # the cities' and the office's status link
     tokens = tokens_of(tmp_path)
     assert set(tokens) == {u.code for u in units.units}
     assert len(set(tokens.values())) == len(tokens)
@@ -34,8 +43,9 @@ def test_every_unit_gets_a_random_link_and_only_hashes_are_stored(tmp_path, unit
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     with open(tmp_path / "links.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["单位代码", "单位名称", "报送链接"]  # in the office's words
-    assert [r["单位代码"] for r in rows] == [u.code for u in units.units]
+    assert list(rows[0]) == ["单位代码", "单位名称", "报送链接", "类别"]  # in the office's words
+    assert [r["单位代码"] for r in rows] == [u.code for u in units.units] + [code for code, _ in units.cities]
+    assert {r["类别"] for r in rows[:len(units.units)]} == {"报送单位"} and {r["类别"] for r in rows[len(units.units):]} == {"市州"}
     assert rows[0]["报送链接"] == f"http://127.0.0.1:8000/u/{tokens[rows[0]['单位代码']]}"
     # A Windows Internet shortcut: a double-click opens the office's page.
     assert (tmp_path / "status.url").read_bytes() == (
@@ -88,14 +98,14 @@ def test_a_deleted_links_csv_never_silently_changes_a_token(tmp_path, units):
     (tmp_path / "links.csv").unlink()
     links = ensure_links(tmp_path, units, "http://h:1")
     assert links.made == 0
-    assert len(links.lost) == len(units.units)
+    assert len(links.lost) == len(units.units) + len(units.cities)
     assert json.loads((tmp_path / "tokens.json").read_text())["tokens"] == hashes
 
 
 def test_make_links_command(tmp_path):
     out = subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path), "--host", "10.0.0.5",
                           "--port", "8080"], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "87 个单位" in out.stdout and "新生成 88 个（含办公室状态页链接）" in out.stdout
+    assert "87 个单位、14 个市州" in out.stdout and "新生成 102 个（含办公室状态页链接）" in out.stdout
     assert all(url.startswith("http://10.0.0.5:8080/u/") for url in read_links(tmp_path).values())
     # Renewing one unit's link keeps the address the others have (make serve wrote it)
     before = read_links(tmp_path)
@@ -141,7 +151,8 @@ def test_a_lost_token_store_is_rebuilt_from_links_csv_keeping_every_link_and_eve
     before, status = tokens_of(tmp_path), read_status_url(tmp_path / "status.url")
     (tmp_path / "tokens.json").unlink()
     links = ensure_links(tmp_path, units, "http://h:1")
-    assert links.made == 0 and links.recovered == (len(units.units) - 1) + 1  # all but the revoked, and the office
+    # all but the revoked, the cities, and the office
+    assert links.made == 0 and links.recovered == (len(units.units) - 1) + len(units.cities) + 1
     assert tokens_of(tmp_path) == before and read_status_url(tmp_path / "status.url") == status
     assert "620103" in links.revoked and "620103" not in tokens_of(tmp_path)
     book = TokenBook(tmp_path)
@@ -160,15 +171,24 @@ def test_a_damaged_token_store_is_one_chinese_sentence_and_changes_nothing(tmp_p
     assert (tmp_path / "links.csv").read_bytes() == links_before
 
 
+def before_cities(outbox) -> None:
+    """The token store as it was before cities had links: the units' and the office's alone."""
+    store = json.loads((outbox / "tokens.json").read_text())
+    store["tokens"] = {k: v for k, v in store["tokens"].items() if not k.startswith("city:")}
+    (outbox / "tokens.json").write_text(json.dumps(store), encoding="utf-8")
+
+
 def test_older_files_with_english_columns_and_a_bare_status_address_still_read(tmp_path, units):
     ensure_links(tmp_path, units, "http://h:1")
+    before_cities(tmp_path)
     tokens, status = tokens_of(tmp_path), read_status_url(tmp_path / "status.url")
     rows = "code,name,url\r\n" + "".join(f"{u.code},{u.name},http://h:1/u/{tokens[u.code]}\r\n" for u in units.units)
     (tmp_path / "links.csv").write_text("\ufeff" + rows, encoding="utf-8")
     (tmp_path / "status.url").write_text(status + "\n", encoding="utf-8")
     assert tokens_of(tmp_path) == tokens and read_status_url(tmp_path / "status.url") == status
+    assert read_city_links(tmp_path) == {}
     again = ensure_links(tmp_path, units, "https://new.example/")  # rewritten for a new address, tokens kept
-    assert again.made == 0 and tokens_of(tmp_path) == tokens
+    assert again.made == len(units.cities) and tokens_of(tmp_path) == tokens  # the cities' links are new
     assert read_status_url(tmp_path / "status.url") == "https://new.example/status/" + status.rsplit("/", 1)[1]
 
 
@@ -185,3 +205,67 @@ def test_the_templates_that_carry_links_are_this_accounts_alone(tmp_path):
     assert len(files) == 87 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
     for name in ("links.csv", "status.url", "tokens.json"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+
+
+def test_each_city_gets_a_link_of_its_own_keyed_apart_from_the_unit_with_its_code(tmp_path, units):
+    """嘉峪关市 is a city and a reporting unit under one code, 620200: two links, two keys."""
+    links = ensure_links(tmp_path, units, "http://h:1")
+    cities = read_city_links(tmp_path)
+    assert set(cities) == {code for code, _ in units.cities} and len(cities) == 14
+    assert all(url.startswith("http://h:1/city/") for url in cities.values())
+    assert all(url.startswith("http://h:1/u/") for url in read_links(tmp_path).values())  # the units' alone
+    unit_token, city_token = tokens_of(tmp_path)["620200"], cities["620200"].rsplit("/", 1)[1]
+    assert unit_token != city_token and links.cities["620200"] == city_token
+    book = TokenBook(tmp_path)
+    assert book.who(unit_token) == "620200" and book.who(city_token) == city_key("620200") == "city:620200"
+    with open(tmp_path / "links.csv", encoding="utf-8-sig", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["单位代码"] == "620200"]
+    assert [(r["单位名称"], r["类别"]) for r in rows] == [("嘉峪关市", "报送单位"), ("嘉峪关市", "市州")]
+    # Kept across runs and a new address, as the units' are.
+    again = ensure_links(tmp_path, units, "https://new.example/")
+    assert again.made == 0 and {c: u.rsplit("/", 1)[1] for c, u in read_city_links(tmp_path).items()} == {
+        c: u.rsplit("/", 1)[1] for c, u in cities.items()}
+
+
+def test_an_outbox_of_before_cities_gains_their_links_and_keeps_every_other(tmp_path, units):
+    """links.csv as #26 wrote it (three Chinese columns, no cities) is read, and make links adds the cities."""
+    ensure_links(tmp_path, units, "http://h:1", revoke=("620103",))
+    before_cities(tmp_path)
+    tokens, status = tokens_of(tmp_path), read_status_url(tmp_path / "status.url")
+    rows = "单位代码,单位名称,报送链接\r\n" + "".join(
+        f"{u.code},{u.name},{'http://h:1/u/' + tokens[u.code] if u.code in tokens else ''}\r\n" for u in units.units)
+    (tmp_path / "links.csv").write_text("\ufeff" + rows, encoding="utf-8")
+    assert tokens_of(tmp_path) == tokens and read_city_links(tmp_path) == {}
+    again = ensure_links(tmp_path, units, "http://h:1")
+    assert again.made == len(units.cities) and tokens_of(tmp_path) == tokens and "620103" not in tokens
+    assert len(read_city_links(tmp_path)) == 14 and read_status_url(tmp_path / "status.url") == status
+
+
+def test_a_city_is_renewed_or_revoked_by_name_and_never_by_the_bare_code_of_a_unit(tmp_path):
+    def links(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path), *args], cwd=ROOT,
+                              capture_output=True, text=True)
+
+    assert links().returncode == 0
+    units_before, cities_before = read_links(tmp_path), read_city_links(tmp_path)
+    # 620200 is the unit 嘉峪关市: renewing it leaves the city's link as it was.
+    assert links("--renew", "620200").returncode == 0
+    assert read_city_links(tmp_path) == cities_before and read_links(tmp_path)["620200"] != units_before["620200"]
+    units_before = read_links(tmp_path)
+    # The city, named as the help says: 市州 and its code (or its name).
+    done = links("--renew", "市州620200", "--revoke", "市州兰州市")
+    assert done.returncode == 0 and "新生成 1 个" in done.stdout and "已停用的链接：市州620100" in done.stdout
+    after = read_city_links(tmp_path)
+    assert after["620200"] != cities_before["620200"] and "620100" not in after
+    assert {c: u for c, u in after.items() if c != "620200"} == {
+        c: u for c, u in cities_before.items() if c not in ("620200", "620100")}
+    assert read_links(tmp_path) == units_before
+    # A city's bare code is not its link's name: refused, saying how to name it.
+    bare = links("--renew", "620100")
+    assert bare.returncode == 2 and "市州620100" in bare.stderr and "兰州市" in bare.stderr
+    make = subprocess.run(["make", "-s", "links", f"OUTBOX={tmp_path}", "RENEW=市州620100"], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "新生成 1 个" in make.stdout and "620100" in read_city_links(tmp_path)
+    help_text = subprocess.run([sys.executable, "-m", "pipeline", "links", "--help"], cwd=ROOT, capture_output=True,
+                               text=True, check=True).stdout
+    assert "市州620100" in help_text

@@ -50,3 +50,47 @@ def test_identical_bytes_move_back_rather_than_being_stored_again(tmp_path, unit
     assert stat.S_IMODE(third.path.stat().st_mode) == 0o644  # the office's report may run as another account
     assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / ".versions").stat().st_mode) == 0o700
+
+
+def test_a_citys_workbook_and_the_unit_with_its_code_never_take_each_others_place(tmp_path, units):
+    """嘉峪关市 is a city and a unit under 620200: each one's uploads replace only its own."""
+    from pipeline.store.uploads import (
+        free_city_name,
+        live_city_uploads,
+        live_uploads,
+        page_upload,
+        store_city_upload,
+    )
+
+    unit = units.by_code("620200")
+    when = datetime(2016, 12, 5, 9, 0, 0)
+    name = free_city_name(tmp_path, "620200", "嘉峪关市", when, ".xlsx")
+    assert name == "620200_嘉峪关市_市州报送_20161205-090000.xlsx" and not page_upload(name)
+    city_first = store_city_upload(tmp_path, "620200", b"PK\x03\x04 city", name, ())
+    own = store_upload(tmp_path, unit, b"PK\x03\x04 unit", free_name(tmp_path, unit, when, ".xlsx"))
+    assert page_upload(own.path.name) and live_uploads(tmp_path, unit) == [own.path]
+    assert live_city_uploads(tmp_path, "620200", "嘉峪关市") == [city_first.path]
+    # The unit's next upload moves its own earlier one away, never the city's.
+    later = store_upload(tmp_path, unit, b"PK\x03\x04 unit 2", free_name(tmp_path, unit, when, ".xlsx"))
+    assert city_first.path.is_file() and not own.path.exists() and later.path.is_file()
+    # The city's next workbook moves away only the workbooks it is said to supersede.
+    again = free_city_name(tmp_path, "620200", "嘉峪关市", when, ".xlsx")
+    assert again == "620200_嘉峪关市_市州报送_20161205-090000-2.xlsx"
+    city_second = store_city_upload(tmp_path, "620200", b"PK\x03\x04 city 2", again, (city_first.path.name,))
+    assert not city_first.path.exists() and later.path.is_file() and city_second.path.is_file()
+    assert (tmp_path / ".versions" / "city-620200" / city_first.path.name).read_bytes() == b"PK\x03\x04 city"
+    assert (tmp_path / ".versions" / "620200" / own.path.name).read_bytes() == b"PK\x03\x04 unit"
+    assert version_counts(tmp_path) == {"620200": 2, "city:620200": 2}
+    # A name taken by the city's kept workbook is not given again.
+    assert free_city_name(tmp_path, "620200", "嘉峪关市", when, ".xlsx") == "620200_嘉峪关市_市州报送_20161205-090000-3.xlsx"
+
+
+def test_the_returns_a_city_sent_for_its_counties_are_remembered_across_a_restart(tmp_path):
+    from pipeline.store.uploads import load_by_city, save_by_city
+
+    assert load_by_city(tmp_path) == {}
+    save_by_city(tmp_path, {"620105_安宁区_20161205-090000.xlsx": "620100"})
+    assert load_by_city(tmp_path) == {"620105_安宁区_20161205-090000.xlsx": "620100"}
+    assert stat.S_IMODE((tmp_path / ".versions").stat().st_mode) == 0o700
+    (tmp_path / ".versions" / "by-city.json").write_text("{damaged", encoding="utf-8")
+    assert load_by_city(tmp_path) == {}  # the returns themselves are as they were
