@@ -12,6 +12,7 @@ import markupsafe
 
 from ..paths import TEMPLATES, code_fingerprint
 from ..spec import wording
+from .breakdown import breakdown_json
 
 TEMPLATES_DIR = TEMPLATES
 
@@ -74,6 +75,7 @@ def environment(autoescape: bool) -> jinja2.Environment:
         env.filters["table_rows"] = table_rows
         env.filters["header_html"] = header_html
         env.filters["title_html"] = title_html
+        env.filters["breakdown_json"] = lambda data: markupsafe.Markup(breakdown_json(data))
         env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
         _ENVS[(autoescape, TEMPLATES_DIR)] = env
     return env

@@ -5,7 +5,8 @@ openpyxl builds a Python object per cell and spends ~8 µs on each; the township
 national form run to millions of cells, so this writes the sheet XML directly. Text goes
 to the shared-strings table, as Excel itself writes it: each file or township name is stored
 once, not on every row. Text is always text, so county text that starts with = is never a
-formula. Pure: bytes out, with fixed zip times, so equal content gives equal bytes.
+formula, unless the program writes one (`Formula`, its value cached, as Excel saves it). Pure:
+bytes out, with fixed zip times, so equal content gives equal bytes.
 
 A sheet may also come in blocks (`BlockSheet`) made once and kept from one run to the next:
 the township rows of each return. A block is finished and compressed on its own, so it must
@@ -54,6 +55,23 @@ class OutSheet:
     @property
     def n_rows(self) -> int:
         return len(self.columns[0]) if self.columns else 0
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A cell the program computes: `text` without its =, and `value`, what it gives, cached as
+    Excel caches it (a number, or "" for an empty text). `percent`: shown as 89.74%."""
+
+    text: str
+    value: int | float | str
+    percent: bool = False
+
+    def xml(self) -> str:
+        style = ' s="2"' if self.percent else ""
+        f = escape(self.text)
+        if isinstance(self.value, str):
+            return f'<c{style} t="str"><f>{f}</f><v>{escape(self.value)}</v></c>'
+        return f"<c{style}><f>{f}</f><v>{self.value}</v></c>"
 
 
 @dataclass(frozen=True)
@@ -115,6 +133,8 @@ def _cell(v: object, strings: _Strings | None) -> str:
         return f"<c><v>{v}</v></c>"
     if v is None or v == "":
         return "<c/>"
+    if t is Formula:
+        return v.xml()
     if t is bool:
         return f'<c t="b"><v>{int(v)}</v></c>'
     if t is float:
@@ -221,9 +241,10 @@ _STYLES = (
     '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
-    '<alignment horizontal="center" vertical="center" wrapText="1"/></xf></cellXfs>'
+    '<alignment horizontal="center" vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 
