@@ -28,49 +28,68 @@ CONFIG_HELP = "设置文件（默认：项目根目录下的 settings.toml）"
 DEBUG_HELP = "出错时显示完整的调用栈（供维护人员排查）"
 
 
+def _given(name: str, kind=str, default=None):
+    """What `make` was given as NAME= (exported as PIPELINE_NAME, as written: never through a
+    shell), else `default`; an option on the command line still wins."""
+    value = os.environ.get(f"PIPELINE_{name}", "")
+    if not value:
+        return default
+    if kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            raise SystemExit(f"python -m pipeline：错误：{name}= 应是一个整数，而不是“{value}”。") from None
+    return kind(value)
+
+
 def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
     """`one_shot`: this process ends when the command does (`python -m pipeline`)."""
     parser = _Parser(prog="python -m pipeline", description="汇总各县（市、区）报送的 Excel 报表，生成汇总报告。")
     sub = parser.add_subparsers(dest="command", required=True, title="命令", metavar="{report,templates,serve,links,example}")
     rep = sub.add_parser("report", help="汇总收件箱中的报表，写出报告", description="汇总收件箱中的报表，写出报告。")
-    rep.add_argument("--inbox", type=Path, metavar="文件夹",
+    rep.add_argument("--inbox", type=Path, default=_given("INBOX", Path), metavar="文件夹",
                      help="报表所在的文件夹（默认：inbox/；只有默认的 inbox/ 中没有任何文件时，才使用内置示例）")
-    rep.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    rep.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    rep.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path), metavar="文件夹",
+                     help="输出文件夹（默认：outbox/；某市（州）的汇总默认写到 outbox/city-代码/）")
+    rep.add_argument("--city", default=_given("CITY"), metavar="市州",
+                     help="只汇总这个市（州）的县（市、区），生成该市（州）自己的报告（名称或代码，如 兰州市 或 620100）")
+    rep.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     rep.add_argument("--strict", action="store_true", help="有未报送或被退回的单位时以状态 1 退出")
-    rep.add_argument("--round", metavar="轮次", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
-    rep.add_argument("--previous", metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
+    rep.add_argument("--round", default=_given("ROUND"), metavar="轮次", help="本轮名称（如 2016-12）：保存本轮快照，并与上一轮比较")
+    rep.add_argument("--previous", default=_given("PREVIOUS"), metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
     rep.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     tp = sub.add_parser("templates", help="生成下发各县的空白报表模板（outbox/templates/）",
                         description="生成下发各县的空白报表模板。")
-    tp.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    tp.add_argument("--townships", type=Path, metavar="CSV文件",
+    tp.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path), metavar="文件夹",
+                    help="输出文件夹（默认：outbox/；某市（州）的模板默认写到 outbox/city-代码/）")
+    tp.add_argument("--city", default=_given("CITY"), metavar="市州", help="只为这个市（州）的县（市、区）生成模板（名称或代码）")
+    tp.add_argument("--townships", type=Path, default=_given("TOWNSHIPS", Path), metavar="CSV文件",
                     help="各县乡镇名单（列：county_code, township），用来预填乡镇名称")
-    tp.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    tp.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     tp.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sv = sub.add_parser("serve", help="启动报送页：各单位凭链接上传报表，即时审核",
                         description="启动报送页：各单位凭本单位的链接上传报表，即时看到审核结果。")
-    sv.add_argument("--inbox", type=Path, default=DEFAULT_INBOX, metavar="文件夹", help="收件箱（默认：inbox/）")
-    sv.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    sv.add_argument("--host", default="127.0.0.1", metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
-    sv.add_argument("--port", type=int, default=8000, metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
+    sv.add_argument("--inbox", type=Path, default=_given("INBOX", Path, DEFAULT_INBOX), metavar="文件夹", help="收件箱（默认：inbox/）")
+    sv.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    sv.add_argument("--host", default=_given("HOST", str, "127.0.0.1"), metavar="地址", help="监听的地址（默认：127.0.0.1，只有本机能打开）")
+    sv.add_argument("--port", type=int, default=_given("PORT", int, 8000), metavar="端口", help="监听的端口（默认：8000；0 为任一空闲端口）")
     sv.add_argument("--upload-timeout", type=float, default=60.0, metavar="秒", help="上传中途停顿超过此秒数即断开（默认：60）")
-    sv.add_argument("--round", metavar="轮次", help="本轮名称（如 2016-12）：上传的报表即与上一轮比较（与 make report 相同）")
-    sv.add_argument("--previous", metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
-    sv.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    sv.add_argument("--round", default=_given("ROUND"), metavar="轮次", help="本轮名称（如 2016-12）：上传的报表即与上一轮比较（与 make report 相同）")
+    sv.add_argument("--previous", default=_given("PREVIOUS"), metavar="上期", help="与哪一轮比较：轮次名称或快照所在的文件夹（默认：上一轮）")
+    sv.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     sv.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ln = sub.add_parser("links", help="生成各单位的报送链接（links.csv）和办公室状态页链接（status.url）",
                         description="生成各单位的报送链接和办公室状态页链接；已有的链接保持不变。")
-    ln.add_argument("--outbox", type=Path, default=DEFAULT_OUTBOX, metavar="文件夹", help="输出文件夹（默认：outbox/）")
-    ln.add_argument("--host", metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
-    ln.add_argument("--port", type=int, metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
-    ln.add_argument("--renew", metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
-    ln.add_argument("--revoke", metavar="代码", help="停用这些单位的链接（逗号分隔）")
-    ln.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ln.add_argument("--outbox", type=Path, default=_given("OUTBOX", Path, DEFAULT_OUTBOX), metavar="文件夹", help="输出文件夹（默认：outbox/）")
+    ln.add_argument("--host", default=_given("HOST"), metavar="地址", help="链接中的地址（默认沿用已有链接的地址；设置了 base_url 时以它为准）")
+    ln.add_argument("--port", type=int, default=_given("PORT", int), metavar="端口", help="链接中的端口（默认沿用已有链接的端口；设置了 base_url 时以它为准）")
+    ln.add_argument("--renew", default=_given("RENEW"), metavar="代码", help="为这些单位换新链接（逗号分隔；status 为状态页链接）")
+    ln.add_argument("--revoke", default=_given("REVOKE"), metavar="代码", help="停用这些单位的链接（逗号分隔）")
+    ln.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     ln.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     ex = sub.add_parser("example", help="重新生成内置示例报表（examples/gansu-2016/）", description="重新生成内置示例报表。")
     ex.add_argument("--out", type=Path, default=EXAMPLE_INBOX, metavar="文件夹", help="写到哪个文件夹（默认：examples/gansu-2016/）")
-    ex.add_argument("--config", type=Path, metavar="文件", help=CONFIG_HELP)
+    ex.add_argument("--config", type=Path, default=_given("CONFIG", Path), metavar="文件", help=CONFIG_HELP)
     ex.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     args = parser.parse_args(argv)
     args.one_shot = one_shot
@@ -205,14 +224,14 @@ def report(args) -> int:
     from .store import outbox as write
 
     done = run_report(args.inbox, args.outbox, settings, round_name=args.round or "", previous=args.previous,
-                      progress=_progress, default_inbox=DEFAULT_INBOX)
+                      city=args.city or "", progress=_progress, default_inbox=DEFAULT_INBOX, default_outbox=DEFAULT_OUTBOX)
     if write.interrupted_while_moving():
         print(WRITTEN_THEN_INTERRUPTED, file=sys.stderr)
         return 130
-    _summary(done.run, args.outbox, done.written)
+    _summary(done.run, done.outbox, done.written)
     if done.plan:
         _round_summary(done.run, done.plan, done.remade)
-    if args.strict and done.run.totals.partial:
+    if args.strict and not done.run.complete:
         return 1
     return 0
 
@@ -254,7 +273,8 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
         f"  已报送（已汇总） {len(roster.with_status('included'))} 个",
         f"  已退回（有错误） {len(roster.with_status('rejected'))} 个",
         f"  未报送         {len(roster.with_status('missing'))} 个",
-        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个",
+        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个"
+        + (f"；不在{run.form.region_name}汇总范围内的文件 {len(roster.outside)} 个" if roster.outside else ""),
     ]
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
@@ -296,12 +316,26 @@ def templates(args) -> int:
     settings = load_settings(args.config)
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
+    outbox, chosen = args.outbox or DEFAULT_OUTBOX, list(units.units)
+    if args.city:  # a city's own templates, for its counties, worded as the city's
+        from .spec.scope import city
+
+        scope = city(form, units, args.city)
+        form, chosen = scope.form, [u for u in units.units if u.city_code == scope.code]
+        outbox = args.outbox or DEFAULT_OUTBOX / scope.outbox_name
     townships = load_township_lists(args.townships) if args.townships else None
     from .store.links import read_links
 
-    links = read_links(args.outbox)  # made by make links or make serve; none yet: no link in the templates
-    files = blank_forms(form, list(units.units), townships, links)
-    folder = args.outbox / "templates"
-    write_tree(folder, files)
-    print(f"已生成 {len(files)} 个空白报表模板：{folder}" + ("（填报说明中附有各单位的报送链接）" if links else ""))
+    links = read_links(outbox)  # made by make links or make serve; none yet: no link in the templates
+    files = blank_forms(form, chosen, townships, links)
+    folder = outbox / "templates"
+    if links:
+        from .store.files import write_private
+
+        # Each carries its unit's secret link: readable by this account alone, as links.csv is.
+        write_private(folder, files)
+        print(f"已生成 {len(files)} 个空白报表模板：{folder}（填报说明中附有各单位的报送链接，仅本机账户可读，请逐个单位分发）")
+    else:
+        write_tree(folder, files)
+        print(f"已生成 {len(files)} 个空白报表模板：{folder}")
     return 0

@@ -12,14 +12,15 @@ class Fatal(Exception):
     """A run cannot go on; `str(error)` is one Chinese sentence that says what to do."""
 
 
-def reason(error: OSError) -> str:
-    """Why the system refused, in the office's words (the system's own words only as a last resort)."""
+def reason(error: OSError, doing: str = "写入") -> str:
+    """Why the system refused, in the office's words (the system's own words only as a last
+    resort); `doing` is what was refused (写入, 读取)."""
     import errno
 
     said = {
         errno.ENOSPC: "磁盘空间不足",
-        errno.EACCES: "没有写入权限",
-        errno.EPERM: "没有写入权限",
+        errno.EACCES: f"没有{doing}权限",
+        errno.EPERM: f"没有{doing}权限",
         errno.EROFS: "磁盘是只读的",
         errno.ENOTDIR: "路径中有一个同名的文件，不是文件夹",
         errno.EEXIST: "已有一个同名的文件，不是文件夹",

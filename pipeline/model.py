@@ -20,7 +20,7 @@ class Severity(StrEnum):
 
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "警告", Severity.INFO: "提示"}
+SEVERITY_LABEL = {Severity.ERROR: "错误", Severity.WARNING: "需核实", Severity.INFO: "提示"}  # the one vocabulary, everywhere
 STATUS_LABEL = {"included": "已报送", "rejected": "已退回", "missing": "未报送"}
 FINDING_COLUMNS = ("severity", "file", "county_code", "sheet", "cell", "field", "rule", "message")
 
@@ -90,10 +90,14 @@ class Source:
     size: int
     sha256: str
     mtime: float
-    kind: str  # xlsx | xls | skip | broken
+    # xlsx | xls (read); skip (not a return); broken (a return that cannot be opened: `problem`
+    # says why); archive; output (an earlier run's outputs); folder (a folder that cannot be
+    # opened); special (no regular file: a pipe, a socket, a link to a folder or to nothing)
+    kind: str
     archive: str = ""  # the zip's absolute path when the file is an archive member
     member: str = ""
-    abspath: str = ""
+    abspath: str = ""  # the path as the system names it (a name in GBK bytes stays as it was)
+    problem: str = ""  # why a broken, folder or special entry was not read, for its finding
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,8 @@ class Return:
     filled_by: str = ""
     reviewed_by: str = ""
     phone: str = ""
+    # a 填报日期 written without its year (12月5日): completed by the run, which knows when it is
+    filed_month_day: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ class UnitStatus:
     phone: str
     errors: int
     warnings: int
+    unclear: str = ""  # why the choice between the unit's files was not clear (resubmission-unclear)
 
     @property
     def status_label(self) -> str:
@@ -169,6 +176,7 @@ class UnitStatus:
 class Roster:
     units: tuple[UnitStatus, ...]
     unassigned: tuple[ReadResult, ...] = field(default=())  # files whose county is unknown
+    outside: tuple[ReadResult, ...] = field(default=())  # another scope's units' files (a city's run)
 
     def with_status(self, status: str) -> list[UnitStatus]:
         return [u for u in self.units if u.status == status]
@@ -186,3 +194,6 @@ class Previous:
     sha256: dict[str, str]
     sums: pd.DataFrame  # index: code of each included county; a column per field key
     townships: dict[str, pd.DataFrame]  # per sheet: code, township, then a column per field
+    # whose round it was: {level: province | city, code, name}; empty in a snapshot made before
+    # scopes were recorded (a province's)
+    scope: dict = field(default_factory=dict)

@@ -263,3 +263,76 @@ def _group_of(ws, cell):
         if rng.min_row == cell.row - 1 and rng.min_col <= cell.column <= rng.max_col:
             return ws.cell(rng.min_row, rng.min_col).value.replace("“", '"').replace("”", '"')
     return None
+
+
+def place(table: str, ref: str) -> str:
+    """A cell as a clerk reads it in a message (the form's sheet named by its table): 表一 第5行 F列."""
+    column = ref.rstrip("0123456789")
+    return f"{table} 第{ref[len(column):]}行 {column}列"
+
+
+def lying_zip(data: bytes, part: str, inflates_to: int) -> bytes:
+    """The workbook `data` with `part` replaced by a stream that inflates to `inflates_to` bytes
+    (the part's own text, then blanks XML allows) while the zip's directory still declares the
+    part's old size and checksum: what a hostile file does to look small. Compressed a
+    megabyte at a time, so a gigabyte costs a few seconds and little memory."""
+    import struct
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = {i.filename: (i, zf.read(i)) for i in zf.infolist()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, (info, body) in parts.items():
+            if name != part:
+                z.writestr(info, body)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    head = parts[part][1]
+    stream = [packer.compress(head)]
+    blanks = b" " * (1 << 20)
+    left = max(inflates_to - len(head), 0)
+    while left > 0:
+        stream.append(packer.compress(blanks[:left]))
+        left -= len(blanks)
+    stream.append(packer.flush())
+    packed = b"".join(stream)
+    declared = parts[part][0]
+    body = out.getvalue()
+    end = body.rindex(b"PK\x05\x06")
+    entries, directory_size, directory_at = struct.unpack_from("<HII", body, end + 10)
+    name = part.encode()
+    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 8, 0, 0, declared.CRC, len(packed), declared.file_size,
+                        len(name), 0) + name
+    central = struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, declared.CRC, len(packed),
+                          declared.file_size, len(name), 0, 0, 0, 0, 0, directory_at) + name
+    records = body[:directory_at] + local + packed
+    directory = body[directory_at:directory_at + directory_size] + central
+    tail = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, entries + 1, entries + 1, len(directory), len(records), 0)
+    return records + directory + tail
+
+
+def with_far_cells(data: bytes, rows: int, cols: int) -> bytes:
+    """The workbook `data` with `rows` × `cols` text cells below its first sheet's table: an
+    honest file (its zip declares what it holds) that is slow to read and takes memory, as a
+    clerk's sheet with a pasted block of thousands of rows is."""
+    from openpyxl.utils import get_column_letter
+
+    letters = [get_column_letter(c) for c in range(1, cols + 1)]
+    block = "".join(f'<row r="{r}">' + "".join(f'<c r="{c}{r}" t="inlineStr"><is><t>x{r}</t></is></c>' for c in letters)
+                    + "</row>" for r in range(100, 100 + rows)).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as w:
+        for info in z.infolist():
+            body = z.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</sheetData>", block + b"</sheetData>")
+            w.writestr(info.filename, body)
+    return out.getvalue()
+
+
+def with_member(data: bytes, name: str, body: bytes) -> bytes:
+    """The workbook `data` with one more part in its zip (stored as it is): a picture, say."""
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_STORED) as z:
+        z.writestr(name, body)
+    return out.getvalue()

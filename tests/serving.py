@@ -36,7 +36,9 @@ class Server:
         return read_links(self.outbox)
 
     def status_url(self) -> str:
-        return (self.outbox / "status.url").read_text(encoding="utf-8").strip()
+        from pipeline.store.links import read_status_url
+
+        return read_status_url(self.outbox / "status.url")
 
     def stop(self, sig=signal.SIGINT, timeout: float = 20) -> int:
         if self.process.poll() is None:
@@ -53,14 +55,28 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60) -> Server:
-    """`python -m pipeline serve` on 127.0.0.1 and a port the system picks; returns once it listens."""
+def settings_file(folder: Path, **values) -> Path:
+    """A settings.toml in `folder` with these top-level settings (the rest as by default)."""
+    import json
+
+    path = folder / f"settings-{uuid.uuid4().hex[:6]}.toml"
+    path.write_text("".join(f"{k} = {json.dumps(v, ensure_ascii=False)}\n" for k, v in values.items()), encoding="utf-8")
+    return path
+
+
+def start_server(inbox: Path, outbox: Path, *args: str, timeout: float = 60, env: dict | None = None,
+                 **settings) -> Server:
+    """`python -m pipeline serve` on 127.0.0.1 and a port the system picks; returns once it
+    listens. `settings`: settings.toml values for this server (upload_interval_seconds=0…);
+    `env`: more environment variables for it."""
     log = outbox.parent / f"serve-{uuid.uuid4().hex[:6]}.log"
+    if settings:
+        args = (*args, "--config", str(settings_file(outbox.parent, **settings)))
     out = open(log, "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "serve", "--inbox", str(inbox), "--outbox", str(outbox),
          "--host", "127.0.0.1", "--port", "0", *args],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
     )
     out.close()
     deadline = time.monotonic() + timeout
@@ -121,3 +137,36 @@ def upload(url: str, filename: str, data: bytes, *, explanation: str = "", as_js
     if as_json:
         headers["Accept"] = "application/json"
     return request("POST", url, body, headers, timeout)
+
+
+def raw(port: int, data: bytes, *, timeout: float = 30) -> bytes:
+    """Bytes sent on a fresh connection as they are, and everything the server answers until
+    it closes the connection."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        return b"".join(iter(lambda: s.recv(65536), b""))
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def run_pipeline(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pipeline …` as the office runs it."""
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def page_showing(url: str, words: str, timeout: float = 15) -> str:
+    """The page at `url`, once it says `words`: a file put into the inbox by hand is on the pages
+    as soon as the page has looked at the inbox again (a page waits for that under a second,
+    then shows what it knows and looks again at the next visit)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = request("GET", url).text
+        if words in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)

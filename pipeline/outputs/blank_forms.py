@@ -125,14 +125,14 @@ def _instructions(ws, form: Form) -> None:
             need = "非负整数"
             if rule:
                 bound = next(x for x in spec.fields if x.key == rule.not_above)
-                need += f"，不得大于“{bound.full_label}”"
+                need += f"，不得大于{quoted(bound.full_label)}"
             lines.append((f"  {f.full_label}", f.unit, need))
     lines += [
         ("", "", ""),
         ("三、审核规则", "", ""),
         ("1. 有错误的报表将被退回：数字不是非负整数、违反上表的大小关系、合计行不等于各乡镇之和、乡镇重复。", "", ""),
         ("2. 需核实的情况：各表所列乡镇不一致、未填填报日期。", "", ""),
-        *([(f"   需核实的数据经核实无误的，不要改动，请在该表下方的“{form.explanation_label}”栏简要说明原因。", "", "")]
+        *([(f"   需核实的数据经核实无误的，不要改动，请在该表下方的{quoted(form.explanation_label)}栏简要说明原因。", "", "")]
           if form.explanation_label else []),
     ]
     coverage = [c for s in form.sheets for c in s.coverage]
@@ -149,6 +149,11 @@ def _instructions(ws, form: Form) -> None:
     ws.column_dimensions["B"].width = 8
     ws.column_dimensions["C"].width = 40
     _a4_landscape_one_page_wide(ws)
+
+
+def quoted(text: str) -> str:
+    """“text”, its own quotation marks turned inner (‘’), as Chinese nests them: never ““六个精准”…”."""
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
 
 
 def _a4_landscape_one_page_wide(ws) -> None:

@@ -25,6 +25,10 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
     why it was not compared, when it was not: the office's business, not the report's."""
     names = {u.code: u.name for u in roster.units}
     order = {u.code: i for i, u in enumerate(roster.units)}
+    # A superseded file's own findings are kept, folded apart: they count against no unit.
+    replaced = {s.path for u in roster.units for s in u.superseded}
+    set_aside = [f for f in findings if f.file in replaced and f.rule != "superseded"]
+    findings = [f for f in findings if not (f.file in replaced and f.rule != "superseded")]
     by_county: dict[str, list[Finding]] = {}
     for f in findings:
         by_county.setdefault(f.county_code if f.county_code in names else "", []).append(f)
@@ -75,6 +79,7 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
         explanation_for=lambda f: explanation_of(f, explained), place=form.location,
+        superseded=sorted(set_aside, key=lambda f: f.sort_key),
     )
 
 

@@ -7,11 +7,12 @@ county sent; macros are never carried over (openpyxl drops them unless asked to 
 from __future__ import annotations
 
 import io
+import unicodedata
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import MergedCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity, UnitStatus
 from ..spec.form import Form
@@ -19,7 +20,8 @@ from ..stages.read.workbook import open_book
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
-AUTHOR = "省双联办"
+HEADER_FILL = PatternFill("solid", fgColor="EEF3F8")
+RULED = Border(*(Side(style="thin", color="A6B0BA"),) * 4)
 
 
 MAX_ROW = 1_048_576  # the last row a sheet has
@@ -36,7 +38,7 @@ def returned_workbook(form: Form, data: bytes | None, findings: list[Finding], u
     if label:
         for name, table_end in sheets:
             if name in wb.sheetnames and table_end > 0:
-                _explanation_cell(wb[name], label, table_end)
+                _explanation_cell(wb[name], label, table_end, form.office_short)
     marked: dict[tuple[str, str], list[Finding]] = {}
     for f in findings:
         if f.sheet and f.cell and f.sheet in wb.sheetnames:
@@ -46,7 +48,7 @@ def returned_workbook(form: Form, data: bytes | None, findings: list[Finding], u
         worst = min(group, key=lambda f: f.sort_key)
         cell.fill = ERROR_FILL if worst.severity == Severity.ERROR else WARNING_FILL
         text = "\n".join(f"【{SEVERITY_LABEL[f.severity]}】{f.message}" for f in group)
-        comment = Comment(text, AUTHOR)
+        comment = Comment(text, form.office_short)
         comment.width, comment.height = 320, 40 + 40 * len(group)
         cell.comment = comment
     # A file that could not be opened comes back as openpyxl's blank book: its one empty sheet
@@ -74,21 +76,59 @@ def plain_workbook(form: Form, findings: list[Finding], unit_name: str) -> bytes
     return buf.getvalue()
 
 
+WIDTHS = {"A": 9, "B": 30, "C": 78}  # 级别, 位置, 说明: together one landscape A4 page wide
+LINE_POINTS = 15  # a line of 11-point text
+
+
+def _lines(text: str, width: int) -> int:
+    """How many lines `text` takes in a column `width` characters wide (a Chinese character
+    is two of them), wrapped."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, -(-used // max(width - 2, 1)))
+
+
 def _findings_sheet(wb: Workbook, form: Form, findings: list[Finding], unit_name: str) -> None:
+    """The first sheet: every finding, as a clerk prints it (landscape A4, the three columns on
+    one page's width, 位置 and 说明 wrapped within it, the title whole, the header row on every
+    page). Every cell is text, typed as such: a sheet's or a county's words beginning with `=`
+    are never a formula."""
     ws = wb.create_sheet("问题清单", 0)
-    ws.append([f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label)}"])
-    ws.append(["级别", "位置", "说明"])
-    for f in sorted(findings, key=lambda f: f.sort_key):
-        ws.append([SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell) or "整个文件", f.message])
+    rows = [[f"{unit_name}报表审核意见：{_verdict(findings, form.explanation_label, form.office_short)}"], ["级别", "位置", "说明"]]
+    rows += [[SEVERITY_LABEL[f.severity], form.location(f.sheet, f.cell, f.field) or "整个文件", f.message]
+             for f in sorted(findings, key=lambda f: f.sort_key)]
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values, start=1):
+            cell = ws.cell(r, c, value)
+            cell.data_type = "s"  # text, whatever it begins with
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=3)
     ws["A1"].font = Font(bold=True, size=13)
+    ws["A1"].alignment = Alignment(wrap_text=True, vertical="center")
+    per_line = sum(WIDTHS.values()) // 2  # Chinese characters a line holds: each takes two of Excel's width units
+    ws.row_dimensions[1].height = 18 * -(-len(rows[0][0]) // per_line) + 6  # tall enough for the title, wrapped
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    ws.column_dimensions["A"].width = 8
-    ws.column_dimensions["B"].width = 26
-    ws.column_dimensions["C"].width = 90
-    for row in ws.iter_rows(min_row=3):
-        row[2].alignment = Alignment(wrap_text=True, vertical="top")
+        cell.fill = HEADER_FILL
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.border = RULED  # ruled, as a printed list of findings is read
+    for letter, width in WIDTHS.items():
+        ws.column_dimensions[letter].width = width
+    for r, row in enumerate(ws.iter_rows(min_row=3), start=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        # Spreadsheet programs do not grow a row for wrapped text they did not type themselves:
+        # each row as tall as its longest wrapped text, so that nothing is cut off on paper.
+        ws.row_dimensions[r].height = LINE_POINTS * max(_lines(str(c.value or ""), WIDTHS[c.column_letter]) for c in row) + 3
     ws.freeze_panes = "A3"
+    ws.print_title_rows = "2:2"
+    ws.print_area = f"A1:C{len(rows)}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.print_options.horizontalCentered = True
 
 
 def _top_left(ws, ref: str) -> str:
@@ -100,16 +140,16 @@ def _top_left(ws, ref: str) -> str:
     return ref
 
 
-def _verdict(findings: list[Finding], explanation_label: str) -> str:
+def _verdict(findings: list[Finding], explanation_label: str, office: str) -> str:
     """What the county is to do: a return with errors is sent again; one with warnings only is
     already in the sums, and is sent again only if a figure proves wrong."""
     if any(f.severity == Severity.ERROR for f in findings):
         return "未通过审核，请按下列说明修改后重新报送（标红的单元格为错误，必须改正；标黄的为需核实）。"
-    answer = f"在“{explanation_label}”处简要说明" if explanation_label else "向省双联办说明"
+    answer = f"在“{explanation_label}”处简要说明" if explanation_label else f"向{office}说明"
     return (f"已纳入汇总。标黄的数据请核实：确有错误的，改正后重新报送；核实无误的，不要改动数据，{answer}即可。")
 
 
-def _explanation_cell(ws, label: str, table_end: int) -> None:
+def _explanation_cell(ws, label: str, table_end: int, office: str = "") -> None:
     """The form's labelled 上报说明 cell under the table, unless the sheet has one: a county asked
     to confirm a figure that is right answers there, in a few words, instead of changing it.
     Under the table's own last row and the lines right below it (填表人…), never under cells
@@ -131,7 +171,7 @@ def _explanation_cell(ws, label: str, table_end: int) -> None:
     if isinstance(answer, MergedCell):
         return
     answer.fill = WARNING_FILL
-    answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", AUTHOR)
+    answer.comment = Comment("标黄的数据经核实无误的，请不要改动，在此简要说明原因后重新报送。", office)
 
 
 def _open_copy(data: bytes | None) -> Workbook:

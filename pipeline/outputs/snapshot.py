@@ -27,7 +27,7 @@ EXCLUDED = "excluded"  # an included county whose rows could not be kept: no lat
 
 
 def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, roster: Roster,
-                   among: Collection[str] | None = None) -> bytes:
+                   among: Collection[str] | None = None, scope: dict | None = None) -> bytes:
     """`among`: the included counties whose rows are kept (default: all); any other included
     county is kept as `excluded` (the runner leaves out a county whose rows raise)."""
     keep = None if among is None else set(among)
@@ -66,6 +66,8 @@ def snapshot_bytes(form: Form, round_name: str, made: datetime, totals: Totals, 
         "round": round_name,
         "made": made.isoformat(timespec="seconds"),
         "form": form.identity,
+        # whose round it is: the province's, or one city's (a round is compared only with its own kind)
+        "scope": scope or {"level": "province", "code": form.region_code, "name": form.region_name},
         "names": names.tolist(),
         "counties": counties,
         "sheets": sheets,

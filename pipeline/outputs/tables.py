@@ -180,7 +180,8 @@ def findings_csv(findings: list[Finding]) -> bytes:
 
 
 def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
-    header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings"]
+    header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings",
+              "resubmission"]
     rows = roster_rows(roster)
     if comparison is not None:
         header.append("previous_status")
@@ -190,10 +191,18 @@ def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
 
 def explanation_of(f: Finding, explained: dict[tuple[str, str], str] | None) -> str:
     """The county's 上报说明 for a warning: its sheet's own (the labelled cell under that table),
-    else one for the whole file (given on the submission page, sheet ""); empty for anything else."""
+    else one given on the submission page for this very warning (`answered_key`), else one for
+    the whole file (sheet ""); empty for anything else."""
     if not explained or f.severity != Severity.WARNING:
         return ""
-    return (explained.get((f.file, f.sheet), "") if f.sheet else "") or explained.get((f.file, ""), "")
+    return ((explained.get((f.file, f.sheet), "") if f.sheet else "")
+            or explained.get((f.file, answered_key(f.rule, f.sheet, f.cell, f.field)), "") or explained.get((f.file, ""), ""))
+
+
+def answered_key(rule: str, sheet: str, cell: str, field: str) -> str:
+    """Where a note written for one warning is kept among a file's explanations, beside its
+    sheets' names: NUL is in no sheet's name."""
+    return "\0".join(("", rule, sheet, cell, field))
 
 
 def previous_label(comparison: Comparison | None, code: str) -> str:
@@ -207,7 +216,7 @@ def roster_rows(roster: Roster) -> list[list]:
     return [
         [u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
          ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
-         u.filled_by, u.phone, u.errors, u.warnings]
+         u.filled_by, u.phone, u.errors, u.warnings, u.unclear]
         for u in roster.units
     ]
 
@@ -222,8 +231,12 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
             status[s.path] = "已被替代"
     for r in roster.unassigned:
         status[r.source.path] = "无法识别单位"
+    for r in roster.outside:
+        status[r.source.path] = "不在本次汇总范围内"
     rows = []
     for s in sources:
-        state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过"}.get(s.kind, "无法打开")
+        state = status.get(s.path) or {"skip": "已跳过", "output": "以前的汇总输出，已跳过",
+                                       "folder": "文件夹无法打开，其中的文件未读取",
+                                       "special": f"未读取（{s.problem}）"}.get(s.kind, "无法打开")
         rows.append([s.path, s.size, s.sha256, state])
     return csv_bytes(["file", "size", "sha256", "status"], rows)

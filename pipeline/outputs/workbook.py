@@ -5,6 +5,8 @@ The totals are formulas over the rows beneath them (formulas.py), their values c
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster
@@ -20,7 +22,9 @@ from .tables import (
     previous_label,
     roster_rows,
 )
-from .xlsx_writer import Block
+
+if TYPE_CHECKING:  # the writer (and xml.sax, which pulls in http and ssl) loads when a workbook is made
+    from .xlsx_writer import Block
 
 COUNTY_SHEET = "县（市、区）"
 ABOUT_SHEET = "汇总信息"
@@ -86,7 +90,8 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
           [[f"{SEVERITY_LABEL[f.severity]}（已说明）" if said else SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, label_of.get(f.field, f.field), f.rule, f.message, *([said] if explained else [])]
            for f, said in zip(findings, words)])
-    roster_header = ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "警告"]
+    roster_header = ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "需核实",
+                     "选用说明"]
     rows = roster_rows(roster)
     if comparison is not None:
         roster_header.append("上期状态")

@@ -11,15 +11,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source
+from ..spec.dates import Dating
 from ..spec.form import Form
+from ..spec.scope import Scope
 from ..spec.units import Unit, UnitList
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
-from ..stages.resolve import Decision, decide, gather, settle, undecided
+from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
 from ..stages.tabulate import Tables, tabulate
 from ..store.cache import ReadCache
 from ..store.inbox import READABLE, InboxView, classify
@@ -27,18 +28,25 @@ from .processes import Helper
 from .runner import Guard, read_all, start_validation
 
 
-def file_findings(form: Form, sources: list[Source]) -> list[Finding]:
-    """Files that are not workbooks are listed, never read; a broken 'workbook' is an error."""
+def file_findings(form: Form, sources: list[Source], units: UnitList | None = None) -> list[Finding]:
+    """Files that are not workbooks are listed, never read; a broken 'workbook' is an error.
+    Each is filed under the county its name gives (none for a folder), so that a county whose
+    file could not be read, or was skipped, hears of it."""
     out = []
     for s in sources:
+        county = (units.find_in_filename(Path(s.member or s.path).stem) or "") if units and s.kind != "folder" else ""
         if s.kind == "skip":
-            out.append(form.finding("skipped", file=s.path))
+            out.append(form.finding("skipped", file=s.path, county=county))
         elif s.kind == "broken":
-            out.append(form.finding("unreadable", file=s.path, detail="不是有效的Excel文件"))
+            out.append(form.finding("unreadable", file=s.path, county=county, detail=s.problem or "不是有效的Excel文件"))
         elif s.kind == "archive":
-            out.append(form.finding("archive-unsupported", file=s.path))
+            out.append(form.finding("archive-unsupported", file=s.path, county=county))
         elif s.kind == "output":
             out.append(form.finding("old-outputs", file=s.path))
+        elif s.kind == "folder":
+            out.append(form.finding("folder-unreadable", file=s.path, detail=s.problem))
+        elif s.kind == "special":
+            out.append(form.finding("not-a-file", file=s.path, county=county, detail=s.problem))
     return out
 
 
@@ -95,16 +103,17 @@ class InboxChecked:
 def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units: UnitList, *,
                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None, guard: Guard,
                 checker: Helper | None = None, progress: Callable[[int, int], None] | None = None,
-                after_reading: Callable[[int], None] | None = None) -> FilesChecked:
+                after_reading: Callable[[int], None] | None = None,
+                reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> FilesChecked:
     """Read and validate `sources` (their bytes in `data`) exactly as `make report` does: one
     validation over all of them. `cache` serves content read or validated before.
     `after_reading(n)` is told, once the files are read, how many were read afresh (the report
-    starts its Word helper then)."""
+    starts its Word helper then). `reader`: who reads (run.read_all)."""
     cache = cache if cache is not None else ReadCache(None, "")
-    findings = file_findings(form, sources)
+    findings = file_findings(form, sources, units)
     readable = [s for s in sources if s.kind in READABLE]
     to_read = sum(1 for s in readable if not cache.has(s))
-    results = read_all(readable, data, form, units, passwords, cache, guard, progress)
+    results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
     if after_reading:
         after_reading(to_read)
     # Broken files are kept as results with no return, so the roster can count them.
@@ -119,26 +128,47 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
 
 
 def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
-           today: date | None = None) -> tuple[Roster, list[Finding]]:
-    """Each unit's standing file, unit by unit under the guard: the roster, and the findings
-    as they now stand (a superseded file's own give way to one that says so)."""
-    gathered = gather(form, units, list(files.results), list(files.findings), today)
+           dating: Dating | None = None, scope: Scope | None = None) -> tuple[Roster, list[Finding]]:
+    """Each unit's standing file, unit by unit under the guard: the roster, and the findings as
+    they now stand. `dating` completes a 填报日期 written without its year. `scope`: the units
+    this run reports on (a city's counties), when not every unit: a return of another unit is
+    known for what it is (`units`), said to be outside, and left out."""
+    gathered = gather(form, units, list(files.results), list(files.findings), dating.today if dating else None, dating)
+    within = scope.units if scope else units
 
     def place(unit: Unit) -> tuple[str, str]:
         candidates = gathered.by_county.get(unit.code, [])
         return (candidates[0].source.path if candidates else ""), unit.code
 
-    decisions: list[Decision] = guard.each("resolve", list(units.units), lambda u: decide(form, u, gathered),
+    decisions: list[Decision] = guard.each("resolve", list(within.units), lambda u: decide(form, u, gathered),
                                            lambda u, fault: undecided(u, gathered, fault), place)
-    return settle(units, gathered, decisions)
+    roster, findings = settle(within, gathered, decisions)
+    if scope is None:
+        return roster, findings
+    outside = [r for code, rs in gathered.by_county.items() if within.by_code(code) is None for r in rs]
+    region = scope.name
+    findings += [form.finding("outside-scope", file=r.source.path, county=county_of(r, units), region=region,
+                              unit=units.by_code(county_of(r, units)).name) for r in outside]
+    return replace(roster, outside=tuple(outside)), findings
+
+
+def assembled(sources: list[Source], checked: dict[str, Checked]) -> FilesChecked:
+    """Files checked at different times, as check_files would have judged them together:
+    validation judges each return by itself, so the checks of files judged apart add up to
+    the check of all (the page checks only what is new, and keeps the rest)."""
+    results = [checked[s.path].result for s in sources if s.kind in READABLE]
+    results += [checked[s.path].result for s in sources if s.kind in ("broken", "archive")]
+    findings = tuple(f for s in sources for f in checked[s.path].findings)
+    return FilesChecked(tuple(sources), tuple(results), findings, Tables((), {}), 0)
 
 
 def check(view: InboxView, form: Form, units: UnitList, *, passwords: tuple[str, ...] = (),
-          cache: ReadCache | None = None, guard: Guard, **scheduling) -> InboxChecked:
+          cache: ReadCache | None = None, guard: Guard, dating: Dating | None = None, scope: Scope | None = None,
+          **scheduling) -> InboxChecked:
     """The inbox view judged as a report run judges it (check_files, then choose)."""
     files = check_files(list(view.sources), view.data, form, units, passwords=passwords, cache=cache, guard=guard,
                         **scheduling)
-    roster, findings = choose(files, form, units, guard)
+    roster, findings = choose(files, form, units, guard, dating, scope)
     return InboxChecked(files, roster, tuple(findings), tuple(guard.incidents))
 
 
@@ -151,22 +181,53 @@ def staged_source(shown: str, data: bytes, mtime: float) -> Source:
     return Source(shown, len(data), hashlib.sha256(data).hexdigest(), mtime, "xlsx" if kind == "zip" else kind)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent on the submission page, named as it will be in the inbox (`source`)."""
+
+    source: Source
+    data: bytes
+    unit: Unit  # whose link it came by
+    filename: str  # as the clerk's computer named it
+
+
 def check_upload(source: Source, data: bytes, unit: Unit, filename: str, form: Form, units: UnitList, guard: Guard,
-                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None) -> Checked:
-    """The upload's findings under its inbox name, with one more when the return is another
+                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None, **scheduling) -> Checked:
+    """One upload's check (check_uploads)."""
+    return check_uploads([Upload(source, data, unit, filename)], form, units, guard, passwords, cache, **scheduling)[0]
+
+
+def check_uploads(uploads: list[Upload], form: Form, units: UnitList, guard: Guard, passwords: tuple[str, ...] = (),
+                  cache: ReadCache | None = None, **scheduling) -> list[Checked]:
+    """Each upload's findings under its inbox name, with one more when the return is another
     unit's: its content names another county, or its own file name does and its content names
     nobody (read under the name the clerk gave it, it would count for that county). Such a
-    file is refused whatever else it holds: the link it came by is this unit's alone."""
-    files = check_files([source], {source.path: data}, form, units, passwords=passwords, cache=cache, guard=guard)
+    file is refused whatever else it holds: the link it came by is this unit's alone.
+    Uploads that arrive together are read and validated together (one validation costs about
+    as much for many returns as for one); each is judged by itself."""
+    files = check_files([u.source for u in uploads], {u.source.path: u.data for u in uploads}, form, units,
+                        passwords=passwords, cache=cache, guard=guard, **scheduling)
     # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
-    judged = gather(form, units, list(files.results), list(files.findings)).findings
-    checked = Checked(source, files.checked()[source.path].result, tuple(sorted(judged, key=lambda f: f.sort_key)))
+    judged: dict[str, list[Finding]] = {}
+    for f in gather(form, units, list(files.results), list(files.findings)).findings:
+        judged.setdefault(f.file, []).append(f)
+    results = files.checked()
+    return [_as_theirs(Checked(u.source, results[u.source.path].result,
+                               tuple(sorted(judged.get(u.source.path, ()), key=lambda f: f.sort_key))),
+                       u, form, units, guard, passwords, scheduling) for u in uploads]
+
+
+def _as_theirs(checked: Checked, upload: Upload, form: Form, units: UnitList, guard: Guard,
+               passwords: tuple[str, ...], scheduling: dict) -> Checked:
+    """The check, refused when the return is another unit's (check_uploads)."""
+    unit, filename, data, source = upload.unit, upload.filename, upload.data, upload.source
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
     if not other and ret is not None and named and named != unit.code:
         as_sent = replace(source, path=Path(filename).name)
-        again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard)
+        again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard,
+                            **scheduling)
         ret_as_sent = again.results[0].ret if again.results else None
         if ret_as_sent is not None and ret_as_sent.county_code != unit.code:
             other = ret_as_sent.county_code or named

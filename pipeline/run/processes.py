@@ -129,7 +129,7 @@ class Helper:
             return
         ctx = mp.get_context("fork")
         parent_end, child_end = ctx.Pipe()
-        # Not a daemon, so that its jobs may fork copies of it in turn (processes.in_background):
+        # Not a daemon, so that its jobs may fork copies of it in turn (in_background):
         # it ends when this process closes its pipe, or dies (die_with_parent).
         self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
                                     daemon=False)

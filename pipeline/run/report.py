@@ -13,7 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
@@ -23,16 +23,17 @@ from ..outputs.charts import chart_data
 from ..outputs.compared import round_label
 from ..outputs.html import render_html, render_validation
 from ..outputs.report import Report, build_report, dates, report_settings
-from ..outputs.returned import UNOPENED, plain_workbook, returned_path, returned_workbook, wanted
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import consolidated_xlsx, township_blocks
-from ..outputs.xlsx_writer import Block
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
+from ..spec.dates import dating
 from ..spec.form import Form, load_form
+from ..spec.scope import PROVINCE, Scope, province
+from ..spec.scope import city as city_scope
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
@@ -40,12 +41,13 @@ from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
 from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
 from ..store.inbox import InboxView, take_view
-from ..store.rounds import RoundPlan, read_previous, same_form, snapshot_path, widened
+from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
 from .processes import Helper, in_background
 from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
 
 DEFAULT_INBOX = ROOT / "inbox"
+DEFAULT_OUTBOX = ROOT / "outbox"
 LOG = "internal-errors.log"
 
 
@@ -64,6 +66,12 @@ class Run:
     round_note: str = ""  # why this round was not compared, when it has a previous round it cannot use
     incidents: tuple[Incident, ...] = ()
 
+    @property
+    def complete(self) -> bool:
+        """Every unit in the sums and nothing in the inbox left unread (a folder that could not
+        be opened may hold returns): what `make check` asks."""
+        return not self.totals.partial and not any(f.rule == "folder-unreadable" for f in self.findings)
+
 
 def build_run(
     inbox: Path | InboxView,
@@ -75,13 +83,15 @@ def build_run(
     units: UnitList | None = None,
     cache_dir: Path | None = None,
     round_plan: RoundPlan | None = None,
+    scope: Scope | None = None,
     made: datetime | None = None,
     remade: int = 0,
 ) -> Run:
     """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken).
-    `made`: when the run was made, for the Word report's properties (default: the round's
-    time; none without a round, so that equal inputs give equal bytes); `remade`: how many
-    times this round was made before (validation.html says it was made again)."""
+    `scope`: one city's run (spec/scope.city); default the province's. `made`: when the run was
+    made, for the Word report's properties (default: the round's time; none without a round, so
+    that equal inputs give equal bytes); `remade`: how many times this round was made before
+    (validation.html says it was made again)."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
@@ -90,7 +100,7 @@ def build_run(
     word, checker = Helper(), Helper()
     try:
         return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan,
-                          made, remade)
+                          scope, made, remade)
     finally:
         word.close()
         checker.close()
@@ -101,16 +111,17 @@ def build_run(
 
 def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
                cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
-               made: datetime | None = None, remade: int = 0) -> Run:
+               scope: Scope | None = None, made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    # The previous round's snapshot is read by a copy of this process while this one reads the
-    # returns: a quarter of a second at 3,000 returns, off the way.
     form = form or load_form(settings.form_path)
-    # compact: sent back narrow, widened on arrival
-    previous = (in_background(read_previous, plan.previous, form, True) if plan and isinstance(plan.previous, Path)
-                else None)
+    # The previous round's snapshot is read by a copy of this process while this one reads the
+    # returns (a quarter of a second at 3,000 returns, off the way), and sent back compact
+    # (narrow integers), widened on arrival.
     units = units or load_units(form.units_file)
+    scope = scope or province(form, units)
+    previous = (in_background(read_previous, plan.previous, form, True, scope.identity)
+                if plan and isinstance(plan.previous, Path) else None)
     guard = Guard(form)
     keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
@@ -138,8 +149,13 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         if fresh >= PARALLEL_FROM and not checker.started:
             start_word()
 
-    checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, checker=checker,
-                    progress=progress, after_reading=after_reading)
+    when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
+    checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
+                    scope=scope if scope.level != PROVINCE else None, checker=checker, progress=progress,
+                    after_reading=after_reading)
+    # From here on the run is its scope's: a city's report names the city where the province's
+    # says 全省, and shows its counties where the province's shows cities.
+    form, units = scope.form, scope.units
     t = time.perf_counter()
     if not word.started:
         start_word()
@@ -153,7 +169,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
 
     # This round's snapshot is made by a copy of this process while this one compares: it
     # needs only the totals and who was included, and a core is free until the report starts.
-    snapshot = in_background(_snapshot, form, plan, totals, roster, guard.stamp) if plan else None
+    snapshot = in_background(_snapshot, form, plan, totals, roster, guard.stamp, scope.identity) if plan else None
 
     t = time.perf_counter()
     comparison, round_note = None, plan.problem if plan else ""
@@ -163,7 +179,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         earlier = widened(earlier) if earlier is not None else None
         round_note = round_note or problem
     elif earlier is not None:  # a Previous given as it is (tests)
-        round_note = same_form(form, earlier)
+        round_note = same_form(form, earlier) or same_scope(scope.identity, earlier)
         earlier = None if round_note else earlier
     if earlier is not None:
         used = {u.source.path: u.code for u in roster.units if u.status == "included" and u.source}
@@ -186,10 +202,10 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     sheets = {r.source.path: tuple((s.name, _table_end(s)) for s in r.ret.sheets.values()) for r in results if r.ret}
     explained = {(r.source.path, s.name): s.explanation for r in results if r.ret for s in r.ret.sheets.values()
                  if s.explanation}
-    explained |= {(path, ""): words for path, words in view.explanations.items()}
+    explained |= view.explained()  # the page's notes, for the warnings they answer
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    blocks = BlockCache(cache_dir, cache_key, valid=lambda block: type(block) is Block)
+    blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
     made = made or (plan.made if plan else None)
     said = report_settings(settings, plan.name if plan else "", made)
     # Where each return's figures stand (a column per field): the 明细 rows' 单元格 and the page's breakdown.
@@ -217,8 +233,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     docx = word.submit(render_docx, for_word(report))
     files["totals.csv"] = totals_csv(form, totals, comparison)
     if snapshot is not None:
-        made, incidents, faults = snapshot()
-        files[snapshot_path(plan.name, plan.stamp)] = made
+        kept, incidents, faults = snapshot()
+        files[snapshot_path(plan.name, plan.stamp)] = kept
         guard.adopt(incidents)
         if faults:
             findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
@@ -243,6 +259,14 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     timings["render"] = time.perf_counter() - t
     return Run(form, view.sources, tuple(results), tuple(findings), roster, totals, report, files, timings,
                comparison, round_note, tuple(guard.incidents))
+
+
+def _is_block(block) -> bool:
+    """A kept block is one of the xlsx writer's own (checked where the blocks are loaded, in the
+    workbooks' process: the writer is imported there, not by every run)."""
+    from ..outputs.xlsx_writer import Block
+
+    return type(block) is Block
 
 
 def _table_end(sheet) -> int:
@@ -279,13 +303,13 @@ def _compare(form: Form, totals: Totals, roster: Roster, standing: dict[str, Ret
         return None, list(faults.values())
 
 
-def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster,
-              stamp: str) -> tuple[bytes, list[Incident], list[Finding]]:
+def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp: str,
+              scope: dict | None = None) -> tuple[bytes, list[Incident], list[Finding]]:
     """This round's snapshot, guarded as compare is: a county whose rows raise is kept as
     excluded (no later round compares with it), with its warning."""
     guard = Guard(form, f"{stamp}-S")
     try:
-        return snapshot_bytes(form, plan.name, plan.made, totals, roster), [], []
+        return snapshot_bytes(form, plan.name, plan.made, totals, roster, scope=scope), [], []
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:  # noqa: BLE001
@@ -294,13 +318,13 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster,
     faults: dict[str, Finding] = {}
 
     def alone(part: list) -> list[None]:
-        snapshot_bytes(form, plan.name, plan.made, totals, roster, among=[u.code for u in part])
+        snapshot_bytes(form, plan.name, plan.made, totals, roster, among=[u.code for u in part], scope=scope)
         return [None] * len(part)
 
     guard.halves("snapshot", included, alone, lambda u, fault: faults.setdefault(u.code, fault),
                  lambda u: (u.source.path if u.source else "", u.code))
     among = [u.code for u in included if u.code not in faults]
-    return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among), guard.incidents,
+    return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among, scope=scope), guard.incidents,
             list(faults.values()))
 
 
@@ -334,28 +358,31 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
     findings and one more that says so (returned with the others made plain)."""
     out: dict[str, bytes] = {}
     faults: list[Finding] = []
+    if not any(u.source is not None and (u.errors or u.warnings) for u in roster.units):
+        return out, faults
+    from ..outputs import returned  # openpyxl, a twentieth of a second: only when a workbook goes back
 
     def marked(item) -> bytes:
         unit, own = item
-        opened = not any(f.rule in UNOPENED for f in own)
+        opened = not any(f.rule in returned.UNOPENED for f in own)
         content = data.get(unit.source.path) if opened else None
         shown = sheets.get(unit.source.path, ())
         key = ReturnedCache.key(content, unit.name, form.explanation_label, shown, own)
         made = cache.get(key)
         if made is None:
-            made = returned_workbook(form, content, own, unit.name, shown)
+            made = returned.returned_workbook(form, content, own, unit.name, shown)
             cache.put(key, made)
         return made
 
     def plain(item, fault: Finding) -> bytes:
         unit, own = item
         faults.append(fault)
-        return plain_workbook(form, [*own, fault], unit.name)
+        return returned.plain_workbook(form, [*own, fault], unit.name)
 
-    items = wanted(roster, findings)
+    items = returned.wanted(roster, findings)
     made = guard.each("returned", items, marked, plain, lambda item: (item[0].source.path, item[0].code))
     for (unit, _), workbook in zip(items, made):
-        out[returned_path(unit)] = workbook
+        out[returned.returned_path(unit)] = workbook
     return out, faults
 
 
@@ -371,15 +398,24 @@ class Outcome:
     example: bool
     plan: RoundPlan | None
     remade: list[Path]
+    outbox: Path  # where the outputs went (a city's run: the outbox's city-<code>/ unless told)
 
 
-def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: str = "", previous: str | None = None,
-           progress: Callable[[int, int], None] | None = None, say: Callable[[str], None] = print,
-           default_inbox: Path = DEFAULT_INBOX) -> Outcome:
+def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round_name: str = "",
+           previous: str | None = None, city: str = "", progress: Callable[[int, int], None] | None = None,
+           say: Callable[[str], None] = print, default_inbox: Path = DEFAULT_INBOX,
+           default_outbox: Path = DEFAULT_OUTBOX) -> Outcome:
     """`make report`: `inbox` None is `default_inbox` (the project's inbox/), or the bundled
-    example when that holds nothing but placeholders (said through `say`). Refuses (Fatal) an
-    inbox that is not a folder, folders that overlap, unusable round arguments, an outbox
-    another run holds."""
+    example when that holds nothing but placeholders (said through `say`). `city`: one city's
+    report (its name or code), written by default to the outbox's city-<code>/. Refuses (Fatal)
+    an inbox that is not a folder, folders that overlap, an unknown city, unusable round
+    arguments, an outbox another run holds."""
+    scope = None
+    if city:
+        form = load_form(settings.form_path)
+        scope = city_scope(form, load_units(form.units_file), city)
+    if outbox is None:
+        outbox = default_outbox / scope.outbox_name if scope else default_outbox
     from ..store import outbox as writer
     from ..store.cache import sweep
     from ..store.inbox import holds_nothing
@@ -409,7 +445,7 @@ def report(inbox: Path | None, outbox: Path, settings: Settings, *, round_name: 
         elif round_name:
             say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan, made=plan.made if plan else datetime.now(), remade=len(remade))
+                        round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(), remade=len(remade))
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = writer.write_outputs(outbox, run.files, stamp=stamp)
-    return Outcome(run, written, example, plan, remade)
+    return Outcome(run, written, example, plan, remade, outbox)

@@ -137,11 +137,13 @@ PARALLEL_FROM = 200  # below this, starting worker processes costs more than it 
 
 
 def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList, passwords: tuple[str, ...],
-             cache: ReadCache, guard: Guard, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
+             cache: ReadCache, guard: Guard, progress: Callable[[int, int], None] | None = None,
+             reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> list[ReadResult]:
     """Read every file not in the cache (its bytes from `data`, as the inbox view holds them),
     across processes when there are many. A file whose reading raises is that file's
     `internal-error`; a reader process that dies costs only its batch, whose files are then
-    read one at a time, each in a process of its own."""
+    read one at a time, each in a process of its own. `reader`, when given, reads instead of
+    read_sources (the submission page's worker process, which keeps reading within limits)."""
     results: dict[int, ReadResult] = {}
     todo = []
     for i, s in enumerate(readable):
@@ -166,7 +168,7 @@ def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: 
             cache.put(result, blob)  # a fault is this program's: the file is read again next time
 
     workers = min(os.cpu_count() or 1, 8)
-    if len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
+    if reader is None and len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
@@ -208,11 +210,11 @@ def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: 
             if progress:
                 progress(done, len(readable))
     else:
+        read_these = reader or (lambda items: read_sources(items, form, units, passwords))
         for k in range(0, len(todo), STAGE_FILES):
             batch = todo[k:k + STAGE_FILES]
             read = guard.halves("read", batch,
-                                lambda part: read_sources([(readable[i], data[readable[i].path]) for i in part],
-                                                          form, units, passwords),
+                                lambda part: read_these([(readable[i], data[readable[i].path]) for i in part]),
                                 faulty, place)
             for i, result in zip(batch, read):
                 keep(i, result)

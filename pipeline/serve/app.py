@@ -2,7 +2,13 @@
 sees at once what `make report` would say of it; the office watches the roster at /status.
 
 HTTP and tokens live here; the desk keeps the state; reading and the rules are the report's own
-(run/check). Checks run one at a time in a worker thread, so the event loop keeps taking uploads.
+(run/check), run in a worker process within limits (worker.py). Uploads that arrive while a
+check runs wait, and are checked together next (one validation costs about as much for many
+returns as for one); the event loop keeps taking uploads and serving pages meanwhile, and a
+page never waits long for the inbox to be looked at again.
+
+Every link the pages carry is relative, so the page works as well behind a reverse proxy
+under a path (base_url = "https://host/huizong/") as on its own address.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 import time
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..model import SEVERITY_LABEL
 from ..outputs.templates import environment
@@ -18,32 +25,36 @@ from ..spec.config import Settings
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..store.links import STATUS, TokenBook
+from ..store.lock import server_lock
 from ..store.rounds import RoundWatch, round_watch
 from ..store.uploads import sweep_partial
-from .desk import EXPLANATION_LIMIT, Desk, Outcome, figures
+from . import pages
+from .desk import EXPLANATION_LIMIT, Desk, Incoming, Outcome, figures
+from .receive import BadForm, Intake, Stalled, TooLarge, origin_of, read_form
+from .worker import CheckWorker, warm_up
+
+PAGE_WAIT = 0.9  # seconds a page waits for the inbox to be looked at again before it shows what it knows
 
 
-class TooLarge(Exception):
-    pass
-
-
-class Stalled(Exception):
-    pass
-
-
-def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None):
-    """The ASGI app. `tokens` tells whose a token is: a unit's code, "status", or None."""
+def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout: float = 60.0, log=None,
+               base_url: str = "", upload_interval: float = 0.0):
+    """The ASGI app. `tokens` tells whose a token is: a unit's code, "status", or None.
+    `idle_timeout`: the window over which an upload must average MIN_RATE. `base_url`: the
+    address counties use (a POST from any other origin is refused). `upload_interval`: the
+    least time between two uploads of one unit."""
     import anyio
     from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
-    from starlette.routing import Route
+    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+    from starlette.routing import Mount, Route
 
     env = environment(autoescape=True)
     one_at_a_time = anyio.CapacityLimiter(1)
     labels = {s.value: label for s, label in SEVERITY_LABEL.items()}
-    field_labels = {f.key: f.full_label for s in desk.form.sheets for f in s.count_fields}
-    field_labels |= {s.key_field.key: s.key_field.label for s in desk.form.sheets}
+    own_origin = origin_of(base_url)
+    last_upload: dict[str, float] = {}
+    refreshing: list[asyncio.Task] = []
 
     async def in_worker(fn, *args):
         def locked():
@@ -51,105 +62,155 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
                 return fn(*args)
         return await anyio.to_thread.run_sync(locked, limiter=one_at_a_time)
 
+    intake = Intake(desk, in_worker)
     who = tokens.who
+
+    async def fresh() -> None:
+        """The inbox looked at again (files put in by hand, taken out), waited for a moment
+        only: a page shows what is known when a check holds the desk."""
+        if not refreshing or refreshing[0].done():
+            if intake.busy:
+                return  # an upload is being checked: it looks at the inbox when it is done
+            refreshing[:] = [asyncio.ensure_future(in_worker(desk.refresh))]
+            refreshing[0].add_done_callback(_report_fault(log))
+        await asyncio.wait({refreshing[0]}, timeout=PAGE_WAIT)
 
     def wants_json(request: Request) -> bool:
         return "application/json" in request.headers.get("accept", "")
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
-        values |= {"labels": labels, "field_labels": field_labels, "form": desk.form}
+        secret = pages.nonce()
+        values |= {"labels": labels, "form": desk.form, "nonce": secret}
         return HTMLResponse(env.get_template(name).render(**values), status_code=status,
-                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                                     "X-Content-Type-Options": "nosniff",
-                                     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                                     "script-src 'unsafe-inline'; img-src data:; form-action 'self'"})
+                            headers=pages.security_headers(secret))
 
-    def not_found(request: Request):
+    def refuse(request: Request, refusal: pages.Refusal, back: str = "", **headers) -> Response:
+        """A refusal in Chinese, HTML or JSON as asked, with the pages' headers and a way back."""
         if wants_json(request):
-            return JSONResponse({"status": "not-found"}, status_code=404)
-        return page("submit-missing.html.j2", 404)
+            return JSONResponse({"status": refusal.key, "message": refusal.message}, status_code=refusal.status,
+                                headers=pages.security_headers() | headers)
+        return HTMLResponse(pages.render_refusal(refusal, back), status_code=refusal.status,
+                            headers=pages.security_headers() | headers)
+
+    def not_found(request: Request) -> Response:
+        return refuse(request, pages.NOT_FOUND)
 
     def unit_of(request: Request) -> Unit | None:
         code = who(request.path_params.get("token", ""))
         return desk.units.by_code(code) if code and code != STATUS else None
 
-    def unit_page(request: Request, unit: Unit, outcome: Outcome | None = None, status: int = 200, note: str = ""):
-        standing = desk.status_of(unit.code)
+    def foreign(request: Request) -> bool:
+        """A POST sent from another site's page: its Origin (or, lacking one, its Referer) is
+        not the page's own. A POST that carries neither is a program's, not a browser's."""
+        sent = request.headers.get("origin") or origin_of(request.headers.get("referer", ""))
+        return bool(sent) and sent.rstrip("/").lower() != own_origin
+
+    def unit_page(request: Request, unit: Unit, outcome: Outcome | None = None, status: int = 200, note: str = "",
+                  saved: bool = False):
+        state = desk.state
+        standing = desk.status_of(unit.code, state)
         path = standing.source.path if standing.source else ""
         # Just accepted and now standing: its findings are on the page already, above.
         just_shown = outcome is not None and outcome.status == "accepted" and outcome.stored == path
+        token = request.path_params["token"]
         return page("submit.html.j2", status, unit=unit, standing=standing,
-                    standing_findings=[] if just_shown else desk.standing_findings(unit.code),
-                    explanation=desk.explanations.get(path, ""), round=desk.rounds,
-                    outcome=outcome, note=note, limit_mb=limit_bytes // (1024 * 1024),
-                    action=request.url.path)
+                    standing_findings=[] if just_shown else desk.standing_findings(unit.code, state),
+                    explanation=desk.explanation_of(path), answered=desk.answered(path), round=desk.rounds,
+                    outcome_answered=desk.answered(outcome.stored) if outcome and outcome.stored else frozenset(),
+                    outcome=outcome, note=note, saved=saved, limit_mb=limit_bytes // (1024 * 1024),
+                    action=relative(request, "u", token), note_action=relative(request, "u", token, "explanation"),
+                    note_limit=EXPLANATION_LIMIT)
 
     async def unit_get(request: Request):
         unit = unit_of(request)
         if unit is None:
             return not_found(request)
-        await in_worker(desk.refresh)
-        return unit_page(request, unit)
+        await fresh()
+        return unit_page(request, unit, saved=request.query_params.get("saved") == "1")
 
     async def unit_post(request: Request):
         unit = unit_of(request)
         if unit is None:
             return not_found(request)
+        back = relative(request, "u", request.path_params["token"])
+        if foreign(request):
+            return refuse(request, pages.OTHER_SITE, back, Connection="close")
+        wait = _seconds_left(last_upload.get(unit.code), upload_interval)
+        if wait:
+            return refuse(request, pages.too_soon(wait), back, Connection="close", **{"Retry-After": str(wait)})
+        last_upload[unit.code] = time.monotonic()
         started = time.perf_counter()
         try:
-            form = await _read_form(request, limit_bytes, idle_timeout)
+            form = await read_form(request, limit_bytes, idle_timeout)
         except TooLarge:
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
         except Stalled:
-            return HTMLResponse("上传超时。", status_code=408, headers={"Connection": "close"})
+            return refuse(request, pages.TOO_SLOW, back, Connection="close")
+        except BadForm:
+            return refuse(request, pages.BAD_REQUEST, back, Connection="close")
         upload = form.get("file")
         explanation = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
         if upload is None or isinstance(upload, str) or not upload.filename:
             await form.close()
             if wants_json(request):
-                return JSONResponse({"status": "no-file"}, status_code=400)
+                return JSONResponse({"status": "no-file", "message": "请先选择要报送的报表文件。"}, status_code=400,
+                                    headers=pages.security_headers())
+            await fresh()
             return unit_page(request, unit, status=400, note="请先选择要报送的报表文件。")
         data = await upload.read()
         filename = upload.filename
         await form.close()
         if len(data) > limit_bytes:
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
-        outcome = await in_worker(desk.submit, unit, filename, data, explanation)
+        outcome = await intake.submit(Incoming(unit, filename, data, explanation))
         if log:
-            verdict = "已接收" if outcome.status == "accepted" else f"未通过审核（{outcome.checked.errors if outcome.checked else 0}处错误），未接收"
-            log(f"{outcome.when} {unit.code} {unit.name} {verdict}"
-                f"{'（与当前报表相同）' if outcome.unchanged else ''} {len(data)} 字节 "
-                f"{(time.perf_counter() - started) * 1000:.0f} 毫秒")
+            log(_log_line(outcome, unit, len(data), time.perf_counter() - started))
         if wants_json(request):
-            return JSONResponse(_as_json(outcome), status_code=outcome.code)
+            return JSONResponse(_as_json(outcome), status_code=outcome.code, headers=pages.security_headers())
         return unit_page(request, unit, outcome, outcome.code)
 
     async def explain_post(request: Request):
         unit = unit_of(request)
         if unit is None:
             return not_found(request)
+        back = relative(request, "u", request.path_params["token"])
+        if foreign(request):
+            return refuse(request, pages.OTHER_SITE, back, Connection="close")
         try:
-            form = await _read_form(request, 64 * 1024, idle_timeout)
-        except (TooLarge, Stalled):
-            return HTMLResponse("说明过长或上传超时。", status_code=413)
+            form = await read_form(request, 64 * 1024, idle_timeout)
+        except TooLarge:
+            return refuse(request, pages.NOTE_TOO_LONG, back, Connection="close")
+        except Stalled:
+            return refuse(request, pages.TOO_SLOW, back, Connection="close")
+        except BadForm:
+            return refuse(request, pages.BAD_REQUEST, back, Connection="close")
         text = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
         await form.close()
-        done = await in_worker(desk.explain, unit.code, text)
+        failed = await in_worker(desk.explain, unit.code, text)
         if wants_json(request):
-            return JSONResponse({"status": "saved" if done else "nothing"}, status_code=200 if done else 409)
-        if done:
-            return RedirectResponse(request.url.path.removesuffix("/explanation") + "?saved=1", status_code=303)
-        return unit_page(request, unit, status=409, note="本单位还没有已接收的报表，说明未保存。")
+            if failed is None:
+                return JSONResponse({"status": "nothing"}, status_code=409, headers=pages.security_headers())
+            return JSONResponse({"status": "saved" if not failed else "failed", "message": failed},
+                                status_code=200 if not failed else 503, headers=pages.security_headers())
+        if failed is None:
+            return unit_page(request, unit, status=409, note="本单位还没有已接收的报表，或说明是空的：说明未保存。")
+        if failed:
+            return unit_page(request, unit, status=503, note=failed + "。")
+        return RedirectResponse(relative(request, "u", request.path_params["token"]) + "?saved=1", status_code=303,
+                                headers=pages.security_headers())
 
     async def status_get(request: Request):
         if who(request.path_params.get("token", "")) != STATUS:
             return not_found(request)
-        await in_worker(desk.refresh)
-        roster = desk.roster
+        await fresh()
+        state = desk.state
+        roster = state.roster
+        token = request.path_params["token"]
         counts = {s: len(roster.with_status(s)) for s in ("included", "rejected", "missing")}
-        return page("status.html.j2", roster=roster, counts=counts, base=request.url.path.rstrip("/"),
-                    explanations=desk.explanations, updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
-                    round=desk.rounds, refused=desk.refused)
+        links = {u.code: relative(request, "status", token, u.code) for u in roster.units}
+        return page("status.html.j2", roster=roster, counts=counts, links=links,
+                    explanations={p: n.words for p, n in desk.notes.items()}, versions=state.versions,
+                    updated=datetime.now().strftime("%Y-%m-%d %H:%M:%S"), round=desk.rounds, refused=desk.refused)
 
     async def status_unit_get(request: Request):
         if who(request.path_params.get("token", "")) != STATUS:
@@ -157,54 +218,74 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         unit = desk.units.by_code(request.path_params.get("code", ""))
         if unit is None:
             return not_found(request)
-        await in_worker(desk.refresh)
-        standing = desk.status_of(unit.code)
-        current = desk.current(unit.code)
-        own = [f for f in desk.findings if f.county_code == unit.code or (standing.source and f.file == standing.source.path)]
+        await fresh()
+        state = desk.state
+        standing = desk.status_of(unit.code, state)
+        current = desk.current(unit.code, state)
+        path = standing.source.path if standing.source else ""
+        own = [f for f in state.findings if f.county_code == unit.code or (standing.source and f.file == path)]
         return page("status-unit.html.j2", unit=unit, standing=standing, findings=sorted(set(own), key=lambda f: f.sort_key),
                     figures=figures(desk.form, current.result.ret) if current else (),
-                    explanation=desk.explanations.get(standing.source.path, "") if standing.source else "",
-                    back=request.url.path.rsplit("/", 1)[0])
+                    explanation=desk.explanation_of(path), answered=desk.answered(path),
+                    versions=state.versions.get(unit.code, 0),
+                    back=relative(request, "status", request.path_params["token"]))
 
     async def anything_else(request: Request):
         return not_found(request)
 
+    async def http_error(request: Request, exc: HTTPException):
+        known = {400: pages.BAD_REQUEST, 404: pages.NOT_FOUND, 405: pages.WRONG_METHOD, 413: pages.NOTE_TOO_LONG}
+        refusal = known.get(exc.status_code, pages.Refusal(exc.status_code, "error", "无法处理", pages.BAD_REQUEST.message))
+        return refuse(request, refusal, _back_to(request), **(exc.headers or {}))
+
+    async def server_error(request: Request, exc: Exception):
+        if log:
+            log(f"报送页内部出错（{type(exc).__name__}）：{request.method} 请求未完成。")
+        return refuse(request, pages.SERVER_ERROR, _back_to(request))
+
+    def _back_to(request: Request) -> str:
+        token = request.path_params.get("token", "")
+        if token and who(token) == STATUS:
+            return relative(request, "status", token)
+        return relative(request, "u", token) if token and unit_of(request) else ""
+
     routes = [
         Route("/u/{token}", unit_get, methods=["GET"]),
+        Route("/u/{token}/", unit_get, methods=["GET"]),
         Route("/u/{token}", unit_post, methods=["POST"]),
+        Route("/u/{token}/", unit_post, methods=["POST"]),
         Route("/u/{token}/explanation", explain_post, methods=["POST"]),
         Route("/status/{token}", status_get, methods=["GET"]),
+        Route("/status/{token}/", status_get, methods=["GET"]),
         Route("/status/{token}/{code}", status_unit_get, methods=["GET"]),
-        Route("/{rest:path}", anything_else, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
+        Route("/status/{token}/{code}/", status_unit_get, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    catch_all = Route("/{rest:path}", anything_else, methods=["GET", "POST", "HEAD"])  # other methods: 405
+    prefix = urlsplit(base_url).path.rstrip("/")
+    # A proxy that passes its path on (/huizong/u/…) reaches the same pages as one that strips it.
+    mounted = [Mount(prefix, routes=routes)] if prefix else []
+    return Starlette(routes=[*routes, *mounted, catch_all],
+                     exception_handlers={HTTPException: http_error, Exception: server_error})
 
 
-async def _read_form(request, limit: int, idle_timeout: float):
-    """The multipart form, read with a cap on its size and on the wait for each piece: an
-    oversized or stalled upload is cut off here, and costs the others nothing."""
-    from starlette.requests import Request
+def relative(request, *segments: str) -> str:
+    """A link to the page at `segments` (below the app's root), relative to the request's own
+    address: right whether the browser reached the page directly, with a trailing slash, or
+    through a proxy under a path of its own."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root):]
+    depth = max(path.count("/") - 1, 0)
+    return "../" * depth + "/".join(segments) if depth else "./" + "/".join(segments)
 
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise TooLarge
-    seen = 0
-    receive = request.receive
 
-    async def limited():
-        nonlocal seen
-        try:
-            message = await asyncio.wait_for(receive(), idle_timeout)
-        except TimeoutError as e:
-            raise Stalled from e
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit + 64 * 1024:  # the file, and room for the form's own lines
-                raise TooLarge
-        return message
-
-    capped = Request(request.scope, limited)
-    return await capped.form(max_files=1, max_fields=4, max_part_size=64 * 1024)
+def _seconds_left(last: float | None, interval: float) -> int:
+    """Seconds before the unit may upload again (0: now)."""
+    if last is None or interval <= 0:
+        return 0
+    left = interval - (time.monotonic() - last)
+    return max(int(left + 0.999), 1) if left > 0 else 0
 
 
 def _too_large(request, unit, as_json: bool, limit_bytes: int, unit_page):
@@ -213,10 +294,26 @@ def _too_large(request, unit, as_json: bool, limit_bytes: int, unit_page):
     mb = limit_bytes // (1024 * 1024)
     # The rest of an oversized body is not read: the connection is closed after the answer.
     if as_json:
-        return JSONResponse({"status": "too-large", "limit_mb": mb}, status_code=413, headers={"Connection": "close"})
+        return JSONResponse({"status": "too-large", "limit_mb": mb, "message": f"文件超过{mb} MB，未予接收。"},
+                            status_code=413, headers=pages.security_headers() | {"Connection": "close"})
     response = unit_page(request, unit, status=413, note=f"文件超过{mb} MB，未予接收：请删去多余的工作表、图片后重新报送。")
     response.headers["Connection"] = "close"
     return response
+
+
+def _report_fault(log):
+    def done(task: asyncio.Task) -> None:
+        if not task.cancelled() and task.exception() is not None and log:
+            log(f"查看收件箱时出错（{type(task.exception()).__name__}），页面显示上一次的情况。")
+    return done
+
+
+def _log_line(outcome: Outcome, unit: Unit, size: int, seconds: float) -> str:
+    c = outcome.checked
+    verdict = {"accepted": "已接收", "failed": "未能保存（收件箱无法写入）"}.get(
+        outcome.status, f"未通过审核（{c.errors if c else 0}处错误），未接收")
+    same = "（与当前报表相同）" if outcome.unchanged else ""
+    return f"{outcome.when} {unit.code} {unit.name} {verdict}{same} {size} 字节 {seconds * 1000:.0f} 毫秒"
 
 
 def _as_json(o: Outcome) -> dict:
@@ -231,20 +328,11 @@ def _as_json(o: Outcome) -> dict:
         "changes": [{"sheet": x.sheet, "field": x.field, "old": x.old, "new": x.new} for x in o.changes],
         "time": o.when,
         "not_standing": o.not_standing,
+        "why_not_standing": o.why_not,
+        "explanation": o.explanation,
+        **({"message": o.failure} if o.failure else {}),
+        **({"note_failed": o.note_failed} if o.note_failed else {}),
     }
-
-
-def warm_up(form: Form) -> None:
-    """Import pandera and build each sheet's schema before the first county arrives: the first
-    validation of a process costs a third of a second more than the next."""
-    import pandas as pd
-
-    from ..stages.validate import build_schema
-
-    for spec in form.sheets:
-        columns = {"_ret": pd.Series([0], dtype="int64"), "township": pd.Series(["甲"], dtype=object)}
-        columns |= {f.key: pd.array([0], dtype="Int64") for f in spec.count_fields}
-        build_schema(spec).validate(pd.DataFrame(columns), lazy=True)
 
 
 def bind(host: str, port: int):
@@ -261,26 +349,37 @@ def bind(host: str, port: int):
 
 
 def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitList, form: Form,
-               *, idle_timeout: float = 60.0, say=print, rounds: RoundWatch | None = None) -> int:
+               *, idle_timeout: float = 60.0, say=print, rounds: RoundWatch | None = None, base_url: str = "") -> int:
     import uvicorn
 
+    from .protocol import page_protocol
+
     sweep_partial(inbox)
-    desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, rounds=rounds)
-    desk.load_explanations()
+    worker: CheckWorker | None = CheckWorker(form, units, settings.passwords, seconds=settings.check_seconds,
+                                             memory_mb=settings.check_memory_mb, say=say)
+    try:
+        worker.start()  # it loads the reader while this process looks at the inbox
+    except (OSError, ValueError, RuntimeError) as e:
+        say(f"注意：审核进程无法启动（{type(e).__name__}：{e}），报表改在报送页本身的进程中审核，没有内存和时间的限制。")
+        worker = None
+    desk = Desk(inbox, form, units, settings.passwords, outbox=outbox, worker=worker, cutoff=settings.cutoff,
+                rounds=rounds)
+    desk.load()
     warm_up(form)
     desk.refresh()
     desk.say = say  # from here a change of the previous round is news; at start it is said below
     limit = settings.upload_limit_mb * 1024 * 1024
-    app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say)
+    app = create_app(desk, TokenBook(outbox), limit_bytes=limit, idle_timeout=idle_timeout, log=say,
+                     base_url=base_url, upload_interval=settings.upload_interval_seconds)
     host, port = sock.getsockname()[:2]
     counts = {s: len(desk.roster.with_status(s)) for s in ("included", "rejected", "missing")}
     say(f"报送页已启动：http://{_url_host(host)}:{port}/（这个地址本身不能打开：各单位用自己的专用链接，办公室用状态页链接；按 Ctrl-C 停止）")
     say(f"收件箱 {inbox}：已报送 {counts['included']} 个，已退回 {counts['rejected']} 个，未报送 {counts['missing']} 个。")
-    say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}。")
+    say(f"各单位的报送链接在 {outbox / 'links.csv'}，办公室的状态页链接在 {outbox / 'status.url'}（双击即可打开）。")
     if rounds is not None:
         say(rounds.summary())
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
-                            limit_concurrency=400, timeout_keep_alive=5)
+                            limit_concurrency=400, timeout_keep_alive=5, http=page_protocol())
     server = uvicorn.Server(config)
     try:
         server.run(sockets=[sock])
@@ -288,6 +387,8 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
         pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
     finally:
         sock.close()
+        if worker is not None:
+            worker.close()
     say("报送页已停止。")
     return 0
 
@@ -314,12 +415,15 @@ def serve_command(args) -> int:
     except OSError as e:
         raise Fatal(f"无法在 {args.host}:{args.port} 上启动（{e.strerror}）：请换一个端口，如 make serve PORT=8001。") from e
     port = sock.getsockname()[1]
-    base_url = settings.base_url or f"http://{_url_host(args.host)}:{port}"
-    made = ensure_links(outbox, units, base_url)
-    if made.made:
-        print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")
-    return run_server(sock, inbox, outbox, settings, units, form, idle_timeout=args.upload_timeout,
-                      say=lambda line: print(line, flush=True), rounds=rounds)
+    with sock, server_lock(inbox, port):  # one page per inbox: a second says which holds it, and stops
+        base_url = settings.base_url or f"http://{_url_host(args.host)}:{port}"
+        made = ensure_links(outbox, units, base_url)
+        if made.made:
+            print(f"已生成新的链接 {made.made} 个，写入 {outbox / 'links.csv'} 和 {outbox / 'status.url'}。")
+        if made.recovered:
+            print(f"tokens.json 不见了：已按 links.csv 和 status.url 恢复 {made.recovered} 个链接，链接没有改变。")
+        return run_server(sock, inbox, outbox, settings, units, form, idle_timeout=args.upload_timeout,
+                          say=lambda line: print(line, flush=True), rounds=rounds, base_url=base_url)
 
 
 def _url_host(host: str) -> str:

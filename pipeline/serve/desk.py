@@ -1,84 +1,176 @@
 """The submission page's state, apart from HTTP: every inbox file's check, the roster as a report
-run would make it, what each upload came to, and the explanations counties gave."""
+run would make it, what each upload came to, the 上报说明 counties gave, and the units that
+tried and were refused."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 
-from ..model import Finding, Previous, Return, Roster, UnitStatus
-from ..run.check import Checked, across_rounds, check, check_upload, staged_source, with_findings
+from ..errors import reason
+from ..model import Finding, Previous, Return, Roster, Severity, UnitStatus
+from ..run.check import (
+    Checked,
+    Upload,
+    across_rounds,
+    assembled,
+    check_files,
+    check_uploads,
+    choose,
+    staged_source,
+    with_findings,
+)
 from ..run.runner import Guard
+from ..spec.dates import dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.resolve import with_warning_counts
 from ..store.cache import Hashes, ReadCache
-from ..store.inbox import take_view
+from ..store.inbox import Note, take_view
 from ..store.rounds import RoundWatch
-from ..store.uploads import claim, inbox_name, load_explanations, save_explanations, store_upload, upload_suffix
+from ..store.uploads import (
+    claim,
+    free_name,
+    load_notes,
+    load_refused,
+    save_notes,
+    save_refused,
+    store_upload,
+    upload_suffix,
+    version_counts,
+)
+from .worker import CheckWorker
 
 SERVE_LOG = "serve-errors.log"  # the submission page's faults, for the maintainers (a report run has its own)
 
 EXPLANATION_LIMIT = 500  # characters: a short note beside a warning, not a document
+STAMP = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An upload as it came: whose link, the file's own name, its bytes, the 上报说明 box."""
+
+    unit: Unit
+    filename: str
+    data: bytes
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An upload the desk takes (stored, or the same as the unit's current return)."""
+
+    index: int
+    item: Incoming
+    checked: Checked
+    current: Checked | None  # the unit's return before it
+    stored: bool
 
 
 @dataclass
 class Outcome:
     """What one upload came to, for the page and for JSON alike."""
 
-    status: str  # accepted | refused
+    status: str  # accepted | refused | failed
     code: int  # HTTP status
     checked: Checked | None
     filename: str
     figures: tuple = ()
     changes: tuple = ()
-    stored: str = ""  # the name in the inbox
+    stored: str = ""  # the name in the inbox, as it is on the disk
     unchanged: bool = False  # identical to the current return: acknowledged, not stored again
-    when: str = ""
-    not_standing: str = ""  # another of the unit's files stands in the roster, one with a later 填报日期
-    explanation: str = ""
+    when: str = ""  # accepted: the time the page stored it (its time in the inbox); else when it was checked
+    not_standing: str = ""  # another of the unit's files stands in the roster
+    why_not: str = ""  # and why, by the rule the report chooses by
+    explanation: str = ""  # the 上报说明 that now goes with the stored file
+    note_failed: str = ""  # why the 上报说明 given could not be kept (the return is stored all the same)
+    failure: str = ""  # failed: why the inbox could not take it, in the clerk's words
+
+
+@dataclass(frozen=True)
+class Standing:
+    """The inbox as last judged, replaced whole at each refresh: a page rendered meanwhile sees
+    one state, never half of the next."""
+
+    checked: dict[str, Checked]  # every inbox file's check, by name
+    roster: Roster
+    findings: tuple[Finding, ...]
+    versions: dict[str, int]  # unit code → returns it has uploaded that the page keeps
 
 
 @dataclass
 class Desk:
     """The server's state: every inbox file's check, the roster as a report run would make it,
-    and the explanations counties gave. Changed only inside `lock` (one thread at a time).
+    and the notes counties gave. Changed only inside `lock` (one thread at a time).
 
-    Files are judged by the report's own path (run/check) over a view of the inbox; what was
-    read or validated before is kept in a read cache in memory (the outbox's cache is
-    `make report`'s), so a refresh reads only what is new."""
+    Files are judged by the report's own path (run/check) over a view of the inbox; a file is
+    checked once, and again only when it changes; what was read or validated before is kept
+    in a read cache in memory (the outbox's cache is `make report`'s). Reading happens in the
+    `worker` process, within its limits (none: here, as the tests' desks do)."""
 
     inbox: Path
     form: Form
     units: UnitList
     passwords: tuple[str, ...] = ()
     outbox: Path | None = None  # where a fault of this program is logged
-    checked: dict[str, Checked] = field(default_factory=dict)  # every inbox file's check, by name
-    roster: Roster | None = None
-    findings: list[Finding] = field(default_factory=list)
-    explanations: dict[str, str] = field(default_factory=dict)  # inbox file name → text
+    worker: CheckWorker | None = None
+    cutoff: str = ""  # the report's 截至 in the settings: completes a 填报日期 written without its year
+    rounds: RoundWatch | None = None  # with ROUND=: each return compared with the previous round
+    state: Standing | None = None
+    notes: dict[str, Note] = field(default_factory=dict)  # inbox file name → its 上报说明
+    # unit code → (time, number of errors) of its latest refused upload: a refused file is
+    # stored nowhere, but the office should see that the county tried (kept in .versions/).
+    refused: dict[str, tuple[str, int]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: ReadCache = field(default_factory=lambda: ReadCache(None, ""))
     hashes: Hashes = field(default_factory=lambda: Hashes(None))  # in memory: the outbox's cache is make report's
-    rounds: RoundWatch | None = None  # with ROUND=: each return compared with the previous round
     across: dict[tuple[str, str], tuple[Finding, ...]] = field(default_factory=dict)  # (file, sha256) → findings
     say: Callable[[str], None] | None = None  # where a change of the previous round is told (the server's log)
-    # unit code → (time, number of errors) of its latest refused upload since the server started:
-    # a refused file is stored nowhere, but the office should see that the county tried.
-    refused: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.files: dict[str, Checked] = {}  # every file checked, by name, while it is unchanged
+
+    def load(self) -> None:
+        """The notes and refusals the page keeps on disk, from before a restart."""
+        self.notes = load_notes(self.inbox)
+        self.refused = load_refused(self.inbox)
+
+    @property
+    def scheduling(self) -> dict:
+        """How run/check reads and validates for the page: in the worker, when there is one."""
+        if self.worker is None:
+            return {}
+        return {"reader": self.worker.read, "checker": self.worker}
+
+    # --- the inbox --------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Pick up files put into the inbox by hand, and files taken out of it."""
+        """Pick up files put into the inbox by hand, and files taken out of it: the files new
+        or changed since the last look are checked, the rest kept, and each unit's standing
+        file chosen again, as a report run would."""
         guard = Guard(self.form)
         view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
-        done = check(view, self.form, self.units, passwords=self.passwords, cache=self.cache, guard=guard)
-        self.checked = done.checked()
-        extra = self._across_standing(done.roster)
-        self.roster, self.findings = with_warning_counts(done.roster, extra), [*done.findings, *extra]
+        new = [s for s in view.sources if s.path not in self.files or self.files[s.path].source != s]
+        if new:
+            fresh = check_files(new, view.data, self.form, self.units, passwords=self.passwords, cache=self.cache,
+                                guard=guard, **self.scheduling)
+            self.files |= fresh.checked()
+        self.files = {s.path: self.files[s.path] for s in view.sources}
+        when = dating(date.today(), self.cutoff, self.rounds.name if self.rounds else "")
+        roster, findings = choose(assembled(list(view.sources), self.files), self.form, self.units, guard, when)
+        extra = self._across_standing(roster)
+        self.state = Standing(dict(self.files), with_warning_counts(roster, extra), (*findings, *extra),
+                              version_counts(self.inbox))
         self._log(guard)
+
+    @property
+    def roster(self) -> Roster:
+        assert self.state is not None
+        return self.state.roster
 
     def previous(self) -> Previous | None:
         """The previous round to compare with now, read again when rounds/ picks another."""
@@ -98,8 +190,8 @@ class Desk:
         if previous is None:
             return ()
         standing = {(u.source.path, u.source.sha256): u.source.path
-                    for u in roster.units if u.status == "included" and u.source and u.source.path in self.checked}
-        todo = {key: self.checked[path] for key, path in standing.items() if key not in self.across}
+                    for u in roster.units if u.status == "included" and u.source and u.source.path in self.files}
+        todo = {key: self.files[path] for key, path in standing.items() if key not in self.across}
         if todo:
             found = across_rounds(self.form, self.units, list(todo.values()), previous)
             for key, c in todo.items():
@@ -108,72 +200,153 @@ class Desk:
             del self.across[key]  # a file gone or superseded
         return tuple(f for key in standing for f in self.across[key])
 
-    def status_of(self, code: str) -> UnitStatus:
-        assert self.roster is not None
-        return next(u for u in self.roster.units if u.code == code)
+    def status_of(self, code: str, state: Standing | None = None) -> UnitStatus:
+        state = state or self.state
+        assert state is not None
+        return next(u for u in state.roster.units if u.code == code)
 
-    def current(self, code: str) -> Checked | None:
-        u = self.status_of(code)
-        return self.checked.get(u.source.path) if u.source else None
+    def current(self, code: str, state: Standing | None = None) -> Checked | None:
+        state = state or self.state
+        u = self.status_of(code, state)
+        return state.checked.get(u.source.path) if u.source else None
 
-    def standing_findings(self, code: str) -> list[Finding]:
+    def standing_findings(self, code: str, state: Standing | None = None) -> list[Finding]:
         """What the report says of the unit's standing return, however it came (uploaded, or
         emailed and put into the inbox by hand). A file in this unit's name whose content is
         another county's shows this unit the conflict alone, not the other county's figures."""
-        u = self.status_of(code)
+        state = state or self.state
+        u = self.status_of(code, state)
         if u.source is None:
             return []
-        checked = self.checked.get(u.source.path)
+        checked = state.checked.get(u.source.path)
         ret = checked.result.ret if checked else None
         theirs = ret is not None and ret.county_code not in ("", code)
-        own = {f for f in self.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
+        own = {f for f in state.findings if f.file == u.source.path and not (theirs and f.county_code != code)}
         return sorted(own, key=lambda f: f.sort_key)
 
-    def submit(self, unit: Unit, filename: str, data: bytes, explanation: str) -> Outcome:
-        """Check an upload as the report would; store it when it has no error. The inbox is held
-        from naming the upload to moving the unit's older file away (a report run lists the
-        inbox before or after, never between); a refused file is kept nowhere."""
-        guard = Guard(self.form)
-        current = self.current(unit.code)
-        suffix = upload_suffix(filename, data[:8])
-        with claim(self.inbox):
-            when = datetime.now()
-            shown = inbox_name(self.inbox, unit, when, suffix)
-            source = staged_source(shown, data, when.timestamp())
-            checked = check_upload(source, data, unit, filename, self.form, self.units, guard, self.passwords,
-                                   cache=self.cache)
-            stamp = when.strftime("%Y-%m-%d %H:%M:%S")
-            stored = None
-            unchanged = current is not None and current.source.sha256 == checked.source.sha256
-            if not checked.errors and not unchanged:
-                stored = store_upload(self.inbox, unit, data, suffix, when, shown)
-        self._log(guard)
-        if checked.errors:
-            self.refused[unit.code] = (stamp, checked.errors)
-            return self._receipt(guard, "refused", unit, checked, current, filename, stamp)
-        self.refused.pop(unit.code, None)
-        previous = self.previous()
-        extra: tuple[Finding, ...] = ()
-        if previous is not None:
-            extra = across_rounds(self.form, self.units, [checked], previous).get(checked.result.source.path, ())
-        judged = with_findings(checked, extra)
-        if stored is None:  # the same bytes as the unit's current return: acknowledged, not stored again
-            if explanation:
-                self._explain(current.source.path, explanation)
-            return self._receipt(guard, "accepted", unit, judged, current, filename, stamp, current.source.path,
-                                 unchanged=True)
-        if previous is not None:  # compared once, here: the refresh finds it done
-            self.across[(stored.name, checked.source.sha256)] = extra
-        if explanation:
-            self._explain(stored.name, explanation)
-        self.refresh()
-        standing = self.status_of(unit.code).source
-        other = standing.path if standing and standing.path != stored.name else ""
-        return self._receipt(guard, "accepted", unit, judged, current, filename, stamp, stored.name, not_standing=other)
+    # --- uploads ----------------------------------------------------------------------------
 
-    def _receipt(self, guard: Guard, status: str, unit: Unit, checked: Checked, current: Checked | None,
-                 filename: str, stamp: str, stored: str = "", *, unchanged: bool = False,
-                 not_standing: str = "") -> Outcome:
+    def submit(self, unit: Unit, filename: str, data: bytes, explanation: str = "") -> Outcome:
+        return self.submit_many([Incoming(unit, filename, data, explanation)])[0]
+
+    def submit_many(self, incoming: list[Incoming]) -> list[Outcome]:
+        """Uploads that came together, checked together as the report would check them, each
+        named first as it will be in the inbox (so its findings name the file the report will
+        read); each stored when it has no error, under the inbox's lock (which a report run's
+        listing waits for), in the order they came. A refused file is kept nowhere."""
+        guard = Guard(self.form)
+        taken: set[str] = set()
+        plans = []
+        for item in incoming:
+            when = datetime.now()
+            name = free_name(self.inbox, item.unit, when, upload_suffix(item.filename, item.data[:8]), taken)
+            taken.add(name)
+            plans.append(Upload(staged_source(name, item.data, when.timestamp()), item.data, item.unit, item.filename))
+        checks = check_uploads(plans, self.form, self.units, guard, self.passwords, self.cache, **self.scheduling)
+        checked_at = datetime.now().strftime(STAMP)
+        outcomes: dict[int, Outcome] = {}
+        taken_in: list[Taken] = []
+        refused = dict(self.refused)  # a new dict: a page rendered meanwhile reads the old one whole
+        latest: dict[str, Checked | None] = {}  # each unit's current return as this batch goes on
+        for i, (item, checked) in enumerate(zip(incoming, checks)):
+            code = item.unit.code
+            current = latest[code] if code in latest else self.current(code)
+            if checked.errors:
+                refused[code] = (checked_at, checked.errors)
+                outcomes[i] = self._receipt(guard, "refused", item, checked, current, checked_at)
+                continue
+            if current is not None and current.source.sha256 == checked.source.sha256:
+                taken_in.append(Taken(i, item, checked, current, stored=False))
+                continue
+            try:
+                with claim(self.inbox):
+                    stored = store_upload(self.inbox, item.unit, item.data, checked.source.path)
+            except OSError as e:
+                outcomes[i] = Outcome("failed", 503, None, item.filename, when=checked_at, failure=_store_failure(e))
+                continue
+            checked = _renamed(checked, stored.path.name, stored.mtime)  # the name and time it has on the disk
+            refused.pop(code, None)
+            latest[code] = checked
+            taken_in.append(Taken(i, item, checked, current, stored=True))
+        if refused != self.refused:
+            self.refused = refused
+            self._save_refused()
+        extra = self._compare([t.checked for t in taken_in])
+        for t in taken_in:
+            if t.stored and extra:  # compared once, here: the refresh finds it done
+                self.across[(t.checked.source.path, t.checked.source.sha256)] = extra.get(id(t.checked), ())
+        if taken_in:
+            self._refresh_after_storing()
+        for t in taken_in:
+            judged = with_findings(t.checked, extra.get(id(t.checked), ()))
+            outcomes[t.index] = self._accepted(guard, t.item, judged, t.current, unchanged=not t.stored)
+        self._log(guard)
+        return [outcomes[i] for i in range(len(incoming))]
+
+    def _refresh_after_storing(self) -> None:
+        """The inbox looked at again, with the returns just stored in it. They are stored and
+        will be answered as such: a fault of this program here costs the page's view of the
+        inbox until the next look, never a county's receipt."""
+        try:
+            self.refresh()
+        except Exception:  # noqa: BLE001 - logged for the maintainers; the receipts go out
+            import traceback
+
+            if self.outbox is not None:
+                try:
+                    with open(self.outbox / SERVE_LOG, "ab") as f:
+                        f.write(f"=== 存入报表后查看收件箱时出错 {datetime.now():%Y-%m-%d %H:%M:%S}\n".encode())
+                        f.write(traceback.format_exc().encode())
+                except OSError:
+                    pass
+
+    def _compare(self, taken: list[Checked]) -> dict[int, tuple[Finding, ...]]:
+        """The cross-period findings of each return taken (id of its check → findings), as
+        `make report ROUND=…` would add them; a unit twice in one batch is compared twice."""
+        previous = self.previous()
+        if previous is None or not taken:
+            return {}
+        out: dict[int, tuple[Finding, ...]] = {}
+        groups: list[list[Checked]] = []  # each a set of different units' returns (across_rounds asks it)
+        for checked in taken:
+            code = checked.result.ret.county_code if checked.result.ret else ""
+            home = next((g for g in groups if all(c.result.ret.county_code != code for c in g if c.result.ret)), None)
+            if home is None:
+                home = []
+                groups.append(home)
+            home.append(checked)
+        for group in groups:
+            found = across_rounds(self.form, self.units, group, previous)
+            for c in group:
+                out[id(c)] = found.get(c.source.path, ())
+        return out
+
+    def _accepted(self, guard: Guard, item: Incoming, checked: Checked, current: Checked | None, *,
+                  unchanged: bool) -> Outcome:
+        """The receipt of a return taken: the name and time it has in the inbox, its 上报说明
+        (given now, or the unit's earlier one carried over for the warnings it was written for),
+        and, when another of the unit's files stands, which and why."""
+        code = item.unit.code
+        stored = current if unchanged and current is not None else checked
+        path = stored.source.path
+        warnings = _warning_keys(checked.findings)
+        note_failed = ""
+        if item.explanation:
+            note_failed = self._keep_note(path, Note(item.explanation, warnings))
+        elif not unchanged and current is not None and current.source.path in self.notes:
+            note_failed = self._keep_note(path, self.notes[current.source.path])  # kept, for what it answered
+        standing = self.status_of(code).source
+        other = standing.path if standing and standing.path != path else ""
+        why = _why_standing(self.status_of(code), checked) if other else ""
+        when = datetime.fromtimestamp(stored.source.mtime).strftime(STAMP)
+        outcome = self._receipt(guard, "accepted", item, checked, None if unchanged else current, when, path,
+                                unchanged=unchanged, not_standing=other, why_not=why)
+        outcome.note_failed = note_failed
+        return outcome
+
+    def _receipt(self, guard: Guard, status: str, item: Incoming, checked: Checked, current: Checked | None,
+                 when: str, stored: str = "", *, unchanged: bool = False, not_standing: str = "",
+                 why_not: str = "") -> Outcome:
         """What the clerk sees of an upload: its figures and what changed, under the runner's
         guard (the upload is judged and stored by now: a fault here costs only the figures)."""
         def make(_) -> tuple:
@@ -186,25 +359,47 @@ class Desk:
             checked = with_findings(checked, (fault,))
             return (), ()
 
-        [(new, diff)] = guard.each("receipt", [None], make, without, lambda _: (checked.source.path, unit.code))
-        self._log(guard)
-        return Outcome(status, 200 if status == "accepted" else 422, checked, filename, new, diff, stored, unchanged,
-                       stamp, not_standing, self.explanations.get(stored, "") if stored else "")
+        [(new, diff)] = guard.each("receipt", [None], make, without, lambda _: (checked.source.path, item.unit.code))
+        note = self.notes.get(stored)
+        return Outcome(status, 200 if status == "accepted" else 422, checked, item.filename, new, diff, stored, unchanged,
+                       when, not_standing, why_not, note.words if note else "")
 
-    def explain(self, code: str, text: str) -> bool:
+    # --- notes ------------------------------------------------------------------------------
+
+    def explain(self, code: str, text: str) -> str | None:
+        """A 上报说明 for the unit's standing return, for the warnings it has now: None when
+        there is none to explain; else "" when kept, or why it could not be."""
         current = self.current(code)
         if current is None or not text:
-            return False
-        self._explain(current.source.path, text)
-        return True
+            return None
+        warnings = _warning_keys(self.standing_findings(code))
+        return self._keep_note(current.source.path, Note(text, warnings))
 
-    def _explain(self, file: str, text: str) -> None:
-        """Kept beside the returns, in the inbox's hidden .versions/ (the reader skips it)."""
-        self.explanations[file] = text
-        save_explanations(self.inbox, self.explanations)
+    def _keep_note(self, file: str, note: Note) -> str:
+        """Kept beside the returns, in the inbox's hidden .versions/ (the reader skips it): ""
+        when kept, else why not (the inbox full: the return itself is stored all the same)."""
+        notes = self.notes | {file: note}  # a new dict: a page rendered meanwhile reads the old one whole
+        try:
+            save_notes(self.inbox, notes)
+        except OSError as e:
+            return f"上报说明未能保存（{reason(e)}），请稍后在本页重新填写保存"
+        self.notes = notes
+        return ""
 
-    def load_explanations(self) -> None:
-        self.explanations = load_explanations(self.inbox)
+    def explanation_of(self, file: str) -> str:
+        note = self.notes.get(file)
+        return note.words if note else ""
+
+    def answered(self, file: str) -> frozenset[tuple[str, str, str, str]] | None:
+        """The warnings the file's note was written for (None: all of them, an older note)."""
+        note = self.notes.get(file)
+        return note.warnings if note else frozenset()
+
+    def _save_refused(self) -> None:
+        try:
+            save_refused(self.inbox, self.refused)
+        except OSError:
+            pass  # the office sees it until the next restart all the same
 
     def _log(self, guard: Guard) -> None:
         """A fault of this program, logged where the maintainers look (the outbox), once."""
@@ -217,6 +412,50 @@ class Desk:
                 f.write(text)
         except OSError:
             pass  # the clerk's finding still carries the reference
+
+
+def _warning_keys(findings) -> frozenset[tuple[str, str, str, str]]:
+    """The warnings a note is written for, each as its rule, sheet, cell and field: a note
+    answers these, never a warning found later (another cell, another rate of the sheet)."""
+    return frozenset((f.rule, f.sheet, f.cell, f.field) for f in findings if f.severity == Severity.WARNING)
+
+
+def _renamed(checked: Checked, name: str, mtime: float) -> Checked:
+    """The check of a return as it is stored: its name (another than it was checked under when
+    another writer took that one meanwhile) and its time in the inbox."""
+    old = checked.source.path
+    source = replace(checked.source, path=name, mtime=mtime)
+    ret = replace(checked.result.ret, source=source) if checked.result.ret is not None else None
+    findings = tuple(replace(f, file=name) if f.file == old else f for f in checked.findings)
+    return Checked(source, replace(checked.result, source=source, ret=ret), findings)
+
+
+def _store_failure(error: OSError) -> str:
+    """Why the inbox could not take a return, in the clerk's words."""
+    return (f"报送页暂时无法保存报表（收件箱{reason(error)}）。本次报表没有保存，本单位原来的报送情况不变。"
+            "请稍后重新报送；如仍不行，请与省双联办联系。")
+
+
+def _why_standing(standing: UnitStatus, mine: Checked) -> str:
+    """Why another of the unit's files stands rather than the one just stored, by the rule the
+    report chooses by (resolve): the later 填报日期 (one in the future, or none, ranks oldest),
+    then the later time in the inbox."""
+    today = date.today()
+    theirs = standing.filed_on if standing.filed_on and standing.filed_on <= today else None
+    ret = mine.result.ret
+    own = ret.filed_on if ret is not None and ret.filed_on and ret.filed_on <= today else None
+    if theirs and (own is None or theirs > own):
+        if own is None:
+            return f"它的填报日期为{_day(theirs)}，而本次报表没有读到有效的填报日期（未填，或晚于今天）"
+        return f"它的填报日期（{_day(theirs)}）比本次报表的（{_day(own)}）更晚"
+    if theirs == own:
+        same = f"两份报表的填报日期相同（{_day(own)}）" if own else "两份报表都没有有效的填报日期"
+        return f"{same}，而它在收件箱中的时间更晚"
+    return "按填报日期和收件箱中的时间，它排在前面"
+
+
+def _day(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 @dataclass(frozen=True)

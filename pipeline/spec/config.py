@@ -43,6 +43,11 @@ class Settings:
     # The submission page: largest upload, and the address its links use ("": http://HOST:PORT).
     upload_limit_mb: int = key(None, 20, "upload_limit_mb = 20", gt=0)
     base_url: str = key(None, "", 'base_url = "http://192.168.1.10:8000"')
+    # The submission page: the least time between two uploads of one unit, and the limits of
+    # the process that reads an upload (seconds, and memory beyond what it has loaded).
+    upload_interval_seconds: float = key(None, 10.0, "upload_interval_seconds = 10", ge=0)
+    check_seconds: float = key(None, 20.0, "check_seconds = 20", gt=0)
+    check_memory_mb: int = key(None, 1024, "check_memory_mb = 1024", ge=64)
     title: str = key("report", "汇总报告", 'title = "全省双联行动汇总"')
     # "": the latest 填报日期 among the returns in the sums; the date (成文日期) then the cutoff's
     cutoff: str = key("report", "", 'cutoff = "2016年12月7日"')

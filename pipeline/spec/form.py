@@ -153,6 +153,7 @@ class Form:
     explanation_label: str = ""  # the footer cell where a county explains a figure it was asked to confirm
     rounds: dict | None = None  # [rounds]: whole-return checks across rounds and the 与上期对比 table
     notes: tuple[dict, ...] = ()  # [[notes]]: a 数据说明 line when one sum exceeds another
+    office_short: str = "省双联办"  # the office as a county clerk calls it: whom to ask, who marked a workbook
     header_words: tuple[str, ...] = ()  # [tables]: the words a table's column header may break between
 
     @property
@@ -198,13 +199,84 @@ class Form:
             severity = declared.severity
         elif severity != declared.severity and severity not in declared.also:
             raise ValueError(f"rule {rule} is never {severity}")
-        values.setdefault("place", self.location(sheet, cell))
+        # A message names the field itself ({field_label}): its place says only where.
+        values.setdefault("place", self.location(sheet, cell, field, labelled=False))
         return Finding(severity, file, county, sheet, cell, field, rule, declared.wording.format_map(_Blank(values)))
 
-    def location(self, sheet: str, cell: str = "") -> str:
-        """Where a finding is, as messages, pages and returned workbooks show it: the one place
-        this is written."""
-        return f"{sheet}!{cell}" if sheet and cell else sheet
+    def location(self, sheet: str, cell: str = "", field: str = "", *, labelled: bool = True) -> str:
+        """Where a finding is, as a clerk reads it, in messages, pages and returned workbooks:
+        the one place this is written. `表一 第5行 F列（走访农户数）`: the form's table, the row
+        and the column, and (`labelled`) the field's label; where the sheet's own name does not
+        name its table, that name too, `表一（工作表“Sheet1”）第5行 F列`, so the clerk finds it;
+        a sheet the form cannot place is named alone, `工作表“Sheet9”`. findings.csv keeps
+        the cell as `F5`."""
+        if not sheet:
+            return ""
+        spec = self.table_of(sheet, field)
+        if spec is None:
+            where = f"工作表“{sheet}”"
+        elif _names_table(sheet, spec):
+            where = spec.number or spec.label
+        else:
+            where = f"{spec.number or spec.label}（工作表“{sheet}”）"
+        column, row = _cell_parts(cell)
+        if not row:
+            return where
+        label = spec.label_of(field) if spec is not None and field and _declares(spec, field) else ""
+        gap = "" if where.endswith(("）", "”")) else " "
+        return f"{where}{gap}第{row}行 {column}列" + (f"（{label}）" if labelled and label else "")
+
+    def table_of(self, sheet: str, field: str = "") -> SheetSpec | None:
+        """Which of the form's tables a county's sheet is: the one declaring `field` (when only
+        one does), else the one its name names (number, label or alias); None when neither says."""
+        owners = [s for s in self.sheets if field and _declares(s, field)]
+        if len(owners) == 1:
+            return owners[0]
+        named = [s for s in self.sheets if _names_table(sheet, s) or _names_label(sheet, s)]
+        return named[0] if len(named) == 1 else None
+
+
+def _declares(spec: SheetSpec, key: str) -> bool:
+    return any(f.key == key for f in (*spec.fields, *spec.computed))
+
+
+_NUMERALS = "零一二三四五六七八九"
+_CHINESE_NUMBER = re.compile(r"[零一二三四五六七八九十]+")
+
+
+def _table_numbers(spec: SheetSpec) -> tuple[str, ...]:
+    """The table's number as clerks write it: 表一, and 表1 for it (表十二, 表12)."""
+    if not spec.number:
+        return ()
+
+    def arabic(m: re.Match) -> str:
+        text = m.group()
+        if "十" in text:
+            tens, _, ones = text.partition("十")
+            return str((_NUMERALS.index(tens) if tens else 1) * 10 + (_NUMERALS.index(ones) if ones else 0))
+        return "".join(str(_NUMERALS.index(ch)) for ch in text)
+
+    return tuple({normalise_label(spec.number), normalise_label(_CHINESE_NUMBER.sub(arabic, spec.number))})
+
+
+def _names_table(sheet: str, spec: SheetSpec) -> bool:
+    """The sheet's own name carries its table's number (表一走访情况, 表1)."""
+    name = normalise_label(sheet)
+    return any(n and n in name and not name[name.index(n) + len(n):][:1].isdigit() for n in _table_numbers(spec))
+
+
+def _names_label(sheet: str, spec: SheetSpec) -> bool:
+    name = normalise_label(sheet)
+    return any(w and w in name for w in (normalise_label(spec.label), *(normalise_label(a) for a in spec.aliases)))
+
+
+def _cell_parts(cell: str) -> tuple[str, str]:
+    """"F5" → ("F", "5"); ("", "") for anything else."""
+    letters = cell.rstrip("0123456789")
+    digits = cell[len(letters):]
+    if not letters or not digits or not letters.isalpha() or not letters.isascii():
+        return "", ""
+    return letters.upper(), digits
 
 
 class _Blank(dict):
@@ -267,9 +339,11 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
         # The explanation cell ends a table like 填表人: the reader takes its label as a footer word.
         reader=_reader(raw.get("reader", {}), head.get("explanation_label", "")),
         notes=tuple(raw.get("notes", [])),
+        office_short=head.get("office_short", "省双联办"),
         header_words=tuple(raw.get("tables", {}).get("header_words", [])),
     )
     _check(form)
+    _check_files(form, path)
     return form
 
 
@@ -328,6 +402,16 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
             for a in s.get("across_rounds", [])
         ),
     )
+
+
+def _check_files(form: Form, path: Path) -> None:
+    """The files the form names exist: its narrative template (under templates/), else one
+    Chinese sentence now rather than a failure when the report is written."""
+    from ..paths import TEMPLATES
+
+    if form.narrative and not (TEMPLATES / form.narrative).is_file():
+        raise Fatal(f"表式文件 {path} 中 narrative = “{form.narrative}” 指向的叙述模板不存在（应在 {TEMPLATES} 中）："
+                    "请改正文件名，或删去这一行（报告将只有表格）。")
 
 
 def _check(form: Form) -> None:

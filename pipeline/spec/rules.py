@@ -42,6 +42,8 @@ BUILT_IN = _declared(
     Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
     Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
     Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且 .zip 中不能再套压缩包）：请解压后报送，或改用 .zip。"),
+    Rule("folder-unreadable", ERROR, "无法打开这个文件夹（{detail}），其中的报表都没有读取：请开放它的权限，或把其中的报表移出来。"),
+    Rule("not-a-file", INFO, "不是普通文件（{detail}），未读取。"),
     Rule("old-outputs", WARNING, "这个文件夹是以前汇总时写出的输出（其中有 roster.csv、findings.csv 等），不是各县报送的报表，"
          "其中的文件均未读取：请把它移出收件箱。"),
     # An error while the unit's figures are read, checked or chosen (they are not used); a
@@ -83,7 +85,9 @@ BUILT_IN = _declared(
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
-    Rule("superseded", WARNING, "同一单位有更新的报表“{detail}”，本文件未计入汇总。"),
+    Rule("outside-scope", INFO, "这是{unit}的报表，{unit}不在{region}的汇总范围内：本次未计入。"),
+    Rule("superseded", WARNING, "同一单位另有报表“{detail}”（{reason}），按规则采用它，本文件未计入汇总。"),
+    Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),
     # Across rounds, whatever the form declares
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),
     Rule("township-dropped", INFO, "上期报送的乡镇“{value}”本期没有出现：请核实是否漏报或改名。"),

@@ -1,7 +1,7 @@
 """Compare: this round's totals against the previous round's snapshot → a Comparison.
 
 Pure, between consolidate and render. It takes the consolidated totals and the previous
-round as read back from its snapshot (`rounds.load_snapshot`), never workbooks, and gives
+round as read back from its snapshot (`store.rounds.load_snapshot`), never workbooks, and gives
 per unit and field 上期 and 增减 , and the cross-period findings the form declares (the 跨期审核 rules):
 
 - `not-below`: a cumulative count lower than last round's, at each township's cell that fell,

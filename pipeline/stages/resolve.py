@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
+from ..spec.dates import Dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 
@@ -53,14 +54,21 @@ class Decision:
 
 
 def gather(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
-           today: date | None = None) -> Gathered:
-    """A 填报日期 after `today` (the run's date) is a slip of the keyboard (2061 for 2016): it is
-    said, and ranks as no date, so that it never outranks the county's corrected return."""
+           today: date | None = None, dating: Dating | None = None) -> Gathered:
+    """A 填报日期 written without its year is completed (`dating`: the run's date, the report's
+    cutoff, the round's year). One after `today` (the run's date) is a slip of the keyboard
+    (2061 for 2016): it is said, and ranks as no date, so that it never outranks the county's
+    corrected return."""
     today = today or date.today()
+    dating = dating or Dating(today)
+    results = [_completed(r, dating) for r in results]
     findings = [*findings, *(
         form.finding("date-in-future", file=r.source.path, county=r.ret.county_code,
                      value=f"{r.ret.filed_on.year}年{r.ret.filed_on.month}月{r.ret.filed_on.day}日")
         for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on > today
+    ), *(
+        form.finding("date-missing", file=r.source.path, county=r.ret.county_code)
+        for r in results if r.ret is not None and r.ret.filed_on is None and r.ret.filed_month_day
     )]
     by_county: dict[str, list[ReadResult]] = {}
     unassigned = []
@@ -80,8 +88,18 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     return Gathered(today, by_county, tuple(unassigned), per_file, claimed, tuple(findings))
 
 
+def _completed(r: ReadResult, dating: Dating) -> ReadResult:
+    """The result with its year-less 填报日期 completed (left without one when no year fits)."""
+    if r.ret is None or r.ret.filed_on is not None or not r.ret.filed_month_day:
+        return r
+    filed = dating.complete(*r.ret.filed_month_day)
+    return replace(r, ret=replace(r.ret, filed_on=filed, filed_month_day=None if filed else r.ret.filed_month_day))
+
+
 def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
-    """The unit's standing file and status: the latest by the rule; missing when it sent nothing."""
+    """The unit's standing file and status: the latest 填报日期, then the file modified last; an
+    undated, unreadable or future-dated file ranks oldest; missing when it sent nothing. Where
+    the choice is not clear, the county is told which file stands and why."""
     rank = partial(_rank_by, gathered.today)
     candidates = gathered.by_county.get(unit.code, [])
     if not candidates and unit.code in gathered.claimed:
@@ -91,9 +109,14 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         return Decision(_status(unit, "missing"))
     ranked = sorted(candidates, key=rank, reverse=True)
     stands, rest = ranked[0], ranked[1:]
-    extra = tuple(form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path)
-                  for old in rest)
-    own = gathered.per_file.get(stands.source.path, [])
+    extra = [form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path,
+                          reason=_why_it_stands(stands, old, gathered.today))
+             for old in rest]
+    unclear = _unclear(stands, rest, gathered.today)
+    if unclear:
+        extra.append(form.finding("resubmission-unclear", file=stands.source.path, county=unit.code, detail=unclear,
+                                  stands=stands.source.path))
+    own = [*gathered.per_file.get(stands.source.path, []), *(f for f in extra if f.file == stands.source.path)]
     errors = sum(f.severity == Severity.ERROR for f in own)
     warnings = sum(f.severity == Severity.WARNING for f in own)
     ret = stands.ret
@@ -103,9 +126,53 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         stands.source, tuple(r.source for r in rest),
         ret.filed_on if ret else None,
         ret.filled_by if ret else "", ret.phone if ret else "",
-        errors, warnings,
+        errors, warnings, unclear,
     )
-    return Decision(status, extra, tuple(r.source.path for r in rest))
+    return Decision(status, tuple(extra), tuple(r.source.path for r in rest))
+
+
+def _usable_date(r: ReadResult, today: date) -> date | None:
+    return r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else None
+
+
+def _why_it_stands(stands: ReadResult, old: ReadResult, today: date) -> str:
+    """What the rule went by, as the superseded file's message says it: never an older-dated
+    file called newer."""
+    if old.ret is None:
+        return "本文件无法读取"
+    mine, theirs = _usable_date(old, today), _usable_date(stands, today)
+    if theirs and not mine:
+        return "本文件没有可用的填报日期"
+    if theirs and mine and theirs > mine:
+        return "填报日期较晚"
+    if stands.source.mtime > old.source.mtime:
+        return "填报日期相同，修改时间较晚" if theirs else "两者都没有可用的填报日期，它的修改时间较晚"
+    return "填报日期与修改时间都相同，按文件名排在后面"
+
+
+def _unclear(stands: ReadResult, rest: list[ReadResult], today: date) -> str:
+    """Why the rule's choice may not be what the county meant: a file that could not be read, or
+    has no usable date (undated, or dated after today), or an older date with a later
+    modification time (a correction copied in half, a typo in the year). Empty when it is clear."""
+    why = []
+    for r in (stands, *rest):
+        name = f"“{r.source.path}”"
+        if r.ret is None:
+            why.append(f"{name}无法读取")
+        elif r.ret.filed_on is None:
+            why.append(f"{name}没有填报日期")
+        elif r.ret.filed_on > today:
+            why.append(f"{name}的填报日期（{_day(r.ret.filed_on)}）晚于今天")
+    stood = _usable_date(stands, today)
+    for r in rest:
+        older = _usable_date(r, today)
+        if stood and older and older < stood and r.source.mtime > stands.source.mtime:
+            why.append(f"“{r.source.path}”的填报日期（{_day(older)}）较早，修改时间却较晚")
+    return "；".join(why) if rest else ""
+
+
+def _day(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def undecided(unit: Unit, gathered: Gathered, fault: Finding) -> Decision:
@@ -117,15 +184,11 @@ def undecided(unit: Unit, gathered: Gathered, fault: Finding) -> Decision:
 
 
 def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tuple[Roster, list[Finding]]:
-    """The roster, and the findings as they now stand: a superseded file's own problems no
-    longer need fixing, so they give way to one finding that says it was superseded."""
-    superseded = {path for d in decisions for path in d.superseded}
-    by_path = {r.source.path: r for rs in gathered.by_county.values() for r in rs} | {
-        r.source.path: r for r in gathered.unassigned}
-    # The conflict outlives its file's supersession: it is the file-name county's news.
-    kept = [f for f in gathered.findings if f.file not in superseded or _claims_other(f, by_path, units)]
+    """The roster, and the findings as they now stand. A superseded file's own findings are
+    kept (findings.csv lists them, validation.html folds them apart) but count against no
+    unit: the roster counts the standing file's alone."""
     extra = [f for d in decisions for f in d.extra]
-    return Roster(tuple(d.status for d in decisions), gathered.unassigned), kept + extra
+    return Roster(tuple(d.status for d in decisions), gathered.unassigned), [*gathered.findings, *extra]
 
 
 def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],

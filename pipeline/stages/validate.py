@@ -264,12 +264,29 @@ def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) 
         known = (readable[cov.numerator] > 0) & (readable[cov.denominator] > 0)
         # Exact integer comparison: minimum is a share such as 0.95, scaled to millionths.
         low = known & (den > 0) & (num * 1_000_000 < round(cov.minimum * 1_000_000) * den)
+        low &= ~_depends_on_an_error(sf, cov, len(returns))
         for ret_i in np.flatnonzero(low):
             ret = returns[int(ret_i)]
             out.append(_finding(form, ret, cov.id, ret.sheets[sf.spec.key].name, "", cov.numerator,
                                 noun=cov.noun, value=coverage(int(num[ret_i]), int(den[ret_i])),
                                 expected=f"{cov.minimum * 100:g}%"))
     return out
+
+
+def _depends_on_an_error(sf: SheetFrame, cov, n_returns: int) -> np.ndarray:
+    """Per return: whether a cell the coverage is computed from is itself an error (unreadable,
+    negative, or above the count it may not exceed). A rate from such cells would be a second
+    finding about the same mistake, and a false one: the clerk fixes the cell, not the rate."""
+    frame, parts = sf.frame, (cov.numerator, cov.denominator)
+    bad = np.zeros(len(frame), dtype=bool)
+    for key in parts:
+        column = frame[key]
+        bad |= column.isna().to_numpy() | (column < 0).fillna(False).to_numpy(dtype=bool)
+    for rule in sf.spec.rules:
+        if rule.field in parts and rule.field in frame and rule.not_above in frame:
+            over = frame[rule.field] > frame[rule.not_above]
+            bad |= over.fillna(False).to_numpy(dtype=bool)
+    return np.bincount(frame["_ret"].to_numpy(), weights=bad, minlength=n_returns) > 0
 
 
 def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Finding]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import pickle
 import time
+import zlib
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..model import Finding, ReadResult, Source
 from ..paths import code_fingerprint
 from .files import write_atomic
 
-VERSION = 4  # bump when the records between read and validate change shape
+VERSION = 5  # bump when the records between read and validate change shape (5: sealed entries)
 
 
 def reader_fingerprint() -> str:
@@ -42,7 +43,7 @@ class ReadCache:
             try:
                 with open(self.path, "rb") as f:
                     stored = pickle.load(f)
-                self.entries, self.checks = _blobs(stored["reads"]), _blobs(stored["checks"])
+                self.entries, self.checks = _unsealed(stored["reads"]), _unsealed(stored["checks"])
             except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
                 self.entries, self.checks = {}, {}
 
@@ -93,8 +94,8 @@ class ReadCache:
         if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
             return
         live = {
-            "reads": {k: v for k, v in self.entries.items() if k in keep},
-            "checks": {k: v for k, v in self.checks.items() if k in keep},
+            "reads": {k: _seal(v) for k, v in self.entries.items() if k in keep},
+            "checks": {k: _seal(v) for k, v in self.checks.items() if k in keep},
         }
         _write_whole(self.path, _pickled(live), stale="reads-*.pickle")  # another form's or version's
 
@@ -110,7 +111,7 @@ def rebind(result: ReadResult, source: Source) -> ReadResult:
 
 class BlockCache:
     """consolidated.xlsx's township rows as finished XML, a block per return and sheet (see
-    render.township_blocks), so that a re-run writes XML only for the returns that changed.
+    outputs.workbook.township_blocks), so that a re-run writes XML only for the returns that changed.
     Keyed by the read cache's key (which returns' content means what) and the writer's own
     code; only the blocks of the latest run are kept."""
 
@@ -125,11 +126,18 @@ class BlockCache:
             return {}
         try:
             with open(self.path, "rb") as f:
-                blocks = pickle.load(f)
+                sealed = _unsealed(pickle.load(f))
         except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
             return {}
-        ok = isinstance(blocks, dict) and all(self.valid(b) for b in blocks.values())
-        return blocks if ok else {}
+        blocks = {}
+        for key, blob in sealed.items():
+            try:
+                block = pickle.loads(blob)
+            except Exception:  # noqa: BLE001 - an entry that does not load is made again
+                continue
+            if self.valid(block):
+                blocks[key] = block
+        return blocks
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
         if not self.path:
@@ -137,7 +145,8 @@ class BlockCache:
         now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
         if now.keys() == kept.keys() and self.path.exists():
             return
-        _write_whole(self.path, _pickled(now), stale="xlsx-*.pickle")
+        _write_whole(self.path, _pickled({key: _seal(_pickled(block)) for key, block in now.items()}),
+                     stale="xlsx-*.pickle")
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +167,7 @@ class ReturnedCache:
         if self.path:
             try:
                 with open(self.path, "rb") as f:
-                    self.kept = _blobs(pickle.load(f))
+                    self.kept = _unsealed(pickle.load(f))
             except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
                 self.kept = {}
         self.used: dict[str, bytes] = {}
@@ -184,7 +193,7 @@ class ReturnedCache:
 
     def save(self) -> None:
         if self.path and (self.used.keys() != self.kept.keys() or not self.path.exists()):
-            _write_whole(self.path, _pickled(self.used), stale="returned-*.pickle")
+            _write_whole(self.path, _pickled({k: _seal(v) for k, v in self.used.items()}), stale="returned-*.pickle")
 
 
 @lru_cache(maxsize=1)
@@ -205,15 +214,17 @@ class CompiledTemplates:
 
     def load_bytecode(self, bucket) -> None:
         try:
-            with open(self._path(bucket), "rb") as f:
-                bucket.load_bytecode(f)  # one of another Python is refused there, and compiled
+            kept = _opened(self._path(bucket).read_bytes())
+            if kept is None:
+                return  # damaged: compiled again
+            bucket.bytecode_from_string(kept)  # one of another Python is refused there, and compiled
         except FileNotFoundError:
             return
         except Exception:  # noqa: BLE001 - damaged in any way: compiled again
             bucket.reset()
 
     def dump_bytecode(self, bucket) -> None:
-        _write_whole(self._path(bucket), bucket.bytecode_to_string())
+        _write_whole(self._path(bucket), _seal(bucket.bytecode_to_string()))
 
 
 def compiled_templates(folder: Path, fingerprint: str):
@@ -246,9 +257,13 @@ class Hashes:
         if path:
             try:
                 with open(path, "rb") as f:
-                    self.entries = pickle.load(f)
-                if not isinstance(self.entries, dict):
-                    self.entries = {}
+                    sealed = _unsealed(pickle.load(f))
+                self.entries = {}
+                for key, blob in sealed.items():
+                    try:
+                        self.entries[key] = pickle.loads(blob)
+                    except Exception:  # noqa: BLE001 - that file is hashed again
+                        continue
             except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
                 self.entries = {}
 
@@ -279,7 +294,35 @@ class Hashes:
         """Keep the entries of the files seen in this run; written whole, then moved into place."""
         if not self.path or not (self.changed or self.entries.keys() - self.seen):
             return
-        _write_whole(self.path, _pickled({k: v for k, v in self.entries.items() if k in self.seen}))
+        _write_whole(self.path, _pickled({k: _seal(_pickled(v)) for k, v in self.entries.items() if k in self.seen}))
+
+
+def _seal(blob: bytes) -> bytes:
+    """An entry as kept: its CRC-32, then its bytes. A flipped bit anywhere in it (a failing disk,
+    a copy gone wrong) fails the check on load, and the entry is made again: a cache must never
+    hand back a county's figures other than the file's (CRC-32 catches every error of up to 32
+    bits in a row, and is quicker than reading the entry)."""
+    return zlib.crc32(blob).to_bytes(4, "big") + blob
+
+
+def _opened(sealed: bytes) -> bytes | None:
+    """The entry's bytes, or None when they are not what was kept."""
+    if not isinstance(sealed, bytes) or len(sealed) < 4:
+        return None
+    blob = sealed[4:]
+    return blob if zlib.crc32(blob) == int.from_bytes(sealed[:4], "big") else None
+
+
+def _unsealed(value: object) -> dict[str, bytes]:
+    """A kept dict of sealed entries, each checked: those that fail are left out."""
+    if not isinstance(value, dict):
+        raise TypeError("not a cache of sealed entries")
+    out = {}
+    for key, sealed in value.items():
+        blob = _opened(sealed)
+        if blob is not None:
+            out[key] = blob
+    return out
 
 
 def _pickled(value: object) -> bytes:
@@ -328,9 +371,3 @@ def sweep(folder: Path) -> None:
         for debris in folder.glob(pattern):
             if debris.is_file():
                 debris.unlink(missing_ok=True)
-
-
-def _blobs(value: object) -> dict[str, bytes]:
-    if not isinstance(value, dict) or not all(isinstance(v, bytes) for v in value.values()):
-        raise TypeError("not a cache of pickled entries")
-    return value

@@ -11,14 +11,18 @@ run or wholly in the next one.
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import os
+import stat as stat_module
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ..errors import Fatal, reason
 from ..model import Source
 from .cache import Hashes
 from .lock import inbox_shared
@@ -42,14 +46,36 @@ _HEAD = 8
 
 
 @dataclass(frozen=True)
+class Note:
+    """A 上报说明 given on the submission page for one file, and the warnings it was written
+    for, each as (rule, sheet, cell, field): it answers those, never a warning found later. None: a
+    note from before the page kept that, which answers every warning of its file."""
+
+    words: str
+    warnings: frozenset[tuple[str, str, str, str]] | None = None
+
+
+@dataclass(frozen=True)
 class InboxView:
     """The inbox at one instant: its entries, the bytes of every readable one (by `Source.path`),
-    and the 上报说明 the page keeps (by file name). Later steps use these, never the folder."""
+    and the 上报说明 the page keeps (by file name; `explained_for`: the warnings each answers,
+    where the page recorded them). Later steps use these, never the folder."""
 
     folder: Path
     sources: tuple[Source, ...]
     data: dict[str, bytes] = field(default_factory=dict)
     explanations: dict[str, str] = field(default_factory=dict)
+    explained_for: dict[str, frozenset[tuple[str, str, str, str]]] = field(default_factory=dict)
+
+    def explained(self) -> dict[tuple[str, str], str]:
+        """The page's notes as a report run looks them up (outputs.tables.explanation_of): for
+        the warnings each was written for, or for the whole file when the page did not say."""
+        from ..outputs.tables import answered_key
+
+        out = {(path, ""): words for path, words in self.explanations.items() if path not in self.explained_for}
+        for path, warnings in self.explained_for.items():
+            out |= {(path, answered_key(*w)): self.explanations[path] for w in warnings}
+        return out
 
     def readable(self) -> list[Source]:
         return [s for s in self.sources if s.kind in READABLE]
@@ -65,8 +91,9 @@ def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str],
     with inbox_shared(inbox):
         data: dict[str, bytes] = {}
         sources = _list(inbox, hashes, data, wanted)
-        notes = page_explanations(inbox)
-    return InboxView(inbox, tuple(sources), data, notes)
+        notes = page_notes(inbox)
+    return InboxView(inbox, tuple(sources), data, {name: n.words for name, n in notes.items()},
+                     {name: n.warnings for name, n in notes.items() if n.warnings is not None})
 
 
 def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
@@ -77,40 +104,79 @@ def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
 def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
           wanted: Callable[[str], bool] | None = None) -> list[Source]:
     """`hashes` remembers each file's hash by its size and times, as git does: a re-run then
-    hashes only the files that changed. `data`, when given, receives each readable file's bytes."""
+    hashes only the files that changed. `data`, when given, receives each readable file's bytes.
+    An entry that cannot be read (no permission, a disk error, a link to nowhere) is listed
+    with why, for its finding: one file never stops the listing."""
     sources: list[Source] = []
-    for parts, abspath in _files(str(inbox)):
-        rel, name = "/".join(parts), parts[-1]
-        if any(part.startswith(".") for part in parts) and name != ".DS_Store":
-            continue  # hidden folders (.git, editor state) are not submissions
-        if abspath.endswith(os.sep):  # a report run's own outputs, copied into the inbox
-            sources.append(Source(rel, 0, "", os.stat(abspath).st_mtime, "output", abspath=abspath))
+    for entry in _entries(inbox):
+        rel, name = "/".join(entry.parts), entry.parts[-1]
+        if any(part.startswith(".") for part in entry.parts) and name != ".DS_Store":
+            continue  # hidden folders (.git, editor state, the page's .versions) are not submissions
+        if entry.what != "file":
+            # Something that is no file to read, named as a return (a pipe, a link to nothing):
+            # a return that cannot be opened, so that its county hears of it.
+            kind = "broken" if entry.what == "special" and _workbook_named(name) else entry.what
+            sources.append(Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=entry.detail))
             continue
-        with open(abspath, "rb") as f:
-            stat = os.fstat(f.fileno())
-            known = hashes.get(abspath, stat) if hashes else None
-            needed = data is not None and (known is None or wanted is None or wanted(known[1]))
-            first = f.read(1 << 20) if known is None or needed else b""
-            head = known[0] if known else first[:_HEAD]
-            kind = classify(name, head)
-            keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
-            if known:
-                digest = known[1]
-                if keep:
-                    content = first + f.read()
-            else:
-                content, digest = _hashed(abspath, f, first, keep)
+        try:
+            opened = _open_regular(entry.path)
+        except OSError as e:
+            sources.append(_unreadable(rel, entry, name, reason(e, "读取")))
+            continue
+        if opened is None:  # replaced by something else since it was listed
+            sources.append(Source(rel, 0, "", entry.mtime, "special", abspath=entry.path, problem="不是普通文件"))
+            continue
+        try:
+            with opened as f:
+                stat = os.fstat(f.fileno())
+                known = hashes.get(entry.path, stat) if hashes else None
+                needed = data is not None and (known is None or wanted is None or wanted(known[1]))
+                first = f.read(1 << 20) if known is None or needed else b""
+                head = known[0] if known else first[:_HEAD]
+                kind = classify(name, head)
+                keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
+                if known:
+                    digest = known[1]
+                    if keep:
+                        content = first + f.read()
+                else:
+                    content, digest = _hashed(entry.path, f, first, keep)
+        except OSError as e:  # a disk error while reading it
+            sources.append(_unreadable(rel, entry, name, reason(e, "读取")))
+            continue
         if hashes and known is None:
-            hashes.put(abspath, stat, head, digest)
+            hashes.put(entry.path, stat, head, digest)
         if kind == "zip":
-            sources += _members(Path(abspath), rel, stat.st_mtime, content if keep else None, data)
+            sources += _members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)
             continue
+        problem = ""
         if kind in READABLE and stat.st_size > MAX_RETURN_BYTES:
-            kind = "broken"
-        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=abspath))
+            kind, problem = "broken", f"文件过大（{stat.st_size // (1024 * 1024)} MB）"
+        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=entry.path, problem=problem))
         if keep and kind in READABLE:
             data[rel] = content
     return sources
+
+
+def _unreadable(rel: str, entry, name: str, why: str) -> Source:
+    """A file that cannot be read: a return that cannot be opened when its name says workbook
+    (or names nothing else), so that its county hears of it; otherwise a file skipped."""
+    kind = "broken" if classify(name, b"") in ("broken", "skip") and _workbook_named(name) else "special"
+    return Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=f"无法读取：{why}")
+
+
+def _workbook_named(name: str) -> bool:
+    return os.path.splitext(name.lower())[1] in WORKBOOK_SUFFIXES | ARCHIVE_SUFFIXES
+
+
+def _open_regular(path: str):
+    """The file opened for reading, or None when it is not a regular file (a pipe put there
+    since it was listed): opened without waiting, so that a pipe never blocks the run."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb")
 
 
 def _hashed(path: str, f, first: bytes, keep: bool) -> tuple[bytes | None, str]:
@@ -128,13 +194,18 @@ def _hashed(path: str, f, first: bytes, keep: bool) -> tuple[bytes | None, str]:
 def holds_nothing(inbox: Path) -> bool:
     """True when the folder holds no file but hidden ones and what the system or Excel leave
     (`.gitkeep`, `.DS_Store`, `Thumbs.db`, `~$` lock files): only then may a run fall back to
-    the bundled example. Anything else, even a file the run cannot read, is the office's."""
-    for parts, _ in _files(str(inbox)):
-        name = parts[-1]
-        if any(p.startswith(".") for p in parts) or name.lower() in PLACEHOLDERS or name.startswith("~$"):
+    the bundled example. Anything else, even a file or folder the run cannot read, is the
+    office's. A folder that cannot be listed at all is `InboxUnreadable`."""
+    for entry in _entries(inbox):
+        name = entry.parts[-1]
+        if any(p.startswith(".") for p in entry.parts) or name.lower() in PLACEHOLDERS or name.startswith("~$"):
             continue
         return False
     return True
+
+
+class InboxUnreadable(Fatal):
+    pass
 
 
 # What a report run writes: a folder under the inbox holding two or more of these is an old
@@ -143,28 +214,111 @@ def holds_nothing(inbox: Path) -> bool:
 OUTPUT_NAMES = {"roster.csv", "findings.csv", "manifest.csv", "totals.csv", "consolidated.xlsx", "validation.html"}
 
 
-def _files(inbox: str) -> list[tuple[tuple[str, ...], str]]:
-    """Every file under the inbox as (its path's parts, its full path), in the order pathlib
-    sorts paths; folders are entered, links to folders are not (as Path.rglob). A folder of a
-    report run's outputs is not entered: it comes back once, its full path ending in a separator."""
-    found = []
-    folders: list[tuple[str, tuple[str, ...]]] = [(inbox, ())]
+@dataclass(frozen=True)
+class _Entry:
+    parts: tuple[str, ...]  # the path's parts under the inbox, as shown (names decoded)
+    path: str  # as the system names it
+    what: str  # file | output | folder (cannot be opened) | special (no regular file)
+    mtime: float = 0.0
+    detail: str = ""  # why a folder or special entry is not read
+
+
+def _entries(inbox: Path) -> list[_Entry]:
+    """Everything under the inbox, each looked at without following it first (lstat), in the
+    order of its shown path: regular files (and links to them) to read; folders entered; a
+    folder that cannot be opened, a link to a folder, to nothing or to itself, a pipe or a
+    socket, each an entry of its own, never opened (a pipe would block the run). A folder of a
+    report run's outputs is one entry. The inbox itself must open: else `InboxUnreadable`."""
+    root = os.fspath(inbox)
+    found: list[_Entry] = []
+    folders: list[tuple[str, tuple[str, ...]]] = [(root, ())]
+    shown: set[str] = set()
     while folders:
         folder, parts = folders.pop()
         try:
-            with os.scandir(folder) as entries:
-                entries = list(entries)
-        except PermissionError:
+            with os.scandir(folder) as listing:
+                listing = list(listing)
+        except OSError as e:
+            if not parts:
+                raise InboxUnreadable(f"无法读取收件箱 {inbox}（{reason(e, '读取')}）：请检查这个文件夹的权限，"
+                                      "或把 INBOX= 指向本账户能读取的文件夹。") from e
+            found.append(_Entry(parts, folder, "folder", detail=reason(e, "读取")))
             continue
-        if parts and len(OUTPUT_NAMES.intersection(e.name.lower() for e in entries)) >= 2:
-            found.append((parts, folder + os.sep))
+        if parts and len(OUTPUT_NAMES.intersection(e.name.lower() for e in listing)) >= 2:
+            found.append(_Entry(parts, folder + os.sep, "output", _mtime(folder)))
             continue
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                folders.append((entry.path, (*parts, entry.name)))
-            elif entry.is_file():
-                found.append(((*parts, entry.name), entry.path))
-    return sorted(found, key=lambda f: [os.path.normcase(part) for part in f[0]])
+        for item in listing:
+            name = _unique(display_name(item.name), parts, shown)
+            here = (*parts, name)
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError as e:
+                found.append(_Entry(here, item.path, "special", detail=f"无法读取：{reason(e, '读取')}"))
+                continue
+            if stat_module.S_ISDIR(st.st_mode):
+                folders.append((item.path, here))
+            elif stat_module.S_ISREG(st.st_mode):
+                found.append(_Entry(here, item.path, "file", st.st_mtime))
+            elif stat_module.S_ISLNK(st.st_mode):
+                found.append(_linked(here, item.path, st.st_mtime))
+            else:
+                found.append(_Entry(here, item.path, "special", st.st_mtime, _special_kind(st.st_mode)))
+    return sorted(found, key=lambda e: [os.path.normcase(part) for part in e.parts])
+
+
+def _linked(parts: tuple[str, ...], path: str, mtime: float) -> _Entry:
+    """A link, by what it points at: a regular file is read as any; anything else is listed."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return _Entry(parts, path, "special", mtime, "链接指向自身（循环链接）")
+        if e.errno == errno.ENOENT:
+            return _Entry(parts, path, "special", mtime, "链接指向的文件不存在")
+        return _Entry(parts, path, "special", mtime, f"无法读取：{reason(e, '读取')}")
+    if stat_module.S_ISREG(st.st_mode):
+        return _Entry(parts, path, "file", st.st_mtime)
+    if stat_module.S_ISDIR(st.st_mode):
+        return _Entry(parts, path, "special", mtime, "链接到一个文件夹（未进入）")
+    return _Entry(parts, path, "special", mtime, _special_kind(st.st_mode))
+
+
+def _special_kind(mode: int) -> str:
+    if stat_module.S_ISFIFO(mode):
+        return "管道文件，不是普通文件"
+    if stat_module.S_ISSOCK(mode):
+        return "套接字，不是普通文件"
+    return "设备文件，不是普通文件"
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
+def display_name(name: str) -> str:
+    """A file name as people read it: its bytes as UTF-8, else as GBK (a Windows share, an old
+    zip), else with replacement marks. The system's own name stays the file's path."""
+    raw = os.fsencode(name)
+    for encoding in ("utf-8", "gbk", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _unique(name: str, parts: tuple[str, ...], shown: set[str]) -> str:
+    """Two names that read the same once decoded stay two entries: the second is numbered."""
+    stem, suffix = os.path.splitext(name)
+    candidate, n = name, 1
+    while "/".join((*parts, candidate)) in shown:
+        n += 1
+        candidate = f"{stem}（{n}）{suffix}"
+    shown.add("/".join((*parts, candidate)))
+    return candidate
 
 
 def classify(name: str, head: bytes) -> str:
@@ -193,6 +347,7 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
         zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
     except (zipfile.BadZipFile, OSError):
         return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
+    budget = MAX_RETURN_BYTES  # for the whole archive, counted in bytes actually inflated
     with zf:
         for info in zf.infolist():
             if info.is_dir():
@@ -200,17 +355,17 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
             name = _member_name(info)
             shown = f"{rel}/{name}"
             base = Path(name).name
-            member = b""
-            if info.file_size > MAX_RETURN_BYTES:
-                kind = "broken"
-                digest = ""
-            else:
-                with zf.open(info) as f:
-                    head = f.read(_HEAD)
-                kind = classify(base, head)
+            member: bytes | None = b""
+            kind, digest = "broken", ""
+            if info.file_size <= budget:
+                head = _member_bytes(zf, info, _HEAD, head=True)
+                kind = classify(base, head) if head is not None else "broken"
                 if kind != "skip":
-                    member = zf.read(info)
-                digest = hashlib.sha256(member).hexdigest() if kind != "skip" else ""
+                    member = _member_bytes(zf, info, budget)
+                    if member is None:
+                        kind, member = "broken", b""
+                    budget -= len(member)
+                    digest = hashlib.sha256(member).hexdigest()
             member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
             kind = kind if kind != "zip" else "archive"
             out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=info.filename,
@@ -218,6 +373,25 @@ def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: di
             if data is not None and kind in READABLE:
                 data[shown] = member
     return out
+
+
+def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, *, head: bool = False) -> bytes | None:
+    """A member's bytes, inflated a megabyte at a time and never past `limit` bytes actually
+    produced (whatever the zip declares): None when it would exceed that, or cannot be
+    inflated whole (damaged, encrypted, a compression zipfile lacks, a size that lies and so
+    fails its checksum). `head`: only its first `limit` bytes."""
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            if head:
+                return f.read(limit)
+            while chunk := f.read(1 << 20):
+                out += chunk
+                if len(out) > limit:
+                    return None
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError):
+        return None
+    return bytes(out)
 
 
 def _sha256(content: bytes | None, path: Path) -> str:
@@ -248,13 +422,30 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
-def page_explanations(inbox: Path) -> dict[str, str]:
+def page_notes(inbox: Path) -> dict[str, Note]:
     """上报说明 given with an upload on the submission page (kept in
-    inbox/.versions/explanations.csv, by the file's name in the inbox): file → words."""
+    inbox/.versions/explanations.csv, by the file's name in the inbox): file → its note."""
     path = inbox / VERSIONS / EXPLANATIONS
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:
-            return {row["file"]: row["explanation"].strip() for row in csv.DictReader(f)
-                    if row.get("file") and (row.get("explanation") or "").strip()}
-    except (OSError, UnicodeDecodeError, KeyError, csv.Error):
-        return {}  # none, or not readable: the cells under the tables still count
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}  # none, or not readable (the page's own, 0600): the cells under the tables still count
+    notes = {}
+    for row in rows:
+        words = (row.get("explanation") or "").strip()
+        if row.get("file") and words:
+            notes[row["file"]] = Note(words, _scope(row.get("warnings")))
+    return notes
+
+
+def _scope(text: str | None) -> frozenset[tuple[str, str, str, str]] | None:
+    """The warnings a note answers, as the notes file lists them (JSON); None when it does not."""
+    if not text:
+        return None
+    import json
+
+    try:
+        return frozenset((str(r), str(s), str(c), str(f)) for r, s, c, f in json.loads(text))
+    except (ValueError, TypeError):
+        return None

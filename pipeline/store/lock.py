@@ -92,8 +92,9 @@ def _unlock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
-def _write_holder(fd: int) -> None:
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+def _write_holder(fd: int, **more) -> None:
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            **more}
     data = json.dumps(info, ensure_ascii=False).encode("utf-8")
     os.ftruncate(fd, 0)
     os.lseek(fd, 0, os.SEEK_SET)
@@ -145,8 +146,12 @@ def inbox_shared(inbox: Path, wait: float = INBOX_WAIT) -> Iterator[None]:
 
 @contextmanager
 def inbox_exclusive(inbox: Path) -> Iterator[None]:
-    """Held by the page while it names, checks and stores one upload (waits for a run's listing)."""
-    fd = os.open(inbox / INBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    """Held by the page while it stores an upload (waits for a run's listing). On an inbox that
+    has become read-only the lock file is opened to read: the store then fails, and says so."""
+    try:
+        fd = os.open(inbox / INBOX_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        fd = os.open(inbox / INBOX_LOCK, os.O_RDONLY)
     try:
         _wait_for(fd, shared=False, wait=None)
         try:
@@ -185,3 +190,51 @@ def _unlock_posix(fd: int) -> None:
     except ImportError:
         return
     fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+# --- one submission page per inbox -----------------------------------------------------------
+
+SERVER_LOCK = ".server.lock"  # hidden: held for as long as a page serves this inbox
+
+
+class ServerRunning(Fatal):
+    def __init__(self, inbox: Path, info: dict) -> None:
+        who = "、".join(part for part in (
+            f"进程 {info['pid']}" if info.get("pid") else "",
+            f"端口 {info['port']}" if info.get("port") else "",
+            f"计算机 {info['host']}" if info.get("host") else "",
+            f"启动于 {info['started']}" if info.get("started") else "",
+        ) if part) or "未能读出是哪一个"
+        super().__init__(f"另一个报送页正在使用收件箱 {inbox}（{who}）：一个收件箱只能由一个报送页接收。"
+                         "请先停止它（在它的窗口按 Ctrl-C），或用 INBOX= 换一个收件箱。")
+
+
+@contextmanager
+def server_lock(inbox: Path, port: int) -> Iterator[None]:
+    """Held by `make serve` for as long as it runs: a second page on the same inbox would pick
+    the names the first picks and lose acknowledged returns, so it refuses to start, naming
+    the first (its process, port and start time, which the lock file says). The system lets
+    the lock go however the page ends."""
+    try:
+        fd = os.open(inbox / SERVER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise Fatal(f"无法在收件箱 {inbox} 中写入（{reason(e)}）：报送页要把接收的报表存入收件箱，请检查它的权限。") from e
+    try:
+        if not _try_lock(fd):
+            raise ServerRunning(inbox, _server_holder(fd))
+        _write_holder(fd, port=port)
+        try:
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _server_holder(fd: int) -> dict:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        info = json.loads(os.read(fd, 4096).decode("utf-8"))
+        return info if isinstance(info, dict) else {}
+    except (OSError, ValueError):
+        return {}

@@ -177,7 +177,7 @@ def load_snapshot(path: Path, compact: bool = False) -> Previous:
                   "fields": sorted(doc["form"]["fields"])},
             status={str(c): v["status"] for c, v in counties.items()},
             sha256={str(c): v.get("sha256", "") for c, v in counties.items()},
-            sums=sums, townships=townships,
+            sums=sums, townships=townships, scope=dict(doc.get("scope") or {}),
         )
     except SnapshotProblem:
         raise
@@ -248,16 +248,31 @@ class RoundPlan:
     problem: str = ""  # the previous round exists but cannot be used: said in the report
 
 
-def read_previous(path: Path, form: Form, compact: bool = False) -> tuple[Previous | None, str]:
+def read_previous(path: Path, form: Form, compact: bool = False, scope: dict | None = None) -> tuple[Previous | None, str]:
     """The previous round to compare with, read back from its snapshot file, or None and why it
-    cannot be used (damaged, of a newer program, of another form): decided here alone, for a
-    report run and the submission page. compact=True: see load_snapshot."""
+    cannot be used (damaged, of a newer program, of another form, of another scope: a city's
+    round for the province's, or the reverse): decided here alone, for a report run and the
+    submission page. compact=True: see load_snapshot."""
     try:
         earlier = load_snapshot(path, compact=compact)
     except SnapshotProblem as e:
         return None, str(e)
-    note = same_form(form, earlier)
+    note = same_form(form, earlier) or (same_scope(scope, earlier) if scope else "")
     return (None, note) if note else (earlier, "")
+
+
+def same_scope(scope: dict, previous: Previous) -> str:
+    """Empty when the previous round was the same scope's (the province's, or the same city's);
+    else why the two cannot be compared. A snapshot that records none is the province's."""
+    theirs = previous.scope or {"level": "province"}
+    if theirs.get("level") == scope.get("level") and (scope.get("level") == "province"
+                                                       or theirs.get("code") == scope.get("code")):
+        return ""
+
+    def said(s: dict) -> str:
+        return f"{s.get('name') or s.get('code') or '全省'}的汇总"
+
+    return f"上期（{previous.round}）是{said(theirs)}，本期是{said(scope)}，两者不可比：本期不作比较。"
 
 
 @dataclass

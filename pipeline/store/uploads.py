@@ -1,35 +1,43 @@
 """The submission page's writes to the inbox, its one writer: an accepted return stored under
 its unit's name and the time it came, the unit's earlier uploads kept in the hidden
-`.versions/<code>/`, and the 上报说明 counties give with an upload. `make report` never writes here.
+`.versions/<code>/`, the 上报说明 counties give, and the page's note of refused uploads.
+`make report` never writes here.
 
-The page names an upload, checks it and stores it while holding the inbox's lock exclusively
-(`claim`): a report run, which lists the inbox under the same lock shared, sees the inbox
-before the upload or after it, never the new file beside the old one half moved.
+The page stores an upload while holding the inbox's lock exclusively (`claim`): a report run,
+which lists the inbox under the same lock shared, sees the inbox before the upload or after
+it, never the new file beside the old one half moved.
+
+The live returns keep the office's usual modes (0644: `make report` may run under another
+account); what only the page needs (kept versions, notes, staging copies) is 0600 in the
+0700 folder `.versions/`.
 """
 
 from __future__ import annotations
 
-import csv
+import hashlib
+import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..outputs.csvfile import csv_bytes
 from ..spec.units import Unit
-from .files import SHARED, write_atomic
-from .inbox import EXPLANATIONS, VERSIONS, WORKBOOK_SUFFIXES
+from .files import PRIVATE, SHARED, place_new, private_folder, stage, sync_folder, write_atomic
+from .inbox import EXPLANATIONS, VERSIONS, WORKBOOK_SUFFIXES, Note, page_notes
 from .lock import inbox_exclusive
 
 _STAMP = "%Y%m%d-%H%M%S"
-_STAGING_PREFIX = ".upload-"
+STAGING_PREFIX = ".upload-"  # an upload being written: hidden, swept at the next start
+REFUSED = "refused.json"  # the page's note that a unit tried and was refused
 
 
 @contextmanager
 def claim(inbox: Path) -> Iterator[None]:
-    """Hold the inbox for one upload: from naming it to moving the unit's older file away."""
+    """Hold the inbox for one upload: from putting it in place to moving the unit's older file away."""
     with inbox_exclusive(inbox):
         yield
 
@@ -64,56 +72,168 @@ def live_uploads(inbox: Path, unit: Unit) -> list[Path]:
                   if p.is_file() and p.name.startswith(prefix) and _LIVE.match(p.name))
 
 
-def inbox_name(inbox: Path, unit: Unit, when: datetime, suffix: str) -> str:
-    """The name an upload will have in the inbox, taken before it is checked so that its
-    findings name the file the report will read: -2, -3… for another within the same second."""
+def versions_folder(inbox: Path) -> Path:
+    """The page's own hidden folder in the inbox (0700), made if missing."""
+    return private_folder(inbox / VERSIONS)
+
+
+def free_name(inbox: Path, unit: Unit, when: datetime, suffix: str, taken: Iterable[str] = ()) -> str:
+    """A name for an upload that no file has, in the inbox or among the unit's kept versions,
+    and none of `taken` (given to other uploads being checked with it): -2, -3… for another
+    within the same second. Taken before the upload is checked, so that its findings name the
+    file the report will read; `store_upload` claims it, or the next free one."""
+    taken = set(taken)
     name = upload_name(unit, when, suffix)
-    target, n = inbox / name, 1
-    while target.exists():
+    stem, n = Path(name).stem, 1
+    kept = inbox / VERSIONS / unit.code
+    while name in taken or (inbox / name).exists() or (kept / name).exists():
         n += 1
-        target = inbox / f"{Path(name).stem}-{n}{suffix}"
-    return target.name
+        name = f"{stem}-{n}{suffix}"
+    return name
 
 
-def store_upload(inbox: Path, unit: Unit, data: bytes, suffix: str, when: datetime, name: str = "") -> Path:
-    """Put an accepted return into the inbox, durably and whole (write_atomic), readable by the
-    office's other accounts; the unit's earlier uploads move to .versions/<code>/, never
-    overwritten. The caller holds `claim(inbox)`."""
-    target = inbox / (name or inbox_name(inbox, unit, when, suffix))
+@dataclass(frozen=True)
+class Stored:
+    path: Path  # the file in the inbox: the name on the receipt is this one
+    restored: bool  # the bytes of a kept version, moved back rather than stored again
+    mtime: float  # its time in the inbox, by which a report run ranks it: the receipt's time
+
+
+def store_upload(inbox: Path, unit: Unit, data: bytes, name: str) -> Stored:
+    """Put an accepted return into the inbox under `name` (or the next free one, should another
+    writer have taken it), whole and flushed to the disk; the unit's earlier uploads move to
+    .versions/<code>/, never overwritten. Bytes identical to a version kept there are not
+    stored again: that version moves back. The caller holds `claim(inbox)`.
+
+    Whatever needs a new entry on the disk (the unit's folder of versions, the staging copy) is
+    made before the return is put in place: a full disk refuses the upload whole, never after
+    it is stored; moving files within the inbox needs no new space."""
+    keep = private_folder(versions_folder(inbox) / unit.code)
     earlier = live_uploads(inbox, unit)
-    write_atomic(target, data, mode=SHARED, durable=True, prefix=_STAGING_PREFIX)
-    if earlier:
-        keep = inbox / VERSIONS / unit.code
-        keep.mkdir(parents=True, exist_ok=True)
-        for old in earlier:
-            dest, k = keep / old.name, 1
-            while dest.exists():
-                k += 1
-                dest = keep / f"{old.stem}-v{k}{old.suffix}"
-            os.replace(old, dest)
+    twin = _kept_twin(keep, data)
+    if twin is not None:
+        target = _restore(inbox, twin, name)
+    else:
+        staged = stage(inbox / VERSIONS, data, mode=SHARED, prefix=STAGING_PREFIX)
+        try:
+            target = _claim_name(inbox, staged, name)
+        finally:
+            staged.unlink(missing_ok=True)
+    for old in earlier:
+        dest, k = keep / old.name, 1
+        while dest.exists():
+            k += 1
+            dest = keep / f"{old.stem}-v{k}{old.suffix}"
+        os.replace(old, dest)
+        _chmod(dest, PRIVATE)
+    sync_folder(inbox)
+    sync_folder(keep)
+    return Stored(target, twin is not None, target.stat().st_mtime)
+
+
+def _claim_name(inbox: Path, staged: Path, name: str) -> Path:
+    target, n = inbox / name, 1
+    stem, suffix = Path(name).stem, Path(name).suffix
+    while not place_new(staged, target):
+        n += 1
+        target = inbox / f"{stem}-{n}{suffix}"
     return target
 
 
-def sweep_partial(inbox: Path) -> None:
-    """Staging files of an upload cut off by a crash: hidden, so never read, and removed here."""
-    for leftover in inbox.glob(f"{_STAGING_PREFIX}*"):
-        if leftover.is_file():
-            leftover.unlink(missing_ok=True)
+def _restore(inbox: Path, twin: Path, name: str) -> Path:
+    """A kept version back in the inbox as the unit's upload of now (its time in the inbox is
+    now, as a fresh upload's would be), readable again by the office's other accounts."""
+    _chmod(twin, SHARED)
+    try:
+        target = _claim_name(inbox, twin, name)
+    except BaseException:
+        _chmod(twin, PRIVATE)
+        raise
+    twin.unlink(missing_ok=True)
+    os.utime(target)
+    return target
 
 
-def save_explanations(inbox: Path, explanations: dict[str, str]) -> None:
-    """The 上报说明 of each file (inbox name → words), kept beside the returns in .versions/, as
-    the counties wrote them: this is the page's own notes file, not an output, so no formula
-    guard (a report run's outputs guard them)."""
+def _kept_twin(keep: Path, data: bytes) -> Path | None:
+    """The kept version with these very bytes, if any (same size first, then SHA-256)."""
+    digest = None
+    for p in sorted(keep.iterdir()):
+        if p.name.startswith(".") or not p.is_file() or p.stat().st_size != len(data):
+            continue
+        digest = digest or hashlib.sha256(data).hexdigest()
+        if hashlib.sha256(p.read_bytes()).hexdigest() == digest:
+            return p
+    return None
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        os.chmod(path, mode)
+    except OSError:
+        pass  # a file system without modes (a share): nothing to keep private there
+
+
+def version_counts(inbox: Path) -> dict[str, int]:
+    """How many returns each unit has uploaded and the page keeps: its earlier ones in
+    .versions/<code>/ and its live one (by code)."""
+    counts: dict[str, int] = {}
     folder = inbox / VERSIONS
-    folder.mkdir(exist_ok=True)
-    rows = [[name, note] for name, note in sorted(explanations.items())]
-    write_atomic(folder / EXPLANATIONS, csv_bytes(["file", "explanation"], rows, guard=False))
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                counts[entry.name] = sum(1 for e in os.scandir(entry.path) if e.is_file() and not e.name.startswith("."))
+    except OSError:
+        pass
+    try:
+        for entry in os.scandir(inbox):
+            m = _LIVE.match(entry.name)
+            if m and entry.is_file():
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+    except OSError:
+        pass
+    return counts
 
 
-def load_explanations(inbox: Path) -> dict[str, str]:
-    path = inbox / VERSIONS / EXPLANATIONS
-    if not path.is_file():
-        return {}
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return {row["file"]: row["explanation"] for row in csv.DictReader(f)}
+def sweep_partial(inbox: Path) -> None:
+    """Staging files of an upload cut off by a crash: hidden, so never read, and removed here
+    (in .versions/, where uploads are staged, and beside the returns, where they once were)."""
+    for folder in (inbox, inbox / VERSIONS):
+        for leftover in folder.glob(f"{STAGING_PREFIX}*"):
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+
+
+# --- the page's notes -----------------------------------------------------------------------
+
+
+def save_notes(inbox: Path, notes: dict[str, Note]) -> None:
+    """The 上报说明 of each file (inbox name → words, and the warnings they were written for),
+    kept beside the returns in .versions/, as the counties wrote them: this is the page's own
+    notes file, not an output, so no formula guard (a report run's outputs guard them)."""
+    versions_folder(inbox)
+    rows = [[name, note.words, _scope_text(note.warnings)] for name, note in sorted(notes.items())]
+    write_atomic(inbox / VERSIONS / EXPLANATIONS, csv_bytes(["file", "explanation", "warnings"], rows, guard=False))
+
+
+def load_notes(inbox: Path) -> dict[str, Note]:
+    return page_notes(inbox)
+
+
+def _scope_text(warnings: frozenset[tuple[str, str, str, str]] | None) -> str:
+    return "" if warnings is None else json.dumps(sorted(warnings), ensure_ascii=False)
+
+
+def save_refused(inbox: Path, refused: dict[str, tuple[str, int]]) -> None:
+    """Each unit's latest refused upload (time, number of errors): a refused file is stored
+    nowhere, but the office should see, after a restart too, that the county tried."""
+    versions_folder(inbox)
+    data = json.dumps({code: list(v) for code, v in sorted(refused.items())}, ensure_ascii=False, indent=1)
+    write_atomic(inbox / VERSIONS / REFUSED, data.encode("utf-8"))
+
+
+def load_refused(inbox: Path) -> dict[str, tuple[str, int]]:
+    try:
+        raw = json.loads((inbox / VERSIONS / REFUSED).read_text(encoding="utf-8"))
+        return {str(code): (str(v[0]), int(v[1])) for code, v in raw.items()}
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return {}  # none yet, or damaged: the office sees the next refusal

@@ -100,3 +100,9 @@ def test_cli_templates_with_township_list(tmp_path):
     assert files[0].name == "620102_城关区.xlsx"
     assert [wb["表三帮扶成效"].cell(r, 1).value for r in (6, 7, 8)] == ["酒泉路街道", "张掖路街道", None]
     assert cli.main(["templates", "--outbox", str(tmp_path / "o2"), "--townships", str(tmp_path / "no.csv")]) == 2
+
+
+def test_the_instructions_nest_quotation_marks_as_chinese_does(template):
+    texts = [str(c.value) for row in template["填报说明"].iter_rows() for c in row if c.value]
+    assert not any("““" in t or "””" in t for t in texts), [t for t in texts if "““" in t or "””" in t]
+    assert any("不得大于“‘六个精准’方面问题排查数”" in t for t in texts)

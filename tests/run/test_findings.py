@@ -132,7 +132,10 @@ CASES = [
     ("renamed-non-workbook", lambda f, u: {f"{CODE}_{NAME}.xls": "这不是Excel文件".encode()},
      {("error", "unreadable", "", "")}, "rejected"),
     ("encrypted", encrypted, {("error", "encrypted", "", "")}, "rejected"),
-    ("superseded", two_versions, {("warning", "superseded", "", "")}, "included"),
+    # The superseded file's own error is kept (findings.csv, folded apart on validation.html) but
+    # counts against no one: the county stands included.
+    ("superseded", two_versions, {("warning", "superseded", "", ""), ("error", "visited-exceeds-total", VISITS, "C6")},
+     "included"),
     ("latest-stands-even-when-rejected", latest_rejected,
      {("warning", "superseded", "", ""), ("error", "fixed-exceeds-found", PROBLEMS, "C6")}, "rejected"),
     ("junk-files-skipped", junk, {("info", "skipped", "", "")}, "included"),
@@ -171,7 +174,7 @@ def test_messages_say_what_to_fix(tmp_path, form, units, settings):
         (inbox / name).write_bytes(data)
     run = build_run(inbox, settings)
     msg = next(f.message for f in run.findings if f.rule == "fixed-exceeds-found")
-    assert msg == "表二问题排查整改!E6的“两不愁、三保障”方面问题已整改（56）大于“两不愁、三保障”方面问题排查数（53）：请核对后修改。"
+    assert msg == "表二 第6行 E列的“两不愁、三保障”方面问题已整改（56）大于“两不愁、三保障”方面问题排查数（53）：请核对后修改。"
     assert next(f for f in run.findings if f.rule == "fixed-exceeds-found").county_code == CODE
 
 
@@ -186,7 +189,7 @@ def test_returned_workbook_marks_the_cell_and_lists_the_findings(tmp_path, form,
     wb = load_workbook(io.BytesIO(data))
     assert wb.sheetnames[0] == "问题清单"
     listed = [[c.value for c in row] for row in wb["问题清单"].iter_rows(min_row=3)]
-    assert listed[0][:2] == ["错误", f"{PROBLEMS}!E6"] and "大于" in listed[0][2]
+    assert listed[0][:2] == ["错误", "表二 第6行 E列（“两不愁、三保障”方面问题已整改）"] and "大于" in listed[0][2]
     cell = wb[PROBLEMS]["E6"]
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
     assert "已整改（56）大于" in cell.comment.text

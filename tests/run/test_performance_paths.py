@@ -308,8 +308,10 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     assert {k for k in again_run.files if k.startswith("returns/")} == set(first)
 
     made = []
-    real = run_report.returned_workbook
-    monkeypatch.setattr(run_report, "returned_workbook", lambda *a, **k: made.append(a[3]) or real(*a, **k))
+    from pipeline.outputs import returned
+
+    real = returned.returned_workbook
+    monkeypatch.setattr(returned, "returned_workbook", lambda *a, **k: made.append(a[3]) or real(*a, **k))
     assert returned_workbooks(findings, ReturnedCache(folder)) == first
     assert made == []  # every one taken as it was made
 

@@ -423,9 +423,9 @@ def test_a_county_answers_a_warning_in_its_explanation_cell(two_rounds, form):
     assert rows[0][5:7] == ("指标", "规则代码")
     below = next(r for r in rows if r[6] == "below-previous")
     assert below[5] == form.field(FELL_FIELD).full_label  # the label a clerk reads, not the field's key
-    assert below[0] == "警告（已说明）" and below[-1] == EXPLAINED
+    assert below[0] == "需核实（已说明）" and below[-1] == EXPLAINED
     same = next(r for r in rows if r[6] == "same-as-previous")
-    assert same[0] == "警告" and not same[-1]
+    assert same[0] == "需核实" and not same[-1]
     assert len((out / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")) == 8
     # The resent county's workbook goes back with a labelled answer cell on every sheet of the form.
     (back,) = (out / "returns").glob(f"{RESENT}_*.xlsx")

@@ -2,7 +2,10 @@
 
 A clerk opens the county's link, uploads a return with an error, reads the message naming the
 cell, uploads the corrected return and gets the receipt; the office's /status then shows the
-county as 已报送. SCREENSHOTS=<folder> keeps pictures of each page at 1280 and 390 pixels wide.
+county as 已报送. The file picker speaks the page's Chinese whatever the browser's language; a
+上报说明 is saved with a confirmation in the one note box, and kept for the warnings it was
+written for; the office's roster fits a desk's screen and scrolls on a phone's with the unit
+held. SCREENSHOTS=<folder> keeps pictures of each page at 1280 and 390 pixels wide.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +28,8 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
          "--disable-component-update", "--disable-sync", "--no-first-run")
 
 
-@pytest.fixture
-def browser(tmp_path):
+@contextmanager
+def chromium(profile: Path, lang: str = ""):
     if not (CHROMIUM and CHROMEDRIVER):
         if os.environ.get("CI"):
             pytest.fail("CI must have chromium and chromium-driver: .ci/run installs them")
@@ -37,11 +41,22 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    if lang:  # as a Chinese Windows has it
+        options.add_argument(f"--lang={lang}")
+        options.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    options.add_argument(f"--user-data-dir={profile}")
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    with chromium(tmp_path / "profile") as driver:
+        yield driver
 
 
 def shoot(driver, name: str) -> None:
@@ -57,17 +72,35 @@ def shoot(driver, name: str) -> None:
     driver.set_window_size(1280, 900)
 
 
-def submit(driver, path: Path) -> str:
-    """Choose the file, press the button, and wait for the answer page: its result's text."""
+def submit(driver, path: Path | None, button: str = "send") -> str:
+    """Choose the file (if any), press the button, and wait for the answer page: its text."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.find_element(By.ID, "file").send_keys(str(path))
+    if path is not None:
+        driver.find_element(By.ID, "file").send_keys(str(path))
     page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.ID, "send").click()
+    driver.find_element(By.ID, button).click()
     WebDriverWait(driver, 30).until(ec.staleness_of(page))  # the answer, not the page it was sent from
-    return WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.ID, "result"))).text
+    return WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.TAG_NAME, "main"))).text
+
+
+def returns(tmp_path: Path, form, unit, **variants: list[dict]) -> dict[str, Path]:
+    out = {}
+    for name, rows in variants.items():
+        out[name] = tmp_path / f"{unit.name}-{name}.xlsx"
+        out[name].write_bytes(workbook_bytes(build_return(form, unit, rows)))
+    return out
+
+
+def low_coverage(rows: list[dict], *, villages: bool = False) -> list[dict]:
+    for r in rows:
+        r["households_visited"] = r["households_total"] // 2
+        r["households_visited_twice"] = r["households_visited"] // 2
+        if villages:
+            r["villages_visited"] = r["villages_total"] - 2
+    return rows
 
 
 def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted(browser, tmp_path, form, units):
@@ -75,14 +108,12 @@ def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted
 
     inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
     inbox.mkdir()
-    server = start_server(inbox, outbox)
+    server = start_server(inbox, outbox, upload_interval_seconds=0)  # the clerk fixes the file at once
     try:
         unit = units.by_code("620421")  # 靖远县
         rows = clean_rows()
         rows[0]["villages_visited"] = rows[0]["villages_total"] + 3
-        bad, good = tmp_path / "靖远县-有误.xlsx", tmp_path / "靖远县.xlsx"
-        bad.write_bytes(workbook_bytes(build_return(form, unit, rows)))
-        good.write_bytes(workbook_bytes(build_return(form, unit, clean_rows())))
+        files = returns(tmp_path, form, unit, bad=rows, good=clean_rows())
         browser.set_window_size(1280, 900)
 
         browser.get(server.links()[unit.code])
@@ -90,17 +121,18 @@ def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted
         assert browser.find_element(By.CSS_SELECTOR, "#standing").text.count("未报送") == 1
         shoot(browser, "1-county-page")
 
-        result = submit(browser, bad)
+        result = submit(browser, files["bad"])
         assert "未通过审核，请修改后重新报送" in result
-        assert "表一走访情况!C5" in result and "走访行政村数" in result
+        assert "表一 第5行 C列（走访行政村数）" in result
         assert not [p for p in inbox.iterdir() if not p.name.startswith(".")]
         shoot(browser, "2-county-error")
 
-        assert "已接收，报送成功" in submit(browser, good)
+        assert "已接收，报送成功" in submit(browser, files["good"])
         receipt = browser.find_element(By.ID, "receipt").text
-        assert hashlib.sha256(good.read_bytes()).hexdigest() in receipt
+        assert hashlib.sha256(files["good"].read_bytes()).hexdigest() in receipt and "校验码" in receipt
+        assert "SHA-256" not in receipt
         stored = [p for p in inbox.iterdir() if not p.name.startswith(".")]
-        assert len(stored) == 1 and stored[0].read_bytes() == good.read_bytes()
+        assert len(stored) == 1 and stored[0].read_bytes() == files["good"].read_bytes()
         assert stored[0].name in receipt
         shoot(browser, "3-county-receipt")
 
@@ -113,5 +145,126 @@ def test_county_uploads_sees_its_error_fixes_it_and_the_office_sees_it_submitted
         # The page asked for nothing from the network but the server itself.
         entries = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert all(e.startswith(server.base) for e in entries), entries
+        # The page ran its script (its nonce allowed it) and nothing else was refused.
+        logs = [e for e in browser.get_log("browser") if "Content Security Policy" in e.get("message", "")]
+        assert logs == []
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("lang", ["", "zh-CN"], ids=["as-installed", "lang-zh-CN"])
+def test_the_file_picker_is_the_pages_own_in_chinese(tmp_path, form, units, lang):
+    """Chromium draws its own file input as `Choose File / No file chosen` (its words, from its
+    language, English as installed): the page hides it and shows a button and a line of its own."""
+    from selenium.webdriver.common.by import By
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    server = start_server(inbox, outbox)
+    try:
+        unit = units.by_code("620422")
+        files = returns(tmp_path, form, unit, good=clean_rows())
+        with chromium(tmp_path / "profile", lang) as browser:
+            browser.set_window_size(1280, 900)
+            browser.get(server.links()[unit.code])
+            pick, chosen, native = (browser.find_element(By.ID, i) for i in ("pick", "chosen", "file"))
+            assert pick.is_displayed() and pick.text == "选择文件"
+            assert chosen.is_displayed() and chosen.text == "未选择文件"
+            box = browser.execute_script(
+                "var r = arguments[0].getBoundingClientRect(), s = getComputedStyle(arguments[0]);"
+                "return [r.width, r.height, s.opacity];", native)
+            assert box[0] <= 1 and box[1] <= 1 and float(box[2]) == 0  # the browser's own picker is not seen
+            drop = browser.find_element(By.ID, "drop").text
+            assert "Choose" not in drop and "No file" not in drop and "未选择任何文件" not in drop
+            shoot(browser, f"5-picker{('-' + lang) if lang else ''}")
+            # Pressed without a file: told in Chinese, on the page, and nothing is sent.
+            browser.find_element(By.ID, "send").click()
+            assert chosen.text == "请先选择要报送的报表文件。" and browser.current_url == server.links()[unit.code]
+            native.send_keys(str(files["good"]))
+            assert chosen.text == f"已选择：{files['good'].name}"
+            assert "已接收，报送成功" in submit(browser, None)
+    finally:
+        server.stop()
+
+
+def test_a_note_is_saved_with_a_confirmation_in_one_box_and_kept_for_the_warnings_it_answers(browser, tmp_path,
+                                                                                              form, units):
+    from selenium.webdriver.common.by import By
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    try:
+        unit = units.by_code("620423")  # 景泰县
+        files = returns(tmp_path, form, unit, one=low_coverage(clean_rows()),
+                        two=low_coverage(clean_rows(), villages=True))
+        url = server.links()[unit.code]
+        browser.set_window_size(1280, 900)
+        browser.get(url)
+        assert len(browser.find_elements(By.TAG_NAME, "textarea")) == 1
+        browser.find_element(By.ID, "explanation").send_keys("部分农户外出务工，已电话回访。")
+        text = submit(browser, files["one"])
+        assert "已接收，报送成功" in text and "部分农户外出务工，已电话回访。" in browser.find_element(By.ID, "receipt").text
+        assert len(browser.find_elements(By.TAG_NAME, "textarea")) == 1
+        # A note written afterwards, on its own: saved, and said so.
+        browser.find_element(By.ID, "explanation").send_keys("外出务工农户已逐户电话回访，数据无误。")
+        text = submit(browser, None, button="save-note")
+        assert "上报说明已保存。" in text and browser.find_element(By.ID, "saved").is_displayed()
+        assert browser.find_element(By.ID, "standing-note").text == "外出务工农户已逐户电话回访，数据无误。"
+        assert len(browser.find_elements(By.TAG_NAME, "textarea")) == 1
+        marks = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#standing table.findings tbody td:first-child")]
+        assert marks == ["已说明"]
+        shoot(browser, "6-note-saved")
+        # Sent again with the box empty: the note stays, for the warning it answered, not the new one.
+        text = submit(browser, files["two"])
+        assert "已接收，报送成功" in text
+        assert "外出务工农户已逐户电话回访，数据无误。" in browser.find_element(By.ID, "receipt").text
+        marks = sorted(td.text for td in browser.find_elements(By.CSS_SELECTOR, "#result table.findings tbody td:first-child"))
+        assert marks == ["已说明", "需核实"]
+        assert len(browser.find_elements(By.TAG_NAME, "textarea")) == 1
+        shoot(browser, "7-note-kept")
+    finally:
+        server.stop()
+
+
+def test_the_offices_roster_fits_a_desk_and_scrolls_on_a_phone_with_the_unit_held(browser, tmp_path, form, units):
+    from selenium.webdriver.common.by import By
+
+    from tests.serving import upload
+
+    inbox, outbox = tmp_path / "inbox", tmp_path / "outbox"
+    inbox.mkdir()
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    try:
+        for code in ("620102", "620103", "620200"):  # a few units in, with notes as clerks write them
+            unit = units.by_code(code)
+            data = workbook_bytes(build_return(form, unit, low_coverage(clean_rows())))
+            note = "部分农户常年外出务工，本次以电话回访代替入户走访，名单附后备查。" * 2
+            assert upload(server.links()[code], f"{code}.xlsx", data, explanation=note).status == 200
+        browser.get(server.status_url())
+        box = browser.find_element(By.ID, "roster-box")
+        headers = {th.text: th for th in browser.find_elements(By.CSS_SELECTOR, "#roster thead th")}
+        browser.set_window_size(1280, 900)
+        fits = browser.execute_script("var b = arguments[0]; return [b.scrollWidth, b.clientWidth, innerWidth];", box)
+        assert fits[0] <= fits[1] + 1, fits  # the whole roster in its box, nothing hidden
+        for name in ("上报说明", "审核结果"):
+            right = browser.execute_script("return arguments[0].getBoundingClientRect().right", headers[name])
+            assert right <= fits[2], (name, right)
+        shoot(browser, "8-roster")
+        browser.set_window_size(390, 844)
+        narrow = browser.execute_script("var b = arguments[0]; return [b.scrollWidth, b.clientWidth];", box)
+        assert narrow[0] > narrow[1]  # it scrolls inside its box, the page itself does not
+        assert browser.execute_script("return document.documentElement.scrollWidth <= innerWidth + 1")
+        browser.execute_script("arguments[0].scrollLeft = arguments[0].scrollWidth", box)
+        unit_cell = browser.find_element(By.CSS_SELECTOR, 'tr[data-code="620102"] td.unit')
+        held = browser.execute_script(
+            "return [arguments[0].getBoundingClientRect().left, arguments[1].getBoundingClientRect().left]", unit_cell, box)
+        assert abs(held[0] - held[1]) <= 2, held  # the unit's name stays at the left as the rest scrolls
+        last = browser.execute_script("var r = arguments[0].getBoundingClientRect(); return [r.left, r.right]",
+                                      headers["审核结果"])
+        assert last[1] <= 390 and last[0] >= 0
+        assert unit_cell.text.startswith("城关区")
+        if os.environ.get("SCREENSHOTS"):  # the phone's screen as it is, scrolled to the right
+            browser.save_screenshot(str(Path(os.environ["SCREENSHOTS"]) / "9-roster-scrolled-390.png"))
     finally:
         server.stop()

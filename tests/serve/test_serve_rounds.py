@@ -85,7 +85,7 @@ def second_round(tmp_path_factory, form, units):
     inbox.mkdir()
     by_hand = units.by_code(BY_HAND)
     (inbox / f"{by_hand.code}_{by_hand.name}_邮件.xlsx").write_bytes(workbook(form, by_hand, fallen_rows(1)))
-    server = start_server(inbox, outbox, "--round", ROUND2)
+    server = start_server(inbox, outbox, "--round", ROUND2, upload_interval_seconds=0)
     yield server, inbox, outbox
     server.stop()
 
@@ -115,7 +115,8 @@ def test_an_upload_whose_figure_fell_is_warned_at_its_cells_and_accepted(second_
     assert clean_rows()[2]["township"] in dropped["message"]
     # The page a person sees: the warning at its cell, the return taken, the 上报说明 kept.
     page = request("GET", server.links()[unit.code]).text
-    assert f"{below['sheet']}!{below['cell']}" in page and html.escape(below["message"], quote=False) in page
+    assert form.location(below["sheet"], below["cell"], below["field"]) in page
+    assert html.escape(below["message"], quote=False) in page
     assert "与上期（2016-11）比较" in page
     office = request("GET", server.status_url()).text
     assert "该乡镇按新口径重新统计。" in office
@@ -134,7 +135,8 @@ def test_an_emailed_return_put_in_by_hand_is_compared_too(second_round, form, un
     unit = units.by_code(BY_HAND)
     section = request("GET", server.links()[unit.code]).text.split('id="standing"')[1].split("</section>")[0]
     outcomes = sheet_of(form, FELL)
-    assert f"{outcomes.number}{outcomes.label}!{cell(form, unit, fallen_rows(1), outcomes.key, FELL, 1)}" in section
+    ref = cell(form, unit, fallen_rows(1), outcomes.key, FELL, 1)
+    assert f"{outcomes.number} 第{ref[1:]}行 {ref[0]}列（{form.field(FELL).full_label}）" in section
     assert "累计数一般不应减少" in section and "已报送" in section
     detail = request("GET", f"{server.status_url()}/{unit.code}").text
     assert "累计数一般不应减少" in detail
@@ -165,7 +167,7 @@ def test_the_server_reads_the_previous_round_again_when_it_is_remade(tmp_path, f
     outbox, inbox = tmp_path / "outbox", tmp_path / "inbox"
     make_round(first_round(tmp_path, form, units), outbox, ROUND1)
     inbox.mkdir()
-    server = start_server(inbox, outbox, "--round", ROUND2)
+    server = start_server(inbox, outbox, "--round", ROUND2, upload_interval_seconds=0)
     try:
         assert "本轮：2016-12；上传的报表即与上期（2016-11）比较" in server.output()
         unit = units.by_code(IDLE)
@@ -200,7 +202,7 @@ def test_a_damaged_previous_round_is_said_and_uploads_go_on_without_a_comparison
     kept.mkdir(parents=True)
     (kept / "snapshot.json").write_bytes(b'{"format": 1, "round": "2016-11", "tot')
     inbox.mkdir()
-    server = start_server(inbox, outbox, "--round", ROUND2)
+    server = start_server(inbox, outbox, "--round", ROUND2, upload_interval_seconds=0)
     try:
         assert "上期快照" in server.output() and "已损坏" in server.output()
         unit = units.by_code(FALLEN)

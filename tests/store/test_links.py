@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from pipeline.paths import ROOT
-from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, token_hash
+from pipeline.store.links import STATUS, TokenBook, ensure_links, read_links, read_status_url, token_hash
 
 
 def tokens_of(outbox) -> dict[str, str]:
@@ -34,20 +34,24 @@ def test_every_unit_gets_a_random_link_and_only_hashes_are_stored(tmp_path, unit
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
     with open(tmp_path / "links.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [r["code"] for r in rows] == [u.code for u in units.units]
-    assert rows[0]["url"] == f"http://127.0.0.1:8000/u/{tokens[rows[0]['code']]}"
-    assert (tmp_path / "status.url").read_text().strip() == f"http://127.0.0.1:8000/status/{links.status}"
+    assert list(rows[0]) == ["单位代码", "单位名称", "报送链接"]  # in the office's words
+    assert [r["单位代码"] for r in rows] == [u.code for u in units.units]
+    assert rows[0]["报送链接"] == f"http://127.0.0.1:8000/u/{tokens[rows[0]['单位代码']]}"
+    # A Windows Internet shortcut: a double-click opens the office's page.
+    assert (tmp_path / "status.url").read_bytes() == (
+        f"[InternetShortcut]\r\nURL=http://127.0.0.1:8000/status/{links.status}\r\n".encode())
+    assert read_status_url(tmp_path / "status.url") == f"http://127.0.0.1:8000/status/{links.status}"
 
 
 def test_links_are_kept_and_rewritten_for_a_new_address(tmp_path, units):
     ensure_links(tmp_path, units, "http://127.0.0.1:8000")
     before = tokens_of(tmp_path)
-    status_before = (tmp_path / "status.url").read_text().rsplit("/", 1)[-1]
+    status_before = read_status_url(tmp_path / "status.url").rsplit("/", 1)[-1]
     again = ensure_links(tmp_path, units, "https://shuanglian.example.gov.cn/")
     assert again.made == 0
     assert tokens_of(tmp_path) == before
     assert all(url.startswith("https://shuanglian.example.gov.cn/u/") for url in read_links(tmp_path).values())
-    assert (tmp_path / "status.url").read_text().rsplit("/", 1)[-1] == status_before
+    assert read_status_url(tmp_path / "status.url").rsplit("/", 1)[-1] == status_before
 
 
 def test_renew_and_revoke_touch_one_unit_only(tmp_path, units):
@@ -130,3 +134,54 @@ def test_templates_carry_each_units_own_link_on_the_instructions_sheet(tmp_path,
         assert cells[0].hyperlink.target == links[unit.code]
     plain = load_workbook(io.BytesIO(blank_forms(form, chosen[:1])["620102_城关区.xlsx"]))["填报说明"]
     assert not any("网上报送" in str(c.value) for row in plain.iter_rows() for c in row)
+
+
+def test_a_lost_token_store_is_rebuilt_from_links_csv_keeping_every_link_and_every_revocation(tmp_path, units):
+    ensure_links(tmp_path, units, "http://h:1", revoke=("620103",))
+    before, status = tokens_of(tmp_path), read_status_url(tmp_path / "status.url")
+    (tmp_path / "tokens.json").unlink()
+    links = ensure_links(tmp_path, units, "http://h:1")
+    assert links.made == 0 and links.recovered == (len(units.units) - 1) + 1  # all but the revoked, and the office
+    assert tokens_of(tmp_path) == before and read_status_url(tmp_path / "status.url") == status
+    assert "620103" in links.revoked and "620103" not in tokens_of(tmp_path)
+    book = TokenBook(tmp_path)
+    assert all(book.who(t) == code for code, t in before.items())
+
+
+def test_a_damaged_token_store_is_one_chinese_sentence_and_changes_nothing(tmp_path, units):
+    from pipeline.errors import Fatal
+
+    ensure_links(tmp_path, units, "http://h:1")
+    links_before = (tmp_path / "links.csv").read_bytes()
+    (tmp_path / "tokens.json").write_text('{"version": 1, "tokens": [', encoding="utf-8")
+    with pytest.raises(Fatal) as raised:
+        ensure_links(tmp_path, units, "http://h:1")
+    assert "已损坏" in str(raised.value) and "make links" in str(raised.value) and "\n" not in str(raised.value)
+    assert (tmp_path / "links.csv").read_bytes() == links_before
+
+
+def test_older_files_with_english_columns_and_a_bare_status_address_still_read(tmp_path, units):
+    ensure_links(tmp_path, units, "http://h:1")
+    tokens, status = tokens_of(tmp_path), read_status_url(tmp_path / "status.url")
+    rows = "code,name,url\r\n" + "".join(f"{u.code},{u.name},http://h:1/u/{tokens[u.code]}\r\n" for u in units.units)
+    (tmp_path / "links.csv").write_text("\ufeff" + rows, encoding="utf-8")
+    (tmp_path / "status.url").write_text(status + "\n", encoding="utf-8")
+    assert tokens_of(tmp_path) == tokens and read_status_url(tmp_path / "status.url") == status
+    again = ensure_links(tmp_path, units, "https://new.example/")  # rewritten for a new address, tokens kept
+    assert again.made == 0 and tokens_of(tmp_path) == tokens
+    assert read_status_url(tmp_path / "status.url") == "https://new.example/status/" + status.rsplit("/", 1)[1]
+
+
+def test_the_templates_that_carry_links_are_this_accounts_alone(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "pipeline", "links", "--outbox", str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert out.returncode == 0
+    made = subprocess.run([sys.executable, "-m", "pipeline", "templates", "--outbox", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    assert "仅本机账户可读" in made.stdout
+    folder = tmp_path / "templates"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = list(folder.iterdir())
+    assert len(files) == 87 and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
+    for name in ("links.csv", "status.url", "tokens.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name

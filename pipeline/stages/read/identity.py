@@ -10,7 +10,7 @@ from .workbook import Grid
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
 CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")
-DATE_LINE = re.compile(r"填报日期[::]?\s*(\S+(?:\s\S+)?)")
+DATE_LINE = re.compile(r"填报日期[::]?\s*(.{1,30}?)(?=\s{2,}|$)")  # 2016 年 12 月 5 日 has single spaces
 _PEOPLE = ("填表人", "审核人", "联系电话")
 
 

@@ -4,12 +4,13 @@ classified and its values converted; then the return's identity. Findings are co
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from datetime import date
 from operator import itemgetter
 
 from ...model import Finding, ReadResult, Return, SheetData, Source
-from ...spec.dates import parse_date
+from ...spec.dates import parse_filed
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
@@ -35,6 +36,8 @@ from .layout import (
     whole_counts,
 )
 from .workbook import Book, Grid, cell_ref, column_letter
+
+_SERIAL_ONLY = re.compile(r"^\s*\d{5}(?:\.0+)?\s*$")  # a bare serial number beside the label
 
 
 class ReturnReader:
@@ -66,7 +69,7 @@ class ReturnReader:
             if data is not None:
                 sheets[spec.key] = data
         code = self._identify()
-        filed_on = self._filed_on()
+        filed_on, month_day = self._filed_on()
         findings = tuple(
             replace(f, county_code=f.county_code or code)
             for f in self.findings
@@ -79,6 +82,7 @@ class ReturnReader:
             filled_by=self.people.get("填表人", ""),
             reviewed_by=self.people.get("审核人", ""),
             phone=self.people.get("联系电话", ""),
+            filed_month_day=month_day,
         )
         return ReadResult(self.source, ret, findings)
 
@@ -395,10 +399,15 @@ class ReturnReader:
         u = self.units.by_code(code)
         return u.name if u else code
 
-    def _filed_on(self) -> date | None:
+    def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
+        """The 填报日期, and (month, day) when it was written without its year."""
+        year_less = None
         for _, text in self.identity["date"]:
-            d = parse_date(text)
-            if d:
-                return d
-        self.finding("date-missing")
-        return None
+            parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
+            if parts and parts[0] is not None:
+                return date(*parts), None
+            if parts and year_less is None:
+                year_less = parts[1:]
+        if year_less is None:
+            self.finding("date-missing")
+        return None, year_less

@@ -65,8 +65,8 @@ def _guarded(source: Source, form: Form, step):
         return step()
     except Unreadable as e:
         return _unreadable(source, form, e.rule, e.detail)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
-        return _unreadable(source, form, "unreadable", f"文件已损坏：{type(e).__name__}")
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        return _unreadable(source, form, "unreadable", "文件已损坏")  # the clerk's words, never the exception's name
     except BaseException as e:
         # BaseException, not Exception: the spreadsheet engine's panic (pyo3's PanicException,
         # on a malformed record) derives from BaseException and is one county's broken file.

@@ -36,6 +36,7 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200  # no honest xlsx part compresses better than this
 MAX_SHEETS = 255
 
+OVERSIZED = "压缩包中的内容比它声明的大，疑似恶意文件"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -72,6 +73,36 @@ class Grid:
 class Book:
     sheets: list[tuple[str, bool]]  # name, visible; workbook order
     loader: object  # callable(name) -> Grid
+    data: bytes = b""  # the workbook's bytes, for what is worked out only when asked (date1904)
+
+    def date1904(self) -> bool:
+        """Whether the workbook counts dates from 1904 (Excel for Mac's system): a bare serial
+        number beside 填报日期 is read in the workbook's own system. Asked only of such a number."""
+        return uses_1904(self.data)
+
+
+def uses_1904(data: bytes) -> bool:
+    """xlsx: workbookPr date1904; xls: the DATEMODE record of the workbook globals."""
+    try:
+        if data.startswith(ZIP_MAGIC):
+            head = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")[:4000]
+            return re.search(rb'date1904="(?:1|true)"', head) is not None
+        if data.startswith(OLE_MAGIC):
+            import olefile
+
+            with olefile.OleFileIO(data) as ole:
+                stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+            pos = 0
+            while pos + 4 <= len(stream):
+                kind, size = struct.unpack_from("<HH", stream, pos)
+                if kind == 0x0022 and size == 2:  # DATEMODE
+                    return struct.unpack_from("<H", stream, pos + 4)[0] == 1
+                if kind == 0x000A:  # the end of the workbook globals
+                    break
+                pos += 4 + size
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, struct.error):
+        pass
+    return False
 
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -114,6 +145,8 @@ def _open_xlsx(data: bytes) -> Book:
     packed = sum(i.compress_size for i in infos) or 1
     if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
         raise Unreadable("unreadable", "压缩包解压后过大，疑似恶意文件")
+    worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
+    _inflates_as_declared(data, [i for i in infos if i not in worksheets])  # the sheets are, as they are scanned
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and _is_ods(data, names):
         return _open_calamine(data, xml_parts=None, by_sheet=_scan_ods(zf))
@@ -121,7 +154,6 @@ def _open_xlsx(data: bytes) -> Book:
         if not names:
             raise Unreadable("unreadable", "文件已损坏")
         raise Unreadable("archive-as-workbook")  # a .zip of returns named or sent as a workbook
-    worksheets = [i for i in infos if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
     if len(worksheets) > MAX_SHEETS:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")
     # Every sheet is scanned first. Only when one needs care (a cell far out, a formula
@@ -129,7 +161,8 @@ def _open_xlsx(data: bytes) -> Book:
     try:
         scans = {i.filename: _scan_sheet_xml(_inflate(data, zf, i)) for i in worksheets}
         careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
-    except (zipfile.BadZipFile, EOFError, ValueError, zlib.error):
+    except (zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error):
+        _inflates_as_declared(data, worksheets)  # damaged maybe, but none larger than it says
         scans, careful = {}, True  # a damaged part: each sheet is looked at as it is loaded
     parts = None
     if careful:
@@ -138,6 +171,35 @@ def _open_xlsx(data: bytes) -> Book:
         except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             raise Unreadable("unreadable", "文件已损坏") from e
     return _open_calamine(data, xml_parts=(zf, parts, scans))
+
+
+def _inflates_as_declared(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+    """Every part inflates to no more than the size the zip's directory declares for it, which
+    the check above bounds: a part whose directory lies (3 MB declaring little, inflating to
+    3 GB) is refused here, inflated only as far as its declaration plus one byte, before the
+    spreadsheet engine (which believes the stream, not the directory) sees it. Only stored and
+    deflated parts are accepted: no spreadsheet program writes others."""
+    for info in infos:
+        if info.compress_type == zipfile.ZIP_STORED or info.is_dir():
+            continue
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+            raise Unreadable("unreadable", "文件中有不是Excel所用压缩方式的部分")
+        try:
+            produced = len(_deflated(data, info, info.file_size + 1))
+        except (zipfile.BadZipFile, zlib.error, struct.error):
+            continue  # damaged, not oversized: the engine says so when it reads the part
+        if produced > info.file_size:
+            raise Unreadable("unreadable", OVERSIZED)
+
+
+def _deflated(data: bytes, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """A deflated part's bytes, straight from the workbook's buffer, never more than `limit`."""
+    start = info.header_offset
+    if data[start:start + 4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile(info.filename)
+    name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
+    start += 30 + name_len + extra_len
+    return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data[start:start + info.compress_size], limit)
 
 
 def _is_ods(data: bytes, names) -> bool:
@@ -154,12 +216,9 @@ def _inflate(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     same part afterwards and says so if it is damaged. Never more than the size the zip declares."""
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
         return zf.read(info)  # stored, encrypted or exotic: zipfile knows them all
-    start = info.header_offset
-    if data[start:start + 4] != ZIP_MAGIC:
-        raise zipfile.BadZipFile(info.filename)
-    name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
-    start += 30 + name_len + extra_len
-    out = zlib.decompressobj(-zlib.MAX_WBITS).decompress(data[start:start + info.compress_size], info.file_size + 1)
+    out = _deflated(data, info, info.file_size + 1)
+    if len(out) > info.file_size:
+        raise Unreadable("unreadable", OVERSIZED)
     if len(out) != info.file_size:
         raise zipfile.BadZipFile(info.filename)
     return out
@@ -460,7 +519,7 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, _Formulas] | None
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
         return _apply(Grid(name, visible, rows, merged, set(), far), formulas)
 
-    return Book(sheets, load)
+    return Book(sheets, load, data)
 
 
 def _apply(grid: Grid, formulas: _Formulas) -> Grid:

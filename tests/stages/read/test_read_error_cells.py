@@ -12,7 +12,7 @@ import re
 import pytest
 
 from pipeline.outputs.formbook import Layout, workbook_bytes
-from tests.builders import clean_rows, expected_numbers, numbers_of, read_one, to_xls
+from tests.builders import clean_rows, expected_numbers, numbers_of, place, read_one, to_xls
 from tests.habits import OUTCOMES, PARTS, PROBLEMS, VISITS, built, column, edit_part, rules, write
 from tests.office import convert, habit_returns
 
@@ -43,7 +43,7 @@ def test_an_error_value_in_a_township_count_is_an_error_at_its_cell(tmp_path, fo
     assert rules(result) == {("error", "cell-error", OUTCOMES, ref)}
     [f] = result.findings
     assert f.field == "disputes_resolved"
-    assert f.message == (f"{OUTCOMES}!{ref}的化解矛盾纠纷和不稳定因素数显示错误值{error}，读不出数字："
+    assert f.message == (f"{place('表三', ref)}的化解矛盾纠纷和不稳定因素数显示错误值{error}，读不出数字："
                          "请改正该单元格的公式，或直接填写数字（没有请填0）。")
     assert result.ret.sheets["outcomes"].values["disputes_resolved"][1] is None  # never a 0
 

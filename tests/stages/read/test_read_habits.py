@@ -15,7 +15,7 @@ import pytest
 from pipeline.outputs.blank_forms import blank_form
 from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
 from pipeline.run.report import build_run
-from tests.builders import clean_rows, expected_numbers, numbers_of, read_one, subtotal_row
+from tests.builders import clean_rows, expected_numbers, numbers_of, place, read_one, subtotal_row
 from tests.habits import (
     CODE,
     NOTES,
@@ -153,7 +153,7 @@ def test_a_subtotal_that_does_not_add_up_is_a_warning_at_its_cell(tmp_path, form
     row = plans["visits"].first_data + 2
     assert rules(result) == {("warning", "subtotal-mismatch", s, f"B{row}") for s in (VISITS, PROBLEMS, OUTCOMES)}
     msg = next(f.message for f in result.findings if f.sheet == VISITS)
-    assert msg == f"{VISITS}!B{row}小计行的行政村总数为{12 + 13 + 3}，其上各乡镇之和为{12 + 13}：请核对。小计不计入汇总。"
+    assert msg == f"{place('表一', f'B{row}')}小计行的行政村总数为{12 + 13 + 3}，其上各乡镇之和为{12 + 13}：请核对。小计不计入汇总。"
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
@@ -323,7 +323,7 @@ def test_the_blank_template_is_rejected_one_finding_a_sheet(tmp_path, form, unit
     got = {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings if f.rule != "date-missing"}
     assert got == {("error", "sheet-empty", s, "") for s in (VISITS, PROBLEMS, OUTCOMES)}
     msg = next(f.message for f in result.findings if f.sheet == VISITS)
-    assert msg.startswith(f"{VISITS}未填报数据：")
+    assert msg.startswith("表一未填报数据：")
 
 
 def test_a_sheet_of_zeros_is_a_warning(tmp_path, form, units):

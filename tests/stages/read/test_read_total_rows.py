@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pipeline.outputs.formbook import Layout, workbook_bytes
 from pipeline.stages.read.layout import sums_of_the_others
-from tests.builders import clean_rows, expected_numbers, numbers_of, read_one, subtotal_row
+from tests.builders import clean_rows, expected_numbers, numbers_of, place, read_one, subtotal_row
 from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
 
 SHEETS = (VISITS, PROBLEMS, OUTCOMES)
@@ -63,7 +63,7 @@ def test_a_total_row_under_an_unforeseen_label_rejects_the_return(tmp_path, form
     row = plans["visits"].total_row
     assert rules(result) == {("error", "township-is-total", s, f"A{row}") for s in SHEETS}
     msg = next(f.message for f in result.findings if f.sheet == VISITS)
-    assert msg.startswith(f"{VISITS}!A{row}的“本县总数”一行") and "请把该行名称改为“合计”" in msg
+    assert msg.startswith(f"{place('表一', f'A{row}')}的“本县总数”一行") and "请把该行名称改为“合计”" in msg
     assert all(f.field == "township" for f in result.findings)
 
 

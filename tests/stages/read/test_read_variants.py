@@ -191,7 +191,7 @@ def test_a_cell_that_is_not_a_count_is_an_error_at_that_cell(tmp_path, form, uni
         ("error", "not-a-count", "表二问题排查整改", "B6", "precision_found"),
     }
     msg = next(f.message for f in result.findings if f.field == "households_visited")
-    assert msg == "表一走访情况!F6的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
+    assert msg == "表一 第6行 F列的走访农户数为“约3000”，不是非负整数：请填写整数，没有请填0。"
 
 
 def test_a_township_formula_without_value_is_an_error(tmp_path, form, units):

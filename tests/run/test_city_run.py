@@ -1,0 +1,123 @@
+"""The same tool at the city level: `make report CITY=兰州市` makes the city's own report from its
+counties' returns, the city named where the province's report says 全省 and its counties shown
+where the province's shows cities, into outbox/city-<code>/; its rounds are its own."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from datetime import datetime
+
+import pytest
+
+from pipeline import cli
+from pipeline.errors import Fatal
+from pipeline.run.report import build_run
+from pipeline.spec.scope import city
+from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
+from tests.builders import EXAMPLE
+
+
+def _totals(run) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(run.files["totals.csv"].decode("utf-8-sig"))))
+
+
+@pytest.fixture(scope="module")
+def province_run(settings):
+    return build_run(EXAMPLE, settings)
+
+
+@pytest.fixture(scope="module")
+def lanzhou_run(settings, form, units):
+    return build_run(EXAMPLE, settings, scope=city(form, units, "兰州市"))
+
+
+def test_a_citys_run_is_its_counties_and_adds_up_to_its_row_in_the_provinces(province_run, lanzhou_run, form):
+    assert [u.code for u in lanzhou_run.roster.units] == [u.code for u in province_run.roster.units
+                                                         if u.city_code == "620100"]
+    top = _totals(lanzhou_run)[0]
+    row = next(r for r in _totals(province_run) if r["level"] == "city" and r["code"] == "620100")
+    assert (top["code"], top["name"]) == ("620100", "兰州市")
+    for key in form.field_keys:
+        assert top[key] == row[key], key
+    counties = {r["code"]: r for r in _totals(province_run) if r["level"] == "county"}
+    for r in _totals(lanzhou_run)[1:]:
+        assert {k: r[k] for k in form.field_keys} == {k: counties[r["code"]][k] for k in form.field_keys}
+
+
+def test_the_citys_report_names_the_city_where_the_provinces_says_全省(lanzhou_run):
+    html = lanzhou_run.files["report.html"].decode("utf-8")
+    assert "兰州市" in lanzhou_run.report.narrative[0]
+    assert "全省" not in "".join(lanzhou_run.report.narrative)
+    assert "城关区" in html and "酒泉市" not in html
+    assert lanzhou_run.form.office_short == "兰州市双联办"
+
+
+def test_a_return_from_another_city_is_known_and_left_out(tmp_path, settings, form, units):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("620102_城关区.xlsx", "620921_金塔县.xlsx"):
+        shutil.copy(EXAMPLE / name, inbox / name)
+    run = build_run(inbox, settings, scope=city(form, units, "620100"))
+    [outside] = [f for f in run.findings if f.rule == "outside-scope"]
+    assert (outside.severity.value, outside.file, outside.county_code) == ("info", "620921_金塔县.xlsx", "620921")
+    assert "金塔县不在兰州市的汇总范围内" in outside.message
+    assert [r.source.path for r in run.roster.outside] == ["620921_金塔县.xlsx"]
+    assert {u.code: u.status for u in run.roster.units}["620102"] == "included"
+    manifest = run.files["manifest.csv"].decode("utf-8-sig")
+    assert "620921_金塔县.xlsx" in manifest and "不在本次汇总范围内" in manifest
+
+
+@pytest.mark.parametrize("asked, code", [("兰州市", "620100"), ("兰州", "620100"), ("620100", "620100"),
+                                         ("临夏州", "622900"), ("临夏回族自治州", "622900"), ("嘉峪关市", "620200")])
+def test_a_city_is_named_by_its_name_short_name_or_code(form, units, asked, code):
+    assert city(form, units, asked).code == code
+
+
+def test_an_unknown_city_is_one_chinese_line(tmp_path, capsys, monkeypatch):
+    assert cli.main(["report", "--inbox", str(EXAMPLE), "--city", "北京市", "--outbox", str(tmp_path / "o")]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("错误：没有名为“北京市”的市（州）") and "兰州市" in line
+
+
+def test_its_outputs_go_to_the_outboxs_city_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "DEFAULT_OUTBOX", tmp_path / "outbox")
+    assert cli.main(["report", "--inbox", str(EXAMPLE), "--city", "兰州市"]) == 0
+    assert (tmp_path / "outbox" / "city-620100" / "report.docx").is_file()
+    assert not (tmp_path / "outbox" / "report.docx").exists()
+    assert f"输出已写入 {tmp_path / 'outbox' / 'city-620100'}" in capsys.readouterr().out
+
+
+def test_a_provinces_round_is_never_compared_with_a_citys(tmp_path, settings, form, units):
+    made = datetime(2016, 11, 30)
+    province = build_run(EXAMPLE, settings, round_plan=RoundPlan("2016-11", made, "20161130-000000"))
+    path = tmp_path / snapshot_path("2016-11", "20161130-000000")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(province.files[snapshot_path("2016-11", "20161130-000000")])
+    earlier = load_snapshot(path)
+    assert earlier.scope == {"level": "province", "code": "620000", "name": "全省"}
+    lanzhou = build_run(EXAMPLE, settings, scope=city(form, units, "兰州市"),
+                        round_plan=RoundPlan("2016-12", datetime(2016, 12, 30), "20161230-000000", earlier))
+    assert lanzhou.comparison is None and "全省的汇总" in lanzhou.round_note and "兰州市的汇总" in lanzhou.round_note
+    snapshot = lanzhou.files[snapshot_path("2016-12", "20161230-000000")].decode("utf-8")
+    assert '"scope":{"level":"city","code":"620100","name":"兰州市"}' in snapshot
+    # and a city's round compared with the same city's
+    path2 = tmp_path / snapshot_path("2016-12", "20161230-000000")
+    path2.parent.mkdir(parents=True)
+    path2.write_bytes(snapshot.encode("utf-8"))
+    again = build_run(EXAMPLE, settings, scope=city(form, units, "620100"),
+                      round_plan=RoundPlan("2017-01", datetime(2017, 1, 30), "20170130-000000", load_snapshot(path2)))
+    assert again.comparison is not None and len(again.comparison.comparable) == 8
+
+
+def test_fatal_for_an_empty_city_name(form, units):
+    with pytest.raises(Fatal, match="CITY="):
+        city(form, units, " ")
+
+
+def test_a_citys_templates_are_its_counties(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "DEFAULT_OUTBOX", tmp_path / "outbox")
+    assert cli.main(["templates", "--city", "兰州市"]) == 0
+    made = sorted(p.name for p in (tmp_path / "outbox" / "city-620100" / "templates").iterdir())
+    assert len(made) == 8 and all(name.startswith("6201") for name in made)

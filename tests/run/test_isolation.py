@@ -1,0 +1,222 @@
+"""One county's file never stops the run for the others, at any step.
+
+A fault is injected into each per-unit step in turn, for one county: that county gets exactly
+one `internal-error` finding beside the findings it had (an error while its figures are read,
+checked or chosen, so it is 已退回; a warning at a later step, when its figures stand), the
+traceback goes to internal-errors.log under the finding's reference, and every other county's
+findings and figures are exactly those of a run without the fault.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+
+import pytest
+
+from pipeline.outputs import returned as returned_module
+from pipeline.run import check as check_module
+from pipeline.run import report as report_module
+from pipeline.run import runner as runner_module
+from pipeline.run.report import build_run
+from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
+from tests.builders import EXAMPLE, clean_rows, write_return
+
+TARGET = "620103"  # 七里河区: its return carries a warning, so it gets its workbook back
+TARGET_FILE = "620103_七里河区.xlsx"
+
+
+class Injected(RuntimeError):
+    """The fault: raised only for the target county."""
+
+
+def warned_rows() -> list[dict]:
+    """A return with a warning only (household visits below 99%): included, workbook sent back."""
+    rows = clean_rows()
+    for r in rows:
+        r["households_visited"] = r["households_total"] * 9 // 10
+        r["households_visited_twice"] = r["households_visited"] // 2
+    return rows
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory, form, units):
+    folder = tmp_path_factory.mktemp("isolation") / "inbox"
+    shutil.copytree(EXAMPLE, folder)
+    write_return(folder, form, units.by_code(TARGET), warned_rows())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def previous_round(tmp_path_factory, inbox, settings, form, units):
+    """The same inbox as last round's snapshot, every figure a little lower: a comparison to make."""
+    folder = tmp_path_factory.mktemp("earlier")
+    run = build_run(inbox, settings, round_plan=RoundPlan("2016-11", datetime(2016, 11, 30), "20161130-000000"))
+    path = folder / snapshot_path("2016-11", "20161130-000000")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(run.files[snapshot_path("2016-11", "20161130-000000")])
+    earlier = load_snapshot(path)
+    lower = earlier.sums - 1
+    return earlier.__class__(**{**earlier.__dict__, "sums": lower.clip(lower=0)})
+
+
+def plan(previous_round) -> RoundPlan:
+    return RoundPlan("2016-12", datetime(2016, 12, 30), "20161230-000000", previous_round)
+
+
+def by_county(run) -> dict[str, list[tuple]]:
+    out: dict[str, list[tuple]] = {}
+    for f in run.findings:
+        out.setdefault(f.county_code, []).append((f.severity.value, f.file, f.sheet, f.cell, f.rule, f.message))
+    return out
+
+
+def figures(run, code) -> dict:
+    return {k: v for k, v in run.totals.counties.loc[code].items() if k not in ("status",)}
+
+
+def fail_for_target(real, pick):
+    """`real`, raising Injected when `pick(*args, **kwargs)` says the call concerns the target."""
+    def wrapped(*args, **kwargs):
+        if pick(*args, **kwargs):
+            raise Injected("deliberately broken for one county")
+        return real(*args, **kwargs)
+    return wrapped
+
+
+def _reads_target(items, *a, **k):
+    return any(s.path == TARGET_FILE for s, _ in items)
+
+
+def _validates_target(form, tables, *a, **k):
+    return any(r.county_code == TARGET for r in tables.returns)
+
+
+def _decides_target(form, unit, *a, **k):
+    return unit.code == TARGET
+
+
+def _compares_target(*args, among=None, **k):
+    return among is None or TARGET in among
+
+
+def _snapshots_target(*args, among=None, **k):
+    return among is None or TARGET in among
+
+
+def _marks_target(form, data, findings, unit_name, *a, **k):
+    return unit_name == "七里河区"
+
+
+# (step, module, name patched there, which calls concern the target, severity, the target's status, with a round)
+STEPS = [
+    ("read", runner_module, "read_sources", _reads_target, "error", "rejected", False),
+    ("validate", runner_module, "validate", _validates_target, "error", "rejected", False),
+    ("resolve", check_module, "decide", _decides_target, "error", "rejected", False),
+    ("compare", report_module, "compare", _compares_target, "warning", "included", True),
+    ("snapshot", report_module, "snapshot_bytes", _snapshots_target, "warning", "included", True),
+    ("returned", returned_module, "returned_workbook", _marks_target, "warning", "included", False),
+]
+
+
+@pytest.mark.parametrize("step, module, name, pick, severity, status, with_round", STEPS, ids=[s[0] for s in STEPS])
+def test_a_fault_in_one_countys_step_costs_that_county_one_finding(inbox, previous_round, settings, monkeypatch,
+                                                                   step, module, name, pick, severity, status,
+                                                                   with_round):
+    round_plan = plan(previous_round) if with_round else None
+    clean = build_run(inbox, settings, round_plan=round_plan)
+    monkeypatch.setattr(module, name, fail_for_target(getattr(module, name), pick))
+    faulty = build_run(inbox, settings, round_plan=round_plan)
+
+    faults = [f for f in faulty.findings if f.rule == "internal-error"]
+    assert [(f.county_code, f.severity.value) for f in faults] == [(TARGET, severity)]
+    [incident] = faulty.incidents
+    assert incident.reference in faults[0].message and "Injected" not in faults[0].message
+    log = faulty.files["internal-errors.log"].decode("utf-8")
+    assert incident.reference in log and "Injected" in log and "deliberately broken" in log
+    assert faulty.roster.units[[u.code for u in faulty.roster.units].index(TARGET)].status == status
+    # Everyone else exactly as without the fault: findings, figures, status.
+    before, after = by_county(clean), by_county(faulty)
+    for code in {u.code for u in clean.roster.units} - {TARGET}:
+        assert after.get(code) == before.get(code), code
+        assert figures(faulty, code) == figures(clean, code), code
+    if severity == "warning":  # the figures stand: the county is in the sums as before
+        assert figures(faulty, TARGET) == figures(clean, TARGET)
+        assert [f for f in after[TARGET] if f[4] != "internal-error"] == before[TARGET]
+    if step == "returned":  # sent back plain: the findings listed, with the one that says why
+        assert "returns/620103_七里河区.xlsx" in faulty.files
+    if step == "snapshot":  # kept out of the snapshot, so that no later round compares with it
+        snapshot = faulty.files[snapshot_path("2016-12", "20161230-000000")].decode("utf-8")
+        assert f'"{TARGET}":{{"status":"excluded"' in snapshot
+
+
+def test_a_fault_in_the_returned_workbooks_上报说明_line_sends_the_workbook_back_plain(inbox, settings, monkeypatch):
+    from openpyxl import load_workbook
+
+    from pipeline.outputs import returned
+
+    real = returned._explanation_cell
+
+    def broken(ws, label, table_end, office=""):
+        raise Injected("the 上报说明 line")
+
+    monkeypatch.setattr(returned, "_explanation_cell", broken)
+    run = build_run(inbox, settings)
+    faults = [f for f in run.findings if f.rule == "internal-error"]
+    assert [(f.county_code, f.severity.value) for f in faults] == [(TARGET, "warning")]
+    import io
+
+    wb = load_workbook(io.BytesIO(run.files["returns/620103_七里河区.xlsx"]))
+    assert wb.sheetnames == ["问题清单"]
+    listed = [row[2] for row in wb["问题清单"].iter_rows(min_row=3, values_only=True)]
+    assert any(faults[0].message == text for text in listed)
+    monkeypatch.setattr(returned, "_explanation_cell", real)
+
+
+def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch):
+    """Many files read by worker processes: a worker killed while it reads one file costs that
+    file alone (its batch is read again one file at a time, each in a process of its own)."""
+    import os
+    import signal
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    monkeypatch.setattr(runner_module, "PARALLEL_FROM", 2)
+    real = runner_module.read_sources
+
+    def killer(items, *a, **k):
+        if any(s.path == TARGET_FILE for s, _ in items) and os.getpid() != main:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(items, *a, **k)
+
+    main = os.getpid()
+    monkeypatch.setattr(runner_module, "read_sources", killer)
+    clean = build_run(EXAMPLE, settings)
+    run = build_run(inbox, settings)
+    faults = [f for f in run.findings if f.rule == "internal-error"]
+    assert [(f.county_code, f.severity.value, f.file) for f in faults] == [(TARGET, "error", TARGET_FILE)]
+    assert "进程意外终止" in run.files["internal-errors.log"].decode("utf-8")
+    for code in {u.code for u in clean.roster.units} - {TARGET}:
+        assert figures(run, code) == figures(clean, code), code
+
+
+def test_a_fault_while_answering_an_upload_costs_only_its_figures(tmp_path, form, units, monkeypatch):
+    """The receipt: the upload is judged and stored; making its figures raises; the clerk sees
+    the page with a finding that says so, and the office's log has the traceback."""
+    from pipeline.outputs.formbook import build_return, workbook_bytes
+    from pipeline.serve import desk as desk_module
+
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    outbox.mkdir()
+    desk = desk_module.Desk(inbox, form, units, outbox=outbox)
+    desk.refresh()
+    monkeypatch.setattr(desk_module, "figures", fail_for_target(desk_module.figures, lambda form, ret: ret is not None))
+    unit = units.by_code(TARGET)
+    outcome = desk.submit(unit, "a.xlsx", workbook_bytes(build_return(form, unit, clean_rows())), "")
+    assert outcome.status == "accepted" and outcome.stored and (inbox / outcome.stored).is_file()
+    assert [(f.rule, f.severity.value) for f in outcome.checked.findings] == [("internal-error", "warning")]
+    assert outcome.figures == ()
+    log = (outbox / desk_module.SERVE_LOG).read_text(encoding="utf-8")
+    assert "Injected" in log and outcome.checked.findings[0].message.split("编号 ")[1].split("）")[0] in log
+    assert desk.status_of(TARGET).status == "included"
