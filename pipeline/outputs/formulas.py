@@ -4,9 +4,12 @@ cells, the province's the SUM of the cities'; a rate a formula of its row's sums
 追踪引用单元格 (trace precedents) and a click on a total then show where it comes from. Never
 SUMIFS over a whole sheet: at 3,000 returns that is ~10¹⁰ comparisons a recalculation.
 
-Only the program writes a formula (xlsx_writer.Formula): a county's text is always text."""
+Only the program writes a formula (`Formula`, which xlsx_writer writes): a county's text is
+always text."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,15 +17,25 @@ from ..spec import wording
 from ..spec.form import Form
 from ..stages.consolidate import Totals
 from ..stages.read.workbook import column_letter
-from .xlsx_writer import Formula
 
 DETAIL_FIRST_FIGURE = 6  # 明细 columns: 县代码 县名称 文件 工作表 行 乡镇, then the sheet's figures
 COUNTY_FIRST_FIGURE = 4  # 县（市、区） columns: 代码 名称 市（州） 状态, then every figure, then the rates
 LEVEL_FIRST_FIGURE = 5  # 全省及市州 columns: 层级 代码 名称 应报单位数 已汇总单位数, then the same
 
 
-def quoted(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
+@dataclass(frozen=True)
+class Formula:
+    """A cell the program computes: `text` without its =, and `value`, what it gives, cached as
+    Excel caches it (a number, or "" for an empty text). `percent`: shown as 89.74%."""
+
+    text: str
+    value: int | float | str
+    percent: bool = False
+
+
+def sheet_reference(name: str) -> str:
+    """A sheet's name as a formula or a defined name refers to it: '县（市、区）'!E2."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def detail_title(form: Form, sheet_key: str) -> str:
@@ -62,7 +75,7 @@ def county_figures(form: Form, totals: Totals) -> list[list]:
                         for i, f in enumerate(s.count_fields)}
     keys = list(form.field_keys)
     mine = {k: column_letter(COUNTY_FIRST_FIGURE + i) for i, k in enumerate(keys)}
-    titles = {s.key: quoted(detail_title(form, s.key)) for s in form.sheets}
+    titles = {s.key: sheet_reference(detail_title(form, s.key)) for s in form.sheets}
     out = []
     for i, (code, c) in enumerate(totals.county_records):
         row = i + 2
@@ -107,7 +120,7 @@ def level_figures(form: Form, totals: Totals, county_sheet: str) -> list[list]:
     rows_of: dict[str, list[int]] = {}
     for i, (_, c) in enumerate(totals.county_records):
         rows_of.setdefault(c["city_code"], []).append(i + 2)
-    sheet = quoted(county_sheet)
+    sheet = sheet_reference(county_sheet)
 
     def rates(values, row: int) -> list:
         return [rate_formula([f"{mine[k]}{row}" for k in r.numerator], [f"{mine[k]}{row}" for k in r.denominator],
@@ -139,9 +152,11 @@ def level_figures(form: Form, totals: Totals, county_sheet: str) -> list[list]:
 def cell_range(letters: list[str], row: int | str) -> str:
     """Where a township's figures stand in the county's sheet, as the clerk sees them, in the
     order of the 明细 sheet's columns: B5:I5 when they stand side by side in that order, else
-    each cell (C5,B5,D5…)."""
-    if not letters or any(not x for x in letters):
+    each cell (C5,B5,D5…), — for a field whose column was not found."""
+    if not letters:
         return ""
+    if not all(letters):
+        return ",".join(f"{x}{row}" if x else "—" for x in letters)
     numbers = [_column_number(x) for x in letters]
     if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
         return f"{letters[0]}{row}:{letters[-1]}{row}" if len(letters) > 1 else f"{letters[0]}{row}"

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the writer (and xml.sax, which pulls in http and ssl) loads
 
 COUNTY_SHEET = "县（市、区）"
 ABOUT_SHEET = "汇总信息"
-LEVEL = "省"  # this run's level, as 汇总信息 says it: a city's run says 市州
+PROVINCE_LEVEL, CITY_LEVEL = "省", "市州"  # a run's level as 汇总信息 says it (about["level"])
 
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
@@ -37,8 +37,10 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
                       explained: dict[tuple[str, str], str] | None = None,
                       about: dict[str, str] | None = None) -> bytes:
     """The office's own workbook: totals by level, every township row with its source, findings,
-    roster, and what the workbook is (`about`: cutoff, round). `blocks` are the township rows as
-    made by `township_blocks`, made here when not given."""
+    roster, and what the workbook is (`about`: level, cutoff, round, and for a city's run the
+    province above it, parent_code and parent_name). `blocks` are the township rows as made by
+    `township_blocks`, made here when not given. In a city's run the form is the city's (its
+    region the city, its "cities" the counties), and the rows are labelled so."""
     from .xlsx_writer import BlockSheet, OutSheet, write_xlsx
 
     if blocks is None:
@@ -60,12 +62,16 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     labels = [wording.cn_quotes(form.field(k).full_label) for k in keys]
     rate_labels = [wording.cn_quotes(r.label) for r in form.rates]
 
-    level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2]]]
-    level_rows += [["市（州）", code, c["name"], int(c["units_expected"]), int(c["units_included"])]
+    about = about or {}
+    city_run = about.get("level") == CITY_LEVEL
+    level_rows = [["市（州）" if city_run else "全省", form.region_code, form.region_name,
+                   *_unit_values(totals.province, [])[:2]]]
+    level_rows += [[form.city_noun, code, c["name"], int(c["units_expected"]), int(c["units_included"])]
                    for code, c in totals.city_records]
     for row, figures in zip(level_rows, level_figures(form, totals, COUNTY_SHEET)):
         row += figures
-    county_rows = [[code, c["name"], c["city_name"], STATUS_LABEL[c["status"]], *figures]
+    # in a city's run each county is its own group: the city it belongs to is the run's
+    county_rows = [[code, c["name"], form.region_name if city_run else c["city_name"], STATUS_LABEL[c["status"]], *figures]
                    for (code, c), figures in zip(totals.county_records, county_figures(form, totals))]
     compared: list[str] = []
     if comparison is not None:
@@ -97,27 +103,41 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
         roster_header.append("上期状态")
         rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]
     sheet("报送情况", roster_header, rows)
-    sheet(ABOUT_SHEET, ["项目", "内容"], about_rows(form, totals, about or {}))
+    sheet(ABOUT_SHEET, ["项目", "内容"], about_rows(form, totals, about))
     return write_xlsx(sheets)
 
 
 def about_rows(form: Form, totals: Totals, about: dict[str, str]) -> list[list]:
     """What the workbook is, for a reader and for another run (a city's consolidated workbook
-    sent up, or this run's own old output): a label a row, its value beside it."""
+    sent up, or this run's own old output): a key a row in column A, its value in B. A reader
+    looks a key up by its name, never by its row."""
     p = totals.province
+    level = about.get("level", PROVINCE_LEVEL)
+    if level == CITY_LEVEL:
+        how = (f"各{form.unit_noun}的数字是其在“乡镇明细”中各行的合计（公式），{form.region_name}的是所辖"
+               f"{form.unit_noun}的合计；")
+    else:
+        how = (f"各{form.unit_noun}的数字是其在“乡镇明细”中各行的合计（公式），各{form.city_noun}的是其所辖"
+               f"{form.unit_noun}的合计，{form.region_name}的是各{form.city_noun}的合计；")
     return [
-        ["工作簿", "汇总工作簿（consolidated.xlsx），由县级报表汇总程序生成"],
-        ["层级", LEVEL],
+        ["工作簿", WORKBOOK_MARK],
+        ["层级", level],
         ["单位代码", form.region_code],
         ["单位名称", form.region_name],
-        ["报表", f"{wording.cn_quotes(form.title)}（{form.key}，第{form.version}版）"],
+        ["上级单位代码", about.get("parent_code", "")],
+        ["上级单位名称", about.get("parent_name", "")],
+        ["报表", wording.cn_quotes(form.title)],
+        ["报表代码", form.key],
+        ["报表版本", form.version],
         ["截至", about.get("cutoff", "")],
         ["轮次", about.get("round", "")],
         ["应报单位数", int(p["units_expected"])],
         ["已汇总单位数", int(p["units_included"])],
-        ["说明", "各县（市、区）的数字是其在“乡镇明细”中各行的合计（公式），各市（州）的是其所辖县（市、区）的合计，"
-                 "全省的是各市（州）的合计；乡镇明细的“单元格”是该行各项数字在县级报表中的位置，按本表各列的顺序。"],
+        ["说明", how + "乡镇明细的“单元格”是该行各项数字在县级报表中的位置，按本表各列的顺序。"],
     ]
+
+
+WORKBOOK_MARK = "汇总工作簿（consolidated.xlsx），由县级报表汇总程序生成"
 
 
 def township_blocks(form: Form, totals: Totals, roster: Roster,

@@ -27,7 +27,7 @@ from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
-from ..outputs.workbook import consolidated_xlsx, township_blocks
+from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL, consolidated_xlsx, township_blocks
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
@@ -155,7 +155,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                     after_reading=after_reading)
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
-    form, units = scope.form, scope.units
+    whole, form, units = form, scope.form, scope.units
     t = time.perf_counter()
     if not word.started:
         start_word()
@@ -210,7 +210,11 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     said = report_settings(settings, plan.name if plan else "", made)
     # Where each return's figures stand (a column per field): the 明细 rows' 单元格 and the page's breakdown.
     letters = {(r.source.path, key): s.columns for r in results if r.ret for key, s in r.ret.sheets.items()}
-    about = {"cutoff": dates(said, roster)[0], "round": round_label(plan.name) if plan else ""}
+    # What consolidated.xlsx says it is (汇总信息): another run tells a city's workbook from its own by it.
+    about = {"cutoff": dates(said, roster)[0], "round": round_label(plan.name) if plan else "",
+             "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,
+             "parent_code": "" if scope.level == PROVINCE else whole.region_code,
+             "parent_name": "" if scope.level == PROVINCE else whole.region_name}
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view.data, guard.stamp, letters, about)
     standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}

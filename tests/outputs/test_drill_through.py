@@ -197,8 +197,30 @@ def test_consolidated_figures_are_formulas_over_the_rows_beneath_them(outboxes):
     assert [own[f"{col}5"].value for col in "BCDEFGHI"] == [detail.cell(2, c).value for c in range(7, 15)]
     about = {row[0]: row[1] for row in wb["汇总信息"].iter_rows(min_row=2, values_only=True)}
     assert (about["层级"], about["单位代码"], about["单位名称"], about["截至"]) == ("省", "620000", "全省", "2016年12月7日")
+    assert (about["上级单位代码"], about["报表代码"], about["应报单位数"], about["已汇总单位数"]) == (None, "shuanglian-2016", 87, 87)
+    assert about["工作簿"].startswith("汇总工作簿（consolidated.xlsx）")
     cached = load_workbook(full / "consolidated.xlsx", data_only=True)
     assert cached["全省及市州"]["F2"].value == 16035 and cached["全省及市州"]["AI2"].value == 0.8974
+
+
+def test_a_citys_workbook_says_it_is_the_citys(settings, form, units):
+    """A city's run (make report CITY=兰州市): 汇总信息 says 市州 with the city's code and name and
+    the province above it, so that the province's run can tell it from its own old output; the
+    city's row sums its counties, each county's its 明细 rows."""
+    from pipeline.spec.scope import city
+
+    run = build_run(EXAMPLE, settings, scope=city(form, units, "兰州市"))
+    wb = load_workbook(io.BytesIO(run.files["consolidated.xlsx"]))
+    about = {row[0]: row[1] for row in wb["汇总信息"].iter_rows(min_row=2, values_only=True)}
+    assert (about["层级"], about["单位代码"], about["单位名称"]) == ("市州", "620100", "兰州市")
+    assert (about["上级单位代码"], about["上级单位名称"]) == ("620000", "全省")
+    assert (about["应报单位数"], about["已汇总单位数"], about["截至"]) == (8, 8, "2016年12月7日")
+    assert "兰州市的是所辖县（市、区）的合计" in about["说明"] and "全省" not in about["说明"]
+    levels, counties = wb["全省及市州"], wb["县（市、区）"]
+    assert [levels.cell(r, 1).value for r in range(2, 11)] == ["市（州）"] + ["县（市、区）"] * 8
+    assert (levels["B2"].value, levels["C2"].value, levels["F2"].value) == ("620100", "兰州市", "=SUM(F3:F10)")
+    assert {counties.cell(r, 3).value for r in range(2, 10)} == {"兰州市"}
+    assert counties["E2"].value.startswith("=SUM('乡镇明细-走访情况'!G2:G")
 
 
 def test_every_formula_recomputes_in_libreoffice_to_its_cached_value(outboxes, tmp_path):
@@ -215,12 +237,13 @@ def test_every_formula_recomputes_in_libreoffice_to_its_cached_value(outboxes, t
     shutil.copy(partial / "consolidated.xlsx", books / "partial.xlsx")
     wrong = _with_a_wrong_cache(full / "consolidated.xlsx")
     (books / "control.xlsx").write_bytes(wrong)
+    (books / "text.xlsx").write_bytes(_formula_like_text())
     profile = tmp_path / "profile"
     (profile / "user").mkdir(parents=True)
     (profile / "user" / "registrymodifications.xcu").write_text(RECALCULATE, encoding="utf-8")
     out = tmp_path / "out"
     subprocess.run([SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--convert-to", "xlsx",
-                    "--outdir", str(out), *(str(books / n) for n in ("full.xlsx", "partial.xlsx", "control.xlsx"))],
+                    "--outdir", str(out), *(str(books / n) for n in ("full.xlsx", "partial.xlsx", "control.xlsx", "text.xlsx"))],
                    check=True, capture_output=True, timeout=300)
     for name in ("full", "partial"):
         formulas = load_workbook(books / f"{name}.xlsx")
@@ -237,6 +260,25 @@ def test_every_formula_recomputes_in_libreoffice_to_its_cached_value(outboxes, t
         assert checked >= 87 * 30 - 60, checked  # every figure and rate of every county in the sums, and above
     control = load_workbook(out / "control.xlsx", data_only=True)["全省及市州"]["F2"].value
     assert control == 16035  # our wrong cache (1) was recomputed
+    # a county's text that looks like a formula is still that text once LibreOffice has loaded it
+    text = load_workbook(out / "text.xlsx")
+    for ws in text.worksheets:
+        got = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+        assert [row[0] for row in got] == list(FORMULA_LIKE), ws.title
+        assert all(c.data_type == "s" for row in ws.iter_rows(min_row=2, max_col=1) for c in row)
+
+
+FORMULA_LIKE = ("=1+2", "+1", "-1", "@SUM(1,2)", "=cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\")")
+
+
+def _formula_like_text() -> bytes:
+    """A sheet of the writer's own rows and one of its blocks, each of whose first cells is a
+    text a clerk might type that a spreadsheet would otherwise take for a formula."""
+    from pipeline.outputs.xlsx_writer import BlockSheet, OutSheet, row_blocks, write_xlsx
+
+    rows = [[t, 1] for t in FORMULA_LIKE]
+    blocks = row_blocks([[t] for t in FORMULA_LIKE], [[1] * len(FORMULA_LIKE)], [(i, i + 1) for i in range(len(FORMULA_LIKE))])
+    return write_xlsx([OutSheet.from_rows("行", ["乡镇", "数"], rows, [8, 8]), BlockSheet("块", ["乡镇", "数"], blocks, [8, 8])])
 
 
 RECALCULATE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -281,7 +323,13 @@ def test_text_is_never_a_formula_unless_the_program_writes_one():
     [block] = row_blocks([["=cmd|' /C calc'!A0"]], [[1]], [(0, 1)])
     import zlib
 
-    assert b"<f>" not in zlib.decompressobj(-15).decompress(block.deflated)
+    xml = zlib.decompressobj(-15).decompress(block.deflated)
+    assert b"<f>" not in xml and b'<c s="3" t="inlineStr">' in xml
+    # = + - @: what a spreadsheet takes for a formula once the cell is edited keeps Excel's quotePrefix
+    styles = zipfile.ZipFile(io.BytesIO(data)).read("xl/styles.xml").decode("utf-8")
+    assert re.findall(r"<xf [^>]*>", styles.split("<cellXfs")[1])[3].count('quotePrefix="1"') == 1
+    cells = re.findall(r"<c(?: [^>]*)?/?>", sheet.split("<sheetData>")[1])
+    assert cells[2].startswith('<c s="3" t="s"') and cells[4] == '<c t="s">'  # "=SUM…" quoted, "x" not
 
 
 def test_the_embedded_data_is_inert_whatever_a_county_wrote():
