@@ -366,6 +366,35 @@ def median(xs):
 LOOP_UP_TO = 3000  # the read_excel loop takes 12 ms a file: at 30,000, six minutes a run for a known ratio
 
 
+def html_load(page: Path, loads: int = 3) -> dict:
+    """report.html as an office PC opens it: its size, Chromium's time from navigation to the
+    load event (its script has parsed the breakdown and marked every figure by then), and the
+    page's main-thread time by then (CPU, steadier than the wall on a busy machine), the
+    medians of `loads` loads each in a fresh tab, offline. Measured here, beside the run, not
+    in timed unit tests."""
+    from playwright.sync_api import sync_playwright
+
+    times, cpu = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for _ in range(loads):
+                context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+                tab = context.new_page()
+                devtools = context.new_cdp_session(tab)
+                devtools.send("Performance.enable")
+                tab.goto(page.as_uri(), wait_until="load")
+                times.append(tab.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
+                                          " return n.loadEventEnd - n.startTime; })()"))
+                metrics = {m["name"]: m["value"] for m in devtools.send("Performance.getMetrics")["metrics"]}
+                cpu.append(metrics.get("ThreadTime", float("nan")) * 1000)
+                context.close()
+        finally:
+            browser.close()
+    return {"html_mb": page.stat().st_size / 1e6, "html_load_ms": median(times), "html_cpu_ms": median(cpu)}
+
+
 def bench(n: int, runs: int) -> dict:
     if n > LOOP_UP_TO:
         runs = min(runs, 2)  # a national inbox takes a minute a run; the medians of two suffice at that scale
@@ -385,6 +414,7 @@ def bench(n: int, runs: int) -> dict:
         cold[-1]["reference"] = sum(references[-2:]) / 2  # the machine just before and just after the run
     if n <= LOOP_UP_TO:
         loops.append(pandas_loop(inbox))  # slow; once is enough to see the ratio
+    page = html_load(out / "report.html")  # the cold runs' last report, before the re-runs replace it
     # Re-run after one county resends a corrected return: the cache serves the other N-1.
     # Twice over: a figure no chart shows (表三 宣传政策场次), and one the charts show
     # (表一 农户总数, in the visit-coverage chart), so that chart images are drawn again.
@@ -416,7 +446,7 @@ def bench(n: int, runs: int) -> dict:
         "rerun": median([r["wall"] for r in reruns["not_charted"]]),
         "rerun_charted": median([r["wall"] for r in reruns["charted"]]),
         "reference": (min(references), median(references), max(references)),
-        "cold_runs": cold, "reruns": reruns,
+        "cold_runs": cold, "reruns": reruns, **page,
     }
 
 
@@ -477,6 +507,13 @@ def report(results: list[dict], cli: float | None = None, messy: dict | None = N
     lines += ["", "Targets (#30): at 3,000 the pipeline at least 15× faster than the read_excel loop, read at most 3× "
               "the unzip floor, a re-run after one changed return at most a third of the full run (both wall), peak "
               "at most 300 MB; at 30,000 peak at most 2 GB."]
+    lines += [
+        "",
+        "| N | report.html (MB) | report.html load in Chromium (ms, median of 3) | its main-thread time (ms) |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r['n']:,} | {r['html_mb']:.2f} | {r['html_load_ms']:.0f} | {r['html_cpu_ms']:.0f} |")
     # The calmest run's machine: the lowest reference beside any measured run of the session.
     every = [run for r in results for run in (*r["cold_runs"], *r["reruns"]["not_charted"], *r["reruns"]["charted"])]
     fastest = min(run["reference"] for run in every)
