@@ -129,6 +129,10 @@ class ReaderSpec:
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
     not_sheet_prefixes: tuple[str, ...] = ("图",)
+    # A city's table names its counties in a column headed so: beside the township column (its
+    # counties' tables in one sheet) or instead of it (a summary with counties as rows).
+    county_words: tuple[str, ...] = ("县（市、区）", "县市区", "县（区）", "县（市）", "县区", "县区名称", "县名称",
+                                     "县名", "单位名称", "单位")
 
 
 @dataclass(frozen=True)
