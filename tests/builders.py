@@ -390,3 +390,21 @@ def county_column_workbook(returns: dict[str, bytes], column_title: str = "县�
             if len(body) > 1:
                 target.merge_cells(start_row=first, start_column=1, end_row=first + len(body) - 1, end_column=1)
     return save(out)
+
+
+def city_summary(form, counties: dict[str, dict[str, int]], city: str = "兰州市", county_title: str = "县（市、区）",
+                 total: bool = True) -> bytes:
+    """A city's summary: one sheet a table of the form, a county a row (its figures as the city
+    gives them), no township, a 合计 row under them."""
+    out = Workbook()
+    out.remove(out.active)
+    for spec in form.sheets:
+        ws = out.create_sheet(f"{spec.number}{spec.label}")
+        ws.append([f"{spec.number}  {city}双联行动“大走访、回头看”活动{spec.label}汇总表"])
+        ws.append([f"填报单位：{city}双联办", None, None, "填报日期：2016年12月8日"])
+        ws.append([county_title, *[f.full_label for f in spec.count_fields]])
+        for name, figures in counties.items():
+            ws.append([name, *[figures[f.key] for f in spec.count_fields]])
+        if total:
+            ws.append(["合计", *[sum(c[f.key] for c in counties.values()) for f in spec.count_fields]])
+    return save(out)
