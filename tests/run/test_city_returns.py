@@ -81,6 +81,9 @@ def test_one_mismatch_warning_names_the_field_and_both_files(mixed):
     assert "走访农户数" in warning.message and "620502_秦州区.xlsx" in warning.message
     assert "天水市汇总表.xlsx/秦州区" in warning.message
     assert "行政村" not in warning.message  # the fields that agree are not named
+    # the county's workbook back is the city's summary, the county's findings marked in it
+    back = load_workbook(io.BytesIO(mixed.files["returns/620502_秦州区.xlsx"]))
+    assert {"表一走访情况", "表二问题排查整改", "表三帮扶成效"} <= set(back.sheetnames)
 
 
 def test_figures_are_the_counties_own_or_the_citys(mixed, everyone, form):
