@@ -197,6 +197,29 @@ def median(xs):
     return statistics.median(xs)
 
 
+def html_load(page: Path, loads: int = 3) -> dict:
+    """report.html as an office PC opens it: its size, and Chromium's time from navigation to
+    the load event (its script has parsed the breakdown and marked every figure by then), the
+    median of `loads` loads each in a fresh tab, offline. Measured here, beside the run, not
+    in timed unit tests."""
+    from playwright.sync_api import sync_playwright
+
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            for _ in range(loads):
+                tab = browser.new_context(offline=True, viewport={"width": 1280, "height": 900}).new_page()
+                tab.goto(page.as_uri(), wait_until="load")
+                times.append(tab.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
+                                          " return n.loadEventEnd - n.startTime; })()"))
+                tab.context.close()
+        finally:
+            browser.close()
+    return {"html_mb": page.stat().st_size / 1e6, "html_load_ms": median(times)}
+
+
 def bench(n: int, runs: int) -> dict:
     inbox, form_path = make_inbox(n)
     out = WORK / f"n{n}" / "outbox"
@@ -213,6 +236,7 @@ def bench(n: int, runs: int) -> dict:
         references.append(reference_ms())
         cold[-1]["reference"] = sum(references[-2:]) / 2  # the machine just before and just after the run
     loops.append(pandas_loop(inbox))  # slow; once is enough to see the ratio
+    page = html_load(out / "report.html")  # the cold runs' last report, before the re-runs replace it
     # Re-run after one county resends a corrected return: the cache serves the other N-1.
     # Twice over: a figure no chart shows (表三 宣传政策场次), and one the charts show
     # (表一 农户总数, in the visit-coverage chart), so that chart images are drawn again.
@@ -243,7 +267,7 @@ def bench(n: int, runs: int) -> dict:
         "rerun": median([r["wall"] for r in reruns["not_charted"]]),
         "rerun_charted": median([r["wall"] for r in reruns["charted"]]),
         "reference": (min(references), median(references), max(references)),
-        "cold_runs": cold, "reruns": reruns,
+        "cold_runs": cold, "reruns": reruns, **page,
     }
 
 
@@ -283,6 +307,13 @@ def report(results: list[dict], cli: float | None = None) -> str:
         lines.append(f"| {r['n']} | {r['pandas_loop']:.2f} | {r['unzip']:.2f} | {r['pandas_loop'] / r['total']:.1f}× faster "
                      f"| {r['read_vs_floor']:.1f}× | {r['rerun']:.2f} | {r['rerun_charted']:.2f} "
                      f"| {mid:.0f} [{low:.0f}–{high:.0f}] |")
+    lines += [
+        "",
+        "| N | report.html (MB) | report.html load in Chromium (ms, median of 3) |",
+        "|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r['n']} | {r['html_mb']:.2f} | {r['html_load_ms']:.0f} |")
     # The calmest run's machine: the lowest reference beside any measured run of the session.
     every = [run for r in results for run in (*r["cold_runs"], *r["reruns"]["not_charted"], *r["reruns"]["charted"])]
     fastest = min(run["reference"] for run in every)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ..model import SEVERITY_LABEL, Finding, Roster, Severity
 from ..spec.form import Form
 from ..stages.compare import Comparison
@@ -17,7 +19,7 @@ def render_html(report: Report) -> str:
 
 def render_validation(form: Form, roster: Roster, findings: list[Finding], comparison: Comparison | None = None,
                       explained: dict[tuple[str, str], str] | None = None, *, round_name: str = "",
-                      remade: int = 0, round_note: str = "") -> str:
+                      remade: int = 0, round_note: str = "", breakdown: dict | None = None) -> str:
     """Findings grouped by county (errors first), then files with no county, then skipped files.
     With a round: which one, whether it was made before (this run's figures stand now), and
     why it was not compared, when it was not: the office's business, not the report's."""
@@ -61,8 +63,19 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
                           f"两期均已汇总的单位{len(comparison.comparable)}个。")
         elif round_note:
             rounds.append(round_note)
+    # A finding in a county's standing return leads to its township's row in report.html's breakdown
+    # (a rejected county's rows too); one in a file set aside (superseded, unknown) leads nowhere.
+    standing = {u.code: u.source.path for u in roster.units if u.source and u.status in ("included", "rejected")}
+
+    def lead(f: Finding) -> str:
+        if breakdown is None or standing.get(f.county_code) != f.file:
+            return ""
+        if f.sheet and f.cell:
+            return "report.html#cell=" + ":".join(quote(x, safe="") for x in (f.county_code, f.sheet, f.cell))
+        return "report.html#unit=" + quote(f.county_code, safe="")
+
     return environment(autoescape=True).get_template("validation.html.j2").render(
-        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts), rounds=rounds,
+        roster=roster, groups=groups, chase=chase, counts=counts, verdict=_verdict(counts), rounds=rounds, lead=lead,
         labels={s.value: label for s, label in SEVERITY_LABEL.items()},
         previous={u.code: previous_label(comparison, u.code) for u in chase} if comparison is not None else None,
         explanation_for=lambda f: explanation_of(f, explained), place=form.location,

@@ -44,6 +44,7 @@ class ReportSettings:
     round: str = ""  # this round's name as the office gave it; "" for a run without rounds
     falls_named: int = 5
     made: datetime | None = None  # when the run was made: the document's properties say it, never its text
+    breakdown_township_limit: int = 300
 
 
 def report_settings(settings: Settings, round_name: str = "", made: datetime | None = None) -> ReportSettings:
@@ -58,7 +59,8 @@ def report_settings(settings: Settings, round_name: str = "", made: datetime | N
         cutoff, date = own.cutoff, own.date
     return ReportSettings(title, cutoff, settings.office, date, settings.twice_threshold, settings.word_annex_limit,
                           settings.lowest_count, settings.burden_ratio, subtitle=subtitle, round=round_name,
-                          falls_named=settings.falls_named, made=made)
+                          falls_named=settings.falls_named, made=made,
+                          breakdown_township_limit=settings.breakdown_township_limit)
 
 
 def cn_date(day: Date) -> str:
@@ -105,6 +107,7 @@ class Report:
     made: datetime | None = None  # when the run was made: for the document's properties, never its text
     # per chart (in Report.charts' order): the narrative paragraph that first mentions it, -1 for none
     chart_anchors: tuple[int, ...] = ()
+    breakdown: dict | None = None  # what stands behind each figure: breakdown.breakdown, for the page
 
 
 TITLE_CHARS_PER_LINE = 20
@@ -113,8 +116,10 @@ TITLE_CHARS_PER_LINE = 20
 def build_report(
     form: Form, units: UnitList, totals: Totals, roster: Roster, findings: list[Finding],
     settings: ReportSettings, *, example: bool = False, charts: list | None = None,
-    comparison: Comparison | None = None, round_note: str = "",
+    comparison: Comparison | None = None, round_note: str = "", returns: dict | None = None,
 ) -> Report:
+    """`returns`: each included or rejected county's standing return, by code: the townships and
+    cells report.html opens a figure down to."""
     p = totals.province
     expected, included = int(p["units_expected"]), int(p["units_included"])
     rejected = roster.with_status("rejected")
@@ -132,6 +137,7 @@ def build_report(
             parts.append(f"未报送{len(missing)}个")
         status = "，".join(parts) + f"；以下为已汇总的{included}个{noun}的数据，为部分数据。"
     from ..stages.attention import attention
+    from .breakdown import breakdown
     from .charts import chart_data, svg
 
     if charts is None:
@@ -162,7 +168,8 @@ def build_report(
     if comparison is not None:
         t = comparison_table(form, totals, comparison)
         t = t | {"caption": f"表{len(tables) + len(annex) + 1}\u3000{t['label']}", "text_columns": 1,
-                 "header": [soft_header(h, form.header_words) for h in t["header"]]}
+                 "header": [soft_header(h, form.header_words) for h in t["header"]],
+                 "drill": compare_drill(form), "codes": "cities"}
         annexes.append({"title": f"各{form.city_noun}与上期对比表", "tables": (t,), "all": (t,), "note": "",
                         "totals_first": True})
         chart = compare_chart if compare_chart is not None and not compare_chart.replaced_by else None
@@ -199,6 +206,7 @@ def build_report(
         headings=heads,
         annexes=tuple(annexes),
         annex_lines=tuple(f"{'附件：' if i == 0 else ''}{i + 1}．{a['title']}" for i, a in enumerate(annexes)),
+        breakdown=breakdown(form, totals, roster, returns or {}, settings.breakdown_township_limit, comparison),
     )
 
 
@@ -279,22 +287,28 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     sheet_of = {f.key: s.key for s in form.sheets for f in s.count_fields}
     rate_sheet = {r.key: sheet_of[r.numerator[0]] for r in form.rates}
 
-    def link(text: str, sheet: str) -> str:
+    field_at = {k: i for i, k in enumerate(form.field_keys)}
+    rate_at = {r.key: i for i, r in enumerate(form.rates)}
+
+    def link(text: str, sheet: str, what: str) -> str:
+        # a figure opens what stands behind it (data-d: fields f:1+2, or a rate r:3); without
+        # the page's script, it goes to its table's province row
         if not html:
             return text
-        return markupsafe.Markup('<a class="fig" href="#sum-{}">{}</a>').format(sheet, text)
+        return markupsafe.Markup('<a class="fig" href="#sum-{}" data-d="{}">{}</a>').format(sheet, what, text)
 
     def n(key: str) -> str:
-        return link(wording.count(int(p[key]), styles[key]), sheet_of[key])
+        return link(wording.count(int(p[key]), styles[key]), sheet_of[key], f"f:{field_at[key]}")
 
     def sum_n(*keys: str) -> str:
-        return link(wording.full(sum(int(p[k]) for k in keys)), sheet_of[keys[0]])
+        return link(wording.full(sum(int(p[k]) for k in keys)), sheet_of[keys[0]],
+                    "f:" + "+".join(str(field_at[k]) for k in keys))
 
     def rect(key: str, lead: str = "整改率达") -> str:
-        return link(wording.rectified(*rate_of(form, p, key), lead=lead), rate_sheet[key])
+        return link(wording.rectified(*rate_of(form, p, key), lead=lead), rate_sheet[key], f"r:{rate_at[key]}")
 
     def cov(key: str) -> str:
-        return link(wording.coverage(*rate_of(form, p, key)), rate_sheet[key])
+        return link(wording.coverage(*rate_of(form, p, key)), rate_sheet[key], f"r:{rate_at[key]}")
 
     def since(*keys: str) -> str:
         if comparison is None:
@@ -331,14 +345,18 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
 def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     """The annex's tables: by city, then by county; numbered 表1, 表2 … across both. A header
     carries SOFT_BREAK where a line of it may end (tables.header_pieces); `text_columns` is
-    how many columns on the left hold names, the rest figures."""
+    how many columns on the left hold names, the rest figures; `drill`, per column, what a
+    click on its figures opens ("" for none); `codes`, whose rows these are, in order."""
     by_city, by_county = [], []
+    keys_all = list(form.field_keys)
     for sheet in form.sheets:
         fields = list(sheet.count_fields)
         keys = {f.key for f in fields}
         rates = [r for r in form.rates if set(r.numerator) <= keys]
         figures = [soft_header(wording.cn_quotes(f.full_label), form.header_words) for f in fields]
         figures += [soft_header(wording.cn_quotes(r.label), form.header_words) for r in rates]
+        # what each figure column opens to (report.html): a field (f:n) or a rate (r:n) of the breakdown's
+        drill = [f"f:{keys_all.index(f.key)}" for f in fields] + [f"r:{form.rates.index(r)}" for r in rates]
 
         def row(name: str, values, fields=fields, rates=rates) -> list[str]:
             cells = [name, wording.table_count(values["units_expected"]), wording.table_count(values["units_included"])]
@@ -354,14 +372,27 @@ def _tables(form: Form, totals: Totals) -> tuple[tuple[dict, ...], tuple[dict, .
         rows += [row(wording.with_share(c["name"], c), c) for _, c in totals.city_records]
         by_city.append({"label": f"各{form.city_noun}{sheet.label}", "unit_line": sheet.unit_line,
                         "header": ["单位", "应报", "已汇总", *figures], "rows": rows, "key": sheet.key,
-                        "text_columns": 1})
+                        "text_columns": 1, "drill": ["", "", "", *drill], "codes": "cities"})
         # A county's 应报 and 已汇总 are 1 and 1 or 0: its name says which, and they are left out.
         by_county.append({"label": f"各{form.unit_noun}{sheet.label}", "unit_line": sheet.unit_line,
                           "header": ["单位", form.city_noun, *figures], "rows": county_rows(totals.counties, fields, rates),
-                          "key": sheet.key, "text_columns": 2})
+                          "key": sheet.key, "text_columns": 2, "drill": ["", "", *drill], "codes": "counties"})
     numbered = [t | {"caption": f"表{i}\u3000{t['label']}", "number": i}
                 for i, t in enumerate(by_city + by_county, start=1)]
     return tuple(numbered[:len(by_city)]), tuple(numbered[len(by_city):])
+
+
+def compare_drill(form: Form) -> list[str]:
+    """What each column of the 与上期对比 table opens to: the count now, before, its change (c:…);
+    a rate's (q:<rate>:…)."""
+    spec = form.rounds or {}
+    out = ["", ""]
+    if spec.get("count"):
+        out += ["c:now", "c:before", "c:change", ""]
+    for key in spec.get("rates", []):
+        i = next(n for n, r in enumerate(form.rates) if r.key == key)
+        out += [f"q:{i}:now", f"q:{i}:before", f"q:{i}:change"]
+    return out
 
 
 def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | None = None,

@@ -74,6 +74,7 @@ def environment(autoescape: bool) -> jinja2.Environment:
         env.filters["table_rows"] = table_rows
         env.filters["header_html"] = header_html
         env.filters["title_html"] = title_html
+        env.filters["breakdown_json"] = _breakdown_json
         env.filters["timestamp"] = lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
         _ENVS[(autoescape, TEMPLATES_DIR)] = env
     return env
@@ -123,3 +124,9 @@ def table_rows(rows, classes: tuple[str, ...] = ()) -> markupsafe.Markup:
         else:
             out.append("<tr><td>" + "</td><td>".join(cells) + "</td></tr>\n" if cells else "<tr></tr>\n")
     return markupsafe.Markup("".join(out))
+
+
+def _breakdown_json(data: dict) -> markupsafe.Markup:
+    from .breakdown import breakdown_json  # the report's alone: the page's templates never load it
+
+    return markupsafe.Markup(breakdown_json(data))

@@ -28,7 +28,7 @@ def for_word(report: Report) -> Report:
     way of everything else, and this part of it 2. Word takes its tables from `annexes` alone."""
     return replace(
         report,
-        annex=(), narrative_html=(), charts_svg=(),
+        annex=(), narrative_html=(), charts_svg=(), breakdown=None,
         notes={k: v for k, v in report.notes.items() if k not in ("roster", "roster_rows")},
         annexes=tuple({k: v for k, v in a.items() if k != "all"} for a in report.annexes),
         comparison={k: v for k, v in report.comparison.items() if k != "svg"} if report.comparison else None,

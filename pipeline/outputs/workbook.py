@@ -1,5 +1,7 @@
 """consolidated.xlsx: totals by province, city and county, every township row with its source,
-the findings and the roster, written by the small xlsx writer (township rows as cached blocks)."""
+the findings and the roster, written by the small xlsx writer (township rows as cached blocks).
+The totals are formulas over the rows beneath them (formulas.py), their values cached; each
+明细 row says where its figures stand in the county's sheet; 汇总信息 says what the workbook is."""
 
 from __future__ import annotations
 
@@ -12,26 +14,33 @@ from ..spec import wording
 from ..spec.form import Form
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals
+from .formulas import cell_range, county_figures, detail_title, level_figures
 from .tables import (
     _unit_values,
     comparison_columns,
-    count_values,
     explanation_of,
     previous_label,
-    rate_values,
     roster_rows,
 )
 
 if TYPE_CHECKING:  # the writer (and xml.sax, which pulls in http and ssl) loads when a workbook is made
     from .xlsx_writer import Block
 
+COUNTY_SHEET = "县（市、区）"
+ABOUT_SHEET = "汇总信息"
+PROVINCE_LEVEL, CITY_LEVEL = "省", "市州"  # a run's level as 汇总信息 says it (about["level"])
+
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
                       blocks: dict[str, dict[tuple, Block]] | None = None,
                       comparison: Comparison | None = None,
-                      explained: dict[tuple[str, str], str] | None = None) -> bytes:
-    """The office's own workbook: totals by level, every township row with its source, findings, roster.
-    `blocks` are the township rows as made by `township_blocks`, made here when not given."""
+                      explained: dict[tuple[str, str], str] | None = None,
+                      about: dict[str, str] | None = None) -> bytes:
+    """The office's own workbook: totals by level, every township row with its source, findings,
+    roster, and what the workbook is (`about`: level, cutoff, round, and for a city's run the
+    province above it, parent_code and parent_name). `blocks` are the township rows as made by
+    `township_blocks`, made here when not given. In a city's run the form is the city's (its
+    region the city, its "cities" the counties), and the rows are labelled so."""
     from .xlsx_writer import BlockSheet, OutSheet, write_xlsx
 
     if blocks is None:
@@ -53,28 +62,17 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     labels = [wording.cn_quotes(form.field(k).full_label) for k in keys]
     rate_labels = [wording.cn_quotes(r.label) for r in form.rates]
 
-    def numbers(values) -> list:
-        # A city none of whose counties is in the sums has no figures, not figures of 0.
-        if not int(values["units_included"]):
-            return [None] * (len(keys) + len(form.rates))
-        out = [_xl(values[k]) for k in keys]
-        # The rate as the tables show it, rounded: a number format alone would show 99.996% as 100.00%.
-        for r in form.rates:
-            out.append(wording.rate_value(sum(int(values[k]) for k in r.numerator), sum(int(values[k]) for k in r.denominator)))
-        return out
-
-    level_rows = [["全省", form.region_code, form.region_name, *_unit_values(totals.province, [])[:2], *numbers(totals.province)]]
-    level_rows += [["市（州）", code, c["name"], int(c["units_expected"]), int(c["units_included"]), *numbers(c)]
+    about = about or {}
+    city_run = about.get("level") == CITY_LEVEL
+    level_rows = [["市（州）" if city_run else "全省", form.region_code, form.region_name,
+                   *_unit_values(totals.province, [])[:2]]]
+    level_rows += [[form.city_noun, code, c["name"], int(c["units_expected"]), int(c["units_included"])]
                    for code, c in totals.city_records]
-    # The counties a column at a time, as the report's tables (county_rows).
-    c = totals.counties
-    shown = c["units_included"].to_numpy() > 0
-    columns = [c.index.tolist(), c["name"].tolist(), c["city_name"].tolist(),
-               [STATUS_LABEL[v] for v in c["status"].tolist()], *(count_values(c[k], shown, None) for k in keys)]
-    for r in form.rates:
-        columns.append(rate_values(c[list(r.numerator)].sum(axis=1, min_count=len(r.numerator)),
-                                   c[list(r.denominator)].sum(axis=1, min_count=len(r.denominator)), shown))
-    county_rows = [list(row) for row in zip(*columns)]
+    for row, figures in zip(level_rows, level_figures(form, totals, COUNTY_SHEET)):
+        row += figures
+    # in a city's run each county is its own group: the city it belongs to is the run's
+    county_rows = [[code, c["name"], form.region_name if city_run else c["city_name"], STATUS_LABEL[c["status"]], *figures]
+                   for (code, c), figures in zip(totals.county_records, county_figures(form, totals))]
     compared: list[str] = []
     if comparison is not None:
         compared = [f"{label}{part}" for label in labels for part in ("（上期）", "（增减）")]
@@ -82,13 +80,14 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
         for row, more in zip([*level_rows, *county_rows], comparison_columns(form, totals, comparison)):
             row += more
     sheet("全省及市州", ["层级", "代码", "名称", "应报单位数", "已汇总单位数", *labels, *rate_labels, *compared], level_rows)
-    sheet("县（市、区）", ["代码", "名称", "市（州）", "状态", *labels, *rate_labels, *compared], county_rows)
+    sheet(COUNTY_SHEET, ["代码", "名称", "市（州）", "状态", *labels, *rate_labels, *compared], county_rows)
     names = {code: c["name"] for code, c in totals.county_records}
     for spec in form.sheets:
-        header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields]]
+        header = ["县代码", "县名称", "文件", "工作表", "行", "乡镇", *[wording.cn_quotes(f.full_label) for f in spec.count_fields],
+                  "单元格"]
         first = _township_columns(spec, totals.townships[spec.key].iloc[:200], names)
-        sheets.append(BlockSheet(f"乡镇明细-{spec.label}"[:31], header, list(blocks[spec.key].values()),
-                                 widths(header, first)))
+        sheets.append(BlockSheet(detail_title(form, spec.key), header, list(blocks[spec.key].values()),
+                                 widths(header, first) + [14]))
     # A warning the county answered in its 上报说明 shows as 已说明, with the county's words.
     words = [explanation_of(f, explained) for f in findings]
     # The 指标 a clerk reads is the form's label; the rule keeps its stable code, to filter by.
@@ -104,14 +103,51 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
         roster_header.append("上期状态")
         rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]
     sheet("报送情况", roster_header, rows)
+    sheet(ABOUT_SHEET, ["项目", "内容"], about_rows(form, totals, about))
     return write_xlsx(sheets)
 
 
+def about_rows(form: Form, totals: Totals, about: dict[str, str]) -> list[list]:
+    """What the workbook is, for a reader and for another run (a city's consolidated workbook
+    sent up, or this run's own old output): a key a row in column A, its value in B. A reader
+    looks a key up by its name, never by its row."""
+    p = totals.province
+    level = about.get("level", PROVINCE_LEVEL)
+    if level == CITY_LEVEL:
+        how = (f"各{form.unit_noun}的数字是其在“乡镇明细”中各行的合计（公式），{form.region_name}的是所辖"
+               f"{form.unit_noun}的合计；")
+    else:
+        how = (f"各{form.unit_noun}的数字是其在“乡镇明细”中各行的合计（公式），各{form.city_noun}的是其所辖"
+               f"{form.unit_noun}的合计，{form.region_name}的是各{form.city_noun}的合计；")
+    return [
+        ["工作簿", WORKBOOK_MARK],
+        ["层级", level],
+        ["单位代码", form.region_code],
+        ["单位名称", form.region_name],
+        ["上级单位代码", about.get("parent_code", "")],
+        ["上级单位名称", about.get("parent_name", "")],
+        ["报表", wording.cn_quotes(form.title)],
+        ["报表代码", form.key],
+        ["报表版本", form.version],
+        ["截至", about.get("cutoff", "")],
+        ["轮次", about.get("round", "")],
+        ["应报单位数", int(p["units_expected"])],
+        ["已汇总单位数", int(p["units_included"])],
+        ["说明", how + "乡镇明细的“单元格”是该行各项数字在县级报表中的位置，按本表各列的顺序。"],
+    ]
+
+
+WORKBOOK_MARK = "汇总工作簿（consolidated.xlsx），由县级报表汇总程序生成"
+
+
 def township_blocks(form: Form, totals: Totals, roster: Roster,
-                    kept: dict[tuple, Block] | None = None) -> dict[str, dict[tuple, Block]]:
+                    kept: dict[tuple, Block] | None = None,
+                    letters: dict[tuple[str, str], dict[str, str]] | None = None) -> dict[str, dict[tuple, Block]]:
     """Per sheet of the form, the township rows of consolidated.xlsx as XML, one block per
-    standing return, in order. A block is keyed by all that decides it (sheet, county code and
-    name, the file's name and SHA-256), so a block `kept` from an earlier run is used as it is."""
+    standing return, in order; each row ends with where its figures stand in the county's
+    sheet (`letters`: per file and sheet key, each field's column as the reader found it).
+    A block is keyed by all that decides it (sheet, county code and name, the file's name and
+    SHA-256, which fix the columns too), so a block `kept` from an earlier run is used as it is."""
     from .xlsx_writer import row_blocks
 
     kept = kept or {}
@@ -134,6 +170,12 @@ def township_blocks(form: Form, totals: Totals, roster: Roster,
             rows = t.iloc[np.concatenate([np.arange(a, b) for a, b in spans])] if len(todo) < len(bounds) else t
             ends = np.cumsum([b - a for a, b in spans]).tolist()
             columns = _township_columns(spec, rows, names)
+            fields = [f.key for f in spec.count_fields]
+            found = letters or {}
+            # a return's columns are the same on every row: its 单元格 worked out once, the row put in after
+            patterns = {file: cell_range([found.get((file, spec.key), {}).get(k, "") for k in fields], "{row}")
+                        for file in dict.fromkeys(columns[2])}
+            columns.append([patterns[file].replace("{row}", str(row)) for file, row in zip(columns[2], columns[4])])
             # code, name, file and sheet are the same on every row of a return: written once a block
             lead = [[column[a] for column in columns[:4]] for a in [0, *ends[:-1]]]
             made = row_blocks(lead, columns[4:], list(zip([0, *ends[:-1]], ends)))
@@ -149,8 +191,3 @@ def _township_columns(spec, t, names: dict[str, str]) -> list[list]:
             t["row"].tolist(), t["township"].tolist(),
             *[t[f.key].to_numpy(dtype=object, na_value=None).tolist() for f in spec.count_fields]]
 
-
-def _xl(v):
-    if v is None or wording._isna(v):
-        return None
-    return int(v)

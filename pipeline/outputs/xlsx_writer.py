@@ -5,7 +5,10 @@ openpyxl builds a Python object per cell and spends ~8 µs on each; the township
 national form run to millions of cells, so this writes the sheet XML directly. Text goes
 to the shared-strings table, as Excel itself writes it: each file or township name is stored
 once, not on every row. Text is always text, so county text that starts with = is never a
-formula. Pure: bytes out, with fixed zip times, so equal content gives equal bytes.
+formula, unless the program writes one (`Formula`, its value cached, as Excel saves it); text
+that starts as a formula would (= + - @) carries Excel's quotePrefix, as when a clerk types
+'=…, so that editing the cell keeps it text. Pure:
+bytes out, with fixed zip times, so equal content gives equal bytes.
 
 A sheet may also come in blocks (`BlockSheet`) made once and kept from one run to the next:
 the township rows of each return. A block is finished and compressed on its own, so it must
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from ..stages.read.workbook import column_letter
+from .formulas import Formula, sheet_reference
 
 FIXED_TIME = (2016, 12, 5, 0, 0, 0)
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -93,7 +97,7 @@ class _Strings:
         i = self.index.get(text)
         if i is None:
             i = self.index[text] = len(self.index)
-        return f'<c t="s"><v>{i}</v></c>'
+        return f'<c{_text_style(text)} t="s"><v>{i}</v></c>'
 
     def xml(self) -> str:
         items = "".join(f'<si><t xml:space="preserve">{_text(t)}</t></si>' for t in self.index)
@@ -102,9 +106,17 @@ class _Strings:
                 f'uniqueCount="{len(self.index)}">{items}</sst>')
 
 
+def _text_style(text: str) -> str:
+    """The style of text a spreadsheet would take for a formula once its cell is edited."""
+    return ' s="3"' if text[:1] in FORMULA_STARTS else ""
+
+
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
 def _inline(text: str) -> str:
     space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
+    return f'<c{_text_style(text)} t="inlineStr"><is><t{space}>{_text(text)}</t></is></c>'
 
 
 def _cell(v: object, strings: _Strings | None) -> str:
@@ -115,6 +127,8 @@ def _cell(v: object, strings: _Strings | None) -> str:
         return f"<c><v>{v}</v></c>"
     if v is None or v == "":
         return "<c/>"
+    if t is Formula:
+        return _formula(v)
     if t is bool:
         return f'<c t="b"><v>{int(v)}</v></c>'
     if t is float:
@@ -124,6 +138,15 @@ def _cell(v: object, strings: _Strings | None) -> str:
     if isinstance(v, numbers.Real):
         return f"<c><v>{float(v)}</v></c>" if math.isfinite(v) else "<c/>"
     return strings.cell(str(v)) if strings is not None else _inline(str(v))
+
+
+def _formula(v: Formula) -> str:
+    # its value cached as Excel caches it: a number, or a text ("" where a rate has nothing to divide)
+    style = ' s="2"' if v.percent else ""
+    f = escape(v.text)
+    if isinstance(v.value, str):
+        return f'<c{style} t="str"><f>{f}</f><v>{escape(v.value)}</v></c>'
+    return f"<c{style}><f>{f}</f><v>{v.value}</v></c>"
 
 
 def _column_cells(column: Sequence, strings: _Strings | None) -> list[str]:
@@ -221,9 +244,11 @@ _STYLES = (
     '<fill><patternFill patternType="solid"><fgColor rgb="FFDDEBF7"/><bgColor indexed="64"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1" applyAlignment="1">'
-    '<alignment horizontal="center" vertical="center" wrapText="1"/></xf></cellXfs>'
+    '<alignment horizontal="center" vertical="center" wrapText="1"/></xf>'
+    '<xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
 )
 
@@ -259,7 +284,7 @@ def write_xlsx(sheets: list[OutSheet | BlockSheet]) -> bytes:
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
         + "".join(f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>' for i, name in enumerate(names, start=1))
         + "</sheets><definedNames>"
-        + "".join(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{escape(_quoted(name))}!$1:$1</definedName>'
+        + "".join(f'<definedName name="_xlnm.Print_Titles" localSheetId="{i}">{escape(sheet_reference(name))}!$1:$1</definedName>'
                   for i, name in enumerate(names))
         + "</definedNames></workbook>"
     )
@@ -302,7 +327,3 @@ def _zip(entries: list[tuple[str, _Deflated]]) -> bytes:
     central = b"".join(directory)
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), offset, 0)
     return b"".join(body) + central + end
-
-
-def _quoted(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"

@@ -20,13 +20,14 @@ from pathlib import Path
 from ..errors import Fatal
 from ..model import Finding, ReadResult, Return, Roster, Source
 from ..outputs.charts import chart_data
+from ..outputs.compared import round_label
 from ..outputs.html import render_html, render_validation
-from ..outputs.report import Report, build_report, report_settings
+from ..outputs.report import Report, build_report, dates, report_settings
 from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
-from ..outputs.workbook import consolidated_xlsx, township_blocks
+from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL, consolidated_xlsx, township_blocks
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
@@ -154,7 +155,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                     after_reading=after_reading)
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
-    form, units = scope.form, scope.units
+    whole, form, units = form, scope.form, scope.units
     t = time.perf_counter()
     if not word.started:
         start_word()
@@ -205,21 +206,30 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
     blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
-    workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
-                              sheets, explained, view.data, guard.stamp)
     made = made or (plan.made if plan else None)
     said = report_settings(settings, plan.name if plan else "", made)
+    # Where each return's figures stand (a column per field): the 明细 rows' 单元格 and the page's breakdown.
+    letters = {(r.source.path, key): s.columns for r in results if r.ret for key, s in r.ret.sheets.items()}
+    # What consolidated.xlsx says it is (汇总信息): another run tells a city's workbook from its own by it.
+    about = {"cutoff": dates(said, roster)[0], "round": round_label(plan.name) if plan else "",
+             "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,
+             "parent_code": "" if scope.level == PROVINCE else whole.region_code,
+             "parent_name": "" if scope.level == PROVINCE else whole.region_name}
+    workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
+                              sheets, explained, view.data, guard.stamp, letters, about)
+    standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}
+    returns = {standing[r.source.path]: r.ret for r in results if r.ret is not None and r.source.path in standing}
 
     def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
         report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
-                              comparison=comparison, round_note=round_note)
+                              comparison=comparison, round_note=round_note, returns=returns)
         return report, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
             "roster.csv": roster_csv(roster, comparison),
             "validation.html": render_validation(form, roster, findings, comparison, explained,
                                                  round_name=plan.name if plan else "", remade=remade,
-                                                 round_note=round_note).encode("utf-8"),
+                                                 round_note=round_note, breakdown=report.breakdown).encode("utf-8"),
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
         }
 
@@ -325,7 +335,8 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
                comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
                explained: dict[tuple[str, str], str], data: dict[str, bytes],
-               stamp: str) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
+               stamp: str, letters: dict | None = None,
+               about: dict | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
     """The returned workbooks, county by county under the guard (one that cannot be marked up
     goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
     with every finding. Made by a copy of the run's process."""
@@ -337,9 +348,9 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
     kept = cache.load()
-    blocks = township_blocks(form, totals, roster, kept)
+    blocks = township_blocks(form, totals, roster, kept, letters)
     cache.save(kept, blocks)
-    out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained)
+    out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
     return out, guard.incidents, faults
 
 

@@ -57,6 +57,8 @@ class Settings:
     word_annex_limit: int = key("report", 300, "word_annex_limit = 300", ge=0)
     # 与上期对比 and 需关注 name each cumulative figure that fell, up to this many, then 等N个
     falls_named: int = key("report", 5, "falls_named = 5", ge=1)
+    # report.html opens every figure down to the townships up to this many units; past it, to the counties
+    breakdown_township_limit: int = key("report", 300, "breakdown_township_limit = 300", ge=0)
     lowest_count: int = key("attention", 3, "lowest_count = 3", ge=0)
     burden_ratio: float = key("attention", 2.0, "burden_ratio = 2.0", gt=0)
     passwords: tuple[str, ...] = key("security", (), 'passwords = ["123456"]', kind=list[str])

@@ -233,8 +233,11 @@ def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_ke
     assert '<td class="name">嘉峪关市（未报送）</td>' in html and '<td class="name">甘州区（已退回）</td>' in html
     text = docx_text_of(run.files["report.docx"])
     assert "嘉峪关市（未报送）" in text and "甘州区（已退回）" in text
-    # the circulated page names no clerk, telephone or file: those are the office's (validation.html)
-    assert "联系电话" not in html and "620102_城关区.xlsx" not in html
+    # the circulated page names no clerk or telephone (the office's: validation.html); a file
+    # appears only where a figure is opened down to its township's cells (the breakdown's data)
+    shown = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)
+    assert "联系电话" not in html and "0931-8123456" not in html and "王丽" not in html
+    assert "620102_城关区.xlsx" not in shown and "620102_城关区.xlsx" in html
 
 
 def docx_text_of(data: bytes) -> str:

@@ -91,7 +91,7 @@ def test_the_html_roster_is_folded(partial):
 
 def test_consolidated_stores_rates_as_the_tables_round_them(tmp_path_factory, settings):
     run = build_run(EXAMPLE, settings)
-    wb = load_workbook(io.BytesIO(run.files["consolidated.xlsx"]), read_only=True)
+    wb = load_workbook(io.BytesIO(run.files["consolidated.xlsx"]), read_only=True, data_only=True)  # the cached values
     rows = list(wb["全省及市州"].iter_rows(values_only=True))
     header = rows[0]
     province = dict(zip(header, rows[1]))

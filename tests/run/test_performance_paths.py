@@ -180,6 +180,7 @@ def _slow_away_from(parent: int, value: str) -> str:
 
 
 def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
+    from pipeline.outputs.report import dates, report_settings
     from pipeline.outputs.workbook import consolidated_xlsx, township_blocks
 
     run = build_run(EXAMPLE, settings)
@@ -193,7 +194,10 @@ def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
     marked = some | {key: some[other]}
     again = township_blocks(form, totals, roster, marked)
     assert again[key[0]][key] is some[other]  # a kept block is used as it is: its key says all it depends on
-    assert consolidated_xlsx(form, totals, roster, list(run.findings), made) == run.files["consolidated.xlsx"]
+    letters = {(r.source.path, k): s.columns for r in run.results if r.ret for k, s in r.ret.sheets.items()}
+    made = township_blocks(form, totals, roster, letters=letters)
+    about = {"cutoff": dates(report_settings(settings), roster)[0], "round": ""}
+    assert consolidated_xlsx(form, totals, roster, list(run.findings), made, about=about) == run.files["consolidated.xlsx"]
 
 
 def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
