@@ -357,7 +357,7 @@ def city_workbook(returns: dict[str, bytes], sheet_name=lambda county, table: f"
     return save(out)
 
 
-def county_column_workbook(returns: dict[str, bytes], column_title: str = "县区") -> bytes:
+def county_column_workbook(returns: dict[str, bytes], column_title: str = "县区", city: str = "兰州市") -> bytes:
     """A city's tables one a sheet, every county's townships under one header with a column
     naming the county (written once per county and merged down over its rows)."""
     out = Workbook()
@@ -374,7 +374,7 @@ def county_column_workbook(returns: dict[str, bytes], column_title: str = "县�
             if target is None:
                 target = sheets[ws.title] = out.create_sheet(ws.title)
                 target.append([rows[0][0]])
-                target.append(["填报单位：市双联办", None, None, "填报日期：2016年12月6日"])
+                target.append([f"填报单位：{city}双联办", None, None, "填报日期：2016年12月6日"])
                 for i in range(top, start):
                     target.append([column_title if i == top else None, *rows[i]])
                 for merged in ws.merged_cells.ranges:  # the header's merges, one column to the right

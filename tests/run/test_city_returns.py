@@ -35,7 +35,7 @@ def _sums(data: bytes, form, units) -> dict[str, int]:
 def mixed(tmp_path_factory, settings, form, units):
     inbox = tmp_path_factory.mktemp("mixed")
     (inbox / "兰州市各县报表.xlsx").write_bytes(city_workbook(_returns(CITIES["兰州市"])))
-    (inbox / "白银市.xlsx").write_bytes(county_column_workbook(_returns(CITIES["白银市"])))
+    (inbox / "白银市.xlsx").write_bytes(county_column_workbook(_returns(CITIES["白银市"]), city="白银市"))
     tianshui = {name: _sums(data, form, units) for name, data in _returns(CITIES["天水市"]).items()}
     tianshui["秦州区"]["households_visited"] += 5  # the city's figure differs from the county's own
     (inbox / "天水市汇总表.xlsx").write_bytes(city_summary(form, tianshui, "天水市"))

@@ -85,9 +85,16 @@ def read(reader: ReturnReader | CityBook) -> ReadResult:
         return result
     keys = {spec.key_field.key for spec in reader.form.sheets}
     key_missing = any(f.rule == "missing-column" and f.field in keys for f in result.findings)
-    if result.ret.county_code and not key_missing:
+    if result.ret.county_code and not key_missing and not _names_a_city(reader):
         return result
     return _by_county_column(reader) or _summary(reader) or result
+
+
+def _names_a_city(reader: ReturnReader) -> bool:
+    """A 填报单位 naming a city and no county: a city's table, whatever its file is called."""
+    units = reader.units
+    unnamed = [text for _, text in reader.identity["name"] if units.match_name(text, reader.form.name_noise) is None]
+    return any(city in text for text in unnamed for _, city in units.cities)  # a county's own return: nothing to look at
 
 
 def flattened(results: list[ReadResult]) -> tuple[list[ReadResult], list[Finding]]:

@@ -131,3 +131,10 @@ def test_a_bad_figure_in_a_summary_names_its_cell(form, units):
     assert (bad.file, bad.county_code, bad.sheet, bad.cell) == ("兰州市汇总.xlsx/七里河区", "620103",
                                                                 wb.worksheets[0].title, "C5")
     assert not [f for f in result.parts[0].findings if f.rule == "not-a-count"]
+
+
+def test_a_city_table_named_after_one_of_its_counties_is_still_the_citys(form, units):
+    """A file name naming one county never makes a city's table (its 填报单位 the city's) that
+    county's return: each county's rows are its own."""
+    result = _read(county_column_workbook(LANZHOU), form, units, "城关区等8县区.xlsx")
+    assert [p.source.member for p in result.parts] == list(LANZHOU)
