@@ -439,7 +439,7 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         "roster": roster.units,
         # the page's roster table, a row per unit (made once here: 3,000 rows through the template's loop took 20 ms)
         "roster_rows": [[u.code, u.name, u.city_name, u.status_label, cn_date(u.filed_on) if u.filed_on else "",
-                         str(u.errors), str(u.warnings)] for u in roster.units],
+                         str(u.errors), str(u.warnings), u.source.came if u.source else ""] for u in roster.units],
     }
 
 

@@ -118,6 +118,7 @@ def test_the_roster_and_report_say_how_the_figures_came(mixed):
     assert [r[5] for r in detail if r[0] == "620502"] == ["市州汇总"]
     html = mixed.files["report.html"].decode("utf-8")
     assert "秦州区（市州汇总数）" in html and "城关区（市州汇总数）" not in html
+    assert '<td class="name">经兰州市汇总工作簿</td>' in html and '<td class="name">天水市汇总数</td>' in html
     notes = " ".join(mixed.report.notes["lines"])
     assert "经兰州市汇总工作簿转报" in notes and "天水市7个" in notes
     manifest = mixed.files["manifest.csv"].decode("utf-8-sig")
