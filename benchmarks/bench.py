@@ -198,26 +198,32 @@ def median(xs):
 
 
 def html_load(page: Path, loads: int = 3) -> dict:
-    """report.html as an office PC opens it: its size, and Chromium's time from navigation to
-    the load event (its script has parsed the breakdown and marked every figure by then), the
-    median of `loads` loads each in a fresh tab, offline. Measured here, beside the run, not
+    """report.html as an office PC opens it: its size, Chromium's time from navigation to the
+    load event (its script has parsed the breakdown and marked every figure by then), and the
+    page's main-thread time by then (CPU, steadier than the wall on a busy machine), the
+    medians of `loads` loads each in a fresh tab, offline. Measured here, beside the run, not
     in timed unit tests."""
     from playwright.sync_api import sync_playwright
 
-    times = []
+    times, cpu = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", headless=True,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             for _ in range(loads):
-                tab = browser.new_context(offline=True, viewport={"width": 1280, "height": 900}).new_page()
+                context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+                tab = context.new_page()
+                devtools = context.new_cdp_session(tab)
+                devtools.send("Performance.enable")
                 tab.goto(page.as_uri(), wait_until="load")
                 times.append(tab.evaluate("(() => { const n = performance.getEntriesByType('navigation')[0];"
                                           " return n.loadEventEnd - n.startTime; })()"))
-                tab.context.close()
+                metrics = {m["name"]: m["value"] for m in devtools.send("Performance.getMetrics")["metrics"]}
+                cpu.append(metrics.get("ThreadTime", float("nan")) * 1000)
+                context.close()
         finally:
             browser.close()
-    return {"html_mb": page.stat().st_size / 1e6, "html_load_ms": median(times)}
+    return {"html_mb": page.stat().st_size / 1e6, "html_load_ms": median(times), "html_cpu_ms": median(cpu)}
 
 
 def bench(n: int, runs: int) -> dict:
@@ -309,11 +315,11 @@ def report(results: list[dict], cli: float | None = None) -> str:
                      f"| {mid:.0f} [{low:.0f}–{high:.0f}] |")
     lines += [
         "",
-        "| N | report.html (MB) | report.html load in Chromium (ms, median of 3) |",
-        "|---|---|---|",
+        "| N | report.html (MB) | report.html load in Chromium (ms, median of 3) | its main-thread time (ms) |",
+        "|---|---|---|---|",
     ]
     for r in results:
-        lines.append(f"| {r['n']} | {r['html_mb']:.2f} | {r['html_load_ms']:.0f} |")
+        lines.append(f"| {r['n']} | {r['html_mb']:.2f} | {r['html_load_ms']:.0f} | {r['html_cpu_ms']:.0f} |")
     # The calmest run's machine: the lowest reference beside any measured run of the session.
     every = [run for r in results for run in (*r["cold_runs"], *r["reruns"]["not_charted"], *r["reruns"]["charted"])]
     fastest = min(run["reference"] for run in every)
