@@ -100,11 +100,25 @@ class Source:
     abspath: str = ""  # the path as the system names it (a name in GBK bytes stays as it was)
     problem: str = ""  # why a broken, folder or special entry was not read, for its finding
     parts: tuple[str, ...] = ()  # several files read as one return: their paths (`path` names them together)
+    # How a county's figures came, when a city's file carried them: "workbook" (the county's
+    # own tables, forwarded in the city's workbook) or "summary" (the city's figures for the
+    # county, no township detail); `city` names that city. Empty for a county's own file.
+    via: str = ""
+    city: str = ""
 
     @property
     def paths(self) -> tuple[str, ...]:
         """Every path a finding about this source's return may name: its own, and its parts'."""
         return (self.path, *self.parts)
+
+    @property
+    def came(self) -> str:
+        """How the figures came, as the roster and the report say it."""
+        if self.via == "summary":
+            return f"{self.city}汇总数"
+        if self.via == "workbook":
+            return f"经{self.city}汇总工作簿"
+        return "本单位报表"
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,9 @@ class ReadResult:
     source: Source
     ret: Return | None
     findings: tuple[Finding, ...]
+    # A city's workbook: each county block read as that county's return (its own source, named
+    # like a zip member, `兰州市.xlsx/安定区`); the workbook itself then stands for none.
+    parts: tuple[ReadResult, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -505,3 +505,75 @@ def zip_with_gbk_names(files: dict[str, bytes]) -> bytes:
     for placeholder, gbk in raw.items():
         data = data.replace(placeholder.encode("ascii"), gbk)
     return data
+
+
+def city_workbook(returns: dict[str, bytes], sheet_name=lambda county, table: f"{table}（{county}）") -> bytes:
+    """What a 市（州）双联办 forwards: each county's tables copied as sheets of one workbook, named
+    with the county (`sheet_name(county, 表一)`), values and merged cells as the county had them."""
+    out = Workbook()
+    out.remove(out.active)
+    for county, data in returns.items():
+        wb = load_workbook(io.BytesIO(data))
+        for ws in wb.worksheets:
+            table = re.match(r"表[一二三四五六七八九十]+", ws.title)
+            target = out.create_sheet(sheet_name(county, table.group() if table else ws.title))
+            for row in ws.iter_rows():
+                for c in row:
+                    if c.value is not None:
+                        target.cell(c.row, c.column, c.value)
+            for merged in ws.merged_cells.ranges:
+                target.merge_cells(str(merged))
+    return save(out)
+
+
+def county_column_workbook(returns: dict[str, bytes], column_title: str = "县区", city: str = "兰州市") -> bytes:
+    """A city's tables one a sheet, every county's townships under one header with a column
+    naming the county (written once per county and merged down over its rows)."""
+    out = Workbook()
+    out.remove(out.active)
+    sheets: dict[str, object] = {}
+    for county, data in returns.items():
+        wb = load_workbook(io.BytesIO(data))
+        for ws in wb.worksheets:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            top = next(i for i, r in enumerate(rows) if r and r[0] in ("乡镇", "乡(镇)"))
+            start = next(i for i in range(top + 1, len(rows)) if isinstance(rows[i][1], (int, float)))
+            body = [r for r in rows[start:] if r and r[0] not in (None, "合计") and not str(r[0]).startswith("填表人")]
+            target = sheets.get(ws.title)
+            if target is None:
+                target = sheets[ws.title] = out.create_sheet(ws.title)
+                target.append([rows[0][0]])
+                target.append([f"填报单位：{city}双联办", None, None, "填报日期：2016年12月6日"])
+                for i in range(top, start):
+                    target.append([column_title if i == top else None, *rows[i]])
+                for merged in ws.merged_cells.ranges:  # the header's merges, one column to the right
+                    if merged.min_row > 2:
+                        target.merge_cells(start_row=merged.min_row, end_row=merged.max_row,
+                                           start_column=merged.min_col + 1, end_column=merged.max_col + 1)
+                if start - top > 1:
+                    target.merge_cells(start_row=3, start_column=1, end_row=2 + start - top, end_column=1)
+            first = target.max_row + 1
+            for r in body:
+                target.append([None, *r])
+            target.cell(first, 1, county)
+            if len(body) > 1:
+                target.merge_cells(start_row=first, start_column=1, end_row=first + len(body) - 1, end_column=1)
+    return save(out)
+
+
+def city_summary(form, counties: dict[str, dict[str, int]], city: str = "兰州市", county_title: str = "县（市、区）",
+                 total: bool = True) -> bytes:
+    """A city's summary: one sheet a table of the form, a county a row (its figures as the city
+    gives them), no township, a 合计 row under them."""
+    out = Workbook()
+    out.remove(out.active)
+    for spec in form.sheets:
+        ws = out.create_sheet(f"{spec.number}{spec.label}")
+        ws.append([f"{spec.number}  {city}双联行动“大走访、回头看”活动{spec.label}汇总表"])
+        ws.append([f"填报单位：{city}双联办", None, None, "填报日期：2016年12月8日"])
+        ws.append([county_title, *[f.full_label for f in spec.count_fields]])
+        for name, figures in counties.items():
+            ws.append([name, *[figures[f.key] for f in spec.count_fields]])
+        if total:
+            ws.append(["合计", *[sum(c[f.key] for c in counties.values()) for f in spec.count_fields]])
+    return save(out)

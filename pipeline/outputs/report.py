@@ -21,7 +21,7 @@ from ..spec.units import UnitList
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, rate_of
 from .compared import comparison_chart, comparison_summary, comparison_table, falls, falls_sentence, round_label
-from .tables import MISSING, county_rows, soft_header
+from .tables import MISSING, SUMMARY_MARK, county_rows, soft_header
 from .templates import environment
 
 NUMERALS = "一二三四五六七八九十"
@@ -440,6 +440,7 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
     else:
         lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件2。")
+    lines += _came_lines(form, included)
     if roster.unassigned:
         lines.append(f"另收到{len(roster.unassigned)}个无法识别填报单位的文件，未计入汇总。")
     if comparison is not None or round_note:
@@ -463,8 +464,29 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         "roster": roster.units,
         # the page's roster table, a row per unit (made once here: 3,000 rows through the template's loop took 20 ms)
         "roster_rows": [[u.code, u.name, u.city_name, u.status_label, cn_date(u.filed_on) if u.filed_on else "",
-                         str(u.errors), str(u.warnings)] for u in roster.units],
+                         str(u.errors), str(u.warnings), u.source.came if u.source else ""] for u in roster.units],
     }
+
+
+def _came_lines(form: Form, included) -> list[str]:
+    """How the included units' figures came, where a city's file carried some: through a city's
+    workbook (the counties' own tables), or from a city's summary (its figures for the county,
+    no township), which the annex marks."""
+    noun = form.unit_noun
+    by: dict[tuple[str, str], int] = {}
+    for u in included:
+        if u.source is not None and u.source.via:
+            by[u.source.via, u.source.city] = by.get((u.source.via, u.source.city), 0) + 1
+    if not by:
+        return []
+    own = sum(1 for u in included if u.source is not None and not u.source.via)
+    parts = [f"{own}个{noun}直接报送"] if own else []
+    parts += [f"{n}个{noun}的报表经{city}汇总工作簿转报" for (via, city), n in by.items() if via == "workbook"]
+    summed = [f"{city}{n}个" for (via, city), n in by.items() if via == "summary"]
+    if summed:
+        parts.append(f"{'、'.join(summed)}{noun}的数据来自市（州）汇总表中的合计数，没有乡镇明细，"
+                     f"附件2中其名称后注“{SUMMARY_MARK}”")
+    return [f"已汇总的{noun}中，{'；'.join(parts)}。"]
 
 
 def _round_line(form: Form, comparison: Comparison) -> str:

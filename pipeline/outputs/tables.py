@@ -16,6 +16,9 @@ from .csvfile import csv_bytes
 MISSING = "—"  # a figure the tables have not got: a unit not in the sums, a rate with nothing to divide
 
 
+SUMMARY_MARK = "市州汇总数"
+
+
 def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
     """The county table's rows (county, city, counts, rates), made a column at a time: cell by
     cell, 3,000 counties' tables took a tenth of a second of every run. The same text as the
@@ -23,8 +26,11 @@ def county_rows(counties: pd.DataFrame, fields, rates) -> list[list[str]]:
     未报送 ) where its figures would be, and every figure of it is —. No 应报 / 已汇总 columns:
     a county's are 1 and 1 or 0, which its name already says."""
     included = counties["status"].eq("included").to_numpy() & (counties["units_included"].to_numpy() > 0)
-    names = [name if ok else f"{name}（{STATUS_LABEL[status]}）"
-             for name, status, ok in zip(counties["name"].tolist(), counties["status"].tolist(), included.tolist())]
+    vias = counties["via"].tolist() if "via" in counties else [""] * len(counties)
+    # A county whose figures are a city's summary's is marked: they are no township's sum.
+    names = [(f"{name}（{SUMMARY_MARK}）" if via == "summary" else name) if ok else f"{name}（{STATUS_LABEL[status]}）"
+             for name, status, ok, via in zip(counties["name"].tolist(), counties["status"].tolist(), included.tolist(),
+                                              vias)]
     columns = [names, counties["city_name"].tolist()]
     columns += [count_texts(counties[f.key], included, MISSING) for f in fields]
     for r in rates:
@@ -186,7 +192,7 @@ def findings_csv(findings: list[Finding]) -> bytes:
 
 def roster_csv(roster: Roster, comparison: Comparison | None = None) -> bytes:
     header = ["code", "name", "city", "status", "file", "superseded", "filed_on", "filled_by", "phone", "errors", "warnings",
-              "resubmission"]
+              "resubmission", "received_as"]
     rows = roster_rows(roster)
     if comparison is not None:
         header.append("previous_status")
@@ -221,7 +227,7 @@ def roster_rows(roster: Roster) -> list[list]:
     return [
         [u.code, u.name, u.city_name, u.status_label, u.source.path if u.source else "",
          ";".join(s.path for s in u.superseded), u.filed_on.isoformat() if u.filed_on else "",
-         u.filled_by, u.phone, u.errors, u.warnings, u.unclear]
+         u.filled_by, u.phone, u.errors, u.warnings, u.unclear, u.source.came if u.source else ""]
         for u in roster.units
     ]
 
@@ -232,6 +238,8 @@ def manifest_csv(sources: list[Source], roster: Roster, findings: list[Finding])
     for u in roster.units:
         if u.source:
             status |= dict.fromkeys(u.source.paths, u.status_label)
+            if u.source.via:  # the city's file itself: read county by county
+                status.setdefault(u.source.path.rsplit("/", 1)[0], f"{u.source.city}的报表，按所辖各县分别读取")
         for s in u.superseded:
             status[s.path] = "已被替代"
     for r in roster.unassigned:

@@ -97,7 +97,7 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
             f.cell, label_of.get(f.field, f.field), f.rule, f.message, *([said] if explained else [])]
            for f, said in zip(findings, words)])
     roster_header = ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "需核实",
-                     "选用说明"]
+                     "选用说明", "数据来源"]
     rows = roster_rows(roster)
     if comparison is not None:
         roster_header.append("上期状态")

@@ -22,6 +22,7 @@ from ..spec.units import Unit, UnitList
 from ..stages.combine import combine
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
+from ..stages.read.city import flattened
 from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
 from ..stages.tabulate import Tables, tabulate
 from ..store.cache import ReadCache
@@ -150,6 +151,8 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
     readable = [s for s in sources if s.kind in READABLE]
     to_read = sum(1 for s in readable if not cache.has(s))
     results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
+    results, findings_of_cities = flattened(results)  # a city's workbook: its counties' returns
+    findings += findings_of_cities
     if after_reading:
         after_reading(to_read)
     # Broken files are kept as results with no return, so the roster can count them.

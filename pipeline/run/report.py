@@ -374,7 +374,8 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
     def marked(item) -> bytes:
         unit, own = item
         opened = not any(f.rule in returned.UNOPENED for f in own)
-        content = data.get(unit.source.path) if opened else None
+        # A county block of a city's workbook goes back as the city's workbook, its cells marked.
+        content = data.get(unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path) if opened else None
         shown = sheets.get(unit.source.path, ())
         key = ReturnedCache.key(content, unit.name, form.explanation_label, shown, own)
         made = cache.get(key)

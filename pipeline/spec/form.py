@@ -137,6 +137,10 @@ class ReaderSpec:
     village_words: tuple[str, ...] = ("村", "村名", "行政村", "村（社区）", "行政村名称", "村委会")
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # A city's table names its counties in a column headed so: beside the township column (its
+    # counties' tables in one sheet) or instead of it (a summary with counties as rows).
+    county_words: tuple[str, ...] = ("县（市、区）", "县市区", "县（区）", "县（市）", "县区", "县区名称", "县名称",
+                                     "县名", "单位名称", "单位")
 
     def units_for(self, unit: str) -> tuple[str, ...]:
         """A count column's unit and the words the form lets stand for it."""

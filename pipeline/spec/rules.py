@@ -87,6 +87,11 @@ BUILT_IN = _declared(
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
     Rule("outside-scope", INFO, "这是{unit}的报表，{unit}不在{region}的汇总范围内：本次未计入。"),
     Rule("superseded", WARNING, "同一单位另有报表“{detail}”（{reason}），按规则采用它，本文件未计入汇总。"),
+    # A city's file carrying its counties' figures (stages/read/city.py, stages/resolve.py)
+    Rule("old-output-file", WARNING, "这是以前汇总时写出的{detail}，不是各县报送的报表，未读取：请把它移出收件箱。"),
+    Rule("city-summary", INFO, "这是{city}汇总表中本单位的合计数，没有乡镇明细：乡镇一级的审核和与上期各乡镇数字的比较未进行。"),
+    Rule("city-rejected", ERROR, "{city}汇总时已退回本单位的报表：请按{city}的意见改正后重新报送。"),
+    Rule("city-county-mismatch", WARNING, "{city_file}中本单位的{detail}与本单位自己报送的“{own_file}”不一致：请核实以哪个为准。"),
     Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),
     # Across rounds, whatever the form declares
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),

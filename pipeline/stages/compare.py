@@ -198,7 +198,10 @@ def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], return
     """`alone`: only the rules that judge a county by itself (ALONE, and townships)."""
     if not len(comparable):
         return []
-    aligned = {spec.key: _align(spec, townships, previous, comparable) for spec in form.sheets}
+    # A county whose figures came from a city's summary has no townships to align: its sums are
+    # compared, its townships are not (the city-summary finding says so).
+    detailed = comparable[[returns[c].source.via != "summary" for c in comparable]] if returns else comparable
+    aligned = {spec.key: _align(spec, townships, previous, detailed) for spec in form.sheets}
     sums = _Sums(np.asarray(comparable, dtype=object), {k: current[k].to_numpy() for k in current.columns},
                  {k: before[k].to_numpy() for k in before.columns})
     noun = form.unit_noun

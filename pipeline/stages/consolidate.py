@@ -57,6 +57,9 @@ def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> 
     status = {u.code: u.status for u in roster.units}
     counties = meta.join(per_county, how="left")
     counties["status"] = [status[c] for c in counties.index]
+    # How an included county's figures came: its own return, a city's workbook, a city's summary.
+    via = {u.code: u.source.via for u in roster.units if u.status == "included" and u.source}
+    counties["via"] = [via.get(c, "") for c in counties.index]
     counties["units_expected"] = 1
     counties["units_included"] = counties["status"].eq("included").astype(int)
     for k in keys:

@@ -113,6 +113,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
                           reason=why_it_stands(stands, old, gathered.today))
              for old in rest]
     unclear = _unclear(stands, rest, gathered.today)
+    extra += _city_mismatches(form, unit, stands, ranked)
     if unclear:
         extra.append(form.finding("resubmission-unclear", file=stands.source.path, county=unit.code, detail=unclear,
                                   stands=stands.source.path))
@@ -130,6 +131,36 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         errors, warnings, unclear,
     )
     return Decision(status, tuple(extra), tuple(path for r in rest for path in r.source.paths))
+
+
+def _city_mismatches(form: Form, unit: Unit, stands: ReadResult, ranked: list[ReadResult]) -> list[Finding]:
+    """Where a city's file carried this county's figures and the county sent its own return
+    too, each field whose sum differs, filed under the county's standing file (a parent that
+    is not its child, whichever stands): one warning a city file, naming both files."""
+    own = next((r for r in ranked if r.ret is not None and not r.source.via), None)
+    if own is None:
+        return []
+    out = []
+    for city in (r for r in ranked if r.ret is not None and r.source.via):
+        differ = [f"{form.field(k).full_label}为{theirs}（本单位报表为{mine}）"
+                  for k, theirs, mine in _field_sums(form, city.ret, own.ret) if theirs != mine]
+        if differ:
+            out.append(form.finding("city-county-mismatch", file=stands.source.path, county=unit.code,
+                                    detail="、".join(differ), city_file=f"{city.source.city}报来的“{city.source.path}”",
+                                    own_file=own.source.path))
+    return out
+
+
+def _field_sums(form: Form, a, b):
+    """Each count both returns hold in full: its key and the two sums."""
+    for spec in form.sheets:
+        if spec.key not in a.sheets or spec.key not in b.sheets:
+            continue
+        for f in spec.count_fields:
+            x, y = a.sheets[spec.key].values.get(f.key), b.sheets[spec.key].values.get(f.key)
+            if x is None or y is None or None in x or None in y:
+                continue
+            yield f.key, sum(x), sum(y)
 
 
 def _usable_date(r: ReadResult, today: date) -> date | None:

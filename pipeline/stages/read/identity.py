@@ -119,8 +119,10 @@ class Identifying:
             if from_file and from_file != code:
                 # The file-name county's: should this return be superseded by the content
                 # county's own, the finding still tells that county its file held another's figures.
+                # Inside a city's workbook the county is the one its sheets (or rows) name.
+                named_by = "市州报表中的工作表名" if self.source.via else "文件名"
                 self.finding("unit-conflict", county=from_file,
-                    detail=f"文件名是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
+                    detail=f"{named_by}是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
             return code
         if from_file or (from_file := self._from_folder()):

@@ -14,8 +14,8 @@ import zlib
 from ...model import ReadResult, Source
 from ...spec.form import Form
 from ...spec.units import UnitList
+from . import city
 from .engine import engine_reports_held_back
-from .sheet import ReturnReader
 from .workbook import Book, Unreadable, open_book
 
 
@@ -49,13 +49,14 @@ def read_sources(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
 
 def _read_group(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
                 passwords: tuple[str, ...]) -> list[ReadResult]:
+    # A city's workbook is read as its counties' returns (city.py): one result, its counties' parts.
     with engine_reports_held_back():
-        staged: list[ReturnReader | ReadResult] = [
-            _guarded(s, form, lambda s=s, data=data: ReturnReader(s, form, units, _open(data, passwords, _stem(s))))
+        staged: list = [
+            _guarded(s, form, lambda s=s, data=data: city.reader_for(s, form, units, _open(data, passwords, _stem(s))))
             for s, data in items
         ]
-        staged = [_guarded(r.source, form, r.load) if isinstance(r, ReturnReader) else r for r in staged]
-        return [_guarded(r.source, form, r.read) if isinstance(r, ReturnReader) else r for r in staged]
+        staged = [r if isinstance(r, ReadResult) else _guarded(r.source, form, r.load) for r in staged]
+        return [r if isinstance(r, ReadResult) else _guarded(r.source, form, lambda r=r: city.read(r)) for r in staged]
 
 
 def _guarded(source: Source, form: Form, step):

@@ -1,0 +1,427 @@
+"""A 市（州）'s file in the province's inbox: its counties' returns, each read as that county's.
+
+Cities forward their counties' figures in four shapes, each told by what the file holds:
+- each county's tables as sheets named with the county (`表一（安定区）`, `安定区表一`): the sheet
+  names name two or more counties;
+- a city run's own consolidated.xlsx, known by its 汇总信息 sheet (level 市州): its 乡镇明细 rows
+  are its counties' returns, its roster and findings say which it rejected and why;
+- one table a sheet with a county column beside the township column;
+- a summary with counties as rows instead of townships: the counties' figures as the city
+  gives them, with no township detail (`via = "summary"`).
+Each county block becomes a source of its own, named like a zip member (`兰州市.xlsx/安定区`), so
+every finding names the city's file; its "file name" is the county the city's file gives it,
+so the file's own name is neither a fallback nor a conflict, and a 填报单位 naming the city
+(no county) agrees with each county. Rows of a county's block keep their row numbers in the
+city's sheet: the other counties' rows are left out as empty rows, never renumbered.
+
+An ordinary county's workbook costs nothing here but a look at its sheet names: the content
+shapes are tried only on a workbook that, read as one return, names no county or lacks a
+township column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
+from ...spec.form import Form, SheetSpec, normalise_label
+from ...spec.numbers import NotACount, TooLarge, display, parse_count
+from ...spec.units import Unit, UnitList
+from .layout import _whole, clean_text, field_table, find_header
+from .sheet import ReturnReader
+from .workbook import Book, Grid, cell_ref, column_letter
+
+ABOUT_SHEET = "汇总信息"  # what a consolidated workbook says it is (outputs.workbook writes it)
+CITY_LEVEL = "市州"
+DETAIL_PREFIX = "乡镇明细"
+ROSTER_SHEET = "报送情况"
+FINDINGS_SHEET = "问题清单"
+SUMMARY_ROW = "市州汇总"  # a summary's county row, where a township's name would be
+WORKBOOK, SUMMARY = "workbook", "summary"
+
+
+class CityBook:
+    """A city's workbook read county block by county block; `read` gives the workbook's own
+    result with each county's as a part. Loads and reads as ReturnReader does (sources.py)."""
+
+    def __init__(self, source: Source, readers: list[ReturnReader], own: tuple[Finding, ...] = (),
+                 finish=None, ready: tuple[ReadResult, ...] = ()) -> None:
+        self.source, self.readers, self.own, self.finish, self.ready = source, readers, own, finish, ready
+
+    def load(self) -> CityBook:
+        for r in self.readers:
+            r.load()
+        return self
+
+    def read(self) -> ReadResult:
+        parts = [r.read() for r in self.readers]
+        if self.finish:
+            parts = [self.finish(p) for p in parts]
+        return ReadResult(self.source, None, self.own, (*parts, *self.ready))
+
+
+def reader_for(source: Source, form: Form, units: UnitList, book: Book) -> ReturnReader | CityBook | ReadResult:
+    """The reader for a workbook: a county's (ReturnReader), a city's by its sheets (CityBook),
+    or an earlier run's output set aside (a ReadResult with its finding)."""
+    names = [n for n, _ in book.sheets]
+    if any(normalise_label(n) == ABOUT_SHEET for n in names):
+        return _consolidated(source, form, units, book)
+    blocks = _county_sheets(form, units, book)
+    if len(blocks) > 1:
+        city = _city_of(units, blocks, source)
+        readers: list[ReturnReader] = [
+            BlockReader(part_source(source, units.by_code(code), WORKBOOK, city), form, units, book, named)
+            for code, named in blocks.items()]
+        return CityBook(source, readers)
+    return ReturnReader(source, form, units, book)
+
+
+def read(reader: ReturnReader | CityBook) -> ReadResult:
+    """The reader's result; a workbook that, read as one return, is no county's is tried as a
+    city's table of its counties (a county column) or summary (counties as rows)."""
+    result = reader.read()
+    if isinstance(reader, CityBook) or result.ret is None or reader.source.via:
+        return result
+    keys = {spec.key_field.key for spec in reader.form.sheets}
+    key_missing = any(f.rule == "missing-column" and f.field in keys for f in result.findings)
+    if result.ret.county_code and not key_missing and not _names_a_city(reader):
+        return result
+    return _by_county_column(reader) or _summary(reader) or result
+
+
+def _names_a_city(reader: ReturnReader) -> bool:
+    """A 填报单位 naming a city and no county: a city's table, whatever its file is called."""
+    units = reader.units
+    unnamed = [text for _, text in reader.identity["name"] if units.match_name(text, reader.form.name_noise) is None]
+    return any(city in text for text in unnamed for _, city in units.cities)  # a county's own return: nothing to look at
+
+
+def flattened(results: list[ReadResult]) -> tuple[list[ReadResult], list[Finding]]:
+    """Each city workbook's county blocks in its place, the workbook's own findings apart (a
+    workbook whose counties were read stands for no county itself); an earlier run's output
+    set aside leaves its finding alone."""
+    out: list[ReadResult] = []
+    own: list[Finding] = []
+    for r in results:
+        if r.parts or (r.ret is None and any(f.rule == "old-output-file" for f in r.findings)):
+            out += r.parts
+            own += r.findings
+        else:
+            out.append(r)
+    return out, own
+
+
+def part_source(source: Source, unit: Unit, via: str, city: str) -> Source:
+    return replace(source, path=f"{source.path}/{unit.name}", member=unit.name, via=via, city=city)
+
+
+def _city_of(units: UnitList, codes, source: Source) -> str:
+    cities = {units.by_code(c).city_name for c in codes}
+    if len(cities) == 1:
+        return cities.pop()
+    return source.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
+# --- each county's tables as sheets named with the county -------------------------------
+
+
+def _county_sheets(form: Form, units: UnitList, book: Book) -> dict[str, dict[str, list[tuple[str, bool]]]]:
+    """Per county its sheets by the form's table they name (`表一（安定区）` names 表一 by its
+    number, `安定区-走访情况` by its label), when more sheets name a table of the form than the
+    form has tables (a county's workbook holds each once, or a spare copy)."""
+    prefixes = form.reader.not_sheet_prefixes
+    tables = [(spec.key, field_table(spec).names_this_sheet, normalise_label(spec.number)) for spec in form.sheets]
+
+    def table_of(name: str) -> str:
+        text = normalise_label(name)
+        return next((key for key, names, number in tables
+                     if names[(name, prefixes)] or (number and _whole(number, text, prefixes))), "")
+
+    named = [(n, v, key) for n, v in book.sheets if (key := table_of(n))]
+    if len(named) <= len(form.sheets):
+        return {}
+    out: dict[str, dict[str, list[tuple[str, bool]]]] = {}
+    for name, visible, key in named:
+        code = units.find_in_filename(name)
+        if code:
+            out.setdefault(code, {}).setdefault(key, []).append((name, visible))
+    return out
+
+
+class BlockReader(ReturnReader):
+    """One county's block of a city's workbook: its sheets already told apart by their names."""
+
+    def __init__(self, source: Source, form: Form, units: UnitList, book: Book,
+                 named: dict[str, list[tuple[str, bool]]]) -> None:
+        super().__init__(source, form, units, book)
+        self.named = named
+
+    def load(self) -> BlockReader:
+        self.grids = []
+        for spec in self.form.sheets:
+            pool = self.named.get(spec.key, [])
+            pool = [p for p in pool if p[1]] or pool  # a visible sheet beats a hidden one
+            if not pool:
+                self.finding("missing-sheet", sheet_label=spec.label, sheet_number=spec.number)
+            elif len(pool) > 1:
+                self.finding("sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label,
+                             detail="、".join(f"“{n}”" for n, _ in pool))
+            else:
+                self.grids.append((spec, self.book.loader(pool[0][0])))
+        return self
+
+
+# --- a city run's consolidated workbook ---------------------------------------------------
+
+
+def _consolidated(source: Source, form: Form, units: UnitList, book: Book) -> CityBook | ReadResult:
+    about = _label_values(book.loader(next(n for n, _ in book.sheets if normalise_label(n) == ABOUT_SHEET)))
+    level, code = str(about.get("层级", "")), str(about.get("单位代码", "")).removesuffix(".0")
+    counties = {u.code: u for u in units.units if u.city_code == code}
+    if level != CITY_LEVEL or not counties:
+        what = f"{about.get('单位名称', '')}的汇总工作簿" if about.get("单位名称") else "汇总工作簿"
+        return ReadResult(source, None, (form.finding("old-output-file", file=source.path, detail=what),))
+    city = next(iter(counties.values())).city_name
+    roster = _table(book, ROSTER_SHEET)
+    listed = _table(book, FINDINGS_SHEET)
+    details = _detail_grids(form, book)
+    rows_of: dict[str, set[int]] = {}
+    for name, (grid, header, code_col) in details.items():
+        for r in range(header + 1, len(grid.rows)):
+            rows_of.setdefault(f"{name}\0{_code_text(grid.value(r, code_col))}", set()).add(r)
+    readers: list[ReturnReader] = []
+    ready: list[ReadResult] = []
+    people: dict[str, dict] = {}
+    for row in roster:
+        unit = counties.get(_code_text(row.get("代码")))
+        if unit is None:
+            continue
+        part = part_source(source, unit, WORKBOOK, city)
+        status = str(row.get("状态", ""))
+        if status == "已退回":
+            ready.append(ReadResult(part, None, tuple(_their_findings(form, part, unit, listed, city))))
+        elif status == "已报送":
+            people[part.path] = row
+            sheets = [(name, True) for name in details]
+            loader = _county_loader(details, rows_of, unit.code)
+            readers.append(ReturnReader(part, form, units, Book(sheets, loader, book.data)))
+    return CityBook(source, readers, finish=lambda r: _as_roster_says(r, people.get(r.source.path, {})),
+                    ready=tuple(ready))
+
+
+def _label_values(grid: Grid) -> dict[str, object]:
+    return {clean_text(row[0]): row[1] for row in grid.rows if len(row) > 1 and clean_text(row[0])}
+
+
+def _table(book: Book, title: str) -> list[dict[str, object]]:
+    """A sheet of the consolidated workbook as records by its header (none when it is absent)."""
+    name = next((n for n, _ in book.sheets if normalise_label(n) == title), None)
+    if name is None:
+        return []
+    rows = book.loader(name).rows
+    if not rows:
+        return []
+    header = [clean_text(v) for v in rows[0]]
+    return [dict(zip(header, row)) for row in rows[1:]]
+
+
+def _detail_grids(form: Form, book: Book) -> dict[str, tuple[Grid, int, int]]:
+    """Each 乡镇明细 sheet: its grid, its header row and its 县代码 column."""
+    prefixes = form.reader.not_sheet_prefixes
+    out = {}
+    for name, _ in book.sheets:
+        if not normalise_label(name).startswith(DETAIL_PREFIX):
+            continue
+        spec = next((s for s in form.sheets if field_table(s).names_this_sheet[(name, prefixes)]), None)
+        if spec is None:
+            continue
+        grid = book.loader(name)
+        header, _ = find_header(spec, grid)
+        code_col = next((c for c, v in enumerate(grid.rows[header] if header >= 0 else [])
+                         if clean_text(v) == "县代码"), -1)
+        if header >= 0 and code_col >= 0:
+            out[name] = (grid, header, code_col)
+    return out
+
+
+def _code_text(v: object) -> str:
+    return clean_text(v).removesuffix(".0")
+
+
+def _county_loader(details: dict[str, tuple[Grid, int, int]], rows_of: dict[str, set[int]], code: str):
+    def load(name: str) -> Grid:
+        grid, header, _ = details[name]
+        return _only_rows(grid, header, rows_of.get(f"{name}\0{code}", set()))
+    return load
+
+
+def _only_rows(grid: Grid, header: int, keep: set[int]) -> Grid:
+    """The grid with its rows under the header other than `keep` left empty (row numbers kept)."""
+    rows = [row if r <= header or r in keep else [] for r, row in enumerate(grid.rows)]
+    return Grid(grid.name, grid.visible, rows, grid.merged, grid.formula_without_value, grid.far_cell,
+                grid.formula_blank, grid.subtotal_rows, grid.hidden_rows, grid.cell_errors)
+
+
+def _as_roster_says(result: ReadResult, row: dict) -> ReadResult:
+    """A county block of a consolidated workbook: its 填报日期 and people as the city's roster
+    lists them (the 明细 rows carry none)."""
+    ret = result.ret
+    if ret is None:
+        return result
+    try:
+        filed = date.fromisoformat(clean_text(row.get("填报日期")))
+    except ValueError:
+        filed = None
+    if filed is None:
+        return result
+    ret = replace(ret, filed_on=filed, filed_month_day=None, filled_by=clean_text(row.get("填表人")),
+                  phone=clean_text(row.get("联系电话")))
+    return replace(result, ret=ret, findings=tuple(f for f in result.findings if f.rule != "date-missing"))
+
+
+_SEVERITY = {"错误": Severity.ERROR, "需核实": Severity.WARNING, "提示": Severity.INFO}
+
+
+def _their_findings(form: Form, part: Source, unit: Unit, listed: list[dict], city: str) -> list[Finding]:
+    """A county the city rejected: the city's findings of it, under the county block, each
+    naming the county's own file as the city had it."""
+    out = []
+    for row in listed:
+        if _code_text(row.get("县代码")) != unit.code:
+            continue
+        label = clean_text(row.get("级别")).split("（")[0]
+        severity = _SEVERITY.get(label)
+        if severity is None:
+            continue
+        original = clean_text(row.get("文件"))
+        message = str(row.get("说明", "") or "")
+        if original:
+            message += f"（{city}汇总时的文件“{original}”）"
+        out.append(Finding(severity, part.path, unit.code, clean_text(row.get("工作表")), clean_text(row.get("单元格")),
+                           "", clean_text(row.get("规则代码")), message))
+    if not any(f.severity == Severity.ERROR for f in out):
+        out.append(form.finding("city-rejected", file=part.path, county=unit.code, city=city))
+    return out
+
+
+# --- one table a sheet, with a county column ----------------------------------------------
+
+
+def _county_words(form: Form) -> frozenset[str]:
+    return frozenset(normalise_label(w) for w in form.reader.county_words)
+
+
+def _county_column(form: Form, grid: Grid, header: int, taken) -> int:
+    words = _county_words(form)
+    for r in (header, header - 1):
+        if r < 0:
+            continue
+        for c, v in enumerate(grid.rows[r]):
+            if c not in taken and v.__class__ is str and normalise_label(v) in words:
+                return c
+    return -1
+
+
+def _county_in(units: UnitList, form: Form, v: object) -> str:
+    text = clean_text(v)
+    return (units.match_name(text, form.name_noise) or "") if text else ""
+
+
+def _by_county_column(reader: ReturnReader) -> ReadResult | None:
+    """Every table of the form in one sheet each, its rows carrying their county in a column of
+    their own (written on each row, or once and merged down over the county's townships)."""
+    form, units = reader.form, reader.units
+    owners: dict[str, tuple[Grid, int, dict[str, set[int]]]] = {}
+    for spec, grid in reader.grids:
+        header, columns = find_header(spec, grid)
+        if header < 0 or spec.key_field.key not in columns:
+            return None
+        col = _county_column(form, grid, header, set(columns.values()))
+        if col < 0:
+            return None
+        rows: dict[str, set[int]] = {}
+        current = ""
+        for r in range(header + 1, len(grid.rows)):
+            v = grid.value(r, col)
+            if clean_text(v):
+                current = _county_in(units, form, v)
+            if current:
+                rows.setdefault(current, set()).add(r)
+        owners[spec.key] = (grid, header, rows)
+    codes = list(dict.fromkeys(c for _, _, rows in owners.values() for c in rows))
+    if not codes:
+        return None
+    city = _city_of(units, codes, reader.source)
+    parts = []
+    for code in codes:
+        grids = {g.name: _only_rows(g, h, rows.get(code, set())) for g, h, rows in owners.values()}
+        book = Book([(g.name, g.visible) for g, _, _ in owners.values()], grids.__getitem__, reader.book.data)
+        county = ReturnReader(part_source(reader.source, units.by_code(code), WORKBOOK, city), form, units, book)
+        parts.append(county.load().read())
+    return ReadResult(reader.source, None, (), tuple(parts))
+
+
+# --- a summary with counties as rows ------------------------------------------------------
+
+
+_SUMMARY_SPECS: dict[int, tuple[SheetSpec, SheetSpec]] = {}
+
+
+def _summary_spec(form: Form, spec: SheetSpec) -> SheetSpec:
+    """The sheet with its key column headed by a county word instead of 乡镇, made once."""
+    entry = _SUMMARY_SPECS.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        key = spec.key_field
+        by_county = replace(key, label=form.reader.county_words[0], aliases=form.reader.county_words[1:])
+        entry = _SUMMARY_SPECS[id(spec)] = (spec, replace(spec, fields=tuple(
+            by_county if f.key == key.key else f for f in spec.fields)))
+    return entry[1]
+
+
+def _summary(reader: ReturnReader) -> ReadResult | None:
+    """Counties as rows, no township: each county's figures as the city gives them, one row a
+    sheet (its 明细 row says 市州汇总), marked so that township rules pass it by."""
+    form, units = reader.form, reader.units
+    found: dict[str, dict[str, SheetData]] = {}
+    cells: list[Finding] = []
+    for spec, grid in reader.grids:
+        wide = _summary_spec(form, spec)
+        header, columns = find_header(wide, grid)
+        key = spec.key_field.key
+        if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
+            continue
+        for r in range(header + 1, len(grid.rows)):
+            code = _county_in(units, form, grid.value(r, columns[key]))
+            if not code:
+                continue
+            values = {}
+            for f in spec.count_fields:
+                c = columns[f.key]
+                try:
+                    values[f.key] = (parse_count(grid.value(r, c), f.unit),)
+                except NotACount as e:
+                    cells.append(form.finding("count-too-large" if isinstance(e, TooLarge) else "not-a-count",
+                                              file="", county=code, sheet=grid.name, cell=cell_ref(r, c), field=f.key,
+                                              field_label=spec.label_of(f.key), value=display(grid.value(r, c))))
+                    values[f.key] = (None,)
+            found.setdefault(code, {})[spec.key] = SheetData(
+                spec.key, grid.name, column_letter(columns[key]),
+                {f.key: column_letter(columns[f.key]) for f in spec.count_fields}, (SUMMARY_ROW,), (r + 1,), values)
+    if not found:
+        return None
+    city = _city_of(units, found, reader.source)
+    filed_on, _ = reader._filed_on()
+    parts = []
+    for code, sheets in found.items():
+        source = part_source(reader.source, units.by_code(code), SUMMARY, city)
+        own = [replace(f, file=source.path) for f in cells if f.county_code == code]
+        own.append(form.finding("city-summary", file=source.path, county=code, city=city))
+        own += [form.finding("missing-sheet", file=source.path, county=code, sheet_label=s.label, sheet_number=s.number)
+                for s in form.sheets if s.key not in sheets]
+        if filed_on is None:
+            own.append(form.finding("date-missing", file=source.path, county=code))
+        ret = Return(source, code, filed_on, sheets, reader.people.get("填表人", ""), reader.people.get("审核人", ""),
+                     reader.people.get("联系电话", ""))
+        parts.append(ReadResult(source, ret, tuple(own)))
+    return ReadResult(reader.source, None, (), tuple(parts))
