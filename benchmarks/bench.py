@@ -1,9 +1,14 @@
 """make bench: the whole pipeline on N synthetic returns, per stage, against two baselines.
 
-For each N it prints and writes to benchmarks/results.md: the median of several runs per
-stage (each run a fresh process, so imports count as they do for `make report`), total wall
-time, peak memory, and, measured in the same session, (a) a plain pandas.read_excel loop
-over the same files and (b) the raw floor of unzipping their sheet XML. Then a re-run after
+First the 87 units' returns as counties send them (benchmarks/messy.py: every layout and habit
+the reader's tests build, clerks' file names, a fixed seed): `make report` against a bare
+pandas.read_excel loop over the same files, pair by pair, the figures read checked against
+those written. Then for each N (87 and 3,000, and any --sizes, e.g. 30000 for a national
+campaign) it prints and writes to benchmarks/results.md: the median of several runs per stage
+(each run a fresh process, so imports count as they do for `make report`), per-return times
+and their growth with N, total wall time, peak memory, and, measured in the same session,
+(a) a plain pandas.read_excel loop over the same files (up to 3,000) and (b) the raw floor of
+unzipping their sheet XML; report.html's size and load time in Chromium. Then a re-run after
 one file changed, which the read cache serves.
 
 Usage: python benchmarks/bench.py [--sizes 30000] [--runs 3]   (87 and 3000 are always measured)
