@@ -28,8 +28,10 @@ from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec, normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import Unit, UnitList
-from .layout import _whole, clean_text, field_table, find_header
+from .layout import _whole, field_table, find_header
+from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
+from .words import clean_text
 from .workbook import Book, Grid, cell_ref, column_letter
 
 ABOUT_SHEET = "汇总信息"  # what a consolidated workbook says it is (outputs.workbook writes it)
@@ -158,7 +160,8 @@ class BlockReader(ReturnReader):
         self.named = named
 
     def load(self) -> BlockReader:
-        self.grids = []
+        self.picker = SheetPicker(self.form, self.book)
+        self.tables = []
         for spec in self.form.sheets:
             pool = self.named.get(spec.key, [])
             pool = [p for p in pool if p[1]] or pool  # a visible sheet beats a hidden one
@@ -168,7 +171,7 @@ class BlockReader(ReturnReader):
                 self.finding("sheet-ambiguous", sheet=pool[0][0], sheet_label=spec.label,
                              detail="、".join(f"“{n}”" for n, _ in pool))
             else:
-                self.grids.append((spec, self.book.loader(pool[0][0])))
+                self.tables.append((spec, Candidate(self.picker.grid(pool[0][0]), BY_NAME)))
         return self
 
 
@@ -237,7 +240,7 @@ def _detail_grids(form: Form, book: Book) -> dict[str, tuple[Grid, int, int]]:
         if spec is None:
             continue
         grid = book.loader(name)
-        header, _ = find_header(spec, grid)
+        header = find_header(spec, grid).row
         code_col = next((c for c, v in enumerate(grid.rows[header] if header >= 0 else [])
                          if clean_text(v) == "县代码"), -1)
         if header >= 0 and code_col >= 0:
@@ -333,8 +336,8 @@ def _by_county_column(reader: ReturnReader) -> ReadResult | None:
     their own (written on each row, or once and merged down over the county's townships)."""
     form, units = reader.form, reader.units
     owners: dict[str, tuple[Grid, int, dict[str, set[int]]]] = {}
-    for spec, grid in reader.grids:
-        header, columns = find_header(spec, grid)
+    for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
+        header, columns, _ = find_header(spec, grid)
         if header < 0 or spec.key_field.key not in columns:
             return None
         col = _county_column(form, grid, header, set(columns.values()))
@@ -385,9 +388,9 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     form, units = reader.form, reader.units
     found: dict[str, dict[str, SheetData]] = {}
     cells: list[Finding] = []
-    for spec, grid in reader.grids:
+    for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
         wide = _summary_spec(form, spec)
-        header, columns = find_header(wide, grid)
+        header, columns, _ = find_header(wide, grid)
         key = spec.key_field.key
         if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
             continue
