@@ -387,6 +387,7 @@ def html_load(page: Path, loads: int = 3) -> dict:
             for _ in range(loads):
                 context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
                 tab = context.new_page()
+                tab.set_default_timeout(300_000)  # a national report is measured, however long it takes
                 devtools = context.new_cdp_session(tab)
                 devtools.send("Performance.enable")
                 tab.goto(page.as_uri(), wait_until="load")
