@@ -57,8 +57,22 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
     return out
 
 
+class Counted:
+    """Its findings' errors and warnings, counted: a file's, a county's part of a city's file."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == Severity.ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == Severity.WARNING for f in self.findings)
+
+
 @dataclass(frozen=True)
-class Checked:
+class Checked(Counted):
     """One file as a report run would judge it."""
 
     source: Source
@@ -73,13 +87,6 @@ class Checked:
         """Every result the file gave, in the order check_files gave them."""
         return self.parts or (self.result,)
 
-    @property
-    def errors(self) -> int:
-        return sum(f.severity == Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(f.severity == Severity.WARNING for f in self.findings)
 
 
 @dataclass(frozen=True)

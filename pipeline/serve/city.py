@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
-from ..run.check import Checked, check_files, file_findings, staged_source
+from ..model import Finding, ReadResult, Roster, UnitStatus
+from ..run.check import Checked, Counted, check_files, file_findings, staged_source
 from ..run.runner import Guard, read_all
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
@@ -66,7 +66,7 @@ def cities_of(units: UnitList) -> dict[str, City]:
 
 
 @dataclass(frozen=True)
-class CountyPart:
+class CountyPart(Counted):
     """One county's return in a city's workbook, as the check and the roster see it."""
 
     unit: Unit
@@ -74,14 +74,6 @@ class CountyPart:
     figures: tuple[SheetFigures, ...]
     standing: str = ""  # the file (or part) that stands for the county now, when it is another
     why_not: str = ""  # and why, by the report's rule
-
-    @property
-    def errors(self) -> int:
-        return sum(f.severity == Severity.ERROR for f in self.findings)
-
-    @property
-    def warnings(self) -> int:
-        return sum(f.severity == Severity.WARNING for f in self.findings)
 
 
 @dataclass
