@@ -7,8 +7,6 @@ to counties come from the same layout. Pure: it returns a workbook or bytes, nev
 from __future__ import annotations
 
 import io
-import re
-import zipfile
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,8 +17,7 @@ from openpyxl.utils import get_column_letter
 from ..spec.form import Form, SheetSpec, cn_quotes
 from ..spec.numbers import NotACount, parse_count
 from ..spec.units import Unit
-
-FIXED_ZIP_TIME = (2016, 12, 5, 0, 0, 0)
+from .zips import FIXED_ZIP_TIME, fixed_zip_times
 
 
 @dataclass(frozen=True)
@@ -252,22 +249,3 @@ def workbook_bytes(wb: Workbook) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return fixed_zip_times(buf.getvalue())
-
-
-def fixed_zip_times(data: bytes, modified: bool = True) -> bytes:
-    """Re-pack a zip (xlsx, docx) with fixed entry times so equal content gives equal bytes;
-    with `modified`, docProps' dcterms:modified fixed too (False: a time set on purpose)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = info.external_attr
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml" and modified:
-                # openpyxl stamps the save time into dcterms:modified whatever was set
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>2016-12-05T00:00:00Z\g<2>", body)
-            dst.writestr(fixed, body)
-    return out.getvalue()
