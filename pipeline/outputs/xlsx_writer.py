@@ -154,6 +154,8 @@ def _column_cells(column: Sequence, strings: _Strings | None) -> list[str]:
     so each distinct one is written once. 1, 1.0 and True are equal keys but different
     cells, so a column of mixed types is written value by value."""
     kinds = set(map(type, column)) - {type(None)}
+    if kinds == {Formula}:  # each refers to its own row: nothing repeats
+        return [_formula(v) if v is not None else "<c/>" for v in column]
     if len(kinds) <= 1:
         memo = {v: _cell(v, strings) for v in dict.fromkeys(column)}  # in order: the same shared strings every run
         return list(map(memo.__getitem__, column))

@@ -27,7 +27,14 @@ from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
-from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL, consolidated_xlsx, township_blocks
+from ..outputs.workbook import (
+    CITY_LEVEL,
+    COUNTY_SHEET,
+    PROVINCE_LEVEL,
+    consolidated_xlsx,
+    county_blocks,
+    township_blocks,
+)
 from ..paths import EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
@@ -125,17 +132,24 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     guard = Guard(form)
     keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
-    if isinstance(inbox, InboxView):
-        view = inbox
-    else:
-        with zips_down_to(settings.zip_depth):
-            view = take_view(inbox, hashes)
     timings["discover"] = time.perf_counter() - t
 
     t = time.perf_counter()
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{reader_fingerprint()}"
     cache = ReadCache(cache_dir, cache_key)
+    loading = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if isinstance(inbox, InboxView):
+        view = inbox
+    else:
+        # Only the bytes of the files the cache has not read are taken: the others are read
+        # later only if a step needs them (a workbook going back to its county).
+        with zips_down_to(settings.zip_depth):
+            view = take_view(inbox, hashes, wanted=lambda digest: not cache.knows(digest))
+    timings["discover"] += time.perf_counter() - t
+    t = time.perf_counter() - loading
     # The helpers import what they need on the core this process leaves free: the checker
     # (pandera) first when a few returns are new, since this process waits for its findings
     # before it can total; the Word helper (docxtpl) now when nothing is to be checked, after
@@ -221,14 +235,17 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
              "parent_code": "" if scope.level == PROVINCE else whole.region_code,
              "parent_name": "" if scope.level == PROVINCE else whole.region_name}
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
-                              sheets, explained, view.data, guard.stamp, letters, about)
+                              sheets, explained, view, guard.stamp, letters, about)
     standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}
     returns = {standing[r.source.path]: r.ret for r in results if r.ret is not None and r.source.path in standing}
 
-    def reports(findings: list[Finding], roster: Roster) -> tuple[Report, dict[str, bytes]]:
+    def reports(findings: list[Finding], roster: Roster) -> tuple[Report, Callable[[], bytes], dict[str, bytes]]:
+        """The report, its Word version (made by the Word helper while this process writes the
+        rest: the function returned waits for it), and the other pages and tables."""
         report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
                               comparison=comparison, round_note=round_note, returns=returns)
-        return report, {
+        docx = word.submit(render_docx, for_word(report))
+        return report, docx, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
             "roster.csv": roster_csv(roster, comparison),
@@ -238,8 +255,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
         }
 
-    report, files = reports(findings, roster)
-    docx = word.submit(render_docx, for_word(report))
+    report, docx, files = reports(findings, roster)
     files["totals.csv"] = totals_csv(form, totals, comparison)
     if snapshot is not None:
         kept, incidents, faults = snapshot()
@@ -248,7 +264,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         if faults:
             findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
             roster = with_warning_counts(roster, faults)
-            report, more = reports(findings, roster)
+            report, docx, more = reports(findings, roster)
             files |= more
     # The caches are written while the helpers finish the Word report and the workbooks:
     # 10 MB at 3,000 returns, off the way of everything else.
@@ -261,8 +277,9 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     if faults:  # a returned workbook made plain: its county is told, and the pages say so too
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
-        report, more = reports(findings, roster)
+        report, docx, more = reports(findings, roster)
         files |= more
+        files["report.docx"] = docx()
     if guard.incidents:
         files[LOG] = guard.log()
     timings["render"] = time.perf_counter() - t
@@ -339,7 +356,7 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
 
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
                comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
-               explained: dict[tuple[str, str], str], data: dict[str, bytes],
+               explained: dict[tuple[str, str], str], view: InboxView,
                stamp: str, letters: dict | None = None,
                about: dict | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
     """The returned workbooks, county by county under the guard (one that cannot be marked up
@@ -347,24 +364,26 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
     with every finding. Made by a copy of the run's process."""
     guard = Guard(form, f"{stamp}-W")
     returned = ReturnedCache(cache.folder)
-    out, faults = returned_workbooks(form, roster, findings, sheets, data, returned, guard)
+    out, faults = returned_workbooks(form, roster, findings, sheets, view, returned, guard)
     returned.save()
     if faults:
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
     kept = cache.load()
     blocks = township_blocks(form, totals, roster, kept, letters)
+    blocks[COUNTY_SHEET] = county_blocks(form, totals, comparison, about, kept)
     cache.save(kept, blocks)
     out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
     return out, guard.incidents, faults
 
 
 def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], sheets: dict[str, tuple[tuple[str, int], ...]],
-                       data: dict[str, bytes], cache: ReturnedCache, guard: Guard) -> tuple[dict[str, bytes], list[Finding]]:
+                       view: InboxView, cache: ReturnedCache, guard: Guard) -> tuple[dict[str, bytes], list[Finding]]:
     """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings,
-    county by county under the guard; one made before from the same file, findings and words is
-    taken from `cache`. A workbook that cannot be marked up goes back plain, listing its
-    findings and one more that says so (returned with the others made plain)."""
+    county by county under the guard; one made before from the same file (by its SHA-256),
+    findings and words is taken from `cache`, its bytes unread. A workbook that cannot be marked
+    up goes back plain, listing its findings and one more that says so (returned with the others
+    made plain); so does one whose file has changed since the run listed it (not kept)."""
     out: dict[str, bytes] = {}
     faults: list[Finding] = []
     if not any(u.source is not None and (u.errors or u.warnings) for u in roster.units):
@@ -375,13 +394,16 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
         unit, own = item
         opened = not any(f.rule in returned.UNOPENED for f in own)
         # A county block of a city's workbook goes back as the city's workbook, its cells marked.
-        content = data.get(unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path) if opened else None
+        path = unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path
+        digest = digests.get(path, "") if opened else None
         shown = sheets.get(unit.source.path, ())
-        key = ReturnedCache.key(content, unit.name, form.explanation_label, shown, own)
+        key = ReturnedCache.key(digest, unit.name, form.explanation_label, shown, own)
         made = cache.get(key)
         if made is None:
+            content = view.data.get(path) if opened else None
             made = returned.returned_workbook(form, content, own, unit.name, shown)
-            cache.put(key, made)
+            if content is not None or not opened:
+                cache.put(key, made)
         return made
 
     def plain(item, fault: Finding) -> bytes:
@@ -389,6 +411,7 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
         faults.append(fault)
         return returned.plain_workbook(form, [*own, fault], unit.name)
 
+    digests = {s.path: s.sha256 for s in view.sources}
     items = returned.wanted(roster, findings)
     made = guard.each("returned", items, marked, plain, lambda item: (item[0].source.path, item[0].code))
     for (unit, _), workbook in zip(items, made):

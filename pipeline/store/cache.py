@@ -173,12 +173,12 @@ class ReturnedCache:
         self.used: dict[str, bytes] = {}
 
     @staticmethod
-    def key(data: bytes | None, *parts: object) -> str:
-        """The file's bytes (None: not opened), and the rest by value (repr; a pickle would
-        also tell apart equal strings that are distinct objects)."""
+    def key(digest: str | None, *parts: object) -> str:
+        """The file's content by its SHA-256 (None: not opened), and the rest by value (repr; a
+        pickle would also tell apart equal strings that are distinct objects)."""
         import hashlib
 
-        h = hashlib.sha256(b"-" if data is None else b"+" + data)
+        h = hashlib.sha256(b"-" if digest is None else b"+" + digest.encode("ascii"))
         h.update(repr(parts).encode("utf-8"))
         return h.hexdigest()
 

@@ -60,11 +60,56 @@ class Note:
     warnings: frozenset[tuple[str, str, str, str]] | None = None
 
 
+class Contents(dict):
+    """The bytes of a view's readable files, by `Source.path`: those read when the view was
+    taken, and, looked up, any other listed file's, read then under the page's lock and given
+    only when it is still the content listed (its SHA-256); else it is missing (KeyError, or
+    get's default). A run takes the bytes of the files it must read at the instant it lists the
+    inbox; one whose reading its cache holds goes unread unless a later step asks (the
+    workbook sent back to its county, a cache entry found damaged)."""
+
+    def __init__(self, read: dict[str, bytes] | None = None, folder: Path | None = None,
+                 sources: tuple[Source, ...] = ()) -> None:
+        super().__init__(read or {})
+        self.folder = folder
+        self.listed = {s.path: s for s in sources if s.kind in READABLE and s.sha256}
+
+    def __missing__(self, path: str) -> bytes:
+        source = self.listed.get(path)
+        content = _read_again(self.folder, source) if source is not None and self.folder is not None else None
+        if content is None or hashlib.sha256(content).hexdigest() != source.sha256:
+            raise KeyError(path)
+        self[path] = content
+        return content
+
+    def get(self, path: str, default=None):
+        try:
+            return self[path]
+        except KeyError:
+            return default
+
+
+def _read_again(inbox: Path, source: Source) -> bytes | None:
+    """A listed file's bytes, read now under the page's lock (shared); None when it cannot be."""
+    with inbox_shared(inbox):
+        if source.archive:
+            member_of = {}
+            rel = source.path[:-len(source.member) - 1]
+            _members(Path(source.archive), rel, source.mtime, None, member_of)
+            return member_of.get(source.path)
+        try:
+            with _open_regular(source.abspath or str(inbox / source.path)) as f:
+                return f.read(MAX_RETURN_BYTES + 1)
+        except (OSError, TypeError):  # gone, unreadable, or no longer a regular file (None)
+            return None
+
+
 @dataclass(frozen=True)
 class InboxView:
-    """The inbox at one instant: its entries, the bytes of every readable one (by `Source.path`),
-    and the 上报说明 the page keeps (by file name; `explained_for`: the warnings each answers,
-    where the page recorded them). Later steps use these, never the folder."""
+    """The inbox at one instant: its entries, the bytes of every readable one the run needs (by
+    `Source.path`; any other's on demand, as it was listed: `Contents`), and the 上报说明 the page
+    keeps (by file name; `explained_for`: the warnings each answers, where the page recorded
+    them). Later steps use these, never the folder."""
 
     folder: Path
     sources: tuple[Source, ...]
@@ -92,12 +137,13 @@ class InboxView:
 def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str], bool] | None = None) -> InboxView:
     """List the inbox and read what a run needs of it, under the page's lock (shared): every
     readable file's bytes, or, with `wanted`, the bytes of those whose SHA-256 (known without
-    reading, from `hashes`) it wants; a file that must be read to be hashed is kept all the same."""
+    reading, from `hashes`) it wants; a file that must be read to be hashed is kept all the same.
+    Any other's bytes are read when asked for, and given only while they are still as listed."""
     with inbox_shared(inbox):
         data: dict[str, bytes] = {}
-        sources = _list(inbox, hashes, data, wanted)
+        sources = tuple(_list(inbox, hashes, data, wanted))
         notes = page_notes(inbox)
-    return InboxView(inbox, tuple(sources), data, {name: n.words for name, n in notes.items()},
+    return InboxView(inbox, sources, Contents(data, inbox, sources), {name: n.words for name, n in notes.items()},
                      {name: n.warnings for name, n in notes.items() if n.warnings is not None})
 
 
@@ -123,6 +169,13 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
             kind = "broken" if entry.what == "special" and _workbook_named(name) else entry.what
             sources.append(Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=entry.detail))
             continue
+        known = hashes.get(entry.path, entry.stat) if hashes and entry.stat else None
+        if known and (data is None or (wanted is not None and not wanted(known[1]))):
+            # Unchanged since it was hashed, and its bytes not wanted: listed without opening it.
+            kind = classify(name, known[0])
+            if kind != "zip":
+                sources.append(_listed(rel, entry.stat, known[1], kind, entry.path))
+                continue
         try:
             opened = _open_regular(entry.path)
         except OSError as e:
@@ -154,13 +207,17 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         if kind == "zip":
             sources += _members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)
             continue
-        problem = ""
-        if kind in READABLE and stat.st_size > MAX_RETURN_BYTES:
-            kind, problem = "broken", f"文件过大（{stat.st_size // (1024 * 1024)} MB）"
-        sources.append(Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=entry.path, problem=problem))
+        sources.append(_listed(rel, stat, digest, kind, entry.path))
         if keep and kind in READABLE:
             data[rel] = content
     return sources
+
+
+def _listed(rel: str, stat: os.stat_result, digest: str, kind: str, path: str) -> Source:
+    problem = ""
+    if kind in READABLE and stat.st_size > MAX_RETURN_BYTES:
+        kind, problem = "broken", f"文件过大（{stat.st_size // (1024 * 1024)} MB）"
+    return Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=path, problem=problem)
 
 
 def _unreadable(rel: str, entry, name: str, why: str) -> Source:
@@ -226,6 +283,7 @@ class _Entry:
     what: str  # file | output | folder (cannot be opened) | special (no regular file)
     mtime: float = 0.0
     detail: str = ""  # why a folder or special entry is not read
+    stat: os.stat_result | None = None  # a regular file's own, as listed (not a link's target)
 
 
 def _entries(inbox: Path) -> list[_Entry]:
@@ -263,7 +321,7 @@ def _entries(inbox: Path) -> list[_Entry]:
             if stat_module.S_ISDIR(st.st_mode):
                 folders.append((item.path, here))
             elif stat_module.S_ISREG(st.st_mode):
-                found.append(_Entry(here, item.path, "file", st.st_mtime))
+                found.append(_Entry(here, item.path, "file", st.st_mtime, stat=st))
             elif stat_module.S_ISLNK(st.st_mode):
                 found.append(_linked(here, item.path, st.st_mtime))
             else:

@@ -200,6 +200,49 @@ def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
     assert consolidated_xlsx(form, totals, roster, list(run.findings), made, about=about) == run.files["consolidated.xlsx"]
 
 
+def test_county_rows_kept_from_a_run_are_used_and_only_a_changed_countys_row_is_made_again(tmp_path, settings,
+                                                                                          monkeypatch):
+    """县（市、区）'s rows are blocks too: a re-run after one county resends makes that county's
+    row alone, and the workbook is the one a fresh run makes; figure columns are as wide as
+    their figures, not as a formula's text."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from pipeline.outputs import workbook
+    from pipeline.outputs.workbook import COUNTY_SHEET, county_blocks
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    cache = tmp_path / ".cache"
+    first = build_run(inbox, settings, cache_dir=cache)
+    kept = county_blocks(first.form, first.totals)
+    assert len(kept) == len(first.totals.county_records)
+    assert county_blocks(first.form, first.totals, kept=dict(list(kept.items())[::2])) == kept
+
+    # 七里河区 corrects one township's figure (and its 合计): its rows stay where they were
+    path = inbox / "620103_七里河区.xlsx"
+    book = load_workbook(path)
+    sheet = book.worksheets[0]
+    column = next(c.column_letter for row in sheet.iter_rows(max_row=6) for c in row if c.value == "农户总数")
+    rows = [r for r in range(1, sheet.max_row + 1) if isinstance(sheet[f"{column}{r}"].value, int)]
+    for r in (rows[0], rows[-1]):  # the first township and 合计
+        sheet[f"{column}{r}"] = sheet[f"{column}{r}"].value + 1
+    book.save(path)
+    again = build_run(inbox, settings, cache_dir=cache)  # the workbooks' process keeps and uses the blocks
+    fresh = build_run(inbox, settings)
+    assert again.files["consolidated.xlsx"] == fresh.files["consolidated.xlsx"]
+
+    remade = []
+    real = workbook.county_rows
+    monkeypatch.setattr(workbook, "county_rows", lambda *a: remade.extend(a[4]) or real(*a))
+    assert county_blocks(fresh.form, fresh.totals, kept=kept) == county_blocks(fresh.form, fresh.totals)
+    codes = [code for code, _ in fresh.totals.county_records]
+    assert [codes[i] for i in remade[:1]] == ["620103"] and len(remade) == 1 + len(codes)  # then all, fresh
+
+    sheet = load_workbook(io.BytesIO(fresh.files["consolidated.xlsx"]))[COUNTY_SHEET]
+    assert all(sheet.column_dimensions[letter].width < 20 for letter in "EFGH")
+
+
 def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
     from pipeline.store.cache import BlockCache
 
@@ -292,11 +335,11 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
         write_return(inbox, form, units.by_code(code), bad)
     run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")
     roster, findings = run.roster, list(run.findings)
-    data = take_view(inbox).data
+    view = take_view(inbox)
     folder = tmp_path / ".cache"
 
     def returned_workbooks(findings, cache):
-        made, faults = run_report.returned_workbooks(form, roster, findings, {}, data, cache, Guard(form))
+        made, faults = run_report.returned_workbooks(form, roster, findings, {}, view, cache, Guard(form))
         assert faults == []
         return made
 
@@ -336,6 +379,42 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     remade = returned_workbooks(findings, ReturnedCache(folder))
     assert sorted(made) == sorted(u.name for u in roster.units if f"returns/{u.code}_{u.name}.xlsx" in first)
     assert {k: content(v) for k, v in remade.items()} == {k: content(v) for k, v in first.items()}
+
+
+def test_a_returned_workbook_whose_file_changed_after_the_listing_lists_its_findings_and_is_not_kept(
+        tmp_path, settings, form, units):
+    """The run takes the bytes of a file the cache has read only when a workbook goes back: a
+    file replaced since the run listed it is not marked up as if it were the one read (its
+    findings are the old file's); its findings alone go back, and nothing is kept for it."""
+    from openpyxl import load_workbook
+
+    from pipeline.run import report as run_report
+    from pipeline.run.runner import Guard
+    from pipeline.store.cache import ReturnedCache
+    from pipeline.store.inbox import Contents, InboxView, take_view
+    from tests.builders import write_return
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    for code, field in (("620103", "guarantees_fixed"), ("620104", "disputes_fixed")):
+        bad = clean_rows()
+        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
+        write_return(inbox, form, units.by_code(code), bad)
+    run = build_run(inbox, settings)
+    listed = take_view(inbox)
+    view = InboxView(inbox, listed.sources, Contents({}, inbox, listed.sources))  # bytes taken when asked
+    changed = next(u for u in run.roster.units if u.code == "620103").source.path
+    (inbox / changed).write_bytes((EXAMPLE / "620111_红古区.xlsx").read_bytes())
+
+    cache = ReturnedCache(tmp_path / ".cache")
+    made, faults = run_report.returned_workbooks(form, run.roster, list(run.findings), {}, view, cache, Guard(form))
+    assert faults == []
+    sheets = {name: load_workbook(__import__("io").BytesIO(book)).sheetnames for name, book in made.items()}
+    [mine] = [name for name in sheets if "620103" in name]
+    [other] = [name for name in sheets if "620104" in name]
+    assert len(sheets[mine]) == 1  # the findings alone
+    assert len(sheets[other]) > 1  # its own sheets, marked, after the findings
+    assert sorted(cache.used.values()) == [made[other]]
 
 
 def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compiling(tmp_path, settings, monkeypatch):
