@@ -28,6 +28,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
 from ..stages.read.workbook import column_letter
@@ -60,9 +61,9 @@ class OutSheet:
         return len(self.columns[0]) if self.columns else 0
 
 
-@dataclass(frozen=True)
-class Block:
-    """Some rows of a sheet as finished XML, compressed on their own (see the module's note)."""
+class Block(NamedTuple):
+    """Some rows of a sheet as finished XML, compressed on their own (see the module's note). A
+    named tuple: the outbox's cache keeps its four fields as they are (store.cache.BlockCache)."""
 
     deflated: bytes
     crc: int  # CRC-32 of the XML

@@ -223,7 +223,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     explained |= view.explained()  # the page's notes, for the warnings they answer
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    blocks = BlockCache(cache_dir, cache_key, valid=_is_block)
+    blocks = BlockCache(cache_dir, cache_key)
     made = made or (plan.made if plan else None)
     said = report_settings(settings, plan.name if plan else "", made, province_name=whole.region_name,
                            city=(scope.code, scope.name) if scope.level != PROVINCE else None)
@@ -285,14 +285,6 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     timings["render"] = time.perf_counter() - t
     return Run(form, view.sources, tuple(results), tuple(findings), roster, totals, report, files, timings,
                comparison, round_note, tuple(guard.incidents))
-
-
-def _is_block(block) -> bool:
-    """A kept block is one of the xlsx writer's own (checked where the blocks are loaded, in the
-    workbooks' process: the writer is imported there, not by every run)."""
-    from ..outputs.xlsx_writer import Block
-
-    return type(block) is Block
 
 
 def _table_end(sheet) -> int:
@@ -369,7 +361,9 @@ def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Findin
     if faults:
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
-    kept = cache.load()
+    from ..outputs.xlsx_writer import Block
+
+    kept = cache.load(Block._make)
     blocks = township_blocks(form, totals, roster, kept, letters)
     blocks[COUNTY_SHEET] = county_blocks(form, totals, comparison, about, kept)
     cache.save(kept, blocks)
