@@ -161,42 +161,89 @@ def county_rows(form: Form, totals: Totals, comparison: Comparison | None, about
 
 
 def county_blocks(form: Form, totals: Totals, comparison: Comparison | None = None, about: dict[str, str] | None = None,
-                  kept: dict[tuple, Block] | None = None) -> dict[tuple, Block]:
+                  kept: dict[tuple, Block] | None = None, made: dict[tuple, Block] | None = None) -> dict[tuple, Block]:
     """The rows of 县（市、区） as XML, a block per county, in order, keyed by all that decides one:
     its row, its values as totalled, its rows in each 明细 sheet (which its SUMs name), what the
     comparison adds and whose run it is. A block `kept` from an earlier run is used as it is: a
     re-run writes only the rows of the counties whose figures or place changed (a county's row
-    is 31 formulas; 3,000 of them took a third of a second)."""
-    from .xlsx_writer import row_blocks
+    is 31 formulas; 3,000 of them took a third of a second). `made`: blocks made elsewhere for
+    this run (made_blocks), taken as they are."""
+    kept, made = kept or {}, made or {}
+    keys = _county_keys(form, totals, comparison, about)
+    todo = [i for i, key in enumerate(keys) if key not in made and key not in kept]
+    made = made | dict(zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo)))
+    return {key: made[key] if key in made else kept[key] for key in keys}
 
-    kept = kept or {}
+
+def _county_keys(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None) -> list[tuple]:
     spans = detail_spans(totals)
     more = comparison_columns(form, totals, comparison)[1 + len(totals.city_records):] if comparison is not None else None
     place = (about or {}).get("level", ""), form.region_name
     # repr: a rate with nothing to divide is NaN, which equals nothing, not even itself
-    keys = [(COUNTY_SHEET, i, code, repr(tuple(c.values())), tuple(spans[s.key].get(code) for s in form.sheets),
+    return [(COUNTY_SHEET, i, code, repr(tuple(c.values())), tuple(spans[s.key].get(code) for s in form.sheets),
              repr(more[i]) if more is not None else "", place)
             for i, (code, c) in enumerate(totals.county_records)]
-    todo = [i for i, key in enumerate(keys) if key not in kept]
-    made = iter(row_blocks(county_rows(form, totals, comparison, about, todo), [], [(0, 1)] * len(todo)) if todo else ())
-    fresh = set(todo)
-    return {key: next(made) if i in fresh else kept[key] for i, key in enumerate(keys)}
+
+
+def _county_made(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None,
+                 todo: list[int]) -> list[Block]:
+    from .xlsx_writer import row_blocks
+
+    return row_blocks(county_rows(form, totals, comparison, about, todo), [], [(0, 1)] * len(todo)) if todo else []
 
 
 def township_blocks(form: Form, totals: Totals, roster: Roster,
                     kept: dict[tuple, Block] | None = None,
-                    letters: dict[tuple[str, str], dict[str, str]] | None = None) -> dict[str, dict[tuple, Block]]:
+                    letters: dict[tuple[str, str], dict[str, str]] | None = None,
+                    made: dict[tuple, Block] | None = None) -> dict[str, dict[tuple, Block]]:
     """Per sheet of the form, the township rows of consolidated.xlsx as XML, one block per
     standing return, in order; each row ends with where its figures stand in the county's
     sheet (`letters`: per file and sheet key, each field's column as the reader found it).
     A block is keyed by all that decides it (sheet, county code and name, the file's name and
-    SHA-256, which fix the columns too), so a block `kept` from an earlier run is used as it is."""
-    from .xlsx_writer import row_blocks
+    SHA-256, which fix the columns too), so a block `kept` from an earlier run is used as it
+    is; `made`: blocks made elsewhere for this run (made_blocks), taken as they are."""
+    kept, made = kept or {}, made or {}
+    names = {code: c["name"] for code, c in totals.county_records}
+    out: dict[str, dict[tuple, Block]] = {}
+    for spec, t, keys, bounds in _township_returns(form, totals, roster):
+        todo = [i for i, key in enumerate(keys) if key not in made and not _trusted(key, kept)]
+        fresh = dict(zip([keys[i] for i in todo], _township_made(spec, t, [bounds[i] for i in todo], names, letters)))
+        out[spec.key] = {key: fresh.get(key) or made.get(key) or kept[key] for key in keys}
+    return out
 
-    kept = kept or {}
+
+def made_blocks(form: Form, totals: Totals, roster: Roster, kept: dict[tuple, Block],
+                letters: dict[tuple[str, str], dict[str, str]] | None, comparison: Comparison | None,
+                about: dict[str, str] | None, share: tuple[int, int]) -> dict[tuple, Block]:
+    """Share k of n (`share`) of the blocks of consolidated.xlsx that `kept` lacks, by key: of
+    each 明细 sheet's and of the counties' alike, so that n processes making one share each do
+    about as much. The shares together are every block to make; handed to township_blocks and
+    county_blocks as `made`, they are used as they are."""
+    names = {code: c["name"] for code, c in totals.county_records}
+    out: dict[tuple, Block] = {}
+    for spec, t, keys, bounds in _township_returns(form, totals, roster):
+        todo = _share([i for i, key in enumerate(keys) if not _trusted(key, kept)], share)
+        out |= zip([keys[i] for i in todo], _township_made(spec, t, [bounds[i] for i in todo], names, letters))
+    keys = _county_keys(form, totals, comparison, about)
+    todo = _share([i for i, key in enumerate(keys) if key not in kept], share)
+    out |= zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo))
+    return out
+
+
+def _share(items: list, share: tuple[int, int]) -> list:
+    k, n = share
+    return items[k * len(items) // n:(k + 1) * len(items) // n]
+
+
+def _trusted(key: tuple, kept: dict[tuple, Block]) -> bool:
+    return key in kept and bool(key[-1])  # a block of a file with no hash: nothing to trust
+
+
+def _township_returns(form: Form, totals: Totals, roster: Roster):
+    """Per sheet of the form: its spec, its township rows, and per standing return (whose rows
+    come together) its block's key and its rows [start, end)."""
     names = {code: c["name"] for code, c in totals.county_records}
     digests = {u.source.path: u.source.sha256 for u in roster.units if u.source}
-    out: dict[str, dict[tuple, Block]] = {}
     for spec in form.sheets:
         t = totals.townships[spec.key]
         files = t["file"].to_numpy()
@@ -206,26 +253,28 @@ def township_blocks(form: Form, totals: Totals, roster: Roster,
         codes = t["code"].to_numpy()[starts].tolist()
         keys = [(spec.key, code, names.get(code, ""), file, digests.get(file, ""))
                 for code, file in zip(codes, files[starts].tolist())]
-        todo = [i for i, key in enumerate(keys) if key not in kept or not key[-1]]  # no hash: nothing to trust
-        made: list[Block] = []
-        if todo:
-            spans = [bounds[i] for i in todo]
-            rows = t.iloc[np.concatenate([np.arange(a, b) for a, b in spans])] if len(todo) < len(bounds) else t
-            ends = np.cumsum([b - a for a, b in spans]).tolist()
-            columns = _township_columns(spec, rows, names)
-            fields = [f.key for f in spec.count_fields]
-            found = letters or {}
-            # a return's columns are the same on every row: its 单元格 worked out once, the row put in after
-            patterns = {file: cell_range([found.get((file, spec.key), {}).get(k, "") for k in fields], "{row}")
-                        for file in dict.fromkeys(columns[2])}
-            columns.append([patterns[file].replace("{row}", str(row)) for file, row in zip(columns[2], columns[4])])
-            # code, name, file and sheet are the same on every row of a return: written once a block
-            lead = [[column[a] for column in columns[:4]] for a in [0, *ends[:-1]]]
-            made = row_blocks(lead, columns[4:], list(zip([0, *ends[:-1]], ends)))
-        fresh = iter(made)
-        todo_keys = {keys[i] for i in todo}
-        out[spec.key] = {key: next(fresh) if key in todo_keys else kept[key] for key in keys}
-    return out
+        yield spec, t, keys, bounds
+
+
+def _township_made(spec, t, spans: list[tuple[int, int]], names: dict[str, str],
+                   letters: dict[tuple[str, str], dict[str, str]] | None) -> list[Block]:
+    """The blocks of the returns whose rows of `t` are `spans`, in order."""
+    from .xlsx_writer import row_blocks
+
+    if not spans:
+        return []
+    rows = t.iloc[np.concatenate([np.arange(a, b) for a, b in spans])] if sum(b - a for a, b in spans) < len(t) else t
+    ends = np.cumsum([b - a for a, b in spans]).tolist()
+    columns = _township_columns(spec, rows, names)
+    fields = [f.key for f in spec.count_fields]
+    found = letters or {}
+    # a return's columns are the same on every row: its 单元格 worked out once, the row put in after
+    patterns = {file: cell_range([found.get((file, spec.key), {}).get(k, "") for k in fields], "{row}")
+                for file in dict.fromkeys(columns[2])}
+    columns.append([patterns[file].replace("{row}", str(row)) for file, row in zip(columns[2], columns[4])])
+    # code, name, file and sheet are the same on every row of a return: written once a block
+    lead = [[column[a] for column in columns[:4]] for a in [0, *ends[:-1]]]
+    return row_blocks(lead, columns[4:], list(zip([0, *ends[:-1]], ends)))
 
 
 def _township_columns(spec, t, names: dict[str, str]) -> list[list]:

@@ -38,12 +38,15 @@ def stop_children() -> None:
         child.kill()
 
 
-def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True) -> Callable[[], T | None]:
+def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
+                  may_fork: bool = False) -> Callable[[], T | None]:
     """Start fn(*args) in a forked copy of this process; the function returned waits for its
     result. The copy shares this process's memory as it was, so handing it the run's tables
     costs nothing. Where processes cannot be forked, fn runs when its result is asked for.
     When the copy fails or dies, fn runs here (where an error is reported as usual), unless
-    `here_if_lost` is False: then the answer is None (what killed the copy would kill this)."""
+    `here_if_lost` is False: then the answer is None (what killed the copy would kill this).
+    `may_fork`: fn may start copies of its own (a daemon process may not): the copy is then no
+    daemon, and ends with this process all the same (die_with_parent)."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
@@ -51,7 +54,7 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True) -> Cal
     ctx = mp.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
     _widen(send)
-    process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=True)
+    process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=not may_fork)
     process.start()
     send.close()
 

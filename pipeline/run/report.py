@@ -33,6 +33,7 @@ from ..outputs.workbook import (
     PROVINCE_LEVEL,
     consolidated_xlsx,
     county_blocks,
+    made_blocks,
     township_blocks,
 )
 from ..paths import EXAMPLE_INBOX, ROOT
@@ -56,6 +57,7 @@ from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
 LOG = "internal-errors.log"
+BLOCKS_APART_FROM = 1000  # new returns; fewer blocks take less to make than a second process to start
 
 
 @dataclass(frozen=True)
@@ -236,8 +238,10 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
              "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,
              "parent_code": "" if scope.level == PROVINCE else whole.region_code,
              "parent_name": "" if scope.level == PROVINCE else whole.region_name}
+    # Many new returns (a first run): the workbooks' blocks are made by two processes.
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
-                              sheets, explained, view, guard.stamp, letters, about)
+                              sheets, explained, view, guard.stamp, letters, about, to_read >= BLOCKS_APART_FROM,
+                              may_fork=True)
     standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}
     returns = {standing[r.source.path]: r.ret for r in results if r.ret is not None and r.source.path in standing}
 
@@ -351,23 +355,29 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
                comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
                explained: dict[tuple[str, str], str], view: InboxView,
-               stamp: str, letters: dict | None = None,
-               about: dict | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
+               stamp: str, letters: dict | None = None, about: dict | None = None,
+               apart: bool = False) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
     """The returned workbooks, county by county under the guard (one that cannot be marked up
     goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
-    with every finding. Made by a copy of the run's process."""
+    with every finding. Made by a copy of the run's process; `apart`: half of consolidated.xlsx's
+    blocks to make are made by a copy of that copy, started first, while it makes the returned
+    workbooks and the other half (the run's process has little left to do by then)."""
+    from ..outputs.xlsx_writer import Block
+
     guard = Guard(form, f"{stamp}-W")
+    kept = cache.load(Block._make)
+    other = in_background(made_blocks, form, totals, roster, kept, letters, comparison, about, (1, 2)) if apart else None
     returned = ReturnedCache(cache.folder)
     out, faults = returned_workbooks(form, roster, findings, sheets, view, returned, guard)
     returned.save()
     if faults:
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
-    from ..outputs.xlsx_writer import Block
-
-    kept = cache.load(Block._make)
-    blocks = township_blocks(form, totals, roster, kept, letters)
-    blocks[COUNTY_SHEET] = county_blocks(form, totals, comparison, about, kept)
+    made = {}
+    if other is not None:  # this process's share, then the copy's
+        made = made_blocks(form, totals, roster, kept, letters, comparison, about, (0, 2)) | other()
+    blocks = township_blocks(form, totals, roster, kept, letters, made)
+    blocks[COUNTY_SHEET] = county_blocks(form, totals, comparison, about, kept, made)
     cache.save(kept, blocks)
     out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
     return out, guard.incidents, faults

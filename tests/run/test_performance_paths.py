@@ -243,6 +243,45 @@ def test_county_rows_kept_from_a_run_are_used_and_only_a_changed_countys_row_is_
     assert all(sheet.column_dimensions[letter].width < 20 for letter in "EFGH")
 
 
+def test_blocks_made_in_two_shares_are_the_blocks_made_in_one(tmp_path, settings, monkeypatch):
+    """A first run over many returns makes consolidated.xlsx's blocks in two processes, a share
+    each: the shares part every block to make between them, and the workbook is the same bytes."""
+    import json
+    import os
+
+    from pipeline.outputs.workbook import COUNTY_SHEET, county_blocks, made_blocks, township_blocks
+    from pipeline.run import report as report_module
+
+    run = build_run(EXAMPLE, settings)
+    form, totals, roster = run.form, run.totals, run.roster
+    whole = township_blocks(form, totals, roster) | {COUNTY_SHEET: county_blocks(form, totals)}
+    every = {key: block for blocks in whole.values() for key, block in blocks.items()}
+    kept = dict(list(every.items())[::3])
+    shares = [made_blocks(form, totals, roster, kept, None, None, None, (k, 2)) for k in (0, 1)]
+    assert not shares[0].keys() & shares[1].keys()
+    assert shares[0].keys() | shares[1].keys() == every.keys() - kept.keys()
+    assert abs(len(shares[0]) - len(shares[1])) <= 1 + len(form.sheets)  # about as much each
+    made = shares[0] | shares[1]
+    assert all(made[key] == every[key] for key in made)
+    assert township_blocks(form, totals, roster, kept, made=made) | {
+        COUNTY_SHEET: county_blocks(form, totals, kept=kept, made=made)} == whole
+
+    calls = tmp_path / "calls"
+    real = report_module.made_blocks
+
+    def noted(*args):
+        with open(calls, "a") as f:
+            f.write(json.dumps([os.getpid(), args[-1]]) + "\n")
+        return real(*args)
+
+    monkeypatch.setattr(report_module, "made_blocks", noted)
+    monkeypatch.setattr(report_module, "BLOCKS_APART_FROM", 1)
+    apart = build_run(EXAMPLE, settings)
+    shared = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert sorted(share for _, share in shared) == [[0, 2], [1, 2]] and len({pid for pid, _ in shared}) == 2
+    assert apart.files["consolidated.xlsx"] == run.files["consolidated.xlsx"]
+
+
 def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
     from pipeline.store.cache import BlockCache
 
