@@ -186,6 +186,21 @@ def write_return(folder: Path, form, unit, rows=None, name=None, layout=Layout()
     return path
 
 
+def example_with_errors(folder: Path, form, units, codes: tuple[str, ...] = ("620103", "620104")) -> Path:
+    """The bundled example copied to `folder`, each county of `codes` resending a return with
+    more fixed than found in its first township (an error): their workbooks go back."""
+    import shutil
+
+    shutil.copytree(EXAMPLE, folder)
+    fields = ("guarantees_fixed", "disputes_fixed", "precision_fixed")
+    for i, code in enumerate(codes):
+        bad = clean_rows()
+        field = fields[i % len(fields)]
+        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3
+        write_return(folder, form, units.by_code(code), bad)
+    return folder
+
+
 def numbers_of(ret, form) -> dict:
     """sheet key → [(township, {field: value})] in the order the county listed them."""
     out = {}

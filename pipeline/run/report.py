@@ -389,40 +389,87 @@ def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], shee
     county by county under the guard; one made before from the same file (by its SHA-256),
     findings and words is taken from `cache`, its bytes unread. A workbook that cannot be marked
     up goes back plain, listing its findings and one more that says so (returned with the others
-    made plain); so does one whose file has changed since the run listed it (not kept)."""
+    made plain); so does one whose file has changed since the run listed it (not kept). When
+    several are to be made, a copy of this process makes half of them (each takes openpyxl a
+    tenth of a second or so, a copy a hundredth to start)."""
     out: dict[str, bytes] = {}
-    faults: list[Finding] = []
     if not any(u.source is not None and (u.errors or u.warnings) for u in roster.units):
-        return out, faults
+        return out, []
     from ..outputs import returned  # openpyxl, a twentieth of a second: only when a workbook goes back
-
-    def marked(item) -> bytes:
-        unit, own = item
-        opened = not any(f.rule in returned.UNOPENED for f in own)
-        # A county block of a city's workbook goes back as the city's workbook, its cells marked.
-        path = unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path
-        digest = digests.get(path, "") if opened else None
-        shown = sheets.get(unit.source.path, ())
-        key = ReturnedCache.key(digest, unit.name, form.explanation_label, shown, own)
-        made = cache.get(key)
-        if made is None:
-            content = view.data.get(path) if opened else None
-            made = returned.returned_workbook(form, content, own, unit.name, shown)
-            if content is not None or not opened:
-                cache.put(key, made)
-        return made
-
-    def plain(item, fault: Finding) -> bytes:
-        unit, own = item
-        faults.append(fault)
-        return returned.plain_workbook(form, [*own, fault], unit.name)
 
     digests = {s.path: s.sha256 for s in view.sources}
     items = returned.wanted(roster, findings)
-    made = guard.each("returned", items, marked, plain, lambda item: (item[0].source.path, item[0].code))
-    for (unit, _), workbook in zip(items, made):
-        out[returned.returned_path(unit)] = workbook
+
+    def source_path(unit) -> str:
+        # A county block of a city's workbook goes back as the city's workbook, its cells marked.
+        return unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path
+
+    def opened(own: list[Finding]) -> bool:
+        return not any(f.rule in returned.UNOPENED for f in own)
+
+    def key(item) -> str:
+        unit, own = item
+        digest = digests.get(source_path(unit), "") if opened(own) else None
+        return ReturnedCache.key(digest, unit.name, form.explanation_label, sheets.get(unit.source.path, ()), own)
+
+    def marked(item) -> bytes:
+        unit, own = item
+        found = key(item)
+        made = cache.get(found)
+        if made is None:
+            content = view.data.get(source_path(unit)) if opened(own) else None
+            made = returned.returned_workbook(form, content, own, unit.name, sheets.get(unit.source.path, ()))
+            if content is not None or not opened(own):
+                cache.put(found, made)
+        return made
+
+    def made(part: list[int], guard: Guard) -> tuple[list[bytes], list[Finding], list[Incident], dict[str, bytes]]:
+        """The workbooks of items `part` under `guard`, the faults met, and the cache's entries."""
+        faults: list[Finding] = []
+
+        def plain(item, fault: Finding) -> bytes:
+            unit, own = item
+            faults.append(fault)
+            return returned.plain_workbook(form, [*own, fault], unit.name)
+
+        def place(item) -> tuple[str, str]:
+            return item[0].source.path, item[0].code
+
+        workbooks = guard.each("returned", [items[i] for i in part], marked, plain, place)
+        return workbooks, faults, guard.incidents, cache.used
+
+    theirs = _half_of_the_new(items, key, cache)
+    # its own guard: its reference numbers must not repeat this one's
+    other = in_background(made, theirs, Guard(form, f"{guard.stamp}2")) if theirs else None
+    ours = [i for i in range(len(items)) if i not in set(theirs)]
+    workbooks, faults, _, _ = made(ours, guard)
+    by_item = dict(zip(ours, workbooks))
+    if other is not None:
+        workbooks, more, incidents, used = other()
+        by_item |= zip(theirs, workbooks)
+        faults += more
+        guard.adopt(incidents)
+        cache.used |= used
+    for i, (unit, _) in enumerate(items):
+        out[returned.returned_path(unit)] = by_item[i]
     return out, faults
+
+
+RETURNED_APART_FROM = 4  # workbooks to make; fewer are made by one process
+
+
+def _half_of_the_new(items: list, key: Callable, cache: ReturnedCache) -> list[int]:
+    """The items a second process makes: half of those the cache does not hold, when there are
+    enough. A key that cannot be worked out counts as new (its fault is met, under the guard,
+    when the item is made)."""
+    def new(item) -> bool:
+        try:
+            return not cache.holds(key(item))
+        except Exception:  # noqa: BLE001 - met again under the guard
+            return True
+
+    todo = [i for i, item in enumerate(items) if new(item)]
+    return todo[len(todo) // 2:] if len(todo) >= RETURNED_APART_FROM else []
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -200,6 +200,9 @@ class ReturnedCache:
     def put(self, key: str, workbook: bytes) -> None:
         self.used[key] = workbook
 
+    def holds(self, key: str) -> bool:
+        return key in self.kept or key in self.used
+
     def save(self) -> None:
         if self.path and (self.used.keys() != self.kept.keys() or not self.path.exists()):
             _write_whole(self.path, _pickled({k: _seal(v) for k, v in self.used.items()}), stale="returned-*.pickle")

@@ -364,14 +364,9 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
     from pipeline.store.inbox import take_view
-    from tests.builders import write_return
+    from tests.builders import example_with_errors
 
-    inbox = tmp_path / "inbox"
-    shutil.copytree(EXAMPLE, inbox)
-    for code, field in (("620103", "guarantees_fixed"), ("620104", "disputes_fixed")):
-        bad = clean_rows()
-        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
-        write_return(inbox, form, units.by_code(code), bad)
+    inbox = example_with_errors(tmp_path / "inbox", form, units)
     run = build_run(inbox, settings, cache_dir=tmp_path / "run-cache")
     roster, findings = run.roster, list(run.findings)
     view = take_view(inbox)
@@ -431,14 +426,9 @@ def test_a_returned_workbook_whose_file_changed_after_the_listing_lists_its_find
     from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
     from pipeline.store.inbox import Contents, InboxView, take_view
-    from tests.builders import write_return
+    from tests.builders import example_with_errors
 
-    inbox = tmp_path / "inbox"
-    shutil.copytree(EXAMPLE, inbox)
-    for code, field in (("620103", "guarantees_fixed"), ("620104", "disputes_fixed")):
-        bad = clean_rows()
-        bad[0][field] = bad[0][field.replace("fixed", "found")] + 3  # more fixed than found: an error
-        write_return(inbox, form, units.by_code(code), bad)
+    inbox = example_with_errors(tmp_path / "inbox", form, units)
     run = build_run(inbox, settings)
     listed = take_view(inbox)
     view = InboxView(inbox, listed.sources, Contents({}, inbox, listed.sources))  # bytes taken when asked
@@ -454,6 +444,71 @@ def test_a_returned_workbook_whose_file_changed_after_the_listing_lists_its_find
     assert len(sheets[mine]) == 1  # the findings alone
     assert len(sheets[other]) > 1  # its own sheets, marked, after the findings
     assert sorted(cache.used.values()) == [made[other]]
+
+
+def test_returned_workbooks_made_in_two_processes_are_those_made_in_one_and_each_fault_is_its_countys(
+        tmp_path, settings, form, units, monkeypatch):
+    """Six workbooks to make: a copy of the process makes half. The workbooks, the cache's
+    entries and the faults are what one process gives; a fault on either side costs its
+    county alone, under a reference number of its own."""
+    import io
+    import json
+    import os
+    import zipfile
+
+    from pipeline.outputs import returned
+    from pipeline.run import report as run_report
+    from pipeline.run.runner import Guard
+    from pipeline.store.cache import ReturnedCache
+    from pipeline.store.inbox import take_view
+    from tests.builders import example_with_errors
+
+    codes = ("620102", "620103", "620104", "620105", "620111", "620121")
+    inbox = example_with_errors(tmp_path / "inbox", form, units, codes)
+    run = build_run(inbox, settings)
+    roster, findings, view = run.roster, list(run.findings), take_view(inbox)
+
+    def content(data: bytes) -> dict[str, bytes]:  # docProps carry the time it was made
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
+
+    monkeypatch.setattr(run_report, "RETURNED_APART_FROM", 10**6)
+    alone_cache = ReturnedCache(None)
+    alone, no_faults = run_report.returned_workbooks(form, roster, findings, {}, view, alone_cache, Guard(form))
+    assert len(alone) == len(codes) and no_faults == []
+
+    makers = tmp_path / "makers"
+    real = returned.returned_workbook
+
+    def noted(form, data, own, unit_name, *rest):
+        with open(makers, "a") as f:
+            f.write(json.dumps([os.getpid(), unit_name]) + "\n")
+        if unit_name in ("城关区", "红古区"):  # one in each half
+            raise RuntimeError("marking failed")
+        return real(form, data, own, unit_name, *rest)
+
+    monkeypatch.setattr(run_report, "RETURNED_APART_FROM", 4)
+    monkeypatch.setattr(returned, "returned_workbook", noted)
+    cache, guard = ReturnedCache(None), Guard(form, "S")
+    apart, faults = run_report.returned_workbooks(form, roster, findings, {}, view, cache, guard)
+    calls = [json.loads(line) for line in makers.read_text().splitlines()]
+    assert len({pid for pid, _ in calls}) == 2 and len(calls) == len(codes)
+    assert sorted(f.county_code for f in faults) == ["620102", "620111"]
+    assert all(f.rule == "internal-error" for f in faults)
+    assert len({i.reference for i in guard.incidents}) == 2 and {i.county for i in guard.incidents} == {"620102", "620111"}
+    assert apart.keys() == alone.keys()
+    for name in apart:
+        if "620102" in name or "620111" in name:
+            assert len(returned_sheets(apart[name])) == 1  # plain: the findings alone
+        else:
+            assert content(apart[name]) == content(alone[name])
+    assert sorted(cache.used.values()) == sorted(apart[n] for n in apart if "620102" not in n and "620111" not in n)
+
+
+def returned_sheets(data: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    return load_workbook(__import__("io").BytesIO(data)).sheetnames
 
 
 def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compiling(tmp_path, settings, monkeypatch):
