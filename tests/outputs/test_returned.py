@@ -87,3 +87,63 @@ def test_a_run_on_such_a_return_writes_every_output(tmp_path, form, units, setti
             ws = out[f.sheet]
             target = next((m.start_cell.coordinate for m in ws.merged_cells.ranges if f.cell in m), f.cell)
             assert ws[target].comment is not None and f.message in ws[target].comment.text, f
+
+
+def _boxed_merge(right: str):
+    """X1:Z2 (beside the table) merged and boxed thin as Excel writes it, every covered cell
+    with the border it shows: the right edge medium above, `right` below."""
+    from openpyxl.styles import Border, Side
+
+    thin = Side(style="thin")
+
+    def edit(wb):
+        ws = wb.worksheets[0]
+        ws["X1"] = "标题"
+        ws.merge_cells("X1:Z2")
+        ws["X1"].border = Border(left=thin, top=thin)
+        ws["X2"].border = Border(left=thin, bottom=thin)
+        ws["Y1"].border, ws["Y2"].border = Border(top=thin), Border(bottom=thin)
+        ws["Z1"].border = Border(right=Side(style="medium"), top=thin)  # not what the range's corner says
+        ws["Z2"].border = Border(right=Side(style=right), bottom=thin)
+    return edit
+
+
+def _borders(ws) -> dict[str, tuple]:
+    return {ref: tuple(getattr(getattr(ws[ref].border, side), "style", None) for side in ("left", "top", "right", "bottom"))
+            for ref in ("X1", "Y1", "Z1", "X2", "Y2", "Z2")}
+
+
+def test_the_cells_a_merged_range_covers_keep_the_borders_the_file_gives_them(form, units):
+    """Excel writes every cell of a merged range with the border it shows: the copy that goes
+    back shows the same (openpyxl alone would rebuild them from the top-left cell)."""
+    data = _return(form, units, _boxed_merge("thick"))
+    sheet = load_workbook(io.BytesIO(data)).sheetnames[0]
+    out = load_workbook(io.BytesIO(returned_workbook(form, data, [_finding(sheet, "Y1")], "城关区")))[sheet]
+    assert "X1:Z2" in {str(r) for r in out.merged_cells.ranges}
+    # the covered cells as written (openpyxl keeps a range's outer border in its top-left cell too)
+    covered = _borders(out)
+    del covered["X1"]
+    assert covered == {"Y1": (None, "thin", None, None), "Z1": (None, "thin", "medium", None),
+                       "X2": ("thin", None, None, "thin"), "Y2": (None, None, None, "thin"),
+                       "Z2": (None, None, "thick", "thin")}
+    assert out["X1"].comment is not None  # the finding on Y1, inside the range, marked where Excel shows it
+
+
+def test_a_merged_range_whose_covered_cells_the_file_leaves_out_is_read_as_openpyxl_reads_it(form, units,
+                                                                                           monkeypatch):
+    import re
+    import zipfile
+
+    from openpyxl.reader import excel
+    from openpyxl.worksheet._reader import WorksheetReader
+
+    from tests.builders import rewrite_sheet_xml
+
+    data = _return(form, units, _boxed_merge("thin"))
+    left_out = rewrite_sheet_xml(data, lambda xml: re.sub(r'<c r="[YZ][12]"[^>]*?(/>|>.*?</c>)', "", xml))
+    assert b'r="Z1"' not in zipfile.ZipFile(io.BytesIO(left_out)).read("xl/worksheets/sheet1.xml")
+    sheet = load_workbook(io.BytesIO(data)).sheetnames[0]
+    out = load_workbook(io.BytesIO(returned_workbook(form, left_out, [], "城关区")))[sheet]
+    assert "X1:Z2" in {str(r) for r in out.merged_cells.ranges}
+    monkeypatch.setattr(excel, "WorksheetReader", WorksheetReader)
+    assert _borders(out) == _borders(load_workbook(io.BytesIO(left_out))[sheet])
