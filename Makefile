@@ -86,7 +86,7 @@ docx-template: $(VENV)/.runtime ## 用 scripts/build_report_template.py 重建 t
 	$(PY) scripts/build_report_template.py
 
 clean: ## 删除运行环境和 outbox/ 中生成的文件（保留链接的令牌、rounds/ 和 history/）
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache
 	find pipeline tests -name __pycache__ -type d -prune -exec rm -rf {} +
 	find outbox -mindepth 1 -maxdepth 1 -not -name .gitkeep -not -name tokens.json -not -name links.csv \
 		-not -name status.url -not -name rounds -not -name history -exec rm -rf {} + 2>/dev/null || true

@@ -20,6 +20,7 @@ from pathlib import Path
 from .errors import Fatal
 from .paths import EXAMPLE_INBOX, ROOT, SCRIPTS
 from .spec.config import load_settings
+from .store.cache import CheckedSettings
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
@@ -221,7 +222,7 @@ def report(args) -> int:
         import gc
 
         gc.disable()
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, CheckedSettings())
     from .run.report import report as run_report
     from .store import outbox as write
 
@@ -294,7 +295,7 @@ def example(args) -> int:
     from .spec.units import load_units
     from .store.outbox import write_tree
 
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, CheckedSettings())
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     counts = SCRIPTS / "township-counts-gansu-2016.csv"
@@ -315,7 +316,7 @@ def templates(args) -> int:
 
     if args.townships and not args.townships.is_file():
         raise Fatal(f"乡镇名单文件不存在：{args.townships}；请检查 TOWNSHIPS= 给出的路径。")
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, CheckedSettings())
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     outbox, chosen = args.outbox or DEFAULT_OUTBOX, list(units.units)

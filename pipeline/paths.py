@@ -17,6 +17,7 @@ SCHEMAS = ROOT / "schemas"
 TEMPLATES = ROOT / "templates"
 EXAMPLE_INBOX = ROOT / "examples" / "gansu-2016"
 SCRIPTS = ROOT / "scripts"
+CACHE = ROOT / ".cache"  # what this program makes from its own files (checked settings), safe to delete
 
 
 @lru_cache(maxsize=32)

@@ -414,6 +414,7 @@ def serve_command(args) -> int:
     from ..spec.config import load_settings
     from ..spec.form import load_form
     from ..spec.units import load_units
+    from ..store.cache import CheckedSettings
     from ..store.links import ensure_links
     from ..store.outbox import refuse_overlap
 
@@ -421,7 +422,7 @@ def serve_command(args) -> int:
     if not inbox.is_dir():
         raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
     refuse_overlap(inbox, outbox)  # as make report does, before anything is read or written
-    settings = load_settings(args.config)
+    settings = load_settings(args.config, CheckedSettings())
     form = load_form(settings.form_path)
     units = load_units(form.units_file)
     rounds = round_watch(outbox, (args.round or settings.round or "").strip(), args.previous)

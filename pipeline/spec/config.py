@@ -106,11 +106,18 @@ NAMED_TABLES = {"rounds": (RoundReport, '[rounds."2016-12"]', "轮次", "一轮"
                 "cities": (CityReport, '[cities."620100"]', "市（州）", "一个市（州）", "每个市（州）")}
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """The settings in `path` (default settings.toml), or `SettingsError` saying what to fix."""
+def load_settings(path: Path | None = None, checked_before=None) -> Settings:
+    """The settings in `path` (default settings.toml), or `SettingsError` saying what to fix.
+    `checked_before`: files checked before, by their bytes (store.cache.CheckedSettings: get,
+    put): building the schema and importing pydantic take a fifth of a second, every run."""
     path = path or ROOT / "settings.toml"
-    raw = _parse(path)
-    checked = _check(raw, path)
+    data = _read(path)
+    raw = _parse(data, path)
+    checked = checked_before.get(data) if checked_before is not None else None
+    if checked is None:
+        checked = _check(raw, path)
+        if checked_before is not None:
+            checked_before.put(data, checked)
     values: dict[str, Any] = {}
     for f in fields(Settings):
         section, name = f.metadata["section"], f.metadata["name"] or f.name
@@ -128,13 +135,16 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(**values)
 
 
-def _parse(path: Path) -> dict:
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise SettingsError(f"找不到设置文件 {path}：请检查 --config（或 CONFIG=）给出的路径；默认是项目根目录下的 settings.toml。") from None
     except OSError as e:
         raise SettingsError(f"无法读取设置文件 {path}（{e.strerror}）：请检查文件的权限。") from None
+
+
+def _parse(data: bytes, path: Path) -> dict:
     if data.startswith(b"\xef\xbb\xbf"):  # Notepad's UTF-8 with BOM: the same text
         data = data[3:]
     try:

@@ -4,7 +4,8 @@ consolidated.xlsx's township rows; the returned workbooks; the compiled template
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
-inbox, and is the pipeline's own: it is not meant to be shared or edited.
+inbox, and is the pipeline's own: it is not meant to be shared or edited. One cache is the
+project's (its own `.cache/`): the settings file as checked, read before an outbox is known.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Source
-from ..paths import code_fingerprint
+from ..paths import CACHE, ROOT, code_fingerprint
 from .files import write_atomic
 
 VERSION = 5  # bump when the records between read and validate change shape (5: sealed entries)
@@ -250,6 +251,52 @@ def compiled_templates(folder: Path, fingerprint: str):
             if old.is_dir():
                 shutil.rmtree(old, ignore_errors=True)
     return lambda kind: CompiledTemplates(kept, kind)
+
+
+class CheckedSettings:
+    """Settings files checked before, by their bytes: the checked values as JSON in the
+    project's .cache/settings/, keyed by the file's SHA-256, the settings code and the pinned
+    packages (pydantic's version among them). Only a file that passed is kept; one that does
+    not verify, or cannot be read or written, costs the check (a fifth of a second), never a
+    wrong setting. Not the outbox's: the settings are read before an outbox is known."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder if folder is not None else CACHE / "settings"
+
+    def _path(self, data: bytes) -> Path:
+        import hashlib
+
+        h = hashlib.sha256(data)
+        h.update(code_fingerprint("spec").encode())
+        try:
+            h.update((ROOT / "requirements.lock").read_bytes())
+        except OSError:
+            h.update(b"-")
+        return self.folder / f"{h.hexdigest()[:32]}.json"
+
+    def get(self, data: bytes) -> dict | None:
+        import json
+
+        try:
+            kept = _opened(self._path(data).read_bytes())
+            value = json.loads(kept) if kept is not None else None
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def put(self, data: bytes, checked: dict) -> None:
+        import json
+
+        path = self._path(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("*.json"):  # the latest file's only
+                if old != path:
+                    old.unlink(missing_ok=True)
+            write_atomic(path, _seal(json.dumps(checked, ensure_ascii=False).encode("utf-8")),
+                         prefix=TEMPORARY + "settings-")
+        except (OSError, TypeError, ValueError):
+            pass  # a project folder the office cannot write to: the check is made every run, as before
 
 
 class Hashes:

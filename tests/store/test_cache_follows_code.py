@@ -25,6 +25,7 @@ KEYS = {
     "read": cache.reader_fingerprint,
     "xlsx blocks": cache._writer_fingerprint,
     "returned workbooks": cache._returned_fingerprint,
+    "checked settings": lambda: cache.CheckedSettings(paths.ROOT)._path(b"").name,
 }
 
 
@@ -39,7 +40,8 @@ def _all() -> dict[str, str]:
     ("model.py", {"read", "xlsx blocks", "returned workbooks"}),
     ("stages/read/layout.py", {"read", "xlsx blocks", "returned workbooks"}),
     ("stages/validate.py", {"read", "xlsx blocks", "returned workbooks"}),
-    ("spec/numbers.py", {"read", "xlsx blocks", "returned workbooks"}),
+    ("spec/numbers.py", {"read", "xlsx blocks", "returned workbooks", "checked settings"}),
+    ("spec/config.py", {"read", "xlsx blocks", "returned workbooks", "checked settings"}),
     ("outputs/xlsx_writer.py", {"xlsx blocks", "returned workbooks"}),
     ("outputs/returned.py", {"xlsx blocks", "returned workbooks"}),
     ("run/report.py", {"returned workbooks"}),
