@@ -1,5 +1,5 @@
 """The Jinja environments over templates/: one per folder and flavour (HTML, autoescaped; plain
-text), their filters, and the compiled templates kept in the outbox's cache."""
+text), their filters, and the compiled templates kept in the project's cache."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ TEMPLATES_DIR = TEMPLATES
 class _Kept(jinja2.BytecodeCache):
     """Where one kind of environment (autoescape on or off: the same template compiles
     differently for each) keeps its compiled templates: nowhere, until a run lends it a place
-    (the store's, in the outbox's cache), so that a run loads them instead of compiling them
-    again, a fortieth of a second a run. A place has load_bytecode and dump_bytecode."""
+    (the store's, in the project's cache), so that a run loads them instead of compiling them
+    again, a sixteenth of a second a run. A place has load_bytecode and dump_bytecode."""
 
     def __init__(self) -> None:
         self.place = None

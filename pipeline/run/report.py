@@ -36,7 +36,7 @@ from ..outputs.workbook import (
     made_blocks,
     township_blocks,
 )
-from ..paths import EXAMPLE_INBOX, ROOT
+from ..paths import CACHE, EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
 from ..spec.form import Form, load_form
@@ -113,7 +113,7 @@ def build_run(
     finally:
         word.close()
         checker.close()
-        keep_compiled_templates(None)  # this outbox's cache is this run's, under its lock
+        keep_compiled_templates(None)  # lent for this run only
         if gc_was_enabled:
             gc.enable()
 
@@ -132,7 +132,9 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     previous = (in_background(read_previous, plan.previous, form, True, scope.identity)
                 if plan and isinstance(plan.previous, Path) else None)
     guard = Guard(form)
-    keep_compiled_templates(compiled_templates(cache_dir / "templates", template_fingerprint()) if cache_dir else None)
+    # The templates as compiled are the program's, not the outbox's: kept in the project's cache,
+    # a fresh outbox does not compile them again (a sixteenth of a second).
+    keep_compiled_templates(compiled_templates(CACHE / "templates", template_fingerprint()) if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
     timings["discover"] = time.perf_counter() - t
 

@@ -1,11 +1,12 @@
 """The caches in the outbox's `.cache/`: each file's read result and its validation findings,
 keyed by its SHA-256 and the form's fingerprint; each file's SHA-256 by its size and times;
-consolidated.xlsx's township rows; the returned workbooks; the compiled templates (templates/).
+consolidated.xlsx's township rows; the returned workbooks.
 
 A re-run after one county resends its return reads and validates only that file. Deleting the cache
 changes nothing but the time a run takes. It lives in the outbox (`.cache/`), never in the
-inbox, and is the pipeline's own: it is not meant to be shared or edited. One cache is the
-project's (its own `.cache/`): the settings file as checked, read before an outbox is known.
+inbox, and is the pipeline's own: it is not meant to be shared or edited. The project's own
+`.cache/` keeps what the program makes of its own files, for every outbox: the settings file
+as checked (read before an outbox is known) and the compiled templates (templates/).
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def _returned_fingerprint() -> str:
 
 
 class CompiledTemplates:
-    """The templates as Jinja compiles them, kept in the outbox's .cache/templates/<fingerprint>/
+    """The templates as Jinja compiles them, kept in the project's .cache/templates/<fingerprint>/
     (one kind of environment's each: outputs/templates lends it). A cache that cannot be read
     or written only costs the compiling."""
 

@@ -512,15 +512,18 @@ def returned_sheets(data: bytes) -> list[str]:
 
 
 def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compiling(tmp_path, settings, monkeypatch):
-    """A run keeps the templates as compiled in .cache/templates/, apart for escaped (HTML) and
-    plain text, since the same template compiles differently for each; the next process loads
-    them; what comes out is the same, and a damaged file is compiled again."""
+    """A run keeps the templates as compiled in the project's .cache/templates/ (a fresh outbox
+    need not compile them again), apart for escaped (HTML) and plain text, since the same
+    template compiles differently for each; the next process loads them; what comes out is the
+    same, and a damaged file is compiled again."""
     from pipeline.outputs import templates as render
+    from pipeline.run import report as run_report
 
-    cache = tmp_path / ".cache"
+    project = tmp_path / "project-cache"
+    monkeypatch.setattr(run_report, "CACHE", project)
     monkeypatch.setattr(render, "_ENVS", {})  # as a fresh process
-    first = build_run(EXAMPLE, settings, cache_dir=cache)
-    kept = sorted(p.name for p in (cache / "templates").glob("*/*.jinja"))
+    first = build_run(EXAMPLE, settings, cache_dir=tmp_path / "outbox-cache")
+    kept = sorted(p.name for p in (project / "templates").glob("*/*.jinja"))
     kinds = {name.split("-", 1)[0] for name in kept}
     assert kinds == {"html", "text"} and len(kept) >= 4  # report, validation, the narrative twice
     compiled = []
@@ -528,25 +531,24 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     monkeypatch.setattr(render.jinja2.Environment, "compile",
                         lambda self, *a, **k: compiled.append(a[1] if len(a) > 1 else k.get("name")) or real(self, *a, **k))
     monkeypatch.setattr(render, "_ENVS", {})
-    again = build_run(EXAMPLE, settings, cache_dir=cache)
+    again = build_run(EXAMPLE, settings, cache_dir=tmp_path / "another-outbox-cache")
     assert not [n for n in compiled if n]  # every named template loaded as compiled before
     for name in ("report.html", "validation.html", "totals.csv"):
         assert again.files[name] == first.files[name], name
-    for path in (cache / "templates").glob("*/*.jinja"):
+    for path in (project / "templates").glob("*/*.jinja"):
         path.write_bytes(path.read_bytes()[:40] + b"\x00damaged")
     monkeypatch.setattr(render, "_ENVS", {})
     compiled.clear()
-    damaged = build_run(EXAMPLE, settings, cache_dir=cache)
+    damaged = build_run(EXAMPLE, settings, cache_dir=tmp_path / "outbox-cache")
     assert len([n for n in compiled if n]) >= 4
     assert damaged.files["report.html"] == first.files["report.html"]
     # Another version of this code (or of Jinja) compiles afresh, into a folder of its own;
     # the old one goes.
-    [old] = (cache / "templates").iterdir()
-    from pipeline.run import report as run_report
+    [old] = (project / "templates").iterdir()
 
     monkeypatch.setattr(run_report, "template_fingerprint", lambda: "another")
     monkeypatch.setattr(render, "_ENVS", {})
     compiled.clear()
-    build_run(EXAMPLE, settings, cache_dir=cache)
+    build_run(EXAMPLE, settings, cache_dir=tmp_path / "outbox-cache")
     assert len([n for n in compiled if n]) >= 4
-    assert [p.name for p in (cache / "templates").iterdir()] == ["another"] and not old.exists()
+    assert [p.name for p in (project / "templates").iterdir()] == ["another"] and not old.exists()

@@ -52,8 +52,10 @@ def _same(run, expected) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_flipped_bit_in_any_cache_never_changes_a_figure(tmp_path, inbox, settings, without_cache, kind, monkeypatch):
     from pipeline.outputs import templates
+    from pipeline.run import report as run_report
 
     monkeypatch.setattr(templates, "_ENVS", {})
+    monkeypatch.setattr(run_report, "CACHE", tmp_path / ".cache")  # the project's cache (templates) beside the outbox's
 
     def fresh_run():
         templates._ENVS.clear()  # each run as a fresh process: templates compiled here are not loaded again
