@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from ..model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster
 from ..spec import wording
@@ -161,17 +162,16 @@ def county_rows(form: Form, totals: Totals, comparison: Comparison | None, about
 
 
 def county_blocks(form: Form, totals: Totals, comparison: Comparison | None = None, about: dict[str, str] | None = None,
-                  kept: dict[tuple, Block] | None = None, made: dict[tuple, Block] | None = None) -> dict[tuple, Block]:
+                  kept: dict[tuple, Block] | None = None) -> dict[tuple, Block]:
     """The rows of 县（市、区） as XML, a block per county, in order, keyed by all that decides one:
     its row, its values as totalled, its rows in each 明细 sheet (which its SUMs name), what the
     comparison adds and whose run it is. A block `kept` from an earlier run is used as it is: a
     re-run writes only the rows of the counties whose figures or place changed (a county's row
-    is 31 formulas; 3,000 of them took a third of a second). `made`: blocks made elsewhere for
-    this run (made_blocks), taken as they are."""
-    kept, made = kept or {}, made or {}
+    is 31 formulas; 3,000 of them took a third of a second)."""
+    kept = kept or {}
     keys = _county_keys(form, totals, comparison, about)
-    todo = [i for i, key in enumerate(keys) if key not in made and key not in kept]
-    made = made | dict(zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo)))
+    todo = [i for i, key in enumerate(keys) if key not in kept]
+    made = dict(zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo)))
     return {key: made[key] if key in made else kept[key] for key in keys}
 
 
@@ -201,51 +201,42 @@ def township_blocks(form: Form, totals: Totals, roster: Roster,
     sheet (`letters`: per file and sheet key, each field's column as the reader found it).
     A block is keyed by all that decides it (sheet, county code and name, the file's name and
     SHA-256, which fix the columns too), so a block `kept` from an earlier run is used as it
-    is; `made`: blocks made elsewhere for this run (made_blocks), taken as they are."""
+    is; `made`: blocks made elsewhere for this run (return_blocks), taken as they are."""
     kept, made = kept or {}, made or {}
     names = {code: c["name"] for code, c in totals.county_records}
     out: dict[str, dict[tuple, Block]] = {}
-    for spec, t, keys, bounds in _township_returns(form, totals, roster):
+    for spec, t, keys, bounds in _township_returns(form, totals.townships, names, _digests(roster)):
         todo = [i for i, key in enumerate(keys) if key not in made and not _trusted(key, kept)]
         fresh = dict(zip([keys[i] for i in todo], _township_made(spec, t, [bounds[i] for i in todo], names, letters)))
         out[spec.key] = {key: fresh.get(key) or made.get(key) or kept[key] for key in keys}
     return out
 
 
-def made_blocks(form: Form, totals: Totals, roster: Roster, kept: dict[tuple, Block],
-                letters: dict[tuple[str, str], dict[str, str]] | None, comparison: Comparison | None,
-                about: dict[str, str] | None, share: tuple[int, int]) -> dict[tuple, Block]:
-    """Share k of n (`share`) of the blocks of consolidated.xlsx that `kept` lacks, by key: of
-    each 明细 sheet's and of the counties' alike, so that n processes making one share each do
-    about as much. The shares together are every block to make; handed to township_blocks and
-    county_blocks as `made`, they are used as they are."""
-    names = {code: c["name"] for code, c in totals.county_records}
-    out: dict[tuple, Block] = {}
-    for spec, t, keys, bounds in _township_returns(form, totals, roster):
-        todo = _share([i for i, key in enumerate(keys) if not _trusted(key, kept)], share)
-        out |= zip([keys[i] for i in todo], _township_made(spec, t, [bounds[i] for i in todo], names, letters))
-    keys = _county_keys(form, totals, comparison, about)
-    todo = _share([i for i, key in enumerate(keys) if key not in kept], share)
-    out |= zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo))
-    return out
-
-
-def _share(items: list, share: tuple[int, int]) -> list:
-    k, n = share
-    return items[k * len(items) // n:(k + 1) * len(items) // n]
-
-
 def _trusted(key: tuple, kept: dict[tuple, Block]) -> bool:
     return key in kept and bool(key[-1])  # a block of a file with no hash: nothing to trust
 
 
-def _township_returns(form: Form, totals: Totals, roster: Roster):
-    """Per sheet of the form: its spec, its township rows, and per standing return (whose rows
-    come together) its block's key and its rows [start, end)."""
-    names = {code: c["name"] for code, c in totals.county_records}
-    digests = {u.source.path: u.source.sha256 for u in roster.units if u.source}
+def return_blocks(form: Form, townships: dict[str, pd.DataFrame], names: dict[str, str], digests: dict[str, str],
+                  letters: dict[tuple[str, str], dict[str, str]] | None) -> dict[tuple, Block]:
+    """The township blocks of the returns whose rows `townships` holds (per sheet, as
+    consolidate.township_rows gives them), by key, before anyone knows which returns will
+    stand: made while the returns are validated and chosen, they are used as made for those
+    that stand (a block's key says all it depends on), and the others' are not used."""
+    out: dict[tuple, Block] = {}
+    for spec, t, keys, bounds in _township_returns(form, townships, names, digests):
+        out |= zip(keys, _township_made(spec, t, bounds, names, letters))
+    return out
+
+
+def _digests(roster: Roster) -> dict[str, str]:
+    return {u.source.path: u.source.sha256 for u in roster.units if u.source}
+
+
+def _township_returns(form: Form, townships: dict[str, pd.DataFrame], names: dict[str, str], digests: dict[str, str]):
+    """Per sheet of the form: its spec, its township rows, and per return (whose rows come
+    together) its block's key and its rows [start, end)."""
     for spec in form.sheets:
-        t = totals.townships[spec.key]
+        t = townships[spec.key]
         files = t["file"].to_numpy()
         # Rows come return by return: a block starts wherever the file changes.
         starts = [0, *(np.flatnonzero(files[1:] != files[:-1]) + 1).tolist()] if len(files) else []

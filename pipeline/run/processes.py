@@ -46,7 +46,9 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
     When the copy fails or dies, fn runs here (where an error is reported as usual), unless
     `here_if_lost` is False: then the answer is None (what killed the copy would kill this).
     `may_fork`: fn may start copies of its own (a daemon process may not): the copy is then no
-    daemon, and ends with this process all the same (die_with_parent)."""
+    daemon, and ends with this process all the same (die_with_parent). The function returned
+    may be handed to a later copy of this process, which then waits for the result instead (once:
+    the result is read from the pipe by whoever asks first)."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
@@ -57,10 +59,14 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
     process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=not may_fork)
     process.start()
     send.close()
+    starter = os.getpid()
 
     def wait() -> T:
+        # Asked in a later copy of this process (a sibling of the copy), the pipe alone tells
+        # whether the copy is still there: it closes when the copy ends.
+        mine = os.getpid() == starter
         try:
-            kind, value = _receive(receive, process)
+            kind, value = _receive(receive, process if mine else None)
         except EOFError:
             kind, value = "lost", None
         finally:
@@ -68,7 +74,8 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
             # Not waited for: a copy that has just sent a large result takes a few hundredths
             # of a second to end, and nothing here needs it gone. Reaped now if it has ended,
             # else by multiprocessing when it next starts a process (or by the system at exit).
-            process.join(timeout=0)
+            if mine:
+                process.join(timeout=0)
         if kind == "ok":
             return value
         return fn(*args) if here_if_lost else None

@@ -33,7 +33,7 @@ from ..outputs.workbook import (
     PROVINCE_LEVEL,
     consolidated_xlsx,
     county_blocks,
-    made_blocks,
+    return_blocks,
     township_blocks,
 )
 from ..paths import CACHE, EXAMPLE_INBOX, ROOT
@@ -44,7 +44,7 @@ from ..spec.scope import PROVINCE, Scope, province
 from ..spec.scope import city as city_scope
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
-from ..stages.consolidate import Totals, consolidate
+from ..stages.consolidate import Totals, consolidate, township_rows
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
 from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
@@ -57,7 +57,7 @@ from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
 LOG = "internal-errors.log"
-BLOCKS_APART_FROM = 1000  # new returns; fewer blocks take less to make than a second process to start
+BLOCKS_APART_FROM = 1000  # new returns; fewer blocks are made in the workbooks' process, when it starts
 
 
 @dataclass(frozen=True)
@@ -173,10 +173,25 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         if fresh >= PARALLEL_FROM and not checker.started:
             start_word()
 
+    # Many new returns (a first run): their township rows of consolidated.xlsx are made by a copy
+    # of this process while this one validates, chooses and totals; the workbooks' process uses
+    # those of the returns that stand.
+    early: list[Callable[[], dict | None]] = []
+    new_files = {s.path for s in view.readable() if not cache.has(s)} if to_read >= BLOCKS_APART_FROM else set()
+
+    def after_tabulating(tables) -> None:
+        if not new_files:
+            return
+        fresh = [i for i, r in enumerate(tables.returns) if r.source.path in new_files]
+        names = {u.code: u.name for u in units.units}
+        digests = {s.path: s.sha256 for s in view.sources}
+        letters = {(r.source.path, key): s.columns for r in tables.returns for key, s in r.sheets.items()}
+        early.append(in_background(_fresh_blocks, form, tables, fresh, names, digests, letters))
+
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
     checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
                     scope=scope if scope.level != PROVINCE else None, checker=checker, progress=progress,
-                    after_reading=after_reading)
+                    after_reading=after_reading, after_tabulating=after_tabulating)
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
     whole, form, units = form, scope.form, scope.units
@@ -240,9 +255,8 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
              "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,
              "parent_code": "" if scope.level == PROVINCE else whole.region_code,
              "parent_name": "" if scope.level == PROVINCE else whole.region_name}
-    # Many new returns (a first run): the workbooks' blocks are made by two processes.
     workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
-                              sheets, explained, view, guard.stamp, letters, about, to_read >= BLOCKS_APART_FROM,
+                              sheets, explained, view, guard.stamp, letters, about, early[0] if early else None,
                               may_fork=True)
     standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}
     returns = {standing[r.source.path]: r.ret for r in results if r.ret is not None and r.source.path in standing}
@@ -354,32 +368,36 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
             list(faults.values()))
 
 
+def _fresh_blocks(form: Form, tables, fresh: list[int], names: dict[str, str], digests: dict[str, str],
+                  letters: dict) -> dict[tuple, object]:
+    """The township blocks of the returns at positions `fresh` (made in a copy of the run's
+    process: their rows are gathered there too, not held by the run)."""
+    return return_blocks(form, township_rows(tables, fresh), names, digests, letters)
+
+
 def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
                comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
                explained: dict[tuple[str, str], str], view: InboxView,
                stamp: str, letters: dict | None = None, about: dict | None = None,
-               apart: bool = False) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
+               early: Callable[[], dict | None] | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
     """The returned workbooks, county by county under the guard (one that cannot be marked up
     goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
-    with every finding. Made by a copy of the run's process; `apart`: half of consolidated.xlsx's
-    blocks to make are made by a copy of that copy, started first, while it makes the returned
-    workbooks and the other half (the run's process has little left to do by then)."""
+    with every finding. Made by a copy of the run's process; `early`: waits for the township
+    blocks another copy has made of the returns read afresh (asked last: it had a head start)."""
     from ..outputs.xlsx_writer import Block
 
     guard = Guard(form, f"{stamp}-W")
     kept = cache.load(Block._make)
-    other = in_background(made_blocks, form, totals, roster, kept, letters, comparison, about, (1, 2)) if apart else None
     returned = ReturnedCache(cache.folder)
     out, faults = returned_workbooks(form, roster, findings, sheets, view, returned, guard)
     returned.save()
     if faults:
         findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
         roster = with_warning_counts(roster, faults)
-    made = {}
-    if other is not None:  # this process's share, then the copy's
-        made = made_blocks(form, totals, roster, kept, letters, comparison, about, (0, 2)) | other()
+    counties = county_blocks(form, totals, comparison, about, kept)
+    made = (early() or {}) if early is not None else {}
     blocks = township_blocks(form, totals, roster, kept, letters, made)
-    blocks[COUNTY_SHEET] = county_blocks(form, totals, comparison, about, kept, made)
+    blocks[COUNTY_SHEET] = counties
     cache.save(kept, blocks)
     out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
     return out, guard.incidents, faults

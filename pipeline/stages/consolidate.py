@@ -89,16 +89,28 @@ def county_sums(form: Form, roster: Roster, tables: Tables) -> tuple[pd.DataFram
     chosen = [i for i, r in enumerate(returns) if standing.get(r.county_code) == r.source.path]
     keys = list(form.field_keys)
     code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
-    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
-
     per_county = pd.DataFrame(index=pd.Index([returns[i].county_code for i in chosen], name="code"))
-    detail: dict[str, pd.DataFrame] = {}
-    for sheet_key, sf in tables.sheets.items():
+    for sf in tables.sheets.values():
         fields = [f.key for f in sf.spec.count_fields]
         frame = sf.frame[sf.frame["_ret"].isin(chosen)]
         summed = frame.groupby("_ret")[fields].sum()
         summed.index = code_of[summed.index.to_numpy()]
         per_county = per_county.join(summed, how="left")
+    # A county with no township rows in a sheet still counts: zero, not missing.
+    per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
+    return per_county, township_rows(tables, chosen)
+
+
+def township_rows(tables: Tables, chosen: list[int]) -> dict[str, pd.DataFrame]:
+    """Per sheet, every township row of the returns at positions `chosen` (of tables.returns),
+    in order, with its source: code, file, sheet, row, township, then the figures."""
+    returns = tables.returns
+    code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
+    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
+    detail: dict[str, pd.DataFrame] = {}
+    for sheet_key, sf in tables.sheets.items():
+        fields = [f.key for f in sf.spec.count_fields]
+        frame = sf.frame[sf.frame["_ret"].isin(chosen)]
         at = frame["_ret"].to_numpy()
         sheet_of = np.array([r.sheets[sheet_key].name if sheet_key in r.sheets else "" for r in returns] or [""],
                             dtype=object)
@@ -107,9 +119,7 @@ def county_sums(form: Form, roster: Roster, tables: Tables) -> tuple[pd.DataFram
              "township": frame["township"].to_numpy()}
             | {k: frame[k].array for k in fields}
         )
-    # A county with no township rows in a sheet still counts: zero, not missing.
-    per_county = per_county.reindex(columns=keys).fillna(0).astype("int64")
-    return per_county, detail
+    return detail
 
 
 def _with_rates(form: Form, frame: pd.DataFrame) -> pd.DataFrame:

@@ -243,43 +243,89 @@ def test_county_rows_kept_from_a_run_are_used_and_only_a_changed_countys_row_is_
     assert all(sheet.column_dimensions[letter].width < 20 for letter in "EFGH")
 
 
-def test_blocks_made_in_two_shares_are_the_blocks_made_in_one(tmp_path, settings, monkeypatch):
-    """A first run over many returns makes consolidated.xlsx's blocks in two processes, a share
-    each: the shares part every block to make between them, and the workbook is the same bytes."""
+def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after(tmp_path, settings, monkeypatch):
+    """A first run over many returns has a copy of the process make every fresh return's township
+    blocks while the returns are validated and chosen: those of the returns that stand are the
+    blocks made from the totals, the workbooks' process makes none itself, and
+    consolidated.xlsx is the same bytes."""
     import json
     import os
 
-    from pipeline.outputs.workbook import COUNTY_SHEET, county_blocks, made_blocks, township_blocks
+    from pipeline.outputs import workbook
+    from pipeline.outputs.workbook import return_blocks, township_blocks
     from pipeline.run import report as report_module
+    from pipeline.stages.consolidate import township_rows
+    from pipeline.stages.tabulate import tabulate
 
     run = build_run(EXAMPLE, settings)
     form, totals, roster = run.form, run.totals, run.roster
-    whole = township_blocks(form, totals, roster) | {COUNTY_SHEET: county_blocks(form, totals)}
-    every = {key: block for blocks in whole.values() for key, block in blocks.items()}
-    kept = dict(list(every.items())[::3])
-    shares = [made_blocks(form, totals, roster, kept, None, None, None, (k, 2)) for k in (0, 1)]
-    assert not shares[0].keys() & shares[1].keys()
-    assert shares[0].keys() | shares[1].keys() == every.keys() - kept.keys()
-    assert abs(len(shares[0]) - len(shares[1])) <= 1 + len(form.sheets)  # about as much each
-    made = shares[0] | shares[1]
-    assert all(made[key] == every[key] for key in made)
-    assert township_blocks(form, totals, roster, kept, made=made) | {
-        COUNTY_SHEET: county_blocks(form, totals, kept=kept, made=made)} == whole
+    letters = {(r.source.path, k): s.columns for r in run.results if r.ret for k, s in r.ret.sheets.items()}
+    tables = tabulate(form, [r.ret for r in run.results if r.ret])
+    names = {code: c["name"] for code, c in totals.county_records}
+    digests = {r.source.path: r.source.sha256 for r in run.results}
+    early = return_blocks(form, township_rows(tables, list(range(len(tables.returns)))), names, digests, letters)
+    whole = township_blocks(form, totals, roster, letters=letters)
+    for blocks in whole.values():
+        assert all(early[key] == block for key, block in blocks.items())
+    monkeypatch.setattr(workbook, "_township_made", lambda spec, t, spans, *a: [] if not spans else 1 / 0)
+    assert township_blocks(form, totals, roster, letters=letters, made=early) == whole  # none made again
+    monkeypatch.undo()
 
     calls = tmp_path / "calls"
-    real = report_module.made_blocks
+    real_made, real_early = workbook._township_made, report_module.return_blocks
 
-    def noted(*args):
-        with open(calls, "a") as f:
-            f.write(json.dumps([os.getpid(), args[-1]]) + "\n")
-        return real(*args)
+    def noted(name, real):
+        def call(*args):
+            if name == "early" or args[2]:
+                with open(calls, "a") as f:
+                    f.write(json.dumps([os.getpid(), name]) + "\n")
+            return real(*args)
+        return call
 
-    monkeypatch.setattr(report_module, "made_blocks", noted)
+    monkeypatch.setattr(workbook, "_township_made", noted("made", real_made))
+    monkeypatch.setattr(report_module, "return_blocks", noted("early", real_early))
     monkeypatch.setattr(report_module, "BLOCKS_APART_FROM", 1)
     apart = build_run(EXAMPLE, settings)
-    shared = [json.loads(line) for line in calls.read_text().splitlines()]
-    assert sorted(share for _, share in shared) == [[0, 2], [1, 2]] and len({pid for pid, _ in shared}) == 2
+    noted_calls = [json.loads(line) for line in calls.read_text().splitlines()]
+    [early_pid] = [pid for pid, name in noted_calls if name == "early"]
+    assert early_pid != os.getpid() and {pid for pid, _ in noted_calls} == {early_pid}  # no block made elsewhere
     assert apart.files["consolidated.xlsx"] == run.files["consolidated.xlsx"]
+
+
+def test_a_copy_asked_for_by_a_later_copy_is_waited_for_there_and_done_there_when_lost(tmp_path):
+    """The workbooks' process waits for the blocks its sibling makes: when the sibling is
+    killed, the work is done where it was asked for."""
+    import multiprocessing
+    import os
+    import signal
+
+    from pipeline.run.processes import in_background
+
+    flag = str(tmp_path / "first")
+    wait = in_background(_slow_the_first_time, flag, "made")
+    [copy] = multiprocessing.active_children()
+    asked = in_background(lambda: (wait(), os.getpid()))
+    while not os.path.exists(flag):
+        time.sleep(0.01)
+    time.sleep(1.2)  # the asker has looked for the copy, which is not its child, more than once
+    os.kill(copy.pid, signal.SIGKILL)
+    started = time.monotonic()
+    value, where = asked()
+    assert value == "made" and where != os.getpid()
+    assert time.monotonic() - started < 10
+    assert in_background(lambda: wait())() == "made"  # asked again, the copy long gone: done there too
+
+
+def _slow_the_first_time(flag: str, value: str) -> str:
+    """A minute the first time (in the copy), at once after (where it is done instead)."""
+    import os
+
+    try:
+        os.close(os.open(flag, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return value
+    time.sleep(60)
+    return value
 
 
 def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
