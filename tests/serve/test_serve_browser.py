@@ -82,8 +82,24 @@ def submit(driver, path: Path | None, button: str = "send") -> str:
         driver.find_element(By.ID, "file").send_keys(str(path))
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, button).click()
-    WebDriverWait(driver, 30).until(ec.staleness_of(page))  # the answer, not the page it was sent from
+    WebDriverWait(driver, 30).until(lambda _: gone(page))  # the answer, not the page it was sent from
     return WebDriverWait(driver, 30).until(ec.presence_of_element_located((By.TAG_NAME, "main"))).text
+
+
+def gone(element) -> bool:
+    """The element's page has been left. Chromium says so as a stale element, or, caught while
+    the new page replaces the old, as a node that no longer belongs to the document."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if "does not belong to the document" in str(e):
+            return True
+        raise
+    return False
 
 
 def returns(tmp_path: Path, form, unit, **variants: list[dict]) -> dict[str, Path]:
