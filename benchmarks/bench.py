@@ -172,13 +172,14 @@ def child(inbox: str, outbox: str, form_path: str) -> None:
 
     from pipeline.run.report import build_run
     from pipeline.spec.config import load_settings
+    from pipeline.store.cache import CheckedSettings
     from pipeline.store.outbox import write_outputs
 
     t_import = time.perf_counter() - t0
     import gc
 
     gc.disable()  # as `python -m pipeline report` does: the process ends with the run (cli.report)
-    settings = replace(load_settings(), form_path=Path(form_path))
+    settings = replace(load_settings(None, CheckedSettings()), form_path=Path(form_path))  # as the command line does
     run = build_run(Path(inbox), settings, cache_dir=Path(outbox) / ".cache")
     t = time.perf_counter()
     write_outputs(Path(outbox), run.files, stamp=None)

@@ -168,8 +168,11 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     if not checker.started and to_read < PARALLEL_FROM:
         start_word()
 
+    read_at: list[float] = []  # when the reading ended: validating (and choosing) starts there
+
     def after_reading(fresh: int) -> None:
-        timings["read"] = time.perf_counter() - t
+        read_at.append(time.perf_counter())
+        timings["read"] = read_at[0] - t
         if fresh >= PARALLEL_FROM and not checker.started:
             start_word()
 
@@ -195,7 +198,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
     whole, form, units = form, scope.form, scope.units
-    t = time.perf_counter()
+    t = read_at[0] if read_at else time.perf_counter()
     if not word.started:
         start_word()
     files_checked, roster, findings = checked.files, checked.roster, list(checked.findings)
