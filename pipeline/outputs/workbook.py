@@ -175,6 +175,17 @@ def county_blocks(form: Form, totals: Totals, comparison: Comparison | None = No
     return {key: made[key] if key in made else kept[key] for key in keys}
 
 
+def county_share(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None,
+                 kept: dict[tuple, Block], share: tuple[int, int]) -> dict[tuple, Block]:
+    """Share k of n (`share`) of the county rows `kept` lacks, by key: n processes making one
+    share each make them all, and county_blocks takes them as kept."""
+    keys = _county_keys(form, totals, comparison, about)
+    todo = [i for i, key in enumerate(keys) if key not in kept]
+    k, n = share
+    part = todo[k * len(todo) // n:(k + 1) * len(todo) // n]
+    return dict(zip([keys[i] for i in part], _county_made(form, totals, comparison, about, part)))
+
+
 def _county_keys(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None) -> list[tuple]:
     spans = detail_spans(totals)
     more = comparison_columns(form, totals, comparison)[1 + len(totals.city_records):] if comparison is not None else None

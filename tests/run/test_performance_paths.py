@@ -162,8 +162,9 @@ def test_a_helper_killed_mid_job_is_done_over_here():
 
     import multiprocessing
 
+    before = set(multiprocessing.active_children())
     wait = in_background(_slow_away_from, os.getpid(), "written")
-    [copy] = multiprocessing.active_children()
+    [copy] = set(multiprocessing.active_children()) - before
     os.kill(copy.pid, signal.SIGKILL)
     started = time.monotonic()
     assert wait() == "written"
@@ -246,8 +247,8 @@ def test_county_rows_kept_from_a_run_are_used_and_only_a_changed_countys_row_is_
 def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after(tmp_path, settings, monkeypatch):
     """A first run over many returns has a copy of the process make every fresh return's township
     blocks while the returns are validated and chosen: those of the returns that stand are the
-    blocks made from the totals, the workbooks' process makes none itself, and
-    consolidated.xlsx is the same bytes."""
+    blocks made from the totals, the workbooks' process makes none itself (and half the county
+    rows, a copy of it the rest), and consolidated.xlsx is the same bytes."""
     import json
     import os
 
@@ -270,6 +271,11 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
     monkeypatch.setattr(workbook, "_township_made", lambda spec, t, spans, *a: [] if not spans else 1 / 0)
     assert township_blocks(form, totals, roster, letters=letters, made=early) == whole  # none made again
     monkeypatch.undo()
+    counties = workbook.county_blocks(form, totals)
+    kept = dict(list(counties.items())[::3])
+    halves = [workbook.county_share(form, totals, None, None, kept, (k, 2)) for k in (0, 1)]
+    assert not halves[0].keys() & halves[1].keys() and abs(len(halves[0]) - len(halves[1])) <= 1
+    assert halves[0] | halves[1] == {key: block for key, block in counties.items() if key not in kept}
 
     calls = tmp_path / "calls"
     real_made, real_early = workbook._township_made, report_module.return_blocks
@@ -282,13 +288,24 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
             return real(*args)
         return call
 
+    def shared(*args):
+        with open(calls, "a") as f:
+            f.write(json.dumps([os.getpid(), list(args[-1])]) + "\n")
+        return real_share(*args)
+
+    real_share = report_module.county_share
     monkeypatch.setattr(workbook, "_township_made", noted("made", real_made))
     monkeypatch.setattr(report_module, "return_blocks", noted("early", real_early))
+    monkeypatch.setattr(report_module, "county_share", shared)
     monkeypatch.setattr(report_module, "BLOCKS_APART_FROM", 1)
     apart = build_run(EXAMPLE, settings)
     noted_calls = [json.loads(line) for line in calls.read_text().splitlines()]
     [early_pid] = [pid for pid, name in noted_calls if name == "early"]
-    assert early_pid != os.getpid() and {pid for pid, _ in noted_calls} == {early_pid}  # no block made elsewhere
+    made_at = {pid for pid, name in noted_calls if name in ("early", "made")}
+    assert early_pid != os.getpid() and made_at == {early_pid}  # no township block made elsewhere
+    # the county rows in two shares, by two processes
+    shares = {pid: share for pid, share in noted_calls if isinstance(share, list)}
+    assert sorted(shares.values()) == [[0, 2], [1, 2]] and os.getpid() not in shares
     assert apart.files["consolidated.xlsx"] == run.files["consolidated.xlsx"]
 
 
@@ -302,8 +319,9 @@ def test_a_copy_asked_for_by_a_later_copy_is_waited_for_there_and_done_there_whe
     from pipeline.run.processes import in_background
 
     flag = str(tmp_path / "first")
+    before = set(multiprocessing.active_children())  # another test's copies, not yet reaped, may be there
     wait = in_background(_slow_the_first_time, flag, "made")
-    [copy] = multiprocessing.active_children()
+    [copy] = set(multiprocessing.active_children()) - before
     asked = in_background(lambda: (wait(), os.getpid()))
     while not os.path.exists(flag):
         time.sleep(0.01)
