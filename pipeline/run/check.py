@@ -148,14 +148,14 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
                 passwords: tuple[str, ...] = (), cache: ReadCache | None = None, guard: Guard,
                 checker: Helper | None = None, progress: Callable[[int, int], None] | None = None,
                 after_reading: Callable[[int], None] | None = None,
-                after_tabulating: Callable[[Tables], None] | None = None,
+                after_tabulating: Callable[[Tables, list[Finding]], None] | None = None,
                 reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> FilesChecked:
     """Read and validate `sources` (their bytes in `data`) exactly as `make report` does: one
     validation over all of them. `cache` serves content read or validated before.
     `after_reading(n)` is told, once the files are read, how many were read afresh (the report
-    starts its Word helper then); `after_tabulating(tables)` is handed every return's rows before
-    they are validated (the report starts making consolidated.xlsx's rows then). `reader`: who
-    reads (run.read_all)."""
+    starts its Word helper then); `after_tabulating(tables, findings)` is handed every return's
+    rows and the findings so far before the returns are validated (the report starts making
+    consolidated.xlsx's rows then). `reader`: who reads (run.read_all)."""
     cache = cache if cache is not None else ReadCache(None, "")
     findings = file_findings(form, sources, units)
     readable = [s for s in sources if s.kind in READABLE]
@@ -175,7 +175,7 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
     checks = start_validation(form, with_return, cache, guard, units, checker)
     tables = tabulate(form, [r.ret for r in with_return])
     if after_tabulating:
-        after_tabulating(tables)
+        after_tabulating(tables, findings)
     findings += checks(tables)
     return FilesChecked(tuple(sources), tuple(results), tuple(findings), tables, to_read)
 

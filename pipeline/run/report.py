@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import Fatal
-from ..model import Finding, ReadResult, Return, Roster, Source
+from ..model import Finding, ReadResult, Return, Roster, Severity, Source
 from ..outputs.charts import chart_data
 from ..outputs.compared import round_label
 from ..outputs.html import render_html, render_validation
@@ -181,10 +181,15 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     # of this process while this one validates, chooses and totals; the workbooks' process uses
     # those of the returns that stand.
     early: list[Callable[[], dict | None]] = []
-    new_files = {s.path for s in view.readable() if not cache.has(s)} if to_read >= BLOCKS_APART_FROM else set()
+    new_files = {s.path for s in view.readable() if not cache.has(s)}
 
-    def after_tabulating(tables) -> None:
-        if not new_files:
+    def after_tabulating(tables, findings: list[Finding]) -> None:
+        if checker.started and any(f.severity != Severity.INFO and f.file in new_files for f in findings):
+            # A new file with a problem: its workbook will most likely go back. openpyxl is
+            # imported while the checker validates (this process would only wait), and the
+            # workbooks' process, forked later, has it.
+            from ..outputs import returned  # noqa: F401 - loaded for that process to inherit
+        if to_read < BLOCKS_APART_FROM:
             return
         fresh = [i for i, r in enumerate(tables.returns) if r.source.path in new_files]
         names = {u.code: u.name for u in units.units}

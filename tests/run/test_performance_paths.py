@@ -84,6 +84,35 @@ def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
     assert help_out.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_openpyxl_is_loaded_while_the_checker_validates_only_when_a_new_file_has_a_problem(tmp_path, form, units):
+    """A few new returns are validated by the checker while the run would only wait: when one of
+    them has a problem its workbook will go back, and openpyxl (a tenth of a second) is loaded
+    then, for the workbooks' process to inherit; a clean inbox never loads it in the run's process."""
+    from tests.builders import write_return
+
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    for code in ("620102", "620103"):
+        write_return(clean, form, units.by_code(code))
+    warned = tmp_path / "warned"
+    warned.mkdir()
+    write_return(warned, form, units.by_code("620102"))
+    write_return(warned, form, units.by_code("620103"), filed_on=None)  # no 填报日期: a warning, found as it is read
+
+    def loaded(inbox) -> str:
+        code = ("import sys\n"
+                "from pipeline.spec.config import load_settings\n"
+                "from pipeline.run.report import build_run\n"
+                f"run = build_run(__import__('pathlib').Path({str(inbox)!r}), load_settings())\n"
+                "print(len([k for k in run.files if k.startswith('returns/')]), 'openpyxl' in sys.modules)\n")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip().splitlines()[-1]
+
+    assert loaded(clean) == "0 False"
+    assert loaded(warned) == "1 True"
+
+
 def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_path, settings, form, units, monkeypatch):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
