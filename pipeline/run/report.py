@@ -3,7 +3,8 @@ the previous round, and every output made as bytes; then written to the outbox, 
 
 `report()` is what the command line calls; `build_run()` is the stage order alone, from an
 inbox to the outputs as bytes, which tests call too. Scheduling (helper processes, reading
-across processes) is the runner's; each per-unit step here runs under its guard.
+across processes) is the runner's; each per-unit step here runs under its guard. The returned
+workbooks and consolidated.xlsx are the workbooks' process's (run/workbooks).
 """
 
 from __future__ import annotations
@@ -27,16 +28,7 @@ from ..outputs.snapshot import snapshot_bytes
 from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
-from ..outputs.workbook import (
-    CITY_LEVEL,
-    COUNTY_SHEET,
-    PROVINCE_LEVEL,
-    consolidated_xlsx,
-    county_blocks,
-    county_share,
-    return_blocks,
-    township_blocks,
-)
+from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL
 from ..paths import CACHE, EXAMPLE_INBOX, ROOT
 from ..spec.config import Settings
 from ..spec.dates import dating
@@ -45,15 +37,16 @@ from ..spec.scope import PROVINCE, Scope, province
 from ..spec.scope import city as city_scope
 from ..spec.units import UnitList, load_units
 from ..stages.compare import Comparison, compare
-from ..stages.consolidate import Totals, consolidate, township_rows
+from ..stages.consolidate import Totals, consolidate
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
-from ..store.cache import BlockCache, Hashes, ReadCache, ReturnedCache, compiled_templates, reader_fingerprint
+from ..store.cache import BlockCache, Hashes, ReadCache, compiled_templates, reader_fingerprint
 from ..store.inbox import InboxView, take_view, zips_down_to
 from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
 from .processes import Helper, in_background
 from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
+from .workbooks import fresh_blocks, made_by_the_workbooks_process
 
 DEFAULT_INBOX = ROOT / "inbox"
 DEFAULT_OUTBOX = ROOT / "outbox"
@@ -195,7 +188,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         names = {u.code: u.name for u in units.units}
         digests = {s.path: s.sha256 for s in view.sources}
         letters = {(r.source.path, key): s.columns for r in tables.returns for key, s in r.sheets.items()}
-        early.append(in_background(_fresh_blocks, form, tables, fresh, names, digests, letters))
+        early.append(in_background(fresh_blocks, form, tables, fresh, names, digests, letters))
 
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
     checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
@@ -267,7 +260,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
              "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,
              "parent_code": "" if scope.level == PROVINCE else whole.region_code,
              "parent_name": "" if scope.level == PROVINCE else whole.region_name}
-    workbooks = in_background(_workbooks, form, totals, roster, findings, blocks, comparison,
+    workbooks = in_background(made_by_the_workbooks_process, form, totals, roster, findings, blocks, comparison,
                               sheets, explained, view, guard.stamp, letters, about, early[0] if early else None,
                               may_fork=True)
     standing = {u.source.path: u.code for u in roster.units if u.status in ("included", "rejected") and u.source}
@@ -378,136 +371,6 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
     among = [u.code for u in included if u.code not in faults]
     return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among, scope=scope), guard.incidents,
             list(faults.values()))
-
-
-def _fresh_blocks(form: Form, tables, fresh: list[int], names: dict[str, str], digests: dict[str, str],
-                  letters: dict) -> dict[tuple, object]:
-    """The township blocks of the returns at positions `fresh` (made in a copy of the run's
-    process: their rows are gathered there too, not held by the run)."""
-    return return_blocks(form, township_rows(tables, fresh), names, digests, letters)
-
-
-def _workbooks(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
-               comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
-               explained: dict[tuple[str, str], str], view: InboxView,
-               stamp: str, letters: dict | None = None, about: dict | None = None,
-               early: Callable[[], dict | None] | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
-    """The returned workbooks, county by county under the guard (one that cannot be marked up
-    goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
-    with every finding. Made by a copy of the run's process; `early`: waits for the township
-    blocks another copy has made of the returns read afresh (asked last: it had a head start).
-    With those, a first run: this process makes half the county rows, a copy of it the rest."""
-    from ..outputs.xlsx_writer import Block
-
-    guard = Guard(form, f"{stamp}-W")
-    kept = cache.load(Block._make)
-    # A first run: half the county rows are made by a copy of this process meanwhile.
-    other = in_background(county_share, form, totals, comparison, about, kept, (1, 2)) if early is not None else None
-    returned = ReturnedCache(cache.folder)
-    out, faults = returned_workbooks(form, roster, findings, sheets, view, returned, guard)
-    returned.save()
-    if faults:
-        findings = sorted([*findings, *faults], key=lambda f: f.sort_key)
-        roster = with_warning_counts(roster, faults)
-    shared = kept
-    if other is not None:
-        shared = kept | county_share(form, totals, comparison, about, kept, (0, 2)) | (other() or {})
-    counties = county_blocks(form, totals, comparison, about, shared)
-    made = (early() or {}) if early is not None else {}
-    blocks = township_blocks(form, totals, roster, kept, letters, made)
-    blocks[COUNTY_SHEET] = counties
-    cache.save(kept, blocks)
-    out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
-    return out, guard.incidents, faults
-
-
-def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], sheets: dict[str, tuple[tuple[str, int], ...]],
-                       view: InboxView, cache: ReturnedCache, guard: Guard) -> tuple[dict[str, bytes], list[Finding]]:
-    """returns/<code>_<name>.xlsx for every county whose standing file has errors or warnings,
-    county by county under the guard; one made before from the same file (by its SHA-256),
-    findings and words is taken from `cache`, its bytes unread. A workbook that cannot be marked
-    up goes back plain, listing its findings and one more that says so (returned with the others
-    made plain); so does one whose file has changed since the run listed it (not kept). When
-    several are to be made, a copy of this process makes half of them (each takes openpyxl a
-    tenth of a second or so, a copy a hundredth to start)."""
-    out: dict[str, bytes] = {}
-    if not any(u.source is not None and (u.errors or u.warnings) for u in roster.units):
-        return out, []
-    from ..outputs import returned  # openpyxl, a twentieth of a second: only when a workbook goes back
-
-    digests = {s.path: s.sha256 for s in view.sources}
-    items = returned.wanted(roster, findings)
-
-    def source_path(unit) -> str:
-        # A county block of a city's workbook goes back as the city's workbook, its cells marked.
-        return unit.source.path.rsplit("/", 1)[0] if unit.source.via else unit.source.path
-
-    def opened(own: list[Finding]) -> bool:
-        return not any(f.rule in returned.UNOPENED for f in own)
-
-    def key(item) -> str:
-        unit, own = item
-        digest = digests.get(source_path(unit), "") if opened(own) else None
-        return ReturnedCache.key(digest, unit.name, form.explanation_label, sheets.get(unit.source.path, ()), own)
-
-    def marked(item) -> bytes:
-        unit, own = item
-        found = key(item)
-        made = cache.get(found)
-        if made is None:
-            content = view.data.get(source_path(unit)) if opened(own) else None
-            made = returned.returned_workbook(form, content, own, unit.name, sheets.get(unit.source.path, ()))
-            if content is not None or not opened(own):
-                cache.put(found, made)
-        return made
-
-    def made(part: list[int], guard: Guard) -> tuple[list[bytes], list[Finding], list[Incident], dict[str, bytes]]:
-        """The workbooks of items `part` under `guard`, the faults met, and the cache's entries."""
-        faults: list[Finding] = []
-
-        def plain(item, fault: Finding) -> bytes:
-            unit, own = item
-            faults.append(fault)
-            return returned.plain_workbook(form, [*own, fault], unit.name)
-
-        def place(item) -> tuple[str, str]:
-            return item[0].source.path, item[0].code
-
-        workbooks = guard.each("returned", [items[i] for i in part], marked, plain, place)
-        return workbooks, faults, guard.incidents, cache.used
-
-    theirs = _half_of_the_new(items, key, cache)
-    # its own guard: its reference numbers must not repeat this one's
-    other = in_background(made, theirs, Guard(form, f"{guard.stamp}2")) if theirs else None
-    ours = [i for i in range(len(items)) if i not in set(theirs)]
-    workbooks, faults, _, _ = made(ours, guard)
-    by_item = dict(zip(ours, workbooks))
-    if other is not None:
-        workbooks, more, incidents, used = other()
-        by_item |= zip(theirs, workbooks)
-        faults += more
-        guard.adopt(incidents)
-        cache.used |= used
-    for i, (unit, _) in enumerate(items):
-        out[returned.returned_path(unit)] = by_item[i]
-    return out, faults
-
-
-RETURNED_APART_FROM = 4  # workbooks to make; fewer are made by one process
-
-
-def _half_of_the_new(items: list, key: Callable, cache: ReturnedCache) -> list[int]:
-    """The items a second process makes: half of those the cache does not hold, when there are
-    enough. A key that cannot be worked out counts as new (its fault is met, under the guard,
-    when the item is made)."""
-    def new(item) -> bool:
-        try:
-            return not cache.holds(key(item))
-        except Exception:  # noqa: BLE001 - met again under the guard
-            return True
-
-    todo = [i for i, item in enumerate(items) if new(item)]
-    return todo[len(todo) // 2:] if len(todo) >= RETURNED_APART_FROM else []
 
 
 # --- the command ----------------------------------------------------------------------------

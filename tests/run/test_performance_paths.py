@@ -284,6 +284,7 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
     from pipeline.outputs import workbook
     from pipeline.outputs.workbook import return_blocks, township_blocks
     from pipeline.run import report as report_module
+    from pipeline.run import workbooks as workbooks_module
     from pipeline.stages.consolidate import township_rows
     from pipeline.stages.tabulate import tabulate
 
@@ -307,7 +308,7 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
     assert halves[0] | halves[1] == {key: block for key, block in counties.items() if key not in kept}
 
     calls = tmp_path / "calls"
-    real_made, real_early = workbook._township_made, report_module.return_blocks
+    real_made, real_early = workbook._township_made, workbooks_module.return_blocks
 
     def noted(name, real):
         def call(*args):
@@ -322,10 +323,10 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
             f.write(json.dumps([os.getpid(), list(args[-1])]) + "\n")
         return real_share(*args)
 
-    real_share = report_module.county_share
+    real_share = workbooks_module.county_share
     monkeypatch.setattr(workbook, "_township_made", noted("made", real_made))
-    monkeypatch.setattr(report_module, "return_blocks", noted("early", real_early))
-    monkeypatch.setattr(report_module, "county_share", shared)
+    monkeypatch.setattr(workbooks_module, "return_blocks", noted("early", real_early))
+    monkeypatch.setattr(workbooks_module, "county_share", shared)
     monkeypatch.setattr(report_module, "BLOCKS_APART_FROM", 1)
     apart = build_run(EXAMPLE, settings)
     noted_calls = [json.loads(line) for line in calls.read_text().splitlines()]
@@ -453,7 +454,7 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     import zipfile
     from dataclasses import replace
 
-    from pipeline.run import report as run_report
+    from pipeline.run import workbooks as run_workbooks
     from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
     from pipeline.store.inbox import take_view
@@ -466,7 +467,7 @@ def test_returned_workbooks_made_before_are_sent_again_and_only_changed_ones_mad
     folder = tmp_path / ".cache"
 
     def returned_workbooks(findings, cache):
-        made, faults = run_report.returned_workbooks(form, roster, findings, {}, view, cache, Guard(form))
+        made, faults = run_workbooks.returned_workbooks(form, roster, findings, {}, view, cache, Guard(form))
         assert faults == []
         return made
 
@@ -515,7 +516,7 @@ def test_a_returned_workbook_whose_file_changed_after_the_listing_lists_its_find
     findings are the old file's); its findings alone go back, and nothing is kept for it."""
     from openpyxl import load_workbook
 
-    from pipeline.run import report as run_report
+    from pipeline.run import workbooks as run_workbooks
     from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
     from pipeline.store.inbox import Contents, InboxView, take_view
@@ -529,7 +530,7 @@ def test_a_returned_workbook_whose_file_changed_after_the_listing_lists_its_find
     (inbox / changed).write_bytes((EXAMPLE / "620111_红古区.xlsx").read_bytes())
 
     cache = ReturnedCache(tmp_path / ".cache")
-    made, faults = run_report.returned_workbooks(form, run.roster, list(run.findings), {}, view, cache, Guard(form))
+    made, faults = run_workbooks.returned_workbooks(form, run.roster, list(run.findings), {}, view, cache, Guard(form))
     assert faults == []
     sheets = {name: load_workbook(__import__("io").BytesIO(book)).sheetnames for name, book in made.items()}
     [mine] = [name for name in sheets if "620103" in name]
@@ -550,7 +551,7 @@ def test_returned_workbooks_made_in_two_processes_are_those_made_in_one_and_each
     import zipfile
 
     from pipeline.outputs import returned
-    from pipeline.run import report as run_report
+    from pipeline.run import workbooks as run_workbooks
     from pipeline.run.runner import Guard
     from pipeline.store.cache import ReturnedCache
     from pipeline.store.inbox import take_view
@@ -565,9 +566,9 @@ def test_returned_workbooks_made_in_two_processes_are_those_made_in_one_and_each
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             return {n: z.read(n) for n in z.namelist() if not n.startswith("docProps/")}
 
-    monkeypatch.setattr(run_report, "RETURNED_APART_FROM", 10**6)
+    monkeypatch.setattr(run_workbooks, "RETURNED_APART_FROM", 10**6)
     alone_cache = ReturnedCache(None)
-    alone, no_faults = run_report.returned_workbooks(form, roster, findings, {}, view, alone_cache, Guard(form))
+    alone, no_faults = run_workbooks.returned_workbooks(form, roster, findings, {}, view, alone_cache, Guard(form))
     assert len(alone) == len(codes) and no_faults == []
 
     makers = tmp_path / "makers"
@@ -580,10 +581,10 @@ def test_returned_workbooks_made_in_two_processes_are_those_made_in_one_and_each
             raise RuntimeError("marking failed")
         return real(form, data, own, unit_name, *rest)
 
-    monkeypatch.setattr(run_report, "RETURNED_APART_FROM", 4)
+    monkeypatch.setattr(run_workbooks, "RETURNED_APART_FROM", 4)
     monkeypatch.setattr(returned, "returned_workbook", noted)
     cache, guard = ReturnedCache(None), Guard(form, "S")
-    apart, faults = run_report.returned_workbooks(form, roster, findings, {}, view, cache, guard)
+    apart, faults = run_workbooks.returned_workbooks(form, roster, findings, {}, view, cache, guard)
     calls = [json.loads(line) for line in makers.read_text().splitlines()]
     assert len({pid for pid, _ in calls}) == 2 and len(calls) == len(codes)
     assert sorted(f.county_code for f in faults) == ["620102", "620111"]
