@@ -174,7 +174,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         if log:
             log(_log_line(outcome, unit, len(data), time.perf_counter() - started))
         if wants_json(request):
-            return JSONResponse(_as_json(outcome), status_code=outcome.code, headers=pages.security_headers())
+            return JSONResponse(outcome.as_json(), status_code=outcome.code, headers=pages.security_headers())
         return unit_page(request, unit, outcome, outcome.code)
 
     async def explain_post(request: Request):
@@ -329,25 +329,6 @@ def _log_line(outcome: Outcome, unit: Unit, size: int, seconds: float) -> str:
         outcome.status, f"未通过审核（{c.errors if c else 0}处错误），未接收")
     same = "（与当前报表相同）" if outcome.unchanged else ""
     return f"{outcome.when} {unit.code} {unit.name} {verdict}{same} {size} 字节 {seconds * 1000:.0f} 毫秒"
-
-
-def _as_json(o: Outcome) -> dict:
-    c = o.checked
-    return {
-        "status": o.status,
-        "sha256": c.source.sha256 if c else "",
-        "file": o.stored,
-        "unchanged": o.unchanged,
-        "findings": [f.as_dict() for f in (c.findings if c else ())],
-        "figures": {s.key: {k: v for k, _, _, v in s.figures} for s in o.figures},
-        "changes": [{"sheet": x.sheet, "field": x.field, "old": x.old, "new": x.new} for x in o.changes],
-        "time": o.when,
-        "not_standing": o.not_standing,
-        "why_not_standing": o.why_not,
-        "explanation": o.explanation,
-        **({"message": o.failure} if o.failure else {}),
-        **({"note_failed": o.note_failed} if o.note_failed else {}),
-    }
 
 
 def bind(host: str, port: int):

@@ -184,12 +184,10 @@ def _findings(findings: tuple[Finding, ...]) -> list[dict]:
 
 
 def _as_json(sent: CitySent) -> dict:
-    """A county's return: the county's own answer (app._as_json) with the county it went as; the
+    """A county's return: the county's own answer (Outcome.as_json) with the county it went as; the
     city's workbook: its answer with each county's part."""
-    from .app import _as_json as county_json
-
     if sent.outcome is not None:
-        return county_json(sent.outcome) | {"county": sent.county.code if sent.county else "", "as": "county",
+        return sent.outcome.as_json() | {"county": sent.county.code if sent.county else "", "as": "county",
                                             **({"note": sent.note} if sent.note else {})}
     w: CityOutcome = sent.workbook
     c = w.checked

@@ -95,6 +95,25 @@ class Outcome:
     note_failed: str = ""  # why the 上报说明 given could not be kept (the return is stored all the same)
     failure: str = ""  # failed: why the inbox could not take it, in the clerk's words
 
+    def as_json(self) -> dict:
+        """The answer a script uploading the file reads (Accept: application/json)."""
+        c = self.checked
+        return {
+            "status": self.status,
+            "sha256": c.source.sha256 if c else "",
+            "file": self.stored,
+            "unchanged": self.unchanged,
+            "findings": [f.as_dict() for f in (c.findings if c else ())],
+            "figures": {s.key: {k: v for k, _, _, v in s.figures} for s in self.figures},
+            "changes": [{"sheet": x.sheet, "field": x.field, "old": x.old, "new": x.new} for x in self.changes],
+            "time": self.when,
+            "not_standing": self.not_standing,
+            "why_not_standing": self.why_not,
+            "explanation": self.explanation,
+            **({"message": self.failure} if self.failure else {}),
+            **({"note_failed": self.note_failed} if self.note_failed else {}),
+        }
+
 
 @dataclass(frozen=True)
 class Standing:
