@@ -242,7 +242,7 @@ def workbook(chart: Chart) -> bytes:
 
 
 def _col(i: int) -> str:
-    from ..stages.read.workbook import column_letter
+    from ..stages.read.grid import column_letter
 
     return column_letter(i)
 

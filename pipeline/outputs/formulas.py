@@ -16,7 +16,7 @@ import numpy as np
 from ..spec import wording
 from ..spec.form import Form
 from ..stages.consolidate import Totals
-from ..stages.read.workbook import column_letter
+from ..stages.read.grid import column_letter
 
 DETAIL_FIRST_FIGURE = 6  # 明细 columns: 县代码 县名称 文件 工作表 行 乡镇, then the sheet's figures
 COUNTY_FIRST_FIGURE = 4  # 县（市、区） columns: 代码 名称 市（州） 状态, then every figure, then the rates

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from xml.sax.saxutils import escape, quoteattr
 
-from ..stages.read.workbook import column_letter
+from ..stages.read.grid import column_letter
 from .formulas import Formula, sheet_reference
 
 FIXED_TIME = (2016, 12, 5, 0, 0, 0)

@@ -28,11 +28,11 @@ from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec, normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import Unit, UnitList
+from .grid import Book, Grid, cell_ref, column_letter
 from .layout import _whole, field_table, find_header
 from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
 from .words import clean_text
-from .workbook import Book, Grid, cell_ref, column_letter
 
 ABOUT_SHEET = "汇总信息"  # what a consolidated workbook says it is (outputs.workbook writes it)
 CITY_LEVEL = "市州"

@@ -9,8 +9,8 @@ from datetime import date
 from functools import lru_cache
 
 from ...spec.dates import parse_filed
+from .grid import Grid
 from .layout import row_text
-from .workbook import Grid
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
 CODE_LINE = re.compile(r"(?:\s*行政区划\s*)?代码[：:]?\s*(\d{6})(?:\.0)?(?!\d)")

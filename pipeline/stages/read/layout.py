@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from ...spec.form import ReaderSpec, SheetSpec, label_variants, normalise_label
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
+from .grid import Grid, column_letter
 from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str
-from .workbook import Grid, column_letter
 
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 

@@ -15,9 +15,9 @@ import email.policy
 import re
 from datetime import datetime
 
+from .charsets import declared_charset, decode
+from .grid import Book, Grid, Unreadable, cell_ref
 from .scans import WINDOW_COLS, WINDOW_ROWS
-from .textbooks import declared_charset, decode
-from .workbook import Book, Grid, Unreadable, cell_ref
 
 _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)

@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 from ...spec.form import SheetSpec, normalise_label
 from ...spec.numbers import display
+from .grid import Grid, cell_ref, column_letter
 from .layout import Header, Rows, Table, no_entry
 from .words import RowKind, blank
-from .workbook import Grid, cell_ref, column_letter
 
 Say = Callable[..., None]  # the reader's `finding`
 

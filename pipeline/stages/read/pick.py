@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from ...spec.form import Form, SheetSpec
 from ...spec.units import UnitList
+from .grid import Book, Grid, cell_ref
 from .identity import CODE_LINE, UNIT_LINE
 from .layout import Header, field_table, find_header, row_text
 from .words import blank, clean_str, row_words
-from .workbook import Book, Grid, cell_ref
 
 # How a candidate was found, best first.
 BY_NAME, BY_TITLE, BY_HEADER = 3, 2, 1

@@ -12,6 +12,7 @@ from ...model import Finding, ReadResult, Return, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
+from .grid import Book, Grid, cell_ref, column_letter
 from .identity import Identifying, explanation_below
 from .layout import (
     MAX_NAME,
@@ -31,7 +32,6 @@ from .layout import (
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
 from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words
-from .workbook import Book, Grid, cell_ref, column_letter
 
 # Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
 # always meant as a table, and one that is none of the form's is read as any workbook is.

@@ -16,7 +16,8 @@ from ...spec.form import Form
 from ...spec.units import UnitList
 from . import city
 from .engine import engine_reports_held_back
-from .workbook import Book, Unreadable, open_book
+from .grid import Book, Unreadable
+from .workbook import open_book
 
 
 def read_source(source: Source, data: bytes, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
