@@ -46,9 +46,11 @@ def test_a_damaged_entry_is_checked_again_and_a_file_that_fails_is_never_kept(tm
     kept = CheckedSettings(folder)
     fresh = load_settings(path, kept)
     [entry] = folder.glob("*.json")
-    data = bytearray(entry.read_bytes())
-    data[-3] ^= 0x01
-    entry.write_bytes(bytes(data))
+    good = entry.read_bytes()
+    # still JSON, one setting other than the file's: only the checksum tells
+    changed = good.replace(b'"upload_limit_mb": 20', b'"upload_limit_mb": 21')
+    assert changed != good
+    entry.write_bytes(changed)
     assert kept.get(path.read_bytes()) is None
     assert load_settings(path, kept) == fresh
 
