@@ -188,7 +188,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
         names = {u.code: u.name for u in units.units}
         digests = {s.path: s.sha256 for s in view.sources}
         letters = {(r.source.path, key): s.columns for r in tables.returns for key, s in r.sheets.items()}
-        early.append(in_background(fresh_blocks, form, tables, fresh, names, digests, letters))
+        early.append(in_background(fresh_blocks, form, tables, fresh, names, digests, letters, here_if_lost=False))
 
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
     checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,

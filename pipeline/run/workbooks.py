@@ -27,11 +27,12 @@ def fresh_blocks(form: Form, tables, fresh: list[int], names: dict[str, str], di
     return return_blocks(form, township_rows(tables, fresh), names, digests, letters)
 
 
-def made_by_the_workbooks_process(form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
-               comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
-               explained: dict[tuple[str, str], str], view: InboxView,
-               stamp: str, letters: dict | None = None, about: dict | None = None,
-               early: Callable[[], dict | None] | None = None) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
+def made_by_the_workbooks_process(
+        form: Form, totals: Totals, roster: Roster, findings: list[Finding], cache: BlockCache,
+        comparison: Comparison | None, sheets: dict[str, tuple[tuple[str, int], ...]],
+        explained: dict[tuple[str, str], str], view: InboxView, stamp: str, letters: dict | None = None,
+        about: dict | None = None, early: Callable[[], dict | None] | None = None,
+) -> tuple[dict[str, bytes], list[Incident], list[Finding]]:
     """The returned workbooks, county by county under the guard (one that cannot be marked up
     goes back plain, listing its findings, with one more that says so), then consolidated.xlsx
     with every finding. Made by a copy of the run's process; `early`: waits for the township
@@ -53,12 +54,24 @@ def made_by_the_workbooks_process(form: Form, totals: Totals, roster: Roster, fi
     if other is not None:
         shared = kept | county_share(form, totals, comparison, about, kept, (0, 2)) | (other() or {})
     counties = county_blocks(form, totals, comparison, about, shared)
-    made = (early() or {}) if early is not None else {}
+    made = _head_start(early)
     blocks = township_blocks(form, totals, roster, kept, letters, made)
     blocks[COUNTY_SHEET] = counties
     cache.save(kept, blocks)
     out["consolidated.xlsx"] = consolidated_xlsx(form, totals, roster, findings, blocks, comparison, explained, about)
     return out, guard.incidents, faults
+
+
+def _head_start(early: Callable[[], dict | None] | None) -> dict:
+    """The township blocks made early, or none: they only save time. Whatever went wrong making
+    them (a return that will not stand among them, say), the blocks are made here instead, from
+    the totals, for the returns that stand."""
+    if early is None:
+        return {}
+    try:
+        return early() or {}
+    except Exception:  # noqa: BLE001 - a head start lost, never a figure
+        return {}
 
 
 def returned_workbooks(form: Form, roster: Roster, findings: list[Finding], sheets: dict[str, tuple[tuple[str, int], ...]],

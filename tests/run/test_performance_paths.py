@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.paths import ROOT  # noqa: E402
 from pipeline.run import runner as run_module
@@ -337,6 +339,24 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
     shares = {pid: share for pid, share in noted_calls if isinstance(share, list)}
     assert sorted(shares.values()) == [[0, 2], [1, 2]] and os.getpid() not in shares
     assert apart.files["consolidated.xlsx"] == run.files["consolidated.xlsx"]
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "one process"])
+def test_township_blocks_that_fail_to_be_made_early_are_made_from_the_totals(settings, monkeypatch, fork):
+    """The early blocks are a head start only: when making them fails (with a return among them
+    that will not stand, say), the workbooks' process makes the blocks of the returns that stand,
+    and consolidated.xlsx is the same bytes."""
+    import multiprocessing
+
+    from pipeline.run import report as report_module
+    from pipeline.run import workbooks as workbooks_module
+
+    expected = build_run(EXAMPLE, settings).files["consolidated.xlsx"]
+    monkeypatch.setattr(report_module, "BLOCKS_APART_FROM", 1)
+    monkeypatch.setattr(workbooks_module, "return_blocks", lambda *a: 1 / 0)
+    if not fork:
+        monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert build_run(EXAMPLE, settings).files["consolidated.xlsx"] == expected
 
 
 def test_a_copy_asked_for_by_a_later_copy_is_waited_for_there_and_done_there_when_lost(tmp_path):
