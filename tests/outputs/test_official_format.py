@@ -215,11 +215,10 @@ def test_report_page_in_headless_chromium_offline(outbox, tmp_path):
 
 
 def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_makes_them(settings, monkeypatch):
-    """render_docx skips docxtpl's pass over every paragraph when no text needs it: with or
-    without the skip, the same document."""
+    """render_docx gives docxtpl's pass only the paragraphs that need it: the same document as
+    its pass over the whole part."""
     import dataclasses
     import io
-    import re
     import zipfile
 
     from pipeline.outputs import word as render
@@ -230,11 +229,30 @@ def test_word_text_with_breaks_and_tabs_becomes_word_breaks_and_tabs_as_docxtpl_
     for r, special in ((report, False), (broken, True)):
         quick = render.render_docx(r)
         with monkeypatch.context() as m:
-            m.setattr(render, "_LISTING_TEXT", re.compile(""))  # always the whole pass
+            m.setattr(render, "listing_paragraphs_resolved", lambda xml, resolve: resolve(xml))  # the whole pass
             full = render.render_docx(r)
         assert quick == full
         body = zipfile.ZipFile(io.BytesIO(quick)).read("word/document.xml").decode("utf-8")
         assert ("<w:br/>" in body and "<w:tab/>" in body) == special
+
+
+def test_only_paragraphs_holding_a_break_or_tab_are_given_to_docxtpls_pass():
+    from pipeline.outputs.word import listing_paragraphs_resolved
+
+    part = ('<w:body><w:p><w:r><w:t>甲</w:t></w:r></w:p><w:p w:rsidR="1"><w:pPr/><w:r><w:t>乙\n丙</w:t></w:r>'
+            '<w:r><w:t xml:space="preserve">丁\t</w:t></w:r></w:p><w:tbl><w:tc><w:p><w:r><w:t>戊</w:t></w:r></w:p>'
+            '<w:p><w:r><w:t>己\f</w:t></w:r></w:p></w:tc></w:tbl></w:body>')
+    given = []
+
+    def resolve(paragraph: str) -> str:
+        given.append(paragraph)
+        return paragraph.upper()
+
+    out = listing_paragraphs_resolved(part, resolve)
+    assert given == ['<w:p w:rsidR="1"><w:pPr/><w:r><w:t>乙\n丙</w:t></w:r><w:r><w:t xml:space="preserve">丁\t</w:t></w:r></w:p>',
+                     "<w:p><w:r><w:t>己\f</w:t></w:r></w:p>"]
+    assert out == part.replace(given[0], given[0].upper()).replace(given[1], given[1].upper())
+    assert listing_paragraphs_resolved("<w:p><w:r><w:t>甲</w:t></w:r></w:p>", resolve) == "<w:p><w:r><w:t>甲</w:t></w:r></w:p>"
 
 
 def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(settings, tmp_path):
@@ -281,6 +299,31 @@ def test_every_cell_is_as_wide_as_its_grid_column(doc):
             widths = [int(tc.tcPr.find(qn("w:tcW")).get(qn("w:w"))) for tc in tr.tc_lst]
             assert widths == grid
             assert tr.trPr.find(qn("w:cantSplit")) is not None  # a row never splits across pages
+
+
+def test_a_table_not_made_as_the_template_makes_them_is_fitted_cell_by_cell():
+    """A cell with no width of its own, or a paragraph with no style, or two paragraphs: the
+    width is added and the numbers' paragraphs aligned right, one cell at a time."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from pipeline.outputs.word import fit_table
+
+    table = Document().add_table(rows=3, cols=3)
+    for r, texts in enumerate((("单位", "户数", "场次"), ("城关区", "1,200", "35"), ("七里河区", "98", "7"))):
+        for c, text in enumerate(texts):
+            table.cell(r, c).text = text
+    table.cell(2, 2).add_paragraph("8")
+    for tc in table._tbl.iter(qn("w:tc")):
+        if tc.tcPr is not None and tc.tcPr.find(qn("w:tcW")) is not None:
+            tc.tcPr.remove(tc.tcPr.find(qn("w:tcW")))
+    fit_table(table._tbl, 9000)
+    grid = [int(c.get(qn("w:w"))) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+    assert sum(grid) == 9000
+    for tr in table._tbl.tr_lst:
+        assert [int(tc.tcPr.find(qn("w:tcW")).get(qn("w:w"))) for tc in tr.tc_lst] == grid
+    assert [p.alignment for p in table.cell(2, 2).paragraphs] == [WD_ALIGN_PARAGRAPH.RIGHT] * 2
+    assert table.cell(1, 1).paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert table.cell(1, 0).paragraphs[0].alignment is None and table.cell(0, 1).paragraphs[0].alignment is None
 
 
 def test_annex_tables_are_off_the_line_grid_and_numbers_right_aligned(doc):

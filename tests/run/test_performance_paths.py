@@ -666,3 +666,29 @@ def test_compiled_templates_are_kept_per_kind_and_a_damaged_one_only_costs_compi
     build_run(EXAMPLE, settings, cache_dir=tmp_path / "outbox-cache")
     assert len([n for n in compiled if n]) >= 4
     assert [p.name for p in (project / "templates").iterdir()] == ["another"] and not old.exists()
+
+
+def test_the_word_templates_parts_are_kept_compiled_too(tmp_path, settings, monkeypatch):
+    """docxtpl compiles the Word template's parts from strings: with a place lent, they are kept
+    and loaded as the named templates are, and the document is the same bytes."""
+    from pipeline.outputs import templates as render
+    from pipeline.outputs.word import for_word, render_docx
+    from pipeline.store.cache import compiled_templates
+
+    report = for_word(build_run(EXAMPLE, settings).report)
+    monkeypatch.setattr(render, "_ENVS", {})
+    plain = render_docx(report)
+    compiled = []
+    real = render.jinja2.Environment.compile
+    monkeypatch.setattr(render.jinja2.Environment, "compile", lambda self, *a, **k: compiled.append(1) or real(self, *a, **k))
+    try:
+        render.keep_compiled_templates(compiled_templates(tmp_path / "templates", "f"))
+        first = render_docx(report)
+        made = len(compiled)
+        assert made >= 5 and len(list((tmp_path / "templates" / "f").glob("html-*.jinja"))) >= 5
+        monkeypatch.setattr(render, "_ENVS", {})  # as the next process
+        again = render_docx(report)
+    finally:
+        render.keep_compiled_templates(None)
+    assert len(compiled) == made  # nothing compiled the second time
+    assert plain == first == again
