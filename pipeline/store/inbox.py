@@ -98,9 +98,15 @@ def _read_again(inbox: Path, source: Source) -> bytes | None:
             _members(Path(source.archive), rel, source.mtime, None, member_of)
             return member_of.get(source.path)
         try:
-            with _open_regular(source.abspath or str(inbox / source.path)) as f:
-                return f.read(MAX_RETURN_BYTES + 1)
-        except (OSError, TypeError):  # gone, unreadable, or no longer a regular file (None)
+            opened = _open_regular(source.abspath or str(inbox / source.path))
+            if opened is None:
+                return None  # no longer a regular file
+            fd, _ = opened
+            try:
+                return _read_up_to(fd, MAX_RETURN_BYTES + 1)
+            finally:
+                os.close(fd)
+        except OSError:  # gone, or unreadable
             return None
 
 
@@ -184,26 +190,29 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         if opened is None:  # replaced by something else since it was listed
             sources.append(Source(rel, 0, "", entry.mtime, "special", abspath=entry.path, problem="不是普通文件"))
             continue
+        fd, stat = opened
         try:
-            with opened as f:
-                stat = os.fstat(f.fileno())
-                known = hashes.get(entry.path, stat) if hashes else None
-                needed = data is not None and (known is None or wanted is None or wanted(known[1]))
-                # As much as the file holds (a megabyte at most at once): read(1 MB) of a 12 KB file
-                # maps and unmaps a megabyte each time, half of listing 3,000 returns.
-                first = f.read(min(1 << 20, stat.st_size + 1)) if known is None or needed else b""
-                head = known[0] if known else first[:_HEAD]
-                kind = classify(name, head)
-                keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
-                if known:
-                    digest = known[1]
-                    if keep:
-                        content = first + f.read()
-                else:
-                    content, digest = _hashed(entry.path, f, first, keep)
+            known = hashes.get(entry.path, stat) if hashes else None
+            needed = data is not None and (known is None or wanted is None or wanted(known[1]))
+            # As much as the file holds (a megabyte at most at once): a read of 1 MB for a 12 KB
+            # file maps and unmaps a megabyte each time, half of listing 3,000 returns.
+            asked = min(1 << 20, stat.st_size + 1)
+            first = _read_up_to(fd, asked) if known is None or needed else b""
+            at_end = len(first) < asked  # the whole file is read: nothing more to ask for
+            head = known[0] if known else first[:_HEAD]
+            kind = classify(name, head)
+            keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
+            if known:
+                digest = known[1]
+                if keep:
+                    content = first if at_end else first + _rest(fd)
+            else:
+                content, digest = _hashed(fd, first, keep, at_end)
         except OSError as e:  # a disk error while reading it
             sources.append(_unreadable(rel, entry, name, reason(e, "读取")))
             continue
+        finally:
+            os.close(fd)
         if hashes and known is None:
             hashes.put(entry.path, stat, head, digest)
         if kind == "zip":
@@ -233,25 +242,52 @@ def _workbook_named(name: str) -> bool:
     return os.path.splitext(name.lower())[1] in WORKBOOK_SUFFIXES | ARCHIVE_SUFFIXES
 
 
-def _open_regular(path: str):
-    """The file opened for reading, or None when it is not a regular file (a pipe put there
-    since it was listed): opened without waiting, so that a pipe never blocks the run."""
+def _open_regular(path: str) -> tuple[int, os.stat_result] | None:
+    """The file opened for reading (a descriptor, the caller's to close) and its status, or
+    None when it is not a regular file (a pipe put there since it was listed): opened without
+    waiting, so that a pipe never blocks the run. A bare descriptor, not a file object: the
+    buffered reader Python puts over it cost more than reading a return (3,000: 0.09 s against
+    0.03 s)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        stat = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat_module.S_ISREG(stat.st_mode):
         os.close(fd)
         return None
-    return os.fdopen(fd, "rb")
+    return fd, stat
 
 
-def _hashed(path: str, f, first: bytes, keep: bool) -> tuple[bytes | None, str]:
-    """A file's SHA-256, read on from `first` (its first megabyte, read already), and with
-    `keep` its whole content: one pass over the file either way."""
+def _read_up_to(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes from the descriptor, fewer only at the file's end (a read may give
+    less than asked)."""
+    first = os.read(fd, limit)
+    if len(first) == limit or not first:
+        return first
+    parts, got = [first], len(first)
+    while got < limit and (chunk := os.read(fd, min(limit - got, 1 << 20))):
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _rest(fd: int) -> bytes:
+    """Everything from the descriptor's position to the file's end."""
+    return b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
+
+
+def _hashed(fd: int, first: bytes, keep: bool, at_end: bool) -> tuple[bytes | None, str]:
+    """A file's SHA-256, read on from `first` (its first megabyte, read already; `at_end`: that
+    was all of it), and with `keep` its whole content: one pass over the file either way."""
     if keep:
-        content = first + f.read()
+        content = first if at_end else first + _rest(fd)
         return content, hashlib.sha256(content).hexdigest()
     h = hashlib.sha256(first)
-    for chunk in iter(lambda: f.read(1 << 20), b""):
-        h.update(chunk)
+    if not at_end:
+        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+            h.update(chunk)
     return None, h.hexdigest()
 
 

@@ -431,9 +431,16 @@ def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_ha
     a.write_bytes((EXAMPLE / "620102_城关区.xlsx").read_bytes())
     b.write_bytes((EXAMPLE / "620103_七里河区.xlsx").read_bytes())
     store = tmp_path / "hashes.pickle"
-    hashed = []
-    real = discover_module._hashed
-    monkeypatch.setattr(discover_module, "_hashed", lambda p, *a: hashed.append(os.path.basename(p)) or real(p, *a))
+    hashed, named = [], {}  # the files hashed; each descriptor's file, as opened
+    real_open, real_hashed = discover_module._open_regular, discover_module._hashed
+
+    def opened(path):
+        fd, stat = real_open(path)
+        named[fd] = os.path.basename(path)
+        return fd, stat
+
+    monkeypatch.setattr(discover_module, "_open_regular", opened)
+    monkeypatch.setattr(discover_module, "_hashed", lambda fd, *a: hashed.append(named[fd]) or real_hashed(fd, *a))
 
     plain = discover(inbox)
     hashes = Hashes(store)

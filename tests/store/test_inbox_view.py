@@ -87,3 +87,18 @@ def test_a_zip_members_bytes_are_read_later_from_the_zip_as_listed(tmp_path):
     later = inbox_module.Contents({}, folder, view.sources)  # as a view that took none of them
     for source, name in zip(members, NAMES):
         assert later[source.path] == (EXAMPLE / name).read_bytes()
+
+
+@pytest.mark.parametrize("size", [0, 7, 12_345, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 5])
+def test_a_file_of_any_size_is_taken_whole_and_hashed_as_it_is(tmp_path, size):
+    """Files are read a megabyte at most at first, the rest after: every byte is in the view and
+    in the hash, with or without the bytes kept, whatever the size around that megabyte."""
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    content = (b"PK\x03\x04" + bytes(range(256)) * (size // 256 + 1))[:size]
+    (folder / "620102_城关区.xlsx").write_bytes(content)
+    view = take_view(folder)
+    [source] = view.sources
+    assert source.sha256 == hashlib.sha256(content).hexdigest() == discover(folder)[0].sha256
+    assert source.size == size
+    assert view.data.get(source.path, b"") == (content if size else b"")
