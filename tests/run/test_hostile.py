@@ -346,3 +346,28 @@ def test_a_killed_run_leaves_the_previous_report_intact(tmp_path, sig):
     if sig != signal.SIGKILL:
         assert not list(out.glob(".run-*"))  # it cleaned up after itself
         assert err.decode().count("已中断") == 1, err.decode()
+
+
+def test_a_part_whose_size_lies_is_refused_when_the_lie_could_cost_memory(tmp_path, settings, form, units):
+    """The size check is against memory: no deflate stream inflates past 1,032 times its length,
+    so a part too small to make more than a few megabytes, whatever its directory says, is not
+    inflated before the engine reads it. Its content is the file's (here the styles, then
+    blanks): the return reads as written. A lie that could make more is refused before the
+    engine sees it, as suspicious."""
+    from tests.builders import lying_zip
+
+    data = good(form, units)
+    for inflates_to, suspicious in ((2 * 1024 * 1024, False), (100 * 1024 * 1024, True)):
+        bad = lying_zip(data, "xl/styles.xml", inflates_to)
+        (tmp_path / str(inflates_to)).mkdir()
+        run = run_with(tmp_path / str(inflates_to), settings, form, units, "620102_城关区.xlsx", bad)
+        assert_other_county_intact(run, form)
+        own = [f for f in run.findings if f.file == "620102_城关区.xlsx"]
+        if suspicious:
+            assert [(f.rule, f.severity.value) for f in own] == [("unreadable", "error")], [f.message for f in own]
+            assert "比它声明的大" in own[0].message
+            assert next(u for u in run.roster.units if u.code == CODE).status != "included"
+        else:
+            assert own == []
+            mine = run.totals.counties.loc[CODE]
+            assert {k: int(mine[k]) for k in form.field_keys} == {k: sum(r[k] for r in clean_rows()) for k in form.field_keys}

@@ -35,6 +35,8 @@ from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, scan_ods, sc
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200  # no honest xlsx part compresses better than this
 MAX_SHEETS = 255
+DEFLATE_MAX_RATIO = 1032  # deflate's limit: a 258-byte match in under two bits (zlib's technical notes)
+HARMLESS_INFLATION = 64 * 1024 * 1024  # what parts may inflate to together, lying or not, unchecked
 
 OVERSIZED = "压缩包中的内容比它声明的大，疑似恶意文件"
 
@@ -117,12 +119,23 @@ def _inflates_as_declared(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
     the check above bounds: a part whose directory lies (3 MB declaring little, inflating to
     3 GB) is refused here, inflated only as far as its declaration plus one byte, before the
     spreadsheet engine (which believes the stream, not the directory) sees it. Only stored and
-    deflated parts are accepted: no spreadsheet program writes others."""
+    deflated parts are accepted: no spreadsheet program writes others.
+
+    Parts too small to make much of, whatever they say, are not inflated to find out: no
+    deflate stream inflates past DEFLATE_MAX_RATIO times its length, and the engine reads no
+    more of a part than its compressed length. A return's other parts are a few kilobytes,
+    a lie there costs at most a few megabytes, and inflating them all took a thirtieth of
+    reading the return."""
+    deflated = []
     for info in infos:
         if info.compress_type == zipfile.ZIP_STORED or info.is_dir():
             continue
         if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
             raise Unreadable("unreadable", "文件中有不是Excel所用压缩方式的部分")
+        deflated.append(info)
+    if sum(i.compress_size for i in deflated) * DEFLATE_MAX_RATIO <= HARMLESS_INFLATION:
+        return
+    for info in deflated:
         try:
             produced = len(_deflated(data, info, info.file_size + 1))
         except (zipfile.BadZipFile, zlib.error, struct.error):
