@@ -162,31 +162,33 @@ def county_rows(form: Form, totals: Totals, comparison: Comparison | None, about
 
 
 def county_blocks(form: Form, totals: Totals, comparison: Comparison | None = None, about: dict[str, str] | None = None,
-                  kept: dict[tuple, Block] | None = None) -> dict[tuple, Block]:
+                  kept: dict[tuple, Block] | None = None, keys: list[tuple] | None = None) -> dict[tuple, Block]:
     """The rows of 县（市、区） as XML, a block per county, in order, keyed by all that decides one:
     its row, its values as totalled, its rows in each 明细 sheet (which its SUMs name), what the
     comparison adds and whose run it is. A block `kept` from an earlier run is used as it is: a
     re-run writes only the rows of the counties whose figures or place changed (a county's row
-    is 31 formulas; 3,000 of them took a third of a second)."""
+    is 31 formulas; 3,000 of them took a third of a second). `keys`: county_keys, worked out
+    already."""
     kept = kept or {}
-    keys = _county_keys(form, totals, comparison, about)
+    keys = keys if keys is not None else county_keys(form, totals, comparison, about)
     todo = [i for i, key in enumerate(keys) if key not in kept]
     made = dict(zip([keys[i] for i in todo], _county_made(form, totals, comparison, about, todo)))
     return {key: made[key] if key in made else kept[key] for key in keys}
 
 
 def county_share(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None,
-                 kept: dict[tuple, Block], share: tuple[int, int]) -> dict[tuple, Block]:
+                 kept: dict[tuple, Block], share: tuple[int, int], keys: list[tuple] | None = None) -> dict[tuple, Block]:
     """Share k of n (`share`) of the county rows `kept` lacks, by key: n processes making one
     share each make them all, and county_blocks takes them as kept."""
-    keys = _county_keys(form, totals, comparison, about)
+    keys = keys if keys is not None else county_keys(form, totals, comparison, about)
     todo = [i for i, key in enumerate(keys) if key not in kept]
     k, n = share
     part = todo[k * len(todo) // n:(k + 1) * len(todo) // n]
     return dict(zip([keys[i] for i in part], _county_made(form, totals, comparison, about, part)))
 
 
-def _county_keys(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None) -> list[tuple]:
+def county_keys(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None) -> list[tuple]:
+    """Each county row's key: everything that decides the row."""
     spans = detail_spans(totals)
     more = comparison_columns(form, totals, comparison)[1 + len(totals.city_records):] if comparison is not None else None
     place = (about or {}).get("level", ""), form.region_name

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..model import Finding, Roster
-from ..outputs.workbook import COUNTY_SHEET, consolidated_xlsx, county_blocks, county_share, return_blocks, township_blocks
+from ..outputs.workbook import (
+    COUNTY_SHEET,
+    consolidated_xlsx,
+    county_blocks,
+    county_keys,
+    county_share,
+    return_blocks,
+    township_blocks,
+)
 from ..spec.form import Form
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, township_rows
@@ -42,8 +50,9 @@ def made_by_the_workbooks_process(
 
     guard = Guard(form, f"{stamp}-W")
     kept = cache.load(Block._make)
+    keys = county_keys(form, totals, comparison, about)  # once, for both shares and the sheet
     # A first run: half the county rows are made by a copy of this process meanwhile.
-    other = in_background(county_share, form, totals, comparison, about, kept, (1, 2)) if early is not None else None
+    other = in_background(county_share, form, totals, comparison, about, kept, (1, 2), keys) if early is not None else None
     returned = ReturnedCache(cache.folder)
     out, faults = returned_workbooks(form, roster, findings, sheets, view, returned, guard)
     returned.save()
@@ -52,8 +61,8 @@ def made_by_the_workbooks_process(
         roster = with_warning_counts(roster, faults)
     shared = kept
     if other is not None:
-        shared = kept | county_share(form, totals, comparison, about, kept, (0, 2)) | (other() or {})
-    counties = county_blocks(form, totals, comparison, about, shared)
+        shared = kept | county_share(form, totals, comparison, about, kept, (0, 2), keys) | (other() or {})
+    counties = county_blocks(form, totals, comparison, about, shared, keys)
     made = _head_start(early)
     blocks = township_blocks(form, totals, roster, kept, letters, made)
     blocks[COUNTY_SHEET] = counties

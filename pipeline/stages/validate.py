@@ -146,6 +146,10 @@ def _total_row_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...])
     if not with_total:
         return []
     sums, readable, rows = _per_return(sf, len(returns))
+    # As lists: an element of a list is read many times faster than one of an array.
+    sums = {k: v.tolist() for k, v in sums.items()}
+    readable = {k: v.tolist() for k, v in readable.items()}
+    rows = rows.tolist()
     out = []
     for i, ret in with_total:
         sheet = ret.sheets[spec.key]

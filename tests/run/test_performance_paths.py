@@ -308,6 +308,9 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
     halves = [workbook.county_share(form, totals, None, None, kept, (k, 2)) for k in (0, 1)]
     assert not halves[0].keys() & halves[1].keys() and abs(len(halves[0]) - len(halves[1])) <= 1
     assert halves[0] | halves[1] == {key: block for key, block in counties.items() if key not in kept}
+    keys = workbook.county_keys(form, totals, None, None)  # worked out once, given to each
+    assert [workbook.county_share(form, totals, None, None, kept, (k, 2), keys) for k in (0, 1)] == halves
+    assert workbook.county_blocks(form, totals, None, None, kept | halves[0] | halves[1], keys) == counties
 
     calls = tmp_path / "calls"
     real_made, real_early = workbook._township_made, workbooks_module.return_blocks
@@ -322,7 +325,7 @@ def test_township_blocks_made_before_the_returns_are_chosen_are_those_made_after
 
     def shared(*args):
         with open(calls, "a") as f:
-            f.write(json.dumps([os.getpid(), list(args[-1])]) + "\n")
+            f.write(json.dumps([os.getpid(), list(args[5])]) + "\n")  # the share
         return real_share(*args)
 
     real_share = workbooks_module.county_share
