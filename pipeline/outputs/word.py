@@ -43,13 +43,18 @@ def for_word(report: Report) -> Report:
 
 # Text in a Word run holding a tab, bell, line or form feed, which docxtpl turns into Word's own.
 _LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
+_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # as docxtpl's resolve_listing finds them
 
 
 def listing_paragraphs_resolved(xml: str, resolve) -> str:
     """`resolve` applied to each paragraph (`<w:p>` or `<w:p …>` to its `</w:p>`, as docxtpl's
     resolve_listing finds them) that holds such a character, the rest of the part as it is. The
     paragraphs are found from those characters: going through all 4,000 of the Word report's
-    to find the few took a tenth of its rendering."""
+    to find the few took a tenth of its rendering. A part with paragraphs inside others (a text
+    box's) is gone through whole, as docxtpl does: its paragraph there runs from the outer
+    opening to the inner closing."""
+    if "txbxContent" in xml:
+        return _PARAGRAPH.sub(lambda m: resolve(m.group(0)) if _LISTING_TEXT.search(m.group(0)) else m.group(0), xml)
     out, done = [], 0
     for m in _LISTING_TEXT.finditer(xml):
         at = m.start()

@@ -255,6 +255,32 @@ def test_only_paragraphs_holding_a_break_or_tab_are_given_to_docxtpls_pass():
     assert listing_paragraphs_resolved("<w:p><w:r><w:t>甲</w:t></w:r></w:p>", resolve) == "<w:p><w:r><w:t>甲</w:t></w:r></w:p>"
 
 
+@pytest.mark.parametrize("part", [
+    '<w:p><w:r><w:drawing><w:txbxContent><w:p><w:r><w:t>a</w:t></w:r></w:p></w:txbxContent></w:drawing></w:r>'
+    '<w:r><w:t>x\ny</w:t></w:r></w:p>',
+    '<w:p><w:r><w:rPr><w:noProof/></w:rPr><w:drawing><w:txbxContent><w:p><w:r><w:t>a\tb</w:t></w:r></w:p>'
+    '</w:txbxContent></w:drawing></w:r></w:p>',
+    '<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:drawing><w:txbxContent><w:p><w:r><w:t>a\ab</w:t></w:r>'
+    '</w:p></w:txbxContent></w:drawing></w:r></w:p>',
+    '<w:p w:rsidR="1"/><w:p><w:pPr><w:jc w:val="right"/></w:pPr><w:r><w:t>a\ab</w:t></w:r></w:p>',
+    '<w:p><w:r><w:t>a\nb</w:t></w:r><w:r><w:t>c\td</w:t></w:r></w:p><w:p><w:r><w:t>e\ff</w:t></w:r></w:p>',
+    '<w:p><w:r><w:t>a</w:t></w:r></w:p><w:r><w:t>x\ny</w:t></w:r><w:p><w:r><w:t>b</w:t></w:r></w:p>',
+    '<w:p><w:pPr><w:jc w:val="left"/></w:pPr><w:r><w:t>q</w:t></w:r></w:p><w:p><w:r><w:t>a\ab</w:t></w:r></w:p>',
+], ids=["after-a-text-box", "tab-in-a-text-box", "bell-in-a-text-box", "after-an-empty-paragraph", "several",
+        "outside-a-paragraph", "after-a-styled-one"])
+def test_the_paragraphs_given_to_docxtpls_pass_come_out_as_its_pass_over_the_whole_part(part):
+    """Text boxes hold paragraphs inside a paragraph, where docxtpl's pass takes the outer one's
+    properties: such a part is gone through whole. (Found by a review, with these parts.)"""
+    from docxtpl import DocxTemplate
+
+    from pipeline.outputs.word import listing_paragraphs_resolved
+
+    def whole(xml: str) -> str:
+        return DocxTemplate.resolve_listing(None, xml)
+
+    assert listing_paragraphs_resolved(part, whole) == whole(part)
+
+
 def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(settings, tmp_path):
     """render_docx is sent for_word(report), smaller by the roster, the HTML's pictures and the
     county tables past the Word limit: the same document as from the whole report, compared
