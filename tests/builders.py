@@ -330,6 +330,60 @@ def lying_zip(data: bytes, part: str, inflates_to: int) -> bytes:
     return records + directory + tail
 
 
+def with_two_sided_directory(data: bytes, part: str, hidden: bytes, before: bytes) -> bytes:
+    """The workbook `data` with `hidden` put into `part` just before `before`, the zip's
+    directory telling two stories: its plain fields give the size of the part up to `hidden`
+    alone (all that Python's zipfile reads), a zip64 field the whole (which the spreadsheet
+    engine's zip reader takes). What a hostile file does to show the checks one part and the
+    engine another."""
+    import struct
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = [(i.filename, zf.read(i)) for i in zf.infolist()]
+    out, directory = io.BytesIO(), []
+    for name, body in parts:
+        encoded, offset = name.encode(), out.tell()
+        packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+        if name == part:
+            cut = body.index(before)
+            shown = packer.compress(body[:cut]) + packer.flush(zlib.Z_FULL_FLUSH)  # inflates alone to the start
+            whole = body[:cut] + hidden + body[cut:]
+            stream = shown + packer.compress(hidden + body[cut:]) + packer.flush()
+            size, crc = len(whole), zlib.crc32(whole)
+            extra = struct.pack("<HHQQQ", 1, 24, size, len(stream), offset)
+            listed = (len(shown), cut)
+        else:
+            stream = packer.compress(body) + packer.flush()
+            size, crc, extra = len(body), zlib.crc32(body), b""
+            listed = (len(stream), size)
+        out.write(struct.pack("<4s5H3I2H", b"PK\x03\x04", 45, 0, 8, 0, 0, crc, len(stream), size, len(encoded), 0)
+                  + encoded + stream)
+        directory.append(struct.pack("<4s6H3I5HII", b"PK\x01\x02", 45, 45, 0, 8, 0, 0, crc, *listed, len(encoded),
+                                     len(extra), 0, 0, 0, 0, offset) + encoded + extra)
+    at, listing = out.tell(), b"".join(directory)
+    out.write(listing + struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(directory), len(directory), len(listing), at, 0))
+    return out.getvalue()
+
+
+def with_unicode_name(data: bytes, part: str, name_as: str) -> bytes:
+    """The workbook `data` with `part`'s directory entry carrying a Unicode name field that names
+    it `name_as`: a name Python's zipfile does not heed and the engine's zip reader does."""
+    import struct
+    import zlib
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        parts = [(i, zf.read(i)) for i in zf.infolist()]
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, body in parts:
+            if info.filename == part:
+                name = name_as.encode()
+                info.extra = struct.pack("<HHBI", 0x7075, 5 + len(name), 1, zlib.crc32(part.encode())) + name
+            z.writestr(info, body)
+    return out.getvalue()
+
+
 def with_far_cells(data: bytes, rows: int, cols: int) -> bytes:
     """The workbook `data` with `rows` × `cols` text cells below its first sheet's table: an
     honest file (its zip declares what it holds) that is slow to read and takes memory, as a

@@ -27,10 +27,19 @@ from openpyxl import load_workbook
 
 from pipeline.model import Source
 from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.paths import ROOT
 from pipeline.run.report import build_run
 from pipeline.stages.read import sources as read_module
 from pipeline.stages.read.sources import read_source, read_sources
-from tests.builders import EXAMPLE, clean_rows, rewrite_sheet_xml, with_bytes, zip_of
+from tests.builders import (
+    EXAMPLE,
+    clean_rows,
+    rewrite_sheet_xml,
+    with_bytes,
+    with_two_sided_directory,
+    with_unicode_name,
+    zip_of,
+)
 
 CODE, OTHER = "620102", "620103"
 
@@ -116,8 +125,17 @@ def with_macro(data: bytes) -> bytes:
     return with_member(data, "xl/vbaProject.bin", b'Attribute VB_Name = "Module1"\nSub AutoOpen()\nShell "calc"\nEnd Sub')
 
 
+def two_sided_styles(data: bytes) -> bytes:
+    """Python's zipfile is told the styles part ends where it begins to hide 64 MB of blanks;
+    the engine's zip reader is told (zip64) it holds them."""
+    return with_two_sided_directory(data, "xl/styles.xml", b" " * (64 * 1024 * 1024), b"</styleSheet>")
+
+
 HOSTILE = [
     ("entity-expansion", billion_laughs, "620102_城关区.xlsx"),
+    ("zip-directory-two-sided", two_sided_styles, "620102_城关区.xlsx"),
+    ("zip-unicode-name", lambda d: with_unicode_name(d, "xl/worksheets/sheet1.xml", "xl/worksheets/sheet9.xml"),
+     "620102_城关区.xlsx"),
     ("zip-bomb", zip_bomb, "620102_城关区.xlsx"),
     ("thousands-of-sheets", many_sheets, "620102_城关区.xlsx"),
     ("megabyte-township-name", long_string, "620102_城关区.xlsx"),
@@ -371,3 +389,23 @@ def test_a_part_whose_size_lies_is_refused_when_the_lie_could_cost_memory(tmp_pa
             assert own == []
             mine = run.totals.counties.loc[CODE]
             assert {k: int(mine[k]) for k in form.field_keys} == {k: sum(r[k] for r in clean_rows()) for k in form.field_keys}
+
+
+@pytest.mark.parametrize("make", ["two-sided", "unicode-name"])
+def test_a_zip_directory_that_tells_two_stories_is_refused_before_the_engine_reads_it(tmp_path, form, units, make):
+    """A directory whose zip64 field or Unicode name says other than its plain fields shows the
+    checks one part and the engine another: here a far cell (XFD1048576) hidden from the scan,
+    for which the engine would ask for half a terabyte and end the process. Refused, in its own
+    words. Read in a process of its own, so that a regression fails this test, not the run."""
+    data = good(form, units)
+    bad = (with_two_sided_directory(data, "xl/worksheets/sheet1.xml",
+                                    b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>', b"</sheetData>")
+           if make == "two-sided" else with_unicode_name(data, "xl/worksheets/sheet1.xml", "xl/worksheets/sheet9.xml"))
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(bad)
+    code = ("import sys; from pipeline.stages.read.grid import Unreadable; from pipeline.stages.read.workbook import open_book\n"
+            f"try:\n    book = open_book(open({str(path)!r}, 'rb').read())\n    [book.load(n) for n, _ in book.sheets]\n"
+            "    print('read')\nexcept Unreadable as e:\n    print('refused', *e.args)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stdout.split() == ["refused", "压缩包的目录前后矛盾，疑似恶意文件"]

@@ -39,6 +39,8 @@ DEFLATE_MAX_RATIO = 1032  # deflate's limit: a 258-byte match in under two bits 
 HARMLESS_INFLATION = 64 * 1024 * 1024  # what parts may inflate to together, lying or not, unchecked
 
 OVERSIZED = "压缩包中的内容比它声明的大，疑似恶意文件"
+DISAGREES = "压缩包的目录前后矛盾，疑似恶意文件"
+ZIP64_FIELD, UNICODE_NAME_FIELD = 0x0001, 0x7075
 
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -82,6 +84,8 @@ def _open_xlsx(data: bytes) -> Book:
         infos = zf.infolist()
     except (zipfile.BadZipFile, EOFError, ValueError) as e:
         raise Unreadable("unreadable", "文件已损坏") from e
+    if _directory_disagrees(infos):
+        raise Unreadable("unreadable", DISAGREES)
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if total > MAX_UNCOMPRESSED or (total > 10 * 1024 * 1024 and total / packed > MAX_RATIO):
@@ -114,6 +118,29 @@ def _open_xlsx(data: bytes) -> Book:
     return _open_calamine(data, xml_parts=(zf, parts, scans))
 
 
+def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
+    """An entry of the zip's directory whose extra fields say other than what zipfile read: a
+    zip64 field whose sizes or offset differ from the entry's (zipfile heeds one only where the
+    plain field says 0xFFFFFFFF), or a Unicode name that is not the entry's name (zipfile does
+    not heed it). The spreadsheet engine's zip reader heeds both more readily, so such a file
+    would show every check here one part and the engine another: a harmless sheet to the
+    scan, and to the engine a far cell or a part inflating to gigabytes. No writer of
+    spreadsheets makes one: it is refused."""
+    for info in infos:
+        extra, at = info.extra, 0
+        while at + 4 <= len(extra):
+            kind, size = struct.unpack_from("<HH", extra, at)
+            body = extra[at + 4:at + 4 + size]
+            at += 4 + size
+            if kind == ZIP64_FIELD:
+                said = [v for (v,) in struct.iter_unpack("<Q", body[:len(body) // 8 * 8])][:3]
+                if said != [info.file_size, info.compress_size, info.header_offset][:len(said)]:
+                    return True
+            elif kind == UNICODE_NAME_FIELD and body[5:].decode("utf-8", "replace") != info.filename:
+                return True  # version (1 byte), the plain name's CRC (4), then the name
+    return False
+
+
 def _inflates_as_declared(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
     """Every part inflates to no more than the size the zip's directory declares for it, which
     the check above bounds: a part whose directory lies (3 MB declaring little, inflating to
@@ -123,7 +150,8 @@ def _inflates_as_declared(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
 
     Parts too small to make much of, whatever they say, are not inflated to find out: no
     deflate stream inflates past DEFLATE_MAX_RATIO times its length, and the engine reads no
-    more of a part than its compressed length. A return's other parts are a few kilobytes,
+    more of a part than its compressed length (the directory's, which _directory_disagrees has
+    made sure it reads as zipfile does). A return's other parts are a few kilobytes,
     a lie there costs at most a few megabytes, and inflating them all took a thirtieth of
     reading the return."""
     deflated = []
