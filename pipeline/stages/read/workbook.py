@@ -142,18 +142,18 @@ def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
 
 
 def _inflates_as_declared(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
-    """Every part inflates to no more than the size the zip's directory declares for it, which
-    the check above bounds: a part whose directory lies (3 MB declaring little, inflating to
-    3 GB) is refused here, inflated only as far as its declaration plus one byte, before the
+    """No part can inflate to much more than the zip's directory declares for it, which the
+    check above bounds: a part whose directory lies (3 MB declaring little, inflating to 3 GB)
+    is refused here, inflated only as far as its declaration plus one byte, before the
     spreadsheet engine (which believes the stream, not the directory) sees it. Only stored and
     deflated parts are accepted: no spreadsheet program writes others.
 
     Parts too small to make much of, whatever they say, are not inflated to find out: no
     deflate stream inflates past DEFLATE_MAX_RATIO times its length, and the engine reads no
     more of a part than its compressed length (the directory's, which _directory_disagrees has
-    made sure it reads as zipfile does). A return's other parts are a few kilobytes,
-    a lie there costs at most a few megabytes, and inflating them all took a thirtieth of
-    reading the return."""
+    made sure it reads as zipfile does). A return's other parts are a few kilobytes, so a lie
+    there makes at most HARMLESS_INFLATION beyond what the directory declares; inflating them
+    all took a thirtieth of reading the return."""
     deflated = []
     for info in infos:
         if info.compress_type == zipfile.ZIP_STORED or info.is_dir():
