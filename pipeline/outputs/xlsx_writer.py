@@ -126,10 +126,10 @@ def _cell(v: object, strings: _Strings | None) -> str:
     t = type(v)
     if t is int:
         return f"<c><v>{v}</v></c>"
+    if t is Formula:  # before the test for "", which a tuple answers slowly
+        return _formula(v)
     if v is None or v == "":
         return "<c/>"
-    if t is Formula:
-        return _formula(v)
     if t is bool:
         return f'<c t="b"><v>{int(v)}</v></c>'
     if t is float:
@@ -144,7 +144,9 @@ def _cell(v: object, strings: _Strings | None) -> str:
 def _formula(v: Formula) -> str:
     # its value cached as Excel caches it: a number, or a text ("" where a rate has nothing to divide)
     style = ' s="2"' if v.percent else ""
-    f = escape(v.text)
+    f = v.text
+    if "&" in f or "<" in f or ">" in f:  # seldom: a sheet's name with one of them
+        f = escape(f)
     if isinstance(v.value, str):
         return f'<c{style} t="str"><f>{f}</f><v>{escape(v.value)}</v></c>'
     return f"<c{style}><f>{f}</f><v>{v.value}</v></c>"
@@ -173,7 +175,7 @@ def row_blocks(lead: list[list], columns: list[Sequence], bounds: list[tuple[int
     compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
     out = []
     for values, (a, b) in zip(lead, bounds):
-        start = "<row>" + "".join(_cell(v, None) for v in values)
+        start = "<row>" + "".join([_cell(v, None) for v in values])
         xml = (start + ("</row>" + start).join(map("".join, zip(*(c[a:b] for c in cells)))) + "</row>").encode("utf-8")
         deflated = compressor.compress(xml) + compressor.flush(zlib.Z_FULL_FLUSH)
         out.append(Block(deflated, zlib.crc32(xml), len(xml), b - a))
