@@ -26,7 +26,8 @@ from ..stages.read.city import flattened
 from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
 from ..stages.tabulate import Tables, tabulate
 from ..store.cache import ReadCache
-from ..store.inbox import READABLE, InboxView, classify
+from ..store.inbox import InboxView
+from ..store.kinds import READABLE, classify
 from .processes import Helper
 from .runner import Guard, read_all, start_validation
 

@@ -40,8 +40,9 @@ from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
+from ..store.archives import zips_down_to
 from ..store.cache import BlockCache, Hashes, ReadCache, compiled_templates, reader_fingerprint
-from ..store.inbox import InboxView, take_view, zips_down_to
+from ..store.inbox import InboxView, take_view
 from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
 from .processes import Helper, in_background

@@ -33,8 +33,9 @@ from ..store.uploads import sweep_partial
 from . import pages
 from .city import CityBoard, city_groups
 from .city_routes import Kit, city_routes
-from .desk import EXPLANATION_LIMIT, Desk, Incoming, Outcome
+from .desk import EXPLANATION_LIMIT, Desk
 from .figures import figures
+from .outcomes import Incoming, Outcome
 from .receive import BadForm, Intake, Stalled, TooLarge, origin_of, read_form
 from .worker import CheckWorker, warm_up
 

@@ -31,11 +31,13 @@ from ..stages.consolidate import consolidate, rate_of
 from ..stages.resolve import gather
 from ..stages.tabulate import tabulate
 from ..store.cache import ReadCache
-from ..store.inbox import READABLE, Note
+from ..store.inbox import Note
+from ..store.kinds import READABLE
 from ..store.links import city_key
 from ..store.uploads import CITY_MARK, claim, free_city_name, page_upload, store_city_upload, upload_suffix
-from .desk import STAMP, Desk, Incoming, Outcome, Standing, renamed, store_failure, warning_keys, why_standing
+from .desk import STAMP, Desk, renamed, store_failure, warning_keys, why_standing
 from .figures import SheetFigures, figures
+from .outcomes import Incoming, Outcome, Standing
 
 CONTENT = ""  # the clerk leaves it to the file's content to say whose return it is
 WHOLE = "city"  # the city's own workbook, holding several counties' returns

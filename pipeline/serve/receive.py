@@ -9,7 +9,8 @@ import time
 from collections import deque
 from urllib.parse import urlsplit
 
-from .desk import Desk, Incoming, Outcome
+from .desk import Desk
+from .outcomes import Incoming, Outcome
 
 MIN_RATE = 1024  # bytes a second, averaged over the window (--upload-timeout): slower is a stalled upload
 FORM_ROOM = 64 * 1024  # the form's own lines around the file

@@ -2,7 +2,7 @@
 kind, and the bytes of every file the run will read, read then and never again; the notes the
 submission page keeps beside the returns. The only code that reads the inbox.
 
-The inbox is only read here. A .zip is looked into, never extracted. The submission page is the
+The inbox is only read here (a .zip's members: archives.py; what a file is: kinds.py). The submission page is the
 inbox's one writer (store/uploads.py): while it names and stores an upload it holds the inbox's
 lock exclusively, and a view is taken under the same lock shared, so an upload is wholly in a
 run or wholly in the next one.
@@ -15,39 +15,19 @@ import errno
 import hashlib
 import os
 import stat as stat_module
-import zipfile
-import zlib
 from collections.abc import Callable
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from ..errors import Fatal, reason
 from ..model import Source
+from .archives import members
 from .cache import Hashes
+from .kinds import ARCHIVE_SUFFIXES, HEAD, MAX_RETURN_BYTES, PLACEHOLDERS, READABLE, WORKBOOK_SUFFIXES, classify
 from .lock import inbox_shared
 
-WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".et", ".xltx", ".xlt", ".ods"}
-# Archives the reader cannot open: a county that sends one has sent nothing readable, which
-# is an error against it (unzip, or send a .zip), never a file skipped.
-ARCHIVE_SUFFIXES = {".zip", ".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj", ".lzh", ".zipx"}
-_ARCHIVE_MAGIC = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")
-# Documents that come with returns (a cover letter, a scan): skipped, whatever container their
-# format uses (.docx is a zip like .xlsx, .doc an OLE file like .xls).
-DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", ".ofd", ".rtf", ".txt", ".md",
-                     ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
-# What an empty inbox may still hold: files the system or Excel leave behind, never a return.
-PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
-# Names under which other systems and offices send a return as text: an HTML page or Excel 2003
-# XML saved as .xls, a CSV file (or a CSV renamed .xlsx), an MHTML page. Told apart by content.
-TEXT_SUFFIXES = {".xls", ".xlsx", ".et", ".csv", ".htm", ".html", ".mht", ".mhtml", ".xml"}
-READABLE = ("xlsx", "xls", "text")  # the kinds whose bytes a run reads
-MAX_RETURN_BYTES = 200 * 1024 * 1024  # no county's return is this large: past it, a file is not read
 VERSIONS = ".versions"  # hidden: the page keeps earlier uploads and its notes here; the reader skips it
 EXPLANATIONS = "explanations.csv"
-_HEAD = 8
 
 
 @dataclass(frozen=True)
@@ -95,7 +75,7 @@ def _read_again(inbox: Path, source: Source) -> bytes | None:
         if source.archive:
             member_of = {}
             rel = source.path[:-len(source.member) - 1]
-            _members(Path(source.archive), rel, source.mtime, None, member_of)
+            members(Path(source.archive), rel, source.mtime, None, member_of)
             return member_of.get(source.path)
         try:
             opened = _open_regular(source.abspath or str(inbox / source.path))
@@ -199,7 +179,7 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
             asked = min(1 << 20, stat.st_size + 1)
             first = _read_up_to(fd, asked) if known is None or needed else b""
             at_end = len(first) < asked  # the whole file is read: nothing more to ask for
-            head = known[0] if known else first[:_HEAD]
+            head = known[0] if known else first[:HEAD]
             kind = classify(name, head)
             keep = needed and kind in (*READABLE, "zip") and stat.st_size <= MAX_RETURN_BYTES
             if known:
@@ -216,7 +196,7 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         if hashes and known is None:
             hashes.put(entry.path, stat, head, digest)
         if kind == "zip":
-            sources += _members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)
+            sources += members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)
             continue
         sources.append(_listed(rel, stat, digest, kind, entry.path))
         if keep and kind in READABLE:
@@ -420,150 +400,6 @@ def _unique(name: str, parts: tuple[str, ...], shown: set[str]) -> str:
         candidate = f"{stem}（{n}）{suffix}"
     shown.add("/".join((*parts, candidate)))
     return candidate
-
-
-def classify(name: str, head: bytes) -> str:
-    """What a file is, by its content; the name only tells a broken workbook from other junk."""
-    lower = name.lower()
-    if name.startswith("~$") or name == ".DS_Store" or name.startswith("._") or lower in PLACEHOLDERS:
-        return "skip"
-    if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES:
-        return "skip"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip" if lower.endswith(".zip") else "xlsx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "xls"
-    if head.startswith(_ARCHIVE_MAGIC) or os.path.splitext(lower)[1] in ARCHIVE_SUFFIXES:
-        return "archive"
-    if os.path.splitext(lower)[1] in TEXT_SUFFIXES and _text(head):
-        return "text"
-    return "broken" if os.path.splitext(lower)[1] in WORKBOOK_SUFFIXES else "skip"
-
-
-def _text(head: bytes) -> bool:
-    """The file's first bytes are text: UTF-16 by its mark, or no NUL byte at all."""
-    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or (bool(head) and b"\x00" not in head)
-
-
-DEFAULT_ZIP_DEPTH = 2
-# How many zips deep (a zip in a zip is 2) a listing looks for returns: the settings' zip_depth,
-# set around take_view or discover by whoever knows the settings (zips_down_to), read where a
-# zip's members are listed.
-ZIP_DEPTH: ContextVar[int] = ContextVar("zip_depth", default=DEFAULT_ZIP_DEPTH)
-
-
-@contextmanager
-def zips_down_to(depth: int):
-    """Listings made within look into zips `depth` deep (1: a zip's own members only)."""
-    token = ZIP_DEPTH.set(max(1, depth))
-    try:
-        yield
-    finally:
-        ZIP_DEPTH.reset(token)
-
-
-def _members(path: Path, rel: str, mtime: float, content: bytes | None, data: dict[str, bytes] | None) -> list[Source]:
-    """A zip's members, each a source named `archive.zip/member.xlsx`; with `data`, the readable
-    members' bytes, read from the zip's own bytes as listed. A zip inside it (a city's zip of
-    its counties' zips) is looked into too, down to the depth the settings allow."""
-    import io
-
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
-    except (zipfile.BadZipFile, OSError):
-        return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
-    budget = [MAX_RETURN_BYTES]  # for the whole archive, inner zips' members too, in bytes actually inflated
-    with zf:
-        return _zip_members(zf, path, rel, "", mtime, data, 1, budget)
-
-
-def _zip_members(zf: zipfile.ZipFile, path: Path, rel: str, inside: str, mtime: float, data: dict[str, bytes] | None,
-                 level: int, budget: list[int]) -> list[Source]:
-    """The members of `zf`, itself `level` zips deep in the inbox's zip at `path`; `rel` is how
-    it is shown, `inside` its own path within that zip; `budget`, the bytes the whole archive
-    may still inflate. Each member is named as it is shown: a GBK name is found as its clerk
-    wrote it, never as its raw bytes."""
-    import io
-
-    out: list[Source] = []
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
-        name = _member_name(info)
-        shown = f"{rel}/{name}"
-        base = Path(name).name
-        member: bytes | None = b""
-        kind, digest = "broken", ""
-        if info.file_size <= budget[0]:
-            head = _member_bytes(zf, info, _HEAD, head=True)
-            kind = classify(base, head) if head is not None else "broken"
-            if kind != "skip":
-                member = _member_bytes(zf, info, budget[0])
-                if member is None:
-                    kind, member = "broken", b""
-                budget[0] -= len(member)
-                digest = hashlib.sha256(member).hexdigest()
-        member_time = datetime(*info.date_time).timestamp() if info.date_time[0] > 1980 else mtime
-        if kind == "zip" and level < ZIP_DEPTH.get():
-            try:
-                with zipfile.ZipFile(io.BytesIO(member)) as inner:
-                    out += _zip_members(inner, path, shown, f"{inside}{name}/", member_time, data, level + 1, budget)
-                continue
-            except zipfile.BadZipFile:
-                kind = "broken"
-        kind = kind if kind != "zip" else "archive"
-        out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=inside + name,
-                          abspath=str(path)))
-        if data is not None and kind in READABLE:
-            data[shown] = member
-    return out
-
-
-def _member_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int, *, head: bool = False) -> bytes | None:
-    """A member's bytes, inflated a megabyte at a time and never past `limit` bytes actually
-    produced (whatever the zip declares): None when it would exceed that, or cannot be
-    inflated whole (damaged, encrypted, a compression zipfile lacks, a size that lies and so
-    fails its checksum). `head`: only its first `limit` bytes."""
-    out = bytearray()
-    try:
-        with zf.open(info) as f:
-            if head:
-                return f.read(limit)
-            while chunk := f.read(1 << 20):
-                out += chunk
-                if len(out) > limit:
-                    return None
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError, ValueError):
-        return None
-    return bytes(out)
-
-
-def _sha256(content: bytes | None, path: Path) -> str:
-    if content is not None:
-        return hashlib.sha256(content).hexdigest()
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _member_name(info: zipfile.ZipInfo) -> str:
-    """Zips made on Chinese Windows store GBK names without the UTF-8 flag; zip on Linux and
-    macOS stores UTF-8 names without it too. Python reads both as cp437. GBK's bytes are seldom
-    valid UTF-8, so UTF-8 is tried first, as unzip does."""
-    if info.flag_bits & 0x800:
-        return info.filename
-    try:
-        raw = info.filename.encode("cp437")
-    except UnicodeEncodeError:
-        return info.filename
-    for encoding in ("utf-8", "gbk"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return info.filename
 
 
 def page_notes(inbox: Path) -> dict[str, Note]:

@@ -30,7 +30,8 @@ from pathlib import Path
 from ..outputs.csvfile import csv_bytes
 from ..spec.units import Unit
 from .files import PRIVATE, SHARED, place_new, private_folder, stage, sync_folder, write_atomic
-from .inbox import EXPLANATIONS, VERSIONS, WORKBOOK_SUFFIXES, Note, page_notes
+from .inbox import EXPLANATIONS, VERSIONS, Note, page_notes
+from .kinds import WORKBOOK_SUFFIXES
 from .lock import inbox_exclusive
 
 _STAMP = "%Y%m%d-%H%M%S"

@@ -8,8 +8,9 @@ import zipfile
 
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.stages.read.sources import read_sources
-from pipeline.store import inbox as inbox_module
-from pipeline.store.inbox import discover, take_view, zips_down_to
+from pipeline.store import archives
+from pipeline.store.archives import zips_down_to
+from pipeline.store.inbox import discover, take_view
 from tests.builders import clean_rows, zip_of, zip_with_gbk_names
 
 CODE = "620102"
@@ -52,6 +53,6 @@ def test_a_zip_of_zips_is_listed_to_the_depth_set(tmp_path, form, units):
 
 
 def test_a_member_past_the_size_limit_inside_an_inner_zip_is_not_read(tmp_path, form, units, monkeypatch):
-    monkeypatch.setattr(inbox_module, "MAX_RETURN_BYTES", 1000)
+    monkeypatch.setattr(archives, "MAX_RETURN_BYTES", 1000)  # the budget of a zip's members
     (tmp_path / "city.zip").write_bytes(zip_of({"county.zip": zip_of({"big.xlsx": b"PK\x03\x04" + bytes(5000)})}))
     assert [(s.path, s.kind) for s in discover(tmp_path)] == [("city.zip/county.zip/big.xlsx", "broken")]
