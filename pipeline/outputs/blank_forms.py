@@ -14,7 +14,8 @@ from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from ..spec.form import Form, SheetSpec, cn_quotes
+from ..spec.form import Form, SheetSpec
+from ..spec.labels import cn_quotes
 from ..spec.units import Unit
 from .formbook import Layout, SheetPlan, build_with_plans, workbook_bytes
 

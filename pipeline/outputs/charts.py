@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from html import escape
 
 from ..spec import wording
-from ..spec.form import Form, cn_quotes
+from ..spec.form import Form
+from ..spec.labels import cn_quotes
 from ..stages.consolidate import Totals
 
 

@@ -14,7 +14,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from ..spec.form import Form, SheetSpec, cn_quotes
+from ..spec.form import Form, SheetSpec
+from ..spec.labels import cn_quotes
 from ..spec.numbers import NotACount, parse_count
 from ..spec.units import Unit
 from .zips import FIXED_ZIP_TIME, fixed_zip_times

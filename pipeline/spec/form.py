@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import Fatal
 from ..model import Finding, Severity
 from ..paths import SCHEMAS
+from .labels import cn_quotes, normalise_label
 from .rules import BUILT_IN, KIND_ALIASES, KINDS, Rule
 
 SCHEMAS_DIR = SCHEMAS
@@ -463,49 +463,6 @@ def _check(form: Form) -> None:
         for k in r.numerator + r.denominator:
             if k not in keys:
                 raise ValueError(f"{form.key}: rate {r.key} names unknown field {k}")
-
-
-def cn_quotes(text: str) -> str:
-    """Straight quotes from the declaration → “”, as printed Chinese uses."""
-    out, opening = [], True
-    for ch in text:
-        if ch == '"':
-            out.append("“" if opening else "”")
-            opening = not opening
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-_DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
-_UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
-
-
-@lru_cache(maxsize=8192)
-def _normalise(s: str) -> str:
-    return _DROP.sub("", unicodedata.normalize("NFKC", s)).lower()
-
-
-def normalise_label(text: object) -> str:
-    """Labels compare equal whatever the width, spacing, quotes and brackets the county used."""
-    return _normalise(str(text or ""))
-
-
-def label_variants(text: object) -> frozenset[str]:
-    """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
-    return _variants(str(text or ""))
-
-
-@lru_cache(maxsize=8192)
-def _variants(text: str) -> frozenset[str]:
-    # Header texts repeat across every return, so each distinct one is worked out once.
-    s = unicodedata.normalize("NFKC", text).strip()
-    out = {_normalise(s)}
-    stripped = _UNIT_SUFFIX.sub("", s)
-    if stripped != s:
-        out.add(_normalise(stripped))
-    out.discard("")
-    return frozenset(out)
 
 
 def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str]) -> dict[str, Rule]:

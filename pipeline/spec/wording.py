@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from .form import cn_quotes
+from .labels import cn_quotes
 
 
 def wan(n: int) -> str:

@@ -10,7 +10,8 @@ A subsection with nothing to report is left out.
 from __future__ import annotations
 
 from ..model import Roster
-from ..spec.form import Form, cn_quotes
+from ..spec.form import Form
+from ..spec.labels import cn_quotes
 from ..spec.wording import place, table_rate
 from .consolidate import Totals
 

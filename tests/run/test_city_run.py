@@ -14,7 +14,7 @@ import pytest
 from pipeline import cli
 from pipeline.errors import Fatal
 from pipeline.run.report import build_run
-from pipeline.spec.form import cn_quotes
+from pipeline.spec.labels import cn_quotes
 from pipeline.spec.scope import city
 from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
 from tests.builders import EXAMPLE

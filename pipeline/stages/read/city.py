@@ -25,7 +25,8 @@ from dataclasses import replace
 from datetime import date
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
-from ...spec.form import Form, SheetSpec, normalise_label
+from ...spec.form import Form, SheetSpec
+from ...spec.labels import normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import Unit, UnitList
 from .grid import Book, Grid, cell_ref, column_letter

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from ...spec.form import ReaderSpec, SheetSpec, label_variants, normalise_label
+from ...spec.form import ReaderSpec, SheetSpec
+from ...spec.labels import label_variants, normalise_label
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
 from .grid import Grid, column_letter
 from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str

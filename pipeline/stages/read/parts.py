@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...spec.form import SheetSpec, normalise_label
+from ...spec.form import SheetSpec
+from ...spec.labels import normalise_label
 from ...spec.numbers import display
 from .grid import Grid, cell_ref, column_letter
 from .layout import Header, Rows, Table, no_entry

@@ -9,7 +9,8 @@ import unicodedata
 from enum import IntEnum
 from functools import lru_cache
 
-from ...spec.form import Form, ReaderSpec, SheetSpec, normalise_label
+from ...spec.form import Form, ReaderSpec, SheetSpec
+from ...spec.labels import normalise_label
 
 COLUMN_CODES = frozenset({"甲", "乙", "丙", "丁"})
 

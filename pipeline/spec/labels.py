@@ -1,0 +1,51 @@
+"""How the form's words are compared with what counties write (whatever the width, spacing,
+quotes and brackets), and how its straight quotes print in Chinese."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+
+def cn_quotes(text: str) -> str:
+    """Straight quotes from the declaration → “”, as printed Chinese uses."""
+    out, opening = [], True
+    for ch in text:
+        if ch == '"':
+            out.append("“" if opening else "”")
+            opening = not opening
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+_DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
+_UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
+
+
+@lru_cache(maxsize=8192)
+def _normalise(s: str) -> str:
+    return _DROP.sub("", unicodedata.normalize("NFKC", s)).lower()
+
+
+def normalise_label(text: object) -> str:
+    """Labels compare equal whatever the width, spacing, quotes and brackets the county used."""
+    return _normalise(str(text or ""))
+
+
+def label_variants(text: object) -> frozenset[str]:
+    """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
+    return _variants(str(text or ""))
+
+
+@lru_cache(maxsize=8192)
+def _variants(text: str) -> frozenset[str]:
+    # Header texts repeat across every return, so each distinct one is worked out once.
+    s = unicodedata.normalize("NFKC", text).strip()
+    out = {_normalise(s)}
+    stripped = _UNIT_SUFFIX.sub("", s)
+    if stripped != s:
+        out.add(_normalise(stripped))
+    out.discard("")
+    return frozenset(out)
