@@ -43,7 +43,6 @@ def for_word(report: Report) -> Report:
 
 # Text in a Word run holding a tab, bell, line or form feed, which docxtpl turns into Word's own.
 _LISTING_TEXT = re.compile(r"<w:t(?: [^>]*)?>[^<]*[\t\a\n\f]")
-_PARAGRAPH = re.compile(r"<w:p(?: [^>]*)?>.*?</w:p>", flags=re.DOTALL)  # as docxtpl's resolve_listing finds them
 
 
 def listing_paragraphs_resolved(xml: str, resolve) -> str:
@@ -54,7 +53,7 @@ def listing_paragraphs_resolved(xml: str, resolve) -> str:
     box's) is gone through whole, as docxtpl does: its paragraph there runs from the outer
     opening to the inner closing."""
     if "txbxContent" in xml:
-        return _PARAGRAPH.sub(lambda m: resolve(m.group(0)) if _LISTING_TEXT.search(m.group(0)) else m.group(0), xml)
+        return resolve(xml)
     out, done = [], 0
     for m in _LISTING_TEXT.finditer(xml):
         at = m.start()

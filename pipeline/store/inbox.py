@@ -185,7 +185,7 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
             if known:
                 digest = known[1]
                 if keep:
-                    content = first if at_end else first + _rest(fd)
+                    content = _whole(fd, first, at_end)
             else:
                 content, digest = _hashed(fd, first, keep, at_end)
         except OSError as e:  # a disk error while reading it
@@ -253,21 +253,25 @@ def _read_up_to(fd: int, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _rest(fd: int) -> bytes:
-    """Everything from the descriptor's position to the file's end."""
-    return b"".join(iter(lambda: os.read(fd, 1 << 20), b""))
+def _chunks(fd: int):
+    """The file from the descriptor's position to its end, a megabyte at a time."""
+    return iter(lambda: os.read(fd, 1 << 20), b"")
+
+
+def _whole(fd: int, first: bytes, at_end: bool) -> bytes:
+    """A file's content: `first`, read already, then the rest unless `at_end` (that was all)."""
+    return first if at_end else first + b"".join(_chunks(fd))
 
 
 def _hashed(fd: int, first: bytes, keep: bool, at_end: bool) -> tuple[bytes | None, str]:
     """A file's SHA-256, read on from `first` (its first megabyte, read already; `at_end`: that
     was all of it), and with `keep` its whole content: one pass over the file either way."""
     if keep:
-        content = first if at_end else first + _rest(fd)
+        content = _whole(fd, first, at_end)
         return content, hashlib.sha256(content).hexdigest()
     h = hashlib.sha256(first)
-    if not at_end:
-        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
-            h.update(chunk)
+    for chunk in () if at_end else _chunks(fd):
+        h.update(chunk)
     return None, h.hexdigest()
 
 
