@@ -6,6 +6,7 @@ import math
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 # Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
 _ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇"}
@@ -40,6 +41,8 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     its unit and the synonyms the form declares for it (`48人` in a 名 column)."""
     if raw is None:
         return 0
+    if raw.__class__ is str and raw.isascii() and raw.isdigit():
+        return _bounded(int(raw))  # plain digits, the commonest text: what every step below would leave them
     if isinstance(raw, bool):
         raise NotACount(raw)
     if isinstance(raw, int):
@@ -56,7 +59,7 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE).strip()
     if text in _ZERO_WORDS:
         return 0
-    for unit in sorted(units, key=len, reverse=True):
+    for unit in _longest_first(units):
         if unit and text.endswith(unit):
             text = text[: -len(unit)].rstrip()
             break
@@ -67,6 +70,12 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     if frac and frac.strip("0"):
         raise NotACount(raw)
     return _bounded(int(whole.replace(",", "")))
+
+
+@lru_cache(maxsize=64)
+def _longest_first(units: tuple[str, ...]) -> tuple[str, ...]:
+    """A column's units, the longest first (场次 before 次): a form has a handful of them."""
+    return tuple(sorted(units, key=len, reverse=True))
 
 
 def _bounded(n: int) -> int:

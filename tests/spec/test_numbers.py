@@ -77,6 +77,24 @@ def test_a_column_of_whole_numbers_takes_the_shortcut(counts):
     assert whole_counts(tuple(float(n) for n in counts)) == tuple(counts)
 
 
+@given(st.lists(st.one_of(st.integers(0, MAX_COUNT).map(float), st.just("")), max_size=20))
+def test_a_column_of_whole_numbers_and_blanks_takes_the_shortcut(cells):
+    """A zero left blank, or a whole column left empty: still the shortcut, each blank a 0."""
+    from pipeline.stages.read.layout import whole_counts
+
+    assert whole_counts(tuple(cells)) == tuple(0 if c == "" else int(c) for c in cells)
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=16))
+def test_plain_digits_read_as_their_number(digits):
+    """Figures typed as text (a cell formatted as 文本), leading zeros and all."""
+    if int(digits) > MAX_COUNT:
+        with pytest.raises(TooLarge):
+            parse_count(digits, ("户",))
+    else:
+        assert parse_count(digits, ("户",)) == int(digits)
+
+
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00a0"]
 
 

@@ -39,10 +39,19 @@ def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
 
 def whole_counts(cells: tuple) -> tuple[int, ...] | None:
     """A column's cells as counts when every one is a whole number within bounds, as calamine
-    gives them (floats): the common case, converted without a Python step per cell. None
-    when any cell needs parse_count's closer look (and perhaps a finding)."""
-    if set(map(type, cells)) != _JUST_FLOATS:
-        return None if cells else ()
+    gives them (floats), or blank: the common case, converted without a Python step per cell.
+    None when any cell needs parse_count's closer look (and perhaps a finding)."""
+    kinds = set(map(type, cells))
+    if kinds != _JUST_FLOATS:
+        if not cells:
+            return ()
+        if str not in kinds or not kinds <= _FLOATS_OR_TEXT or {c for c in set(cells) if c.__class__ is str} != _BLANK:
+            return None
+        # Blank cells among the figures (a zero left empty), or a column left empty: 0, as
+        # parse_count reads a blank; any other text has its closer look.
+        cells = tuple(0.0 if c == "" else c for c in cells)
+        if kinds == {str}:
+            return (0,) * len(cells)
     try:
         counts = tuple(map(int, cells))
     except (ValueError, OverflowError):  # NaN, infinity
@@ -53,6 +62,8 @@ def whole_counts(cells: tuple) -> tuple[int, ...] | None:
 
 
 _JUST_FLOATS = {float}
+_FLOATS_OR_TEXT = {float, str}
+_BLANK = {""}
 
 
 class Table:
