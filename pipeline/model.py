@@ -175,6 +175,9 @@ class ReadResult:
     # A city's workbook: each county block read as that county's return (its own source, named
     # like a zip member, `兰州市.xlsx/安定区`); the workbook itself then stands for none.
     parts: tuple[ReadResult, ...] = ()
+    # A part whose reading met a fault of this program: its traceback, which the runner files
+    # as that county's one `internal-error`; the workbook's other counties stand as read.
+    fault: str = ""
 
 
 @dataclass(frozen=True)

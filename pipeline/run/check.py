@@ -163,6 +163,7 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
     to_read = sum(1 for s in readable if not cache.has(s))
     results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
     results, findings_of_cities = flattened(results)  # a city's workbook: its counties' returns
+    results = [_fault_filed(r, guard, units) if r.fault else r for r in results]
     findings += findings_of_cities
     if after_reading:
         after_reading(to_read)
@@ -179,6 +180,13 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
         after_tabulating(tables, findings)
     findings += checks(tables)
     return FilesChecked(tuple(sources), tuple(results), tuple(findings), tables, to_read)
+
+
+def _fault_filed(result: ReadResult, guard: Guard, units: UnitList) -> ReadResult:
+    """A county's block of a city's workbook whose reading met a fault: that county's one
+    `internal-error`, under the guard's reference (its traceback in the log)."""
+    county = units.find_in_filename(Path(result.source.member or result.source.path).stem) or ""
+    return ReadResult(result.source, None, (guard.fault("read", result.fault, file=result.source.path, county=county),))
 
 
 def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,

@@ -164,7 +164,7 @@ def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: 
 
     def keep(i: int, result: ReadResult, blob: bytes | None = None) -> None:
         results[i] = result
-        if not any(f.rule == "internal-error" for f in result.findings):
+        if not any(f.rule == "internal-error" for f in result.findings) and not any(p.fault for p in result.parts):
             cache.put(result, blob)  # a fault is this program's: the file is read again next time
 
     workers = min(os.cpu_count() or 1, 8)

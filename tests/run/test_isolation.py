@@ -20,7 +20,7 @@ from pipeline.run import report as report_module
 from pipeline.run import runner as runner_module
 from pipeline.run.report import build_run
 from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
-from tests.builders import EXAMPLE, clean_rows, write_return
+from tests.builders import EXAMPLE, city_workbook, clean_rows, write_return
 
 TARGET = "620103"  # 七里河区: its return carries a warning, so it gets its workbook back
 TARGET_FILE = "620103_七里河区.xlsx"
@@ -220,3 +220,38 @@ def test_a_fault_while_answering_an_upload_costs_only_its_figures(tmp_path, form
     log = (outbox / desk_module.SERVE_LOG).read_text(encoding="utf-8")
     assert "Injected" in log and outcome.checked.findings[0].message.split("编号 ")[1].split("）")[0] in log
     assert desk.status_of(TARGET).status == "included"
+
+
+@pytest.mark.parametrize("step", ["load", "read"])
+def test_a_fault_in_one_county_block_of_a_citys_workbook_costs_that_county_alone(tmp_path, settings, units,
+                                                                                 monkeypatch, step):
+    """A city's workbook holds its counties' tables: a fault of this program in one county's
+    block is that county's one `internal-error`, and the city's other counties stand as read."""
+    from pipeline.stages.read import city as city_module
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    lanzhou = {p.stem.split("_")[1]: p.read_bytes() for p in sorted(EXAMPLE.glob("6201*.xlsx"))}
+    (inbox / "兰州市各县报表.xlsx").write_bytes(city_workbook(lanzhou))
+    clean = build_run(inbox, settings)
+    real = getattr(city_module.BlockReader, step)
+    monkeypatch.setattr(city_module.BlockReader, step,
+                        fail_for_target(real, lambda reader: reader.source.member == "七里河区"))
+    faulty = build_run(inbox, settings, cache_dir=tmp_path / "cache")
+
+    faults = [f for f in faulty.findings if f.rule == "internal-error"]
+    assert [(f.county_code, f.severity.value, f.file) for f in faults] == [(TARGET, "error", "兰州市各县报表.xlsx/七里河区")]
+    [incident] = faulty.incidents
+    assert incident.reference in faults[0].message and "deliberately broken" in faulty.files["internal-errors.log"].decode()
+    status = {u.code: u.status for u in faulty.roster.units}
+    assert status[TARGET] == "rejected"
+    others = [u.code for u in units.units if u.code.startswith("6201") and u.code != TARGET]
+    assert others and all(status[code] == "included" for code in others)
+    before, after = by_county(clean), by_county(faulty)
+    for code in others:
+        assert after.get(code) == before.get(code), code
+        assert figures(faulty, code) == figures(clean, code), code
+    # The fault is this program's: the workbook is read again next time, not taken from the cache.
+    monkeypatch.undo()
+    again = build_run(inbox, settings, cache_dir=tmp_path / "cache")
+    assert {u.code: u.status for u in again.roster.units}[TARGET] == "included"

@@ -21,15 +21,17 @@ township column.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import replace
 from datetime import date
+from functools import partial
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.labels import normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import Unit, UnitList
-from .grid import Book, Grid, cell_ref, column_letter
+from .grid import Book, Grid, cell_ref, column_letter, the_files_problem
 from .layout import _whole, field_table, find_header
 from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
@@ -51,17 +53,37 @@ class CityBook:
     def __init__(self, source: Source, readers: list[ReturnReader], own: tuple[Finding, ...] = (),
                  finish=None, ready: tuple[ReadResult, ...] = ()) -> None:
         self.source, self.readers, self.own, self.finish, self.ready = source, readers, own, finish, ready
+        self.faults: dict[int, str] = {}  # a county block's loading that met a fault: its traceback
 
     def load(self) -> CityBook:
-        for r in self.readers:
-            r.load()
+        self.faults = {i: fault for i, r in enumerate(self.readers) if (fault := _alone(r.load)[1])}
         return self
 
     def read(self) -> ReadResult:
-        parts = [r.read() for r in self.readers]
-        if self.finish:
-            parts = [self.finish(p) for p in parts]
+        """Each county's block read by itself: a fault of this program in one block is that
+        county's (its part carries the traceback), never the other counties'. A broken file is
+        every block's, and the file's finding, as for any workbook."""
+        parts = []
+        for i, r in enumerate(self.readers):
+            part, fault = (None, self.faults[i]) if i in self.faults else _alone(partial(self._part, r))
+            parts.append(part if part is not None else ReadResult(r.source, None, (), fault=fault))
         return ReadResult(self.source, None, self.own, (*parts, *self.ready))
+
+    def _part(self, reader: ReturnReader) -> ReadResult:
+        return self.finish(reader.read()) if self.finish else reader.read()
+
+
+def _alone(step):
+    """step()'s result and "", or None and the traceback of what it raised, unless that is the
+    file's own problem, or a stop, which go on up."""
+    try:
+        return step(), ""
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as error:  # noqa: BLE001 - one county's block, never its city's others
+        if the_files_problem(error):
+            raise
+        return None, "".join(traceback.format_exception(error))
 
 
 def reader_for(source: Source, form: Form, units: UnitList, book: Book) -> ReturnReader | CityBook | ReadResult:

@@ -7,6 +7,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,6 +22,14 @@ class Unreadable(Exception):
         super().__init__(detail or rule)
         self.rule = rule
         self.detail = detail
+
+
+def the_files_problem(error: BaseException) -> bool:
+    """What a broken file raises (the file's finding, never this program's fault): Unreadable,
+    a damaged zip or deflate stream, a truncated part, or the spreadsheet engine's panic on a
+    malformed record (pyo3's PanicException, which derives from BaseException)."""
+    return (isinstance(error, (Unreadable, zipfile.BadZipFile, zlib.error, EOFError))
+            or type(error).__name__ == "PanicException")
 
 
 @dataclass

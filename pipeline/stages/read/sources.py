@@ -8,15 +8,13 @@ the cell it came from. Problems come back as findings; nothing here raises past 
 from __future__ import annotations
 
 import os
-import zipfile
-import zlib
 
 from ...model import ReadResult, Source
 from ...spec.form import Form
 from ...spec.units import UnitList
 from . import city
 from .engine import engine_reports_held_back
-from .grid import Book, Unreadable
+from .grid import Book, Unreadable, the_files_problem
 from .workbook import open_book
 
 
@@ -66,16 +64,14 @@ def _guarded(source: Source, form: Form, step):
     `internal-error` (reading a group again one file at a time)."""
     try:
         return step()
-    except Unreadable as e:
-        return _unreadable(source, form, e.rule, e.detail)
-    except (zipfile.BadZipFile, zlib.error, EOFError):
-        return _unreadable(source, form, "unreadable", "文件已损坏")  # the clerk's words, never the exception's name
     except BaseException as e:
-        # BaseException, not Exception: the spreadsheet engine's panic (pyo3's PanicException,
-        # on a malformed record) derives from BaseException and is one county's broken file.
+        if not the_files_problem(e):
+            raise
+        if isinstance(e, Unreadable):
+            return _unreadable(source, form, e.rule, e.detail)
         if type(e).__name__ == "PanicException":
             return _unreadable(source, form, "unreadable", "文件内部结构有损坏")
-        raise
+        return _unreadable(source, form, "unreadable", "文件已损坏")  # the clerk's words, never the exception's name
 
 
 def _unreadable(source: Source, form: Form, rule: str, detail: str) -> ReadResult:
