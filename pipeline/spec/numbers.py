@@ -55,8 +55,12 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
         return _bounded(int(raw))
     if isinstance(raw, (date, datetime)):
         raise NotACount(raw)
+    raw_text = str(raw)
+    if any(unicodedata.category(ch) == "No" for ch in raw_text):
+        # A footnote mark (140¹, 2990①): NFKC would make it a digit of the figure (1401).
+        raise NotACount(raw)
     # NFKC turns full-width digits, the full-width comma and the ideographic space into ASCII.
-    text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE).strip()
+    text = unicodedata.normalize("NFKC", raw_text).translate(_INVISIBLE).strip()
     if text in _ZERO_WORDS:
         return 0
     for unit in _longest_first(units):

@@ -29,7 +29,7 @@ def test_blank_and_dashes_are_zero(blank):
 
 
 @pytest.mark.parametrize("bad", ["-3", -3, 1.5, "1.5", "十二", "12个人", "1,23", "12,3456", "abc", "1e3", True,
-                                 float("nan"), "12户", "12 3"])
+                                 float("nan"), "12户", "12 3", "140¹", "2990①", "3000²", "⑴5", "12½"])
 def test_anything_else_is_refused(bad):
     with pytest.raises(NotACount):
         parse_count(bad, ("个",))
@@ -42,6 +42,14 @@ def test_text_either_parses_to_a_count_or_is_refused(text):
     except NotACount:
         return
     assert isinstance(value, int) and value >= 0
+
+
+@given(st.integers(0, 10**6), st.characters(categories=["No"]))
+def test_a_footnote_mark_beside_a_figure_is_no_count(n, mark):
+    """¹ ② ⑶ and the like after a figure mark a note; read as digits they would change it."""
+    for text in (f"{n}{mark}", f"{mark}{n}"):
+        with pytest.raises(NotACount):
+            parse_count(text, ("户",))
 
 
 @given(st.integers(MAX_COUNT + 1, 10**40))
