@@ -124,7 +124,7 @@ class ReaderSpec:
     that make a name something else; declared with the form, since another campaign's clerks
     (or another language's office software) write other words."""
 
-    total_words: tuple[str, ...] = ("合计", "总计", "汇总", "全县", "全市", "全区", "全旗")
+    total_words: tuple[str, ...] = ("合计", "总计", "共计", "汇总", "全县", "全市", "全区", "全旗")
     subtotal_words: tuple[str, ...] = ("小计",)
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")

@@ -101,6 +101,8 @@ BUILT_IN = _declared(
     Rule("sheet-found", INFO, "{place}起的表格按其{detail}认作{sheet_number}{sheet_label}读取。"),
     Rule("breakdown-exceeds", WARNING, "{place}“{value}”是上一行的其中数，其{field_label}（{expected}）大于上一行的{bound_value}："
          "请核对。其中数不计入汇总。"),
+    Rule("breakdown-unmarked", WARNING, "{place}“{value}”一行按其中数读取（名称以“其中”开头），未计入汇总：如这是一个乡镇，"
+         "请改正名称后重新报送；如是其中数，请写作“其中：…”。"),
     Rule("breakdown-alone", WARNING, "{place}“{value}”一行是其中数，但上面没有它所属的数据行，未计入汇总：请核对这一行的位置。"),
     Rule("villages-summed", INFO, "{place}乡镇“{value}”下各村的{count}行数据已合计为该乡镇的数字。"),
     Rule("villages-differ", ERROR, "{place}乡镇“{value}”一行的{field_label}为{expected}，其下各村之和为{total}：请核对。"),

@@ -12,7 +12,7 @@ from ...spec.labels import normalise_label
 from ...spec.numbers import display
 from .grid import Grid, cell_ref, column_letter
 from .layout import Header, Rows, Table, no_entry
-from .words import RowKind, blank
+from .words import RowKind, RowWords, blank, clean_str
 
 Say = Callable[..., None]  # the reader's `finding`
 
@@ -136,13 +136,18 @@ def fold_villages(table: Table, grid: Grid, found: Rows, say: Say) -> Callable[[
 # --- 其中 rows ----------------------------------------------------------------------------------
 
 
-def check_breakdowns(table: Table, grid: Grid, found: Rows, all_values: list, say: Say) -> None:
+def check_breakdowns(table: Table, grid: Grid, found: Rows, all_values: list, say: Say, words: RowWords) -> None:
     """Each 其中 row against the row it breaks down: a figure larger than that row's is a
     warning at its cell; a 其中 row with nothing above it to break down is a warning too.
     Neither is ever added."""
+    marked = words.breakdown_marked
     for at, parent in found.breakdowns:
         r = found.rows[at]
         label = display(str(grid.value(r, table.key_col)).strip())  # as the clerk wrote it: 其中：贫困乡镇
+        if marked is not None and not marked.match(clean_str(str(grid.value(r, table.key_col)))):
+            # 其中贫困乡镇: most likely a part of the row above, as read; said, in case it is a township's name.
+            say("breakdown-unmarked", sheet=grid.name, cell=cell_ref(r, table.key_col), field=table.key_field,
+                value=label)
         if parent < 0:
             say("breakdown-alone", sheet=grid.name, cell=cell_ref(r, table.key_col), field=table.key_field, value=label)
             continue

@@ -373,7 +373,7 @@ class ReturnReader(Identifying):
         if found.subtotals:
             self._check_subtotals(table, grid, found, all_values)
         if found.breakdowns:
-            check_breakdowns(table, grid, found, all_values, self.finding)
+            check_breakdowns(table, grid, found, all_values, self.finding, row_words(self.form))
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(table.key_col)
         if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:

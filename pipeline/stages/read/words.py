@@ -99,8 +99,12 @@ class RowWords:
         # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
         self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
         self.footer = re.compile(rf"^(?:{footers})") if footers else None
-        # 其中：贫困乡镇 or 其中 alone; 其中贫困乡镇 without the colon, or a name that merely starts with 其, is a name.
-        self.breakdown = re.compile(rf"^(?:{parts})(?::|$)") if parts else None
+        # 其中：贫困乡镇, 其中 alone, and 其中贫困乡镇 or 其中，贫困村 as clerks also write it: no
+        # township's name starts with 其中, and added as one the row would count its part twice.
+        # A name that merely starts with 其 is a name.
+        self.breakdown = re.compile(rf"^(?:{parts})") if parts else None
+        # ...and written as the form writes it: the word alone, or a colon (a comma) after it.
+        self.breakdown_marked = re.compile(rf"^(?:{parts})(?:[:,、]|$)") if parts else None
         self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
         self.kind = Memo(self._kind)
 
@@ -111,12 +115,13 @@ class RowWords:
             return RowKind.EMPTY
         if self.breakdown and self.breakdown.match(text):
             return RowKind.BREAKDOWN
-        # 合计, 全县合计, 汇总: a short label ending in a total word. A subtotal is checked first,
+        # 合计, 全县合计, 全县乡镇合计数, 汇总: a short label ending in a total word (a longer one, or one
+        # checked against the townships, still is checked: township-is-total). A subtotal is checked first,
         # so that 小计 never counts as the county's 合计 whatever the words declared.
         label = _bare_label(text)
         if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
             return RowKind.SUBTOTAL
-        if self.total and (label in self.total or (len(label) <= 6 and label.endswith(self.total))):
+        if self.total and (label in self.total or (len(label) <= 10 and label.endswith(self.total))):
             return RowKind.TOTAL
         if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
             return RowKind.NOTE

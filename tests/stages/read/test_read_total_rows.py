@@ -19,7 +19,7 @@ from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
 
 SHEETS = (VISITS, PROBLEMS, OUTCOMES)
 LABELS = ["合计：", "合计:", "合 计：", "合计（万户）", "合计(户)", "合计（户）：", "累计", "Total", "TOTAL", "total:",
-          "全县合计：", "总计（件）"]
+          "全县合计：", "总计（件）", "共计", "全县共计", "全县乡镇合计数", "总计数", "全县总数"]
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -33,8 +33,11 @@ def test_total_labels_clerks_write_are_the_total(tmp_path, form, units, label, w
     assert all(s.total_row == plans[k].total_row for k, s in result.ret.sheets.items())
 
 
-def test_a_wrong_figure_under_such_a_label_is_still_checked_as_the_total(tmp_path, form, units):
-    wb, plans = built(form, units, layout=Layout(total_label="合计（户）："))
+@pytest.mark.parametrize("label", ["合计（户）：", "共计", "全县乡镇合计数"])
+def test_a_wrong_figure_under_such_a_label_is_still_checked_as_the_total(tmp_path, form, units, label):
+    """A SUM whose range misses a township: the row is the total all the same, compared with the
+    townships by validation (total-row-mismatch), never added as one more township."""
+    wb, plans = built(form, units, layout=Layout(total_label=label))
     plan = plans["visits"]
     wb[VISITS].cell(plan.total_row, plan.columns["villages_total"]).value += 1
     write(tmp_path, workbook_bytes(wb))
@@ -57,13 +60,13 @@ def test_a_subtotal_with_a_colon_is_still_a_subtotal(tmp_path, form, units):
 
 @pytest.mark.parametrize("where", ["last", "first"])
 def test_a_total_row_under_an_unforeseen_label_rejects_the_return(tmp_path, form, units, where):
-    wb, plans = built(form, units, layout=Layout(total_label="本县总数", total=where))
+    wb, plans = built(form, units, layout=Layout(total_label="本县各乡镇", total=where))
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     row = plans["visits"].total_row
     assert rules(result) == {("error", "township-is-total", s, f"A{row}") for s in SHEETS}
     msg = next(f.message for f in result.findings if f.sheet == VISITS)
-    assert msg.startswith(f"{place('表一', f'A{row}')}的“本县总数”一行") and "请把该行名称改为“合计”" in msg
+    assert msg.startswith(f"{place('表一', f'A{row}')}的“本县各乡镇”一行") and "请把该行名称改为“合计”" in msg
     assert all(f.field == "township" for f in result.findings)
 
 
@@ -152,7 +155,7 @@ def test_normal_returns_never_trip_the_net_and_unforeseen_totals_always_do(form,
     def check(n, data):
         rows = [{"township": NAMES[i]} | {k: data.draw(st.integers(0, 2)) for k in fields} for i in range(n)]
         if data.draw(st.booleans()):
-            rows.append({"township": "本县总数"} | {k: sum(r[k] for r in rows) for k in fields})
+            rows.append({"township": "本县各乡镇"} | {k: sum(r[k] for r in rows) for k in fields})
         wb, plans = built(form, units, rows, layout=Layout(total="none"))
         with tempfile.TemporaryDirectory() as folder:
             (Path(folder) / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
