@@ -103,6 +103,8 @@ BUILT_IN = _declared(
          "请核对。其中数不计入汇总。"),
     Rule("breakdown-unmarked", WARNING, "{place}“{value}”一行按其中数读取（名称以“其中”开头），未计入汇总：如这是一个乡镇，"
          "请改正名称后重新报送；如是其中数，请写作“其中：…”。"),
+    Rule("figures-below-footer", ERROR, "{place}“{value}”一行在填表人等落款之下，这一行的数字没有汇总：如是乡镇的数据，"
+         "请移到表格之中（合计行之上）后重新报送；如不是，请删除。"),
     Rule("breakdown-alone", WARNING, "{place}“{value}”一行是其中数，但上面没有它所属的数据行，未计入汇总：请核对这一行的位置。"),
     Rule("villages-summed", INFO, "{place}乡镇“{value}”下各村的{count}行数据已合计为该乡镇的数字。"),
     Rule("villages-differ", ERROR, "{place}乡镇“{value}”一行的{field_label}为{expected}，其下各村之和为{total}：请核对。"),

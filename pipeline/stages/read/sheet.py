@@ -214,6 +214,7 @@ class ReturnReader(Identifying):
                 if found.footer < 0:
                     found.footer = r
                 if not total_below(rows, r + 1, key_col, kind_of, stop):
+                    self._figures_below_footer(table, grid, r + 1, stop, words)
                     break  # the footer ends the table, unless the sheet's 合计 row is still to come
             elif kind == TITLE:
                 title = key_text or clean_str(next(v for v in raw if not blank(v)))
@@ -237,6 +238,19 @@ class ReturnReader(Identifying):
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
         found.explanation = explanation_below(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
         return found
+
+    def _figures_below_footer(self, table: Table, grid: Grid, start: int, stop: int, words: RowWords) -> None:
+        """Under the footer come the clerk's name, telephone and date. A row there with a
+        township's kind of name and figures is a township typed below the table: its figures
+        are not added, and the clerk is told where they are (once a sheet)."""
+        key_col, count_cols = table.key_col, table.count_cols
+        for r in range(start, stop):
+            raw = grid.rows[r]
+            key = clean_text(raw[key_col]) if key_col < len(raw) else ""
+            if key and words.kind[key] == RowKind.TOWNSHIP and sum(
+                    1 for c in count_cols if c < len(raw) and is_number(raw[c])) >= 2:
+                self.finding("figures-below-footer", sheet=grid.name, cell=cell_ref(r, key_col), value=display(key))
+                return
 
     def _after_units_row(self, table: Table, grid: Grid, header_row: int, stop: int) -> int:
         """The first row to classify: the one under the header, or under a units row (户 | 名 |

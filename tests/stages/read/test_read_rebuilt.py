@@ -416,3 +416,36 @@ def _saved(wb) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+# --- under the footer --------------------------------------------------------------------------
+
+
+def test_a_township_typed_under_the_footer_is_an_error_at_its_cell(tmp_path, form, units):
+    """No 合计 row, and a township added two rows under 填表人: its figures are not added, and
+    the return goes back saying where they are, never dropped without a word."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    below = plan.footer_row + 2
+    ws.cell(below, 1, "新城乡")
+    for f in form.sheet("outcomes").count_fields:
+        ws.cell(below, plan.columns[f.key], 3)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "figures-below-footer", OUTCOMES, f"A{below}")}
+    assert "“新城乡”一行在填表人等落款之下" in result.findings[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_the_clerks_telephone_and_date_under_the_footer_are_no_figures(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    ws.cell(plan.footer_row + 1, 1, "联系电话")
+    ws.cell(plan.footer_row + 1, plan.columns[form.sheet("outcomes").count_fields[0].key], 13800000000)
+    ws.cell(plan.footer_row + 2, 1, "2016年12月5日")
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert not any(f.rule == "figures-below-footer" for f in result.findings)
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
