@@ -152,7 +152,24 @@ class ReturnReader(Identifying):
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)
+        if grid.merged:
+            self._merged_figures(layout, grid, rows)
         return self._convert(layout, grid, rows)
+
+    def _merged_figures(self, table: Table, grid: Grid, found: Rows) -> None:
+        """A figure in a merged cell over two count cells (two fields, or two townships' rows):
+        the engine gives it to the first cell and reads the others as blank, 0, where the sheet
+        shows the figure. Which cell it belongs to is the clerk's to say: an error at the cell."""
+        kept = set(found.rows)
+        count_cols = set(table.count_cols)
+        for r1, c1, r2, c2 in grid.merged:
+            if r1 == r2 and c1 == c2:
+                continue
+            covered = [(r, c) for r in range(r1, r2 + 1) if r in kept for c in range(c1, c2 + 1) if c in count_cols]
+            if not covered or covered == [(r1, c1)] or blank(grid.value(r1, c1)):
+                continue
+            self.finding("merged-figure", sheet=grid.name, cell=cell_ref(r1, c1),
+                         detail=f"{cell_ref(r1, c1)}:{cell_ref(r2, c2)}", value=display(grid.value(r1, c1)))
 
     def _own_names(self, code: str) -> tuple[str, ...]:
         """The unit's own full and short names, longest first: a row so labelled is its total row."""

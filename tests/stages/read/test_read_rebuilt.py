@@ -13,6 +13,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from pipeline.outputs.blank_forms import blank_form
 from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
@@ -449,3 +450,41 @@ def test_the_clerks_telephone_and_date_under_the_footer_are_no_figures(tmp_path,
     result = read_one(tmp_path, form, units)
     assert not any(f.rule == "figures-below-footer" for f in result.findings)
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- merged cells over figures -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("across", [True, False], ids=["two fields", "two townships"])
+def test_a_figure_merged_over_two_count_cells_is_an_error_at_its_cell(tmp_path, form, units, across):
+    """The sheet shows 5 over both cells; the engine gives it to the first and reads the other
+    as blank, 0: which cell it belongs to is the clerk's to say."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    keys = [f.key for f in form.sheet("outcomes").count_fields]
+    r, c = plan.first_data, plan.columns[keys[0]]
+    end_r, end_c = (r, plan.columns[keys[1]]) if across else (r + 1, c)
+    ws.cell(end_r, end_c).value = None
+    ws.merge_cells(start_row=r, start_column=c, end_row=end_r, end_column=end_c)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    first = f"{get_column_letter(c)}{r}"
+    assert rules(result) == {("error", "merged-figure", OUTCOMES, first)}
+    assert f"（{first}:{get_column_letter(end_c)}{end_r}）" in result.findings[0].message
+
+
+def test_merged_labels_and_a_merged_blank_are_no_figures(tmp_path, form, units):
+    """The header's merges, a township's name merged with the column beside it, and empty count
+    cells merged together lose nothing: no finding."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    keys = [f.key for f in form.sheet("outcomes").count_fields]
+    r = plan.first_data + 1
+    for k in keys[:2]:
+        ws.cell(r, plan.columns[k]).value = None
+    ws.merge_cells(start_row=r, start_column=plan.columns[keys[0]], end_row=r, end_column=plan.columns[keys[1]])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert not any(f.rule == "merged-figure" for f in result.findings)
