@@ -20,6 +20,7 @@ from .layout import (
     Header,
     Rows,
     Table,
+    field_table,
     find_header,
     is_code_row,
     is_number,
@@ -56,11 +57,39 @@ class ReturnReader(Identifying):
         """Each of the form's tables found in the workbook, its sheet parsed."""
         self.picker = SheetPicker(self.form, self.book)
         self.tables: list[tuple[SheetSpec, Candidate]] = []
+        self.spoken_for: set[str] = set()  # sheets a finding names already (two equally good for one table)
         for spec in self.form.sheets:
             chosen = self._pick(spec)
             if chosen is not None:
                 self.tables.append((spec, chosen))
+        if len(self.book.sheets) > len({c.grid.name for _, c in self.tables} | self.spoken_for):
+            self._unread_tables()
         return self
+
+    def _unread_tables(self) -> None:
+        """A shown sheet no table was read from that holds a form table's header and townships'
+        figures under it (表一（续）, a Sheet2 carrying on): its figures are in no sum, and the
+        clerk is told where they are. A return's spare sheets (empty, notes) cost a look."""
+        used = {c.grid.name for _, c in self.tables} | self.spoken_for
+        words = row_words(self.form)
+        for name, visible in self.book.sheets:
+            if name in used or not visible:
+                continue
+            grid = self.picker.grid(name)
+            for spec in self.form.sheets:
+                header = find_header(spec, grid)
+                table = field_table(spec)
+                if header.row < 0 or table.key_field not in header.columns:
+                    continue
+                key_col = header.columns[table.key_field]
+                counts = [header.columns[f.key] for f in spec.count_fields if f.key in header.columns]
+                for r in range(header.row + 1, len(grid.rows)):
+                    key = clean_text(grid.value(r, key_col))
+                    if key and words.kind[key] == RowKind.TOWNSHIP and sum(
+                            is_number(grid.value(r, c)) for c in counts) >= 2:
+                        self.finding("table-not-read", sheet=name, cell=cell_ref(header.row, key_col),
+                                     sheet_number=spec.number, sheet_label=spec.label)
+                        return
 
     def read(self) -> ReadResult:
         if not self.tables and self.book.kind in PAGES:
@@ -119,6 +148,7 @@ class ReturnReader(Identifying):
             return None
         best = [c for c in ranked if c.rank == ranked[0].rank]
         if len(best) > 1:
+            self.spoken_for |= {c.grid.name for c in best}
             names = "、".join(f"“{c.grid.name}”" + (c.cell if c.how != BY_NAME else "") for c in best)
             self.finding("sheet-ambiguous", sheet=best[0].grid.name, sheet_label=spec.label, detail=names)
             return None

@@ -488,3 +488,41 @@ def test_merged_labels_and_a_merged_blank_are_no_figures(tmp_path, form, units):
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert not any(f.rule == "merged-figure" for f in result.findings)
+
+
+# --- a table carried on in another sheet -------------------------------------------------------
+
+
+def _carried_on(wb, plans, title: str, hidden: bool = False):
+    """A copy of 表一 under `title` holding two more townships, as a clerk continues a table."""
+    plan = plans["visits"]
+    ws = wb.copy_worksheet(wb[VISITS])
+    ws.title = title
+    ws.cell(plan.first_data, 1, "新城乡")
+    ws.cell(plan.first_data + 1, 1, "黄峪乡")
+    if hidden:
+        ws.sheet_state = "hidden"
+    return plan
+
+
+@pytest.mark.parametrize("title", ["表一（续）", "Sheet2", "续表"])
+def test_a_table_carried_on_in_another_sheet_is_said(tmp_path, form, units, title):
+    wb, plans = built(form, units, clean_rows(), layout=Layout(total="none"))
+    plan = _carried_on(wb, plans, title)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    found = [f for f in result.findings if f.rule == "table-not-read"]
+    assert [(f.severity.value, f.sheet) for f in found] == [("warning", title)]
+    assert found[0].cell in {f"A{plan.first_data - 2}", f"A{plan.first_data - 1}"}  # the copied header's
+    assert "另有表一走访情况的表头和乡镇数字，这张工作表没有汇总" in found[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)  # as read: the sheets named 表一…
+
+
+def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
+    wb, plans = built(form, units, clean_rows(), layout=Layout(total="none"))
+    _carried_on(wb, plans, "旧表", hidden=True)
+    wb.create_sheet("Sheet3")
+    wb.create_sheet("说明")["A1"] = "本表数据截至12月5日"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert not any(f.rule == "table-not-read" for f in result.findings)
