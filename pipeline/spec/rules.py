@@ -105,6 +105,8 @@ BUILT_IN = _declared(
          "请改正名称后重新报送；如是其中数，请写作“其中：…”。"),
     Rule("table-not-read", WARNING, "{place}起另有{sheet_number}{sheet_label}的表头和乡镇数字，这张工作表没有汇总：如是续表，"
          "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
+    Rule("count-shown-otherwise", ERROR, "{place}的{field_label}设了单元格格式“{detail}”，表中显示的不是单元格里的数（{value}）："
+         "请把格式改为“常规”，填写确切的整数后重新报送。"),
     Rule("merged-figure", ERROR, "{place}的“{value}”填在合并单元格（{detail}）中，合并进来的其他单元格读作0，"
          "不知这个数属于哪一项：请取消合并，在每个单元格中分别填写数字后重新报送。"),
     Rule("figures-below-footer", ERROR, "{place}“{value}”一行在填表人等落款之下，这一行的数字没有汇总：如是乡镇的数据，"

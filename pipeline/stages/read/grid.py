@@ -45,6 +45,7 @@ class Grid:
     hidden_rows: bool = False  # some row is hidden (a filter, or by hand)
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # cells showing #DIV/0! and the like
     hidden_cols: frozenset[int] = frozenset()  # columns hidden in the sheet's own record (0-based)
+    shown_otherwise: dict[tuple[int, int], str] = field(default_factory=dict)  # cells a format shows as another number (0%)
 
     def value(self, r: int, c: int) -> object:
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):

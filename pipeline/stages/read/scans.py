@@ -51,10 +51,11 @@ class Formulas:
     hidden_rows: bool = False
     errors: tuple = ()  # ((row, column), "#DIV/0!"): cells showing an error value
     hidden_cols: frozenset = frozenset()  # columns the sheet hides (an old column beside its correction)
+    shown_otherwise: tuple = ()  # ((row, column), "0%"): cells whose number format shows another number
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
-                    or self.hidden_cols)
+                    or self.hidden_cols or self.shown_otherwise)
 
 
 NO_FORMULAS = Formulas()
@@ -117,10 +118,59 @@ def _hidden_columns(xml: bytes) -> frozenset:
     return frozenset(out)
 
 
-def scan_sheet_xml(xml: bytes) -> tuple[int, int, str, Formulas]:
+# --- number formats that show another number than the cell holds ------------------------------
+
+# Excel's built-in percent formats (0%, 0.00%); any other is written out in styles.xml.
+_PERCENT_IDS = frozenset({9, 10})
+_XF = re.compile(rb"<xf\b([^>]*?)/?>")
+_NUM_FMT = re.compile(rb'<numFmt\b[^>]*?\bnumFmtId="(\d+)"[^>]*?\bformatCode="([^"]*)"')
+_FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
+# 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
+# a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
+_SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
+_STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
+_CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
+
+
+def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
+    """The cell styles (their index in cellXfs) whose number format shows a count as another
+    number: a percent, or a count in 万, 千 or 亿. Most workbooks have none: a quick search says so."""
+    if not (b"%" in styles or "万".encode() in styles or "千".encode() in styles or "亿".encode() in styles
+            or b'numFmtId="9"' in styles or b'numFmtId="10"' in styles or b'0,' in styles):
+        return {}
+    codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
+    start = styles.find(b"<cellXfs")
+    end = styles.find(b"</cellXfs>", start)
+    out = {}
+    for index, m in enumerate(_XF.finditer(styles, start, end if end > 0 else len(styles)) if start >= 0 else ()):
+        fmt = _FMT_ID.search(m.group(1))
+        number = int(fmt.group(1)) if fmt else 0
+        code = "0%" if number == 9 else "0.00%" if number == 10 else codes.get(number, "")
+        if number in _PERCENT_IDS or (code and _SHOWS_OTHER.search(code)):
+            out[index] = code
+    return out
+
+
+def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
+    """The cells (row, column) styled with one of `styles`, and the format each shows."""
+    found = []
+    for m in _STYLED_CELL.finditer(xml):
+        code = styles.get(int(m.group(2)))
+        at = _CELL_AT.search(m.group(1)) if code is not None else None
+        if at and int(at.group(2)) <= WINDOW_ROWS:
+            found.append(((int(at.group(2)) - 1, _col_index(at.group(1))), code))
+    return tuple(found)
+
+
+def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
-    cells show an error value, and which columns are hidden."""
+    cells show an error value, which columns are hidden, and (with `styles`, the workbook's
+    styles_shown_otherwise) which cells a number format shows as another number."""
     formulas = _scan_formulas(xml)
+    if styles:
+        shown = _shown_otherwise(xml, styles)
+        if shown:
+            formulas = replace(formulas, shown_otherwise=shown)
     if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:

@@ -358,6 +358,7 @@ class ReturnReader(Identifying):
         kept, township_at = found.rows, found.township_at
         formulas = grid.formula_without_value
         errors = grid.cell_errors
+        shown = grid.shown_otherwise
         totals = found.totals
         total_at = totals[0] if totals else -1
         non_townships = set(totals) | set(found.subtotals)
@@ -392,7 +393,8 @@ class ReturnReader(Identifying):
             unit = unit_of[j]
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
             error_at = {i: errors[k, c] for i, k in enumerate(kept) if (k, c) in errors} if errors else {}
-            values = whole_counts(cells) if unit is not None and not formula_at and not error_at else None
+            shown_at = {i: shown[k, c] for i, k in enumerate(kept) if (k, c) in shown} if shown and unit is not None else {}
+            values = whole_counts(cells) if unit is not None and not formula_at and not error_at and not shown_at else None
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -410,6 +412,13 @@ class ReturnReader(Identifying):
                         else:
                             self.finding("formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
+                        values.append(None)
+                    elif i in shown_at and is_number(v):
+                        # 100% typed into a count (held as 1), a 3 shown as 3万: the number the
+                        # sheet shows is not the one the cell holds.
+                        self.finding("count-shown-otherwise", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}",
+                                     field=keys[j], field_label=spec.label_of(keys[j]), detail=shown_at[i],
+                                     value=display(v))
                         values.append(None)
                     elif unit is None:  # a computed column: its raw value is kept for checking
                         values.append(None if v in ("", None) else v)

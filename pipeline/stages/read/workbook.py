@@ -30,13 +30,25 @@ import zipfile
 import zlib
 
 from .grid import OLE_MAGIC, ZIP_MAGIC, Book, Grid, Unreadable
-from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, scan_ods, scan_sheet_xml, scan_xls, unescape
+from .scans import (
+    NO_FORMULAS,
+    WINDOW_COLS,
+    WINDOW_ROWS,
+    Formulas,
+    scan_ods,
+    scan_sheet_xml,
+    scan_xls,
+    styles_shown_otherwise,
+    unescape,
+)
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200  # no honest xlsx part compresses better than this
 MAX_SHEETS = 255
 DEFLATE_MAX_RATIO = 1032  # deflate's limit: a 258-byte match in under two bits (zlib's technical notes)
 HARMLESS_INFLATION = 64 * 1024 * 1024  # what parts may inflate to together, lying or not, unchecked
+
+STYLES_READ = 16 * 1024 * 1024  # of xl/styles.xml, for the number formats: a workbook's are some kilobytes
 
 OVERSIZED = "压缩包中的内容比它声明的大，疑似恶意文件"
 DISAGREES = "压缩包的目录前后矛盾，疑似恶意文件"
@@ -104,7 +116,8 @@ def _open_xlsx(data: bytes) -> Book:
     # Every sheet is scanned first. Only when one needs care (a cell far out, a formula
     # with no value) is it worth working out which sheet name is which part.
     try:
-        scans = {i.filename: scan_sheet_xml(_inflate(data, zf, i)) for i in worksheets}
+        styles = _styles_shown_otherwise(data, zf)
+        scans = {i.filename: scan_sheet_xml(_inflate(data, zf, i), styles) for i in worksheets}
         careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
     except (zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error):
         _inflates_as_declared(data, worksheets)  # damaged maybe, but none larger than it says
@@ -116,6 +129,23 @@ def _open_xlsx(data: bytes) -> Book:
         except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             raise Unreadable("unreadable", "文件已损坏") from e
     return _open_calamine(data, xml_parts=(zf, parts, scans))
+
+
+def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
+    """The workbook's cell styles that show a count as another number (a percent, 万): the
+    engine gives the number held, 1 where the sheet shows 100%."""
+    try:
+        info = zf.getinfo("xl/styles.xml")
+    except KeyError:
+        return {}
+    try:
+        # As much as the part holds, within reason: its size was checked as a lie's could cost
+        # memory (_inflates_as_declared); a damaged part is the engine's to report.
+        styles = (_deflated(data, info, STYLES_READ) if info.compress_type == zipfile.ZIP_DEFLATED
+                  and not info.flag_bits & 0x1 else zf.read(info)[:STYLES_READ])
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError):
+        return {}
+    return styles_shown_otherwise(styles)
 
 
 def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
@@ -283,6 +313,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.hidden_rows = formulas.hidden_rows
         grid.cell_errors = dict(formulas.errors)
         grid.hidden_cols = formulas.hidden_cols
+        grid.shown_otherwise = dict(formulas.shown_otherwise)
     return grid
 
 

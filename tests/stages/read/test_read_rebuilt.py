@@ -526,3 +526,37 @@ def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert not any(f.rule == "table-not-read" for f in result.findings)
+
+
+# --- number formats that show another number ---------------------------------------------------
+
+
+@pytest.mark.parametrize("held, number_format", [(1, "0%"), (1, "0.00%"), (3, '0.0"万"'), (12, '#,##0,"千户"')])
+def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held,
+                                                                             number_format):
+    """100% typed into a count is held as 1; a 3 formatted 0.0"万" shows 3.0万: the engine reads
+    the number held, never the one the clerk sees."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    key = form.sheet("outcomes").count_fields[0].key
+    cell = ws.cell(plan.first_data, plan.columns[key])
+    cell.value, cell.number_format = held, number_format
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, cell.coordinate)}
+    assert f"设了单元格格式“{number_format}”" in result.findings[0].message
+
+
+def test_a_units_format_and_a_blank_percent_cell_read_as_they_are(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    keys = [f.key for f in form.sheet("outcomes").count_fields]
+    ws.cell(plan.first_data, plan.columns[keys[0]]).number_format = '0"户"'  # shows 12户: the number held
+    blank = ws.cell(plan.first_data + 1, plan.columns[keys[1]])
+    rows[1][keys[1]], blank.value, blank.number_format = 0, None, "0%"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
