@@ -112,6 +112,24 @@ def habit_returns(form, units) -> dict[str, tuple[bytes, list[dict], set]]:
         ("warning", "total-cell-error", "表一走访情况", f"{column(v, 'linking_units')}{v.total_row}"),
         ("warning", "total-cell-error", "表三帮扶成效", f"{column(o, 'role_models')}{o.total_row}")})
 
+    wb, plans = built(form, units, rows)
+    o, ws = plans["outcomes"], wb["表三帮扶成效"]
+    a, b = column(o, "infrastructure_projects"), column(o, "industry_projects")
+    ws[f"{b}{o.first_data}"] = None
+    ws.merge_cells(f"{a}{o.first_data}:{b}{o.first_data}")  # one figure shown over two fields
+    merged = [dict(r) for r in rows]
+    merged[0]["industry_projects"] = 0  # what the covered cell reads as: the finding says so
+    out["merged-figure"] = (workbook_bytes(wb), merged, {("error", "merged-figure", "表三帮扶成效", f"{a}{o.first_data}")})
+
+    wb, plans = built(form, units, rows)
+    o, ws = plans["outcomes"], wb["表三帮扶成效"]
+    typed = ws[f"{column(o, 'role_models')}{o.first_data}"]
+    typed.value, typed.number_format = 1, "0%"  # 100% typed into a count: held as 1
+    percent = [dict(r) for r in rows]
+    percent[0]["role_models"] = None
+    out["percent-typed"] = (workbook_bytes(wb), percent,
+                            {("error", "count-shown-otherwise", "表三帮扶成效", typed.coordinate)})
+
     out["blank-template"] = (blank_form(form, units.by_code(CODE), ["城关镇", "新庄乡"]), [], {
         ("error", "sheet-empty", f"{s.number}{s.label}", "") for s in form.sheets} | {("warning", "date-missing", "", "")})
     return out

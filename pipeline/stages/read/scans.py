@@ -52,10 +52,11 @@ class Formulas:
     errors: tuple = ()  # ((row, column), "#DIV/0!"): cells showing an error value
     hidden_cols: frozenset = frozenset()  # columns the sheet hides (an old column beside its correction)
     shown_otherwise: tuple = ()  # ((row, column), "0%"): cells whose number format shows another number
+    merged: tuple = ()  # (r1, c1, r2, c2): merged cells the engine does not give (an .ods's)
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
-                    or self.hidden_cols or self.shown_otherwise)
+                    or self.hidden_cols or self.shown_otherwise or self.merged)
 
 
 NO_FORMULAS = Formulas()
@@ -216,14 +217,60 @@ def _ods_has_error(xml: bytes) -> bool:
 def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
     a filter hides, and an error value, which it reads as a blank. Per sheet: the rows holding
-    SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error.
-    Looked at only when some formula says SUBTOTAL or some cell shows an error."""
+    SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error;
+    and, which calamine does not give for an .ods, its merged cells and its percentage cells.
+    Each looked at only when a quick search of the content finds what it looks for."""
     xml = zf.read("content.xml")
+    more = _ods_merges_and_percents(xml)
     subtotals = b"SUBTOTAL(" in xml.upper()
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
     if not (subtotals or errors or hidden_columns):
+        return more
+    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns)
+    for name, extra in more.items():
+        out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise)
+    return out
+
+
+_ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
+_ODS_PERCENT = re.compile(rb'value-type="percentage"')
+
+
+def _ods_merges_and_percents(xml: bytes) -> dict[str, Formulas]:
+    """Per table: its merged cells (calamine gives none for an .ods) and its cells typed as a
+    percentage (100% held as 1). Looked at only when the content has either."""
+    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml:
         return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        merged, percent, r = [], [], 0
+        for m in _ODS_ROW.finditer(t.group(2)):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            times = int(repeat.group(1)) if repeat else 1
+            content = m.group(2) or b""
+            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content):
+                c = 0
+                for cell in _ODS_CELL.finditer(content):
+                    attrs = cell.group(1)
+                    span = _ODS_COLUMNS.search(attrs)
+                    width = int(span.group(1)) if span else 1
+                    spans = dict(_ODS_SPANS.findall(attrs))
+                    if spans and c < WINDOW_COLS:
+                        down, across = int(spans.get(b"rows", 1)), int(spans.get(b"columns", 1))
+                        if down > 1 or across > 1:
+                            merged.append((r, c, r + down - 1, c + across - 1))
+                    if _ODS_PERCENT.search(attrs) and c < WINDOW_COLS:
+                        percent += [((r, c + k), "0%") for k in range(min(width, 16))]
+                    c += width
+            r += times
+        if merged or percent:
+            out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(percent),
+                                                                             merged=tuple(merged))
+    return out
+
+
+def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool) -> dict[str, Formulas]:
     out = {}
     for t in _ODS_TABLE.finditer(xml):
         body = t.group(2)

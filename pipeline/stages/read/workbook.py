@@ -299,7 +299,7 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
             raise Unreadable("unreadable", "文件已损坏") from e
         if len(rows) > WINDOW_ROWS:  # xls: bounded by its format, but no need to keep it all
             rows = rows[:WINDOW_ROWS]
-        merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])]
+        merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])] or list(formulas.merged)
         return _apply(Grid(name, visible, rows, merged, set(), far), formulas)
 
     return Book(sheets, load, data)

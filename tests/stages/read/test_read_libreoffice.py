@@ -20,7 +20,7 @@ def resaved(tmp_path_factory, form, units):
 
 
 @pytest.mark.parametrize("case", ["zero-hiding", "spare-rows", "notes-汇总-spaced-hidden-chart", "filtered-subtotal",
-                                  "blank-template", "error-values"])
+                                  "blank-template", "error-values", "merged-figure", "percent-typed"])
 def test_a_return_resaved_by_libreoffice_reads_as_written(resaved, case, tmp_path, form, units):
     path, (_, rows, expected) = resaved[case]
     (tmp_path / path.name).write_bytes(path.read_bytes())

@@ -50,7 +50,7 @@ def test_the_example_round_tripped_through_ods_reads_the_same(as_ods, form, unit
 
 
 @pytest.mark.parametrize("case", ["zero-hiding", "spare-rows", "notes-汇总-spaced-hidden-chart", "filtered-subtotal",
-                                  "blank-template", "error-values"])
+                                  "blank-template", "error-values", "merged-figure", "percent-typed"])
 def test_a_clerks_habits_read_the_same_from_ods(as_ods, case, tmp_path, form, units):
     _, cases = as_ods
     path, (_, rows, expected) = cases[case]
