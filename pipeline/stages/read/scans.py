@@ -349,21 +349,58 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
     """Per sheet of an .xls, the cells showing an error value and the hidden columns. The
     file's bytes are searched first for anything that could be either; only then are its
     records walked."""
-    if _XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data):
+    if (_XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data)
+            and not _xls_may_show_otherwise(data)):
         return {}
     import olefile
 
     try:
         with olefile.OleFileIO(data) as ole:
             stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
-        return {name: Formulas(errors=cells, hidden_cols=hidden)
-                for name, (cells, hidden) in _xls_sheet_records(stream).items() if cells or hidden}
+        return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown)
+                for name, (cells, hidden, shown) in _xls_sheet_records(stream).items() if cells or hidden or shown}
     except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
         return {}  # damaged: calamine says so when it opens the file
 
 
-def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset]]:
-    """Per sheet: its cells showing an error value, and its hidden columns (COLINFO)."""
+# An XF record (0x00E0, twenty bytes) whose number format is a built-in percent (9: 0%, 10: 0.00%).
+_XLS_PERCENT_XF = re.compile(rb"\xe0\x00\x14\x00..[\x09\x0a]\x00", re.S)
+_SCALE_WORDS = tuple(ch.encode(enc) for ch in "万千亿" for enc in ("utf-16-le", "utf-8"))
+
+
+def _xls_may_show_otherwise(data: bytes) -> bool:
+    """Whether some cell style of the .xls may show a count as another number: a percent
+    format, built in or written out, or one in 万, 千 or 亿. A quick search, then the records."""
+    return _XLS_PERCENT_XF.search(data) is not None or b"%" in data or any(w in data for w in _SCALE_WORDS)
+
+
+def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
+    """The workbook globals' XF records (by index) whose number format shows another number,
+    and that format."""
+    formats: dict[int, str] = {9: "0%", 10: "0.00%"}
+    odd: dict[int, str] = {}
+    index, pos = 0, 0
+    while pos + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == 0x041E and size >= 5:  # FORMAT: its number, then the format string
+            number, length = struct.unpack_from("<HH", stream, pos + 4)
+            wide = stream[pos + 8] & 1
+            raw = stream[pos + 9:pos + 9 + length * (2 if wide else 1)]
+            formats[number] = raw.decode("utf-16-le" if wide else "latin-1", "replace")
+        elif kind == 0x00E0 and size >= 4:  # XF: its font, then its number format
+            number = struct.unpack_from("<H", stream, pos + 6)[0]
+            if number in _PERCENT_IDS or _SHOWS_OTHER.search(formats.get(number, "")):
+                odd[index] = formats[number]
+            index += 1
+        elif kind == 0x000A:  # EOF of the globals
+            break
+        pos += 4 + size
+    return odd
+
+
+def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple]]:
+    """Per sheet: its cells showing an error value, its hidden columns (COLINFO), and its
+    cells whose number format shows another number than they hold."""
     sheets = []
     pos = 0
     while pos + 4 <= len(stream):  # the workbook globals: where each sheet's records start
@@ -376,9 +413,11 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset]]:
         elif kind == 0x000A:  # EOF
             break
         pos += 4 + size
+    odd = _xls_styles_shown_otherwise(stream)
     out = {}
     for offset, name in sheets:
         cells, hidden, depth, pos = [], set(), 0, offset
+        shown: list = []
         while pos + 4 <= len(stream):
             kind, size = struct.unpack_from("<HH", stream, pos)
             if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
@@ -396,6 +435,21 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset]]:
             elif kind == 0x0006 and size >= 14 and stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
                 cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
+            if odd and depth == 1:
+                shown += _xls_styled(stream, pos, kind, size, odd)
             pos += 4 + size
-        out[name] = (tuple(cells), frozenset(hidden))
+        out[name] = (tuple(cells), frozenset(hidden), tuple(shown))
     return out
+
+
+def _xls_styled(stream: bytes, pos: int, kind: int, size: int, odd: dict[int, str]) -> list:
+    """The number cells of one record (NUMBER, RK, MULRK, FORMULA) styled with an `odd` XF."""
+    if kind in (0x0203, 0x027E, 0x0006) and size >= 6:
+        r, c, xf = struct.unpack_from("<HHH", stream, pos + 4)
+        return [((r, c), odd[xf])] if xf in odd and r < WINDOW_ROWS else []
+    if kind == 0x00BD and size >= 6:  # MULRK: a row's run of (XF, RK) pairs
+        r, first = struct.unpack_from("<HH", stream, pos + 4)
+        count = (size - 6) // 6
+        xfs = [struct.unpack_from("<H", stream, pos + 8 + 6 * k)[0] for k in range(count)]
+        return [((r, first + k), odd[xf]) for k, xf in enumerate(xfs) if xf in odd and r < WINDOW_ROWS]
+    return []

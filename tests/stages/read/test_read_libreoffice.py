@@ -42,3 +42,22 @@ def test_libreoffice_wrote_what_the_cases_are_about(resaved):
     with zipfile.ZipFile(resaved["filtered-subtotal"][0]) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
     assert 'hidden="true"' in xml and "SUBTOTAL(109" in xml
+
+
+@pytest.fixture(scope="module")
+def as_xls(tmp_path_factory, form, units):
+    src = tmp_path_factory.mktemp("written_xls")
+    cases = {k: v for k, v in habit_returns(form, units).items() if k in ("merged-figure", "percent-typed")}
+    files = write_habit_files(src, cases)
+    out = convert(files, "xls", tmp_path_factory.mktemp("xls"), tmp_path_factory.mktemp("profile_xls"))
+    return {name: (out[f.name], cases[name]) for name, f in zip(cases, files)}
+
+
+@pytest.mark.parametrize("case", ["merged-figure", "percent-typed"])
+def test_a_figure_shown_otherwise_in_an_xls_is_found_there_too(as_xls, case, tmp_path, form, units):
+    """The engine gives an .xls's merged cells; its number formats are read from its records."""
+    path, (_, rows, expected) = as_xls[case]
+    (tmp_path / path.name).write_bytes(path.read_bytes())
+    result = read_one(tmp_path, form, units)
+    assert {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings} == expected, result.findings
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
