@@ -71,7 +71,8 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     if not m:
         raise (InWan if _IN_WAN.match(text) else NotACount)(raw)
     whole, frac = m.group(1), m.group(2)
-    if frac and frac.strip("0"):
+    if frac and (frac.strip("0") or (len(frac) == 3 and "," not in whole)):
+        # 12.5 is no count; 3.000 may be three or, written the European way, three thousand.
         raise NotACount(raw)
     return _bounded(int(whole.replace(",", "")))
 

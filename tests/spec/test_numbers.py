@@ -29,7 +29,7 @@ def test_blank_and_dashes_are_zero(blank):
 
 
 @pytest.mark.parametrize("bad", ["-3", -3, 1.5, "1.5", "十二", "12个人", "1,23", "12,3456", "abc", "1e3", True,
-                                 float("nan"), "12户", "12 3", "140¹", "2990①", "3000²", "⑴5", "12½"])
+                                 float("nan"), "12户", "12 3", "140¹", "2990①", "3000²", "⑴5", "12½", "3.000", "140.000"])
 def test_anything_else_is_refused(bad):
     with pytest.raises(NotACount):
         parse_count(bad, ("个",))
