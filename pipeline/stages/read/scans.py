@@ -129,6 +129,7 @@ _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
 _SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
+_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b'numFmtId="9"', b'numFmtId="10"', b"0,")
 _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
@@ -136,8 +137,7 @@ _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     """The cell styles (their index in cellXfs) whose number format shows a count as another
     number: a percent, or a count in 万, 千 or 亿. Most workbooks have none: a quick search says so."""
-    if not (b"%" in styles or "万".encode() in styles or "千".encode() in styles or "亿".encode() in styles
-            or b'numFmtId="9"' in styles or b'numFmtId="10"' in styles or b'0,' in styles):
+    if not any(needle in styles for needle in _MAY_SHOW_OTHERWISE):
         return {}
     codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
     start = styles.find(b"<cellXfs")

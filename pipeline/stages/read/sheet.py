@@ -190,11 +190,13 @@ class ReturnReader(Identifying):
         """A figure in a merged cell over two count cells (two fields, or two townships' rows):
         the engine gives it to the first cell and reads the others as blank, 0, where the sheet
         shows the figure. Which cell it belongs to is the clerk's to say: an error at the cell."""
-        kept = set(found.rows)
+        if not found.rows:
+            return
+        kept, first = set(found.rows), found.rows[0]
         count_cols = set(table.count_cols)
         for r1, c1, r2, c2 in grid.merged:
-            if r1 == r2 and c1 == c2:
-                continue
+            if r2 < first or (r1 == r2 and c1 == c2):
+                continue  # the header's merges (most of them), or no merge at all
             covered = [(r, c) for r in range(r1, r2 + 1) if r in kept for c in range(c1, c2 + 1) if c in count_cols]
             if not covered or covered == [(r1, c1)] or blank(grid.value(r1, c1)):
                 continue
