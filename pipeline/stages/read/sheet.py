@@ -27,6 +27,7 @@ from .layout import (
     is_units_row,
     no_entry,
     sums_of_the_others,
+    sums_of_those_above,
     total_below,
     whole_counts,
 )
@@ -453,11 +454,17 @@ class ReturnReader(Identifying):
             self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
-        for i in sums_of_the_others(counts):
+        as_total = sums_of_the_others(counts)
+        for i in as_total:
             # A total row under a label nobody foresaw would double the county: rejected instead.
             self.finding("township-is-total", sheet=grid.name,
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                          value=display(township_names[i]))
+        for i, above in sums_of_those_above(counts):
+            if i not in as_total:  # a group's subtotal under a name: its townships would count twice
+                self.finding("township-is-subtotal", sheet=grid.name,
+                             cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
+                             value=display(township_names[i]), count=above)
         if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
             self.finding("sheet-empty", sheet=grid.name, sheet_number=spec.number,
                          sheet_label=spec.label)

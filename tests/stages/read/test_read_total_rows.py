@@ -170,3 +170,54 @@ def test_normal_returns_never_trip_the_net_and_unforeseen_totals_always_do(form,
         assert numbers_of(result.ret, form) == expected_numbers(rows, form)  # read as written, or rejected
 
     check()
+
+
+# --- a group's subtotal under a name ------------------------------------------------------------
+
+
+def _oracle_above(rows: list[list[int]]) -> set[int]:
+    """Rows equal, column by column, to the sum of the two or more rows just above them, with
+    three or more figures not 0: by brute force."""
+    found = set()
+    for i in range(2, len(rows)):
+        if sum(1 for v in rows[i] if v) < 3:
+            continue
+        for k in range(2, i + 1):
+            if all(sum(r[j] for r in rows[i - k:i]) == rows[i][j] for j in range(len(rows[i]))):
+                found.add(i)
+                break
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=0, max_size=9))
+def test_the_subtotal_net_finds_what_brute_force_finds(rows):
+    from pipeline.stages.read.layout import sums_of_those_above
+
+    columns = [tuple(col) for col in zip(*rows)] if rows else []
+    assert {i for i, _ in sums_of_those_above(columns)} == _oracle_above(rows)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 10**6), min_size=5, max_size=5), min_size=2, max_size=8), st.data())
+def test_a_group_sum_under_its_townships_is_found(rows, data):
+    from pipeline.stages.read.layout import sums_of_those_above
+
+    k = data.draw(st.integers(2, len(rows)))
+    group = [sum(r[j] for r in rows[-k:]) for j in range(5)]
+    table = [*rows, group]
+    assert len(table) - 1 in {i for i, _ in sums_of_those_above([tuple(c) for c in zip(*table)])}
+
+
+def test_a_groups_subtotal_named_without_小计_rejects_the_return(tmp_path, form, units):
+    """川区乡镇 under its two townships, holding their sums: added, the county would count them
+    twice."""
+    rows = clean_rows()
+    group = {"township": "川区乡镇"} | {k: rows[0][k] + rows[1][k] for k in rows[0] if k != "township"}
+    written = [rows[0], rows[1], group, *rows[2:]]
+    wb, plans = built(form, units, written, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plans["visits"].first_data + 2
+    assert rules(result) == {("error", "township-is-subtotal", s, f"A{row}") for s in SHEETS}
+    assert "“川区乡镇”一行的每个数都等于它上面2个乡镇之和" in next(f.message for f in result.findings if f.sheet == VISITS)
