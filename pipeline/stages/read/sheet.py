@@ -84,13 +84,10 @@ class ReturnReader(Identifying):
                     continue
                 key_col = header.columns[table.key_field]
                 counts = [header.columns[f.key] for f in spec.count_fields if f.key in header.columns]
-                for r in range(header.row + 1, len(grid.rows)):
-                    key = clean_text(grid.value(r, key_col))
-                    if key and words.kind[key] == RowKind.TOWNSHIP and sum(
-                            is_number(grid.value(r, c)) for c in counts) >= 2:
-                        self.finding("table-not-read", sheet=name, cell=cell_ref(header.row, key_col),
-                                     sheet_number=spec.number, sheet_label=spec.label)
-                        return
+                if township_with_figures(grid, range(header.row + 1, len(grid.rows)), key_col, counts, words):
+                    self.finding("table-not-read", sheet=name, cell=cell_ref(header.row, key_col),
+                                 sheet_number=spec.number, sheet_label=spec.label)
+                    return
 
     def read(self) -> ReadResult:
         if not self.tables and self.book.kind in PAGES:
@@ -293,14 +290,10 @@ class ReturnReader(Identifying):
         """Under the footer come the clerk's name, telephone and date. A row there with a
         township's kind of name and figures is a township typed below the table: its figures
         are not added, and the clerk is told where they are (once a sheet)."""
-        key_col, count_cols = table.key_col, table.count_cols
-        for r in range(start, stop):
-            raw = grid.rows[r]
-            key = clean_text(raw[key_col]) if key_col < len(raw) else ""
-            if key and words.kind[key] == RowKind.TOWNSHIP and sum(
-                    1 for c in count_cols if c < len(raw) and is_number(raw[c])) >= 2:
-                self.finding("figures-below-footer", sheet=grid.name, cell=cell_ref(r, key_col), value=display(key))
-                return
+        found = township_with_figures(grid, range(start, stop), table.key_col, table.count_cols, words)
+        if found:
+            r, key = found
+            self.finding("figures-below-footer", sheet=grid.name, cell=cell_ref(r, table.key_col), value=display(key))
 
     def _after_units_row(self, table: Table, grid: Grid, header_row: int, stop: int) -> int:
         """The first row to classify: the one under the header, or under a units row (户 | 名 |
@@ -498,3 +491,15 @@ class ReturnReader(Identifying):
                 self.finding("subtotal-mismatch", sheet=grid.name,
                              cell=f"{table.letters[j]}{found.rows[s] + 1}", field=table.keys[j],
                              field_label=table.spec.label_of(table.keys[j]), value=written, expected=sum(parts))
+
+
+def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, words: RowWords) -> tuple[int, str] | None:
+    """The first of `rows` that looks like a township's: a name of a township's kind (no total,
+    note or footer word) and two or more figures in the count columns. (row, its name), or None."""
+    for r in rows:
+        raw = grid.rows[r]
+        key = clean_text(raw[key_col]) if key_col < len(raw) else ""
+        if key and words.kind[key] == RowKind.TOWNSHIP and sum(
+                1 for c in count_cols if c < len(raw) and is_number(raw[c])) >= 2:
+            return r, key
+    return None
