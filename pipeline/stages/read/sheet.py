@@ -12,7 +12,7 @@ from ...model import Finding, ReadResult, Return, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
-from .grid import Book, Grid, cell_ref, column_letter
+from .grid import Book, Grid, Unreadable, cell_ref, column_letter
 from .identity import Identifying, explanation_below
 from .layout import (
     MAX_NAME,
@@ -76,7 +76,10 @@ class ReturnReader(Identifying):
         for name, visible in self.book.sheets:
             if name in used or not visible:
                 continue
-            grid = self.picker.grid(name)
+            try:
+                grid = self.picker.grid(name)
+            except Unreadable:
+                continue  # a spare sheet the engine cannot read: passed over, as before anyone looked
             for spec in self.form.sheets:
                 header = find_header(spec, grid)
                 table = field_table(spec)

@@ -558,3 +558,18 @@ def test_a_units_format_and_a_blank_percent_cell_read_as_they_are(tmp_path, form
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_damaged_spare_sheet_costs_the_return_nothing(tmp_path, form, units):
+    """The look at the sheets no table was read from never makes the return unreadable: a spare
+    sheet the engine chokes on is passed over, as it was before anyone looked."""
+    from tests.builders import rewrite_sheet_xml
+
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    wb.create_sheet("草稿")["A1"] = 987654321
+    damaged = rewrite_sheet_xml(workbook_bytes(wb), lambda xml: xml.replace("<v>987654321</v>", "<v>987654321</v><x"))
+    write(tmp_path, damaged)
+    result = read_one(tmp_path, form, units)
+    assert result.ret is not None, result.findings
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
