@@ -63,6 +63,8 @@ BUILT_IN = _declared(
     Rule("cell-error", ERROR, "{place}的{field_label}显示错误值{value}，读不出数字：请改正该单元格的公式，或直接填写数字（没有请填0）。"),
     Rule("total-cell-error", WARNING, "{place}的{field_label}显示错误值{value}，该合计数无法核对，汇总按各乡镇数据计算：请改正该单元格的公式。"),
     Rule("formula-without-value", ERROR, "{place}是公式但没有计算结果：请在Excel或WPS中打开并保存后重新报送。"),
+    Rule("formula-not-recalculated", ERROR, "{place}是公式，而本文件要求打开时重新计算（由不能计算公式的程序生成），"
+         "文件里保存的结果不能作数：请在Excel或WPS中打开并保存后重新报送。"),
     # Rows
     Rule("township-missing", ERROR, "{place}有数据但没有乡镇名称：请补填乡镇名称。"),
     Rule("township-too-long", ERROR, "{place}的乡镇名称“{value}”过长：请只填乡镇名称。"),
@@ -75,7 +77,7 @@ BUILT_IN = _declared(
     Rule("text-only-row", WARNING, "{place}只有文字“{value}”而没有数据，未作为乡镇计入：如是乡镇，请填写数据（没有请填0）；如是说明，请移到表格下方。"),
     # Totals and computed columns
     Rule("total-row-mismatch", ERROR, "{place}合计行的{field_label}为{value}，各乡镇之和为{expected}：请核对。"),
-    Rule("total-recomputed", INFO, "{place}合计行的公式没有计算结果，已按各乡镇数据重新计算。"),
+    Rule("total-recomputed", INFO, "{place}合计行的公式没有可用的计算结果，已按各乡镇数据重新计算。"),
     Rule("total-filtered", INFO, "{place}合计行用SUBTOTAL公式只合计了筛选后显示的行，已按全部乡镇数据重新计算。"),
     Rule("subtotal-mismatch", WARNING, "{place}小计行的{field_label}为{value}，其上各乡镇之和为{expected}：请核对。小计不计入汇总。"),
     Rule("computed-mismatch", ERROR, "{place}的{field_label}为{value}，按定义应为{expected}：请核对。"),

@@ -285,8 +285,7 @@ def _county_loader(details: dict[str, tuple[Grid, int, int]], rows_of: dict[str,
 def _only_rows(grid: Grid, header: int, keep: set[int]) -> Grid:
     """The grid with its rows under the header other than `keep` left empty (row numbers kept)."""
     rows = [row if r <= header or r in keep else [] for r, row in enumerate(grid.rows)]
-    return Grid(grid.name, grid.visible, rows, grid.merged, grid.formula_without_value, grid.far_cell,
-                grid.formula_blank, grid.subtotal_rows, grid.hidden_rows, grid.cell_errors)
+    return replace(grid, rows=rows)  # all else the sheet's own record says, as it says it
 
 
 def _as_roster_says(result: ReadResult, row: dict) -> ReadResult:

@@ -53,6 +53,9 @@ class Formulas:
     hidden_cols: frozenset = frozenset()  # columns the sheet hides (an old column beside its correction)
     shown_otherwise: tuple = ()  # ((row, column), "0%"): cells whose number format shows another number
     merged: tuple = ()  # (r1, c1, r2, c2): merged cells the engine does not give (an .ods's)
+    # In a workbook recalculated on load (fullCalcOnLoad): the formulas carrying 0, a placeholder
+    # (they are in `uncached` too).
+    placeholders: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
@@ -77,6 +80,44 @@ def _scan_formulas(xml: bytes) -> Formulas:
     if not (uncached or blank or subtotal):
         return NO_FORMULAS
     return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden)
+
+
+# A formula cell and the result it carries (none for `<v/>` or no <v> at all; openpyxl writes `<v></v>`).
+_FORMULA_RESULT = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>)?')
+_FULL_CALC_ON_LOAD = re.compile(rb'<(?:\w+:)?calcPr\b[^>]*?\bfullCalcOnLoad="(?:1|true)"')
+
+
+def has_formula(xml: bytes) -> bool:
+    return _ANY_FORMULA.search(xml) is not None
+
+
+def recalculated_on_load(workbook_xml: bytes) -> bool:
+    """The workbook asks the spreadsheet program to compute every formula when it opens the file
+    (`<calcPr fullCalcOnLoad="1"/>`): written by programs that cannot compute (openpyxl,
+    xlsxwriter, report systems), not kept by Excel or LibreOffice when they save. What the
+    clerk sees is then the spreadsheet program's result, not the one the file carries."""
+    return _FULL_CALC_ON_LOAD.search(workbook_xml) is not None
+
+
+def untrusted_results(xml: bytes, formulas: Formulas) -> Formulas:
+    """The sheet's scan with the placeholder results of a workbook recalculated on load
+    (recalculated_on_load) taken as no result at all: a program that cannot compute writes
+    none, or 0 (xlsxwriter). A result other than 0 was worked out by whoever wrote it."""
+    if not _ANY_FORMULA.search(xml):
+        return formulas
+    zeros = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _FORMULA_RESULT.finditer(xml)
+             if m.group(3) is not None and _is_zero(m.group(3))}
+    if not zeros:
+        return formulas  # those with no result at all are `uncached` already
+    return replace(formulas, uncached=frozenset(zeros | formulas.uncached), placeholders=frozenset(zeros))
+
+
+def _is_zero(text: bytes) -> bool:
+    try:
+        return float(text) == 0
+    except ValueError:
+        return False
 
 
 _ANY_ERROR = re.compile(rb't="e"')  # as _ANY_FORMULA: twice as quick as `in`, whose skip table '"' defeats

@@ -409,7 +409,8 @@ class ReturnReader(Identifying):
                         if i in non_townships:
                             total_recomputed = total_recomputed or i == total_at
                         else:
-                            self.finding("formula-without-value", sheet=grid.name,
+                            self.finding("formula-not-recalculated" if (kept[i], c) in grid.placeholders
+                                         else "formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
                         values.append(None)
                     elif i in shown_at and is_number(v):

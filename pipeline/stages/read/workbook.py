@@ -35,11 +35,14 @@ from .scans import (
     WINDOW_COLS,
     WINDOW_ROWS,
     Formulas,
+    has_formula,
+    recalculated_on_load,
     scan_ods,
     scan_sheet_xml,
     scan_xls,
     styles_shown_otherwise,
     unescape,
+    untrusted_results,
 )
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -115,20 +118,37 @@ def _open_xlsx(data: bytes) -> Book:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")
     # Every sheet is scanned first. Only when one needs care (a cell far out, a formula
     # with no value) is it worth working out which sheet name is which part.
+    recalculated = False
     try:
         styles = _styles_shown_otherwise(data, zf)
-        scans = {i.filename: scan_sheet_xml(_inflate(data, zf, i), styles) for i in worksheets}
+        xmls = {i.filename: _inflate(data, zf, i) for i in worksheets}
+        scans = {name: scan_sheet_xml(xml, styles) for name, xml in xmls.items()}
+        if any(map(has_formula, xmls.values())) and _recalculated_on_load(data, zf):
+            recalculated = True
+            scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3])) for name, scan in scans.items()}
         careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
     except (zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error):
         _inflates_as_declared(data, worksheets)  # damaged maybe, but none larger than it says
         scans, careful = {}, True  # a damaged part: each sheet is looked at as it is loaded
+        recalculated = _recalculated_on_load(data, zf)
     parts = None
     if careful:
         try:
             parts = _sheet_parts(zf)
         except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
             raise Unreadable("unreadable", "文件已损坏") from e
-    return _open_calamine(data, xml_parts=(zf, parts, scans))
+    return _open_calamine(data, xml_parts=(zf, parts, scans, recalculated))
+
+
+def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
+    """workbook.xml asks for every formula to be computed on opening (scans.recalculated_on_load).
+    A damaged workbook.xml is the engine's to report."""
+    try:
+        info = zf.getinfo("xl/workbook.xml")
+        return recalculated_on_load(_inflate(data, zf, info))
+    except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error, Unreadable,
+            NotImplementedError, RuntimeError):
+        return False
 
 
 def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
@@ -274,7 +294,7 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
         visible = dict(sheets)[name]
         formulas = NO_FORMULAS
         far = ""
-        zf, parts, scans = xml_parts if xml_parts is not None else (None, None, {})
+        zf, parts, scans, recalculated = xml_parts if xml_parts is not None else (None, None, {}, False)
         if by_sheet:
             formulas = by_sheet.get(name, NO_FORMULAS)
         if parts is not None:
@@ -285,7 +305,10 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
                     info = zf.getinfo(part)
                     if info.file_size > MAX_UNCOMPRESSED:
                         raise Unreadable("unreadable", "工作表过大")
-                    scan = scan_sheet_xml(zf.read(part))
+                    xml = zf.read(part)
+                    scan = scan_sheet_xml(xml)
+                    if recalculated:
+                        scan = (*scan[:3], untrusted_results(xml, scan[3]))
                 rows, cols, far_cell, formulas = scan
                 if rows > WINDOW_ROWS or cols > WINDOW_COLS:
                     grid = _load_windowed(data, name, visible)
@@ -314,6 +337,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.cell_errors = dict(formulas.errors)
         grid.hidden_cols = formulas.hidden_cols
         grid.shown_otherwise = dict(formulas.shown_otherwise)
+        grid.placeholders = set(formulas.placeholders)
     return grid
 
 
