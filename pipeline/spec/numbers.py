@@ -34,6 +34,7 @@ class TooLarge(NotACount):
 
 
 MAX_COUNT = 10**12
+FLOAT_NOISE = 1e-9  # relative: arithmetic's rounding is some 1e-16, a fraction anyone typed far more
 
 
 def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
@@ -50,8 +51,15 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
             raise NotACount(raw)
         return _bounded(raw)
     if isinstance(raw, float):
-        if not math.isfinite(raw) or raw < 0 or raw != int(raw):
+        if not math.isfinite(raw) or raw < 0:
             raise NotACount(raw)
+        if raw != int(raw):
+            # A formula's binary rounding (=A1*0.1*10 gives 797.0000000000001), which the sheet
+            # shows as 797: a whole number all the same. 12.5, or 12.0001, is none.
+            whole = round(raw)
+            if abs(raw - whole) > FLOAT_NOISE * max(1.0, raw):
+                raise NotACount(raw)
+            return _bounded(whole)
         return _bounded(int(raw))
     if isinstance(raw, (date, datetime)):
         raise NotACount(raw)

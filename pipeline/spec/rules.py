@@ -70,6 +70,10 @@ BUILT_IN = _declared(
     Rule("township-too-long", ERROR, "{place}的乡镇名称“{value}”过长：请只填乡镇名称。"),
     Rule("township-is-total", ERROR, "{place}的“{value}”一行各项数字都恰好等于其他各乡镇之和，应是合计行：如是合计行，请把该行名称改为“合计”；"
          "如确是乡镇，请核对该行数字。"),
+    Rule("figures-without-header", ERROR, "{place}有数字，但这一列没有表头，数字没有汇总：如是整行数字填错了列，请移到对应的指标下；"
+         "如是草稿或核对用的数字，请删除。", also=(WARNING,)),
+    Rule("township-nearly-total", ERROR, "{place}的“{value}”一行除{field_label}外，各项数字都恰好等于其他各乡镇之和，应是合计行："
+         "如是合计行，请把该行名称改为“合计”并核对其{field_label}；如确是乡镇，请核对该行数字。"),
     Rule("duplicate-township", ERROR, "{place}乡镇“{value}”重复出现：每个乡镇只填一行。"),
     Rule("townships-differ", WARNING, "各表所列乡镇不一致：{detail}。"),
     Rule("note-with-figures", WARNING, "{place}所在行以“{value}”开头，作为注释未计入汇总，但该行填有数字：如该行是乡镇，请改正乡镇名称；"
@@ -82,10 +86,13 @@ BUILT_IN = _declared(
     Rule("subtotal-mismatch", WARNING, "{place}小计行的{field_label}为{value}，其上各乡镇之和为{expected}：请核对。小计不计入汇总。"),
     Rule("computed-mismatch", ERROR, "{place}的{field_label}为{value}，按定义应为{expected}：请核对。"),
     # Who and when
-    Rule("unit-unknown", ERROR, "无法识别填报单位：请在表头填写“填报单位：××县”或行政区划代码。"),
+    Rule("unit-unknown", ERROR, "无法识别填报单位{detail}：请在表头填写“填报单位：××县”或行政区划代码。"),
     Rule("unit-conflict", ERROR, "{detail}：请核对填报单位。"),
+    Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
+    Rule("date-stale", WARNING, "填报日期为{value}，比本期（{detail}）早半年以上，可能是以前的报表：请核对是否报送了本期的报表，"
+         "本期的报表请重新报送。"),
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
     Rule("outside-scope", INFO, "这是{unit}的报表，{unit}不在{region}的汇总范围内：本次未计入。"),
     Rule("superseded", WARNING, "同一单位另有报表“{detail}”（{reason}），按规则采用它，本文件未计入汇总。"),

@@ -131,6 +131,15 @@ class UnitList:
                 return next(iter(codes)), s[:i]
         return None
 
+    def find_in_office(self, text: str, noise: tuple[str, ...] = ()) -> str | None:
+        """The unit named inside a 填报单位 text that names an office of it (中共永登县委双联办,
+        皋兰县扶贫办, 七里河区委组织部), as a file name is searched: one unit's name, not inside
+        a longer one's. None when a township's office follows the name (永登县云河镇人民政府):
+        that is the township's (township_office)."""
+        s = self._stripped(text, noise)
+        code = self.find_in_filename(s)
+        return None if code is None or township_office(s) else code
+
     def _places(self, text: str) -> bool:
         """The text is one or more known places' names, one after another (临夏州临夏市)."""
         if not text:
@@ -171,6 +180,17 @@ class UnitList:
             if not any((a2 <= a and b <= b2) and (b2 - a2) > (b - a) for (a2, b2, _) in spans)
         }
         return kept.pop() if len(kept) == 1 else None
+
+
+# A township's own office at the end of a 填报单位 (云河镇人民政府, 柳泉乡, 东岗街道办事处): a
+# township's return forwarded in the county's name.
+_TOWNSHIP_OFFICE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:镇|乡|街道)(?:人民政府|政府|党委|办事处)?$")
+
+
+def township_office(text: str) -> str:
+    """The township's name a 填报单位 text ends with (云河镇人民政府: 云河镇), or ""."""
+    m = _TOWNSHIP_OFFICE.search(_clean(text))
+    return m.group(0) if m else ""
 
 
 def _clean(text: str) -> str:

@@ -1,5 +1,7 @@
 """Number normalisation: every spelling counties use round-trips; anything else is refused."""
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -57,6 +59,23 @@ def test_counts_beyond_any_county_are_refused_as_too_large(n):
     for s in (n, float(n), str(n), f"{n:,}"):
         with pytest.raises(TooLarge):
             parse_count(s)
+
+
+@given(st.integers(0, 10**9), st.integers(-4, 4))
+def test_a_formulas_binary_rounding_is_the_whole_number_the_sheet_shows(n, ulps):
+    """797.0000000000001 (=A1*0.1*10), which Excel shows as 797: the count, not a fraction."""
+    noisy = float(n)
+    for _ in range(abs(ulps)):
+        noisy = math.nextafter(noisy, math.inf if ulps > 0 else -math.inf)
+    if noisy >= 0:
+        assert parse_count(noisy) == n
+    assert parse_count(797.0000000000001) == 797 and parse_count(0.1 * 3 * 10) == 3
+
+
+@pytest.mark.parametrize("typed", [12.0001, 797.001, 0.5, 1000000.01, 2.000001])
+def test_a_fraction_anyone_could_see_is_still_no_count(typed):
+    with pytest.raises(NotACount):
+        parse_count(typed)
 
 
 FLOAT_CELL = st.one_of(

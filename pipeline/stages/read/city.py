@@ -118,7 +118,9 @@ def read(reader: ReturnReader | CityBook) -> ReadResult:
 def _names_a_city(reader: ReturnReader) -> bool:
     """A 填报单位 naming a city and no county: a city's table, whatever its file is called."""
     units = reader.units
-    unnamed = [text for _, text in reader.identity["name"] if units.match_name(text, reader.form.name_noise) is None]
+    noise = reader.form.name_noise
+    unnamed = [text for _, text in reader.identity["name"]
+               if units.match_name(text, noise) is None and units.find_in_office(text, noise) is None]
     return any(city in text for text in unnamed for _, city in units.cities)  # a county's own return: nothing to look at
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from functools import lru_cache
 
 from ...spec.dates import parse_filed
+from ...spec.units import township_office
 from .grid import Grid
 from .layout import row_text
 
@@ -59,6 +60,9 @@ def explanation_below(grid: Grid, start: int, label: str) -> str:
     return ""
 
 
+TITLE_LENGTH = 60  # a table's title line; longer lines above a table are notes, not looked at for a name
+
+
 class Identifying:
     """The identity half of a ReturnReader: the 填报单位, 行政区划代码 and 填报日期 lines above
     each table, the footer's people, and from them the return's county and date. Expects
@@ -78,6 +82,8 @@ class Identifying:
             m = "填报日期" in text and DATE_LINE.search(text)
             if m:
                 self.identity["date"].append((grid.name, m.group(1)))
+            elif len(text) <= TITLE_LENGTH:
+                self.identity["title"].append((grid.name, text))
 
     def _collect_people(self, grid: Grid, start: int) -> None:
         for r in range(start, min(len(grid.rows), start + 6)):
@@ -93,23 +99,41 @@ class Identifying:
         by_code = {c for _, c in self.identity["code"] if self.units.by_code(c)}
         by_name = set()
         prefixed: dict[str, tuple[str, str]] = {}  # code → (填报单位 text, the prefix that does not fit)
+        township = ""  # a 填报单位 that is a township's office: a township's return
         noise = self.form.name_noise
         for text in dict.fromkeys(text for _, text in self.identity["name"]):  # each sheet repeats it
             code = self.units.match_name(text, noise)
             wrong = self.units.wrong_prefix(text, noise, code) if code else ""
             if not code and (after := self.units.match_after_prefix(text, noise)):
                 code, wrong = after
+            if not code:
+                code = self.units.find_in_office(text, noise)
+                township = township or ("" if code else township_office(text) and text)
             if code:
                 by_name.add(code)
                 if wrong:
                     prefixed.setdefault(code, (text, wrong))
-        content = by_code or by_name
+        content = by_code | by_name
         from_file = self.units.find_in_filename(_stem(self.source.member or self.source.path))
         if quiet:
             return next(iter(content)) if len(content) == 1 else "" if content else from_file or self._from_folder()
         if len(content) > 1:
-            names = "、".join(self._unit_name(c) for c in sorted(content))
-            self.finding("unit-conflict", detail=f"各表填报单位不一致（{names}）")
+            # A return copied from a neighbour's keeps the neighbour's code under its own name:
+            # neither is taken on trust. The county the file's name gives hears of it, if either.
+            county = from_file if from_file in content else ""
+            if by_code and by_name and len(by_code) == len(by_name) == 1:
+                (code,), (named,) = by_code, by_name
+                detail = (f"行政区划代码是{code}（{self._unit_name(code)}），"
+                          f"填报单位却是{self._unit_name(named)}")
+            else:
+                detail = f"各表填报单位不一致（{'、'.join(self._unit_name(c) for c in sorted(content))}）"
+            self.finding("unit-conflict", county=county, detail=detail)
+            return county
+        if township and not content:
+            # A township's own return, forwarded under the county's name: never the county's
+            # figures, nor in the way of the county's own return. The county hears of it.
+            county = from_file or self._from_folder() or self.units.find_in_filename(township) or ""
+            self.finding("unit-is-township", county=county, value=township, noun=self.form.unit_noun)
             return ""
         if content:
             code = next(iter(content))
@@ -127,7 +151,12 @@ class Identifying:
             return code
         if from_file or (from_file := self._from_folder()):
             return from_file
-        self.finding("unit-unknown")
+        # Last, a table's title (永登县双联行动“大走访、回头看”活动统计表), when it names one unit.
+        titled = {self.units.find_in_filename(text) for _, text in self.identity["title"]} - {None}
+        if len(titled) == 1:
+            return titled.pop()
+        written = next((text for _, text in self.identity["name"]), "")
+        self.finding("unit-unknown", detail=f"（“{written}”不在{self.form.unit_noun}名单中）" if written else "")
         return ""
 
     def _from_folder(self) -> str:

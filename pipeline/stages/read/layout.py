@@ -6,6 +6,7 @@ the words that tell rows apart are in words.py."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from functools import lru_cache
@@ -178,6 +179,31 @@ def sums_of_the_others(counts: list[tuple]) -> list[int]:
     return list(candidates) if some else []
 
 
+def nearly_sums_of_the_others(counts: list[tuple]) -> list[tuple[int, int]]:
+    """(row, column) for the first or last of three or more township rows holding exactly the
+    sum of the other township rows in every count column but `column`, at least three of those
+    figures not 0, in four or more columns: the sheet's total row under a label the form does
+    not know, with one figure mistyped or left blank. Added, it would nearly double the county.
+    A column with a cell that is no count (None) says nothing either way."""
+    n = len(counts[0]) if counts else 0
+    if n < 3 or len(counts) < 4:
+        return []
+    known = [(j, column, sum(column)) for j, column in enumerate(counts) if None not in column]
+    found = []
+    for i in (0, n - 1):
+        differ, agree = [], 0
+        for j, column, total in known:
+            if column[i] * 2 != total:
+                differ.append(j)
+                if len(differ) > 1:
+                    break
+            elif column[i]:
+                agree += 1
+        if len(differ) == 1 and agree >= 3:
+            found.append((i, differ[0]))
+    return found
+
+
 def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     """(row, how many) for each township row holding, in every count column, exactly the sum of
     the two or more township rows just above it, three or more of its figures not 0: a group's
@@ -233,10 +259,19 @@ def is_units_row(raw: list, table: Table) -> bool:
         v = raw[c] if c < n else ""
         if blank(v):
             continue
-        if v.__class__ is not str or clean_str(v).strip(_BRACKETS) not in units:
+        if v.__class__ is not str or _unit_written(v) not in units:
             return False
         seen = True
     return seen
+
+
+_UNIT_PREFIX = re.compile(r"^(?:计量)?单位:?")
+
+
+def _unit_written(text: str) -> str:
+    """A units row's cell as the unit alone: （户） → 户, 单位：户 → 户, 个/村 (a count per village) → 个."""
+    unit = _UNIT_PREFIX.sub("", clean_str(text)).strip(_BRACKETS)
+    return unit.split("/", 1)[0].strip(_BRACKETS)
 
 
 def is_code_row(values: list, cols: list[int]) -> bool:

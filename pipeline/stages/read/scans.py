@@ -175,10 +175,18 @@ _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
 
+# The built-in date formats of Chinese, Japanese and Korean Excel (27–36, 50–58: 2016年1月2日, 1月2日),
+# which the engine does not know for dates: 1-2 typed into a count is held as 42372 and shown as 1月2日.
+_CJK_DATE_IDS = frozenset(range(27, 37)) | frozenset(range(50, 59))
+_CJK_DATE_FORMAT = re.compile(rb'numFmtId="(?:2[7-9]|3[0-6]|5[0-8])"')
+CJK_DATE = "日期"
+
+
 def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     """The cell styles (their index in cellXfs) whose number format shows a count as another
-    number: a percent, or a count in 万, 千 or 亿. Most workbooks have none: a quick search says so."""
-    if not any(needle in styles for needle in _MAY_SHOW_OTHERWISE):
+    number: a percent, a count in 万, 千 or 亿, or a date. Most workbooks have none: a quick
+    search says so."""
+    if not any(needle in styles for needle in _MAY_SHOW_OTHERWISE) and not _CJK_DATE_FORMAT.search(styles):
         return {}
     codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
     start = styles.find(b"<cellXfs")
@@ -190,6 +198,8 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
         code = "0%" if number == 9 else "0.00%" if number == 10 else codes.get(number, "")
         if number in _PERCENT_IDS or (code and _SHOWS_OTHER.search(code)):
             out[index] = code
+        elif number in _CJK_DATE_IDS and number not in codes:
+            out[index] = CJK_DATE
     return out
 
 

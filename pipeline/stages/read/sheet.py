@@ -8,7 +8,7 @@ import os
 from dataclasses import replace
 from operator import itemgetter
 
-from ...model import Finding, ReadResult, Return, SheetData, Source
+from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
@@ -25,6 +25,7 @@ from .layout import (
     is_code_row,
     is_number,
     is_units_row,
+    nearly_sums_of_the_others,
     no_entry,
     sums_of_the_others,
     sums_of_those_above,
@@ -45,7 +46,7 @@ class ReturnReader(Identifying):
     def __init__(self, source: Source, form: Form, units: UnitList, book: Book) -> None:
         self.source, self.form, self.units, self.book = source, form, units, book
         self.findings: list[Finding] = []
-        self.identity: dict[str, list[tuple[str, str]]] = {"name": [], "code": [], "date": []}
+        self.identity: dict[str, list[tuple[str, str]]] = {"name": [], "code": [], "date": [], "title": []}
         self.people: dict[str, str] = {}
 
     def finding(self, rule: str, *, sheet: str = "", cell: str = "", field: str = "", county: str = "", **kw) -> None:
@@ -185,7 +186,30 @@ class ReturnReader(Identifying):
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)
         if grid.merged:
             self._merged_figures(layout, grid, rows)
+        self._figures_without_header(layout, grid, rows, header.row)
         return self._convert(layout, grid, rows)
+
+    def _figures_without_header(self, table: Table, grid: Grid, found: Rows, header_row: int) -> None:
+        """Figures in a column with no header, beside or among the table's: a row pasted a
+        column to the right of its headers leaves its first field blank (read as 0) and its last
+        figure under no header. An error when some field's column is blank on every township's
+        row, as such a shift leaves it; otherwise a warning (a clerk's check column, perhaps).
+        Once a sheet."""
+        townships = [found.rows[i] for i in found.township_at]
+        if not townships:
+            return
+        rows, mapped = grid.rows, set(table.col_index)
+        top = max(0, header_row - 3)
+        for c in range(table.key_col + 1, min(max(map(len, (rows[r] for r in townships))), max(mapped) + 4)):
+            if c in mapped or any(not blank(grid.value(h, c)) for h in range(top, header_row + 1)):
+                continue  # a field's, or a column with a header of its own (序号, 备注)
+            at = next((r for r in townships if c < len(rows[r]) and is_number(rows[r][c])), None)
+            if at is None:
+                continue
+            shifted = any(all(blank(grid.value(r, fc)) for r in townships) for fc in table.count_cols)
+            self.finding("figures-without-header", sheet=grid.name, cell=cell_ref(at, c),
+                         severity=Severity.ERROR if shifted else Severity.WARNING)
+            return
 
     def _merged_figures(self, table: Table, grid: Grid, found: Rows) -> None:
         """A figure in a merged cell over two count cells (two fields, or two townships' rows):
@@ -231,6 +255,10 @@ class ReturnReader(Identifying):
             RowKind.TOWNSHIP, RowKind.TEXT_ONLY, RowKind.NOTE, RowKind.FOOTER, RowKind.KEYLESS, RowKind.TITLE,
             RowKind.TOTAL)
         r = self._after_units_row(table, grid, header_row, stop)
+        # The header printed again for a second page (乡镇 | 行政村总数 …): its words, not a township.
+        header_keys = {clean_str(v) for row in rows[max(0, header_row - 3):header_row + 1] if key_col < len(row)
+                       for v in (row[key_col],) if v.__class__ is str} - {""}
+        header_again = False
         while r < stop:
             raw = rows[r]
             n = len(raw)
@@ -241,6 +269,11 @@ class ReturnReader(Identifying):
             key_text = clean_str(key_text) if key_text.__class__ is str else clean_text(key_text)
             if key_text:
                 kind = kind_of[key_text]
+                header_again = kind == TOWNSHIP and key_text in header_keys and not any(
+                    is_number(raw[c]) for c in count_cols if c < n)
+                if header_again:
+                    r += 1
+                    continue
                 if kind == TOWNSHIP and own and key_text.startswith(own) and self._names_unit(key_text, own, words):
                     kind = TOTAL  # the unit's own name labels its total row, as 全县 does
                 elif kind == TOWNSHIP and no_entry(raw, count_cols, r, entries):
@@ -252,6 +285,9 @@ class ReturnReader(Identifying):
                     c = next(c for c in count_cols if c < n and is_number(raw[c]))
                     self.finding("note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
                                  value=display(key_text))
+            elif header_again and not any(is_number(raw[c]) for c in count_cols if c < n):
+                r += 1  # the repeated header's lower rows (排查数 | 已整改 under a merged 合计)
+                continue
             else:
                 kind = self._keyless_kind(table, grid, r, uncached, words)
                 if kind == KEYLESS:
@@ -278,6 +314,8 @@ class ReturnReader(Identifying):
             elif kind <= KEYLESS:
                 found.add(r, kind, key_text)
             r += 1
+        if len(found.totals) > 1:
+            _parts_totals(found, own, words)
         # A row of text with no figure is a note when no township follows it; between townships
         # it is a warning, and never a township: it would add nothing but a name.
         last = found.rows[found.township_at[-1]] if found.township_at else -1
@@ -457,6 +495,12 @@ class ReturnReader(Identifying):
             self.finding("township-is-total", sheet=grid.name,
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                          value=display(township_names[i]))
+        if not as_total:
+            count_keys = [k for k, u in zip(keys, unit_of) if u is not None]
+            for i, j in nearly_sums_of_the_others(counts):
+                self.finding("township-nearly-total", sheet=grid.name,
+                             cell=cell_ref(kept[township_at[i]], table.key_col), field=count_keys[j],
+                             field_label=spec.label_of(count_keys[j]), value=display(township_names[i]))
         for i, above in sums_of_those_above(counts):
             if i not in as_total:  # a group's subtotal under a name: its townships would count twice
                 self.finding("township-is-subtotal", sheet=grid.name,
@@ -495,6 +539,18 @@ class ReturnReader(Identifying):
                 self.finding("subtotal-mismatch", sheet=grid.name,
                              cell=f"{table.letters[j]}{found.rows[s] + 1}", field=table.keys[j],
                              field_label=table.spec.label_of(table.keys[j]), value=written, expected=sum(parts))
+
+
+def _parts_totals(found: Rows, own: tuple[str, ...], words: RowWords) -> None:
+    """Of several total rows, one naming the whole unit (合计, 全区合计, 城关区合计) and others a
+    part of it (川区合计, 山区合计): the parts' are subtotals, each checked against the townships
+    above it, the whole's against them all. Otherwise they are left as they are (the first is
+    the unit's; the others are compared with it)."""
+    whole = [at for at in found.totals
+             if words.is_whole_total(found.names[at]) or (own and found.names[at].startswith(own))]
+    if len(whole) == 1:
+        found.subtotals = sorted([*found.subtotals, *(at for at in found.totals if at != whole[0])])
+        found.totals = whole
 
 
 def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, words: RowWords) -> tuple[int, str] | None:

@@ -64,6 +64,9 @@ def blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+MAX_TOTAL_LABEL = 30  # 全区24个街道（乡镇）合计; a longer line is a sentence, not a row's label
+
+
 class RowKind(IntEnum):
     """What a row under the header is. The order matters: the kept kinds come first (townships,
     合计, 小计, 其中 breakdowns, a township's village rows, and figures without a township's
@@ -115,16 +118,19 @@ class RowWords:
             return RowKind.EMPTY
         if self.breakdown and self.breakdown.match(text):
             return RowKind.BREAKDOWN
-        # 合计, 全县合计, 全县乡镇合计数, 汇总: a short label ending in a total word (a longer one, or one
-        # checked against the townships, still is checked: township-is-total). A subtotal is checked first,
-        # so that 小计 never counts as the county's 合计 whatever the words declared.
+        # A note first: 注：以上为各乡镇合计 ends in a total word.
+        if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
+            return RowKind.NOTE
+        # 合计, 全县合计, 全区24个街道（乡镇）合计, 合计：24个街道, 全区24个街道: a label that is, starts
+        # with or ends in a total word (a label with none, whose figures are the others' sum, is
+        # still found: township-is-total). A subtotal is checked first, so that 小计 never counts as
+        # the county's 合计 whatever the words declared.
         label = _bare_label(text)
         if self.subtotal and (label in self.subtotal or (len(label) <= 12 and label.endswith(self.subtotal))):
             return RowKind.SUBTOTAL
-        if self.total and (label in self.total or (len(label) <= 10 and label.endswith(self.total))):
+        if self.total and (label in self.total or (len(label) <= MAX_TOTAL_LABEL and (
+                label.endswith(self.total) or label.startswith(self.total)))):
             return RowKind.TOTAL
-        if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
-            return RowKind.NOTE
         if self.footer and self.footer.match(text):
             return RowKind.FOOTER
         if self.titles.of[text]:
@@ -135,6 +141,12 @@ class RowWords:
         """A label that is a total word, or ends in one after a name (城关区合计)."""
         label = _bare_label(label)
         return label in self.total or label.endswith(self.total)
+
+    def is_whole_total(self, label: str) -> bool:
+        """A total label that names no part of the unit: a total word alone or first (合计,
+        全县乡镇合计, 合计：24个街道), not a part's name before one (川区合计)."""
+        label = _bare_label(label)
+        return label in self.total or label.startswith(self.total)
 
 
 # What ends a table's title: 走访情况统计表, …情况表, …汇总表.

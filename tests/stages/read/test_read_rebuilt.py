@@ -10,6 +10,7 @@ or carries a finding that names the cell.
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -163,6 +164,20 @@ def test_a_units_row_under_the_header_is_part_of_it(tmp_path, form, units, brack
     assert result.ret.sheets["visits"].rows[0] == plans["visits"].first_data + 1
 
 
+@pytest.mark.parametrize("spell", ["单位：{}", "计量单位:{}", "{}/村", "（{}）/村"])
+def test_units_written_with_their_label_or_per_what_are_a_units_row(tmp_path, form, units, spell):
+    wb, plans = built(form, units)
+    units_row(wb, form, plans)
+    for spec in form.sheets:
+        ws, plan = wb[f"{spec.number}{spec.label}"], plans[spec.key]
+        for f in spec.count_fields:
+            ws.cell(plan.first_data, plan.columns[f.key], spell.format(f.unit))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
 def test_a_row_of_other_words_under_the_header_is_not_a_units_row(tmp_path, form, units):
     wb, plans = built(form, units)
     units_row(wb, form, plans)
@@ -171,6 +186,65 @@ def test_a_row_of_other_words_under_the_header_is_not_a_units_row(tmp_path, form
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert ("error", "township-missing", VISITS, f"A{plan.first_data}") in rules(result)
+
+
+# --- figures under no header ------------------------------------------------------------------------
+
+
+def test_figures_pasted_a_column_right_of_their_headers_are_an_error(tmp_path, form, units):
+    """表三's townships pasted one column right: the first field blank on every row (read as 0),
+    the last figure under no header. Each figure would be read as its neighbour's."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    columns = sorted(plan.columns[f.key] for f in form.sheet("outcomes").count_fields)
+    for r in range(plan.first_data, plan.first_data + len(rows)):
+        for c in reversed(columns):
+            ws.cell(r, c + 1, ws.cell(r, c).value)
+        ws.cell(r, columns[0]).value = None
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    beyond = f"{get_column_letter(columns[-1] + 1)}{plan.first_data}"
+    assert ("error", "figures-without-header", OUTCOMES, beyond) in rules(result)
+
+
+def test_a_check_column_beside_a_whole_table_is_a_warning(tmp_path, form, units):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    for i, r in enumerate(range(plan.first_data, plan.first_data + len(rows))):
+        ws.cell(r, plan.width + 2, i * 7 + 3)  # a clerk's own check, two columns off, no header
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "figures-without-header", VISITS,
+                              f"{get_column_letter(plan.width + 2)}{plan.first_data}")}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- the header printed again for a second page ----------------------------------------------------
+
+
+@pytest.mark.parametrize("header_rows", [2, 1])
+def test_the_header_repeated_for_a_second_page_is_no_township(tmp_path, form, units, header_rows):
+    """Clerks copy the header rows (merges and all) above the townships that print on page two."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(header_rows=header_rows))
+    for spec in form.sheets:
+        ws, plan = wb[f"{spec.number}{spec.label}"], plans[spec.key]
+        at, depth = plan.first_data + 2, plan.header_bottom - plan.header_top + 1
+        ws.insert_rows(at, depth)
+        for i in range(depth):
+            for c in range(1, plan.width + 1):
+                ws.cell(at + i, c, ws.cell(plan.header_top + i, c).value)
+        for merged in list(ws.merged_cells.ranges):
+            if merged.min_row >= plan.header_top and merged.max_row <= plan.header_bottom:
+                shift = at - plan.header_top
+                ws.merge_cells(start_row=merged.min_row + shift, start_column=merged.min_col,
+                               end_row=merged.max_row + shift, end_column=merged.max_col)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
 # --- 其中 rows -----------------------------------------------------------------------------------
@@ -544,6 +618,25 @@ def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_
     result = read_one(tmp_path, form, units)
     assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, cell.coordinate)}
     assert f"设了单元格格式“{number_format}”" in result.findings[0].message
+
+
+@pytest.mark.parametrize("builtin", [58, 31, 57])
+def test_a_count_shown_as_a_date_by_a_chinese_built_in_format_is_an_error_at_its_cell(tmp_path, form, units, builtin):
+    """1-2 typed into a count in Chinese Excel is held as 42372, its format the built-in 58 (1月2日),
+    which the engine does not know for a date: the number it reads is no figure the clerk wrote."""
+    from tests.habits import edit_part
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    cell = ws.cell(plan.first_data, plan.columns[form.sheet("outcomes").count_fields[0].key])
+    cell.value, cell.number_format = 42372, 'm"月"d"日"'  # a custom format, renumbered below as Excel writes it
+    data = edit_part(workbook_bytes(wb), "xl/styles.xml", lambda xml: re.sub(
+        r'<numFmt numFmtId="164"[^>]*/>', "", xml).replace('numFmtId="164"', f'numFmtId="{builtin}"'))
+    write(tmp_path, data)
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, cell.coordinate)}
+    assert "设了单元格格式“日期”" in result.findings[0].message and "（42372）" in result.findings[0].message
 
 
 def test_a_units_format_and_a_blank_percent_cell_read_as_they_are(tmp_path, form, units):

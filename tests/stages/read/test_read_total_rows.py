@@ -19,7 +19,10 @@ from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, rules, write
 
 SHEETS = (VISITS, PROBLEMS, OUTCOMES)
 LABELS = ["合计：", "合计:", "合 计：", "合计（万户）", "合计(户)", "合计（户）：", "累计", "Total", "TOTAL", "total:",
-          "全县合计：", "总计（件）", "共计", "全县共计", "全县乡镇合计数", "总计数", "全县总数"]
+          "全县合计：", "总计（件）", "共计", "全县共计", "全县乡镇合计数", "总计数", "全县总数",
+          # longer, or the total word first, or a traditional character: as clerks write them too
+          "全区24个街道(乡镇)合计", "全县各乡镇（街道）合计", "合计：24个街道", "全区24个街道", "合 计 24 个", "总和", "合計",
+          "全区24个街道办事处合计"]
 
 
 @pytest.mark.parametrize("label", LABELS)
@@ -33,7 +36,7 @@ def test_total_labels_clerks_write_are_the_total(tmp_path, form, units, label, w
     assert all(s.total_row == plans[k].total_row for k, s in result.ret.sheets.items())
 
 
-@pytest.mark.parametrize("label", ["合计（户）：", "共计", "全县乡镇合计数"])
+@pytest.mark.parametrize("label", ["合计（户）：", "共计", "全县乡镇合计数", "全区24个街道(乡镇)合计", "合计：24个街道", "合計"])
 def test_a_wrong_figure_under_such_a_label_is_still_checked_as_the_total(tmp_path, form, units, label):
     """A SUM whose range misses a township: the row is the total all the same, compared with the
     townships by validation (total-row-mismatch), never added as one more township."""
@@ -68,6 +71,55 @@ def test_a_total_row_under_an_unforeseen_label_rejects_the_return(tmp_path, form
     msg = next(f.message for f in result.findings if f.sheet == VISITS)
     assert msg.startswith(f"{place('表一', f'A{row}')}的“本县各乡镇”一行") and "请把该行名称改为“合计”" in msg
     assert all(f.field == "township" for f in result.findings)
+
+
+@pytest.mark.parametrize("where", ["last", "first"])
+@pytest.mark.parametrize("blank", [False, True], ids=["mistyped", "left-blank"])
+def test_a_total_under_an_unforeseen_label_with_one_figure_wrong_rejects_the_return(tmp_path, form, units, where,
+                                                                                      blank):
+    """The same row, one figure of it mistyped or left blank: not the sum in that column alone.
+    Added, it would nearly double the county: an error at the row, naming the column."""
+    wb, plans = built(form, units, layout=Layout(total_label="本县各乡镇", total=where))
+    plan = plans["visits"]
+    cell = wb[VISITS].cell(plan.total_row, plan.columns["villages_total"])
+    cell.value = None if blank else cell.value + 1
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plan.total_row
+    assert rules(result) == {("error", "township-nearly-total", VISITS, f"A{row}"),
+                             *{("error", "township-is-total", s, f"A{row}") for s in SHEETS[1:]}}
+    [f] = [f for f in result.findings if f.rule == "township-nearly-total"]
+    assert f.field == "villages_total"
+    assert f.message == (f"{place('表一', f'A{row}')}的“本县各乡镇”一行除行政村总数外，各项数字都恰好等于其他各乡镇之和，"
+                         "应是合计行：如是合计行，请把该行名称改为“合计”并核对其行政村总数；如确是乡镇，请核对该行数字。")
+
+
+def test_a_township_like_any_other_is_no_near_total(tmp_path, form, units):
+    """Two columns off the others' sum: a township (the net needs all but one column)."""
+    rows = clean_rows()
+    first = {k: sum(r[k] for r in rows) if k != "township" else "石岭镇" for k in rows[0]}
+    first["villages_total"] += 1
+    first["villages_visited"] += 1
+    wb, _ = built(form, units, [first, *rows], layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    assert not {r for _, r, sheet, _ in rules(read_one(tmp_path, form, units)) if sheet == VISITS} & {
+        "township-nearly-total", "township-is-total"}
+
+
+def test_totals_of_parts_are_their_subtotals_and_the_whole_is_the_units(tmp_path, form, units):
+    """川区合计 and 山区合计 after their townships, 全区合计 at the end: each part's total is
+    checked against its own townships (a subtotal), the whole's against them all; none is added."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total_label="全区合计"))
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        subtotal_row(ws, spec, plan, plan.first_data + 1, "川区合计", rows[:1])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert all(s.total_row == plans[k].total_row + 1 for k, s in result.ret.sheets.items())  # the 全区合计
 
 
 def test_a_total_row_of_zeros_is_no_total(tmp_path, form, units):
