@@ -2,7 +2,8 @@
 
 One county's tables may come in several files (a CSV a table, a workbook a table, the pages of
 one web export): when they are the county's only files and each holds some of the form's tables,
-they are one return. Its 填报日期 is the latest of theirs; every finding still names its own file
+they are one return. So are a whole return and the table sent again alone after it (表一,
+corrected): the later table stands beside the earlier file's others. Its 填报日期 is the latest of theirs; every finding still names its own file
 (each sheet remembers the file it came from). A table present in two of them is decided as the
 resubmission rule decides between files (the later 填报日期, then the file modified later), per
 table, and the one set aside is told why.
@@ -47,7 +48,7 @@ def combine(form: Form, units: UnitList, sources: list[Source], results: list[Re
         code = _county(r, units)
         if code:
             by_county.setdefault(code, []).append(i)
-    groups = [(code, at) for code, at in by_county.items() if _combinable(form, [results[i] for i in at])]
+    groups = [(code, at) for code, at in by_county.items() if _combinable(form, [results[i] for i in at], today)]
 
     def work(group: Group) -> list[ReadResult]:
         code, at = group
@@ -73,14 +74,17 @@ def combine(form: Form, units: UnitList, sources: list[Source], results: list[Re
 # --- one county's tables in several files ------------------------------------------------------
 
 
-def _combinable(form: Form, parts: list[ReadResult]) -> bool:
-    """Two files or more, every one a return holding some of the form's tables and none all of
-    them, and between them more than one table."""
+def _combinable(form: Form, parts: list[ReadResult], today: date) -> bool:
+    """Two files or more, every one a return holding some of the form's tables, and between
+    them more than one table: none holding all of them (a table a file), or the latest holding
+    only some (the corrected 表一 sent alone after the whole return), whose tables then stand
+    beside the earlier file's others."""
     if len(parts) < 2 or any(r.ret is None or not r.ret.tables for r in parts):
         return False
     every = {s.key for s in form.sheets}
     held = [set(r.ret.tables) for r in parts]  # type: ignore[union-attr]
-    return all(h < every for h in held) and len(set().union(*held)) > 1
+    latest = set(max(parts, key=partial(rank_by, today)).ret.tables)  # type: ignore[union-attr]
+    return len(set().union(*held)) > 1 and (all(h < every for h in held) or latest < set().union(*held))
 
 
 def _combined(form: Form, code: str, parts: list[ReadResult], today: date) -> ReadResult:

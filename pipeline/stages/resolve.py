@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -69,7 +69,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     ), *(
         form.finding("date-missing", file=r.source.path, county=r.ret.county_code)
         for r in results if r.ret is not None and r.ret.filed_on is None and r.ret.filed_month_day
-    )]
+    ), *_stale(form, results, dating.cutoff, today)]
     by_county: dict[str, list[ReadResult]] = {}
     unassigned = []
     for r in results:
@@ -88,6 +88,27 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     return Gathered(today, by_county, tuple(unassigned), per_file, claimed, tuple(findings))
 
 
+STALE_DAYS = 180  # a return filed this long before the round's date is an earlier round's
+
+
+def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: date) -> list[Finding]:
+    """Returns filed half a year or more before the round's date (its cutoff, or else the latest
+    填报日期 of the inbox): last year's file sent again, whose figures would stand for this
+    round's. Said, so that the county checks; its figures are summed as they are."""
+    dated = [r for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today]
+    reference = cutoff or max((r.ret.filed_on for r in dated), default=None)
+    if reference is None:
+        return []
+    before = reference - timedelta(days=STALE_DAYS)
+    return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=_spoken(r.ret.filed_on),
+                         detail=_spoken(reference))
+            for r in dated if r.ret.filed_on < before]
+
+
+def _spoken(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def _completed(r: ReadResult, dating: Dating) -> ReadResult:
     """The result with its year-less 填报日期 completed (left without one when no year fits)."""
     if r.ret is None or r.ret.filed_on is not None or not r.ret.filed_month_day:
@@ -100,7 +121,14 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     """The unit's standing file and status: the latest 填报日期, then the file modified last; an
     undated, unreadable or future-dated file ranks oldest; missing when it sent nothing. Where
     the choice is not clear, the county is told which file stands and why."""
-    rank = partial(rank_by, gathered.today)
+    misnamed = {r.source.path for code, rs in gathered.claimed.items() if code != unit.code for r in rs}
+
+    def rank(r: ReadResult) -> tuple:
+        # A blank form sent after the return never stands for it, nor does a copy of the return
+        # under another county's name (a wrong attachment forwarded) of the same date.
+        filed, *rest = rank_by(gathered.today, r)
+        return (_has_figures(r), filed, r.source.path not in misnamed, *rest)
+
     candidates = gathered.by_county.get(unit.code, [])
     if not candidates and unit.code in gathered.claimed:
         wrong = max(gathered.claimed[unit.code], key=rank)
@@ -110,7 +138,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     ranked = sorted(candidates, key=rank, reverse=True)
     stands, rest = ranked[0], ranked[1:]
     extra = [form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path,
-                          reason=why_it_stands(stands, old, gathered.today))
+                          reason=why_it_stands(stands, old, gathered.today, old.source.path in misnamed))
              for old in rest]
     unclear = _unclear(stands, rest, gathered.today)
     extra += _city_mismatches(form, unit, stands, ranked)
@@ -167,12 +195,16 @@ def _usable_date(r: ReadResult, today: date) -> date | None:
     return r.ret.filed_on if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today else None
 
 
-def why_it_stands(stands: ReadResult, old: ReadResult, today: date) -> str:
+def why_it_stands(stands: ReadResult, old: ReadResult, today: date, misnamed: bool = False) -> str:
     """What the rule went by, as the superseded file's message says it: never an older-dated
-    file called newer."""
+    file called newer. `misnamed`: the old file's name names another county."""
     if old.ret is None:
         return "本文件无法读取"
+    if _has_figures(stands) and not _has_figures(old):
+        return "本文件没有填写数字"
     mine, theirs = _usable_date(old, today), _usable_date(stands, today)
+    if misnamed and mine == theirs:
+        return "本文件的文件名是另一单位的"
     if theirs and not mine:
         return "本文件没有可用的填报日期"
     if theirs and mine and theirs > mine:
@@ -245,6 +277,11 @@ def _claims_other(f: Finding, by_path: dict[str, ReadResult], units: UnitList) -
     """A file-name/content conflict filed under the file-name county, not the content's."""
     return (f.rule == CONFLICT and bool(f.county_code) and f.file in by_path and units.by_code(f.county_code) is not None
             and county_of(by_path[f.file], units) != f.county_code)
+
+
+def _has_figures(r: ReadResult) -> bool:
+    """A return with a township or a total in some table: not the blank form sent back."""
+    return r.ret is not None and any(s.townships or any(s.total.values()) for s in r.ret.sheets.values())
 
 
 def rank_by(today: date, r: ReadResult) -> tuple:

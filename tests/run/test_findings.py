@@ -123,6 +123,8 @@ CASES = [
      {("warning", "townships-differ", "", "")}, "included"),
     ("date-missing", lambda f, u: one(f, u, filed_on=None),
      {("warning", "date-missing", "", "")}, "included"),
+    ("date-stale", lambda f, u: one(f, u, filed_on=date(2015, 12, 3)),  # last year's file, sent again
+     {("warning", "date-stale", "", "")}, "included"),
     ("coverage-below-threshold", lambda f, u: one(f, u, rows_with(households_visited=2000, households_visited_twice=1900)),
      {("warning", "coverage-below-threshold", VISITS, "")}, "included"),
     ("unit-conflict", lambda f, u: one(f, u, name="620103_七里河区(2).xlsx"),

@@ -1,0 +1,77 @@
+"""Which of a county's files stands, when the newest is not its return: the blank form sent
+back after the return, or a copy of the return forwarded under another county's name. The
+return stands; the other file is said to be superseded, and why."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.run.report import build_run
+from tests.builders import clean_rows
+
+CODE, NAME, OTHER, OTHER_NAME = "620102", "城关区", "620103", "七里河区"
+
+
+def put(inbox, name: str, data: bytes, mtime: int) -> None:
+    (inbox / name).write_bytes(data)
+    os.utime(inbox / name, (mtime, mtime))
+
+
+def status(run, code: str):
+    return next(u for u in run.roster.units if u.code == code)
+
+
+def test_the_blank_form_sent_after_the_return_never_stands_for_it(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    put(inbox, f"{CODE}_{NAME}.xlsx", workbook_bytes(build_return(form, units.by_code(CODE), clean_rows(),
+                                                                  filed_on=date(2016, 12, 5))), 1_480_900_000)
+    put(inbox, f"{NAME}空表.xlsx", workbook_bytes(build_return(form, units.by_code(CODE), [],
+                                                              filed_on=date(2016, 12, 6))), 1_481_000_000)
+    run = build_run(inbox, settings)
+    u = status(run, CODE)
+    assert (u.status, u.source.path) == ("included", f"{CODE}_{NAME}.xlsx")
+    [f] = [f for f in run.findings if f.rule == "superseded"]
+    assert f.file == f"{NAME}空表.xlsx" and "（本文件没有填写数字）" in f.message
+
+
+def test_a_copy_of_the_return_under_another_countys_name_never_stands_for_it(tmp_path, form, units, settings):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    own = workbook_bytes(build_return(form, units.by_code(CODE), clean_rows(), filed_on=date(2016, 12, 5)))
+    put(inbox, f"{CODE}_{NAME}.xlsx", own, 1_480_900_000)
+    put(inbox, f"{OTHER}_{OTHER_NAME}.xlsx", workbook_bytes(build_return(
+        form, units.by_code(OTHER), clean_rows(), filed_on=date(2016, 12, 5))), 1_480_900_000)
+    put(inbox, f"{OTHER_NAME}(转发).xlsx", own, 1_481_000_000)  # the wrong attachment, forwarded later
+    run = build_run(inbox, settings)
+    assert [(u.code, u.status, u.source.path) for u in run.roster.units if u.code in (CODE, OTHER)] == [
+        (CODE, "included", f"{CODE}_{NAME}.xlsx"), (OTHER, "included", f"{OTHER}_{OTHER_NAME}.xlsx")]
+    said = {(f.rule, f.file, f.county_code) for f in run.findings}
+    assert ("unit-conflict", f"{OTHER_NAME}(转发).xlsx", OTHER) in said  # 七里河区 hears of the file named for it
+    [f] = [f for f in run.findings if f.rule == "superseded"]
+    assert "（本文件的文件名是另一单位的）" in f.message
+
+
+def test_a_table_sent_again_alone_stands_beside_the_returns_other_tables(tmp_path, form, units, settings):
+    """The whole return, then 表一 corrected and sent alone: 表一 from the later file, 表二 and 表三
+    from the first. Neither the county rejected for tables it did send, nor its correction lost."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    unit = units.by_code(CODE)
+    put(inbox, f"{CODE}_{NAME}.xlsx", workbook_bytes(build_return(form, unit, clean_rows(), filed_on=date(2016, 12, 5))),
+        1_480_900_000)
+    corrected = clean_rows()
+    corrected[0]["households_visited"] -= 10
+    alone = build_return(form, unit, corrected, filed_on=date(2016, 12, 6))
+    for ws in alone.worksheets[1:]:
+        alone.remove(ws)
+    put(inbox, f"{NAME}表一（修改）.xlsx", workbook_bytes(alone), 1_481_000_000)
+    run = build_run(inbox, settings)
+    u = status(run, CODE)
+    assert u.status == "included" and u.errors == 0
+    assert run.totals.counties.loc[CODE, "households_visited"] == sum(r["households_visited"] for r in corrected)
+    assert run.totals.counties.loc[CODE, "policy_sessions"] == sum(r["policy_sessions"] for r in clean_rows())
+    said = {(f.rule, f.file) for f in run.findings}
+    assert ("table-superseded", f"{CODE}_{NAME}.xlsx") in said
