@@ -88,6 +88,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     return Gathered(today, by_county, tuple(unassigned), per_file, claimed, tuple(findings))
 
 
+SAME_TIME = 2.0  # seconds: FAT and zip keep modification times to two seconds
 STALE_DAYS = 180  # a return filed this long before the round's date is an earlier round's
 
 
@@ -140,7 +141,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     extra = [form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path,
                           reason=why_it_stands(stands, old, gathered.today, old.source.path in misnamed))
              for old in rest]
-    unclear = _unclear(stands, rest, gathered.today)
+    unclear = _unclear(stands, rest, gathered.today, form.reader.correction_words)
     extra += _city_mismatches(form, unit, stands, ranked)
     if unclear:
         extra.append(form.finding("resubmission-unclear", file=stands.source.path, county=unit.code, detail=unclear,
@@ -214,10 +215,12 @@ def why_it_stands(stands: ReadResult, old: ReadResult, today: date, misnamed: bo
     return "填报日期与修改时间都相同，按文件名排在后面"
 
 
-def _unclear(stands: ReadResult, rest: list[ReadResult], today: date) -> str:
+def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected: tuple[str, ...] = ()) -> str:
     """Why the rule's choice may not be what the county meant: a file that could not be read, or
     has no usable date (undated, or dated after today), or an older date with a later
-    modification time (a correction copied in half, a typo in the year). Empty when it is clear."""
+    modification time (a correction copied in half, a typo in the year), or a file set aside
+    whose name says it is the corrected one (`corrected`: such words) where the chosen one's
+    does not. Empty when it is clear."""
     why = []
     for r in (stands, *rest):
         name = f"“{r.source.path}”"
@@ -232,7 +235,19 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date) -> str:
         older = _usable_date(r, today)
         if stood and older and older < stood and r.source.mtime > stands.source.mtime:
             why.append(f"“{r.source.path}”的填报日期（{_day(older)}）较早，修改时间却较晚")
+        elif (r.ret is not None and older == stood and abs(r.source.mtime - stands.source.mtime) < SAME_TIME
+              and r.source.sha256 != stands.source.sha256):
+            # Copies saved together (微信 downloads: 永登县.xlsx, 永登县(1).xlsx), their figures not the
+            # same: only the file names' order chose between them.
+            why.append(f"“{r.source.path}”的填报日期和修改时间都与之相同，内容却不同")
+        elif r.ret is not None and _says(r, corrected) and not _says(stands, corrected):
+            why.append(f"“{r.source.path}”的文件名像是改过的一份，却没有采用")
     return "；".join(why) if rest else ""
+
+
+def _says(r: ReadResult, words: tuple[str, ...]) -> bool:
+    name = Path(r.source.member or r.source.path).stem
+    return any(w in name for w in words)
 
 
 def _day(d: date) -> str:

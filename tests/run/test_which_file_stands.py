@@ -75,3 +75,33 @@ def test_a_table_sent_again_alone_stands_beside_the_returns_other_tables(tmp_pat
     assert run.totals.counties.loc[CODE, "policy_sessions"] == sum(r["policy_sessions"] for r in clean_rows())
     said = {(f.rule, f.file) for f in run.findings}
     assert ("table-superseded", f"{CODE}_{NAME}.xlsx") in said
+
+
+def _two(tmp_path, form, units, settings, older: tuple[str, int, int], newer: tuple[str, int, int]):
+    """Two returns of one county, both dated 12月5日: (name, a figure, modification time)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, visited, mtime in (older, newer):
+        rows = clean_rows()
+        rows[0]["households_visited"] = visited
+        put(inbox, name, workbook_bytes(build_return(form, units.by_code(CODE), rows, filed_on=date(2016, 12, 5))),
+            mtime)
+    return status(build_run(inbox, settings), CODE)
+
+
+def test_copies_saved_together_with_other_figures_are_asked_about(tmp_path, form, units, settings):
+    """微信 saves a second download as 永登县(1).xlsx: same date, same time, other figures. Only
+    the names' order chose: the county is asked."""
+    u = _two(tmp_path, form, units, settings, (f"{NAME}.xlsx", 100, 1_481_000_000), (f"{NAME}(1).xlsx", 90, 1_481_000_000))
+    assert "的填报日期和修改时间都与之相同，内容却不同" in u.unclear
+
+
+def test_a_file_named_as_the_corrected_one_set_aside_is_asked_about(tmp_path, form, units, settings):
+    u = _two(tmp_path, form, units, settings, (f"{NAME}修改后.xlsx", 90, 1_480_900_000), (f"{NAME}原表.xlsx", 100, 1_481_000_000))
+    assert u.source.path == f"{NAME}原表.xlsx"  # the rule's choice, by time
+    assert f"“{NAME}修改后.xlsx”的文件名像是改过的一份，却没有采用" in u.unclear
+
+
+def test_a_correction_saved_later_is_no_question(tmp_path, form, units, settings):
+    u = _two(tmp_path, form, units, settings, (f"{NAME}原表.xlsx", 100, 1_480_900_000), (f"{NAME}修改后.xlsx", 90, 1_481_000_000))
+    assert (u.source.path, u.unclear) == (f"{NAME}修改后.xlsx", "")

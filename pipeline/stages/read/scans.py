@@ -170,7 +170,7 @@ _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
 _SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
-_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b'numFmtId="9"', b'numFmtId="10"', b"0,")
+_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b'numFmtId="9"', b'numFmtId="10"', b"0,", b";;")
 _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
@@ -195,12 +195,26 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     for index, m in enumerate(_XF.finditer(styles, start, end if end > 0 else len(styles)) if start >= 0 else ()):
         fmt = _FMT_ID.search(m.group(1))
         number = int(fmt.group(1)) if fmt else 0
-        code = "0%" if number == 9 else "0.00%" if number == 10 else codes.get(number, "")
-        if number in _PERCENT_IDS or (code and _SHOWS_OTHER.search(code)):
-            out[index] = code
-        elif number in _CJK_DATE_IDS and number not in codes:
-            out[index] = CJK_DATE
+        shown = shown_as(number, codes.get(number, ""))
+        if shown:
+            out[index] = shown
     return out
+
+
+def shown_as(number: int, code: str) -> str:
+    """What a number format (its id, and its code when written out) shows a count as, when not
+    the count: its code (0%, 0.0"万", ;;;), or 日期 for a CJK built-in date; "" when it shows
+    the number held."""
+    if number in _PERCENT_IDS:
+        return "0%" if number == 9 else "0.00%"
+    if code:
+        return code if _SHOWS_OTHER.search(code) or _hides_numbers(code) else ""
+    return CJK_DATE if number in _CJK_DATE_IDS else ""
+
+
+def _hides_numbers(code: str) -> bool:
+    """;;; and the like: no section for a positive number, which then shows as nothing."""
+    return ";" in code and not code.split(";", 1)[0].strip()
 
 
 def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
@@ -415,14 +429,16 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
 
 
 # An XF record (0x00E0, twenty bytes) whose number format is a built-in percent (9: 0%, 10: 0.00%).
-_XLS_PERCENT_XF = re.compile(rb"\xe0\x00\x14\x00..[\x09\x0a]\x00", re.S)
+# An XF record (0x00E0, 20 bytes) whose number format is a built-in percent (9, 10) or CJK date.
+_XLS_PERCENT_XF = re.compile(rb"\xe0\x00\x14\x00..[\x09\x0a\x1b-\x24\x32-\x3a]\x00", re.S)
 _SCALE_WORDS = tuple(ch.encode(enc) for ch in "万千亿" for enc in ("utf-16-le", "utf-8"))
 
 
 def _xls_may_show_otherwise(data: bytes) -> bool:
     """Whether some cell style of the .xls may show a count as another number: a percent
     format, built in or written out, or one in 万, 千 or 亿. A quick search, then the records."""
-    return _XLS_PERCENT_XF.search(data) is not None or b"%" in data or any(w in data for w in _SCALE_WORDS)
+    return (_XLS_PERCENT_XF.search(data) is not None or b"%" in data or any(w in data for w in _SCALE_WORDS)
+            or b";;" in data or b";\x00;\x00" in data)
 
 
 def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
@@ -440,8 +456,9 @@ def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
             formats[number] = raw.decode("utf-16-le" if wide else "latin-1", "replace")
         elif kind == 0x00E0 and size >= 4:  # XF: its font, then its number format
             number = struct.unpack_from("<H", stream, pos + 6)[0]
-            if number in _PERCENT_IDS or _SHOWS_OTHER.search(formats.get(number, "")):
-                odd[index] = formats[number]
+            shown = shown_as(number, formats.get(number, ""))
+            if shown:
+                odd[index] = shown
             index += 1
         elif kind == 0x000A:  # EOF of the globals
             break
