@@ -10,7 +10,9 @@ from functools import lru_cache
 
 # Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
 _ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇"}
-_NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
+# Digits grouped by threes with commas, or with spaces as web pages and other systems group them
+# (4 143: a no-break or thin space, which NFKC has made plain); 12 3 is two numbers, not one.
+_NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:\.(\d+))?$")
 # Characters that show as nothing, pasted in from web pages and chat: zero-width spaces and
 # joiners, the word joiner, a byte-order mark. Around digits they are whitespace (NFKC has
 # already made a no-break space a plain one).
@@ -82,7 +84,7 @@ def parse_count(raw: object, units: tuple[str, ...] = ()) -> int:
     if frac and (frac.strip("0") or (len(frac) == 3 and "," not in whole)):
         # 12.5 is no count; 3.000 may be three or, written the European way, three thousand.
         raise NotACount(raw)
-    return _bounded(int(whole.replace(",", "")))
+    return _bounded(int(whole.replace(",", "").replace(" ", "")))
 
 
 @lru_cache(maxsize=64)

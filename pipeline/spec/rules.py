@@ -56,6 +56,7 @@ BUILT_IN = _declared(
     Rule("missing-column", ERROR, "{place}缺少{field_label}列：请在表头补上该列。"),
     Rule("stray-cells", WARNING, "{place}工作表范围异常（至{value}），只读取了表格区域：请删除表格以外的内容。"),
     Rule("sheet-empty", ERROR, "{place}未填报数据：请逐乡镇填写各项数字（没有请填0）后重新报送。"),
+    Rule("total-only", ERROR, "{place}是合计行，而表中没有分乡镇的数字：本表按乡镇汇总，请逐乡镇填写各项数字后重新报送。"),
     Rule("sheet-all-zero", WARNING, "{place}各项数据均为0：请核实是否漏填。"),
     # Cells
     Rule("not-a-count", ERROR, "{place}的{field_label}为“{value}”，不是非负整数：请填写整数，没有请填0。"),
@@ -122,6 +123,8 @@ BUILT_IN = _declared(
          "按乡镇汇总会重复计算：如是小计，请在名称中写明“小计”（如“{value}小计”）；如确是一个乡镇，请核对数字后重新报送。"),
     Rule("figures-below-footer", ERROR, "{place}“{value}”一行在填表人等落款之下，这一行的数字没有汇总：如是乡镇的数据，"
          "请移到表格之中（合计行之上）后重新报送；如不是，请删除。"),
+    Rule("second-table-below", WARNING, "{place}另有一张{sheet_number}（“{value}”），没有汇总：如是上期的报表或供参考的，请删除；"
+         "如是本期的数字，请填在上面的表中后重新报送。"),
     Rule("breakdown-alone", WARNING, "{place}“{value}”一行是其中数，但上面没有它所属的数据行，未计入汇总：请核对这一行的位置。"),
     Rule("villages-summed", INFO, "{place}乡镇“{value}”下各村的{count}行数据已合计为该乡镇的数字。"),
     Rule("villages-differ", ERROR, "{place}乡镇“{value}”一行的{field_label}为{expected}，其下各村之和为{total}：请核对。"),

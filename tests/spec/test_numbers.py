@@ -16,6 +16,8 @@ def spellings(n: int) -> list[object]:
     return [
         n, float(n), str(n), f" {n} ", f"{n}.0", f"{n}.00", grouped, grouped.replace(",", "，"),
         str(n).translate(FULLWIDTH), grouped.translate(FULLWIDTH), f"{n}户", f"{grouped} 户", f"\u3000{n}\u3000",
+        # grouped with spaces, as web pages and other systems export them: no-break, thin, narrow no-break
+        grouped.replace(",", "\u00a0"), grouped.replace(",", "\u2009"), grouped.replace(",", "\u202f"),
     ]
 
 
@@ -30,7 +32,8 @@ def test_blank_and_dashes_are_zero(blank):
     assert parse_count(blank) == 0
 
 
-@pytest.mark.parametrize("bad", ["-3", -3, 1.5, "1.5", "十二", "12个人", "1,23", "12,3456", "abc", "1e3", True,
+@pytest.mark.parametrize("bad", ["-3", -3, 1.5, "1.5", "十二", "12个人", "1,23", "12,3456", "1 23", "12 3456", "abc", "1e3",
+                                 True,
                                  float("nan"), "12户", "12 3", "140¹", "2990①", "3000²", "⑴5", "12½", "3.000", "140.000"])
 def test_anything_else_is_refused(bad):
     with pytest.raises(NotACount):

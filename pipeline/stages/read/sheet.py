@@ -306,6 +306,13 @@ class ReturnReader(Identifying):
                 title = key_text or clean_str(next(v for v in raw if not blank(v)))
                 if words.titles.of[title] != table.spec.key:
                     break  # another table's title: this one has ended
+                if found.totals or found.footer >= 0:
+                    # Its own title again after its 合计 or footer: another copy of the table
+                    # (last period's, pasted below for reference), not read, and said.
+                    c = next(c for c, v in enumerate(raw) if not blank(v))
+                    self.finding("second-table-below", sheet=grid.name, cell=cell_ref(r, c), value=display(raw[c]),
+                                 sheet_number=table.spec.number)
+                    break
                 text_only.append(r)  # its own title again (a table continued): a line of text
                 found.texts[r] = title
             elif kind == TEXT_ONLY:
@@ -509,6 +516,12 @@ class ReturnReader(Identifying):
         if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
             self.finding("sheet-empty", sheet=grid.name, sheet_number=spec.number,
                          sheet_label=spec.label)
+            total_recomputed, total_row, total_values = False, 0, {}
+        elif not township_at:
+            # The county's figures on its total row alone: the form sums townships, so they
+            # would count as nothing. Said once, at the row, not once a column.
+            self.finding("total-only", sheet=grid.name, cell=f"{township_column}{total_row}",
+                         sheet_number=spec.number, sheet_label=spec.label)
             total_recomputed, total_row, total_values = False, 0, {}
         elif township_at and all(v == 0 for column in counts for v in column):
             self.finding("sheet-all-zero", sheet=grid.name)

@@ -221,6 +221,29 @@ def test_a_check_column_beside_a_whole_table_is_a_warning(tmp_path, form, units)
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+def test_last_periods_table_pasted_below_is_not_read_and_said(tmp_path, form, units):
+    """The whole of 表一 (title, header, townships, 合计, footer) copied under itself with older
+    figures, for reference: this period's table is read, the copy is named and not added."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    ws = wb[VISITS]
+    copied = [[c.value for c in row] for row in ws.iter_rows()]
+    below = ws.max_row + 3
+    for i, values in enumerate(copied):
+        for j, v in enumerate(values, start=1):
+            if isinstance(v, int):
+                v -= 1
+            elif i == 0 and isinstance(v, str):
+                v = v.replace("表一", "表一（上期）", 1)
+            if v is not None:
+                ws.cell(below + i, j, v)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "second-table-below", VISITS, f"A{below}")}
+    assert "（上期）" in result.findings[0].message  # as the clerk wrote it
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 # --- the header printed again for a second page ----------------------------------------------------
 
 

@@ -122,6 +122,21 @@ def test_totals_of_parts_are_their_subtotals_and_the_whole_is_the_units(tmp_path
     assert all(s.total_row == plans[k].total_row + 1 for k, s in result.ret.sheets.items())  # the 全区合计
 
 
+def test_a_table_of_its_total_row_alone_is_one_error_at_the_row(tmp_path, form, units):
+    """The county's figures on its 合计 row, no township: one error a table, not one a column."""
+    wb, plans = built(form, units)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        wb[f"{spec.number}{spec.label}"].delete_rows(plan.first_data, plan.total_row - plan.first_data)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plans["visits"].first_data
+    assert rules(result) == {("error", "total-only", s, f"A{row}") for s in SHEETS}
+    assert result.findings[0].message == (f"{place('表一', f'A{row}')}是合计行，而表中没有分乡镇的数字："
+                                          "本表按乡镇汇总，请逐乡镇填写各项数字后重新报送。")
+    assert all(s.total_row == 0 for s in result.ret.sheets.values())  # nothing left to compare
+
+
 def test_a_total_row_of_zeros_is_no_total(tmp_path, form, units):
     """Three townships of zeros: every row is the sum of the others, and none is a total."""
     rows = clean_rows()
