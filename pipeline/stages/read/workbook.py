@@ -29,7 +29,7 @@ import struct
 import zipfile
 import zlib
 
-from .grid import OLE_MAGIC, ZIP_MAGIC, Book, Grid, Unreadable
+from .grid import OLE_MAGIC, ZIP_MAGIC, Book, Grid, Unreadable, cell_ref
 from .scans import (
     NO_FORMULAS,
     WINDOW_COLS,
@@ -321,11 +321,21 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
         except (pc.CalamineError, pc.XmlError, pc.ZipError, ValueError) as e:
             raise Unreadable("unreadable", "文件已损坏") from e
         if len(rows) > WINDOW_ROWS:  # xls: bounded by its format, but no need to keep it all
+            far = far or _last_cell(rows, WINDOW_ROWS)  # said (stray-cells) when anything is cut
             rows = rows[:WINDOW_ROWS]
         merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])] or list(formulas.merged)
         return _apply(Grid(name, visible, rows, merged, set(), far), formulas)
 
     return Book(sheets, load, data)
+
+
+def _last_cell(rows: list[list], start: int) -> str:
+    """The last cell holding anything at or below row `start` (0-based), as A1; "" when none."""
+    for r in range(len(rows) - 1, start - 1, -1):
+        filled = [c for c, v in enumerate(rows[r]) if v not in ("", None)]
+        if filled:
+            return cell_ref(r, filled[-1])
+    return ""
 
 
 def _apply(grid: Grid, formulas: Formulas) -> Grid:

@@ -205,5 +205,32 @@ def test_stray_cells_warning_names_the_far_cell(tmp_path, form, units):
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_a_sheet_running_past_the_window_is_said_where_it_ends(tmp_path, form, units):
+    """Rows of figures to row 6000 under the table: the warning names where they end (it had
+    named the second row's last cell, which says nothing)."""
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    ws = wb["表三帮扶成效"]
+    for r in range(60, 6001):
+        ws.cell(r, 2, r)
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = [f for f in result.findings if f.rule == "stray-cells"]
+    assert "至B6000" in f.message
+
+
+def test_an_xls_running_past_the_window_is_said_where_it_ends(tmp_path, form, units):
+    """An .xls is read whole by the engine and cut to the window: what was cut is said."""
+    from tests.builders import to_xls
+
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    ws = wb["表三帮扶成效"]
+    for r in range(60, 6001):
+        ws.cell(r, 2, r)
+    (tmp_path / "620102_城关区.xls").write_bytes(to_xls(workbook_bytes(wb)))
+    result = read_one(tmp_path, form, units)
+    [f] = [f for f in result.findings if f.rule == "stray-cells"]
+    assert "至B6000" in f.message
+
+
 def test_layout_default_is_what_counties_are_sent():
     assert replace(Layout()) == Layout(title=True, header_rows=2, total="last")
