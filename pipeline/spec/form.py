@@ -135,6 +135,9 @@ class ReaderSpec:
     # A header cell naming a column of villages, beside the township's: its rows are summed
     # into their township.
     village_words: tuple[str, ...] = ("村", "村名", "行政村", "村（社区）", "行政村名称", "村委会")
+    # A row labelled so holds another period's figures or a comparison (上年同期, 同比增减): not a
+    # township, never added; said when it holds figures (note-with-figures).
+    other_period_words: tuple[str, ...] = ("上年", "去年", "上期", "同期", "同比", "增减", "比上年")
     # Words in a file's name that say it is the corrected one (永登县修改后.xlsx): when the file
     # chosen by date and time has none and another has, the county is asked which it meant.
     correction_words: tuple[str, ...] = ("修改", "更正", "改正", "改后", "最终", "终稿", "定稿")

@@ -54,6 +54,8 @@ BUILT_IN = _declared(
     Rule("missing-sheet", ERROR, "缺少工作表“{sheet_label}”：请按下发的表样填报{sheet_number}{sheet_label}。"),
     Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列：请在表头补上该列。"),
+    Rule("table-cut", ERROR, "表格的乡镇行一直排到{place}，再往下的没有读取（每张表最多读取{count}行）：本表每个乡镇一行，"
+         "请删除多余的行后重新报送。"),
     Rule("stray-cells", WARNING, "{place}工作表范围异常（至{value}），只读取了表格区域：请删除表格以外的内容。"),
     Rule("sheet-empty", ERROR, "{place}未填报数据：请逐乡镇填写各项数字（没有请填0）后重新报送。"),
     Rule("total-only", ERROR, "{place}是合计行，而表中没有分乡镇的数字：本表按乡镇汇总，请逐乡镇填写各项数字后重新报送。"),

@@ -187,6 +187,11 @@ class ReturnReader(Identifying):
         if grid.merged:
             self._merged_figures(layout, grid, rows)
         self._figures_without_header(layout, grid, rows, header.row)
+        if grid.far_cell and rows.township_at and rows.rows[rows.township_at[-1]] >= len(grid.rows) - 1:
+            # The sheet was read to its window (WINDOW_ROWS) and the townships run to its last row:
+            # the rest of the table was never read.
+            last = rows.rows[rows.township_at[-1]]
+            self.finding("table-cut", sheet=grid.name, cell=cell_ref(last, layout.key_col), count=len(grid.rows))
         return self._convert(layout, grid, rows)
 
     def _figures_without_header(self, table: Table, grid: Grid, found: Rows, header_row: int) -> None:

@@ -102,6 +102,9 @@ class RowWords:
         # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
         self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
         self.footer = re.compile(rf"^(?:{footers})") if footers else None
+        periods = "|".join(re.escape(clean_str(w)) for w in sorted(reader.other_period_words, key=len, reverse=True)
+                           if w.strip())
+        self.other_period = re.compile(rf"^(?:{periods})") if periods else None
         # 其中：贫困乡镇, 其中 alone, and 其中贫困乡镇 or 其中，贫困村 as clerks also write it: no
         # township's name starts with 其中, and added as one the row would count its part twice.
         # A name that merely starts with 其 is a name.
@@ -121,6 +124,8 @@ class RowWords:
         # A note first: 注：以上为各乡镇合计 ends in a total word.
         if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
             return RowKind.NOTE
+        if self.other_period and self.other_period.match(text):
+            return RowKind.NOTE  # 上年同期: another period's figures, never the county's
         # 合计, 全县合计, 全区24个街道（乡镇）合计, 合计：24个街道, 全区24个街道: a label that is, starts
         # with or ends in a total word (a label with none, whose figures are the others' sum, is
         # still found: township-is-total). A subtotal is checked first, so that 小计 never counts as

@@ -244,6 +244,22 @@ def test_last_periods_table_pasted_below_is_not_read_and_said(tmp_path, form, un
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+@pytest.mark.parametrize("label", ["上年同期", "去年同期数", "同比增减", "上期"])
+def test_a_row_of_another_periods_figures_is_never_added(tmp_path, form, units, label):
+    """上年同期 under the townships, no 合计 to give it away: its figures are said, not added."""
+    from tests.habits import breakdown_row
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, spec = plans["outcomes"], form.sheet("outcomes")
+    last = plan.first_data + len(rows) - 1
+    breakdown_row(wb[OUTCOMES], spec, plan, last, label, {f.key: 7 for f in spec.count_fields})
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert {(r, s) for _, r, s, _ in rules(result)} == {("note-with-figures", OUTCOMES)}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 # --- the header printed again for a second page ----------------------------------------------------
 
 

@@ -232,5 +232,22 @@ def test_an_xls_running_past_the_window_is_said_where_it_ends(tmp_path, form, un
     assert "至B6000" in f.message
 
 
+@pytest.mark.parametrize("as_xls", [False, True], ids=["xlsx", "xls"])
+def test_townships_running_past_the_window_are_an_error_not_a_shorter_table(tmp_path, form, units, as_xls):
+    """6,000 township rows (a village-level export pasted in): those past the window were never
+    read, so the figures read are not the clerk's. An error at the last row read."""
+    from tests.builders import to_xls
+
+    rows = [{"township": f"乡{i}"} | {k: v for k, v in clean_rows()[0].items() if k != "township"} for i in range(6000)]
+    wb = build_return(form, units.by_code("620102"), rows)
+    data = workbook_bytes(wb)
+    name = "620102_城关区.xls" if as_xls else "620102_城关区.xlsx"
+    (tmp_path / name).write_bytes(to_xls(data) if as_xls else data)
+    result = read_one(tmp_path, form, units)
+    cut = [f for f in result.findings if f.rule == "table-cut"]
+    assert len(cut) == 3 and all(f.severity.value == "error" and f.cell == "A5000" for f in cut)
+    assert "每张表最多读取5000行" in cut[0].message
+
+
 def test_layout_default_is_what_counties_are_sent():
     assert replace(Layout()) == Layout(title=True, header_rows=2, total="last")
