@@ -127,7 +127,8 @@ class ReaderSpec:
     total_words: tuple[str, ...] = ("合计", "总计", "共计", "汇总", "全县", "全市", "全区", "全旗")
     subtotal_words: tuple[str, ...] = ("小计",)
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
-    footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人")
+    footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人", "主要负责人", "制表人",
+                                     "统计人", "汇总人", "经办人", "分管领导")
     not_sheet_prefixes: tuple[str, ...] = ("图", "工作")
     # A row labelled with one of these and a colon (其中：贫困乡镇), or the word alone, breaks
     # down the row above it: never added.
@@ -140,7 +141,7 @@ class ReaderSpec:
     other_period_words: tuple[str, ...] = ("上年", "去年", "上期", "同期", "同比", "增减", "比上年")
     # Words in a file's name that say it is the corrected one (永登县修改后.xlsx): when the file
     # chosen by date and time has none and another has, the county is asked which it meant.
-    correction_words: tuple[str, ...] = ("修改", "更正", "改正", "改后", "最终", "终稿", "定稿")
+    correction_words: tuple[str, ...] = ("修改", "更正", "改正", "最终", "终稿", "定稿")
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # A city's table names its counties in a column headed so: beside the township column (its

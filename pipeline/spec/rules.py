@@ -90,12 +90,12 @@ BUILT_IN = _declared(
     Rule("computed-mismatch", ERROR, "{place}的{field_label}为{value}，按定义应为{expected}：请核对。"),
     # Who and when
     Rule("unit-unknown", ERROR, "无法识别填报单位{detail}：请在表头填写“填报单位：××县”或行政区划代码。"),
-    Rule("unit-conflict", ERROR, "{detail}：请核对填报单位。"),
+    Rule("unit-conflict", ERROR, "{detail}：请核对填报单位{also}。"),
     Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
-    Rule("date-stale", WARNING, "填报日期为{value}，比本期（{detail}）早半年以上，可能是以前的报表：请核对是否报送了本期的报表，"
-         "本期的报表请重新报送。"),
+    Rule("date-stale", WARNING, "填报日期为{value}，比{detail}早半年以上，可能是以前的报表：如是，请报送本期的报表；"
+         "如不是，请改正填报日期。"),
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),
     Rule("outside-scope", INFO, "这是{unit}的报表，{unit}不在{region}的汇总范围内：本次未计入。"),
     Rule("superseded", WARNING, "同一单位另有报表“{detail}”（{reason}），按规则采用它，本文件未计入汇总。"),

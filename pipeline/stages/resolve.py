@@ -101,8 +101,9 @@ def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: da
     if reference is None:
         return []
     before = reference - timedelta(days=STALE_DAYS)
+    than = f"本期截止日期（{_spoken(cutoff)}）" if cutoff else f"本期其他报表的填报日期（最晚为{_spoken(reference)}）"
     return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=_spoken(r.ret.filed_on),
-                         detail=_spoken(reference))
+                         detail=than)
             for r in dated if r.ret.filed_on < before]
 
 
@@ -210,8 +211,10 @@ def why_it_stands(stands: ReadResult, old: ReadResult, today: date, misnamed: bo
         return "本文件没有可用的填报日期"
     if theirs and mine and theirs > mine:
         return "填报日期较晚"
-    if stands.source.mtime > old.source.mtime:
+    if stands.source.mtime >= old.source.mtime + SAME_TIME:
         return "填报日期相同，修改时间较晚" if theirs else "两者都没有可用的填报日期，它的修改时间较晚"
+    if stands.source.mtime > old.source.mtime:
+        return "填报日期相同，修改时间晚了不到两秒" if theirs else "两者都没有可用的填报日期，它的修改时间晚了不到两秒"
     return "填报日期与修改时间都相同，按文件名排在后面"
 
 
@@ -236,13 +239,24 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected:
         if stood and older and older < stood and r.source.mtime > stands.source.mtime:
             why.append(f"“{r.source.path}”的填报日期（{_day(older)}）较早，修改时间却较晚")
         elif (r.ret is not None and older == stood and abs(r.source.mtime - stands.source.mtime) < SAME_TIME
-              and r.source.sha256 != stands.source.sha256):
+              and not _same_figures(r, stands)):
             # Copies saved together (微信 downloads: 永登县.xlsx, 永登县(1).xlsx), their figures not the
             # same: only the file names' order chose between them.
-            why.append(f"“{r.source.path}”的填报日期和修改时间都与之相同，内容却不同")
-        elif r.ret is not None and _says(r, corrected) and not _says(stands, corrected):
-            why.append(f"“{r.source.path}”的文件名像是改过的一份，却没有采用")
+            why.append(f"“{r.source.path}”的填报日期与之相同、修改时间相差不到两秒，数字却不同")
+        elif (r.ret is not None and older == stood and _says(r, corrected) and not _says(stands, corrected)
+              and not _same_figures(r, stands)):
+            # The dates did not decide, the times did: the county may have saved its correction first.
+            why.append(f"“{r.source.path}”的文件名像是改过的一份，却因修改时间较早没有采用")
     return "；".join(why) if rest else ""
+
+
+def _same_figures(a: ReadResult, b: ReadResult) -> bool:
+    """The two returns hold the same tables, townships and figures (the same return saved twice,
+    or as .xlsx and .xls)."""
+    if a.ret is None or b.ret is None or a.ret.sheets.keys() != b.ret.sheets.keys():
+        return False
+    return all((s.townships, s.values, s.total) == (t.townships, t.values, t.total)
+               for s, t in ((a.ret.sheets[k], b.ret.sheets[k]) for k in a.ret.sheets))
 
 
 def _says(r: ReadResult, words: tuple[str, ...]) -> bool:

@@ -9,7 +9,7 @@ from datetime import date
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
-from tests.builders import clean_rows
+from tests.builders import clean_rows, to_xls
 
 CODE, NAME, OTHER, OTHER_NAME = "620102", "城关区", "620103", "七里河区"
 
@@ -77,15 +77,15 @@ def test_a_table_sent_again_alone_stands_beside_the_returns_other_tables(tmp_pat
     assert ("table-superseded", f"{CODE}_{NAME}.xlsx") in said
 
 
-def _two(tmp_path, form, units, settings, older: tuple[str, int, int], newer: tuple[str, int, int]):
-    """Two returns of one county, both dated 12月5日: (name, a figure, modification time)."""
+def _two(tmp_path, form, units, settings, older: tuple, newer: tuple):
+    """Two returns of one county: (name, a figure, modification time[, 填报日期, default 12月5日])."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for name, visited, mtime in (older, newer):
+    for name, visited, mtime, *filed in (older, newer):
         rows = clean_rows()
         rows[0]["households_visited"] = visited
-        put(inbox, name, workbook_bytes(build_return(form, units.by_code(CODE), rows, filed_on=date(2016, 12, 5))),
-            mtime)
+        data = workbook_bytes(build_return(form, units.by_code(CODE), rows, filed_on=(filed or [date(2016, 12, 5)])[0]))
+        put(inbox, name, to_xls(data) if name.endswith(".xls") else data, mtime)
     return status(build_run(inbox, settings), CODE)
 
 
@@ -93,15 +93,34 @@ def test_copies_saved_together_with_other_figures_are_asked_about(tmp_path, form
     """微信 saves a second download as 永登县(1).xlsx: same date, same time, other figures. Only
     the names' order chose: the county is asked."""
     u = _two(tmp_path, form, units, settings, (f"{NAME}.xlsx", 100, 1_481_000_000), (f"{NAME}(1).xlsx", 90, 1_481_000_000))
-    assert "的填报日期和修改时间都与之相同，内容却不同" in u.unclear
+    assert "的填报日期与之相同、修改时间相差不到两秒，数字却不同" in u.unclear
 
 
 def test_a_file_named_as_the_corrected_one_set_aside_is_asked_about(tmp_path, form, units, settings):
     u = _two(tmp_path, form, units, settings, (f"{NAME}修改后.xlsx", 90, 1_480_900_000), (f"{NAME}原表.xlsx", 100, 1_481_000_000))
     assert u.source.path == f"{NAME}原表.xlsx"  # the rule's choice, by time
-    assert f"“{NAME}修改后.xlsx”的文件名像是改过的一份，却没有采用" in u.unclear
+    assert f"“{NAME}修改后.xlsx”的文件名像是改过的一份，却因修改时间较早没有采用" in u.unclear
 
 
 def test_a_correction_saved_later_is_no_question(tmp_path, form, units, settings):
     u = _two(tmp_path, form, units, settings, (f"{NAME}原表.xlsx", 100, 1_480_900_000), (f"{NAME}修改后.xlsx", 90, 1_481_000_000))
     assert (u.source.path, u.unclear) == (f"{NAME}修改后.xlsx", "")
+
+
+def test_the_same_return_as_xlsx_and_xls_saved_together_is_no_question(tmp_path, form, units, settings):
+    """The same figures attached twice, as .xlsx and as .xls, a second apart: nothing to ask."""
+    u = _two(tmp_path, form, units, settings, (f"{NAME}.xls", 100, 1_481_000_000), (f"{NAME}.xlsx", 100, 1_481_000_001))
+    assert u.unclear == ""
+
+
+def test_a_correction_named_so_but_dated_earlier_is_no_question_when_the_date_decided(tmp_path, form, units, settings):
+    u = _two(tmp_path, form, units, settings, (f"{NAME}（修改稿）.xlsx", 90, 1_480_900_000, date(2016, 12, 3)),
+             (f"{NAME}.xlsx", 100, 1_481_000_000, date(2016, 12, 5)))
+    assert (u.source.path, u.unclear) == (f"{NAME}.xlsx", "")
+
+
+def test_the_forms_own_words_in_a_name_are_no_correction(tmp_path, form, units, settings):
+    """问题整改后情况统计表: 整改后 is what the form asks about, not a corrected file."""
+    u = _two(tmp_path, form, units, settings, (f"{NAME}问题整改后情况统计表.xlsx", 90, 1_480_900_000),
+             (f"{NAME}.xlsx", 100, 1_481_000_000))
+    assert u.unclear == ""

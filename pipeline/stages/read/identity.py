@@ -121,13 +121,15 @@ class Identifying:
             # A return copied from a neighbour's keeps the neighbour's code under its own name:
             # neither is taken on trust. The county the file's name gives hears of it, if either.
             county = from_file if from_file in content else ""
+            also = ""
             if by_code and by_name and len(by_code) == len(by_name) == 1:
                 (code,), (named,) = by_code, by_name
                 detail = (f"行政区划代码是{code}（{self._unit_name(code)}），"
                           f"填报单位却是{self._unit_name(named)}")
+                also = "和行政区划代码"
             else:
                 detail = f"各表填报单位不一致（{'、'.join(self._unit_name(c) for c in sorted(content))}）"
-            self.finding("unit-conflict", county=county, detail=detail)
+            self.finding("unit-conflict", county=county, detail=detail, also=also)
             return county
         if township and not content:
             # A township's own return, forwarded under the county's name: never the county's

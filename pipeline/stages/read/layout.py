@@ -179,14 +179,17 @@ def sums_of_the_others(counts: list[tuple]) -> list[int]:
     return list(candidates) if some else []
 
 
+NEAR_TOTAL_TOWNSHIPS = 5  # with three or four, one township may equal the others in most columns by chance
+
+
 def nearly_sums_of_the_others(counts: list[tuple]) -> list[tuple[int, int]]:
-    """(row, column) for the first or last of three or more township rows holding exactly the
+    """(row, column) for the first or last of five or more township rows holding exactly the
     sum of the other township rows in every count column but `column`, at least three of those
     figures not 0, in four or more columns: the sheet's total row under a label the form does
     not know, with one figure mistyped or left blank. Added, it would nearly double the county.
     A column with a cell that is no count (None) says nothing either way."""
     n = len(counts[0]) if counts else 0
-    if n < 3 or len(counts) < 4:
+    if n < NEAR_TOTAL_TOWNSHIPS or len(counts) < 4:
         return []
     known = [(j, column, sum(column)) for j, column in enumerate(counts) if None not in column]
     found = []

@@ -254,8 +254,9 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None) -> tuple[in
     far = ""
     for m in _VALUE_CELL.finditer(xml):
         r, c = int(m.group(2)), _col_index(m.group(1)) + 1
-        if r > max_r or c > max_c:  # the last cell to reach further down or right names the extent
-            far = (m.group(1) + m.group(2)).decode()
+        if r > max_r or c > max_c:
+            if r > WINDOW_ROWS or c > WINDOW_COLS:  # the last cell beyond the window names where it ends
+                far = (m.group(1) + m.group(2)).decode()
             max_r, max_c = max(max_r, r), max(max_c, c)
     return max_r, max_c, far, formulas
 

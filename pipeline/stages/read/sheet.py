@@ -34,6 +34,7 @@ from .layout import (
 )
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
+from .scans import WINDOW_ROWS
 from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words
 
 # Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
@@ -187,7 +188,7 @@ class ReturnReader(Identifying):
         if grid.merged:
             self._merged_figures(layout, grid, rows)
         self._figures_without_header(layout, grid, rows, header.row)
-        if grid.far_cell and rows.township_at and rows.rows[rows.township_at[-1]] >= len(grid.rows) - 1:
+        if len(grid.rows) >= WINDOW_ROWS and rows.township_at and rows.rows[rows.township_at[-1]] >= len(grid.rows) - 1:
             # The sheet was read to its window (WINDOW_ROWS) and the townships run to its last row:
             # the rest of the table was never read.
             last = rows.rows[rows.township_at[-1]]
@@ -318,8 +319,7 @@ class ReturnReader(Identifying):
                     self.finding("second-table-below", sheet=grid.name, cell=cell_ref(r, c), value=display(raw[c]),
                                  sheet_number=table.spec.number)
                     break
-                text_only.append(r)  # its own title again (a table continued): a line of text
-                found.texts[r] = title
+                # its own title again, the table carried onto the next page (表一（续）): read on
             elif kind == TEXT_ONLY:
                 text_only.append(r)
                 found.texts[r] = key_text

@@ -124,8 +124,10 @@ class RowWords:
         # A note first: 注：以上为各乡镇合计 ends in a total word.
         if self.note and self.note.match(text) or text[0] == "※":  # ※ : a footnote mark (clean_str)
             return RowKind.NOTE
+        if self.footer and self.footer.match(text):  # 汇总人：… starts with a total word
+            return RowKind.FOOTER
         if self.other_period and self.other_period.match(text):
-            return RowKind.NOTE  # 上年同期: another period's figures, never the county's
+            return RowKind.EMPTY  # 上年同期: another period's figures, never the county's, nothing to say
         # 合计, 全县合计, 全区24个街道（乡镇）合计, 合计：24个街道, 全区24个街道: a label that is, starts
         # with or ends in a total word (a label with none, whose figures are the others' sum, is
         # still found: township-is-total). A subtotal is checked first, so that 小计 never counts as
@@ -136,8 +138,6 @@ class RowWords:
         if self.total and (label in self.total or (len(label) <= MAX_TOTAL_LABEL and (
                 label.endswith(self.total) or label.startswith(self.total)))):
             return RowKind.TOTAL
-        if self.footer and self.footer.match(text):
-            return RowKind.FOOTER
         if self.titles.of[text]:
             return RowKind.TITLE
         return RowKind.TOWNSHIP

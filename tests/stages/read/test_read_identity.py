@@ -56,7 +56,7 @@ def test_a_code_that_is_another_countys_is_never_taken_on_trust(tmp_path, form, 
     assert result.ret.county_code == county  # never 七里河区's: its own return would be superseded
     assert unit_findings(result) == {("error", "unit-conflict", county)}
     [f] = [f for f in result.findings if f.rule == "unit-conflict"]
-    assert f.message == "行政区划代码是620103（七里河区），填报单位却是城关区：请核对填报单位。"
+    assert f.message == "行政区划代码是620103（七里河区），填报单位却是城关区：请核对填报单位和行政区划代码。"
 
 
 @pytest.mark.parametrize("office, name, told", [

@@ -79,7 +79,8 @@ def test_a_total_under_an_unforeseen_label_with_one_figure_wrong_rejects_the_ret
                                                                                       blank):
     """The same row, one figure of it mistyped or left blank: not the sum in that column alone.
     Added, it would nearly double the county: an error at the row, naming the column."""
-    wb, plans = built(form, units, layout=Layout(total_label="本县各乡镇", total=where))
+    rows = five_townships()
+    wb, plans = built(form, units, rows, layout=Layout(total_label="本县各乡镇", total=where))
     plan = plans["visits"]
     cell = wb[VISITS].cell(plan.total_row, plan.columns["villages_total"])
     cell.value = None if blank else cell.value + 1
@@ -94,13 +95,30 @@ def test_a_total_under_an_unforeseen_label_with_one_figure_wrong_rejects_the_ret
                          "应是合计行：如是合计行，请把该行名称改为“合计”并核对其行政村总数；如确是乡镇，请核对该行数字。")
 
 
+def five_townships() -> list[dict]:
+    """Five townships (the near-total net needs five rows: with fewer, chance may do it)."""
+    rows = clean_rows()
+    return rows + [r | {"township": r["township"] + "二"} for r in rows[:2]]
+
+
 def test_a_township_like_any_other_is_no_near_total(tmp_path, form, units):
     """Two columns off the others' sum: a township (the net needs all but one column)."""
-    rows = clean_rows()
+    rows = five_townships()
     first = {k: sum(r[k] for r in rows) if k != "township" else "石岭镇" for k in rows[0]}
     first["villages_total"] += 1
     first["villages_visited"] += 1
     wb, _ = built(form, units, [first, *rows], layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    assert not {r for _, r, sheet, _ in rules(read_one(tmp_path, form, units)) if sheet == VISITS} & {
+        "township-nearly-total", "township-is-total"}
+
+
+def test_three_townships_one_equal_to_the_others_in_most_columns_is_no_near_total(tmp_path, form, units):
+    """嘉峪关市 has three towns: one may equal the other two in most columns by chance."""
+    rows = clean_rows()[:3]
+    rows[2] = rows[2] | {k: rows[0][k] + rows[1][k] for k in rows[0] if k != "township"}
+    rows[2]["villages_total"] += 1
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
     write(tmp_path, workbook_bytes(wb))
     assert not {r for _, r, sheet, _ in rules(read_one(tmp_path, form, units)) if sheet == VISITS} & {
         "township-nearly-total", "township-is-total"}
@@ -120,6 +138,21 @@ def test_totals_of_parts_are_their_subtotals_and_the_whole_is_the_units(tmp_path
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
     assert all(s.total_row == plans[k].total_row + 1 for k, s in result.ret.sheets.items())  # the 全区合计
+
+
+@pytest.mark.parametrize("footer", ["制表人：王丽", "汇总人：王丽", "统计人：王丽", "主要负责人：陈强"])
+def test_footer_lines_clerks_write_end_the_table(tmp_path, form, units, footer):
+    """汇总人 starts with a total word: a footer all the same, never a row of figures."""
+    wb, plans = built(form, units)
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        ws.cell(plan.footer_row, 1, footer)
+        ws.cell(plan.footer_row, 3, "审核人：陈强")
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
 def test_a_table_of_its_total_row_alone_is_one_error_at_the_row(tmp_path, form, units):

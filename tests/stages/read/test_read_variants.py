@@ -205,6 +205,22 @@ def test_stray_cells_warning_names_the_far_cell(tmp_path, form, units):
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_a_far_cell_beside_a_table_with_no_total_costs_a_warning_only(tmp_path, form, units):
+    """A value past column ZZ on a short sheet with no 合计 and no footer: the table ends at the
+    sheet's last row, which was read whole: no table-cut, and the warning names the far cell."""
+    wb = build_return(form, units.by_code("620102"), clean_rows(), layout=Layout(total="none"))
+    ws = wb["表二问题排查整改"]
+    for r in range(ws.max_row, 0, -1):  # the footer lines go: the townships run to the last row
+        if any(isinstance(c.value, str) and ("填表人" in c.value or "审核人" in c.value) for c in ws[r]):
+            ws.delete_rows(r)
+    ws["XFD3"] = 1
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.rule, f.sheet) for f in result.findings if f.severity.value != "info"] == [
+        ("stray-cells", "表二问题排查整改")]
+    assert "至XFD3" in next(f.message for f in result.findings if f.rule == "stray-cells")
+
+
 def test_a_sheet_running_past_the_window_is_said_where_it_ends(tmp_path, form, units):
     """Rows of figures to row 6000 under the table: the warning names where they end (it had
     named the second row's last cell, which says nothing)."""
