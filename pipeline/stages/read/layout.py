@@ -84,6 +84,10 @@ class Table:
         self.count_cols = [c for c, u in zip(self.col_index, self.unit_of) if u is not None]
         self.count_units = [u for u in self.unit_of if u is not None]
         self.first_field_col = min(self.col_index)
+        self.last_col = max(self.col_index)
+        # Columns between the township's and the last field's that no field has (序号, 备注, a gap)
+        taken = set(self.col_index)
+        self.gaps = [c for c in range(self.key_col + 1, self.last_col) if c not in taken]
         self.header_row = -1
         self.village_col = -2  # the column of village names beside the township's; -2 until looked for
         self.key_merges: dict[int, int] | None = None  # row → top row of a merged cell over its township cell
@@ -191,19 +195,25 @@ def nearly_sums_of_the_others(counts: list[tuple]) -> list[tuple[int, int]]:
     n = len(counts[0]) if counts else 0
     if n < NEAR_TOTAL_TOWNSHIPS or len(counts) < 4:
         return []
-    known = [(j, column, sum(column)) for j, column in enumerate(counts) if None not in column]
+    sums: dict[int, int] = {}  # a column's sum, worked out when first asked: most sheets ask two
     found = []
     for i in (0, n - 1):
-        differ, agree = [], 0
-        for j, column, total in known:
+        differ, agree = -1, 0
+        for j, column in enumerate(counts):
+            if None in column:
+                continue
+            total = sums.get(j)
+            if total is None:
+                total = sums[j] = sum(column)
             if column[i] * 2 != total:
-                differ.append(j)
-                if len(differ) > 1:
-                    break
+                if differ >= 0:
+                    break  # a second column differs: a township like any
+                differ = j
             elif column[i]:
                 agree += 1
-        if len(differ) == 1 and agree >= 3:
-            found.append((i, differ[0]))
+        else:
+            if differ >= 0 and agree >= 3:
+                found.append((i, differ))
     return found
 
 

@@ -56,6 +56,7 @@ class Formulas:
     # In a workbook recalculated on load (fullCalcOnLoad): the formulas carrying 0, a placeholder
     # (they are in `uncached` too).
     placeholders: frozenset = frozenset()
+    any_formula: bool = False  # some cell holds a formula (results carried or not)
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
@@ -63,6 +64,7 @@ class Formulas:
 
 
 NO_FORMULAS = Formulas()
+CARRIED_FORMULAS = Formulas(any_formula=True)  # formulas, each carrying its result: nothing to say
 
 
 def _scan_formulas(xml: bytes) -> Formulas:
@@ -78,18 +80,14 @@ def _scan_formulas(xml: bytes) -> Formulas:
         subtotal = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _SUBTOTAL.finditer(xml)}
         hidden = _HIDDEN_ROW.search(xml) is not None
     if not (uncached or blank or subtotal):
-        return NO_FORMULAS
-    return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden)
+        return CARRIED_FORMULAS
+    return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden, any_formula=True)
 
 
 # A formula cell and the result it carries (none for `<v/>` or no <v> at all; openpyxl writes `<v></v>`).
 _FORMULA_RESULT = re.compile(
     rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v>([^<]*)</v>)?')
 _FULL_CALC_ON_LOAD = re.compile(rb'<(?:\w+:)?calcPr\b[^>]*?\bfullCalcOnLoad="(?:1|true)"')
-
-
-def has_formula(xml: bytes) -> bool:
-    return _ANY_FORMULA.search(xml) is not None
 
 
 def recalculated_on_load(workbook_xml: bytes) -> bool:
@@ -170,7 +168,8 @@ _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
 _SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
-_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b'numFmtId="9"', b'numFmtId="10"', b"0,", b";;")
+# What a written-out format code (in <numFmts>) must hold to show a count as another number.
+_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b"0,", b";;")
 _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
@@ -178,7 +177,8 @@ _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 # The built-in date formats of Chinese, Japanese and Korean Excel (27–36, 50–58: 2016年1月2日, 1月2日),
 # which the engine does not know for dates: 1-2 typed into a count is held as 42372 and shown as 1月2日.
 _CJK_DATE_IDS = frozenset(range(27, 37)) | frozenset(range(50, 59))
-_CJK_DATE_FORMAT = re.compile(rb'numFmtId="(?:2[7-9]|3[0-6]|5[0-8])"')
+# A style using a built-in format that shows another number: a percent (9, 10) or a CJK date.
+_BUILT_IN_SHOWN = re.compile(rb'numFmtId="(?:9|10|2[7-9]|3[0-6]|5[0-8])"')
 CJK_DATE = "日期"
 
 
@@ -186,7 +186,9 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     """The cell styles (their index in cellXfs) whose number format shows a count as another
     number: a percent, a count in 万, 千 or 亿, or a date. Most workbooks have none: a quick
     search says so."""
-    if not any(needle in styles for needle in _MAY_SHOW_OTHERWISE) and not _CJK_DATE_FORMAT.search(styles):
+    start = styles.find(b"numFmts")  # <numFmts> (or <x:numFmts>): the codes written out, if any
+    written = styles[start:styles.find(b"numFmts>", start + 7)] if start >= 0 else b""
+    if not (written and any(needle in written for needle in _MAY_SHOW_OTHERWISE)) and not _BUILT_IN_SHOWN.search(styles):
         return {}
     codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
     start = styles.find(b"<cellXfs")

@@ -201,14 +201,18 @@ class ReturnReader(Identifying):
         figure under no header. An error when some field's column is blank on every township's
         row, as such a shift leaves it; otherwise a warning (a clerk's check column, perhaps).
         Once a sheet."""
-        townships = [found.rows[i] for i in found.township_at]
-        if not townships:
+        if not found.township_at:
             return
-        rows, mapped = grid.rows, set(table.col_index)
+        rows, last = grid.rows, table.last_col
+        width = max(len(rows[found.rows[found.township_at[0]]]), len(rows[found.rows[found.township_at[-1]]]))
+        unmapped = [*table.gaps, *range(last + 1, min(width, last + 4))]
+        if not unmapped:
+            return  # the commonest case: the fields side by side, nothing beyond them
+        townships = [found.rows[i] for i in found.township_at]
         top = max(0, header_row - 3)
-        for c in range(table.key_col + 1, min(max(map(len, (rows[r] for r in townships))), max(mapped) + 4)):
-            if c in mapped or any(not blank(grid.value(h, c)) for h in range(top, header_row + 1)):
-                continue  # a field's, or a column with a header of its own (序号, 备注)
+        for c in unmapped:
+            if any(not blank(grid.value(h, c)) for h in range(top, header_row + 1)):
+                continue  # a column with a header of its own (序号, 备注)
             at = next((r for r in townships if c < len(rows[r]) and is_number(rows[r][c])), None)
             if at is None:
                 continue
@@ -263,7 +267,7 @@ class ReturnReader(Identifying):
         r = self._after_units_row(table, grid, header_row, stop)
         # The header printed again for a second page (乡镇 | 行政村总数 …): its words, not a township.
         header_keys = {clean_str(v) for row in rows[max(0, header_row - 3):header_row + 1] if key_col < len(row)
-                       for v in (row[key_col],) if v.__class__ is str} - {""}
+                       for v in (row[key_col],) if v.__class__ is str and 0 < len(v) <= 12}  # 乡镇, 乡（镇）名称
         header_again = False
         while r < stop:
             raw = rows[r]
@@ -507,7 +511,7 @@ class ReturnReader(Identifying):
             self.finding("township-is-total", sheet=grid.name,
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                          value=display(township_names[i]))
-        if not as_total:
+        if not as_total and total_at < 0:  # a total under a label nobody foresaw: the sheet has no other
             count_keys = [k for k, u in zip(keys, unit_of) if u is not None]
             for i, j in nearly_sums_of_the_others(counts):
                 self.finding("township-nearly-total", sheet=grid.name,

@@ -35,7 +35,6 @@ from .scans import (
     WINDOW_COLS,
     WINDOW_ROWS,
     Formulas,
-    has_formula,
     recalculated_on_load,
     scan_ods,
     scan_sheet_xml,
@@ -123,7 +122,7 @@ def _open_xlsx(data: bytes) -> Book:
         styles = _styles_shown_otherwise(data, zf)
         xmls = {i.filename: _inflate(data, zf, i) for i in worksheets}
         scans = {name: scan_sheet_xml(xml, styles) for name, xml in xmls.items()}
-        if any(map(has_formula, xmls.values())) and _recalculated_on_load(data, zf):
+        if any(scan[3].any_formula for scan in scans.values()) and _recalculated_on_load(data, zf):
             recalculated = True
             scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3])) for name, scan in scans.items()}
         careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
