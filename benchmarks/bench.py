@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 SERVE_SECTION = "## The submission page (make bench-serve)"
 STAGES = ("discover", "read", "validate", "consolidate", "render", "write")
 ROUNDS_SECTION = "## A previous round"
+PAIRS_SECTION = "## Before and after"  # a change's pairs (farm-bench), written by hand
 
 
 def synthetic_units(n: int) -> list:
@@ -569,7 +570,7 @@ def report(results: list[dict], cli: float | None = None, messy: dict | None = N
 
 
 def kept_sections(text: str) -> list[str]:
-    starts = sorted(text.index(h) for h in (SERVE_SECTION, ROUNDS_SECTION) if h in text)
+    starts = sorted(text.index(h) for h in (SERVE_SECTION, ROUNDS_SECTION, PAIRS_SECTION) if h in text)
     return [text[a:b].strip("\n") for a, b in zip(starts, [*starts[1:], len(text)])]
 
 
@@ -593,8 +594,8 @@ def main() -> int:
     text = report(results, cli_report(args.runs), messy)
     path = ROOT / "benchmarks" / "results.md"
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    # Sections measured apart are kept as they were: the submission page's (bench_serve.py)
-    # and what a previous round costs (rounds_ab.py).
+    # Sections measured apart are kept as they were: the submission page's (bench_serve.py),
+    # what a previous round costs (rounds_ab.py) and a change's before-and-after pairs.
     path.write_text(text.rstrip("\n") + "".join("\n\n" + k for k in kept_sections(old)) + "\n", encoding="utf-8")
     print(text)
     return 0
