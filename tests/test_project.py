@@ -49,3 +49,18 @@ def test_make_help_is_chinese_and_make_passes_config_on():
 def test_readme_says_the_exit_status_make_check_really_has():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`make check`" in readme and "exits 2" in readme and "`python -m pipeline report --strict` exits 1" in readme
+
+
+def test_make_bench_keeps_the_sections_measured_apart():
+    """make bench writes its own tables and keeps, as they were, what other scripts or a change's
+    pairs wrote: the submission page's, a previous round's, and a change's before and after."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text = ("# Benchmark results\n\nold tables\n\n## 87 messy returns, as counties send them\n\nold\n\n"
+            "## Before and after a change\n\npairs\n\n## A previous round\n\nrounds\n\n"
+            "## The submission page (make bench-serve)\n\npage\n")
+    assert bench.kept_sections(text) == ["## Before and after a change\n\npairs", "## A previous round\n\nrounds",
+                                         "## The submission page (make bench-serve)\n\npage"]
