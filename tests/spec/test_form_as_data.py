@@ -111,7 +111,7 @@ def test_unit_synonyms_and_reader_words_are_the_forms_own(form, tmp_path):
     from pipeline.spec.numbers import NotACount, parse_count
 
     assert form.reader.units_for("名") == ("名", "人") and "全县" in form.reader.total_words
-    assert form.reader.breakdown_words == ("其中",) and "村" in form.reader.village_words
+    assert form.reader.breakdown_words == ("其中", "内：") and "村" in form.reader.village_words
     (tmp_path / "form.toml").write_text(FORM, encoding="utf-8")
     (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
     plain = load_form(tmp_path / "form.toml")

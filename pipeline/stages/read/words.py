@@ -97,6 +97,7 @@ class RowWords:
         notes = "|".join(re.escape(clean_str(w)) for w in sorted(reader.note_words, key=len, reverse=True) if w.strip())
         footers = "|".join(re.escape(clean_str(w)) for w in sorted(reader.footer_words, key=len, reverse=True)
                            if w.strip())
+        colon = "|".join(re.escape(clean_str(w)) for w in reader.breakdown_words if clean_str(w).endswith(":")) or "(?!)"
         parts = "|".join(re.escape(clean_str(w)) for w in sorted(reader.breakdown_words, key=len, reverse=True)
                          if w.strip())
         # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
@@ -110,7 +111,9 @@ class RowWords:
         # A name that merely starts with 其 is a name.
         self.breakdown = re.compile(rf"^(?:{parts})") if parts else None
         # ...and written as the form writes it: the word alone, or a colon (a comma) after it.
-        self.breakdown_marked = re.compile(rf"^(?:{parts})(?:[:,、]|$)") if parts else None
+        # A word declared with its colon (内：, which without one begins township names: 内官营镇)
+        # is marked by being there.
+        self.breakdown_marked = re.compile(rf"^(?:(?:{parts})(?:[:,、]|$)|{colon})") if parts else None
         self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
         self.kind = Memo(self._kind)
 

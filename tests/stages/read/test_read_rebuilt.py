@@ -308,9 +308,20 @@ def _read_with_breakdowns(tmp_path, form, units, label: str, layout: Layout = La
     return read_one(tmp_path, form, units), rows, plans
 
 
-@pytest.mark.parametrize("label", ["其中：贫困乡镇", "其中:贫困乡镇", "其中", "其　中：", "其中，贫困村"])
+@pytest.mark.parametrize("label", ["其中：贫困乡镇", "其中:贫困乡镇", "其中", "其　中：", "其中，贫困村", "内：贫困村"])
 def test_a_breakdown_row_is_never_added(tmp_path, form, units, label):
     result, rows, _ = _read_with_breakdowns(tmp_path, form, units, label)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_township_whose_name_begins_with_a_breakdown_word_is_a_township(tmp_path, form, units):
+    """内官营镇 (定西市安定区) begins with 内: only 内： with its colon breaks a row down."""
+    rows = clean_rows()
+    rows[1]["township"] = "内官营镇"
+    wb, _ = built(form, units, rows)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
