@@ -188,7 +188,7 @@ _TOWNSHIP_OFFICE = re.compile(r"[\u4e00-\u9fff]{1,6}?(?:镇|乡|街道)(?:人民
 
 
 def township_office(text: str) -> str:
-    """The township's name a 填报单位 text ends with (云河镇人民政府: 云河镇), or ""."""
+    """The end of a 填报单位 text that is a township's office (云河镇人民政府, 永登县柳泉乡), or ""."""
     m = _TOWNSHIP_OFFICE.search(_clean(text))
     return m.group(0) if m else ""
 

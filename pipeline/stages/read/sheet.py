@@ -188,12 +188,15 @@ class ReturnReader(Identifying):
         if grid.merged:
             self._merged_figures(layout, grid, rows)
         self._figures_without_header(layout, grid, rows, header.row)
-        if len(grid.rows) >= WINDOW_ROWS and rows.township_at and rows.rows[rows.township_at[-1]] >= len(grid.rows) - 1:
-            # The sheet was read to its window (WINDOW_ROWS) and the townships run to its last row:
-            # the rest of the table was never read.
-            last = rows.rows[rows.township_at[-1]]
-            self.finding("table-cut", sheet=grid.name, cell=cell_ref(last, layout.key_col), count=len(grid.rows))
+        self._cut_at_the_window(layout, grid, rows)
         return self._convert(layout, grid, rows)
+
+    def _cut_at_the_window(self, table: Table, grid: Grid, found: Rows) -> None:
+        """The sheet was read to its window (WINDOW_ROWS) and the townships run to its last row:
+        the rest of the table was never read."""
+        if len(grid.rows) >= WINDOW_ROWS and found.township_at and found.rows[found.township_at[-1]] >= len(grid.rows) - 1:
+            last = found.rows[found.township_at[-1]]
+            self.finding("table-cut", sheet=grid.name, cell=cell_ref(last, table.key_col), count=len(grid.rows))
 
     def _figures_without_header(self, table: Table, grid: Grid, found: Rows, header_row: int) -> None:
         """Figures in a column with no header, beside or among the table's: a row pasted a
@@ -566,8 +569,8 @@ class ReturnReader(Identifying):
 def _parts_totals(found: Rows, own: tuple[str, ...], words: RowWords) -> None:
     """Of several total rows, one naming the whole unit (合计, 全区合计, 城关区合计) and others a
     part of it (川区合计, 山区合计): the parts' are subtotals, each checked against the townships
-    above it, the whole's against them all. Otherwise they are left as they are (the first is
-    the unit's; the others are compared with it)."""
+    above it, the whole's against them all. Otherwise they are left as they are: the first
+    stands as the unit's total, and none of them is added."""
     whole = [at for at in found.totals
              if words.is_whole_total(found.names[at]) or (own and found.names[at].startswith(own))]
     if len(whole) == 1:
