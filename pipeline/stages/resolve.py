@@ -64,7 +64,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     results = [_completed(r, dating) for r in results]
     findings = [*findings, *(
         form.finding("date-in-future", file=r.source.path, county=r.ret.county_code,
-                     value=f"{r.ret.filed_on.year}年{r.ret.filed_on.month}月{r.ret.filed_on.day}日")
+                     value=_day(r.ret.filed_on))
         for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on > today
     ), *(
         form.finding("date-missing", file=r.source.path, county=r.ret.county_code)
@@ -101,14 +101,10 @@ def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: da
     if reference is None:
         return []
     before = reference - timedelta(days=STALE_DAYS)
-    than = f"本期截止日期（{_spoken(cutoff)}）" if cutoff else f"本期其他报表的填报日期（最晚为{_spoken(reference)}）"
-    return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=_spoken(r.ret.filed_on),
+    than = f"本期截止日期（{_day(cutoff)}）" if cutoff else f"本期其他报表的填报日期（最晚为{_day(reference)}）"
+    return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=_day(r.ret.filed_on),
                          detail=than)
             for r in dated if r.ret.filed_on < before]
-
-
-def _spoken(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _completed(r: ReadResult, dating: Dating) -> ReadResult:

@@ -108,7 +108,8 @@ class Identifying:
                 code, wrong = after
             if not code:
                 code = self.units.find_in_office(text, noise)
-                township = township or ("" if code else township_office(text) and text)
+            if not code and not township and township_office(text):
+                township = text
             if code:
                 by_name.add(code)
                 if wrong:

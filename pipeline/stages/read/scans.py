@@ -102,7 +102,7 @@ def untrusted_results(xml: bytes, formulas: Formulas) -> Formulas:
     """The sheet's scan with the placeholder results of a workbook recalculated on load
     (recalculated_on_load) taken as no result at all: a program that cannot compute writes
     none, or 0 (xlsxwriter). A result other than 0 was worked out by whoever wrote it."""
-    if not _ANY_FORMULA.search(xml):
+    if not formulas.any_formula:  # the sheet's scan has looked already
         return formulas
     zeros = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _FORMULA_RESULT.finditer(xml)
              if m.group(3) is not None and _is_zero(m.group(3))}
