@@ -223,7 +223,7 @@ def report(args) -> int:
 
         gc.disable()
     settings = load_settings(args.config, CheckedSettings())
-    from .run.report import report as run_report
+    from .run.command import report as run_report
     from .store import outbox as write
 
     done = run_report(args.inbox, args.outbox, settings, round_name=args.round or "", previous=args.previous,

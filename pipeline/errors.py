@@ -12,6 +12,10 @@ class Fatal(Exception):
     """A run cannot go on; `str(error)` is one Chinese sentence that says what to do."""
 
 
+# What stops the run itself (Ctrl-C, the process ending): never caught as one unit's fault.
+STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 def reason(error: OSError, doing: str = "写入") -> str:
     """Why the system refused, in the office's words (the system's own words only as a last
     resort); `doing` is what was refused (写入, 读取)."""

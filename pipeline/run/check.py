@@ -29,7 +29,8 @@ from ..store.cache import ReadCache
 from ..store.inbox import InboxView
 from ..store.kinds import READABLE, classify
 from .processes import Helper
-from .runner import Guard, read_all, start_validation
+from .reading import Reading, read_all
+from .runner import Guard, start_validation
 
 NOTED = frozenset({"skip", "broken", "archive", "output", "folder", "special"})  # the kinds file_findings speaks of
 
@@ -150,18 +151,23 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
                 checker: Helper | None = None, progress: Callable[[int, int], None] | None = None,
                 after_reading: Callable[[int], None] | None = None,
                 after_tabulating: Callable[[Tables, list[Finding]], None] | None = None,
-                reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> FilesChecked:
+                reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None,
+                reading: Reading | None = None) -> FilesChecked:
     """Read and validate `sources` (their bytes in `data`) exactly as `make report` does: one
     validation over all of them. `cache` serves content read or validated before.
     `after_reading(n)` is told, once the files are read, how many were read afresh (the report
     starts its Word helper then); `after_tabulating(tables, findings)` is handed every return's
     rows and the findings so far before the returns are validated (the report starts making
-    consolidated.xlsx's rows then). `reader`: who reads (run.read_all)."""
+    consolidated.xlsx's rows then). `reader`: who reads (run.read_all). `reading`: the reading of
+    `sources`' readable files, already started (run/intake)."""
     cache = cache if cache is not None else ReadCache(None, "")
     findings = file_findings(form, sources, units)
     readable = [s for s in sources if s.kind in READABLE]
     to_read = sum(1 for s in readable if not cache.has(s))
-    results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
+    if reading is not None:
+        results = reading.results(guard, progress)
+    else:
+        results = read_all(readable, data, form, units, passwords, cache, guard, progress, reader)
     results, findings_of_cities = flattened(results)  # a city's workbook: its counties' returns
     results = [_fault_filed(r, guard, units) if r.fault else r for r in results]
     findings += findings_of_cities

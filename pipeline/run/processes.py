@@ -55,7 +55,7 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
         return lambda: fn(*args)
     ctx = mp.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    _widen(send)
+    widen(send)
     process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=not may_fork)
     process.start()
     send.close()
@@ -83,7 +83,7 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
     return wait
 
 
-def _widen(conn) -> None:
+def widen(conn) -> None:
     """A pipe that holds a megabyte rather than 64 KB (Linux; elsewhere as it is): a copy's
     result of a few megabytes then crosses in a few writes, not in a hundred turns of two
     processes waiting on each other, and a small one is written before it is asked for."""

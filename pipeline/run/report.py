@@ -1,16 +1,16 @@
-"""`make report`: the inbox seen at one instant, checked (run/check), consolidated, compared with
-the previous round, and every output made as bytes; then written to the outbox, all or nothing.
+"""A report run's stage order: the inbox seen at one instant and read (run/intake), checked
+(run/check), consolidated, compared with the previous round, and every output made as bytes.
 
-`report()` is what the command line calls; `build_run()` is the stage order alone, from an
-inbox to the outputs as bytes, which tests call too. Scheduling (helper processes, reading
-across processes) is the runner's; each per-unit step here runs under its guard. The returned
-workbooks and consolidated.xlsx are the workbooks' process's (run/workbooks).
+`build_run()` is the stage order alone, from an inbox to the outputs as bytes, which tests call
+too; the command line's `report()` (run/command) writes them to the outbox, all or nothing.
+Scheduling (helper processes, reading across processes) is the runner's and the reading's;
+each per-unit step here runs under its guard. The returned workbooks and consolidated.xlsx
+are the workbooks' process's (run/workbooks).
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +18,6 @@ from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
-from ..errors import Fatal
 from ..model import Finding, ReadResult, Return, Roster, Severity, Source
 from ..outputs.charts import chart_data
 from ..outputs.compared import round_label
@@ -29,28 +28,25 @@ from ..outputs.tables import findings_csv, manifest_csv, roster_csv, totals_csv
 from ..outputs.templates import keep_compiled_templates, template_fingerprint
 from ..outputs.word import for_word, prepare_docx, render_docx
 from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL
-from ..paths import CACHE, EXAMPLE_INBOX, ROOT
+from ..paths import CACHE
 from ..spec.config import Settings
 from ..spec.dates import dating
-from ..spec.form import Form, load_form
+from ..spec.form import Form
 from ..spec.scope import PROVINCE, Scope, province
-from ..spec.scope import city as city_scope
-from ..spec.units import UnitList, load_units
+from ..spec.units import UnitList
 from ..stages.compare import Comparison, compare
 from ..stages.consolidate import Totals, consolidate
 from ..stages.resolve import with_warning_counts
 from ..stages.validate import prepare_validation
-from ..store.archives import zips_down_to
-from ..store.cache import BlockCache, Hashes, ReadCache, compiled_templates, reader_fingerprint
-from ..store.inbox import InboxView, take_view
+from ..store.cache import BlockCache, compiled_templates
+from ..store.inbox import InboxView
 from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snapshot_path, widened
 from .check import check
+from .intake import Intake, take_in
 from .processes import Helper, in_background
-from .runner import PARALLEL_FROM, VALIDATE_APART_UP_TO, Guard, Incident
+from .runner import VALIDATE_APART_UP_TO, Guard, Incident
 from .workbooks import fresh_blocks, made_by_the_workbooks_process
 
-DEFAULT_INBOX = ROOT / "inbox"
-DEFAULT_OUTBOX = ROOT / "outbox"
 LOG = "internal-errors.log"
 BLOCKS_APART_FROM = 1000  # new returns; fewer blocks are made in the workbooks' process, when it starts
 
@@ -78,7 +74,7 @@ class Run:
 
 
 def build_run(
-    inbox: Path | InboxView,
+    inbox: Path | InboxView | Intake,
     settings: Settings,
     *,
     example: bool = False,
@@ -91,7 +87,8 @@ def build_run(
     made: datetime | None = None,
     remade: int = 0,
 ) -> Run:
-    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken).
+    """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken),
+    or from the start a caller took of it (run/intake: its reading already under way).
     `scope`: one city's run (spec/scope.city); default the province's. `made`: when the run was
     made, for the Word report's properties (default: the round's time; none without a round, so
     that equal inputs give equal bytes); `remade`: how many times this round was made before
@@ -117,12 +114,13 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
                cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
                scope: Scope | None = None, made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
+    intake = inbox if isinstance(inbox, Intake) else take_in(inbox, settings, form=form, units=units,
+                                                             cache_dir=cache_dir)
+    form, units, hashes, cache, view = intake.form, intake.units, intake.hashes, intake.cache, intake.view
     t = time.perf_counter()
-    form = form or load_form(settings.form_path)
     # The previous round's snapshot is read by a copy of this process while this one reads the
     # returns (a quarter of a second at 3,000 returns, off the way), and sent back compact
     # (narrow integers), widened on arrival.
-    units = units or load_units(form.units_file)
     scope = scope or province(form, units)
     previous = (in_background(read_previous, plan.previous, form, True, scope.identity)
                 if plan and isinstance(plan.previous, Path) else None)
@@ -130,37 +128,23 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     # The templates as compiled are the program's, not the outbox's: kept in the project's cache,
     # a fresh outbox does not compile them again (a sixteenth of a second).
     keep_compiled_templates(compiled_templates(CACHE / "templates", template_fingerprint()) if cache_dir else None)
-    hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
-    timings["discover"] = time.perf_counter() - t
-
-    # The read cache is loaded first, so that the view takes only the bytes it has not read;
-    # its loading is counted with the reading, as before.
-    started_reading = time.perf_counter()
-    secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
-    cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{reader_fingerprint()}"
-    cache = ReadCache(cache_dir, cache_key)
-    loading = time.perf_counter() - started_reading
-
-    t = time.perf_counter()
-    if isinstance(inbox, InboxView):
-        view = inbox
-    else:
-        # Only the bytes of the files the cache has not read are taken: the others are read
-        # later only if a step needs them (a workbook going back to its county).
-        with zips_down_to(settings.zip_depth):
-            view = take_view(inbox, hashes, wanted=lambda digest: not cache.knows(digest))
-    timings["discover"] += time.perf_counter() - t
-    t = time.perf_counter() - loading  # the reading's clock, started as if at the cache's loading
+    timings["discover"] = intake.discover + time.perf_counter() - t
+    t = intake.read_started  # the reading's clock
     # The helpers import what they need on the core this process leaves free: the checker
-    # (pandera) first when a few returns are new, since this process waits for its findings
-    # before it can total; the Word helper (docxtpl) now when nothing is to be checked, after
-    # the checker's findings when something is, and after the reader processes when many files
-    # are read. Two importing at once beside this process took half as long again each.
+    # (pandera) first when a few returns are new and read here, since this process waits for
+    # its findings before it can total; the Word helper (docxtpl) now when nothing is to be
+    # checked, after the checker's findings when something is, and after the reader processes
+    # when they read. Two importing at once beside this process took half as long again each.
+    # While reader processes read, this process, which would only wait for them, loads pandera
+    # itself: a checker would load pandas a second time.
     to_read = sum(1 for s in view.readable() if not cache.has(s))
-    if 0 < to_read <= VALIDATE_APART_UP_TO:
+    apart = intake.reading.apart
+    if apart:
+        prepare_validation()
+    elif 0 < to_read <= VALIDATE_APART_UP_TO:
         checker.start(prepare_validation)
     start_word = partial(word.start, prepare_docx)
-    if not checker.started and to_read < PARALLEL_FROM:
+    if not checker.started and not apart:
         start_word()
 
     read_at: list[float] = []  # when the reading ended: validating (and choosing) starts there
@@ -168,7 +152,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     def after_reading(fresh: int) -> None:
         read_at.append(time.perf_counter())
         timings["read"] = read_at[0] - t
-        if fresh >= PARALLEL_FROM and not checker.started:
+        if apart and not checker.started:
             start_word()
 
     # Many new returns (a first run): their township rows of consolidated.xlsx are made by a copy
@@ -194,7 +178,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
     checked = check(view, form, units, passwords=settings.passwords, cache=cache, guard=guard, dating=when,
                     scope=scope if scope.level != PROVINCE else None, checker=checker, progress=progress,
-                    after_reading=after_reading, after_tabulating=after_tabulating)
+                    after_reading=after_reading, after_tabulating=after_tabulating, reading=intake.reading)
     # From here on the run is its scope's: a city's report names the city where the province's
     # says 全省, and shows its counties where the province's shows cities.
     whole, form, units = form, scope.form, scope.units
@@ -250,7 +234,7 @@ def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | 
     explained |= view.explained()  # the page's notes, for the warnings they answer
     # The two slowest outputs are made by other processes while this one makes the rest;
     # the workbooks need no report, so they start first.
-    blocks = BlockCache(cache_dir, cache_key)
+    blocks = BlockCache(cache_dir, intake.cache_key)
     made = made or (plan.made if plan else None)
     said = report_settings(settings, plan.name if plan else "", made, province_name=whole.region_name,
                            city=(scope.code, scope.name) if scope.level != PROVINCE else None)
@@ -372,68 +356,3 @@ def _snapshot(form: Form, plan: RoundPlan, totals: Totals, roster: Roster, stamp
     among = [u.code for u in included if u.code not in faults]
     return (snapshot_bytes(form, plan.name, plan.made, totals, roster, among=among, scope=scope), guard.incidents,
             list(faults.values()))
-
-
-# --- the command ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What `report()` did: the run, the files it put in place, the round it kept."""
-
-    run: Run
-    written: list[Path]
-    example: bool
-    plan: RoundPlan | None
-    remade: list[Path]
-    outbox: Path  # where the outputs went (a city's run: the outbox's city-<code>/ unless told)
-
-
-def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round_name: str = "",
-           previous: str | None = None, city: str = "", progress: Callable[[int, int], None] | None = None,
-           say: Callable[[str], None] = print, default_inbox: Path = DEFAULT_INBOX,
-           default_outbox: Path = DEFAULT_OUTBOX) -> Outcome:
-    """`make report`: `inbox` None is `default_inbox` (the project's inbox/), or the bundled
-    example when that holds nothing but placeholders (said through `say`). `city`: one city's
-    report (its name or code), written by default to the outbox's city-<code>/. Refuses (Fatal)
-    an inbox that is not a folder, folders that overlap, an unknown city, unusable round
-    arguments, an outbox another run holds."""
-    scope = None
-    if city:
-        form = load_form(settings.form_path)
-        scope = city_scope(form, load_units(form.units_file), city)
-    if outbox is None:
-        outbox = default_outbox / scope.outbox_name if scope else default_outbox
-    from ..store import outbox as writer
-    from ..store.cache import sweep
-    from ..store.inbox import holds_nothing
-    from ..store.lock import outbox_lock
-    from ..store.outbox import refuse_overlap
-    from ..store.rounds import check_round_arguments, round_plan
-
-    if inbox is not None and inbox.exists() and not inbox.is_dir():
-        raise Fatal(f"收件箱应是一个文件夹，而 {inbox} 是一个文件：请把 INBOX=（或 --inbox）指向存放报表的文件夹。")
-    if inbox is not None and not inbox.is_dir():
-        raise Fatal(f"收件箱文件夹不存在：{inbox}；请检查 INBOX=（或 --inbox）给出的路径。")
-    refuse_overlap(inbox or default_inbox, outbox)  # before anything is read or written
-    example = False
-    if inbox is None:
-        inbox = default_inbox
-        if not inbox.is_dir() or holds_nothing(inbox):
-            example, inbox = True, EXAMPLE_INBOX
-            say("收件箱 inbox/ 中没有报表：使用内置示例数据 examples/gansu-2016/（报告首行注明“示例数据”）。")
-    round_name = (round_name or settings.round or "").strip()
-    check_round_arguments(round_name, previous)
-    plan, remade = None, []
-    with outbox_lock(outbox):
-        writer.recover(outbox)  # a run killed mid-switch is finished before anything else
-        sweep(outbox / ".cache")  # and what a killed run was writing into the cache goes
-        if round_name and not example:  # the bundled example never writes a snapshot
-            plan, remade = round_plan(round_name, previous, outbox)
-        elif round_name:
-            say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
-        run = build_run(inbox, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(), remade=len(remade))
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        written = writer.write_outputs(outbox, run.files, stamp=stamp)
-    return Outcome(run, written, example, plan, remade, outbox)

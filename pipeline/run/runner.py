@@ -1,5 +1,5 @@
-"""The runner: how the stages are scheduled (reading across processes, validation beside it), and
-the one guard around every step that works on one file or one unit.
+"""The runner: the one guard around every step that works on one file or one unit, and how
+validation is scheduled beside the rest (the reading across processes is run/reading.py).
 
 One county's file never stops the run. Where a step works on one unit (deciding a county's
 standing file, marking its workbook), the guard catches what it raises; where a step works on
@@ -13,24 +13,20 @@ when they stand), with a reference number; the exception and its traceback go to
 
 from __future__ import annotations
 
-import gc
-import os
-import pickle
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TypeVar
 
-from ..model import Finding, ReadResult, Severity, Source
+from ..errors import STOP
+from ..model import Finding, ReadResult, Severity
 from ..spec.form import Form
 from ..spec.units import UnitList
-from ..stages.read.sources import STAGE_FILES, read_sources
 from ..stages.tabulate import Tables, tabulate
 from ..stages.validate import validate
 from ..store.cache import ReadCache
-from .processes import Helper, die_with_parent, in_background
+from .processes import Helper, in_background
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +43,6 @@ STEPS = {
 }
 # After these steps a unit's figures stand; a fault there costs only that step's part.
 FIGURES_STAND = {"compare", "snapshot", "returned", "receipt"}
-STOP = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
 @dataclass(frozen=True)
@@ -125,149 +120,6 @@ class Guard:
         for i in self.incidents:
             lines += [f"=== 编号 {i.reference}  步骤：{i.step}  文件：{i.file}  单位：{i.county or '（未识别）'}", i.detail.rstrip(), ""]
         return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def fault_text(error: BaseException) -> str:
-    return "".join(traceback.format_exception(error))
-
-
-# --- reading --------------------------------------------------------------------------------
-
-PARALLEL_FROM = 200  # below this, starting worker processes costs more than it saves
-
-
-def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList, passwords: tuple[str, ...],
-             cache: ReadCache, guard: Guard, progress: Callable[[int, int], None] | None = None,
-             reader: Callable[[list[tuple[Source, bytes]]], list[ReadResult]] | None = None) -> list[ReadResult]:
-    """Read every file not in the cache (its bytes from `data`, as the inbox view holds them),
-    across processes when there are many. A file whose reading raises is that file's
-    `internal-error`; a reader process that dies costs only its batch, whose files are then
-    read one at a time, each in a process of its own. `reader`, when given, reads instead of
-    read_sources (the submission page's worker process, which keeps reading within limits)."""
-    results: dict[int, ReadResult] = {}
-    todo = []
-    for i, s in enumerate(readable):
-        hit = cache.get(s)
-        if hit is not None:
-            results[i] = hit
-        else:
-            todo.append(i)
-    done = len(results)
-    import multiprocessing as mp
-
-    def faulty(i: int, finding: Finding) -> ReadResult:
-        return ReadResult(readable[i], None, (finding,))
-
-    def place(i: int) -> tuple[str, str]:
-        source = readable[i]
-        return source.path, units.find_in_filename(Path(source.member or source.path).stem) or ""
-
-    def keep(i: int, result: ReadResult, blob: bytes | None = None) -> None:
-        results[i] = result
-        if not any(f.rule == "internal-error" for f in result.findings) and not any(p.fault for p in result.parts):
-            cache.put(result, blob)  # a fault is this program's: the file is read again next time
-
-    workers = min(os.cpu_count() or 1, 8)
-    if reader is None and len(todo) >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods():
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        # fork only: the workers inherit the imported modules, the form, the unit list and the
-        # files' bytes, which pickled with every batch would cost more than reading them.
-        global _reader_args
-        _reader_args = (form, units, passwords, data)
-        lost: list[list[int]] = []
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_start_reader,
-                                 initargs=(os.getpid(),)) as pool:
-            chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
-            batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
-            futures = [pool.submit(_read_batch, [readable[i] for i in b]) for b in batches]
-            for batch, fut in zip(batches, futures):
-                try:
-                    answers = fut.result()
-                except BrokenProcessPool:
-                    lost.append(batch)
-                    continue
-                for i, (kind, value) in zip(batch, answers):
-                    if kind == "ok":
-                        keep(i, pickle.loads(value), value)
-                    else:
-                        file, county = place(i)
-                        results[i] = faulty(i, guard.fault("read", value, file=file, county=county))
-                done += len(batch)
-                if progress:
-                    progress(done, len(readable))
-        _reader_args = ()
-        for batch in lost:  # a reader died (the system killed it, the engine crashed): one at a time
-            for i in batch:
-                kind, value = _read_alone(readable[i], form, units, passwords, data)
-                if kind == "ok":
-                    keep(i, value)
-                else:
-                    file, county = place(i)
-                    results[i] = faulty(i, guard.fault("read", value, file=file, county=county))
-            done += len(batch)
-            if progress:
-                progress(done, len(readable))
-    else:
-        read_these = reader or (lambda items: read_sources(items, form, units, passwords))
-        for k in range(0, len(todo), STAGE_FILES):
-            batch = todo[k:k + STAGE_FILES]
-            read = guard.halves("read", batch,
-                                lambda part: read_these([(readable[i], data[readable[i].path]) for i in part]),
-                                faulty, place)
-            for i, result in zip(batch, read):
-                keep(i, result)
-            done += len(batch)
-            if progress:
-                progress(done, len(readable))
-    return [results[i] for i in range(len(readable))]
-
-
-_reader_args: tuple = ()
-
-
-def _start_reader(parent: int) -> None:
-    die_with_parent(parent)
-    gc.disable()
-
-
-def _read_batch(sources: list[Source]) -> list[tuple[str, bytes | str]]:
-    """In a reader process: each file's result, pickled here once (the same bytes cross to the
-    parent and go into the read cache), or the traceback of its fault."""
-    form, units, passwords, data = _reader_args
-    try:
-        read = read_sources([(s, data[s.path]) for s in sources], form, units, passwords)
-        return [("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for r in read]
-    except STOP:
-        raise
-    except BaseException:  # noqa: BLE001 - the batch again, one file at a time
-        out: list[tuple[str, bytes | str]] = []
-        for s in sources:
-            try:
-                r = read_sources([(s, data[s.path])], form, units, passwords)[0]
-                out.append(("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)))
-            except STOP:
-                raise
-            except BaseException as error:  # noqa: BLE001
-                out.append(("fault", fault_text(error)))
-        return out
-
-
-def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[str, ...],
-                data: dict[str, bytes]) -> tuple[str, ReadResult | str]:
-    """One file read in a forked process of its own: if it kills that process, it is this
-    file's fault alone."""
-    def read() -> tuple[str, ReadResult | str]:
-        try:
-            return "ok", read_sources([(source, data[source.path])], form, units, passwords)[0]
-        except STOP:
-            raise
-        except BaseException as error:  # noqa: BLE001
-            return "fault", fault_text(error)
-
-    answer = in_background(read, here_if_lost=False)()
-    return answer if answer is not None else ("fault", "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。")
 
 
 # --- validation -----------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from ..model import Finding, ReadResult, Roster, UnitStatus
 from ..run.check import Checked, Counted, check_files, file_findings, staged_source
-from ..run.runner import Guard, read_all
+from ..run.reading import read_all
+from ..run.runner import Guard
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..spec.wording import table_rate

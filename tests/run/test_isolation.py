@@ -16,6 +16,7 @@ import pytest
 
 from pipeline.outputs import returned as returned_module
 from pipeline.run import check as check_module
+from pipeline.run import reading as reading_module
 from pipeline.run import report as report_module
 from pipeline.run import runner as runner_module
 from pipeline.run.report import build_run
@@ -110,7 +111,7 @@ def _marks_target(form, data, findings, unit_name, *a, **k):
 
 # (step, module, name patched there, which calls concern the target, severity, the target's status, with a round)
 STEPS = [
-    ("read", runner_module, "read_sources", _reads_target, "error", "rejected", False),
+    ("read", reading_module, "read_sources", _reads_target, "error", "rejected", False),
     ("validate", runner_module, "validate", _validates_target, "error", "rejected", False),
     ("resolve", check_module, "decide", _decides_target, "error", "rejected", False),
     ("compare", report_module, "compare", _compares_target, "warning", "included", True),
@@ -173,24 +174,32 @@ def test_a_fault_in_the_returned_workbooks_上报说明_line_sends_the_workbook_
     monkeypatch.setattr(returned, "_explanation_cell", real)
 
 
-def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch):
-    """Many files read by worker processes: a worker killed while it reads one file costs that
-    file alone (its batch is read again one file at a time, each in a process of its own)."""
+@pytest.mark.parametrize("dies", ["its reader", "every reader"])
+def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch, dies):
+    """Files read by reader processes: a reader killed while it reads one file costs that file
+    alone. Its batch is read again one file at a time, each in a process of its own; the
+    batches no reader took, when every reader has died (the system killed them all), are read
+    here."""
     import os
     import signal
 
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE, inbox)
-    monkeypatch.setattr(runner_module, "PARALLEL_FROM", 2)
-    real = runner_module.read_sources
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    real = reading_module.read_sources
+    died = tmp_path / "died"
 
     def killer(items, *a, **k):
-        if any(s.path == TARGET_FILE for s, _ in items) and os.getpid() != main:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if os.getpid() != main:
+            if any(s.path == TARGET_FILE for s, _ in items):
+                died.touch()
+                os.kill(os.getpid(), signal.SIGKILL)
+            if dies == "every reader" and died.exists() and len(items) > 1:  # a batch, not a file read alone
+                os.kill(os.getpid(), signal.SIGKILL)
         return real(items, *a, **k)
 
     main = os.getpid()
-    monkeypatch.setattr(runner_module, "read_sources", killer)
+    monkeypatch.setattr(reading_module, "read_sources", killer)
     clean = build_run(EXAMPLE, settings)
     run = build_run(inbox, settings)
     faults = [f for f in run.findings if f.rule == "internal-error"]

@@ -4,6 +4,7 @@ by `make bench`, not here.)"""
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.paths import ROOT  # noqa: E402
+from pipeline.run import reading as reading_module
 from pipeline.run import runner as run_module
 from pipeline.run.report import build_run
 from tests.builders import EXAMPLE, clean_rows
@@ -28,8 +30,8 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
     assert list(cache.glob("reads-*.pickle"))
 
     reads = []
-    real = run_module.read_sources
-    monkeypatch.setattr(run_module, "read_sources",
+    real = reading_module.read_sources
+    monkeypatch.setattr(reading_module, "read_sources",
                         lambda *a, **k: reads.extend(s.path for s, _ in a[0]) or real(*a, **k))
     again = build_run(inbox, settings, cache_dir=cache)
     assert reads == []  # every file served from the cache
@@ -62,10 +64,70 @@ def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings
 
 def test_worker_processes_read_exactly_what_one_process_reads(settings, monkeypatch):
     serial = build_run(EXAMPLE, settings)
-    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
     parallel = build_run(EXAMPLE, settings)
     assert [r.ret for r in serial.results] == [r.ret for r in parallel.results]
     assert serial.files["totals.csv"] == parallel.files["totals.csv"]
+
+
+def test_readers_take_the_next_batch_until_none_is_left(tmp_path, settings, monkeypatch):
+    """Batches are taken, not dealt: a reader held up by one batch leaves the rest to the
+    others; every batch is read once, and the results come back in the inbox's order."""
+    from pipeline.run.intake import take_in
+    from pipeline.run.runner import Guard
+
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 3)
+    real = reading_module.read_sources
+    log = tmp_path / "batches"
+
+    def uneven(items, *a, **k):
+        slow = any(s.path == "620102_城关区.xlsx" for s, _ in items)
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {int(slow)}\n")
+        if slow:
+            time.sleep(0.5)
+        return real(items, *a, **k)
+
+    monkeypatch.setattr(reading_module, "read_sources", uneven)
+    intake = take_in(EXAMPLE, settings)
+    readers = intake.reading.readers
+    assert len(readers.processes) == 3 and len(readers.batches) > 9
+    results = intake.reading.results(Guard(intake.form))
+    assert readers.lost() == ([], [])
+    assert [r.source.path for r in results] == [s.path for s in intake.view.readable()]
+    assert all(r.ret is not None for r in results)
+    taken = [line.split() for line in log.read_text().splitlines()]
+    assert len(taken) == len(readers.batches)
+    per_reader = {pid: sum(1 for p, _ in taken if p == pid) for pid, _ in taken}
+    held_up = next(pid for pid, slow in taken if slow == "1")
+    assert all(per_reader[held_up] < n for pid, n in per_reader.items() if pid != held_up), per_reader
+
+
+def test_the_command_starts_its_readers_before_loading_pandas(tmp_path):
+    """`make report` reads many returns while the rest of the program loads: the readers are
+    started before pandas, pandera or the report's modules are imported (half a second), and a
+    heavy import added to the way there would show here. (PARALLEL_FROM lowered: the bundled
+    example's 87 returns stand for many.)"""
+    code = (
+        "import sys\n"
+        "from pipeline import cli\n"
+        "from pipeline.run import intake, reading\n"
+        "reading.PARALLEL_FROM = 2\n"
+        "real, seen = intake.start_reading, []\n"
+        "def spy(*a, **k):\n"
+        "    loaded = sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)\n"
+        "    started = real(*a, **k)\n"
+        "    seen.append((loaded, started.apart))\n"
+        "    return started\n"
+        "intake.start_reading = spy\n"
+        f"code = cli.main(['report', '--inbox', {str(EXAMPLE)!r}, '--outbox', {str(tmp_path / 'out')!r}])\n"
+        "print(seen, code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[([], True)] 0"
+    assert (tmp_path / "out" / "report.html").exists()
 
 
 def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
@@ -166,7 +228,7 @@ def test_without_fork_everything_runs_in_one_process_with_the_same_outputs(setti
 
     forked = build_run(EXAMPLE, settings)
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
     started = []
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", lambda self: started.append(self))
     alone = build_run(EXAMPLE, settings)

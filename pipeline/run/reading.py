@@ -1,0 +1,263 @@
+"""Reading the returns: here, or in forked reader processes that each take the next batch of
+files as they finish one.
+
+A report run started from the command line starts its readers before the rest of the program
+is loaded (run/command.py): pandas, pandera and the report's modules then load in this process,
+half a second, while the readers read. So this module, and everything it imports, stays clear
+of them. (A few files are read here, after the loading: pandera, which validating them waits
+for, loads meanwhile in a helper, and a reader would gain nothing.)
+
+A reader that dies (the system killed it, the spreadsheet engine crashed) costs only the
+batch it was reading: those files are read again one at a time, each in a process of its own,
+so that a file that kills its process is that file's `internal-error` alone.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import STOP
+from ..model import Finding, ReadResult, Source
+from ..spec.form import Form
+from ..spec.units import UnitList
+from ..stages.read.sources import STAGE_FILES, read_sources
+from ..store.cache import ReadCache
+from .processes import die_with_parent, in_background, widen
+
+if TYPE_CHECKING:
+    from .runner import Guard
+
+PARALLEL_FROM = 200  # new files; below this, starting readers costs more than it saves
+LOST = "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。"
+
+Reader = Callable[[list[tuple[Source, bytes]]], list[ReadResult]]
+
+
+class Reading:
+    """The readable files of a run being read: those the cache knew are read already; the
+    rest by forked readers under way, or here when results() is asked."""
+
+    def __init__(self, readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
+                 passwords: tuple[str, ...], cache: ReadCache, reader: Reader | None, workers: int) -> None:
+        self.readable, self.data, self.form, self.units, self.passwords = readable, data, form, units, passwords
+        self.cache, self.reader = cache, reader
+        self.known: dict[int, ReadResult] = {}
+        self.todo: list[int] = []
+        for i, s in enumerate(readable):
+            hit = cache.get(s)
+            if hit is not None:
+                self.known[i] = hit
+            else:
+                self.todo.append(i)
+        self.readers = _Readers(self, workers) if workers and len(self.todo) else None
+
+    @property
+    def apart(self) -> bool:
+        """Read by reader processes: this process is free until it asks for the results."""
+        return self.readers is not None
+
+    def results(self, guard: Guard, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
+        """Every readable file's result, in order; each file newly read goes into the cache,
+        unless its reading met a fault of this program (it is read again next time)."""
+        results = dict(self.known)
+        done = len(results)
+        readable, units = self.readable, self.units
+
+        def faulty(i: int, finding: Finding) -> ReadResult:
+            return ReadResult(readable[i], None, (finding,))
+
+        def place(i: int) -> tuple[str, str]:
+            source = readable[i]
+            return source.path, units.find_in_filename(Path(source.member or source.path).stem) or ""
+
+        def keep(i: int, result: ReadResult, blob: bytes | None = None) -> None:
+            results[i] = result
+            if not any(f.rule == "internal-error" for f in result.findings) and not any(p.fault for p in result.parts):
+                self.cache.put(result, blob)
+
+        def told(batch: list[int]) -> None:
+            nonlocal done
+            done += len(batch)
+            if progress:
+                progress(done, len(readable))
+
+        read_these = self.reader or (lambda items: read_sources(items, self.form, units, self.passwords))
+
+        def read_here(batch: list[int]) -> None:
+            read = guard.halves("read", batch,
+                                lambda part: read_these([(readable[i], self.data[readable[i].path]) for i in part]),
+                                faulty, place)
+            for i, result in zip(batch, read):
+                keep(i, result)
+            told(batch)
+
+        if self.readers is None:
+            for k in range(0, len(self.todo), STAGE_FILES):
+                read_here(self.todo[k:k + STAGE_FILES])
+            return [results[i] for i in range(len(readable))]
+        for batch, answers in self.readers.answers():
+            for i, (kind, value) in zip(batch, answers):
+                if kind == "ok":
+                    keep(i, pickle.loads(value), value)
+                else:
+                    results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+            told(batch)
+        in_flight, untaken = self.readers.lost()
+        for batch in in_flight:  # a reader died reading it: one file at a time, each in a process of its own
+            for i in batch:
+                kind, value = _read_alone(readable[i], self.form, units, self.passwords, self.data)
+                if kind == "ok":
+                    keep(i, value)
+                else:
+                    results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+            told(batch)
+        for batch in untaken:  # left when every reader had died: read here, as without readers
+            read_here(batch)
+        return [results[i] for i in range(len(readable))]
+
+
+def start_reading(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
+                  passwords: tuple[str, ...], cache: ReadCache, *, reader: Reader | None = None) -> Reading:
+    """Start reading `readable` (their bytes in `data`, as the inbox view holds them): many new
+    files are read by a reader process per core, started now; fewer are read here, when the
+    results are asked for. `reader`, when given, reads here instead of read_sources (the
+    submission page's worker process, which keeps reading within limits)."""
+    import multiprocessing as mp
+
+    new = sum(1 for s in readable if not cache.has(s))
+    workers = min(os.cpu_count() or 1, 8)
+    many = reader is None and new >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods()
+    return Reading(readable, data, form, units, passwords, cache, reader, workers if many else 0)
+
+
+def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList, passwords: tuple[str, ...],
+             cache: ReadCache, guard: Guard, progress: Callable[[int, int], None] | None = None,
+             reader: Reader | None = None) -> list[ReadResult]:
+    """Every readable file's result (start_reading, then its results)."""
+    return start_reading(readable, data, form, units, passwords, cache, reader=reader).results(guard, progress)
+
+
+class _Readers:
+    """Forked reader processes sharing one list of batches: each takes the next batch not yet
+    taken (a counter in shared memory), so a reader slowed by a large file leaves the rest to
+    the others. No thread of this process takes part, so later forks (the run's helpers) copy
+    no lock held by one. The readers inherit the imported modules, the form, the unit list and
+    the files' bytes, which pickled with every batch would cost more than reading them."""
+
+    def __init__(self, reading: Reading, workers: int) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        todo = reading.todo
+        chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
+        self.batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
+        self.received: set[int] = set()
+        self.taken = taken = ctx.Value("i", 0)  # how many batches the readers have taken
+        pipes = [ctx.Pipe(duplex=False) for _ in range(workers)]
+        for _, send in pipes:
+            # A reader answers while this process is still loading the program: a pipe of a
+            # megabyte holds some three hundred returns' answers, where the usual 64 KB would
+            # stop the reader within twenty.
+            widen(send)
+        self.processes = []
+        for k in range(workers):
+            job = (reading.readable, reading.data, reading.form, reading.units, reading.passwords, self.batches)
+            p = ctx.Process(target=_reader, args=(k, pipes, os.getpid(), taken, job), daemon=True)
+            p.start()
+            self.processes.append(p)
+        for _, send in pipes:
+            send.close()  # a reader's pipe then ends (EOF) exactly when that reader does
+        self.pipes = [receive for receive, _ in pipes]
+
+    def answers(self):
+        """(batch, its answers) as the readers send them, until every reader has ended."""
+        from multiprocessing.connection import wait
+
+        open_pipes = list(self.pipes)
+        while open_pipes:
+            for conn in wait(open_pipes):
+                try:
+                    b, answers = conn.recv()
+                except (EOFError, OSError):
+                    open_pipes.remove(conn)
+                    conn.close()
+                    continue
+                self.received.add(b)
+                yield self.batches[b], answers
+        for p in self.processes:
+            p.join(timeout=1)
+
+    def lost(self) -> tuple[list[list[int]], list[list[int]]]:
+        """The batches no reader answered for: those taken by a reader that died reading them,
+        and those never taken, left when every reader had died."""
+        taken = min(self.taken.value, len(self.batches))
+        return ([batch for b, batch in enumerate(self.batches[:taken]) if b not in self.received],
+                self.batches[taken:])
+
+
+def _reader(k: int, pipes: list, parent: int, taken, job: tuple) -> None:
+    """A reader process: batches taken in turn until none is left, each answered on its pipe."""
+    die_with_parent(parent)
+    gc.disable()
+    for j, (receive, send) in enumerate(pipes):
+        receive.close()
+        if j != k:
+            send.close()
+    send = pipes[k][1]
+    readable, data, form, units, passwords, batches = job
+    while True:
+        with taken.get_lock():
+            b = taken.value
+            taken.value = b + 1
+        if b >= len(batches):
+            break
+        send.send((b, _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)))
+    send.close()
+
+
+def _read_batch(sources: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
+                passwords: tuple[str, ...]) -> list[tuple[str, bytes | str]]:
+    """In a reader process: each file's result, pickled here once (the same bytes cross to the
+    parent and go into the read cache), or the traceback of its fault."""
+    try:
+        read = read_sources([(s, data[s.path]) for s in sources], form, units, passwords)
+        return [("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)) for r in read]
+    except STOP:
+        raise
+    except BaseException:  # noqa: BLE001 - the batch again, one file at a time
+        out: list[tuple[str, bytes | str]] = []
+        for s in sources:
+            try:
+                r = read_sources([(s, data[s.path])], form, units, passwords)[0]
+                out.append(("ok", pickle.dumps(r, protocol=pickle.HIGHEST_PROTOCOL)))
+            except STOP:
+                raise
+            except BaseException as error:  # noqa: BLE001
+                out.append(("fault", fault_text(error)))
+        return out
+
+
+def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[str, ...],
+                data: dict[str, bytes]) -> tuple[str, ReadResult | str]:
+    """One file read in a forked process of its own: if it kills that process, it is this
+    file's fault alone."""
+    def read() -> tuple[str, ReadResult | str]:
+        try:
+            return "ok", read_sources([(source, data[source.path])], form, units, passwords)[0]
+        except STOP:
+            raise
+        except BaseException as error:  # noqa: BLE001
+            return "fault", fault_text(error)
+
+    answer = in_background(read, here_if_lost=False)()
+    return answer if answer is not None else ("fault", LOST)
+
+
+def fault_text(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error))
