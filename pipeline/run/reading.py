@@ -101,13 +101,16 @@ class Reading:
             for k in range(0, len(self.todo), STAGE_FILES):
                 read_here(self.todo[k:k + STAGE_FILES])
             return [results[i] for i in range(len(readable))]
-        for batch, answers in self.readers.answers():
-            for i, (kind, value) in zip(batch, answers):
-                if kind == "ok":
-                    keep(i, pickle.loads(value), value)
-                else:
-                    results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
-            told(batch)
+        try:
+            for batch, answers in self.readers.answers():
+                for i, (kind, value) in zip(batch, answers):
+                    if kind == "ok":
+                        keep(i, pickle.loads(value), value)
+                    else:
+                        results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+                told(batch)
+        finally:
+            self.readers.stop()  # ended already, unless this process is stopping short
         in_flight, untaken = self.readers.lost()
         for batch in in_flight:  # a reader died reading it: one file at a time, each in a process of its own
             for i in batch:
@@ -145,10 +148,13 @@ def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: 
 
 class _Readers:
     """Forked reader processes sharing one list of batches: each takes the next batch not yet
-    taken (a counter in shared memory), so a reader slowed by a large file leaves the rest to
-    the others. No thread of this process takes part, so later forks (the run's helpers) copy
-    no lock held by one. The readers inherit the imported modules, the form, the unit list and
-    the files' bytes, which pickled with every batch would cost more than reading them."""
+    taken, so a reader slowed by a large file leaves the rest to the others. The batches are
+    taken from a pipe holding their numbers, four bytes each, written before the readers
+    start: a read that small from a pipe is whole and never shared, so no reader ever holds a
+    lock another waits for, even one killed while taking its batch. No thread of this process
+    takes part either, so later forks (the run's helpers) copy no lock held. The readers
+    inherit the imported modules, the form, the unit list and the files' bytes, which pickled
+    with every batch would cost more than reading them."""
 
     def __init__(self, reading: Reading, workers: int) -> None:
         import multiprocessing as mp
@@ -158,7 +164,12 @@ class _Readers:
         chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
         self.batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
         self.received: set[int] = set()
-        self.taken = taken = ctx.Value("i", 0)  # how many batches the readers have taken
+        self.queue, queued = os.pipe()
+        self.untaken: set[int] | None = None  # known once every reader has ended
+        _widen_fd(queued, 4 * len(self.batches))
+        for b in range(len(self.batches)):
+            os.write(queued, b.to_bytes(4, "little"))
+        os.close(queued)  # the readers meet the end of the queue once it is empty
         pipes = [ctx.Pipe(duplex=False) for _ in range(workers)]
         for _, send in pipes:
             # A reader answers while this process is still loading the program: a pipe of a
@@ -168,7 +179,7 @@ class _Readers:
         self.processes = []
         for k in range(workers):
             job = (reading.readable, reading.data, reading.form, reading.units, reading.passwords, self.batches)
-            p = ctx.Process(target=_reader, args=(k, pipes, os.getpid(), taken, job), daemon=True)
+            p = ctx.Process(target=_reader, args=(k, pipes, os.getpid(), self.queue, job), daemon=True)
             p.start()
             self.processes.append(p)
         for _, send in pipes:
@@ -194,14 +205,39 @@ class _Readers:
             p.join(timeout=1)
 
     def lost(self) -> tuple[list[list[int]], list[list[int]]]:
-        """The batches no reader answered for: those taken by a reader that died reading them,
-        and those never taken, left when every reader had died."""
-        taken = min(self.taken.value, len(self.batches))
-        return ([batch for b, batch in enumerate(self.batches[:taken]) if b not in self.received],
-                self.batches[taken:])
+        """Once every reader has ended, the batches none answered for: those taken by a reader
+        that died reading them, and those never taken (still queued), left when all had died."""
+        if self.untaken is None:
+            queued = b""
+            while chunk := os.read(self.queue, 65536):
+                queued += chunk
+            os.close(self.queue)
+            self.untaken = {int.from_bytes(queued[k:k + 4], "little") for k in range(0, len(queued), 4)}
+        untaken = self.untaken
+        return ([batch for b, batch in enumerate(self.batches) if b not in self.received and b not in untaken],
+                [self.batches[b] for b in sorted(untaken)])
+
+    def stop(self) -> None:
+        """End the readers now (the results were not all wanted: the run is ending)."""
+        for p in self.processes:
+            if p.is_alive():
+                p.kill()
+            p.join(timeout=1)
 
 
-def _reader(k: int, pipes: list, parent: int, taken, job: tuple) -> None:
+def _widen_fd(fd: int, size: int) -> None:
+    """A pipe that holds `size` bytes, within the system's limit (Linux; elsewhere as it is)."""
+    if size <= 65536:
+        return
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, 1 << 20))
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+def _reader(k: int, pipes: list, parent: int, queue: int, job: tuple) -> None:
     """A reader process: batches taken in turn until none is left, each answered on its pipe."""
     die_with_parent(parent)
     gc.disable()
@@ -211,12 +247,8 @@ def _reader(k: int, pipes: list, parent: int, taken, job: tuple) -> None:
             send.close()
     send = pipes[k][1]
     readable, data, form, units, passwords, batches = job
-    while True:
-        with taken.get_lock():
-            b = taken.value
-            taken.value = b + 1
-        if b >= len(batches):
-            break
+    while len(taken := os.read(queue, 4)) == 4:
+        b = int.from_bytes(taken, "little")
         send.send((b, _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)))
     send.close()
 
