@@ -90,10 +90,14 @@ def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round
             say(f"本次使用内置示例数据：不保存轮次“{round_name}”的快照，也不与上期比较。")
         # Many returns are read (by reader processes) while the rest of the program loads.
         intake = take_in(inbox, settings, form=form, units=units, cache_dir=outbox / ".cache")
-        from .report import build_run
+        try:
+            from .report import build_run
 
-        run = build_run(intake, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
-                        round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(), remade=len(remade))
+            run = build_run(intake, settings, example=example, progress=progress, cache_dir=outbox / ".cache",
+                            round_plan=plan, scope=scope, made=plan.made if plan else datetime.now(),
+                            remade=len(remade))
+        finally:
+            intake.reading.close()
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         written = writer.write_outputs(outbox, run.files, stamp=stamp)
     return Outcome(run, written, example, plan, remade, outbox)

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from .runner import Guard
 
 PARALLEL_FROM = 200  # new files; below this, starting readers costs more than it saves
+# The batches' numbers, four bytes each, must fit in a pipe of one page (4 KB), the least the
+# system gives: they are written before any reader could take one.
+MAX_BATCHES = 1024
 LOST = "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。"
 
 Reader = Callable[[list[tuple[Source, bytes]]], list[ReadResult]]
@@ -55,12 +58,19 @@ class Reading:
                 self.known[i] = hit
             else:
                 self.todo.append(i)
-        self.readers = _Readers(self, workers) if workers and len(self.todo) else None
+        self.workers = workers
+        self.readers = _Readers.start(self, self.todo) if workers and self.todo else None
 
     @property
     def apart(self) -> bool:
         """Read by reader processes: this process is free until it asks for the results."""
         return self.readers is not None
+
+    def close(self) -> None:
+        """End the readers and free their pipes, results asked for or not: a run that fails
+        before asking (in a process that lives on: the page, the tests) leaves nothing behind."""
+        if self.readers is not None:
+            self.readers.close()
 
     def results(self, guard: Guard, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
         """Every readable file's result, in order; each file newly read goes into the cache,
@@ -101,27 +111,35 @@ class Reading:
             for k in range(0, len(self.todo), STAGE_FILES):
                 read_here(self.todo[k:k + STAGE_FILES])
             return [results[i] for i in range(len(readable))]
+        # Never here, once readers read: a file that kills the process reading it (the engine
+        # aborting on it) would kill the run. Batches no reader took, every reader having died,
+        # go to new readers; each round takes at least a batch a reader, so the rounds end.
         try:
-            for batch, answers in self.readers.answers():
-                for i, (kind, value) in zip(batch, answers):
-                    if kind == "ok":
-                        keep(i, pickle.loads(value), value)
-                    else:
-                        results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
-                told(batch)
+            while self.readers is not None:
+                for batch, answers in self.readers.answers():
+                    for i, (kind, value) in zip(batch, answers):
+                        if kind == "ok":
+                            keep(i, pickle.loads(value), value)
+                        else:
+                            results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+                    told(batch)
+                in_flight, untaken = self.readers.lost()
+                self.readers.close()
+                for batch in in_flight:  # a reader died reading it: one file at a time, each in a process of its own
+                    for i in batch:
+                        kind, value = _read_alone(readable[i], self.form, units, self.passwords, self.data)
+                        if kind == "ok":
+                            keep(i, value)
+                        else:
+                            results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+                    told(batch)
+                rest = [i for batch in untaken for i in batch]
+                self.readers = _Readers.start(self, rest) if rest else None
+                if rest and self.readers is None:  # no process can be started now: here, as without fork
+                    for k in range(0, len(rest), STAGE_FILES):
+                        read_here(rest[k:k + STAGE_FILES])
         finally:
-            self.readers.stop()  # ended already, unless this process is stopping short
-        in_flight, untaken = self.readers.lost()
-        for batch in in_flight:  # a reader died reading it: one file at a time, each in a process of its own
-            for i in batch:
-                kind, value = _read_alone(readable[i], self.form, units, self.passwords, self.data)
-                if kind == "ok":
-                    keep(i, value)
-                else:
-                    results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
-            told(batch)
-        for batch in untaken:  # left when every reader had died: read here, as without readers
-            read_here(batch)
+            self.close()  # ended already, unless this process is stopping short
         return [results[i] for i in range(len(readable))]
 
 
@@ -156,35 +174,52 @@ class _Readers:
     inherit the imported modules, the form, the unit list and the files' bytes, which pickled
     with every batch would cost more than reading them."""
 
-    def __init__(self, reading: Reading, workers: int) -> None:
-        import multiprocessing as mp
+    @classmethod
+    def start(cls, reading: Reading, todo: list[int]) -> _Readers | None:
+        """Readers for the files at `todo`; None when the system would not start them (out of
+        processes): the files are then read here, as where processes cannot be forked."""
+        readers = cls(reading, todo)
+        try:
+            readers.fork(reading)
+        except OSError:
+            readers.close()
+            return None
+        return readers
 
-        ctx = mp.get_context("fork")
-        todo = reading.todo
-        chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)))
+    def __init__(self, reading: Reading, todo: list[int]) -> None:
+        workers = reading.workers
+        chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)), -(-len(todo) // MAX_BATCHES))
         self.batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
         self.received: set[int] = set()
         self.queue, queued = os.pipe()
         self.untaken: set[int] | None = None  # known once every reader has ended
-        _widen_fd(queued, 4 * len(self.batches))
         for b in range(len(self.batches)):
             os.write(queued, b.to_bytes(4, "little"))
         os.close(queued)  # the readers meet the end of the queue once it is empty
-        pipes = [ctx.Pipe(duplex=False) for _ in range(workers)]
+        self.processes: list = []
+        self.pipes: list = []
+        self.closed = False
+
+    def fork(self, reading: Reading) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        pipes = [ctx.Pipe(duplex=False) for _ in range(reading.workers)]
+        self.pipes = [receive for receive, _ in pipes]
         for _, send in pipes:
             # A reader answers while this process is still loading the program: a pipe of a
             # megabyte holds some three hundred returns' answers, where the usual 64 KB would
             # stop the reader within twenty.
             widen(send)
-        self.processes = []
-        for k in range(workers):
-            job = (reading.readable, reading.data, reading.form, reading.units, reading.passwords, self.batches)
-            p = ctx.Process(target=_reader, args=(k, pipes, os.getpid(), self.queue, job), daemon=True)
-            p.start()
-            self.processes.append(p)
-        for _, send in pipes:
-            send.close()  # a reader's pipe then ends (EOF) exactly when that reader does
-        self.pipes = [receive for receive, _ in pipes]
+        try:
+            for k in range(len(pipes)):
+                job = (reading.readable, reading.data, reading.form, reading.units, reading.passwords, self.batches)
+                p = ctx.Process(target=_reader, args=(k, pipes, os.getpid(), self.queue, job), daemon=True)
+                p.start()
+                self.processes.append(p)
+        finally:
+            for _, send in pipes:
+                send.close()  # a reader's pipe then ends (EOF) exactly when that reader does
 
     def answers(self):
         """(batch, its answers) as the readers send them, until every reader has ended."""
@@ -217,24 +252,20 @@ class _Readers:
         return ([batch for b, batch in enumerate(self.batches) if b not in self.received and b not in untaken],
                 [self.batches[b] for b in sorted(untaken)])
 
-    def stop(self) -> None:
-        """End the readers now (the results were not all wanted: the run is ending)."""
+    def close(self) -> None:
+        """End the readers still running (their results are no longer wanted) and close the
+        pipes; once only."""
+        if self.closed:
+            return
+        self.closed = True
         for p in self.processes:
             if p.is_alive():
                 p.kill()
             p.join(timeout=1)
-
-
-def _widen_fd(fd: int, size: int) -> None:
-    """A pipe that holds `size` bytes, within the system's limit (Linux; elsewhere as it is)."""
-    if size <= 65536:
-        return
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, 1 << 20))
-    except (ImportError, AttributeError, OSError):
-        pass
+        for conn in self.pipes:
+            conn.close()
+        if self.untaken is None:
+            os.close(self.queue)
 
 
 def _reader(k: int, pipes: list, parent: int, queue: int, job: tuple) -> None:

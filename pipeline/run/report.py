@@ -99,10 +99,13 @@ def build_run(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     word, checker = Helper(), Helper()
+    intake = inbox if isinstance(inbox, Intake) else take_in(inbox, settings, form=form, units=units,
+                                                             cache_dir=cache_dir)
     try:
-        return _build_run(inbox, settings, example, progress, form, units, cache_dir, word, checker, round_plan,
-                          scope, made, remade)
+        return _build_run(intake, settings, example, progress, cache_dir, word, checker, round_plan, scope, made,
+                          remade)
     finally:
+        intake.reading.close()  # its readers ended, however the run ended
         word.close()
         checker.close()
         keep_compiled_templates(None)  # lent for this run only
@@ -110,12 +113,10 @@ def build_run(
             gc.enable()
 
 
-def _build_run(inbox, settings: Settings, example: bool, progress, form: Form | None, units: UnitList | None,
+def _build_run(intake: Intake, settings: Settings, example: bool, progress,
                cache_dir: Path | None, word: Helper, checker: Helper, plan: RoundPlan | None = None,
                scope: Scope | None = None, made: datetime | None = None, remade: int = 0) -> Run:
     timings: dict[str, float] = {}
-    intake = inbox if isinstance(inbox, Intake) else take_in(inbox, settings, form=form, units=units,
-                                                             cache_dir=cache_dir)
     form, units, hashes, cache, view = intake.form, intake.units, intake.hashes, intake.cache, intake.view
     t = time.perf_counter()
     # The previous round's snapshot is read by a copy of this process while this one reads the

@@ -209,6 +209,82 @@ def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, mon
         assert figures(run, code) == figures(clean, code), code
 
 
+def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_process(tmp_path, settings, monkeypatch):
+    """Three files that kill whatever process reads them (the engine aborting on a crafted
+    .xls), two readers: each reader dies on one, and the batches neither took go to new
+    readers, never to the run's process, which such a file would kill with the run. Each of
+    the three is its own file's internal-error; every other county is read."""
+    import os
+    import signal
+
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 2)
+    files = sorted(p.name for p in EXAMPLE.iterdir() if p.suffix == ".xlsx")
+    deadly = {files[5], files[40], files[80]}
+    real = reading_module.read_sources
+    main = os.getpid()
+
+    def deadly_reading(items, *a, **k):
+        if any(s.path in deadly for s, _ in items):
+            if os.getpid() == main:
+                raise AssertionError("the run's own process read a file that kills its reader")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(items, *a, **k)
+
+    monkeypatch.setattr(reading_module, "read_sources", deadly_reading)
+    clean = build_run(EXAMPLE, settings)
+    run = build_run(EXAMPLE, settings)
+    faults = sorted((f.file, f.severity.value) for f in run.findings if f.rule == "internal-error")
+    assert faults == sorted((name, "error") for name in deadly)
+    assert run.files["internal-errors.log"].decode("utf-8").count("进程意外终止") == 3
+    lost = {f.county_code for f in run.findings if f.rule == "internal-error"}
+    for code in {u.code for u in clean.roster.units} - lost:
+        assert figures(run, code) == figures(clean, code), code
+
+
+def test_a_run_that_fails_before_its_results_leaves_no_reader_behind(settings, monkeypatch):
+    """A long-lived process (the page, the tests) whose run raises after its readers started:
+    they are ended and their pipes closed, not left waiting on a pipe nobody reads."""
+    import multiprocessing
+    import os
+
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+
+    def broken():
+        raise Injected("pandera could not be loaded")
+
+    monkeypatch.setattr(report_module, "prepare_validation", broken)
+    children, fds = set(multiprocessing.active_children()), len(os.listdir("/proc/self/fd"))
+    with pytest.raises(Injected):
+        build_run(EXAMPLE, settings)
+    assert set(multiprocessing.active_children()) - children == set()
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_readers_the_system_will_not_start_leave_the_reading_to_this_process(settings, monkeypatch):
+    """Out of processes (a second reader refused): the reader already started is ended, and
+    the files are read here, with the same outputs."""
+    import multiprocessing.process
+
+    clean = build_run(EXAMPLE, settings)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 2)
+    real_start = multiprocessing.process.BaseProcess.start
+    started = []
+
+    def refusing(self):
+        if getattr(self, "_target", None) is reading_module._reader and started:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        started.append(self)
+        return real_start(self)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", refusing)
+    run = build_run(EXAMPLE, settings)
+    assert len(started) >= 1 and not started[0].is_alive()
+    assert not [f for f in run.findings if f.rule == "internal-error"]
+    assert run.files["totals.csv"] == clean.files["totals.csv"]
+
+
 def test_a_fault_while_answering_an_upload_costs_only_its_figures(tmp_path, form, units, monkeypatch):
     """The receipt: the upload is judged and stored; making its figures raises; the clerk sees
     the page with a finding that says so, and the office's log has the traceback."""
