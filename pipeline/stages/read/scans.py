@@ -430,6 +430,47 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
         return {}  # damaged: calamine says so when it opens the file
 
 
+# The spreadsheet engine holds an .xls sheet as one dense grid from its first used cell to its
+# last: a cell far out (IV65536) beside A1 is 16 million cells, gigabytes once given to Python,
+# and a crafted cell beyond the format's 256 columns is billions, which the engine tries to
+# allocate and aborts the process reading the file. Such a sheet is refused before the engine
+# sees it, naming the far cell.
+XLS_MAX_CELLS = 2_000_000  # a grid of 5,000 × 400, far beyond any return
+XLS_COLUMNS = 256  # the format's columns, A to IV
+_XLS_CELL_RECORDS = frozenset({0x0006, 0x00D6, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E})
+_XLS_ROW_OF_CELLS = frozenset({0x00BD, 0x00BE})  # MULRK, MULBLANK: a row's run of cells
+
+
+def xls_far_cell(data: bytes) -> tuple[int, int] | None:
+    """The cell (row, column, from 0) of an .xls sheet that takes its used area past what the
+    engine can hold (XLS_MAX_CELLS), or lies beyond the format's columns (no program saves
+    such a file); None when there is none. Every cell record of every sheet is looked at: a
+    quarter of a millisecond a return."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(data) as ole:
+            stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
+    except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
+        return None  # damaged: the engine says so when it opens the file
+    top = left = 1 << 32
+    bottom = right = -1
+    pos = 0
+    while pos + 8 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if kind == 0x0809:  # BOF: a sheet (or the globals) begins; its grid is its own
+            top = left = 1 << 32
+            bottom = right = -1
+        elif kind in _XLS_CELL_RECORDS or (kind in _XLS_ROW_OF_CELLS and size >= 6):
+            r, c = struct.unpack_from("<HH", stream, pos + 4)
+            last = struct.unpack_from("<H", stream, pos + 2 + size)[0] if kind in _XLS_ROW_OF_CELLS else c
+            top, bottom, left, right = min(top, r), max(bottom, r), min(left, c), max(right, last)
+            if max(c, last) >= XLS_COLUMNS or (bottom - top + 1) * (right - left + 1) > XLS_MAX_CELLS:
+                return r, max(c, last)  # the cell that took the area past what can be held
+        pos += 4 + size
+    return None
+
+
 # An XF record (0x00E0, twenty bytes) whose number format is a built-in percent (9: 0%, 10: 0.00%).
 # An XF record (0x00E0, 20 bytes) whose number format is a built-in percent (9, 10) or CJK date.
 _XLS_PERCENT_XF = re.compile(rb"\xe0\x00\x14\x00..[\x09\x0a\x1b-\x24\x32-\x3a]\x00", re.S)

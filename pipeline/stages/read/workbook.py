@@ -34,6 +34,7 @@ from .scans import (
     NO_FORMULAS,
     WINDOW_COLS,
     WINDOW_ROWS,
+    XLS_COLUMNS,
     Formulas,
     recalculated_on_load,
     scan_ods,
@@ -42,6 +43,7 @@ from .scans import (
     styles_shown_otherwise,
     unescape,
     untrusted_results,
+    xls_far_cell,
 )
 
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -86,6 +88,11 @@ def open_book(data: bytes, name: str = "") -> Book:
     if kind == "xls":
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("encrypted")
+        far = xls_far_cell(data)
+        if far is not None:
+            row, column = far
+            raise Unreadable("unreadable", f"第{row + 1}行第{column + 1}列有单元格，超出.xls格式的范围，文件已损坏"
+                             if column >= XLS_COLUMNS else f"单元格{cell_ref(row, column)}远在表格之外，整张工作表大到无法读取")
         return _open_calamine(data, xml_parts=None, by_sheet=scan_xls(data))
     from .textbooks import open_text_book
 
