@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from functools import partial
 from pathlib import Path
 
@@ -269,18 +270,22 @@ def check_upload(source: Source, data: bytes, unit: Unit, filename: str, form: F
 
 
 def check_uploads(uploads: list[Upload], form: Form, units: UnitList, guard: Guard, passwords: tuple[str, ...] = (),
-                  cache: ReadCache | None = None, **scheduling) -> list[Checked]:
+                  cache: ReadCache | None = None, *, dating: Dating | None = None, latest: date | None = None,
+                  **scheduling) -> list[Checked]:
     """Each upload's findings under its inbox name, with one more when the return is another
     unit's: its content names another county, or its own file name does and its content names
     nobody (read under the name the clerk gave it, it would count for that county). Such a
     file is refused whatever else it holds: the link it came by is this unit's alone.
     Uploads that arrive together are read and validated together (one validation costs about
-    as much for many returns as for one); each is judged by itself."""
+    as much for many returns as for one); each is judged by itself. `dating` and `latest` (the
+    latest 填报日期 of the rest of the inbox) date the uploads as the report run will."""
     files = check_files([u.source for u in uploads], {u.source.path: u.data for u in uploads}, form, units,
                         passwords=passwords, cache=cache, guard=guard, **scheduling)
-    # What resolve says of a file by itself (a 填报日期 in the future), as the report will say it.
+    # What resolve says of a file by itself (a 填报日期 in the future, or half a year before the
+    # round's), as the report will say it.
     judged: dict[str, list[Finding]] = {}
-    for f in gather(form, units, list(files.results), list(files.findings)).findings:
+    today = dating.today if dating else None
+    for f in gather(form, units, list(files.results), list(files.findings), today, dating, latest).findings:
         judged.setdefault(f.file, []).append(f)
     results = files.checked()
     return [_as_theirs(Checked(u.source, results[u.source.path].result,

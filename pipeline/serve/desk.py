@@ -25,7 +25,7 @@ from ..run.check import (
     with_findings,
 )
 from ..run.runner import Guard
-from ..spec.dates import dating
+from ..spec.dates import Dating, dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.resolve import county_of, with_warning_counts
@@ -122,12 +122,25 @@ class Desk:
                                     cache=self.cache, guard=guard, **self.scheduling)
             self.files |= fresh.checked()
         self.files = {s.path: self.files[s.path] for s in view.sources}
-        when = dating(date.today(), self.cutoff, self.rounds.name if self.rounds else "")
-        roster, findings = choose(assembled(list(view.sources), self.files), self.form, self.units, guard, when)
+        roster, findings = choose(assembled(list(view.sources), self.files), self.form, self.units, guard,
+                                  self.dating())
         extra = self._across_standing(roster)
         self.state = Standing(dict(self.files), with_warning_counts(roster, extra), (*findings, *extra),
                               version_counts(self.inbox), _parts(self.files))
         self.log_faults(guard)
+
+    def dating(self) -> Dating:
+        """How a 填报日期 is dated here, as the report run dates it: today, the settings' cutoff,
+        the round's year."""
+        return dating(date.today(), self.cutoff, self.rounds.name if self.rounds else "")
+
+    def latest_filed(self) -> date | None:
+        """The latest 填报日期 of the inbox's returns as last judged (an upload's stale date is
+        measured against it when the settings give no cutoff, as the report run measures it)."""
+        today = date.today()
+        dates = [c.result.ret.filed_on for c in (self.state.checked.values() if self.state else ())
+                 if c.result.ret is not None and c.result.ret.filed_on and c.result.ret.filed_on <= today]
+        return max(dates, default=None)
 
     def _to_check(self, sources: list[Source]) -> list[Source]:
         """The files new or changed since the last look; and the other files of a return
@@ -227,7 +240,8 @@ class Desk:
             name = free_name(self.inbox, item.unit, when, upload_suffix(item.filename, item.data[:8]), taken)
             taken.add(name)
             plans.append(Upload(staged_source(name, item.data, when.timestamp()), item.data, item.unit, item.filename))
-        checks = check_uploads(plans, self.form, self.units, guard, self.passwords, self.cache, **self.scheduling)
+        checks = check_uploads(plans, self.form, self.units, guard, self.passwords, self.cache, dating=self.dating(),
+                               latest=self.latest_filed(), **self.scheduling)
         checked_at = datetime.now().strftime(STAMP)
         outcomes: dict[int, Outcome] = {}
         taken_in: list[Taken] = []

@@ -54,11 +54,12 @@ class Decision:
 
 
 def gather(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
-           today: date | None = None, dating: Dating | None = None) -> Gathered:
+           today: date | None = None, dating: Dating | None = None, latest: date | None = None) -> Gathered:
     """A 填报日期 written without its year is completed (`dating`: the run's date, the report's
     cutoff, the round's year). One after `today` (the run's date) is a slip of the keyboard
     (2061 for 2016): it is said, and ranks as no date, so that it never outranks the county's
-    corrected return."""
+    corrected return. `latest`: the latest 填报日期 of the rest of the inbox, when `results`
+    are only part of it (an upload), which a stale date is measured against as in a run."""
     today = today or date.today()
     dating = dating or Dating(today)
     results = [_completed(r, dating) for r in results]
@@ -69,7 +70,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     ), *(
         form.finding("date-missing", file=r.source.path, county=r.ret.county_code)
         for r in results if r.ret is not None and r.ret.filed_on is None and r.ret.filed_month_day
-    ), *_stale(form, results, dating.cutoff, today)]
+    ), *_stale(form, results, dating.cutoff, today, latest)]
     by_county: dict[str, list[ReadResult]] = {}
     unassigned = []
     for r in results:
@@ -92,12 +93,14 @@ SAME_TIME = 2.0  # seconds: FAT and zip keep modification times to two seconds
 STALE_DAYS = 180  # a return filed this long before the round's date is an earlier round's
 
 
-def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: date) -> list[Finding]:
+def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: date,
+           latest: date | None = None) -> list[Finding]:
     """Returns filed half a year or more before the round's date (its cutoff, or else the latest
-    填报日期 of the inbox): last year's file sent again, whose figures would stand for this
-    round's. Said, so that the county checks; its figures are summed as they are."""
+    填报日期 of the inbox, `latest` standing for the files not among `results`): last year's
+    file sent again, whose figures would stand for this round's. Said, so that the county
+    checks; its figures are summed as they are."""
     dated = [r for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on <= today]
-    reference = cutoff or max((r.ret.filed_on for r in dated), default=None)
+    reference = cutoff or max([*(r.ret.filed_on for r in dated), *([latest] if latest else [])], default=None)
     if reference is None:
         return []
     before = reference - timedelta(days=STALE_DAYS)

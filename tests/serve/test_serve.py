@@ -482,6 +482,37 @@ def test_two_uploads_in_one_second_are_judged_under_the_names_they_are_stored_as
     assert desk.standing_findings(unit.code) == list(second.checked.findings)
 
 
+@pytest.mark.parametrize("cutoff, measured_against", [
+    ("", "本期其他报表的填报日期（最晚为2016年12月"),  # the inbox's latest 填报日期
+    ("2016年12月31日", "本期截止日期（2016年12月31日）"),
+])
+def test_last_years_return_is_said_to_be_stale_at_upload_as_the_report_says_it(tmp_path, form, units, settings,
+                                                                              cutoff, measured_against):
+    """A 填报日期 half a year before the round's (the settings' cutoff, else the inbox's
+    latest): the page measures an upload against the rest of the inbox, as the run will."""
+    import shutil
+    from dataclasses import replace
+    from datetime import date
+
+    from pipeline.serve.desk import Desk
+    from tests.builders import EXAMPLE
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    desk = Desk(inbox, form, units, cutoff=cutoff)
+    desk.refresh()
+    unit = units.by_code("620102")
+    data = workbook_bytes(build_return(form, unit, clean_rows(), filed_on=date(2015, 12, 3)))
+    outcome = desk.submit(unit, "城关区.xlsx", data)
+    assert outcome.status == "accepted"
+    stale = [f for f in outcome.checked.findings if f.rule == "date-stale"]
+    assert [(f.severity.value, f.file) for f in stale] == [("warning", outcome.stored)]
+    assert measured_against in stale[0].message
+    run = build_run(inbox, replace(settings, cutoff=cutoff), form=form, units=units)
+    assert [f.message for f in run.findings if f.rule == "date-stale"] == [stale[0].message]
+
+
 def test_a_filing_date_in_the_future_is_said_at_upload_as_the_report_says_it(served, form, units, settings, tmp_path):
     from datetime import date
 
