@@ -34,7 +34,8 @@ class Intake:
     view: InboxView
     reading: Reading
     discover: float  # seconds: the form, the unit list, the view
-    read_started: float  # perf_counter() when the reading's clock started (the cache's loading)
+    loading: float  # seconds: the read cache's loading, counted with the reading
+    read_started: float  # perf_counter() when the readers started, less the cache's loading
 
 
 def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = None, units: UnitList | None = None,
@@ -66,4 +67,4 @@ def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = 
     discover += time.perf_counter() - t
     read_started = time.perf_counter() - loading
     reading = start_reading(list(view.readable()), view.data, form, units, settings.passwords, cache)
-    return Intake(form, units, hashes, cache, cache_key, view, reading, discover, read_started)
+    return Intake(form, units, hashes, cache, cache_key, view, reading, discover, loading, read_started)

@@ -130,7 +130,9 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     # a fresh outbox does not compile them again (a sixteenth of a second).
     keep_compiled_templates(compiled_templates(CACHE / "templates", template_fingerprint()) if cache_dir else None)
     timings["discover"] = intake.discover + time.perf_counter() - t
-    t = intake.read_started  # the reading's clock
+    # The reading's clock: from the readers' start when they read while this process loaded
+    # the rest of the program; from now when the files are read here (the loading is not theirs).
+    t = intake.read_started if intake.reading.apart else time.perf_counter() - intake.loading
     # The helpers import what they need on the core this process leaves free: the checker
     # (pandera) first when a few returns are new and read here, since this process waits for
     # its findings before it can total; the Word helper (docxtpl) now when nothing is to be
