@@ -9,7 +9,9 @@ for, loads meanwhile in a helper, and a reader would gain nothing.)
 
 A reader that dies (the system killed it, the spreadsheet engine crashed) costs only the
 batch it was reading: those files are read again one at a time, each in a process of its own,
-so that a file that kills its process is that file's `internal-error` alone.
+so that a file that kills its process is that file's `internal-error` alone. Batches no reader
+took, when every reader has died, go to new readers: once readers read, a file that kills the
+process reading it never reaches this one.
 """
 
 from __future__ import annotations
