@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -38,8 +39,8 @@ def stop_children() -> None:
         child.kill()
 
 
-def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
-                  may_fork: bool = False) -> Callable[[], T | None]:
+def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True, may_fork: bool = False,
+                  patience: float | None = None) -> Callable[[], T | None]:
     """Start fn(*args) in a forked copy of this process; the function returned waits for its
     result. The copy shares this process's memory as it was, so handing it the run's tables
     costs nothing. Where processes cannot be forked, fn runs when its result is asked for.
@@ -48,7 +49,8 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
     `may_fork`: fn may start copies of its own (a daemon process may not): the copy is then no
     daemon, and ends with this process all the same (die_with_parent). The function returned
     may be handed to a later copy of this process, which then waits for the result instead (once:
-    the result is read from the pipe by whoever asks first)."""
+    the result is read from the pipe by whoever asks first). `patience`: seconds the copy has,
+    from its start, before it is killed and counted lost (a file that loops for ever)."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
@@ -60,13 +62,14 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True,
     process.start()
     send.close()
     starter = os.getpid()
+    deadline = time.monotonic() + patience if patience is not None else None
 
     def wait() -> T:
         # Asked in a later copy of this process (a sibling of the copy), the pipe alone tells
         # whether the copy is still there: it closes when the copy ends.
         mine = os.getpid() == starter
         try:
-            kind, value = _receive(receive, process if mine else None)
+            kind, value = _receive(receive, process if mine else None, deadline if mine else None)
         except EOFError:
             kind, value = "lost", None
         finally:
@@ -95,11 +98,16 @@ def widen(conn) -> None:
         pass
 
 
-def _receive(conn, process):
+def _receive(conn, process, deadline: float | None = None):
     """The next message from a child, or EOFError once the child is gone without sending it
-    (killed by the system, say): the work is then done here rather than waited for forever."""
+    (killed by the system, say): the work is then done here rather than waited for forever.
+    Past `deadline` (time.monotonic()) the child is killed, and gone."""
     while not conn.poll(0.5):
         if process is not None and not process.is_alive() and not conn.poll(0):
+            raise EOFError
+        if deadline is not None and time.monotonic() > deadline and process is not None:
+            process.kill()
+            process.join(timeout=1)
             raise EOFError
     return conn.recv()
 

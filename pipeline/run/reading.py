@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -39,7 +40,12 @@ PARALLEL_FROM = 200  # new files; below this, starting readers costs more than i
 # The batches' numbers, four bytes each, must fit in a pipe of one page (4 KB), the least the
 # system gives: they are written before any reader could take one.
 MAX_BATCHES = 1024
+# Seconds a reader may go without answering (a batch of files takes a second or two), and a
+# file read alone may take, before its process is stopped: a file that loops for ever (the
+# engine, or a pattern meeting crafted text) costs its own file, not the run.
+PATIENCE = 120.0
 LOST = "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。"
+TOO_LONG = "读取本文件超过{seconds:.0f}秒仍未完成，读取它的进程已被停止。"
 
 Reader = Callable[[list[tuple[Source, bytes]]], list[ReadResult]]
 
@@ -228,16 +234,21 @@ class _Readers:
         from multiprocessing.connection import wait
 
         open_pipes = list(self.pipes)
+        heard = dict.fromkeys(open_pipes, time.monotonic())
         while open_pipes:
-            for conn in wait(open_pipes):
+            for conn in wait(open_pipes, timeout=min(PATIENCE, 5.0)):
                 try:
                     b, answers = conn.recv()
                 except (EOFError, OSError):
                     open_pipes.remove(conn)
                     conn.close()
                     continue
+                heard[conn] = time.monotonic()
                 self.received.add(b)
                 yield self.batches[b], answers
+            for conn in open_pipes:  # a reader silent too long: stopped, its batch read alone
+                if time.monotonic() - heard[conn] > PATIENCE:
+                    self.processes[self.pipes.index(conn)].kill()
         for p in self.processes:
             p.join(timeout=1)
 
@@ -320,8 +331,11 @@ def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[st
         except BaseException as error:  # noqa: BLE001
             return "fault", fault_text(error)
 
-    answer = in_background(read, here_if_lost=False)()
-    return answer if answer is not None else ("fault", LOST)
+    started = time.monotonic()
+    answer = in_background(read, here_if_lost=False, patience=PATIENCE)()
+    if answer is None:
+        return "fault", TOO_LONG.format(seconds=PATIENCE) if time.monotonic() - started >= PATIENCE else LOST
+    return answer
 
 
 def fault_text(error: BaseException) -> str:

@@ -10,6 +10,7 @@ findings and figures are exactly those of a run without the fault.
 from __future__ import annotations
 
 import shutil
+import time
 from datetime import datetime
 
 import pytest
@@ -239,6 +240,34 @@ def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_pro
     assert run.files["internal-errors.log"].decode("utf-8").count("进程意外终止") == 3
     lost = {f.county_code for f in run.findings if f.rule == "internal-error"}
     for code in {u.code for u in clean.roster.units} - lost:
+        assert figures(run, code) == figures(clean, code), code
+
+
+def test_a_file_whose_reading_never_ends_costs_its_county_alone(settings, monkeypatch):
+    """A file that loops for ever in its reader (the engine, or a pattern meeting crafted
+    text): the reader, silent past PATIENCE, is stopped; the file, read alone, is stopped
+    again past PATIENCE, and is its county's internal-error; every other county is read."""
+    import os
+
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PATIENCE", 1.0)
+    real = reading_module.read_sources
+    main = os.getpid()
+
+    def endless(items, *a, **k):
+        if os.getpid() != main and any(s.path == TARGET_FILE for s, _ in items):
+            time.sleep(600)
+        return real(items, *a, **k)
+
+    monkeypatch.setattr(reading_module, "read_sources", endless)
+    clean = build_run(EXAMPLE, settings)
+    started = time.monotonic()
+    run = build_run(EXAMPLE, settings)
+    assert time.monotonic() - started < 60
+    faults = [f for f in run.findings if f.rule == "internal-error"]
+    assert [(f.county_code, f.severity.value, f.file) for f in faults] == [(TARGET, "error", TARGET_FILE)]
+    assert "读取本文件超过1秒仍未完成" in run.files["internal-errors.log"].decode("utf-8")
+    for code in {u.code for u in clean.roster.units} - {TARGET}:
         assert figures(run, code) == figures(clean, code), code
 
 
