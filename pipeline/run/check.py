@@ -284,8 +284,7 @@ def check_uploads(uploads: list[Upload], form: Form, units: UnitList, guard: Gua
     # What resolve says of a file by itself (a 填报日期 in the future, or half a year before the
     # round's), as the report will say it.
     judged: dict[str, list[Finding]] = {}
-    today = dating.today if dating else None
-    for f in gather(form, units, list(files.results), list(files.findings), today, dating, latest).findings:
+    for f in gather(form, units, list(files.results), list(files.findings), dating=dating, latest=latest).findings:
         judged.setdefault(f.file, []).append(f)
     results = files.checked()
     return [_as_theirs(Checked(u.source, results[u.source.path].result,

@@ -50,11 +50,11 @@ def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = 
 
     # The read cache is loaded first, so that the view takes only the bytes it has not read;
     # its loading is counted with the reading.
-    read_started = time.perf_counter()
+    t = time.perf_counter()
     secrets = hashlib.sha256("\0".join(settings.passwords).encode()).hexdigest()[:8]
     cache_key = f"{form.fingerprint}-{units.fingerprint}-{secrets}-{reader_fingerprint()}"
     cache = ReadCache(cache_dir, cache_key)
-    loading = time.perf_counter() - read_started
+    loading = time.perf_counter() - t
 
     t = time.perf_counter()
     if isinstance(inbox, InboxView):

@@ -66,8 +66,8 @@ class Reading:
                 self.known[i] = hit
             else:
                 self.todo.append(i)
-        self.workers = workers
-        self.readers = _Readers.start(self, self.todo) if workers and self.todo else None
+        self.workers = workers  # reader processes to start for many new files; 0: read here
+        self.readers = _Readers.start(self, self.todo) if workers and len(self.todo) >= PARALLEL_FROM else None
 
     @property
     def apart(self) -> bool:
@@ -159,10 +159,9 @@ def start_reading(readable: list[Source], data: dict[str, bytes], form: Form, un
     submission page's worker process, which keeps reading within limits)."""
     import multiprocessing as mp
 
-    new = sum(1 for s in readable if not cache.has(s))
     workers = min(os.cpu_count() or 1, 8)
-    many = reader is None and new >= PARALLEL_FROM and workers > 1 and "fork" in mp.get_all_start_methods()
-    return Reading(readable, data, form, units, passwords, cache, reader, workers if many else 0)
+    can_fork = reader is None and workers > 1 and "fork" in mp.get_all_start_methods()
+    return Reading(readable, data, form, units, passwords, cache, reader, workers if can_fork else 0)
 
 
 def read_all(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList, passwords: tuple[str, ...],
