@@ -24,7 +24,7 @@ def prepare_docx() -> None:
     import docx.oxml.ns  # noqa: F401
     import docxtpl  # noqa: F401
 
-    from . import charts, zips  # noqa: F401
+    from . import charts, xlsx_writer, zips  # noqa: F401  (xlsx_writer: the charts' own workbooks)
 
 
 def for_word(report: Report) -> Report:
@@ -354,7 +354,7 @@ def properties(document, report: Report) -> None:
         made = report.made if report.made.tzinfo else report.made.astimezone()
         props.created = props.modified = made.astimezone(UTC).replace(tzinfo=None)
     app = next(p for p in document.part.package.iter_parts() if p.partname == "/docProps/app.xml")
-    from xml.sax.saxutils import escape
+    from .xlsx_writer import escape
 
     app._blob = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                  '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties" '
