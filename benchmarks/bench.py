@@ -180,14 +180,20 @@ def child(inbox: str, outbox: str, form_path: str) -> None:
 
     gc.disable()  # as `python -m pipeline report` does: the process ends with the run (cli.report)
     settings = replace(load_settings(None, CheckedSettings()), form_path=Path(form_path))  # as the command line does
-    # As run/command does: the reading starts, then the rest of the program loads meanwhile.
+    # As run/command does: the reading starts, then the rest of the program loads meanwhile,
+    # pandas first, then the checker forked for a few new returns, then the report's modules.
     intake = take_in(Path(inbox), settings, cache_dir=Path(outbox) / ".cache")
     t = time.perf_counter()
+    from pipeline.run.processes import Helper
+    from pipeline.run.runner import start_checker
+
+    checker = Helper()
+    start_checker(checker, intake.to_read, intake.reading.many)
     from pipeline.run.report import build_run
     from pipeline.store.outbox import write_outputs
 
     t_import += time.perf_counter() - t
-    run = build_run(intake, settings, cache_dir=Path(outbox) / ".cache")
+    run = build_run(intake, settings, cache_dir=Path(outbox) / ".cache", checker=checker)
     t = time.perf_counter()
     write_outputs(Path(outbox), run.files, stamp=None)
     timings = dict(run.timings) | {"write": time.perf_counter() - t, "import": t_import}

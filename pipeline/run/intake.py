@@ -37,6 +37,11 @@ class Intake:
     loading: float  # seconds: the read cache's loading, counted with the reading
     read_started: float  # perf_counter() when the readers started, less the cache's loading
 
+    @property
+    def to_read(self) -> int:
+        """The readable files the read cache does not hold: the run's new returns."""
+        return sum(1 for s in self.view.readable() if not self.cache.has(s))
+
 
 def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = None, units: UnitList | None = None,
             cache_dir: Path | None = None) -> Intake:

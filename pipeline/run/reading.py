@@ -1,11 +1,14 @@
-"""Reading the returns: here, or in forked reader processes that each take the next batch of
-files as they finish one.
+"""Reading the returns: in forked reader processes that each take the next batch of files as
+they finish one; here only where processes cannot be forked, or when the caller reads within
+a process of its own already (the submission page's worker).
 
 A report run started from the command line starts its readers before the rest of the program
 is loaded (run/command.py): pandas, pandera and the report's modules then load in this process,
 half a second, while the readers read. So this module, and everything it imports, stays clear
-of them. (A few files are read here, after the loading: pandera, which validating them waits
-for, loads meanwhile in a helper, and a reader would gain nothing.)
+of them. Many new files get a reader per core; a few (one county resent, or the 87 of a
+province) get one: it reads them while this process loads pandas, on the core this process
+leaves free, so it costs the run nothing, and a file that kills its reader or never ends costs
+that file alone however few the files are.
 
 A reader that dies (the system killed it, the spreadsheet engine crashed) costs only the
 batch it was reading: those files are read again one at a time, each in a process of its own,
@@ -36,7 +39,7 @@ from .processes import die_with_parent, in_background, widen
 if TYPE_CHECKING:
     from .runner import Guard
 
-PARALLEL_FROM = 200  # new files; below this, starting readers costs more than it saves
+PARALLEL_FROM = 200  # new files; from this many, a reader per core (fewer are read by one)
 # The batches' numbers, four bytes each, must fit in a pipe of one page (4 KB), the least the
 # system gives: they are written before any reader could take one.
 MAX_BATCHES = 1024
@@ -52,7 +55,7 @@ Reader = Callable[[list[tuple[Source, bytes]]], list[ReadResult]]
 
 class Reading:
     """The readable files of a run being read: those the cache knew are read already; the
-    rest by forked readers under way, or here when results() is asked."""
+    rest by forked readers under way, or (`workers` 0) here when results() is asked."""
 
     def __init__(self, readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
                  passwords: tuple[str, ...], cache: ReadCache, reader: Reader | None, workers: int) -> None:
@@ -66,13 +69,19 @@ class Reading:
                 self.known[i] = hit
             else:
                 self.todo.append(i)
-        self.workers = workers  # reader processes to start for many new files; 0: read here
-        self.readers = _Readers.start(self, self.todo) if workers and len(self.todo) >= PARALLEL_FROM else None
+        self.workers = workers  # readers to start for many new files; 0: read here
+        self.readers = _Readers.start(self, self.todo) if workers and self.todo else None
+        self.many = self.readers is not None and self.readers.count > 1
 
     @property
     def apart(self) -> bool:
-        """Read by reader processes: this process is free until it asks for the results."""
+        """Read by reader processes: this process never reads a file."""
         return self.readers is not None
+
+    def readers_for(self, todo: list[int]) -> int:
+        """A reader per core for many files; one for a few, which it reads while this process
+        loads the rest of the program: two would take that core from the loading."""
+        return self.workers if len(todo) >= PARALLEL_FROM else 1
 
     def close(self) -> None:
         """End the readers and free their pipes, results asked for or not: a run that fails
@@ -153,14 +162,14 @@ class Reading:
 
 def start_reading(readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
                   passwords: tuple[str, ...], cache: ReadCache, *, reader: Reader | None = None) -> Reading:
-    """Start reading `readable` (their bytes in `data`, as the inbox view holds them): many new
-    files are read by a reader process per core, started now; fewer are read here, when the
-    results are asked for. `reader`, when given, reads here instead of read_sources (the
-    submission page's worker process, which keeps reading within limits)."""
+    """Start reading `readable` (their bytes in `data`, as the inbox view holds them) by reader
+    processes started now: one per core for many new files, one for a few. `reader`, when
+    given, reads here, when the results are asked for, instead of read_sources (the submission
+    page's worker process, which keeps reading within limits and is a process apart itself)."""
     import multiprocessing as mp
 
     workers = min(os.cpu_count() or 1, 8)
-    can_fork = reader is None and workers > 1 and "fork" in mp.get_all_start_methods()
+    can_fork = reader is None and "fork" in mp.get_all_start_methods()
     return Reading(readable, data, form, units, passwords, cache, reader, workers if can_fork else 0)
 
 
@@ -185,7 +194,7 @@ class _Readers:
     def start(cls, reading: Reading, todo: list[int]) -> _Readers | None:
         """Readers for the files at `todo`; None when the system would not start them (out of
         processes): the files are then read here, as where processes cannot be forked."""
-        readers = cls(reading, todo)
+        readers = cls(reading, todo, reading.readers_for(todo))
         try:
             readers.fork(reading)
         except OSError:
@@ -193,9 +202,9 @@ class _Readers:
             return None
         return readers
 
-    def __init__(self, reading: Reading, todo: list[int]) -> None:
-        workers = reading.workers
-        chunk = max(1, min(STAGE_FILES, len(todo) // (workers * 8)), -(-len(todo) // MAX_BATCHES))
+    def __init__(self, reading: Reading, todo: list[int], count: int) -> None:
+        self.count = count
+        chunk = max(1, min(STAGE_FILES, len(todo) // (count * 8)), -(-len(todo) // MAX_BATCHES))
         self.batches = [todo[k:k + chunk] for k in range(0, len(todo), chunk)]
         self.received: set[int] = set()
         self.queue, queued = os.pipe()
@@ -211,7 +220,7 @@ class _Readers:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork")
-        pipes = [ctx.Pipe(duplex=False) for _ in range(reading.workers)]
+        pipes = [ctx.Pipe(duplex=False) for _ in range(self.count)]
         self.pipes = [receive for receive, _ in pipes]
         for _, send in pipes:
             # A reader answers while this process is still loading the program: a pipe of a
@@ -242,6 +251,8 @@ class _Readers:
                     open_pipes.remove(conn)
                     conn.close()
                     continue
+                if b is None:
+                    raise answers  # what means stop (errors.STOP), met in a reader, stops the run
                 heard[conn] = time.monotonic()
                 self.received.add(b)
                 yield self.batches[b], answers
@@ -290,9 +301,12 @@ def _reader(k: int, pipes: list, parent: int, queue: int, job: tuple) -> None:
             send.close()
     send = pipes[k][1]
     readable, data, form, units, passwords, batches = job
-    while len(taken := os.read(queue, 4)) == 4:
-        b = int.from_bytes(taken, "little")
-        send.send((b, _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)))
+    try:
+        while len(taken := os.read(queue, 4)) == 4:
+            b = int.from_bytes(taken, "little")
+            send.send((b, _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)))
+    except STOP as stop:
+        send.send((None, stop))  # never taken for a file's fault: the run stops, as it would here
     send.close()
 
 
@@ -322,11 +336,11 @@ def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[st
                 data: dict[str, bytes]) -> tuple[str, ReadResult | str]:
     """One file read in a forked process of its own: if it kills that process, it is this
     file's fault alone."""
-    def read() -> tuple[str, ReadResult | str]:
+    def read() -> tuple[str, ReadResult | str | BaseException]:
         try:
             return "ok", read_sources([(source, data[source.path])], form, units, passwords)[0]
-        except STOP:
-            raise
+        except STOP as stop:
+            return "stop", stop
         except BaseException as error:  # noqa: BLE001
             return "fault", fault_text(error)
 
@@ -334,6 +348,8 @@ def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[st
     answer = in_background(read, here_if_lost=False, patience=PATIENCE)()
     if answer is None:
         return "fault", TOO_LONG.format(seconds=PATIENCE) if time.monotonic() - started >= PATIENCE else LOST
+    if answer[0] == "stop":
+        raise answer[1]
     return answer
 
 

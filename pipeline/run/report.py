@@ -44,7 +44,7 @@ from ..store.rounds import RoundPlan, read_previous, same_form, same_scope, snap
 from .check import check
 from .intake import Intake, take_in
 from .processes import Helper, in_background
-from .runner import VALIDATE_APART_UP_TO, Guard, Incident
+from .runner import Guard, Incident, start_checker
 from .workbooks import fresh_blocks, made_by_the_workbooks_process
 
 LOG = "internal-errors.log"
@@ -86,19 +86,21 @@ def build_run(
     scope: Scope | None = None,
     made: datetime | None = None,
     remade: int = 0,
+    checker: Helper | None = None,
 ) -> Run:
     """Every output of a run, as bytes, from the inbox (a folder, viewed now, or a view taken),
     or from the start a caller took of it (run/intake: its reading already under way).
     `scope`: one city's run (spec/scope.city); default the province's. `made`: when the run was
     made, for the Word report's properties (default: the round's time; none without a round, so
     that equal inputs give equal bytes); `remade`: how many times this round was made before
-    (validation.html says it was made again)."""
+    (validation.html says it was made again). `checker`: the helper that validates a few new
+    returns, started by the caller (runner.start_checker), which the run then ends."""
     # A run makes hundreds of thousands of small objects and no reference cycles worth
     # collecting; the cyclic collector would otherwise rescan them over and over (it more
     # than quintupled the time to take results back from the worker processes).
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    word, checker = Helper(), Helper()
+    word, checker = Helper(), checker or Helper()
     intake = inbox if isinstance(inbox, Intake) else take_in(inbox, settings, form=form, units=units,
                                                              cache_dir=cache_dir)
     try:
@@ -134,20 +136,20 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     # the rest of the program; from now when the files are read here (the loading is not theirs).
     t = intake.read_started if intake.reading.apart else time.perf_counter() - intake.loading
     # The helpers import what they need on the core this process leaves free: the checker
-    # (pandera) first when a few returns are new and read here, since this process waits for
-    # its findings before it can total; the Word helper (docxtpl) now when nothing is to be
-    # checked, after the checker's findings when something is, and after the reader processes
-    # when they read. Two importing at once beside this process took half as long again each.
-    # While reader processes read, this process, which would only wait for them, loads pandera
-    # itself: a checker would load pandas a second time.
-    to_read = sum(1 for s in view.readable() if not cache.has(s))
-    apart = intake.reading.apart
-    if apart:
+    # (pandera) first when a few returns are new, since this process waits for its findings
+    # before it can total (and meanwhile takes the reader's results and builds the tables);
+    # the Word helper (docxtpl) now when nothing is to be checked, after the checker's findings
+    # when something is, and after the readers when many read. Two importing at once beside
+    # this process took half as long again each. While a reader per core reads, this process,
+    # which would only wait for them, loads pandera itself: a checker would load pandas a
+    # second time.
+    to_read = intake.to_read
+    many = intake.reading.many
+    if many:
         prepare_validation()
-    elif 0 < to_read <= VALIDATE_APART_UP_TO:
-        checker.start(prepare_validation)
+    start_checker(checker, to_read, many)  # started already when the command line has
     start_word = partial(word.start, prepare_docx)
-    if not checker.started and not apart:
+    if not checker.started and not many:
         start_word()
 
     read_at: list[float] = []  # when the reading ended: validating (and choosing) starts there
@@ -155,7 +157,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     def after_reading(fresh: int) -> None:
         read_at.append(time.perf_counter())
         timings["read"] = read_at[0] - t
-        if apart and not checker.started:
+        if many and not checker.started:
             start_word()
 
     # Many new returns (a first run): their township rows of consolidated.xlsx are made by a copy

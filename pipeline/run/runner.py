@@ -24,7 +24,7 @@ from ..model import Finding, ReadResult, Severity
 from ..spec.form import Form
 from ..spec.units import UnitList
 from ..stages.tabulate import Tables, tabulate
-from ..stages.validate import validate
+from ..stages.validate import prepare_validation, validate
 from ..store.cache import ReadCache
 from .processes import Helper, in_background
 
@@ -127,15 +127,24 @@ class Guard:
 VALIDATE_APART_UP_TO = 500  # new returns; more are validated here, on the tables already built
 
 
+def start_checker(checker: Helper, new: int, many: bool) -> None:
+    """Start `checker` loading pandera (a fifth of a second) when a few new returns (`new`)
+    will be validated apart (start_validation); not when a reader per core reads them
+    (`many`): this process, which only waits for its readers, then loads pandera itself."""
+    if not many and 0 < new <= VALIDATE_APART_UP_TO and not checker.started:
+        checker.start(prepare_validation)
+
+
 def start_validation(form: Form, results: list[ReadResult], cache: ReadCache, guard: Guard,
                      units: UnitList, checker: Helper | None = None) -> Callable[[Tables], list[Finding]]:
     """Validation findings for every return: from the cache for content validated before,
     fresh for the rest (all in one validation per sheet type, as ever).
 
-    A few new returns (one county resent) are validated apart while this process tabulates
-    every return: by `checker` when it was started (it has imported pandera, a fifth of a
-    second, while the files were read), else by a forked copy. A validation that raises is
-    run again half by half: a return that fails alone gets its `internal-error`."""
+    A few new returns (one county resent, or a province's first run) are validated apart:
+    by `checker` when it was started (it has imported pandera, a fifth of a second, while
+    this process took the files' results and built the tables), else by a forked copy, so
+    that this process need not load pandera for them. A validation that raises is run again
+    half by half: a return that fails alone gets its `internal-error`."""
     known = [cache.checked(r.source) for r in results]
     todo = [i for i, found in enumerate(known) if found is None]
     apart = None

@@ -32,6 +32,12 @@ class Injected(RuntimeError):
     """The fault: raised only for the target county."""
 
 
+# The bundled example's 87 returns are a few files, read by one reader; with PARALLEL_FROM
+# lowered they stand for many, read by a reader per core.
+READERS = pytest.mark.parametrize("parallel_from", [reading_module.PARALLEL_FROM, 2],
+                                  ids=["one reader", "a reader per core"])
+
+
 def warned_rows() -> list[dict]:
     """A return with a warning only (household visits below 99%): included, workbook sent back."""
     rows = clean_rows()
@@ -175,8 +181,9 @@ def test_a_fault_in_the_returned_workbooks_上报说明_line_sends_the_workbook_
     monkeypatch.setattr(returned, "_explanation_cell", real)
 
 
+@READERS
 @pytest.mark.parametrize("dies", ["its reader", "every reader"])
-def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch, dies):
+def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch, dies, parallel_from):
     """Files read by reader processes: a reader killed while it reads one file costs that file
     alone. Its batch is read again one file at a time, each in a process of its own; the
     batches no reader took, when every reader has died (the system killed them all), are read
@@ -186,7 +193,7 @@ def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, mon
 
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE, inbox)
-    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
     real = reading_module.read_sources
     died = tmp_path / "died"
 
@@ -210,15 +217,18 @@ def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, mon
         assert figures(run, code) == figures(clean, code), code
 
 
-def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_process(tmp_path, settings, monkeypatch):
+@READERS
+def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_process(tmp_path, settings, monkeypatch,
+                                                                                     parallel_from):
     """Three files that kill whatever process reads them (the engine aborting on a crafted
-    .xls), two readers: each reader dies on one, and the batches neither took go to new
-    readers, never to the run's process, which such a file would kill with the run. Each of
-    the three is its own file's internal-error; every other county is read."""
+    .xls), against one reader (a few files) or two: each reader dies on one, and the batches
+    none took go to new readers, never to the run's process, which such a file would kill
+    with the run. Each of the three is its own file's internal-error; every other county is
+    read."""
     import os
     import signal
 
-    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
     monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 2)
     files = sorted(p.name for p in EXAMPLE.iterdir() if p.suffix == ".xlsx")
     deadly = {files[5], files[40], files[80]}
@@ -243,13 +253,14 @@ def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_pro
         assert figures(run, code) == figures(clean, code), code
 
 
-def test_a_file_whose_reading_never_ends_costs_its_county_alone(settings, monkeypatch):
+@READERS
+def test_a_file_whose_reading_never_ends_costs_its_county_alone(settings, monkeypatch, parallel_from):
     """A file that loops for ever in its reader (the engine, or a pattern meeting crafted
     text): the reader, silent past PATIENCE, is stopped; the file, read alone, is stopped
     again past PATIENCE, and is its county's internal-error; every other county is read."""
     import os
 
-    monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
     monkeypatch.setattr(reading_module, "PATIENCE", 1.0)
     real = reading_module.read_sources
     main = os.getpid()

@@ -29,19 +29,28 @@ def test_cache_gives_the_same_run_and_reads_only_what_changed(tmp_path, settings
     first = build_run(inbox, settings, cache_dir=cache)
     assert list(cache.glob("reads-*.pickle"))
 
-    reads = []
+    # The files are read in a reader process: each read is noted in a file, which this one reads.
+    log = tmp_path / "reads.log"
     real = reading_module.read_sources
-    monkeypatch.setattr(reading_module, "read_sources",
-                        lambda *a, **k: reads.extend(s.path for s, _ in a[0]) or real(*a, **k))
+
+    def noted(items, *rest, **options):
+        with open(log, "a", encoding="utf-8") as f:
+            f.writelines(f"{s.path}\n" for s, _ in items)
+        return real(items, *rest, **options)
+
+    def reads() -> list[str]:
+        return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+    monkeypatch.setattr(reading_module, "read_sources", noted)
     again = build_run(inbox, settings, cache_dir=cache)
-    assert reads == []  # every file served from the cache
+    assert reads() == []  # every file served from the cache
     for name in ("totals.csv", "findings.csv", "roster.csv", "report.html", "consolidated.xlsx"):
         assert plain.files[name] == first.files[name] == again.files[name], name
 
     rows = clean_rows()
     (inbox / "620102_城关区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), rows)))
     changed = build_run(inbox, settings, cache_dir=cache)
-    assert reads == ["620102_城关区.xlsx"]
+    assert reads() == ["620102_城关区.xlsx"]
     lanzhou = changed.totals.counties.loc["620102"]
     assert int(lanzhou["villages_total"]) == sum(r["villages_total"] for r in rows)
 
@@ -104,16 +113,17 @@ def test_readers_take_the_next_batch_until_none_is_left(tmp_path, settings, monk
     assert all(per_reader[held_up] < n for pid, n in per_reader.items() if pid != held_up), per_reader
 
 
-def test_the_command_starts_its_readers_before_loading_pandas(tmp_path):
-    """`make report` reads many returns while the rest of the program loads: the readers are
+@pytest.mark.parametrize("parallel_from", [reading_module.PARALLEL_FROM, 2], ids=["one reader", "a reader per core"])
+def test_the_command_starts_its_readers_before_loading_pandas(tmp_path, parallel_from):
+    """`make report` reads the returns while the rest of the program loads: the readers are
     started before pandas, pandera or the report's modules are imported (half a second), and a
-    heavy import added to the way there would show here. (PARALLEL_FROM lowered: the bundled
-    example's 87 returns stand for many.)"""
+    heavy import added to the way there would show here. The bundled example's 87 returns are
+    a few files, read by one reader; with PARALLEL_FROM lowered they stand for many."""
     code = (
         "import sys\n"
         "from pipeline import cli\n"
         "from pipeline.run import intake, reading\n"
-        "reading.PARALLEL_FROM = 2\n"
+        f"reading.PARALLEL_FROM = {parallel_from}\n"
         "real, seen = intake.start_reading, []\n"
         "def spy(*a, **k):\n"
         "    loaded = sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)\n"
@@ -127,6 +137,34 @@ def test_the_command_starts_its_readers_before_loading_pandas(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[([], True)] 0"
+    assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_the_command_starts_the_checker_once_pandas_is_loaded_before_the_reports_modules(tmp_path):
+    """A few new returns are validated by a checker that loads pandera (a fifth of a second),
+    on the way to the totals: the command forks it as soon as pandas is loaded, not after
+    jinja2 and the report's modules, and hands it to build_run, which starts no second one."""
+    code = (
+        "import sys\n"
+        "from pipeline import cli\n"
+        "from pipeline.run import processes, runner\n"
+        "real, seen, forks = runner.start_checker, [], []\n"
+        "def spy(checker, new, many):\n"
+        "    loaded = sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)\n"
+        "    real(checker, new, many)\n"
+        "    seen.append((loaded, new, many, checker.started))\n"
+        "runner.start_checker = spy\n"
+        "real_start = processes.Helper.start\n"
+        "def counted(self, prepare):\n"
+        "    forks.append(prepare.__name__)\n"
+        "    return real_start(self, prepare)\n"
+        "processes.Helper.start = counted\n"
+        f"code = cli.main(['report', '--inbox', {str(EXAMPLE)!r}, '--outbox', {str(tmp_path / 'out')!r}])\n"
+        "print(seen[0], forks.count('prepare_validation'), code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "(['pandas'], 87, False, True) 1 0"
     assert (tmp_path / "out" / "report.html").exists()
 
 
