@@ -70,6 +70,10 @@ class Reading:
             else:
                 self.todo.append(i)
         self.workers = workers  # readers to start for many new files; 0: read here
+        # perf_counter() when the last new file was read, here or by a reader (the clock is the
+        # system's, the same in every process): the read stage's end, though this process may
+        # take the results later, once it has loaded the program. None until then, or if none.
+        self.ended: float | None = None
         self.readers = _Readers.start(self, self.todo) if workers and self.todo else None
         self.many = self.readers is not None and self.readers.count > 1
 
@@ -103,7 +107,8 @@ class Reading:
             source = readable[i]
             return source.path, units.find_in_filename(Path(source.member or source.path).stem) or ""
 
-        def keep(i: int, result: ReadResult, blob: bytes | None = None) -> None:
+        def keep(i: int, result: ReadResult, blob: bytes | None = None, read_at: float | None = None) -> None:
+            self.ended = max(self.ended or 0.0, read_at or time.perf_counter())
             results[i] = result
             if not any(f.rule == "internal-error" for f in result.findings) and not any(p.fault for p in result.parts):
                 self.cache.put(result, blob)
@@ -133,10 +138,10 @@ class Reading:
         # go to new readers; each round takes at least a batch a reader, so the rounds end.
         try:
             while self.readers is not None:
-                for batch, answers in self.readers.answers():
+                for batch, answers, read_at in self.readers.answers():
                     for i, (kind, value) in zip(batch, answers):
                         if kind == "ok":
-                            keep(i, pickle.loads(value), value)
+                            keep(i, pickle.loads(value), value, read_at)
                         else:
                             results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
                     told(batch)
@@ -238,7 +243,8 @@ class _Readers:
                 send.close()  # a reader's pipe then ends (EOF) exactly when that reader does
 
     def answers(self):
-        """(batch, its answers) as the readers send them, until every reader has ended."""
+        """(batch, its answers, when they were read) as the readers send them, until every
+        reader has ended."""
         from multiprocessing.connection import wait
 
         open_pipes = list(self.pipes)
@@ -246,7 +252,7 @@ class _Readers:
         while open_pipes:
             for conn in wait(open_pipes, timeout=min(PATIENCE, 5.0)):
                 try:
-                    b, answers = conn.recv()
+                    b, answers, read_at = conn.recv()
                 except (EOFError, OSError):
                     open_pipes.remove(conn)
                     conn.close()
@@ -255,7 +261,7 @@ class _Readers:
                     raise answers  # what means stop (errors.STOP), met in a reader, stops the run
                 heard[conn] = time.monotonic()
                 self.received.add(b)
-                yield self.batches[b], answers
+                yield self.batches[b], answers, read_at
             for conn in open_pipes:  # a reader silent too long: stopped, its batch read alone
                 if time.monotonic() - heard[conn] > PATIENCE:
                     self.processes[self.pipes.index(conn)].kill()
@@ -304,9 +310,10 @@ def _reader(k: int, pipes: list, parent: int, queue: int, job: tuple) -> None:
     try:
         while len(taken := os.read(queue, 4)) == 4:
             b = int.from_bytes(taken, "little")
-            send.send((b, _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)))
+            answers = _read_batch([readable[i] for i in batches[b]], data, form, units, passwords)
+            send.send((b, answers, time.perf_counter()))
     except STOP as stop:
-        send.send((None, stop))  # never taken for a file's fault: the run stops, as it would here
+        send.send((None, stop, 0.0))  # never taken for a file's fault: the run stops, as it would here
     send.close()
 
 

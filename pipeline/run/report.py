@@ -152,11 +152,11 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     if not checker.started and not many:
         start_word()
 
-    read_at: list[float] = []  # when the reading ended: validating (and choosing) starts there
+    read_at: list[float] = []  # when this process had the results: validating (and choosing) starts there
 
     def after_reading(fresh: int) -> None:
         read_at.append(time.perf_counter())
-        timings["read"] = read_at[0] - t
+        timings["read"] = (intake.reading.ended or read_at[0]) - t
         if many and not checker.started:
             start_word()
 
