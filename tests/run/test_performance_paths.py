@@ -802,3 +802,17 @@ def test_the_word_templates_parts_are_kept_compiled_too(tmp_path, settings, monk
         render.keep_compiled_templates(None)
     assert len(compiled) == made  # nothing compiled the second time
     assert plain == first == again
+
+
+def test_the_read_stage_ends_when_the_last_file_is_read_not_when_its_results_are_taken(settings):
+    """A reader reads while this process loads the program (half a second): the read stage
+    is the reading's own time, not the loading's. Here the results are taken five seconds
+    after the reading started; the 87 returns take a fraction of that."""
+    from pipeline.run.intake import take_in
+
+    intake = take_in(EXAMPLE, settings)
+    assert intake.reading.apart
+    time.sleep(5)
+    run = build_run(intake, settings)
+    assert 0 < run.timings["read"] < 4
+    assert run.timings["read"] == pytest.approx(intake.reading.ended - intake.read_started)
