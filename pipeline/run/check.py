@@ -181,12 +181,10 @@ def check_files(sources: list[Source], data: dict[str, bytes], form: Form, units
     for r in results:
         findings += r.findings
     with_return = [r for r in results if r.ret is not None]
+    checks = start_validation(form, with_return, cache, guard, units, checker)
     tables = tabulate(form, [r.ret for r in with_return])
     if after_tabulating:
         after_tabulating(tables, findings)
-    # Sent to the checker only now: 87 returns make some 300 KB, more than its pipe holds, and
-    # the send would wait until the checker has loaded pandera, the tables not yet built.
-    checks = start_validation(form, with_return, cache, guard, units, checker)
     findings += checks(tables)
     return FilesChecked(tuple(sources), tuple(results), tuple(findings), tables, to_read)
 

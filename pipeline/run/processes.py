@@ -50,7 +50,9 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True, may_fo
     daemon, and ends with this process all the same (die_with_parent). The function returned
     may be handed to a later copy of this process, which then waits for the result instead (once:
     the result is read from the pipe by whoever asks first). `patience`: seconds the copy has,
-    from its start, before it is killed and counted lost (a file that loops for ever)."""
+    from its start, before it is killed and counted lost (a file that loops for ever). A copy
+    the system will not start (out of processes) is as where processes cannot be forked: fn runs
+    here when asked; with `here_if_lost` False, a `Refused` is given instead, which answers None."""
     import multiprocessing as mp
 
     if "fork" not in mp.get_all_start_methods():
@@ -59,7 +61,12 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True, may_fo
     receive, send = ctx.Pipe(duplex=False)
     widen(send)
     process = ctx.Process(target=_run_and_send, args=(send, receive, os.getpid(), fn, args), daemon=not may_fork)
-    process.start()
+    try:
+        process.start()
+    except OSError:
+        receive.close()
+        send.close()
+        return (lambda: fn(*args)) if here_if_lost else Refused()
     send.close()
     starter = os.getpid()
     deadline = time.monotonic() + patience if patience is not None else None
@@ -84,6 +91,14 @@ def in_background(fn: Callable[..., T], *args, here_if_lost: bool = True, may_fo
         return fn(*args) if here_if_lost else None
 
     return wait
+
+
+class Refused:
+    """in_background's answer when the system would not start the copy and fn may not run
+    here: asked, it gives None, as for a copy lost; the caller may tell the two apart."""
+
+    def __call__(self) -> None:
+        return None
 
 
 def widen(conn) -> None:
@@ -134,7 +149,8 @@ class Helper:
     """
 
     def __init__(self) -> None:
-        self._conn = None
+        self._conn = None  # jobs go out on this end
+        self._answers = None  # and their results come back on this one
         self._process = None
         self._sent = 0
         self._results: list[tuple[str, object]] = []
@@ -146,14 +162,21 @@ class Helper:
         if "fork" not in mp.get_all_start_methods():
             return
         ctx = mp.get_context("fork")
-        parent_end, child_end = ctx.Pipe()
+        # A pipe each way, each holding a megabyte: a job is sent while the helper still
+        # imports, and 87 returns to validate (300 KB) would otherwise hold this process until
+        # the helper had loaded pandera and taken them.
+        jobs_in, jobs_out = ctx.Pipe(duplex=False)
+        answers_in, answers_out = ctx.Pipe(duplex=False)
+        widen(jobs_out)
+        widen(answers_out)
         # Not a daemon, so that its jobs may fork copies of it in turn (in_background):
         # it ends when this process closes its pipe, or dies (die_with_parent).
-        self._process = ctx.Process(target=_serve, args=(child_end, parent_end, os.getpid(), prepare),
-                                    daemon=False)
+        self._process = ctx.Process(target=_serve, args=(jobs_in, answers_out, (jobs_out, answers_in), os.getpid(),
+                                                         prepare), daemon=False)
         self._process.start()
-        child_end.close()
-        self._conn = parent_end
+        jobs_in.close()
+        answers_out.close()
+        self._conn, self._answers = jobs_out, answers_in
 
     @property
     def started(self) -> bool:
@@ -175,7 +198,7 @@ class Helper:
         def wait() -> T:
             while len(self._results) <= index and self._conn is not None:
                 try:
-                    self._results.append(_receive(self._conn, self._process))
+                    self._results.append(_receive(self._answers, self._process))
                 except (EOFError, OSError):
                     self._lose()
             kind, value = self._results[index] if index < len(self._results) else ("lost", None)
@@ -186,7 +209,8 @@ class Helper:
     def _lose(self) -> None:
         if self._conn is not None:
             self._conn.close()
-            self._conn = None
+            self._answers.close()
+            self._conn = self._answers = None
 
     def close(self) -> None:
         self._lose()  # the helper sees the pipe close and exits
@@ -194,17 +218,18 @@ class Helper:
             self._process.join(timeout=0)  # not waited for (see in_background): reaped later if still ending
 
 
-def _serve(conn, parent_end, parent: int, prepare) -> None:
+def _serve(jobs, answers, parent_ends, parent: int, prepare) -> None:
     die_with_parent(parent)
-    parent_end.close()
+    for end in parent_ends:
+        end.close()
     try:
         prepare()
         while True:
-            fn, args = conn.recv()
+            fn, args = jobs.recv()
             try:
                 result = ("ok", fn(*args))
             except Exception:  # noqa: BLE001 - the parent does the job itself and reports the error
                 result = ("error", None)
-            conn.send(result)
+            answers.send(result)
     except (EOFError, KeyboardInterrupt, BrokenPipeError):
         return

@@ -140,11 +140,11 @@ def start_validation(form: Form, results: list[ReadResult], cache: ReadCache, gu
     """Validation findings for every return: from the cache for content validated before,
     fresh for the rest (all in one validation per sheet type, as ever).
 
-    A few new returns (one county resent, or a province's first run) are validated apart:
-    by `checker` when it was started (it has imported pandera, a fifth of a second, while
-    this process took the files' results and built the tables), else by a forked copy, so
-    that this process need not load pandera for them. A validation that raises is run again
-    half by half: a return that fails alone gets its `internal-error`."""
+    A few new returns (one county resent, or a province's first run) are validated apart
+    while this process tabulates every return: by `checker` when it was started (it has
+    imported pandera, a fifth of a second, meanwhile), else by a forked copy, so that this
+    process need not load pandera for them. A validation that raises is run again half by
+    half: a return that fails alone gets its `internal-error`."""
     known = [cache.checked(r.source) for r in results]
     todo = [i for i, found in enumerate(known) if found is None]
     apart = None
