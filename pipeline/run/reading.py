@@ -14,7 +14,9 @@ A reader that dies (the system killed it, the spreadsheet engine crashed) costs 
 batch it was reading: those files are read again one at a time, each in a process of its own,
 so that a file that kills its process is that file's `internal-error` alone. Batches no reader
 took, when every reader has died, go to new readers: once readers read, a file that kills the
-process reading it never reaches this one.
+process reading it never reaches this one. Should the system then refuse new processes for
+some seconds (FORK_WAITS), or kill each reader as it starts (FRUITLESS_ROUNDS), the files left
+are each their county's `internal-error` saying so (REFUSED): the office runs again later.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from ..spec.form import Form
 from ..spec.units import UnitList
 from ..stages.read.sources import STAGE_FILES, read_sources
 from ..store.cache import ReadCache
-from .processes import die_with_parent, in_background, widen
+from .processes import Refused, die_with_parent, in_background, widen
 
 if TYPE_CHECKING:
     from .runner import Guard
@@ -48,27 +50,32 @@ MAX_BATCHES = 1024
 # engine, or a pattern meeting crafted text) costs its own file, not the run.
 PATIENCE = 120.0
 LOST = "读取本文件的进程意外终止（被系统终止，或读表引擎崩溃）。"
+REFUSED = "系统无法再启动读取本文件的进程（进程数或内存已用尽），本文件未能读取，请稍后重新运行。"
+# Seconds waited before each try to start readers, or a file's own process, once a reader has
+# died: the system may be short of processes or memory for a moment. Past the last, the files
+# left are each their county's internal-error (REFUSED), never read in the run's process.
+FORK_WAITS = (0.0, 0.5, 2.0)
+# Rounds of readers in a row that all die before answering for any batch (the system killing
+# each as it starts): past this many, the files left are REFUSED as well.
+FRUITLESS_ROUNDS = 3
 TOO_LONG = "读取本文件超过{seconds:.0f}秒仍未完成，读取它的进程已被停止。"
 
 Reader = Callable[[list[tuple[Source, bytes]]], list[ReadResult]]
 
 
 class Reading:
-    """The readable files of a run being read: those the cache knew are read already; the
-    rest by forked readers under way, or (`workers` 0) here when results() is asked."""
+    """The readable files of a run being read: those the cache holds are taken from it when
+    results() is asked; the rest are read by forked readers under way, or (`workers` 0) here
+    then."""
 
     def __init__(self, readable: list[Source], data: dict[str, bytes], form: Form, units: UnitList,
                  passwords: tuple[str, ...], cache: ReadCache, reader: Reader | None, workers: int) -> None:
         self.readable, self.data, self.form, self.units, self.passwords = readable, data, form, units, passwords
         self.cache, self.reader = cache, reader
-        self.known: dict[int, ReadResult] = {}
+        self.cached: list[int] = []
         self.todo: list[int] = []
         for i, s in enumerate(readable):
-            hit = cache.get(s)
-            if hit is not None:
-                self.known[i] = hit
-            else:
-                self.todo.append(i)
+            (self.cached if cache.has(s) else self.todo).append(i)
         self.workers = workers  # readers to start for many new files; 0: read here
         # perf_counter() when the last new file was read, here or by a reader (the clock is the
         # system's, the same in every process): the read stage's end, though this process may
@@ -96,9 +103,19 @@ class Reading:
     def results(self, guard: Guard, progress: Callable[[int, int], None] | None = None) -> list[ReadResult]:
         """Every readable file's result, in order; each file newly read goes into the cache,
         unless its reading met a fault of this program (it is read again next time)."""
-        results = dict(self.known)
-        done = len(results)
         readable, units = self.readable, self.units
+        # The cache's results are unpickled now, not when the reading started: a re-run's 3,000
+        # took a seventh of a second, which the readers' start and the loading of pandas no
+        # longer wait for. One that cannot be read back is read again.
+        results: dict[int, ReadResult] = {}
+        again: list[int] = []
+        for i in self.cached:
+            hit = self.cache.get(readable[i])
+            if hit is None:
+                again.append(i)
+            else:
+                results[i] = hit
+        done = len(results)
 
         def faulty(i: int, finding: Finding) -> ReadResult:
             return ReadResult(readable[i], None, (finding,))
@@ -112,6 +129,10 @@ class Reading:
             results[i] = result
             if not any(f.rule == "internal-error" for f in result.findings) and not any(p.fault for p in result.parts):
                 self.cache.put(result, blob)
+
+        def fault(i: int, detail: str, read_at: float | None = None) -> None:
+            self.ended = max(self.ended or 0.0, read_at or time.perf_counter())
+            results[i] = faulty(i, guard.fault("read", detail, file=place(i)[0], county=place(i)[1]))
 
         def told(batch: list[int]) -> None:
             nonlocal done
@@ -129,21 +150,30 @@ class Reading:
                 keep(i, result)
             told(batch)
 
+        later = again  # for the readers' next round
+        if self.readers is None and self.workers and again:
+            self.readers = _Readers.start(self, self.todo + again)  # refused at the start, perhaps not now
+            later = []
         if self.readers is None:
-            for k in range(0, len(self.todo), STAGE_FILES):
-                read_here(self.todo[k:k + STAGE_FILES])
+            here = self.todo + again
+            for k in range(0, len(here), STAGE_FILES):
+                read_here(here[k:k + STAGE_FILES])
             return [results[i] for i in range(len(readable))]
         # Never here, once readers read: a file that kills the process reading it (the engine
         # aborting on it) would kill the run. Batches no reader took, every reader having died,
-        # go to new readers; each round takes at least a batch a reader, so the rounds end.
+        # go to new readers; a round that answers for nothing (its readers killed as they
+        # start) counts against FRUITLESS_ROUNDS, so the rounds end.
+        fruitless = 0
         try:
             while self.readers is not None:
+                answered = 0
                 for batch, answers, read_at in self.readers.answers():
+                    answered += 1
                     for i, (kind, value) in zip(batch, answers):
                         if kind == "ok":
                             keep(i, pickle.loads(value), value, read_at)
                         else:
-                            results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+                            fault(i, value, read_at)
                     told(batch)
                 in_flight, untaken = self.readers.lost()
                 self.readers.close()
@@ -153,13 +183,16 @@ class Reading:
                         if kind == "ok":
                             keep(i, value)
                         else:
-                            results[i] = faulty(i, guard.fault("read", value, file=place(i)[0], county=place(i)[1]))
+                            fault(i, value)
                     told(batch)
-                rest = [i for batch in untaken for i in batch]
-                self.readers = _Readers.start(self, rest) if rest else None
-                if rest and self.readers is None:  # no process can be started now: here, as without fork
-                    for k in range(0, len(rest), STAGE_FILES):
-                        read_here(rest[k:k + STAGE_FILES])
+                rest, later = [i for batch in untaken for i in batch] + later, []
+                fruitless = 0 if answered or in_flight else fruitless + 1
+                self.readers = (_Readers.start(self, rest, FORK_WAITS)
+                                if rest and fruitless < FRUITLESS_ROUNDS else None)
+                if rest and self.readers is None:  # the system will not keep readers going
+                    for i in rest:
+                        fault(i, REFUSED)
+                    told(rest)
         finally:
             self.close()  # ended already, unless this process is stopping short
         return [results[i] for i in range(len(readable))]
@@ -196,16 +229,18 @@ class _Readers:
     with every batch would cost more than reading them."""
 
     @classmethod
-    def start(cls, reading: Reading, todo: list[int]) -> _Readers | None:
-        """Readers for the files at `todo`; None when the system would not start them (out of
-        processes): the files are then read here, as where processes cannot be forked."""
-        readers = cls(reading, todo, reading.readers_for(todo))
-        try:
-            readers.fork(reading)
-        except OSError:
-            readers.close()
-            return None
-        return readers
+    def start(cls, reading: Reading, todo: list[int], waits: tuple[float, ...] = (0.0,)) -> _Readers | None:
+        """Readers for the files at `todo`, tried after each of `waits` (seconds); None when the
+        system would not start them (out of processes)."""
+        for wait in waits:
+            time.sleep(wait)
+            readers = cls(reading, todo, reading.readers_for(todo))
+            try:
+                readers.fork(reading)
+                return readers
+            except OSError:
+                readers.close()
+        return None
 
     def __init__(self, reading: Reading, todo: list[int], count: int) -> None:
         self.count = count
@@ -351,8 +386,15 @@ def _read_alone(source: Source, form: Form, units: UnitList, passwords: tuple[st
         except BaseException as error:  # noqa: BLE001
             return "fault", fault_text(error)
 
-    started = time.monotonic()
-    answer = in_background(read, here_if_lost=False, patience=PATIENCE)()
+    for wait in FORK_WAITS:
+        time.sleep(wait)
+        started = time.monotonic()
+        waiting = in_background(read, here_if_lost=False, patience=PATIENCE)
+        if not isinstance(waiting, Refused):
+            break
+    else:
+        return "fault", REFUSED
+    answer = waiting()
     if answer is None:
         return "fault", TOO_LONG.format(seconds=PATIENCE) if time.monotonic() - started >= PATIENCE else LOST
     if answer[0] == "stop":

@@ -186,8 +186,8 @@ def test_a_fault_in_the_returned_workbooks_上报说明_line_sends_the_workbook_
 def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, monkeypatch, dies, parallel_from):
     """Files read by reader processes: a reader killed while it reads one file costs that file
     alone. Its batch is read again one file at a time, each in a process of its own; the
-    batches no reader took, when every reader has died (the system killed them all), are read
-    here."""
+    batches no reader took, when every reader has died (the system killed them all), go to new
+    readers. So with one reader, reading a few files, as with a reader per core."""
     import os
     import signal
 
@@ -251,6 +251,123 @@ def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_pro
     lost = {f.county_code for f in run.findings if f.rule == "internal-error"}
     for code in {u.code for u in clean.roster.units} - lost:
         assert figures(run, code) == figures(clean, code), code
+
+
+def deadly_in_readers(monkeypatch, deadly: set[str]) -> None:
+    """Files that kill whatever process reads them; the run's own process must never read one."""
+    import os
+    import signal
+
+    real = reading_module.read_sources
+    main = os.getpid()
+
+    def reading(items, *a, **k):
+        if any(s.path in deadly for s, _ in items):
+            if os.getpid() == main:
+                raise AssertionError("the run's own process read a file that kills its reader")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(items, *a, **k)
+
+    monkeypatch.setattr(reading_module, "read_sources", reading)
+
+
+def refuse_forks(monkeypatch, refused) -> list:
+    """Process starts for which `refused(process)` holds fail as the system fails them when
+    out of processes; the targets of the processes started are listed (a process forgets its
+    target once started)."""
+    import multiprocessing.process
+
+    real_start = multiprocessing.process.BaseProcess.start
+    started = []
+
+    def start(self):
+        if refused(self):
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        started.append(getattr(self, "_target", None))
+        return real_start(self)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", start)
+    return started
+
+
+FILES = sorted(p.name for p in EXAMPLE.iterdir() if p.suffix == ".xlsx")
+
+
+def test_readers_the_system_refuses_after_one_died_never_leave_a_file_to_the_runs_process(settings, monkeypatch):
+    """One reader dies on a deadly file; the next round's readers are refused (out of
+    processes), try after try: the files they would have read, another deadly one among them,
+    are each their county's internal-error, saying the system would start no process; none is
+    read by the run's own process, which such a file would kill with the run."""
+    monkeypatch.setattr(reading_module, "FORK_WAITS", (0.0, 0.0))
+    deadly_in_readers(monkeypatch, {FILES[5], FILES[80]})
+    readers = []
+
+    def refused(process) -> bool:
+        if getattr(process, "_target", None) is not reading_module._reader:
+            return False
+        readers.append(process)
+        return len(readers) > 1
+
+    refuse_forks(monkeypatch, refused)
+    run = build_run(EXAMPLE, settings)
+    faults = {f.file: f for f in run.findings if f.rule == "internal-error"}
+    assert FILES[5] in faults and FILES[80] in faults and all(f.severity.value == "error" for f in faults.values())
+    log = run.files["internal-errors.log"].decode("utf-8")
+    assert "进程意外终止" in log and reading_module.REFUSED in log
+    assert "the run's own process read" not in log
+    assert len(readers) == 3  # the first, then the two tries of FORK_WAITS
+
+
+def test_a_file_whose_own_process_the_system_refuses_is_its_county_internal_error(settings, monkeypatch):
+    """A reader dies on a deadly file; the process to read that file alone is refused: that
+    file is its county's internal-error (REFUSED), the run goes on for every other county."""
+    monkeypatch.setattr(reading_module, "FORK_WAITS", (0.0, 0.0))
+    deadly_in_readers(monkeypatch, {FILES[5]})
+    clean = build_run(EXAMPLE, settings)
+
+    def refused(process) -> bool:
+        """The process to read the deadly file alone (_read_alone's `read`, which holds it)."""
+        target = getattr(process, "_target", None)
+        if getattr(target, "__name__", "") != "_run_and_send" or process._args[3].__name__ != "read":
+            return False
+        read = process._args[3]
+        held = dict(zip(read.__code__.co_freevars, (c.cell_contents for c in read.__closure__)))
+        return held["source"].path == FILES[5]
+
+    refuse_forks(monkeypatch, refused)
+    run = build_run(EXAMPLE, settings)
+    faults = [f for f in run.findings if f.rule == "internal-error"]
+    assert [(f.file, f.severity.value) for f in faults] == [(FILES[5], "error")]
+    assert reading_module.REFUSED in run.files["internal-errors.log"].decode("utf-8")
+    lost = faults[0].county_code
+    for code in {u.code for u in clean.roster.units} - {lost}:
+        assert figures(run, code) == figures(clean, code), code
+
+
+def test_readers_killed_as_they_start_end_in_a_few_rounds(tmp_path, settings, monkeypatch):
+    """The first reader dies on a deadly file; every later one is killed as it starts, before it
+    takes a batch: after FRUITLESS_ROUNDS such rounds the files left are each REFUSED, where
+    rounds of readers had gone on for ever."""
+    import os
+
+    monkeypatch.setattr(reading_module, "FORK_WAITS", (0.0,))
+    deadly_in_readers(monkeypatch, {FILES[5]})
+    first = tmp_path / "first"
+    real_reader = reading_module._reader
+
+    def killed_at_start(k, pipes, parent, queue, job):
+        if first.exists():
+            os._exit(1)
+        first.touch()
+        return real_reader(k, pipes, parent, queue, job)
+
+    monkeypatch.setattr(reading_module, "_reader", killed_at_start)
+    started = refuse_forks(monkeypatch, lambda process: False)
+    run = build_run(EXAMPLE, settings)
+    assert started.count(killed_at_start) == 1 + reading_module.FRUITLESS_ROUNDS
+    faults = {f.file for f in run.findings if f.rule == "internal-error"}
+    assert FILES[5] in faults and len(faults) > 1
+    assert reading_module.REFUSED in run.files["internal-errors.log"].decode("utf-8")
 
 
 @READERS

@@ -71,12 +71,27 @@ def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings
     assert run.roster.units[0].source.path == "城关区(终稿).xlsx"
 
 
-def test_worker_processes_read_exactly_what_one_process_reads(settings, monkeypatch):
-    serial = build_run(EXAMPLE, settings)
+def test_reader_processes_read_exactly_what_this_process_reads(settings, form, units, monkeypatch):
+    """Read here (as where processes cannot be forked, or by the page's worker), by one reader
+    (a few files), by a reader per core (many): the same results, findings and all."""
+    from pipeline.run.runner import Guard
+    from pipeline.stages.read.sources import read_sources
+    from pipeline.store.cache import ReadCache
+    from pipeline.store.inbox import take_view
+
+    view = take_view(EXAMPLE)
+
+    def read(reader=None):
+        return reading_module.read_all(view.readable(), view.data, form, units, (), ReadCache(None, ""), Guard(form),
+                                       reader=reader)
+
+    here = read(lambda items: read_sources(items, form, units, ()))
+    one, few = read(), build_run(EXAMPLE, settings)
     monkeypatch.setattr(reading_module, "PARALLEL_FROM", 2)
-    parallel = build_run(EXAMPLE, settings)
-    assert [r.ret for r in serial.results] == [r.ret for r in parallel.results]
-    assert serial.files["totals.csv"] == parallel.files["totals.csv"]
+    many, spread = read(), build_run(EXAMPLE, settings)
+    assert [(r.ret, r.findings) for r in here] == [(r.ret, r.findings) for r in one] == [(r.ret, r.findings) for r in many]
+    assert all(r.ret is not None for r in here)
+    assert few.files["totals.csv"] == spread.files["totals.csv"]
 
 
 def test_readers_take_the_next_batch_until_none_is_left(tmp_path, settings, monkeypatch):
