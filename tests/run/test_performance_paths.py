@@ -128,44 +128,50 @@ def test_readers_take_the_next_batch_until_none_is_left(tmp_path, settings, monk
     assert all(per_reader[held_up] < n for pid, n in per_reader.items() if pid != held_up), per_reader
 
 
+LOADED = "sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)"
+
+
+def command_with(tmp_path, spies: str, shown: str) -> str:
+    """`make report` on the bundled example in a fresh interpreter, after `spies` (code that
+    wraps the functions watched): the line it prints last, `shown` and the exit code."""
+    code = ("import sys\nfrom pipeline import cli\n" + spies
+            + f"code = cli.main(['report', '--inbox', {str(EXAMPLE)!r}, '--outbox', {str(tmp_path / 'out')!r}])\n"
+            + f"print({shown}, code)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "report.html").exists()
+    return out.stdout.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize("parallel_from", [reading_module.PARALLEL_FROM, 2], ids=["one reader", "a reader per core"])
 def test_the_command_starts_its_readers_before_loading_pandas(tmp_path, parallel_from):
     """`make report` reads the returns while the rest of the program loads: the readers are
     started before pandas, pandera or the report's modules are imported (half a second), and a
     heavy import added to the way there would show here. The bundled example's 87 returns are
     a few files, read by one reader; with PARALLEL_FROM lowered they stand for many."""
-    code = (
-        "import sys\n"
-        "from pipeline import cli\n"
+    spies = (
         "from pipeline.run import intake, reading\n"
         f"reading.PARALLEL_FROM = {parallel_from}\n"
         "real, seen = intake.start_reading, []\n"
         "def spy(*a, **k):\n"
-        "    loaded = sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)\n"
+        f"    loaded = {LOADED}\n"
         "    started = real(*a, **k)\n"
         "    seen.append((loaded, started.apart))\n"
         "    return started\n"
         "intake.start_reading = spy\n"
-        f"code = cli.main(['report', '--inbox', {str(EXAMPLE)!r}, '--outbox', {str(tmp_path / 'out')!r}])\n"
-        "print(seen, code)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "[([], True)] 0"
-    assert (tmp_path / "out" / "report.html").exists()
+    assert command_with(tmp_path, spies, "seen") == "[([], True)] 0"
 
 
 def test_the_command_starts_the_checker_once_pandas_is_loaded_before_the_reports_modules(tmp_path):
     """A few new returns are validated by a checker that loads pandera (a fifth of a second),
     on the way to the totals: the command forks it as soon as pandas is loaded, not after
     jinja2 and the report's modules, and hands it to build_run, which starts no second one."""
-    code = (
-        "import sys\n"
-        "from pipeline import cli\n"
+    spies = (
         "from pipeline.run import processes, runner\n"
         "real, seen, forks = runner.start_checker, [], []\n"
         "def spy(checker, new, many):\n"
-        "    loaded = sorted(m for m in ('pandas', 'pandera', 'jinja2', 'pipeline.run.report') if m in sys.modules)\n"
+        f"    loaded = {LOADED}\n"
         "    real(checker, new, many)\n"
         "    seen.append((loaded, new, many, checker.started))\n"
         "runner.start_checker = spy\n"
@@ -174,13 +180,8 @@ def test_the_command_starts_the_checker_once_pandas_is_loaded_before_the_reports
         "    forks.append(prepare.__name__)\n"
         "    return real_start(self, prepare)\n"
         "processes.Helper.start = counted\n"
-        f"code = cli.main(['report', '--inbox', {str(EXAMPLE)!r}, '--outbox', {str(tmp_path / 'out')!r}])\n"
-        "print(seen[0], forks.count('prepare_validation'), code)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == "(['pandas'], 87, False, True) 1 0"
-    assert (tmp_path / "out" / "report.html").exists()
+    assert command_with(tmp_path, spies, "seen[0], forks.count('prepare_validation')") == "(['pandas'], 87, False, True) 1 0"
 
 
 def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
