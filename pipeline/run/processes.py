@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -32,10 +33,13 @@ def die_with_parent(parent: int) -> None:
 
 
 def stop_children() -> None:
-    """In the parent, stopping: end every helper process now."""
-    import multiprocessing
-
-    for child in multiprocessing.active_children():
+    """In the parent, stopping: end every helper process now. Nothing is imported: a stop can
+    come while multiprocessing itself is loading (the readers' start), half made, and then no
+    process has been started by it yet."""
+    active_children = getattr(sys.modules.get("multiprocessing"), "active_children", None)
+    if active_children is None:
+        return
+    for child in active_children():
         child.kill()
 
 

@@ -497,3 +497,16 @@ def test_a_fault_in_one_county_block_of_a_citys_workbook_costs_that_county_alone
     monkeypatch.undo()
     again = build_run(inbox, settings, cache_dir=tmp_path / "cache")
     assert {u.code: u.status for u in again.roster.units}[TARGET] == "included"
+
+
+def test_a_stop_while_multiprocessing_loads_stops_no_child_and_raises_nothing(monkeypatch):
+    """Ctrl-C or SIGTERM while the readers' start imports multiprocessing: the handler finds
+    the module half made (no active_children yet) and no child to stop, and says 已中断 rather
+    than 程序内部出错 (an AttributeError from the half-made module, before)."""
+    import sys
+    import types
+
+    from pipeline.run import processes
+
+    monkeypatch.setitem(sys.modules, "multiprocessing", types.ModuleType("multiprocessing"))
+    processes.stop_children()
