@@ -3,7 +3,7 @@ and outbox checked, the outbox held, its unfinished business finished, the round
 returns' reading started, and the outputs written, all or nothing.
 
 The reading starts before run/report.py (and with it pandas, pandera and the report's modules,
-half a second) is loaded: many returns are read meanwhile by reader processes. So this module
+half a second) is loaded: the returns are read meanwhile by reader processes. So this module
 imports nothing heavy at its top.
 """
 

@@ -1,7 +1,7 @@
 """The start of a report run: the form, the unit list, the read cache, the inbox seen at one
 instant, and its reading under way (run/reading.py).
 
-Taken by the command line before the rest of the program is loaded, so that many returns are
+Taken by the command line before the rest of the program is loaded, so that the returns are
 read while it loads; build_run takes it itself when handed a folder. Like reading.py, this
 module and what it imports stay clear of pandas, pandera and the report's modules.
 """
@@ -40,13 +40,13 @@ class Intake:
     @property
     def to_read(self) -> int:
         """The readable files the read cache does not hold: the run's new returns."""
-        return sum(1 for s in self.view.readable() if not self.cache.has(s))
+        return len(self.reading.todo)
 
 
 def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = None, units: UnitList | None = None,
             cache_dir: Path | None = None) -> Intake:
     """The run's start from `inbox` (a folder, viewed now, or a view taken), its readers
-    started when there are many new files."""
+    started on the new files."""
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
     units = units or load_units(form.units_file)

@@ -164,7 +164,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     # of this process while this one validates, chooses and totals; the workbooks' process uses
     # those of the returns that stand.
     early: list[Callable[[], dict | None]] = []
-    new_files = {s.path for s in view.readable() if not cache.has(s)}
+    new_files = {intake.reading.readable[i].path for i in intake.reading.todo}
 
     def after_tabulating(tables, findings: list[Finding]) -> None:
         if checker.started and any(f.severity != Severity.INFO and f.file in new_files for f in findings):

@@ -217,42 +217,6 @@ def test_a_reader_process_that_dies_costs_only_its_batch(tmp_path, settings, mon
         assert figures(run, code) == figures(clean, code), code
 
 
-@READERS
-def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_process(tmp_path, settings, monkeypatch,
-                                                                                     parallel_from):
-    """Three files that kill whatever process reads them (the engine aborting on a crafted
-    .xls), against one reader (a few files) or two: each reader dies on one, and the batches
-    none took go to new readers, never to the run's process, which such a file would kill
-    with the run. Each of the three is its own file's internal-error; every other county is
-    read."""
-    import os
-    import signal
-
-    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
-    monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 2)
-    files = sorted(p.name for p in EXAMPLE.iterdir() if p.suffix == ".xlsx")
-    deadly = {files[5], files[40], files[80]}
-    real = reading_module.read_sources
-    main = os.getpid()
-
-    def deadly_reading(items, *a, **k):
-        if any(s.path in deadly for s, _ in items):
-            if os.getpid() == main:
-                raise AssertionError("the run's own process read a file that kills its reader")
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(items, *a, **k)
-
-    monkeypatch.setattr(reading_module, "read_sources", deadly_reading)
-    clean = build_run(EXAMPLE, settings)
-    run = build_run(EXAMPLE, settings)
-    faults = sorted((f.file, f.severity.value) for f in run.findings if f.rule == "internal-error")
-    assert faults == sorted((name, "error") for name in deadly)
-    assert run.files["internal-errors.log"].decode("utf-8").count("进程意外终止") == 3
-    lost = {f.county_code for f in run.findings if f.rule == "internal-error"}
-    for code in {u.code for u in clean.roster.units} - lost:
-        assert figures(run, code) == figures(clean, code), code
-
-
 def deadly_in_readers(monkeypatch, deadly: set[str]) -> None:
     """Files that kill whatever process reads them; the run's own process must never read one."""
     import os
@@ -291,6 +255,28 @@ def refuse_forks(monkeypatch, refused) -> list:
 
 
 FILES = sorted(p.name for p in EXAMPLE.iterdir() if p.suffix == ".xlsx")
+
+
+@READERS
+def test_more_files_that_kill_their_reader_than_readers_never_reach_the_runs_process(tmp_path, settings, monkeypatch,
+                                                                                     parallel_from):
+    """Three files that kill whatever process reads them (the engine aborting on a crafted
+    .xls), against one reader (a few files) or two: each reader dies on one, and the batches
+    none took go to new readers, never to the run's process, which such a file would kill
+    with the run. Each of the three is its own file's internal-error; every other county is
+    read."""
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(reading_module.os, "cpu_count", lambda: 2)
+    deadly = {FILES[5], FILES[40], FILES[80]}
+    deadly_in_readers(monkeypatch, deadly)
+    clean = build_run(EXAMPLE, settings)
+    run = build_run(EXAMPLE, settings)
+    faults = sorted((f.file, f.severity.value) for f in run.findings if f.rule == "internal-error")
+    assert faults == sorted((name, "error") for name in deadly)
+    assert run.files["internal-errors.log"].decode("utf-8").count("进程意外终止") == 3
+    lost = {f.county_code for f in run.findings if f.rule == "internal-error"}
+    for code in {u.code for u in clean.roster.units} - lost:
+        assert figures(run, code) == figures(clean, code), code
 
 
 def test_readers_the_system_refuses_after_one_died_never_leave_a_file_to_the_runs_process(settings, monkeypatch):
