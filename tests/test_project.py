@@ -64,3 +64,24 @@ def test_make_bench_keeps_the_sections_measured_apart():
             "## The submission page (make bench-serve)\n\npage\n")
     assert bench.kept_sections(text) == ["## Before and after a change\n\npairs", "## A previous round\n\nrounds",
                                          "## The submission page (make bench-serve)\n\npage"]
+
+
+def test_make_bench_goes_on_without_a_browser(tmp_path, monkeypatch):
+    """On a machine without Chromium, make bench still measures and writes the rest: report.html's
+    size is given, its load time said not measured, instead of a traceback after minutes of work."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    page = tmp_path / "report.html"
+    page.write_text("<html></html>", encoding="utf-8")
+    monkeypatch.setattr(bench, "chromium", lambda: "")
+    measured = bench.html_load(page)
+    assert measured["html_load_ms"] is None and measured["html_mb"] > 0
+    run = {"reference": 40.0, "wall": 1.0, "total": 1.0, "included": 87}
+    result = {"n": 87, "runs": 1, "stage": dict.fromkeys((*bench.STAGES, "import"), 0.1), "total": 1.0, "wall": 1.1,
+              "peak_mb": 90, "reader_peak_mb": 60, "included": 87, "pandas_loop": 2.0, "unzip": 0.04,
+              "read_vs_floor": 5.0, "rerun": 1.0, "rerun_charted": 1.1, "reference": (40.0, 40.0, 40.0),
+              "cold_runs": [run], "reruns": {"not_charted": [run], "charted": [run]}, **measured}
+    assert "| 87 | 0.00 | — (no Chromium) | — (no Chromium) |" in bench.report([result])
