@@ -157,6 +157,8 @@ def _county_sheets(form: Form, units: UnitList, book: Book) -> dict[str, dict[st
     """Per county its sheets by the form's table they name (`表一（安定区）` names 表一 by its
     number, `安定区-走访情况` by its label), when more sheets name a table of the form than the
     form has tables (a county's workbook holds each once, or a spare copy)."""
+    if len(book.sheets) <= len(form.sheets):
+        return {}  # no more sheets than tables, so none to spare for a second county
     prefixes = form.reader.not_sheet_prefixes
     tables = [(spec.key, field_table(spec).names_this_sheet, normalise_label(spec.number)) for spec in form.sheets]
 

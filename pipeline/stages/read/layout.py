@@ -222,19 +222,24 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     the two or more township rows just above it, three or more of its figures not 0: a group's
     subtotal (川区乡镇) under a label with no 小计 in it, which added would count its townships
     twice. `counts` as for sums_of_the_others. Prefix sums on the first column find the few
-    rows worth a look; the other columns confirm them."""
+    rows worth a look; the other columns confirm them, their prefix sums made only then (most
+    sheets have no such row)."""
     n = len(counts[0]) if counts else 0
     if n < 3 or any(None in column for column in counts):
         return []
-    prefixes = [list(accumulate(column, initial=0)) for column in counts]
-    first = prefixes[0]
+    first = list(accumulate(counts[0], initial=0))
     ends: dict[int, list[int]] = {}
     for m, p in enumerate(first):
         ends.setdefault(p, []).append(m)
+    prefixes: list[list[int]] = []
     found = []
     for i in range(2, n):
         for m in ends.get(first[i] - counts[0][i], ()):
-            if m <= i - 2 and all(p[i] - p[m] == column[i] for p, column in zip(prefixes, counts)) and sum(
+            if m > i - 2:
+                continue
+            if not prefixes:
+                prefixes = [first, *(list(accumulate(column, initial=0)) for column in counts[1:])]
+            if all(p[i] - p[m] == column[i] for p, column in zip(prefixes, counts)) and sum(
                     1 for column in counts if column[i]) >= 3:
                 found.append((i, i - m))
                 break

@@ -186,15 +186,21 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     """The cell styles (their index in cellXfs) whose number format shows a count as another
     number: a percent, a count in 万, 千 or 亿, or a date. Most workbooks have none: a quick
     search says so."""
-    start = styles.find(b"numFmts")  # <numFmts> (or <x:numFmts>): the codes written out, if any
-    written = styles[start:styles.find(b"numFmts>", start + 7)] if start >= 0 else b""
-    if not (written and any(needle in written for needle in _MAY_SHOW_OTHERWISE)) and not _BUILT_IN_SHOWN.search(styles):
+    start = styles.find(b"<cellXfs")  # the cells' styles: a style shows another number only from here
+    if start < 0:
+        return {}
+    end = styles.find(b"</cellXfs>", start)
+    end = end if end > 0 else len(styles)
+    codes_at = styles.find(b"numFmts")  # <numFmts> (or <x:numFmts>): the codes written out, if any
+    opened = styles.find(b">", codes_at) if codes_at >= 0 else -1
+    # <numFmts count="0"/> (openpyxl's) writes none out; otherwise up to its closing tag
+    written = styles[codes_at:styles.find(b"numFmts>", opened)] if opened > 0 and styles[opened - 1] != 47 else b""
+    if not (written and any(needle in written for needle in _MAY_SHOW_OTHERWISE)) and not _BUILT_IN_SHOWN.search(
+            styles, start, end):
         return {}
     codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
-    start = styles.find(b"<cellXfs")
-    end = styles.find(b"</cellXfs>", start)
     out = {}
-    for index, m in enumerate(_XF.finditer(styles, start, end if end > 0 else len(styles)) if start >= 0 else ()):
+    for index, m in enumerate(_XF.finditer(styles, start, end)):
         fmt = _FMT_ID.search(m.group(1))
         number = int(fmt.group(1)) if fmt else 0
         shown = shown_as(number, codes.get(number, ""))

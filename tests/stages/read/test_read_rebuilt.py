@@ -678,6 +678,30 @@ def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_
     assert f"设了单元格格式“{number_format}”" in result.findings[0].message
 
 
+@pytest.mark.parametrize("styles, shown", [
+    # openpyxl writes out no codes (<numFmts count="0"/>): a built-in percent in a cell's style is found
+    ('<numFmts count="0"/><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
+     '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="9"/></cellXfs>', {1: "0%"}),
+    # a percent among the named styles (cellStyleXfs) that no cell uses says nothing
+    ('<numFmts count="0"/><cellStyleXfs count="1"><xf numFmtId="9"/></cellStyleXfs>'
+     '<cellXfs count="1"><xf numFmtId="0"/></cellXfs>', {}),
+    # codes written out, with no attribute on <numFmts>; a prefixed part (x:) as some exporters write it
+    ('<numFmts><numFmt numFmtId="164" formatCode="0.0&quot;万&quot;"/></numFmts>'
+     '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs>', {1: '0.0"万"'}),
+    ('<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0&quot;万&quot;"/></numFmts>'
+     '<cellXfs count="1"><xf numFmtId="0"/></cellXfs>', {}),
+    ('<x:numFmts count="0"/><x:cellXfs count="1"><x:xf numFmtId="9"/></x:cellXfs>', {}),
+    # the cells' styles cut short (a damaged part): those there are still looked at
+    ('<numFmts count="0"/><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="10"/>', {1: "0.00%"}),
+])
+def test_the_styles_that_show_a_count_otherwise_are_the_cells_own(styles, shown):
+    """Only the cells' own styles (cellXfs), in their order, say how a cell is shown; the quick
+    look that passes most workbooks over reads the codes written out only up to their end."""
+    from pipeline.stages.read.scans import styles_shown_otherwise
+
+    assert styles_shown_otherwise(f"<styleSheet>{styles}</styleSheet>".encode()) == shown
+
+
 @pytest.mark.parametrize("builtin", [58, 31, 57])
 def test_a_count_shown_as_a_date_by_a_chinese_built_in_format_is_an_error_at_its_cell(tmp_path, form, units, builtin):
     """1-2 typed into a count in Chinese Excel is held as 42372, its format the built-in 58 (1月2日),
