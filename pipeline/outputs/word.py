@@ -4,7 +4,6 @@ numbers to the right, the 落款 and what is kept with it, the properties."""
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import replace
@@ -100,11 +99,11 @@ def render_docx(report: Report) -> bytes:
     body = body_blocks(printed, figures, doc)
     doc.render({"r": printed, "body": body}, jinja_env=environment(autoescape=True), autoescape=True)
     finish_docx(doc.docx, report)
-    buf = io.BytesIO()
-    doc.save(buf)
-    from .zips import fixed_zip_times
+    from .zips import docx_with_fixed_times
 
-    return fixed_zip_times(buf.getvalue(), modified=report.made is None)
+    # Saved from the rendered document itself: docxtpl's save() adds only the pictures and
+    # media it was asked to replace (replace_pic, replace_media), which this report never asks.
+    return docx_with_fixed_times(doc.docx, modified=report.made is None)
 
 
 # --- where the figures sit --------------------------------------------------------------------

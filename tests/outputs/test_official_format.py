@@ -307,6 +307,39 @@ def test_word_is_made_the_same_from_the_report_less_what_only_the_page_shows(set
     assert len(pickle.dumps(for_word(few))) * 3 < len(pickle.dumps(few))
 
 
+@pytest.mark.parametrize("made", [None, "2016-12-07 09:30"])
+def test_the_word_report_is_saved_in_one_pass_as_python_docx_saves_it(settings, made):
+    """The report is zipped once, with the fixed entry times, from the rendered document: the
+    same bytes as python-docx's own save packed again with them (fixed_zip_times), whether the
+    run has a time of its own (a round's) or not (dcterms:modified fixed then)."""
+    import io
+    from datetime import UTC, datetime
+
+    from pipeline.outputs import word
+    from pipeline.outputs.zips import fixed_zip_times
+    from pipeline.run.report import build_run
+
+    run = build_run(EXAMPLE, settings, made=datetime.fromisoformat(made) if made else None)
+    rendered = {}
+    finish = word.finish_docx
+
+    def kept(document, report):
+        finish(document, report)
+        rendered["document"] = document
+
+    word.finish_docx = kept
+    try:
+        one_pass = word.render_docx(word.for_word(run.report))
+    finally:
+        word.finish_docx = finish
+    saved = io.BytesIO()
+    rendered["document"].save(saved)
+    assert one_pass == fixed_zip_times(saved.getvalue(), modified=made is None) == run.files["report.docx"]
+    core = Document(io.BytesIO(one_pass)).core_properties
+    # no time of its own: none is written, and equal inputs give equal bytes
+    assert core.modified == (None if made is None else datetime.fromisoformat(made).astimezone(UTC))
+
+
 # --- layout that Word, WPS and LibreOffice all follow ----------------------------------------
 
 
