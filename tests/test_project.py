@@ -46,6 +46,17 @@ def test_make_help_is_chinese_and_make_passes_config_on():
         assert done.returncode != 0 and "找不到设置文件 /somewhere/设置.toml" in done.stderr, (target, done.stderr)
 
 
+def test_make_has_no_built_in_rules_to_try_on_every_source_file():
+    """make report starts the program at once: with its built-in rules make would first look for
+    a way to remake each of the hundred source files .compiled depends on (RCS, SCCS, %.o),
+    a hundredth of a second on every command."""
+    import subprocess
+
+    database = subprocess.run(["make", "-p", "-n", "help"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert "# Implicit Rules" in database
+    assert not re.search(r"^%[^:\n]*:.*%", database, re.M), "built-in pattern rules are still in make's database"
+
+
 def test_readme_says_the_exit_status_make_check_really_has():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`make check`" in readme and "exits 2" in readme and "`python -m pipeline report --strict` exits 1" in readme
