@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import sys
-import traceback
 from pathlib import Path
 
 from .errors import Fatal
@@ -108,6 +107,8 @@ def main(argv: list[str] | None = None, one_shot: bool = False) -> int:
         return 0
     except BaseException as error:  # noqa: BLE001 - the one place a fatal error becomes a line for the user
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         for line in fatal_lines(error):
             print(line, file=sys.stderr)

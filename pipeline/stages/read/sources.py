@@ -12,7 +12,7 @@ import os
 from ...model import ReadResult, Source
 from ...spec.form import Form
 from ...spec.units import UnitList
-from . import city
+from . import STAGE_BYTES, STAGE_FILES, city
 from .engine import engine_reports_held_back
 from .grid import Book, Unreadable, the_files_problem
 from .workbook import open_book
@@ -20,10 +20,6 @@ from .workbook import open_book
 
 def read_source(source: Source, data: bytes, form: Form, units: UnitList, passwords: tuple[str, ...] = ()) -> ReadResult:
     return read_sources([(source, data)], form, units, passwords)[0]
-
-
-STAGE_FILES = 64  # files taken through each stage together
-STAGE_BYTES = 16 * 1024 * 1024  # and no more than this much of them parsed at once
 
 
 def read_sources(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
