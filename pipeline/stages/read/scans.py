@@ -168,8 +168,6 @@ _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
 _SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
-# What a written-out format code (in <numFmts>) must hold to show a count as another number.
-_MAY_SHOW_OTHERWISE = (b"%", *(w.encode() for w in "万千亿"), b"0,", b";;")
 _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
@@ -185,20 +183,16 @@ CJK_DATE = "日期"
 def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     """The cell styles (their index in cellXfs) whose number format shows a count as another
     number: a percent, a count in 万, 千 or 亿, or a date. Most workbooks have none: a quick
-    search says so."""
+    look says so, at the codes written out and the built-in formats the cells' styles use."""
     start = styles.find(b"<cellXfs")  # the cells' styles: a style shows another number only from here
     if start < 0:
         return {}
     end = styles.find(b"</cellXfs>", start)
     end = end if end > 0 else len(styles)
-    codes_at = styles.find(b"numFmts")  # <numFmts> (or <x:numFmts>): the codes written out, if any
-    opened = styles.find(b">", codes_at) if codes_at >= 0 else -1
-    # <numFmts count="0"/> (openpyxl's) writes none out; otherwise up to its closing tag
-    written = styles[codes_at:styles.find(b"numFmts>", opened)] if opened > 0 and styles[opened - 1] != 47 else b""
-    if not (written and any(needle in written for needle in _MAY_SHOW_OTHERWISE)) and not _BUILT_IN_SHOWN.search(
+    codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
+    if not any(shown_as(number, code) for number, code in codes.items()) and not _BUILT_IN_SHOWN.search(
             styles, start, end):
         return {}
-    codes = {int(i): unescape(c.decode("utf-8", "replace")) for i, c in _NUM_FMT.findall(styles)}
     out = {}
     for index, m in enumerate(_XF.finditer(styles, start, end)):
         fmt = _FMT_ID.search(m.group(1))

@@ -661,7 +661,9 @@ def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
 
 
 @pytest.mark.parametrize("held, number_format", [(1, "0%"), (1, "0.00%"), (3, '0.0"万"'), (12, '#,##0,"千户"'),
-                                                  (1, ";;;")])  # ;;; shows nothing at all
+                                                  (1, ";;;"),  # ;;; shows nothing at all
+                                                  (3000, "#,###,"),  # 3000 shown as 3, no word to say so
+                                                  (5, ";-0;0")])  # a positive count shown as nothing
 def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held,
                                                                              number_format):
     """100% typed into a count is held as 1; a 3 formatted 0.0"万" shows 3.0万: the engine reads
@@ -685,18 +687,23 @@ def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_
     # a percent among the named styles (cellStyleXfs) that no cell uses says nothing
     ('<numFmts count="0"/><cellStyleXfs count="1"><xf numFmtId="9"/></cellStyleXfs>'
      '<cellXfs count="1"><xf numFmtId="0"/></cellXfs>', {}),
-    # codes written out, with no attribute on <numFmts>; a prefixed part (x:) as some exporters write it
+    # codes written out, with no attribute on <numFmts>, used by a cell's style or not
     ('<numFmts><numFmt numFmtId="164" formatCode="0.0&quot;万&quot;"/></numFmts>'
      '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="164"/></cellXfs>', {1: '0.0"万"'}),
     ('<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0&quot;万&quot;"/></numFmts>'
      '<cellXfs count="1"><xf numFmtId="0"/></cellXfs>', {}),
-    ('<x:numFmts count="0"/><x:cellXfs count="1"><x:xf numFmtId="9"/></x:cellXfs>', {}),
+    # a code that says no 万 or % and still shows another number, whatever the named styles hold
+    ('<numFmts count="1"><numFmt numFmtId="176" formatCode="#,###,"/></numFmts><cellStyleXfs count="2">'
+     '<xf numFmtId="0"/><xf numFmtId="9"/></cellStyleXfs><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="176"/>'
+     '</cellXfs>', {1: "#,###,"}),
+    ('<numFmts count="1"><numFmt numFmtId="177" formatCode=";-0;0"/></numFmts>'
+     '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="177"/></cellXfs>', {1: ";-0;0"}),
     # the cells' styles cut short (a damaged part): those there are still looked at
     ('<numFmts count="0"/><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="10"/>', {1: "0.00%"}),
 ])
 def test_the_styles_that_show_a_count_otherwise_are_the_cells_own(styles, shown):
     """Only the cells' own styles (cellXfs), in their order, say how a cell is shown; the quick
-    look that passes most workbooks over reads the codes written out only up to their end."""
+    look that passes most workbooks over misses no code that shows a count otherwise."""
     from pipeline.stages.read.scans import styles_shown_otherwise
 
     assert styles_shown_otherwise(f"<styleSheet>{styles}</styleSheet>".encode()) == shown
