@@ -103,6 +103,10 @@ class Reading:
         """Every readable file's result, in order; each file newly read goes into the cache,
         unless its reading met a fault of this program (it is read again next time)."""
         readable, units = self.readable, self.units
+        # The reader itself, which this process has not needed so far (its readers load it): one
+        # that cannot be loaded (an install gone wrong) stops the run here, as it did when it was
+        # loaded first, rather than making every file its county's internal error.
+        from ..stages.read.sources import read_sources as _  # noqa: F401
         # The cache's results are unpickled now, not when the reading started: a re-run's 3,000
         # took a seventh of a second, which the readers' start and the loading of pandas no
         # longer wait for. One that cannot be read back is read again.

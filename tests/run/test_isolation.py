@@ -496,3 +496,20 @@ def test_a_stop_while_multiprocessing_loads_stops_no_child_and_raises_nothing(mo
 
     monkeypatch.setitem(sys.modules, "multiprocessing", types.ModuleType("multiprocessing"))
     processes.stop_children()
+
+
+@READERS
+def test_a_reader_that_cannot_be_loaded_stops_the_run(tmp_path, settings, monkeypatch, parallel_from):
+    """The reader is loaded by the reader processes, not before them: an install gone wrong,
+    whose reader cannot be loaded, still stops the run with its error, as when the reader was
+    loaded first, never a report in which every county is an internal error."""
+    import sys
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in sorted(EXAMPLE.iterdir())[:3]:
+        shutil.copy(path, inbox / path.name)
+    monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setitem(sys.modules, "pipeline.stages.read.sources", None)  # import → ImportError
+    with pytest.raises(ImportError):
+        build_run(inbox, settings)
