@@ -119,6 +119,8 @@ BUILT_IN = _declared(
          "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
     Rule("count-shown-otherwise", ERROR, "{place}的{field_label}设了单元格格式“{detail}”，表中显示的不是单元格里的数（{value}）："
          "请把格式改为“常规”，填写确切的整数后重新报送。"),
+    Rule("count-shown-as", ERROR, "{place}的{field_label}单元格里是{value}，表中却显示为{detail}（单元格设了数字格式）："
+         "请把格式改为“常规”，填写确切的整数后重新报送。"),
     Rule("merged-figure", ERROR, "{place}的“{value}”填在合并单元格（{detail}）中，合并进来的其他单元格读作0，"
          "不知这个数属于哪一项：请取消合并，在每个单元格中分别填写数字后重新报送。"),
     Rule("township-is-subtotal", ERROR, "{place}的“{value}”一行的每个数都等于它上面{count}个乡镇之和，像是小计行，"

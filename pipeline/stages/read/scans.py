@@ -285,10 +285,11 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
     a filter hides, and an error value, which it reads as a blank. Per sheet: the rows holding
     SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error;
-    and, which calamine does not give for an .ods, its merged cells and its percentage cells.
-    Each looked at only when a quick search of the content finds what it looks for."""
+    and, which calamine does not give for an .ods, its merged cells, its percentage cells and
+    the numbers it shows as others (3 as 3.0万, 3000 as 3). Each looked at only when a quick
+    search of the content finds what it looks for."""
     xml = zf.read("content.xml")
-    more = _ods_merges_and_percents(xml)
+    more = _ods_merges_and_shown(xml)
     subtotals = b"SUBTOTAL(" in xml.upper()
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
@@ -302,12 +303,51 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
 
 _ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
 _ODS_PERCENT = re.compile(rb'value-type="percentage"')
+_ODS_FLOAT = b'office:value-type="float"'
+_ODS_VALUE = re.compile(rb'office:value="([^"]*)"')
+_ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*?(?:/>|>(.*?)</text:p>)", re.S)
+_MARKUP = re.compile(rb"<[^>]*>")
+_GROUPING = re.compile(r"[,\s\u00a0\u2009\u202f'，]")  # thousands separators, as locales write them
+_DOT_GROUPS = re.compile(r"-?\d{1,3}(?:\.\d{3})+")  # 1.234 where a locale groups with dots
 
 
-def _ods_merges_and_percents(xml: bytes) -> dict[str, Formulas]:
-    """Per table: its merged cells (calamine gives none for an .ods) and its cells typed as a
-    percentage (100% held as 1). Looked at only when the content has either."""
-    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml:
+class ShownText(str):
+    """What an .ods cell shows, where that is not the number it holds: the number format that
+    shows it so is no code there (an .ods's styles are elements), so the text stands for it."""
+
+
+def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
+    """A number cell's text (text:p, as the office suite that saved it showed the number) when
+    it is not the number the cell holds: 3 held and 3.0万 shown, 3000 held and 3 shown (a
+    format in thousands), 5 held and nothing shown. None when they agree, or when the file
+    gives no text to compare (a program that writes only the value)."""
+    if _ODS_FLOAT not in attrs or inner is None:
+        return None
+    held = _ODS_VALUE.search(attrs)
+    paragraphs = _ODS_PARAGRAPH.findall(inner)
+    if held is None or not paragraphs:
+        return None
+    text = unescape(_MARKUP.sub(b"", b"\n".join(paragraphs)).decode("utf-8", "replace")).strip()
+    try:
+        number = float(held.group(1))
+    except ValueError:
+        return None
+    plain = _GROUPING.sub("", text)
+    candidates = [plain, plain.replace(".", "")] if _DOT_GROUPS.fullmatch(plain) else [plain]
+    for candidate in candidates:
+        try:
+            if float(candidate) == number:
+                return None
+        except ValueError:
+            continue
+    return ShownText(text[:40])
+
+
+def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
+    """Per table: its merged cells (calamine gives none for an .ods), its cells typed as a
+    percentage (100% held as 1), and its number cells whose text shows another number
+    (ods_shown_text). Looked at only when the content has any of them to look for."""
+    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml and _ODS_FLOAT not in xml:
         return {}
     out = {}
     for t in _ODS_TABLE.finditer(xml):
@@ -316,7 +356,7 @@ def _ods_merges_and_percents(xml: bytes) -> dict[str, Formulas]:
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
             content = m.group(2) or b""
-            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content):
+            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content or _ODS_FLOAT in content):
                 c = 0
                 for cell in _ODS_CELL.finditer(content):
                     attrs = cell.group(1)
@@ -329,6 +369,8 @@ def _ods_merges_and_percents(xml: bytes) -> dict[str, Formulas]:
                             merged.append((r, c, r + down - 1, c + across - 1))
                     if _ODS_PERCENT.search(attrs) and c < WINDOW_COLS:
                         percent += [((r, c + k), "0%") for k in range(min(width, 16))]
+                    elif c < WINDOW_COLS and (shown := ods_shown_text(attrs, cell.group(2))) is not None:
+                        percent += [((r, c + k), shown) for k in range(min(width, 16))]
                     c += width
             r += times
         if merged or percent:

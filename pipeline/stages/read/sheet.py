@@ -34,7 +34,7 @@ from .layout import (
 )
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
-from .scans import WINDOW_ROWS
+from .scans import WINDOW_ROWS, ShownText
 from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words
 
 # Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
@@ -472,10 +472,13 @@ class ReturnReader(Identifying):
                         values.append(None)
                     elif i in shown_at and is_number(v):
                         # 100% typed into a count (held as 1), a 3 shown as 3万: the number the
-                        # sheet shows is not the one the cell holds.
-                        self.finding("count-shown-otherwise", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}",
-                                     field=keys[j], field_label=spec.label_of(keys[j]), detail=shown_at[i],
-                                     value=display(v))
+                        # sheet shows is not the one the cell holds. An .ods says what it shows.
+                        shown_as = shown_at[i]
+                        as_text = isinstance(shown_as, ShownText)
+                        self.finding("count-shown-as" if as_text else "count-shown-otherwise", sheet=grid.name,
+                                     cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), value=display(v),
+                                     detail=(f"“{shown_as}”" if shown_as else "空白") if as_text else str(shown_as))
                         values.append(None)
                     elif unit is None:  # a computed column: its raw value is kept for checking
                         values.append(None if v in ("", None) else v)

@@ -19,13 +19,37 @@ EXAMPLE = sorted((ROOT / "examples" / "gansu-2016").glob("*.xlsx"))[::6]
 @pytest.fixture(scope="module")
 def as_ods(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written")
-    cases = habit_returns(form, units)
+    cases = habit_returns(form, units) | _shown_cases(form, units)
     habit_files = write_habit_files(src, cases)
     out = convert([*EXAMPLE, *habit_files], "ods", tmp_path_factory.mktemp("ods"), tmp_path_factory.mktemp("profile"))
     example = tmp_path_factory.mktemp("example_ods")
     for f in EXAMPLE:
         (example / out[f.name].name).write_bytes(out[f.name].read_bytes())
     return example, {name: (out[f.name], cases[name]) for name, f in zip(cases, habit_files)}
+
+
+SHOWN = {"wan-typed": (3, '0.0"万"', "“3.0万”"), "thousands-typed": (3000, "#,###,", "“3”"),
+         "hidden-typed": (5, ";-0;0", "空白")}
+
+
+def _shown_cases(form, units) -> dict:
+    """A count formatted to show another number than it holds, as a clerk might in LibreOffice or
+    WPS: in 万, in thousands (no word says so), or as nothing at all."""
+    from pipeline.outputs.formbook import workbook_bytes
+    from tests.builders import clean_rows
+    from tests.habits import built, column
+
+    out = {}
+    for name, (held, number_format, _) in SHOWN.items():
+        rows = clean_rows()
+        wb, plans = built(form, units, rows)
+        o, ws = plans["outcomes"], wb["表三帮扶成效"]
+        typed = ws[f"{column(o, 'role_models')}{o.first_data}"]
+        typed.value, typed.number_format = held, number_format
+        meant = [dict(r) for r in rows]
+        meant[0]["role_models"] = None  # no figure: the finding names the cell
+        out[name] = (workbook_bytes(wb), meant, {("error", "count-shown-as", "表三帮扶成效", typed.coordinate)})
+    return out
 
 
 def _as_read(result) -> tuple:
@@ -67,3 +91,40 @@ def test_a_damaged_ods_is_an_error_not_a_skip(tmp_path, form, units):
     (tmp_path / "620103_七里河区.ods").write_bytes(b"plain text")
     kinds = {s.path: s.kind for s in discover(tmp_path)}
     assert kinds["620103_七里河区.ods"] == "broken"
+
+
+@pytest.mark.parametrize("case", sorted(SHOWN))
+def test_a_count_an_ods_shows_as_another_number_is_an_error_at_its_cell(as_ods, case, tmp_path, form, units):
+    """An .ods keeps its number formats as styles, not codes, but each number cell says what it
+    shows: 3 held and 3.0万 shown, 3000 held and 3 shown, 5 held and nothing shown are each the
+    clerk's to fix, never read as the number held."""
+    _, cases = as_ods
+    path, (_, rows, expected) = cases[case]
+    (tmp_path / path.name).write_bytes(path.read_bytes())
+    result = read_one(tmp_path, form, units)
+    assert {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings} == expected, result.findings
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    held, _, shown = SHOWN[case]
+    assert f"单元格里是{held}，表中却显示为{shown}" in result.findings[0].message
+
+
+@pytest.mark.parametrize("cell, shown", [
+    ('office:value-type="float" office:value="1234"><text:p>1,234</text:p>', None),  # grouped as in China
+    ('office:value-type="float" office:value="1234"><text:p>1.234</text:p>', None),  # grouped with dots
+    ('office:value-type="float" office:value="1234"><text:p>1 234</text:p>', None),
+    ('office:value-type="float" office:value="3"><text:p>3.00</text:p>', None),
+    ('office:value-type="float" office:value="12"><text:p><text:span>12</text:span></text:p>', None),
+    ('office:value-type="float" office:value="3"', None),  # no text written: nothing to compare
+    ('office:value-type="string"><text:p>3.0万</text:p>', None),  # text typed is the reader's
+    ('office:value-type="float" office:value="3"><text:p>3.0万</text:p>', "3.0万"),
+    ('office:value-type="float" office:value="3000"><text:p>3</text:p>', "3"),
+    ('office:value-type="float" office:value="3.6"><text:p>4</text:p>', "4"),
+    ('office:value-type="float" office:value="5"><text:p/>', ""),
+    ('office:value-type="float" office:value="1"><text:p>1&lt;万</text:p>', "1<万"),
+])
+def test_what_an_ods_number_cell_shows_is_compared_with_what_it_holds(cell, shown):
+    from pipeline.stages.read.scans import ods_shown_text
+
+    attrs, _, inner = cell.encode("utf-8").partition(b">")
+    found = ods_shown_text(attrs, inner or None)
+    assert found == shown and (found is None or type(found).__name__ == "ShownText")
