@@ -351,7 +351,7 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
         return {}
     out = {}
     for t in _ODS_TABLE.finditer(xml):
-        merged, percent, r = [], [], 0
+        merged, shown_cells, r = [], [], 0
         for m in _ODS_ROW.finditer(t.group(2)):
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
@@ -368,13 +368,13 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
                         if down > 1 or across > 1:
                             merged.append((r, c, r + down - 1, c + across - 1))
                     if _ODS_PERCENT.search(attrs) and c < WINDOW_COLS:
-                        percent += [((r, c + k), "0%") for k in range(min(width, 16))]
+                        shown_cells += [((r, c + k), "0%") for k in range(min(width, 16))]
                     elif c < WINDOW_COLS and (shown := ods_shown_text(attrs, cell.group(2))) is not None:
-                        percent += [((r, c + k), shown) for k in range(min(width, 16))]
+                        shown_cells += [((r, c + k), shown) for k in range(min(width, 16))]
                     c += width
             r += times
-        if merged or percent:
-            out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(percent),
+        if merged or shown_cells:
+            out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(shown_cells),
                                                                              merged=tuple(merged))
     return out
 
