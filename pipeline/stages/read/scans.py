@@ -214,9 +214,17 @@ def shown_as(number: int, code: str) -> str:
     return CJK_DATE if number in _CJK_DATE_IDS else ""
 
 
+_LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \x, [Red] and [>100]: no digit shown by them
+_GENERAL = re.compile(r"general|g/通用格式|常规", re.I)
+
+
 def _hides_numbers(code: str) -> bool:
-    """;;; and the like: no section for a positive number, which then shows as nothing."""
-    return ";" in code and not code.split(";", 1)[0].strip()
+    """;;; and the like: a section for positive numbers that shows no digit of them (empty,
+    "", "-"), so that a count shows as nothing or as a mark."""
+    if ";" not in code:
+        return False
+    positive = _LITERALS.sub("", code.split(";", 1)[0])
+    return not re.search(r"[0#?]", positive) and not _GENERAL.search(positive)
 
 
 def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
@@ -304,11 +312,16 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
 _ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
 _ODS_PERCENT = re.compile(rb'value-type="percentage"')
 _ODS_FLOAT = b'office:value-type="float"'
+_ODS_NUMBERS = (_ODS_FLOAT, b'office:value-type="currency"')  # a currency's value is its number too
 _ODS_VALUE = re.compile(rb'office:value="([^"]*)"')
 _ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*?(?:/>|>(.*?)</text:p>)", re.S)
+_ODS_ANNOTATION = re.compile(rb"<office:annotation\b.*?</office:annotation>", re.S)
 _MARKUP = re.compile(rb"<[^>]*>")
-_GROUPING = re.compile(r"[,\s\u00a0\u2009\u202f'，]")  # thousands separators, as locales write them
-_DOT_GROUPS = re.compile(r"-?\d{1,3}(?:\.\d{3})+")  # 1.234 where a locale groups with dots
+# What a number's text keeps to be read back: digits, signs, the marks of decimals and of
+# thousands, an exponent, and what makes it another number (%, 万, 千, 亿). The rest is a unit
+# (户, 个), a currency (¥) or space, which shows the number as it is.
+_NOT_OF_THE_NUMBER = re.compile(r"[^0-9.,+\-eE%万千亿]")
+_NO_FIGURE = ("", "-", "–", "—")  # what a 0 may show as (hidden, or an accounting format's dash)
 
 
 class ShownText(str):
@@ -320,11 +333,17 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
     """A number cell's text (text:p, as the office suite that saved it showed the number) when
     it is not the number the cell holds: 3 held and 3.0万 shown, 3000 held and 3 shown (a
     format in thousands), 5 held and nothing shown. None when they agree, or when the file
-    gives no text to compare (a program that writes only the value)."""
-    if _ODS_FLOAT not in attrs or inner is None:
+    gives no text to compare (a program that writes only the value).
+
+    A comma groups thousands (1,234) or, where a locale writes decimals with it, marks them
+    (20,00); both readings are tried, as no number a format makes reads as another under the
+    other. A dot is a decimal point: 3.000 is 3, so a 3000 shown as 3.000 (a format in thousands
+    with three decimals) is said, though a locale that groups with dots (1.234) is then told
+    too, loudly rather than silently wrong."""
+    if inner is None or not any(kind in attrs for kind in _ODS_NUMBERS):
         return None
     held = _ODS_VALUE.search(attrs)
-    paragraphs = _ODS_PARAGRAPH.findall(inner)
+    paragraphs = _ODS_PARAGRAPH.findall(_ODS_ANNOTATION.sub(b"", inner))  # a comment (批注) has its own
     if held is None or not paragraphs:
         return None
     text = unescape(_MARKUP.sub(b"", b"\n".join(paragraphs)).decode("utf-8", "replace")).strip()
@@ -332,11 +351,15 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
         number = float(held.group(1))
     except ValueError:
         return None
-    plain = _GROUPING.sub("", text)
-    candidates = [plain, plain.replace(".", "")] if _DOT_GROUPS.fullmatch(plain) else [plain]
-    for candidate in candidates:
+    plain = _NOT_OF_THE_NUMBER.sub("", text)
+    if number == 0 and plain in _NO_FIGURE:
+        return None  # a 0 hidden, or shown as a dash: a blank reads as 0 all the same
+    readings = [plain.replace(",", "")]
+    if "," in plain:
+        readings.append(plain.replace(".", "").replace(",", "."))
+    for reading in readings:
         try:
-            if float(candidate) == number:
+            if float(reading) == number:
                 return None
         except ValueError:
             continue
@@ -347,7 +370,7 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
     """Per table: its merged cells (calamine gives none for an .ods), its cells typed as a
     percentage (100% held as 1), and its number cells whose text shows another number
     (ods_shown_text). Looked at only when the content has any of them to look for."""
-    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml and _ODS_FLOAT not in xml:
+    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml and not any(k in xml for k in _ODS_NUMBERS):
         return {}
     out = {}
     for t in _ODS_TABLE.finditer(xml):
@@ -356,8 +379,10 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
             content = m.group(2) or b""
-            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content or _ODS_FLOAT in content):
+            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content
+                                    or any(kind in content for kind in _ODS_NUMBERS)):
                 c = 0
+                in_row: list[tuple[int, str]] = []  # (column, what it shows) in each of the row's copies
                 for cell in _ODS_CELL.finditer(content):
                     attrs = cell.group(1)
                     span = _ODS_COLUMNS.search(attrs)
@@ -367,11 +392,13 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
                         down, across = int(spans.get(b"rows", 1)), int(spans.get(b"columns", 1))
                         if down > 1 or across > 1:
                             merged.append((r, c, r + down - 1, c + across - 1))
-                    if _ODS_PERCENT.search(attrs) and c < WINDOW_COLS:
-                        shown_cells += [((r, c + k), "0%") for k in range(min(width, 16))]
-                    elif c < WINDOW_COLS and (shown := ods_shown_text(attrs, cell.group(2))) is not None:
-                        shown_cells += [((r, c + k), shown) for k in range(min(width, 16))]
+                    if c < WINDOW_COLS:
+                        shown = "0%" if _ODS_PERCENT.search(attrs) else ods_shown_text(attrs, cell.group(2))
+                        if shown is not None:  # a cell repeated across columns is each of them
+                            in_row += [(c + k, shown) for k in range(min(width, WINDOW_COLS - c))]
                     c += width
+                # a row repeated (table:number-rows-repeated) is each of its copies
+                shown_cells += [((r + k, col), shown) for k in range(min(times, WINDOW_ROWS - r)) for col, shown in in_row]
             r += times
         if merged or shown_cells:
             out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(shown_cells),

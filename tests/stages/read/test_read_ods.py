@@ -111,7 +111,14 @@ def test_a_count_an_ods_shows_as_another_number_is_an_error_at_its_cell(as_ods, 
 
 @pytest.mark.parametrize("cell, shown", [
     ('office:value-type="float" office:value="1234"><text:p>1,234</text:p>', None),  # grouped as in China
-    ('office:value-type="float" office:value="1234"><text:p>1.234</text:p>', None),  # grouped with dots
+    ('office:value-type="float" office:value="1234"><text:p>1.234,00</text:p>', None),  # a decimal comma
+    ('office:value-type="float" office:value="20"><text:p>20,00</text:p>', None),
+    ('office:value-type="float" office:value="3000"><text:p>3000户</text:p>', None),  # a unit shows it as it is
+    ('office:value-type="currency" office:value="3000"><text:p>¥3,000.00</text:p>', None),
+    ('office:value-type="float" office:value="0"><text:p/>', None),  # a 0 hidden reads as 0 all the same
+    ('office:value-type="float" office:value="0"><text:p>-</text:p>', None),  # an accounting format's dash
+    ('office:value-type="float" office:value="2"><office:annotation><text:p>请核实</text:p></office:annotation>'
+     '<text:p>2</text:p>', None),  # a comment (批注) on the cell is no part of what it shows
     ('office:value-type="float" office:value="1234"><text:p>1 234</text:p>', None),
     ('office:value-type="float" office:value="3"><text:p>3.00</text:p>', None),
     ('office:value-type="float" office:value="12"><text:p><text:span>12</text:span></text:p>', None),
@@ -122,6 +129,10 @@ def test_a_count_an_ods_shows_as_another_number_is_an_error_at_its_cell(as_ods, 
     ('office:value-type="float" office:value="3.6"><text:p>4</text:p>', "4"),
     ('office:value-type="float" office:value="5"><text:p/>', ""),
     ('office:value-type="float" office:value="1"><text:p>1&lt;万</text:p>', "1<万"),
+    ('office:value-type="currency" office:value="3"><text:p>¥3.0万</text:p>', "¥3.0万"),
+    ('office:value-type="float" office:value="3000"><text:p>3.000</text:p>', "3.000"),  # 0.000, in thousands
+    ('office:value-type="float" office:value="1234"><text:p>1.234</text:p>', "1.234"),  # dot-grouped: said
+    ('office:value-type="float" office:value="3000"><text:p>3千户</text:p>', "3千户"),
 ])
 def test_what_an_ods_number_cell_shows_is_compared_with_what_it_holds(cell, shown):
     from pipeline.stages.read.scans import ods_shown_text
@@ -129,3 +140,16 @@ def test_what_an_ods_number_cell_shows_is_compared_with_what_it_holds(cell, show
     attrs, _, inner = cell.encode("utf-8").partition(b">")
     found = ods_shown_text(attrs, inner or None)
     assert found == shown and (found is None or type(found).__name__ == "ShownText")
+
+
+def test_a_number_shown_otherwise_in_repeated_cells_is_each_of_them():
+    """A cell repeated across columns, in a row repeated down (as some writers compress an
+    .ods), is each of the cells it stands for, however many."""
+    from pipeline.stages.read.scans import _ods_merges_and_shown
+
+    cell = ('<table:table-cell table:number-columns-repeated="20" office:value-type="float" office:value="3">'
+            '<text:p>3.0万</text:p></table:table-cell>')
+    xml = ('<table:table table:name="表三"><table:table-row table:number-rows-repeated="3">'
+           f'<table:table-cell/>{cell}</table:table-row></table:table>').encode()
+    shown = dict(_ods_merges_and_shown(xml)["表三"].shown_otherwise)
+    assert set(shown) == {(r, c) for r in range(3) for c in range(1, 21)} and set(shown.values()) == {"3.0万"}
