@@ -103,9 +103,12 @@ class Reading:
         """Every readable file's result, in order; each file newly read goes into the cache,
         unless its reading met a fault of this program (it is read again next time)."""
         readable, units = self.readable, self.units
-        # The reader itself, which this process has not needed so far (its readers load it): one
-        # that cannot be loaded (an install gone wrong) stops the run here, as it did when it was
-        # loaded first, rather than making every file its county's internal error.
+        # The reader and its spreadsheet engine, which this process has not needed so far (its
+        # readers load them): a reader or an engine that cannot be loaded (an install gone wrong,
+        # a compiled package broken) stops the run here, rather than making every file its
+        # county's internal error in a report that would replace the last good one.
+        import python_calamine  # noqa: F401
+
         from ..stages.read.sources import read_sources as _  # noqa: F401
         # The cache's results are unpickled now, not when the reading started: a re-run's 3,000
         # took a seventh of a second, which the readers' start and the loading of pandas no

@@ -499,10 +499,11 @@ def test_a_stop_while_multiprocessing_loads_stops_no_child_and_raises_nothing(mo
 
 
 @READERS
-def test_a_reader_that_cannot_be_loaded_stops_the_run(tmp_path, settings, monkeypatch, parallel_from):
-    """The reader is loaded by the reader processes, not before them: an install gone wrong,
-    whose reader cannot be loaded, still stops the run with its error, as when the reader was
-    loaded first, never a report in which every county is an internal error."""
+@pytest.mark.parametrize("broken", ["pipeline.stages.read.sources", "python_calamine"])
+def test_a_reader_that_cannot_be_loaded_stops_the_run(tmp_path, settings, monkeypatch, parallel_from, broken):
+    """The reader and its engine are loaded by the reader processes, not before them: an install
+    gone wrong, whose reader or engine cannot be loaded, stops the run with its error, never a
+    report in which every county is an internal error."""
     import sys
 
     inbox = tmp_path / "inbox"
@@ -510,6 +511,6 @@ def test_a_reader_that_cannot_be_loaded_stops_the_run(tmp_path, settings, monkey
     for path in sorted(EXAMPLE.iterdir())[:3]:
         shutil.copy(path, inbox / path.name)
     monkeypatch.setattr(reading_module, "PARALLEL_FROM", parallel_from)
-    monkeypatch.setitem(sys.modules, "pipeline.stages.read.sources", None)  # import → ImportError
+    monkeypatch.setitem(sys.modules, broken, None)  # import → ImportError
     with pytest.raises(ImportError):
         build_run(inbox, settings)
