@@ -227,14 +227,26 @@ def _hides_numbers(code: str) -> bool:
     return not re.search(r"[0#?]", positive) and not _GENERAL.search(positive)
 
 
+_CELL_OPENED = re.compile(rb'<c\b([^>]*?)(?<!/)>')
+_STYLE_ATTRIBUTE = re.compile(rb'\bs="')
+
+
 def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
-    """The cells (row, column) styled with one of `styles`, and the format each shows."""
+    """The cells (row, column) styled with one of `styles`, and the format each shows. A cell
+    with no style of its own has the first, the workbook's Normal style: looked at only when
+    that one shows a count otherwise."""
     found = []
     for m in _STYLED_CELL.finditer(xml):
         code = styles.get(int(m.group(2)))
         at = _CELL_AT.search(m.group(1)) if code is not None else None
         if at and int(at.group(2)) <= WINDOW_ROWS:
             found.append(((int(at.group(2)) - 1, _col_index(at.group(1))), code))
+    normal = styles.get(0)
+    if normal is not None:
+        for m in _CELL_OPENED.finditer(xml):
+            at = _CELL_AT.search(m.group(1)) if _STYLE_ATTRIBUTE.search(m.group(1)) is None else None
+            if at and int(at.group(2)) <= WINDOW_ROWS:
+                found.append(((int(at.group(2)) - 1, _col_index(at.group(1))), normal))
     return tuple(found)
 
 

@@ -681,6 +681,24 @@ def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_
     assert f"设了单元格格式“{number_format}”" in result.findings[0].message
 
 
+def test_a_count_with_no_style_of_its_own_shows_as_the_normal_style_does(tmp_path, form, units):
+    """A cell with no style attribute takes the workbook's first style (Normal, 常规): when a
+    template's Normal shows counts as percentages, a count typed in a plain cell is shown as
+    one too, and said."""
+    from tests.habits import edit_part
+
+    wb, plans = built(form, units, clean_rows(), layout=Layout(total="none"))
+    plan = plans["outcomes"]
+    cell = wb[OUTCOMES].cell(plan.first_data, plan.columns[form.sheet("outcomes").count_fields[0].key])
+    data = edit_part(workbook_bytes(wb), "xl/styles.xml", lambda xml: re.sub(
+        r'(<cellXfs[^>]*><xf numFmtId=")0"', r'\g<1>9"', xml))
+    data = edit_part(data, "xl/worksheets/sheet3.xml", lambda xml: re.sub(
+        rf'(<c r="{cell.coordinate}") s="\d+"', r"\1", xml))
+    write(tmp_path, data)
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, cell.coordinate)}
+
+
 @pytest.mark.parametrize("styles, shown", [
     # openpyxl writes out no codes (<numFmts count="0"/>): a built-in percent in a cell's style is found
     ('<numFmts count="0"/><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
