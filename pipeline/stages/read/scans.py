@@ -215,16 +215,66 @@ def shown_as(number: int, code: str) -> str:
 
 
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \x, [Red] and [>100]: no digit shown by them
-_GENERAL = re.compile(r"general|g/通用格式|常规", re.I)
+_GENERAL = re.compile(r"general|g/通用格式|常规|@", re.I)  # a number shown as it is (@: as text, the same)
+_CONDITION = re.compile(r"\s*\[(=|<>|<=|>=|<|>)\s*(-?\d+(?:\.\d*)?)\]")
 
 
 def _hides_numbers(code: str) -> bool:
-    """;;; and the like: a section for positive numbers that shows no digit of them (empty,
-    "", "-"), so that a count shows as nothing or as a mark."""
-    if ";" not in code:
+    """;;; and the like: a section a positive count is shown by that shows no digit of it
+    (empty, "", "-"), so that the count shows as nothing or as a mark. Which sections those
+    are follows the conditions, as Excel's: [=0]"-";0 shows 3000 by its second section (and a
+    0 as a dash, which reads as 0 all the same); [>100]"多";0 shows 3000 as 多."""
+    sections = _sections(code)
+    if len(sections) == 1 and not _CONDITION.match(code):
         return False
-    positive = _LITERALS.sub("", code.split(";", 1)[0])
-    return not re.search(r"[0#?]", positive) and not _GENERAL.search(positive)
+    return any(not re.search(r"[0#?]", shown) and not _GENERAL.search(shown)
+               for shown in (_LITERALS.sub("", section) for section in _positive_sections(sections)))
+
+
+def _sections(code: str) -> list[str]:
+    """The code's sections: split at each ; outside quoted text and \\-escapes."""
+    out, current, quoted, i = [], [], False, 0
+    while i < len(code):
+        ch = code[i]
+        if ch == "\\" and not quoted:
+            current.append(code[i:i + 2])
+            i += 2
+            continue
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ";" and not quoted:
+            out.append("".join(current))
+            current = []
+            i += 1
+            continue
+        current.append(ch)
+        i += 1
+    return [*out, "".join(current)]
+
+
+def _positive_sections(sections: list[str]) -> list[str]:
+    """The sections a count of 1 or more may be shown by: the first, unless its condition holds
+    for no such count; the next while the conditions so far leave some counts over."""
+    reached = []
+    for section in sections[:3]:
+        condition = _CONDITION.match(section)
+        if condition is None:
+            reached.append(section)  # unconditioned: it takes every count left
+            break
+        some, every = _holds_for_counts(condition.group(1), float(condition.group(2)))
+        if some:
+            reached.append(section)
+        if every:
+            break
+    return reached
+
+
+def _holds_for_counts(op: str, bound: float) -> tuple[bool, bool]:
+    """Whether [op bound] holds for some whole number of 1 or more, and for every one."""
+    whole = bound == int(bound)
+    some = {"=": whole and bound >= 1, "<>": True, "<": bound > 1, "<=": bound >= 1, ">": True, ">=": True}[op]
+    every = {"=": False, "<>": bound < 1 or not whole, "<": False, "<=": False, ">": bound < 1, ">=": bound <= 1}[op]
+    return some, every
 
 
 _CELL_OPENED = re.compile(rb'<c\b([^>]*?)(?<!/)>')

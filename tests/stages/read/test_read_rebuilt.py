@@ -761,6 +761,43 @@ def test_a_units_format_and_a_blank_percent_cell_read_as_they_are(tmp_path, form
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+# Formats a clerk puts on counts to show a 0 as a dash or as nothing: the count itself is shown
+# by the section its value falls in, as Excel, WPS and LibreOffice all do.
+ZERO_AS_A_DASH = ['[=0]"-";0', '[=0]"-";#,##0', '[=0]"";G/通用格式', '[=0]"—";0"户"', '[<1]"-";#,##0', '[<=0]"";0',
+                  '[=0]"";0;@', '_ * #,##0_ ;_ * \\-#,##0_ ;_ * "-"_ ;_ @_ ', '"共;"0']
+
+
+@pytest.mark.parametrize("number_format", ZERO_AS_A_DASH)
+def test_a_count_whose_format_shows_a_zero_as_a_dash_reads_as_written(tmp_path, form, units, number_format):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    keys = [f.key for f in form.sheet("outcomes").count_fields]
+    for i, key in enumerate(keys[:2]):  # a count, and a 0, each in that format
+        cell = ws.cell(plan.first_data + i, plan.columns[key])
+        cell.number_format = number_format
+    rows[1][keys[1]] = ws.cell(plan.first_data + 1, plan.columns[keys[1]]).value = 0
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("code, shows_otherwise", [
+    *((code, False) for code in ZERO_AS_A_DASH),
+    ("#,##0", False), ('0"户"', False), ("0_ ;[Red]\\-0\\ ", False), ("[$-804]G/通用格式", False), ("@;@", False),
+    ("[>=0]0;[<0]-0", False), ('[<>0]0;"-"', False),
+    (";;;", True), (";-0;0", True), ('"";-0;0', True), ('"-";-0;0', True), ("\\-;0", True),
+    ('[>100]"多";0', True), ('[=5]"五";0', True), ('[>0]"有";"无"', True), ("#,###,", True), ('0.0"万"', True),
+])
+def test_which_number_formats_show_a_count_as_another_number(code, shows_otherwise):
+    """A section a count of 1 or more may be shown by (the conditions followed, as Excel does)
+    that shows no digit of it, or a code in 万, thousands or percent, shows it otherwise."""
+    from pipeline.stages.read.scans import shown_as
+
+    assert bool(shown_as(200, code)) is shows_otherwise
+
+
 def test_a_damaged_spare_sheet_costs_the_return_nothing(tmp_path, form, units):
     """The look at the sheets no table was read from never makes the return unreadable: a spare
     sheet the engine chokes on is passed over, as it was before anyone looked."""
