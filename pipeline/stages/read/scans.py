@@ -356,7 +356,7 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     a filter hides, and an error value, which it reads as a blank. Per sheet: the rows holding
     SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error;
     and, which calamine does not give for an .ods, its merged cells, its percentage cells and
-    the numbers it shows as others (3 as 3.0万, 3000 as 3). Each looked at only when a quick
+    the numbers it shows as others (3 shown as 3.0万 or 3000 as 3). Each looked at only when a quick
     search of the content finds what it looks for."""
     xml = zf.read("content.xml")
     more = _ods_merges_and_shown(xml)
@@ -373,15 +373,14 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
 
 _ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
 _ODS_PERCENT = re.compile(rb'value-type="percentage"')
-_ODS_FLOAT = b'office:value-type="float"'
-_ODS_NUMBERS = (_ODS_FLOAT, b'office:value-type="currency"')  # a currency's value is its number too
+_ODS_NUMBERS = (b'office:value-type="float"', b'office:value-type="currency"')  # a currency's value is its number too
 _ODS_VALUE = re.compile(rb'office:value="([^"]*)"')
 _ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*?(?:/>|>(.*?)</text:p>)", re.S)
 _ODS_ANNOTATION = re.compile(rb"<office:annotation\b.*?</office:annotation>", re.S)
 _MARKUP = re.compile(rb"<[^>]*>")
 # What a number's text keeps to be read back: digits, signs, the marks of decimals and of
-# thousands, an exponent, and what makes it another number (%, 万, 千, 亿). The rest is a unit
-# (户, 个), a currency (¥) or space, which shows the number as it is.
+# thousands, an exponent, and what makes it another number: a percent, or 万 千 亿 as words. The
+# rest is a unit such as 户 or 个 and a currency sign or space, which show the number as it is.
 _NOT_OF_THE_NUMBER = re.compile(r"[^0-9.,+\-eE%万千亿]")
 _NO_FIGURE = ("", "-", "–", "—")  # what a 0 may show as (hidden, or an accounting format's dash)
 
@@ -405,7 +404,7 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
     if inner is None or not any(kind in attrs for kind in _ODS_NUMBERS):
         return None
     held = _ODS_VALUE.search(attrs)
-    paragraphs = _ODS_PARAGRAPH.findall(_ODS_ANNOTATION.sub(b"", inner))  # a comment (批注) has its own
+    paragraphs = _ODS_PARAGRAPH.findall(_ODS_ANNOTATION.sub(b"", inner))  # a comment has paragraphs of its own
     if held is None or not paragraphs:
         return None
     text = unescape(_MARKUP.sub(b"", b"\n".join(paragraphs)).decode("utf-8", "replace")).strip()

@@ -472,13 +472,14 @@ class ReturnReader(Identifying):
                         values.append(None)
                     elif i in shown_at and is_number(v):
                         # 100% typed into a count (held as 1), a 3 shown as 3万: the number the
-                        # sheet shows is not the one the cell holds. An .ods says what it shows.
+                        # sheet shows is not the one the cell holds.
                         shown_as = shown_at[i]
-                        as_text = isinstance(shown_as, ShownText)
-                        self.finding("count-shown-as" if as_text else "count-shown-otherwise", sheet=grid.name,
-                                     cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
-                                     field_label=spec.label_of(keys[j]), value=display(v),
-                                     detail=(f"“{shown_as}”" if shown_as else "空白") if as_text else str(shown_as))
+                        if isinstance(shown_as, ShownText):  # an .ods says what the cell shows
+                            rule, detail = "count-shown-as", f"“{shown_as}”" if shown_as else "空白"
+                        else:  # the format's code
+                            rule, detail = "count-shown-otherwise", shown_as
+                        self.finding(rule, sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), detail=detail, value=display(v))
                         values.append(None)
                     elif unit is None:  # a computed column: its raw value is kept for checking
                         values.append(None if v in ("", None) else v)
