@@ -18,6 +18,10 @@ if sys.argv[1:2] == ["report"]:  # the page (serve) stops on Ctrl-C as its serve
 from .cli import main  # noqa: E402 - after the handlers: loading takes a while, and may be stopped
 
 code = main(one_shot=True)
+if sys.argv[1:2] != ["report"]:
+    # The page has started a forkserver, whose temp folder multiprocessing removes at a normal
+    # exit; the other commands are quick either way.
+    sys.exit(code)
 # Every output is written and closed by now. A normal exit would go on to free, one by one,
 # every object the run made: a tenth of a second or more, for memory the system takes back
 # at once. (An error or Ctrl-C does not come this way: those exit as usual.)

@@ -16,6 +16,7 @@ under a path (base_url = "https://host/huizong/") as on its own address.
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from datetime import datetime
 from pathlib import Path
@@ -378,16 +379,25 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
                             limit_concurrency=400, timeout_keep_alive=5, http=page_protocol())
     server = uvicorn.Server(config)
+    # uvicorn finishes the uploads under way on Ctrl-C or SIGTERM (a service manager, a shutdown),
+    # then raises the signal again to the handler it found. For SIGTERM that was the default,
+    # which ended the process there: no worker closed, nothing said, the forkserver's temp folder left.
+    previous = signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass  # uvicorn has finished the uploads under way and stopped: Ctrl-C is the way to stop
     finally:
+        signal.signal(signal.SIGTERM, previous)
         sock.close()
         if worker is not None:
             worker.close()
     say("报送页已停止。")
     return 0
+
+
+def _stop_as_ctrl_c(signum, frame):
+    raise KeyboardInterrupt
 
 
 def serve_command(args) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 import secrets
+import signal
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -525,3 +526,23 @@ def test_a_filing_date_in_the_future_is_said_at_upload_as_the_report_says_it(ser
     run = build_run(tmp_path, settings, form=form, units=units)
     assert [tuple(f.values()) for f in body["findings"]] == [
         (f.severity.value, f.file, f.county_code, f.sheet, f.cell, f.field, f.rule, f.message) for f in run.findings]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_page_stops_cleanly_and_leaves_no_temp_folder(tmp_path, form, units, sig):
+    """Ctrl-C at the console and SIGTERM from a service manager or a shutdown both end the page
+    the same way: the upload under way lands, the check worker is closed, the page says it has
+    stopped, and the forkserver's temp folder (pymp-…) is not left behind in TMPDIR."""
+    inbox, outbox, temp = tmp_path / "in", tmp_path / "out", tmp_path / "tmp"
+    inbox.mkdir()
+    temp.mkdir()
+    server = start_server(inbox, outbox, env={"TMPDIR": str(temp)})
+    try:
+        assert upload(server.links()["620102"], "a.xlsx", workbook(form, units.by_code("620102"))).status == 200
+        assert any(temp.iterdir())  # the worker's forkserver is running, with its folder
+    finally:
+        code = server.stop(sig)
+    assert code == 0
+    assert "报送页已停止" in server.output()
+    assert list(temp.iterdir()) == []
+    assert inbox_files(inbox)[0].startswith("620102")
