@@ -42,6 +42,58 @@ def edit_part(data: bytes, part: str, edit) -> bytes:
     return out.getvalue()
 
 
+SPREADSHEETML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def as_openxml_sdk(data: bytes, references: str = "none") -> bytes:
+    """The workbook as the .NET OpenXML SDK writes it (report systems build their exports with
+    it): SpreadsheetML's tags under the prefix x: (<x:c>). `references`: "none", every row and
+    cell written in order (a blank one as <x:c/>) with no reference, as code that sets no
+    CellReference writes them; "kept", each with its own, as before."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.endswith(".xml") and f'xmlns="{SPREADSHEETML}"'.encode() in body:
+                text = body.decode("utf-8")
+                if info.filename.startswith("xl/worksheets/") and references == "none":
+                    text = _in_order_without_references(text)
+                text = text.replace(f'xmlns="{SPREADSHEETML}"', f'xmlns:x="{SPREADSHEETML}"')
+                body = re.sub(r"<(/?)([A-Za-z_][\w.-]*)(?=[\s/>])", r"<\1x:\2", text).encode("utf-8")
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
+def _without_reference(attrs: str) -> str:
+    return re.sub(r'\sr="[^"]*"', "", attrs)
+
+
+def _in_order_without_references(xml: str) -> str:
+    def row_cells(m: re.Match) -> str:
+        return "<sheetData>" + "".join(_rows(m.group(1))) + "</sheetData>"
+    return re.sub(r"<sheetData>(.*?)</sheetData>", row_cells, xml, flags=re.S)
+
+
+def _rows(body: str):
+    expected = 1
+    for m in re.finditer(r"<row\b([^>]*?)(?:/>|>(.*?)</row>)", body, re.S):
+        number = int(re.search(r'\br="(\d+)"', m.group(1)).group(1))
+        while expected < number:
+            yield "<row/>"
+            expected += 1
+        cells, column = [], 1
+        for c in re.finditer(r"<c\b([^>]*?)(?:/>|>(.*?)</c>)", m.group(2) or "", re.S):
+            letters = re.search(r'\br="([A-Z]+)\d+"', c.group(1)).group(1)
+            at = sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters)))
+            cells += ["<c/>"] * (at - column)
+            attrs = _without_reference(c.group(1))
+            cells.append(f"<c{attrs}/>" if c.group(2) is None else f"<c{attrs}>{c.group(2)}</c>")
+            column = at + 1
+        yield f"<row{_without_reference(m.group(1))}>{''.join(cells)}</row>"
+        expected = number + 1
+
+
 def as_string_result(ref: str, empty: str = "<v/>"):
     """openpyxl's uncomputed `<c r=.."><f>…</f><v></v></c>` → Excel's, WPS's and LibreOffice's
     zero-hiding formula: a string cell whose cached result is the empty string."""

@@ -11,6 +11,8 @@ import struct
 import zipfile
 from dataclasses import dataclass, replace
 
+from .grid import column_letter
+
 # The form never needs more than this; a county's table is a few dozen rows.
 WINDOW_ROWS = 5000
 WINDOW_COLS = 702  # ZZ: a dense grid of 5000 × 702 cells stays near 100 MB
@@ -18,6 +20,87 @@ WINDOW_COLS = 702  # ZZ: a dense grid of 5000 × 702 cells stays near 100 MB
 
 def unescape(s: str) -> str:
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+
+
+# --- a part as the scans read it ------------------------------------------------------------
+# The scans below look for tags as Excel writes them (<c r="B3">). Other writers are as valid:
+# the .NET OpenXML SDK, which report systems use, writes <x:c>, and leaves out a cell's
+# reference when the cells come in order. Read as written, every formula, error and format in
+# such a sheet would go unseen, its counts read with no finding; so the part is put in Excel's
+# spelling first. A quick look at the root tag and the first row and cell: Excel's own parts
+# pass unchanged.
+
+_MAIN_NAMESPACE = re.compile(
+    rb"""\bxmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://(?:schemas\.openxmlformats\.org/spreadsheetml/2006/main"""
+    rb"""|purl\.oclc\.org/ooxml/spreadsheetml/main)["']""")
+_HAS_REFERENCE = re.compile(rb'\br="')
+_ROW_OR_CELL = re.compile(rb"<(row|c)\b([^>]*?)(/?)>")
+_REFERENCE = re.compile(rb'\br="([A-Z]{0,3})(\d*)"')
+
+
+def as_scanned(xml: bytes) -> bytes:
+    """A sheet's part in the spelling the scans read: SpreadsheetML's tags without a prefix,
+    and every row and cell with its reference."""
+    xml = unprefixed(xml)
+    return _with_references(xml) if _references_left_out(xml) else xml
+
+
+def unprefixed(xml: bytes) -> bytes:
+    """<x:c r="B3"> as <c r="B3">, when the root tag binds SpreadsheetML's namespace to a prefix.
+    Text holds no raw <, so every <x: and </x: is a tag."""
+    start = xml.find(b"<")
+    for _ in range(8):  # the XML declaration and a comment or two before the root tag
+        if start < 0 or not (xml.startswith(b"<?", start) or xml.startswith(b"<!", start)):
+            break
+        close = xml.find(b">", start)
+        start = xml.find(b"<", close) if close >= 0 else -1
+    end = xml.find(b">", start) if start >= 0 else -1
+    colon = xml.find(b":", start, end)
+    if colon < 0 or 0 <= xml.find(b" ", start, colon):
+        return xml  # the root tag's own name has no prefix: its namespace, SpreadsheetML's, has none
+    m = _MAIN_NAMESPACE.search(xml, start, end)
+    if m is None:
+        return xml
+    prefix = m.group(1)
+    return xml.replace(b"<" + prefix + b":", b"<").replace(b"</" + prefix + b":", b"</")
+
+
+def _references_left_out(xml: bytes) -> bool:
+    """The sheet's first row or first cell has no reference: a writer that leaves them out
+    leaves out all of them."""
+    at = xml.find(b"<sheetData")
+    return at >= 0 and (_lacks_reference(xml, xml.find(b"<row", at)) or _lacks_reference(xml, xml.find(b"<c", at)))
+
+
+def _lacks_reference(xml: bytes, tag: int) -> bool:
+    """The tag starting at `tag` (none: -1) has no r attribute."""
+    return tag >= 0 and _HAS_REFERENCE.search(xml, tag, xml.find(b">", tag)) is None
+
+
+def _with_references(xml: bytes) -> bytes:
+    """Every row and cell given the reference a spreadsheet program gives it: a row without one
+    is the row after the last, a cell without one the cell after the last in its row."""
+    at = xml.find(b"<sheetData")
+    end = xml.find(b"</sheetData>", at)
+    end = end if end >= 0 else len(xml)
+    row = col = 0
+
+    def referenced(m: re.Match) -> bytes:
+        nonlocal row, col
+        kind, attrs, close = m.groups()
+        ref = _REFERENCE.search(attrs)
+        if kind == b"row":
+            row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+            col = 0
+            return m.group(0) if ref else b'<row r="%d"%s%s>' % (row, attrs, close)
+        if ref and ref.group(1):
+            col = _col_index(ref.group(1)) + 1
+            row = int(ref.group(2)) if ref.group(2) else row
+            return m.group(0)
+        col += 1
+        return b'<c r="%s%d"%s%s>' % (column_letter(col - 1).encode(), row, attrs, close)
+
+    return xml[:at] + _ROW_OR_CELL.sub(referenced, xml[at:end]) + xml[end:]
 
 
 _VALUE_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>')

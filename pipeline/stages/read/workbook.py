@@ -36,12 +36,14 @@ from .scans import (
     WINDOW_ROWS,
     XLS_COLUMNS,
     Formulas,
+    as_scanned,
     recalculated_on_load,
     scan_ods,
     scan_sheet_xml,
     scan_xls,
     styles_shown_otherwise,
     unescape,
+    unprefixed,
     untrusted_results,
     xls_far_cell,
 )
@@ -127,7 +129,7 @@ def _open_xlsx(data: bytes) -> Book:
     recalculated = False
     try:
         styles = _styles_shown_otherwise(data, zf)
-        xmls = {i.filename: _inflate(data, zf, i) for i in worksheets}
+        xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
         scans = {name: scan_sheet_xml(xml, styles) for name, xml in xmls.items()}
         if any(scan[3].any_formula for scan in scans.values()) and _recalculated_on_load(data, zf):
             recalculated = True
@@ -171,7 +173,7 @@ def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
                   and not info.flag_bits & 0x1 else zf.read(info)[:STYLES_READ])
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError):
         return {}
-    return styles_shown_otherwise(styles)
+    return styles_shown_otherwise(unprefixed(styles))
 
 
 def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
@@ -311,7 +313,7 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
                     info = zf.getinfo(part)
                     if info.file_size > MAX_UNCOMPRESSED:
                         raise Unreadable("unreadable", "工作表过大")
-                    xml = zf.read(part)
+                    xml = as_scanned(zf.read(part))
                     scan = scan_sheet_xml(xml)
                     if recalculated:
                         scan = (*scan[:3], untrusted_results(xml, scan[3]))

@@ -25,12 +25,23 @@ from tests.builders import (
     to_mhtml,
     to_spreadsheetml,
 )
-from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, column, old_column_hidden, rules, write
+from tests.habits import (
+    OUTCOMES,
+    PROBLEMS,
+    VISITS,
+    as_openxml_sdk,
+    built,
+    column,
+    old_column_hidden,
+    rules,
+    write,
+)
 
 SHEETS = (VISITS, PROBLEMS, OUTCOMES)
 
 
 def read_as(tmp_path, form, units, data: bytes, name: str = "620102_城关区.xls"):
+    tmp_path.mkdir(exist_ok=True)
     write(tmp_path, data, name=name)
     return read_one(tmp_path, form, units)
 
@@ -123,6 +134,76 @@ def test_a_hidden_old_column_in_excel_2003_xml_is_named(tmp_path, form, units):
     result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb)))
     assert rules(result) == {("warning", "column-hidden-duplicate", OUTCOMES, f"{old}{plans['outcomes'].header_top}")}
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
+# --- the .NET OpenXML SDK -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("references", ["none", "kept"])
+def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_path, form, units, references):
+    """A report system's export: SpreadsheetML under the prefix x: (<x:c>), often with no cell
+    references. The engine reads its values all the same; what they do not show (a count shown
+    in 万, a formula never computed, an error value) is said at the same cells as in the
+    workbook Excel saves."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    o, v, p = plans["outcomes"], plans["visits"], plans["problems"]
+    shown = wb[OUTCOMES].cell(o.first_data, o.columns["role_models"])
+    shown.number_format = '0.0"万"'
+    wb[VISITS].cell(v.first_data + 1, v.columns["linking_units"], "#DIV/0!")
+    wb[PROBLEMS].cell(p.first_data + 2, p.columns["disputes_fixed"], f"={column(p, 'disputes_fixed')}{p.first_data}*2")
+    excel = workbook_bytes(wb)
+    as_excel = read_as(tmp_path / "excel", form, units, excel, name="620102_城关区.xlsx")
+    as_sdk = read_as(tmp_path / "sdk", form, units, as_openxml_sdk(excel, references), name="620102_城关区.xlsx")
+    assert {("error", "count-shown-otherwise", OUTCOMES, shown.coordinate),
+            ("error", "cell-error", VISITS, f"{column(v, 'linking_units')}{v.first_data + 1}"),
+            ("error", "formula-without-value", PROBLEMS, f"{column(p, 'disputes_fixed')}{p.first_data + 2}"),
+            } <= rules(as_excel)
+    assert [(f.rule, f.sheet, f.cell, f.message) for f in as_sdk.findings] == [
+        (f.rule, f.sheet, f.cell, f.message) for f in as_excel.findings]
+    assert numbers_of(as_sdk.ret, form) == numbers_of(as_excel.ret, form)
+
+
+def test_a_clean_return_spelled_as_the_openxml_sdk_writes_it_reads_as_written(tmp_path, form, units):
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    result = read_as(tmp_path, form, units, as_openxml_sdk(workbook_bytes(wb)), name="620102_城关区.xlsx")
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+
+
+@pytest.mark.parametrize("written, scanned", [
+    # Excel's own spelling passes unchanged
+    (b'<worksheet %s><sheetData><row r="2"><c r="B2"><v>1</v></c></row></sheetData></worksheet>' % MAIN, None),
+    # any prefix, after the XML declaration and a comment; the Strict namespace too
+    (b'<?xml version="1.0"?><!-- made by a report system --><s:worksheet xmlns:s="http://schemas.openxmlformats.org/'
+     b'spreadsheetml/2006/main"><s:sheetData><s:row r="1"><s:c r="A1" s="3"><s:v>7</s:v></s:c></s:row></s:sheetData>'
+     b'</s:worksheet>',
+     b'<?xml version="1.0"?><!-- made by a report system --><worksheet xmlns:s="http://schemas.openxmlformats.org/'
+     b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" s="3"><v>7</v></c></row></sheetData></worksheet>'),
+    (b'<x:worksheet xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"><x:sheetData/></x:worksheet>',
+     b'<worksheet xmlns:x="http://purl.oclc.org/ooxml/spreadsheetml/main"><sheetData/></worksheet>'),
+    # a prefix bound to another namespace is left alone
+    (b'<worksheet %s xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"><mc:Choice/>'
+     b'<sheetData/></worksheet>' % MAIN, None),
+    # rows and cells without references: in order, an empty row and a self-closed cell counted
+    (b'<worksheet %s><sheetData><row><c><v>1</v></c><c/><c t="e"><v>#N/A</v></c></row><row/>'
+     b'<row><c s="2"><v>5</v></c></row></sheetData></worksheet>' % MAIN,
+     b'<worksheet %s><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"/><c r="C1" t="e"><v>#N/A</v></c></row>'
+     b'<row r="2"/><row r="3"><c r="A3" s="2"><v>5</v></c></row></sheetData></worksheet>' % MAIN),
+    # rows with their references, cells without; a cell with one sets where the next one is
+    (b'<worksheet %s><sheetData><row r="4"><c><v>1</v></c><c r="D4"><v>2</v></c><c><v>3</v></c></row>'
+     b'</sheetData></worksheet>' % MAIN,
+     b'<worksheet %s><sheetData><row r="4"><c r="A4"><v>1</v></c><c r="D4"><v>2</v></c><c r="E4"><v>3</v></c></row>'
+     b'</sheetData></worksheet>' % MAIN),
+])
+def test_a_sheet_part_is_scanned_in_excels_spelling(written, scanned):
+    from pipeline.stages.read.scans import as_scanned
+
+    assert as_scanned(written) == (written if scanned is None else scanned)
 
 
 # --- CSV -------------------------------------------------------------------------------------------
