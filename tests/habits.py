@@ -45,11 +45,12 @@ def edit_part(data: bytes, part: str, edit) -> bytes:
 SPREADSHEETML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
-def as_openxml_sdk(data: bytes, references: str = "none") -> bytes:
+def as_openxml_sdk(data: bytes, references: str = "none", quote: str = '"') -> bytes:
     """The workbook as the .NET OpenXML SDK writes it (report systems build their exports with
     it): SpreadsheetML's tags under the prefix x: (<x:c>). `references`: "none", every row and
     cell written in order (a blank one as <x:c/>) with no reference, as code that sets no
-    CellReference writes them; "kept", each with its own, as before."""
+    CellReference writes them; "kept", each with its own, as before. `quote`: ' quotes every
+    attribute of every part as some writers do (r='B3')."""
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -61,8 +62,14 @@ def as_openxml_sdk(data: bytes, references: str = "none") -> bytes:
                     text = _in_order_without_references(text)
                 text = text.replace(f'xmlns="{SPREADSHEETML}"', f'xmlns:x="{SPREADSHEETML}"')
                 body = re.sub(r"<(/?)([A-Za-z_][\w.-]*)(?=[\s/>])", r"<\1x:\2", text).encode("utf-8")
+            if quote == "'" and info.filename.endswith((".xml", ".rels")):
+                body = re.sub(rb"<[^>?!][^>]*>", _single_quoted, body)
             dst.writestr(info, body)
     return out.getvalue()
+
+
+def _single_quoted(tag: re.Match) -> bytes:
+    return re.sub(rb'="([^"]*)"', lambda m: b"='" + m.group(1).replace(b"&quot;", b'"') + b"'", tag.group(0))
 
 
 def _without_reference(attrs: str) -> str:

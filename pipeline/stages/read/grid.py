@@ -73,7 +73,7 @@ def uses_1904(data: bytes) -> bool:
     try:
         if data.startswith(ZIP_MAGIC):
             head = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")[:4000]
-            return re.search(rb'date1904="(?:1|true)"', head) is not None
+            return re.search(rb'date1904\s*=\s*["\'](?:1|true)["\']', head) is not None
         if data.startswith(OLE_MAGIC):
             import olefile
 

@@ -25,36 +25,38 @@ def unescape(s: str) -> str:
 # --- a part as the scans read it ------------------------------------------------------------
 # The scans below look for tags as Excel writes them (<c r="B3">). Other writers are as valid:
 # the .NET OpenXML SDK, which report systems use, writes <x:c>, and leaves out a cell's
-# reference when the cells come in order. Read as written, every formula, error and format in
-# such a sheet would go unseen, its counts read with no finding; so the part is put in Excel's
-# spelling first. A quick look at the root tag and the first row and cell: Excel's own parts
-# pass unchanged.
+# reference when the cells come in order; some writers quote attributes with ' (r='B3'). Read
+# as written, every formula, error and format in such a sheet would go unseen, its counts read
+# with no finding; so the part is put in Excel's spelling first. A quick look at the root tag
+# and the first row and cell: Excel's own parts pass unchanged.
 
 _MAIN_NAMESPACE = re.compile(
     rb"""\bxmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://(?:schemas\.openxmlformats\.org/spreadsheetml/2006/main"""
     rb"""|purl\.oclc\.org/ooxml/spreadsheetml/main)["']""")
+_SINGLE_QUOTED = re.compile(rb"=\s*'")
+_TAG = re.compile(rb"<[^>?!][^>]*>")
+_ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _HAS_REFERENCE = re.compile(rb'\br="')
 _ROW_OR_CELL = re.compile(rb"<(row|c)\b([^>]*?)(/?)>")
 _REFERENCE = re.compile(rb'\br="([A-Z]{0,3})(\d*)"')
 
 
 def as_scanned(xml: bytes) -> bytes:
-    """A sheet's part in the spelling the scans read: SpreadsheetML's tags without a prefix,
-    and every row and cell with its reference."""
-    xml = unprefixed(xml)
+    """A sheet's part in the spelling the scans read (excel_spelled), every row and cell with
+    its reference."""
+    xml = excel_spelled(xml)
     return _with_references(xml) if _references_left_out(xml) else xml
 
 
-def unprefixed(xml: bytes) -> bytes:
-    """<x:c r="B3"> as <c r="B3">, when the root tag binds SpreadsheetML's namespace to a prefix.
-    Text holds no raw <, so every <x: and </x: is a tag."""
-    start = xml.find(b"<")
-    for _ in range(8):  # the XML declaration and a comment or two before the root tag
-        if start < 0 or not (xml.startswith(b"<?", start) or xml.startswith(b"<!", start)):
-            break
-        close = xml.find(b">", start)
-        start = xml.find(b"<", close) if close >= 0 else -1
-    end = xml.find(b">", start) if start >= 0 else -1
+def excel_spelled(xml: bytes) -> bytes:
+    """An .xlsx part with its attributes in double quotes and SpreadsheetML's tags without a
+    prefix (<x:c r='B3'> as <c r="B3">), as the root tag shows it is written."""
+    start, end = _root_tag(xml)
+    if end < 0:
+        return xml
+    if _SINGLE_QUOTED.search(xml, start, end):
+        xml = _TAG.sub(_double_quoted, xml)
+        start, end = _root_tag(xml)
     colon = xml.find(b":", start, end)
     if colon < 0 or 0 <= xml.find(b" ", start, colon):
         return xml  # the root tag's own name has no prefix: its namespace, SpreadsheetML's, has none
@@ -62,7 +64,28 @@ def unprefixed(xml: bytes) -> bytes:
     if m is None:
         return xml
     prefix = m.group(1)
+    # Text holds no raw <: every <x: and </x: is a tag.
     return xml.replace(b"<" + prefix + b":", b"<").replace(b"</" + prefix + b":", b"</")
+
+
+def _root_tag(xml: bytes) -> tuple[int, int]:
+    """Where the root tag starts and ends (-1: none): after the XML declaration and comments."""
+    start = xml.find(b"<")
+    for _ in range(8):
+        if start < 0 or not (xml.startswith(b"<?", start) or xml.startswith(b"<!", start)):
+            break
+        close = xml.find(b">", start)
+        start = xml.find(b"<", close) if close >= 0 else -1
+    return start, (xml.find(b">", start) if start >= 0 else -1)
+
+
+def _double_quoted(tag: re.Match) -> bytes:
+    def quoted(m: re.Match) -> bytes:
+        value = m.group(2)
+        if value[:1] == b'"':
+            return m.group(0)
+        return m.group(1) + b'="' + value[1:-1].replace(b'"', b"&quot;") + b'"'
+    return _ATTRIBUTE.sub(quoted, tag.group(0))
 
 
 def _references_left_out(xml: bytes) -> bool:

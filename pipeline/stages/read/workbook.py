@@ -37,17 +37,18 @@ from .scans import (
     XLS_COLUMNS,
     Formulas,
     as_scanned,
+    excel_spelled,
     recalculated_on_load,
     scan_ods,
     scan_sheet_xml,
     scan_xls,
     styles_shown_otherwise,
     unescape,
-    unprefixed,
     untrusted_results,
     xls_far_cell,
 )
 
+XLSB = "是Excel二进制工作簿格式，即.xlsb"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200  # no honest xlsx part compresses better than this
 MAX_SHEETS = 255
@@ -118,6 +119,8 @@ def _open_xlsx(data: bytes) -> Book:
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and _is_ods(data, names):
         return _open_calamine(data, xml_parts=None, by_sheet=scan_ods(zf))
+    if "xl/workbook.xml" not in names and "xl/workbook.bin" in names:
+        raise Unreadable("unreadable", XLSB)  # its cells are records, which none of the checks read
     if "xl/workbook.xml" not in names:
         if not names:
             raise Unreadable("unreadable", "文件已损坏")
@@ -153,7 +156,7 @@ def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
     A damaged workbook.xml is the engine's to report."""
     try:
         info = zf.getinfo("xl/workbook.xml")
-        return recalculated_on_load(_inflate(data, zf, info))
+        return recalculated_on_load(excel_spelled(_inflate(data, zf, info)))
     except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error, Unreadable,
             NotImplementedError, RuntimeError):
         return False
@@ -173,7 +176,7 @@ def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
                   and not info.flag_bits & 0x1 else zf.read(info)[:STYLES_READ])
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError):
         return {}
-    return styles_shown_otherwise(unprefixed(styles))
+    return styles_shown_otherwise(excel_spelled(styles))
 
 
 def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
@@ -264,8 +267,8 @@ def _inflate(data: bytes, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> its XML part, from workbook.xml and its relationships."""
-    wb = zf.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    wb = excel_spelled(zf.read("xl/workbook.xml")).decode("utf-8", "replace")
+    rels = excel_spelled(zf.read("xl/_rels/workbook.xml.rels")).decode("utf-8", "replace")
     targets = {}
     for m in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
         attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))

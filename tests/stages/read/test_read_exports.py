@@ -139,8 +139,8 @@ def test_a_hidden_old_column_in_excel_2003_xml_is_named(tmp_path, form, units):
 # --- the .NET OpenXML SDK -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("references", ["none", "kept"])
-def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_path, form, units, references):
+@pytest.mark.parametrize("references, quote", [("none", '"'), ("kept", '"'), ("none", "'"), ("kept", "'")])
+def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_path, form, units, references, quote):
     """A report system's export: SpreadsheetML under the prefix x: (<x:c>), often with no cell
     references. The engine reads its values all the same; what they do not show (a count shown
     in 万, a formula never computed, an error value) is said at the same cells as in the
@@ -154,7 +154,8 @@ def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_p
     wb[PROBLEMS].cell(p.first_data + 2, p.columns["disputes_fixed"], f"={column(p, 'disputes_fixed')}{p.first_data}*2")
     excel = workbook_bytes(wb)
     as_excel = read_as(tmp_path / "excel", form, units, excel, name="620102_城关区.xlsx")
-    as_sdk = read_as(tmp_path / "sdk", form, units, as_openxml_sdk(excel, references), name="620102_城关区.xlsx")
+    as_sdk = read_as(tmp_path / "sdk", form, units, as_openxml_sdk(excel, references, quote),
+                     name="620102_城关区.xlsx")
     assert {("error", "count-shown-otherwise", OUTCOMES, shown.coordinate),
             ("error", "cell-error", VISITS, f"{column(v, 'linking_units')}{v.first_data + 1}"),
             ("error", "formula-without-value", PROBLEMS, f"{column(p, 'disputes_fixed')}{p.first_data + 2}"),
@@ -194,6 +195,15 @@ MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
      b'<row><c s="2"><v>5</v></c></row></sheetData></worksheet>' % MAIN,
      b'<worksheet %s><sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1"/><c r="C1" t="e"><v>#N/A</v></c></row>'
      b'<row r="2"/><row r="3"><c r="A3" s="2"><v>5</v></c></row></sheetData></worksheet>' % MAIN),
+    # attributes quoted with ', a " inside one kept as &quot;
+    (b"<worksheet xmlns='http://schemas.openxmlformats.org/spreadsheetml/2006/main'><sheetData><row r='1'>"
+     b"<c r = 'B1' s='1' t='str'><f>IF(A1=\"\",\"-\",A1)</f><v>'x'</v></c></row></sheetData></worksheet>",
+     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+     b'<c r="B1" s="1" t="str"><f>IF(A1=\"\",\"-\",A1)</f><v>\'x\'</v></c></row></sheetData></worksheet>'),
+    ("<styleSheet xmlns='http://schemas.openxmlformats.org/spreadsheetml/2006/main'><numFmts count='1'>"
+     "<numFmt numFmtId='176' formatCode='0.0\"万\"'/></numFmts></styleSheet>".encode(),
+     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1">'
+     '<numFmt numFmtId="176" formatCode="0.0&quot;万&quot;"/></numFmts></styleSheet>'.encode()),
     # rows with their references, cells without; a cell with one sets where the next one is
     (b'<worksheet %s><sheetData><row r="4"><c><v>1</v></c><c r="D4"><v>2</v></c><c><v>3</v></c></row>'
      b'</sheetData></worksheet>' % MAIN,
@@ -259,6 +269,23 @@ def test_a_csv_without_its_title_is_known_by_its_header_and_its_county_by_its_fo
 def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
     result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
     assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]
+
+
+@pytest.mark.parametrize("name", ["620102_城关区.xlsb", "620102_城关区.xlsx"])
+def test_an_xlsb_is_sent_back_to_be_saved_as_xlsx(tmp_path, form, units, name):
+    """Excel's binary workbook (.xlsb, whatever its name): its cells are binary records, which
+    none of the checks of formats and formulas read; never mistaken for a zip of returns."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("[Content_Types].xml", b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        z.writestr("xl/workbook.bin", bytes(range(40)))
+        z.writestr("xl/worksheets/sheet1.bin", bytes(range(40)))
+    result = read_as(tmp_path, form, units, out.getvalue(), name=name)
+    assert [(f.severity.value, f.rule, f.message) for f in result.findings] == [
+        ("error", "unreadable", "文件无法打开（是Excel二进制工作簿格式，即.xlsb）：请重新导出为.xlsx后报送。")]
 
 
 # --- small things that rejected a whole county -----------------------------------------------------
@@ -330,3 +357,20 @@ def test_markup_holding_no_table_is_no_return_against_the_county_it_names(tmp_pa
     assert [(f.rule, f.county_code) for f in result.findings] == [(rule, "620102")]
     if rule == "unreadable":
         assert result.findings[0].message == "文件无法打开（内容是网页，其中没有报表）：请重新导出为.xlsx后报送。"
+
+
+@pytest.mark.parametrize("workbook_pr, mac", [
+    (b'<workbookPr date1904="1"/>', True), (b"<workbookPr date1904='true'/>", True),
+    (b'<x:workbookPr date1904 = "1"/>', True), (b'<workbookPr date1904="0"/>', False), (b"<workbookPr/>", False)])
+def test_the_1904_date_system_is_seen_however_the_attribute_is_quoted(workbook_pr, mac):
+    """A bare serial number beside 填报日期 counts from 1904 in a workbook saved that way (Excel
+    for Mac): four years off if the attribute's spelling is missed."""
+    import io
+    import zipfile
+
+    from pipeline.stages.read.grid import uses_1904
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("xl/workbook.xml", b"<workbook>" + workbook_pr + b"</workbook>")
+    assert uses_1904(out.getvalue()) is mac
