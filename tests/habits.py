@@ -68,6 +68,21 @@ def as_openxml_sdk(data: bytes, references: str = "none", quote: str = '"') -> b
     return out.getvalue()
 
 
+def with_sheets_elsewhere(data: bytes) -> bytes:
+    """The workbook with its sheet parts kept at xl/sheets/dataN.xml, where its relationships
+    and content types say: as valid as xl/worksheets/, and what some writers do."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename.endswith((".xml", ".rels")):
+                body = body.replace(b"worksheets/sheet", b"sheets/data")
+            dst.writestr(info.filename.replace("worksheets/sheet", "sheets/data"), body)
+    assert not any(n.startswith("xl/worksheets/") for n in zipfile.ZipFile(io.BytesIO(out.getvalue())).namelist())
+    return out.getvalue()
+
+
 def _single_quoted(tag: re.Match) -> bytes:
     return re.sub(rb'="([^"]*)"', lambda m: b"='" + m.group(1).replace(b"&quot;", b'"') + b"'", tag.group(0))
 

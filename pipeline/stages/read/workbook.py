@@ -129,26 +129,63 @@ def _open_xlsx(data: bytes) -> Book:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")
     # Every sheet is scanned first. Only when one needs care (a cell far out, a formula
     # with no value) is it worth working out which sheet name is which part.
-    recalculated = False
+    found = _Parts(zf, data)
     try:
-        styles = _styles_shown_otherwise(data, zf)
+        found.styles = _styles_shown_otherwise(data, zf)
         xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
-        scans = {name: scan_sheet_xml(xml, styles) for name, xml in xmls.items()}
-        if any(scan[3].any_formula for scan in scans.values()) and _recalculated_on_load(data, zf):
-            recalculated = True
-            scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3])) for name, scan in scans.items()}
-        careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in scans.values())
+        found.scans = {name: scan_sheet_xml(xml, found.styles) for name, xml in xmls.items()}
+        if any(scan[3].any_formula for scan in found.scans.values()) and found.recalculated():
+            found.scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3]))
+                           for name, scan in found.scans.items()}
+        careful = any(r > WINDOW_ROWS or c > WINDOW_COLS or formulas for r, c, _, formulas in found.scans.values())
     except (zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error):
         _inflates_as_declared(data, worksheets)  # damaged maybe, but none larger than it says
-        scans, careful = {}, True  # a damaged part: each sheet is looked at as it is loaded
-        recalculated = _recalculated_on_load(data, zf)
-    parts = None
+        found.scans, careful = {}, True  # a damaged part: each sheet is looked at as it is loaded
     if careful:
-        try:
-            parts = _sheet_parts(zf)
-        except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
-            raise Unreadable("unreadable", "文件已损坏") from e
-    return _open_calamine(data, xml_parts=(zf, parts, scans, recalculated))
+        found.name_parts()
+    return _open_calamine(data, xml_parts=found)
+
+
+class _Parts:
+    """What _open_xlsx has learnt of the workbook's parts, for its sheets as they are loaded:
+    each sheet part's scan, the styles that show a count otherwise, and (once asked) which
+    sheet is which part and whether the workbook is recalculated on load."""
+
+    def __init__(self, zf: zipfile.ZipFile, data: bytes) -> None:
+        self.zf, self.data = zf, data
+        self.styles: dict[int, str] = {}
+        self.scans: dict[str, tuple] = {}
+        self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
+        self._recalculated: bool | None = None
+
+    def name_parts(self) -> None:
+        if self.parts is None:
+            try:
+                self.parts = _sheet_parts(self.zf)
+            except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error) as e:
+                raise Unreadable("unreadable", "文件已损坏") from e
+
+    def recalculated(self) -> bool:
+        if self._recalculated is None:
+            self._recalculated = _recalculated_on_load(self.data, self.zf)
+        return self._recalculated
+
+    def scan_of(self, name: str) -> tuple | None:
+        """The scan of sheet `name`'s part: made now for a part not scanned with the others (a
+        damaged one, or one kept outside xl/worksheets/); None when no part is named for it."""
+        part = self.parts.get(name) if self.parts is not None else None
+        if not part:
+            return None
+        scan = self.scans.get(part)
+        if scan is None:
+            info = self.zf.getinfo(part)
+            if info.file_size > MAX_UNCOMPRESSED:
+                raise Unreadable("unreadable", "工作表过大")
+            xml = as_scanned(self.zf.read(part))
+            scan = self.scans[part] = scan_sheet_xml(xml, self.styles)
+            if scan[3].any_formula and self.recalculated():
+                scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
+        return scan
 
 
 def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
@@ -285,7 +322,7 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None = None) -> Book:
+def _open_calamine(data: bytes, xml_parts: _Parts | None, by_sheet: dict[str, Formulas] | None = None) -> Book:
     import python_calamine as pc
 
     try:
@@ -301,31 +338,23 @@ def _open_calamine(data: bytes, xml_parts, by_sheet: dict[str, Formulas] | None 
     sheets = [(m.name, m.visible == pc.SheetVisibleEnum.Visible) for m in wb.sheets_metadata
               if m.typ == pc.SheetTypeEnum.WorkSheet]
 
+    if xml_parts is not None and xml_parts.parts is None and len(xml_parts.scans) < len(sheets):
+        xml_parts.name_parts()  # a sheet kept outside xl/worksheets/, as the relationships may put it
+
     def load(name: str) -> Grid:
         visible = dict(sheets)[name]
         formulas = NO_FORMULAS
         far = ""
-        zf, parts, scans, recalculated = xml_parts if xml_parts is not None else (None, None, {}, False)
         if by_sheet:
             formulas = by_sheet.get(name, NO_FORMULAS)
-        if parts is not None:
-            part = parts.get(name)
-            if part:
-                scan = scans.get(part)
-                if scan is None:
-                    info = zf.getinfo(part)
-                    if info.file_size > MAX_UNCOMPRESSED:
-                        raise Unreadable("unreadable", "工作表过大")
-                    xml = as_scanned(zf.read(part))
-                    scan = scan_sheet_xml(xml)
-                    if recalculated:
-                        scan = (*scan[:3], untrusted_results(xml, scan[3]))
-                rows, cols, far_cell, formulas = scan
-                if rows > WINDOW_ROWS or cols > WINDOW_COLS:
-                    grid = _load_windowed(data, name, visible)
-                    _apply(grid, formulas)
-                    grid.far_cell = far_cell
-                    return grid
+        scan = xml_parts.scan_of(name) if xml_parts is not None else None
+        if scan is not None:
+            rows, cols, far_cell, formulas = scan
+            if rows > WINDOW_ROWS or cols > WINDOW_COLS:
+                grid = _load_windowed(data, name, visible)
+                _apply(grid, formulas)
+                grid.far_cell = far_cell
+                return grid
         try:
             sheet = wb.get_sheet_by_name(name)
             rows = sheet.to_python(skip_empty_area=False)

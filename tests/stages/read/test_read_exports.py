@@ -34,6 +34,7 @@ from tests.habits import (
     column,
     old_column_hidden,
     rules,
+    with_sheets_elsewhere,
     write,
 )
 
@@ -139,12 +140,23 @@ def test_a_hidden_old_column_in_excel_2003_xml_is_named(tmp_path, form, units):
 # --- the .NET OpenXML SDK -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("references, quote", [("none", '"'), ("kept", '"'), ("none", "'"), ("kept", "'")])
-def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_path, form, units, references, quote):
-    """A report system's export: SpreadsheetML under the prefix x: (<x:c>), often with no cell
-    references. The engine reads its values all the same; what they do not show (a count shown
-    in 万, a formula never computed, an error value) is said at the same cells as in the
-    workbook Excel saves."""
+WRITTEN_OTHERWISE = {
+    "sdk": lambda data: as_openxml_sdk(data),
+    "sdk, references kept": lambda data: as_openxml_sdk(data, "kept"),
+    "sdk, quoted with '": lambda data: as_openxml_sdk(data, quote="'"),
+    "sdk, references kept, quoted with '": lambda data: as_openxml_sdk(data, "kept", "'"),
+    "sheets outside xl/worksheets": lambda data: with_sheets_elsewhere(data),
+    "sdk, sheets outside xl/worksheets": lambda data: with_sheets_elsewhere(as_openxml_sdk(data)),
+}
+
+
+@pytest.mark.parametrize("written", WRITTEN_OTHERWISE)
+def test_an_xlsx_written_otherwise_is_checked_as_excels(tmp_path, form, units, written):
+    """A report system's export: SpreadsheetML under the prefix x: (<x:c>), as the .NET OpenXML
+    SDK writes it, often with no cell references; attributes quoted with '; sheet parts kept
+    where the relationships say, not in xl/worksheets/. The engine reads its values all the
+    same; what they do not show (a count shown in 万, a formula never computed, an error
+    value) is said at the same cells as in the workbook Excel saves."""
     rows = clean_rows()
     wb, plans = built(form, units, rows, layout=Layout(total="none"))
     o, v, p = plans["outcomes"], plans["visits"], plans["problems"]
@@ -154,15 +166,14 @@ def test_an_xlsx_spelled_as_the_openxml_sdk_writes_it_is_checked_as_excels(tmp_p
     wb[PROBLEMS].cell(p.first_data + 2, p.columns["disputes_fixed"], f"={column(p, 'disputes_fixed')}{p.first_data}*2")
     excel = workbook_bytes(wb)
     as_excel = read_as(tmp_path / "excel", form, units, excel, name="620102_城关区.xlsx")
-    as_sdk = read_as(tmp_path / "sdk", form, units, as_openxml_sdk(excel, references, quote),
-                     name="620102_城关区.xlsx")
+    other = read_as(tmp_path / "other", form, units, WRITTEN_OTHERWISE[written](excel), name="620102_城关区.xlsx")
     assert {("error", "count-shown-otherwise", OUTCOMES, shown.coordinate),
             ("error", "cell-error", VISITS, f"{column(v, 'linking_units')}{v.first_data + 1}"),
             ("error", "formula-without-value", PROBLEMS, f"{column(p, 'disputes_fixed')}{p.first_data + 2}"),
             } <= rules(as_excel)
-    assert [(f.rule, f.sheet, f.cell, f.message) for f in as_sdk.findings] == [
+    assert [(f.rule, f.sheet, f.cell, f.message) for f in other.findings] == [
         (f.rule, f.sheet, f.cell, f.message) for f in as_excel.findings]
-    assert numbers_of(as_sdk.ret, form) == numbers_of(as_excel.ret, form)
+    assert numbers_of(other.ret, form) == numbers_of(as_excel.ret, form)
 
 
 def test_a_clean_return_spelled_as_the_openxml_sdk_writes_it_reads_as_written(tmp_path, form, units):
