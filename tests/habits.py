@@ -83,6 +83,14 @@ def with_sheets_elsewhere(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def with_targets_spelled_otherwise(data: bytes) -> bytes:
+    """The workbook's relationships naming its sheets relative to xl/ and in another case
+    (worksheets/Sheet1.xml for xl/worksheets/sheet1.xml): a package's part names are
+    case-insensitive, and the engine reads it."""
+    return edit_part(data, "xl/_rels/workbook.xml.rels",
+                     lambda xml: re.sub(r'Target="/xl/worksheets/sheet', 'Target="worksheets/Sheet', xml))
+
+
 def _single_quoted(tag: re.Match) -> bytes:
     return re.sub(rb'="([^"]*)"', lambda m: b"='" + m.group(1).replace(b"&quot;", b'"') + b"'", tag.group(0))
 

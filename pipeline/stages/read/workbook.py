@@ -24,6 +24,7 @@ format, are in scans.py.
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import struct
 import zipfile
@@ -170,6 +171,18 @@ class _Parts:
             self._recalculated = _recalculated_on_load(self.data, self.zf)
         return self._recalculated
 
+    def _info(self, part: str) -> zipfile.ZipInfo:
+        """The zip's entry for `part`, its case as the relationships spell it or not (a package's
+        part names are case-insensitive); a part named and not there is a damaged workbook."""
+        try:
+            return self.zf.getinfo(part)
+        except KeyError:
+            pass
+        for info in self.zf.infolist():
+            if info.filename.lower() == part.lower():
+                return info
+        raise Unreadable("unreadable", "文件已损坏")
+
     def scan_of(self, name: str) -> tuple | None:
         """The scan of sheet `name`'s part: made now for a part not scanned with the others (a
         damaged one, or one kept outside xl/worksheets/); None when no part is named for it."""
@@ -178,10 +191,10 @@ class _Parts:
             return None
         scan = self.scans.get(part)
         if scan is None:
-            info = self.zf.getinfo(part)
+            info = self._info(part)
             if info.file_size > MAX_UNCOMPRESSED:
                 raise Unreadable("unreadable", "工作表过大")
-            xml = as_scanned(self.zf.read(part))
+            xml = as_scanned(self.zf.read(info))
             scan = self.scans[part] = scan_sheet_xml(xml, self.styles)
             if scan[3].any_formula and self.recalculated():
                 scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
@@ -307,12 +320,11 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     wb = excel_spelled(zf.read("xl/workbook.xml")).decode("utf-8", "replace")
     rels = excel_spelled(zf.read("xl/_rels/workbook.xml.rels")).decode("utf-8", "replace")
     targets = {}
-    for m in re.finditer(r"<Relationship\b([^>]*)/?>", rels):
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)/?>", rels):
         attrs = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
         if "Id" in attrs and "Target" in attrs:
             t = attrs["Target"]
-            t = t.lstrip("/") if t.startswith("/") else "xl/" + t
-            targets[attrs["Id"]] = t
+            targets[attrs["Id"]] = posixpath.normpath(t.lstrip("/") if t.startswith("/") else "xl/" + t)
     out = {}
     for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)/?>", wb):
         attrs = dict(re.findall(r'([\w:]+)="([^"]*)"', m.group(1)))

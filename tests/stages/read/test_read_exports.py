@@ -35,6 +35,7 @@ from tests.habits import (
     old_column_hidden,
     rules,
     with_sheets_elsewhere,
+    with_targets_spelled_otherwise,
     write,
 )
 
@@ -147,6 +148,7 @@ WRITTEN_OTHERWISE = {
     "sdk, references kept, quoted with '": lambda data: as_openxml_sdk(data, "kept", "'"),
     "sheets outside xl/worksheets": lambda data: with_sheets_elsewhere(data),
     "sdk, sheets outside xl/worksheets": lambda data: with_sheets_elsewhere(as_openxml_sdk(data)),
+    "sheets named in another case": lambda data: with_targets_spelled_otherwise(data),
 }
 
 
