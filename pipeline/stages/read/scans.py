@@ -89,10 +89,15 @@ def _double_quoted(tag: re.Match) -> bytes:
 
 
 def _references_left_out(xml: bytes) -> bool:
-    """The sheet's first row or first cell has no reference: a writer that leaves them out
-    leaves out all of them."""
+    """The sheet's first or last row, or its first or last cell, has no reference: a writer
+    that leaves them out leaves out all of them, or those after the first of a row."""
     at = xml.find(b"<sheetData")
-    return at >= 0 and (_lacks_reference(xml, xml.find(b"<row", at)) or _lacks_reference(xml, xml.find(b"<c", at)))
+    if at < 0:
+        return False
+    end = xml.rfind(b"</sheetData>", at)
+    end = end if end >= 0 else len(xml)
+    return (_lacks_reference(xml, xml.find(b"<row", at, end)) or _lacks_reference(xml, xml.find(b"<c", at, end))
+            or _lacks_reference(xml, xml.rfind(b"<row", at, end)) or _lacks_reference(xml, xml.rfind(b"<c", at, end)))
 
 
 def _lacks_reference(xml: bytes, tag: int) -> bool:
