@@ -28,13 +28,13 @@ def unescape(s: str) -> str:
 # reference when the cells come in order; some writers quote attributes with ' (r='B3'). Read
 # as written, every formula, error and format in such a sheet would go unseen, its counts read
 # with no finding; so the part is put in Excel's spelling first. A quick look at the root tag
-# and the first row and cell: Excel's own parts pass unchanged.
+# and the first and last row and cell: Excel's own parts pass unchanged.
 
 _MAIN_NAMESPACE = re.compile(
     rb"""\bxmlns:([A-Za-z_][\w.-]*)\s*=\s*["']http://(?:schemas\.openxmlformats\.org/spreadsheetml/2006/main"""
     rb"""|purl\.oclc\.org/ooxml/spreadsheetml/main)["']""")
 _SINGLE_QUOTED = re.compile(rb"=\s*'")
-_TAG = re.compile(rb"<[^>?!][^>]*>")
+_TAG = re.compile(rb"""<[^>?!](?:[^>"']|"[^"]*"|'[^']*')*>""")  # a > may stand in a quoted value
 _ATTRIBUTE = re.compile(rb"""([\w:.-]+)\s*=\s*("[^"]*"|'[^']*')""")
 _HAS_REFERENCE = re.compile(rb'\br="')
 _ROW_OR_CELL = re.compile(rb"<(row|c)\b([^>]*?)(/?)>")

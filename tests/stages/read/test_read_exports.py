@@ -217,6 +217,10 @@ MAIN = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
      "<numFmt numFmtId='176' formatCode='0.0\"万\"'/></numFmts></styleSheet>".encode(),
      '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1">'
      '<numFmt numFmtId="176" formatCode="0.0&quot;万&quot;"/></numFmts></styleSheet>'.encode()),
+    ("<styleSheet xmlns='http://schemas.openxmlformats.org/spreadsheetml/2006/main'><numFmts count='1'>"
+     "<numFmt numFmtId='177' formatCode='[>100]\"多\";0'/></numFmts></styleSheet>".encode(),
+     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="1">'
+     '<numFmt numFmtId="177" formatCode="[>100]&quot;多&quot;;0"/></numFmts></styleSheet>'.encode()),
     # only the first cell of a row with its reference, where a gap comes before it
     (b'<worksheet %s><sheetData><row r="2"><c r="B2"><v>1</v></c><c><v>2</v></c></row></sheetData></worksheet>' % MAIN,
      b'<worksheet %s><sheetData><row r="2"><c r="B2"><v>1</v></c><c r="C2"><v>2</v></c></row></sheetData></worksheet>'
