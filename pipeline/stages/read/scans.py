@@ -274,7 +274,8 @@ def _hidden_columns(xml: bytes) -> frozenset:
 # Excel's built-in percent formats (0%, 0.00%); any other is written out in styles.xml.
 _PERCENT_IDS = frozenset({9, 10})
 _XF = re.compile(rb"<xf\b([^>]*?)/?>")
-_NUM_FMT = re.compile(rb'<numFmt\b[^>]*?\bnumFmtId="(\d+)"[^>]*?\bformatCode="([^"]*)"')
+# A format's id and code, in either order (Gnumeric writes formatCode first), a > in the code or not.
+_NUM_FMT = re.compile(rb'<numFmt\b(?=(?:[^>"]|"[^"]*")*?\bnumFmtId="(\d+)")(?=(?:[^>"]|"[^"]*")*?\bformatCode="([^"]*)")')
 _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.

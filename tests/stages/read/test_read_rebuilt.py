@@ -717,6 +717,11 @@ def test_a_count_with_no_style_of_its_own_shows_as_the_normal_style_does(tmp_pat
      '</cellXfs>', {1: "#,###,"}),
     ('<numFmts count="1"><numFmt numFmtId="177" formatCode=";-0;0"/></numFmts>'
      '<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="177"/></cellXfs>', {1: ";-0;0"}),
+    # the code before its id, as Gnumeric writes it; a > inside a code
+    ('<numFmts count="2"><numFmt formatCode="0.0&quot;万&quot;" numFmtId="100"/>'
+     '<numFmt formatCode="[>100]&quot;多&quot;;0" numFmtId="101"/></numFmts>'
+     '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="100"/><xf numFmtId="101"/></cellXfs>',
+     {1: '0.0"万"', 2: '[>100]"多";0'}),
     # the cells' styles cut short (a damaged part): those there are still looked at
     ('<numFmts count="0"/><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="10"/>', {1: "0.00%"}),
 ])
