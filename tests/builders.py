@@ -426,9 +426,10 @@ def _sheets_of(data: bytes):
     return out
 
 
-def _html_table(rows, merges, hidden, numbers_as_xnum=True) -> str:
+def _html_table(rows, merges, hidden, numbers_as_xnum=True, shown_as: dict | None = None) -> str:
     """A sheet as Excel's "save as web page" writes its table: spans for merged cells, x:num
-    for numbers, display:none on the hidden columns' cells."""
+    for numbers, display:none on the hidden columns' cells. `shown_as`: {(row, column)
+    (1-based): the text a cell's number format shows}, beside the x:num it holds."""
     import html
 
     covered, spans = set(), {}
@@ -449,6 +450,7 @@ def _html_table(rows, merges, hidden, numbers_as_xnum=True) -> str:
                 attrs += " style='display:none'"
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 shown = f"{v:,}" if numbers_as_xnum else str(v)
+                shown = (shown_as or {}).get((r, c), shown)
                 attrs += f' x:num="{v}"' if numbers_as_xnum else ""
             elif isinstance(v, datetime):
                 shown = f"{v.year}年{v.month}月{v.day}日"
@@ -460,16 +462,20 @@ def _html_table(rows, merges, hidden, numbers_as_xnum=True) -> str:
     return "\n".join(out)
 
 
-def to_html(data: bytes, charset: str = "utf-8", declare_names: bool = True, numbers_as_xnum: bool = True) -> bytes:
+def to_html(data: bytes, charset: str = "utf-8", declare_names: bool = True, numbers_as_xnum: bool = True,
+            shown_as: dict | None = None) -> bytes:
     """The workbook as one HTML page, as web systems export an ".xls": a table per sheet, the
-    sheets' names declared as Excel does (x:ExcelWorksheet) when `declare_names`, in `charset`."""
+    sheets' names declared as Excel does (x:ExcelWorksheet) when `declare_names`, in `charset`.
+    `shown_as`: {(sheet title, row, column) (1-based): the text its number format shows}."""
     sheets = _sheets_of(data)
     names = "".join(f"<x:ExcelWorksheet><x:Name>{t}</x:Name></x:ExcelWorksheet>" for t, *_ in sheets)
     head = (f'<html xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel">'
             f'<head><meta http-equiv=Content-Type content="text/html; charset={charset}">'
             + (f"<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets>{names}</x:ExcelWorksheets>"
                "</x:ExcelWorkbook></xml><![endif]-->" if declare_names else "") + "</head><body>")
-    body = "<br>".join(_html_table(rows, merges, hidden, numbers_as_xnum) for _, rows, merges, hidden in sheets)
+    body = "<br>".join(_html_table(rows, merges, hidden, numbers_as_xnum,
+                                   {(r, c): text for (t, r, c), text in (shown_as or {}).items() if t == title})
+                       for title, rows, merges, hidden in sheets)
     return (head + body + "</body></html>").encode(charset)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from .charsets import declared_charset, decode
 from .grid import Book, Grid, Unreadable, cell_ref
-from .scans import WINDOW_COLS, WINDOW_ROWS
+from .scans import WINDOW_COLS, WINDOW_ROWS, shown_text
 
 _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
@@ -68,6 +68,7 @@ def _table_grid(table, name: str) -> Grid:
     merged: list[tuple[int, int, int, int]] = []
     below: dict[int, int] = {}  # column → how many more rows a cell spanning down from above covers
     hidden_cols: set[int] = set()
+    shown_otherwise: dict[tuple[int, int], str] = {}
     hidden_rows = False
     far = ""
     c = 0
@@ -94,7 +95,15 @@ def _table_grid(table, name: str) -> Grid:
                 break
             while len(row) < c:
                 row.append("")
-            row.append(_cell_value(td))
+            value = _cell_value(td)
+            row.append(value)
+            if value.__class__ is float:
+                # Excel's export gives the number held (x:num) beside the text its format shows:
+                # 3000 shown as 3 (#,###,), 0.3 as 30%. The reader takes the number; when the page
+                # shows another, the clerk is told, as for a workbook's format.
+                shown = shown_text(value, _text(td))
+                if shown is not None:
+                    shown_otherwise[(r, c)] = shown
             if _HIDDEN_STYLE.search(td.get("style") or ""):
                 hidden_cols.add(c)
             if across > 1 or down > 1:
@@ -110,6 +119,7 @@ def _table_grid(table, name: str) -> Grid:
     grid = Grid(name, True, rows, merged, far_cell=far)
     grid.hidden_rows = hidden_rows
     grid.hidden_cols = frozenset(hidden_cols)
+    grid.shown_otherwise = shown_otherwise
     return grid
 
 

@@ -498,8 +498,9 @@ _NO_FIGURE = ("", "-", "–", "—")  # what a 0 may show as (hidden, or an acco
 
 
 class ShownText(str):
-    """What an .ods cell shows, where that is not the number it holds: the number format that
-    shows it so is no code there (an .ods's styles are elements), so the text stands for it."""
+    """What a cell shows, where that is not the number it holds, in a file that keeps both: an
+    .ods (its number formats are elements, no code) or an HTML page Excel exported (x:num
+    beside the text). The text stands for the format that shows it so."""
 
 
 def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
@@ -524,6 +525,12 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
         number = float(held.group(1))
     except ValueError:
         return None
+    return shown_text(number, text)
+
+
+def shown_text(number: float, text: str) -> ShownText | None:
+    """`text`, as a ShownText, when it does not read as `number` (ods_shown_text says how it is
+    read); None when it does."""
     plain = _NOT_OF_THE_NUMBER.sub("", text)
     if number == 0 and plain in _NO_FIGURE:
         return None  # a 0 hidden, or shown as a dash: a blank reads as 0 all the same
