@@ -509,15 +509,22 @@ def to_mhtml(data: bytes, hidden_sheets: tuple[str, ...] = ()) -> bytes:
     return "".join(out).encode("ascii")
 
 
-def to_spreadsheetml(data: bytes, formulas: dict | None = None, errors: dict | None = None) -> bytes:
+def to_spreadsheetml(data: bytes, formulas: dict | None = None, errors: dict | None = None,
+                     formats: dict | None = None) -> bytes:
     """The workbook as Excel 2003 XML. `formulas`: {(sheet title, row, column) (1-based): (R1C1
-    formula, cached value or None for none)}; `errors`: {(sheet, row, column): "#DIV/0!"}."""
-    from xml.sax.saxutils import escape
+    formula, cached value or None for none)}; `errors`: {(sheet, row, column): "#DIV/0!"};
+    `formats`: {(sheet, row, column): a number format, as Excel writes it (0.0"万", Percent)},
+    each a style of its own (<Style ss:ID="s62"><NumberFormat ss:Format=…/>) the cell names."""
+    from xml.sax.saxutils import escape, quoteattr
 
-    formulas, errors = formulas or {}, errors or {}
+    formulas, errors, formats = formulas or {}, errors or {}, formats or {}
+    style_of = {code: f"s{62 + i}" for i, code in enumerate(dict.fromkeys(formats.values()))}
     out = ['<?xml version="1.0" encoding="UTF-8"?>', '<?mso-application progid="Excel.Sheet"?>',
            '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
-           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet" xmlns:x="urn:schemas-microsoft-com:office:excel">']
+           'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet" xmlns:x="urn:schemas-microsoft-com:office:excel">',
+           '<Styles><Style ss:ID="Default" ss:Name="Normal"><Alignment ss:Vertical="Center"/></Style>'
+           + "".join(f'<Style ss:ID="{key}"><NumberFormat ss:Format={quoteattr(code)}/></Style>'
+                     for code, key in style_of.items()) + "</Styles>"]
     for title, rows, merges, hidden in _sheets_of(data):
         starts = {(r1, c1): (r2 - r1, c2 - c1) for r1, c1, r2, c2 in merges}
         covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)} - set(starts)
@@ -529,6 +536,8 @@ def to_spreadsheetml(data: bytes, formulas: dict | None = None, errors: dict | N
                 if (r, c) in covered:
                     continue
                 attrs = f' ss:Index="{c}"'
+                if (title, r, c) in formats:
+                    attrs += f' ss:StyleID="{style_of[formats[title, r, c]]}"'
                 down, across = starts.get((r, c), (0, 0))
                 attrs += (f' ss:MergeAcross="{across}"' if across else "") + (f' ss:MergeDown="{down}"' if down else "")
                 value = ""

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from .charsets import declared_charset, decode
 from .grid import Book, Grid, Unreadable, cell_ref
-from .scans import WINDOW_COLS, WINDOW_ROWS, shown_text
+from .scans import CJK_DATE, WINDOW_COLS, WINDOW_ROWS, shown_as, shown_text
 
 _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
@@ -224,8 +224,10 @@ def open_spreadsheetml(data: bytes) -> Book:
     except etree.XMLSyntaxError as e:
         raise Unreadable("unreadable", "XML文件已损坏") from e
     grids, visible = [], {}
+    formats = _formats_shown_otherwise(root)
     for ws in root.iter(f"{SS}Worksheet"):
-        grid = _worksheet_grid(ws, _unique(ws.get(f"{SS}Name") or f"Sheet{len(grids) + 1}", [g.name for g in grids]))
+        grid = _worksheet_grid(ws, _unique(ws.get(f"{SS}Name") or f"Sheet{len(grids) + 1}", [g.name for g in grids]),
+                               formats)
         options = ws.find(f"{X}WorksheetOptions")
         shown = options is None or (options.findtext(f"{X}Visible") or "").strip() not in ("SheetHidden",
                                                                                             "SheetVeryHidden")
@@ -234,9 +236,42 @@ def open_spreadsheetml(data: bytes) -> Book:
     return _book(grids, "xml", visible)
 
 
-def _worksheet_grid(ws, name: str) -> Grid:
+# Excel 2003 XML names some formats: those that show a count as another number, as codes.
+_NAMED_FORMATS = {"percent": "0.00%", "yes/no": "Yes/No", "true/false": "True/False", "on/off": "On/Off",
+                  "general date": CJK_DATE, "long date": CJK_DATE, "medium date": CJK_DATE, "short date": CJK_DATE,
+                  "long time": CJK_DATE, "medium time": CJK_DATE, "short time": CJK_DATE}
+
+
+def _formats_shown_otherwise(root) -> dict[str, str]:
+    """Each style (ss:ID) whose number format, its own or its parent's, shows a count as
+    another number: the format (0.0"万", 0.00%…), as shown_as says of a workbook's."""
+    own, parents = {}, {}
+    styles = root.find(f"{SS}Styles")
+    for style in styles.iter(f"{SS}Style") if styles is not None else ():
+        key = style.get(f"{SS}ID") or ""
+        parents[key] = style.get(f"{SS}Parent") or ""
+        number = style.find(f"{SS}NumberFormat")
+        if number is not None:
+            code = number.get(f"{SS}Format") or ""
+            own[key] = _NAMED_FORMATS.get(code.lower()) or shown_as(0, code)
+    out = {}
+    for key in parents:
+        seen, at = set(), key
+        while at and at not in own and at not in seen:  # the nearest style with a format of its own
+            seen.add(at)
+            at = parents.get(at, "")
+        if own.get(at):
+            out[key] = own[at]
+    return out
+
+
+def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Grid:
     """A worksheet's cells at their places (ss:Index skips ahead), with what its formulas and
-    error values say that a value alone does not."""
+    error values say that a value alone does not, and the numbers a style shows otherwise
+    (a cell's style, else its row's, else its column's, else Default)."""
+    formats = formats or {}
+    shown_otherwise: dict[tuple[int, int], str] = {}
+    column_styles: dict[int, str] = {}
     rows: dict[int, dict[int, object]] = {}
     merged: list[tuple[int, int, int, int]] = []
     uncached, blank, errors, subtotals = set(), set(), {}, set()
@@ -252,6 +287,8 @@ def _worksheet_grid(ws, name: str) -> Grid:
         span = min(_int(col.get(f"{SS}Span"), 0), WINDOW_COLS) + 1
         if col.get(f"{SS}Hidden") == "1" or col.get(f"{SS}Width") in ("0", "0.0"):
             hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
+        if col.get(f"{SS}StyleID"):
+            column_styles.update(dict.fromkeys(range(c, min(c + span, WINDOW_COLS)), col.get(f"{SS}StyleID")))
         c += span
     r = -1
     for row in table.iter(f"{SS}Row"):
@@ -260,6 +297,7 @@ def _worksheet_grid(ws, name: str) -> Grid:
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             continue
+        row_style = row.get(f"{SS}StyleID")
         c = -1
         for cell in row.iter(f"{SS}Cell"):
             c = _int(cell.get(f"{SS}Index"), c + 2) - 1
@@ -278,6 +316,10 @@ def _worksheet_grid(ws, name: str) -> Grid:
                     blank.add((r, c))
                 if value != "":
                     rows.setdefault(r, {})[c] = value
+                if kind == "Number" and formats:
+                    style = cell.get(f"{SS}StyleID") or row_style or column_styles.get(c) or "Default"
+                    if style in formats:
+                        shown_otherwise[(r, c)] = formats[style]
                 if across or down:
                     merged.append((r, c, r + down, min(c + across, WINDOW_COLS - 1)))
             elif not far:
@@ -289,6 +331,7 @@ def _worksheet_grid(ws, name: str) -> Grid:
                 set(uncached), far)
     grid.formula_blank, grid.cell_errors = set(blank), errors
     grid.hidden_rows, grid.hidden_cols, grid.subtotal_rows = hidden_rows, frozenset(hidden_cols), subtotals
+    grid.shown_otherwise = shown_otherwise
     return grid
 
 

@@ -158,6 +158,55 @@ def test_excel_2003_xml_formulas_without_values_and_error_values_are_named(tmp_p
         ("error", "cell-error", VISITS, f"{column(v, 'linking_units')}{v.first_data}")}
 
 
+@pytest.mark.parametrize("held, code, said", [(3000, "#,###,", "#,###,"), (3, '0.0"万"', '0.0"万"'), (1, "0%", "0%"),
+                                             (1, "Percent", "0.00%"), (5, ";;;", ";;;")])
+def test_a_count_an_excel_2003_xml_style_shows_otherwise_is_an_error_at_its_cell(tmp_path, form, units, held, code,
+                                                                                 said):
+    """Excel 2003 XML keeps each cell's number and its style's number format (ss:Format, a code
+    or a name such as Percent): a count the format shows as another number is said, as in
+    a workbook."""
+    wb, plans = built(form, units, layout=Layout(total="none"))
+    o = plans["outcomes"]
+    at = (OUTCOMES, o.first_data, o.columns["role_models"])
+    wb[OUTCOMES].cell(*at[1:], held)
+    result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb), formats={at: code}))
+    assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, f"{column(o, 'role_models')}{o.first_data}")}
+    assert f"设了单元格格式“{said}”" in result.findings[0].message
+
+
+@pytest.mark.parametrize("code", ["0", "#,##0", "General", "Standard", "Fixed", "@", '0"户"'])
+def test_an_excel_2003_xml_style_showing_the_count_reads_as_written(tmp_path, form, units, code):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    o = plans["outcomes"]
+    formats = {(OUTCOMES, o.first_data, o.columns[f.key]): code for f in form.sheet("outcomes").count_fields}
+    result = read_as(tmp_path, form, units, to_spreadsheetml(workbook_bytes(wb), formats=formats))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_an_excel_2003_xml_cell_takes_its_rows_its_columns_or_its_parents_format():
+    """A cell with no style of its own shows as its row's, else its column's, else Default;
+    a style with no number format takes its parent's."""
+    from pipeline.stages.read.markup import open_spreadsheetml
+
+    xml = (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+           b'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Styles>'
+           b'<Style ss:ID="Default"><NumberFormat/></Style><Style ss:ID="pct"><NumberFormat ss:Format="0%"/></Style>'
+           b'<Style ss:ID="wan"><NumberFormat ss:Format="0.0&quot;\xe4\xb8\x87&quot;"/></Style>'
+           b'<Style ss:ID="child" ss:Parent="wan"><Font ss:Bold="1"/></Style>'
+           b'<Style ss:ID="plain"><NumberFormat ss:Format="0"/></Style></Styles>'
+           b'<Worksheet ss:Name="S"><Table><Column ss:Index="2" ss:StyleID="pct"/>'
+           b'<Row><Cell><Data ss:Type="Number">1</Data></Cell><Cell><Data ss:Type="Number">1</Data></Cell>'
+           b'<Cell ss:StyleID="child"><Data ss:Type="Number">3</Data></Cell></Row>'
+           b'<Row ss:StyleID="wan"><Cell><Data ss:Type="Number">3</Data></Cell>'
+           b'<Cell ss:StyleID="plain"><Data ss:Type="Number">1</Data></Cell>'
+           b'<Cell><Data ss:Type="String">3</Data></Cell></Row></Table></Worksheet></Workbook>')
+    grid = open_spreadsheetml(xml).loader("S")
+    wan = '0.0"万"'
+    assert grid.shown_otherwise == {(0, 1): "0%", (0, 2): wan, (1, 0): wan}
+
+
 def test_a_hidden_old_column_in_excel_2003_xml_is_named(tmp_path, form, units):
     wb, plans = built(form, units)
     old, _ = old_column_hidden(wb[OUTCOMES], plans["outcomes"], "practical_matters", [1, 2, 3])
