@@ -82,10 +82,11 @@ def cache_formula_values(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def to_xls(data: bytes, errors: dict | None = None) -> bytes:
+def to_xls(data: bytes, errors: dict | None = None, formulas: dict | None = None) -> bytes:
     """The same values and merges as a legacy .xls (BIFF8), written by xlwt. `errors`:
     {(sheet title, row, column) (1-based): BIFF error code (7 is #DIV/0!, 0x2A #N/A)}, cells
-    written as error values (xlwt's own table of error texts is wrong for #VALUE! and lacks #N/A)."""
+    written as error values (xlwt's own table of error texts is wrong for #VALUE! and lacks #N/A).
+    `formulas`: {(sheet, row, column): "G5*2"}, written as xlwt writes a formula: with no result."""
     import xlwt
 
     wb = load_workbook(io.BytesIO(data))
@@ -105,6 +106,9 @@ def to_xls(data: bytes, errors: dict | None = None) -> bytes:
             for c in row:
                 if (ws.title, c.row, c.column) in (errors or {}):
                     sheet.row(c.row - 1).set_cell_error(c.column - 1, errors[ws.title, c.row, c.column])
+                    continue
+                if (ws.title, c.row, c.column) in (formulas or {}):
+                    sheet.write(c.row - 1, c.column - 1, xlwt.Formula(formulas[ws.title, c.row, c.column]))
                     continue
                 if c.value is None or (c.row, c.column) in merged_cells:
                     continue

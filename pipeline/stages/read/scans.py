@@ -654,6 +654,12 @@ _XLS_BOOLERR = b"\x05\x02\x08\x00"  # record type 0x0205, eight bytes long
 _XLS_ERROR_RESULT = re.compile(rb"\x02\x00[\x00\x07\x0f\x17\x1d\x24\x2a]\x00\x00\x00\xff\xff")
 _XLS_ERRORS = {0x00: "#NULL!", 0x07: "#DIV/0!", 0x0F: "#VALUE!", 0x17: "#REF!", 0x1D: "#NAME?", 0x24: "#NUM!",
                0x2A: "#N/A"}
+# A FORMULA record's result marked as the empty string (first byte 3, last two 0xFFFF): what a
+# spreadsheet program stores for =IF(x=0,"",x) over a 0, and what xlwt, which computes nothing,
+# stores for every formula. A workbook no program has computed carries no RECALCID record
+# (0x01C1, the engine that last computed it), and no other result.
+_XLS_EMPTY_RESULT = b"\x03\x00\x00\x00\x00\x00\xff\xff"
+_XLS_RECALC_ID = 0x01C1
 
 
 # A COLINFO record (0x007D, twelve bytes) whose options have the hidden bit set.
@@ -666,15 +672,16 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
     file's bytes are searched first for anything that could be either; only then are its
     records walked."""
     if (_XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data)
-            and not _xls_may_show_otherwise(data)):
+            and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data):
         return {}
     import olefile
 
     try:
         with olefile.OleFileIO(data) as ole:
             stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
-        return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown)
-                for name, (cells, hidden, shown) in _xls_sheet_records(stream).items() if cells or hidden or shown}
+        return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown, uncached=uncached)
+                for name, (cells, hidden, shown, uncached) in _xls_sheet_records(stream).items()
+                if cells or hidden or shown or uncached}
     except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
         return {}  # damaged: calamine says so when it opens the file
 
@@ -758,10 +765,12 @@ def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
     return odd
 
 
-def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple]]:
-    """Per sheet: its cells showing an error value, its hidden columns (COLINFO), and its
-    cells whose number format shows another number than they hold."""
+def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple, frozenset]]:
+    """Per sheet: its cells showing an error value, its hidden columns (COLINFO), its cells
+    whose number format shows another number than they hold, and, in a workbook no program
+    has computed (_XLS_EMPTY_RESULT), its formulas, none of which has a result."""
     sheets = []
+    recalculated = False
     pos = 0
     while pos + 4 <= len(stream):  # the workbook globals: where each sheet's records start
         kind, size = struct.unpack_from("<HH", stream, pos)
@@ -770,14 +779,19 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple
             length, wide = stream[pos + 10], stream[pos + 11] & 1
             raw = stream[pos + 12:pos + 12 + length * (2 if wide else 1)]
             sheets.append((offset, raw.decode("utf-16-le") if wide else raw.decode("latin-1")))
+        elif kind == _XLS_RECALC_ID:
+            recalculated = True
         elif kind == 0x000A:  # EOF
             break
         pos += 4 + size
     odd = _xls_styles_shown_otherwise(stream)
     out = {}
+    empty: dict[str, list] = {}  # per sheet, its formulas whose result is the empty string
+    computed = False  # some formula has a result of its own
     for offset, name in sheets:
         cells, hidden, depth, pos = [], set(), 0, offset
         shown: list = []
+        empty[name] = []
         while pos + 4 <= len(stream):
             kind, size = struct.unpack_from("<HH", stream, pos)
             if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
@@ -792,14 +806,20 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple
             elif kind == 0x0205 and size >= 8 and stream[pos + 11]:
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
                 cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 10], "")))
-            elif kind == 0x0006 and size >= 14 and stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
+            elif kind == 0x0006 and size >= 14:
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
-                cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
+                if stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
+                    cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
+                if stream[pos + 10:pos + 18] != _XLS_EMPTY_RESULT:
+                    computed = True
+                elif r < WINDOW_ROWS:
+                    empty[name].append((r, c))
             if odd and depth == 1:
                 shown += _xls_styled(stream, pos, kind, size, odd)
             pos += 4 + size
         out[name] = (tuple(cells), frozenset(hidden), tuple(shown))
-    return out
+    never_computed = not recalculated and not computed
+    return {name: (*found, frozenset(empty[name]) if never_computed else frozenset()) for name, found in out.items()}
 
 
 def _xls_styled(stream: bytes, pos: int, kind: int, size: int, odd: dict[int, str]) -> list:

@@ -47,15 +47,31 @@ def test_libreoffice_wrote_what_the_cases_are_about(resaved):
 @pytest.fixture(scope="module")
 def as_xls(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written_xls")
-    cases = {k: v for k, v in habit_returns(form, units).items() if k in ("merged-figure", "percent-typed")}
+    cases = {k: v for k, v in habit_returns(form, units).items() if k in ("merged-figure", "percent-typed", "zero-hiding")}
     files = write_habit_files(src, cases)
     out = convert(files, "xls", tmp_path_factory.mktemp("xls"), tmp_path_factory.mktemp("profile_xls"))
     return {name: (out[f.name], cases[name]) for name, f in zip(cases, files)}
 
 
-@pytest.mark.parametrize("case", ["merged-figure", "percent-typed"])
+def test_libreoffice_wrote_empty_results_and_its_recalc_id_in_the_xls(as_xls):
+    """The zero-hiding .xls holds what its case is about: formulas whose computed result is the
+    empty string, in a workbook that names the engine that computed it (RECALCID)."""
+    import olefile
+
+    from pipeline.stages.read.scans import _XLS_EMPTY_RESULT
+
+    data = as_xls["zero-hiding"][0].read_bytes()
+    assert _XLS_EMPTY_RESULT in data
+    with olefile.OleFileIO(data) as ole:
+        stream = ole.openstream("Workbook").read()
+    assert b"\xc1\x01\x08\x00" in stream  # RECALCID, eight bytes long
+
+
+@pytest.mark.parametrize("case", ["merged-figure", "percent-typed", "zero-hiding"])
 def test_a_figure_shown_otherwise_in_an_xls_is_found_there_too(as_xls, case, tmp_path, form, units):
-    """The engine gives an .xls's merged cells; its number formats are read from its records."""
+    """The engine gives an .xls's merged cells; its number formats are read from its records. A
+    zero-hiding formula's empty result, computed and saved by LibreOffice, is no formula left
+    uncomputed (as xlwt's are, test_read_recalculated)."""
     path, (_, rows, expected) = as_xls[case]
     (tmp_path / path.name).write_bytes(path.read_bytes())
     result = read_one(tmp_path, form, units)

@@ -101,3 +101,27 @@ def test_a_total_formula_carrying_a_placeholder_is_recomputed_not_a_mismatch(tmp
 ])
 def test_the_request_to_compute_on_opening_is_told_from_workbook_xml(xml, asks):
     assert recalculated_on_load(b"<workbook>" + xml + b"</workbook>") is asks
+
+
+# --- .xls written by a program that computes nothing -----------------------------------------------
+
+
+def test_an_xls_whose_formulas_xlwt_wrote_without_results_names_each(tmp_path, form, units):
+    """xlwt (Python web systems export .xls with it) computes nothing: every formula's result is
+    stored as the empty string, and the workbook has no RECALCID (the engine that last computed
+    it). The engine reads the cell as blank; the clerk, in Excel or WPS, sees the formula's
+    value. Each such count is a formula without value at its cell, never a 0."""
+    from tests.builders import to_xls
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    o = plans["outcomes"]
+    first, at = o.first_data, o.columns["role_models"]
+    letter = column(o, "role_models")
+    data = to_xls(workbook_bytes(wb), formulas={(OUTCOMES, first + 1, at): f"{letter}{first}*2",
+                                                (OUTCOMES, first + 2, at): "1/0"})
+    write(tmp_path, data, name="620102_城关区.xls")
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "formula-without-value", OUTCOMES, f"{letter}{first + 1}"),
+                             ("error", "formula-without-value", OUTCOMES, f"{letter}{first + 2}")}
+    assert tuple(result.ret.sheets["outcomes"].values["role_models"][1:3]) == (None, None)
