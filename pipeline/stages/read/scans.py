@@ -442,7 +442,24 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None) -> tuple[in
             if r > WINDOW_ROWS or c > WINDOW_COLS:  # the last cell beyond the window names where it ends
                 far = (m.group(1) + m.group(2)).decode()
             max_r, max_c = max(max_r, r), max(max_c, c)
+    if max_r > WINDOW_ROWS or max_c > WINDOW_COLS:
+        # Such a sheet is read through its window, which gives no merged cells: they are the
+        # scan's to give, or a figure merged over two counts would read as itself and a 0.
+        formulas = replace(formulas, merged=_merged_cells(xml))
     return max_r, max_c, far, formulas
+
+
+_MERGE_CELL = re.compile(rb'<mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _merged_cells(xml: bytes) -> tuple:
+    """The sheet's merged cells (r1, c1, r2, c2, 0-based) that start within the window."""
+    out = []
+    for m in _MERGE_CELL.finditer(xml):
+        r1, c1, r2, c2 = int(m.group(2)) - 1, _col_index(m.group(1)), int(m.group(4)) - 1, _col_index(m.group(3))
+        if r1 < WINDOW_ROWS and c1 < WINDOW_COLS:
+            out.append((r1, c1, min(r2, WINDOW_ROWS - 1), min(c2, WINDOW_COLS - 1)))
+    return tuple(out)
 
 
 _ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)

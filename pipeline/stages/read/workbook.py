@@ -365,6 +365,7 @@ def _open_calamine(data: bytes, xml_parts: _Parts | None, by_sheet: dict[str, Fo
             if rows > WINDOW_ROWS or cols > WINDOW_COLS:
                 grid = _load_windowed(data, name, visible)
                 _apply(grid, formulas)
+                grid.merged = list(formulas.merged)
                 grid.far_cell = far_cell
                 return grid
         try:
@@ -412,7 +413,7 @@ def _load_windowed(data: bytes, name: str, visible: bool) -> Grid:
         rows: list[list[object]] = []
         for row in ws.iter_rows(min_row=1, max_row=WINDOW_ROWS, max_col=WINDOW_COLS, values_only=True):
             rows.append(["" if v is None else v for v in row])
-        # Read-only sheets do not expose merges; the header reader copes without them.
+        # Read-only sheets do not expose merges: the sheet's scan gives them (load).
         return Grid(name, visible, rows, [], set(), "")
     finally:
         wb.close()

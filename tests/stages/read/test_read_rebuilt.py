@@ -603,6 +603,23 @@ def test_a_figure_merged_over_two_count_cells_is_an_error_at_its_cell(tmp_path, 
     assert f"（{first}:{get_column_letter(end_c)}{end_r}）" in result.findings[0].message
 
 
+@pytest.mark.parametrize("far", ["A6001", "ZZZ5"])
+def test_a_figure_merged_over_two_counts_is_said_on_a_sheet_read_through_its_window(tmp_path, form, units, far):
+    """A stray cell far out has the sheet read through a window, which gives no merged cells: the
+    sheet's scan gives them, and the figure merged over two counts is still said at its cell."""
+    wb, plans = built(form, units, clean_rows(), layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    keys = [f.key for f in form.sheet("outcomes").count_fields]
+    r, c, end = plan.first_data, plan.columns[keys[0]], plan.columns[keys[1]]
+    ws.cell(r, end).value = None
+    ws.merge_cells(start_row=r, start_column=c, end_row=r, end_column=end)
+    ws[far] = "x"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert ("error", "merged-figure", OUTCOMES, f"{get_column_letter(c)}{r}") in rules(result)
+    assert any(f.rule == "stray-cells" and far in f.message for f in result.findings)
+
+
 def test_merged_labels_and_a_merged_blank_are_no_figures(tmp_path, form, units):
     """The header's merges, a township's name merged with the column beside it, and empty count
     cells merged together lose nothing: no finding."""
