@@ -481,9 +481,10 @@ def _ods_has_error(xml: bytes) -> bool:
 
 
 def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
-    """An .ods's formulas all carry results; what calamine cannot show is a SUBTOTAL over rows
-    a filter hides, and an error value, which it reads as a blank. Per sheet: the rows holding
-    SUBTOTAL (as cells in column 0), whether any row is hidden, and the cells showing an error;
+    """An .ods saved by an office suite carries every formula's result; what calamine cannot
+    show is a SUBTOTAL over rows a filter hides, and an error value, which it reads as a blank.
+    Per sheet: the rows holding SUBTOTAL (as cells in column 0), whether any row is hidden, the
+    cells showing an error, the formulas a program that computes nothing left without result;
     and, which calamine does not give for an .ods, its merged cells, its percentage cells and
     the numbers it shows as others (3 shown as 3.0万 or 3000 as 3). Each looked at only when a quick
     search of the content finds what it looks for."""
@@ -492,12 +493,20 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     subtotals = b"SUBTOTAL(" in xml.upper()
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
-    if not (subtotals or errors or hidden_columns):
+    uncomputed = b"table:formula=" in xml and _ODS_FORMULA_NO_VALUE.search(xml) is not None
+    if not (subtotals or errors or hidden_columns or uncomputed):
         return more
-    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns)
+    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns, uncomputed)
     for name, extra in more.items():
         out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise)
     return out
+
+
+# A formula cell with no result: no value type (office:value-type) and no text. LibreOffice and
+# WPS store every formula's result (an empty string as an empty <text:p/>, with no type); a
+# program that computes nothing (odfpy) stores none, and the office suite the clerk opens it
+# in shows the formula's value. This finds the candidates; _ods_formulas_without_value decides.
+_ODS_FORMULA_NO_VALUE = re.compile(rb"<table:table-cell\b(?![^>]*\boffice:value-type=)[^>]*\btable:formula=")
 
 
 _ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
@@ -603,18 +612,20 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
     return out
 
 
-def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool) -> dict[str, Formulas]:
+def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool,
+                     uncomputed: bool = False) -> dict[str, Formulas]:
     out = {}
     for t in _ODS_TABLE.finditer(xml):
         body = t.group(2)
         sub = subtotals and b"SUBTOTAL(" in body.upper()
         err = errors and _ods_has_error(body)
+        unc = uncomputed and _ODS_FORMULA_NO_VALUE.search(body) is not None
         hidden = _ods_hidden_columns(body) if hidden_columns else frozenset()
-        if not (sub or err):
+        if not (sub or err or unc):
             if hidden:
                 out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(hidden_cols=hidden)
             continue
-        rows, hidden_rows, r, cells = set(), False, 0, []
+        rows, hidden_rows, r, cells, uncached = set(), False, 0, [], set()
         for m in _ODS_ROW.finditer(body):
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
@@ -625,9 +636,28 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
             if err and content and _ods_has_error(content) and r < WINDOW_ROWS:
                 cells += [((r + k, c), text) for c, text in _ods_error_cells(content)
                           for k in range(min(times, WINDOW_ROWS - r))]
+            if unc and content and r < WINDOW_ROWS and _ODS_FORMULA_NO_VALUE.search(content):
+                uncached |= {(r + k, c) for c in _ods_formulas_without_value(content)
+                             for k in range(min(times, WINDOW_ROWS - r))}
             r += times
         out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(
-            subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden)
+            subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden,
+            uncached=frozenset(uncached), any_formula=bool(uncached))
+    return out
+
+
+def _ods_formulas_without_value(row: bytes) -> list[int]:
+    """The columns of a row's formula cells that carry no result (_ODS_FORMULA_NO_VALUE)."""
+    out, c = [], 0
+    for cell in _ODS_CELL.finditer(row):
+        attrs = cell.group(1)
+        span = _ODS_COLUMNS.search(attrs)
+        width = int(span.group(1)) if span else 1
+        inner = cell.group(2)
+        if (b"table:formula=" in attrs and b"office:value-type=" not in attrs and (inner is None or b"<text:p" not in inner)
+                and c < WINDOW_COLS):
+            out += range(c, min(c + width, WINDOW_COLS))
+        c += width
     return out
 
 

@@ -19,7 +19,7 @@ EXAMPLE = sorted((ROOT / "examples" / "gansu-2016").glob("*.xlsx"))[::6]
 @pytest.fixture(scope="module")
 def as_ods(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written")
-    cases = habit_returns(form, units) | _shown_cases(form, units)
+    cases = habit_returns(form, units) | _shown_cases(form, units) | {"marked-987": _marked_case(form, units)}
     habit_files = write_habit_files(src, cases)
     out = convert([*EXAMPLE, *habit_files], "ods", tmp_path_factory.mktemp("ods"), tmp_path_factory.mktemp("profile"))
     example = tmp_path_factory.mktemp("example_ods")
@@ -50,6 +50,19 @@ def _shown_cases(form, units) -> dict:
         meant[0]["role_models"] = None  # no figure: the finding names the cell
         out[name] = (workbook_bytes(wb), meant, {("error", "count-shown-as", "表三帮扶成效", typed.coordinate)})
     return out
+
+
+def _marked_case(form, units) -> tuple:
+    """A clean return whose first 表三 count is 987, which no other cell holds: a test finds
+    that cell in the .ods LibreOffice writes, and edits it."""
+    from pipeline.outputs.formbook import workbook_bytes
+    from tests.builders import clean_rows
+    from tests.habits import built
+
+    rows = clean_rows()
+    rows[0]["role_models"] = 987
+    wb, _ = built(form, units, rows)
+    return workbook_bytes(wb), rows, set()
 
 
 def _as_read(result) -> tuple:
@@ -88,6 +101,39 @@ def _read_as_meant(as_ods, case, folder, form, units):
     assert {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings} == expected, result.findings
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
     return result
+
+
+def test_a_formula_an_ods_carries_no_result_for_is_named_at_its_cell(as_ods, tmp_path, form, units):
+    """odfpy and programs like it write a formula cell with no result at all (no value type):
+    the engine reads it as blank, the office suite the clerk opens it in shows its value. Said
+    at its cell, as an .xlsx formula without value is; LibreOffice's own formulas carry theirs."""
+    import io
+    import re
+    import zipfile
+
+    from tests.habits import column
+
+    _, cases = as_ods
+    path, _ = cases["marked-987"]
+    src = zipfile.ZipFile(path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "content.xml":
+                body, n = re.subn(rb'<table:table-cell\b[^>]*office:value="987"[^>]*>.*?</table:table-cell>',
+                                  b'<table:table-cell table:formula="of:=[.B5]*2"/>', body, flags=re.S)
+                assert n == 1
+            dst.writestr(info, body)
+    (tmp_path / path.name).write_bytes(out.getvalue())
+    result = read_one(tmp_path, form, units)
+    from tests.habits import built
+
+    _, plans = built(form, units)
+    o = plans["outcomes"]
+    cell = f"{column(o, 'role_models')}{o.first_data}"
+    assert {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings} == {
+        ("error", "formula-without-value", "表三帮扶成效", cell)}
 
 
 def test_a_damaged_ods_is_an_error_not_a_skip(tmp_path, form, units):
