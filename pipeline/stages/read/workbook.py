@@ -50,6 +50,12 @@ from .scans import (
 )
 
 XLSB = "是Excel二进制工作簿格式，即.xlsb"
+# The workbook globals' BOF record of Excel 5.0/95 (BIFF5, version 0x0500) and of Excel 97-2003
+# (BIFF8). The engine reads a BIFF5 file, but its sheet names and formats are records of another
+# shape, which the checks do not read: its formats showing another number would go unseen.
+_BIFF5_GLOBALS = b"\x09\x08\x08\x00\x00\x05\x05\x00"
+_BIFF8_GLOBALS = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+EXCEL_95 = "是Excel 5.0/95格式的旧文件"
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 200  # no honest xlsx part compresses better than this
 MAX_SHEETS = 255
@@ -92,6 +98,8 @@ def open_book(data: bytes, name: str = "") -> Book:
     if kind == "xls":
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("encrypted")
+        if _BIFF5_GLOBALS in data and _BIFF8_GLOBALS not in data:
+            raise Unreadable("unreadable", EXCEL_95)
         far = xls_far_cell(data)
         if far is not None:
             row, column = far

@@ -386,6 +386,16 @@ def test_an_xlsb_is_sent_back_to_be_saved_as_xlsx(tmp_path, form, units, name):
         ("error", "unreadable", "文件无法打开（是Excel二进制工作簿格式，即.xlsb）：请重新导出为.xlsx后报送。")]
 
 
+def test_an_excel_95_xls_is_sent_back_to_be_saved_as_xlsx(tmp_path, form, units):
+    """Excel 5.0/95 (BIFF5): the engine reads it, but its records are not the shape the checks of
+    formats read, and its text is in a code page, not Unicode. Sent back, saying why."""
+    from pipeline.paths import ROOT
+
+    result = read_as(tmp_path, form, units, (ROOT / "tests" / "fixtures" / "excel95-biff5.xls").read_bytes())
+    assert [(f.severity.value, f.rule, f.message) for f in result.findings] == [
+        ("error", "unreadable", "文件无法打开（是Excel 5.0/95格式的旧文件）：请重新导出为.xlsx后报送。")]
+
+
 # --- small things that rejected a whole county -----------------------------------------------------
 
 
