@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import subprocess
 import sys
 import zipfile
@@ -116,6 +117,31 @@ def to_xls(data: bytes, errors: dict | None = None, formulas: dict | None = None
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def xls_the_engine_panics_on() -> bytes:
+    """An .xls (BIFF8, written by xlwt) whose one formula's tokens are a PtgExp cut short: the
+    token stream says one byte, the operand (row, column) that must follow it is not there.
+    calamine panics on it as it opens the file, and the panic reaches Python as pyo3's
+    PanicException, a BaseException."""
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("表一")
+    sheet.write(0, 0, 5)
+    sheet.write(0, 1, xlwt.Formula("A1"))
+    buf = io.BytesIO()
+    book.save(buf)
+    data = bytearray(buf.getvalue())
+    at = 0
+    while (at := data.find(b"\x06\x00", at + 1)) >= 0:  # the FORMULA record of B1
+        size, row, column = struct.unpack_from("<HHH", data, at + 2)
+        if (row, column) == (0, 1) and 20 < size < 200:
+            tokens = at + 4 + 20  # after row, column, style, result, flags and the chain field: cce, then the tokens
+            struct.pack_into("<H", data, tokens, 1)
+            data[tokens + 2] = 0x01  # PtgExp, with its operand cut off by cce
+            return bytes(data)
+    raise AssertionError("xlwt wrote no FORMULA record for B1")
 
 
 def zip_of(files: dict[str, bytes]) -> bytes:
