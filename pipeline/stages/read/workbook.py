@@ -18,7 +18,7 @@ A cell showing an error value (#DIV/0!, #N/A, #REF!…: `<c t="e"><f>…</f><v>#
 or typed without a formula) comes back from calamine as "", the same as a blank cell, which
 the form reads as 0. The same scan notes where each is, and which error it shows, and which
 columns the sheet hides (an old column hidden beside its correction). The scans, one per
-format, are in scans.py.
+format, are in scans.py (.xlsx), ods.py and biff.py (.xls).
 """
 
 from __future__ import annotations
@@ -30,23 +30,21 @@ import struct
 import zipfile
 import zlib
 
+from .biff import XLS_COLUMNS, scan_xls, xls_far_cell
 from .grid import OLE_MAGIC, ZIP_MAGIC, Book, Grid, Unreadable, cell_ref
+from .ods import scan_ods
 from .scans import (
     NO_FORMULAS,
     WINDOW_COLS,
     WINDOW_ROWS,
-    XLS_COLUMNS,
     Formulas,
     as_scanned,
     excel_spelled,
     recalculated_on_load,
-    scan_ods,
     scan_sheet_xml,
-    scan_xls,
     styles_shown_otherwise,
     unescape,
     untrusted_results,
-    xls_far_cell,
 )
 
 XLSB = "是Excel二进制工作簿格式，即.xlsb"

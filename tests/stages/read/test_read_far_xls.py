@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.paths import ROOT
-from pipeline.stages.read.scans import XLS_MAX_CELLS, xls_far_cell
+from pipeline.stages.read.biff import XLS_MAX_CELLS, xls_far_cell
 from tests.builders import EXAMPLE, clean_rows, read_one, to_xls
 
 CELL_RECORDS = (0x0203, 0x027E, 0x00FD)  # NUMBER, RK, LABELSST: where xlwt writes figures and text

@@ -58,7 +58,7 @@ def test_libreoffice_wrote_empty_results_and_its_recalc_id_in_the_xls(as_xls):
     empty string, in a workbook that names the engine that computed it (RECALCID)."""
     import olefile
 
-    from pipeline.stages.read.scans import _XLS_EMPTY_RESULT
+    from pipeline.stages.read.biff import _XLS_EMPTY_RESULT
 
     data = as_xls["zero-hiding"][0].read_bytes()
     assert _XLS_EMPTY_RESULT in data

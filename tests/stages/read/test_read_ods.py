@@ -181,7 +181,7 @@ def test_a_count_an_ods_shows_as_another_number_is_an_error_at_its_cell(as_ods, 
     ('office:value-type="float" office:value="3000"><text:p>3千户</text:p>', "3千户"),
 ])
 def test_what_an_ods_number_cell_shows_is_compared_with_what_it_holds(cell, shown):
-    from pipeline.stages.read.scans import ods_shown_text
+    from pipeline.stages.read.ods import ods_shown_text
 
     attrs, _, inner = cell.encode("utf-8").partition(b">")
     found = ods_shown_text(attrs, inner or None)
@@ -191,7 +191,7 @@ def test_what_an_ods_number_cell_shows_is_compared_with_what_it_holds(cell, show
 def test_a_number_shown_otherwise_in_repeated_cells_is_each_of_them():
     """A cell repeated across columns, in a row repeated down (as some writers compress an
     .ods), is each of the cells it stands for, however many."""
-    from pipeline.stages.read.scans import _ods_merges_and_shown
+    from pipeline.stages.read.ods import _ods_merges_and_shown
 
     cell = ('<table:table-cell table:number-columns-repeated="20" office:value-type="float" office:value="3">'
             '<text:p>3.0万</text:p></table:table-cell>')

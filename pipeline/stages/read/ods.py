@@ -1,0 +1,213 @@
+"""An .ods's content.xml, scanned as bytes for what calamine's values do not show: merged
+cells, numbers shown as others, percentages, SUBTOTAL over hidden rows, error values, hidden
+columns, formulas left without a result. Looked at closely only when a quick search finds
+something to look at (scans.py holds the .xlsx side and what both share)."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import replace
+
+from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, ShownText, shown_text, unescape
+
+_ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
+_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+_ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
+_ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
+
+
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(?:/>|>(.*?)</table:(?:covered-)?table-cell>)", re.S)
+_ODS_COLUMNS = re.compile(rb'table:number-columns-repeated="(\d+)"')
+_ODS_TEXT = re.compile(rb"<text:p>([^<]*)</text:p>")
+# LibreOffice marks a formula's error result; a writer that does not (WPS) still shows its text.
+_ODS_ERROR = b'calcext:value-type="error"'
+EXCEL_ERRORS = (b"#DIV/0!", b"#N/A", b"#VALUE!", b"#REF!", b"#NAME?", b"#NUM!", b"#NULL!")
+
+
+def _ods_has_error(xml: bytes) -> bool:
+    return _ODS_ERROR in xml or any(b">" + e + b"</text:p>" in xml for e in EXCEL_ERRORS)
+
+
+def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
+    """An .ods saved by an office suite carries every formula's result; what calamine cannot
+    show is a SUBTOTAL over rows a filter hides, and an error value, which it reads as a blank.
+    Per sheet: the rows holding SUBTOTAL (as cells in column 0), whether any row is hidden, the
+    cells showing an error, the formulas a program that computes nothing left without result;
+    and, which calamine does not give for an .ods, its merged cells, its percentage cells and
+    the numbers it shows as others (3 shown as 3.0万 or 3000 as 3). Each looked at only when a quick
+    search of the content finds what it looks for."""
+    xml = zf.read("content.xml")
+    more = _ods_merges_and_shown(xml)
+    subtotals = b"SUBTOTAL(" in xml.upper()
+    errors = _ods_has_error(xml)
+    hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
+    uncomputed = b"table:formula=" in xml and _ODS_FORMULA_NO_VALUE.search(xml) is not None
+    if not (subtotals or errors or hidden_columns or uncomputed):
+        return more
+    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns, uncomputed)
+    for name, extra in more.items():
+        out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise)
+    return out
+
+
+# A formula cell with no result: no value type (office:value-type) and no text. LibreOffice and
+# WPS store every formula's result (an empty string as an empty <text:p/>, with no type); a
+# program that computes nothing (odfpy) stores none, and the office suite the clerk opens it
+# in shows the formula's value. This finds the candidates; _ods_formulas_without_value decides.
+_ODS_FORMULA_NO_VALUE = re.compile(rb"<table:table-cell\b(?![^>]*\boffice:value-type=)[^>]*\btable:formula=")
+
+
+_ODS_SPANS = re.compile(rb'table:number-(columns|rows)-spanned="(\d+)"')
+_ODS_PERCENT = re.compile(rb'value-type="percentage"')
+_ODS_NUMBERS = (b'office:value-type="float"', b'office:value-type="currency"')  # a currency's value is its number too
+_ODS_VALUE = re.compile(rb'office:value="([^"]*)"')
+_ODS_PARAGRAPH = re.compile(rb"<text:p\b[^>]*?(?:/>|>(.*?)</text:p>)", re.S)
+_ODS_ANNOTATION = re.compile(rb"<office:annotation\b.*?</office:annotation>", re.S)
+_MARKUP = re.compile(rb"<[^>]*>")
+def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
+    """A number cell's text (text:p, as the office suite that saved it showed the number) when
+    it is not the number the cell holds: 3 held and 3.0万 shown, 3000 held and 3 shown (a
+    format in thousands), 5 held and nothing shown. None when they agree, or when the file
+    gives no text to compare (a program that writes only the value).
+
+    A comma groups thousands (1,234) or, where a locale writes decimals with it, marks them
+    (20,00); both readings are tried, as no number a format makes reads as another under the
+    other. A dot is a decimal point: 3.000 is 3, so a 3000 shown as 3.000 (a format in thousands
+    with three decimals) is said, though a locale that groups with dots (1.234) is then told
+    too, loudly rather than silently wrong."""
+    if inner is None or not any(kind in attrs for kind in _ODS_NUMBERS):
+        return None
+    held = _ODS_VALUE.search(attrs)
+    paragraphs = _ODS_PARAGRAPH.findall(_ODS_ANNOTATION.sub(b"", inner))  # a comment has paragraphs of its own
+    if held is None or not paragraphs:
+        return None
+    text = unescape(_MARKUP.sub(b"", b"\n".join(paragraphs)).decode("utf-8", "replace")).strip()
+    try:
+        number = float(held.group(1))
+    except ValueError:
+        return None
+    return shown_text(number, text)
+
+
+def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
+    """Per table: its merged cells (calamine gives none for an .ods), its cells typed as a
+    percentage (100% held as 1), and its number cells whose text shows another number
+    (ods_shown_text). Looked at only when the content has any of them to look for."""
+    if b"-spanned=" not in xml and b'value-type="percentage"' not in xml and not any(k in xml for k in _ODS_NUMBERS):
+        return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        merged, shown_cells, r = [], [], 0
+        for m in _ODS_ROW.finditer(t.group(2)):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            times = int(repeat.group(1)) if repeat else 1
+            content = m.group(2) or b""
+            if r < WINDOW_ROWS and (b"-spanned=" in content or b"percentage" in content
+                                    or any(kind in content for kind in _ODS_NUMBERS)):
+                c = 0
+                in_row: list[tuple[int, str]] = []  # (column, what it shows) in each of the row's copies
+                for cell in _ODS_CELL.finditer(content):
+                    attrs = cell.group(1)
+                    span = _ODS_COLUMNS.search(attrs)
+                    width = int(span.group(1)) if span else 1
+                    spans = dict(_ODS_SPANS.findall(attrs))
+                    if spans and c < WINDOW_COLS:
+                        down, across = int(spans.get(b"rows", 1)), int(spans.get(b"columns", 1))
+                        if down > 1 or across > 1:
+                            merged.append((r, c, r + down - 1, c + across - 1))
+                    if c < WINDOW_COLS:
+                        shown = "0%" if _ODS_PERCENT.search(attrs) else ods_shown_text(attrs, cell.group(2))
+                        if shown is not None:  # a cell repeated across columns is each of them
+                            in_row += [(c + k, shown) for k in range(min(width, WINDOW_COLS - c))]
+                    c += width
+                # a row repeated (table:number-rows-repeated) is each of its copies
+                shown_cells += [((r + k, col), shown) for k in range(min(times, WINDOW_ROWS - r)) for col, shown in in_row]
+            r += times
+        if merged or shown_cells:
+            out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(shown_cells),
+                                                                             merged=tuple(merged))
+    return out
+
+
+def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool,
+                     uncomputed: bool = False) -> dict[str, Formulas]:
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        body = t.group(2)
+        sub = subtotals and b"SUBTOTAL(" in body.upper()
+        err = errors and _ods_has_error(body)
+        unc = uncomputed and _ODS_FORMULA_NO_VALUE.search(body) is not None
+        hidden = _ods_hidden_columns(body) if hidden_columns else frozenset()
+        if not (sub or err or unc):
+            if hidden:
+                out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(hidden_cols=hidden)
+            continue
+        rows, hidden_rows, r, cells, uncached = set(), False, 0, [], set()
+        for m in _ODS_ROW.finditer(body):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            times = int(repeat.group(1)) if repeat else 1
+            hidden_rows = hidden_rows or _ODS_HIDDEN.search(m.group(1)) is not None
+            content = m.group(2)
+            if sub and content and b"SUBTOTAL(" in content.upper():
+                rows.add((r, 0))
+            if err and content and _ods_has_error(content) and r < WINDOW_ROWS:
+                cells += [((r + k, c), text) for c, text in _ods_error_cells(content)
+                          for k in range(min(times, WINDOW_ROWS - r))]
+            if unc and content and r < WINDOW_ROWS and _ODS_FORMULA_NO_VALUE.search(content):
+                uncached |= {(r + k, c) for c in _ods_formulas_without_value(content)
+                             for k in range(min(times, WINDOW_ROWS - r))}
+            r += times
+        out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(
+            subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden,
+            uncached=frozenset(uncached), any_formula=bool(uncached))
+    return out
+
+
+def _ods_formulas_without_value(row: bytes) -> list[int]:
+    """The columns of a row's formula cells that carry no result (_ODS_FORMULA_NO_VALUE)."""
+    out, c = [], 0
+    for cell in _ODS_CELL.finditer(row):
+        attrs = cell.group(1)
+        span = _ODS_COLUMNS.search(attrs)
+        width = int(span.group(1)) if span else 1
+        inner = cell.group(2)
+        if (b"table:formula=" in attrs and b"office:value-type=" not in attrs and (inner is None or b"<text:p" not in inner)
+                and c < WINDOW_COLS):
+            out += range(c, min(c + width, WINDOW_COLS))
+        c += width
+    return out
+
+
+_ODS_HIDDEN_COLUMN = re.compile(rb'<table:table-column\b[^>]*?table:visibility="collapse"')
+_ODS_COLUMN = re.compile(rb"<table:table-column\b([^>]*?)/?>")
+
+
+def _ods_hidden_columns(body: bytes) -> frozenset:
+    """The columns a table's column records hide (visibility collapse), 0-based."""
+    out: set[int] = set()
+    c = 0
+    for m in _ODS_COLUMN.finditer(body):
+        span = _ODS_COLUMNS.search(m.group(1))
+        span = int(span.group(1)) if span else 1
+        if b'table:visibility="collapse"' in m.group(1):
+            out.update(range(c, min(c + span, WINDOW_COLS)))
+        c += span
+        if c >= WINDOW_COLS:
+            break
+    return frozenset(out)
+
+
+def _ods_error_cells(row: bytes) -> list[tuple[int, str]]:
+    """(column, error shown) for each cell of an .ods row that holds an error value."""
+    out, c = [], 0
+    for m in _ODS_CELL.finditer(row):
+        attrs, inner = m.group(1), m.group(2) or b""
+        span = _ODS_COLUMNS.search(attrs)
+        span = int(span.group(1)) if span else 1
+        text = _ODS_TEXT.search(inner)
+        shown = text.group(1).strip() if text else b""
+        if _ODS_ERROR in attrs or (b"table:formula=" in attrs and shown in EXCEL_ERRORS):
+            out += [(c + k, unescape(shown.decode("utf-8", "replace"))) for k in range(min(span, WINDOW_COLS))]
+        c += span
+    return out
