@@ -62,30 +62,30 @@ def test_an_xls_that_is_an_html_page_reads_like_the_workbook(tmp_path, form, uni
     assert (result.ret.filled_by, result.ret.phone) == ("王丽", "0931-8123456")
 
 
+def _page_showing(tmp_path, form, units, held, shown: str):
+    """A return as an HTML page, its first 表三 count holding `held` and showing `shown`; the
+    result read, and that count's cell."""
+    wb, plans = built(form, units, clean_rows(), layout=Layout(total="none"))
+    o = plans["outcomes"]
+    at = (o.first_data, o.columns["role_models"])
+    wb[OUTCOMES].cell(*at, held)
+    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb), shown_as={(OUTCOMES, *at): shown}))
+    return result, f"{column(o, 'role_models')}{o.first_data}"
+
+
 @pytest.mark.parametrize("held, shown", [(3000, "3"), (3, "3.0万"), (1, "100%"), (5, ""), (42372, "1月2日")])
 def test_a_count_an_html_page_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held, shown):
     """Excel's "save as web page" writes the number a cell holds (x:num) beside the text its
     format shows: 3000 in a cell formatted #,###, is shown as 3. The number is read; that the
     page shows another is said at its cell, as for a workbook's format."""
-    rows = clean_rows()
-    wb, plans = built(form, units, rows, layout=Layout(total="none"))
-    o = plans["outcomes"]
-    at = (o.first_data, o.columns["role_models"])
-    wb[OUTCOMES].cell(*at, held)
-    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb), shown_as={(OUTCOMES, *at): shown}))
-    cell = f"{column(o, 'role_models')}{o.first_data}"
+    result, cell = _page_showing(tmp_path, form, units, held, shown)
     assert rules(result) == {("error", "count-shown-as", OUTCOMES, cell)}
     assert (f"单元格里是{held}，表中却显示为“{shown}”" if shown else f"单元格里是{held}，表中却显示为空白") in result.findings[0].message
 
 
 @pytest.mark.parametrize("held, shown", [(3000, "3,000"), (3000, "3000户"), (0, "-"), (0, ""), (12, " 12 ")])
 def test_an_html_page_showing_the_number_it_holds_reads_as_written(tmp_path, form, units, held, shown):
-    rows = clean_rows()
-    wb, plans = built(form, units, rows, layout=Layout(total="none"))
-    o = plans["outcomes"]
-    at = (o.first_data, o.columns["role_models"])
-    wb[OUTCOMES].cell(*at, held)
-    result = read_as(tmp_path, form, units, to_html(workbook_bytes(wb), shown_as={(OUTCOMES, *at): shown}))
+    result, _ = _page_showing(tmp_path, form, units, held, shown)
     assert result.findings == ()
     assert result.ret.sheets["outcomes"].values["role_models"][0] == held
 
