@@ -38,7 +38,7 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     the numbers it shows as others (3 shown as 3.0万 or 3000 as 3). Each looked at only when a quick
     search of the content finds what it looks for."""
     xml = zf.read("content.xml")
-    more = _ods_merges_and_shown(xml)
+    more = _ods_merges_and_shown(xml, _styles_shown_otherwise([xml, _part(zf, "styles.xml")]))
     subtotals = b"SUBTOTAL(" in xml.upper()
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
@@ -90,10 +90,86 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
     return shown_text(number, text)
 
 
-def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
+def _part(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        return zf.read(name)
+    except KeyError:
+        return b""
+
+
+# --- what a cell's data style shows ---------------------------------------------------------------
+# A cell's text (text:p) says what it shows, as the office suite that saved it drew it. A program
+# that draws nothing (odfpy) writes the number held there, or no text, whatever the cell's style:
+# the office suite the clerk opens it in shows the number as the style says. So a number cell whose
+# text agrees with it is still said when its data style plainly shows another number: a percent,
+# a number divided by a thousand or more, or 万 千 亿 among its words. A style with conditions
+# (style:map) is left to the text: which branch a count takes is the suite's to say.
+
+_DATA_STYLE = re.compile(rb'<number:(number|percentage|currency)-style\b[^>]*?\bstyle:name="([^"]*)"[^>]*>(.*?)'
+                         rb"</number:\1-style>", re.S)
+_CELL_STYLE = re.compile(rb'<style:style\b([^>]*?\bstyle:family="table-cell"[^>]*?)/?>')
+_STYLE_NAME = re.compile(rb'\bstyle:name="([^"]*)"')
+_DATA_STYLE_NAME = re.compile(rb'\bstyle:data-style-name="([^"]*)"')
+_PARENT_STYLE = re.compile(rb'\bstyle:parent-style-name="([^"]*)"')
+_DISPLAY_FACTOR = re.compile(rb'\bnumber:display-factor="([^"]*)"')
+_DECIMALS = re.compile(rb'<number:number\b[^>]*?\bnumber:decimal-places="(\d+)"')
+_STYLE_WORDS = re.compile(rb"<number:text>([^<]*)</number:text>")
+_CELL_STYLE_OF = re.compile(rb'\btable:style-name="([^"]*)"')
+
+
+def _styles_shown_otherwise(parts: list[bytes]) -> dict[bytes, str]:
+    """The cell styles (by name, content.xml's and styles.xml's) whose data style plainly shows
+    a count as another number, each with a code for it as a clerk knows codes (0.0"万", 0%)."""
+    codes = {m.group(2): _code(m.group(1), m.group(3)) for part in parts for m in _DATA_STYLE.finditer(part)
+             if b"<style:map" not in m.group(3)}
+    codes = {name: code for name, code in codes.items() if code}
+    if not codes:
+        return {}
+    data, parent = {}, {}
+    for part in parts:
+        for m in _CELL_STYLE.finditer(part):
+            name = _STYLE_NAME.search(m.group(1))
+            if name is None:
+                continue
+            own, up = _DATA_STYLE_NAME.search(m.group(1)), _PARENT_STYLE.search(m.group(1))
+            if own:
+                data[name.group(1)] = own.group(1)
+            if up:
+                parent[name.group(1)] = up.group(1)
+    out = {}
+    for name in {*data, *parent}:
+        at, seen = name, set()
+        while at not in data and at in parent and at not in seen:  # the nearest with a data style
+            seen.add(at)
+            at = parent[at]
+        if data.get(at) in codes:
+            out[name] = codes[data[at]]
+    return out
+
+
+def _code(kind: bytes, body: bytes) -> str:
+    if kind == b"percentage":
+        return "0%"
+    words = "".join(unescape(w.decode("utf-8", "replace")) for w in _STYLE_WORDS.findall(body))
+    factor = _DISPLAY_FACTOR.search(body)
+    try:
+        divided = factor is not None and float(factor.group(1)) > 1
+    except ValueError:
+        divided = False
+    if not divided and not any(ch in words for ch in "万千亿%"):
+        return ""
+    decimals = _DECIMALS.search(body)
+    places = int(decimals.group(1)) if decimals else 0
+    # Divided by 1000: one comma after the digits, as the code that does it is written (#,##0,).
+    number = "#,##0" + "," * max(1, len(str(int(float(factor.group(1))))) // 3) if divided else "0"
+    return number + ("." + "0" * places if places else "") + (f'"{words}"' if words else "")
+
+
+def _ods_merges_and_shown(xml: bytes, styled: dict[bytes, str] | None = None) -> dict[str, Formulas]:
     """Per table: its merged cells (calamine gives none for an .ods), its cells typed as a
     percentage (100% held as 1), and its number cells whose text shows another number
-    (ods_shown_text). Looked at only when the content has any of them to look for."""
+    (ods_shown_text), or whose text agrees and whose style (`styled`) shows another. Looked at
+    only when the content has any of them to look for."""
     if b"-spanned=" not in xml and b'value-type="percentage"' not in xml and not any(k in xml for k in _ODS_NUMBERS):
         return {}
     out = {}
@@ -118,6 +194,8 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
                             merged.append((r, c, r + down - 1, c + across - 1))
                     if c < WINDOW_COLS:
                         shown = "0%" if _ODS_PERCENT.search(attrs) else ods_shown_text(attrs, cell.group(2))
+                        if shown is None and styled:
+                            shown = _styled_otherwise(attrs, styled)
                         if shown is not None:  # a cell repeated across columns is each of them
                             in_row += [(c + k, shown) for k in range(min(width, WINDOW_COLS - c))]
                     c += width
@@ -128,6 +206,21 @@ def _ods_merges_and_shown(xml: bytes) -> dict[str, Formulas]:
             out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(shown_otherwise=tuple(shown_cells),
                                                                              merged=tuple(merged))
     return out
+
+
+def _styled_otherwise(attrs: bytes, styled: dict[bytes, str]) -> str | None:
+    """The code of a number cell's style that shows it as another number, when its number is no 0
+    (a 0 is shown as 0 however it is divided)."""
+    style = _CELL_STYLE_OF.search(attrs)
+    if style is None or style.group(1) not in styled or not any(kind in attrs for kind in _ODS_NUMBERS):
+        return None
+    held = _ODS_VALUE.search(attrs)
+    try:
+        if held is None or float(held.group(1)) == 0:
+            return None
+    except ValueError:
+        return None
+    return styled[style.group(1)]
 
 
 def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool,

@@ -150,6 +150,35 @@ def test_a_count_an_ods_shows_as_another_number_is_an_error_at_its_cell(as_ods, 
     assert f"单元格里是{held}，表中却显示为{shown}" in result.findings[0].message
 
 
+@pytest.mark.parametrize("case, drawn, code", [("wan-typed", "3", '0.0"万"'), ("thousands-typed", "3000", "#,##0,")])
+def test_a_count_whose_style_shows_another_number_is_said_whatever_its_text(as_ods, case, drawn, code, tmp_path,
+                                                                           form, units):
+    """A program that draws nothing (odfpy) writes the number held as the cell's text, whatever
+    its style: the office suite the clerk opens it in shows 3 as 3.0万 all the same. The cell's
+    data style says so, and is read when the text agrees with the number."""
+    import re
+
+    from tests.habits import edit_part
+
+    _, cases = as_ods
+    path, (_, rows, expected) = cases[case]
+    held, _, shown = SHOWN[case]
+
+    def undrawn(xml: str) -> str:
+        new, n = re.subn(rf'(office:value="{held}"[^>]*>)<text:p>{re.escape(shown.strip("“”"))}</text:p>',
+                         rf"\1<text:p>{drawn}</text:p>", xml)
+        assert n == 1
+        return new
+
+    (tmp_path / path.name).write_bytes(edit_part(path.read_bytes(), "content.xml", undrawn))
+    result = read_one(tmp_path, form, units)
+    [(_, _, sheet, cell)] = expected
+    assert {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings} == {
+        ("error", "count-shown-otherwise", sheet, cell)}
+    assert f"设了单元格格式“{code}”" in result.findings[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 @pytest.mark.parametrize("cell, shown", [
     ('office:value-type="float" office:value="1234"><text:p>1,234</text:p>', None),  # grouped as in China
     ('office:value-type="float" office:value="1234"><text:p>1.234,00</text:p>', None),  # a decimal comma
