@@ -17,7 +17,7 @@ from datetime import datetime
 
 from .charsets import declared_charset, decode
 from .grid import Book, Grid, Unreadable, cell_ref
-from .scans import CJK_DATE, WINDOW_COLS, WINDOW_ROWS, shown_as, shown_text
+from .scans import CJK_DATE, WINDOW_COLS, WINDOW_ROWS, inherited, shown_as, shown_text
 
 _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
@@ -254,15 +254,8 @@ def _formats_shown_otherwise(root) -> dict[str, str]:
         if number is not None:
             code = number.get(f"{SS}Format") or ""
             own[key] = _NAMED_FORMATS.get(code.lower()) or shown_as(0, code)
-    out = {}
-    for key in parents:
-        seen, at = set(), key
-        while at and at not in own and at not in seen:  # the nearest style with a format of its own
-            seen.add(at)
-            at = parents.get(at, "")
-        if own.get(at):
-            out[key] = own[at]
-    return out
+    shown = {key: inherited(own, parents, key) for key in parents}
+    return {key: code for key, code in shown.items() if code}
 
 
 def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Grid:

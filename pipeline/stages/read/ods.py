@@ -9,7 +9,7 @@ import re
 import zipfile
 from dataclasses import replace
 
-from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, ShownText, shown_text, unescape
+from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, ShownText, inherited, shown_text, unescape
 
 _ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
 _ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
@@ -136,15 +136,8 @@ def _styles_shown_otherwise(parts: list[bytes]) -> dict[bytes, str]:
                 data[name.group(1)] = own.group(1)
             if up:
                 parent[name.group(1)] = up.group(1)
-    out = {}
-    for name in {*data, *parent}:
-        at, seen = name, set()
-        while at not in data and at in parent and at not in seen:  # the nearest with a data style
-            seen.add(at)
-            at = parent[at]
-        if data.get(at) in codes:
-            out[name] = codes[data[at]]
-    return out
+    shown = {name: codes.get(inherited(data, parent, name)) for name in {*data, *parent}}
+    return {name: code for name, code in shown.items() if code}
 
 
 def _code(kind: bytes, body: bytes) -> str:

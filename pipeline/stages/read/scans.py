@@ -315,6 +315,17 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     return out
 
 
+def inherited(own: dict, parent: dict, name):
+    """own[name], else its parent's, and so on up: styles that name a parent (Excel 2003 XML's
+    ss:Parent, an .ods's parent-style-name) take what they do not set from it. None when no
+    style up the line has one; a line that loops ends where it would come round."""
+    seen = set()
+    while name not in own and name in parent and name not in seen:
+        seen.add(name)
+        name = parent[name]
+    return own.get(name)
+
+
 def shown_as(number: int, code: str) -> str:
     """What a number format (its id, and its code when written out) shows a count as, when not
     the count: its code (0%, 0.0"万", ;;;), or 日期 for a CJK built-in date; "" when it shows
