@@ -146,15 +146,16 @@ def _code(kind: bytes, body: bytes) -> str:
     words = "".join(unescape(w.decode("utf-8", "replace")) for w in _STYLE_WORDS.findall(body))
     factor = _DISPLAY_FACTOR.search(body)
     try:
-        divided = factor is not None and float(factor.group(1)) > 1
+        divisor = float(factor.group(1)) if factor else 1.0
     except ValueError:
-        divided = False
+        divisor = 1.0
+    divided = 1 < divisor < 1e300  # a file's nonsense (inf, nan) divides nothing
     if not divided and not any(ch in words for ch in "万千亿%"):
         return ""
     decimals = _DECIMALS.search(body)
     places = int(decimals.group(1)) if decimals else 0
     # Divided by 1000: one comma after the digits, as the code that does it is written (#,##0,).
-    number = "#,##0" + "," * max(1, len(str(int(float(factor.group(1))))) // 3) if divided else "0"
+    number = "#,##0" + "," * max(1, len(str(int(divisor))) // 3) if divided else "0"
     return number + ("." + "0" * places if places else "") + (f'"{words}"' if words else "")
 
 

@@ -179,6 +179,29 @@ def test_a_count_whose_style_shows_another_number_is_said_whatever_its_text(as_o
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+@pytest.mark.parametrize("style, code", [
+    ('<number:number-style style:name="N1"><number:number number:decimal-places="1"/><number:text>万</number:text>'
+     "</number:number-style>", '0.0"万"'),
+    ('<number:number-style style:name="N1"><number:number number:display-factor="1000" number:grouping="true"/>'
+     "</number:number-style>", "#,##0,"),
+    ('<number:percentage-style style:name="N1"><number:number/><number:text>%</number:text></number:percentage-style>',
+     "0%"),
+    ('<number:number-style style:name="N1"><number:number/><number:text>户</number:text></number:number-style>', None),
+    ('<number:number-style style:name="N1"><number:number number:display-factor="inf"/></number:number-style>', None),
+    ('<number:number-style style:name="N1"><number:number/><number:text>万</number:text>'
+     '<style:map style:condition="value()&gt;=0" style:apply-style-name="N1P0"/></number:number-style>', None),
+])
+def test_which_ods_data_styles_show_a_count_as_another_number(style, code):
+    """A cell style takes its data style from itself or its parent; only styles that plainly show
+    another number count, none with conditions, and a file's nonsense costs nothing."""
+    from pipeline.stages.read.ods import _styles_shown_otherwise
+
+    cells = (b'<style:style style:name="Base" style:family="table-cell" style:data-style-name="N1"/>'
+             b'<style:style style:name="ce1" style:family="table-cell" style:parent-style-name="Base"/>')
+    found = _styles_shown_otherwise([style.encode() + cells])
+    assert found == ({} if code is None else {b"Base": code, b"ce1": code})
+
+
 @pytest.mark.parametrize("cell, shown", [
     ('office:value-type="float" office:value="1234"><text:p>1,234</text:p>', None),  # grouped as in China
     ('office:value-type="float" office:value="1234"><text:p>1.234,00</text:p>', None),  # a decimal comma
