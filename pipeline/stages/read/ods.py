@@ -69,13 +69,8 @@ def ods_shown_text(attrs: bytes, inner: bytes | None) -> ShownText | None:
     """A number cell's text (text:p, as the office suite that saved it showed the number) when
     it is not the number the cell holds: 3 held and 3.0万 shown, 3000 held and 3 shown (a
     format in thousands), 5 held and nothing shown. None when they agree, or when the file
-    gives no text to compare (a program that writes only the value).
-
-    A comma groups thousands (1,234) or, where a locale writes decimals with it, marks them
-    (20,00); both readings are tried, as no number a format makes reads as another under the
-    other. A dot is a decimal point: 3.000 is 3, so a 3000 shown as 3.000 (a format in thousands
-    with three decimals) is said, though a locale that groups with dots (1.234) is then told
-    too, loudly rather than silently wrong."""
+    gives no text to compare (a program that writes only the value). How the text is read:
+    scans.shown_text."""
     if inner is None or not any(kind in attrs for kind in _ODS_NUMBERS):
         return None
     held = _ODS_VALUE.search(attrs)

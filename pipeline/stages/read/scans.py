@@ -489,8 +489,14 @@ class ShownText(str):
 
 
 def shown_text(number: float, text: str) -> ShownText | None:
-    """`text`, as a ShownText, when it does not read as `number` (ods_shown_text says how it is
-    read); None when it does."""
+    """`text`, as a ShownText, when it does not read as `number`; None when it does. A unit or
+    a currency sign beside the digits shows the number as it is; a 0 may show as nothing or a dash.
+
+    A comma groups thousands (1,234) or, where a locale writes decimals with it, marks them
+    (20,00); both readings are tried, as no number a format makes reads as another under the
+    other. A dot is a decimal point: 3.000 is 3, so a 3000 shown as 3.000 (a format in thousands
+    with three decimals) is said, though a locale that groups with dots (1.234) is then told
+    too, loudly rather than silently wrong."""
     plain = _NOT_OF_THE_NUMBER.sub("", text)
     if number == 0 and plain in _NO_FIGURE:
         return None  # a 0 hidden, or shown as a dash: a blank reads as 0 all the same
