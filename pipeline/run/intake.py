@@ -68,7 +68,7 @@ def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = 
         # Only the bytes of the files the cache has not read are taken: the others are read
         # later only if a step needs them (a workbook going back to its county).
         with zips_down_to(settings.zip_depth):
-            view = take_view(inbox, hashes, wanted=lambda digest: not cache.knows(digest))
+            view = take_view(inbox, hashes, wanted=lambda path, digest: not cache.knows(path, digest))
     discover += time.perf_counter() - t
     read_started = time.perf_counter() - loading
     reading = start_reading(list(view.readable()), view.data, form, units, settings.passwords, cache)

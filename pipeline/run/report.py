@@ -286,7 +286,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     # The caches are written while the helpers finish the Word report and the workbooks:
     # 10 MB at 3,000 returns, off the way of everything else.
     hashes.save()
-    cache.save({s.sha256 for s in view.readable()})
+    cache.save(view.readable())
     files["report.docx"] = docx()
     made, incidents, faults = workbooks()
     files |= made

@@ -111,7 +111,7 @@ class Desk:
         file chosen again, as a report run would."""
         guard = Guard(self.form)
         with zips_down_to(self.zip_depth):
-            view = take_view(self.inbox, self.hashes, wanted=lambda digest: not self.cache.knows(digest))
+            view = take_view(self.inbox, self.hashes, wanted=lambda path, digest: not self.cache.knows(path, digest))
         new = self._to_check(list(view.sources))
         if new:
             fresh = check_files(new, view.data, self.form, self.units, passwords=self.passwords, cache=self.cache,

@@ -24,13 +24,26 @@ from ..model import Finding, ReadResult, Source
 from ..paths import CACHE, ROOT, code_fingerprint
 from .files import write_atomic
 
-VERSION = 5  # bump when the records between read and validate change shape (5: sealed entries)
+VERSION = 6  # bump when the records between read and validate change shape (5: sealed entries; 6: keyed by name too)
 
 
 def reader_fingerprint() -> str:
     """The reader's and the rules' own source (the records, the form, the stages): an upgraded
     reader never trusts an older reader's results."""
     return code_fingerprint("", "spec", "stages")
+
+
+def entry_key(path: str, digest: str) -> str:
+    """A file's entry: its content and its path in the inbox. A return's county may come from its
+    file's name or folder (城关区.xlsx, 城关区/表一.csv), so the same bytes under another name
+    are another return to read: a file renamed after a run (报表.xlsx to 城关区.xlsx, as the
+    office does when told its unit was not recognised) is read again, never taken as the unit
+    its old name gave."""
+    return f"{digest}\0{path}"
+
+
+def _key(source: Source) -> str:
+    return entry_key(source.path, source.sha256) if source.sha256 else ""
 
 
 class ReadCache:
@@ -51,14 +64,15 @@ class ReadCache:
                 self.entries, self.checks = {}, {}
 
     def has(self, source: Source) -> bool:
-        return bool(source.sha256) and source.sha256 in self.entries
+        return bool(source.sha256) and _key(source) in self.entries
 
-    def knows(self, digest: str) -> bool:
-        """Whether content with this SHA-256 was read and validated before: its bytes are not needed."""
-        return digest in self.entries and digest in self.checks
+    def knows(self, path: str, digest: str) -> bool:
+        """Whether this content under this name was read and validated before: its bytes are not needed."""
+        key = entry_key(path, digest)
+        return key in self.entries and key in self.checks
 
     def get(self, source: Source) -> ReadResult | None:
-        blob = self.entries.get(source.sha256) if source.sha256 else None
+        blob = self.entries.get(_key(source)) if source.sha256 else None
         if blob is None:
             return None
         try:
@@ -71,12 +85,12 @@ class ReadCache:
 
     def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
-            self.entries[result.source.sha256] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            self.entries[_key(result.source)] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
             self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:
         """The validation findings of this file's content, when it was validated before."""
-        blob = self.checks.get(source.sha256) if source.sha256 else None
+        blob = self.checks.get(_key(source)) if source.sha256 else None
         if blob is None:
             return None
         try:
@@ -89,11 +103,12 @@ class ReadCache:
 
     def put_checked(self, source: Source, findings: tuple[Finding, ...]) -> None:
         if source.sha256:
-            self.checks[source.sha256] = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
+            self.checks[_key(source)] = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
             self.dirty = True
 
-    def save(self, keep: set[str]) -> None:
-        """Keep entries for the files still in the inbox; written whole, then moved into place."""
+    def save(self, sources) -> None:
+        """Keep entries for the files still in the inbox (`sources`); written whole, then moved into place."""
+        keep = {_key(s) for s in sources}
         if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
             return
         live = {

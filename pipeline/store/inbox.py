@@ -120,10 +120,10 @@ class InboxView:
         return self.data.get(source.path)
 
 
-def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str], bool] | None = None) -> InboxView:
+def take_view(inbox: Path, hashes: Hashes | None = None, wanted: Callable[[str, str], bool] | None = None) -> InboxView:
     """List the inbox and read what a run needs of it, under the page's lock (shared): every
-    readable file's bytes, or, with `wanted`, the bytes of those whose SHA-256 (known without
-    reading, from `hashes`) it wants; a file that must be read to be hashed is kept all the same.
+    readable file's bytes, or, with `wanted`, the bytes of those whose path and SHA-256 (known
+    without reading, from `hashes`) it wants; a file that must be read to be hashed is kept all the same.
     Any other's bytes are read when asked for, and given only while they are still as listed."""
     with inbox_shared(inbox):
         data: dict[str, bytes] = {}
@@ -139,7 +139,7 @@ def discover(inbox: Path, hashes: Hashes | None = None) -> list[Source]:
 
 
 def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
-          wanted: Callable[[str], bool] | None = None) -> list[Source]:
+          wanted: Callable[[str, str], bool] | None = None) -> list[Source]:
     """`hashes` remembers each file's hash by its size and times, as git does: a re-run then
     hashes only the files that changed. `data`, when given, receives each readable file's bytes.
     An entry that cannot be read (no permission, a disk error, a link to nowhere) is listed
@@ -156,7 +156,7 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
             sources.append(Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=entry.detail))
             continue
         known = hashes.get(entry.path, entry.stat) if hashes and entry.stat else None
-        if known and (data is None or (wanted is not None and not wanted(known[1]))):
+        if known and (data is None or (wanted is not None and not wanted(rel, known[1]))):
             # Unchanged since it was hashed, and its bytes not wanted: listed without opening it.
             kind = classify(name, known[0])
             if kind != "zip":
@@ -173,7 +173,7 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         fd, stat = opened
         try:
             known = hashes.get(entry.path, stat) if hashes else None
-            needed = data is not None and (known is None or wanted is None or wanted(known[1]))
+            needed = data is not None and (known is None or wanted is None or wanted(rel, known[1]))
             # As much as the file holds (a megabyte at most at once): a read of 1 MB for a 12 KB
             # file maps and unmaps a megabyte each time, half of listing 3,000 returns.
             asked = min(1 << 20, stat.st_size + 1)

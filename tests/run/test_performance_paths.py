@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from pipeline.outputs.formbook import build_return, workbook_bytes
+from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.paths import ROOT  # noqa: E402
 from pipeline.run import reading as reading_module
 from pipeline.run import runner as run_module
@@ -69,6 +69,35 @@ def test_same_content_under_another_name_follows_the_new_name(tmp_path, settings
     (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(终稿).xlsx")
     run = build_run(inbox, settings, cache_dir=cache)
     assert run.roster.units[0].source.path == "城关区(终稿).xlsx"
+
+
+def test_a_file_renamed_after_a_run_is_read_again_for_the_unit_its_new_name_gives(tmp_path, settings, form, units):
+    """A return that names no unit inside, sent as 报表.xlsx, is unit-unknown; the office renames it
+    城关区.xlsx, as the finding asks, and runs again into the same outbox: the cache must not
+    hand back the old name's reading (it did: still unknown, 城关区 still missing)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cache = tmp_path / ".cache"
+    anonymous = Layout(title=False, show_code=False, unit_text="（盖章）")
+    (inbox / "报表.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620102"), clean_rows(),
+                                                                 layout=anonymous)))
+    def unit(run, code):
+        return next(u for u in run.roster.units if u.code == code)
+
+    first = build_run(inbox, settings, cache_dir=cache)
+    assert [f.rule for f in first.findings if f.rule == "unit-unknown"] == ["unit-unknown"]
+    assert unit(first, "620102").status == "missing"
+
+    (inbox / "报表.xlsx").rename(inbox / "城关区.xlsx")
+    again = build_run(inbox, settings, cache_dir=cache)
+    assert not [f for f in again.findings if f.rule == "unit-unknown"]
+    assert unit(again, "620102").status == "included"
+    assert unit(again, "620102").source.path == "城关区.xlsx"
+
+    (inbox / "城关区.xlsx").rename(inbox / "安宁区.xlsx")  # and named for another unit: that one's now
+    third = build_run(inbox, settings, cache_dir=cache)
+    assert unit(third, "620102").status == "missing"
+    assert unit(third, "620105").source.path == "安宁区.xlsx"
 
 
 def test_reader_processes_read_exactly_what_this_process_reads(settings, form, units, monkeypatch):
@@ -257,7 +286,8 @@ def test_validation_findings_are_cached_with_the_read_and_follow_a_rename(tmp_pa
     (inbox / "620102_城关区.xlsx").rename(inbox / "城关区(改).xlsx")
     (inbox / "620103_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620103"), bad)))
     third = build_run(inbox, settings, cache_dir=cache)
-    assert validated == [["620103_七里河区.xlsx"]]  # only the changed content is validated again
+    # The changed content, and the renamed file (its name may say whose it is), are validated again.
+    assert validated == [["620103_七里河区.xlsx", "城关区(改).xlsx"]]
     assert sorted((f.file, f.cell) for f in third.findings if f.rule == "visited-exceeds-total") == [
         ("620103_七里河区.xlsx", "C6"), ("城关区(改).xlsx", "C6")]
 

@@ -46,7 +46,7 @@ def test_files_not_wanted_are_listed_unopened_and_read_only_when_asked(inbox, tm
     monkeypatch.setattr(inbox_module, "_open_regular", lambda path: opened.append(path) or real(path))
     wanted_digest = hashlib.sha256((inbox / NAMES[1]).read_bytes()).hexdigest()
 
-    view = take_view(inbox, Hashes(store), wanted=lambda digest: digest == wanted_digest)
+    view = take_view(inbox, Hashes(store), wanted=lambda path, digest: digest == wanted_digest)
 
     assert [p.rsplit("/", 1)[-1] for p in opened] == [NAMES[1]]  # only the wanted one was opened
     assert view.sources == tuple(discover(inbox))  # listed the same, hashes and all
@@ -60,7 +60,7 @@ def test_files_not_wanted_are_listed_unopened_and_read_only_when_asked(inbox, tm
 def test_a_file_changed_since_the_view_is_never_given_as_if_listed(inbox, tmp_path, monkeypatch):
     store = tmp_path / "hashes.pickle"
     _hashed_long_ago(inbox, store, monkeypatch)
-    view = take_view(inbox, Hashes(store), wanted=lambda digest: False)
+    view = take_view(inbox, Hashes(store), wanted=lambda path, digest: False)
     assert dict.keys(view.data) == set()
 
     # The clerk's resubmission replaces the file after the run listed it.
