@@ -164,10 +164,23 @@ class UnitList:
         return found[stem]
 
     def _find_in_filename(self, stem: str) -> str | None:
+        by_code, by_name = self._code_and_name(stem)
+        if by_code and by_name and by_code != by_name:
+            return None  # 620103_城关区: the name says one unit, its code another; neither is taken on trust
+        return by_code or by_name
+
+    def filename_says_two(self, stem: str) -> tuple[str, str] | None:
+        """(the unit its code names, the unit its words name) when a file name's code and name
+        are two units' (620103_城关区.xlsx); None when they agree or it gives one or none."""
+        by_code, by_name = self._code_and_name(stem)
+        return (by_code, by_name) if by_code and by_name and by_code != by_name else None
+
+    def _code_and_name(self, stem: str) -> tuple[str | None, str | None]:
+        """The unit a file name's code names, and the one its words name (a name inside a longer
+        matched name does not count)."""
         text = _clean(stem)
-        for code in re.findall(r"(?<!\d)(\d{6})(?!\d)", text):
-            if code in self._codes:  # type: ignore[attr-defined]
-                return code
+        by_code = next((code for code in re.findall(r"(?<!\d)(\d{6})(?!\d)", text)
+                        if code in self._codes), None)  # type: ignore[attr-defined]
         spans: list[tuple[int, int, str]] = []
         for length, named in self._by_length:  # type: ignore[attr-defined]
             for i in range(len(text) - length + 1):
@@ -179,7 +192,7 @@ class UnitList:
             for (a, b, code) in spans
             if not any((a2 <= a and b <= b2) and (b2 - a2) > (b - a) for (a2, b2, _) in spans)
         }
-        return kept.pop() if len(kept) == 1 else None
+        return by_code, kept.pop() if len(kept) == 1 else None
 
 
 # A township's own office at the end of a 填报单位 (云河镇人民政府, 柳泉乡, 东岗街道办事处): a

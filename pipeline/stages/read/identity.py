@@ -115,7 +115,8 @@ class Identifying:
                 if wrong:
                     prefixed.setdefault(code, (text, wrong))
         content = by_code | by_name
-        from_file = self.units.find_in_filename(_stem(self.source.member or self.source.path))
+        stem = _stem(self.source.member or self.source.path)
+        from_file = self.units.find_in_filename(stem)
         if quiet:
             return next(iter(content)) if len(content) == 1 else "" if content else from_file or self._from_folder()
         if len(content) > 1:
@@ -152,10 +153,26 @@ class Identifying:
                     detail=f"{named_by}是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
             return code
+        # A table's title (永登县双联行动“大走访、回头看”活动统计表), when it names one unit.
+        titled = {self.units.find_in_filename(text) for _, text in self.identity["title"]} - {None}
+        if from_file and len(titled) == 1 and from_file not in titled and not self.source.via:
+            # 城关区's return sent as 七里河区.xlsx, with no 填报单位 or code inside: taken on the file's
+            # name, it replaced 七里河区's own return and 城关区 was counted twice. As when the
+            # 填报单位 says another unit: the title's unit, and the file name's hears of it. (A
+            # county's part of a city's workbook is the county its rows or sheets name, under
+            # the city's title.)
+            (code,) = titled
+            self.finding("unit-conflict", county=from_file,
+                         detail=f"文件名是{self._unit_name(from_file)}，表的标题是{self._unit_name(code)}")
+            return code
         if from_file or (from_file := self._from_folder()):
             return from_file
-        # Last, a table's title (永登县双联行动“大走访、回头看”活动统计表), when it names one unit.
-        titled = {self.units.find_in_filename(text) for _, text in self.identity["title"]} - {None}
+        if (two := self.units.filename_says_two(stem)) is not None:
+            # 620103_城关区.xlsx with nothing inside to say whose it is: the code once won, silently.
+            code, named = two
+            self.finding("unit-conflict", detail=f"文件名中的代码是{code}（{self._unit_name(code)}），"
+                                                 f"名称却是{self._unit_name(named)}")
+            return ""
         if len(titled) == 1:
             return titled.pop()
         written = next((text for _, text in self.identity["name"]), "")

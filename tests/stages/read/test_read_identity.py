@@ -45,6 +45,32 @@ def test_with_no_填报单位_and_no_code_the_tables_title_names_the_county(tmp_
     assert unit_findings(result) == set()
 
 
+def test_a_title_naming_another_unit_than_the_files_name_is_never_taken_on_the_name(tmp_path, form, units):
+    """城关区's return, with no 填报单位 or code, sent as 七里河区.xlsx: taken on the name, it replaced
+    七里河区's own return and 城关区 was counted twice, with no finding."""
+    result = read_as(tmp_path, form, units, "七里河区.xlsx", Layout(unit_text=" ", show_code=False))
+    assert result.ret.county_code == CODE  # the title's: 七里河区's own return is not superseded by it
+    assert unit_findings(result) == {("error", "unit-conflict", "620103")}  # the name's county hears of it
+    [f] = [f for f in result.findings if f.rule == "unit-conflict"]
+    assert f.message == "文件名是七里河区，表的标题是城关区：请核对填报单位。"
+
+
+def test_a_file_name_whose_code_and_name_are_two_units_is_neither(tmp_path, form, units):
+    """620103_城关区.xlsx with nothing inside to say whose it is: the code once won, silently."""
+    result = read_as(tmp_path, form, units, "620103_城关区.xlsx", Layout(title=False, unit_text=" ", show_code=False))
+    assert result.ret.county_code == ""
+    assert unit_findings(result) == {("error", "unit-conflict", "")}
+    [f] = [f for f in result.findings if f.rule == "unit-conflict"]
+    assert f.message == "文件名中的代码是620103（七里河区），名称却是城关区：请核对填报单位。"
+
+
+@pytest.mark.parametrize("name", ["620102_城关区.xlsx", "620102.xlsx", "城关区.xlsx", "620102城关区报表(终稿).xlsx"])
+def test_a_file_name_agreeing_with_itself_and_the_title_names_the_unit(tmp_path, form, units, name):
+    result = read_as(tmp_path, form, units, name, Layout(unit_text=" ", show_code=False))
+    assert result.ret.county_code == CODE
+    assert unit_findings(result) == set()
+
+
 def neighbours_code(text: str) -> str:
     """七里河区's return copied, its code left in: the 填报单位 retyped as 城关区's."""
     return text.replace(f"行政区划代码：{CODE}", "行政区划代码：620103")
