@@ -216,10 +216,14 @@ class ReturnReader(Identifying):
         for c in unmapped:
             if any(not blank(grid.value(h, c)) for h in range(top, header_row + 1)):
                 continue  # a column with a header of its own (序号, 备注)
-            at = next((r for r in townships if c < len(rows[r]) and is_number(rows[r][c])), None)
+            at = next((r for r in townships if c < len(rows[r]) and _a_figure(rows[r][c])), None)
             if at is None:
                 continue
-            shifted = any(all(blank(grid.value(r, fc)) for r in townships) for fc in table.count_cols)
+            # An error when the figures were pushed along: some field's column blank on every
+            # township's row, or this column filled on some rows only (a CSV's 1,023 unquoted
+            # splits its row in two cells and pushes the rest along, as Excel shows it too).
+            shifted = (any(all(blank(grid.value(r, fc)) for r in townships) for fc in table.count_cols)
+                       or any(blank(grid.value(r, c)) for r in townships))
             self.finding("figures-without-header", sheet=grid.name, cell=cell_ref(at, c),
                          severity=Severity.ERROR if shifted else Severity.WARNING)
             return
@@ -592,3 +596,16 @@ def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, wor
                 1 for c in count_cols if c < len(raw) and is_number(raw[c])) >= 2:
             return r, key
     return None
+
+
+def _a_figure(v: object) -> bool:
+    """A number, or a text that reads as a count (a CSV's cells are all text)."""
+    if is_number(v):
+        return True
+    if v.__class__ is not str or not v.strip():
+        return False
+    try:
+        parse_count(v)
+    except (NotACount, TooLarge, InWan):
+        return False
+    return True

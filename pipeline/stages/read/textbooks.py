@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import itertools
 import re
 
 from .charsets import decode, looks_like_text
@@ -47,14 +49,17 @@ def open_csv(data: bytes, name: str = "") -> Book:
     text = decode(data)
     if sum(ch < " " and ch not in "\t\r\n" for ch in text[:4096]) * 100 > len(text[:4096]):
         raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格")  # bytes that merely decode
-    lines = text.splitlines()[:30]
+    # Lines end only where a CSV's lines end (\r\n, \n, \r): str.splitlines also breaks at
+    # U+2028, U+0085, \v and \f, which a quoted field may hold and Excel keeps in one cell;
+    # broken there, every row below was numbered one too many.
+    lines = list(itertools.islice(io.StringIO(text, newline=""), 30))
     delimiter = max((",", "\t", ";", "|"), key=lambda d: (sum(d in line for line in lines), -",\t;|".index(d)))
     if not any(delimiter in line for line in lines):
         raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格")
     rows: list[list[object]] = []
     far = ""
     try:
-        for i, row in enumerate(csv.reader(text.splitlines(), delimiter=delimiter)):
+        for i, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)):
             if i >= WINDOW_ROWS:
                 far = far or f"第{i + 1}行"
                 continue

@@ -364,6 +364,42 @@ def test_a_csv_without_its_title_is_known_by_its_header_and_its_county_by_its_fo
     assert "unit-unknown" not in {f.rule for f in result.findings}
 
 
+def test_a_csv_figure_with_an_unquoted_thousands_comma_is_said_where_its_row_runs_over(tmp_path, form, units):
+    """1,023 written unquoted splits into 1 and 023, and the rest of the row moves one cell on, as
+    Excel shows it too: the figures read were not the system's, and no 合计 row is there to say so."""
+    from openpyxl.utils import get_column_letter
+
+    rows = clean_rows()
+    rows[0]["precision_found"] = 1023
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    text = to_csvs(workbook_bytes(wb), "utf-8-sig")[PROBLEMS].decode("utf-8-sig")
+    line = next(line for line in text.split("\r\n") if ",1023," in line)
+    result = read_as(tmp_path, form, units, text.replace(line, line.replace(",1023,", ",1,023,")).encode("utf-8-sig"),
+                     name="表二.csv")
+    p = plans["problems"]
+    beyond = get_column_letter(max(p.columns[f.key] for f in form.sheet("problems").count_fields) + 1)
+    assert ("error", "figures-without-header", "表二", f"{beyond}{p.first_data}") in rules(result)
+
+
+@pytest.mark.parametrize("quote", ['"', ""])
+@pytest.mark.parametrize("separator", ["\u2028", "\u0085", "\x0b", "\x0c"])
+def test_a_csv_field_holding_a_line_separator_stays_one_cell_and_rows_keep_their_numbers(tmp_path, form, units,
+                                                                                        separator, quote):
+    """str.splitlines breaks at U+2028, U+0085, \\v and \\f; Excel keeps them in the cell. Broken
+    there, every row below was numbered one too many, and a finding named the wrong cell."""
+    rows = clean_rows()
+    rows[2]["guarantees_found"] = "53人"
+    wb, plans = built(form, units, rows)
+    text = to_csvs(workbook_bytes(wb), "utf-8-sig")[PROBLEMS].decode("utf-8-sig")
+    assert text.count("城关镇") == 1
+    text = text.replace("城关镇", f"{quote}城关{separator}镇{quote}")
+    result = read_as(tmp_path, form, units, text.encode("utf-8-sig"), name="表二.csv")
+    p = plans["problems"]
+    assert ("error", "not-a-count", "表二", f"{column(p, 'guarantees_found')}{p.first_data + 2}") in rules(result)
+    assert "text-only-row" not in {f.rule for f in result.findings}
+    assert len(result.ret.sheets["problems"].townships) == 3
+
+
 def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
     result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
     assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]
