@@ -17,12 +17,13 @@ from datetime import datetime
 
 from .charsets import declared_charset, decode
 from .grid import Book, Grid, Unreadable, cell_ref
-from .scans import CJK_DATE, WINDOW_COLS, WINDOW_ROWS, inherited, shown_as, shown_text
+from .scans import CJK_DATE, WINDOW_COLS, WINDOW_ROWS, inherited, raised, shown_as, shown_text
 
 _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | re.I)
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
 _X_SOURCE = re.compile(r"""<x:WorksheetSource\s+HRef=["']?([^"'\s>]+)""", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+_OVERFLOW = re.compile(r"mso-ignore\s*:\s*colspan", re.I)
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -98,17 +99,21 @@ def _table_grid(table, name: str) -> Grid:
             value = _cell_value(td)
             row.append(value)
             if value.__class__ is float:
-                # Excel's export gives the number held (x:num) beside the text its format shows:
-                # 3000 shown as 3 (#,###,), 0.3 as 30%. The reader takes the number; when the page
-                # shows another, the clerk is told, as for a workbook's format.
+                # Excel's export gives the number held (x:num; LibreOffice's, sdval) beside the text
+                # its format shows: 3000 shown as 3 (#,###,), 0.3 as 30%. The reader takes the number;
+                # when the page shows another, the clerk is told, as for a workbook's format.
                 shown = shown_text(value, _text(td))
                 if shown is not None:
                     shown_otherwise[(r, c)] = shown
             if _HIDDEN_STYLE.search(td.get("style") or ""):
                 hidden_cols.add(c)
-            if across > 1 or down > 1:
-                merged.append((r, c, r + down - 1, min(c + across, WINDOW_COLS) - 1))
-                spans.update(dict.fromkeys(range(c, min(c + across, WINDOW_COLS)), down - 1))
+            # Excel's export of a text running over into the empty cells beside it (colspan with
+            # mso-ignore:colspan): those cells are there, empty, and merged with nothing; read as
+            # a merge, a township's name over a blank count was a figure merged over two fields.
+            wide = 1 if across > 1 and _OVERFLOW.search(td.get("style") or "") else across
+            if wide > 1 or down > 1:
+                merged.append((r, c, r + down - 1, min(c + wide, WINDOW_COLS) - 1))
+                spans.update(dict.fromkeys(range(c, min(c + wide, WINDOW_COLS)), down - 1))
             c += across
         below = {col: left - 1 for col, left in below.items() if left > 1} | {k: v for k, v in spans.items() if v}
         rows.append(row)
@@ -124,8 +129,11 @@ def _table_grid(table, name: str) -> Grid:
 
 
 def _cell_value(td) -> object:
-    """A cell's number as Excel's export states it (x:num), else its text as shown."""
+    """A cell's number as Excel's export states it (x:num), or LibreOffice's (sdval), else its
+    text as shown."""
     number = td.get("x:num")
+    if number in (None, ""):
+        number = td.get("sdval")
     if number not in (None, ""):
         try:
             return float(number)
@@ -135,10 +143,36 @@ def _cell_value(td) -> object:
 
 
 def _text(td) -> str:
-    parts = []
-    for piece in td.itertext():
-        parts.append(piece)
-    return re.sub(r"[ \t\r\n]+", " ", "".join(parts)).strip()
+    return re.sub(r"[ \t\r\n]+", " ", _shown(td)).strip()
+
+
+_VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
+
+
+def _shown(element) -> str:
+    """An element's text as it shows: a raised (superscript) or lowered run as such, 23¹ where
+    the characters run together as 231, a figure it is not (scans.raised)."""
+    out = [element.text or ""]
+    for child in element:
+        if isinstance(child.tag, str):  # not a comment
+            inner = _shown(child)
+            how = _raised_how(child)
+            out.append(raised(inner, how) if how else inner)
+        out.append(child.tail or "")
+    return "".join(out)
+
+
+def _raised_how(element) -> str:
+    """"sup" or "sub" when the element raises or lowers its text: <sup>, <sub> (an HTML page's,
+    and Excel 2003 XML's rich text), html:VerticalAlign (Excel 2003 XML's <Font>), CSS."""
+    tag = element.tag.rsplit("}", 1)[-1].lower()
+    if tag in ("sup", "sub"):
+        return tag
+    for name, value in element.attrib.items():
+        if name.rsplit("}", 1)[-1].lower() == "verticalalign":
+            return value
+    m = _VERTICAL_ALIGN.search(element.get("style") or "")
+    return m.group(1) if m else ""
 
 
 def _int(v: str | None, default: int) -> int:
@@ -147,6 +181,14 @@ def _int(v: str | None, default: int) -> int:
         return max(1, int(v)) if v else default
     except ValueError:
         return default
+
+
+def _span(v: str | None) -> int:
+    """How many more columns or rows an Excel 2003 XML ss:Span covers: 0 when none (or nonsense)."""
+    try:
+        return max(0, int(v)) if v else 0
+    except ValueError:
+        return 0
 
 
 def _unique(name: str, taken: list[str]) -> str:
@@ -237,7 +279,7 @@ def open_spreadsheetml(data: bytes) -> Book:
 
 
 # Excel 2003 XML names some formats: those that show a count as another number, as codes.
-_NAMED_FORMATS = {"percent": "0.00%", "yes/no": "Yes/No", "true/false": "True/False", "on/off": "On/Off",
+_NAMED_FORMATS = {"percent": "0.00%", "scientific": "0.00E+00", "yes/no": "Yes/No", "true/false": "True/False", "on/off": "On/Off",
                   "general date": CJK_DATE, "long date": CJK_DATE, "medium date": CJK_DATE, "short date": CJK_DATE,
                   "long time": CJK_DATE, "medium time": CJK_DATE, "short time": CJK_DATE}
 
@@ -277,7 +319,7 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Gri
     c = 0
     for col in table.iter(f"{SS}Column"):
         c = _int(col.get(f"{SS}Index"), c + 1) - 1
-        span = min(_int(col.get(f"{SS}Span"), 0), WINDOW_COLS) + 1
+        span = min(_span(col.get(f"{SS}Span")), WINDOW_COLS) + 1
         if col.get(f"{SS}Hidden") == "1" or col.get(f"{SS}Width") in ("0", "0.0"):
             hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
         if col.get(f"{SS}StyleID"):
@@ -318,6 +360,8 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Gri
             elif not far:
                 far = cell_ref(r, c)
             c += across
+        # ss:Span: as many more rows alike (empty rows written once): the next row comes after them.
+        r += min(_span(row.get(f"{SS}Span")), WINDOW_ROWS)
     height = max([*rows, *(r2 for _, _, r2, _ in merged)], default=-1) + 1
     width = max([c for cells in rows.values() for c in cells] + [c2 for _, _, _, c2 in merged], default=-1) + 1
     grid = Grid(name, True, [[rows.get(i, {}).get(j, "") for j in range(width)] for i in range(height)], merged,
@@ -333,7 +377,7 @@ def _data(data) -> tuple[object, str | None, str]:
     if data is None:
         return "", None, ""
     kind = data.get(f"{SS}Type") or "String"
-    text = "".join(data.itertext())
+    text = _shown(data)
     if kind == "Number":
         try:
             return float(text), kind, text

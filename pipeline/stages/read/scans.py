@@ -168,10 +168,13 @@ class Formulas:
     # (they are in `uncached` too).
     placeholders: frozenset = frozenset()
     any_formula: bool = False  # some cell holds a formula (results carried or not)
+    # ((row, column), "23¹"): cells whose text shows otherwise than the engine gives it, raised
+    # characters (a footnote mark typed as a superscript) run into the figure: 23 and a raised 1 is "231" there.
+    texts: tuple = ()
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
-                    or self.hidden_cols or self.shown_otherwise or self.merged)
+                    or self.hidden_cols or self.shown_otherwise or self.merged or self.texts)
 
 
 NO_FORMULAS = Formulas()
@@ -273,13 +276,15 @@ def _hidden_columns(xml: bytes) -> frozenset:
 
 # Excel's built-in percent formats (0%, 0.00%); any other is written out in styles.xml.
 _PERCENT_IDS = frozenset({9, 10})
+_SCIENTIFIC_IDS = {11: "0.00E+00", 48: "##0.0E+0"}
 _XF = re.compile(rb"<xf\b([^>]*?)/?>")
 # A format's id and code, in either order (Gnumeric writes formatCode first), a > in the code or not.
 _NUM_FMT = re.compile(rb'<numFmt\b(?=(?:[^>"]|"[^"]*")*?\bnumFmtId="(\d+)")(?=(?:[^>"]|"[^"]*")*?\bformatCode="([^"]*)")')
 _FMT_ID = re.compile(rb'\bnumFmtId="(\d+)"')
 # 0%, 0.0"万", 0,"千" (a comma at the end of the digits divides by a thousand): a 1 shown as 100%,
 # a 3 shown as 3万. A unit of the form's own (0"户") shows the number as it is.
-_SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])")
+# A percent, 万 千 亿, a thousands scale (0,), or scientific notation (0.00E+00: 1023 as 1.02E+03).
+_SHOWS_OTHER = re.compile(r"%|万|千|亿|[0#?],+(?=$|[;\"\\\s_)])|[0#?.][Ee][+-]")
 _STYLED_CELL = re.compile(rb'<c\b([^>]*?\bs="(\d+)"[^>]*?)(?<!/)>')
 _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 
@@ -287,8 +292,9 @@ _CELL_AT = re.compile(rb'\br="([A-Z]{1,3})(\d{1,7})"')
 # The built-in date formats of Chinese, Japanese and Korean Excel (27–36, 50–58: 2016年1月2日, 1月2日),
 # which the engine does not know for dates: 1-2 typed into a count is held as 42372 and shown as 1月2日.
 _CJK_DATE_IDS = frozenset(range(27, 37)) | frozenset(range(50, 59))
-# A style using a built-in format that shows another number: a percent (9, 10) or a CJK date.
-_BUILT_IN_SHOWN = re.compile(rb'numFmtId="(?:9|10|2[7-9]|3[0-6]|5[0-8])"')
+# A style using a built-in format that shows another number: a percent (9, 10), scientific
+# notation (11, 48) or a CJK date.
+_BUILT_IN_SHOWN = re.compile(rb'numFmtId="(?:9|10|11|48|2[7-9]|3[0-6]|5[0-8])"')
 CJK_DATE = "日期"
 
 
@@ -333,8 +339,19 @@ def shown_as(number: int, code: str) -> str:
     if number in _PERCENT_IDS:
         return "0%" if number == 9 else "0.00%"
     if code:
-        return code if _SHOWS_OTHER.search(code) or _hides_numbers(code) else ""
+        return code if _SHOWS_OTHER.search(code) or _hides_numbers(code) or _shows_digits_of_its_own(code) else ""
+    if number in _SCIENTIFIC_IDS:
+        return _SCIENTIFIC_IDS[number]
     return CJK_DATE if number in _CJK_DATE_IDS else ""
+
+
+_DIGIT_LITERAL = re.compile(r'"[^"]*\d[^"]*"|\\\d')
+
+
+def _shows_digits_of_its_own(code: str) -> bool:
+    """A format that writes digits of its own beside the count's: 0"0" shows 1078 as 10780, and
+    "1"0 as 11078. Only the sections a count of 1 or more is shown by count ([$-804] is a locale)."""
+    return any(_DIGIT_LITERAL.search(section) for section in _positive_sections(_sections(code)))
 
 
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \x, [Red] and [>100]: no digit shown by them
@@ -423,11 +440,16 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
     return tuple(found)
 
 
-def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None) -> tuple[int, int, str, Formulas]:
+def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
+                   strings: dict[int, str] | None = None) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
-    cells show an error value, which columns are hidden, and (with `styles`, the workbook's
-    styles_shown_otherwise) which cells a number format shows as another number."""
+    cells show an error value, which columns are hidden, (with `styles`, the workbook's
+    styles_shown_otherwise) which cells a number format shows as another number, and which
+    cells' text holds a raised character (`strings`: raised_strings of the shared strings)."""
     formulas = _scan_formulas(xml)
+    texts = _raised_cells(xml, strings or {})
+    if texts:
+        formulas = replace(formulas, texts=texts)
     if styles:
         shown = _shown_otherwise(xml, styles)
         if shown:
@@ -510,3 +532,72 @@ def shown_text(number: float, text: str) -> ShownText | None:
         except ValueError:
             continue
     return ShownText(text[:40])
+
+
+# --- raised characters ----------------------------------------------------------------------
+# A footnote mark after a figure is often typed as a raised character: 23 and a superscript 1.
+# Every engine runs the runs of a cell's text together, "231", which reads as a count; what the
+# sheet shows is 23¹, which the reader refuses as it refuses a ¹ typed as such (not-a-count).
+
+_RAISED = str.maketrans("0123456789+-=()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾")
+_LOWERED = str.maketrans("0123456789+-=()", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎")
+
+
+def raised(text: str, how: str) -> str:
+    """A run of text as its raised (superscript) or lowered (subscript) characters show it."""
+    how = how.lower()
+    if how.startswith("sup"):
+        return text.translate(_RAISED)
+    if how.startswith("sub"):
+        return text.translate(_LOWERED)
+    return text
+
+
+_ANY_RAISED = re.compile(rb'<(?:\w+:)?vertAlign\b[^>]*?\bval="(?:superscript|subscript)"')
+_STRING_ITEM = re.compile(rb"<(?:\w+:)?si\b[^>]*?(?:/>|>(.*?)</(?:\w+:)?si>)", re.S)
+_RUN = re.compile(rb"<(?:\w+:)?r\b[^>]*>(.*?)</(?:\w+:)?r>", re.S)
+_RUN_ALIGN = re.compile(rb'<(?:\w+:)?vertAlign\b[^>]*?\bval="(\w+)"')
+_RUN_TEXT = re.compile(rb"<(?:\w+:)?t\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?t>)")
+
+
+def _run_text(body: bytes) -> str:
+    """A rich text's runs (its <r> elements) as shown: each raised or lowered run as such."""
+    out = []
+    for run in _RUN.finditer(body):
+        align = _RUN_ALIGN.search(run.group(1))
+        text = "".join(unescape(t.decode("utf-8", "replace")) for t in _RUN_TEXT.findall(run.group(1)))
+        out.append(raised(text, align.group(1).decode()) if align else text)
+    return "".join(out)
+
+
+def raised_strings(shared: bytes) -> dict[int, str]:
+    """The shared strings (by index) holding a raised or lowered run, as they show."""
+    if b"vertAlign" not in shared or not _ANY_RAISED.search(shared):
+        return {}
+    return {i: _run_text(m.group(1)) for i, m in enumerate(_STRING_ITEM.finditer(shared))
+            if m.group(1) and _ANY_RAISED.search(m.group(1))}
+
+
+_STRING_CELL = re.compile(rb'<c\b([^>]*?\bt="(?:s|inlineStr)"[^>]*?)(?<!/)>(.*?)</c>', re.S)
+
+
+def _raised_cells(xml: bytes, strings: dict[int, str]) -> tuple:
+    """The cells (row, column) whose text holds a raised or lowered run, and the text as shown:
+    shared strings (`strings`, raised_strings's) and rich inline strings."""
+    inline = b"vertAlign" in xml and _ANY_RAISED.search(xml) is not None
+    if not strings and not inline:
+        return ()
+    out = []
+    for m in _STRING_CELL.finditer(xml):
+        at = _CELL_AT.search(m.group(1))
+        if at is None or int(at.group(2)) > WINDOW_ROWS:
+            continue
+        body = m.group(2)
+        if b'"inlineStr"' in m.group(1):
+            shown = _run_text(body) if inline and _ANY_RAISED.search(body) else None
+        else:
+            v = _CACHED.search(body)
+            shown = strings.get(int(v.group(1))) if v and v.group(1).strip().isdigit() else None
+        if shown is not None:
+            out.append(((int(at.group(2)) - 1, _col_index(at.group(1))), shown))
+    return tuple(out)

@@ -40,6 +40,7 @@ from .scans import (
     Formulas,
     as_scanned,
     excel_spelled,
+    raised_strings,
     recalculated_on_load,
     scan_sheet_xml,
     styles_shown_otherwise,
@@ -139,8 +140,9 @@ def _open_xlsx(data: bytes) -> Book:
     found = _Parts(zf, data)
     try:
         found.styles = _styles_shown_otherwise(data, zf)
+        found.strings = _raised_strings(data, zf)
         xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
-        found.scans = {name: scan_sheet_xml(xml, found.styles) for name, xml in xmls.items()}
+        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings) for name, xml in xmls.items()}
         if any(scan[3].any_formula for scan in found.scans.values()) and found.recalculated():
             found.scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3]))
                            for name, scan in found.scans.items()}
@@ -161,6 +163,7 @@ class _Parts:
     def __init__(self, zf: zipfile.ZipFile, data: bytes) -> None:
         self.zf, self.data = zf, data
         self.styles: dict[int, str] = {}
+        self.strings: dict[int, str] = {}  # shared strings holding a raised character, as shown
         self.scans: dict[str, tuple] = {}
         self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
         self._recalculated: bool | None = None
@@ -201,7 +204,7 @@ class _Parts:
             if info.file_size > MAX_UNCOMPRESSED:
                 raise Unreadable("unreadable", "工作表过大")
             xml = as_scanned(self.zf.read(info))
-            scan = self.scans[part] = scan_sheet_xml(xml, self.styles)
+            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings)
             if scan[3].any_formula and self.recalculated():
                 scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
         return scan
@@ -216,6 +219,19 @@ def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
     except (KeyError, zipfile.BadZipFile, EOFError, ValueError, zlib.error, struct.error, Unreadable,
             NotImplementedError, RuntimeError):
         return False
+
+
+def _raised_strings(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
+    """The shared strings holding a raised or lowered character (23 and a superscript 1), as
+    they show (scans.raised_strings); a damaged part is the engine's to report."""
+    info = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
+    if info is None:
+        return {}
+    try:
+        return raised_strings(excel_spelled(_inflate(data, zf, info)))
+    except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError,
+            Unreadable):
+        return {}
 
 
 def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
@@ -407,6 +423,9 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.hidden_cols = formulas.hidden_cols
         grid.shown_otherwise = dict(formulas.shown_otherwise)
         grid.placeholders = set(formulas.placeholders)
+        for (r, c), shown in formulas.texts:
+            if r < len(grid.rows) and c < len(grid.rows[r]):
+                grid.rows[r][c] = shown
     return grid
 
 

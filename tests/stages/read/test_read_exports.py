@@ -400,6 +400,93 @@ def test_a_csv_field_holding_a_line_separator_stays_one_cell_and_rows_keep_their
     assert len(result.ret.sheets["problems"].townships) == 3
 
 
+def _outcomes_cell(form, plans, row: int = 0, key: str = "policy_sessions") -> str:
+    p = plans["outcomes"]
+    return f"{column(p, key)}{p.first_data + row}"
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "html", "xml"])
+def test_a_footnote_mark_raised_after_a_figure_is_not_run_into_it(tmp_path, form, units, kind):
+    """140 and a superscript 1: every engine runs the text together, 1401, which read as a count
+    with no finding. What the sheet shows is 140¹, refused as a typed ¹ is."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    cell = _outcomes_cell(form, plans)
+    if kind == "xlsx":
+        from openpyxl.cell.rich_text import CellRichText, TextBlock
+        from openpyxl.cell.text import InlineFont
+
+        wb[OUTCOMES][cell] = CellRichText(["140", TextBlock(InlineFont(vertAlign="superscript"), "1")])
+        data, name = workbook_bytes(wb), "620102_城关区.xlsx"
+    elif kind == "html":
+        page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+        assert page.count("<td>140</td>") == 1
+        data, name = page.replace("<td>140</td>", "<td>140<sup>1</sup></td>").encode("utf-8"), "620102_城关区.xls"
+    else:
+        xml = to_spreadsheetml(workbook_bytes(wb)).decode("utf-8")
+        number = '<Data ss:Type="Number">140</Data>'
+        assert xml.count(number) == 1
+        rich = ('<ss:Data ss:Type="String" xmlns="http://www.w3.org/TR/REC-html40">140<Font '
+                'html:VerticalAlign="superscript" xmlns:html="http://www.w3.org/TR/REC-html40">1</Font></ss:Data>')
+        data, name = xml.replace(number, rich).encode("utf-8"), "620102_城关区.xml"
+    result = read_as(tmp_path, form, units, data, name=name)
+    assert ("error", "not-a-count", OUTCOMES, cell) in rules(result)
+    assert "“140¹”" in next(f.message for f in result.findings if f.rule == "not-a-count")
+
+
+@pytest.mark.parametrize("held, shown, said", [(1023, "1", True), (1023, "", True), (140, "140", False)])
+def test_a_libreoffice_page_says_the_number_it_holds_and_a_format_showing_another_is_said(tmp_path, form, units, held,
+                                                                                         shown, said):
+    """LibreOffice's HTML export writes the number held as sdval beside the text its format shows
+    (#,##0, shows 1023 as 1; ;;; as nothing): the text alone was read, 1 or 0, with no finding."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    cell = f'<td sdval="{held}" sdnum="2052;0;#,##0,">{shown}</td>'
+    result = read_as(tmp_path, form, units, page.replace("<td>140</td>", cell).encode("utf-8"))
+    if said:
+        assert rules(result) == {("error", "count-shown-as", OUTCOMES, _outcomes_cell(form, plans))}
+    else:
+        assert result.findings == ()
+        assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_excels_page_of_a_name_running_over_an_empty_cell_is_no_merge(tmp_path, form, units):
+    """Excel's export writes a text running over into the empty cell beside it as colspan=2 with
+    mso-ignore:colspan. Read as a merge, a township's name over its blank count was a figure
+    merged over two fields, and the county rejected."""
+    import re
+
+    rows = clean_rows()
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb)).decode("utf-8")
+    page, n = re.subn(r"<td>城关镇</td>\s*<td x:num=\"140\">140</td>",
+                      "<td colspan=2 style='mso-ignore:colspan'>城关镇</td>", page)
+    assert n == 1
+    result = read_as(tmp_path, form, units, page.encode("utf-8"))
+    assert result.findings == ()
+    assert result.ret.sheets["outcomes"].values["policy_sessions"] == (0, 141, 142)  # blank, as the page shows
+
+
+def test_a_spanned_empty_row_of_excel_2003_xml_counts_its_rows(tmp_path, form, units):
+    """<Row ss:Span="1"/> is two rows: the rows after it were numbered one too few, and a finding
+    named the cell above the one to fix."""
+    import re
+
+    rows = clean_rows()
+    rows[2]["guarantees_found"] = "53人"
+    wb, plans = built(form, units, rows)
+    xml = to_spreadsheetml(workbook_bytes(wb)).decode("utf-8")
+    sheets = xml.split("<Worksheet ")
+    at = next(i for i, sheet in enumerate(sheets) if "53人" in sheet)
+    sheet = re.sub(r'<Row ss:Index="\d+">', "<Row>", sheets[at])  # rows in order, as Excel writes them
+    first = sheet.rindex("<Row>", 0, sheet.index("城关镇"))  # the first township's row
+    sheets[at] = sheet[:first] + '<Row ss:Span="1"/>' + sheet[first:]
+    result = read_as(tmp_path, form, units, "<Worksheet ".join(sheets).encode("utf-8"), name="620102_城关区.xml")
+    p = plans["problems"]
+    assert ("error", "not-a-count", PROBLEMS, f"{column(p, 'guarantees_found')}{p.first_data + 2 + 2}") in rules(result)
+
+
 def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
     result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
     assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]

@@ -681,7 +681,9 @@ def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
                                                   (1, ";;;"),  # ;;; shows nothing at all
                                                   (3000, "#,###,"),  # 3000 shown as 3, no word to say so
                                                   (5, ";-0;0"),  # a positive count shown as nothing
-                                                  (5, '"";-0;0'), (5, '"-";-0;0')])  # or as nothing, or a dash
+                                                  (5, '"";-0;0'), (5, '"-";-0;0'),  # or as nothing, or a dash
+                                                  (1023, "0.00E+00"),  # 1.02E+03
+                                                  (1078, '0"0"'), (1078, "0\\0"), (1078, '"1"0')])  # 10780, 11078
 def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held,
                                                                              number_format):
     """100% typed into a count is held as 1; a 3 formatted 0.0"万" shows 3.0万: the engine reads
