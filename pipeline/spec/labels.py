@@ -20,6 +20,16 @@ def cn_quotes(text: str) -> str:
     return "".join(out)
 
 
+_FULL_WIDTH_BRACKETS = str.maketrans({"(": "（", ")": "）"})
+
+
+def as_written(name: str) -> str:
+    """A name read from a county's sheet, its brackets as official writing has them: NFKC, which
+    the reader compares names in, makes 张乐街道（含原张家乐园社区） ASCII, and the report and
+    the messages would show 张乐街道(含原张家乐园社区). Both widths read alike, as before."""
+    return name.translate(_FULL_WIDTH_BRACKETS) if "(" in name or ")" in name else name
+
+
 _DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
 _UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
 

@@ -19,6 +19,7 @@ from ..errors import Fatal
 from ..model import Previous
 from ..outputs.snapshot import _DTYPES, FORMAT
 from ..spec.form import Form
+from ..spec.labels import as_written
 
 FILE = "snapshot.json"
 FOLDER = "rounds"
@@ -54,12 +55,13 @@ def _township_column(column, names: pd.Index, version: int) -> pd.Categorical:
     if version < 2:
         if not isinstance(column, list):
             raise ValueError("townships")
-        places, distinct = pd.factorize(np.asarray([str(n) for n in column], dtype=object))
+        places, distinct = pd.factorize(np.asarray([as_written(str(n)) for n in column], dtype=object))
         return pd.Categorical.from_codes(places, distinct)
     places = _unpack(column)
     if len(places) and (places.min() < 0 or places.max() >= len(names)):
         raise ValueError("township names")
-    return pd.Categorical.from_codes(places, names)
+    # A round kept before names were read with their full-width brackets matches this round's.
+    return pd.Categorical.from_codes(places, names.map(as_written))
 
 
 def snapshot_path(round_name: str, stamp: str) -> str:

@@ -567,3 +567,16 @@ def test_the_comparison_chart_is_a_native_word_chart_whose_workbook_holds_its_va
     html = (out / "report.html").read_text(encoding="utf-8")
     section = html.split('<h2 id="compare">')[1].split("<h2>")[0]
     assert section.count("<svg") == 1 and caption.replace("\u3000", "　") in section
+
+
+def test_a_round_kept_with_ascii_brackets_in_names_matches_this_rounds_full_width_ones():
+    """Names are read with their full-width brackets now; a round kept before has them ASCII (as
+    NFKC made them), and its townships must still match, not come and go."""
+    import pandas as pd
+
+    from pipeline.store.rounds import _township_column
+
+    old = _township_column(["石岭镇(新)", "城关镇"], pd.Index([]), 1)
+    assert list(old.categories) == ["石岭镇（新）", "城关镇"]
+    kept = _township_column([1, 0], pd.Index(["城关镇", "石岭镇(新)"]), 2)  # places in the names
+    assert list(kept) == ["石岭镇（新）", "城关镇"]

@@ -10,6 +10,7 @@ from operator import itemgetter
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
+from ...spec.labels import as_written
 from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
 from ...spec.units import UnitList
 from .grid import Book, Grid, Unreadable, cell_ref, column_letter
@@ -435,7 +436,7 @@ class ReturnReader(Identifying):
                 self.finding("township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field, value=display(key_text))
                 key_text = key_text[:MAX_NAME] + "…"
-            township_names.append(key_text)
+            township_names.append(as_written(key_text))
         total_recomputed = False
         value_columns: list[tuple] = []
         all_values: list[list | tuple] = []

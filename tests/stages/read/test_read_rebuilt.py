@@ -835,3 +835,27 @@ def test_a_damaged_spare_sheet_costs_the_return_nothing(tmp_path, form, units):
     result = read_one(tmp_path, form, units)
     assert result.ret is not None, result.findings
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+# --- names as written --------------------------------------------------------------------------
+
+
+def test_a_townships_name_keeps_its_full_width_brackets_whichever_width_a_sheet_typed(tmp_path, form, units):
+    """NFKC, which names are compared in, makes （） ASCII: the report and the messages showed
+    张乐街道(含原张家乐园社区) where the clerk wrote full-width brackets, as official writing has them."""
+    from tests.habits import VISITS
+
+    rows = clean_rows()
+    rows[0]["township"] = "城关镇（含原新城社区）"
+    rows[2]["township"] = "石岭镇（新）"
+    wb, plans = built(form, units, rows)
+    ws, plan = wb[VISITS], plans["visits"]
+    ws.cell(plan.first_data, plan.columns["township"]).value = "城关镇(含原新城社区)"  # one sheet typed ASCII
+    ws.cell(plan.first_data + 2, plan.columns["township"]).value = "石岭镇（旧）"  # and one name differs
+    write(tmp_path, workbook_bytes(wb))
+    [checked] = checked_files(tmp_path, form, units)
+    for sheet in checked.result.ret.sheets.values():
+        assert sheet.townships[0] == "城关镇（含原新城社区）"
+    [differ] = [f for f in checked.findings if f.rule == "townships-differ"]
+    assert "石岭镇（旧）" in differ.message and "石岭镇（新）" in differ.message
+    assert "(" not in differ.message and ")" not in differ.message
