@@ -47,14 +47,14 @@ def _read_group(items: list[tuple[Source, bytes]], form: Form, units: UnitList,
     # A city's workbook is read as its counties' returns (city.py): one result, its counties' parts.
     with engine_reports_held_back():
         staged: list = [
-            _guarded(s, form, lambda s=s, data=data: city.reader_for(s, form, units, _open(data, passwords, _stem(s))))
+            _guarded(s, form, units, lambda s=s, data=data: city.reader_for(s, form, units, _open(data, passwords, _stem(s))))
             for s, data in items
         ]
-        staged = [r if isinstance(r, ReadResult) else _guarded(r.source, form, r.load) for r in staged]
-        return [r if isinstance(r, ReadResult) else _guarded(r.source, form, lambda r=r: city.read(r)) for r in staged]
+        staged = [r if isinstance(r, ReadResult) else _guarded(r.source, form, units, r.load) for r in staged]
+        return [r if isinstance(r, ReadResult) else _guarded(r.source, form, units, lambda r=r: city.read(r)) for r in staged]
 
 
-def _guarded(source: Source, form: Form, step):
+def _guarded(source: Source, form: Form, units: UnitList, step):
     """A file the spreadsheet engine cannot open, or opens and chokes on, is that file's finding;
     anything else is a fault of this program, which the runner's guard turns into that file's
     `internal-error` (reading a group again one file at a time)."""
@@ -64,14 +64,26 @@ def _guarded(source: Source, form: Form, step):
         if not the_files_problem(e):
             raise
         if isinstance(e, Unreadable):
-            return _unreadable(source, form, e.rule, e.detail)
+            return _unreadable(source, form, units, e.rule, e.detail)
         if type(e).__name__ == "PanicException":
-            return _unreadable(source, form, "unreadable", "文件内部结构有损坏")
-        return _unreadable(source, form, "unreadable", "文件已损坏")  # the clerk's words, never the exception's name
+            return _unreadable(source, form, units, "unreadable", "文件内部结构有损坏")
+        return _unreadable(source, form, units, "unreadable", "文件已损坏")  # the clerk's words, never the exception's name
 
 
-def _unreadable(source: Source, form: Form, rule: str, detail: str) -> ReadResult:
-    return ReadResult(source, None, (form.finding(rule, file=source.path, detail=detail),))
+def _unreadable(source: Source, form: Form, units: UnitList, rule: str, detail: str) -> ReadResult:
+    # Filed under the unit the file's name (or folder) gives, as the roster counts it: findings.csv
+    # and validation.html then say under that unit why its return was refused.
+    return ReadResult(source, None, (form.finding(rule, file=source.path, county=_unit_named(source, units),
+                                                  detail=detail),))
+
+
+def _unit_named(source: Source, units: UnitList) -> str:
+    """The unit the file's name gives, else the nearest folder's (城关区/表一.xlsx, 城关区.zip/…)."""
+    for name in (_stem(source), *reversed(source.path.replace("\\", "/").split("/")[:-1])):
+        code = units.find_in_filename(os.path.splitext(name)[0])
+        if code:
+            return code
+    return ""
 
 
 def _open(data: bytes, passwords: tuple[str, ...], name: str = "") -> Book:
