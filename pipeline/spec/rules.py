@@ -123,6 +123,9 @@ BUILT_IN = _declared(
          "请把格式改为“常规”，填写确切的整数后重新报送。"),
     Rule("merged-figure", ERROR, "{place}的“{value}”填在合并单元格（{detail}）中，合并进来的其他单元格读作0，"
          "不知这个数属于哪一项：请取消合并，在每个单元格中分别填写数字后重新报送。"),
+    Rule("township-nearly-subtotal", ERROR, "{place}的“{value}”一行除{field_label}外，各项数字都恰好等于它上面{count}个乡镇之和，"
+         "像是小计行，按乡镇汇总会重复计算：如是小计，请在名称中写明“小计”（如“{value}小计”）并核对其{field_label}；"
+         "如确是一个乡镇，请核对该行数字。"),
     Rule("township-is-subtotal", ERROR, "{place}的“{value}”一行的每个数都等于它上面{count}个乡镇之和，像是小计行，"
          "按乡镇汇总会重复计算：如是小计，请在名称中写明“小计”（如“{value}小计”）；如确是一个乡镇，请核对数字后重新报送。"),
     Rule("figures-below-footer", ERROR, "{place}“{value}”一行在填表人等落款之下，这一行的数字没有汇总：如是乡镇的数据，"

@@ -246,6 +246,57 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     return found
 
 
+NEAR_SUBTOTAL_ROWS = 3  # with two, a township may equal the two above it in most columns by chance
+
+
+def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]]:
+    """(row, how many, column) for each township row holding exactly the sum of the three or more
+    township rows just above it in every count column but `column`, at least three of those
+    figures not 0, in four or more columns: a group's subtotal (城区街道) under a label with no
+    小计 in it, with one figure mistyped or left blank. Added, its townships count twice. A
+    column with a cell that is no count (None) says nothing either way; the rows above reaching
+    the first township and this one the last are the whole table, the total's business
+    (nearly_sums_of_the_others). Candidates come from the first two columns' prefix sums (the
+    one that differs may be either)."""
+    n = len(counts[0]) if counts else 0
+    if n < NEAR_SUBTOTAL_ROWS + 1 or len(counts) < 4:
+        return []
+    usable = [j for j, column in enumerate(counts) if None not in column]
+    if len(usable) < 4:
+        return []
+    # Candidates from the two columns with the largest sums: a zero column would match anywhere.
+    guides = sorted(usable, key=lambda j: -sum(counts[j]))[:2]
+    prefixes = {j: list(accumulate(counts[j], initial=0)) for j in guides}
+    ends: dict[int, dict[int, list[int]]] = {}
+    for j, p in prefixes.items():
+        ends[j] = {}
+        for m, v in enumerate(p):
+            ends[j].setdefault(v, []).append(m)
+    found = []
+    for i in range(NEAR_SUBTOTAL_ROWS, n):
+        # The group's first row m: where a guide's prefix sum is this row's figure less (one of the
+        # two guides agrees, as only one column may differ).
+        starts = {m for j, p in prefixes.items()
+                  for m in ends[j].get(p[i] - counts[j][i], ()) if m <= i - NEAR_SUBTOTAL_ROWS}
+        for m in sorted(starts, reverse=True):  # the nearest group first
+            if m == 0 and i == n - 1:
+                continue
+            differ, agree = -1, 0
+            for j in usable:
+                column = counts[j]
+                if sum(column[m:i]) != column[i]:
+                    if differ >= 0:
+                        break
+                    differ = j
+                elif column[i]:
+                    agree += 1
+            else:
+                if differ >= 0 and agree >= 3:
+                    found.append((i, i - m, differ))
+                    break
+    return found
+
+
 def is_number(v: object) -> bool:
     return v.__class__ is float or v.__class__ is int
 

@@ -27,6 +27,7 @@ from .layout import (
     is_number,
     is_units_row,
     nearly_sums_of_the_others,
+    nearly_sums_of_those_above,
     no_entry,
     sums_of_the_others,
     sums_of_those_above,
@@ -529,11 +530,20 @@ class ReturnReader(Identifying):
                 self.finding("township-nearly-total", sheet=grid.name,
                              cell=cell_ref(kept[township_at[i]], table.key_col), field=count_keys[j],
                              field_label=spec.label_of(count_keys[j]), value=display(township_names[i]))
-        for i, above in sums_of_those_above(counts):
+        subtotals = sums_of_those_above(counts)
+        for i, above in subtotals:
             if i not in as_total:  # a group's subtotal under a name: its townships would count twice
                 self.finding("township-is-subtotal", sheet=grid.name,
                              cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                              value=display(township_names[i]), count=above)
+        exact = {i for i, _ in subtotals} | set(as_total)
+        count_keys = [k for k, u in zip(keys, unit_of) if u is not None]
+        for i, above, j in nearly_sums_of_those_above(counts):
+            if i not in exact:  # the same, one figure mistyped or left blank: as likely, as costly
+                self.finding("township-nearly-subtotal", sheet=grid.name,
+                             cell=cell_ref(kept[township_at[i]], table.key_col), field=count_keys[j],
+                             field_label=spec.label_of(count_keys[j]), value=display(township_names[i]),
+                             count=above)
         if not township_at and not any(v for v in total_values.values() if v.__class__ is int):
             self.finding("sheet-empty", sheet=grid.name, sheet_number=spec.number,
                          sheet_label=spec.label)

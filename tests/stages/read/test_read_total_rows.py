@@ -321,3 +321,58 @@ def test_a_groups_subtotal_named_without_小计_rejects_the_return(tmp_path, for
     row = plans["visits"].first_data + 2
     assert rules(result) == {("error", "township-is-subtotal", s, f"A{row}") for s in SHEETS}
     assert "“川区乡镇”一行的每个数都等于它上面2个乡镇之和" in next(f.message for f in result.findings if f.sheet == VISITS)
+
+
+def _oracle_nearly_above(rows: list[list[int]]) -> set[int]:
+    """Rows equal to the sum of the three or more rows just above them in every column but one,
+    three or more of the agreeing figures not 0, four or more columns; never the last row over
+    the whole table (the total's business): by brute force."""
+    found = set()
+    width = len(rows[0]) if rows else 0
+    if width < 4:
+        return found
+    for i in range(3, len(rows)):
+        for k in range(3, i + 1):
+            if k == i and i == len(rows) - 1:
+                continue
+            sums = [sum(r[j] for r in rows[i - k:i]) for j in range(width)]
+            differ = [j for j in range(width) if sums[j] != rows[i][j]]
+            agree = sum(1 for j in range(width) if sums[j] == rows[i][j] and rows[i][j])
+            if len(differ) == 1 and agree >= 3:
+                found.add(i)
+                break
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=5, max_size=5), min_size=0, max_size=9), st.data())
+def test_the_near_subtotal_net_finds_what_brute_force_finds(rows, data):
+    from pipeline.stages.read.layout import nearly_sums_of_those_above
+
+    if len(rows) >= 4 and data.draw(st.booleans()):  # a group's sum, one figure off, planted
+        k = data.draw(st.integers(3, len(rows) - 1))
+        group = [sum(r[j] for r in rows[-k:]) for j in range(5)]
+        group[data.draw(st.integers(0, 4))] += data.draw(st.integers(1, 3))
+        rows = [*rows, group, [1, 1, 1, 1, 1]]
+    columns = [tuple(col) for col in zip(*rows)] if rows else []
+    assert {i for i, _, _ in nearly_sums_of_those_above(columns)} == _oracle_nearly_above(rows)
+
+
+def test_a_groups_subtotal_with_one_figure_left_blank_rejects_the_return(tmp_path, form, units):
+    """城区街道 under the townships it sums, its last figure left blank: no 小计 in its name and not
+    every column agreeing, it was added as a township and the county counted them twice."""
+    rows = [dict(r, township=name) for r, name in zip(clean_rows() * 2, ["城关镇", "新庄乡", "石岭镇", "东岗镇",
+                                                                            "西湖乡", "北山镇"])]
+    group = {"township": "城区街道"} | {k: sum(r[k] for r in rows[:4]) for k in rows[0] if k != "township"}
+    last = {s.key: s.count_fields[-1].key for s in form.sheets}
+    for key in last.values():
+        group[key] = None  # left blank
+    written = [*rows[:4], group, *rows[4:]]
+    wb, plans = built(form, units, written, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    row = plans["visits"].first_data + 4
+    got = {(f.severity.value, f.rule, f.sheet, f.cell) for f in result.findings if f.rule.startswith("township-")}
+    assert got == {("error", "township-nearly-subtotal", s, f"A{row}") for s in SHEETS}
+    [said] = [f for f in result.findings if f.sheet == VISITS and f.rule == "township-nearly-subtotal"]
+    assert "“城区街道”一行除" in said.message and "各项数字都恰好等于它上面4个乡镇之和" in said.message
