@@ -26,6 +26,7 @@ from ..stages.consolidate import county_sums
 from ..stages.read.city import flattened
 from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
 from ..stages.tabulate import Tables, tabulate
+from ..store.archives import ARCHIVE_DAMAGED
 from ..store.cache import ReadCache
 from ..store.inbox import InboxView
 from ..store.kinds import READABLE, classify
@@ -47,6 +48,8 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
         county = (units.find_in_filename(Path(s.member or s.path).stem) or "") if units and s.kind != "folder" else ""
         if s.kind == "skip":
             out.append(form.finding("skipped", file=s.path, county=county))
+        elif s.kind == "broken" and s.problem == ARCHIVE_DAMAGED:
+            out.append(form.finding("archive-damaged", file=s.path, county=county))
         elif s.kind == "broken":
             out.append(form.finding("unreadable", file=s.path, county=county, detail=s.problem or "不是有效的Excel文件"))
         elif s.kind == "archive":

@@ -41,6 +41,7 @@ BUILT_IN = _declared(
     Rule("unreadable", ERROR, "文件无法打开（{detail}）：请重新导出为.xlsx后报送。"),
     Rule("encrypted", ERROR, "文件设有打开密码：请去掉密码后重新报送。"),
     Rule("archive-as-workbook", ERROR, "这是一个压缩包，不是 Excel 报表：请解压后，报送其中的报表文件本身。"),
+    Rule("archive-damaged", ERROR, "压缩包已损坏或不完整（可能没有复制或下载完）：请重新打包或重新复制后报送。"),
     Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且压缩包里再套压缩包不能超过设定的层数）：请解压后报送，或改用 .zip。"),
     Rule("folder-unreadable", ERROR, "无法打开这个文件夹（{detail}），其中的报表都没有读取：请开放它的权限，或把其中的报表移出来。"),
     Rule("not-a-file", INFO, "不是普通文件（{detail}），未读取。"),

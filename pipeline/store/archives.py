@@ -39,11 +39,29 @@ def members(path: Path, rel: str, mtime: float, content: bytes | None, data: dic
     its counties' zips) is looked into too, down to the depth the settings allow."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(content) if content is not None else path)
+        if not _starts_at_its_start(zf):
+            zf.close()
+            raise zipfile.BadZipFile("a zip within")
     except (zipfile.BadZipFile, OSError):
-        return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path))]
+        return [Source(rel, path.stat().st_size, _sha256(content, path), mtime, "broken", abspath=str(path),
+                       problem=ARCHIVE_DAMAGED)]
     budget = [MAX_RETURN_BYTES]  # for the whole archive, inner zips' members too, in bytes actually inflated
     with zf:
         return _zip_members(zf, path, rel, "", mtime, data, 1, budget)
+
+
+ARCHIVE_DAMAGED = "压缩包已损坏或不完整"  # its finding says so (archive-damaged), not "export it again as .xlsx"
+
+
+def _starts_at_its_start(zf: zipfile.ZipFile) -> bool:
+    """The zip's members start where the file does. A zip cut short (still being copied, a
+    download broken off) loses its directory at the end; when its members are stored, not
+    deflated, the last directory left in it is a member's own (an .xlsx is a zip), and zipfile
+    took the archive for that member, listing its parts (xl/workbook.xml…) as skipped files and
+    losing the counties' returns without a word. That directory's first member starts where
+    the member does, past the file's start."""
+    infos = zf.infolist()
+    return not infos or min(info.header_offset for info in infos) == 0
 
 
 def _zip_members(zf: zipfile.ZipFile, path: Path, rel: str, inside: str, mtime: float, data: dict[str, bytes] | None,
@@ -74,13 +92,16 @@ def _zip_members(zf: zipfile.ZipFile, path: Path, rel: str, inside: str, mtime: 
         if kind == "zip" and level < ZIP_DEPTH.get():
             try:
                 with zipfile.ZipFile(io.BytesIO(member)) as inner:
+                    if not _starts_at_its_start(inner):
+                        raise zipfile.BadZipFile("a zip within")
                     out += _zip_members(inner, path, shown, f"{inside}{name}/", member_time, data, level + 1, budget)
                 continue
             except zipfile.BadZipFile:
                 kind = "broken"
+        damaged = ARCHIVE_DAMAGED if kind == "broken" and base.lower().endswith(".zip") else ""
         kind = kind if kind != "zip" else "archive"
         out.append(Source(shown, info.file_size, digest, member_time, kind, archive=str(path), member=inside + name,
-                          abspath=str(path)))
+                          abspath=str(path), problem=damaged))
         if data is not None and kind in READABLE:
             data[shown] = member
     return out

@@ -114,6 +114,27 @@ def test_a_zip_inside_a_zip_is_read_and_one_deeper_than_the_settings_allow_is_an
     assert status_of(shallow, CODE) == "rejected"  # its only file, unread: the county is told
 
 
+@pytest.mark.parametrize("kept", [0.7, 0.97])
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_a_zip_cut_short_is_said_damaged_and_never_taken_for_a_return_inside_it(tmp_path, settings, form, units, kept,
+                                                                                 method):
+    """A zip still being copied. Stored, not deflated, its last directory left is an .xlsx
+    member's own: the archive was taken for that workbook, its parts listed as skipped files,
+    and both counties' returns lost with no error."""
+    good = (write_return(tmp_path, form, units.by_code(CODE))).read_bytes()
+    other = (write_return(tmp_path, form, units.by_code("620104"))).read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=method) as z:
+        z.writestr(f"{CODE}_城关区.xlsx", good)
+        z.writestr("620104_西固区.xlsx", other)
+    whole = buf.getvalue()
+    run = build_run(inbox_with(tmp_path, form, units, {"兰州.zip": whole[:int(len(whole) * kept)]}), settings)
+    assert own_findings(run, "兰州.zip") == [("error", "archive-damaged")]
+    assert not [f for f in run.findings if f.file.startswith("兰州.zip/")]
+    assert "没有复制或下载完" in next(f.message for f in run.findings if f.rule == "archive-damaged")
+    assert_other_intact(run, form)
+
+
 @pytest.mark.parametrize("extra", [f"{CODE}_城关区.rar", "说明.docx", "报表.7z", "notes.txt"])
 def test_any_file_of_the_offices_keeps_the_run_on_the_inbox(tmp_path, monkeypatch, capsys, extra):
     inbox = tmp_path / "inbox"
