@@ -63,6 +63,7 @@ class ReturnReader(Identifying):
         self.picker = SheetPicker(self.form, self.book)
         self.tables: list[tuple[SheetSpec, Candidate]] = []
         self.spoken_for: set[str] = set()  # sheets a finding names already (two equally good for one table)
+        self.undecided: list[Grid] = []  # those sheets, in order
         for spec in self.form.sheets:
             chosen = self._pick(spec)
             if chosen is not None:
@@ -102,6 +103,12 @@ class ReturnReader(Identifying):
         # Headers and the lines above them first: the return's unit, whose own name may label
         # its total row, is known before any row is classified.
         located = [(spec, table, self._locate(spec, table)) for spec, table in self.tables]
+        if not located:
+            # Every table had two sheets equally good (two units' tables in one workbook, say):
+            # whose they are, and when, is read from the lines atop them, or "no 填报单位 and no
+            # 填报日期" would be said of a file holding both, twice.
+            for grid in self.undecided:
+                self._collect_identity(grid, range(min(len(grid.rows), 12)))
         code = self._identify()
         own = self._own_names(code)
         sheets: dict[str, SheetData] = {}
@@ -154,6 +161,7 @@ class ReturnReader(Identifying):
         best = [c for c in ranked if c.rank == ranked[0].rank]
         if len(best) > 1:
             self.spoken_for |= {c.grid.name for c in best}
+            self.undecided += [c.grid for c in best]
             names = "、".join(f"“{c.grid.name}”" + (c.cell if c.how != BY_NAME else "") for c in best)
             self.finding("sheet-ambiguous", sheet=best[0].grid.name, sheet_label=spec.label, detail=names)
             return None

@@ -71,6 +71,40 @@ def test_a_file_name_agreeing_with_itself_and_the_title_names_the_unit(tmp_path,
     assert unit_findings(result) == set()
 
 
+def test_a_title_naming_another_unit_than_the_填报单位_is_a_warning(tmp_path, form, units):
+    """七里河区 copied 城关区's return and changed its 填报单位, not its title: read as 七里河区's,
+    with no word that the title says otherwise."""
+    result = read_as(tmp_path, form, units, "报表.xlsx", Layout(unit_text="七里河区双联办", show_code=False))
+    assert result.ret.county_code == "620103"
+    assert unit_findings(result) == {("warning", "unit-title-differs", "620103")}
+    [f] = [f for f in result.findings if f.rule == "unit-title-differs"]
+    assert f.message == "表的标题写的是城关区，填报单位却是七里河区：请核对表中数字是否是本单位的，并改正标题。"
+
+
+def test_two_units_tables_in_one_workbook_are_said_to_be_two_units(tmp_path, form, units):
+    """城关区's three sheets and 七里河区's in one workbook: no sheet could be chosen for any table,
+    and the file was said to name no unit and no date, though it names two units and their dates."""
+    from openpyxl import load_workbook
+
+    from tests.builders import EXAMPLE
+
+    book = load_workbook(EXAMPLE / "620102_城关区.xlsx")
+    other = load_workbook(EXAMPLE / "620103_七里河区.xlsx")
+    for ws in book.worksheets:
+        ws.title += "1"
+    for source in other.worksheets:
+        ws = book.create_sheet(source.title + "2")
+        for row in source.iter_rows():
+            for cell in row:
+                ws.cell(cell.row, cell.column, cell.value)
+    (tmp_path / "报表.xlsx").write_bytes(workbook_bytes(book))
+    [(source, data)] = files_in(tmp_path)
+    result = read_source(source, data, form, units)
+    assert {f.rule for f in result.findings} == {"sheet-ambiguous", "unit-conflict"}
+    [f] = [f for f in result.findings if f.rule == "unit-conflict"]
+    assert f.message == "各表填报单位不一致（城关区、七里河区）：请核对填报单位。"
+
+
 def neighbours_code(text: str) -> str:
     """七里河区's return copied, its code left in: the 填报单位 retyped as 城关区's."""
     return text.replace(f"行政区划代码：{CODE}", "行政区划代码：620103")
