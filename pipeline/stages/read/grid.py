@@ -47,6 +47,7 @@ class Grid:
     hidden_cols: frozenset[int] = frozenset()  # columns hidden in the sheet's own record (0-based)
     shown_otherwise: dict[tuple[int, int], str] = field(default_factory=dict)  # cells a format shows as another number (0%)
     placeholders: set[tuple[int, int]] = field(default_factory=set)  # formulas carrying 0 in a workbook computed on opening
+    hidden_text: dict[tuple[int, int], str] = field(default_factory=dict)  # a page's cells holding text it hides
 
     def value(self, r: int, c: int) -> object:
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):

@@ -70,6 +70,7 @@ def _table_grid(table, name: str) -> Grid:
     below: dict[int, int] = {}  # column → how many more rows a cell spanning down from above covers
     hidden_cols: set[int] = set()
     shown_otherwise: dict[tuple[int, int], str] = {}
+    hidden_text: dict[tuple[int, int], str] = {}
     hidden_rows = False
     far = ""
     c = 0
@@ -78,7 +79,7 @@ def _table_grid(table, name: str) -> Grid:
         if _HIDDEN_STYLE.search(col.get("style") or "") or col.get("width") == "0":
             hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
         c += span
-    for r, tr in enumerate(table.iter("tr")):
+    for r, tr in enumerate(_rows_as_drawn(table)):
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             break
@@ -96,13 +97,19 @@ def _table_grid(table, name: str) -> Grid:
                 break
             while len(row) < c:
                 row.append("")
-            value = _cell_value(td)
+            hidden: list[str] = []
+            text = _text(td, hidden)
+            value = _cell_value(td, text)
             row.append(value)
+            if any(h.strip() for h in hidden):
+                # Text the page hides in the cell (a sort key in a display:none span) or a form's
+                # field: a browser shows one number and Excel, opening the page, may show another.
+                hidden_text[(r, c)] = " ".join(h.strip() for h in hidden if h.strip())[:40]
             if value.__class__ is float:
                 # Excel's export gives the number held (x:num; LibreOffice's, sdval) beside the text
                 # its format shows: 3000 shown as 3 (#,###,), 0.3 as 30%. The reader takes the number;
                 # when the page shows another, the clerk is told, as for a workbook's format.
-                shown = shown_text(value, _text(td))
+                shown = shown_text(value, text)
                 if shown is not None:
                     shown_otherwise[(r, c)] = shown
             if _HIDDEN_STYLE.search(td.get("style") or ""):
@@ -125,12 +132,25 @@ def _table_grid(table, name: str) -> Grid:
     grid.hidden_rows = hidden_rows
     grid.hidden_cols = frozenset(hidden_cols)
     grid.shown_otherwise = shown_otherwise
+    grid.hidden_text = hidden_text
     return grid
 
 
-def _cell_value(td) -> object:
+def _rows_as_drawn(table):
+    """The table's rows in the order a browser draws them: a <tfoot> written before its <tbody>
+    (HTML 4's order) comes last. Read where it stands, the 合计 and 填表人 rows came first, the
+    townships below them were figures below the footer, and the county was rejected."""
+    rows = list(table.iter("tr"))
+    feet = [tr for tr in rows if tr.getparent() is not None and tr.getparent().tag == "tfoot"]
+    if not feet or feet[-1] is rows[-1]:
+        return rows
+    kept = set(map(id, feet))
+    return [tr for tr in rows if id(tr) not in kept] + feet
+
+
+def _cell_value(td, text: str) -> object:
     """A cell's number as Excel's export states it (x:num), or LibreOffice's (sdval), else its
-    text as shown."""
+    text as shown (`text`)."""
     number = td.get("x:num")
     if number in (None, ""):
         number = td.get("sdval")
@@ -139,25 +159,31 @@ def _cell_value(td) -> object:
             return float(number)
         except ValueError:
             pass
-    return _text(td)
+    return text
 
 
-def _text(td) -> str:
-    return re.sub(r"[ \t\r\n]+", " ", _shown(td)).strip()
+def _text(td, hidden: list[str] | None = None) -> str:
+    return re.sub(r"[ \t\r\n]+", " ", _shown(td, hidden)).strip()
 
 
 _VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
 
 
-def _shown(element) -> str:
+def _shown(element, hidden: list[str] | None = None) -> str:
     """An element's text as it shows: a raised (superscript) or lowered run as such, 23¹ where
-    the characters run together as 231, a figure it is not (scans.raised)."""
+    the characters run together as 231, a figure it is not (scans.raised). What a page hides
+    (display:none) or holds in a form's field (<input value>) is left out, and put in `hidden`."""
     out = [element.text or ""]
     for child in element:
         if isinstance(child.tag, str):  # not a comment
-            inner = _shown(child)
-            how = _raised_how(child)
-            out.append(raised(inner, how) if how else inner)
+            if hidden is not None and _HIDDEN_STYLE.search(child.get("style") or ""):
+                hidden.append("".join(child.itertext()))
+            elif hidden is not None and child.tag.lower() in ("input", "textarea", "select"):
+                hidden.append(child.get("value") or "".join(child.itertext()))
+            else:
+                inner = _shown(child, hidden)
+                how = _raised_how(child)
+                out.append(raised(inner, how) if how else inner)
         out.append(child.tail or "")
     return "".join(out)
 

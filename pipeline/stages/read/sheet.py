@@ -464,7 +464,10 @@ class ReturnReader(Identifying):
             formula_at = {i for i, k in enumerate(kept) if (k, c) in formulas} if formulas else ()
             error_at = {i: errors[k, c] for i, k in enumerate(kept) if (k, c) in errors} if errors else {}
             shown_at = {i: shown[k, c] for i, k in enumerate(kept) if (k, c) in shown} if shown and unit is not None else {}
-            values = whole_counts(cells) if unit is not None and not formula_at and not error_at and not shown_at else None
+            hidden_at = ({i: grid.hidden_text[k, c] for i, k in enumerate(kept) if (k, c) in grid.hidden_text}
+                         if grid.hidden_text and unit is not None else {})
+            values = (whole_counts(cells) if unit is not None and not formula_at and not error_at and not shown_at
+                      and not hidden_at else None)
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -483,6 +486,11 @@ class ReturnReader(Identifying):
                             self.finding("formula-not-recalculated" if (kept[i], c) in grid.placeholders
                                          else "formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
+                        values.append(None)
+                    elif i in hidden_at:
+                        self.finding("hidden-text", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), detail=hidden_at[i],
+                                     value="空白" if blank(v) else f"“{display(v)}”")
                         values.append(None)
                     elif i in shown_at and is_number(v):
                         # 100% typed into a count (held as 1), a 3 shown as 3万: the number the

@@ -451,6 +451,45 @@ def test_a_libreoffice_page_says_the_number_it_holds_and_a_format_showing_anothe
         assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+@pytest.mark.parametrize("cell, detail, value", [
+    ('<td><span style="display:none">9</span>140</td>', "9", "“140”"),  # a sort key the page hides
+    ('<td><input type="text" value="1400"></td>', "1400", "空白"),  # a web form saved from the browser
+])
+def test_a_pages_count_cell_holding_hidden_text_is_said(tmp_path, form, units, cell, detail, value):
+    """A browser shows 140, Excel may show 9140; a form's field shows 1400 and the cell's text is
+    empty, read as 0. Either was read with no finding."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    result = read_as(tmp_path, form, units, page.replace("<td>140</td>", cell).encode("utf-8"))
+    assert rules(result) == {("error", "hidden-text", OUTCOMES, _outcomes_cell(form, plans))}
+    assert result.findings[0].message.startswith(f"表三 第{plans['outcomes'].first_data}行 B列的宣传政策场次网页上显示为{value}，"
+                                                 f"单元格里却还有隐藏的文字或输入框里的“{detail}”")
+
+
+def test_a_pages_footer_written_before_its_body_is_read_last_as_drawn(tmp_path, form, units):
+    """<thead>, <tfoot>, <tbody>: HTML 4's order, which a browser draws with the footer last. Read
+    as written, the 合计 and 填表人 rows came before the townships and the county was rejected."""
+    import re
+
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    page = to_html(workbook_bytes(wb)).decode("utf-8")
+
+    def reordered(table: re.Match) -> str:
+        trs = re.findall(r"<tr\b.*?</tr>", table.group(0), re.S)
+        first = next(i for i, tr in enumerate(trs) if "城关镇" in tr)
+        total = next(i for i, tr in enumerate(trs) if "合计" in tr)
+        return ("<table><thead>" + "".join(trs[:first]) + "</thead><tfoot>" + "".join(trs[total:]) + "</tfoot><tbody>"
+                + "".join(trs[first:total]) + "</tbody></table>")
+
+    page, n = re.subn(r"<table\b.*?</table>", reordered, page, flags=re.S)
+    assert n == 3
+    result = read_as(tmp_path, form, units, page.encode("utf-8"))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_excels_page_of_a_name_running_over_an_empty_cell_is_no_merge(tmp_path, form, units):
     """Excel's export writes a text running over into the empty cell beside it as colspan=2 with
     mso-ignore:colspan. Read as a merge, a township's name over its blank count was a figure
