@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 # Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
@@ -100,8 +100,20 @@ def _bounded(n: int) -> int:
 
 
 def display(raw: object) -> str:
-    """How a raw cell value is quoted back to a clerk in a message."""
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
+    """How a raw cell value is quoted back to a clerk in a message: as a spreadsheet shows it,
+    not as Python prints it (1023 days, 0:00:00; nan; a number of 309 digits)."""
+    if isinstance(raw, float):
+        if math.isnan(raw):
+            return "非数字"
+        if math.isinf(raw):
+            return "无穷大" if raw > 0 else "负无穷大"
+        if abs(raw) >= 1e15:
+            return f"{raw:.15G}"  # 1E+308, as Excel shows it
+        if raw.is_integer():
+            return str(int(raw))
+    if isinstance(raw, timedelta):  # a count in a duration's format ([h]:mm:ss): hours, as Excel shows them
+        seconds = int(raw.total_seconds())
+        sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+        return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     s = str(raw)
     return s if len(s) <= 40 else s[:40] + "…"

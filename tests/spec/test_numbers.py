@@ -1,6 +1,7 @@
 """Number normalisation: every spelling counties use round-trips; anything else is refused."""
 
 import math
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -163,3 +164,15 @@ def test_other_refusals_are_not_taken_for_万():
         with pytest.raises(NotACount) as caught:
             parse_count(bad)
         assert not isinstance(caught.value, InWan), bad
+
+
+@pytest.mark.parametrize("raw, shown", [
+    (1023.0, "1023"), (float("nan"), "非数字"), (float("inf"), "无穷大"), (-float("inf"), "负无穷大"),
+    (1e308, "1E+308"), (1.5e15, "1.5E+15"), (2.5, "2.5"),
+    (timedelta(days=1023), "24552:00:00"), (timedelta(hours=1, minutes=2, seconds=3), "1:02:03"),
+    ("x" * 50, "x" * 40 + "…"),
+])
+def test_a_value_is_quoted_back_as_a_spreadsheet_shows_it_not_as_python_prints_it(raw, shown):
+    from pipeline.spec.numbers import display
+
+    assert display(raw) == shown
