@@ -54,7 +54,9 @@ BUILT_IN = _declared(
     # Sheets and tables
     Rule("missing-sheet", ERROR, "缺少工作表“{sheet_label}”：请按下发的表样填报{sheet_number}{sheet_label}。"),
     Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
-    Rule("missing-column", ERROR, "{place}缺少{field_label}列：请在表头补上该列。"),
+    Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
+    Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"
+         "{field_label}，请把表头改为“{field_label}”。"),
     Rule("table-cut", ERROR, "表格的乡镇行一直排到{place}，再往下的没有读取（每张表最多读取{count}行）：本表每个乡镇一行，"
          "请删除多余的行后重新报送。"),
     Rule("stray-cells", WARNING, "{place}工作表范围异常（至{value}），只读取了表格区域：请删除表格以外的内容。"),

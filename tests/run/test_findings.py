@@ -92,8 +92,10 @@ def junk(form, units):
 CASES = [
     ("missing-sheet", lambda f, u: one(f, u, edit=lambda wb: wb.remove(wb[OUTCOMES])),
      {("error", "missing-sheet", "", "")}, "rejected"),
-    ("missing-column", lambda f, u: one(f, u, edit=set_cell(VISITS, "F3", "入户数")),
+    ("missing-column", lambda f, u: one(f, u, edit=lambda wb: wb[VISITS].delete_cols(6)),
      {("error", "missing-column", VISITS, "")}, "rejected"),
+    ("column-unrecognised", lambda f, u: one(f, u, edit=set_cell(VISITS, "F3", "入户数")),
+     {("error", "column-unrecognised", VISITS, "F3")}, "rejected"),
     ("not-a-count", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "D7", "十二")),
      {("error", "not-a-count", OUTCOMES, "D7")}, "rejected"),
     ("count-too-large", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "D7", 1e20)),

@@ -188,8 +188,18 @@ class ReturnReader(Identifying):
         grid = table.grid
         missing = [f for f in spec.fields if f.key not in header.columns]
         if header.row < 0 or missing:
+            unread = self._headers_not_read(grid, header) if header.row >= 0 else []
+            if len(missing) == len(unread) == 1:
+                # The column is there, its header reworded (农户数 for 农户总数): the clerk is shown
+                # which header to change, not told to add a column the sheet has.
+                (f,), ((cell, text),) = missing, unread
+                self.finding("column-unrecognised", sheet=grid.name, cell=cell, field=f.key, field_label=f.full_label,
+                             value=display(text))
+                return None
+            also = "、".join(f"“{display(text)}”（{cell}）" for cell, text in unread)
             for f in missing:
-                self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label)
+                self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label,
+                             detail=f"（表头中{also}未能识别，如是该列，请改用表样中的名称）" if also else "")
             return None
         columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
         layout = Table(spec, columns, self.form.reader)
@@ -200,6 +210,26 @@ class ReturnReader(Identifying):
         self._figures_without_header(layout, grid, rows, header.row)
         self._cut_at_the_window(layout, grid, rows)
         return self._convert(layout, grid, rows)
+
+    def _headers_not_read(self, grid: Grid, header: Header) -> list[tuple[str, str]]:
+        """(cell, text) of each header the table's fields were not found under: the lowest text
+        of its column in the header's rows, right of the first field's column, a note (备注)
+        left out, up to the last column holding one."""
+        taken = set(header.columns.values()) | {c for cs in header.doubles.values() for c in cs}
+        first = min(taken, default=0)
+        top = max(0, header.row - 2)
+        notes = tuple(clean_str(w) for w in self.form.reader.note_words if w.strip())
+        out = []
+        for c in range(first + 1, max((len(grid.rows[r]) for r in range(top, header.row + 1)), default=0)):
+            if c in taken:
+                continue
+            at = next((r for r in range(header.row, top - 1, -1) if not blank(grid.value(r, c))), None)
+            if at is None:
+                continue
+            text = clean_text(grid.value(at, c))
+            if text and not text.startswith(notes):
+                out.append((cell_ref(at, c), text))
+        return out
 
     def _cut_at_the_window(self, table: Table, grid: Grid, found: Rows) -> None:
         """The sheet was read to its window (WINDOW_ROWS) and the townships run to its last row:

@@ -859,3 +859,35 @@ def test_a_townships_name_keeps_its_full_width_brackets_whichever_width_a_sheet_
     [differ] = [f for f in checked.findings if f.rule == "townships-differ"]
     assert "石岭镇（旧）" in differ.message and "石岭镇（新）" in differ.message
     assert "(" not in differ.message and ")" not in differ.message
+
+
+def test_headers_reworded_are_named_where_they_stand(tmp_path, form, units):
+    """农户数 for 农户总数: the column is there, its header not understood. One such header is named
+    at its cell; two, each missing column names both, never only "add the column"."""
+    from openpyxl.cell.cell import MergedCell
+
+    from tests.habits import VISITS
+
+    wb, plans = built(form, units, clean_rows())
+    plan, ws = plans["visits"], wb[VISITS]
+
+    def header(key):  # the cell holding the label: the lower row's, or the top of a merge over both
+        return next(c for r in (plan.header_bottom, plan.header_top)
+                    if not isinstance(c := ws.cell(r, plan.columns[key]), MergedCell))
+
+    total = header("households_total")
+    total.value = "农户数"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "column-unrecognised", VISITS, total.coordinate)}
+    assert result.findings[0].message.endswith(
+        "的表头“农户数”不是本表的指标名称，本表缺少农户总数列：如这一列就是农户总数，请把表头改为“农户总数”。")
+
+    visited = header("households_visited")
+    visited.value = "走访户数"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "missing-column", VISITS, "")}
+    assert len(result.findings) == 2
+    for f in result.findings:
+        assert f"（表头中“农户数”（{total.coordinate}）、“走访户数”（{visited.coordinate}）未能识别，如是该列，请改用表样中的名称）" in f.message
