@@ -209,6 +209,13 @@ def clean_rows() -> list[dict]:
     return rows
 
 
+def neighbours_rows(n: int = 1) -> list[dict]:
+    """clean_rows() as the n-th other county would send them: the same figures under its own
+    townships' names. Two units' returns with the same townships and figures are one return
+    sent twice (same-as-another)."""
+    return [dict(r, township=f"{r['township']}{n}") for r in clean_rows()]
+
+
 def write_return(folder: Path, form, unit, rows=None, name=None, layout=Layout(), **kw) -> Path:
     wb = build_return(form, unit, rows if rows is not None else clean_rows(), layout=layout, **kw)
     path = folder / (name or f"{unit.code}_{unit.name}.xlsx")

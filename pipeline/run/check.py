@@ -24,7 +24,16 @@ from ..stages.combine import combine
 from ..stages.compare import county_findings
 from ..stages.consolidate import county_sums
 from ..stages.read.city import flattened
-from ..stages.resolve import Decision, county_of, decide, gather, settle, undecided
+from ..stages.resolve import (
+    Decision,
+    county_of,
+    decide,
+    gather,
+    same_as_another,
+    settle,
+    undecided,
+    with_warning_counts,
+)
 from ..stages.tabulate import Tables, tabulate
 from ..store.archives import ARCHIVE_DAMAGED
 from ..store.cache import ReadCache
@@ -215,6 +224,10 @@ def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
     decisions: list[Decision] = guard.each("resolve", list(within.units), lambda u: decide(form, u, gathered),
                                            lambda u, fault: undecided(u, gathered, fault), place)
     roster, findings = settle(within, gathered, decisions)
+    copies = same_as_another(form, roster, list(files.results))
+    if copies:
+        findings += copies
+        roster = with_warning_counts(roster, copies)
     if scope is None:
         return roster, findings
     outside = [r for code, rs in gathered.by_county.items() if within.by_code(code) is None for r in rs]

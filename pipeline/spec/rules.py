@@ -96,6 +96,8 @@ BUILT_IN = _declared(
     # Who and when
     Rule("unit-unknown", ERROR, "无法识别填报单位{detail}：请在表头填写“填报单位：××县”或行政区划代码。"),
     Rule("unit-conflict", ERROR, "{detail}：请核对填报单位{also}。"),
+    Rule("same-as-another", WARNING, "本单位报表各乡镇的名称和数字与{other}的报表完全相同：请核对是否报错了文件，"
+         "或是否照抄了其他单位的报表。"),
     Rule("unit-title-differs", WARNING, "表的标题写的是{value}，填报单位却是{unit}：请核对表中数字是否是本单位的，并改正标题。"),
     Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),

@@ -283,6 +283,27 @@ def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tu
     return Roster(tuple(d.status for d in decisions), gathered.unassigned), [*gathered.findings, *extra]
 
 
+def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> list[Finding]:
+    """A warning for each included unit whose standing return has another included unit's
+    townships and every one of its figures: a neighbour's return sent on with its 填报单位
+    changed (or the wrong file sent), which would count the neighbour's figures twice. Which of
+    the two is the copy the office finds out: each hears of the other."""
+    standing = {u.source.path: u for u in roster.units if u.status == "included" and u.source}
+    alike: dict[tuple, list] = {}
+    for r in results:
+        unit = standing.get(r.source.path)
+        if unit is None or r.ret is None or not any(s.townships for s in r.ret.sheets.values()):
+            continue
+        kept = tuple((key, s.townships, tuple(sorted(s.values.items()))) for key, s in sorted(r.ret.sheets.items()))
+        alike.setdefault(kept, []).append(unit)
+    out = []
+    for same in alike.values():
+        for unit in same if len(same) > 1 else ():
+            out.append(form.finding("same-as-another", file=unit.source.path, county=unit.code,
+                                    other="、".join(o.name for o in same if o is not unit)))
+    return out
+
+
 def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
             today: date | None = None,
             each: Callable[[list[Unit], Callable[[Unit], Decision]], list[Decision]] | None = None,

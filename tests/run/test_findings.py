@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from pipeline.outputs.formbook import Layout, build_return, workbook_bytes
 from pipeline.run.report import build_run
-from tests.builders import clean_rows, reload, save
+from tests.builders import clean_rows, neighbours_rows, reload, save
 
 CODE, NAME = "620102", "城关区"
 OTHER = "620103"
@@ -153,7 +153,8 @@ def test_each_rule_gives_exactly_its_findings(case, tmp_path, form, units, setti
     inbox.mkdir()
     for name, data in build(form, units).items():
         (inbox / name).write_bytes(data)
-    (inbox / f"{OTHER}_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code(OTHER), clean_rows())))
+    (inbox / f"{OTHER}_七里河区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code(OTHER),
+                                                                             neighbours_rows())))
 
     run = build_run(inbox, settings)
 

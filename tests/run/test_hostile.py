@@ -34,6 +34,7 @@ from pipeline.stages.read.sources import read_source, read_sources
 from tests.builders import (
     EXAMPLE,
     clean_rows,
+    neighbours_rows,
     rewrite_sheet_xml,
     with_bytes,
     with_two_sided_directory,
@@ -52,7 +53,7 @@ def run_with(tmp_path, settings, form, units, name: str, data: bytes):
     inbox = tmp_path / "inbox"
     inbox.mkdir(exist_ok=True)
     (inbox / name).write_bytes(data)
-    (inbox / f"{OTHER}_七里河区.xlsx").write_bytes(good(form, units, OTHER))
+    (inbox / f"{OTHER}_七里河区.xlsx").write_bytes(good(form, units, OTHER, neighbours_rows()))
     return build_run(inbox, settings)
 
 

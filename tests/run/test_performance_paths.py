@@ -235,16 +235,17 @@ def test_openpyxl_is_loaded_while_the_checker_validates_only_when_a_new_file_has
     """A few new returns are validated by the checker while the run would only wait: when one of
     them has a problem its workbook will go back, and openpyxl (a tenth of a second) is loaded
     then, for the workbooks' process to inherit; a clean inbox never loads it in the run's process."""
-    from tests.builders import write_return
+    from tests.builders import neighbours_rows, write_return
 
     clean = tmp_path / "clean"
     clean.mkdir()
-    for code in ("620102", "620103"):
-        write_return(clean, form, units.by_code(code))
+    write_return(clean, form, units.by_code("620102"))
+    write_return(clean, form, units.by_code("620103"), rows=neighbours_rows())
     warned = tmp_path / "warned"
     warned.mkdir()
     write_return(warned, form, units.by_code("620102"))
-    write_return(warned, form, units.by_code("620103"), filed_on=None)  # no 填报日期: a warning, found as it is read
+    # no 填报日期: a warning, found as it is read
+    write_return(warned, form, units.by_code("620103"), rows=neighbours_rows(), filed_on=None)
 
     def loaded(inbox) -> str:
         code = ("import sys\n"

@@ -9,7 +9,7 @@ from datetime import date
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
-from tests.builders import clean_rows, to_xls
+from tests.builders import clean_rows, neighbours_rows, to_xls
 
 CODE, NAME, OTHER, OTHER_NAME = "620102", "城关区", "620103", "七里河区"
 
@@ -124,3 +124,23 @@ def test_the_forms_own_words_in_a_name_are_no_correction(tmp_path, form, units, 
     u = _two(tmp_path, form, units, settings, (f"{NAME}问题整改后情况统计表.xlsx", 90, 1_480_900_000),
              (f"{NAME}.xlsx", 100, 1_481_000_000))
     assert u.unclear == ""
+
+
+def test_a_neighbours_return_sent_on_under_another_units_name_is_said_to_both(tmp_path, form, units, settings):
+    """七里河区 sent 城关区's return with only its 填报单位 and code changed: the same townships and
+    every figure the same. Both were counted, 城关区's figures twice, with no word. Which is the
+    copy the office finds out: each hears of the other, its workbook marked to confirm."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for code, name in (("620102", "城关区"), ("620103", "七里河区")):
+        data = workbook_bytes(build_return(form, units.by_code(code), clean_rows()))
+        (inbox / f"{code}_{name}.xlsx").write_bytes(data)
+    (inbox / "620104_西固区.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620104"),
+                                                                          neighbours_rows())))  # its own townships
+    run = build_run(inbox, settings)
+    said = {(f.severity.value, f.county_code, f.message) for f in run.findings if f.rule == "same-as-another"}
+    assert said == {("warning", "620102", "本单位报表各乡镇的名称和数字与七里河区的报表完全相同：请核对是否报错了文件，或是否照抄了其他单位的报表。"),
+                    ("warning", "620103", "本单位报表各乡镇的名称和数字与城关区的报表完全相同：请核对是否报错了文件，或是否照抄了其他单位的报表。")}
+    warned = {u.code: u.warnings for u in run.roster.units if u.code in ("620102", "620103", "620104")}
+    assert warned == {"620102": 1, "620103": 1, "620104": 0}
+    assert {f"returns/{c}" for c in ("620102_城关区.xlsx", "620103_七里河区.xlsx")} <= set(run.files)

@@ -14,7 +14,7 @@ from pipeline.run.report import build_run
 from pipeline.run.runner import Guard
 from pipeline.stages.combine import combine
 from pipeline.store.inbox import take_view
-from tests.builders import clean_rows, expected_numbers, numbers_of, reload, save, to_csvs, write_return
+from tests.builders import clean_rows, expected_numbers, neighbours_rows, numbers_of, reload, save, to_csvs, write_return
 from tests.habits import CODE, OUTCOMES, PROBLEMS, VISITS, built, column
 
 SHEETS = (VISITS, PROBLEMS, OUTCOMES)
@@ -55,7 +55,7 @@ def test_three_csvs_in_a_countys_folder_are_its_one_return(tmp_path, form, units
     wb, _ = built(form, units, rows, layout=Layout(title=False))  # no 填报单位: the folder names the county
     for title, body in to_csvs(workbook_bytes(wb), "gbk").items():
         (inbox / "城关区" / f"{title[:2]}.csv").write_bytes(body)
-    write_return(inbox, form, units.by_code("620103"))
+    write_return(inbox, form, units.by_code("620103"), rows=neighbours_rows())
     run = build_run(inbox, settings)
     unit = next(u for u in run.roster.units if u.code == CODE)
     assert unit.status == "included" and unit.source.path == "城关区/表一.csv、表二.csv、表三.csv"
