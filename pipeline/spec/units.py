@@ -181,6 +181,8 @@ class UnitList:
         text = _clean(stem)
         by_code = next((code for code in re.findall(r"(?<!\d)(\d{6})(?!\d)", text)
                         if code in self._codes), None)  # type: ignore[attr-defined]
+        if by_code is not None and self._named_in(by_code, text):
+            return by_code, by_code  # 620102_城关区, the commonest: its own name beside its code
         spans: list[tuple[int, int, str]] = []
         for length, named in self._by_length:  # type: ignore[attr-defined]
             for i in range(len(text) - length + 1):
@@ -193,6 +195,17 @@ class UnitList:
             if not any((a2 <= a and b <= b2) and (b2 - a2) > (b - a) for (a2, b2, _) in spans)
         }
         return by_code, kept.pop() if len(kept) == 1 else None
+
+
+    def names_unit(self, text: str, code: str) -> bool:
+        """Whether `text` holds one of the unit's own names (城关区 in 兰州市城关区…统计表): as
+        written, mostly; else as names are compared (widths, spaces)."""
+        unit = self.by_code(code)
+        return unit is not None and (any(n in text for n in unit.names if n) or self._named_in(code, _clean(text)))
+
+    def _named_in(self, code: str, cleaned: str) -> bool:
+        unit = self.by_code(code)
+        return unit is not None and any(_clean(n) in cleaned for n in unit.names if n)
 
 
 # A township's own office at the end of a 填报单位 (云河镇人民政府, 柳泉乡, 东岗街道办事处): a

@@ -289,18 +289,28 @@ def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> li
     changed (or the wrong file sent), which would count the neighbour's figures twice. Which of
     the two is the copy the office finds out: each hears of the other."""
     standing = {u.source.path: u for u in roster.units if u.status == "included" and u.source}
-    alike: dict[tuple, list] = {}
+    fields = {spec.key: tuple(f.key for f in spec.fields) for spec in form.sheets}
+    # By one table's townships and one column's figures first (alike in two units' returns only
+    # by a copy), and only then by every table's townships and figures.
+    by_first: dict[tuple, list] = {}
     for r in results:
         unit = standing.get(r.source.path)
-        if unit is None or r.ret is None or not any(s.townships for s in r.ret.sheets.values()):
+        if unit is None or r.ret is None:
             continue
-        kept = tuple((key, s.townships, tuple(sorted(s.values.items()))) for key, s in sorted(r.ret.sheets.items()))
-        alike.setdefault(kept, []).append(unit)
+        first = next((s for s in r.ret.sheets.values() if s.townships), None)
+        if first is not None:
+            by_first.setdefault((first.townships, first.values.get(fields.get(first.key, ("",))[-1])), []).append(
+                (unit, r.ret))
     out = []
-    for same in alike.values():
-        for unit in same if len(same) > 1 else ():
-            out.append(form.finding("same-as-another", file=unit.source.path, county=unit.code,
-                                    other="、".join(o.name for o in same if o is not unit)))
+    for group in by_first.values():
+        alike: dict[tuple, list] = {}
+        for unit, ret in group if len(group) > 1 else ():
+            every = tuple((key, s.townships, tuple(map(s.values.get, fields.get(key, ())))) for key, s in ret.sheets.items())
+            alike.setdefault(every, []).append(unit)
+        for same in alike.values():
+            for unit in same if len(same) > 1 else ():
+                out.append(form.finding("same-as-another", file=unit.source.path, county=unit.code,
+                                        other="、".join(o.name for o in same if o is not unit)))
     return out
 
 

@@ -76,6 +76,8 @@ def test_file_names_where_many_units_begin_alike():
 def test_file_names_found_as_the_slow_way_says(units, words):
     stem = "".join(words)
     code, named = _code_in(units, stem), _named_in(units, stem)
+    if code and any(n in stem for n in units.by_code(code).names):
+        named = code  # its own name beside its code: another's inside it (宁县 in 正宁县) is not looked for
     # A code and a name of two units (620525城关区): neither is taken on trust.
     assert units.find_in_filename(stem) == (None if code and named and code != named else code or named)
     assert units.filename_says_two(stem) == ((code, named) if code and named and code != named else None)

@@ -139,11 +139,9 @@ class Identifying:
             county = from_file or self._from_folder() or self.units.find_in_filename(township) or ""
             self.finding("unit-is-township", county=county, value=township, noun=self.form.unit_noun)
             return ""
-        # A table's title (永登县双联行动“大走访、回头看”活动统计表), when it names one unit.
-        titled = {self.units.find_in_filename(text) for _, text in self.identity["title"]} - {None}
         if content:
             code = next(iter(content))
-            if len(titled) == 1 and code not in titled and not self.source.via:
+            if len(titled := self._titled(code)) == 1 and code not in titled and not self.source.via:
                 # A neighbour's return copied, its 填报单位 changed and its title not: whose figures
                 # these are, the clerk knows; the title at least is wrong.
                 self.finding("unit-title-differs", value=self._unit_name(next(iter(titled))), unit=self._unit_name(code))
@@ -159,6 +157,8 @@ class Identifying:
                     detail=f"{named_by}是{self._unit_name(from_file)}，表内填报单位是{self._unit_name(code)}",
                 )
             return code
+        # A table's title (永登县双联行动“大走访、回头看”活动统计表), when it names one unit.
+        titled = self._titled()
         if from_file and len(titled) == 1 and from_file not in titled and not self.source.via:
             # 城关区's return sent as 七里河区.xlsx, with no 填报单位 or code inside: taken on the file's
             # name, it replaced 七里河区's own return and 城关区 was counted twice. As when the
@@ -182,6 +182,13 @@ class Identifying:
         written = next((text for _, text in self.identity["name"]), "")
         self.finding("unit-unknown", detail=f"（“{written}”不在{self.form.unit_noun}名单中）" if written else "")
         return ""
+
+    def _titled(self, own: str = "") -> set[str]:
+        """The units the tables' titles name, each naming one; those naming `own` (the unit the
+        content gives) are not searched: a title is searched through every unit's names."""
+        texts = dict.fromkeys(text for _, text in self.identity["title"])
+        return {self.units.find_in_filename(text) for text in texts
+                if not (own and self.units.names_unit(text, own))} - {None}
 
     def _from_folder(self) -> str:
         """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the

@@ -256,28 +256,35 @@ def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]
     小计 in it, with one figure mistyped or left blank. Added, its townships count twice. A
     column with a cell that is no count (None) says nothing either way; the rows above reaching
     the first township and this one the last are the whole table, the total's business
-    (nearly_sums_of_the_others). Candidates come from the first two columns' prefix sums (the
-    one that differs may be either)."""
+    (nearly_sums_of_the_others).
+
+    Two guide columns find the rows worth a look (only one column may differ, so one guide
+    agrees): counts are never negative, so such a row's guide figure is at least the three just
+    above it, which few rows' are; for those, the guide's prefix sums give where a group starts,
+    and every column then says whether it is one."""
     n = len(counts[0]) if counts else 0
     if n < NEAR_SUBTOTAL_ROWS + 1 or len(counts) < 4:
         return []
+    guides = []
+    for column in counts:
+        if None not in column:
+            guides.append(column)
+            if len(guides) == 2:
+                break
+    if len(guides) < 2:
+        return []
+    looked = sorted({i + NEAR_SUBTOTAL_ROWS for g in guides
+                     for i, (a, b, c, v) in enumerate(zip(g, g[1:], g[2:], g[3:])) if v >= a + b + c})
+    if not looked:
+        return []  # most sheets: no row outweighs the three above it
     usable = [j for j, column in enumerate(counts) if None not in column]
     if len(usable) < 4:
         return []
-    # Candidates from the two columns with the largest sums: a zero column would match anywhere.
-    guides = sorted(usable, key=lambda j: -sum(counts[j]))[:2]
-    prefixes = {j: list(accumulate(counts[j], initial=0)) for j in guides}
-    ends: dict[int, dict[int, list[int]]] = {}
-    for j, p in prefixes.items():
-        ends[j] = {}
-        for m, v in enumerate(p):
-            ends[j].setdefault(v, []).append(m)
+    prefixes = [list(accumulate(g, initial=0)) for g in guides]
     found = []
-    for i in range(NEAR_SUBTOTAL_ROWS, n):
-        # The group's first row m: where a guide's prefix sum is this row's figure less (one of the
-        # two guides agrees, as only one column may differ).
-        starts = {m for j, p in prefixes.items()
-                  for m in ends[j].get(p[i] - counts[j][i], ()) if m <= i - NEAR_SUBTOTAL_ROWS}
+    for i in looked:
+        starts = {m for g, p in zip(guides, prefixes) for m in range(i - NEAR_SUBTOTAL_ROWS, -1, -1)
+                  if p[i] - p[m] == g[i]}
         for m in sorted(starts, reverse=True):  # the nearest group first
             if m == 0 and i == n - 1:
                 continue
