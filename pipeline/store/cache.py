@@ -427,6 +427,14 @@ TEMPORARY = ".tmp-"  # a cache file being written; one found before a run starts
 _told = False
 
 
+def said_by_the_run() -> None:
+    """In a helper process that writes caches (the workbooks'): a cache it cannot write is not
+    said here. The run's own process writes its caches first and says it, once; the same full
+    disk said twice would read as two problems."""
+    global _told
+    _told = True
+
+
 def _not_kept(error: OSError) -> None:
     global _told
     import errno

@@ -87,7 +87,8 @@ def test_a_cache_that_cannot_be_written_is_one_line_and_the_report_is_written(tm
     done = subprocess.run([sys.executable, "-c", FULL_DISK, str(inbox), str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert set(done.stderr.splitlines()) == {"提示：缓存未能保存（磁盘空间不足），报告不受影响，下次运行会慢一些。"}
+    # Said once: the helper processes that write caches too (the workbooks') say nothing more.
+    assert done.stderr.splitlines() == ["提示：缓存未能保存（磁盘空间不足），报告不受影响，下次运行会慢一些。"]
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0
     assert [p for p in (out / ".cache").rglob("*") if p.is_file()] == []  # nothing half-written
