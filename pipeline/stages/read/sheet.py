@@ -564,6 +564,7 @@ class ReturnReader(Identifying):
             self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
             total_row, total_values = 0, {}
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
+        count_keys = [k for k, u in zip(keys, unit_of) if u is not None]  # each of `counts`' field
         as_total = sums_of_the_others(counts)
         for i in as_total:
             # A total row under a label nobody foresaw would double the county: rejected instead.
@@ -571,7 +572,6 @@ class ReturnReader(Identifying):
                          cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                          value=display(township_names[i]))
         if not as_total and total_at < 0:  # a total under a label nobody foresaw: the sheet has no other
-            count_keys = [k for k, u in zip(keys, unit_of) if u is not None]
             for i, j in nearly_sums_of_the_others(counts):
                 self.finding("township-nearly-total", sheet=grid.name,
                              cell=cell_ref(kept[township_at[i]], table.key_col), field=count_keys[j],
@@ -583,7 +583,6 @@ class ReturnReader(Identifying):
                              cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                              value=display(township_names[i]), count=above)
         exact = {i for i, _ in subtotals} | set(as_total)
-        count_keys = [k for k, u in zip(keys, unit_of) if u is not None]
         for i, above, j in nearly_sums_of_those_above(counts):
             if i not in exact:  # the same, one figure mistyped or left blank: as likely, as costly
                 self.finding("township-nearly-subtotal", sheet=grid.name,
