@@ -191,14 +191,7 @@ class Identifying:
                 if not (own and self.units.names_unit(text, own))} - {None}
 
     def _from_folder(self) -> str:
-        """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the
-        zip it came in: 城关区.zip/表一.csv)."""
-        parts = self.source.path.replace("\\", "/").split("/")[:-1]
-        for part in reversed(parts):
-            code = self.units.find_in_filename(_stem(part))
-            if code:
-                return code
-        return ""
+        return unit_of_folder(self.source.path, self.units)
 
     def _unit_name(self, code: str) -> str:
         u = self.units.by_code(code)
@@ -216,6 +209,16 @@ class Identifying:
         if year_less is None:
             self.finding("date-missing")
         return None, year_less
+
+
+def unit_of_folder(path: str, units) -> str:
+    """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the zip it
+    came in: 城关区.zip/表一.csv); "" when none does."""
+    for part in reversed(path.replace("\\", "/").split("/")[:-1]):
+        code = units.find_in_filename(_stem(part))
+        if code:
+            return code
+    return ""
 
 
 def _stem(name: str) -> str:

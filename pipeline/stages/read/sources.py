@@ -15,6 +15,7 @@ from ...spec.units import UnitList
 from . import STAGE_BYTES, STAGE_FILES, city
 from .engine import engine_reports_held_back
 from .grid import Book, Unreadable, the_files_problem
+from .identity import unit_of_folder
 from .workbook import open_book
 
 
@@ -79,11 +80,7 @@ def _unreadable(source: Source, form: Form, units: UnitList, rule: str, detail: 
 
 def _unit_named(source: Source, units: UnitList) -> str:
     """The unit the file's name gives, else the nearest folder's (城关区/表一.xlsx, 城关区.zip/…)."""
-    for name in (_stem(source), *reversed(source.path.replace("\\", "/").split("/")[:-1])):
-        code = units.find_in_filename(os.path.splitext(name)[0])
-        if code:
-            return code
-    return ""
+    return units.find_in_filename(_stem(source)) or unit_of_folder(source.path, units)
 
 
 def _open(data: bytes, passwords: tuple[str, ...], name: str = "") -> Book:
