@@ -24,6 +24,63 @@ _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
 _X_SOURCE = re.compile(r"""<x:WorksheetSource\s+HRef=["']?([^"'\s>]+)""", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
 _OVERFLOW = re.compile(r"mso-ignore\s*:\s*colspan", re.I)
+_VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
+_CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+_CLASS_SELECTOR = re.compile(r"^[a-z0-9]*\.([\w-]+)$", re.I)
+# Ancestors every cell of a table has: `td span.k` hides every span.k in a cell.
+_EVERY_CELLS_ANCESTORS = frozenset({"html", "body", "div", "table", "thead", "tbody", "tfoot", "tr", "td", "th"})
+
+
+class PageStyles:
+    """What a page's style sheet does by class (`.k {display:none}`, `.fn {vertical-align:super}`):
+    a browser hides or raises such an element as it would one styled inline."""
+
+    def __init__(self, raised: dict[str, str] | None = None, hidden: frozenset[str] = frozenset()) -> None:
+        self.raised = raised or {}
+        self.hidden = hidden
+
+    @classmethod
+    def of_page(cls, root) -> PageStyles:
+        raised: dict[str, str] = {}
+        hidden: set[str] = set()
+        for style in root.iter("style"):
+            for selectors, body in _CSS_RULE.findall(style.text_content() if hasattr(style, "text_content")
+                                                     else style.text or ""):
+                how = _VERTICAL_ALIGN.search(body)
+                hides = _HIDDEN_STYLE.search(body)
+                if not how and not hides:
+                    continue
+                for selector in selectors.replace("<!--", " ").replace("-->", " ").split(","):
+                    m = _class_of_every(selector)
+                    if m and how:
+                        raised[m.group(1)] = how.group(1).lower()
+                    if m and hides:
+                        hidden.add(m.group(1))
+        return cls(raised, frozenset(hidden))
+
+    def hides(self, element) -> bool:
+        """A browser does not show the element: display:none inline or by its class."""
+        if _HIDDEN_STYLE.search(element.get("style") or ""):
+            return True
+        return bool(self.hidden) and any(c in self.hidden for c in (element.get("class") or "").split())
+
+    def raised_by_class(self, element) -> str:
+        if not self.raised:
+            return ""
+        return next((self.raised[c] for c in (element.get("class") or "").split() if c in self.raised), "")
+
+
+INLINE_ONLY = PageStyles()
+
+
+def _class_of_every(selector: str) -> re.Match | None:
+    """The class a selector styles in every cell it stands in: `.fn`, `span.fn`, `td span.fn`.
+    A rule for a descendant of another class or for a state (`.note .fn`, `a.fn:hover`) does not
+    say what every element of the class looks like: None."""
+    *ancestors, subject = selector.replace(">", " ").split() or [""]
+    if any(a.lower() not in _EVERY_CELLS_ANCESTORS for a in ancestors):
+        return None
+    return _CLASS_SELECTOR.match(subject)
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -48,6 +105,7 @@ def html_grids(text: str, name: str = "", names: list[str] | None = None) -> lis
         return []
     declared = names or [unescape_html(n) for block in _SHEET_NAMES.findall(text) for n in _X_NAME.findall(block)]
     title = (root.findtext(".//title") or "").strip()
+    styles = PageStyles.of_page(root)
     out = []
     for i, table in enumerate(tables):
         caption = (table.findtext("caption") or "").strip()
@@ -59,11 +117,11 @@ def html_grids(text: str, name: str = "", names: list[str] | None = None) -> lis
             sheet = title or name
         else:
             sheet = f"表格{i + 1}"
-        out.append(_table_grid(table, _unique(sheet, [g.name for g in out])))
+        out.append(_table_grid(table, _unique(sheet, [g.name for g in out]), styles))
     return out
 
 
-def _table_grid(table, name: str) -> Grid:
+def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
     """One table's rows and cells, rowspan and colspan as merged cells."""
     rows: list[list[object]] = []
     merged: list[tuple[int, int, int, int]] = []
@@ -76,14 +134,14 @@ def _table_grid(table, name: str) -> Grid:
     c = 0
     for col in table.iter("col"):
         span = min(_int(col.get("span"), 1), WINDOW_COLS)
-        if _HIDDEN_STYLE.search(col.get("style") or "") or col.get("width") == "0":
+        if styles.hides(col) or col.get("width") == "0":
             hidden_cols.update(range(c, min(c + span, WINDOW_COLS)))
         c += span
     for r, tr in enumerate(_rows_as_drawn(table)):
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             break
-        hidden_rows = hidden_rows or bool(_HIDDEN_STYLE.search(tr.get("style") or ""))
+        hidden_rows = hidden_rows or styles.hides(tr)
         row: list[object] = []
         spans: dict[int, int] = {}
         c = 0
@@ -98,7 +156,7 @@ def _table_grid(table, name: str) -> Grid:
             while len(row) < c:
                 row.append("")
             hidden: list[str] = []
-            text = _text(td, hidden)
+            text = _text(td, hidden, styles)
             value = _cell_value(td, text)
             row.append(value)
             if any(h.strip() for h in hidden):
@@ -112,7 +170,7 @@ def _table_grid(table, name: str) -> Grid:
                 shown = shown_text(value, text)
                 if shown is not None:
                     shown_otherwise[(r, c)] = shown
-            if _HIDDEN_STYLE.search(td.get("style") or ""):
+            if styles.hides(td):
                 hidden_cols.add(c)
             # Excel's export of a text running over into the empty cells beside it (colspan with
             # mso-ignore:colspan): those cells are there, empty, and merged with nothing; read as
@@ -162,27 +220,25 @@ def _cell_value(td, text: str) -> object:
     return text
 
 
-def _text(td, hidden: list[str] | None = None) -> str:
-    return re.sub(r"[ \t\r\n]+", " ", _shown(td, hidden)).strip()
+def _text(td, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY) -> str:
+    return re.sub(r"[ \t\r\n]+", " ", _shown(td, hidden, styles)).strip()
 
 
-_VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
-
-
-def _shown(element, hidden: list[str] | None = None) -> str:
+def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY) -> str:
     """An element's text as it shows: a raised (superscript) or lowered run as such, 23¹ where
     the characters run together as 231, a figure it is not (scans.raised). What a page hides
-    (display:none) or holds in a form's field (<input value>) is left out, and put in `hidden`."""
+    (display:none, inline or by its class) or holds in a form's field (<input value>) is left
+    out, and put in `hidden`."""
     out = [element.text or ""]
     for child in element:
         if isinstance(child.tag, str):  # not a comment
-            if hidden is not None and _HIDDEN_STYLE.search(child.get("style") or ""):
+            if hidden is not None and styles.hides(child):
                 hidden.append("".join(child.itertext()))
             elif hidden is not None and child.tag.lower() in ("input", "textarea", "select"):
                 hidden.append(child.get("value") or "".join(child.itertext()))
             else:
-                inner = _shown(child, hidden)
-                how = _raised_how(child)
+                inner = _shown(child, hidden, styles)
+                how = _raised_how(child) or styles.raised_by_class(child)
                 out.append(raised(inner, how) if how else inner)
         out.append(child.tail or "")
     return "".join(out)

@@ -467,6 +467,38 @@ def test_a_pages_count_cell_holding_hidden_text_is_said(tmp_path, form, units, c
                                                  f"单元格里却还有隐藏的文字或输入框里的“{detail}”")
 
 
+@pytest.mark.parametrize("style, cell, rule", [
+    (".fn {font-size:7pt; vertical-align:super}", '<td>140<span class="fn">1</span></td>', "not-a-count"),
+    ("td span.k { display: none }", '<td><span class="k">9</span>140</td>', "hidden-text"),
+    ("<!-- .a, .fn2 {vertical-align:sub} -->", '<td>140<font class="a">1</font></td>', "not-a-count"),
+])
+def test_a_pages_style_sheet_raising_or_hiding_by_class_is_seen(tmp_path, form, units, style, cell, rule):
+    """A page's style sheet may raise a footnote mark or hide a sort key by its class rather than
+    inline: a browser shows 140¹ or 140, and the text runs together as 1401 or 9140."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    page = page.replace("<head>", f"<head><style>{style}</style>", 1).replace("<td>140</td>", cell)
+    assert f"<style>{style}</style>" in page
+    result = read_as(tmp_path, form, units, page.encode("utf-8"))
+    assert rules(result) == {("error", rule, OUTCOMES, _outcomes_cell(form, plans))}
+
+
+def test_a_pages_style_for_a_descendant_or_a_state_is_not_taken_for_every_element_of_its_class(tmp_path, form,
+                                                                                                units):
+    """`.note .fn` raises only inside a .note, `a.fn:hover` only under the pointer: a plain 140 in
+    a cell of class fn reads as 140."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    style = ".note .fn {vertical-align:super} span.fn:hover {display:none}"
+    page = page.replace("<head>", f"<head><style>{style}</style>", 1).replace("<td>140</td>",
+                                                                               '<td><span class="fn">140</span></td>')
+    result = read_as(tmp_path, form, units, page.encode("utf-8"))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_a_pages_footer_written_before_its_body_is_read_last_as_drawn(tmp_path, form, units):
     """<thead>, <tfoot>, <tbody>: HTML 4's order, which a browser draws with the footer last. Read
     as written, the 合计 and 填表人 rows came before the townships and the county was rejected."""
