@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from ..spec.dates import as_written_day
 from ..spec.form import Form, SheetSpec
 from ..spec.labels import cn_quotes
 from ..spec.numbers import NotACount, parse_count
@@ -120,7 +121,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
         if layout.show_code:
             ws.cell(r, code_col, f"行政区划代码：{unit.code}")
         if filed_on or layout.date_text:
-            text = layout.date_text or f"{filed_on.year}年{filed_on.month}月{filed_on.day}日"
+            text = layout.date_text or as_written_day(filed_on)
             ws.cell(r, max(3, width // 2 + 1), f"填报日期：{text}")
         ws.cell(r, width, spec.unit_line)
         r += 1

@@ -32,6 +32,17 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
     by_county: dict[str, list[Finding]] = {}
     for f in findings:
         by_county.setdefault(f.county_code if f.county_code in names else "", []).append(f)
+    # A return sent under another unit's name (城关区's, named 七里河区.xlsx): its unit-conflict is
+    # filed under the name's unit, and shown to the unit whose return it is too, which it rejects.
+    # Counted once, in the totals above.
+    owners: dict[str, list[str]] = {}
+    for u in roster.units:
+        if u.source and u.status in ("included", "rejected"):
+            owners.setdefault(u.source.path, []).append(u.code)
+    for f in findings:
+        for code in owners.get(f.file, ()):
+            if code != f.county_code and f.county_code in names:
+                by_county.setdefault(code, []).append(f)
 
     def group(code: str, title: str, items: list[Finding]) -> dict:
         items = sorted(items, key=lambda f: f.sort_key)

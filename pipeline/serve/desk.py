@@ -25,7 +25,7 @@ from ..run.check import (
     with_findings,
 )
 from ..run.runner import Guard
-from ..spec.dates import Dating, dating
+from ..spec.dates import Dating, as_written_day, dating
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..stages.resolve import county_of, with_warning_counts
@@ -484,13 +484,10 @@ def why_standing(standing: UnitStatus, mine: Checked) -> str:
     own = ret.filed_on if ret is not None and ret.filed_on and ret.filed_on <= today else None
     if theirs and (own is None or theirs > own):
         if own is None:
-            return f"它的填报日期为{_day(theirs)}，而本次报表没有读到有效的填报日期（未填，或晚于今天）"
-        return f"它的填报日期（{_day(theirs)}）比本次报表的（{_day(own)}）更晚"
+            return f"它的填报日期为{as_written_day(theirs)}，而本次报表没有读到有效的填报日期（未填，或晚于今天）"
+        return f"它的填报日期（{as_written_day(theirs)}）比本次报表的（{as_written_day(own)}）更晚"
     if theirs == own:
-        same = f"两份报表的填报日期相同（{_day(own)}）" if own else "两份报表都没有有效的填报日期"
+        same = f"两份报表的填报日期相同（{as_written_day(own)}）" if own else "两份报表都没有有效的填报日期"
         return f"{same}，而它在收件箱中的时间更晚"
     return "按填报日期和收件箱中的时间，它排在前面"
 
-
-def _day(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"

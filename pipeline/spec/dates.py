@@ -28,6 +28,11 @@ EXCEL_1900 = date(1899, 12, 30)  # serial 1 is 1900-01-01, counting Lotus's 1900
 EXCEL_1904 = date(1904, 1, 1)
 
 
+def as_written_day(day: date) -> str:
+    """A date as every official document writes it: 2016年12月5日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def _chinese(match: re.Match) -> str:
     """二〇一六 → 2016 (digit by digit); 十二 → 12, 二十五 → 25, 三十 → 30, 十 → 10."""
     text = match.group()

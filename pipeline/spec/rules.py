@@ -101,7 +101,11 @@ BUILT_IN = _declared(
     Rule("unit-title-differs", WARNING, "表的标题写的是{value}，填报单位却是{unit}：请核对表中数字是否是本单位的，并改正标题。"),
     Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
+    Rule("misnamed-file", WARNING, "这份以本单位命名的文件是{unit}的报表（表内填报单位是{unit}），未作为本单位的报表："
+         "本单位仍以原来报送的报表为准；如要更正本单位的报表，请报送本单位的报表。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),
+    Rule("date-differs", WARNING, "填报日期为{value}，与{detail}不一致：本报表按{detail}排序（同一单位有几份报表时，"
+         "按填报日期决定采用哪一份），请把各表的填报日期改为一致。"),
     Rule("date-stale", WARNING, "填报日期为{value}，比{detail}早半年以上，可能是以前的报表：如是，请报送本期的报表；"
          "如不是，请改正填报日期。"),
     Rule("date-in-future", WARNING, "填报日期为{value}，晚于今天，应是笔误：本文件按未填日期排序，请核对填报日期。"),

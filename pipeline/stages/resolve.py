@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
-from ..spec.dates import Dating
+from ..spec.dates import Dating, as_written_day
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 
@@ -65,7 +65,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     results = [_completed(r, dating) for r in results]
     findings = [*findings, *(
         form.finding("date-in-future", file=r.source.path, county=r.ret.county_code,
-                     value=_day(r.ret.filed_on))
+                     value=as_written_day(r.ret.filed_on))
         for r in results if r.ret is not None and r.ret.filed_on and r.ret.filed_on > today
     ), *(
         form.finding("date-missing", file=r.source.path, county=r.ret.county_code)
@@ -82,11 +82,21 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     per_file: dict[str, list[Finding]] = {}
     claimed: dict[str, list[ReadResult]] = {}
     by_path = {path: r for r in results for path in r.source.paths}
-    for f in findings:
-        per_file.setdefault(f.file, []).append(f)
+    told: list[Finding] = []
+    for i, f in enumerate(findings):
         if _claims_other(f, by_path, units):
-            claimed.setdefault(f.county_code, []).append(by_path[f.file])
-    return Gathered(today, by_county, tuple(unassigned), per_file, claimed, tuple(findings))
+            if f.county_code in by_county:
+                # The name's unit sent its own return: this file is the content unit's (岷县's
+                # return named 漳县（新）.xlsx), and its conflict that unit's to fix. Left under 漳县,
+                # 漳县 showed an error its return does not have, and 岷县 none. 漳县 is told the
+                # file was not taken for its own, in case it meant a correction.
+                named, content = f.county_code, county_of(by_path[f.file], units)
+                f = findings[i] = replace(f, county_code=content)
+                told.append(form.finding("misnamed-file", file=f.file, county=named, unit=units.by_code(content).name))
+            else:
+                claimed.setdefault(f.county_code, []).append(by_path[f.file])
+        per_file.setdefault(f.file, []).append(f)
+    return Gathered(today, by_county, tuple(unassigned), per_file, claimed, (*findings, *told))
 
 
 SAME_TIME = 2.0  # seconds: FAT and zip keep modification times to two seconds
@@ -104,8 +114,8 @@ def _stale(form: Form, results: list[ReadResult], cutoff: date | None, today: da
     if reference is None:
         return []
     before = reference - timedelta(days=STALE_DAYS)
-    than = f"本期截止日期（{_day(cutoff)}）" if cutoff else f"本期其他报表的填报日期（最晚为{_day(reference)}）"
-    return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=_day(r.ret.filed_on),
+    than = f"本期截止日期（{as_written_day(cutoff)}）" if cutoff else f"本期其他报表的填报日期（最晚为{as_written_day(reference)}）"
+    return [form.finding("date-stale", file=r.source.path, county=r.ret.county_code, value=as_written_day(r.ret.filed_on),
                          detail=than)
             for r in dated if r.ret.filed_on < before]
 
@@ -231,12 +241,12 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected:
         elif r.ret.filed_on is None:
             why.append(f"{name}没有填报日期")
         elif r.ret.filed_on > today:
-            why.append(f"{name}的填报日期（{_day(r.ret.filed_on)}）晚于今天")
+            why.append(f"{name}的填报日期（{as_written_day(r.ret.filed_on)}）晚于今天")
     stood = _usable_date(stands, today)
     for r in rest:
         older = _usable_date(r, today)
         if stood and older and older < stood and r.source.mtime > stands.source.mtime:
-            why.append(f"“{r.source.path}”的填报日期（{_day(older)}）较早，修改时间却较晚")
+            why.append(f"“{r.source.path}”的填报日期（{as_written_day(older)}）较早，修改时间却较晚")
         elif (r.ret is not None and older == stood and abs(r.source.mtime - stands.source.mtime) < SAME_TIME
               and not _same_figures(r, stands)):
             # Copies saved together (微信 downloads: 永登县.xlsx, 永登县(1).xlsx), their figures not the
@@ -262,9 +272,6 @@ def _says(r: ReadResult, words: tuple[str, ...]) -> bool:
     name = Path(r.source.member or r.source.path).stem
     return any(w in name for w in words)
 
-
-def _day(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def undecided(unit: Unit, gathered: Gathered, fault: Finding) -> Decision:

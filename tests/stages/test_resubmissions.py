@@ -143,3 +143,44 @@ def test_the_countys_page_says_what_is_unclear(tmp_path, form, units, settings):
     told = [f for f in desk.standing_findings(CODE) if f.rule == "resubmission-unclear"]
     assert [f.file for f in told] == [f"{CODE}_{NAME}_a.xlsx"]
     assert "晚于今天" in told[0].message
+
+
+def test_a_return_sent_under_another_units_name_is_explained_to_both_units(tmp_path, form, units, settings):
+    """城关区's return named 七里河区.xlsx: the title's unit is taken and the conflict filed under the
+    name's unit, which is chased for it. 城关区 was listed as rejected with no word of why on its
+    own part of validation.html: the finding is shown under both, and counted once."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_return(inbox, form, units.by_code(CODE), clean_rows(), name="七里河区.xlsx")
+    run = build_run(inbox, settings)
+    [conflict] = [f for f in run.findings if f.rule == "unit-conflict"]
+    assert (conflict.county_code, conflict.file) == ("620103", "七里河区.xlsx")
+    assert next(u for u in run.roster.units if u.code == CODE).status == "rejected"
+    page = run.files["validation.html"].decode("utf-8")
+    sections = {s.split("：")[0]: s for s in page.split("<h2>")[1:]}
+    for name in (NAME, "七里河区"):
+        assert sections[name].startswith(f"{name}：错误 1 条") and conflict.message in sections[name]
+    assert "错误 1 条" in page.split("<h1>")[1].split("</p>")[0]  # one problem, counted once
+
+
+def test_a_return_named_for_a_unit_that_sent_its_own_is_the_content_units_and_the_named_unit_told(
+        tmp_path, form, units, settings):
+    """岷县's return, named 漳县（新）.xlsx, beside 漳县's own: 漳县 (included) was shown an error its
+    return does not have, and 岷县, rejected for it, none. The conflict is 岷县's; 漳县 is told
+    the file was not taken as its correction."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_return(inbox, form, units.by_code("621125"), clean_rows(), name="621125_漳县.xlsx")
+    write_return(inbox, form, units.by_code("621126"), clean_rows(), name="漳县（新）.xlsx")
+    run = build_run(inbox, settings)
+    status = {u.code: (u.status, u.source.path if u.source else "", u.errors) for u in run.roster.units}
+    assert status["621125"] == ("included", "621125_漳县.xlsx", 0)
+    assert status["621126"] == ("rejected", "漳县（新）.xlsx", 1)
+    about = sorted((f.rule, f.severity.value, f.county_code, f.file) for f in run.findings
+                   if f.file == "漳县（新）.xlsx")
+    assert about == [("misnamed-file", "warning", "621125", "漳县（新）.xlsx"),
+                     ("unit-conflict", "error", "621126", "漳县（新）.xlsx")]
+    page = run.files["validation.html"].decode("utf-8")
+    sections = {s.split("：")[0]: s for s in page.split("<h2>")[1:]}
+    assert sections["岷县"].startswith("岷县：错误 1 条") and sections["漳县"].startswith("漳县：错误 0 条，需核实 1 条")
+    assert "这份以本单位命名的文件是岷县的报表" in sections["漳县"]

@@ -8,9 +8,9 @@ import re
 from datetime import date
 from functools import lru_cache
 
-from ...spec.dates import parse_filed
+from ...spec.dates import as_written_day, parse_filed
 from ...spec.units import township_office
-from .grid import Grid
+from .grid import Grid, cell_ref
 from .layout import row_text
 
 UNIT_LINE = re.compile(r"填报单位[^::]{0,8}[::]\s*(.*?)(?=\s{2,}|行政区划代码|填报日期|单位[::]|$)")
@@ -81,7 +81,7 @@ class Identifying:
                 self.identity["code"].append((grid.name, m.group(1)))
             m = "填报日期" in text and DATE_LINE.search(text)
             if m:
-                self.identity["date"].append((grid.name, m.group(1)))
+                self.identity["date"].append((grid.name, m.group(1), _date_cell(grid, r)))
             elif len(text) <= TITLE_LENGTH:
                 self.identity["title"].append((grid.name, text))
 
@@ -198,17 +198,34 @@ class Identifying:
         return u.name if u else code
 
     def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
-        """The 填报日期, and (month, day) when it was written without its year."""
+        """The 填报日期 (the first table's that has one), and (month, day) when it was written
+        without its year. Tables dated differently are said: the date ranks a county's files."""
         year_less = None
-        for _, text in self.identity["date"]:
+        dated: list[tuple[date, str, str]] = []  # (date, sheet, cell)
+        for sheet, text, cell in self.identity["date"]:
             parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
             if parts and parts[0] is not None:
-                return date(*parts), None
-            if parts and year_less is None:
+                dated.append((date(*parts), sheet, cell))
+            elif parts and year_less is None:
                 year_less = parts[1:]
+        if dated:
+            first, sheet, _ = dated[0]
+            other = next((d for d in dated if d[0] != first), None)
+            if other is not None:
+                self.finding("date-differs", sheet=other[1], cell=other[2], value=as_written_day(other[0]),
+                              detail=f"{sheet}的{as_written_day(first)}")
+            return first, None
         if year_less is None:
             self.finding("date-missing")
         return None, year_less
+
+
+def _date_cell(grid: Grid, r: int) -> str:
+    """The cell of row `r` that holds the 填报日期 label (the date may be in it or beside it)."""
+    row = grid.rows[r]
+    c = next((c for c, v in enumerate(row) if v.__class__ is str and "填报日期" in v), 0)
+    return cell_ref(r, c)
+
 
 
 def unit_of_folder(path: str, units) -> str:

@@ -164,6 +164,30 @@ def test_dates(text, expected):
     assert (d and (d.year, d.month, d.day)) == expected
 
 
+def test_tables_dated_differently_are_said_at_the_other_date_and_the_first_is_taken(tmp_path, form, units):
+    """The 填报日期 ranks a unit's files (the latest wins): tables dated 12月5日 and 12月6日 took
+    the first with no word, and the office could not tell why one file won over another."""
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    ws = wb["表三帮扶成效"]
+    [cell] = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and "填报日期" in c.value]
+    first = next(c.value for row in wb["表一走访情况"].iter_rows() for c in row
+                 if isinstance(c.value, str) and "填报日期" in c.value)
+    cell.value = "填报日期：2016年12月9日"
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.rule, f.severity, f.sheet, f.cell) for f in result.findings] == [
+        ("date-differs", "warning", "表三帮扶成效", cell.coordinate)]
+    day = first.split("：")[1]
+    assert f"填报日期为2016年12月9日，与表一走访情况的{day}不一致" in result.findings[0].message
+    assert f"{result.ret.filed_on.year}年{result.ret.filed_on.month}月{result.ret.filed_on.day}日" == day
+
+
+def test_tables_dated_alike_say_nothing_of_it(tmp_path, form, units):
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    assert read_one(tmp_path, form, units).findings == ()
+
+
 HUGE = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (1536 * 1024 * 1024,) * 2)
