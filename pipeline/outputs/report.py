@@ -152,7 +152,8 @@ def build_report(
             parts.append(f"因数据有误退回{len(rejected)}个")
         if missing:
             parts.append(f"未报送{len(missing)}个")
-        status = "，".join(parts) + f"；以下为已汇总的{included}个{noun}的数据，为部分数据。"
+        status = "，".join(parts) + (f"；以下为已汇总的{included}个{noun}的数据，为部分数据。" if included
+                                    else "；尚无可汇总的数据。")
     from ..stages.attention import attention
     from .breakdown import breakdown
     from .charts import chart_data, svg
@@ -304,6 +305,9 @@ def render_narrative(form: Form, totals: Totals, settings: ReportSettings, html:
     if not form.narrative:
         return ()
     p = totals.province
+    if not int(p["units_included"]):
+        # Nothing summed: a narrative of zeros (0个联村单位全面动员) would say every unit reported none.
+        return (f"尚无已汇总的{form.unit_noun}报表，暂无汇总数据；报送情况见下文。",)
     styles = {f.key: f.narrative for f in form.count_fields}
     sheet_of = {f.key: s.key for s in form.sheets for f in s.count_fields}
     rate_sheet = {r.key: sheet_of[r.numerator[0]] for r in form.rates}
@@ -426,17 +430,21 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
     noun = form.unit_noun
     included, rejected, missing = (roster.with_status(s) for s in ("included", "rejected", "missing"))
     lines = []
+    # Where each unit's figures are: the second annex, or the first in a city's report, whose
+    # first annex lists its counties already.
+    annex = 1 if form.region_level == "city" else 2
     if rejected or missing:
         out = "、".join(part for part in (f"因数据有误退回{len(rejected)}个" if rejected else "",
                                           f"未报送{len(missing)}个" if missing else "") if part)
         where = next((f"第{(heads or {}).get('attention', '').split('、')[0]}部分第{item['heading'].split('）')[0]}）项"
                       for item in attention_items if item["title"] == "数据未纳入汇总的单位"), "")
-        lines.append(f"已汇总{len(included)}个{noun}，各{noun}的数据见附件2；{out}，其数据未计入汇总"
+        summed = f"已汇总{len(included)}个{noun}，各{noun}的数据见附件{annex}；" if included else f"尚无已汇总的{noun}；"
+        lines.append(f"{summed}{out}，其数据未计入汇总"
                      + (f"，名单见本报告{where}" if where else "") + "。")
         lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
     else:
-        lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件2。")
-    lines += _came_lines(form, included)
+        lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件{annex}。")
+    lines += _came_lines(form, included, annex)
     if roster.unassigned:
         lines.append(f"另收到{len(roster.unassigned)}个无法识别填报单位的文件，未计入汇总。")
     if comparison is not None or round_note:
@@ -464,7 +472,7 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
     }
 
 
-def _came_lines(form: Form, included) -> list[str]:
+def _came_lines(form: Form, included, annex: int = 2) -> list[str]:
     """How the included units' figures came, where a city's file carried some: through a city's
     workbook (the counties' own tables), or from a city's summary (its figures for the county,
     no township), which the annex marks."""
@@ -481,7 +489,7 @@ def _came_lines(form: Form, included) -> list[str]:
     summed = [f"{city}{n}个" for (via, city), n in by.items() if via == "summary"]
     if summed:
         parts.append(f"{'、'.join(summed)}{noun}的数据来自市（州）汇总表中的合计数，没有乡镇明细，"
-                     f"附件2中其名称后注“{SUMMARY_MARK}”")
+                     f"附件{annex}中其名称后注“{SUMMARY_MARK}”")
     return [f"已汇总的{noun}中，{'；'.join(parts)}。"]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -262,11 +262,12 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
         report = build_report(form, units, totals, roster, findings, said, example=example, charts=charts,
                               comparison=comparison, round_note=round_note, returns=returns)
         docx = word.submit(render_docx, for_word(report))
+        listed = _in_its_city(roster, scope)
         return report, docx, {
             "report.html": render_html(report).encode("utf-8"),
             "findings.csv": findings_csv(findings),
-            "roster.csv": roster_csv(roster, comparison),
-            "validation.html": render_validation(form, roster, findings, comparison, explained,
+            "roster.csv": roster_csv(listed, comparison),
+            "validation.html": render_validation(form, listed, findings, comparison, explained,
                                                  round_name=plan.name if plan else "", remade=remade,
                                                  round_note=round_note, breakdown=report.breakdown).encode("utf-8"),
             "manifest.csv": manifest_csv(list(view.sources), roster, findings),
@@ -302,6 +303,15 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     timings["render"] = time.perf_counter() - t
     return Run(form, view.sources, tuple(results), tuple(findings), roster, totals, report, files, timings,
                comparison, round_note, tuple(guard.incidents))
+
+
+def _in_its_city(roster: Roster, scope: Scope) -> Roster:
+    """The roster as the office's lists show it: in a city's run each county stands for itself
+    in the report (its own group, where the province's shows cities), but roster.csv and the
+    催报名单 name its city, as the province's do."""
+    if scope.level == PROVINCE:
+        return roster
+    return replace(roster, units=tuple(replace(u, city_code=scope.code, city_name=scope.name) for u in roster.units))
 
 
 def _table_end(sheet) -> int:

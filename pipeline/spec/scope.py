@@ -52,8 +52,11 @@ def city(form: Form, units: UnitList, asked: str) -> Scope:
     counties = tuple(u for u in units.units if u.city_code == code)
     # Each county is its own group: the report's middle level, where the province's shows cities.
     narrowed = UnitList(tuple(replace(u, city_code=u.code, city_name=u.name) for u in counties))
+    # A chart of a bar per city (各市（州）问题整改率) draws a bar per county here, and says so.
+    charts = tuple(c | {"title": c["title"].replace(form.city_noun, form.unit_noun)} if "title" in c else c
+                   for c in form.charts)
     scoped = replace(form, region_name=name, region_code=code, city_noun=form.unit_noun,
-                     office_short=f"{short_name(name)}双联办", region_level=CITY)
+                     office_short=f"{short_name(name)}双联办", region_level=CITY, charts=charts)
     return Scope(CITY, code, name, scoped, narrowed)
 
 

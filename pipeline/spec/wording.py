@@ -62,10 +62,11 @@ def coverage(num: int, den: int) -> str:
 
 
 def rectified(num: int, den: int, lead: str = "整改率达") -> str:
-    """已全部整改到位 , or 整改率达86%以上 , or — when nothing was found."""
+    """已全部整改到位 , or 整改率达86%以上 , or, when nothing was found, 未排查出，无需整改 (a
+    sentence of the text: the tables' — is no word)."""
     num, den = int(num), int(den)
     if den == 0:
-        return "—"
+        return "未排查出，无需整改"
     if num >= den:
         return "已全部整改到位"
     return f"{lead}{floor_percent(num, den)}以上"

@@ -180,6 +180,28 @@ def test_a_finding_opens_its_township_row_and_a_rejected_countys_rows_are_marked
     page.context.close()
 
 
+def test_in_a_citys_own_report_a_finding_opens_its_township_row_too(outboxes, browser, tmp_path):
+    """A city's report lists its counties in its one table set (no table of counties apart): the
+    link from its validation.html opened nothing."""
+    _, partial = outboxes
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620102_城关区.xlsx").unlink()
+    shutil.copy(partial.parent / "inbox" / "620103_七里河区.xlsx", inbox / "620103_七里河区.xlsx")
+    out = tmp_path / "out"
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--city", "兰州市"]) == 0
+    page, _, errors = open_page(browser, out / "validation.html", 390)
+    link = page.locator('td[data-label="位置"] a').first
+    assert link.get_attribute("href").startswith("report.html#cell=620103:")
+    link.click()
+    page.wait_for_selector("li.town.hit")
+    hit = page.locator("li.town.hit")
+    assert hit.count() == 1 and "第6行 E列" in hit.inner_text() and "已退回" in hit.inner_text()
+    assert page.locator("div.drill .drill-head").inner_text().startswith("七里河区")
+    assert errors == []
+    page.context.close()
+
+
 def test_past_the_unit_limit_the_breakdown_stops_at_the_counties_and_points_to_the_detail(settings, tmp_path, browser):
     run = build_run(EXAMPLE, dataclasses.replace(settings, breakdown_township_limit=10))
     data = run.report.breakdown

@@ -160,3 +160,33 @@ def test_a_citys_outputs_list_each_county_once(lanzhou_run):
     assert rows[0]["code"] == "620100"
     assert len({r["code"] for r in rows[1:]}) == 8
     assert [a["title"] for a in lanzhou_run.report.annexes] == ["各县（市、区）汇总表"]
+
+
+def test_the_citys_report_speaks_of_its_counties_and_its_own_annex(lanzhou_run, form):
+    """A city's report shows its counties where the province's shows cities: its charts and their
+    sentence say 各县（市、区）, its 数据说明 points to its one annex, and its roster.csv and
+    催报名单 name the city, not each county over again."""
+    html = lanzhou_run.files["report.html"].decode("utf-8")
+    text = "".join(lanzhou_run.report.narrative)
+    assert f"各{form.city_noun}" not in html and f"各{form.city_noun}" not in text
+    assert "各县（市、区）问题整改率" in html
+    notes = "".join(lanzhou_run.report.notes["lines"])
+    assert "见附件1" in notes and "附件2" not in notes
+    roster = list(csv.DictReader(io.StringIO(lanzhou_run.files["roster.csv"].decode("utf-8-sig"))))
+    assert {r["city"] for r in roster} == {"兰州市"}
+
+
+def test_a_city_with_nothing_summed_writes_no_figures_of_zero(tmp_path, settings, form, units):
+    """Both of 金昌市's returns missing: the narrative said 0个联村单位全面动员 and 占…的— , as if
+    the city had reported zeros."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    for code in ("620302", "620321"):
+        next(inbox.glob(f"{code}_*")).unlink()
+    run = build_run(inbox, settings, scope=city(form, units, "金昌市"))
+    assert run.report.status_line.endswith("未报送2个；尚无可汇总的数据。")
+    assert run.report.narrative == ("尚无已汇总的县（市、区）报表，暂无汇总数据；报送情况见下文。",)
+    notes = "".join(run.report.notes["lines"])
+    assert notes.startswith("尚无已汇总的县（市、区）；未报送2个") and "见附件" not in notes
+    text = run.files["report.html"].decode("utf-8")
+    assert "0个联村单位" not in text and "0.0万" not in text

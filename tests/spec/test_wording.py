@@ -25,7 +25,7 @@ def test_rectified_wording():
     assert wording.rectified(20376, 20376) == "已全部整改到位"
     assert wording.rectified(51040, 59341) == "整改率达86%以上"
     assert wording.rectified(109486, 122006, "整改率达到了") == "整改率达到了89%以上"
-    assert wording.rectified(0, 0) == "—"
+    assert wording.rectified(0, 0) == "未排查出，无需整改"
 
 
 def test_coverage_rounds_half_up_and_only_full_is_100():
