@@ -197,9 +197,10 @@ class Identifying:
         u = self.units.by_code(code)
         return u.name if u else code
 
-    def _filed_on(self) -> tuple[date | None, tuple[int, int] | None]:
+    def _filed_on(self, tables_chosen: bool = True) -> tuple[date | None, tuple[int, int] | None]:
         """The 填报日期 (the first table's that has one), and (month, day) when it was written
-        without its year. Tables dated differently are said: the date ranks a county's files."""
+        without its year. Tables dated differently are said: the date ranks a county's files.
+        Not when no table was chosen (two units' tables in one workbook: their dates differ)."""
         year_less = None
         dated: list[tuple[date, str, str]] = []  # (date, sheet, cell)
         for sheet, text, cell in self.identity["date"]:
@@ -211,7 +212,7 @@ class Identifying:
         if dated:
             first, sheet, _ = dated[0]
             other = next((d for d in dated if d[0] != first), None)
-            if other is not None:
+            if other is not None and tables_chosen:
                 self.finding("date-differs", sheet=other[1], cell=other[2], value=as_written_day(other[0]),
                               detail=f"{sheet}的{as_written_day(first)}")
             return first, None

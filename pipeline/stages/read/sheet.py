@@ -116,7 +116,7 @@ class ReturnReader(Identifying):
             data = self._read_table(spec, table, header, own)
             if data is not None:
                 sheets[spec.key] = data
-        filed_on, month_day = self._filed_on()
+        filed_on, month_day = self._filed_on(tables_chosen=bool(located))
         findings = tuple(
             replace(f, county_code=f.county_code or code)
             for f in self.findings
