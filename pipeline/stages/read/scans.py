@@ -339,19 +339,35 @@ def shown_as(number: int, code: str) -> str:
     if number in _PERCENT_IDS:
         return "0%" if number == 9 else "0.00%"
     if code:
-        return code if _SHOWS_OTHER.search(code) or _hides_numbers(code) or _shows_digits_of_its_own(code) else ""
+        return code if (_SHOWS_OTHER.search(code) or _hides_numbers(code) or _shows_digits_of_its_own(code)
+                        or _writes_among_the_digits(code)) else ""
     if number in _SCIENTIFIC_IDS:
         return _SCIENTIFIC_IDS[number]
     return CJK_DATE if number in _CJK_DATE_IDS else ""
 
 
-_DIGIT_LITERAL = re.compile(r'"[^"]*\d[^"]*"|\\\d')
-
-
 def _shows_digits_of_its_own(code: str) -> bool:
     """A format that writes digits of its own beside the count's: 0"0" shows 1078 as 10780, and
     "1"0 as 11078. Only the sections a count of 1 or more is shown by count ([$-804] is a locale)."""
-    return any(_DIGIT_LITERAL.search(section) for section in _positive_sections(_sections(code)))
+    return any(any(t[:1] in ('"', "\\") and any(ch.isdigit() for ch in t) for t in _FORMAT_TOKEN.findall(section))
+               for section in _positive_sections(_sections(code)))
+
+
+_FORMAT_TOKEN = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|.', re.S)
+_SHOWN_AS_TYPED = frozenset("-+():$")  # what Excel shows as it is, unquoted, between digits
+
+
+def _writes_among_the_digits(code: str) -> bool:
+    """A format that writes a mark between the count's digits: 0\\.0 and 0"."0 show 1223 as
+    122.3, 0-0 as 122-3, a number the clerk never wrote. A space (1 223) reads as the count."""
+    for section in _positive_sections(_sections(code)):
+        tokens = _FORMAT_TOKEN.findall(section)
+        digits = [i for i, t in enumerate(tokens) if t in ("0", "#", "?")]
+        for t in tokens[digits[0] + 1:digits[-1]] if len(digits) > 1 else ():
+            text = t[1:-1] if t[:1] == '"' else t[1:] if t[:1] == "\\" else t if t in _SHOWN_AS_TYPED else ""
+            if text.strip():
+                return True
+    return False
 
 
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \x, [Red] and [>100]: no digit shown by them

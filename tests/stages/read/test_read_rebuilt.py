@@ -683,7 +683,8 @@ def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
                                                   (5, ";-0;0"),  # a positive count shown as nothing
                                                   (5, '"";-0;0'), (5, '"-";-0;0'),  # or as nothing, or a dash
                                                   (1023, "0.00E+00"),  # 1.02E+03
-                                                  (1078, '0"0"'), (1078, "0\\0"), (1078, '"1"0')])  # 10780, 11078
+                                                  (1078, '0"0"'), (1078, "0\\0"), (1078, '"1"0'),  # 10780, 11078
+                                                  (1223, "0\\.0"), (1223, '0"."0'), (1223, "0-0")])  # 122.3, 122-3
 def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held,
                                                                              number_format):
     """100% typed into a count is held as 1; a 3 formatted 0.0"万" shows 3.0万: the engine reads
@@ -698,6 +699,22 @@ def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_
     result = read_one(tmp_path, form, units)
     assert rules(result) == {("error", "count-shown-otherwise", OUTCOMES, cell.coordinate)}
     assert f"设了单元格格式“{number_format}”" in result.findings[0].message
+
+
+@pytest.mark.parametrize("number_format", ['"第"0"名"', '0"户"', "0 000", "#,##0", '[$-804]0', "0.0"])
+def test_a_format_that_shows_the_count_with_words_or_spaces_around_it_reads_as_the_count(tmp_path, form, units,
+                                                                                         number_format):
+    """第1223名, 1223户, 1 223, 1,223: the count as the clerk typed it, with words or spaces around
+    its digits (a quoted 0 between two words is no digit of the format's own)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    key = form.sheet("outcomes").count_fields[0].key
+    ws.cell(plan.first_data, plan.columns[key]).number_format = number_format
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
 def test_a_count_with_no_style_of_its_own_shows_as_the_normal_style_does(tmp_path, form, units):
