@@ -37,7 +37,7 @@ from ..stages.resolve import (
 from ..stages.tabulate import Tables, tabulate
 from ..store.archives import ARCHIVE_DAMAGED
 from ..store.cache import ReadCache
-from ..store.inbox import InboxView
+from ..store.inbox import NOT_READ_HERE, InboxView
 from ..store.kinds import READABLE, classify
 from .processes import Helper
 from .reading import Reading, read_all
@@ -59,6 +59,11 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
             out.append(form.finding("skipped", file=s.path, county=county))
         elif s.kind == "broken" and s.problem == ARCHIVE_DAMAGED:
             out.append(form.finding("archive-damaged", file=s.path, county=county))
+        elif s.kind == "broken" and s.problem.startswith(NOT_READ_HERE):
+            # The file is there and this machine may not read it: the office's to mend, not
+            # the county's to export again.
+            out.append(form.finding("not-read-here", file=s.path, county=county,
+                                    detail=s.problem.removeprefix(NOT_READ_HERE)))
         elif s.kind == "broken":
             out.append(form.finding("unreadable", file=s.path, county=county, detail=s.problem or "不是有效的Excel文件"))
         elif s.kind == "archive":

@@ -211,11 +211,14 @@ def _listed(rel: str, stat: os.stat_result, digest: str, kind: str, path: str) -
     return Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=path, problem=problem)
 
 
+NOT_READ_HERE = "无法读取："  # this machine could not read the file (its permissions, the disk): the office's to mend
+
+
 def _unreadable(rel: str, entry, name: str, why: str) -> Source:
     """A file that cannot be read: a return that cannot be opened when its name says workbook
     (or names nothing else), so that its county hears of it; otherwise a file skipped."""
     kind = "broken" if classify(name, b"") in ("broken", "skip") and _workbook_named(name) else "special"
-    return Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=f"无法读取：{why}")
+    return Source(rel, 0, "", entry.mtime, kind, abspath=entry.path, problem=f"{NOT_READ_HERE}{why}")
 
 
 def _workbook_named(name: str) -> bool:
@@ -318,6 +321,7 @@ def _entries(inbox: Path) -> list[_Entry]:
     found: list[_Entry] = []
     folders: list[tuple[str, tuple[str, ...]]] = [(root, ())]
     shown: set[str] = set()
+    entered = {os.path.realpath(root)}  # a folder linked twice, or a link up the tree, is entered once
     while folders:
         folder, parts = folders.pop()
         try:
@@ -341,11 +345,22 @@ def _entries(inbox: Path) -> list[_Entry]:
                 found.append(_Entry(here, item.path, "special", detail=f"无法读取：{reason(e, '读取')}"))
                 continue
             if stat_module.S_ISDIR(st.st_mode):
+                entered.add(os.path.realpath(item.path))
                 folders.append((item.path, here))
             elif stat_module.S_ISREG(st.st_mode):
                 found.append(_Entry(here, item.path, "file", st.st_mtime, stat=st))
             elif stat_module.S_ISLNK(st.st_mode):
-                found.append(_linked(here, item.path, st.st_mtime))
+                linked = _linked(here, item.path, st.st_mtime)
+                if linked.what == "folder-link":
+                    # A shortcut to a folder (补报 → the county's folder elsewhere): its returns are
+                    # read as if it stood here; left unread, a correction in it was not used.
+                    real = os.path.realpath(item.path)
+                    if real not in entered and not _within(root, real):
+                        entered.add(real)
+                        folders.append((item.path, here))
+                        continue
+                    linked = _Entry(here, item.path, "special", st.st_mtime, "链接到收件箱中已读取的文件夹，未重复读取")
+                found.append(linked)
             else:
                 found.append(_Entry(here, item.path, "special", st.st_mtime, _special_kind(st.st_mode)))
     return sorted(found, key=lambda e: [os.path.normcase(part) for part in e.parts])
@@ -364,8 +379,14 @@ def _linked(parts: tuple[str, ...], path: str, mtime: float) -> _Entry:
     if stat_module.S_ISREG(st.st_mode):
         return _Entry(parts, path, "file", st.st_mtime)
     if stat_module.S_ISDIR(st.st_mode):
-        return _Entry(parts, path, "special", mtime, "链接到一个文件夹（未进入）")
+        return _Entry(parts, path, "folder-link", mtime)
     return _Entry(parts, path, "special", mtime, _special_kind(st.st_mode))
+
+
+def _within(root: str, real: str) -> bool:
+    """`real` is the inbox or a folder inside it: reached by its own path already."""
+    inbox = os.path.realpath(root)
+    return real == inbox or real.startswith(inbox.rstrip(os.sep) + os.sep)
 
 
 def _special_kind(mode: int) -> str:

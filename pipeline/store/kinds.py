@@ -14,6 +14,9 @@ _ARCHIVE_MAGIC = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")
 # format uses (.docx is a zip like .xlsx, .doc an OLE file like .xls).
 DOCUMENT_SUFFIXES = {".docx", ".doc", ".docm", ".dotx", ".wps", ".wpt", ".pdf", ".ofd", ".rtf", ".txt", ".md",
                      ".pptx", ".ppt", ".dps", ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
+# What Excel, WPS and the system leave beside a workbook while saving it (9F3A21B0.tmp holds a
+# whole workbook, perhaps an earlier state of it, and was read as a later return): never sent.
+LEFT_BEHIND_SUFFIXES = {".tmp", ".bak", ".wbk", ".~tmp", ".crdownload", ".part", ".download"}
 # What an empty inbox may still hold: files the system or Excel leave behind, never a return.
 PLACEHOLDERS = {".gitkeep", ".ds_store", "thumbs.db", "desktop.ini"}
 # Names under which other systems and offices send a return as text: an HTML page or Excel 2003
@@ -29,7 +32,7 @@ def classify(name: str, head: bytes) -> str:
     lower = name.lower()
     if name.startswith("~$") or name == ".DS_Store" or name.startswith("._") or lower in PLACEHOLDERS:
         return "skip"
-    if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES:
+    if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES | LEFT_BEHIND_SUFFIXES:
         return "skip"
     if head.startswith(b"PK\x03\x04"):
         return "zip" if lower.endswith(".zip") else "xlsx"

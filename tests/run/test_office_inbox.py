@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
+from pipeline.outputs.formbook import Layout
 from pipeline.run.report import build_run
 from pipeline.stages.read import sheet as sheet_module
 from pipeline.stages.read import sources as read_module
@@ -93,6 +94,22 @@ def test_a_cover_letter_beside_the_countys_return_is_its_note(tmp_path, settings
     run = build_run(inbox, settings)
     [f] = [f for f in run.findings if f.file == "城关区说明.pdf"]
     assert (f.severity.value, f.rule, f.county_code) == ("info", "skipped", CODE)
+    assert status_of(run, CODE) == "included"
+
+
+@pytest.mark.parametrize("name", ["9F3A21B0.tmp", "城关区.xlsx.tmp", "城关区.xlsx.crdownload"])
+def test_what_excel_or_a_browser_leaves_while_saving_is_never_a_return(tmp_path, settings, form, units, name):
+    """Excel saves through a temporary file (9F3A21B0.tmp) holding a whole workbook, perhaps an
+    earlier state of it: read, dated later, it replaced the county's return with no word."""
+    inbox = inbox_with(tmp_path, form, units, {})
+    write_return(inbox, form, units.by_code(CODE))
+    rows = clean_rows()
+    rows[0]["villages_visited"] -= 1
+    later = write_return(tmp_path, form, units.by_code(CODE), rows, layout=Layout(date_text="2016年12月9日"))
+    (inbox / name).write_bytes(later.read_bytes())
+    run = build_run(inbox, settings)
+    assert next(u.source.path for u in run.roster.units if u.code == CODE) == f"{CODE}_城关区.xlsx"
+    assert [f.rule for f in run.findings if f.file == name] == ["skipped"]
     assert status_of(run, CODE) == "included"
 
 

@@ -64,9 +64,10 @@ def test_one_return_the_account_cannot_read_is_that_files_finding(tmp_path):
     (inbox / "620103_七里河区.xlsx").chmod(0)
     done = _report(inbox, tmp_path / "out", unprivileged=True)
     assert done.returncode == 0, done.stderr
-    assert ("error", "620103_七里河区.xlsx", "620103", "unreadable") in _findings(tmp_path / "out")
-    message = next(r["message"] for r in _rows(tmp_path / "out" / "findings.csv") if r["rule"] == "unreadable")
-    assert "没有读取权限" in message
+    assert ("error", "620103_七里河区.xlsx", "620103", "not-read-here") in _findings(tmp_path / "out")
+    message = next(r["message"] for r in _rows(tmp_path / "out" / "findings.csv") if r["rule"] == "not-read-here")
+    # The office's machine, not the county's file: never "export it again as .xlsx".
+    assert "没有读取权限" in message and "不是报表本身的问题" in message and "重新导出" not in message
     status = _status(tmp_path / "out")
     assert status["620103"] == "已退回" and status["620102"] == status["620104"] == "已报送"
 
@@ -135,7 +136,11 @@ def test_links_pipes_and_sockets_are_listed_and_never_opened(tmp_path):
     inbox = _inbox(tmp_path, codes=("620102",))
     (inbox / "循环.xlsx").symlink_to(inbox / "循环.xlsx")
     (inbox / "620104_西固区.xlsx").symlink_to(tmp_path / "nowhere.xlsx")  # dangling, named as a return
-    (inbox / "别处").symlink_to(EXAMPLE, target_is_directory=True)  # a linked folder: not entered
+    elsewhere = tmp_path / "补报"
+    elsewhere.mkdir()
+    shutil.copy(EXAMPLE / "620111_红古区.xlsx", elsewhere / "620111_红古区.xlsx")
+    (inbox / "别处").symlink_to(elsewhere, target_is_directory=True)  # a linked folder: entered, as if here
+    (inbox / "上级").symlink_to(inbox, target_is_directory=True)  # a link up the tree: not read twice
     (inbox / "620105_安宁区.xlsx").symlink_to(EXAMPLE / "620105_安宁区.xlsx")  # a link to a return: read
     os.mkfifo(inbox / "620103_七里河区.xlsx")  # a pipe: opening it would wait for ever
     listener = socket.socket(socket.AF_UNIX)
@@ -149,11 +154,13 @@ def test_links_pipes_and_sockets_are_listed_and_never_opened(tmp_path):
     assert ("循环.xlsx", "unreadable") in found  # a return that cannot be opened: its county would hear
     assert ("620104_西固区.xlsx", "unreadable") in found
     assert ("620103_七里河区.xlsx", "unreadable") in found
-    assert ("别处", "not-a-file") in found and ("服务.sock", "not-a-file") in found
+    assert ("上级", "not-a-file") in found and ("服务.sock", "not-a-file") in found
     manifest = {r["file"]: r["status"] for r in _rows(tmp_path / "out" / "manifest.csv")}
-    assert {"循环.xlsx", "620104_西固区.xlsx", "别处", "620103_七里河区.xlsx", "服务.sock"} <= set(manifest)
+    assert {"循环.xlsx", "620104_西固区.xlsx", "上级", "620103_七里河区.xlsx", "服务.sock",
+            "别处/620111_红古区.xlsx"} <= set(manifest)
     status = _status(tmp_path / "out")
     assert status["620105"] == "已报送" and status["620104"] == "已退回" and status["620103"] == "已退回"
+    assert status["620111"] == "已报送"  # a correction in a linked folder was left unread, with only a note
 
 
 def test_a_disk_error_on_one_file_is_that_files_finding(tmp_path, settings, monkeypatch):
@@ -172,7 +179,7 @@ def test_a_disk_error_on_one_file_is_that_files_finding(tmp_path, settings, monk
     monkeypatch.setattr(inbox_module, "_open_regular", failing)
     run = build_run(inbox, settings)
     [f] = [f for f in run.findings if f.file == "620103_七里河区.xlsx"]
-    assert (f.rule, f.county_code, f.severity.value) == ("unreadable", "620103", "error") and "磁盘读写出错" in f.message
+    assert (f.rule, f.county_code, f.severity.value) == ("not-read-here", "620103", "error") and "磁盘读写出错" in f.message
     assert {u.code: u.status for u in run.roster.units if u.code in ("620102", "620104")} == {
         "620102": "included", "620104": "included"}
 
