@@ -92,6 +92,8 @@ BUILT_IN = _declared(
     # Totals and computed columns
     Rule("total-row-mismatch", ERROR, "{place}合计行的{field_label}为{value}，各乡镇之和为{expected}：请核对。"),
     Rule("total-recomputed", INFO, "{place}合计行的公式没有可用的计算结果，已按各乡镇数据重新计算。"),
+    Rule("total-hidden-rows", WARNING, "{place}合计行用SUBTOTAL公式，没有计入隐藏的行；隐藏行中的乡镇已计入汇总：如这些乡镇不应计入，"
+         "请删除这些行，否则请取消隐藏后核对合计数。"),
     Rule("total-filtered", INFO, "{place}合计行用SUBTOTAL公式只合计了筛选后显示的行，已按全部乡镇数据重新计算。"),
     Rule("subtotal-mismatch", WARNING, "{place}小计行的{field_label}为{value}，其上各乡镇之和为{expected}：请核对。小计不计入汇总。"),
     Rule("computed-mismatch", ERROR, "{place}的{field_label}为{value}，按定义应为{expected}：请核对。"),

@@ -43,6 +43,10 @@ class Grid:
     formula_blank: set[tuple[int, int]] = field(default_factory=set)  # formulas whose result is ""
     subtotal_rows: set[int] = field(default_factory=set)  # rows holding =SUBTOTAL(…): filtered sums
     hidden_rows: bool = False  # some row is hidden (a filter, or by hand)
+    # A SUBTOTAL 合计 leaves out the rows a filter hides (the sheet has one; assumed where the
+    # format does not say), or also those hidden by hand (SUBTOTAL(109,…)).
+    filtered: bool = True
+    subtotal_leaves_out_hidden: bool = False
     cell_errors: dict[tuple[int, int], str] = field(default_factory=dict)  # cells showing #DIV/0! and the like
     hidden_cols: frozenset[int] = frozenset()  # columns hidden in the sheet's own record (0-based)
     shown_otherwise: dict[tuple[int, int], str] = field(default_factory=dict)  # cells a format shows as another number (0%)

@@ -136,7 +136,8 @@ _FORMULA_NO_VALUE = re.compile(
     rb'<c\b([^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?)>\s*<f\b[^>]*?(?:/>|>[^<]*</f>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>'
 )
 _STRING_TYPE = re.compile(rb'\bt="(?:str|inlineStr)"')
-_SUBTOTAL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*>\s*(?:_xlfn\.)?SUBTOTAL\(', re.I)
+_SUBTOTAL = re.compile(rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?>\s*<f\b[^>]*>\s*(?:_xlfn\.)?SUBTOTAL\(\s*(\d*)',
+                       re.I)
 _HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\bhidden="(?:1|true)"')
 
 
@@ -160,6 +161,10 @@ class Formulas:
     blank: frozenset = frozenset()  # the empty string as result: a zero-hiding formula
     subtotal: frozenset = frozenset()  # SUBTOTAL(…), which leaves out rows a filter hides
     hidden_rows: bool = False
+    # Which rows a SUBTOTAL leaves out: a filter's (the sheet has one), or those hidden by hand
+    # too (SUBTOTAL(109,…)); SUBTOTAL(9,…) under rows hidden by hand sums them all.
+    filtered: bool = True
+    leaves_out_hidden: bool = False
     errors: tuple = ()  # ((row, column), "#DIV/0!"): cells showing an error value
     hidden_cols: frozenset = frozenset()  # columns the sheet hides (an old column beside its correction)
     shown_otherwise: tuple = ()  # ((row, column), "0%"): cells whose number format shows another number
@@ -189,13 +194,16 @@ def _scan_formulas(xml: bytes) -> Formulas:
         cell = (int(m.group(3)) - 1, _col_index(m.group(2)))
         (blank if _STRING_TYPE.search(m.group(1)) else uncached).add(cell)
     subtotal: set = set()
-    hidden = False
+    hidden = leaves_out = False
     if b"SUBTOTAL(" in xml or b"subtotal(" in xml:
-        subtotal = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _SUBTOTAL.finditer(xml)}
+        found = [(int(m.group(2)) - 1, _col_index(m.group(1)), m.group(3)) for m in _SUBTOTAL.finditer(xml)]
+        subtotal = {(r, c) for r, c, _ in found}
+        leaves_out = any(n and int(n) >= 100 for _, _, n in found)
         hidden = _HIDDEN_ROW.search(xml) is not None
     if not (uncached or blank or subtotal):
         return CARRIED_FORMULAS
-    return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden, any_formula=True)
+    return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden, any_formula=True,
+                    filtered=b"<autoFilter" in xml, leaves_out_hidden=leaves_out)
 
 
 # A formula cell and the result it carries (none for `<v/>` or no <v> at all; openpyxl writes `<v></v>`).

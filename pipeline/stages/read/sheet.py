@@ -560,9 +560,16 @@ class ReturnReader(Identifying):
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(table.key_col)
         if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
-            # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.
-            self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
-            total_row, total_values = 0, {}
+            if grid.filtered:
+                # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.
+                self.finding("total-filtered", sheet=grid.name, cell=f"{township_column}{total_row}")
+                total_row, total_values = 0, {}
+            elif grid.subtotal_leaves_out_hidden:
+                # Rows hidden by hand, and a 合计 (SUBTOTAL(109,…)) that leaves them out: the clerk's
+                # table shows a total without those townships, which are added all the same.
+                self.finding("total-hidden-rows", sheet=grid.name, cell=f"{township_column}{total_row}")
+                total_row, total_values = 0, {}
+            # else SUBTOTAL(9,…) under rows hidden by hand sums them all: checked as any 合计
         counts = [value_columns[j] for j, u in enumerate(unit_of) if u is not None]
         count_keys = [k for k, u in zip(keys, unit_of) if u is not None]  # each of `counts`' field
         as_total = sums_of_the_others(counts)

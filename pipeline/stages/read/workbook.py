@@ -419,6 +419,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.formula_blank = set(formulas.blank)
         grid.subtotal_rows = {r for r, _ in formulas.subtotal}
         grid.hidden_rows = formulas.hidden_rows
+        grid.filtered, grid.subtotal_leaves_out_hidden = formulas.filtered, formulas.leaves_out_hidden
         grid.cell_errors = dict(formulas.errors)
         grid.hidden_cols = formulas.hidden_cols
         grid.shown_otherwise = dict(formulas.shown_otherwise)
