@@ -126,7 +126,15 @@ def _open_xlsx(data: bytes) -> Book:
     _inflates_as_declared(data, [i for i in infos if i not in worksheets])  # the sheets are, as they are scanned
     names = {i.filename for i in infos}
     if "xl/workbook.xml" not in names and _is_ods(data, names):
-        return _open_calamine(data, xml_parts=None, by_sheet=scan_ods(zf))
+        formulas = scan_ods(zf)
+        try:
+            return _open_calamine(data, xml_parts=None, by_sheet=formulas)
+        except Unreadable as e:
+            if e.rule != "unreadable":
+                raise
+            # Gnumeric writes its .ods indented, a line per cell, which the engine refuses
+            # ("Cannot detect file format") and LibreOffice opens: read without the indent.
+            return _open_calamine(_without_indent(zf, "content.xml"), xml_parts=None, by_sheet=formulas)
     if "xl/workbook.xml" not in names and "xl/workbook.bin" in names:
         raise Unreadable("unreadable", XLSB)  # its cells are records, which none of the checks read
     if "xl/workbook.xml" not in names:
@@ -313,6 +321,20 @@ def _deflated(data: bytes, info: zipfile.ZipInfo, limit: int) -> bytes:
     name_len, extra_len = struct.unpack_from("<HH", data, start + 26)
     start += 30 + name_len + extra_len
     return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data[start:start + info.compress_size], limit)
+
+
+_INDENT = re.compile(rb">[ \t\r\n]+<")
+
+
+def _without_indent(zf: zipfile.ZipFile, part: str) -> bytes:
+    """The package again with `part`'s indentation between tags taken out: whitespace there is
+    layout, never a cell's text (an .ods writes a cell's spaces as <text:s/>)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in zf.infolist():
+            body = zf.read(info.filename)
+            copy.writestr(info, _INDENT.sub(b"><", body) if info.filename == part else body)
+    return out.getvalue()
 
 
 def _is_ods(data: bytes, names) -> bool:

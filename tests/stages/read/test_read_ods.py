@@ -86,6 +86,35 @@ def test_the_example_round_tripped_through_ods_reads_the_same(as_ods, form, unit
         assert _as_read(r) == _as_read(by_name[r.source.path.removesuffix(".ods")]), r.source.path
 
 
+def test_an_ods_written_indented_as_gnumeric_writes_it_reads_the_same(as_ods, tmp_path, form, units):
+    """Gnumeric's .ods puts each row and cell on a line of its own: the engine refused it
+    ("Cannot detect file format"), and the county was told its file was damaged."""
+    import io
+    import re
+    import zipfile
+
+    import python_calamine as pc
+
+    folder, _ = as_ods
+    path = sorted(folder.iterdir())[0]
+    src = zipfile.ZipFile(path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "content.xml":
+                body = re.sub(rb"(<table:(?:table-row|table-cell|covered-table-cell)\b)", rb"\n          \1", body)
+            dst.writestr(info, body)
+    with pytest.raises(Exception, match="Cannot detect"):  # as the engine meets Gnumeric's file
+        pc.CalamineWorkbook.from_filelike(io.BytesIO(out.getvalue()))
+    (tmp_path / path.name).write_bytes(out.getvalue())
+    indented = read_one(tmp_path, form, units)
+    (tmp_path / path.name).write_bytes(path.read_bytes())
+    plain = read_one(tmp_path, form, units)
+    assert indented.findings == plain.findings == ()
+    assert _as_read(indented) == _as_read(plain)
+
+
 @pytest.mark.parametrize("case", ["zero-hiding", "spare-rows", "notes-汇总-spaced-hidden-chart", "filtered-subtotal",
                                   "blank-template", "error-values", "merged-figure", "percent-typed"])
 def test_a_clerks_habits_read_the_same_from_ods(as_ods, case, tmp_path, form, units):
