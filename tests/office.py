@@ -99,6 +99,18 @@ def habit_returns(form, units) -> dict[str, tuple[bytes, list[dict], set]]:
     out["filtered-subtotal"] = (workbook_bytes(wb), rows, {
         ("info", "total-filtered", f"{s.number}{s.label}", f"A{total_row}") for s in form.sheets})
 
+    # The same township hidden by hand, no filter, under SUBTOTAL(109): the clerk's 合计 leaves it out.
+    wb, plans = built(form, units, rows, layout=Layout(total_label="汇总"))
+    for spec in form.sheets:
+        p = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        ws.row_dimensions[p.first_data + 1].hidden = True
+        for f in spec.count_fields:
+            letter = column(p, f.key)
+            ws[f"{letter}{p.total_row}"] = f"=SUBTOTAL(109,{letter}{p.first_data}:{letter}{p.last_data})"
+    out["hidden-subtotal"] = (workbook_bytes(wb), rows, {
+        ("warning", "total-hidden-rows", f"{s.number}{s.label}", f"A{total_row}") for s in form.sheets})
+
     wb, plans = built(form, units, rows, layout=Layout(total_formulas=True))
     v, o = plans["visits"], plans["outcomes"]
     wb["表一走访情况"][f"{column(v, 'linking_units')}{v.first_data + 1}"] = "=1/0"  # computed to #DIV/0!

@@ -24,6 +24,13 @@ _XLS_EMPTY_RESULT = b"\x03\x00\x00\x00\x00\x00\xff\xff"
 _XLS_RECALC_ID = 0x01C1
 
 
+# SUBTOTAL in a formula's parsed expression: a variable-argument function token (0x22, 0x42 or
+# 0x62), its argument count, and the function's number, 344.
+_XLS_SUBTOTAL = re.compile(rb"[\x22\x42\x62][\x01-\x1e]\x58\x01")
+_XLS_ROW, _XLS_ROW_HIDDEN = 0x0208, 0x20  # a ROW record, and its options' "hidden" bit
+_XLS_FILTER = frozenset({0x009B, 0x009D})  # FILTERMODE, AUTOFILTERINFO: the sheet has a filter
+
+
 # A COLINFO record (0x007D, twelve bytes) whose options have the hidden bit set.
 _XLS_HIDDEN_COLINFO = re.compile(rb"\x7d\x00\x0c\x00.{8}[" + b"".join(re.escape(bytes([b])) for b in range(1, 256, 2))
                                  + rb"]", re.S)
@@ -34,16 +41,14 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
     file's bytes are searched first for anything that could be either; only then are its
     records walked."""
     if (_XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data)
-            and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data):
+            and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data and not _XLS_SUBTOTAL.search(data)):
         return {}
     import olefile
 
     try:
         with olefile.OleFileIO(data) as ole:
             stream = ole.openstream("Workbook" if ole.exists("Workbook") else "Book").read()
-        return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown, uncached=uncached)
-                for name, (cells, hidden, shown, uncached) in _xls_sheet_records(stream).items()
-                if cells or hidden or shown or uncached}
+        return {name: found for name, found in _xls_sheet_records(stream).items() if found}
     except (OSError, ValueError, struct.error, IndexError, UnicodeDecodeError):
         return {}  # damaged: calamine says so when it opens the file
 
@@ -127,10 +132,11 @@ def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
     return odd
 
 
-def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple, frozenset]]:
+def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
     """Per sheet: its cells showing an error value, its hidden columns (COLINFO), its cells
-    whose number format shows another number than they hold, and, in a workbook no program
-    has computed (_XLS_EMPTY_RESULT), its formulas, none of which has a result."""
+    whose number format shows another number than they hold, its SUBTOTAL formulas with its
+    hidden rows and whether a filter hides them, and, in a workbook no program has computed
+    (_XLS_EMPTY_RESULT), its formulas, none of which has a result."""
     sheets = []
     recalculated = False
     pos = 0
@@ -150,10 +156,13 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple
     out = {}
     empty: dict[str, list] = {}  # per sheet, its formulas whose result is the empty string
     computed = False  # some formula has a result of its own
+    subtotals: dict[str, tuple] = {}  # per sheet: (SUBTOTAL cells, rows hidden, filtered, leaves out hidden)
     for offset, name in sheets:
         cells, hidden, depth, pos = [], set(), 0, offset
         shown: list = []
         empty[name] = []
+        subtotal: set = set()
+        rows_hidden = filtered = leaves_out = False
         while pos + 4 <= len(stream):
             kind, size = struct.unpack_from("<HH", stream, pos)
             if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
@@ -168,8 +177,17 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple
             elif kind == 0x0205 and size >= 8 and stream[pos + 11]:
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
                 cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 10], "")))
+            elif kind == _XLS_ROW and size >= 16 and depth == 1:
+                rows_hidden = rows_hidden or bool(stream[pos + 16] & _XLS_ROW_HIDDEN)
+            elif kind in _XLS_FILTER and depth == 1:
+                filtered = True
             elif kind == 0x0006 and size >= 14:
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
+                if size >= 22 and depth == 1:
+                    number = _subtotal_function(stream[pos + 26:pos + 26 + struct.unpack_from("<H", stream, pos + 24)[0]])
+                    if number is not None and r < WINDOW_ROWS:
+                        subtotal.add((r, c))
+                        leaves_out = leaves_out or number >= 100
                 if stream[pos + 10] == 2 and stream[pos + 16:pos + 18] == b"\xff\xff":
                     cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 12], "")))
                 if stream[pos + 10:pos + 18] != _XLS_EMPTY_RESULT:
@@ -180,8 +198,21 @@ def _xls_sheet_records(stream: bytes) -> dict[str, tuple[tuple, frozenset, tuple
                 shown += _xls_styled(stream, pos, kind, size, odd)
             pos += 4 + size
         out[name] = (tuple(cells), frozenset(hidden), tuple(shown))
+        subtotals[name] = (frozenset(subtotal), rows_hidden, filtered, leaves_out)
     never_computed = not recalculated and not computed
-    return {name: (*found, frozenset(empty[name]) if never_computed else frozenset()) for name, found in out.items()}
+    return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown,
+                           uncached=frozenset(empty[name]) if never_computed else frozenset(),
+                           subtotal=subtotals[name][0], hidden_rows=subtotals[name][1], filtered=subtotals[name][2],
+                           leaves_out_hidden=subtotals[name][3])
+            for name, (cells, hidden, shown) in out.items()}
+
+
+def _subtotal_function(rgce: bytes) -> int | None:
+    """The function number of a formula that is SUBTOTAL(n, …) (its parsed expression begins
+    with n as an integer token, 0x1E), else None."""
+    if len(rgce) < 3 or rgce[0] != 0x1E or not _XLS_SUBTOTAL.search(rgce):
+        return None
+    return struct.unpack_from("<H", rgce, 1)[0]
 
 
 def _xls_styled(stream: bytes, pos: int, kind: int, size: int, odd: dict[int, str]) -> list:

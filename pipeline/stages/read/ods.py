@@ -15,6 +15,7 @@ _ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)
 _ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
 _ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
 _ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
+_ODS_SUBTOTAL_FUNCTION = re.compile(rb"SUBTOTAL\(\s*(\d+)", re.I)
 
 
 _ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(?:/>|>(.*?)</table:(?:covered-)?table-cell>)", re.S)
@@ -226,6 +227,7 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
                 out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(hidden_cols=hidden)
             continue
         rows, hidden_rows, r, cells, uncached = set(), False, 0, [], set()
+        leaves_out = False
         for m in _ODS_ROW.finditer(body):
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
@@ -233,6 +235,7 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
             content = m.group(2)
             if sub and content and b"SUBTOTAL(" in content.upper():
                 rows.add((r, 0))
+                leaves_out = leaves_out or any(int(n) >= 100 for n in _ODS_SUBTOTAL_FUNCTION.findall(content))
             if err and content and _ods_has_error(content) and r < WINDOW_ROWS:
                 cells += [((r + k, c), text) for c, text in _ods_error_cells(content)
                           for k in range(min(times, WINDOW_ROWS - r))]
@@ -242,7 +245,9 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
             r += times
         out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(
             subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden,
-            uncached=frozenset(uncached), any_formula=bool(uncached))
+            uncached=frozenset(uncached), any_formula=bool(uncached),
+            # A row a filter hides is marked so (visibility="filter"); one hidden by hand, "collapse".
+            filtered=b'table:visibility="filter"' in body, leaves_out_hidden=leaves_out)
     return out
 
 

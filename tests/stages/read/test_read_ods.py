@@ -116,7 +116,7 @@ def test_an_ods_written_indented_as_gnumeric_writes_it_reads_the_same(as_ods, tm
 
 
 @pytest.mark.parametrize("case", ["zero-hiding", "spare-rows", "notes-汇总-spaced-hidden-chart", "filtered-subtotal",
-                                  "blank-template", "error-values", "merged-figure", "percent-typed"])
+                                  "hidden-subtotal", "blank-template", "error-values", "merged-figure", "percent-typed"])
 def test_a_clerks_habits_read_the_same_from_ods(as_ods, case, tmp_path, form, units):
     _read_as_meant(as_ods, case, tmp_path, form, units)
 
