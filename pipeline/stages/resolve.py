@@ -42,6 +42,8 @@ class Gathered:
     # files whose name names one county and whose content another: the file-name county's news
     claimed: dict[str, list[ReadResult]]
     findings: tuple[Finding, ...]  # every finding so far, the dates in the future said
+    # every file named for another unit than its content's: it never outranks the content unit's own
+    misnamed: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     claimed: dict[str, list[ReadResult]] = {}
     by_path = {path: r for r in results for path in r.source.paths}
     told: list[Finding] = []
+    misnamed: set[str] = set()
     for i, f in enumerate(findings):
         if _claims_other(f, by_path, units):
+            misnamed.add(f.file)
             if f.county_code in by_county:
                 # The name's unit sent its own return: this file is the content unit's (岷县's
                 # return named 漳县（新）.xlsx), and its conflict that unit's to fix. Left under 漳县,
@@ -96,7 +100,7 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
             else:
                 claimed.setdefault(f.county_code, []).append(by_path[f.file])
         per_file.setdefault(f.file, []).append(f)
-    return Gathered(today, by_county, tuple(unassigned), per_file, claimed, (*findings, *told))
+    return Gathered(today, by_county, tuple(unassigned), per_file, claimed, (*findings, *told), frozenset(misnamed))
 
 
 SAME_TIME = 2.0  # seconds: FAT and zip keep modification times to two seconds
@@ -132,7 +136,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
     """The unit's standing file and status: the latest 填报日期, then the file modified last; an
     undated, unreadable or future-dated file ranks oldest; missing when it sent nothing. Where
     the choice is not clear, the county is told which file stands and why."""
-    misnamed = {r.source.path for code, rs in gathered.claimed.items() if code != unit.code for r in rs}
+    misnamed = gathered.misnamed
 
     def rank(r: ReadResult) -> tuple:
         # A blank form sent after the return never stands for it, nor does a copy of the return

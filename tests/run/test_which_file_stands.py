@@ -49,7 +49,8 @@ def test_a_copy_of_the_return_under_another_countys_name_never_stands_for_it(tmp
     assert [(u.code, u.status, u.source.path) for u in run.roster.units if u.code in (CODE, OTHER)] == [
         (CODE, "included", f"{CODE}_{NAME}.xlsx"), (OTHER, "included", f"{OTHER}_{OTHER_NAME}.xlsx")]
     said = {(f.rule, f.file, f.county_code) for f in run.findings}
-    assert ("unit-conflict", f"{OTHER_NAME}(转发).xlsx", OTHER) in said  # 七里河区 hears of the file named for it
+    assert ("misnamed-file", f"{OTHER_NAME}(转发).xlsx", OTHER) in said  # 七里河区 hears of the file named for it
+    assert ("unit-conflict", f"{OTHER_NAME}(转发).xlsx", CODE) in said  # whose return it is: set aside, superseded
     [f] = [f for f in run.findings if f.rule == "superseded"]
     assert "（本文件的文件名是另一单位的）" in f.message
 

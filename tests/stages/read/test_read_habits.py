@@ -327,7 +327,9 @@ def test_file_name_county_with_its_own_return_keeps_its_status(tmp_path, form, u
     status = {u.code: u for u in run.roster.units}
     assert status["621026"].status == "included" and status["621026"].source.path == "宁县报表.xlsx"
     assert status[CODE].status == "rejected"  # its only file is the mislabelled one
-    assert {f.county_code for f in run.findings if f.rule == "unit-conflict"} == {"621026"}
+    # The conflict is the return's, 城关区's; 宁县, which sent its own, is told of the file named for it.
+    assert {f.county_code for f in run.findings if f.rule == "unit-conflict"} == {CODE}
+    assert {f.county_code for f in run.findings if f.rule == "misnamed-file"} == {"621026"}
 
 
 # --- empty and all-zero sheets ------------------------------------------------------------
