@@ -62,6 +62,7 @@ class UnitList:
             if len(named) == 1 and name:
                 by_length.setdefault(len(name), {})[name] = next(iter(named))
         object.__setattr__(self, "_by_length", sorted(by_length.items()))
+        object.__setattr__(self, "_bare", _bare_names(self.units, names))
         object.__setattr__(self, "_found", {})
         object.__setattr__(self, "_matched", {})
         city_names = set()
@@ -167,7 +168,9 @@ class UnitList:
         by_code, by_name = self._code_and_name(stem)
         if by_code and by_name and by_code != by_name:
             return None  # 620103_城关区: the name says one unit, its code another; neither is taken on trust
-        return by_code or by_name
+        # A file or folder named by the unit's name without 区 or 县 (七里河.xlsx, 阿克塞/), and by
+        # nothing else: only the whole name, never inside another (城关镇 is a township).
+        return by_code or by_name or self._bare.get(_clean(stem))  # type: ignore[attr-defined]
 
     def filename_says_two(self, stem: str) -> tuple[str, str] | None:
         """(the unit its code names, the unit its words name) when a file name's code and name
@@ -217,6 +220,20 @@ def township_office(text: str) -> str:
     """The end of a 填报单位 text that is a township's office (云河镇人民政府, 永登县柳泉乡), or ""."""
     m = _TOWNSHIP_OFFICE.search(_clean(text))
     return m.group(0) if m else ""
+
+
+def _bare_names(units: tuple[Unit, ...], names: dict[str, set[str]]) -> dict[str, str]:
+    """Each unit's names without their last 区, 县 or 市 (七里河, 张家川, 阿克塞), where that names
+    one unit only and is no unit's or city's own name (临夏 is 临夏县's and 临夏市's)."""
+    found: dict[str, set[str]] = {}
+    for u in units:
+        for n in u.names:
+            if n and len(n) >= 3 and n[-1] in "区县市":
+                found.setdefault(_clean(n[:-1]), set()).add(u.code)
+    # A city's name without 市 (酒泉) may be the city's file; not where the city is the unit (嘉峪关).
+    taken = {_clean(n) for n in names} | {_clean(u.city_name) for u in units}
+    taken |= {_clean(u.city_name[:-1]) for u in units if u.city_name.endswith("市") and u.city_name != u.name}
+    return {bare: next(iter(codes)) for bare, codes in found.items() if len(codes) == 1 and bare not in taken}
 
 
 def _clean(text: str) -> str:

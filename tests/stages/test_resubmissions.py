@@ -184,3 +184,17 @@ def test_a_return_named_for_a_unit_that_sent_its_own_is_the_content_units_and_th
     sections = {s.split("：")[0]: s for s in page.split("<h2>")[1:]}
     assert sections["岷县"].startswith("岷县：错误 1 条") and sections["漳县"].startswith("漳县：错误 0 条，需核实 1 条")
     assert "这份以本单位命名的文件是岷县的报表" in sections["漳县"]
+
+
+def test_copies_alike_but_for_a_total_row_one_lacks_are_the_same_figures(tmp_path, form, units, settings):
+    """A city's workbook carries its counties' townships without their 合计: beside the county's
+    own return, saved at the same moment, it was said to hold other figures (数字却不同)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, layout in (("a.xlsx", Layout()), ("b.xlsx", Layout(total="none"))):
+        path = write_return(inbox, form, units.by_code(CODE), clean_rows(), name=f"{CODE}_{NAME}_{name}",
+                            layout=layout, filed_on=date(2016, 12, 5))
+        os.utime(path, (T0, T0))
+    run, unit, mine = _run(inbox, settings)
+    assert unit.status == "included" and unit.unclear == ""
+    assert not [f for f in mine if f.rule == "resubmission-unclear"]
