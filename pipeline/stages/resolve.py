@@ -11,6 +11,7 @@ roster and the findings as they now stand. `resolve` is the three in a row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -260,6 +261,9 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected:
               and not _same_figures(r, stands)):
             # The dates did not decide, the times did: the county may have saved its correction first.
             why.append(f"“{r.source.path}”的文件名像是改过的一份，却因修改时间较早没有采用")
+        elif r.ret is not None and older == stood and _named_later(r, stands) and not _same_figures(r, stands):
+            # 红古区v2 beside 红古区v1, 西固区-12月8日 beside 西固区-12月5日: the names say which came later.
+            why.append(f"“{r.source.path}”的文件名像是较新的一份，却因修改时间较早没有采用")
     return "；".join(why) if rest else ""
 
 
@@ -271,6 +275,20 @@ def _same_figures(a: ReadResult, b: ReadResult) -> bool:
         return False
     return all((s.townships, s.values) == (t.townships, t.values) and (s.total == t.total or not s.total or not t.total)
                for s, t in ((a.ret.sheets[k], b.ret.sheets[k]) for k in a.ret.sheets))
+
+
+_VERSION = re.compile(r"(?:(?<![A-Za-z])[vV]|第)\s*(\d{1,3})(?!\d)")  # v2, V3, 第2版, 第3稿
+_NAMED_DAY = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})(?!\d)")  # 12月8日
+
+
+def _named_later(r: ReadResult, stands: ReadResult) -> bool:
+    """`r`'s file name says a later version or day than the standing file's, both saying one."""
+    mine, theirs = (Path(x.source.member or x.source.path).stem for x in (r, stands))
+    for pattern in (_VERSION, _NAMED_DAY):
+        a, b = pattern.search(mine), pattern.search(theirs)
+        if a and b and tuple(map(int, a.groups())) != tuple(map(int, b.groups())):
+            return tuple(map(int, a.groups())) > tuple(map(int, b.groups()))
+    return False
 
 
 def _says(r: ReadResult, words: tuple[str, ...]) -> bool:

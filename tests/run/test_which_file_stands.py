@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 from datetime import date
 
+import pytest
+
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
 from tests.builders import clean_rows, neighbours_rows, to_xls
@@ -101,6 +103,20 @@ def test_a_file_named_as_the_corrected_one_set_aside_is_asked_about(tmp_path, fo
     u = _two(tmp_path, form, units, settings, (f"{NAME}修改后.xlsx", 90, 1_480_900_000), (f"{NAME}原表.xlsx", 100, 1_481_000_000))
     assert u.source.path == f"{NAME}原表.xlsx"  # the rule's choice, by time
     assert f"“{NAME}修改后.xlsx”的文件名像是改过的一份，却因修改时间较早没有采用" in u.unclear
+
+
+@pytest.mark.parametrize("later, earlier", [("v2", "v1"), ("V3", "v2"), ("第2版", "第1版"), ("-12月8日", "-12月5日")])
+def test_a_file_named_as_a_later_version_set_aside_is_asked_about(tmp_path, form, units, settings, later, earlier):
+    """红古区v2.xlsx copied in before 红古区v1.xlsx, the same 填报日期: v1 stood by its time, with no word."""
+    u = _two(tmp_path, form, units, settings, (f"{NAME}{later}.xlsx", 90, 1_480_900_000),
+             (f"{NAME}{earlier}.xlsx", 100, 1_481_000_000))
+    assert u.source.path == f"{NAME}{earlier}.xlsx"  # the rule's choice, by time
+    assert f"“{NAME}{later}.xlsx”的文件名像是较新的一份，却因修改时间较早没有采用" in u.unclear
+    # the later version saved later: no question
+    (tmp_path / "again").mkdir()
+    again = _two(tmp_path / "again", form, units, settings, (f"{NAME}{earlier}.xlsx", 100, 1_480_900_000),
+                 (f"{NAME}{later}.xlsx", 90, 1_481_000_000))
+    assert (again.source.path, again.unclear) == (f"{NAME}{later}.xlsx", "")
 
 
 def test_a_correction_saved_later_is_no_question(tmp_path, form, units, settings):
