@@ -141,6 +141,11 @@ class UnitList:
         code = self.find_in_filename(s)
         return None if code is None or township_office(s) else code
 
+    def names_city(self, text: str, noise: tuple[str, ...] = ()) -> bool:
+        """The 填报单位 text is a city's own (兰州市双联办, 临夏州委双联办): a city's return."""
+        s = self._stripped(text, noise).removesuffix("委")
+        return s in self._city_names  # type: ignore[attr-defined]
+
     def _places(self, text: str) -> bool:
         """The text is one or more known places' names, one after another (临夏州临夏市)."""
         if not text:

@@ -180,6 +180,10 @@ class Identifying:
         if len(titled) == 1:
             return titled.pop()
         written = next((text for _, text in self.identity["name"]), "")
+        if written and self.units.names_city(written, self.form.name_noise):
+            # A city's own table in the county form (a row per county): "write 填报单位：××县" is no help.
+            self.finding("unit-is-city", value=written, noun=self.form.unit_noun, city_noun=self.form.city_noun)
+            return ""
         self.finding("unit-unknown", detail=f"（“{written}”不在{self.form.unit_noun}名单中）" if written else "")
         return ""
 

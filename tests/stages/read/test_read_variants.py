@@ -142,6 +142,22 @@ def test_two_visible_candidates_for_one_sheet_is_an_error(tmp_path, form, units)
     assert [f.rule for f in result.findings] == ["sheet-ambiguous"]
 
 
+def test_a_citys_own_table_in_the_county_form_is_said_to_be_the_citys(tmp_path, form, units):
+    """兰州市.xlsx, 填报单位 兰州市双联办: it was told to write “填报单位：××县”, no help to a city."""
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "填报单位" in cell.value:
+                    cell.value = "填报单位（盖章）：兰州市双联办"
+                elif isinstance(cell.value, str) and ("代码" in cell.value or "城关区" in cell.value):
+                    cell.value = None
+    (tmp_path / "兰州市.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert [(f.rule, f.county_code) for f in result.findings] == [("unit-is-city", "")]
+    assert result.findings[0].message.startswith("填报单位是“兰州市双联办”，这是市（州）一级的报表")
+
+
 def test_file_name_and_content_disagreeing_is_an_error(tmp_path, form, units):
     data = workbook_bytes(build_return(form, units.by_code("620102"), clean_rows()))
     (tmp_path / "621026_宁县.xlsx").write_bytes(data)
