@@ -99,6 +99,38 @@ def _bounded(n: int) -> int:
     return n
 
 
+_CN_DIGITS = {**dict.fromkeys("零〇○", 0), "一": 1, "壹": 1, "二": 2, "两": 2, "贰": 2, "三": 3, "叁": 3, "四": 4,
+              "肆": 4, "五": 5, "伍": 5, "六": 6, "陆": 6, "七": 7, "柒": 7, "八": 8, "捌": 8, "九": 9, "玖": 9}
+_CN_UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000}
+_CN_BIG = (("亿", 10**8), ("万", 10**4))
+
+
+def chinese_numeral(text: str) -> int | None:
+    """A whole number written in Chinese numerals, as Excel's [DBNum1] and [DBNum2] formats show
+    one (一千八百七十三, 壹仟捌佰柒拾叁, 一万零五, 十二); None when the text is not one."""
+    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS and ch not in "亿万" for ch in text):
+        return None
+    return _cn_value(text)
+
+
+def _cn_value(text: str) -> int | None:
+    for mark, size in _CN_BIG:
+        if mark in text:
+            high, low = text.split(mark, 1)
+            above, below = _cn_value(high) if high else None, _cn_value(low) if low else 0
+            return None if above is None or below is None else above * size + below
+    total, digit, pending = 0, 0, False
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if pending and digit:
+                return None  # 一二三: digits one by one, a code or a year, not how a format writes a count
+            digit, pending = _CN_DIGITS[ch], True
+        else:  # 十, 百, 千: the digit before it (一 understood: 十二 is 12)
+            total += (digit if pending else 1) * _CN_UNITS[ch]
+            digit, pending = 0, False
+    return total + digit if text else None
+
+
 def display(raw: object) -> str:
     """How a raw cell value is quoted back to a clerk in a message: as a spreadsheet shows it,
     not as Python prints it (1023 days, 0:00:00; nan; a number of 309 digits)."""

@@ -176,3 +176,48 @@ def test_a_value_is_quoted_back_as_a_spreadsheet_shows_it_not_as_python_prints_i
     from pipeline.spec.numbers import display
 
     assert display(raw) == shown
+
+
+def _in_chinese(n: int, digits: str = "零一二三四五六七八九", units: str = "十百千") -> str:
+    """n as Excel's [DBNum1] writes it (一千八百七十三, 一万零五, 十二): the slow way, for the test."""
+    if n == 0:
+        return digits[0]
+
+    def below_10000(k: int, leading: bool) -> str:
+        out, zero = "", False
+        for size, unit in ((1000, units[2]), (100, units[1]), (10, units[0]), (1, "")):
+            d, k = divmod(k, size)
+            if d:
+                out += (digits[0] if zero else "") + ("" if (unit == units[0] and d == 1 and leading and not out)
+                                                      else digits[d]) + unit
+                zero = False
+            elif out:
+                zero = True
+        return out
+
+    parts = []
+    for size, mark in ((10**8, "亿"), (10**4, "万"), (1, "")):
+        d, n = divmod(n, size)
+        if d:
+            text = below_10000(d, not parts)
+            if parts and d < 1000:
+                text = digits[0] + text
+            parts.append(text + mark)
+        elif parts and n:
+            parts.append("")
+    return "".join(parts).replace(digits[0] * 2, digits[0])
+
+
+@given(st.integers(min_value=0, max_value=10**12 - 1))
+def test_a_count_in_chinese_numerals_reads_as_its_number(n):
+    from pipeline.spec.numbers import chinese_numeral
+
+    assert chinese_numeral(_in_chinese(n)) == n
+    assert chinese_numeral(_in_chinese(n, "零壹贰叁肆伍陆柒捌玖", "拾佰仟")) == n
+
+
+@pytest.mark.parametrize("text", ["", "万", "一二三x", "一二三", "12", "百分之十"])
+def test_what_is_no_chinese_numeral(text):
+    from pipeline.spec.numbers import chinese_numeral
+
+    assert chinese_numeral(text) is None

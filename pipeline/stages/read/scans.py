@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from ...spec.numbers import chinese_numeral
 from .grid import column_letter
 
 # The form never needs more than this; a county's table is a few dozen rows.
@@ -555,6 +556,8 @@ def shown_text(number: float, text: str) -> ShownText | None:
                 return None
         except ValueError:
             continue
+    if chinese_numeral(text.strip()) == number:
+        return None  # [DBNum1]: 1873 shown as 一千八百七十三, the same number
     return ShownText(text[:40])
 
 

@@ -19,7 +19,8 @@ EXAMPLE = sorted((ROOT / "examples" / "gansu-2016").glob("*.xlsx"))[::6]
 @pytest.fixture(scope="module")
 def as_ods(tmp_path_factory, form, units):
     src = tmp_path_factory.mktemp("written")
-    cases = habit_returns(form, units) | _shown_cases(form, units) | {"marked-987": _marked_case(form, units)}
+    cases = habit_returns(form, units) | _shown_cases(form, units) | {"marked-987": _marked_case(form, units),
+                                                                       "in-chinese": _chinese_case(form, units)}
     habit_files = write_habit_files(src, cases)
     out = convert([*EXAMPLE, *habit_files], "ods", tmp_path_factory.mktemp("ods"), tmp_path_factory.mktemp("profile"))
     example = tmp_path_factory.mktemp("example_ods")
@@ -65,6 +66,20 @@ def _marked_case(form, units) -> tuple:
     return workbook_bytes(wb), rows, set()
 
 
+def _chinese_case(form, units) -> tuple:
+    """A count in Excel's Chinese-numeral format ([DBNum1]): 1873 shown as 一千八百七十三, the same
+    number, as an .xlsx shows it too (read as held, with no finding)."""
+    from pipeline.outputs.formbook import workbook_bytes
+    from tests.builders import clean_rows
+    from tests.habits import built, column
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    o, ws = plans["outcomes"], wb["表三帮扶成效"]
+    ws[f"{column(o, 'role_models')}{o.first_data}"].number_format = "[DBNum1][$-804]General"
+    return workbook_bytes(wb), rows, set()
+
+
 def _as_read(result) -> tuple:
     ret = result.ret
     return (ret.county_code, ret.filed_on, ret.filled_by, ret.reviewed_by, ret.phone,
@@ -84,6 +99,17 @@ def test_the_example_round_tripped_through_ods_reads_the_same(as_ods, form, unit
     for r in ods:
         assert r.ret is not None, r.findings
         assert _as_read(r) == _as_read(by_name[r.source.path.removesuffix(".ods")]), r.source.path
+
+
+def test_a_count_shown_in_chinese_numerals_is_the_same_number(as_ods, tmp_path, form, units):
+    """The .ods was rejected (count-shown-as 一千八百七十三) while the same .xlsx and .xls were read."""
+    import re
+    import zipfile
+
+    path = as_ods[1]["in-chinese"][0]
+    content = zipfile.ZipFile(path).read("content.xml").decode("utf-8")
+    assert re.search(r"<text:p>[一二三四五六七八九十百千]+</text:p>", content)  # LibreOffice wrote the numerals
+    _read_as_meant(as_ods, "in-chinese", tmp_path, form, units)
 
 
 def test_an_ods_written_indented_as_gnumeric_writes_it_reads_the_same(as_ods, tmp_path, form, units):
