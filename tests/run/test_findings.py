@@ -121,6 +121,10 @@ CASES = [
      {("error", "computed-mismatch", PROBLEMS, "I6"), ("error", "computed-mismatch", PROBLEMS, "J7")}, "rejected"),
     ("duplicate-township", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A7", "城关镇")),
      {("error", "duplicate-township", OUTCOMES, "A7"), ("warning", "townships-differ", "", "")}, "rejected"),
+    # the same, the second written with its 序号 (3.城关镇): no part of the name, so no second township
+    ("duplicate-township-numbered", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A7", "3.城关镇")),
+     {("error", "duplicate-township", OUTCOMES, "A7"), ("warning", "townships-differ", "", "")}, "rejected"),
+    ("numbered-townships", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A5", "1、城关镇")), set(), "included"),
     ("townships-differ", lambda f, u: one(f, u, edit=set_cell(OUTCOMES, "A7", "石岭乡")),
      {("warning", "townships-differ", "", "")}, "included"),
     ("date-missing", lambda f, u: one(f, u, filed_on=None),

@@ -60,6 +60,22 @@ _FOOTNOTE_AFTER = re.compile(rf"(?:\s*(?:{_MARK_CLASS}|[(（\[【]\s*注\s*\d*\s
 _FOOTNOTE_BEFORE = re.compile(rf"^\s*{_MARK_CLASS}+")
 
 
+# A 序号 typed before a township's name in its own cell (1、城关镇, 3.红岭街道, (2)新庄乡, 一、石岭镇,
+# 1 城关镇 with its space gone): no part of the name. Left on, the township listed twice (once
+# numbered) was two townships and counted twice, and a round numbered its townships anew
+# matched none of the last round's. A name never starts with a digit; 二十里铺镇 has no 、.
+_SERIAL = re.compile(r"^(?:\d{1,3}[、.,)\]】:]?|\(\d{1,3}\)|[一二三四五六七八九十]{1,3}[、.])(?=[^\d.,、)\]】:])")
+_SERIAL_STARTS = frozenset("0123456789(一二三四五六七八九十")
+
+
+def without_serial(name: str) -> str:
+    """A township's name without the 序号 a clerk typed before it (cleaned text: clean_str)."""
+    if not name or name[0] not in _SERIAL_STARTS:
+        return name
+    stripped = _SERIAL.sub("", name, count=1)
+    return stripped or name
+
+
 def blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
