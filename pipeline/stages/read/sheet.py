@@ -640,13 +640,18 @@ class ReturnReader(Identifying):
 def _parts_totals(found: Rows, own: tuple[str, ...], words: RowWords) -> None:
     """Of several total rows, one naming the whole unit (合计, 全区合计, 城关区合计) and others a
     part of it (川区合计, 山区合计): the parts' are subtotals, each checked against the townships
-    above it, the whole's against them all. Otherwise they are left as they are: the first
-    stands as the unit's total, and none of them is added."""
+    above it, the whole's against them all. Parts' alone, with no whole's: each a subtotal, and
+    the unit's total the townships' sum (川区合计 stood as the county's, short of 山区's townships,
+    and the county was rejected at the wrong row). Otherwise they are left as they are: the
+    first stands as the unit's total, and none of them is added."""
     whole = [at for at in found.totals
              if words.is_whole_total(found.names[at]) or (own and found.names[at].startswith(own))]
     if len(whole) == 1:
         found.subtotals = sorted([*found.subtotals, *(at for at in found.totals if at != whole[0])])
         found.totals = whole
+    elif not whole and all(found.names[at] for at in found.totals):
+        found.subtotals = sorted([*found.subtotals, *found.totals])
+        found.totals = []
 
 
 def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, words: RowWords) -> tuple[int, str] | None:

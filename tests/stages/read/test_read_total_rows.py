@@ -140,6 +140,30 @@ def test_totals_of_parts_are_their_subtotals_and_the_whole_is_the_units(tmp_path
     assert all(s.total_row == plans[k].total_row + 1 for k, s in result.ret.sheets.items())  # the 全区合计
 
 
+def test_totals_of_parts_alone_are_their_subtotals_and_the_townships_the_units(tmp_path, form, units):
+    """川区合计 and 山区合计 under their townships, no 全区合计: 川区合计 stood as the county's
+    total, short of 山区's townships, and the county was rejected at the wrong row."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        subtotal_row(ws, spec, plan, plan.last_data + 1, "山区合计", rows[1:])
+        subtotal_row(ws, spec, plan, plan.first_data + 1, "川区合计", rows[:1])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    # and a part's total that is wrong is said at its own row, as a 小计
+    ws = wb[VISITS]
+    plan = plans["visits"]
+    bad = ws.cell(plan.last_data + 2, plan.columns["villages_total"])
+    bad.value += 1
+    write(tmp_path, workbook_bytes(wb))
+    assert {(r, c) for _, r, sheet, c in rules(read_one(tmp_path, form, units)) if sheet == VISITS} == {
+        ("subtotal-mismatch", bad.coordinate)}
+
+
 @pytest.mark.parametrize("footer", ["制表人：王丽", "汇总人：王丽", "统计人：王丽", "主要负责人：陈强"])
 def test_footer_lines_clerks_write_end_the_table(tmp_path, form, units, footer):
     """汇总人 starts with a total word: a footer all the same, never a row of figures."""
