@@ -32,6 +32,8 @@ def as_written(name: str) -> str:
 
 _DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%]+")
 _UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
+# 走访农户数/户, 宣传政策/场次: a unit after a slash. Only a measure word: 已整改/化解 is a label.
+_SLASH_UNIT = re.compile(r"\s*[/／]\s*(?:户|个|名|件|人|次|条|项|场次|场|村|所)\s*$")
 
 
 @lru_cache(maxsize=8192)
@@ -54,7 +56,7 @@ def _variants(text: str) -> frozenset[str]:
     # Header texts repeat across every return, so each distinct one is worked out once.
     s = unicodedata.normalize("NFKC", text).strip()
     out = {_normalise(s)}
-    stripped = _UNIT_SUFFIX.sub("", s)
+    stripped = _SLASH_UNIT.sub("", _UNIT_SUFFIX.sub("", s))
     if stripped != s:
         out.add(_normalise(stripped))
     out.discard("")

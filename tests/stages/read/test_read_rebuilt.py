@@ -178,6 +178,19 @@ def test_units_written_with_their_label_or_per_what_are_a_units_row(tmp_path, fo
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+@pytest.mark.parametrize("suffix", ["/户", "／户", " / 户"])
+def test_a_unit_after_a_slash_in_the_header_is_its_unit(tmp_path, form, units, suffix):
+    """走访2次以上农户数/户: refused as a column the form does not have (column-unrecognised)."""
+    wb, plans = built(form, units)
+    plan = plans["visits"]
+    header = wb[VISITS].cell(plan.header_top, plan.columns["households_visited_twice"])
+    header.value = f"{header.value}{suffix}"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
+
+
 def test_a_row_of_other_words_under_the_header_is_not_a_units_row(tmp_path, form, units):
     wb, plans = built(form, units)
     units_row(wb, form, plans)
