@@ -56,6 +56,8 @@ BUILT_IN = _declared(
     # Sheets and tables
     Rule("missing-sheet", ERROR, "缺少工作表“{sheet_label}”：请按下发的表样填报{sheet_number}{sheet_label}。"),
     Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
+    Rule("table-transposed", ERROR, "{place}起，本表的指标排在各行、乡镇排在各列（行列颠倒），未能读取：请按表样每个乡镇一行、"
+         "每项指标一列填写后重新报送。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
     Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"
          "{field_label}，请把表头改为“{field_label}”。"),

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from ...spec.form import ReaderSpec, SheetSpec
 from ...spec.labels import label_variants, normalise_label
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
-from .grid import Grid, column_letter
+from .grid import Grid, cell_ref, column_letter
 from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str
 
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
@@ -480,6 +480,26 @@ def field_table(spec: SheetSpec) -> FieldTable:
             _TABLES.clear()
         entry = _TABLES[id(spec)] = (spec, FieldTable(spec))
     return entry[1]
+
+
+def transposed_at(spec: SheetSpec, grid: Grid, least: int = 3) -> str:
+    """The cell of the first of the form's item labels written down one of the sheet's first
+    columns, when `least` or more are (the table turned, a township a column): "" otherwise."""
+    table = field_table(spec)
+    counted = {f.key for f in spec.count_fields}
+    for c in range(min(3, max((len(r) for r in grid.rows), default=0))):
+        seen: dict[str, str] = {}
+        for r in range(min(len(grid.rows), 80)):
+            v = grid.value(r, c)
+            if v.__class__ is not str or not v.strip():
+                continue
+            variants = label_variants(v)
+            for key, one, _ in table:
+                if key in counted and key not in seen and not variants.isdisjoint(one):
+                    seen[key] = cell_ref(r, c)
+        if len(seen) >= least:
+            return min(seen.values(), key=lambda ref: int("".join(ch for ch in ref if ch.isdigit())))
+    return ""
 
 
 class Header(NamedTuple):

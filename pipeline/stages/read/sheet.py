@@ -32,6 +32,7 @@ from .layout import (
     sums_of_the_others,
     sums_of_those_above,
     total_below,
+    transposed_at,
     whole_counts,
 )
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
@@ -188,6 +189,12 @@ class ReturnReader(Identifying):
         grid = table.grid
         missing = [f for f in spec.fields if f.key not in header.columns]
         if header.row < 0 or missing:
+            turned = transposed_at(spec, grid)
+            if turned:
+                # Townships across, the form's items down (its first column): every field's
+                # column "missing", and the figures of a row listed as headers, were no help.
+                self.finding("table-transposed", sheet=grid.name, cell=turned)
+                return None
             unread = self._headers_not_read(grid, header) if header.row >= 0 else []
             if len(missing) == len(unread) == 1:
                 # The column is there, its header reworded (农户数 for 农户总数): the clerk is shown

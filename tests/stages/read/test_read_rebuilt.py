@@ -191,6 +191,33 @@ def test_a_unit_after_a_slash_in_the_header_is_its_unit(tmp_path, form, units, s
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_a_table_turned_townships_across_is_one_error_at_its_first_item(tmp_path, form, units):
+    """表一 with the form's items down column A and a township a column: each field was said to be
+    missing, and the figures of a row listed as headers it did not recognise."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    spec = form.sheet("visits")
+    for rng in list(ws.merged_cells.ranges):
+        if rng.min_row >= plan.header_top:
+            ws.unmerge_cells(str(rng))
+    for row in ws.iter_rows(min_row=plan.header_top):
+        for cell in row:
+            cell.value = None
+    top = plan.header_top
+    ws.cell(top, 1, "项目")
+    for j, r in enumerate(rows):
+        ws.cell(top, 2 + j, r["township"])
+    for i, f in enumerate(spec.count_fields):
+        ws.cell(top + 1 + i, 1, f.label)
+        for j, r in enumerate(rows):
+            ws.cell(top + 1 + i, 2 + j, r[f.key])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert {(rule, sheet, cell) for _, rule, sheet, cell in rules(result) if sheet == VISITS} == {
+        ("table-transposed", VISITS, f"A{top + 1}")}
+
+
 def test_a_row_of_other_words_under_the_header_is_not_a_units_row(tmp_path, form, units):
     wb, plans = built(form, units)
     units_row(wb, form, plans)
