@@ -148,4 +148,11 @@ def display(raw: object) -> str:
         sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
         return f"{sign}{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     s = str(raw)
+    m = _ISO_DURATION.match(s)
+    if m:  # an .ods's time value (PT240H00M00S): as the office suite shows it, 240:00:00
+        hours, minutes, seconds = int(m.group(2)), int(m.group(3)), int(float(m.group(4)))
+        return f"{m.group(1)}{hours}:{minutes:02d}:{seconds:02d}"
     return s if len(s) <= 40 else s[:40] + "…"
+
+
+_ISO_DURATION = re.compile(r"^(-?)PT(\d+)H(\d+)M(\d+(?:\.\d+)?)S$")

@@ -170,6 +170,7 @@ def test_other_refusals_are_not_taken_for_万():
     (1023.0, "1023"), (float("nan"), "非数字"), (float("inf"), "无穷大"), (-float("inf"), "负无穷大"),
     (1e308, "1E+308"), (1.5e15, "1.5E+15"), (2.5, "2.5"),
     (timedelta(days=1023), "24552:00:00"), (timedelta(hours=1, minutes=2, seconds=3), "1:02:03"),
+    ("PT240H00M00S", "240:00:00"),  # an .ods's time value, as LibreOffice shows a 10 formatted [h]:mm:ss
     ("x" * 50, "x" * 40 + "…"),
 ])
 def test_a_value_is_quoted_back_as_a_spreadsheet_shows_it_not_as_python_prints_it(raw, shown):
