@@ -131,8 +131,18 @@ def _receive(conn, process, deadline: float | None = None):
     return conn.recv()
 
 
-def _run_and_send(send, receive, parent: int, fn, args) -> None:
+def _as_a_helper(parent: int) -> None:
+    """In a helper process: ends with the run, and leaves a cache it cannot write for the run's
+    own process to say (the same full disk, said by the Word helper and the workbooks' process
+    as well, read as three problems)."""
+    from ..store.cache import said_by_the_run
+
     die_with_parent(parent)
+    said_by_the_run()
+
+
+def _run_and_send(send, receive, parent: int, fn, args) -> None:
+    _as_a_helper(parent)
     receive.close()
     try:
         result = ("ok", fn(*args))
@@ -223,7 +233,7 @@ class Helper:
 
 
 def _serve(jobs, answers, parent_ends, parent: int, prepare) -> None:
-    die_with_parent(parent)
+    _as_a_helper(parent)
     for end in parent_ends:
         end.close()
     try:

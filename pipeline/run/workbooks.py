@@ -22,7 +22,7 @@ from ..spec.form import Form
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, township_rows
 from ..stages.resolve import with_warning_counts
-from ..store.cache import BlockCache, ReturnedCache, said_by_the_run
+from ..store.cache import BlockCache, ReturnedCache
 from ..store.inbox import InboxView
 from .processes import in_background
 from .runner import Guard, Incident
@@ -48,7 +48,6 @@ def made_by_the_workbooks_process(
     With those, a first run: this process makes half the county rows, a copy of it the rest."""
     from ..outputs.xlsx_writer import Block
 
-    said_by_the_run()
     guard = Guard(form, f"{stamp}-W")
     kept = cache.load(Block._make)
     keys = county_keys(form, totals, comparison, about)  # once, for both shares and the sheet

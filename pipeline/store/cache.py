@@ -428,9 +428,9 @@ _told = False
 
 
 def said_by_the_run() -> None:
-    """In a helper process that writes caches (the workbooks'): a cache it cannot write is not
-    said here. The run's own process writes its caches first and says it, once; the same full
-    disk said twice would read as two problems."""
+    """In a process the run forks (the Word helper, the workbooks', a copy making blocks): a
+    cache it cannot write is not said there. The run's own process writes its caches too and
+    says it, once; the same full disk said twice would read as two problems."""
     global _told
     _told = True
 

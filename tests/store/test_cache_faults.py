@@ -78,13 +78,20 @@ def full(*args, **kwargs):  # the disk is full for the cache's files only, writt
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     return real(*args, **kwargs)
 tempfile.mkstemp = full
+if len(sys.argv) > 3:  # the program's own cache empty too: every process compiles its templates
+    import pipeline.paths
+    pipeline.paths.CACHE = Path(sys.argv[3])
 sys.exit(cli.main(["report", "--inbox", sys.argv[1], "--outbox", sys.argv[2]]))
 """
 
 
-def test_a_cache_that_cannot_be_written_is_one_line_and_the_report_is_written(tmp_path, inbox):
+@pytest.mark.parametrize("fresh_program_cache", [False, True])
+def test_a_cache_that_cannot_be_written_is_one_line_and_the_report_is_written(tmp_path, inbox, fresh_program_cache):
+    """Said once, whichever processes find they cannot write: the Word helper compiling the
+    report's templates said it as well, on a machine whose templates were not compiled yet."""
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(inbox), str(out)], cwd=ROOT,
+    program = [str(tmp_path / "program" / ".cache")] if fresh_program_cache else []
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(inbox), str(out), *program], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     # Said once: the helper processes that write caches too (the workbooks') say nothing more.
