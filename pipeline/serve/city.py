@@ -29,6 +29,7 @@ from ..spec.form import Form
 from ..spec.units import Unit, UnitList
 from ..spec.wording import table_rate
 from ..stages.consolidate import consolidate, rate_of
+from ..stages.read.city import flattened
 from ..stages.resolve import gather
 from ..stages.tabulate import tabulate
 from ..store.cache import ReadCache
@@ -182,12 +183,15 @@ def identify(desk: Desk, filename: str, data: bytes) -> tuple[list[str], Checked
     name = Path(filename or "").stem + upload_suffix(filename, data[:8])
     source = staged_source(name or "上传的报表.xlsx", data, datetime.now().timestamp())
     readable = [source] if source.kind in READABLE else []
-    results = read_all(readable, {source.path: data}, desk.form, desk.units, desk.passwords, ReadCache(None, ""), guard,
-                       reader=desk.scheduling.get("reader"))
+    read = read_all(readable, {source.path: data}, desk.form, desk.units, desk.passwords, ReadCache(None, ""), guard,
+                    reader=desk.scheduling.get("reader"))
     desk.log_faults(guard)
-    whole = next((r for r in results if r.source.path == source.path), ReadResult(source, None, ()))
+    # A city's workbook (a sheet per county) is read as one result holding its counties' parts,
+    # as `make report` reads it: taken apart here too, or it named no county and was refused.
+    results, own = flattened(read)
+    whole = next((r for r in read if r.source.path == source.path), ReadResult(source, None, ()))
     parts = tuple(results) if [r.source.path for r in results] not in ([], [source.path]) else ()
-    found = (*file_findings(desk.form, [source], desk.units), *(f for r in results for f in r.findings))
+    found = (*file_findings(desk.form, [source], desk.units), *own, *(f for r in results for f in r.findings))
     checked = Checked(source, whole, _sorted(found), parts)
     return _counties_in(desk.units, checked), checked
 

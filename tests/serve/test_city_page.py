@@ -196,6 +196,20 @@ def test_the_citys_own_workbook_is_stored_under_its_name_and_its_counties_stand_
     assert inbox_files(inbox) == [a.json["file"]]
 
 
+def test_a_workbook_of_several_counties_sent_as_the_file_says_goes_as_the_citys(served, form, units):
+    """A sheet per county (表一（金川区）…): what the page's hint says goes as the city's workbook
+    when 报送的是 is left at 按文件内容判断. It was refused: no county of the city read in it."""
+    from tests.builders import city_workbook
+
+    server, inbox = served
+    jinchang = server.city_links()["620300"]
+    data = city_workbook({u.name: workbook(form, u) for u in (units.by_code("620302"), units.by_code("620321"))})
+    sent = send(jinchang, "金昌市汇总.xlsx", data)  # the default choice: as the file says
+    assert sent.status == 200 and sent.json["as"] == "city", sent.body[:400]
+    assert sorted(sent.json["counties"]) == ["620302", "620321"]
+    assert (inbox / sent.json["file"]).read_bytes() == data
+
+
 def test_jiayuguan_the_city_and_jiayuguan_the_unit_keep_apart(served, form, units):
     """One code, 620200, two links, two kinds of file: neither opens nor replaces the other."""
     server, inbox = served
