@@ -148,9 +148,14 @@ def test_resubmission_shows_changes_keeps_the_old_one_and_an_identical_one_is_st
 def test_another_countys_return_is_refused(served, form, units):
     server, inbox = served
     mine, theirs = units.by_code("620104"), units.by_code("620105")
+    rows = clean_rows()
+    rows[0]["villages_total"] += 40  # the neighbour's figures differ from this unit's own
+    assert upload(server.links()[mine.code], "own.xlsx", workbook(form, mine)).status == 200
     before = inbox_files(inbox)
-    body = upload(server.links()[mine.code], "report.xlsx", workbook(form, theirs))
+    body = upload(server.links()[mine.code], "report.xlsx", workbook(form, theirs, rows))
     assert body.status == 422
+    # Neither the neighbour's figures as this unit's nor changes from this unit's own to them.
+    assert body.json["figures"] == {} and body.json["changes"] == []
     first = body.json["findings"][0]
     assert first["rule"] == "other-unit" and theirs.name in first["message"] and mine.name in first["message"]
     # Said once: not again as a conflict with the file name the page gives uploads in the inbox.
