@@ -313,6 +313,9 @@ def check_uploads(uploads: list[Upload], form: Form, units: UnitList, guard: Gua
                        u, form, units, guard, passwords, scheduling) for u in uploads]
 
 
+OTHER_UNIT = ("other-unit", "other-unit-by-name")  # another unit's return, sent by this unit's link
+
+
 def _as_theirs(checked: Checked, upload: Upload, form: Form, units: UnitList, guard: Guard,
                passwords: tuple[str, ...], scheduling: dict) -> Checked:
     """The check, refused when the return is another unit's (check_uploads)."""
@@ -320,17 +323,21 @@ def _as_theirs(checked: Checked, upload: Upload, form: Form, units: UnitList, gu
     ret = checked.result.ret
     other = ret.county_code if ret is not None and ret.county_code not in ("", unit.code) else ""
     named = units.find_in_filename(Path(filename or "").stem)
+    rule = "other-unit"
     if not other and ret is not None and named and named != unit.code:
         as_sent = replace(source, path=Path(filename).name)
         again = check_files([as_sent], {as_sent.path: data}, form, units, passwords=passwords, guard=guard,
                             **scheduling)
         ret_as_sent = again.results[0].ret if again.results else None
         if ret_as_sent is not None and ret_as_sent.county_code != unit.code:
-            other = ret_as_sent.county_code or named
+            # Under its inbox name the file is this unit's, under the clerk's another's: its content
+            # names nobody, and only its file name says whose it is. The clerk is told that, not
+            # "this is 皋兰县's return".
+            other, rule = ret_as_sent.county_code or named, "other-unit-by-name"
     if not other:
         return checked
     who = units.by_code(other)
-    extra = form.finding("other-unit", file=checked.source.path, county=unit.code, detail=who.name if who else other,
+    extra = form.finding(rule, file=checked.source.path, county=unit.code, detail=who.name if who else other,
                          unit=unit.name)
     # The reader compared the content with the name this page gives the file in the inbox, a
     # name the clerk never wrote: its unit-conflict would only repeat `extra`, confusingly.

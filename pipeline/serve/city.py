@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Roster, UnitStatus
-from ..run.check import Checked, Counted, check_files, file_findings, staged_source
+from ..run.check import OTHER_UNIT, Checked, Counted, check_files, file_findings, staged_source
 from ..run.reading import read_all
 from ..run.runner import Guard
 from ..spec.form import Form
@@ -122,7 +122,7 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
     unit = city.county(choice)
     if unit is not None:
         outcome = _for_county(desk, city, unit, filename, data, explanation)
-        other = outcome.checked is not None and any(f.rule == "other-unit" for f in outcome.checked.findings)
+        other = outcome.checked is not None and any(f.rule in OTHER_UNIT for f in outcome.checked.findings)
         note = _wrong_county(desk, city, unit, outcome.checked, filename) if outcome.status == "refused" and other else ""
         return CitySent(unit, outcome, note=note)
     if choice == WHOLE:

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..errors import reason
 from ..model import Finding, Previous, ReadResult, Roster, Severity, Source, UnitStatus
 from ..run.check import (
+    OTHER_UNIT,
     Checked,
     FilesChecked,
     Upload,
@@ -350,7 +351,7 @@ class Desk:
         """What the clerk sees of an upload: its figures and what changed, under the runner's
         guard (the upload is judged and stored by now: a fault here costs only the figures)."""
         def make(_) -> tuple:
-            if any(f.rule == "other-unit" for f in checked.findings):
+            if any(f.rule in OTHER_UNIT for f in checked.findings):
                 # Another unit's return: its figures are not this unit's, nor changes of them
                 # (西峰区's 行政村总数 94→153 was 七里河区's figure, shown as a change).
                 return (), ()

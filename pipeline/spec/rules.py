@@ -109,6 +109,8 @@ BUILT_IN = _declared(
          "转报（或报送{city_noun}汇总时写出的汇总工作簿consolidated.xlsx）。"),
     Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),
     Rule("other-unit", ERROR, "这是{detail}的报表，不是{unit}的：本链接只接收{unit}的报表，未予接收。"),
+    Rule("other-unit-by-name", ERROR, "文件名写的是{detail}，表内没有写明填报单位，未予接收：如这是{unit}的报表，请在表头填写"
+         "“填报单位：{unit}”后重新上传；如是{detail}的，请由{detail}用自己的链接报送。"),
     Rule("misnamed-file", WARNING, "这份以本单位命名的文件是{unit}的报表（表内填报单位是{unit}），未作为本单位的报表："
          "本单位仍以原来报送的报表为准；如要更正本单位的报表，请报送本单位的报表。"),
     Rule("date-missing", WARNING, "没有读到填报日期：请在表头填写“填报日期：2016年12月5日”。"),

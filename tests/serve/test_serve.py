@@ -163,7 +163,10 @@ def test_another_countys_return_is_refused(served, form, units):
     # Content that names nobody, under a file name that names another county: refused too.
     anonymous = workbook(form, mine, unit_text="（盖章）", show_code=False, title=False)
     body = upload(server.links()[mine.code], f"{theirs.code}_{theirs.name}.xlsx", anonymous)
-    assert body.status == 422 and body.json["findings"][0]["rule"] == "other-unit"
+    assert body.status == 422 and body.json["findings"][0]["rule"] == "other-unit-by-name"
+    # Told that only its name says so, and what to do either way, not "this is 安宁区's return".
+    assert body.json["findings"][0]["message"].startswith(f"文件名写的是{theirs.name}，表内没有写明填报单位")
+    assert f"“填报单位：{mine.name}”" in body.json["findings"][0]["message"]
     assert inbox_files(inbox) == before
 
 
