@@ -245,6 +245,20 @@ def test_stray_cells_warning_names_the_far_cell(tmp_path, form, units):
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_stray_cells_over_several_columns_are_named_where_the_sheet_ends(tmp_path, form, units):
+    """Junk in J to Z down to row 60099: named J60099, the first cell of the last row, where the
+    clerk's Ctrl+End goes to Z60099."""
+    wb = build_return(form, units.by_code("620102"), clean_rows())
+    ws = wb["表二问题排查整改"]
+    for row in (30, 60099):
+        for col in range(10, 27):  # J … Z
+            ws.cell(row, col, "x")
+    (tmp_path / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = result.findings
+    assert f.rule == "stray-cells" and "（至Z60099）" in f.message, f.message
+
+
 def test_a_far_cell_beside_a_table_with_no_total_costs_a_warning_only(tmp_path, form, units):
     """A value past column ZZ on a short sheet with no 合计 and no footer: the table ends at the
     sheet's last row, which was read whole: no table-cut, and the warning names the far cell."""
