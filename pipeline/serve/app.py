@@ -148,20 +148,35 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         wait = _seconds_left(last_upload.get(unit.code), upload_interval)
         if wait:
             return refuse(request, pages.too_soon(wait), back, Connection="close", **{"Retry-After": str(wait)})
+        # Taken now, so that the same file sent twice at once is checked once; given back when
+        # nothing came to be checked (no file chosen, too large, cut off): a clerk who pressed
+        # the button too soon is not kept waiting for it.
+        before = last_upload.get(unit.code)
         last_upload[unit.code] = time.monotonic()
+
+        def nothing_checked() -> None:
+            if before is None:
+                last_upload.pop(unit.code, None)
+            else:
+                last_upload[unit.code] = before
+
         started = time.perf_counter()
         try:
             form = await read_form(request, limit_bytes, idle_timeout)
         except TooLarge:
+            nothing_checked()
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
         except Stalled:
+            nothing_checked()
             return refuse(request, pages.TOO_SLOW, back, Connection="close")
         except BadForm:
+            nothing_checked()
             return refuse(request, pages.BAD_REQUEST, back, Connection="close")
         upload = form.get("file")
         explanation = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
         if upload is None or isinstance(upload, str) or not upload.filename:
             await form.close()
+            nothing_checked()
             if wants_json(request):
                 return JSONResponse({"status": "no-file", "message": "请先选择要报送的报表文件。"}, status_code=400,
                                     headers=pages.security_headers())
@@ -171,6 +186,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         filename = upload.filename
         await form.close()
         if len(data) > limit_bytes:
+            nothing_checked()
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
         outcome = await intake.submit(Incoming(unit, filename, data, explanation))
         if log:

@@ -365,6 +365,10 @@ def test_identical_bytes_are_kept_once_and_uploads_too_close_together_are_refuse
         rows = clean_rows()
         rows[0]["role_models"] += 1
         second = workbook(form, unit, rows)
+        # The button pressed with no file chosen checks nothing, and keeps the clerk waiting for nothing.
+        body, content_type = multipart({"explanation": ""}, {"file": ("", b"")})
+        empty = request("POST", url, body, {"Content-Type": content_type, "Accept": "application/json"})
+        assert empty.status == 400 and empty.json["status"] == "no-file"
         assert upload(url, "a.xlsx", first).status == 200
         soon = upload(url, "b.xlsx", second)
         assert soon.status == 429 and soon.json["status"] == "too-soon" and "秒后再上传" in soon.json["message"]
