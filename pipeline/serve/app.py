@@ -366,7 +366,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
                *, idle_timeout: float = 60.0, say=print, rounds: RoundWatch | None = None, base_url: str = "") -> int:
     import uvicorn
 
-    from .protocol import page_protocol
+    from .protocol import CONNECTIONS, page_protocol
 
     sweep_partial(inbox)
     worker: CheckWorker | None = CheckWorker(form, units, settings.passwords, seconds=settings.check_seconds,
@@ -393,7 +393,7 @@ def run_server(sock, inbox: Path, outbox: Path, settings: Settings, units: UnitL
     if rounds is not None:
         say(rounds.summary())
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=10,
-                            limit_concurrency=400, timeout_keep_alive=5, http=page_protocol())
+                            limit_concurrency=CONNECTIONS, timeout_keep_alive=5, http=page_protocol())
     server = uvicorn.Server(config)
     # uvicorn finishes the uploads under way on Ctrl-C or SIGTERM (a service manager, a shutdown),
     # then raises the signal again to the handler it found. For SIGTERM that was the default,

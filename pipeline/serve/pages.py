@@ -52,6 +52,7 @@ TOO_SLOW = Refusal(408, "timeout", "网络太慢，上传已中断",
                    "上传的速度太慢（低于每秒约 1 KB），连接已断开，报表没有保存，本单位原来的报送情况不变。请在网络较好时重新上传。")
 HEADERS_TOO_SLOW = Refusal(408, "timeout", "网络太慢，连接已断开",
                            "浏览器长时间没有发完请求，连接已断开，没有处理任何内容。请重新打开本单位的报送链接。")
+BUSY = Refusal(503, "busy", "报送页正忙", "同时连接报送页的太多，这次没有处理。请过一两分钟再打开本单位的报送链接重新操作。")
 NOTE_TOO_LONG = Refusal(413, "too-large", "说明过长", "上报说明太长，没有保存：请写在 500 字以内后重新保存。")
 SERVER_ERROR = Refusal(500, "server-error", "报送页内部出错",
                        "报送页处理这次请求时出错，没有完成。请稍后重试；如仍不行，请与省双联办联系。")
@@ -73,7 +74,7 @@ def raw_answer(refusal: Refusal) -> bytes:
     """The refusal as a whole HTTP/1.1 answer, for what is refused before HTTP has a request
     to answer (a malformed request, headers that never finish): the connection then closes."""
     body = render_refusal(refusal).encode("utf-8")
-    reason = {400: "Bad Request", 408: "Request Timeout"}.get(refusal.status, "Error")
+    reason = {400: "Bad Request", 408: "Request Timeout", 503: "Service Unavailable"}.get(refusal.status, "Error")
     head = [f"HTTP/1.1 {refusal.status} {reason}", "Content-Type: text/html; charset=utf-8",
             f"Content-Length: {len(body)}", "Connection: close",
             *(f"{k}: {v}" for k, v in security_headers().items())]

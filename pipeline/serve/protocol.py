@@ -9,18 +9,32 @@ from __future__ import annotations
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from .pages import BAD_REQUEST, HEADERS_TOO_SLOW, raw_answer
+from .pages import BAD_REQUEST, BUSY, HEADERS_TOO_SLOW, raw_answer
 
 HEADER_SECONDS = 10.0
+# Connections the page holds at once (uvicorn's limit_concurrency), and one address's share of
+# them: one client holding hundreds half-open shut every county out. Half, since many counties
+# may reach the page through one address (a government network's gateway): 87 at once pass.
+CONNECTIONS = 400
+PER_ADDRESS = CONNECTIONS // 2
 
 
-def page_protocol(header_seconds: float = HEADER_SECONDS) -> type[H11Protocol]:
+def page_protocol(header_seconds: float = HEADER_SECONDS, per_address: int = PER_ADDRESS) -> type[H11Protocol]:
     """The connection class uvicorn is given (Config(http=…))."""
+    held: dict[str, int] = {}  # connections open, by the address they come from
 
     class PageProtocol(H11Protocol):
         def connection_made(self, transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._head_timer = None
+            peer = transport.get_extra_info("peername")
+            self._address = peer[0] if isinstance(peer, tuple) and peer else ""
+            held[self._address] = held.get(self._address, 0) + 1
+            full = self.limit_concurrency is not None and len(self.connections) >= self.limit_concurrency
+            if held[self._address] > per_address or full:  # said in Chinese, as every refusal here
+                transport.write(raw_answer(BUSY))
+                transport.close()
+                return
             self._arm()
 
         def data_received(self, data: bytes) -> None:
@@ -32,6 +46,11 @@ def page_protocol(header_seconds: float = HEADER_SECONDS) -> type[H11Protocol]:
 
         def connection_lost(self, exc) -> None:
             self._disarm()
+            left = held.get(self._address, 1) - 1
+            if left > 0:
+                held[self._address] = left
+            else:
+                held.pop(self._address, None)
             super().connection_lost(exc)
 
         def _arm(self) -> None:

@@ -288,6 +288,40 @@ def test_every_refusal_is_the_pages_own_chinese_answer_with_its_headers_and_a_wa
     assert detail == server.status_url() + "/620503" and request("GET", detail + "/").status == 200
 
 
+def test_one_address_holding_connections_half_open_never_shuts_the_others_out(tmp_path, form, units):
+    """A client opening hundreds of connections that never finish their headers took every one
+    the page holds (400): every county got an English 'Service Unavailable' for as long as it
+    went on. One address holds half at most; the next is told in Chinese, and others are served."""
+    import socket
+
+    from pipeline.serve.protocol import PER_ADDRESS
+
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    server = start_server(inbox, outbox, upload_interval_seconds=0)
+    held = []
+    try:
+        for _ in range(PER_ADDRESS):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))  # another address on this machine's loopback
+            s.connect(("127.0.0.1", server.port))
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+            held.append(s)
+        one_more = socket.socket()
+        one_more.bind(("127.0.0.2", 0))
+        one_more.settimeout(10)
+        one_more.connect(("127.0.0.1", server.port))
+        answer = b"".join(iter(lambda: one_more.recv(65536), b""))
+        one_more.close()
+        assert answer.startswith(b"HTTP/1.1 503") and "报送页正忙".encode() in answer, answer[:200]
+        unit = units.by_code("620102")
+        assert upload(server.links()[unit.code], "a.xlsx", workbook(form, unit)).status == 200
+    finally:
+        for s in held:
+            s.close()
+        server.stop()
+
+
 def test_slow_clients_are_cut_off_while_ordinary_uploads_answer_within_a_second(tmp_path, form, units):
     """20 slow clients: ten trickle their headers, ten their upload (a few bytes a second). The
     headers must come within 10 s; an upload must average about 1 KB/s over its window (3 s
