@@ -65,7 +65,9 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
             out.append(form.finding("not-read-here", file=s.path, county=county,
                                     detail=s.problem.removeprefix(NOT_READ_HERE)))
         elif s.kind == "broken":
-            out.append(form.finding("unreadable", file=s.path, county=county, detail=s.problem or "不是有效的Excel文件"))
+            empty = s.size == 0 and s.sha256 and not s.problem  # read whole, and nothing in it
+            out.append(form.finding("unreadable", file=s.path, county=county,
+                                    detail=s.problem or ("文件是空的，没有任何内容" if empty else "不是有效的Excel文件")))
         elif s.kind == "archive":
             out.append(form.finding("archive-unsupported", file=s.path, county=county))
         elif s.kind == "output":

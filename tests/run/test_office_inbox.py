@@ -113,6 +113,15 @@ def test_what_excel_or_a_browser_leaves_while_saving_is_never_a_return(tmp_path,
     assert status_of(run, CODE) == "included"
 
 
+def test_an_empty_file_is_said_to_be_empty(tmp_path, settings, form, units):
+    """A 0-byte 城关区.xlsx (a copy that failed, a download never finished) was 'not a valid Excel
+    file', as if the county had sent something else."""
+    run = build_run(inbox_with(tmp_path, form, units, {f"{CODE}_城关区.xlsx": b""}), settings)
+    [f] = [f for f in run.findings if f.file == f"{CODE}_城关区.xlsx"]
+    assert (f.rule, f.county_code) == ("unreadable", CODE) and "文件是空的，没有任何内容" in f.message
+    assert status_of(run, CODE) == "rejected"
+
+
 def test_a_zip_inside_a_zip_is_read_and_one_deeper_than_the_settings_allow_is_an_error(tmp_path, settings, form,
                                                                                         units):
     from dataclasses import replace
