@@ -210,8 +210,10 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
             return refuse(request, pages.TOO_SLOW, back, Connection="close")
         except BadForm:
             return refuse(request, pages.BAD_REQUEST, back, Connection="close")
-        text = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
+        text = str(form.get("explanation") or "").strip()
         await form.close()
+        if len(text) > EXPLANATION_LIMIT:  # the page's box stops at the limit; cut here, it was saved short, unsaid
+            return refuse(request, pages.NOTE_TOO_LONG, back, Connection="close")
         failed = await in_worker(desk.explain, unit.code, text)
         if wants_json(request):
             if failed is None:

@@ -267,6 +267,11 @@ def test_every_refusal_is_the_pages_own_chinese_answer_with_its_headers_and_a_wa
     long = request("POST", url + "/explanation", note[0], {"Content-Type": note[1]})
     assert long.status == 413 and "说明过长" in long.text
     pages_own(long.text, long.headers)
+    # just over the page's 500 characters (the box stops there; a form sent otherwise): refused,
+    # never saved cut short with "saved"
+    note = multipart({"explanation": "说" * 501}, {})
+    over = request("POST", url + "/explanation", note[0], {"Content-Type": note[1]})
+    assert over.status == 413 and "说明过长" in over.text
     big = raw(server.port, (f"POST {path_of(url)} HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n"
                             "Content-Type: multipart/form-data; boundary=b\r\n"
                             f"Content-Length: {21 * 1024 * 1024}\r\n\r\n").encode()).decode("utf-8")
