@@ -141,9 +141,12 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
     when = datetime.now().strftime(STAMP)
     refused = CityOutcome("refused", 422, checked, filename, file_findings=checked.findings, when=when)
     noun, city_noun = desk.form.unit_noun, desk.form.city_noun
+    read = checked.result.ret is not None or bool(checked.parts)
+    # A file not read at all (a zip, a damaged file) is told why by its findings: "choose the
+    # county" beside "unzip it first" said two things at once.
     note = (_elsewhere(desk, city, strangers[0]) if strangers else
             f"文件中没有读到本{city_noun}所辖的{noun}：请在“报送的是”中选定是哪个{noun}的报表，"
-            "或在表头写明填报单位后重新上传。")
+            "或在表头写明填报单位后重新上传。" if read else "")
     return CitySent(workbook=refused, note=note)
 
 

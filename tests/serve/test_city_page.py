@@ -210,6 +210,22 @@ def test_a_workbook_of_several_counties_sent_as_the_file_says_goes_as_the_citys(
     assert (inbox / sent.json["file"]).read_bytes() == data
 
 
+def test_a_file_not_read_at_all_is_told_why_once(served, form, units):
+    """A zip on the city's page: its finding says to unzip it, and the note beside it said to
+    choose the county in 报送的是, two things at once."""
+    import io
+    import zipfile
+
+    server, _ = served
+    jinchang = server.city_links()["620300"]
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w") as z:
+        z.writestr("金川区.xlsx", workbook(form, units.by_code("620302")))
+    sent = send(jinchang, "两个县.zip", packed.getvalue())
+    assert sent.status == 422 and "note" not in sent.json, sent.json
+    assert any("压缩包" in f["message"] for f in sent.json["findings"])
+
+
 def test_jiayuguan_the_city_and_jiayuguan_the_unit_keep_apart(served, form, units):
     """One code, 620200, two links, two kinds of file: neither opens nor replaces the other."""
     server, inbox = served
