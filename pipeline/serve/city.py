@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from ..model import Finding, ReadResult, Roster, UnitStatus
+from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
 from ..run.check import OTHER_UNIT, Checked, Counted, check_files, file_findings, staged_source
 from ..run.reading import read_all
 from ..run.runner import Guard
@@ -126,14 +126,14 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
         note = _wrong_county(desk, city, unit, outcome.checked, filename) if outcome.status == "refused" and other else ""
         return CitySent(unit, outcome, note=note)
     if choice == WHOLE:
-        return CitySent(workbook=submit_workbook(desk, city, filename, data, explanation))
+        return _as_workbook(desk, city, filename, data, explanation)
     codes, checked = identify(desk, filename, data)
     ours = [c for c in codes if city.county(c)]
     if len(codes) == 1 and ours:
         unit = city.county(ours[0])
         return CitySent(unit, _for_county(desk, city, unit, filename, data, explanation))
     if len(codes) > 1:
-        return CitySent(workbook=submit_workbook(desk, city, filename, data, explanation))
+        return _as_workbook(desk, city, filename, data, explanation)
     # Nobody, or another city's county: refused as it was read, and the clerk told what to do.
     strangers = [c for c in codes if not city.county(c)]
     extra = tuple(_not_ours(desk.form, desk.units, city, checked.source.path, c) for c in strangers)
@@ -148,6 +148,23 @@ def submit(desk: Desk, city: City, choice: str, filename: str, data: bytes, expl
             f"文件中没有读到本{city_noun}所辖的{noun}：请在“报送的是”中选定是哪个{noun}的报表，"
             "或在表头写明填报单位后重新上传。" if read else "")
     return CitySent(workbook=refused, note=note)
+
+
+def _as_workbook(desk: Desk, city: City, filename: str, data: bytes, explanation: str) -> CitySent:
+    """The city's workbook, and when it is refused for some counties' errors, which counties'
+    parts were fine: `make report` counts those, and the clerk may send them apart."""
+    outcome = submit_workbook(desk, city, filename, data, explanation)
+    if outcome.status != "refused" or outcome.checked is None:
+        return CitySent(workbook=outcome)
+    wrong = {f.county_code for f in outcome.checked.findings if f.severity == Severity.ERROR}
+    fine = [desk.units.by_code(c).name for c in _counties_in(desk.units, outcome.checked)
+            if c not in wrong and city.county(c) is not None]
+    if not fine or "" in wrong:
+        return CitySent(workbook=outcome)
+    bad = "、".join(desk.units.by_code(c).name for c in _counties_in(desk.units, outcome.checked) if c in wrong)
+    note = (f"{'、'.join(fine)}的部分没有错误，因{bad}的报表有错误，整个工作簿未予接收：请改正后重新上传，"
+            f"或在“报送的是”中选定{fine[0]}等单位，逐个上传它们的报表。")
+    return CitySent(workbook=outcome, note=note)
 
 
 def _wrong_county(desk: Desk, city: City, chosen: Unit, checked: Checked | None, filename: str) -> str:

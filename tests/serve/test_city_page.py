@@ -210,6 +210,22 @@ def test_a_workbook_of_several_counties_sent_as_the_file_says_goes_as_the_citys(
     assert (inbox / sent.json["file"]).read_bytes() == data
 
 
+def test_a_workbook_refused_for_one_countys_errors_says_which_counties_were_fine(served, form, units):
+    """永昌县's 表二 with 已整改 above 排查数: the whole workbook is refused (what the city sends is
+    one file), and the clerk is told 金川区's part was fine, as `make report` would count it."""
+    from tests.builders import city_workbook
+
+    server, inbox = served
+    jinchang = server.city_links()["620300"]
+    rows = clean_rows()
+    rows[0]["precision_fixed"] = rows[0]["precision_found"] + 1
+    data = city_workbook({"金川区": workbook(form, units.by_code("620302")),
+                          "永昌县": workbook(form, units.by_code("620321"), rows)})
+    sent = send(jinchang, "金昌市汇总.xlsx", data, "city")
+    assert sent.status == 422 and inbox_files(inbox) == []
+    assert sent.json["note"].startswith("金川区的部分没有错误，因永昌县的报表有错误，整个工作簿未予接收")
+
+
 def test_a_file_not_read_at_all_is_told_why_once(served, form, units):
     """A zip on the city's page: its finding says to unzip it, and the note beside it said to
     choose the county in 报送的是, two things at once."""
