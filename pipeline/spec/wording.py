@@ -1,6 +1,6 @@
 """How the report writes numbers, as the article does. Registered as Jinja filters.
 
-- people and household counts in 万 with one decimal, rounded half up: 40.8万 ;
+- people and household counts in 万 with one decimal, rounded half up: 40.8万 (from 1亿 on, 2.1亿) ;
   item and event counts in full digits however large: 122006件 ;
 - a rate before 以上 is floored to a whole percent: 89.74% → 89%以上 , never 90% ;
 - a rate with two decimals, in the narrative or a table, is rounded half up as Excel's ROUND:
@@ -18,7 +18,11 @@ from .labels import cn_quotes
 
 
 def wan(n: int) -> str:
-    """408236 → 40.8万"""
+    """408236 → 40.8万; from 1亿 on, in 亿 (987659233 → 9.9亿, not 98765.9万), as official
+    writing does."""
+    if int(n) >= 10**8:
+        value = (Decimal(int(n)) / Decimal(10**8)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return f"{value}亿"
     value = (Decimal(int(n)) / Decimal(10000)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
     return f"{value}万"
 
