@@ -47,16 +47,21 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     items, met = [], []
     for sheet in form.sheets:
         for cov in sheet.coverage:
-            low = []
+            low, none = [], []
             for row in records:
                 n, d = int(row[cov.numerator]), int(row[cov.denominator])
                 if d and n < cov.minimum * d:
                     low.append(f"{named(row)}{table_rate(n, d)}")
+                elif not d:
+                    none.append(named(row))  # no base to rate: neither low nor at the standard
             standard = f"{cov.minimum * 100:g}%"
             if low:
                 items.append(f"{cov.noun}低于{standard}的{len(low)}个{noun}：{'；'.join(low)}。")
-            elif records:
-                met.append(f"{cov.noun}{'均达到' + standard if cov.minimum >= 1 else '均在' + standard + '以上'}")
+            elif len(none) < len(records):
+                said = f"{cov.noun}{'均达到' + standard if cov.minimum >= 1 else '均在' + standard + '以上'}"
+                # A county whose base is 0 has no rate: "all at 99% or above" would include it.
+                base = form.field(cov.denominator).label
+                met.append(f"{said}（{'、'.join(none)}{base}为0，未计入）" if none else said)
     if met:
         items.append(f"已汇总的各{noun}" + "，".join(met) + "。")
     if items:

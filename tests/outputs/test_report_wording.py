@@ -96,3 +96,18 @@ def test_consolidated_stores_rates_as_the_tables_round_them(tmp_path_factory, se
     header = rows[0]
     province = dict(zip(header, rows[1]))
     assert province["总体整改率"] == 0.8974  # 109486/122006 = 89.738%, as ROUND gives it
+
+
+def test_all_at_the_standard_leaves_out_by_name_a_county_with_no_base(tmp_path, settings, form, units):
+    """城关区's households left at 0 (its villages filled in): it has no coverage rate, and
+    “农户走访覆盖率均在99%以上” said it of every county, 城关区 included."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    empty = clean_rows()
+    for row in empty:
+        row["households_total"] = row["households_visited"] = row["households_visited_twice"] = 0
+    write_return(inbox, form, units.by_code("620102"), empty)
+    write_return(inbox, form, units.by_code("620103"), clean_rows())
+    run = build_run(inbox, settings)
+    said = next(line for sec in run.report.attention for line in sec["lines"] if "覆盖率" in line and "均" in line)
+    assert said.endswith("农户走访覆盖率均在99%以上（兰州市城关区农户总数为0，未计入）。"), said
