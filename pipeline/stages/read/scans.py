@@ -493,15 +493,15 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
     if not _WIDE_CELL.search(xml) and (m is None or int(m.group(1)) <= WINDOW_ROWS):
         return (int(m.group(1)) if m else 0), 702, "", formulas
     max_r = max_c = 0
+    farthest = (0, 0)  # of the cells beyond the window, the last row's rightmost: where they end
     for m in _VALUE_CELL.finditer(xml):
         r, c = int(m.group(2)), _col_index(m.group(1)) + 1
         if r > max_r or c > max_c:
             max_r, max_c = max(max_r, r), max(max_c, c)
-    far = ""
+        if (r > WINDOW_ROWS or c > WINDOW_COLS) and (r, c) > farthest:
+            farthest = (r, c)  # J to Z on the last row: Z60099 (the first of them, J60099, was named)
+    far = f"{column_letter(farthest[1] - 1)}{farthest[0]}" if farthest[0] else ""
     if max_r > WINDOW_ROWS or max_c > WINDOW_COLS:
-        # Where the sheet ends, as Excel's Ctrl+End goes: its last row and its last column (J60099
-        # was named where the cells ran on to Z).
-        far = f"{column_letter(max_c - 1)}{max_r}"
         # Such a sheet is read through its window, which gives no merged cells: they are the
         # scan's to give, or a figure merged over two counts would read as itself and a 0.
         formulas = replace(formulas, merged=_merged_cells(xml))
