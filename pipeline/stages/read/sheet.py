@@ -653,6 +653,13 @@ def _parts_totals(found: Rows, own: tuple[str, ...], words: RowWords) -> None:
     first stands as the unit's total, and none of them is added."""
     whole = [at for at in found.totals
              if words.is_whole_total(found.names[at]) or (own and found.names[at].startswith(own))]
+    if not whole:
+        # A last total with no township since the one before it (川区合计, 山区合计, then 乡镇合计)
+        # adds up the parts: the unit's, whatever its label. Made a 小计 of no township, it was
+        # said to differ from 0 in every column of a correct return.
+        *_, before, last = sorted(found.totals)
+        if not any(before < t < last for t in found.township_at):
+            whole = [last]
     if len(whole) == 1:
         found.subtotals = sorted([*found.subtotals, *(at for at in found.totals if at != whole[0])])
         found.totals = whole

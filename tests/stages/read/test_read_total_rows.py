@@ -154,6 +154,21 @@ def test_totals_of_parts_alone_are_their_subtotals_and_the_townships_the_units(t
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    # the parts' totals added up on a last row not labelled as the whole's (乡镇合计): the unit's
+    for spec in form.sheets:
+        plan = plans[spec.key]
+        ws = wb[f"{spec.number}{spec.label}"]
+        end = plan.last_data + 3  # under 山区合计
+        ws.insert_rows(end)
+        ws.cell(end, 1, "乡镇合计")
+        for f in spec.count_fields:
+            ws.cell(end, plan.columns[f.key], sum(r[f.key] for r in rows))
+    write(tmp_path, workbook_bytes(wb))
+    summed = read_one(tmp_path, form, units)
+    assert summed.findings == ()
+    assert all(s.total_row == plans[k].last_data + 3 for k, s in summed.ret.sheets.items())
+    for spec in form.sheets:  # as it was
+        wb[f"{spec.number}{spec.label}"].delete_rows(plans[spec.key].last_data + 3)
     # and a part's total that is wrong is said at its own row, as a 小计
     ws = wb[VISITS]
     plan = plans["visits"]
