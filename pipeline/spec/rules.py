@@ -105,6 +105,8 @@ BUILT_IN = _declared(
     Rule("same-as-another", WARNING, "本单位报表各乡镇的名称和数字与{other}的报表完全相同：请核对是否报错了文件，"
          "或是否照抄了其他单位的报表。"),
     Rule("unit-title-differs", WARNING, "表的标题写的是{value}，填报单位却是{unit}：请核对表中数字是否是本单位的，并改正标题。"),
+    Rule("unit-from-short-name", WARNING, "表内没有填报单位，文件名（或所在文件夹名）“{value}”只写了单位名称的一部分，按{unit}的报表读取："
+         "如不是{unit}的报表，请在表头填写填报单位后重新报送。"),
     Rule("unit-is-city", ERROR, "填报单位是“{value}”，这是{city_noun}一级的报表，不能作为某个{noun}的数字汇总：请把各{noun}的报表"
          "转报（或报送{city_noun}汇总时写出的汇总工作簿consolidated.xlsx）。"),
     Rule("unit-is-township", ERROR, "填报单位是“{value}”，这是乡镇一级的报表，不能作为本{noun}的数字汇总：请报送本{noun}的汇总报表。"),

@@ -173,9 +173,13 @@ class UnitList:
         by_code, by_name = self._code_and_name(stem)
         if by_code and by_name and by_code != by_name:
             return None  # 620103_城关区: the name says one unit, its code another; neither is taken on trust
-        # A file or folder named by the unit's name without 区 or 县 (七里河.xlsx, 阿克塞/), and by
-        # nothing else: only the whole name, never inside another (城关镇 is a township).
-        return by_code or by_name or self._bare.get(_clean(stem))  # type: ignore[attr-defined]
+        return by_code or by_name
+
+    def find_by_short_name(self, stem: str) -> str:
+        """The unit a file or folder is named for by its name without 区 or 县 (七里河.xlsx, 阿克塞/),
+        that whole name and nothing else; "" when none is. Weaker than find_in_filename: 城关 is
+        城关区's and a 城关镇 in many counties, so a reader takes it last, and says so."""
+        return self._bare.get(_clean(stem), "")  # type: ignore[attr-defined]
 
     def filename_says_two(self, stem: str) -> tuple[str, str] | None:
         """(the unit its code names, the unit its words name) when a file name's code and name

@@ -118,7 +118,8 @@ class Identifying:
         stem = _stem(self.source.member or self.source.path)
         from_file = self.units.find_in_filename(stem)
         if quiet:
-            return next(iter(content)) if len(content) == 1 else "" if content else from_file or self._from_folder()
+            return (next(iter(content)) if len(content) == 1 else "" if content
+                    else from_file or self._from_folder() or self._by_short_name(stem)[0])
         if len(content) > 1:
             # A return copied from a neighbour's keeps the neighbour's code under its own name:
             # neither is taken on trust. The county the file's name gives hears of it, if either.
@@ -171,6 +172,12 @@ class Identifying:
             return code
         if from_file or (from_file := self._from_folder()):
             return from_file
+        short, named = self._by_short_name(stem)
+        if short:
+            # 七里河.xlsx, 阿克塞/报表.xlsx, nothing inside to say whose: taken, and said, since such
+            # a name may be a township's (城关).
+            self.finding("unit-from-short-name", value=named, unit=self._unit_name(short))
+            return short
         if (two := self.units.filename_says_two(stem)) is not None:
             # 620103_城关区.xlsx with nothing inside to say whose it is: the code once won, silently.
             code, named = two
@@ -196,6 +203,15 @@ class Identifying:
 
     def _from_folder(self) -> str:
         return unit_of_folder(self.source.path, self.units)
+
+    def _by_short_name(self, stem: str) -> tuple[str, str]:
+        """(the unit, the name as written) a file or, failing it, a folder is named for by the
+        unit's name without 区 or 县; ("", "") when none is."""
+        for name in (stem, *reversed([_stem(p) for p in self.source.path.replace("\\", "/").split("/")[:-1]])):
+            code = self.units.find_by_short_name(name)
+            if code:
+                return code, name
+        return "", ""
 
     def _unit_name(self, code: str) -> str:
         u = self.units.by_code(code)

@@ -142,6 +142,44 @@ def test_two_visible_candidates_for_one_sheet_is_an_error(tmp_path, form, units)
     assert [f.rule for f in result.findings] == ["sheet-ambiguous"]
 
 
+def _anonymous(form, units, code):
+    """The unit's return with nothing inside to say whose: no 填报单位, no code, no title."""
+    wb = build_return(form, units.by_code(code), clean_rows())
+    name = units.by_code(code).name
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and ("填报单位" in cell.value or "代码" in cell.value or name in cell.value):
+                    cell.value = None
+    return workbook_bytes(wb)
+
+
+@pytest.mark.parametrize("path, code", [("七里河.xlsx", "620103"), ("阿克塞/报表.xlsx", "620924")])
+def test_a_file_named_by_a_units_short_name_is_taken_as_its_and_said(tmp_path, form, units, path, code):
+    """七里河.xlsx, 阿克塞/报表.xlsx with nothing inside to say whose: unit-unknown, the county
+    未报送. Taken now, and said, since such a name may be a township's (城关)."""
+    (tmp_path / path).parent.mkdir(exist_ok=True)
+    (tmp_path / path).write_bytes(_anonymous(form, units, code))
+    result = read_one(tmp_path, form, units)
+    assert result.ret.county_code == code
+    assert [(f.rule, f.severity.value) for f in result.findings if f.rule != "date-missing"] == [
+        ("unit-from-short-name", "warning")]
+
+
+def test_a_short_name_never_overrides_the_content_or_a_folder(tmp_path, form, units):
+    """永登县/城关.xlsx, 永登县's return (or a township's with no 填报单位): 城关 is 城关区's short
+    name and a 城关镇's too; the content, or the folder, says whose."""
+    (tmp_path / "永登县").mkdir()
+    (tmp_path / "永登县" / "城关.xlsx").write_bytes(workbook_bytes(build_return(form, units.by_code("620121"),
+                                                                                 clean_rows())))
+    result = read_one(tmp_path, form, units)
+    assert result.ret.county_code == "620121" and result.findings == ()
+    (tmp_path / "永登县" / "城关.xlsx").write_bytes(_anonymous(form, units, "620121"))
+    result = read_one(tmp_path, form, units)
+    assert result.ret.county_code == "620121"
+    assert not [f for f in result.findings if f.rule in ("unit-conflict", "unit-from-short-name")]
+
+
 def test_a_citys_own_table_in_the_county_form_is_said_to_be_the_citys(tmp_path, form, units):
     """兰州市.xlsx, 填报单位 兰州市双联办: it was told to write “填报单位：××县”, no help to a city."""
     wb = build_return(form, units.by_code("620102"), clean_rows())
