@@ -34,7 +34,7 @@ from ..store.uploads import sweep_partial
 from . import pages
 from .city import CityBoard, city_groups
 from .city_routes import Kit, city_routes
-from .desk import EXPLANATION_LIMIT, Desk
+from .desk import EXPLANATION_LIMIT, Desk, note_text
 from .figures import figures
 from .outcomes import Incoming, Outcome
 from .receive import BadForm, Intake, Stalled, TooLarge, origin_of, read_form
@@ -152,9 +152,11 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         # nothing came to be checked (no file chosen, too large, cut off): a clerk who pressed
         # the button too soon is not kept waiting for it.
         before = last_upload.get(unit.code)
-        last_upload[unit.code] = time.monotonic()
+        mine = last_upload[unit.code] = time.monotonic()
 
         def nothing_checked() -> None:
+            if last_upload.get(unit.code) != mine:
+                return  # another upload of the unit's has taken it since: its pause stands
             if before is None:
                 last_upload.pop(unit.code, None)
             else:
@@ -173,7 +175,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
             nothing_checked()
             return refuse(request, pages.BAD_REQUEST, back, Connection="close")
         upload = form.get("file")
-        explanation = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
+        explanation = note_text(form.get("explanation"))
         if upload is None or isinstance(upload, str) or not upload.filename:
             await form.close()
             nothing_checked()
@@ -188,6 +190,9 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         if len(data) > limit_bytes:
             nothing_checked()
             return _too_large(request, unit, wants_json(request), limit_bytes, unit_page)
+        if len(explanation) > EXPLANATION_LIMIT:  # past the page's box: refused, never saved cut short
+            nothing_checked()
+            return refuse(request, pages.NOTE_TOO_LONG, back, Connection="close")
         outcome = await intake.submit(Incoming(unit, filename, data, explanation))
         if log:
             log(_log_line(outcome, unit, len(data), time.perf_counter() - started))
@@ -210,7 +215,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
             return refuse(request, pages.TOO_SLOW, back, Connection="close")
         except BadForm:
             return refuse(request, pages.BAD_REQUEST, back, Connection="close")
-        text = str(form.get("explanation") or "").strip()
+        text = note_text(form.get("explanation"))
         await form.close()
         if len(text) > EXPLANATION_LIMIT:  # the page's box stops at the limit; cut here, it was saved short, unsaid
             return refuse(request, pages.NOTE_TOO_LONG, back, Connection="close")

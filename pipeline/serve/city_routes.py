@@ -13,7 +13,7 @@ from ..model import Finding
 from ..store.links import STATUS, city_of_key
 from . import pages
 from .city import WHOLE, City, CityBoard, CityOutcome, CitySent, submit
-from .desk import EXPLANATION_LIMIT, Desk
+from .desk import EXPLANATION_LIMIT, Desk, note_text
 from .figures import figures
 from .receive import BadForm, Stalled, TooLarge, read_form
 
@@ -98,10 +98,13 @@ def city_routes(kit: Kit) -> list:
             return kit.refuse(request, pages.BAD_REQUEST, back, Connection="close")
         upload = form.get("file")
         choice = str(form.get("county") or "").strip()
-        explanation = str(form.get("explanation") or "").strip()[:EXPLANATION_LIMIT]
+        explanation = note_text(form.get("explanation"))
         if upload is None or isinstance(upload, str) or not upload.filename:
             await form.close()
             return _said(request, 400, "no-file", "请先选择要报送的报表文件。")
+        if len(explanation) > EXPLANATION_LIMIT:  # past the page's box: refused, never saved cut short
+            await form.close()
+            return kit.refuse(request, pages.NOTE_TOO_LONG, back, Connection="close")
         data, filename = await upload.read(), upload.filename
         await form.close()
         if choice not in ("", WHOLE) and city.county(choice) is None:

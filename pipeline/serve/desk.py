@@ -54,6 +54,12 @@ from .worker import CheckWorker
 SERVE_LOG = "serve-errors.log"  # the submission page's faults, for the maintainers (a report run has its own)
 
 EXPLANATION_LIMIT = 500  # characters: a short note beside a warning, not a document
+
+
+def note_text(value: object) -> str:
+    """A 上报说明 as the page's box counts it: a line break one character (a browser sends it as
+    two, CRLF, and a note the box took was refused as too long)."""
+    return str(value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
 STAMP = "%Y-%m-%d %H:%M:%S"
 
 

@@ -119,15 +119,21 @@ def _cn_value(text: str) -> int | None:
             high, low = text.split(mark, 1)
             above, below = _cn_value(high) if high else None, _cn_value(low) if low else 0
             return None if above is None or below is None else above * size + below
-    total, digit, pending = 0, 0, False
+    total, digit, pending, last, previous = 0, 0, False, 10_000, ""
     for ch in text:
         if ch in _CN_DIGITS:
             if pending and digit:
                 return None  # 一二三: digits one by one, a code or a year, not how a format writes a count
             digit, pending = _CN_DIGITS[ch], True
-        else:  # 十, 百, 千: the digit before it (一 understood: 十二 is 12)
-            total += (digit if pending else 1) * _CN_UNITS[ch]
-            digit, pending = 0, False
+        else:  # 十, 百, 千 after their digit (十 alone first: 十二 is 12)
+            size = _CN_UNITS[ch]
+            if size >= last or not (pending and digit or size == 10 and not previous):
+                return None  # 十十, 百十, 一百十百: each place once, the larger first, with its digit
+            total += (digit if pending else 1) * size
+            digit, pending, last = 0, False, size
+        previous = ch
+    if pending and digit and last > 10 and previous in _CN_DIGITS and text[-2:-1] in _CN_UNITS:
+        return None  # 一百二 is how speech shortens 120; a format writes 一百二十, or 一百零二 for 102
     return total + digit if text else None
 
 

@@ -217,7 +217,7 @@ def test_a_count_in_chinese_numerals_reads_as_its_number(n):
     assert chinese_numeral(_in_chinese(n, "零壹贰叁肆伍陆柒捌玖", "拾佰仟")) == n
 
 
-@pytest.mark.parametrize("text", ["", "万", "一二三x", "一二三", "12", "百分之十"])
+@pytest.mark.parametrize("text", ["", "万", "一二三x", "一二三", "12", "百分之十", "十十", "百十", "一百二", "一百十百"])
 def test_what_is_no_chinese_numeral(text):
     from pipeline.spec.numbers import chinese_numeral
 

@@ -204,7 +204,9 @@ def _scan_formulas(xml: bytes) -> Formulas:
     if not (uncached or blank or subtotal):
         return CARRIED_FORMULAS
     return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden, any_formula=True,
-                    filtered=b"<autoFilter" in xml, leaves_out_hidden=leaves_out)
+                    # A range formatted as a table (Ctrl+T) keeps its filter in the table's own part:
+                    # the sheet names that part.
+                    filtered=b"<autoFilter" in xml or b"<tablePart" in xml, leaves_out_hidden=leaves_out)
 
 
 # A formula cell and the result it carries (none for `<v/>` or no <v> at all; openpyxl writes `<v></v>`).

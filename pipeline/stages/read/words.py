@@ -64,7 +64,7 @@ _FOOTNOTE_BEFORE = re.compile(rf"^\s*{_MARK_CLASS}+")
 # 1 城关镇 with its space gone): no part of the name. Left on, the township listed twice (once
 # numbered) was two townships and counted twice, and a round numbered its townships anew
 # matched none of the last round's. A name never starts with a digit; 二十里铺镇 has no 、.
-_SERIAL = re.compile(r"^(?:\d{1,3}[、.,)\]】:]?|\(\d{1,3}\)|[一二三四五六七八九十]{1,3}[、.])(?=[^\d.,、)\]】:])")
+_SERIAL = re.compile(r"^(?:\d{1,3}[、.,)\]】:\-]?|\(\d{1,3}\)|[一二三四五六七八九十]{1,3}[、.])(?=[\u4e00-\u9fff])")
 _SERIAL_STARTS = frozenset("0123456789(一二三四五六七八九十")
 
 

@@ -415,3 +415,16 @@ def test_a_groups_subtotal_with_one_figure_left_blank_rejects_the_return(tmp_pat
     assert got == {("error", "township-nearly-subtotal", s, f"A{row}") for s in SHEETS}
     [said] = [f for f in result.findings if f.sheet == VISITS and f.rule == "township-nearly-subtotal"]
     assert "“城区街道”一行除" in said.message and "各项数字都恰好等于它上面4个乡镇之和" in said.message
+
+
+@pytest.mark.parametrize("written, name", [
+    ("1、城关镇", "城关镇"), ("3.红岭街道", "红岭街道"), ("(2)新庄乡", "新庄乡"), ("（2）新庄乡", "新庄乡"),
+    ("一、石岭镇", "石岭镇"), ("1 城关镇", "城关镇"), ("10.城关镇", "城关镇"), ("1-城关镇", "城关镇"),
+    # names that begin so, and no 序号
+    ("二十里铺镇", "二十里铺镇"), ("三岔镇", "三岔镇"), ("十里店乡", "十里店乡"), ("七一镇", "七一镇"),
+    ("5·12社区", "5·12社区"), ("12", "12"), ("1.5", "1.5"),
+])
+def test_a_serial_number_before_a_townships_name_is_no_part_of_it(written, name):
+    from pipeline.stages.read.words import clean_str, without_serial
+
+    assert without_serial(clean_str(written)) == clean_str(name)
