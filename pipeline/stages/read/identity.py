@@ -81,7 +81,7 @@ class Identifying:
                 self.identity["code"].append((grid.name, m.group(1)))
             m = "填报日期" in text and DATE_LINE.search(text)
             if m:
-                self.identity["date"].append((grid.name, m.group(1), _date_cell(grid, r)))
+                self.identity["date"].append((grid.name, m.group(1), (grid, r)))
             elif len(text) <= TITLE_LENGTH:
                 self.identity["title"].append((grid.name, text))
 
@@ -222,18 +222,21 @@ class Identifying:
         without its year. Tables dated differently are said: the date ranks a county's files.
         Not when no table was chosen (two units' tables in one workbook: their dates differ)."""
         year_less = None
-        dated: list[tuple[date, str, str]] = []  # (date, sheet, cell)
-        for sheet, text, cell in self.identity["date"]:
-            parts = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
+        dated: list[tuple[date, str, tuple]] = []  # (date, sheet, (grid, row) of its line)
+        parsed: dict[str, tuple | None] = {}  # each sheet repeats the line: each text read once
+        for sheet, text, at in self.identity["date"]:
+            if text not in parsed:
+                parsed[text] = parse_filed(text, self.book.date1904() if _SERIAL_ONLY.match(text) else False)
+            parts = parsed[text]
             if parts and parts[0] is not None:
-                dated.append((date(*parts), sheet, cell))
+                dated.append((date(*parts), sheet, at))
             elif parts and year_less is None:
                 year_less = parts[1:]
         if dated:
             first, sheet, _ = dated[0]
             other = next((d for d in dated if d[0] != first), None)
             if other is not None and tables_chosen:
-                self.finding("date-differs", sheet=other[1], cell=other[2], value=as_written_day(other[0]),
+                self.finding("date-differs", sheet=other[1], cell=_date_cell(*other[2]), value=as_written_day(other[0]),
                               detail=f"{sheet}的{as_written_day(first)}")
             return first, None
         if year_less is None:

@@ -360,6 +360,8 @@ def shown_as(number: int, code: str) -> str:
 def _shows_digits_of_its_own(code: str) -> bool:
     """A format that writes digits of its own beside the count's: 0"0" shows 1078 as 10780, and
     "1"0 as 11078. Only the sections a count of 1 or more is shown by count ([$-804] is a locale)."""
+    if '"' not in code and "\\" not in code:
+        return False  # no literal text at all: the commonest codes (0, #,##0, General)
     return any(any(t[:1] in ('"', "\\") and any(ch.isdigit() for ch in t) for t in _FORMAT_TOKEN.findall(section))
                for section in _positive_sections(_sections(code)))
 
@@ -371,6 +373,8 @@ _SHOWN_AS_TYPED = frozenset("-+():$")  # what Excel shows as it is, unquoted, be
 def _writes_among_the_digits(code: str) -> bool:
     """A format that writes a mark between the count's digits: 0\\.0 and 0"."0 show 1223 as
     122.3, 0-0 as 122-3, a number the clerk never wrote. A space (1 223) reads as the count."""
+    if '"' not in code and "\\" not in code and not _SHOWN_AS_TYPED.intersection(code):
+        return False  # no mark it could write: the commonest codes (0, #,##0, General)
     for section in _positive_sections(_sections(code)):
         tokens = _FORMAT_TOKEN.findall(section)
         digits = [i for i, t in enumerate(tokens) if t in ("0", "#", "?")]

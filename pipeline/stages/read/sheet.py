@@ -38,7 +38,7 @@ from .layout import (
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
 from .scans import WINDOW_ROWS, ShownText
-from .words import RowKind, RowWords, blank, clean_str, clean_text, row_words, without_serial
+from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_text, row_words, without_serial
 
 # Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
 # always meant as a table, and one that is none of the form's is read as any workbook is.
@@ -482,7 +482,9 @@ class ReturnReader(Identifying):
                 self.finding("township-too-long", sheet=grid.name, cell=cell_ref(r, table.key_col),
                              field=table.key_field, value=display(key_text))
                 key_text = key_text[:MAX_NAME] + "…"
-            township_names.append(as_written(without_serial(key_text)))
+            if key_text[0] in SERIAL_STARTS:  # the commonest name starts otherwise: no call for it
+                key_text = without_serial(key_text)
+            township_names.append(as_written(key_text))
         total_recomputed = False
         value_columns: list[tuple] = []
         all_values: list[list | tuple] = []

@@ -65,12 +65,12 @@ _FOOTNOTE_BEFORE = re.compile(rf"^\s*{_MARK_CLASS}+")
 # numbered) was two townships and counted twice, and a round numbered its townships anew
 # matched none of the last round's. A name never starts with a digit; 二十里铺镇 has no 、.
 _SERIAL = re.compile(r"^(?:\d{1,3}[、.,)\]】:\-]?|\(\d{1,3}\)|[一二三四五六七八九十]{1,3}[、.])(?=[\u4e00-\u9fff])")
-_SERIAL_STARTS = frozenset("0123456789(一二三四五六七八九十")
+SERIAL_STARTS = frozenset("0123456789(一二三四五六七八九十")
 
 
 def without_serial(name: str) -> str:
     """A township's name without the 序号 a clerk typed before it (cleaned text: clean_str)."""
-    if not name or name[0] not in _SERIAL_STARTS:
+    if not name or name[0] not in SERIAL_STARTS:
         return name
     stripped = _SERIAL.sub("", name, count=1)
     return stripped or name
