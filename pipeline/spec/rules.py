@@ -44,6 +44,8 @@ BUILT_IN = _declared(
     Rule("archive-damaged", ERROR, "压缩包已损坏或不完整（可能没有复制或下载完）：请重新打包或重新复制后报送。"),
     Rule("archive-unsupported", ERROR, "压缩文件无法读取（只能读取 .zip，且压缩包里再套压缩包不能超过设定的层数）：请解压后报送，或改用 .zip。"),
     Rule("folder-unreadable", ERROR, "无法打开这个文件夹（{detail}），其中的报表都没有读取：请开放它的权限，或把其中的报表移出来。"),
+    Rule("lock-file-alone", WARNING, "收件箱里只有Excel打开“{detail}”时留下的临时文件，没有报表本身：复制时这份报表可能还开着，"
+         "请把报表本身（{detail}）复制或报送到收件箱。"),
     Rule("not-read-here", ERROR, "本机无法读取这个文件（{detail}）：这是汇总所用电脑上的文件权限或磁盘问题，不是报表本身的"
          "问题，本单位的数字暂未计入；请检查该文件的权限，或把它重新复制到收件箱后再汇总。"),
     Rule("not-a-file", INFO, "不是普通文件（{detail}），未读取。"),

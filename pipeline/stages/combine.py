@@ -196,6 +196,15 @@ def _skipped_files(form: Form, units: UnitList, sources: list[Source], results: 
         if code not in sent:
             alone.setdefault(code, s)  # the first such file stands for the county; the others are noted
     out = [f for f in findings if f.rule != "skipped"]
+    for s in sources:
+        # Excel's lock file (~$永靖县.xlsx) beside no return of the county's: the workbook was open
+        # when the folder was copied, and the return itself did not come. Said to the county, which
+        # stays 未报送; beside the return it is nothing.
+        name = os.path.basename(s.path)
+        if s.kind == "skip" and name.startswith("~$"):
+            code = units.find_in_filename(_stem(name[2:]))
+            if code and code not in sent:
+                out.append(form.finding("lock-file-alone", file=s.path, county=code, detail=name[2:]))
     for s, code in skipped:
         if code and alone.get(code) is s:
             ret = Return(s, code, None, {})

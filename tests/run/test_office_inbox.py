@@ -369,3 +369,16 @@ def test_a_run_stopped_while_reading_says_so_on_the_console(capfd):
         release_stderr()
         os.write(2, "已中断。\n".encode())
         assert capfd.readouterr().err == "已中断。\n"
+
+
+def test_an_excel_lock_file_alone_tells_its_county_the_return_did_not_come(tmp_path, settings, form, units):
+    """~$永靖县.xlsx with no 永靖县 return: the workbook was open when the folder was copied. It was
+    a skipped file naming no county, and 永靖县 未报送 with no word of it."""
+    inbox = inbox_with(tmp_path, form, units, {"~$永靖县.xlsx": b"\x06lizhang" + bytes(150)})
+    write_return(inbox, form, units.by_code(CODE))
+    (inbox / "~$620102_城关区.xlsx").write_bytes(b"\x06lizhang" + bytes(150))  # beside its return: nothing
+    run = build_run(inbox, settings)
+    told = [f for f in run.findings if f.rule == "lock-file-alone"]
+    assert [(f.county_code, f.severity.value) for f in told] == [("622923", "warning")]
+    assert "永靖县.xlsx" in told[0].message and status_of(run, "622923") == "missing"
+    assert status_of(run, CODE) == "included"
