@@ -165,15 +165,22 @@ def test_a_rate_shows_its_numerator_and_denominator_at_every_level(outboxes, bro
     page.context.close()
 
 
-def test_a_finding_opens_its_township_row_and_a_rejected_countys_rows_are_marked(outboxes, browser):
-    _, partial = outboxes
-    page, _, errors = open_page(browser, partial / "validation.html", 390)
+def _first_finding_opened(browser, validation: Path):
+    """validation.html at 390 px, its first finding's link followed to report.html: the page once
+    its township's row is marked, and the page's errors. 七里河区's 表二 E6 is the finding."""
+    page, _, errors = open_page(browser, validation, 390)
     link = page.locator('td[data-label="位置"] a').first
     assert link.get_attribute("href").startswith("report.html#cell=620103:")
     link.click()
     page.wait_for_selector("li.town.hit")
     hit = page.locator("li.town.hit")
     assert hit.count() == 1 and "第6行 E列" in hit.inner_text() and "已退回" in hit.inner_text()
+    return page, errors
+
+
+def test_a_finding_opens_its_township_row_and_a_rejected_countys_rows_are_marked(outboxes, browser):
+    _, partial = outboxes
+    page, errors = _first_finding_opened(browser, partial / "validation.html")
     assert page.locator("div.drill .drill-head").inner_text().startswith("七里河区（兰州市）（已退回，未计入合计）")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert errors == []
@@ -190,13 +197,7 @@ def test_in_a_citys_own_report_a_finding_opens_its_township_row_too(outboxes, br
     shutil.copy(partial.parent / "inbox" / "620103_七里河区.xlsx", inbox / "620103_七里河区.xlsx")
     out = tmp_path / "out"
     assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--city", "兰州市"]) == 0
-    page, _, errors = open_page(browser, out / "validation.html", 390)
-    link = page.locator('td[data-label="位置"] a').first
-    assert link.get_attribute("href").startswith("report.html#cell=620103:")
-    link.click()
-    page.wait_for_selector("li.town.hit")
-    hit = page.locator("li.town.hit")
-    assert hit.count() == 1 and "第6行 E列" in hit.inner_text() and "已退回" in hit.inner_text()
+    page, errors = _first_finding_opened(browser, out / "validation.html")
     assert page.locator("div.drill .drill-head").inner_text().startswith("七里河区")
     assert errors == []
     page.context.close()

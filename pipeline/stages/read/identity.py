@@ -207,7 +207,7 @@ class Identifying:
     def _by_short_name(self, stem: str) -> tuple[str, str]:
         """(the unit, the name as written) a file or, failing it, a folder is named for by the
         unit's name without 区 or 县; ("", "") when none is."""
-        for name in (stem, *reversed([_stem(p) for p in self.source.path.replace("\\", "/").split("/")[:-1]])):
+        for name in (stem, *folders_of(self.source.path)):
             code = self.units.find_by_short_name(name)
             if code:
                 return code, name
@@ -252,14 +252,15 @@ def _date_cell(grid: Grid, r: int) -> str:
 
 
 
+def folders_of(path: str) -> list[str]:
+    """The folders a file sits in, by name without suffix, the nearest first (城关区 for
+    城关区/表一.csv, or for the zip it came in: 城关区.zip/表一.csv)."""
+    return [_stem(part) for part in reversed(path.replace("\\", "/").split("/")[:-1])]
+
+
 def unit_of_folder(path: str, units) -> str:
-    """A unit a folder the file sits in names, the nearest first (城关区/表一.csv, or the zip it
-    came in: 城关区.zip/表一.csv); "" when none does."""
-    for part in reversed(path.replace("\\", "/").split("/")[:-1]):
-        code = units.find_in_filename(_stem(part))
-        if code:
-            return code
-    return ""
+    """A unit a folder the file sits in names, the nearest first; "" when none does."""
+    return next((code for name in folders_of(path) if (code := units.find_in_filename(name))), "")
 
 
 def _stem(name: str) -> str:
