@@ -90,14 +90,15 @@ def gather(form: Form, units: UnitList, results: list[ReadResult], findings: lis
     for i, f in enumerate(findings):
         if _claims_other(f, by_path, units):
             misnamed.add(f.file)
-            if f.county_code in by_county:
+            content = units.by_code(county_of(by_path[f.file], units))
+            if f.county_code in by_county and content is not None:
                 # The name's unit sent its own return: this file is the content unit's (岷县's
                 # return named 漳县（新）.xlsx), and its conflict that unit's to fix. Left under 漳县,
                 # 漳县 showed an error its return does not have, and 岷县 none. 漳县 is told the
                 # file was not taken for its own, in case it meant a correction.
-                named, content = f.county_code, county_of(by_path[f.file], units)
-                f = findings[i] = replace(f, county_code=content)
-                told.append(form.finding("misnamed-file", file=f.file, county=named, unit=units.by_code(content).name))
+                named = f.county_code
+                f = findings[i] = replace(f, county_code=content.code)
+                told.append(form.finding("misnamed-file", file=f.file, county=named, unit=content.name))
             else:
                 claimed.setdefault(f.county_code, []).append(by_path[f.file])
         per_file.setdefault(f.file, []).append(f)
