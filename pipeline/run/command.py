@@ -22,7 +22,7 @@ from ..spec.form import load_form
 from ..spec.scope import city as city_scope
 from ..spec.units import load_units
 from ..store import outbox as writer
-from ..store.cache import sweep
+from ..store.cache import LoadedUnits, sweep
 from ..store.inbox import holds_nothing
 from ..store.lock import outbox_lock
 from ..store.outbox import refuse_overlap
@@ -61,7 +61,7 @@ def report(inbox: Path | None, outbox: Path | None, settings: Settings, *, round
     form = units = scope = None
     if city:
         form = load_form(settings.form_path)
-        units = load_units(form.units_file)
+        units = load_units(form.units_file, LoadedUnits())
         scope = city_scope(form, units, city)
     if outbox is None:
         outbox = default_outbox / scope.outbox_name if scope else default_outbox

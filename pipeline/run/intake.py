@@ -17,7 +17,7 @@ from ..spec.config import Settings
 from ..spec.form import Form, load_form
 from ..spec.units import UnitList, load_units
 from ..store.archives import zips_down_to
-from ..store.cache import Hashes, ReadCache, reader_fingerprint
+from ..store.cache import Hashes, LoadedUnits, ReadCache, reader_fingerprint
 from ..store.inbox import InboxView, take_view
 from .reading import Reading, start_reading
 
@@ -49,7 +49,7 @@ def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = 
     started on the new files."""
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
-    units = units or load_units(form.units_file)
+    units = units or load_units(form.units_file, LoadedUnits())
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
     discover = time.perf_counter() - t
 

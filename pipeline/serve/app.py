@@ -429,7 +429,7 @@ def serve_command(args) -> int:
     from ..spec.config import load_settings
     from ..spec.form import load_form
     from ..spec.units import load_units
-    from ..store.cache import CheckedSettings
+    from ..store.cache import CheckedSettings, LoadedUnits
     from ..store.links import ensure_links
     from ..store.outbox import refuse_overlap
 
@@ -439,7 +439,7 @@ def serve_command(args) -> int:
     refuse_overlap(inbox, outbox)  # as make report does, before anything is read or written
     settings = load_settings(args.config, CheckedSettings())
     form = load_form(settings.form_path)
-    units = load_units(form.units_file)
+    units = load_units(form.units_file, LoadedUnits())
     rounds = round_watch(outbox, (args.round or settings.round or "").strip(), args.previous)
     try:
         sock = bind(args.host, args.port)

@@ -50,8 +50,9 @@ class ReadCache:
     def __init__(self, folder: Path | None, key: str) -> None:
         self.folder = folder
         self.path = folder / f"reads-{key}-v{VERSION}.pickle" if folder else None
-        # Each entry is kept pickled: results from worker processes arrive pickled already,
-        # so saving the cache writes those bytes instead of pickling everything again.
+        # Each entry is kept pickled and sealed, as it is saved: results from worker processes
+        # arrive pickled already, and a re-run after one county resent its return saves the
+        # other entries as they were loaded (checked once, at load), not sealed again.
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
         self.dirty = False
@@ -59,7 +60,7 @@ class ReadCache:
             try:
                 with open(self.path, "rb") as f:
                     stored = pickle.load(f)
-                self.entries, self.checks = _unsealed(stored["reads"]), _unsealed(stored["checks"])
+                self.entries, self.checks = _verified(stored["reads"]), _verified(stored["checks"])
             except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
                 self.entries, self.checks = {}, {}
 
@@ -76,7 +77,7 @@ class ReadCache:
         if blob is None:
             return None
         try:
-            result = pickle.loads(blob)
+            result = pickle.loads(_content(blob))
             if type(result) is not ReadResult or not isinstance(result.findings, tuple):
                 return None  # not a read result: read the file again
             return rebind(result, source)
@@ -85,7 +86,7 @@ class ReadCache:
 
     def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
-            self.entries[_key(result.source)] = blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            self.entries[_key(result.source)] = _seal(blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
             self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:
@@ -94,7 +95,7 @@ class ReadCache:
         if blob is None:
             return None
         try:
-            findings = pickle.loads(blob)
+            findings = pickle.loads(_content(blob))
         except Exception:  # noqa: BLE001 - a damaged entry is only a file to validate again
             return None
         if not isinstance(findings, tuple) or any(type(f) is not Finding for f in findings):
@@ -103,7 +104,7 @@ class ReadCache:
 
     def put_checked(self, source: Source, findings: tuple[Finding, ...]) -> None:
         if source.sha256:
-            self.checks[_key(source)] = pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)
+            self.checks[_key(source)] = _seal(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
             self.dirty = True
 
     def save(self, sources) -> None:
@@ -112,8 +113,8 @@ class ReadCache:
         if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
             return
         live = {
-            "reads": {k: _seal(v) for k, v in self.entries.items() if k in keep},
-            "checks": {k: _seal(v) for k, v in self.checks.items() if k in keep},
+            "reads": {k: v for k, v in self.entries.items() if k in keep},
+            "checks": {k: v for k, v in self.checks.items() if k in keep},
         }
         _write_whole(self.path, _pickled(live), stale="reads-*.pickle")  # another form's or version's
 
@@ -315,6 +316,54 @@ class CheckedSettings:
             pass  # a project folder the office cannot write to: the check is made every run, as before
 
 
+class LoadedUnits:
+    """Unit lists loaded before, by their bytes: each as load_units made it (its names indexed)
+    pickled in the project's .cache/units/, keyed by the file's SHA-256 and the code that
+    reads and indexes it. A file that does not verify, or cannot be read or written, costs
+    the loading, never another list. Lists not asked for in a week go (another campaign's)."""
+
+    KEPT_SECONDS = 7 * 24 * 3600
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder if folder is not None else CACHE / "units"
+
+    def _path(self, data: bytes) -> Path:
+        import hashlib
+
+        h = hashlib.sha256(data)
+        h.update(code_fingerprint("spec").encode())
+        return self.folder / f"{h.hexdigest()[:32]}.pickle"
+
+    def get(self, data: bytes):
+        from ..spec.units import UnitList
+
+        path = self._path(data)
+        try:
+            kept = _opened(path.read_bytes())
+            units = pickle.loads(kept) if kept is not None else None
+        except Exception:  # noqa: BLE001 - none kept, or damaged: loaded again
+            return None
+        if type(units) is not UnitList:
+            return None
+        try:
+            os.utime(path)  # asked for: kept another week
+        except OSError:
+            pass
+        return units
+
+    def put(self, data: bytes, units) -> None:
+        path = self._path(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            stale = time.time() - self.KEPT_SECONDS
+            for old in path.parent.glob("*.pickle"):
+                if old != path and old.stat().st_mtime < stale:
+                    old.unlink(missing_ok=True)
+            write_atomic(path, _seal(_pickled(units)), prefix=TEMPORARY + "units-")
+        except (OSError, pickle.PicklingError):
+            pass  # a project folder the office cannot write to: the list is loaded every run, as before
+
+
 class Hashes:
     """Each file's first bytes and SHA-256, remembered by its path, size, times, inode and
     device (kept in the outbox's .cache/, never the inbox). An entry is believed only when all
@@ -327,20 +376,22 @@ class Hashes:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.entries: dict[str, tuple] = {}
+        self._as_stored: dict[str, bytes] = {}  # each entry sealed as loaded: saved again as it is
         self.seen: set[str] = set()
         self.changed = False
         if path:
             try:
                 with open(path, "rb") as f:
-                    sealed = _unsealed(pickle.load(f))
+                    sealed = _verified(pickle.load(f))
                 self.entries = {}
                 for key, blob in sealed.items():
                     try:
-                        self.entries[key] = pickle.loads(blob)
+                        self.entries[key] = pickle.loads(_content(blob))
                     except Exception:  # noqa: BLE001 - that file is hashed again
                         continue
+                    self._as_stored[key] = blob
             except Exception:  # noqa: BLE001 - none yet, or damaged: every file is hashed
-                self.entries = {}
+                self.entries, self._as_stored = {}, {}
 
     @staticmethod
     def _stamp(stat: os.stat_result) -> tuple:
@@ -362,6 +413,7 @@ class Hashes:
     def put(self, path: str, stat: os.stat_result, head: bytes, digest: str) -> None:
         # The time is taken after hashing: a change during the hashing makes the entry racy.
         self.entries[path] = (self._stamp(stat), time.time_ns(), head, digest)
+        self._as_stored.pop(path, None)
         self.seen.add(path)
         self.changed = True
 
@@ -369,7 +421,9 @@ class Hashes:
         """Keep the entries of the files seen in this run; written whole, then moved into place."""
         if not self.path or not (self.changed or self.entries.keys() - self.seen):
             return
-        _write_whole(self.path, _pickled({k: _seal(_pickled(v)) for k, v in self.entries.items() if k in self.seen}))
+        stored = self._as_stored
+        _write_whole(self.path, _pickled({k: stored.get(k) or _seal(_pickled(v))
+                                          for k, v in self.entries.items() if k in self.seen}))
 
 
 def _seal(blob: bytes) -> bytes:
@@ -386,6 +440,20 @@ def _opened(sealed: bytes) -> bytes | None:
         return None
     blob = sealed[4:]
     return blob if zlib.crc32(blob) == int.from_bytes(sealed[:4], "big") else None
+
+
+def _verified(value: object) -> dict[str, bytes]:
+    """A kept dict of sealed entries, those that pass their check, still sealed (see _content)."""
+    if not isinstance(value, dict):
+        raise TypeError("not a cache of sealed entries")
+    return {key: sealed for key, sealed in value.items()
+            if isinstance(sealed, bytes) and len(sealed) >= 4
+            and zlib.crc32(memoryview(sealed)[4:]) == int.from_bytes(sealed[:4], "big")}
+
+
+def _content(sealed: bytes) -> memoryview:
+    """A sealed entry's bytes, checked already (_verified), without copying them."""
+    return memoryview(sealed)[4:]
 
 
 def _unsealed(value: object) -> dict[str, bytes]:
