@@ -124,23 +124,27 @@ def table_rows(rows, classes: tuple[str, ...] = ()) -> markupsafe.Markup:
     none). The annex runs to a row per county: a row of plain text is escaped as one string,
     its cells joined by a character escaping leaves as it is, then cut there, instead of
     40,000 cells escaped one by one. Anything else (a number, markup) is escaped cell by cell."""
-    openings: dict[int, list[str]] = {}
+    shapes: dict[int, str] = {}  # a row's markup by its number of cells, each cell a {} to fill
     out = []
     for row in rows:
-        opening = openings.get(len(row))
-        if opening is None:
-            opening = openings[len(row)] = ([f'<td class="{c}">' if c else "<td>" for c in classes]
-                                            if len(classes) == len(row) else ["<td>"] * len(row))
+        shape = shapes.get(len(row))
+        if shape is None:
+            shape = shapes[len(row)] = _row_shape(len(row), classes)
         line = _CELL_SEPARATOR.join(row) if all(c.__class__ is str for c in row) else None
         if line is not None and line.count(_CELL_SEPARATOR) == len(row) - 1:
             cells = str(markupsafe.escape(line)).split(_CELL_SEPARATOR) if row else []
         else:  # not all plain text, or a cell holds the separator itself
             cells = [str(markupsafe.escape(c)) for c in row]
-        if classes:
-            out.append("<tr>" + "".join(f"{o}{cell}</td>" for o, cell in zip(opening, cells)) + "</tr>\n")
-        else:
-            out.append("<tr><td>" + "</td><td>".join(cells) + "</td></tr>\n" if cells else "<tr></tr>\n")
+        out.append(shape.format(*cells))
     return markupsafe.Markup("".join(out))
+
+
+def _row_shape(cells: int, classes: tuple[str, ...]) -> str:
+    """<tr><td class="…">{}</td>…</tr> for a row of `cells` cells (the classes when there is one
+    per cell): filled by str.format, once per row, rather than a cell at a time."""
+    openings = ([f'<td class="{c}">' if c else "<td>" for c in classes] if len(classes) == cells
+                else ["<td>"] * cells)
+    return "<tr>" + "".join(o.replace("{", "{{").replace("}", "}}") + "{}</td>" for o in openings) + "</tr>\n"
 
 
 def _breakdown_json(data: dict) -> markupsafe.Markup:
