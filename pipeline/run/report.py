@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import partial
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Return, Roster, Severity, Source
@@ -148,7 +147,22 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     if many:
         prepare_validation()
     start_checker(checker, to_read, many)  # started already when the command line has
-    start_word = partial(word.start, prepare_docx)
+    word_asked = False
+
+    def start_word() -> None:
+        # A checker, its returns sent to be validated, is the Word helper too: docxtpl loads
+        # there as soon as the findings are sent (its jobs run in order), where a helper forked
+        # after the tables would have started later, and copied this process at its largest.
+        nonlocal word, word_asked
+        if word_asked:
+            return
+        word_asked = True
+        if checker.started:
+            word = checker
+            word.submit(prepare_docx)
+        else:
+            word.start(prepare_docx)
+
     if not checker.started and not many:
         start_word()
 
@@ -167,6 +181,8 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     new_files = {intake.reading.readable[i].path for i in intake.reading.todo}
 
     def after_tabulating(tables, findings: list[Finding]) -> None:
+        if checker.started:
+            start_word()
         if checker.started and any(f.severity != Severity.INFO and f.file in new_files for f in findings):
             # A new file with a problem: its workbook will most likely go back. openpyxl is
             # imported while the checker validates (this process would only wait), and the
@@ -188,8 +204,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     # says 全省, and shows its counties where the province's shows cities.
     whole, form, units = form, scope.form, scope.units
     t = read_at[0] if read_at else time.perf_counter()
-    if not word.started:
-        start_word()
+    start_word()  # when not started yet
     files_checked, roster, findings = checked.files, checked.roster, list(checked.findings)
     results, tables = list(files_checked.results), files_checked.tables
     timings["validate"] = time.perf_counter() - t
