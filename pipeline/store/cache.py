@@ -47,22 +47,22 @@ def _key(source: Source) -> str:
 
 
 class ReadCache:
+    """Each file's read result and validation findings, by its content and name (entry_key),
+    kept whole and added to (see _WholeAndAdded): a re-run after one county resent its return
+    writes that return's entry, not the other 2,999 again (10 MB at 3,000 returns)."""
+
     def __init__(self, folder: Path | None, key: str) -> None:
         self.folder = folder
-        self.path = folder / f"reads-{key}-v{VERSION}.pickle" if folder else None
         # Each entry is kept pickled and sealed, as it is saved: results from worker processes
-        # arrive pickled already, and a re-run after one county resent its return saves the
-        # other entries as they were loaded (checked once, at load), not sealed again.
+        # arrive pickled already, and the entries loaded are saved as they were (checked once, at load).
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
         self.dirty = False
-        if self.path and self.path.exists():
-            try:
-                with open(self.path, "rb") as f:
-                    stored = pickle.load(f)
-                self.entries, self.checks = _verified(stored["reads"]), _verified(stored["checks"])
-            except Exception:  # noqa: BLE001 - a damaged cache is only a slower run
-                self.entries, self.checks = {}, {}
+        self.store = _WholeAndAdded(folder, "reads", f"{key}-v{VERSION}", ("reads", "checks")) if folder else None
+        self.path = self.store.whole if self.store else None
+        if self.store:
+            stored = self.store.load()
+            self.entries, self.checks = stored["reads"], stored["checks"]
 
     def has(self, source: Source) -> bool:
         return bool(source.sha256) and _key(source) in self.entries
@@ -108,15 +108,59 @@ class ReadCache:
             self.dirty = True
 
     def save(self, sources) -> None:
-        """Keep entries for the files still in the inbox (`sources`); written whole, then moved into place."""
-        keep = {_key(s) for s in sources}
-        if not self.path or not (self.dirty or set(self.entries) - keep or set(self.checks) - keep):
+        """Keep entries for the files still in the inbox (`sources`)."""
+        if not self.store:
             return
-        live = {
-            "reads": {k: v for k, v in self.entries.items() if k in keep},
-            "checks": {k: v for k, v in self.checks.items() if k in keep},
-        }
-        _write_whole(self.path, _pickled(live), stale="reads-*.pickle")  # another form's or version's
+        keep = {_key(s) for s in sources}
+        if not (self.dirty or self.entries.keys() - keep or self.checks.keys() - keep):
+            return
+        self.store.save({"reads": {k: v for k, v in self.entries.items() if k in keep},
+                         "checks": {k: v for k, v in self.checks.items() if k in keep}})
+
+
+class _WholeAndAdded:
+    """Sealed entries, in parts ({part: {key: sealed}}), kept in two files: the whole, as last
+    written in full, and the entries added since. A run that adds a few entries writes those
+    alone; once the added entries and those gone from the whole outweigh an eighth of it, the
+    whole is written again and the added file goes. An entry in either is believed only when
+    its check holds (_verified); a file missing or damaged is only a slower run."""
+
+    REWRITE_PAST = 8  # added and gone entries past one in this many of the whole: written whole
+
+    def __init__(self, folder: Path, kind: str, name: str, parts: tuple[str, ...]) -> None:
+        # <kind>-<name>.pickle and <kind>-added-<name>.pickle; other names' files are another
+        # key's (another form's, version's or code's), and go when these are written.
+        self.kind, self.parts = kind, parts
+        self.whole, self.added = folder / f"{kind}-{name}.pickle", folder / f"{kind}-added-{name}.pickle"
+        self.in_whole: dict[str, set] = {part: set() for part in parts}
+
+    def load(self) -> dict[str, dict]:
+        kept = self._read(self.whole)
+        self.in_whole = {part: set(entries) for part, entries in kept.items()}
+        if any(kept.values()):  # added to a whole that is gone: not believed alone
+            for part, entries in self._read(self.added).items():
+                kept[part] |= entries
+        return kept
+
+    def save(self, parts: dict[str, dict]) -> None:
+        """Keep `parts`, each part's every entry (sealed)."""
+        added = {part: {k: v for k, v in parts[part].items() if k not in self.in_whole[part]} for part in self.parts}
+        gone = sum(len(self.in_whole[part] - parts[part].keys()) for part in self.parts)
+        size = sum(map(len, self.in_whole.values()))
+        if size and sum(map(len, added.values())) + gone <= size // self.REWRITE_PAST:
+            _write_whole(self.added, _pickled(added), stale=f"{self.kind}-added-*.pickle")
+            return
+        # every other file of this kind goes: other keys', and this one's added file, now in the whole
+        _write_whole(self.whole, _pickled({part: parts[part] for part in self.parts}), stale=f"{self.kind}-*.pickle")
+        self.in_whole = {part: set(parts[part]) for part in self.parts}
+
+    def _read(self, path: Path) -> dict[str, dict]:
+        try:
+            with open(path, "rb") as f:
+                stored = pickle.load(f)
+            return {part: _verified(stored[part]) for part in self.parts}
+        except Exception:  # noqa: BLE001 - missing or damaged
+            return {part: {} for part in self.parts}
 
 
 def rebind(result: ReadResult, source: Source) -> ReadResult:
@@ -138,34 +182,34 @@ class BlockCache:
     header and the bytes, sealed, never a pickle per block (12,000 of those took half a second
     to load at 3,000 returns). load's `make` turns the fields back into the writer's own record."""
 
-    FORMAT = "v2"  # a header of CRC, length and rows, then the deflated XML
+    FORMAT = "v3"  # a header of CRC, length and rows, then the deflated XML; kept whole and added to
     _HEAD = struct.Struct("<IQI")
 
     def __init__(self, folder: Path | None, key: str) -> None:
         self.folder = folder
-        self.path = folder / f"xlsx-{self.FORMAT}-{key}-{_writer_fingerprint()}.pickle" if folder else None
+        self.store = (_WholeAndAdded(folder, "xlsx", f"{self.FORMAT}-{key}-{_writer_fingerprint()}", ("blocks",))
+                      if folder else None)
+        self.path = self.store.whole if self.store else None
+        self._as_stored: dict[tuple, bytes] = {}
 
     def load(self, make=tuple) -> dict[tuple, object]:
-        if not self.path:
+        if not self.store:
             return {}
-        try:
-            with open(self.path, "rb") as f:
-                stored = pickle.load(f)
-            sealed = _unsealed(stored)
-        except Exception:  # noqa: BLE001 - none kept, or damaged: only a slower run
-            return {}
+        stored = self.store.load()["blocks"]
         head, unpack = self._HEAD.size, self._HEAD.unpack_from
-        kept = {key: make((blob[head:], *unpack(blob))) for key, blob in sealed.items() if len(blob) >= head}
+        # The deflated XML copied once, out of the sealed entry (its check and header before it).
+        kept = {key: make((sealed[4 + head:], *unpack(sealed, 4))) for key, sealed in stored.items()
+                if len(sealed) >= 4 + head}
         self._as_stored = {key: stored[key] for key in kept}  # saved again as they are
         return kept
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
-        if not self.path:
+        if not self.store:
             return
         now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
         if now.keys() == kept.keys() and self.path.exists():
             return
-        pack, stored = self._HEAD.pack, getattr(self, "_as_stored", {})
+        pack, stored = self._HEAD.pack, self._as_stored
 
         def sealed(key, block) -> bytes:
             if key in stored and kept.get(key) is block:
@@ -173,7 +217,7 @@ class BlockCache:
             deflated, crc, size, rows = block
             return _seal(pack(crc, size, rows) + deflated)
 
-        _write_whole(self.path, _pickled({key: sealed(key, block) for key, block in now.items()}), stale="xlsx-*.pickle")
+        self.store.save({"blocks": {key: sealed(key, block) for key, block in now.items()}})
 
 
 @lru_cache(maxsize=1)
