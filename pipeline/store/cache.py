@@ -145,7 +145,8 @@ class _WholeAndAdded:
     def save(self, parts: dict[str, dict]) -> None:
         """Keep `parts`, each part's every entry (sealed)."""
         added = {part: {k: v for k, v in parts[part].items() if k not in self.in_whole[part]} for part in self.parts}
-        gone = sum(len(self.in_whole[part] - parts[part].keys()) for part in self.parts)
+        # the whole's entries not kept now (every entry kept is in the whole or added)
+        gone = sum(len(self.in_whole[part]) - (len(parts[part]) - len(added[part])) for part in self.parts)
         size = sum(map(len, self.in_whole.values()))
         if size and sum(map(len, added.values())) + gone <= size // self.REWRITE_PAST:
             _write_whole(self.added, _pickled(added), stale=f"{self.kind}-added-*.pickle")
@@ -190,34 +191,41 @@ class BlockCache:
         self.store = (_WholeAndAdded(folder, "xlsx", f"{self.FORMAT}-{key}-{_writer_fingerprint()}", ("blocks",))
                       if folder else None)
         self.path = self.store.whole if self.store else None
-        self._as_stored: dict[tuple, bytes] = {}
+        self._as_stored: dict[int, bytes] = {}  # see load
 
     def load(self, make=tuple) -> dict[tuple, object]:
         if not self.store:
             return {}
         stored = self.store.load()["blocks"]
         head, unpack = self._HEAD.size, self._HEAD.unpack_from
-        # The deflated XML copied once, out of the sealed entry (its check and header before it).
-        kept = {key: make((sealed[4 + head:], *unpack(sealed, 4))) for key, sealed in stored.items()
-                if len(sealed) >= 4 + head}
-        self._as_stored = {key: stored[key] for key in kept}  # saved again as they are
+        kept: dict[tuple, object] = {}
+        # Each block kept is saved again as it was stored, found by the block itself (by its id,
+        # while `kept` holds it): a county's key is a tuple of its row's values, hashed anew at
+        # every look, and 12,000 keys looked up twice more took a fortieth of a second.
+        self._as_stored = {}
+        for key, sealed in stored.items():
+            if len(sealed) >= 4 + head:
+                # the deflated XML copied once, out of the sealed entry (its check and header before it)
+                block = kept[key] = make((sealed[4 + head:], *unpack(sealed, 4)))
+                self._as_stored[id(block)] = sealed
         return kept
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
+        """`kept`: what load gave (its blocks held until now); `blocks`: every block of this run, per sheet."""
         if not self.store:
             return
-        now = {key: block for per_sheet in blocks.values() for key, block in per_sheet.items()}
-        if now.keys() == kept.keys() and self.path.exists():
-            return
         pack, stored = self._HEAD.pack, self._as_stored
-
-        def sealed(key, block) -> bytes:
-            if key in stored and kept.get(key) is block:
-                return stored[key]
-            deflated, crc, size, rows = block
-            return _seal(pack(crc, size, rows) + deflated)
-
-        self.store.save({"blocks": {key: sealed(key, block) for key, block in now.items()}})
+        entries, made = {}, 0
+        for per_sheet in blocks.values():
+            for key, block in per_sheet.items():
+                sealed = stored.get(id(block))
+                if sealed is None:  # made in this run
+                    deflated, crc, size, rows = block
+                    sealed, made = _seal(pack(crc, size, rows) + deflated), made + 1
+                entries[key] = sealed
+        if not made and len(entries) == len(kept) and self.path.exists():
+            return  # every block kept, and none gone
+        self.store.save({"blocks": entries})
 
 
 @lru_cache(maxsize=1)
