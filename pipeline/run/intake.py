@@ -49,7 +49,8 @@ def take_in(inbox: Path | InboxView, settings: Settings, *, form: Form | None = 
     started on the new files."""
     t = time.perf_counter()
     form = form or load_form(settings.form_path)
-    units = units or load_units(form.units_file, LoadedUnits())
+    # A run with no cache of its own (a test's reference run, say) loads the unit list afresh too.
+    units = units or load_units(form.units_file, LoadedUnits() if cache_dir else None)
     hashes = Hashes(cache_dir / "hashes.pickle" if cache_dir else None)
     discover = time.perf_counter() - t
 

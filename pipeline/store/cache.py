@@ -57,6 +57,7 @@ class ReadCache:
         # arrive pickled already, and the entries loaded are saved as they were (checked once, at load).
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
+        self.put_now: dict[str, set[str]] = {"reads": set(), "checks": set()}  # the keys put in this run
         self.dirty = False
         self.store = _WholeAndAdded(folder, "reads", f"{key}-v{VERSION}", ("reads", "checks")) if folder else None
         self.path = self.store.whole if self.store else None
@@ -86,7 +87,9 @@ class ReadCache:
 
     def put(self, result: ReadResult, blob: bytes | None = None) -> None:
         if result.source.sha256:
-            self.entries[_key(result.source)] = _seal(blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            key = _key(result.source)
+            self.entries[key] = _seal(blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+            self.put_now["reads"].add(key)
             self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:
@@ -104,7 +107,9 @@ class ReadCache:
 
     def put_checked(self, source: Source, findings: tuple[Finding, ...]) -> None:
         if source.sha256:
-            self.checks[_key(source)] = _seal(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
+            key = _key(source)
+            self.checks[key] = _seal(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
+            self.put_now["checks"].add(key)
             self.dirty = True
 
     def save(self, sources) -> None:
@@ -115,7 +120,7 @@ class ReadCache:
         if not (self.dirty or self.entries.keys() - keep or self.checks.keys() - keep):
             return
         self.store.save({"reads": {k: v for k, v in self.entries.items() if k in keep},
-                         "checks": {k: v for k, v in self.checks.items() if k in keep}})
+                         "checks": {k: v for k, v in self.checks.items() if k in keep}}, self.put_now)
 
 
 class _WholeAndAdded:
@@ -142,14 +147,17 @@ class _WholeAndAdded:
                 kept[part] |= entries
         return kept
 
-    def save(self, parts: dict[str, dict]) -> None:
-        """Keep `parts`, each part's every entry (sealed)."""
-        added = {part: {k: v for k, v in parts[part].items() if k not in self.in_whole[part]} for part in self.parts}
-        # the whole's entries not kept now (every entry kept is in the whole or added)
+    def save(self, parts: dict[str, dict], put: dict[str, set]) -> None:
+        """Keep `parts`, each part's every entry (sealed); `put`: the keys of each part made in
+        this run (one the whole holds too is made again when its entry there could not be used)."""
+        added = {part: {k: v for k, v in parts[part].items() if k not in self.in_whole[part] or k in put[part]}
+                 for part in self.parts}
+        # the whole's entries not kept now, or kept anew (every entry kept is in the whole or added)
         gone = sum(len(self.in_whole[part]) - (len(parts[part]) - len(added[part])) for part in self.parts)
         size = sum(map(len, self.in_whole.values()))
         if size and sum(map(len, added.values())) + gone <= size // self.REWRITE_PAST:
-            _write_whole(self.added, _pickled(added), stale=f"{self.kind}-added-*.pickle")
+            if any(added.values()) or self.added.exists():  # none added, none before: nothing to write
+                _write_whole(self.added, _pickled(added), stale=f"{self.kind}-added-*.pickle")
             return
         # every other file of this kind goes: other keys', and this one's added file, now in the whole
         _write_whole(self.whole, _pickled({part: parts[part] for part in self.parts}), stale=f"{self.kind}-*.pickle")
@@ -191,7 +199,7 @@ class BlockCache:
         self.store = (_WholeAndAdded(folder, "xlsx", f"{self.FORMAT}-{key}-{_writer_fingerprint()}", ("blocks",))
                       if folder else None)
         self.path = self.store.whole if self.store else None
-        self._as_stored: dict[int, bytes] = {}  # see load
+        self._as_stored: dict[int, tuple[object, bytes]] = {}  # see load
 
     def load(self, make=tuple) -> dict[tuple, object]:
         if not self.store:
@@ -200,14 +208,15 @@ class BlockCache:
         head, unpack = self._HEAD.size, self._HEAD.unpack_from
         kept: dict[tuple, object] = {}
         # Each block kept is saved again as it was stored, found by the block itself (by its id,
-        # while `kept` holds it): a county's key is a tuple of its row's values, hashed anew at
-        # every look, and 12,000 keys looked up twice more took a fortieth of a second.
+        # the block held beside its bytes, so that no other block can take its id): a county's
+        # key is a tuple of its row's values, hashed anew at every look, and 12,000 keys looked
+        # up twice more took a fortieth of a second.
         self._as_stored = {}
         for key, sealed in stored.items():
             if len(sealed) >= 4 + head:
                 # the deflated XML copied once, out of the sealed entry (its check and header before it)
                 block = kept[key] = make((sealed[4 + head:], *unpack(sealed, 4)))
-                self._as_stored[id(block)] = sealed
+                self._as_stored[id(block)] = (block, sealed)
         return kept
 
     def save(self, kept: dict[tuple, object], blocks: dict[str, dict[tuple, object]]) -> None:
@@ -215,17 +224,18 @@ class BlockCache:
         if not self.store:
             return
         pack, stored = self._HEAD.pack, self._as_stored
-        entries, made = {}, 0
+        entries, made = {}, set()
         for per_sheet in blocks.values():
             for key, block in per_sheet.items():
-                sealed = stored.get(id(block))
-                if sealed is None:  # made in this run
+                held, sealed = stored.get(id(block), (None, None))
+                if held is not block:  # made in this run
                     deflated, crc, size, rows = block
-                    sealed, made = _seal(pack(crc, size, rows) + deflated), made + 1
+                    sealed = _seal(pack(crc, size, rows) + deflated)
+                    made.add(key)
                 entries[key] = sealed
         if not made and len(entries) == len(kept) and self.path.exists():
             return  # every block kept, and none gone
-        self.store.save({"blocks": entries})
+        self.store.save({"blocks": entries}, {"blocks": made})
 
 
 @lru_cache(maxsize=1)
@@ -381,9 +391,12 @@ class LoadedUnits:
 
     def _path(self, data: bytes) -> Path:
         import hashlib
+        import sys
+        import unicodedata
 
         h = hashlib.sha256(data)
-        h.update(code_fingerprint("spec").encode())
+        # the code that indexes the names, and what it stands on (NFKC's tables, the pickle's Python)
+        h.update(f"{code_fingerprint('spec')} {sys.version_info[:2]} {unicodedata.unidata_version}".encode())
         return self.folder / f"{h.hexdigest()[:32]}.pickle"
 
     def get(self, data: bytes):
@@ -408,7 +421,7 @@ class LoadedUnits:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             stale = time.time() - self.KEPT_SECONDS
-            for old in path.parent.glob("*.pickle"):
+            for old in [*path.parent.glob("*.pickle"), *path.parent.glob(TEMPORARY + "*")]:  # and a killed write's
                 if old != path and old.stat().st_mtime < stale:
                     old.unlink(missing_ok=True)
             write_atomic(path, _seal(_pickled(units)), prefix=TEMPORARY + "units-")

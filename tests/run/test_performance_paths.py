@@ -215,6 +215,30 @@ def test_the_command_starts_the_checker_once_pandas_is_loaded_before_the_reports
     assert (tmp_path / "out" / "report.docx").stat().st_size > 10_000
 
 
+def test_the_checker_makes_the_word_report_when_a_few_returns_are_new(tmp_path):
+    """The helper that validated the new returns renders the Word report, in its own process:
+    not this one (which would mean its job failed there and was done over here)."""
+    marks, checked = tmp_path / "docx-made-in", tmp_path / "validated-in"
+    spies = (
+        "import functools, os\n"
+        "from pipeline.outputs import word\n"
+        "from pipeline.run import runner\n"
+        "def marking(real, path):\n"
+        "    @functools.wraps(real)\n"
+        "    def marked(*a, **k):\n"
+        "        open(path, 'a').write(str(os.getpid()) + '\\n')\n"
+        "        return real(*a, **k)\n"
+        "    return marked\n"
+        f"word.render_docx = marking(word.render_docx, {str(marks)!r})\n"
+        f"runner._validate_returns = marking(runner._validate_returns, {str(checked)!r})\n"
+    )
+    shown = command_with(tmp_path, spies, "os.getpid()")
+    here = int(shown.split()[0])
+    made_in, validated_in = ([int(pid) for pid in path.read_text().split()] for path in (marks, checked))
+    assert len(made_in) == 1 and made_in[0] != here and made_in == validated_in
+    assert (tmp_path / "out" / "report.docx").stat().st_size > 10_000
+
+
 def test_help_and_templates_do_not_import_the_heavy_stack(tmp_path):
     code = (
         "import sys\n"
@@ -548,24 +572,32 @@ def _slow_the_first_time(flag: str, value: str) -> str:
     return value
 
 
-def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings):
-    from pipeline.store.cache import BlockCache
+def test_a_damaged_or_stale_xlsx_block_cache_changes_nothing(tmp_path, settings, monkeypatch):
+    from pipeline.store.cache import BlockCache, _WholeAndAdded
 
     inbox = tmp_path / "inbox"
     shutil.copytree(EXAMPLE, inbox)
     cache = tmp_path / ".cache"
     first = build_run(inbox, settings, cache_dir=cache)
-    [kept] = cache.glob("xlsx-*.pickle")
-    blocks = pickle.loads(kept.read_bytes())
-    for damaged in (b"not a pickle", pickle.dumps({key: b"<row>" for key in blocks})):
+    [kept] = cache.glob("xlsx-v*.pickle")  # the whole (no added file yet)
+    blocks = pickle.loads(kept.read_bytes())["blocks"]
+    for damaged in (b"not a pickle", pickle.dumps({"blocks": {key: b"<row>" for key in blocks}})):
         kept.write_bytes(damaged)
         assert build_run(inbox, settings, cache_dir=cache).files["consolidated.xlsx"] == first.files["consolidated.xlsx"]
     assert BlockCache(cache, "x").load() == {}  # another form's key: nothing
+    # A return gone: its blocks are not used, whether they stay in the whole for now (the last
+    # county's: a few rows against the whole) or the whole is written again without them.
+    last = sorted(inbox.glob("*.xlsx"))[-1]
+    last.unlink()
+    fewer = build_run(inbox, settings, cache_dir=cache)
+    assert fewer.files["consolidated.xlsx"] == build_run(inbox, settings).files["consolidated.xlsx"]
+    monkeypatch.setattr(_WholeAndAdded, "REWRITE_PAST", 10**6)  # any change past the share: written whole
     (inbox / "620102_城关区.xlsx").unlink()
     fewer = build_run(inbox, settings, cache_dir=cache)
-    [kept] = cache.glob("xlsx-*.pickle")
-    assert not any(key[1] == "620102" for key in pickle.loads(kept.read_bytes()))  # stale blocks dropped
     assert fewer.files["consolidated.xlsx"] == build_run(inbox, settings).files["consolidated.xlsx"]
+    [kept] = cache.glob("xlsx-*.pickle")  # the whole alone, the added file gone into it
+    stored = pickle.loads(kept.read_bytes())["blocks"]
+    assert not any(key[1] in ("620102", last.name[:6]) for key in stored)  # stale blocks dropped
 
 
 def test_known_hashes_are_believed_only_for_files_unchanged_since_well_before_hashing(tmp_path, monkeypatch):

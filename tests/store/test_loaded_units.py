@@ -92,3 +92,28 @@ def test_lists_not_asked_for_in_a_week_go_and_those_asked_for_stay(tmp_path):
     load_units(third, kept)  # a new list kept: the one not asked for in a week goes
     assert kept.get(used.read_bytes()) is not None and kept.get(third.read_bytes()) is not None
     assert kept.get(SHIPPED) is None and len(list(folder.glob("*.pickle"))) == 2
+
+
+def test_a_list_kept_by_other_code_or_another_python_is_loaded_again(tmp_path, monkeypatch):
+    """The names are indexed by spec/'s code, on NFKC's tables and pickled by this Python: a list
+    kept by any other is loaded afresh."""
+    import sys
+
+    from pipeline.store import cache as cache_module
+
+    path, kept = _file(tmp_path, SHIPPED), LoadedUnits(tmp_path / "cache")
+    load_units(path, kept)
+
+    def parsed_again(data, path):
+        raise AssertionError("parsed again")
+
+    real = cache_module.code_fingerprint
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda *packages: real(*packages) + "changed")
+    monkeypatch.setattr(units_module, "_parsed_units", parsed_again)
+    with pytest.raises(AssertionError, match="parsed again"):
+        load_units(path, kept)
+    monkeypatch.setattr(cache_module, "code_fingerprint", real)
+    assert load_units(path, kept) is not None  # the same code again: taken as kept
+    monkeypatch.setattr(sys, "version_info", (3, 99, 0))
+    with pytest.raises(AssertionError, match="parsed again"):
+        load_units(path, kept)
