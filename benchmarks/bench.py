@@ -90,7 +90,10 @@ def _xml_text(text: str) -> bytes:
 
 def _clone_returns(job: tuple[str, int, int, str]) -> int:
     """Returns start..stop-1 of a large inbox, each a copy of a synthetic county's return from
-    the 3,000 inbox (`first`) with the unit's own name and code in place of that county's."""
+    the 3,000 inbox (`first`) with the unit's own name and code in place of that county's, and
+    its own townships' names (the template's, the copy's number after each): ten counties with
+    the same townships and figures would be one return sent ten times (same-as-another), and
+    every one of them would go back."""
     import re
     import zipfile as zf
 
@@ -113,6 +116,8 @@ def _clone_returns(job: tuple[str, int, int, str]) -> int:
                 if info.filename.startswith("xl/worksheets/"):
                     for old, new in ((was.name, unit.name), (was.code, unit.code)):
                         body = body.replace(_xml_text(old), _xml_text(new)).replace(old.encode(), new.encode())
+                    body = re.sub(rb"(<t>" + re.escape(_xml_text("第")) + rb"\d+" + re.escape(_xml_text("乡")) + rb")</t>",
+                                  rb"\g<1>" + str(i).encode() + rb"</t>", body)
                 dst.writestr(info, body)
         rng = random.Random(f"7-{i}")
         (Path(folder) / clerk_file_name(unit, rng, "xlsx")).write_bytes(out.getvalue())
@@ -124,7 +129,8 @@ def make_inbox(n: int) -> tuple[Path, Path]:
     folder = WORK / f"n{n}"
     inbox, form_path = folder / "inbox", folder / "form.toml"
     marker = folder / "complete"  # written last: an inbox cut short by an interrupted bench is made again
-    reuse = marker.exists() and len(list(inbox.iterdir())) == n
+    # The marker says how the copies past 3,000 were made: made otherwise before, they are made again.
+    reuse = marker.exists() and marker.read_text() == MADE_AS and len(list(inbox.iterdir())) == n
     if not reuse:
         shutil.rmtree(folder, ignore_errors=True)
         inbox.mkdir(parents=True)
@@ -160,8 +166,11 @@ def make_inbox(n: int) -> tuple[Path, Path]:
         made = sum(pool.map(work, jobs)) + (CLONE_PAST if n > CLONE_PAST else 0)
     if made != n or len(list(inbox.iterdir())) != n:
         raise SystemExit(f"N={n}: {len(list(inbox.iterdir()))} files made for {n} units")
-    marker.write_text("")
+    marker.write_text(MADE_AS)
     return inbox, form_path
+
+
+MADE_AS = "copies with their own townships"  # the copies' making, as the marker records it
 
 
 def child(inbox: str, outbox: str, form_path: str) -> None:
