@@ -5,6 +5,7 @@ import from here (and from habits.py, office.py, serving.py), never from one ano
 from __future__ import annotations
 
 import io
+import random
 import re
 import struct
 import subprocess
@@ -23,6 +24,16 @@ from pipeline.stages.read.sources import read_source
 TESTS = Path(__file__).resolve().parent
 FIXTURES = TESTS / "fixtures"
 GOLDEN = TESTS / "golden"
+
+
+def bit_flipped(data: bytes, seed: str, times: int):
+    """`data` with one bit flipped at a random place (a failing disk, a copy gone wrong), `times`
+    copies, each on its own: the same places for the same seed."""
+    rng = random.Random(seed)
+    for _ in range(times):
+        damaged = bytearray(data)
+        damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
+        yield bytes(damaged)
 
 
 def save(wb: Workbook) -> bytes:

@@ -6,7 +6,6 @@ outweigh an eighth of the whole, the whole is written again."""
 from __future__ import annotations
 
 import pickle
-import random
 import shutil
 
 import pytest
@@ -15,7 +14,7 @@ from pipeline.outputs.xlsx_writer import Block
 from pipeline.run.intake import take_in
 from pipeline.run.report import build_run
 from pipeline.store.cache import BlockCache, ReadCache, _seal, _WholeAndAdded
-from tests.builders import EXAMPLE, clean_rows, neighbours_rows, write_return
+from tests.builders import EXAMPLE, bit_flipped, clean_rows, neighbours_rows, write_return
 
 CODES = ("620102", "620104", "620105", "620111")
 
@@ -99,12 +98,8 @@ def test_a_flipped_bit_in_an_added_file_never_changes_a_figure(inbox, tmp_path, 
     build_run(inbox, settings, cache_dir=cache)
     [path] = cache.glob(f"{kind}-added-*.pickle")
     good = path.read_bytes()
-    rng = random.Random(kind)
-    for _ in range(6):
-        damaged = bytearray(good)
-        at = rng.randrange(len(damaged))
-        damaged[at] ^= 1 << rng.randrange(8)
-        path.write_bytes(bytes(damaged))
+    for damaged in bit_flipped(good, kind, 6):
+        path.write_bytes(damaged)
         _same_as_without_cache(build_run(inbox, settings, cache_dir=cache), inbox, settings)
         path.write_bytes(good)
 

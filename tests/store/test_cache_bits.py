@@ -6,14 +6,13 @@ without any cache."""
 from __future__ import annotations
 
 import pickle
-import random
 import shutil
 
 import pytest
 
 from pipeline.run.report import build_run
 from pipeline.store.cache import _seal
-from tests.builders import EXAMPLE, clean_rows, write_return
+from tests.builders import EXAMPLE, bit_flipped, clean_rows, write_return
 
 COMPARED = ("totals.csv", "findings.csv", "roster.csv", "report.html", "validation.html", "manifest.csv")
 KINDS = {
@@ -66,12 +65,8 @@ def test_a_flipped_bit_in_any_cache_never_changes_a_figure(tmp_path, inbox, sett
     [path] = sorted(cache.glob(KINDS[kind]))[:1] or [None]
     assert path is not None, f"no {kind} cache was kept"
     good = path.read_bytes()
-    rng = random.Random(kind)
-    for _ in range(8):
-        damaged = bytearray(good)
-        at = rng.randrange(len(damaged))
-        damaged[at] ^= 1 << rng.randrange(8)
-        path.write_bytes(bytes(damaged))
+    for damaged in bit_flipped(good, kind, 8):
+        path.write_bytes(damaged)
         _same(fresh_run(), without_cache)
         path.write_bytes(good)
 
