@@ -58,7 +58,6 @@ class ReadCache:
         self.entries: dict[str, bytes] = {}
         self.checks: dict[str, bytes] = {}  # validation findings, pickled
         self.put_now: dict[str, set[str]] = {"reads": set(), "checks": set()}  # the keys put in this run
-        self.dirty = False
         self.store = _WholeAndAdded(folder, "reads", f"{key}-v{VERSION}", ("reads", "checks")) if folder else None
         self.path = self.store.whole if self.store else None
         if self.store:
@@ -90,7 +89,6 @@ class ReadCache:
             key = _key(result.source)
             self.entries[key] = _seal(blob or pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
             self.put_now["reads"].add(key)
-            self.dirty = True
 
     def checked(self, source: Source) -> tuple[Finding, ...] | None:
         """The validation findings of this file's content, when it was validated before."""
@@ -110,14 +108,13 @@ class ReadCache:
             key = _key(source)
             self.checks[key] = _seal(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))
             self.put_now["checks"].add(key)
-            self.dirty = True
 
     def save(self, sources) -> None:
         """Keep entries for the files still in the inbox (`sources`)."""
         if not self.store:
             return
         keep = {_key(s) for s in sources}
-        if not (self.dirty or self.entries.keys() - keep or self.checks.keys() - keep):
+        if not (any(self.put_now.values()) or self.entries.keys() - keep or self.checks.keys() - keep):
             return
         self.store.save({"reads": {k: v for k, v in self.entries.items() if k in keep},
                          "checks": {k: v for k, v in self.checks.items() if k in keep}}, self.put_now)
@@ -501,19 +498,20 @@ def _seal(blob: bytes) -> bytes:
 
 def _opened(sealed: bytes) -> bytes | None:
     """The entry's bytes, or None when they are not what was kept."""
-    if not isinstance(sealed, bytes) or len(sealed) < 4:
-        return None
-    blob = sealed[4:]
-    return blob if zlib.crc32(blob) == int.from_bytes(sealed[:4], "big") else None
+    return sealed[4:] if _intact(sealed) else None
+
+
+def _intact(sealed: object) -> bool:
+    """Whether a sealed entry's bytes still match the CRC-32 kept before them."""
+    return (isinstance(sealed, bytes) and len(sealed) >= 4
+            and zlib.crc32(memoryview(sealed)[4:]) == int.from_bytes(sealed[:4], "big"))
 
 
 def _verified(value: object) -> dict[str, bytes]:
     """A kept dict of sealed entries, those that pass their check, still sealed (see _content)."""
     if not isinstance(value, dict):
         raise TypeError("not a cache of sealed entries")
-    return {key: sealed for key, sealed in value.items()
-            if isinstance(sealed, bytes) and len(sealed) >= 4
-            and zlib.crc32(memoryview(sealed)[4:]) == int.from_bytes(sealed[:4], "big")}
+    return {key: sealed for key, sealed in value.items() if _intact(sealed)}
 
 
 def _content(sealed: bytes) -> memoryview:
@@ -522,15 +520,8 @@ def _content(sealed: bytes) -> memoryview:
 
 
 def _unsealed(value: object) -> dict[str, bytes]:
-    """A kept dict of sealed entries, each checked: those that fail are left out."""
-    if not isinstance(value, dict):
-        raise TypeError("not a cache of sealed entries")
-    out = {}
-    for key, sealed in value.items():
-        blob = _opened(sealed)
-        if blob is not None:
-            out[key] = blob
-    return out
+    """A kept dict of sealed entries, each checked: those that fail are left out, the others' bytes given."""
+    return {key: sealed[4:] for key, sealed in _verified(value).items()}
 
 
 def _pickled(value: object) -> bytes:
