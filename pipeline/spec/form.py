@@ -144,6 +144,10 @@ class ReaderSpec:
     correction_words: tuple[str, ...] = ("修改", "更正", "改正", "最终", "终稿", "定稿")
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Units no field of the form counts in that a header may name after its label (联户干部数
+    # （人次）): such a column holds other figures. The form's own units are known already; a
+    # share (%) or a magnitude (万户) is always another unit.
+    other_units: tuple[str, ...] = ("人次", "户次", "次", "人", "户", "个", "名", "件", "元", "万元", "亩", "吨", "天")
     # A city's table names its counties in a column headed so: beside the township column (its
     # counties' tables in one sheet) or instead of it (a summary with counties as rows).
     county_words: tuple[str, ...] = ("县（市、区）", "县市区", "县（区）", "县（市）", "县区", "县区名称", "县名称",

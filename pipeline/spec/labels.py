@@ -46,6 +46,21 @@ def normalise_label(text: object) -> str:
     return _normalise(str(text or ""))
 
 
+@lru_cache(maxsize=8192)
+def written_unit(text: str) -> str:
+    """The unit a header's label names after it, as written: 走访农户数（户） → 户, 走访农户数/户
+    → 户, 占比（%） → %, 走访农户数% → %; "" when it names none. What is in the brackets may be
+    no unit at all (行政村数（含社区）): whether it is one is the caller's to say."""
+    s = unicodedata.normalize("NFKC", text).strip()
+    m = _UNIT_SUFFIX.search(s)
+    if m:
+        return m.group(1).strip()
+    m = _SLASH_UNIT.search(s)
+    if m:
+        return s[m.start():].strip().lstrip("/").strip()
+    return "%" if "%" in s or "‰" in s else ""
+
+
 def label_variants(text: object) -> frozenset[str]:
     """The label as written, and without a trailing unit in brackets: `走访农户数\n（户）`."""
     return _variants(str(text or ""))

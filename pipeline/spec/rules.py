@@ -60,6 +60,8 @@ BUILT_IN = _declared(
     Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
     Rule("table-transposed", ERROR, "{place}起，本表的指标排在各行、乡镇排在各列（行列颠倒），未能读取：请按表样每个乡镇一行、"
          "每项指标一列填写后重新报送。"),
+    Rule("column-unit", ERROR, "{place}的表头“{value}”注明的单位是“{detail}”，而{field_label}以“{unit}”计：这一列的数字不能作为"
+         "{field_label}汇总，请按表样以“{unit}”为单位填写后重新报送。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
     Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"
          "{field_label}，请把表头改为“{field_label}”。"),

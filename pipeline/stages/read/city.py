@@ -32,7 +32,7 @@ from ...spec.labels import normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, parse_count
 from ...spec.units import Unit, UnitList
 from .grid import Book, Grid, cell_ref, column_letter, the_files_problem
-from .layout import _whole, field_table, find_header
+from .layout import _whole, field_table, find_header, known_units, units_over
 from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
 from .words import clean_text
@@ -414,12 +414,17 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     form, units = reader.form, reader.units
     found: dict[str, dict[str, SheetData]] = {}
     cells: list[Finding] = []
+    headers: list[Finding] = []  # every county's: a header naming another unit (万户) holds for its whole column
     for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
         wide = _summary_spec(form, spec)
         header, columns, _ = find_header(wide, grid)
         key = spec.key_field.key
         if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
             continue
+        for r, c, field, written in units_over(wide, grid, header, columns, form.reader, known_units(form)):
+            headers.append(form.finding("column-unit", file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
+                                        field_label=spec.label_of(field), value=display(grid.value(r, c)),
+                                        detail=written, unit=form.field(field).unit))
         for r in range(header + 1, len(grid.rows)):
             code = _county_in(units, form, grid.value(r, columns[key]))
             if not code:
@@ -445,6 +450,7 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     for code, sheets in found.items():
         source = part_source(reader.source, units.by_code(code), SUMMARY, city)
         own = [replace(f, file=source.path) for f in cells if f.county_code == code]
+        own += [replace(f, file=source.path, county_code=code) for f in headers]
         own.append(form.finding("city-summary", file=source.path, county=code, city=city))
         own += [form.finding("missing-sheet", file=source.path, county=code, sheet_label=s.label, sheet_number=s.number)
                 for s in form.sheets if s.key not in sheets]

@@ -13,8 +13,8 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import NamedTuple
 
-from ...spec.form import ReaderSpec, SheetSpec
-from ...spec.labels import label_variants, normalise_label
+from ...spec.form import Form, ReaderSpec, SheetSpec
+from ...spec.labels import label_variants, normalise_label, written_unit
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
 from .grid import Grid, cell_ref, column_letter
 from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str
@@ -350,6 +350,66 @@ def _unit_written(text: str) -> str:
     return unit.split("/", 1)[0].strip(_BRACKETS)
 
 
+# A header's unit that says its column holds no count of the field's unit, whatever that is:
+# a share (走访农户数（%）, 占比), or a count in tens or thousands of them (农户总数（万户）).
+_MAGNITUDES = "十百千万亿"
+_SHARE_WORDS = ("%", "‰", "百分", "比例", "占比", "比重", "比率")
+
+
+def unit_differs(written: str, allowed: tuple[str, ...], known: frozenset[str]) -> bool:
+    """Whether the unit a header names (written_unit) is not its field's: a share, a magnitude
+    (万户, 千), or another unit the form knows (人 over a count of households, 人次 over one of
+    cadres). Its field's unit or a synonym, with or without 数 (户数), is the field's; words
+    that are no unit (含社区, 累计) say nothing."""
+    unit = _UNIT_PREFIX.sub("", written).strip()
+    base = unit[:-1] if unit.endswith("数") else unit
+    if not unit or unit in allowed or base in allowed:
+        return False
+    if any(word in unit for word in _SHARE_WORDS) or unit.endswith("率"):
+        return True
+    if unit[0] in _MAGNITUDES and (len(unit) == 1 or unit[1:] in known or unit[1:-1] in known):
+        return True
+    return unit in known or base in known
+
+
+_KNOWN_UNITS: dict[int, tuple[Form, frozenset[str]]] = {}
+
+
+def known_units(form: Form) -> frozenset[str]:
+    """Every unit the form counts in, the synonyms its reader declares, and the other units
+    its reader knows a header may name (人次, 元): what a header's brackets are taken for."""
+    entry = _KNOWN_UNITS.get(id(form))
+    if entry is None or entry[0] is not form:
+        units = {u for spec in form.sheets for f in spec.count_fields if f.unit for u in form.reader.units_for(f.unit)}
+        entry = _KNOWN_UNITS[id(form)] = (form, frozenset(units | set(form.reader.other_units)))
+    return entry[1]
+
+
+def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, int], reader: ReaderSpec | None,
+               known: frozenset[str]) -> list[tuple[int, int, str, str]]:
+    """(row, column, field, the unit written) for each count field whose label in the header
+    names a unit that is not the field's (走访2次以上农户数（%）, 联户干部数（人次）): its column holds
+    other figures, which added as the field's would be silently wrong. Only the label's own
+    cell is read (in the header's last row or the one above it), never a line over the table."""
+    table = field_table(spec)
+    units = table.units_with(reader)
+    out = []
+    for key, c in columns.items():
+        allowed = units.get(key)
+        if not allowed:
+            continue  # the township's column, or a computed one (覆盖率（%）is a rate's own unit)
+        for r in (header_row, header_row - 1):
+            text = grid.value(r, c) if r >= 0 else ""
+            if text.__class__ is not str or not text:
+                continue
+            written = written_unit(text)
+            if written and unit_differs(written, allowed, known) and not label_variants(text).isdisjoint(
+                    table.names_of[key]):
+                out.append((r, c, key, written))
+                break
+    return out
+
+
 def is_code_row(values: list, cols: list[int]) -> bool:
     """A column-number row (1 2 3 …) under the header, as statistical forms often have."""
     ordered = [v for _, v in sorted(zip(cols, values), key=lambda cv: cv[0])]
@@ -398,6 +458,8 @@ class FieldTable(list):
             two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
             self.append((f.key, one, two))
         self.key_field = spec.key_field.key
+        # Each field's label as a cell may hold it: alone, or under its group
+        self.names_of = {key: frozenset(one | {b for _, b in two}) for key, one, two in self}
         self.needed = frozenset(f.key for f in spec.fields)  # a header holding these is the one
         self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         self._with_synonyms: tuple[ReaderSpec | None, dict] = (None, self.count_units)

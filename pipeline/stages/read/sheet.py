@@ -26,6 +26,7 @@ from .layout import (
     is_code_row,
     is_number,
     is_units_row,
+    known_units,
     nearly_sums_of_the_others,
     nearly_sums_of_those_above,
     no_entry,
@@ -33,6 +34,7 @@ from .layout import (
     sums_of_those_above,
     total_below,
     transposed_at,
+    units_over,
     whole_counts,
 )
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
@@ -209,6 +211,9 @@ class ReturnReader(Identifying):
                              detail=f"（表头中{also}未能识别，如是该列，请改用表样中的名称）" if also else "")
             return None
         columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
+        for r, c, key, written in units_over(spec, grid, header.row, columns, self.form.reader, known_units(self.form)):
+            self.finding("column-unit", sheet=grid.name, cell=cell_ref(r, c), field=key, field_label=spec.label_of(key),
+                         value=display(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)

@@ -1,0 +1,135 @@
+"""A unit written after a count's label in the header is read, not dropped: 走访2次以上农户数（%）
+heads a column of percentages and 联户干部数（人次） one of visits, which added up as households or
+cadres would be silently wrong. Such a header is an error at its cell (`column-unit`); the
+field's own unit, a synonym the form declares, or words that are no unit read as before."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.model import Source
+from pipeline.outputs.formbook import Layout, workbook_bytes
+from pipeline.stages.read.layout import known_units, unit_differs
+from pipeline.stages.read.sources import read_source
+from tests.builders import clean_rows, expected_numbers, numbers_of, place, read_one, save, to_html, to_xls
+from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, column, rules, write
+
+SHEET_OF = {"visits": VISITS, "problems": PROBLEMS, "outcomes": OUTCOMES}
+
+# (sheet, field, its header as the clerk wrote it, the unit the finding names; "" when none is due)
+CASES = [
+    ("visits", "households_visited_twice", "走访2次以上农户数（%）", "%"),
+    ("visits", "households_visited_twice", "走访2次以上农户数(％)", "%"),
+    ("visits", "households_total", "农户总数%", "%"),
+    ("visits", "villages_visited", "走访行政村数（占比）", "占比"),
+    ("visits", "linking_cadres", "联户干部数（人次）", "人次"),
+    ("visits", "households_total", "农户总数（人）", "人"),
+    ("visits", "households_total", "农户总数/人", "人"),
+    ("visits", "households_total", "农户总数（人数）", "人数"),
+    ("visits", "households_total", "农户总数（万户）", "万户"),
+    ("visits", "households_total", "农户总数（千户）", "千户"),
+    ("visits", "households_total", "农户总数\n（万）", "万"),
+    ("problems", "precision_found", "排查数（%）", "%"),
+    ("outcomes", "policy_sessions", "宣传政策场次（人次）", "人次"),
+    # the field's own unit, with or without 数, a synonym, or no unit at all: read as before
+    ("visits", "households_total", "农户总数（户）", ""),
+    ("visits", "households_total", "农户总数（户数）", ""),
+    ("visits", "households_total", "农户总数/户", ""),
+    ("visits", "linking_cadres", "联户干部数（人）", ""),
+    ("visits", "linking_cadres", "联户干部数（名）", ""),
+    ("visits", "villages_total", "行政村总数（含社区）", ""),
+    ("visits", "villages_total", "行政村总数（个）", ""),
+    ("outcomes", "policy_sessions", "宣传政策（场次）", ""),
+    ("outcomes", "policy_sessions", "宣传政策场次（场）", ""),
+    ("problems", "precision_found", "排查数（件）", ""),
+]
+
+
+def _label_cell(plan, spec, key: str) -> str:
+    """Where the builder writes a field's label: a grouped field's under its group, any other
+    in the header's top row (merged down over both)."""
+    field = next(f for f in spec.fields if f.key == key)
+    return f"{column(plan, key)}{plan.header_bottom if field.group else plan.header_top}"
+
+
+@pytest.mark.parametrize("sheet, key, header, unit", CASES, ids=[c[2].replace("\n", "") for c in CASES])
+def test_a_header_naming_another_unit_is_an_error_at_that_header(tmp_path, form, units, sheet, key, header, unit):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    spec = form.sheet(sheet)
+    cell = _label_cell(plans[sheet], spec, key)
+    wb[SHEET_OF[sheet]][cell] = header
+    write(tmp_path, workbook_bytes(wb))
+
+    result = read_one(tmp_path, form, units)
+
+    if unit:
+        assert rules(result) == {("error", "column-unit", SHEET_OF[sheet], cell)}
+        [f] = result.findings
+        assert f.field == key
+        label, field_unit = spec.label_of(key), form.field(key).unit
+        assert f.message == (f"{place(spec.number, cell)}的表头“{header}”注明的单位是“{unit}”，而{label}以“{field_unit}”计："
+                             f"这一列的数字不能作为{label}汇总，请按表样以“{field_unit}”为单位填写后重新报送。")
+    else:
+        assert result.findings == ()
+        assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls", "html"])
+def test_a_one_row_header_says_the_same_in_every_format(tmp_path, form, units, kind):
+    """The label and its unit in one cell of a one-row header, as a workbook, a legacy .xls and
+    a web system's page saved as .xls: the same finding, at the same cell."""
+    wb, plans = built(form, units, layout=Layout(header_rows=1))
+    plan = plans["visits"]
+    cell = f"{column(plan, 'linking_cadres')}{plan.header_bottom}"
+    wb[VISITS][cell] = "联户干部数（人次）"
+    data = workbook_bytes(wb)
+    made = {"xlsx": lambda: data, "xls": lambda: to_xls(data), "html": lambda: to_html(data)}[kind]()
+    write(tmp_path, made, name=f"620102_城关区.{'xlsx' if kind == 'xlsx' else 'xls'}")
+    assert ("error", "column-unit", VISITS, cell) in rules(read_one(tmp_path, form, units))
+
+
+def test_a_line_over_the_table_naming_units_is_no_header(tmp_path, form, units):
+    """单位：个、户、名 over the last column, or a 万户 in the title, is the table's unit line,
+    not a field's header: only the label's own cell is read."""
+    wb, plans = built(form, units)
+    plan = plans["visits"]
+    ws = wb[VISITS]
+    ws[f"{column(plan, 'linking_cadres')}{plan.header_top - 1}"] = "单位：个、户、人次"
+    ws[f"{column(plan, 'households_total')}{plan.header_top - 1}"] = "（万户）"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert not [f for f in result.findings if f.rule == "column-unit"]
+
+
+def test_a_city_summary_naming_another_unit_tells_each_county(form, units):
+    from tests.builders import city_summary
+
+    counties = {"城关区": dict.fromkeys(form.field_keys, 10), "七里河区": dict.fromkeys(form.field_keys, 20)}
+    wb = load_workbook(io.BytesIO(city_summary(form, counties)))
+    ws = wb.worksheets[0]
+    spec = form.sheets[0]
+    at = next(c for c in ws[3] if c.value == spec.label_of("households_total"))
+    at.value = "农户总数（万户）"
+    data = save(wb)
+    result = read_source(Source("兰州市汇总.xlsx", len(data), hashlib.sha256(data).hexdigest(), 0.0, "xlsx"),
+                         data, form, units)
+    for part in result.parts:
+        [f] = [f for f in part.findings if f.rule == "column-unit"]
+        assert (f.file, f.county_code, f.sheet, f.cell, f.severity.value) == (
+            part.source.path, part.ret.county_code, ws.title, at.coordinate, "error")
+
+
+@pytest.mark.parametrize("written, unit, differs", [
+    ("%", "户", True), ("百分比", "户", True), ("比例", "个", True), ("覆盖率", "户", True),
+    ("万户", "户", True), ("千", "户", True), ("万人", "名", True), ("亿元", "件", True),
+    ("人次", "名", True), ("人", "户", True), ("人数", "户", True), ("件", "个", True),
+    ("户", "户", False), ("户数", "户", False), ("人", "名", False), ("次", "场次", False), ("场", "场次", False),
+    ("含社区", "个", False), ("累计", "户", False), ("单位：户", "户", False), ("单位:人次", "名", True),
+])
+def test_which_written_units_differ_from_a_fields(form, written, unit, differs):
+    assert unit_differs(written, form.reader.units_for(unit), known_units(form)) is differs
