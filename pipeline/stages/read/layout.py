@@ -222,27 +222,31 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     the two or more township rows just above it, three or more of its figures not 0: a group's
     subtotal (川区乡镇) under a label with no 小计 in it, which added would count its townships
     twice. `counts` as for sums_of_the_others. Prefix sums on the first column find the few
-    rows worth a look; the other columns confirm them, their prefix sums made only then (most
-    sheets have no such row)."""
+    rows worth a look; every column's prefix sums, made only then (most sheets have no such
+    row), give where such a group would start: the first place all of them stand where the
+    row's figures, taken from its own prefix sums, leave them. Linear however many rows are
+    alike (thousands of rows of 0 pasted down a sheet)."""
     n = len(counts[0]) if counts else 0
     if n < 3 or any(None in column for column in counts):
         return []
     first = list(accumulate(counts[0], initial=0))
-    ends: dict[int, list[int]] = {}
+    ends: dict[int, int] = {}
     for m, p in enumerate(first):
-        ends.setdefault(p, []).append(m)
+        ends.setdefault(p, m)  # the first place the first column's sum stands so
     prefixes: list[list[int]] = []
+    starts: dict[tuple, int] = {}
     found = []
     for i in range(2, n):
-        for m in ends.get(first[i] - counts[0][i], ()):
-            if m > i - 2:
-                continue
-            if not prefixes:
-                prefixes = [first, *(list(accumulate(column, initial=0)) for column in counts[1:])]
-            if all(p[i] - p[m] == column[i] for p, column in zip(prefixes, counts)) and sum(
-                    1 for column in counts if column[i]) >= 3:
-                found.append((i, i - m))
-                break
+        m = ends.get(first[i] - counts[0][i])
+        if m is None or m > i - 2 or sum(1 for column in counts if column[i]) < 3:
+            continue
+        if not prefixes:
+            prefixes = [first, *(list(accumulate(column, initial=0)) for column in counts[1:])]
+            for at, sums in enumerate(zip(*prefixes)):
+                starts.setdefault(sums, at)
+        m = starts.get(tuple(p[i] - column[i] for p, column in zip(prefixes, counts)))
+        if m is not None and m <= i - 2:
+            found.append((i, i - m))
     return found
 
 
@@ -259,43 +263,52 @@ def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]
     (nearly_sums_of_the_others).
 
     Two guide columns find the rows worth a look (only one column may differ, so one guide
-    agrees): counts are never negative, so such a row's guide figure is at least the three just
-    above it, which few rows' are; for those, the guide's prefix sums give where a group starts,
-    and every column then says whether it is one."""
+    agrees), the two with the most figures not 0 (whichever two, the rows found are the same;
+    a column of 0 would guide to every row): counts are never negative, so such a row's guide
+    figure is at least the three just above it, which few rows' are, and it has three figures
+    not 0; for those, the guides' prefix sums give where a group may start, nearest first, and
+    every column's prefix sums then say whether it is one. Starts that no column's sums tell
+    apart (rows of 0 between them) are one start: looked at once."""
     n = len(counts[0]) if counts else 0
     if n < NEAR_SUBTOTAL_ROWS + 1 or len(counts) < 4:
         return []
-    guides = []
-    for column in counts:
-        if None not in column:
-            guides.append(column)
-            if len(guides) == 2:
-                break
-    if len(guides) < 2:
-        return []
-    looked = sorted({i + NEAR_SUBTOTAL_ROWS for g in guides
-                     for i, (a, b, c, v) in enumerate(zip(g, g[1:], g[2:], g[3:])) if v >= a + b + c})
-    if not looked:
-        return []  # most sheets: no row outweighs the three above it
     usable = [j for j, column in enumerate(counts) if None not in column]
     if len(usable) < 4:
         return []
+    guides = [counts[j] for j in sorted(usable, key=lambda j: -sum(1 for v in counts[j] if v))[:2]]
+    looked = sorted({i + NEAR_SUBTOTAL_ROWS for g in guides
+                     for i, (a, b, c, v) in enumerate(zip(g, g[1:], g[2:], g[3:])) if v >= a + b + c})
+    looked = [i for i in looked if sum(1 for j in usable if counts[j][i]) >= 3]
+    if not looked:
+        return []  # most sheets: no row outweighs the three above it
     prefixes = [list(accumulate(g, initial=0)) for g in guides]
+    places: list[dict[int, list[int]]] = []
+    for p in prefixes:
+        at: dict[int, list[int]] = {}
+        for m, total in enumerate(p):
+            at.setdefault(total, []).append(m)
+        places.append(at)
+    sums = [list(accumulate(counts[j], initial=0)) for j in usable]
     found = []
     for i in looked:
-        starts = {m for g, p in zip(guides, prefixes) for m in range(i - NEAR_SUBTOTAL_ROWS, -1, -1)
-                  if p[i] - p[m] == g[i]}
+        starts = {m for g, p, at in zip(guides, prefixes, places) for m in at.get(p[i] - g[i], ())
+                  if m <= i - NEAR_SUBTOTAL_ROWS}
+        tried: set[tuple] = set()
         for m in sorted(starts, reverse=True):  # the nearest group first
             if m == 0 and i == n - 1:
                 continue
+            before = tuple(s[m] for s in sums)
+            if before in tried:
+                continue  # only rows of 0 between the two: the same group's sums
+            tried.add(before)
             differ, agree = -1, 0
-            for j in usable:
-                column = counts[j]
-                if sum(column[m:i]) != column[i]:
+            for k, j in enumerate(usable):
+                figure = counts[j][i]
+                if sums[k][i] - before[k] != figure:
                     if differ >= 0:
                         break
                     differ = j
-                elif column[i]:
+                elif figure:
                     agree += 1
             else:
                 if differ >= 0 and agree >= 3:

@@ -397,6 +397,49 @@ def test_the_near_subtotal_net_finds_what_brute_force_finds(rows, data):
     assert {i for i, _, _ in nearly_sums_of_those_above(columns)} == _oracle_nearly_above(rows)
 
 
+class _Counted:
+    """A count column that tallies every figure looked at (a slice, each of its figures)."""
+
+    looked = 0
+
+    def __init__(self, values):
+        self.values = tuple(values)
+
+    def __len__(self):
+        return len(self.values)
+
+    def __iter__(self):
+        _Counted.looked += len(self.values)
+        return iter(self.values)
+
+    def __contains__(self, item):
+        _Counted.looked += len(self.values)
+        return item in self.values
+
+    def __getitem__(self, at):
+        got = self.values[at]
+        _Counted.looked += len(got) if isinstance(at, slice) else 1
+        return got
+
+
+@pytest.mark.parametrize("find", ["sums_of_those_above", "nearly_sums_of_those_above"])
+def test_thousands_of_rows_of_0_cost_a_look_each_not_one_another(find):
+    """A sheet pasted down to its 5,000th row with 0s (a village list, a template filled down),
+    a subtotal planted among them: every row of 0 is the sum of any run of the others, and
+    looking at each against each took minutes for one county's file. Each figure is looked at
+    a bounded number of times, and the subtotal is still found."""
+    from pipeline.stages.read import layout
+
+    width, n = 6, 4000
+    rows = [[0] * width for _ in range(n)]
+    rows[1000:1003] = [[1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7], [3, 4, 5, 6, 7, 8]]
+    rows.insert(1003, [6, 9, 12, 15, 18 if find == "sums_of_those_above" else 99, 21])
+    _Counted.looked = 0
+    found = getattr(layout, find)([_Counted(column) for column in zip(*rows)])
+    assert [f[0] for f in found] == [1003]
+    assert _Counted.looked <= 20 * width * len(rows), _Counted.looked
+
+
 def test_a_groups_subtotal_with_one_figure_left_blank_rejects_the_return(tmp_path, form, units):
     """城区街道 under the townships it sums, its last figure left blank: no 小计 in its name and not
     every column agreeing, it was added as a township and the county counted them twice."""
