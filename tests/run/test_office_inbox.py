@@ -331,6 +331,42 @@ def test_a_zip_sent_as_a_workbook_is_told_to_be_unpacked(tmp_path, settings, for
     assert_other_intact(run, form)
 
 
+@pytest.mark.parametrize("kind", ["docx", "doc"])
+def test_a_word_file_sent_as_a_workbook_is_said_to_be_one(tmp_path, settings, form, units, kind):
+    """A Word file named .xlsx or .xls (the covering letter sent for the return): said to be a
+    Word document, not a zip to unpack (.docx) nor a damaged file (.doc)."""
+    import io
+
+    from docx import Document
+
+    from tests.office import convert
+
+    letter = Document()
+    letter.add_paragraph("关于报送双联行动“大走访、回头看”活动统计表的函")
+    buf = io.BytesIO()
+    letter.save(buf)
+    data = buf.getvalue()
+    if kind == "doc":
+        (tmp_path / "letter.docx").write_bytes(data)
+        made = convert([tmp_path / "letter.docx"], "doc", tmp_path / "made", tmp_path / "profile")
+        data = made["letter.docx"].read_bytes()
+    name = f"{CODE}_城关区.{'xlsx' if kind == 'docx' else 'xls'}"
+    inbox = inbox_with(tmp_path, form, units, {name: data})
+    run = build_run(inbox, settings, form=form, units=units)
+    [f] = [f for f in run.findings if f.file == name]
+    assert (f.severity.value, f.rule) == ("error", "unreadable") and "内容是Word文档，不是Excel报表" in f.message
+    assert status_of(run, CODE) == "rejected"
+    assert_other_intact(run, form)
+
+
+def test_a_presentation_sent_as_a_workbook_is_said_to_be_one(tmp_path, settings, form, units):
+    slides = zipped({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p:presentation/>"})
+    inbox = inbox_with(tmp_path, form, units, {f"{CODE}_城关区.xlsx": slides})
+    run = build_run(inbox, settings, form=form, units=units)
+    [f] = [f for f in run.findings if f.file == f"{CODE}_城关区.xlsx"]
+    assert f.rule == "unreadable" and "内容是PowerPoint演示文稿，不是Excel报表" in f.message
+
+
 def test_engine_reports_are_held_back_and_anything_else_passed_on(capfd):
     import os
 

@@ -97,6 +97,8 @@ def open_book(data: bytes, name: str = "") -> Book:
     if kind == "xls":
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise Unreadable("encrypted")
+        if _WORD_STREAM in data and _XLS_STREAM not in data and _XLS_STREAM_OLD not in data:
+            raise Unreadable("unreadable", WORD_DOCUMENT)  # a .doc named .xls
         if _BIFF5_GLOBALS in data and _BIFF8_GLOBALS not in data:
             raise Unreadable("unreadable", EXCEL_95)
         far = xls_far_cell(data)
@@ -108,6 +110,15 @@ def open_book(data: bytes, name: str = "") -> Book:
     from .textbooks import open_text_book
 
     return open_text_book(data, name)
+
+
+WORD_DOCUMENT = "内容是Word文档，不是Excel报表"
+# Other Office files are zips of parts too: named or sent as a workbook, each is said as what it is.
+_OTHER_DOCUMENTS = (("word/document.xml", WORD_DOCUMENT), ("ppt/presentation.xml", "内容是PowerPoint演示文稿，不是Excel报表"))
+# The streams an old binary Office file's directory names (UTF-16, ended by a 0): Word's, and
+# a workbook's (Book in Excel 5/95), which a Word document's text may hold without its 0.
+_WORD_STREAM = "WordDocument\0".encode("utf-16-le")
+_XLS_STREAM, _XLS_STREAM_OLD = "Workbook\0".encode("utf-16-le"), "Book\0".encode("utf-16-le")
 
 
 def _open_xlsx(data: bytes) -> Book:
@@ -140,6 +151,9 @@ def _open_xlsx(data: bytes) -> Book:
     if "xl/workbook.xml" not in names:
         if not names:
             raise Unreadable("unreadable", "文件已损坏")
+        other = next((what for part, what in _OTHER_DOCUMENTS if part in names), None)
+        if other:
+            raise Unreadable("unreadable", other)  # a Word file sent for the return: no zip to undo
         raise Unreadable("archive-as-workbook")  # a .zip of returns named or sent as a workbook
     if len(worksheets) > MAX_SHEETS:
         raise Unreadable("unreadable", f"工作表多达{len(worksheets)}个")
