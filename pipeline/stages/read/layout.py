@@ -238,14 +238,14 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     found = []
     for i in range(2, n):
         m = ends.get(first[i] - counts[0][i])
-        if m is None or m > i - 2 or sum(1 for column in counts if column[i]) < 3:
+        if m is None or m > i - 2:
             continue
         if not prefixes:
             prefixes = [first, *(list(accumulate(column, initial=0)) for column in counts[1:])]
             for at, sums in enumerate(zip(*prefixes)):
                 starts.setdefault(sums, at)
-        m = starts.get(tuple(p[i] - column[i] for p, column in zip(prefixes, counts)))
-        if m is not None and m <= i - 2:
+        m = starts.get(tuple([p[i] - column[i] for p, column in zip(prefixes, counts)]))
+        if m is not None and m <= i - 2 and sum(1 for column in counts if column[i]) >= 3:
             found.append((i, i - m))
     return found
 
@@ -263,24 +263,35 @@ def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]
     (nearly_sums_of_the_others).
 
     Two guide columns find the rows worth a look (only one column may differ, so one guide
-    agrees), the two with the most figures not 0 (whichever two, the rows found are the same;
-    a column of 0 would guide to every row): counts are never negative, so such a row's guide
-    figure is at least the three just above it, which few rows' are, and it has three figures
-    not 0; for those, the guides' prefix sums give where a group may start, nearest first, and
-    every column's prefix sums then say whether it is one. Starts that no column's sums tell
-    apart (rows of 0 between them) are one start: looked at once."""
+    agrees): counts are never negative, so such a row's guide figure is at least the three just
+    above it, which few rows' are, and it has three figures not 0; for those, two guides' prefix
+    sums give where a group may start, nearest first, and every column's prefix sums then say
+    whether it is one. Starts that no column's sums tell apart (rows of 0 between them) are one
+    start: looked at once."""
     n = len(counts[0]) if counts else 0
     if n < NEAR_SUBTOTAL_ROWS + 1 or len(counts) < 4:
         return []
+    guides = []
+    for column in counts:
+        if None not in column:
+            guides.append(column)
+            if len(guides) == 2:
+                break
+    if len(guides) < 2:
+        return []
+    looked = sorted({i + NEAR_SUBTOTAL_ROWS for g in guides
+                     for i, (a, b, c, v) in enumerate(zip(g, g[1:], g[2:], g[3:])) if v >= a + b + c})
+    if not looked:
+        return []  # most sheets: no row outweighs the three above it
     usable = [j for j, column in enumerate(counts) if None not in column]
     if len(usable) < 4:
         return []
-    guides = [counts[j] for j in sorted(usable, key=lambda j: -sum(1 for v in counts[j] if v))[:2]]
-    looked = sorted({i + NEAR_SUBTOTAL_ROWS for g in guides
-                     for i, (a, b, c, v) in enumerate(zip(g, g[1:], g[2:], g[3:])) if v >= a + b + c})
     looked = [i for i in looked if sum(1 for j in usable if counts[j][i]) >= 3]
     if not looked:
-        return []  # most sheets: no row outweighs the three above it
+        return []
+    # Any two guides find every such row; where a group may start is asked of the two columns
+    # with the fewest 0s, whose sums stand still least (rows of 0 down a column).
+    guides = [counts[j] for j in sorted(usable, key=lambda j: counts[j].count(0))[:2]]
     prefixes = [list(accumulate(g, initial=0)) for g in guides]
     places: list[dict[int, list[int]]] = []
     for p in prefixes:
@@ -406,17 +417,16 @@ def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, 
     cell is read (in the header's last row or the one above it), never a line over the table."""
     table = field_table(spec)
     units = table.units_with(reader)
+    lines = [(r, grid.rows[r]) for r in (header_row, header_row - 1) if 0 <= r < len(grid.rows)]
     out = []
     for key, c in columns.items():
-        allowed = units.get(key)
-        if not allowed:
-            continue  # the township's column, or a computed one (覆盖率（%）is a rate's own unit)
-        for r in (header_row, header_row - 1):
-            text = grid.value(r, c) if r >= 0 else ""
-            if text.__class__ is not str or not text:
-                continue
-            written = written_unit(text)
-            if written and unit_differs(written, allowed, known) and not label_variants(text).isdisjoint(
+        for r, line in lines:
+            text = line[c] if c < len(line) else ""
+            written = written_unit(text) if text.__class__ is str and text else ""
+            if not written:
+                continue  # most headers: a label and nothing after it
+            allowed = units.get(key)  # none: the township's column, or a computed one (覆盖率（%）)
+            if allowed and unit_differs(written, allowed, known) and not label_variants(text).isdisjoint(
                     table.names_of[key]):
                 out.append((r, c, key, written))
                 break

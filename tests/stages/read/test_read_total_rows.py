@@ -416,6 +416,10 @@ class _Counted:
         _Counted.looked += len(self.values)
         return item in self.values
 
+    def count(self, item):
+        _Counted.looked += len(self.values)
+        return self.values.count(item)
+
     def __getitem__(self, at):
         got = self.values[at]
         _Counted.looked += len(got) if isinstance(at, slice) else 1
