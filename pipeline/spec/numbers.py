@@ -8,15 +8,16 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+from .labels import INVISIBLE
+
 # Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
 _ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇"}
 # Digits grouped by threes with commas, or with spaces as web pages and other systems group them
 # (4 143: a no-break or thin space, which NFKC has made plain); 12 3 is two numbers, not one.
 _NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:\.(\d+))?$")
-# Characters that show as nothing, pasted in from web pages and chat: zero-width spaces and
-# joiners, the word joiner, a byte-order mark. Around digits they are whitespace (NFKC has
-# already made a no-break space a plain one).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), " ")
+# Characters that show as nothing (labels.INVISIBLE): around digits they are whitespace (NFKC
+# has already made a no-break space a plain one).
+_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE), " ")
 # A count in 万 (1.2万, 3万户): rounded, so not the exact number the form asks for.
 _IN_WAN = re.compile(r"^[+]?[\d,.]+\s*万$")
 

@@ -57,7 +57,8 @@ BUILT_IN = _declared(
          also=(WARNING,)),
     # Sheets and tables
     Rule("missing-sheet", ERROR, "缺少工作表“{sheet_label}”：请按下发的表样填报{sheet_number}{sheet_label}。"),
-    Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：请只保留一个。"),
+    Rule("sheet-ambiguous", ERROR, "有多个工作表都可作为“{sheet_label}”（{detail}）：如是同一张表分在几个工作表中，"
+         "请合并到一个工作表；否则请只保留一个。"),
     Rule("table-transposed", ERROR, "{place}起，本表的指标排在各行、乡镇排在各列（行列颠倒），未能读取：请按表样每个乡镇一行、"
          "每项指标一列填写后重新报送。"),
     Rule("column-unit", ERROR, "{place}的表头“{value}”注明的单位是“{detail}”，而{field_label}以“{unit}”计：这一列的数字不能作为"

@@ -10,7 +10,7 @@ from enum import IntEnum
 from functools import lru_cache
 
 from ...spec.form import Form, ReaderSpec, SheetSpec
-from ...spec.labels import normalise_label
+from ...spec.labels import INVISIBLE, normalise_label
 
 COLUMN_CODES = frozenset({"甲", "乙", "丙", "丁"})
 
@@ -49,8 +49,10 @@ def clean_str(s: str) -> str:
     if s and (s[-1] in _MARK_ENDS or s[0] in _MARKS):
         s = _FOOTNOTE_AFTER.sub("", s)
         s = _FOOTNOTE_BEFORE.sub("※", s, count=1)
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s).translate(_UNSEEN))
 
+
+_UNSEEN = dict.fromkeys(map(ord, INVISIBLE))  # a name read without what shows as nothing
 
 # Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
 _MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"

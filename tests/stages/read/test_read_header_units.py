@@ -133,3 +133,23 @@ def test_a_city_summary_naming_another_unit_tells_each_county(form, units):
 ])
 def test_which_written_units_differ_from_a_fields(form, written, unit, differs):
     assert unit_differs(written, form.reader.units_for(unit), known_units(form)) is differs
+
+
+def test_characters_that_show_as_nothing_are_no_part_of_a_header_or_a_name(tmp_path, form, units):
+    """A zero-width space, a word joiner, a byte-order mark or a soft hyphen pasted into a header
+    (from a web page, a chat) or a township's name: the clerk sees the form's words, and so
+    does the reader. They were once a header 未能识别 and the return rejected."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    plan, spec = plans["visits"], form.sheet("visits")
+    ws = wb[VISITS]
+    for key, mark in (("households_total", "\u200b"), ("households_visited", "\u2060"), ("linking_cadres", "\u00ad")):
+        cell = _label_cell(plan, spec, key)
+        label = ws[cell].value
+        ws[cell] = label[:2] + mark + label[2:] + " "
+    ws[f"{column(plan, 'township')}{plan.header_top}"] = "乡镇\ufeff"
+    ws[f"{column(plan, 'township')}{plan.first_data}"] = "\u200b" + rows[0]["township"]
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)

@@ -98,6 +98,8 @@ def test_two_equally_good_candidates_are_still_an_error(tmp_path, form, units):
     result = read_one(tmp_path, form, units)
     [f] = [f for f in result.findings if f.rule == "sheet-ambiguous"]
     assert f.severity.value == "error" and "“Sheet1”A1、“Sheet4”A1" in f.message and "走访情况" in f.message
+    # the table may be one split in two (表一（1）, 表一（2）): keeping one would drop townships
+    assert f.message.endswith("如是同一张表分在几个工作表中，请合并到一个工作表；否则请只保留一个。")
     assert "visits" not in result.ret.sheets
 
 
