@@ -142,6 +142,13 @@ class ReaderSpec:
     # Words in a file's name that say it is the corrected one (永登县修改后.xlsx): when the file
     # chosen by date and time has none and another has, the county is asked which it meant.
     correction_words: tuple[str, ...] = ("修改", "更正", "改正", "最终", "终稿", "定稿")
+    # A township row so marked, in its name (东岗镇（作废）) or in another cell of its row (备注:
+    # 作废), was struck out by the clerk, who left it in place: its figures would be added all
+    # the same. `void_words` mark a row wherever they stand; `void_endings` only at a cell's end
+    # (重复 alone, or 与张乐街道重复; 重复走访 says nothing of the row).
+    void_words: tuple[str, ...] = ("作废", "不计入", "不统计", "不汇总", "已删除", "此行删除", "删除此行", "本行删除",
+                                   "重复填报", "重复统计", "重复上报")
+    void_endings: tuple[str, ...] = ("重复",)
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Units no field of the form counts in that a header may name after its label (联户干部数

@@ -63,6 +63,8 @@ BUILT_IN = _declared(
          "每项指标一列填写后重新报送。"),
     Rule("column-unit", ERROR, "{place}的表头“{value}”注明的单位是“{detail}”，而{field_label}以“{unit}”计：这一列的数字不能作为"
          "{field_label}汇总，请按表样以“{unit}”为单位填写后重新报送。"),
+    Rule("township-struck-out", ERROR, "{place}标有“{detail}”，乡镇“{value}”这一行却仍在表中，其数字会计入汇总：如这一行不应计入，"
+         "请删除这一行；如应计入，请去掉“{detail}”后重新报送。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
     Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"
          "{field_label}，请把表头改为“{field_label}”。"),

@@ -217,11 +217,36 @@ class ReturnReader(Identifying):
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)
+        self._struck_out(layout, grid, rows)
         if grid.merged:
             self._merged_figures(layout, grid, rows)
         self._figures_without_header(layout, grid, rows, header.row)
         self._cut_at_the_window(layout, grid, rows)
         return self._convert(layout, grid, rows)
+
+    def _struck_out(self, table: Table, grid: Grid, found: Rows) -> None:
+        """A township row the clerk marked as struck out (作废, 重复, 不计入) in its name or in
+        another cell of its row (备注), and left in place: its figures would be added all the
+        same, which the clerk meant not to. An error at the mark: the clerk deletes the row, or
+        the mark."""
+        if not found.township_at:
+            return
+        void = row_words(self.form).void
+        fields = {*table.col_index, table.key_col}
+        rows = grid.rows
+        width = max(len(rows[found.rows[i]]) for i in found.township_at)
+        others = [c for c in range(width) if c not in fields]  # 序号, 备注, a gap: most sheets one or two
+        for i in found.township_at:
+            r = found.rows[i]
+            marked = [(table.key_col, found.names[i], void[found.names[i]])] if found.names[i] else []
+            raw = rows[r]
+            marked += [(c, raw[c], void[clean_str(raw[c])]) for c in others
+                       if c < len(raw) and raw[c].__class__ is str and raw[c]]
+            at = next(((c, text, mark) for c, text, mark in marked if mark), None)
+            if at is not None:
+                c, text, mark = at
+                self.finding("township-struck-out", sheet=grid.name, cell=cell_ref(r, c), value=display(as_written(found.names[i])),
+                             detail=mark, field=table.key_field)
 
     def _headers_not_read(self, grid: Grid, header: Header) -> list[tuple[str, str]]:
         """(cell, text) of each header the table's fields were not found under: the lowest text

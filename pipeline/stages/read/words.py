@@ -134,6 +134,14 @@ class RowWords:
         self.breakdown_marked = re.compile(rf"^(?:(?:{parts})(?:[:,、]|$)|{colon})") if parts else None
         self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
         self.kind = Memo(self._kind)
+        self._void_words = tuple(clean_str(w) for w in reader.void_words if w.strip())
+        self._void_endings = tuple(clean_str(w) for w in reader.void_endings if w.strip())
+        self.void = Memo(self._void)
+
+    def _void(self, text: str) -> str:
+        """The mark that strikes a row out (作废, 重复) in a cleaned text, or ""."""
+        found = next((w for w in self._void_words if w in text), "")
+        return found or (next((w for w in self._void_endings if text.endswith(w)), "") if self._void_endings else "")
 
     def _kind(self, text: str) -> int:
         if not text:

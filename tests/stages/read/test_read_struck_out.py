@@ -1,0 +1,73 @@
+"""A township row the clerk struck out and left in place (东岗镇（作废）, 备注: 作废 or 重复) would
+be added all the same, which the clerk meant not to: an error at the mark (`township-struck-out`).
+Words that only mention such things (重复走访 in a 备注) mark nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.outputs.formbook import Layout, workbook_bytes
+from tests.builders import clean_rows, expected_numbers, numbers_of, place, read_one
+from tests.habits import OUTCOMES, PROBLEMS, VISITS, built, column, rules, write
+
+SHEETS = {"visits": VISITS, "problems": PROBLEMS, "outcomes": OUTCOMES}
+
+
+def _note_column(ws, plan) -> str:
+    return next(c.column_letter for c in ws[plan.header_top] if c.value == "备注")
+
+
+@pytest.mark.parametrize("where, written, mark", [
+    ("name", "新庄乡（作废）", "作废"),
+    ("name", "新庄乡-重复", "重复"),
+    ("name", "作废新庄乡", "作废"),
+    ("note", "作废", "作废"),
+    ("note", "此行作废", "作废"),
+    ("note", "与城关镇重复", "重复"),
+    ("note", "重复", "重复"),
+    ("note", "重复填报，不计入", "不计入"),
+    ("note", "已删除", "已删除"),
+    ("note", " 不 计 入 ", "不计入"),
+    ("note", "重复走访较多", ""),
+    ("note", "含2个社区", ""),
+    ("note", "", ""),
+])
+def test_a_struck_out_row_is_an_error_at_its_mark(tmp_path, form, units, where, written, mark):
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none", extra_columns=("序号", "备注")))
+    cells = {}
+    for key, title in SHEETS.items():
+        plan, ws = plans[key], wb[title]
+        r = plan.first_data + 1  # the second township, 新庄乡
+        at = f"{column(plan, 'township')}{r}" if where == "name" else f"{_note_column(ws, plan)}{r}"
+        ws[at] = written or None
+        cells[title] = at
+    write(tmp_path, workbook_bytes(wb))
+
+    result = read_one(tmp_path, form, units)
+
+    if mark:
+        assert rules(result) == {("error", "township-struck-out", title, at) for title, at in cells.items()}
+        f = next(f for f in result.findings if f.sheet == VISITS)
+        name = written if where == "name" else "新庄乡"
+        assert f.message == (f"{place('表一', cells[VISITS])}标有“{mark}”，乡镇“{name}”这一行却仍在表中，其数字会计入汇总："
+                             f"如这一行不应计入，请删除这一行；如应计入，请去掉“{mark}”后重新报送。")
+    else:
+        assert result.findings == ()
+        assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_form_declares_its_own_marks(tmp_path, form, units):
+    """Another campaign's clerks write other words: the form's reader declares them."""
+    from dataclasses import replace
+
+    reader = replace(form.reader, void_words=("勿计",), void_endings=())
+    other = replace(form, reader=reader)
+    wb, plans = built(other, units, layout=Layout(total="none", extra_columns=("序号", "备注")))
+    plan, ws = plans["visits"], wb[VISITS]
+    ws[f"{_note_column(ws, plan)}{plan.first_data}"] = "勿计"
+    ws[f"{_note_column(ws, plan)}{plan.first_data + 1}"] = "作废"  # not this form's word
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, other, units)
+    assert [(f.rule, f.cell) for f in result.findings] == [
+        ("township-struck-out", f"{_note_column(ws, plan)}{plan.first_data}")]
