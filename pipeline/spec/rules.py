@@ -95,6 +95,8 @@ BUILT_IN = _declared(
          "如是合计行，请把该行名称改为“合计”并核对其{field_label}；如确是乡镇，请核对该行数字。"),
     Rule("duplicate-township", ERROR, "{place}乡镇“{value}”重复出现：每个乡镇只填一行。"),
     Rule("townships-differ", WARNING, "各表所列乡镇不一致：{detail}。"),
+    Rule("township-repeated", WARNING, "{place}的乡镇“{value}”在各表中的数字与“{detail}”逐项相同：请核实是否把同一乡镇填了两次"
+         "（如一个是改名前的名称），如是请删除其中一行后重新报送。"),
     Rule("note-with-figures", WARNING, "{place}所在行以“{value}”开头，作为注释未计入汇总，但该行填有数字：如该行是乡镇，请改正乡镇名称；"
          "如是注释，请删去数字。"),
     Rule("text-only-row", WARNING, "{place}只有文字“{value}”而没有数据，未作为乡镇计入：如是乡镇，请填写数据（没有请填0）；如是说明，请移到表格下方。"),

@@ -80,6 +80,7 @@ def validate(form: Form, tables: Tables) -> list[Finding]:
         findings += _computed_findings(form, sf, returns)
         findings += _coverage_findings(form, sf, returns)
     findings += _township_set_findings(form, returns)
+    findings += _repeated_township_findings(form, tables)
     return findings
 
 
@@ -303,6 +304,50 @@ def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Find
         gaps = [f"“{name}”缺{'、'.join(sorted(union - names))}" for name, names in sets.items() if union - names]
         if gaps:
             out.append(_finding(form, ret, "townships-differ", "", "", "township", detail="；".join(gaps)))
+    return out
+
+
+REPEATED_FIGURES = 5  # figures not 0 two townships must share: fewer, small townships may agree by chance
+
+
+def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
+    """Two townships of a return listed in the same tables with the same figures, figure for
+    figure, five or more of them not 0: one township listed twice (under its old name and its
+    new, or a row copied), whose figures are added twice. A warning at each later row's name,
+    naming the first. Every sheet's rows are sorted out at once (the few returns with two rows
+    alike in some table); those returns' townships are then grouped by all their figures."""
+    returns = tables.returns
+    suspects: set[int] = set()
+    for sf in tables.sheets.values():
+        counts = [f.key for f in sf.spec.count_fields]
+        frame = sf.frame
+        if frame.empty or not counts:
+            continue
+        figures = frame[counts]
+        # Rows of 0 are alike in every county: a township listed twice has figures somewhere.
+        some = (figures.notna().all(axis=1) & figures.fillna(0).ne(0).any(axis=1)).to_numpy()
+        alike = some & frame.duplicated(["_ret", *counts], keep=False).to_numpy()
+        suspects |= set(frame["_ret"].to_numpy()[alike].tolist())
+    out = []
+    for i in sorted(suspects):
+        ret = returns[i]
+        sheets = [s for s in (ret.sheets.get(spec.key) for spec in form.sheets) if s is not None]
+        rows: dict[tuple, list[str]] = {}  # all of a township's figures, table by table → the townships with them
+        listed: dict[str, list] = {}
+        for s in sheets:
+            for n, name in enumerate(s.townships):
+                listed.setdefault(name, []).append((s.key, tuple(column[n] for column in s.values.values())))
+        for name, figures in listed.items():
+            key = tuple(figures)
+            if None in (v for _, row in figures for v in row) or sum(1 for _, row in figures for v in row if v) < REPEATED_FIGURES:
+                continue
+            rows.setdefault(key, []).append(name)
+        for names in rows.values():
+            first, *later = names
+            for name in later:
+                s = next(s for s in sheets if name in s.townships)
+                out.append(_finding(form, ret, "township-repeated", s, s.township_cell(s.townships.index(name)), "township",
+                                    value=name, detail=first))
     return out
 
 
