@@ -378,7 +378,7 @@ class ReturnReader(Identifying):
                     # names and telephone numbers, which are no figures of the form.)
                     c = next(c for c in count_cols if c < n and is_number(raw[c]))
                     self.finding("note-with-figures", sheet=grid.name, cell=cell_ref(r, c),
-                                 value=display(key_text))
+                                 value=display(raw[key_col]))  # as written: ①贫困村, never the ※ it reads as
             elif header_again and not any(is_number(raw[c]) for c in count_cols if c < n):
                 r += 1  # the repeated header's lower rows (排查数 | 已整改 under a merged 合计)
                 continue

@@ -101,6 +101,20 @@ def test_figures_beside_a_note_are_named_not_dropped_silently(tmp_path, form, un
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
+def test_a_note_marked_with_a_footnote_sign_is_quoted_as_written(tmp_path, form, units):
+    """①贫困村 beside figures starts a note (a footnote mark); the clerk is shown ①, as written,
+    not the ※ the reader takes it for."""
+    wb, plans = built(form, units)
+    plan = plans["visits"]
+    ws = wb[VISITS]
+    ws.insert_rows(plan.first_data + 1)
+    ws.cell(plan.first_data + 1, 1, "①贫困村")
+    ws.cell(plan.first_data + 1, 3, 7)
+    write(tmp_path, workbook_bytes(wb))
+    [f] = [f for f in read_one(tmp_path, form, units).findings if f.rule == "note-with-figures"]
+    assert "所在行以“①贫困村”开头" in f.message
+
+
 def test_the_reader_never_stops_above_the_sheets_total_row(tmp_path, form, units):
     wb, plans = built(form, units)
     for spec in form.sheets:
