@@ -149,6 +149,10 @@ class ReaderSpec:
     void_words: tuple[str, ...] = ("作废", "不计入", "不统计", "不汇总", "已删除", "此行删除", "删除此行", "本行删除",
                                    "重复填报", "重复统计", "重复上报")
     void_endings: tuple[str, ...] = ("重复",)
+    # A name in the township column ending so is no township's: a village (张家村) or a kind of
+    # them (贫困村, 贫困户), a breakdown of the row above written without 其中. Added as a
+    # township it counts twice; the clerk is asked (a warning at the name).
+    not_township_endings: tuple[str, ...] = ("村", "户")
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Units no field of the form counts in that a header may name after its label (联户干部数

@@ -228,10 +228,12 @@ class ReturnReader(Identifying):
         """A township row the clerk marked as struck out (作废, 重复, 不计入) in its name or in
         another cell of its row (备注), and left in place: its figures would be added all the
         same, which the clerk meant not to. An error at the mark: the clerk deletes the row, or
-        the mark."""
+        the mark. A row named as no township is (贫困村, 张家村: a breakdown written without 其中,
+        a village under its township) is added as one, and the clerk asked: a warning."""
         if not found.township_at:
             return
-        void = row_words(self.form).void
+        words = row_words(self.form)
+        void, not_township = words.void, words.not_township
         fields = {*table.col_index, table.key_col}
         rows = grid.rows
         width = max(len(rows[found.rows[i]]) for i in found.township_at)
@@ -247,6 +249,10 @@ class ReturnReader(Identifying):
                 c, text, mark = at
                 self.finding("township-struck-out", sheet=grid.name, cell=cell_ref(r, c), value=display(as_written(found.names[i])),
                              detail=mark, field=table.key_field)
+            elif found.names[i] and not_township[found.names[i]]:
+                self.finding("township-not-a-township", sheet=grid.name, cell=cell_ref(r, table.key_col),
+                             value=display(as_written(found.names[i])), detail=not_township[found.names[i]],
+                             field=table.key_field)
 
     def _headers_not_read(self, grid: Grid, header: Header) -> list[tuple[str, str]]:
         """(cell, text) of each header the table's fields were not found under: the lowest text

@@ -52,7 +52,8 @@ def clean_str(s: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s).translate(_UNSEEN))
 
 
-_UNSEEN = dict.fromkeys(map(ord, INVISIBLE))  # a name read without what shows as nothing
+_UNSEEN = dict.fromkeys(map(ord, INVISIBLE))
+_BRACKETED_END = re.compile(r"\([^()]*\)$")  # after NFKC, every bracket is ASCII  # a name read without what shows as nothing
 
 # Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
 _MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"
@@ -137,6 +138,14 @@ class RowWords:
         self._void_words = tuple(clean_str(w) for w in reader.void_words if w.strip())
         self._void_endings = tuple(clean_str(w) for w in reader.void_endings if w.strip())
         self.void = Memo(self._void)
+        self._not_township = tuple(clean_str(w) for w in reader.not_township_endings if w.strip())
+        self.not_township = Memo(self._ending_not_a_townships)
+
+    def _ending_not_a_townships(self, name: str) -> str:
+        """The ending (村, 户) that says a name in the township column is no township's, or "".
+        A bracket after the name is no part of it: 贫困村（12个）."""
+        bare = _BRACKETED_END.sub("", name)
+        return next((w for w in self._not_township if bare.endswith(w)), "")
 
     def _void(self, text: str) -> str:
         """The mark that strikes a row out (作废, 重复) in a cleaned text, or ""."""

@@ -71,3 +71,26 @@ def test_a_form_declares_its_own_marks(tmp_path, form, units):
     result = read_one(tmp_path, other, units)
     assert [(f.rule, f.cell) for f in result.findings] == [
         ("township-struck-out", f"{_note_column(ws, plan)}{plan.first_data}")]
+
+
+@pytest.mark.parametrize("written, ending", [
+    ("贫困村", "村"), ("贫困村（12个）", "村"), ("张家村", "村"), ("贫困户", "户"),
+    ("城关镇", ""), ("张家川街道", ""), ("村庄镇", ""),
+])
+def test_a_name_no_township_has_is_added_and_asked_about(tmp_path, form, units, written, ending):
+    """贫困村 under a township (its breakdown, written without 其中), or 张家村 (a village listed
+    under its township): added as a township all the same, so the clerk is asked, at the name."""
+    rows = clean_rows()
+    extra = {"township": written} | {k: 1 for k in rows[0] if k != "township"}
+    written_rows = [*rows, extra]
+    wb, plans = built(form, units, written_rows, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    cells = {(title, f"{column(plans[key], 'township')}{plans[key].first_data + len(rows)}") for key, title in SHEETS.items()}
+    if ending:
+        assert rules(result) == {("warning", "township-not-a-township", title, at) for title, at in cells}
+        f = next(f for f in result.findings if f.sheet == VISITS)
+        assert f"以“{ending}”结尾，不像乡镇的名称，已作为一个乡镇计入汇总" in f.message
+    else:
+        assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(written_rows, form)  # added, as written
