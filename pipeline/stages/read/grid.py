@@ -52,6 +52,7 @@ class Grid:
     shown_otherwise: dict[tuple[int, int], str] = field(default_factory=dict)  # cells a format shows as another number (0%)
     placeholders: set[tuple[int, int]] = field(default_factory=set)  # formulas carrying 0 in a workbook computed on opening
     hidden_text: dict[tuple[int, int], str] = field(default_factory=dict)  # a page's cells holding text it hides
+    struck: frozenset[tuple[int, int]] = frozenset()  # cells whose font strikes them through (a row struck out)
 
     def value(self, r: int, c: int) -> object:
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):

@@ -177,10 +177,11 @@ class Formulas:
     # ((row, column), "23¹"): cells whose text shows otherwise than the engine gives it, raised
     # characters (a footnote mark typed as a superscript) run into the figure: 23 and a raised 1 is "231" there.
     texts: tuple = ()
+    struck: frozenset = frozenset()  # (row, column): cells whose font strikes them through
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
-                    or self.hidden_cols or self.shown_otherwise or self.merged or self.texts)
+                    or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck)
 
 
 NO_FORMULAS = Formulas()
@@ -332,6 +333,44 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
     return out
 
 
+_FONT = re.compile(rb"<font\b[^>]*?(?:/>|>(.*?)</font>)", re.S)
+_STRIKE = re.compile(rb'<strike\b(?![^>]*\bval="(?:0|false)")')
+_FONT_ID = re.compile(rb'\bfontId="(\d+)"')
+
+
+def struck_styles(styles: bytes) -> frozenset[int]:
+    """The cell styles (their index in cellXfs) whose font strikes the text through: a row a
+    clerk struck out and left in place. Most workbooks have none: a quick look says so."""
+    if b"<strike" not in styles:
+        return frozenset()
+    fonts_at = styles.find(b"<fonts")
+    fonts_end = styles.find(b"</fonts>", fonts_at)
+    start = styles.find(b"<cellXfs")
+    if fonts_at < 0 or fonts_end < 0 or start < 0:
+        return frozenset()
+    fonts = {i for i, m in enumerate(_FONT.finditer(styles, fonts_at, fonts_end)) if m.group(1) and _STRIKE.search(m.group(1))}
+    if not fonts:
+        return frozenset()
+    end = styles.find(b"</cellXfs>", start)
+    out = set()
+    for index, m in enumerate(_XF.finditer(styles, start, end if end > 0 else len(styles))):
+        font = _FONT_ID.search(m.group(1))
+        if font and int(font.group(1)) in fonts:
+            out.add(index)
+    return frozenset(out)
+
+
+def _struck_cells(xml: bytes, struck: frozenset[int]) -> frozenset:
+    """The cells (row, column) holding something in one of the `struck` styles, in the window."""
+    out = set()
+    for m in _STYLED_CELL.finditer(xml):
+        if int(m.group(2)) in struck:
+            at = _CELL_AT.search(m.group(1))
+            if at and int(at.group(2)) <= WINDOW_ROWS:
+                out.add((int(at.group(2)) - 1, _col_index(at.group(1))))
+    return frozenset(out)
+
+
 def inherited(own: dict, parent: dict, name):
     """own[name], else its parent's, and so on up: styles that name a parent (Excel 2003 XML's
     ss:Parent, an .ods's parent-style-name) take what they do not set from it. None when no
@@ -472,7 +511,7 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
 
 
 def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
-                   strings: dict[int, str] | None = None) -> tuple[int, int, str, Formulas]:
+                   strings: dict[int, str] | None = None, struck: frozenset[int] = frozenset()) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
     cells show an error value, which columns are hidden, (with `styles`, the workbook's
     styles_shown_otherwise) which cells a number format shows as another number, and which
@@ -485,6 +524,10 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
         shown = _shown_otherwise(xml, styles)
         if shown:
             formulas = replace(formulas, shown_otherwise=shown)
+    if struck:
+        cells = _struck_cells(xml, struck)
+        if cells:
+            formulas = replace(formulas, struck=cells)
     if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:

@@ -46,6 +46,7 @@ from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_tex
 # always meant as a table, and one that is none of the form's is read as any workbook is.
 PAGES = ("html", "xml")
 WORKBOOK_NAMES = (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".xlt", ".xltx")
+STRUCK_THROUGH = "删除线"  # a row's mark when its name or a figure is struck through
 
 
 class ReturnReader(Identifying):
@@ -244,6 +245,8 @@ class ReturnReader(Identifying):
             raw = rows[r]
             marked += [(c, raw[c], void[clean_str(raw[c])]) for c in others
                        if c < len(raw) and raw[c].__class__ is str and raw[c]]
+            if grid.struck:  # struck through in the engine's own workbook: its name or a figure
+                marked += [(c, "", STRUCK_THROUGH) for c in (table.key_col, *table.col_index) if (r, c) in grid.struck]
             at = next(((c, text, mark) for c, text, mark in marked if mark), None)
             if at is not None:
                 c, text, mark = at

@@ -43,6 +43,7 @@ from .scans import (
     raised_strings,
     recalculated_on_load,
     scan_sheet_xml,
+    struck_styles,
     styles_shown_otherwise,
     unescape,
     untrusted_results,
@@ -161,10 +162,10 @@ def _open_xlsx(data: bytes) -> Book:
     # with no value) is it worth working out which sheet name is which part.
     found = _Parts(zf, data)
     try:
-        found.styles = _styles_shown_otherwise(data, zf)
+        found.styles, found.struck = _cell_styles(data, zf)
         found.strings = _raised_strings(data, zf)
         xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
-        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings) for name, xml in xmls.items()}
+        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings, found.struck) for name, xml in xmls.items()}
         if any(scan[3].any_formula for scan in found.scans.values()) and found.recalculated():
             found.scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3]))
                            for name, scan in found.scans.items()}
@@ -186,6 +187,7 @@ class _Parts:
         self.zf, self.data = zf, data
         self.styles: dict[int, str] = {}
         self.strings: dict[int, str] = {}  # shared strings holding a raised character, as shown
+        self.struck: frozenset[int] = frozenset()  # the styles striking their text through
         self.scans: dict[str, tuple] = {}
         self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
         self._recalculated: bool | None = None
@@ -226,7 +228,7 @@ class _Parts:
             if info.file_size > MAX_UNCOMPRESSED:
                 raise Unreadable("unreadable", "工作表过大")
             xml = as_scanned(self.zf.read(info))
-            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings)
+            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings, self.struck)
             if scan[3].any_formula and self.recalculated():
                 scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
         return scan
@@ -256,21 +258,23 @@ def _raised_strings(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
         return {}
 
 
-def _styles_shown_otherwise(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
+def _cell_styles(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:
     """The workbook's cell styles that show a count as another number (a percent, 万): the
-    engine gives the number held, 1 where the sheet shows 100%."""
+    engine gives the number held, 1 where the sheet shows 100%; and those that strike their
+    text through (a row struck out), which the engine does not give at all."""
     try:
         info = zf.getinfo("xl/styles.xml")
     except KeyError:
-        return {}
+        return {}, frozenset()
     try:
         # As much as the part holds, within reason: its size was checked as a lie's could cost
         # memory (_inflates_as_declared); a damaged part is the engine's to report.
         styles = (_deflated(data, info, STYLES_READ) if info.compress_type == zipfile.ZIP_DEFLATED
                   and not info.flag_bits & 0x1 else zf.read(info)[:STYLES_READ])
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError):
-        return {}
-    return styles_shown_otherwise(excel_spelled(styles))
+        return {}, frozenset()
+    spelled = excel_spelled(styles)
+    return styles_shown_otherwise(spelled), struck_styles(spelled)
 
 
 def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
@@ -460,6 +464,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.hidden_cols = formulas.hidden_cols
         grid.shown_otherwise = dict(formulas.shown_otherwise)
         grid.placeholders = set(formulas.placeholders)
+        grid.struck = formulas.struck
         for (r, c), shown in formulas.texts:
             if r < len(grid.rows) and c < len(grid.rows[r]):
                 grid.rows[r][c] = shown

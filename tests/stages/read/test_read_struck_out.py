@@ -94,3 +94,38 @@ def test_a_name_no_township_has_is_added_and_asked_about(tmp_path, form, units, 
     else:
         assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(written_rows, form)  # added, as written
+
+
+@pytest.mark.parametrize("struck", ["name", "figure", "header"])
+def test_a_row_struck_through_is_an_error_at_the_struck_cell(tmp_path, form, units, struck):
+    """Strikethrough on a township's name or one of its figures (Ctrl+5 on the row, as a clerk
+    strikes a row out on paper): the engine gives the cell as any other, so the workbook's
+    styles say it. A struck header is no row's."""
+    from openpyxl.styles import Font
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    r = plan.first_data + 1
+    at = {"name": f"{column(plan, 'township')}{r}", "figure": f"{column(plan, 'households_total')}{r}",
+          "header": f"{column(plan, 'households_total')}{plan.header_top}"}[struck]
+    ws[at].font = Font(strike=True)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    if struck == "header":
+        assert result.findings == ()
+    else:
+        assert rules(result) == {("error", "township-struck-out", VISITS, at)}
+        assert "标有“删除线”，乡镇“新庄乡”这一行却仍在表中" in result.findings[0].message
+
+
+def test_which_fonts_strike_through():
+    from pipeline.stages.read.scans import struck_styles
+
+    styles = (b'<styleSheet><fonts count="4"><font><sz val="11"/></font><font><strike/></font>'
+              b'<font><strike val="false"/><b/></font><font><strike val="true"/></font></fonts>'
+              b'<cellXfs count="5"><xf numFmtId="0" fontId="0"/><xf fontId="1" numFmtId="0"/>'
+              b'<xf numFmtId="0" fontId="2"/><xf numFmtId="0" fontId="3" applyFont="1"></xf><xf numFmtId="0"/></cellXfs>'
+              b'<dxfs><dxf><font><strike/></font></dxf></dxfs></styleSheet>')
+    assert struck_styles(styles) == frozenset({1, 3})
+    assert struck_styles(styles.replace(b"<strike", b"<u")) == frozenset()
