@@ -142,23 +142,32 @@ class ReaderSpec:
     # Words in a file's name that say it is the corrected one (永登县修改后.xlsx): when the file
     # chosen by date and time has none and another has, the county is asked which it meant.
     correction_words: tuple[str, ...] = ("修改", "更正", "改正", "最终", "终稿", "定稿")
-    # A township row so marked, in its name (东岗镇（作废）) or in another cell of its row (备注:
-    # 作废), was struck out by the clerk, who left it in place: its figures would be added all
-    # the same. `void_words` mark a row wherever they stand; `void_endings` only at a cell's end
-    # (重复 alone, or 与张乐街道重复; 重复走访 says nothing of the row).
-    void_words: tuple[str, ...] = ("作废", "不计入", "不统计", "不汇总", "已删除", "此行删除", "删除此行", "本行删除",
-                                   "重复填报", "重复统计", "重复上报")
-    void_endings: tuple[str, ...] = ("重复",)
+    # A township row marked as struck out and left in place, in a cell of its own (备注: 作废) or
+    # in brackets after its name (东岗镇（作废）): its figures would be added, which the clerk
+    # meant not to. A mark is the whole of what the cell (or the bracket) says once punctuation,
+    # bracketed asides and `void_fillers` are set aside: 此行作废, 请删除, 重复（已并入城关镇）.
+    # A note that says more (已剔除重复, 不计入贫困村, 上期数据已删除) tells how the row was
+    # counted, and marks nothing. `void_of_another`: 与城关镇重复, the row another's again.
+    void_words: tuple[str, ...] = ("作废", "删除", "删", "重复", "重复填报", "重复录入", "重复统计", "重复上报", "重复计算",
+                                   "撤并", "撤销", "不用", "多余", "无效", "不计入", "不统计", "不汇总", "作廢", "刪除", "重複")
+    void_fillers: tuple[str, ...] = ("此行", "本行", "该行", "这一行", "此乡镇", "该乡镇", "数据", "數據", "已", "请", "应", "了")
+    void_of_another: tuple[str, ...] = ("重复", "重複")
     # A name in the township column ending so is no township's: a village (张家村) or a kind of
     # them (贫困村, 贫困户), a breakdown of the row above written without 其中. Added as a
     # township it counts twice; the clerk is asked (a warning at the name).
-    not_township_endings: tuple[str, ...] = ("村", "户")
+    not_township_endings: tuple[str, ...] = ("村", "户", "村委会", "居委会")
+    # ...and a name holding one of these words is a kind of village or household (贫困村数,
+    # 贫困人口), never a township's name.
+    not_township_words: tuple[str, ...] = ("贫困",)
     # Other words for a unit a count may carry (48人 in a 名 column): (unit, its synonyms).
     unit_synonyms: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # Units no field of the form counts in that a header may name after its label (联户干部数
     # （人次）): such a column holds other figures. The form's own units are known already; a
     # share (%) or a magnitude (万户) is always another unit.
-    other_units: tuple[str, ...] = ("人次", "户次", "次", "人", "户", "个", "名", "件", "元", "万元", "亩", "吨", "天")
+    other_units: tuple[str, ...] = ("人次", "户次", "人", "人口", "口", "户", "名", "元", "万元", "亩", "吨", "天")
+    # Measure words for a count of anything (个, 件, 次): a header naming one says nothing of what
+    # its column counts, whatever the field's own unit (了解意见建议数（个） for 条).
+    generic_units: tuple[str, ...] = ("个", "件", "次", "项", "条", "起", "场", "家", "期", "处")
     # A city's table names its counties in a column headed so: beside the township column (its
     # counties' tables in one sheet) or instead of it (a summary with counties as rows).
     county_words: tuple[str, ...] = ("县（市、区）", "县市区", "县（区）", "县（市）", "县区", "县区名称", "县名称",

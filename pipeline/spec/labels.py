@@ -60,7 +60,8 @@ def written_unit(text: str) -> str:
     s = unicodedata.normalize("NFKC", text).translate(_UNSEEN).strip()
     m = _UNIT_SUFFIX.search(s)
     if m:
-        return m.group(1).strip()
+        # 人次，含县乡: the unit comes first, a note may follow; 万 户 is 万户
+        return re.sub(r"\s+", "", re.split(r"[,;、]", m.group(1), maxsplit=1)[0])
     m = _SLASH_UNIT.search(s)
     if m:
         return s[m.start():].strip().lstrip("/").strip()

@@ -65,7 +65,7 @@ BUILT_IN = _declared(
          "{field_label}汇总，请按表样以“{unit}”为单位填写后重新报送。"),
     Rule("township-struck-out", ERROR, "{place}标有“{detail}”，乡镇“{value}”这一行却仍在表中，其数字会计入汇总：如这一行不应计入，"
          "请删除这一行；如应计入，请去掉“{detail}”后重新报送。"),
-    Rule("township-not-a-township", WARNING, "{place}的“{value}”以“{detail}”结尾，不像乡镇的名称，已作为一个乡镇计入汇总："
+    Rule("township-not-a-township", WARNING, "{place}的“{value}”{detail}，不像乡镇的名称，已作为一个乡镇计入汇总："
          "如是上一行乡镇的其中数，请在名称前写“其中：”；如是某乡镇下的村，请并入该乡镇，不单列一行。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
     Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"

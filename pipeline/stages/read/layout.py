@@ -380,7 +380,7 @@ _MAGNITUDES = "十百千万亿"
 _SHARE_WORDS = ("%", "‰", "百分", "比例", "占比", "比重", "比率")
 
 
-def unit_differs(written: str, allowed: tuple[str, ...], known: frozenset[str]) -> bool:
+def unit_differs(written: str, allowed: tuple[str, ...], known: frozenset[str], generic: frozenset[str] = frozenset()) -> bool:
     """Whether the unit a header names (written_unit) is not its field's: a share, a magnitude
     (万户, 千), or another unit the form knows (人 over a count of households, 人次 over one of
     cadres). Its field's unit or a synonym, with or without 数 (户数), is the field's; words
@@ -393,6 +393,8 @@ def unit_differs(written: str, allowed: tuple[str, ...], known: frozenset[str]) 
         return True
     if unit[0] in _MAGNITUDES and (len(unit) == 1 or unit[1:] in known or unit[1:-1] in known):
         return True
+    if unit in generic or base in generic:
+        return False  # 个, 件, 次: a measure word for any count, which says nothing of what is counted
     return unit in known or base in known
 
 
@@ -417,6 +419,7 @@ def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, 
     cell is read (in the header's last row or the one above it), never a line over the table."""
     table = field_table(spec)
     units = table.units_with(reader)
+    generic = frozenset(reader.generic_units) if reader is not None else frozenset()
     lines = [(r, grid.rows[r]) for r in (header_row, header_row - 1) if 0 <= r < len(grid.rows)]
     out = []
     for key, c in columns.items():
@@ -426,7 +429,7 @@ def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, 
             if not written:
                 continue  # most headers: a label and nothing after it
             allowed = units.get(key)  # none: the township's column, or a computed one (覆盖率（%）)
-            if allowed and unit_differs(written, allowed, known) and not label_variants(text).isdisjoint(
+            if allowed and unit_differs(written, allowed, known, generic) and not label_variants(text).isdisjoint(
                     table.names_of[key]):
                 out.append((r, c, key, written))
                 break

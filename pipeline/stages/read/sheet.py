@@ -226,36 +226,45 @@ class ReturnReader(Identifying):
         return self._convert(layout, grid, rows)
 
     def _struck_out(self, table: Table, grid: Grid, found: Rows) -> None:
-        """A township row the clerk marked as struck out (作废, 重复, 不计入) in its name or in
-        another cell of its row (备注), and left in place: its figures would be added all the
-        same, which the clerk meant not to. An error at the mark: the clerk deletes the row, or
-        the mark. A row named as no township is (贫困村, 张家村: a breakdown written without 其中,
-        a village under its township) is added as one, and the clerk asked: a warning."""
+        """A township row the clerk marked as struck out and left in place: in a cell of its own
+        (备注: 作废), in brackets with its name (东岗镇（作废）), or struck through. Its figures would
+        be added all the same, which the clerk meant not to: an error at the mark, and the clerk
+        deletes the row, or the mark. A row named as no township is (贫困村, 张家村: a breakdown
+        written without 其中, a village under its township) is added as one, and the clerk asked:
+        a warning. Three looks, each cheap where there is nothing (most sheets): the names, once
+        each; the cells outside the fields (序号, 备注), a column at a time; the struck cells."""
         if not found.township_at:
             return
         words = row_words(self.form)
-        void, not_township = words.void, words.not_township
-        fields = {*table.col_index, table.key_col}
-        rows = grid.rows
-        width = max(len(rows[found.rows[i]]) for i in found.township_at)
-        others = [c for c in range(width) if c not in fields]  # 序号, 备注, a gap: most sheets one or two
+        rows, kept, names, key_col = grid.rows, found.rows, found.names, table.key_col
+        marks: dict[int, tuple[int, str]] = {}  # township position → (column, the mark as the clerk wrote it)
+        in_name = words.void_in_name
         for i in found.township_at:
-            r = found.rows[i]
-            marked = [(table.key_col, found.names[i], void[found.names[i]])] if found.names[i] else []
-            raw = rows[r]
-            marked += [(c, raw[c], void[clean_str(raw[c])]) for c in others
-                       if c < len(raw) and raw[c].__class__ is str and raw[c]]
-            if grid.struck:  # struck through in the engine's own workbook: its name or a figure
-                marked += [(c, "", STRUCK_THROUGH) for c in (table.key_col, *table.col_index) if (r, c) in grid.struck]
-            at = next(((c, text, mark) for c, text, mark in marked if mark), None)
-            if at is not None:
-                c, text, mark = at
-                self.finding("township-struck-out", sheet=grid.name, cell=cell_ref(r, c), value=display(as_written(found.names[i])),
-                             detail=mark, field=table.key_field)
-            elif found.names[i] and not_township[found.names[i]]:
-                self.finding("township-not-a-township", sheet=grid.name, cell=cell_ref(r, table.key_col),
-                             value=display(as_written(found.names[i])), detail=not_township[found.names[i]],
-                             field=table.key_field)
+            if names[i] and in_name[names[i]]:
+                marks[i] = (key_col, as_written(in_name[names[i]]))
+        fields = {*table.col_index, key_col}
+        width = max(len(rows[kept[i]]) for i in found.township_at)
+        void = words.void
+        for c in (c for c in range(width) if c not in fields):  # 序号, 备注, a gap: most sheets one or two
+            for i in found.township_at:
+                raw = rows[kept[i]]
+                v = raw[c] if c < len(raw) else ""
+                if v.__class__ is str and v and i not in marks and void[clean_str(v)]:
+                    marks[i] = (c, v.strip())
+        if grid.struck:  # struck through in the engine's own workbook: its name or a figure
+            for i in found.township_at:
+                c = next((c for c in (key_col, *table.col_index) if (kept[i], c) in grid.struck), None)
+                if c is not None and i not in marks:
+                    marks[i] = (c, STRUCK_THROUGH)
+        not_township = words.not_township
+        for i in found.township_at:
+            if i in marks:
+                c, mark = marks[i]
+                self.finding("township-struck-out", sheet=grid.name, cell=cell_ref(kept[i], c),
+                             value=display(as_written(names[i])), detail=display(mark), field=table.key_field)
+            elif names[i] and not_township[names[i]]:
+                self.finding("township-not-a-township", sheet=grid.name, cell=cell_ref(kept[i], key_col),
+                             value=display(as_written(names[i])), detail=not_township[names[i]], field=table.key_field)
 
     def _headers_not_read(self, grid: Grid, header: Header) -> list[tuple[str, str]]:
         """(cell, text) of each header the table's fields were not found under: the lowest text

@@ -53,7 +53,11 @@ def clean_str(s: str) -> str:
 
 
 _UNSEEN = dict.fromkeys(map(ord, INVISIBLE))
-_BRACKETED_END = re.compile(r"\([^()]*\)$")  # after NFKC, every bracket is ASCII  # a name read without what shows as nothing
+_BRACKETED_END = re.compile(r"\([^()]*\)$")  # after NFKC, every bracket is ASCII
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】")
+_BRACKETED_MARKS = re.compile(r"[()\[\]【】]")
+_DASHED_END = re.compile(r"[-—_~]+[^-—_~]{1,8}$")
+_PUNCTUATION = re.compile(r"[\s,.;:!?、。，；：！？…·'\"“”‘’()\[\]【】<>《》\-—_~]+")  # a name read without what shows as nothing
 
 # Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
 _MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"
@@ -135,22 +139,52 @@ class RowWords:
         self.breakdown_marked = re.compile(rf"^(?:(?:{parts})(?:[:,、]|$)|{colon})") if parts else None
         self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
         self.kind = Memo(self._kind)
-        self._void_words = tuple(clean_str(w) for w in reader.void_words if w.strip())
-        self._void_endings = tuple(clean_str(w) for w in reader.void_endings if w.strip())
+        self._void_words = frozenset(clean_str(w) for w in reader.void_words if w.strip())
+        fillers = sorted((clean_str(w) for w in reader.void_fillers if w.strip()), key=len, reverse=True)
+        self._void_fillers = re.compile("|".join(map(re.escape, fillers))) if fillers else None
+        self._of_another = tuple(clean_str(w) for w in reader.void_of_another if w.strip()) or ("\0",)
         self.void = Memo(self._void)
+        self.void_in_name = Memo(self._void_in_name)
         self._not_township = tuple(clean_str(w) for w in reader.not_township_endings if w.strip())
+        self._not_township_words = tuple(clean_str(w) for w in reader.not_township_words if w.strip())
         self.not_township = Memo(self._ending_not_a_townships)
 
     def _ending_not_a_townships(self, name: str) -> str:
-        """The ending (村, 户) that says a name in the township column is no township's, or "".
-        A bracket after the name is no part of it: 贫困村（12个）."""
-        bare = _BRACKETED_END.sub("", name)
-        return next((w for w in self._not_township if bare.endswith(w)), "")
+        """The ending (村, 户) or word (贫困) that says a name in the township column is no
+        township's, or "". Brackets, punctuation and a count's 数 after the name are no part of
+        it: 贫困村（12个）, 贫困村：, 贫困户数."""
+        bare = _PUNCTUATION.sub("", _BRACKETED_END.sub("", name)).removesuffix("数")
+        word = next((w for w in self._not_township_words if w in bare), "")
+        if word:
+            return f"含“{word}”"
+        ending = next((w for w in self._not_township if bare.endswith(w)), "")
+        return f"以“{ending}”结尾" if ending else ""
 
     def _void(self, text: str) -> str:
-        """The mark that strikes a row out (作废, 重复) in a cleaned text, or ""."""
-        found = next((w for w in self._void_words if w in text), "")
-        return found or (next((w for w in self._void_endings if text.endswith(w)), "") if self._void_endings else "")
+        """A cleaned cell's text when it marks its row struck out, else "": the whole of it, each
+        of its clauses, is a mark once bracketed asides and fillers are set aside (此行作废,
+        重复填报，不计入, 重复（已并入城关镇）); 已剔除重复 and 第二轮走访，不计入第一轮, notes on how
+        the row was counted, mark nothing; 与城关镇重复 says the row is another's again."""
+        clauses = [c for c in _PUNCTUATION.split(_BRACKETED.sub("", text) or _BRACKETED_MARKS.sub("", text)) if c]
+        if not clauses:
+            return ""
+        if self._void_fillers is not None:
+            clauses = [self._void_fillers.sub("", c) or c for c in clauses]
+        if all(c in self._void_words for c in clauses):
+            return text
+        plain = "".join(clauses)
+        if plain.startswith("与") and 2 < len(plain) <= 24 and plain.endswith(self._of_another):
+            return text
+        return ""
+
+    def _void_in_name(self, name: str) -> str:
+        """The mark in brackets after (or before) a township's name, or after a dash: 东岗镇（作废）,
+        【作废】东岗镇, 东岗镇-重复; "" for a name with none, or with a note there (（含原泉祥乡）)."""
+        for part in (*_BRACKETED.findall(name), *_DASHED_END.findall(name)):
+            mark = self._void(part.strip("()[]【】-—_~ "))
+            if mark:
+                return mark
+        return ""
 
     def _kind(self, text: str) -> int:
         if not text:

@@ -35,6 +35,9 @@ CASES = [
     ("visits", "households_total", "农户总数\n（万）", "万"),
     ("problems", "precision_found", "排查数（%）", "%"),
     ("outcomes", "policy_sessions", "宣传政策场次（人次）", "人次"),
+    ("visits", "linking_cadres", "联户干部数（人次，含县乡）", "人次"),
+    ("visits", "households_total", "农户总数（万 户）", "万户"),
+    ("visits", "households_total", "农户总数（人口）", "人口"),
     # the field's own unit, with or without 数, a synonym, or no unit at all: read as before
     ("visits", "households_total", "农户总数（户）", ""),
     ("visits", "households_total", "农户总数（户数）", ""),
@@ -46,6 +49,9 @@ CASES = [
     ("outcomes", "policy_sessions", "宣传政策（场次）", ""),
     ("outcomes", "policy_sessions", "宣传政策场次（场）", ""),
     ("problems", "precision_found", "排查数（件）", ""),
+    ("problems", "precision_found", "排查数（个）", ""),
+    ("outcomes", "opinions_collected", "了解意见建议和诉求数（个）", ""),
+    ("visits", "linking_cadres", "联户干部数（人，含县乡）", ""),
 ]
 
 
@@ -127,12 +133,16 @@ def test_a_city_summary_naming_another_unit_tells_each_county(form, units):
 @pytest.mark.parametrize("written, unit, differs", [
     ("%", "户", True), ("百分比", "户", True), ("比例", "个", True), ("覆盖率", "户", True),
     ("万户", "户", True), ("千", "户", True), ("万人", "名", True), ("亿元", "件", True),
-    ("人次", "名", True), ("人", "户", True), ("人数", "户", True), ("件", "个", True),
+    ("人次", "名", True), ("人", "户", True), ("人数", "户", True), ("人口", "户", True), ("口", "户", True),
+    ("户次", "户", True), ("万个", "个", True),
     ("户", "户", False), ("户数", "户", False), ("人", "名", False), ("次", "场次", False), ("场", "场次", False),
+    # a measure word for any count says nothing of what the column counts
+    ("件", "个", False), ("个", "件", False), ("个", "户", False), ("次", "件", False), ("条", "个", False),
     ("含社区", "个", False), ("累计", "户", False), ("单位：户", "户", False), ("单位:人次", "名", True),
 ])
 def test_which_written_units_differ_from_a_fields(form, written, unit, differs):
-    assert unit_differs(written, form.reader.units_for(unit), known_units(form)) is differs
+    generic = frozenset(form.reader.generic_units)
+    assert unit_differs(written, form.reader.units_for(unit), known_units(form), generic) is differs
 
 
 def test_characters_that_show_as_nothing_are_no_part_of_a_header_or_a_name(tmp_path, form, units):
