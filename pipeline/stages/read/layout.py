@@ -251,6 +251,7 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
 
 
 NEAR_SUBTOTAL_ROWS = 3  # with two, a township may equal the two above it in most columns by chance
+INDEXED_ROWS = 64  # past so many township rows, where a group may start is looked up, not searched for
 
 
 def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]]:
@@ -291,19 +292,29 @@ def nearly_sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int, int]
         return []
     # Any two guides find every such row; where a group may start is asked of the two columns
     # with the fewest 0s, whose sums stand still least (rows of 0 down a column).
-    guides = [counts[j] for j in sorted(usable, key=lambda j: counts[j].count(0))[:2]]
+    if 0 in guides[0] or 0 in guides[1]:
+        guides = [counts[j] for j in sorted(usable, key=lambda j: counts[j].count(0))[:2]]
     prefixes = [list(accumulate(g, initial=0)) for g in guides]
     places: list[dict[int, list[int]]] = []
-    for p in prefixes:
-        at: dict[int, list[int]] = {}
-        for m, total in enumerate(p):
-            at.setdefault(total, []).append(m)
-        places.append(at)
-    sums = [list(accumulate(counts[j], initial=0)) for j in usable]
+    if n > INDEXED_ROWS:  # where each guide's sums stand: else each look at a row is a pass over all above it
+        for p in prefixes:
+            at: dict[int, list[int]] = {}
+            for m, total in enumerate(p):
+                at.setdefault(total, []).append(m)
+            places.append(at)
+    sums: list[list[int]] = []
     found = []
     for i in looked:
-        starts = {m for g, p, at in zip(guides, prefixes, places) for m in at.get(p[i] - g[i], ())
-                  if m <= i - NEAR_SUBTOTAL_ROWS}
+        if places:
+            starts = {m for g, p, at in zip(guides, prefixes, places) for m in at.get(p[i] - g[i], ())
+                      if m <= i - NEAR_SUBTOTAL_ROWS}
+        else:
+            starts = {m for g, p in zip(guides, prefixes) for m in range(i - NEAR_SUBTOTAL_ROWS, -1, -1)
+                      if p[i] - p[m] == g[i]}
+        if not starts:
+            continue
+        if not sums:
+            sums = [list(accumulate(counts[j], initial=0)) for j in usable]
         tried: set[tuple] = set()
         for m in sorted(starts, reverse=True):  # the nearest group first
             if m == 0 and i == n - 1:
@@ -418,9 +429,25 @@ def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, 
     other figures, which added as the field's would be silently wrong. Only the label's own
     cell is read (in the header's last row or the one above it), never a line over the table."""
     table = field_table(spec)
+    lines = [(r, grid.rows[r]) for r in (header_row, header_row - 1) if 0 <= r < len(grid.rows)]
+    # Every county of a layout has the same header: its answer, by its texts, is worked out once.
+    memo = table.units_said.get(id(reader))
+    if memo is None or memo[0] is not reader or memo[1] is not known or len(memo[2]) > 4096:
+        memo = table.units_said[id(reader)] = (reader, known, {})
+    seen = (tuple(columns.items()), *(tuple(line) for _, line in lines))
+    said = memo[2].get(seen)
+    if said is None:
+        said = memo[2][seen] = _units_over(table, lines, columns, reader, known)
+    return [(header_row - 1 + r, c, key, written) for r, c, key, written in said]
+
+
+def _units_over(table: FieldTable, lines: list, columns: dict[str, int], reader: ReaderSpec | None,
+                known: frozenset[str]) -> list[tuple[int, int, str, str]]:
+    """units_over's answer, its rows counted from the row above the header (0) and the header (1)."""
     units = table.units_with(reader)
     generic = frozenset(reader.generic_units) if reader is not None else frozenset()
-    lines = [(r, grid.rows[r]) for r in (header_row, header_row - 1) if 0 <= r < len(grid.rows)]
+    top = lines[0][0] - 1 if lines else 0
+    lines = [(r - top, line) for r, line in lines]
     out = []
     for key, c in columns.items():
         for r, line in lines:
@@ -486,6 +513,7 @@ class FieldTable(list):
         self.key_field = spec.key_field.key
         # Each field's label as a cell may hold it: alone, or under its group
         self.names_of = {key: frozenset(one | {b for _, b in two}) for key, one, two in self}
+        self.units_said: dict[int, tuple] = {}  # per reader: units_over's answers, by the header's texts
         self.needed = frozenset(f.key for f in spec.fields)  # a header holding these is the one
         self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         self._with_synonyms: tuple[ReaderSpec | None, dict] = (None, self.count_units)

@@ -238,10 +238,15 @@ class ReturnReader(Identifying):
         words = row_words(self.form)
         rows, kept, names, key_col = grid.rows, found.rows, found.names, table.key_col
         marks: dict[int, tuple[int, str]] = {}  # township position → (column, the mark as the clerk wrote it)
-        in_name = words.void_in_name
+        named: dict[int, str] = {}  # township position → why its name is no township's
+        in_name, not_township = words.void_in_name, words.not_township
         for i in found.township_at:
-            if names[i] and in_name[names[i]]:
-                marks[i] = (key_col, as_written(in_name[names[i]]))
+            name = names[i]
+            if name and (in_name[name] or not_township[name]):  # most names: two lookups, nothing found
+                if in_name[name]:
+                    marks[i] = (key_col, as_written(in_name[name]))
+                else:
+                    named[i] = not_township[name]
         fields = {*table.col_index, key_col}
         width = max(len(rows[kept[i]]) for i in found.township_at)
         void = words.void
@@ -256,15 +261,14 @@ class ReturnReader(Identifying):
                 c = next((c for c in (key_col, *table.col_index) if (kept[i], c) in grid.struck), None)
                 if c is not None and i not in marks:
                     marks[i] = (c, STRUCK_THROUGH)
-        not_township = words.not_township
-        for i in found.township_at:
+        for i in sorted(marks.keys() | named.keys()):
             if i in marks:
                 c, mark = marks[i]
                 self.finding("township-struck-out", sheet=grid.name, cell=cell_ref(kept[i], c),
                              value=display(as_written(names[i])), detail=display(mark), field=table.key_field)
-            elif names[i] and not_township[names[i]]:
+            else:
                 self.finding("township-not-a-township", sheet=grid.name, cell=cell_ref(kept[i], key_col),
-                             value=display(as_written(names[i])), detail=not_township[names[i]], field=table.key_field)
+                             value=display(as_written(names[i])), detail=named[i], field=table.key_field)
 
     def _headers_not_read(self, grid: Grid, header: Header) -> list[tuple[str, str]]:
         """(cell, text) of each header the table's fields were not found under: the lowest text
