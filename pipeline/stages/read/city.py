@@ -363,7 +363,7 @@ def _by_county_column(reader: ReturnReader) -> ReadResult | None:
     form, units = reader.form, reader.units
     owners: dict[str, tuple[Grid, int, dict[str, set[int]]]] = {}
     for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
-        header, columns, _ = find_header(spec, grid)
+        header, columns, *_ = find_header(spec, grid)
         if header < 0 or spec.key_field.key not in columns:
             return None
         col = _county_column(form, grid, header, set(columns.values()))
@@ -417,11 +417,12 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     headers: list[Finding] = []  # every county's: a header naming another unit (万户) holds for its whole column
     for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
         wide = _summary_spec(form, spec)
-        header, columns, _ = find_header(wide, grid)
+        located = find_header(wide, grid)
+        header, columns = located.row, located.columns
         key = spec.key_field.key
         if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
             continue
-        for r, c, field, written in units_over(wide, grid, header, columns, form.reader, known_units(form)):
+        for r, c, field, written in units_over(wide, located, columns, form.reader, known_units(form)):
             headers.append(form.finding("column-unit", file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
                                         field_label=spec.label_of(field), value=display(grid.value(r, c)),
                                         detail=written, unit=form.field(field).unit))

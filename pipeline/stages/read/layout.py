@@ -422,44 +422,24 @@ def known_units(form: Form) -> frozenset[str]:
     return entry[1]
 
 
-def units_over(spec: SheetSpec, grid: Grid, header_row: int, columns: dict[str, int], reader: ReaderSpec | None,
+def units_over(spec: SheetSpec, header: Header, columns: dict[str, int], reader: ReaderSpec | None,
                known: frozenset[str]) -> list[tuple[int, int, str, str]]:
     """(row, column, field, the unit written) for each count field whose label in the header
     names a unit that is not the field's (走访2次以上农户数（%）, 联户干部数（人次）): its column holds
-    other figures, which added as the field's would be silently wrong. Only the label's own
-    cell is read (in the header's last row or the one above it), never a line over the table."""
-    table = field_table(spec)
-    lines = [(r, grid.rows[r]) for r in (header_row, header_row - 1) if 0 <= r < len(grid.rows)]
-    # Every county of a layout has the same header: its answer, by its texts, is worked out once.
-    memo = table.units_said.get(id(reader))
-    if memo is None or memo[0] is not reader or memo[1] is not known or len(memo[2]) > 4096:
-        memo = table.units_said[id(reader)] = (reader, known, {})
-    seen = (tuple(columns.items()), *(tuple(line) for _, line in lines))
-    said = memo[2].get(seen)
-    if said is None:
-        said = memo[2][seen] = _units_over(table, lines, columns, reader, known)
-    return [(header_row - 1 + r, c, key, written) for r, c, key, written in said]
-
-
-def _units_over(table: FieldTable, lines: list, columns: dict[str, int], reader: ReaderSpec | None,
-                known: frozenset[str]) -> list[tuple[int, int, str, str]]:
-    """units_over's answer, its rows counted from the row above the header (0) and the header (1)."""
-    units = table.units_with(reader)
+    other figures, which added as the field's would be silently wrong. The units are those
+    find_header saw after the labels it matched (most headers: none), in the label's own
+    cell, never a line over the table; for the column each field is read from."""
+    if not header.units:
+        return []
+    units = field_table(spec).units_with(reader)
     generic = frozenset(reader.generic_units) if reader is not None else frozenset()
-    top = lines[0][0] - 1 if lines else 0
-    lines = [(r - top, line) for r, line in lines]
-    out = []
-    for key, c in columns.items():
-        for r, line in lines:
-            text = line[c] if c < len(line) else ""
-            written = written_unit(text) if text.__class__ is str and text else ""
-            if not written:
-                continue  # most headers: a label and nothing after it
-            allowed = units.get(key)  # none: the township's column, or a computed one (覆盖率（%）)
-            if allowed and unit_differs(written, allowed, known, generic) and not label_variants(text).isdisjoint(
-                    table.names_of[key]):
-                out.append((r, c, key, written))
-                break
+    out: list[tuple[int, int, str, str]] = []
+    for key, r, c, written in header.units:
+        allowed = units.get(key)  # none: the township's column, or a computed one (覆盖率（%）)
+        read_from = columns.get(key)
+        if (allowed and read_from is not None and (c == read_from or r < header.row) and all(f != key for _, _, f, _ in out)
+                and unit_differs(written, allowed, known, generic)):
+            out.append((r, c, key, written))
     return out
 
 
@@ -513,7 +493,6 @@ class FieldTable(list):
         self.key_field = spec.key_field.key
         # Each field's label as a cell may hold it: alone, or under its group
         self.names_of = {key: frozenset(one | {b for _, b in two}) for key, one, two in self}
-        self.units_said: dict[int, tuple] = {}  # per reader: units_over's answers, by the header's texts
         self.needed = frozenset(f.key for f in spec.fields)  # a header holding these is the one
         self.count_units = {f.key: (f.unit,) if f.unit else () for f in spec.count_fields}
         self._with_synonyms: tuple[ReaderSpec | None, dict] = (None, self.count_units)
@@ -564,10 +543,11 @@ class FieldTable(list):
         relevant = not variants or not variants.isdisjoint(self.vocabulary) or not variants.isdisjoint(self.suffixes)
         return bottom if relevant else _NO_LABEL_HERE
 
-    def _cell_matches(self, cell: tuple) -> tuple[tuple[int, ...], object]:
+    def _cell_matches(self, cell: tuple) -> tuple[tuple[int, ...], object, tuple[str, str] | None]:
         """For one header cell (its text, the text above it, whether the two are one merged
         cell, the group label passed on from the left): the fields it could be, in the
-        form's order, and the group label it passes on to the next cell."""
+        form's order, the group label it passes on to the next cell, and the unit written
+        after the label matched, with which of the two texts holds it."""
         top, bottom, same_merge, prev_top = cell
         if blank(top) and not blank(bottom) and prev_top:
             top = prev_top  # a group label typed once over its sub-columns, not merged
@@ -580,7 +560,15 @@ class FieldTable(list):
             candidates_one |= label_variants(top)
         pairs = {(top_norm, b) for b in bottom_variants} if top_norm else set()
         matches = tuple(i for i, (_, one, two) in enumerate(self) if candidates_one & one or pairs & two)
-        return matches, top if bottom_variants and top_norm else ""
+        # The unit written after the label (走访农户数（%）), by the cell it is in: the label's own
+        unit = None
+        if matches:
+            if bottom_variants:
+                unit = ("bottom", written_unit(bottom)) if bottom.__class__ is str else None
+            elif top.__class__ is str:
+                unit = ("top", written_unit(top))
+            unit = unit if unit and unit[1] else None
+        return matches, top if bottom_variants and top_norm else "", unit
 
 
 _NO_LABEL_ABOVE = "\x01"
@@ -619,12 +607,14 @@ def transposed_at(spec: SheetSpec, grid: Grid, least: int = 3) -> str:
 
 
 class Header(NamedTuple):
-    """Where a table's header ends, each field's column, and the further columns found under a
-    field's header (an old column hidden beside the corrected one), by field key."""
+    """Where a table's header ends, each field's column, the further columns found under a
+    field's header (an old column hidden beside the corrected one), by field key, and the
+    units written after a field's label: (field, row, column of the label's cell, unit)."""
 
     row: int
     columns: dict[str, int]
     doubles: dict[str, list[int]]
+    units: tuple = ()
 
 
 NO_HEADER = Header(-1, {}, {})
@@ -643,19 +633,21 @@ def find_header(spec: SheetSpec, grid: Grid, start: int = 0, end: int | None = N
     # Only a row holding some label (or the row under one) can end the header.
     above_hits = False
     best_doubles: dict[str, list[int]] = {}
+    best_units: list = []
     for h in range(start, end):
         hits = keys.row_hits(rows[h])
         if hits or above_hits:
             doubles: dict[str, list[int]] = {}
-            cols = _match_row(grid, h, keys, merged, doubles)
+            units: list = []
+            cols = _match_row(grid, h, keys, merged, doubles, units)
             score = len(cols) + (0.5 if key_field in cols else 0)
             if score > best_score:
-                best, best_row, best_score, best_doubles = cols, h, score, doubles
+                best, best_row, best_score, best_doubles, best_units = cols, h, score, doubles, units
                 # No later row can beat a header that has every field: the rows under it are not looked at.
                 if needed <= cols.keys():
                     break
         above_hits = hits
-    return Header(best_row, best, best_doubles) if best_row >= 0 else NO_HEADER
+    return Header(best_row, best, best_doubles, tuple(best_units)) if best_row >= 0 else NO_HEADER
 
 
 @lru_cache(maxsize=1024)
@@ -678,9 +670,11 @@ def _row_merges(merged: tuple[tuple[int, int, int, int], ...], h: int) -> tuple[
 _NO_MERGES: tuple[dict, frozenset] = ({}, frozenset())
 
 
-def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple, doubles: dict | None = None) -> dict[str, int]:
+def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple, doubles: dict | None = None,
+               units: list | None = None) -> dict[str, int]:
     """Each field's column in header row h. With `doubles`, a cell that could only be a field
-    already found is put there under that field's key."""
+    already found is put there under that field's key; with `units`, each unit written after
+    a field's label, (field, row, column, unit), the label's own cell named."""
     rows = grid.rows
     bottoms = rows[h]
     above = rows[h - 1] if h > 0 else []
@@ -700,14 +694,19 @@ def _match_row(grid: Grid, h: int, keys: FieldTable, merged: tuple, doubles: dic
             if src:
                 top = grid.value(*src)
         # Blank texts are their own stand-ins, so every cell goes through the memo.
-        matches, keep_top = cell_matches[(tops[top], canonical_bottoms[bottom], c in same_merge, prev_top)]
+        matches, keep_top, unit = cell_matches[(tops[top], canonical_bottoms[bottom], c in same_merge, prev_top)]
         for i in matches:
             if i not in taken:
                 taken.add(i)
                 found[keys[i][0]] = c
                 break
         else:
+            i = matches[0] if matches else -1
             if matches and doubles is not None:
                 doubles.setdefault(keys[matches[0]][0], []).append(c)
+        if unit is not None and units is not None and i >= 0:
+            src = merged_above.get(c) if merged_above and unit[0] == "top" else None
+            r, col = (h, c) if unit[0] == "bottom" else src or (h - 1, c)
+            units.append((keys[i][0], r, col, unit[1]))
         prev_top = keep_top
     return found

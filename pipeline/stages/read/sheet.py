@@ -212,7 +212,7 @@ class ReturnReader(Identifying):
                              detail=f"（表头中{also}未能识别，如是该列，请改用表样中的名称）" if also else "")
             return None
         columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
-        for r, c, key, written in units_over(spec, grid, header.row, columns, self.form.reader, known_units(self.form)):
+        for r, c, key, written in units_over(spec, header, columns, self.form.reader, known_units(self.form)):
             self.finding("column-unit", sheet=grid.name, cell=cell_ref(r, c), field=key, field_label=spec.label_of(key),
                          value=display(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
         layout = Table(spec, columns, self.form.reader)
@@ -239,21 +239,20 @@ class ReturnReader(Identifying):
         rows, kept, names, key_col = grid.rows, found.rows, found.names, table.key_col
         marks: dict[int, tuple[int, str]] = {}  # township position → (column, the mark as the clerk wrote it)
         named: dict[int, str] = {}  # township position → why its name is no township's
-        in_name, not_township = words.void_in_name, words.not_township
-        for i in found.township_at:
-            name = names[i]
-            if name and (in_name[name] or not_township[name]):  # most names: two lookups, nothing found
-                if in_name[name]:
-                    marks[i] = (key_col, as_written(in_name[name]))
-                else:
-                    named[i] = not_township[name]
+        in_name, not_township, odd = words.void_in_name, words.not_township, words.odd_name
+        for i in [i for i in found.township_at if odd[names[i]]]:  # most names: one lookup, nothing found
+            if in_name[names[i]]:
+                marks[i] = (key_col, as_written(in_name[names[i]]))
+            else:
+                named[i] = not_township[names[i]]
         fields = {*table.col_index, key_col}
-        width = max(len(rows[kept[i]]) for i in found.township_at)
+        townships = [rows[kept[i]] for i in found.township_at]
         void = words.void
-        for c in (c for c in range(width) if c not in fields):  # 序号, 备注, a gap: most sheets one or two
-            for i in found.township_at:
-                raw = rows[kept[i]]
-                v = raw[c] if c < len(raw) else ""
+        for c in [c for c in range(max(map(len, townships))) if c not in fields]:  # 序号, 备注, a gap: one or two
+            values = [row[c] if c < len(row) else "" for row in townships]
+            if not any(values) or str not in set(map(type, values)):
+                continue  # a column of numbers (序号), or left empty on the townships' rows, as most are
+            for i, v in zip(found.township_at, values):
                 if v.__class__ is str and v and i not in marks and void[clean_str(v)]:
                     marks[i] = (c, v.strip())
         if grid.struck:  # struck through in the engine's own workbook: its name or a figure

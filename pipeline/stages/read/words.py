@@ -148,6 +148,8 @@ class RowWords:
         self._not_township = tuple(clean_str(w) for w in reader.not_township_endings if w.strip())
         self._not_township_words = tuple(clean_str(w) for w in reader.not_township_words if w.strip())
         self.not_township = Memo(self._ending_not_a_townships)
+        # A name with a struck-out mark or named as no township's: "" for most, asked once each
+        self.odd_name = Memo(lambda name: bool(name) and bool(self.void_in_name[name] or self.not_township[name]))
 
     def _ending_not_a_townships(self, name: str) -> str:
         """The ending (村, 户) or word (贫困) that says a name in the township column is no
