@@ -49,10 +49,10 @@ def clean_str(s: str) -> str:
     if s and (s[-1] in _MARK_ENDS or s[0] in _MARKS):
         s = _FOOTNOTE_AFTER.sub("", s)
         s = _FOOTNOTE_BEFORE.sub("※", s, count=1)
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s).translate(_UNSEEN))
+    return _SPACE_OR_UNSEEN.sub("", unicodedata.normalize("NFKC", s))
 
 
-_UNSEEN = dict.fromkeys(map(ord, INVISIBLE))
+_SPACE_OR_UNSEEN = re.compile(rf"[\s{INVISIBLE}]+")  # a name read without spaces, nor what shows as nothing
 _BRACKETED_END = re.compile(r"\([^()]*\)$")  # after NFKC, every bracket is ASCII
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】")
 _BRACKETED_MARKS = re.compile(r"[()\[\]【】]")
