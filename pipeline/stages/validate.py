@@ -323,11 +323,7 @@ def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
         frame = sf.frame
         if frame.empty or not counts:
             continue
-        figures = frame[counts]
-        # Rows of 0 are alike in every county: a township listed twice has figures somewhere.
-        some = (figures.notna().all(axis=1) & figures.fillna(0).ne(0).any(axis=1)).to_numpy()
-        alike = some & frame.duplicated(["_ret", *counts], keep=False).to_numpy()
-        suspects |= set(frame["_ret"].to_numpy()[alike].tolist())
+        suspects |= _alike_rows(frame["_ret"].to_numpy(), [frame[k].to_numpy(dtype="int64", na_value=-1) for k in counts])
     out = []
     for i in sorted(suspects):
         ret = returns[i]
@@ -349,6 +345,22 @@ def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
                 out.append(_finding(form, ret, "township-repeated", s, s.township_cell(s.townships.index(name)), "township",
                                     value=name, detail=first))
     return out
+
+
+def _alike_rows(returns: np.ndarray, columns: list[np.ndarray]) -> set[int]:
+    """The returns (their positions) with two township rows whose figures may be alike, not all
+    0: each row's figures and return hashed together, the hashes sorted, neighbours compared.
+    Two rows may hash alike by chance: each return named is looked at figure by figure."""
+    key = returns.astype(np.int64)
+    some = np.zeros(len(key), dtype=bool)
+    with np.errstate(over="ignore"):
+        for column in columns:
+            key = key * np.int64(1_000_003) ^ column
+            some |= column > 0  # rows of 0 are alike in every county: one listed twice has figures somewhere
+    key, owner = key[some], returns[some]
+    order = np.argsort(key, kind="stable")
+    twin = key[order][1:] == key[order][:-1]
+    return set(owner[order][1:][twin].tolist())
 
 
 def rate_agrees(shown: object, num: int, den: int) -> bool:
