@@ -86,32 +86,31 @@ def test_a_note_between_townships_is_a_note_and_a_bare_text_row_a_warning(tmp_pa
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
-def test_figures_beside_a_note_are_named_not_dropped_silently(tmp_path, form, units):
-    """A note is never a township; should its row hold figures, they are not added, and the
-    clerk learns the cell: the sum read is short of what was written only with a finding."""
+def _note_beside_figures(tmp_path, form, units, label: str):
+    """The return read with a row labelled `label` and a figure (7, in C) under its first township."""
     wb, plans = built(form, units)
     plan = plans["visits"]
     ws = wb[VISITS]
     ws.insert_rows(plan.first_data + 1)
-    ws.cell(plan.first_data + 1, 1, "注：新并入乡镇")
+    ws.cell(plan.first_data + 1, 1, label)
     ws.cell(plan.first_data + 1, 3, 7)
     write(tmp_path, workbook_bytes(wb))
-    result = read_one(tmp_path, form, units)
-    assert ("warning", "note-with-figures", VISITS, f"C{plan.first_data + 1}") in rules(result)
+    return read_one(tmp_path, form, units), f"C{plan.first_data + 1}"
+
+
+def test_figures_beside_a_note_are_named_not_dropped_silently(tmp_path, form, units):
+    """A note is never a township; should its row hold figures, they are not added, and the
+    clerk learns the cell: the sum read is short of what was written only with a finding."""
+    result, cell = _note_beside_figures(tmp_path, form, units, "注：新并入乡镇")
+    assert ("warning", "note-with-figures", VISITS, cell) in rules(result)
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
 
 
 def test_a_note_marked_with_a_footnote_sign_is_quoted_as_written(tmp_path, form, units):
     """①贫困村 beside figures starts a note (a footnote mark); the clerk is shown ①, as written,
     not the ※ the reader takes it for."""
-    wb, plans = built(form, units)
-    plan = plans["visits"]
-    ws = wb[VISITS]
-    ws.insert_rows(plan.first_data + 1)
-    ws.cell(plan.first_data + 1, 1, "①贫困村")
-    ws.cell(plan.first_data + 1, 3, 7)
-    write(tmp_path, workbook_bytes(wb))
-    [f] = [f for f in read_one(tmp_path, form, units).findings if f.rule == "note-with-figures"]
+    result, _ = _note_beside_figures(tmp_path, form, units, "①贫困村")
+    [f] = [f for f in result.findings if f.rule == "note-with-figures"]
     assert "所在行以“①贫困村”开头" in f.message
 
 
