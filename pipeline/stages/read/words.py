@@ -53,11 +53,12 @@ def clean_str(s: str) -> str:
 
 
 _SPACE_OR_UNSEEN = re.compile(rf"[\s{INVISIBLE}]+")  # a name read without spaces, nor what shows as nothing
+_NEGATIONS = "无不没未非"
 _BRACKETED_END = re.compile(r"\([^()]*\)$")  # after NFKC, every bracket is ASCII
 _BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】")
 _BRACKETED_MARKS = re.compile(r"[()\[\]【】]")
 _DASHED_END = re.compile(r"[-—_~]+[^-—_~]{1,8}$")
-_PUNCTUATION = re.compile(r"[\s,.;:!?、。，；：！？…·'\"“”‘’()\[\]【】<>《》\-—_~]+")  # a name read without what shows as nothing
+_PUNCTUATION = re.compile(r"[\s,.;:!?、。，；：！？…·'\"“”‘’()\[\]【】<>《》\-—_~]+")  # what parts a note's clauses
 
 # Footnote marks: *, ※, ①…⑳, ❶…❿ and superscript digits (NFKC makes ① and ¹ plain digits).
 _MARKS = "*＊※" + "".join(map(chr, range(0x2460, 0x2474))) + "".join(map(chr, range(0x2776, 0x2780))) + "¹²³⁴⁵⁶⁷⁸⁹"
@@ -175,7 +176,8 @@ class RowWords:
         if all(c in self._void_words for c in clauses):
             return text
         plain = "".join(clauses)
-        if plain.startswith("与") and 2 < len(plain) <= 24 and plain.endswith(self._of_another):
+        if (plain.startswith("与") and 2 < len(plain) <= 24 and plain.endswith(self._of_another)
+                and not any(no in plain for no in _NEGATIONS)):  # 与上年相比无重复 says the opposite
             return text
         return ""
 

@@ -45,6 +45,7 @@ def _note_column(ws, plan) -> str:
     ("note", "上期数据已删除", ""),
     ("note", "第二轮走访，不计入第一轮", ""),
     ("note", "含2个社区", ""),
+    ("note", "与上年同期相比无重复", ""),
     ("note", "", ""),
 ])
 def test_a_struck_out_row_is_an_error_at_its_mark(tmp_path, form, units, where, written, mark):
