@@ -36,12 +36,18 @@ _XLS_HIDDEN_COLINFO = re.compile(rb"\x7d\x00\x0c\x00.{8}[" + b"".join(re.escape(
                                  + rb"]", re.S)
 
 
+# A FONT record (0x0031) whose options have the strikethrough bit (0x08) set.
+_XLS_STRUCK_FONT = re.compile(rb"\x31\x00.\x00.." + b"[" + b"".join(re.escape(bytes([b])) for b in range(256) if b & 0x08)
+                              + b"]", re.S)
+
+
 def scan_xls(data: bytes) -> dict[str, Formulas]:
     """Per sheet of an .xls, the cells showing an error value and the hidden columns. The
     file's bytes are searched first for anything that could be either; only then are its
     records walked."""
     if (_XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data)
-            and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data and not _XLS_SUBTOTAL.search(data)):
+            and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data and not _XLS_SUBTOTAL.search(data)
+            and not _XLS_STRUCK_FONT.search(data)):
         return {}
     import olefile
 
@@ -107,29 +113,38 @@ def _xls_may_show_otherwise(data: bytes) -> bool:
             or b";;" in data or b";\x00;\x00" in data)
 
 
-def _xls_styles_shown_otherwise(stream: bytes) -> dict[int, str]:
+def _xls_styles_shown_otherwise(stream: bytes) -> tuple[dict[int, str], frozenset[int]]:
     """The workbook globals' XF records (by index) whose number format shows another number,
-    and that format."""
+    and that format; and those whose font strikes the text through."""
     formats: dict[int, str] = {9: "0%", 10: "0.00%"}
     odd: dict[int, str] = {}
+    struck_fonts: set[int] = set()
+    struck: set[int] = set()
+    fonts = 0
     index, pos = 0, 0
     while pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
-        if kind == 0x041E and size >= 5:  # FORMAT: its number, then the format string
+        if kind == 0x0031 and size >= 4:  # FONT: its height, then its options (0x08: struck through)
+            if stream[pos + 6] & 0x08:
+                struck_fonts.add(fonts if fonts < 4 else fonts + 1)  # BIFF numbers no font 4
+            fonts += 1
+        elif kind == 0x041E and size >= 5:  # FORMAT: its number, then the format string
             number, length = struct.unpack_from("<HH", stream, pos + 4)
             wide = stream[pos + 8] & 1
             raw = stream[pos + 9:pos + 9 + length * (2 if wide else 1)]
             formats[number] = raw.decode("utf-16-le" if wide else "latin-1", "replace")
         elif kind == 0x00E0 and size >= 4:  # XF: its font, then its number format
-            number = struct.unpack_from("<H", stream, pos + 6)[0]
+            font, number = struct.unpack_from("<HH", stream, pos + 4)
             shown = shown_as(number, formats.get(number, ""))
             if shown:
                 odd[index] = shown
+            if font in struck_fonts:
+                struck.add(index)
             index += 1
         elif kind == 0x000A:  # EOF of the globals
             break
         pos += 4 + size
-    return odd
+    return odd, frozenset(struck)
 
 
 def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
@@ -152,14 +167,16 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
         elif kind == 0x000A:  # EOF
             break
         pos += 4 + size
-    odd = _xls_styles_shown_otherwise(stream)
+    odd, struck_xfs = _xls_styles_shown_otherwise(stream)
     out = {}
     empty: dict[str, list] = {}  # per sheet, its formulas whose result is the empty string
     computed = False  # some formula has a result of its own
     subtotals: dict[str, tuple] = {}  # per sheet: (SUBTOTAL cells, rows hidden, filtered, leaves out hidden)
+    struck_cells: dict[str, frozenset] = {}  # per sheet: the cells in a struck-through font
     for offset, name in sheets:
         cells, hidden, depth, pos = [], set(), 0, offset
         shown: list = []
+        struck: set = set()
         empty[name] = []
         subtotal: set = set()
         rows_hidden = filtered = leaves_out = False
@@ -196,15 +213,25 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
                     empty[name].append((r, c))
             if odd and depth == 1:
                 shown += _xls_styled(stream, pos, kind, size, odd)
+            if struck_xfs and depth == 1 and kind in _XLS_STRUCK_CELLS and size >= 6:
+                r, c, xf = struct.unpack_from("<HHH", stream, pos + 4)
+                if xf in struck_xfs and r < WINDOW_ROWS:
+                    struck.add((r, c))
             pos += 4 + size
         out[name] = (tuple(cells), frozenset(hidden), tuple(shown))
+        struck_cells[name] = frozenset(struck)
         subtotals[name] = (frozenset(subtotal), rows_hidden, filtered, leaves_out)
     never_computed = not recalculated and not computed
     return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown,
                            uncached=frozenset(empty[name]) if never_computed else frozenset(),
                            subtotal=subtotals[name][0], hidden_rows=subtotals[name][1], filtered=subtotals[name][2],
-                           leaves_out_hidden=subtotals[name][3])
+                           leaves_out_hidden=subtotals[name][3], struck=struck_cells[name])
             for name, (cells, hidden, shown) in out.items()}
+
+
+# The records of a cell holding text or a number, each starting with its row, column and XF:
+# LABELSST, LABEL, RSTRING, NUMBER, RK, FORMULA.
+_XLS_STRUCK_CELLS = frozenset({0x00FD, 0x0204, 0x00D6, 0x0203, 0x027E, 0x0006})
 
 
 def _subtotal_function(rgce: bytes) -> int | None:

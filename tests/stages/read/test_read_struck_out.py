@@ -141,6 +141,28 @@ def test_a_row_struck_through_is_an_error_at_the_struck_cell(tmp_path, form, uni
         assert "标有“删除线”，乡镇“新庄乡”这一行却仍在表中" in result.findings[0].message
 
 
+def test_a_row_struck_through_in_an_xls_is_an_error_too(tmp_path, form, units):
+    """The same struck name saved as .xls by LibreOffice (as by Excel 2003): the font's
+    strikethrough is in the workbook's FONT records, which the reader walks."""
+    from openpyxl.styles import Font
+
+    from tests.office import convert
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    at = f"{column(plan, 'township')}{plan.first_data + 1}"
+    ws[at].font = Font(strike=True)
+    (tmp_path / "made").mkdir()
+    (tmp_path / "made" / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
+    xls = convert([tmp_path / "made" / "620102_城关区.xlsx"], "xls", tmp_path / "out", tmp_path / "profile")
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in", xls["620102_城关区.xlsx"].read_bytes(), name="620102_城关区.xls")
+    result = read_one(tmp_path / "in", form, units)
+    assert ("error", "township-struck-out", VISITS, at) in rules(result)
+    assert [f.cell for f in result.findings if f.rule == "township-struck-out"] == [at]
+
+
 def test_which_fonts_strike_through():
     from pipeline.stages.read.scans import struck_styles
 
