@@ -70,7 +70,9 @@ class AcrossSpec:
     """A rule across rounds (a 跨期审核 rule) checks this round's figures against the previous round's.
 
     check = "not-below": a cumulative count never falls (county and township);
-    check = "hb": the Hidiroglou–Berthelot ratio edit, parameters u, a, c (see compare.py)."""
+    check = "hb": the Hidiroglou–Berthelot ratio edit, parameters u, a, c (see compare.py), and
+    `few`: with fewer than three counties changed, the ratio (either way) that is out of line all
+    the same (0: none)."""
 
     id: str
     check: str
@@ -78,6 +80,7 @@ class AcrossSpec:
     u: float = 0.5
     a: float = 0.05
     c: float = 20.0
+    few: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -450,7 +453,7 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
         unit_line=s.get("unit_line", ""),
         across=tuple(
             AcrossSpec(a["id"], a["check"], tuple(a.get("fields") or (f["key"] for f in s["fields"] if f.get("kind") != "key")),
-                       float(a.get("u", 0.5)), float(a.get("a", 0.05)), float(a.get("c", 20.0)))
+                       float(a.get("u", 0.5)), float(a.get("a", 0.05)), float(a.get("c", 20.0)), float(a.get("few", 10.0)))
             for a in s.get("across_rounds", [])
         ),
     )

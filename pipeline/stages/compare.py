@@ -278,7 +278,7 @@ def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], sums: 
         if k not in sums.now:
             continue
         now, then = sums.now[k], sums.then[k]
-        for i in np.flatnonzero(hb_outliers(now, then, rule.u, rule.a, rule.c)):
+        for i in np.flatnonzero(hb_outliers(now, then, rule.u, rule.a, rule.c, rule.few)):
             code = sums.codes[i]
             if code in resent or spec.key not in returns[code].sheets:
                 continue  # a resent return is said once, as such
@@ -291,7 +291,7 @@ def _jumps(form: Form, spec: SheetSpec, rule, returns: dict[str, Return], sums: 
 
 
 def hb_outliers(current: np.ndarray, previous: np.ndarray, u: float = 0.5, a: float = 0.05,
-                c: float = 20.0) -> np.ndarray:
+                c: float = 20.0, few: float = 0.0) -> np.ndarray:
     """The Hidiroglou–Berthelot edit: which units' change from `previous` to `current` is out
     of line with the others', given their size.
 
@@ -309,14 +309,24 @@ def hb_outliers(current: np.ndarray, previous: np.ndarray, u: float = 0.5, a: fl
        place of |A·E_M| when E_M is 0, as Kostra does;
     6. outliers: E_i < E_M − C·d_Q1 or E_i > E_M + C·d_Q3.
 
+    With fewer than three units taking part there is no distribution to be out of line with;
+    when the others did not change at all (their ratio 1 is the median), a unit whose ratio is
+    `few` or more either way (a zero typed too many or too few: 2941 → 29410) is out of line
+    all the same; `few` 0 says nothing of them.
+
     Returns a boolean per unit, False for those that took no part."""
     x1 = np.asarray(current, dtype="float64")
     x2 = np.asarray(previous, dtype="float64")
     out = np.zeros(len(x1), dtype=bool)
     part = (x1 > 0) & (x2 > 0)
-    if part.sum() and (x1[part] == x2[part]).sum() * 2 >= part.sum():
+    unchanged = bool(part.sum()) and (x1[part] == x2[part]).sum() * 2 >= part.sum()
+    if unchanged:
         part &= x1 != x2
     if part.sum() < 3:
+        if unchanged and few > 0:
+            ratio = np.ones(len(x1))
+            ratio[part] = np.maximum(x1[part] / x2[part], x2[part] / x1[part])
+            out[part] = ratio[part] >= few
         return out  # no distribution to be out of line with
     r = x1[part] / x2[part]
     med = float(np.median(r))

@@ -74,6 +74,19 @@ def test_hb_when_most_units_did_not_change_looks_only_at_those_that_did():
     assert not hb_outliers(now, before).any()
 
 
+def test_hb_with_too_few_changed_names_an_order_of_magnitude():
+    """Eleven units unchanged and one typed a zero too many (or too few): no distribution of
+    changes to be out of line with, but the unchanged say what is usual, and a tenfold change
+    is out of line all the same (`few`); a change short of it, or `few` 0, says nothing."""
+    before = [100] * 11 + [2941]
+    assert hb_outliers([100] * 11 + [29410], before, few=10).nonzero()[0].tolist() == [11]
+    assert hb_outliers([100] * 11 + [294], before, few=10).nonzero()[0].tolist() == [11]
+    assert not hb_outliers([100] * 11 + [26000], before, few=10).any()
+    assert not hb_outliers([100] * 11 + [29410], before, few=0).any()
+    # two changed, both tenfold: each is named; a third changed makes a distribution again
+    assert hb_outliers([1000, 1000, *[100] * 10], [100] * 12, few=10).nonzero()[0].tolist() == [0, 1]
+
+
 @given(st.integers(0, 10**7), st.integers(1, 10**7), st.integers(0, 10**7), st.integers(1, 10**7))
 def test_a_rate_changes_by_the_exact_difference_rounded_half_up(n1, d1, n0, d0):
     change = point_change(n1, d1, n0, d0)
