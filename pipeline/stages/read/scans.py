@@ -510,8 +510,8 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
     return tuple(found)
 
 
-def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
-                   strings: dict[int, str] | None = None, struck: frozenset[int] = frozenset()) -> tuple[int, int, str, Formulas]:
+def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: dict[int, str] | None = None,
+                   struck: frozenset[int] = frozenset(), struck_text: frozenset[int] = frozenset()) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
     cells show an error value, which columns are hidden, (with `styles`, the workbook's
     styles_shown_otherwise) which cells a number format shows as another number, and which
@@ -524,10 +524,11 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None,
         shown = _shown_otherwise(xml, styles)
         if shown:
             formulas = replace(formulas, shown_otherwise=shown)
-    if struck:
-        cells = _struck_cells(xml, struck)
+    if struck or struck_text or b"strike" in xml:
+        cells = (_struck_cells(xml, struck) if struck else frozenset()) | (
+            _struck_text_cells(xml, struck_text) if struck_text or b"strike" in xml else set())
         if cells:
-            formulas = replace(formulas, struck=cells)
+            formulas = replace(formulas, struck=frozenset(cells))
     if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:
@@ -653,6 +654,42 @@ def raised_strings(shared: bytes) -> dict[int, str]:
         return {}
     return {i: _run_text(m.group(1)) for i, m in enumerate(_STRING_ITEM.finditer(shared))
             if m.group(1) and _ANY_RAISED.search(m.group(1))}
+
+
+_RUN_STRUCK = re.compile(rb'<(?:\w+:)?strike\b(?![^>]*\bval="(?:0|false)")')
+
+
+def struck_strings(shared: bytes) -> frozenset[int]:
+    """The shared strings (by index) whose every run holding text is struck through: a name
+    struck out as text (its characters selected and struck), where the cell's font is not."""
+    if b"strike" not in shared:
+        return frozenset()
+    return frozenset(i for i, m in enumerate(_STRING_ITEM.finditer(shared)) if m.group(1) and _all_struck(m.group(1)))
+
+
+def _all_struck(body: bytes) -> bool:
+    """Whether a rich text's every run holding text is struck through."""
+    if b"strike" not in body:
+        return False
+    texts = [run.group(1) for run in _RUN.finditer(body)
+             if "".join(t.decode("utf-8", "replace") for t in _RUN_TEXT.findall(run.group(1))).strip()]
+    return bool(texts) and all(_RUN_STRUCK.search(run) for run in texts)
+
+
+def _struck_text_cells(xml: bytes, strings: frozenset[int]) -> set:
+    """The cells (row, column) holding text struck through as text: one of the shared
+    `strings` (struck_strings'), or a rich inline string struck whole, in the window."""
+    out = set()
+    for m in _STRING_CELL.finditer(xml):
+        if b'"inlineStr"' in m.group(1):
+            struck = _all_struck(m.group(2))
+        else:
+            v = _CACHED.search(m.group(2))
+            struck = bool(v and v.group(1).strip().isdigit() and int(v.group(1)) in strings)
+        at = _CELL_AT.search(m.group(1)) if struck else None
+        if at and int(at.group(2)) <= WINDOW_ROWS:
+            out.add((int(at.group(2)) - 1, _col_index(at.group(1))))
+    return out
 
 
 _STRING_CELL = re.compile(rb'<c\b([^>]*?\bt="(?:s|inlineStr)"[^>]*?)(?<!/)>(.*?)</c>', re.S)

@@ -43,6 +43,7 @@ from .scans import (
     raised_strings,
     recalculated_on_load,
     scan_sheet_xml,
+    struck_strings,
     struck_styles,
     styles_shown_otherwise,
     unescape,
@@ -163,9 +164,10 @@ def _open_xlsx(data: bytes) -> Book:
     found = _Parts(zf, data)
     try:
         found.styles, found.struck = _cell_styles(data, zf)
-        found.strings = _raised_strings(data, zf)
+        found.strings, found.struck_text = _shared_strings(data, zf)
         xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
-        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings, found.struck) for name, xml in xmls.items()}
+        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings, found.struck, found.struck_text)
+                       for name, xml in xmls.items()}
         if any(scan[3].any_formula for scan in found.scans.values()) and found.recalculated():
             found.scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3]))
                            for name, scan in found.scans.items()}
@@ -188,6 +190,7 @@ class _Parts:
         self.styles: dict[int, str] = {}
         self.strings: dict[int, str] = {}  # shared strings holding a raised character, as shown
         self.struck: frozenset[int] = frozenset()  # the styles striking their text through
+        self.struck_text: frozenset[int] = frozenset()  # the shared strings struck through as text
         self.scans: dict[str, tuple] = {}
         self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
         self._recalculated: bool | None = None
@@ -228,7 +231,7 @@ class _Parts:
             if info.file_size > MAX_UNCOMPRESSED:
                 raise Unreadable("unreadable", "工作表过大")
             xml = as_scanned(self.zf.read(info))
-            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings, self.struck)
+            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings, self.struck, self.struck_text)
             if scan[3].any_formula and self.recalculated():
                 scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
         return scan
@@ -245,17 +248,19 @@ def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
         return False
 
 
-def _raised_strings(data: bytes, zf: zipfile.ZipFile) -> dict[int, str]:
+def _shared_strings(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:
     """The shared strings holding a raised or lowered character (23 and a superscript 1), as
-    they show (scans.raised_strings); a damaged part is the engine's to report."""
+    they show (scans.raised_strings), and those struck through as text (scans.struck_strings);
+    a damaged part is the engine's to report."""
     info = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
     if info is None:
-        return {}
+        return {}, frozenset()
     try:
-        return raised_strings(excel_spelled(_inflate(data, zf, info)))
+        shared = excel_spelled(_inflate(data, zf, info))
+        return raised_strings(shared), struck_strings(shared)
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError,
             Unreadable):
-        return {}
+        return {}, frozenset()
 
 
 def _cell_styles(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:

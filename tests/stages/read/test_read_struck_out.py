@@ -141,6 +141,28 @@ def test_a_row_struck_through_is_an_error_at_the_struck_cell(tmp_path, form, uni
         assert "标有“删除线”，乡镇“新庄乡”这一行却仍在表中" in result.findings[0].message
 
 
+@pytest.mark.parametrize("struck", ["all", "part"])
+def test_a_name_struck_through_as_text_is_an_error_at_it(tmp_path, form, units, struck):
+    """The name's characters selected and struck (rich text, the cell's font plain): struck
+    whole, the row is struck out; a part struck (a footnote's mark, say) strikes nothing."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    at = f"{column(plan, 'township')}{plan.first_data + 1}"
+    plain, strike = InlineFont(), InlineFont(strike=True)
+    ws[at] = (CellRichText([TextBlock(strike, "新庄乡")]) if struck == "all"
+              else CellRichText([TextBlock(plain, "新庄"), TextBlock(strike, "乡")]))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    if struck == "all":
+        assert rules(result) == {("error", "township-struck-out", VISITS, at)}
+    else:
+        assert result.findings == ()
+
+
 def test_a_row_struck_through_in_an_xls_is_an_error_too(tmp_path, form, units):
     """The same struck name saved as .xls by LibreOffice (as by Excel 2003): the font's
     strikethrough is in the workbook's FONT records, which the reader walks."""
