@@ -40,6 +40,8 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     search of the content finds what it looks for."""
     xml = zf.read("content.xml")
     more = _ods_merges_and_shown(xml, _styles_shown_otherwise([xml, _part(zf, "styles.xml")]))
+    for name, struck in _ods_struck(xml).items():
+        more[name] = replace(more.get(name, NO_FORMULAS), struck=struck)
     subtotals = b"SUBTOTAL(" in xml.upper()
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
@@ -48,7 +50,45 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
         return more
     out = _ods_scan_tables(xml, subtotals, errors, hidden_columns, uncomputed)
     for name, extra in more.items():
-        out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise)
+        out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise,
+                            struck=extra.struck)
+    return out
+
+
+# A cell style whose text is struck through (style:text-line-through-style other than none).
+_ODS_CELL_STYLE = re.compile(rb'<style:style\b([^>]*?\bstyle:family="table-cell"[^>]*?)(?:/>|>(.*?)</style:style>)', re.S)
+_ODS_LINE_THROUGH = re.compile(rb'style:text-line-through-style="(?!none")')
+
+
+def _ods_struck(xml: bytes) -> dict[str, frozenset]:
+    """Per table: the cells (row, column) holding something in a struck-through cell style (a
+    row a clerk struck out and left in place). Looked at only when some style strikes."""
+    if b"text-line-through-style" not in xml:
+        return {}
+    styles = {name.group(1) for m in _ODS_CELL_STYLE.finditer(xml) if m.group(2) and _ODS_LINE_THROUGH.search(m.group(2))
+              for name in [_STYLE_NAME.search(m.group(1))] if name}
+    if not styles:
+        return {}
+    out = {}
+    for t in _ODS_TABLE.finditer(xml):
+        cells, r = set(), 0
+        for m in _ODS_ROW.finditer(t.group(2)):
+            repeat = _ODS_REPEAT.search(m.group(1))
+            times = int(repeat.group(1)) if repeat else 1
+            content = m.group(2) or b""
+            if r < WINDOW_ROWS and b"style-name=" in content:
+                c = 0
+                for cell in _ODS_CELL.finditer(content):
+                    span = _ODS_COLUMNS.search(cell.group(1))
+                    width = int(span.group(1)) if span else 1
+                    style = _CELL_STYLE_OF.search(cell.group(1))
+                    if style and style.group(1) in styles and cell.group(2) and c < WINDOW_COLS:
+                        cells |= {(r + k, c + j) for k in range(min(times, WINDOW_ROWS - r))
+                                  for j in range(min(width, WINDOW_COLS - c))}
+                    c += width
+            r += times
+        if cells:
+            out[unescape(t.group(1).decode("utf-8", "replace"))] = frozenset(cells)
     return out
 
 

@@ -163,9 +163,10 @@ def test_a_name_struck_through_as_text_is_an_error_at_it(tmp_path, form, units, 
         assert result.findings == ()
 
 
-def test_a_row_struck_through_in_an_xls_is_an_error_too(tmp_path, form, units):
-    """The same struck name saved as .xls by LibreOffice (as by Excel 2003): the font's
-    strikethrough is in the workbook's FONT records, which the reader walks."""
+@pytest.mark.parametrize("kind", ["xls", "ods"])
+def test_a_row_struck_through_in_an_xls_or_ods_is_an_error_too(tmp_path, form, units, kind):
+    """The same struck name saved by LibreOffice as .xls (as by Excel 2003: the font's
+    strikethrough is in the workbook's FONT records) or .ods (a cell style's text properties)."""
     from openpyxl.styles import Font
 
     from tests.office import convert
@@ -177,9 +178,9 @@ def test_a_row_struck_through_in_an_xls_is_an_error_too(tmp_path, form, units):
     ws[at].font = Font(strike=True)
     (tmp_path / "made").mkdir()
     (tmp_path / "made" / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
-    xls = convert([tmp_path / "made" / "620102_城关区.xlsx"], "xls", tmp_path / "out", tmp_path / "profile")
+    made = convert([tmp_path / "made" / "620102_城关区.xlsx"], kind, tmp_path / "out", tmp_path / "profile")
     (tmp_path / "in").mkdir()
-    write(tmp_path / "in", xls["620102_城关区.xlsx"].read_bytes(), name="620102_城关区.xls")
+    write(tmp_path / "in", made["620102_城关区.xlsx"].read_bytes(), name=f"620102_城关区.{kind}")
     result = read_one(tmp_path / "in", form, units)
     assert ("error", "township-struck-out", VISITS, at) in rules(result)
     assert [f.cell for f in result.findings if f.rule == "township-struck-out"] == [at]
