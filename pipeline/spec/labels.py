@@ -37,7 +37,10 @@ INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
 UNSEEN = re.compile(f"[{INVISIBLE}]+")  # a pattern, which finds none in a few tenths of a microsecond: str.translate takes more
 
 _DROP = re.compile(r"[\s\"'“”‘’「」『』《》〈〉()\[\]【】{}<>:;,.、,。;:!?!?·•\-—_/\\|*#%" + INVISIBLE + "]+")
-_UNIT_SUFFIX = re.compile(r"[((]\s*([^()()]{1,6})\s*[))]\s*$")
+_UNIT_SUFFIX = re.compile(r"[((]\s*(?!其中)([^()()]{1,6})\s*[))]\s*$")  # （其中贫困户） names a part: kept
+# 联户干部数（含省市县乡四级）: a note of what the count takes in, however long, after the label;
+# the column is the label's all the same. (其中… in brackets names a part: never dropped.)
+_INCLUDES_NOTE = re.compile(r"[((]\s*(?:含|包含|包括|均含|均包括)[^()()]{1,40}[))]\s*$")
 # 走访农户数/户, 宣传政策/场次: a unit after a slash. Only a measure word: 已整改/化解 is a label.
 _SLASH_UNIT = re.compile(r"\s*[/／]\s*(?:户|个|名|件|人|次|条|项|场次|场|村|所)\s*$")
 
@@ -78,7 +81,7 @@ def _variants(text: str) -> frozenset[str]:
     # Header texts repeat across every return, so each distinct one is worked out once.
     s = UNSEEN.sub("", unicodedata.normalize("NFKC", text)).strip()
     out = {_normalise(s)}
-    stripped = _SLASH_UNIT.sub("", _UNIT_SUFFIX.sub("", s))
+    stripped = _SLASH_UNIT.sub("", _UNIT_SUFFIX.sub("", _INCLUDES_NOTE.sub("", s)))
     if stripped != s:
         out.add(_normalise(stripped))
     out.discard("")

@@ -52,6 +52,10 @@ CASES = [
     ("problems", "precision_found", "排查数（个）", ""),
     ("outcomes", "opinions_collected", "了解意见建议和诉求数（个）", ""),
     ("visits", "linking_cadres", "联户干部数（人，含县乡）", ""),
+    # a note of what the count takes in, however long: the field's column all the same
+    ("visits", "linking_cadres", "联户干部数（含省市县乡四级）", ""),
+    ("visits", "villages_total", "行政村总数（含社区、居委会）", ""),
+    ("visits", "villages_visited", "走访行政村数（包括易地搬迁安置点）", ""),
 ]
 
 
@@ -163,3 +167,13 @@ def test_characters_that_show_as_nothing_are_no_part_of_a_header_or_a_name(tmp_p
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_part_named_in_brackets_is_no_note_on_the_label():
+    """走访农户数（其中贫困户） heads a part of the count (the poor households visited): its
+    brackets are never dropped to find 走访农户数, as a unit's or an inclusion note's are."""
+    from pipeline.spec.labels import label_variants, normalise_label
+
+    assert normalise_label("走访农户数") not in label_variants("走访农户数（其中贫困户）")
+    assert normalise_label("走访农户数") in label_variants("走访农户数（含重复走访）")
+    assert normalise_label("走访农户数") in label_variants("走访农户数（户）")
