@@ -45,6 +45,11 @@ _INCLUDES_NOTE = re.compile(r"[((]\s*(?:含|包含|包括|均含|均包括)[^()(
 _SLASH_UNIT = re.compile(r"\s*[/／]\s*(?:户|个|名|件|人|次|条|项|场次|场|村|所)\s*$")
 
 
+def _seen(text: str) -> str:
+    """A header's text as NFKC has it, without what shows as nothing, stripped."""
+    return UNSEEN.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
 @lru_cache(maxsize=8192)
 def _normalise(s: str) -> str:
     return _DROP.sub("", unicodedata.normalize("NFKC", s)).lower()
@@ -60,7 +65,7 @@ def written_unit(text: str) -> str:
     """The unit a header's label names after it, as written: 走访农户数（户） → 户, 走访农户数/户
     → 户, 占比（%） → %, 走访农户数% → %; "" when it names none. What is in the brackets may be
     no unit at all (行政村数（含社区）): whether it is one is the caller's to say."""
-    s = UNSEEN.sub("", unicodedata.normalize("NFKC", text)).strip()
+    s = _seen(text)
     m = _UNIT_SUFFIX.search(s)
     if m:
         # 人次，含县乡: the unit comes first, a note may follow; 万 户 is 万户
@@ -79,7 +84,7 @@ def label_variants(text: object) -> frozenset[str]:
 @lru_cache(maxsize=8192)
 def _variants(text: str) -> frozenset[str]:
     # Header texts repeat across every return, so each distinct one is worked out once.
-    s = UNSEEN.sub("", unicodedata.normalize("NFKC", text)).strip()
+    s = _seen(text)
     out = {_normalise(s)}
     stripped = _SLASH_UNIT.sub("", _UNIT_SUFFIX.sub("", _INCLUDES_NOTE.sub("", s)))
     if stripped != s:

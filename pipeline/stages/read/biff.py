@@ -229,9 +229,9 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
             for name, (cells, hidden, shown) in out.items()}
 
 
-# The records of a cell holding text or a number, each starting with its row, column and XF:
-# LABELSST, LABEL, RSTRING, NUMBER, RK, FORMULA.
-_XLS_STRUCK_CELLS = frozenset({0x00FD, 0x0204, 0x00D6, 0x0203, 0x027E, 0x0006})
+# The records of a cell holding text or a number (all cells' but BLANK's and BOOLERR's), each
+# starting with its row, column and XF: LABELSST, LABEL, RSTRING, NUMBER, RK, FORMULA.
+_XLS_STRUCK_CELLS = _XLS_CELL_RECORDS - {0x0201, 0x0205}
 
 
 def _subtotal_function(rgce: bytes) -> int | None:

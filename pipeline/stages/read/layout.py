@@ -17,7 +17,7 @@ from ...spec.form import Form, ReaderSpec, SheetSpec
 from ...spec.labels import label_variants, normalise_label, written_unit
 from ...spec.numbers import MAX_COUNT, NotACount, parse_count
 from .grid import Grid, cell_ref, column_letter
-from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str
+from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str, row_words
 
 MAX_NAME = 60  # no township's name is longer; a longer one is pasted text, not a name
 
@@ -409,17 +409,11 @@ def unit_differs(written: str, allowed: tuple[str, ...], known: frozenset[str], 
     return unit in known or base in known
 
 
-_KNOWN_UNITS: dict[int, tuple[Form, frozenset[str]]] = {}
-
-
 def known_units(form: Form) -> frozenset[str]:
     """Every unit the form counts in, the synonyms its reader declares, and the other units
-    its reader knows a header may name (人次, 元): what a header's brackets are taken for."""
-    entry = _KNOWN_UNITS.get(id(form))
-    if entry is None or entry[0] is not form:
-        units = {u for spec in form.sheets for f in spec.count_fields if f.unit for u in form.reader.units_for(f.unit)}
-        entry = _KNOWN_UNITS[id(form)] = (form, frozenset(units | set(form.reader.other_units)))
-    return entry[1]
+    its reader knows a header may name (人次, 元): what a header's brackets are taken for.
+    Worked out once per form, with the form's other row words."""
+    return row_words(form).known_units
 
 
 def units_over(spec: SheetSpec, header: Header, columns: dict[str, int], reader: ReaderSpec | None,

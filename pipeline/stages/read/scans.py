@@ -9,6 +9,7 @@ format shows a count as (shown_as), and what a cell's text shows it as (shown_te
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ...spec.numbers import chinese_numeral
@@ -334,7 +335,8 @@ def styles_shown_otherwise(styles: bytes) -> dict[int, str]:
 
 
 _FONT = re.compile(rb"<font\b[^>]*?(?:/>|>(.*?)</font>)", re.S)
-_STRIKE = re.compile(rb'<strike\b(?![^>]*\bval="(?:0|false)")')
+# A font or a run's properties striking the text through (<strike/>, val true or 1).
+_STRIKE = re.compile(rb'<(?:\w+:)?strike\b(?![^>]*\bval="(?:0|false)")')
 _FONT_ID = re.compile(rb'\bfontId="(\d+)"')
 
 
@@ -360,15 +362,15 @@ def struck_styles(styles: bytes) -> frozenset[int]:
     return frozenset(out)
 
 
-def _struck_cells(xml: bytes, struck: frozenset[int]) -> frozenset:
-    """The cells (row, column) holding something in one of the `struck` styles, in the window."""
-    out = set()
+def _cells_styled(xml: bytes, wanted) -> Iterator[tuple[tuple[int, int], int]]:
+    """Each cell (row, column) holding something in one of the `wanted` styles (their index in
+    cellXfs), in the window, with its style."""
     for m in _STYLED_CELL.finditer(xml):
-        if int(m.group(2)) in struck:
+        style = int(m.group(2))
+        if style in wanted:
             at = _CELL_AT.search(m.group(1))
             if at and int(at.group(2)) <= WINDOW_ROWS:
-                out.add((int(at.group(2)) - 1, _col_index(at.group(1))))
-    return frozenset(out)
+                yield (int(at.group(2)) - 1, _col_index(at.group(1))), style
 
 
 def inherited(own: dict, parent: dict, name):
@@ -495,12 +497,7 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
     """The cells (row, column) styled with one of `styles`, and the format each shows. A cell
     with no style of its own has the first, the workbook's Normal style: looked at only when
     that one shows a count otherwise."""
-    found = []
-    for m in _STYLED_CELL.finditer(xml):
-        code = styles.get(int(m.group(2)))
-        at = _CELL_AT.search(m.group(1)) if code is not None else None
-        if at and int(at.group(2)) <= WINDOW_ROWS:
-            found.append(((int(at.group(2)) - 1, _col_index(at.group(1))), code))
+    found = [(cell, styles[style]) for cell, style in _cells_styled(xml, styles)]
     normal = styles.get(0)
     if normal is not None:
         for m in _CELL_OPENED.finditer(xml):
@@ -525,7 +522,7 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
         if shown:
             formulas = replace(formulas, shown_otherwise=shown)
     if struck or struck_text or b"strike" in xml:
-        cells = (_struck_cells(xml, struck) if struck else frozenset()) | (
+        cells = ({cell for cell, _ in _cells_styled(xml, struck)} if struck else set()) | (
             _struck_text_cells(xml, struck_text) if struck_text or b"strike" in xml else set())
         if cells:
             formulas = replace(formulas, struck=frozenset(cells))
@@ -656,7 +653,6 @@ def raised_strings(shared: bytes) -> dict[int, str]:
             if m.group(1) and _ANY_RAISED.search(m.group(1))}
 
 
-_RUN_STRUCK = re.compile(rb'<(?:\w+:)?strike\b(?![^>]*\bval="(?:0|false)")')
 
 
 def struck_strings(shared: bytes) -> frozenset[int]:
@@ -673,7 +669,7 @@ def _all_struck(body: bytes) -> bool:
         return False
     texts = [run.group(1) for run in _RUN.finditer(body)
              if "".join(t.decode("utf-8", "replace") for t in _RUN_TEXT.findall(run.group(1))).strip()]
-    return bool(texts) and all(_RUN_STRUCK.search(run) for run in texts)
+    return bool(texts) and all(_STRIKE.search(run) for run in texts)
 
 
 def _struck_text_cells(xml: bytes, strings: frozenset[int]) -> set:

@@ -140,6 +140,8 @@ class RowWords:
         self.breakdown_marked = re.compile(rf"^(?:(?:{parts})(?:[:,、]|$)|{colon})") if parts else None
         self.titles = TableTitles(sheets, reader.not_sheet_prefixes)
         self.kind = Memo(self._kind)
+        units = {u for spec in sheets for f in spec.count_fields if f.unit for u in reader.units_for(f.unit)}
+        self.known_units = frozenset(units | set(reader.other_units))  # layout.known_units
         self._void_words = frozenset(clean_str(w) for w in reader.void_words if w.strip())
         fillers = sorted((clean_str(w) for w in reader.void_fillers if w.strip()), key=len, reverse=True)
         self._void_fillers = re.compile("|".join(map(re.escape, fillers))) if fillers else None
