@@ -159,7 +159,18 @@ def display(raw: object) -> str:
     if m:  # an .ods's time value (PT240H00M00S): as the office suite shows it, 240:00:00
         hours, minutes, seconds = int(m.group(2)), int(m.group(3)), int(float(m.group(4)))
         return f"{m.group(1)}{hours}:{minutes:02d}:{seconds:02d}"
+    if "\n" in s or "\r" in s:  # a line break in the cell (Alt+Enter, a page's <br>): said, not printed as one
+        s = _LINE_BREAK.sub("（换行）", s)
     return s if len(s) <= 40 else s[:40] + "…"
+
+
+_LINE_BREAK = re.compile(r"\r\n|[\r\n]")
+
+
+def display_header(raw: object) -> str:
+    """A header's text quoted back to a clerk: its lines run on (走访农户数 written over two
+    lines is one label), where a figure's line break is said (display)."""
+    return display(_LINE_BREAK.sub("", raw) if isinstance(raw, str) else raw)
 
 
 _ISO_DURATION = re.compile(r"^(-?)PT(\d+)H(\d+)M(\d+(?:\.\d+)?)S$")

@@ -81,6 +81,8 @@ BUILT_IN = _declared(
     Rule("count-too-large", ERROR, "{place}的{field_label}为“{value}”，数值大得不合常理：请核对后重填。"),
     Rule("hidden-text", ERROR, "{place}的{field_label}网页上显示为{value}，单元格里却还有隐藏的文字或输入框里的“{detail}”，"
          "用Excel打开时可能显示为另一个数：请只保留要填报的数字后重新导出。"),
+    Rule("struck-figure", ERROR, "{place}的{field_label}写作“{value}”，其中“{detail}”划了删除线：划掉的和留下的数字连在一起，"
+         "读不出要填报的数。请删去划掉的数字，只保留要填报的数后重新报送。"),
     Rule("cell-error", ERROR, "{place}的{field_label}显示错误值{value}，读不出数字：请改正该单元格的公式，或直接填写数字（没有请填0）。"),
     Rule("total-cell-error", WARNING, "{place}的{field_label}显示错误值{value}，该合计数无法核对，汇总按各乡镇数据计算：请改正该单元格的公式。"),
     Rule("formula-without-value", ERROR, "{place}是公式但没有计算结果：请在Excel或WPS中打开并保存后重新报送。"),

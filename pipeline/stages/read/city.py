@@ -29,7 +29,7 @@ from functools import partial
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.labels import normalise_label
-from ...spec.numbers import NotACount, TooLarge, display, parse_count
+from ...spec.numbers import NotACount, TooLarge, display, display_header, parse_count
 from ...spec.units import Unit, UnitList
 from .grid import Book, Grid, cell_ref, column_letter, the_files_problem
 from .layout import _whole, field_table, find_header, known_units, units_over
@@ -424,7 +424,7 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
             continue
         for r, c, field, written in units_over(wide, located, columns, form.reader, known_units(form)):
             headers.append(form.finding("column-unit", file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
-                                        field_label=spec.label_of(field), value=display(grid.value(r, c)),
+                                        field_label=spec.label_of(field), value=display_header(grid.value(r, c)),
                                         detail=written, unit=form.field(field).unit))
         for r in range(header + 1, len(grid.rows)):
             code = _county_in(units, form, grid.value(r, columns[key]))

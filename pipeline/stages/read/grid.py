@@ -53,6 +53,9 @@ class Grid:
     placeholders: set[tuple[int, int]] = field(default_factory=set)  # formulas carrying 0 in a workbook computed on opening
     hidden_text: dict[tuple[int, int], str] = field(default_factory=dict)  # a page's cells holding text it hides
     struck: frozenset[tuple[int, int]] = frozenset()  # cells whose font strikes them through (a row struck out)
+    # Cells whose text is struck through in part (<s>218</s> 118, a run of rich text): the struck
+    # part. Read whole, the two numbers ran together as one (218 118 as 218118).
+    struck_text: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def value(self, r: int, c: int) -> object:
         if 0 <= r < len(self.rows) and 0 <= c < len(self.rows[r]):

@@ -23,6 +23,11 @@ _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | 
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
 _X_SOURCE = re.compile(r"""<x:WorksheetSource\s+HRef=["']?([^"'\s>]+)""", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+_STRUCK_STYLE = re.compile(r"text-decoration(?:-line)?\s*:[^;]*line-through", re.I)
+_STRUCK_TAGS = frozenset({"s", "strike", "del"})
+# Where a page breaks a line (<br>) while its text is gathered: a line break once the source's
+# own line breaks, which are spaces, have been made spaces.
+_BREAK = "\ue000"
 _OVERFLOW = re.compile(r"mso-ignore\s*:\s*colspan", re.I)
 _VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
 _CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
@@ -35,20 +40,24 @@ class PageStyles:
     """What a page's style sheet does by class (`.k {display:none}`, `.fn {vertical-align:super}`):
     a browser hides or raises such an element as it would one styled inline."""
 
-    def __init__(self, raised: dict[str, str] | None = None, hidden: frozenset[str] = frozenset()) -> None:
+    def __init__(self, raised: dict[str, str] | None = None, hidden: frozenset[str] = frozenset(),
+                 struck: frozenset[str] = frozenset()) -> None:
         self.raised = raised or {}
         self.hidden = hidden
+        self.struck = struck
 
     @classmethod
     def of_page(cls, root) -> PageStyles:
         raised: dict[str, str] = {}
         hidden: set[str] = set()
+        struck: set[str] = set()
         for style in root.iter("style"):
             for selectors, body in _CSS_RULE.findall(style.text_content() if hasattr(style, "text_content")
                                                      else style.text or ""):
                 how = _VERTICAL_ALIGN.search(body)
                 hides = _HIDDEN_STYLE.search(body)
-                if not how and not hides:
+                strikes = _STRUCK_STYLE.search(body)
+                if not how and not hides and not strikes:
                     continue
                 for selector in selectors.replace("<!--", " ").replace("-->", " ").split(","):
                     m = _class_of_every(selector)
@@ -56,13 +65,27 @@ class PageStyles:
                         raised[m.group(1)] = how.group(1).lower()
                     if m and hides:
                         hidden.add(m.group(1))
-        return cls(raised, frozenset(hidden))
+                    if m and strikes:
+                        struck.add(m.group(1))
+        return cls(raised, frozenset(hidden), frozenset(struck))
 
     def hides(self, element) -> bool:
-        """A browser does not show the element: display:none inline or by its class."""
-        if _HIDDEN_STYLE.search(element.get("style") or ""):
+        """A browser does not show the element: display:none inline or by its class, or HTML's
+        own `hidden` attribute."""
+        if _HIDDEN_STYLE.search(element.get("style") or "") or element.get("hidden") is not None:
             return True
         return bool(self.hidden) and any(c in self.hidden for c in (element.get("class") or "").split())
+
+    def strikes(self, element) -> bool:
+        """The element's text is struck through: <s>, <strike>, <del> (an HTML page's, or Excel
+        2003 XML's rich text <S>), text-decoration inline or by its class, html:StrikeThrough."""
+        tag = element.tag.rsplit("}", 1)[-1].lower() if isinstance(element.tag, str) else ""
+        if tag in _STRUCK_TAGS or _STRUCK_STYLE.search(element.get("style") or ""):
+            return True
+        if any(name.rsplit("}", 1)[-1].lower() == "strikethrough" and value not in ("0", "false")
+               for name, value in element.attrib.items()):
+            return True
+        return bool(self.struck) and any(c in self.struck for c in (element.get("class") or "").split())
 
     def raised_by_class(self, element) -> str:
         if not self.raised:
@@ -129,6 +152,8 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
     hidden_cols: set[int] = set()
     shown_otherwise: dict[tuple[int, int], str] = {}
     hidden_text: dict[tuple[int, int], str] = {}
+    struck_cells: set[tuple[int, int]] = set()
+    struck_text: dict[tuple[int, int], str] = {}
     hidden_rows = False
     far = ""
     c = 0
@@ -142,6 +167,7 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
             far = far or f"第{r + 1}行"
             break
         hidden_rows = hidden_rows or styles.hides(tr)
+        row_struck = styles.strikes(tr)
         row: list[object] = []
         spans: dict[int, int] = {}
         c = 0
@@ -156,9 +182,14 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
             while len(row) < c:
                 row.append("")
             hidden: list[str] = []
-            text = _text(td, hidden, styles)
+            struck: list[str] = []
+            text = _text(td, hidden, styles, struck)
             value = _cell_value(td, text)
             row.append(value)
+            if text and (row_struck or styles.strikes(td)):
+                struck_cells.add((r, c))
+            elif struck:
+                _place_struck(r, c, text, struck, struck_cells, struck_text)
             if any(h.strip() for h in hidden):
                 # Text the page hides in the cell (a sort key in a display:none span) or a form's
                 # field: a browser shows one number and Excel, opening the page, may show another.
@@ -191,7 +222,21 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
     grid.hidden_cols = frozenset(hidden_cols)
     grid.shown_otherwise = shown_otherwise
     grid.hidden_text = hidden_text
+    grid.struck, grid.struck_text = frozenset(struck_cells), struck_text
     return grid
+
+
+def _place_struck(r: int, c: int, text: str, struck: list[str], cells: set, parts: dict) -> None:
+    """A cell some of whose text is struck through: struck whole (every character it shows), the
+    cell is struck as a font would strike it; struck in part, the struck part is kept, to be said
+    (its numbers ran together with the others: 218 118)."""
+    struck_chars = "".join("".join(s.split()) for s in struck)
+    if not struck_chars:
+        return
+    if len(struck_chars) >= len("".join(text.split())):
+        cells.add((r, c))
+    else:
+        parts[(r, c)] = " ".join(" ".join(s.split()) for s in struck if s.strip())[:40]
 
 
 def _rows_as_drawn(table):
@@ -220,15 +265,26 @@ def _cell_value(td, text: str) -> object:
     return text
 
 
-def _text(td, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY) -> str:
-    return re.sub(r"[ \t\r\n]+", " ", _shown(td, hidden, styles)).strip()
+def _text(td, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY, struck: list[str] | None = None) -> str:
+    """A cell's text as a browser shows it: the source's runs of spaces and line breaks one
+    space, a <br> a line break (1<br>45 is two numbers, not 145)."""
+    text = _SPACES.sub(" ", _shown(td, hidden, styles, struck)).strip()
+    if _BREAK in text:
+        text = _AROUND_BREAK.sub("\n", text).strip("\n ")
+    return text
 
 
-def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY) -> str:
+_SPACES = re.compile(r"[ \t\r\n]+")
+_AROUND_BREAK = re.compile(" ?" + _BREAK + " ?")
+
+
+def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY,
+           struck: list[str] | None = None) -> str:
     """An element's text as it shows: a raised (superscript) or lowered run as such, 23¹ where
     the characters run together as 231, a figure it is not (scans.raised). What a page hides
-    (display:none, inline or by its class) or holds in a form's field (<input value>) is left
-    out, and put in `hidden`."""
+    (display:none, inline or by its class, the hidden attribute) or holds in a form's field
+    (<input value>) is left out, and put in `hidden`; what it strikes through is kept, and put
+    in `struck` as well."""
     out = [element.text or ""]
     for child in element:
         if isinstance(child.tag, str):  # not a comment
@@ -236,8 +292,12 @@ def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE
                 hidden.append("".join(child.itertext()))
             elif hidden is not None and child.tag.lower() in ("input", "textarea", "select"):
                 hidden.append(child.get("value") or "".join(child.itertext()))
+            elif child.tag.rsplit("}", 1)[-1].lower() == "br":
+                out.append(_BREAK)
             else:
-                inner = _shown(child, hidden, styles)
+                inner = _shown(child, hidden, styles, None if struck is None or styles.strikes(child) else struck)
+                if struck is not None and styles.strikes(child):
+                    struck.append(inner.replace(_BREAK, " "))
                 how = _raised_how(child) or styles.raised_by_class(child)
                 out.append(raised(inner, how) if how else inner)
         out.append(child.tail or "")
@@ -348,10 +408,10 @@ def open_spreadsheetml(data: bytes) -> Book:
     except etree.XMLSyntaxError as e:
         raise Unreadable("unreadable", "XML文件已损坏") from e
     grids, visible = [], {}
-    formats = _formats_shown_otherwise(root)
+    formats, struck = _formats_shown_otherwise(root), _styles_struck(root)
     for ws in root.iter(f"{SS}Worksheet"):
         grid = _worksheet_grid(ws, _unique(ws.get(f"{SS}Name") or f"Sheet{len(grids) + 1}", [g.name for g in grids]),
-                               formats)
+                               formats, struck)
         options = ws.find(f"{X}WorksheetOptions")
         shown = options is None or (options.findtext(f"{X}Visible") or "").strip() not in ("SheetHidden",
                                                                                             "SheetVeryHidden")
@@ -382,11 +442,29 @@ def _formats_shown_otherwise(root) -> dict[str, str]:
     return {key: code for key, code in shown.items() if code}
 
 
-def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Grid:
+def _styles_struck(root) -> frozenset[str]:
+    """The styles (ss:ID) whose font strikes text through (<Font ss:StrikeThrough="1"/>), their
+    own or their parent's: a row struck out, as a workbook's font strikes it."""
+    own, parents = {}, {}
+    styles = root.find(f"{SS}Styles")
+    for style in styles.iter(f"{SS}Style") if styles is not None else ():
+        key = style.get(f"{SS}ID") or ""
+        parents[key] = style.get(f"{SS}Parent") or ""
+        font = style.find(f"{SS}Font")
+        if font is not None and font.get(f"{SS}StrikeThrough") is not None:
+            own[key] = font.get(f"{SS}StrikeThrough") not in ("0", "false")
+    return frozenset(key for key in parents if inherited(own, parents, key))
+
+
+def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,
+                    struck_styles: frozenset[str] = frozenset()) -> Grid:
     """A worksheet's cells at their places (ss:Index skips ahead), with what its formulas and
-    error values say that a value alone does not, and the numbers a style shows otherwise
-    (a cell's style, else its row's, else its column's, else Default)."""
+    error values say that a value alone does not, the numbers a style shows otherwise (a
+    cell's style, else its row's, else its column's, else Default), and the text struck through
+    by its style or in part as rich text."""
     formats = formats or {}
+    struck_cells: set[tuple[int, int]] = set()
+    struck_text: dict[tuple[int, int], str] = {}
     shown_otherwise: dict[tuple[int, int], str] = {}
     column_styles: dict[int, str] = {}
     rows: dict[int, dict[int, object]] = {}
@@ -421,7 +499,14 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Gri
             across = min(_int(cell.get(f"{SS}MergeAcross"), 0), WINDOW_COLS)
             down = min(_int(cell.get(f"{SS}MergeDown"), 0), WINDOW_ROWS)
             if c < WINDOW_COLS:
-                value, kind, shown = _data(cell.find(f"{SS}Data"))
+                struck: list[str] = []
+                value, kind, shown = _data(cell.find(f"{SS}Data"), struck)
+                if shown.strip() and (struck or struck_styles):
+                    style = cell.get(f"{SS}StyleID") or row_style or column_styles.get(c) or "Default"
+                    if style in struck_styles:
+                        struck_cells.add((r, c))
+                    elif struck:
+                        _place_struck(r, c, shown, struck, struck_cells, struck_text)
                 formula = cell.get(f"{SS}Formula")
                 if formula and "SUBTOTAL(" in formula.upper():
                     subtotals.add(r)
@@ -451,15 +536,17 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None) -> Gri
     grid.formula_blank, grid.cell_errors = set(blank), errors
     grid.hidden_rows, grid.hidden_cols, grid.subtotal_rows = hidden_rows, frozenset(hidden_cols), subtotals
     grid.shown_otherwise = shown_otherwise
+    grid.struck, grid.struck_text = frozenset(struck_cells), struck_text
     return grid
 
 
-def _data(data) -> tuple[object, str | None, str]:
-    """A cell's value, its type (None: no Data, never computed) and its text as shown."""
+def _data(data, struck: list[str] | None = None) -> tuple[object, str | None, str]:
+    """A cell's value, its type (None: no Data, never computed) and its text as shown; the
+    runs of its rich text struck through go in `struck`."""
     if data is None:
         return "", None, ""
     kind = data.get(f"{SS}Type") or "String"
-    text = _shown(data)
+    text = _shown(data, struck=struck).replace(_BREAK, "\n")
     if kind == "Number":
         try:
             return float(text), kind, text

@@ -179,10 +179,12 @@ class Formulas:
     # characters (a footnote mark typed as a superscript) run into the figure: 23 and a raised 1 is "231" there.
     texts: tuple = ()
     struck: frozenset = frozenset()  # (row, column): cells whose font strikes them through
+    struck_text: tuple = ()  # ((row, column), "218"): cells whose rich text is struck through in part
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
-                    or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck)
+                    or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck
+                    or self.struck_text)
 
 
 NO_FORMULAS = Formulas()
@@ -508,7 +510,8 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
 
 
 def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: dict[int, str] | None = None,
-                   struck: frozenset[int] = frozenset(), struck_text: frozenset[int] = frozenset()) -> tuple[int, int, str, Formulas]:
+                   struck: frozenset[int] = frozenset(), struck_text: dict[int, str] | None = None,
+                   ) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
     cells show an error value, which columns are hidden, (with `styles`, the workbook's
     styles_shown_otherwise) which cells a number format shows as another number, and which
@@ -522,10 +525,12 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
         if shown:
             formulas = replace(formulas, shown_otherwise=shown)
     if struck or struck_text or b"strike" in xml:
-        cells = ({cell for cell, _ in _cells_styled(xml, struck)} if struck else set()) | (
-            _struck_text_cells(xml, struck_text) if struck_text or b"strike" in xml else set())
+        whole, part = (_struck_text_cells(xml, struck_text or {}) if struck_text or b"strike" in xml else (set(), {}))
+        cells = ({cell for cell, _ in _cells_styled(xml, struck)} if struck else set()) | whole
         if cells:
             formulas = replace(formulas, struck=frozenset(cells))
+        if part:
+            formulas = replace(formulas, struck_text=tuple(part.items()))
     if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:
@@ -655,37 +660,53 @@ def raised_strings(shared: bytes) -> dict[int, str]:
 
 
 
-def struck_strings(shared: bytes) -> frozenset[int]:
-    """The shared strings (by index) whose every run holding text is struck through: a name
-    struck out as text (its characters selected and struck), where the cell's font is not."""
+def struck_strings(shared: bytes) -> dict[int, str]:
+    """The shared strings (by index) some run of which holding text is struck through: "" when
+    every such run is (a name struck out as text, its characters selected and struck, where the
+    cell's font is not), else the struck text (an old figure struck beside its correction)."""
     if b"strike" not in shared:
-        return frozenset()
-    return frozenset(i for i, m in enumerate(_STRING_ITEM.finditer(shared)) if m.group(1) and _all_struck(m.group(1)))
+        return {}
+    out = {}
+    for i, m in enumerate(_STRING_ITEM.finditer(shared)):
+        part = _struck_part(m.group(1)) if m.group(1) else None
+        if part is not None:
+            out[i] = part
+    return out
 
 
-def _all_struck(body: bytes) -> bool:
-    """Whether a rich text's every run holding text is struck through."""
+def _struck_part(body: bytes) -> str | None:
+    """What of a rich text is struck through: None when nothing, "" when every run holding
+    text is, else the struck runs' text."""
     if b"strike" not in body:
-        return False
-    texts = [run.group(1) for run in _RUN.finditer(body)
-             if "".join(t.decode("utf-8", "replace") for t in _RUN_TEXT.findall(run.group(1))).strip()]
-    return bool(texts) and all(_STRIKE.search(run) for run in texts)
+        return None
+    runs = [(run.group(1), "".join(t.decode("utf-8", "replace") for t in _RUN_TEXT.findall(run.group(1))))
+            for run in _RUN.finditer(body)]
+    runs = [(run, text) for run, text in runs if text.strip()]
+    struck = [text.strip() for run, text in runs if _STRIKE.search(run)]
+    if not struck:
+        return None
+    return "" if len(struck) == len(runs) else " ".join(struck)[:40]
 
 
-def _struck_text_cells(xml: bytes, strings: frozenset[int]) -> set:
-    """The cells (row, column) holding text struck through as text: one of the shared
-    `strings` (struck_strings'), or a rich inline string struck whole, in the window."""
-    out = set()
+def _struck_text_cells(xml: bytes, strings: dict[int, str]) -> tuple[set, dict]:
+    """The cells (row, column) in the window holding text struck through as text, one of the
+    shared `strings` (struck_strings') or a rich inline string: those struck whole, and those
+    struck in part with the struck text."""
+    whole, part = set(), {}
     for m in _STRING_CELL.finditer(xml):
         if b'"inlineStr"' in m.group(1):
-            struck = _all_struck(m.group(2))
+            struck = _struck_part(m.group(2))
         else:
             v = _CACHED.search(m.group(2))
-            struck = bool(v and v.group(1).strip().isdigit() and int(v.group(1)) in strings)
-        at = _CELL_AT.search(m.group(1)) if struck else None
+            struck = strings.get(int(v.group(1))) if v and v.group(1).strip().isdigit() else None
+        at = _CELL_AT.search(m.group(1)) if struck is not None else None
         if at and int(at.group(2)) <= WINDOW_ROWS:
-            out.add((int(at.group(2)) - 1, _col_index(at.group(1))))
-    return out
+            cell = (int(at.group(2)) - 1, _col_index(at.group(1)))
+            if struck:
+                part[cell] = struck
+            else:
+                whole.add(cell)
+    return whole, part
 
 
 _STRING_CELL = re.compile(rb'<c\b([^>]*?\bt="(?:s|inlineStr)"[^>]*?)(?<!/)>(.*?)</c>', re.S)

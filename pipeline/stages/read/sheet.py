@@ -11,7 +11,7 @@ from operator import itemgetter
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
 from ...spec.labels import as_written
-from ...spec.numbers import InWan, NotACount, TooLarge, display, parse_count
+from ...spec.numbers import InWan, NotACount, TooLarge, display, display_header, parse_count
 from ...spec.units import UnitList
 from .grid import Book, Grid, Unreadable, cell_ref, column_letter
 from .identity import Identifying, explanation_below
@@ -204,7 +204,7 @@ class ReturnReader(Identifying):
                 # which header to change, not told to add a column the sheet has.
                 (f,), ((cell, text),) = missing, unread
                 self.finding("column-unrecognised", sheet=grid.name, cell=cell, field=f.key, field_label=f.full_label,
-                             value=display(text))
+                             value=display_header(text))
                 return None
             also = "、".join(f"“{display(text)}”（{cell}）" for cell, text in unread)
             for f in missing:
@@ -214,7 +214,7 @@ class ReturnReader(Identifying):
         columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
         for r, c, key, written in units_over(spec, header, columns, self.form.reader, known_units(self.form)):
             self.finding("column-unit", sheet=grid.name, cell=cell_ref(r, c), field=key, field_label=spec.label_of(key),
-                         value=display(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
+                         value=display_header(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)
@@ -556,8 +556,10 @@ class ReturnReader(Identifying):
             shown_at = {i: shown[k, c] for i, k in enumerate(kept) if (k, c) in shown} if shown and unit is not None else {}
             hidden_at = ({i: grid.hidden_text[k, c] for i, k in enumerate(kept) if (k, c) in grid.hidden_text}
                          if grid.hidden_text and unit is not None else {})
+            struck_at = ({i: grid.struck_text[k, c] for i, k in enumerate(kept) if (k, c) in grid.struck_text}
+                         if grid.struck_text and unit is not None else {})
             values = (whole_counts(cells) if unit is not None and not formula_at and not error_at and not shown_at
-                      and not hidden_at else None)
+                      and not hidden_at and not struck_at else None)
             if values is None:
                 values = []
                 for i, v in enumerate(cells):
@@ -576,6 +578,10 @@ class ReturnReader(Identifying):
                             self.finding("formula-not-recalculated" if (kept[i], c) in grid.placeholders
                                          else "formula-without-value", sheet=grid.name,
                                          cell=f"{letters[j]}{kept[i] + 1}", field=keys[j])
+                        values.append(None)
+                    elif i in struck_at:
+                        self.finding("struck-figure", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
+                                     field_label=spec.label_of(keys[j]), detail=struck_at[i], value=display(v))
                         values.append(None)
                     elif i in hidden_at:
                         self.finding("hidden-text", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],

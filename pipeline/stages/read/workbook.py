@@ -190,7 +190,7 @@ class _Parts:
         self.styles: dict[int, str] = {}
         self.strings: dict[int, str] = {}  # shared strings holding a raised character, as shown
         self.struck: frozenset[int] = frozenset()  # the styles striking their text through
-        self.struck_text: frozenset[int] = frozenset()  # the shared strings struck through as text
+        self.struck_text: dict[int, str] = {}  # the shared strings struck through as text, whole ("") or in part
         self.scans: dict[str, tuple] = {}
         self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
         self._recalculated: bool | None = None
@@ -248,19 +248,19 @@ def _recalculated_on_load(data: bytes, zf: zipfile.ZipFile) -> bool:
         return False
 
 
-def _shared_strings(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:
+def _shared_strings(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], dict[int, str]]:
     """The shared strings holding a raised or lowered character (23 and a superscript 1), as
     they show (scans.raised_strings), and those struck through as text (scans.struck_strings);
     a damaged part is the engine's to report."""
     info = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
     if info is None:
-        return {}, frozenset()
+        return {}, {}
     try:
         shared = excel_spelled(_inflate(data, zf, info))
         return raised_strings(shared), struck_strings(shared)
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError,
             Unreadable):
-        return {}, frozenset()
+        return {}, {}
 
 
 def _cell_styles(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:
@@ -470,6 +470,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.shown_otherwise = dict(formulas.shown_otherwise)
         grid.placeholders = set(formulas.placeholders)
         grid.struck = formulas.struck
+        grid.struck_text = dict(formulas.struck_text)
         for (r, c), shown in formulas.texts:
             if r < len(grid.rows) and c < len(grid.rows[r]):
                 grid.rows[r][c] = shown

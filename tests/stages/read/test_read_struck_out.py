@@ -196,3 +196,59 @@ def test_which_fonts_strike_through():
               b'<dxfs><dxf><font><strike/></font></dxf></dxfs></styleSheet>')
     assert struck_styles(styles) == frozenset({1, 3})
     assert struck_styles(styles.replace(b"<strike", b"<u")) == frozenset()
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_a_count_struck_in_part_as_text_is_an_error_at_it(tmp_path, form, units, shared):
+    """An old figure struck through beside its correction, in one cell as rich text (218 struck,
+    then 118): read whole, the two ran together as 218118 (a space groups thousands), with no
+    finding. A shared string (Excel's way) or an inline one (other writers')."""
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    plan, ws = plans["visits"], wb[VISITS]
+    at = f"{column(plan, 'households_total')}{plan.first_data}"
+    ws[at] = CellRichText([TextBlock(InlineFont(strike=True), "2980"), TextBlock(InlineFont(), " 3000")])
+    data = workbook_bytes(wb)  # its strings inline
+    if shared:
+        data = _shared(data, at)
+    write(tmp_path, data)
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("error", "struck-figure", VISITS, at)}
+    assert "写作“2980 3000”，其中“2980”划了删除线" in result.findings[0].message
+
+
+
+
+def _shared(data: bytes, at: str) -> bytes:
+    """The workbook with the first sheet's cell `at` holding its rich text as a shared string,
+    as Excel keeps it."""
+    import io
+    import re
+    import zipfile
+
+    src = zipfile.ZipFile(io.BytesIO(data))
+    cell = re.compile(rb'<c r="' + at.encode() + rb'"([^>]*?) t="inlineStr"([^>]*)><is>(.*?)</is></c>', re.S)
+    m = cell.search(src.read("xl/worksheets/sheet1.xml"))
+    assert m
+    strings = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+               b'main" count="1" uniqueCount="1"><si>' + m.group(3) + b"</si></sst>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = cell.sub(lambda m: b'<c r="' + at.encode() + b'"' + m.group(1) + b' t="s"' + m.group(2) + b"><v>0</v></c>",
+                                body)
+            elif info.filename == "[Content_Types].xml":
+                body = body.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                body = body.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.'
+                                    b'org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                    b"</Relationships>")
+            dst.writestr(info, body)
+        dst.writestr("xl/sharedStrings.xml", strings)
+    return out.getvalue()
