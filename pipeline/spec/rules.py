@@ -163,6 +163,9 @@ BUILT_IN = _declared(
     Rule("township-nearly-subtotal", ERROR, "{place}的“{value}”一行除{field_label}外，各项数字都恰好等于它上面{count}个乡镇之和，"
          "像是小计行，按乡镇汇总会重复计算：如是小计，请在名称中写明“小计”（如“{value}小计”）并核对其{field_label}；"
          "如确是一个乡镇，请核对该行数字。"),
+    Rule("township-heads-group", ERROR, "{place}的“{value}”一行的每个数都等于它下面{count}行之和，像是片区的小计或乡镇的合计"
+         "（下面几行是它的组成部分），按乡镇汇总会重复计算：如是片区小计，请删去这一行，或移到所辖乡镇的下面并在名称中写明“小计”"
+         "（如“{value}小计”）；如下面几行是该乡镇所辖的村，请删去这几行，只保留乡镇一行后重新报送。"),
     Rule("township-is-subtotal", ERROR, "{place}的“{value}”一行的每个数都等于它上面{count}个乡镇之和，像是小计行，"
          "按乡镇汇总会重复计算：如是小计，请在名称中写明“小计”（如“{value}小计”）；如确是一个乡镇，请核对数字后重新报送。"),
     Rule("figures-below-footer", ERROR, "{place}“{value}”一行在填表人等落款之下，这一行的数字没有汇总：如是乡镇的数据，"

@@ -250,6 +250,15 @@ def sums_of_those_above(counts: list[tuple]) -> list[tuple[int, int]]:
     return found
 
 
+def sums_of_those_below(counts: list[tuple]) -> list[tuple[int, int]]:
+    """(row, how many) for each township row holding, in every count column, exactly the sum of
+    the two or more township rows just below it, three or more of its figures not 0: a group's
+    subtotal written above its townships (川区 over the townships of the plain), or a township
+    over the villages it is made of. sums_of_those_above, the rows read upwards."""
+    n = len(counts[0]) if counts else 0
+    return [(n - 1 - i, k) for i, k in reversed(sums_of_those_above([column[::-1] for column in counts]))]
+
+
 NEAR_SUBTOTAL_ROWS = 3  # with two, a township may equal the two above it in most columns by chance
 INDEXED_ROWS = 64  # past so many township rows, where a group may start is looked up, not searched for
 

@@ -32,6 +32,7 @@ from .layout import (
     no_entry,
     sums_of_the_others,
     sums_of_those_above,
+    sums_of_those_below,
     total_below,
     transposed_at,
     units_over,
@@ -656,6 +657,13 @@ class ReturnReader(Identifying):
                              cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
                              value=display(township_names[i]), count=above)
         exact = {i for i, _ in subtotals} | set(as_total)
+        for i, below in sums_of_those_below(counts):
+            if i not in exact:  # a group's subtotal above its townships (川区 over its townships, a
+                # township over its villages): added, they count twice all the same
+                self.finding("township-heads-group", sheet=grid.name,
+                             cell=cell_ref(kept[township_at[i]], table.key_col), field=table.key_field,
+                             value=display(township_names[i]), count=below)
+                exact.add(i)
         for i, above, j in nearly_sums_of_those_above(counts):
             if i not in exact:  # the same, one figure mistyped or left blank: as likely, as costly
                 self.finding("township-nearly-subtotal", sheet=grid.name,

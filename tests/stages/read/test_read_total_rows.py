@@ -362,6 +362,57 @@ def test_a_groups_subtotal_named_without_小计_rejects_the_return(tmp_path, for
     assert "“川区乡镇”一行的每个数都等于它上面2个乡镇之和" in next(f.message for f in result.findings if f.sheet == VISITS)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=0, max_size=9))
+def test_the_net_for_a_group_above_its_townships_finds_what_brute_force_finds(rows):
+    from pipeline.stages.read.layout import sums_of_those_below
+
+    columns = [tuple(col) for col in zip(*rows)] if rows else []
+    upside_down = _oracle_above(rows[::-1])
+    assert {i for i, _ in sums_of_those_below(columns)} == {len(rows) - 1 - i for i in upside_down}
+
+
+@pytest.mark.parametrize("groups", [
+    ("川区", "山区"),  # each 片区's sum above its townships, no 合计: every figure counted twice
+    ("川区片区", None),  # one group only, the other townships after it
+])
+def test_a_groups_sum_above_its_townships_rejects_the_return(tmp_path, form, units, groups):
+    rows = clean_rows()
+    extra = {"township": "新城镇"} | {k: v + 7 for k, v in rows[0].items() if k != "township"}
+    rows = [*rows, extra]
+
+    def group(name, members):
+        return {"township": name} | {k: sum(r[k] for r in members) for k in rows[0] if k != "township"}
+
+    first, second = groups
+    written = [group(first, rows[:2]), *rows[:2]]
+    written += [group(second, rows[2:]), *rows[2:]] if second else rows[2:]
+    wb, plans = built(form, units, written, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    top = plans["visits"].first_data
+    heads = [top] + ([top + 3] if second else [])
+    assert rules(result) == {("error", "township-heads-group", s, f"A{row}") for s in SHEETS for row in heads}
+    assert f"“{first}”一行的每个数都等于它下面2行之和" in next(f.message for f in result.findings if f.sheet == VISITS)
+
+
+def test_a_township_over_its_villages_rejects_the_return(tmp_path, form, units):
+    """A township's row kept with its figures and its villages' rows under it (grouped and
+    collapsed, or not): the villages were added on top of the township, warned of only as names
+    no township has."""
+    rows = clean_rows()
+    village = [{"township": f"{rows[0]['township'][:2]}{n}村"} | {k: v // 2 for k, v in rows[0].items() if k != "township"}
+               for n in ("一", "二")]
+    head = {"township": rows[0]["township"]} | {k: village[0][k] + village[1][k] for k in village[0] if k != "township"}
+    written = [head, *village, *rows[1:]]
+    wb, plans = built(form, units, written, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    at = f"A{plans['visits'].first_data}"
+    assert {(f.rule, f.sheet, f.cell) for f in result.findings if f.severity.value == "error"} == {
+        ("township-heads-group", s, at) for s in SHEETS}
+
+
 def _oracle_nearly_above(rows: list[list[int]]) -> set[int]:
     """Rows equal to the sum of the three or more rows just above them in every column but one,
     three or more of the agreeing figures not 0, four or more columns; never the last row over
