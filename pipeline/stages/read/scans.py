@@ -394,7 +394,7 @@ def shown_as(number: int, code: str) -> str:
         return "0%" if number == 9 else "0.00%"
     if code:
         return code if (_SHOWS_OTHER.search(code) or _hides_numbers(code) or _shows_digits_of_its_own(code)
-                        or _writes_among_the_digits(code)) else ""
+                        or _writes_among_the_digits(code) or _shows_a_guess(code)) else ""
     if number in _SCIENTIFIC_IDS:
         return _SCIENTIFIC_IDS[number]
     return CJK_DATE if number in _CJK_DATE_IDS else ""
@@ -406,6 +406,20 @@ def _shows_digits_of_its_own(code: str) -> bool:
     if '"' not in code and "\\" not in code:
         return False  # no literal text at all: the commonest codes (0, #,##0, General)
     return any(any(t[:1] in ('"', "\\") and any(ch.isdigit() for ch in t) for t in _FORMAT_TOKEN.findall(section))
+               for section in _positive_sections(_sections(code)))
+
+
+# Words that make a figure a guess: "约"0 shows 1083 as 约1083, 0"余" as 1083余, which typed as
+# text would be no count (not-a-count): the same figure seen, said the same way.
+_GUESS_WORDS = ("约", "余", "多", "左右", "近", "超过", "以上", "以下", "上下", "大概", "估")
+
+
+def _shows_a_guess(code: str) -> bool:
+    """A format whose literal text, in a section a count of 1 or more is shown by, makes the
+    count a guess: "约"0, 0"余", 0"户左右"."""
+    if '"' not in code and "\\" not in code:
+        return False
+    return any(any(t[:1] in ('"', "\\") and any(w in t for w in _GUESS_WORDS) for t in _FORMAT_TOKEN.findall(section))
                for section in _positive_sections(_sections(code)))
 
 
