@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ...spec.form import Form, ReaderSpec, SheetSpec
 from ...spec.labels import label_variants, normalise_label, written_unit
-from ...spec.numbers import MAX_COUNT, NotACount, parse_count
+from ...spec.numbers import MAX_COUNT, NotACount, chinese_numeral, parse_count
 from .grid import Grid, cell_ref, column_letter
 from .words import COLUMN_CODES, Memo, RowKind, blank, clean_str, row_words
 
@@ -37,6 +37,26 @@ def _whole(word: str, text: str, not_after: tuple[str, ...] = ()) -> bool:
             return True
         start = text.find(word, start + 1)
     return False
+
+
+_TABLE_NUMBER = re.compile(r"表([一二三四五六七八九十]{1,3})")
+
+
+_COPY_MARK = re.compile(r"\s*[(（]\d{1,3}[)）]\s*$")  # Excel's name for a sheet's copy: 表一 (2)
+
+
+def _as_sheet_name(name: str) -> str:
+    """A sheet's name as matched against a table's: a copy's mark left off (表一 (2) is a copy of
+    表一, not 表12), its table number in digits."""
+    return _table_number_in_digits(normalise_label(_COPY_MARK.sub("", name)))
+
+
+def _table_number_in_digits(name: str) -> str:
+    """表一 as 表1 in a sheet's name: a clerk's copy named 表一（新） or 表一修改后 beside the
+    template's 表一走访情况 is a sheet of this table as much as 表1 (2) is, not a table unread."""
+    if "表" not in name:
+        return name
+    return _TABLE_NUMBER.sub(lambda m: f"表{n}" if (n := chinese_numeral(m.group(1))) else m.group(0), name)
 
 
 def whole_counts(cells: tuple) -> tuple[int, ...] | None:
@@ -507,9 +527,9 @@ class FieldTable(list):
         self.prefixes = frozenset(k[:i] for k in self.one_keys for i in range(1, len(k) + 1))
         self.suffixes = frozenset(k[i:] for k in self.one_keys for i in range(len(k)))
         self.hits = Memo(lambda text: not label_variants(text).isdisjoint(self.vocabulary))
-        sheet_names = [normalise_label(x) for x in (spec.label, *spec.aliases)]
+        sheet_names = [_table_number_in_digits(normalise_label(x)) for x in (spec.label, *spec.aliases)]
         # By (sheet name, the form's prefixes that make a name something else).
-        self.names_this_sheet = Memo(lambda key: any(_whole(w, normalise_label(key[0]), key[1]) for w in sheet_names))
+        self.names_this_sheet = Memo(lambda key: any(_whole(w, _as_sheet_name(key[0]), key[1]) for w in sheet_names))
         self.tops = Memo(self._top_stand_in)
         self.bottoms = Memo(self._bottom_stand_in)
         self.cell_matches = Memo(self._cell_matches)

@@ -327,7 +327,8 @@ def test_a_csv_is_read_like_a_sheet_of_the_form(tmp_path, form, units, encoding,
     result = read_as(tmp_path, form, units, csv, name=name)
     sheet = name.rsplit(".", 1)[0]
     p = plans["problems"]
-    assert rules(result) == {("info", "sheet-found", sheet, "A1"),
+    found_by_title = {("info", "sheet-found", sheet, "A1")} if name != "表二.csv" else set()  # 表二 names its table
+    assert rules(result) == {*found_by_title,
                              ("error", "not-a-count", sheet, f"{column(p, 'guarantees_found')}{p.first_data + 2}"),
                              ("error", "missing-sheet", "", "")}
     assert result.ret.county_code == "620102" and result.ret.filed_on == date(2016, 12, 5)
