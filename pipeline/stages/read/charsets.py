@@ -11,7 +11,10 @@ from .grid import Unreadable
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # What the charsets Chinese pages declare are a subset of: GB18030 reads them all.
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030",
-          "euc-cn": "gb18030", "utf8": "utf-8", "us-ascii": "utf-8", "ascii": "utf-8", "iso-8859-1": "gb18030"}
+          "euc-cn": "gb18030", "utf8": "utf-8", "us-ascii": "utf-8", "ascii": "utf-8", "iso-8859-1": "gb18030",
+          # A Western charset a web system declares by default, over Chinese text: as if none were
+          # declared (UTF-8, else GB18030). Read as declared, the townships' names were mojibake.
+          "windows-1252": "utf-8", "cp1252": "utf-8", "latin1": "utf-8", "latin-1": "utf-8", "iso-8859-15": "utf-8"}
 _DECLARED = re.compile(rb"""(?:charset|encoding)\s*=\s*["']?([A-Za-z0-9_\-]+)""", re.I)
 
 

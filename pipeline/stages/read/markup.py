@@ -111,7 +111,22 @@ def _class_of_every(selector: str) -> re.Match | None:
 
 def open_html(data: bytes, name: str = "") -> Book:
     text = decode(data, declared_charset(data))
+    if _tables_left_open(text):
+        raise Unreadable("unreadable", CUT_SHORT)
     return _book(html_grids(text, name), "html")
+
+
+CUT_SHORT = "文件不完整（网页中的表格没有结束，可能下载、导出或复制时中断）"
+_TABLE_OPENS = re.compile(r"<table\b", re.I)
+_TABLE_CLOSES = re.compile(r"</table\s*>", re.I)
+
+
+def _tables_left_open(text: str) -> bool:
+    """A page cut off in a table (a download or a copy that stopped): more tables opened than
+    closed. A browser, and the parser, draws what is there as if it were whole: its last
+    township's figures cut short, the rows below it gone."""
+    opens = len(_TABLE_OPENS.findall(text))
+    return opens > 0 and opens > len(_TABLE_CLOSES.findall(text))
 
 
 def html_grids(text: str, name: str = "", names: list[str] | None = None) -> list[Grid]:
@@ -406,7 +421,9 @@ def open_spreadsheetml(data: bytes) -> Book:
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as e:
-        raise Unreadable("unreadable", "XML文件已损坏") from e
+        root = _declared_wrongly(data, parser)
+        if root is None:
+            raise Unreadable("unreadable", "XML文件已损坏") from e
     grids, visible = [], {}
     formats, struck = _formats_shown_otherwise(root), _styles_struck(root)
     for ws in root.iter(f"{SS}Worksheet"):
@@ -418,6 +435,24 @@ def open_spreadsheetml(data: bytes) -> Book:
         visible[grid.name] = shown
         grids.append(grid)
     return _book(grids, "xml", visible)
+
+
+def _declared_wrongly(data: bytes, parser):
+    """An Excel 2003 XML file whose first line declares another encoding than its bytes are in
+    (encoding="utf-16" over UTF-8, as .NET writers do): parsed as the text it is, when its bytes
+    read as such (UTF-8, else GB18030) and as XML. None when it is damaged after all."""
+    from lxml import etree
+
+    if b"\x00" in data[:200]:
+        return None
+    try:
+        text = decode(data)
+        return etree.fromstring(_XML_DECLARATION.sub("", text, count=1).encode("utf-8"), parser)
+    except (Unreadable, etree.XMLSyntaxError, ValueError):
+        return None
+
+
+_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
 
 
 # Excel 2003 XML names some formats: those that show a count as another number, as codes.

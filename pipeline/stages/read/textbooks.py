@@ -34,7 +34,9 @@ def open_text_book(data: bytes, name: str = "") -> Book:
 
     if head.startswith((b"mime-version", b"from:", b"content-type: multipart")) or b"multipart/related" in head[:1024]:
         return markup.open_mhtml(data, name)
-    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:8192]:
+    if b"urn:schemas-microsoft-com:office:spreadsheet" in data[:8192] and (
+            head.startswith(b"<?xml") or re.match(rb"(?:<\?.*?\?>\s*|<!--.*?-->\s*)*<(?:\w+:)?workbook\b", head, re.S)):
+        # Excel 2003 XML, with its <?xml?> line or without it (some writers leave it off)
         return markup.open_spreadsheetml(data)
     if head.startswith(b"<") and re.search(rb"<(?:html|table|body|head|meta|!doctype html)\b", head):
         return markup.open_html(data, name)
@@ -57,6 +59,7 @@ def open_csv(data: bytes, name: str = "") -> Book:
     if not any(delimiter in line for line in lines):
         raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格")
     rows: list[list[object]] = []
+    formulas: set[tuple[int, int]] = set()
     far = ""
     try:
         for i, row in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)):
@@ -64,10 +67,31 @@ def open_csv(data: bytes, name: str = "") -> Book:
                 far = far or f"第{i + 1}行"
                 continue
             rows.append([_csv_value(v) for v in row[:WINDOW_COLS]])
+            for c, v in enumerate(rows[-1]):
+                if v.startswith("=") and _FORMULA.match(v):
+                    # A formula written as text (=SUM(B5:B20)): Excel computes it on opening, the
+                    # file holds no result. A 合计 is then recomputed; a township's is said.
+                    formulas.add((i, c))
+                    rows[-1][c] = ""
     except csv.Error as e:  # a NUL byte past the start, a field beyond csv's limit: no table
         raise Unreadable("unreadable", "不是Excel文件，也不是CSV表格") from e
-    grid = Grid(name or "CSV", True, _rectangular(rows), far_cell=far)
+    if _cut_short(text, rows):
+        raise Unreadable("unreadable", CUT_SHORT)
+    grid = Grid(name or "CSV", True, _rectangular(rows), formula_without_value=formulas, far_cell=far)
     return Book([(grid.name, True)], lambda _: grid, kind="csv")
+
+
+_FORMULA = re.compile(r"=\s*[A-Za-z$(+\-\d]")  # =SUM(B5:B20), =B5+C5; not =以下为乡镇=
+CUT_SHORT = "文件不完整（在表格中间中断，可能下载、导出或复制时没有完成）"
+
+
+def _cut_short(text: str, rows: list[list[object]]) -> bool:
+    """A CSV cut off in its last line (a download or a copy that stopped): no line end after
+    it, and fewer fields than the line above, whose cells it would take the place of. A last
+    line as wide as the others, or ended, is whole as far as anyone can tell."""
+    if len(rows) < 2 or text.endswith(("\n", "\r")) or not rows[-1]:
+        return False
+    return len(rows[-1]) < len(rows[-2])
 
 
 def _csv_value(v: str) -> str:

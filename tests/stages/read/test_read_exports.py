@@ -677,3 +677,70 @@ def test_the_1904_date_system_is_seen_however_the_attribute_is_quoted(workbook_p
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("xl/workbook.xml", b"<workbook>" + workbook_pr + b"</workbook>")
     assert uses_1904(out.getvalue()) is mac
+
+
+# --- what other systems export, as a reviewer made it ----------------------------------------------
+
+
+def test_a_page_or_csv_cut_short_is_unreadable_not_read_as_whole(tmp_path, form, units):
+    """A download or a copy that stopped in 表三's last row: the parser draws what is there, the
+    last township's figures cut short and the rest gone, and the county was included with no
+    finding. A page with a table left open, a CSV whose last line has no end and fewer fields
+    than the line above, is said to be incomplete."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False)
+    cut = page[:page.rindex(b"<td>")] + b"<td>3"
+    result = read_as(tmp_path / "html", form, units, cut)
+    assert rules(result) == {("error", "unreadable", "", "")} and "文件不完整" in result.findings[0].message
+    csv = to_csvs(workbook_bytes(wb), "gbk")[OUTCOMES]
+    last = csv.rstrip(b"\r\n").rindex(b",")
+    for body, whole in ((csv[:last - 3], False), (csv.rstrip(b"\r\n"), True), (csv, True)):
+        result = read_as(tmp_path / f"csv{len(body)}", form, units, body, name="620102_城关区表三.csv")
+        assert ("unreadable" in {f.rule for f in result.findings}) is not whole
+
+
+def test_a_csv_formula_written_as_text_is_a_formula_without_its_result(tmp_path, form, units):
+    """Excel computes =SUM(B5:B20) in a CSV on opening; the file holds the formula's text. On the
+    合计 row it is recomputed (as in a workbook); in a township's cell it is said at the cell,
+    where both were not-a-count and the county rejected for its 合计."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    o = plans["outcomes"]
+    total = o.first_data + len(rows)
+    key = "policy_sessions"
+    col = column(o, key)
+    wb[OUTCOMES][f"{col}{total}"] = f"=SUM({col}{o.first_data}:{col}{total - 1})"
+    csv = to_csvs(workbook_bytes(wb), "utf-8-sig")[OUTCOMES]
+    assert f"=SUM({col}".encode() in csv
+    result = read_as(tmp_path / "a", form, units, csv, name="620102_城关区表三.csv")
+    assert {f.rule for f in result.findings} <= {"total-recomputed", "missing-sheet", "date-missing"}
+    assert result.ret.sheets["outcomes"].values[key] == tuple(r[key] for r in rows)
+    wb[OUTCOMES][f"{col}{o.first_data}"] = f"={col}{o.first_data + 1}-1"
+    csv = to_csvs(workbook_bytes(wb), "utf-8-sig")[OUTCOMES]
+    result = read_as(tmp_path / "b", form, units, csv, name="620102_城关区表三.csv")
+    assert ("error", "formula-without-value", "620102_城关区表三", f"{col}{o.first_data}") in rules(result)
+
+
+@pytest.mark.parametrize("how", ["no xml line", "utf-16 declared over utf-8"])
+def test_excel_2003_xml_without_its_xml_line_or_declaring_another_encoding_reads(tmp_path, form, units, how):
+    """Writers that leave off <?xml?>, or (.NET's) declare encoding="utf-16" over UTF-8 bytes: Excel
+    and LibreOffice open both; they were rejected as a page holding no table and as damaged XML."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    text = to_spreadsheetml(workbook_bytes(wb)).decode("utf-8")
+    line = text[:text.index("?>") + 2]
+    assert line.startswith("<?xml")
+    text = text.replace(line, "" if how == "no xml line" else '<?xml version="1.0" encoding="utf-16"?>', 1)
+    result = read_as(tmp_path, form, units, text.encode("utf-8"))
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_gbk_page_declaring_a_western_charset_reads_its_names(tmp_path, form, units):
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    page = to_html(workbook_bytes(wb), "gbk").replace(b"charset=gbk", b"charset=windows-1252")
+    result = read_as(tmp_path, form, units, page)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
