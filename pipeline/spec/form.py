@@ -171,6 +171,11 @@ class ReaderSpec:
     # Measure words for a count of anything (个, 件, 次): a header naming one says nothing of what
     # its column counts, whatever the field's own unit (了解意见建议数（个） for 条).
     generic_units: tuple[str, ...] = ("个", "件", "次", "项", "条", "起", "场", "家", "期", "处")
+    # Words in brackets after a count's label that make its column other figures than the
+    # form's (走访农户数（去年同期）, （计划）, （未走访）, （比上年增减）): the label matched with them
+    # dropped as a unit, last year's or a plan's figures were added as this round's.
+    qualifier_words: tuple[str, ...] = ("去年", "上年", "前年", "同期", "上月", "上期", "上季", "上次", "计划", "预计",
+                                        "目标", "任务", "增减", "增长", "减少", "增加", "比上", "差额", "未", "不含")
     # A city's table names its counties in a column headed so: beside the township column (its
     # counties' tables in one sheet) or instead of it (a summary with counties as rows).
     county_words: tuple[str, ...] = ("县（市、区）", "县市区", "县（区）", "县（市）", "县区", "县区名称", "县名称",

@@ -61,6 +61,8 @@ BUILT_IN = _declared(
          "请合并到一个工作表；否则请只保留一个。"),
     Rule("table-transposed", ERROR, "{place}起，本表的指标排在各行、乡镇排在各列（行列颠倒），未能读取：请按表样每个乡镇一行、"
          "每项指标一列填写后重新报送。"),
+    Rule("column-qualified", ERROR, "{place}的表头“{value}”注明了“{detail}”，这一列的数字不是表样所要的{field_label}"
+         "（本期的全部数），不能作为{field_label}汇总：请按表样填写本期的{field_label}，表头写“{field_label}”后重新报送。"),
     Rule("column-unit", ERROR, "{place}的表头“{value}”注明的单位是“{detail}”，而{field_label}以“{unit}”计：这一列的数字不能作为"
          "{field_label}汇总，请按表样以“{unit}”为单位填写后重新报送。"),
     Rule("township-struck-out", ERROR, "{place}标有“{detail}”，乡镇“{value}”这一行却仍在表中，其数字会计入汇总：如这一行不应计入，"

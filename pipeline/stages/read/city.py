@@ -422,8 +422,8 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
         key = spec.key_field.key
         if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
             continue
-        for r, c, field, written in units_over(wide, located, columns, form.reader, known_units(form)):
-            headers.append(form.finding("column-unit", file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
+        for r, c, field, written, rule in units_over(wide, located, columns, form.reader, known_units(form)):
+            headers.append(form.finding(rule, file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
                                         field_label=spec.label_of(field), value=display_header(grid.value(r, c)),
                                         detail=written, unit=form.field(field).unit))
         for r in range(header + 1, len(grid.rows)):

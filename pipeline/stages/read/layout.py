@@ -446,23 +446,29 @@ def known_units(form: Form) -> frozenset[str]:
 
 
 def units_over(spec: SheetSpec, header: Header, columns: dict[str, int], reader: ReaderSpec | None,
-               known: frozenset[str]) -> list[tuple[int, int, str, str]]:
-    """(row, column, field, the unit written) for each count field whose label in the header
-    names a unit that is not the field's (走访2次以上农户数（%）, 联户干部数（人次）): its column holds
-    other figures, which added as the field's would be silently wrong. The units are those
-    find_header saw after the labels it matched (most headers: none), in the label's own
-    cell, never a line over the table; for the column each field is read from."""
+               known: frozenset[str]) -> list[tuple[int, int, str, str, str]]:
+    """(row, column, field, what is written, rule) for each count field whose label in the
+    header names, in brackets after it, a unit that is not the field's (走访2次以上农户数（%）,
+    联户干部数（人次）: column-unit) or figures other than this round's whole count (走访农户数
+    （去年同期）, （计划）, （未走访）: column-qualified): its column holds other figures, which added as
+    the field's would be silently wrong. The units are those find_header saw after the labels
+    it matched (most headers: none), in the label's own cell, never a line over the table; for
+    the column each field is read from."""
     if not header.units:
         return []
     units = field_table(spec).units_with(reader)
     generic = frozenset(reader.generic_units) if reader is not None else frozenset()
-    out: list[tuple[int, int, str, str]] = []
+    qualifiers = reader.qualifier_words if reader is not None else ()
+    out: list[tuple[int, int, str, str, str]] = []
     for key, r, c, written in header.units:
         allowed = units.get(key)  # none: the township's column, or a computed one (覆盖率（%）)
         read_from = columns.get(key)
-        if (allowed and read_from is not None and (c == read_from or r < header.row) and all(f != key for _, _, f, _ in out)
-                and unit_differs(written, allowed, known, generic)):
-            out.append((r, c, key, written))
+        if not allowed or read_from is None or not (c == read_from or r < header.row) or any(f == key for _, _, f, _, _ in out):
+            continue
+        if any(w in written for w in qualifiers):
+            out.append((r, c, key, written, "column-qualified"))
+        elif unit_differs(written, allowed, known, generic):
+            out.append((r, c, key, written, "column-unit"))
     return out
 
 

@@ -213,8 +213,8 @@ class ReturnReader(Identifying):
                              detail=f"（表头中{also}未能识别，如是该列，请改用表样中的名称）" if also else "")
             return None
         columns = settle_doubles(spec, grid, header, self.finding) if header.doubles else header.columns
-        for r, c, key, written in units_over(spec, header, columns, self.form.reader, known_units(self.form)):
-            self.finding("column-unit", sheet=grid.name, cell=cell_ref(r, c), field=key, field_label=spec.label_of(key),
+        for r, c, key, written, rule in units_over(spec, header, columns, self.form.reader, known_units(self.form)):
+            self.finding(rule, sheet=grid.name, cell=cell_ref(r, c), field=key, field_label=spec.label_of(key),
                          value=display_header(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
