@@ -239,6 +239,10 @@ def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
         return roster, findings
     outside = [r for code, rs in gathered.by_county.items() if within.by_code(code) is None for r in rs]
     region = scope.name
+    # What was found in another unit's return is that unit's business, not this region's: its
+    # findings were counted and listed in the city's validation.html as if its own.
+    away = {r.source.path for r in outside}
+    findings = [f for f in findings if f.file not in away]
     findings += [form.finding("outside-scope", file=r.source.path, county=county_of(r, units), region=region,
                               unit=units.by_code(county_of(r, units)).name) for r in outside]
     return replace(roster, outside=tuple(outside)), findings

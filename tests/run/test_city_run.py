@@ -70,6 +70,26 @@ def test_a_return_from_another_city_is_known_and_left_out(tmp_path, settings, fo
     assert "620921_金塔县.xlsx" in manifest and "不在本次汇总范围内" in manifest
 
 
+def test_what_is_wrong_in_another_citys_return_is_not_the_citys(tmp_path, settings, form, units):
+    """A province's inbox run for one city: another city's rejected return was counted among the
+    city's errors and listed in its validation.html (a reviewer's find). Only its being outside
+    is said."""
+    from openpyxl import load_workbook
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(EXAMPLE / "620102_城关区.xlsx", inbox / "620102_城关区.xlsx")
+    wb = load_workbook(EXAMPLE / "620921_金塔县.xlsx")
+    wb.worksheets[0]["C5"] = 99999  # 走访行政村数 above 行政村总数, and off its 合计
+    wb.save(inbox / "620921_金塔县.xlsx")
+    province = build_run(inbox, settings)
+    assert any(f.county_code == "620921" and f.severity.value == "error" for f in province.findings)
+    run = build_run(inbox, settings, scope=city(form, units, "620100"))
+    assert [(f.rule, f.county_code) for f in run.findings if f.county_code == "620921"] == [("outside-scope", "620921")]
+    page = run.files["validation.html"].decode("utf-8")
+    assert "错误 0 条" in page and "金塔县不在兰州市的汇总范围内" in page
+
+
 @pytest.mark.parametrize("asked, code", [("兰州市", "620100"), ("兰州", "620100"), ("620100", "620100"),
                                          ("临夏州", "622900"), ("临夏回族自治州", "622900"), ("嘉峪关市", "620200")])
 def test_a_city_is_named_by_its_name_short_name_or_code(form, units, asked, code):
