@@ -4,26 +4,15 @@ as a reader says it (2016年11月), never by when its snapshot was made."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from ..spec import wording
 from ..spec.form import Form
+from ..spec.wording import round_label
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, _records
 from .charts import MAX_BARS, Chart
-
-_YEAR_MONTH = re.compile(r"^(\d{4})[-./年]?(\d{1,2})月?$")
-
-
-def round_label(name: str) -> str:
-    """A round as a reader writes it: 2016-11, 2016.11, 201611 and 2016年11月 are 2016年11月;
-    any other name (2017年第一轮) as the office named it."""
-    m = _YEAR_MONTH.match(name.strip())
-    if m and 1 <= int(m.group(2)) <= 12:
-        return f"{m.group(1)}年{int(m.group(2))}月"
-    return name
 
 
 def rounded_points(num: int, den: int, num_before: int, den_before: int) -> Decimal | None:
@@ -131,7 +120,8 @@ def comparison_summary(form: Form, comparison: Comparison) -> str:
         if change:
             moved = "增加" if change > 0 else "减少"
             parts.append(f"{label}由上期的{before}{unit}{moved}到{now}{unit}，{moved}{abs(change)}{unit}"
-                         + (f"（增幅{wording.growth(now, before)}）" if before else ""))
+                         + (f"（{'增长' if change > 0 else '下降'}{wording.growth(abs(change) + before, before)}）"
+                            if before else ""))
         else:
             parts.append(f"{label}为{now}{unit}，与上期持平")
     for r in rates:

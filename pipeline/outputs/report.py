@@ -174,6 +174,7 @@ def build_report(
     if said_falls:  # before the units left out, which stays the last
         at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
         sections.insert(at, {"title": "累计数比上期减少的单位", "lines": [said_falls]})
+    attention_items = tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections))
     word_annex = len(roster.units) <= settings.word_annex_limit
     annexes = [
         {"title": f"各{form.city_noun}汇总表", "tables": tables, "all": tables, "note": "", "totals_first": True},
@@ -199,12 +200,14 @@ def build_report(
         if compare_chart is not None and compare_chart.replaced_by:
             summary += compare_chart.replaced_by + "。"
         number = figures.number("compare_by_city")
+        # The falls are said once, among what needs attention (二); here the reader is sent there.
+        where = next((f"本报告第二部分第{sec['heading'][:sec['heading'].index('）') + 1]}项"
+                      for sec in attention_items if sec["title"] == "累计数比上期减少的单位"), "")
         compared = {"summary": f"{summary}各{form.city_noun}的情况见附件{len(annexes)}{f'和图{number}' if chart else ''}。",
-                    "falls": said_falls, "chart": chart, "number": number,
+                    "falls": f"累计数比上期减少的数字见{where}。" if where else "", "chart": chart, "number": number,
                     "svg": svg(chart) if chart else "", "annex": len(annexes), "table": t}
     keys = ["overview", *(["attention"] if sections else []), *(["compare"] if compared else []), "notes"]
     heads = headings(keys)
-    attention_items = tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections))
     return Report(
         title=wording.cn_quotes(settings.title),
         subtitle=wording.cn_quotes(settings.subtitle),

@@ -11,6 +11,7 @@ All arithmetic is on integers: no float ever decides a digit.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -177,3 +178,15 @@ def points_text(change: Decimal | None) -> str:
     if change == 0:
         return "持平"
     return f"{'提高' if change > 0 else '降低'}{abs(change)}个百分点"
+
+
+_YEAR_MONTH = re.compile(r"^(\d{4})[-./年]?(\d{1,2})月?$")
+
+
+def round_label(name: str) -> str:
+    """A round as a reader writes it: 2016-11, 2016.11, 201611 and 2016年11月 are 2016年11月;
+    any other name (2017年第一轮) as the office named it."""
+    m = _YEAR_MONTH.match(name.strip())
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{m.group(1)}年{int(m.group(2))}月"
+    return name

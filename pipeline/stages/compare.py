@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..model import Finding, Previous, Return, Roster
 from ..spec.form import Form, SheetSpec
+from ..spec.wording import round_label
 from .consolidate import Totals
 
 
@@ -213,7 +214,7 @@ def cross_period_findings(form: Form, townships: dict[str, pd.DataFrame], return
     out: list[Finding] = []
     for code in sorted(resent):
         ret = returns[code]
-        out.append(form.finding("same-as-previous", file=ret.source.path, county=code, detail=previous.round,
+        out.append(form.finding("same-as-previous", file=ret.source.path, county=code, detail=round_label(previous.round),
                                 unit_noun=noun))
     for spec in form.sheets:
         for rule in spec.across:

@@ -136,7 +136,7 @@ def test_second_round_findings_are_exactly_the_known_changes(two_rounds, form, u
     assert f"由上期的{first[FALLEN][1][0][FELL_FIELD]}场次降为{rows[0][FELL_FIELD]}场次，累计数一般不应减少，请核实" \
         in messages["below-previous"]
     assert f"（{rows[0]['township']}）" in messages["below-previous"]
-    assert "2016-11" in messages["same-as-previous"]
+    assert "上期（2016年11月）" in messages["same-as-previous"]  # as the report names a round
     old_name = first[RENAMED][1][0]["township"]
     assert old_name in messages["township-dropped"] and NEW_NAME in messages["township-added"]
     assert hb_outliers([2, 4], [1, 2]).tolist() == [False, False]  # too few to say what is out of line
@@ -475,7 +475,7 @@ def test_word_and_html_say_the_comparison_in_a_sentence_and_a_table(two_rounds):
     before = sum(r[k] for c in both for r in first[c][1] for k in found)
     growth = _half_up(Fraction(100 * (now - before), before))
     sentence = (f"与上期（2016年11月）相比，两期均已汇总的86个县（市、区），排查问题由上期的{before}件增加到{now}件，"
-                f"增加{now - before}件（增幅{growth}%）；")
+                f"增加{now - before}件（{'增长' if now > before else '下降'}{abs(growth)}%）；")
     html = (out / "report.html").read_text(encoding="utf-8")
     assert sentence in html
     # A rate that did not move is said once: 为99.95%，与上期持平, never 由99.95%变为99.95%，持平.
