@@ -67,6 +67,8 @@ BUILT_IN = _declared(
          "{field_label}汇总，请按表样以“{unit}”为单位填写后重新报送。"),
     Rule("township-struck-out", ERROR, "{place}标有“{detail}”，乡镇“{value}”这一行却仍在表中，其数字会计入汇总：如这一行不应计入，"
          "请删除这一行；如应计入，请去掉“{detail}”后重新报送。"),
+    Rule("township-hidden", WARNING, "{place}起有{count}个乡镇的行被隐藏（{value}），打开表格时看不到，其数字已计入汇总："
+         "如这些行不应计入，请删除；如应计入，请取消隐藏，核对后重新报送。"),
     Rule("township-not-a-township", WARNING, "{place}的“{value}”{detail}，不像乡镇的名称，已作为一个乡镇计入汇总："
          "如是上一行乡镇的其中数，请在名称前写“其中：”；如是某乡镇下的村，请并入该乡镇，不单列一行。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),

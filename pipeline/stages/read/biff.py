@@ -36,6 +36,11 @@ _XLS_HIDDEN_COLINFO = re.compile(rb"\x7d\x00\x0c\x00.{8}[" + b"".join(re.escape(
                                  + rb"]", re.S)
 
 
+# A ROW record (0x0208, sixteen bytes) whose options have the hidden bit (0x20) set.
+_XLS_HIDDEN_ROW = re.compile(rb"\x08\x02\x10\x00.{12}[" + b"".join(re.escape(bytes([b])) for b in range(256) if b & 0x20)
+                             + rb"]", re.S)
+
+
 # A FONT record (0x0031) whose options have the strikethrough bit (0x08) set.
 _XLS_STRUCK_FONT = re.compile(rb"\x31\x00.\x00.." + b"[" + b"".join(re.escape(bytes([b])) for b in range(256) if b & 0x08)
                               + b"]", re.S)
@@ -47,7 +52,7 @@ def scan_xls(data: bytes) -> dict[str, Formulas]:
     records walked."""
     if (_XLS_BOOLERR not in data and not _XLS_ERROR_RESULT.search(data) and not _XLS_HIDDEN_COLINFO.search(data)
             and not _xls_may_show_otherwise(data) and _XLS_EMPTY_RESULT not in data and not _XLS_SUBTOTAL.search(data)
-            and not _XLS_STRUCK_FONT.search(data)):
+            and not _XLS_STRUCK_FONT.search(data) and not _XLS_HIDDEN_ROW.search(data)):
         return {}
     import olefile
 
@@ -180,6 +185,7 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
         empty[name] = []
         subtotal: set = set()
         rows_hidden = filtered = leaves_out = False
+        hidden_rows: set = set()
         while pos + 4 <= len(stream):
             kind, size = struct.unpack_from("<HH", stream, pos)
             if kind == 0x0809:  # BOF: the sheet's, or a chart's inside it
@@ -195,7 +201,11 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
                 r, c = struct.unpack_from("<HH", stream, pos + 4)
                 cells.append(((r, c), _XLS_ERRORS.get(stream[pos + 10], "")))
             elif kind == _XLS_ROW and size >= 16 and depth == 1:
-                rows_hidden = rows_hidden or bool(stream[pos + 16] & _XLS_ROW_HIDDEN)
+                if stream[pos + 16] & _XLS_ROW_HIDDEN:
+                    rows_hidden = True
+                    r = struct.unpack_from("<H", stream, pos + 4)[0]
+                    if r < WINDOW_ROWS:
+                        hidden_rows.add(r)
             elif kind in _XLS_FILTER and depth == 1:
                 filtered = True
             elif kind == 0x0006 and size >= 14:
@@ -220,12 +230,13 @@ def _xls_sheet_records(stream: bytes) -> dict[str, Formulas]:
             pos += 4 + size
         out[name] = (tuple(cells), frozenset(hidden), tuple(shown))
         struck_cells[name] = frozenset(struck)
-        subtotals[name] = (frozenset(subtotal), rows_hidden, filtered, leaves_out)
+        subtotals[name] = (frozenset(subtotal), rows_hidden, filtered, leaves_out, frozenset(hidden_rows))
     never_computed = not recalculated and not computed
     return {name: Formulas(errors=cells, hidden_cols=hidden, shown_otherwise=shown,
                            uncached=frozenset(empty[name]) if never_computed else frozenset(),
                            subtotal=subtotals[name][0], hidden_rows=subtotals[name][1], filtered=subtotals[name][2],
-                           leaves_out_hidden=subtotals[name][3], struck=struck_cells[name])
+                           leaves_out_hidden=subtotals[name][3], struck=struck_cells[name],
+                           rows_hidden=subtotals[name][4])
             for name, (cells, hidden, shown) in out.items()}
 
 

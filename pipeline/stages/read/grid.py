@@ -43,6 +43,9 @@ class Grid:
     formula_blank: set[tuple[int, int]] = field(default_factory=set)  # formulas whose result is ""
     subtotal_rows: set[int] = field(default_factory=set)  # rows holding =SUBTOTAL(…): filtered sums
     hidden_rows: bool = False  # some row is hidden (a filter, or by hand)
+    # Which rows (0-based, in the window) the sheet hides, by hand, grouped and collapsed, or by
+    # a filter: a township's row among them is added all the same, unseen by whoever opens it.
+    rows_hidden: frozenset[int] = frozenset()
     # A SUBTOTAL 合计 leaves out the rows a filter hides (the sheet has one; assumed where the
     # format does not say), or also those hidden by hand (SUBTOTAL(109,…)).
     filtered: bool = True

@@ -169,7 +169,7 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
     hidden_text: dict[tuple[int, int], str] = {}
     struck_cells: set[tuple[int, int]] = set()
     struck_text: dict[tuple[int, int], str] = {}
-    hidden_rows = False
+    hidden_rows: set[int] = set()
     far = ""
     c = 0
     for col in table.iter("col"):
@@ -181,7 +181,8 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             break
-        hidden_rows = hidden_rows or styles.hides(tr)
+        if styles.hides(tr):
+            hidden_rows.add(r)
         row_struck = styles.strikes(tr)
         row: list[object] = []
         spans: dict[int, int] = {}
@@ -233,7 +234,7 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
     while len(rows) < max([r2 + 1 for _, _, r2, _ in merged] or [0]):
         rows.append([""] * width)
     grid = Grid(name, True, rows, merged, far_cell=far)
-    grid.hidden_rows = hidden_rows
+    grid.hidden_rows, grid.rows_hidden = bool(hidden_rows), frozenset(hidden_rows)
     grid.hidden_cols = frozenset(hidden_cols)
     grid.shown_otherwise = shown_otherwise
     grid.hidden_text = hidden_text
@@ -506,7 +507,7 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,
     merged: list[tuple[int, int, int, int]] = []
     uncached, blank, errors, subtotals = set(), set(), {}, set()
     hidden_cols: set[int] = set()
-    hidden_rows = False
+    hidden_rows: set[int] = set()
     far = ""
     table = ws.find(f"{SS}Table")
     if table is None:
@@ -523,10 +524,11 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,
     r = -1
     for row in table.iter(f"{SS}Row"):
         r = _int(row.get(f"{SS}Index"), r + 2) - 1
-        hidden_rows = hidden_rows or row.get(f"{SS}Hidden") == "1"
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             continue
+        if row.get(f"{SS}Hidden") == "1":
+            hidden_rows.add(r)
         row_style = row.get(f"{SS}StyleID")
         c = -1
         for cell in row.iter(f"{SS}Cell"):
@@ -569,7 +571,8 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,
     grid = Grid(name, True, [[rows.get(i, {}).get(j, "") for j in range(width)] for i in range(height)], merged,
                 set(uncached), far)
     grid.formula_blank, grid.cell_errors = set(blank), errors
-    grid.hidden_rows, grid.hidden_cols, grid.subtotal_rows = hidden_rows, frozenset(hidden_cols), subtotals
+    grid.hidden_rows, grid.hidden_cols, grid.subtotal_rows = bool(hidden_rows), frozenset(hidden_cols), subtotals
+    grid.rows_hidden = frozenset(hidden_rows)
     grid.shown_otherwise = shown_otherwise
     grid.struck, grid.struck_text = frozenset(struck_cells), struck_text
     return grid

@@ -46,9 +46,10 @@ def scan_ods(zf: zipfile.ZipFile) -> dict[str, Formulas]:
     errors = _ods_has_error(xml)
     hidden_columns = _ODS_HIDDEN_COLUMN.search(xml) is not None
     uncomputed = b"table:formula=" in xml and _ODS_FORMULA_NO_VALUE.search(xml) is not None
-    if not (subtotals or errors or hidden_columns or uncomputed):
+    rows_hidden = _ODS_HIDDEN.search(xml) is not None
+    if not (subtotals or errors or hidden_columns or uncomputed or rows_hidden):
         return more
-    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns, uncomputed)
+    out = _ods_scan_tables(xml, subtotals, errors, hidden_columns, uncomputed, rows_hidden)
     for name, extra in more.items():
         out[name] = replace(out.get(name, NO_FORMULAS), merged=extra.merged, shown_otherwise=extra.shown_otherwise,
                             struck=extra.struck)
@@ -254,7 +255,7 @@ def _styled_otherwise(attrs: bytes, styled: dict[bytes, str]) -> str | None:
 
 
 def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: bool,
-                     uncomputed: bool = False) -> dict[str, Formulas]:
+                     uncomputed: bool = False, rows_hidden: bool = False) -> dict[str, Formulas]:
     out = {}
     for t in _ODS_TABLE.finditer(xml):
         body = t.group(2)
@@ -262,16 +263,19 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
         err = errors and _ods_has_error(body)
         unc = uncomputed and _ODS_FORMULA_NO_VALUE.search(body) is not None
         hidden = _ods_hidden_columns(body) if hidden_columns else frozenset()
-        if not (sub or err or unc):
+        hid = rows_hidden and _ODS_HIDDEN.search(body) is not None
+        if not (sub or err or unc or hid):
             if hidden:
                 out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(hidden_cols=hidden)
             continue
-        rows, hidden_rows, r, cells, uncached = set(), False, 0, [], set()
+        rows, hidden_rows, r, cells, uncached, which_hidden = set(), False, 0, [], set(), set()
         leaves_out = False
         for m in _ODS_ROW.finditer(body):
             repeat = _ODS_REPEAT.search(m.group(1))
             times = int(repeat.group(1)) if repeat else 1
-            hidden_rows = hidden_rows or _ODS_HIDDEN.search(m.group(1)) is not None
+            if _ODS_HIDDEN.search(m.group(1)) is not None:
+                hidden_rows = True
+                which_hidden.update(range(r, min(r + times, WINDOW_ROWS)))
             content = m.group(2)
             if sub and content and b"SUBTOTAL(" in content.upper():
                 rows.add((r, 0))
@@ -285,6 +289,7 @@ def _ods_scan_tables(xml: bytes, subtotals: bool, errors: bool, hidden_columns: 
             r += times
         out[unescape(t.group(1).decode("utf-8", "replace"))] = Formulas(
             subtotal=frozenset(rows), hidden_rows=hidden_rows, errors=tuple(cells), hidden_cols=hidden,
+            rows_hidden=frozenset(which_hidden),
             uncached=frozenset(uncached), any_formula=bool(uncached),
             # A row a filter hides is marked so (visibility="filter"); one hidden by hand, "collapse".
             filtered=b'table:visibility="filter"' in body, leaves_out_hidden=leaves_out)

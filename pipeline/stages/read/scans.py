@@ -180,11 +180,12 @@ class Formulas:
     texts: tuple = ()
     struck: frozenset = frozenset()  # (row, column): cells whose font strikes them through
     struck_text: tuple = ()  # ((row, column), "218"): cells whose rich text is struck through in part
+    rows_hidden: frozenset = frozenset()  # the rows (0-based) the sheet hides, in the window
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
                     or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck
-                    or self.struck_text)
+                    or self.struck_text or self.rows_hidden)
 
 
 NO_FORMULAS = Formulas()
@@ -266,6 +267,26 @@ def _scan_errors(xml: bytes) -> tuple:
 
 
 _COL = re.compile(rb"<col\b([^>]*?)/?>")
+_ROW_TAG = re.compile(rb"<row\b[^>]*>")
+_ROW_NUMBER = re.compile(rb'\br="(\d+)"')
+_ROW_IS_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+
+
+def _hidden_rows(xml: bytes) -> frozenset[int]:
+    """The rows (0-based) the sheet hides, in the window: by hand, a group collapsed, a filter.
+    A row without its number follows the one before it."""
+    out, r = set(), -1
+    for m in _ROW_TAG.finditer(xml):
+        tag = m.group(0)
+        at = _ROW_NUMBER.search(tag)
+        r = int(at.group(1)) - 1 if at else r + 1
+        if r >= WINDOW_ROWS:
+            break
+        if b"hidden" in tag and _ROW_IS_HIDDEN.search(tag):
+            out.add(r)
+    return frozenset(out)
+
+
 _HIDDEN_COL = re.compile(rb'\bhidden="(?:1|true)"|\bwidth="0(?:\.0*)?"')
 _COL_SPAN = re.compile(rb'\bmin="(\d+)"[^>]*?\bmax="(\d+)"|\bmax="(\d+)"[^>]*?\bmin="(\d+)"')
 
@@ -552,6 +573,10 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
     hidden = _hidden_columns(xml)
     if hidden:
         formulas = replace(formulas, hidden_cols=hidden)
+    if b'hidden="' in xml:
+        rows = _hidden_rows(xml)
+        if rows:
+            formulas = replace(formulas, rows_hidden=rows)
     # Rows come in order: the last <row> bounds them all, and no three-letter column means
     # none past ZZ. Only a sheet that fails either quick test has its every cell looked at.
     last = xml.rfind(b"<row ")

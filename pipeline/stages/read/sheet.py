@@ -47,6 +47,7 @@ from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_tex
 # always meant as a table, and one that is none of the form's is read as any workbook is.
 PAGES = ("html", "xml")
 WORKBOOK_NAMES = (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".xlt", ".xltx")
+HIDDEN_NAMED = 5  # hidden townships named in the finding, then 等
 STRUCK_THROUGH = "删除线"  # a row's mark when its name or a figure is struck through
 
 
@@ -537,6 +538,8 @@ class ReturnReader(Identifying):
             if key_text[0] in SERIAL_STARTS:  # the commonest name starts otherwise: no call for it
                 key_text = without_serial(key_text)
             township_names.append(as_written(key_text))
+        if grid.rows_hidden and not grid.subtotal_rows:  # under a SUBTOTAL 合计, total-filtered and the like say it
+            self._hidden_townships(table, grid, kept, township_at, township_names)
         total_recomputed = False
         value_columns: list[tuple] = []
         all_values: list[list | tuple] = []
@@ -690,6 +693,17 @@ class ReturnReader(Identifying):
             tuple(kept[i] + 1 for i in township_at),
             dict(zip(keys, value_columns)), total_row, total_values, found.explanation,
         )
+
+    def _hidden_townships(self, table: Table, grid: Grid, kept: list[int], township_at: list[int],
+                          names: list[str]) -> None:
+        """Township rows the sheet hides (by hand, a group collapsed, a filter): added all the
+        same, though whoever opens the sheet does not see them. Said once a sheet, at the first."""
+        hidden = [i for i, at in enumerate(township_at) if kept[at] in grid.rows_hidden]
+        if not hidden:
+            return
+        listed = "、".join(f"“{names[i]}”" for i in hidden[:HIDDEN_NAMED]) + ("等" if len(hidden) > HIDDEN_NAMED else "")
+        self.finding("township-hidden", sheet=grid.name, cell=cell_ref(kept[township_at[hidden[0]]], table.key_col),
+                     field=table.key_field, value=listed, count=len(hidden))
 
     def _check_subtotals(self, table: Table, grid: Grid, found: Rows, all_values: list) -> None:
         """Each 小计 row covers the townships since the header or the previous 小计."""

@@ -463,7 +463,8 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.formula_without_value = set(formulas.uncached)
         grid.formula_blank = set(formulas.blank)
         grid.subtotal_rows = {r for r, _ in formulas.subtotal}
-        grid.hidden_rows = formulas.hidden_rows
+        grid.hidden_rows = formulas.hidden_rows or bool(formulas.rows_hidden)
+        grid.rows_hidden = formulas.rows_hidden
         grid.filtered, grid.subtotal_leaves_out_hidden = formulas.filtered, formulas.leaves_out_hidden
         grid.cell_errors = dict(formulas.errors)
         grid.hidden_cols = formulas.hidden_cols
