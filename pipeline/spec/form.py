@@ -27,6 +27,7 @@ class FieldSpec:
     unit: str = ""
     narrative: str = "full"  # "wan": the narrative writes it in 万 with one decimal
     is_key: bool = False
+    sub_aliases: tuple[str, ...] = ()  # other words for the label under its group (已整改数 for 已整改)
 
     @property
     def full_label(self) -> str:
@@ -41,6 +42,7 @@ class ComputedSpec:
     group: str = ""
     aliases: tuple[str, ...] = ()
     sum: tuple[str, ...] = ()
+    sub_aliases: tuple[str, ...] = ()
     rate: tuple[str, str] | None = None  # (numerator key, denominator key), keys of sums or fields
 
     @property
@@ -426,6 +428,7 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
             unit=f.get("unit", ""),
             narrative=f.get("narrative", "full"),
             is_key=f.get("kind") == "key",
+            sub_aliases=tuple(f.get("sub_aliases", [])),
         )
         for f in s["fields"]
     )
@@ -437,6 +440,7 @@ def _sheet(s: dict, messages: dict) -> SheetSpec:
             aliases=tuple(c.get("aliases", [])),
             sum=tuple(c.get("sum", [])),
             rate=tuple(c["rate"]) if "rate" in c else None,
+            sub_aliases=tuple(c.get("sub_aliases", [])),
         )
         for c in s.get("computed", [])
     )

@@ -513,11 +513,12 @@ class FieldTable(list):
         super().__init__()
         for f in (*spec.fields, *spec.computed):
             one: set[str] = set()
-            for text in (f.full_label, *f.aliases):
+            subs = (f.label, *f.sub_aliases)
+            for text in (f.full_label, *f.aliases, *(f"{f.group}{sub}" for sub in f.sub_aliases if f.group)):
                 one |= label_variants(text)
             if not f.group:
                 one |= label_variants(f.label)
-            two = {(normalise_label(f.group), v) for v in label_variants(f.label)} if f.group else set()
+            two = {(normalise_label(f.group), v) for sub in subs for v in label_variants(sub)} if f.group else set()
             self.append((f.key, one, two))
         self.key_field = spec.key_field.key
         # Each field's label as a cell may hold it: alone, or under its group

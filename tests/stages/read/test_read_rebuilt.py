@@ -958,10 +958,10 @@ def test_headers_reworded_are_named_where_they_stand(tmp_path, form, units):
         "的表头“农户数”不是本表的指标名称，本表缺少农户总数列：如这一列就是农户总数，请把表头改为“农户总数”。")
 
     visited = header("households_visited")
-    visited.value = "走访户数"
+    visited.value = "入户数"
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     assert rules(result) == {("error", "missing-column", VISITS, "")}
     assert len(result.findings) == 2
     for f in result.findings:
-        assert f"（表头中“农户数”（{total.coordinate}）、“走访户数”（{visited.coordinate}）未能识别，如是该列，请改用表样中的名称）" in f.message
+        assert f"（表头中“农户数”（{total.coordinate}）、“入户数”（{visited.coordinate}）未能识别，如是该列，请改用表样中的名称）" in f.message
