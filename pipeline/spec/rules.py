@@ -90,6 +90,9 @@ BUILT_IN = _declared(
     Rule("cell-error", ERROR, "{place}的{field_label}显示错误值{value}，读不出数字：请改正该单元格的公式，或直接填写数字（没有请填0）。"),
     Rule("total-cell-error", WARNING, "{place}的{field_label}显示错误值{value}，该合计数无法核对，汇总按各乡镇数据计算：请改正该单元格的公式。"),
     Rule("formula-without-value", ERROR, "{place}是公式但没有计算结果：请在Excel或WPS中打开并保存后重新报送。"),
+    Rule("formula-result-unverified", WARNING, "{place}起有{count}个乡镇数字的单元格是公式，而本文件要求打开时重新计算（由不能计算"
+         "公式的程序生成），文件里保存的结果（如{value}）未必是打开时显示的数，已按保存的结果汇总：请在Excel或WPS中打开、"
+         "核对并保存后重新报送。"),
     Rule("formula-not-recalculated", ERROR, "{place}是公式，而本文件要求打开时重新计算（由不能计算公式的程序生成），"
          "文件里保存的结果不能作数：请在Excel或WPS中打开并保存后重新报送。"),
     # Rows

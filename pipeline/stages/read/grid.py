@@ -54,6 +54,7 @@ class Grid:
     hidden_cols: frozenset[int] = frozenset()  # columns hidden in the sheet's own record (0-based)
     shown_otherwise: dict[tuple[int, int], str] = field(default_factory=dict)  # cells a format shows as another number (0%)
     placeholders: set[tuple[int, int]] = field(default_factory=set)  # formulas carrying 0 in a workbook computed on opening
+    results_unverified: frozenset[tuple[int, int]] = frozenset()  # formulas carrying another number there
     hidden_text: dict[tuple[int, int], str] = field(default_factory=dict)  # a page's cells holding text it hides
     struck: frozenset[tuple[int, int]] = frozenset()  # cells whose font strikes them through (a row struck out)
     # Cells whose text is struck through in part (<s>218</s> 118, a run of rich text): the struck

@@ -181,11 +181,14 @@ class Formulas:
     struck: frozenset = frozenset()  # (row, column): cells whose font strikes them through
     struck_text: tuple = ()  # ((row, column), "218"): cells whose rich text is struck through in part
     rows_hidden: frozenset = frozenset()  # the rows (0-based) the sheet hides, in the window
+    # In a workbook recalculated on load: the formulas carrying a result other than 0, which the
+    # writer may have worked out or left from a template (a report system filling one in).
+    unverified: frozenset = frozenset()
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
                     or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck
-                    or self.struck_text or self.rows_hidden)
+                    or self.struck_text or self.rows_hidden or self.unverified)
 
 
 NO_FORMULAS = Formulas()
@@ -231,21 +234,32 @@ def recalculated_on_load(workbook_xml: bytes) -> bool:
 def untrusted_results(xml: bytes, formulas: Formulas) -> Formulas:
     """The sheet's scan with the placeholder results of a workbook recalculated on load
     (recalculated_on_load) taken as no result at all: a program that cannot compute writes
-    none, or 0 (xlsxwriter). A result other than 0 was worked out by whoever wrote it."""
+    none, or 0 (xlsxwriter). A result other than 0 may have been worked out by whoever wrote
+    it, or left from the template a report system filled in (the spreadsheet program shows
+    another on opening): kept, and listed as `unverified`."""
     if not formulas.any_formula:  # the sheet's scan has looked already
         return formulas
-    zeros = {(int(m.group(2)) - 1, _col_index(m.group(1))) for m in _FORMULA_RESULT.finditer(xml)
-             if m.group(3) is not None and _is_zero(m.group(3))}
+    zeros, others = set(), set()
+    for m in _FORMULA_RESULT.finditer(xml):
+        if m.group(3) is not None:
+            cell = (int(m.group(2)) - 1, _col_index(m.group(1)))
+            number = _number(m.group(3))  # an error value or a text is said otherwise
+            if number == 0:
+                zeros.add(cell)
+            elif number is not None:
+                others.add(cell)
+    if others:
+        formulas = replace(formulas, unverified=frozenset(others))
     if not zeros:
         return formulas  # those with no result at all are `uncached` already
     return replace(formulas, uncached=frozenset(zeros | formulas.uncached), placeholders=frozenset(zeros))
 
 
-def _is_zero(text: bytes) -> bool:
+def _number(text: bytes) -> float | None:
     try:
-        return float(text) == 0
+        return float(text)
     except ValueError:
-        return False
+        return None
 
 
 _ANY_ERROR = re.compile(rb't="e"')  # as _ANY_FORMULA: twice as quick as `in`, whose skip table '"' defeats

@@ -538,6 +538,8 @@ class ReturnReader(Identifying):
             if key_text[0] in SERIAL_STARTS:  # the commonest name starts otherwise: no call for it
                 key_text = without_serial(key_text)
             township_names.append(as_written(key_text))
+        if grid.results_unverified:
+            self._results_unverified(table, grid, kept, township_at)
         if grid.rows_hidden and not grid.subtotal_rows:  # under a SUBTOTAL 合计, total-filtered and the like say it
             self._hidden_townships(table, grid, kept, township_at, township_names)
         total_recomputed = False
@@ -693,6 +695,18 @@ class ReturnReader(Identifying):
             tuple(kept[i] + 1 for i in township_at),
             dict(zip(keys, value_columns)), total_row, total_values, found.explanation,
         )
+
+    def _results_unverified(self, table: Table, grid: Grid, kept: list[int], township_at: list[int]) -> None:
+        """Townships' counts held by formulas whose results the workbook says to compute again on
+        opening: the spreadsheet program may show other numbers than those carried (a report
+        system's template filled in, its formulas' old results left). Read as carried, and said
+        once a sheet, at the first, with how many."""
+        cells = [(kept[i], c) for i in township_at for c, unit in zip(table.col_index, table.unit_of)
+                 if unit is not None and (kept[i], c) in grid.results_unverified]
+        if cells:
+            r, c = min(cells)
+            self.finding("formula-result-unverified", sheet=grid.name, cell=cell_ref(r, c), count=len(cells),
+                         value=display(grid.value(r, c)))
 
     def _hidden_townships(self, table: Table, grid: Grid, kept: list[int], township_at: list[int],
                           names: list[str]) -> None:

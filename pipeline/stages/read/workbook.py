@@ -470,6 +470,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.hidden_cols = formulas.hidden_cols
         grid.shown_otherwise = dict(formulas.shown_otherwise)
         grid.placeholders = set(formulas.placeholders)
+        grid.results_unverified = formulas.unverified
         grid.struck = formulas.struck
         grid.struck_text = dict(formulas.struck_text)
         for (r, c), shown in formulas.texts:
