@@ -108,6 +108,8 @@ BUILT_IN = _declared(
     Rule("townships-differ", WARNING, "各表所列乡镇不一致：{detail}。"),
     Rule("township-repeated", WARNING, "{place}的乡镇“{value}”在各表中的数字与“{detail}”逐项相同：请核实是否把同一乡镇填了两次"
          "（如一个是改名前的名称），如是请删除其中一行后重新报送。"),
+    Rule("township-copied", WARNING, "{place}的乡镇“{value}”在各表中的数字与{other}逐项相同：请核实是否从别的单位的报表中"
+         "复制了这一行，如是请删除后重新报送；如确是本单位的乡镇，请核对数字。"),
     Rule("note-with-figures", WARNING, "{place}所在行以“{value}”开头，作为注释未计入汇总，但该行填有数字：如该行是乡镇，请改正乡镇名称；"
          "如是注释，请删去数字。"),
     Rule("text-only-row", WARNING, "{place}只有文字“{value}”而没有数据，未作为乡镇计入：如是乡镇，请填写数据（没有请填0）；如是说明，请移到表格下方。"),

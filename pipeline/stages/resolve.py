@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 
-from ..model import Finding, ReadResult, Roster, Severity, UnitStatus
+from ..model import Finding, ReadResult, Return, Roster, Severity, UnitStatus
 from ..spec.dates import Dating, as_written_day
 from ..spec.form import Form
 from ..spec.units import Unit, UnitList
@@ -343,6 +343,61 @@ def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> li
                 out.append(form.finding("same-as-another", file=unit.source.path, county=unit.code,
                                         other="、".join(o.name for o in same if o is not unit)))
     return out
+
+
+COPIED_FIGURES = 5  # figures not 0 a township must share with another unit's: fewer may agree by chance
+
+
+def township_from_another(form: Form, roster: Roster, results: list[ReadResult]) -> list[Finding]:
+    """A warning at each township of an included unit's return whose name and figures, in every
+    table listing it, are another included unit's township's, figure for figure, five or more
+    not 0: a row copied from a neighbour's return, which counts its figures twice in the
+    province. Each of the two hears of the other. Rows are first matched by one
+    table's figures (a dict of the rows as tuples, at C speed), and only those alike across
+    units compared in every table. Two returns alike in every township are same-as-another's."""
+    standing = {u.source.path: u for u in roster.units if u.status == "included" and u.source}
+    first = form.sheets[0].key
+    entries: list[tuple[Unit, Return]] = []
+    by_row: dict[tuple, list[int]] = {}  # a row of the first table → the entries listing it
+    for r in results:
+        unit = standing.get(r.source.path)
+        sheet = r.ret.sheets.get(first) if r.ret is not None else None
+        if unit is None or sheet is None or not sheet.townships:
+            continue
+        entries.append((unit, r.ret))
+        for row in set(zip(*sheet.values.values())):
+            by_row.setdefault(row, []).append(len(entries) - 1)
+    pairs = {(a, b) for group in by_row.values() if len(group) > 1
+             for a in group for b in group if entries[a][0].code < entries[b][0].code}
+    out = []
+    for (unit_a, ret_a), (unit_b, ret_b) in sorted(((entries[a], entries[b]) for a, b in pairs),
+                                                   key=lambda p: (p[0][0].code, p[1][0].code)):
+        listed_a, listed_b = _figures_by_township(ret_a), _figures_by_township(ret_b)
+        alike = [name for name, figures in listed_a.items() if listed_b.get(name) == figures
+                 and sum(1 for _, row in figures for v in row if v) >= COPIED_FIGURES]
+        if not alike or len(alike) == len(listed_a) == len(listed_b):
+            continue
+        for name in alike:
+            out.append(_copied(form, unit_a, ret_a, name, f"{unit_b.name}的“{name}”"))
+            out.append(_copied(form, unit_b, ret_b, name, f"{unit_a.name}的“{name}”"))
+    return out
+
+
+def _figures_by_township(ret: Return) -> dict[str, tuple]:
+    """Each township's figures, table by table, as (table, its row); a township with a figure
+    that is no count (None) is left out: a bad cell is said already."""
+    listed: dict[str, list] = {}
+    for s in ret.sheets.values():
+        for n, name in enumerate(s.townships):
+            listed.setdefault(name, []).append((s.key, tuple(column[n] for column in s.values.values())))
+    return {name: tuple(rows) for name, rows in listed.items() if not any(None in row for _, row in rows)}
+
+
+def _copied(form: Form, unit: Unit, ret: Return, township: str, other: str) -> Finding:
+    sheet = next(s for s in ret.sheets.values() if township in s.townships)
+    return form.finding("township-copied", file=sheet.file or ret.source.path, county=unit.code, sheet=sheet.name,
+                        cell=sheet.township_cell(sheet.townships.index(township)), field="township",
+                        value=township, other=other)
 
 
 def resolve(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],

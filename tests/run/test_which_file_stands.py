@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.run.report import build_run
-from tests.builders import clean_rows, neighbours_rows, to_xls
+from tests.builders import clean_rows, neighbours_rows, to_xls, write_return
 
 CODE, NAME, OTHER, OTHER_NAME = "620102", "城关区", "620103", "七里河区"
 
@@ -161,3 +161,26 @@ def test_a_neighbours_return_sent_on_under_another_units_name_is_said_to_both(tm
     warned = {u.code: u.warnings for u in run.roster.units if u.code in ("620102", "620103", "620104")}
     assert warned == {"620102": 1, "620103": 1, "620104": 0}
     assert {f"returns/{c}" for c in ("620102_城关区.xlsx", "620103_七里河区.xlsx")} <= set(run.files)
+
+
+def test_a_township_row_copied_from_a_neighbours_return_is_said_to_both(tmp_path, form, units, settings):
+    """城关区's return with one of 七里河区's townships copied in, its name and every figure (a
+    reviewer's find): the province counted it twice with no word. Each hears of the other's
+    township; a return of other townships with other figures hears nothing."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    theirs = [dict(r, township=f"{r['township']}七", households_total=r["households_total"] + 11 * i)
+              for i, r in enumerate(clean_rows(), start=1)]
+    ours = [*clean_rows(), theirs[1]]
+    others = [dict(r, linking_cadres=r["linking_cadres"] + 5) for r in neighbours_rows(4)]
+    for code, rows in (("620102", ours), ("620103", theirs), ("620104", others)):
+        write_return(inbox, form, units.by_code(code), rows=rows)
+    run = build_run(inbox, settings)
+    said = sorted((f.severity.value, f.county_code, f.cell, f.message) for f in run.findings
+                  if f.rule == "township-copied")
+    name = theirs[1]["township"]
+    assert [(s, c) for s, c, _, _ in said] == [("warning", "620102"), ("warning", "620103")]
+    assert f"的乡镇“{name}”在各表中的数字与七里河区的“{name}”逐项相同" in said[0][3]
+    assert f"的乡镇“{name}”在各表中的数字与城关区的“{name}”逐项相同" in said[1][3]
+    assert {u.code: u.status for u in run.roster.units if u.code in ("620102", "620103")} == {
+        "620102": "included", "620103": "included"}
