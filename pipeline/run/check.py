@@ -76,7 +76,7 @@ def file_findings(form: Form, sources: list[Source], units: UnitList | None = No
         elif s.kind == "folder":
             out.append(form.finding("folder-unreadable", file=s.path, detail=s.problem))
         elif s.kind == "special":
-            out.append(form.finding("not-a-file", file=s.path, county=county, detail=s.problem))
+            out.append(form.finding("not-a-file", file=s.path, county=county, detail=s.problem.removeprefix(NOT_READ_HERE)))
     return out
 
 

@@ -371,11 +371,13 @@ def _linked(parts: tuple[str, ...], path: str, mtime: float) -> _Entry:
     try:
         st = os.stat(path)
     except OSError as e:
+        # A link on this machine that leads nowhere is the office's to mend, not the county's
+        # to export again: its workbook-named file is not-read-here, never unreadable.
         if e.errno == errno.ELOOP:
-            return _Entry(parts, path, "special", mtime, "链接指向自身（循环链接）")
+            return _Entry(parts, path, "special", mtime, f"{NOT_READ_HERE}链接指向自身（循环链接）")
         if e.errno == errno.ENOENT:
-            return _Entry(parts, path, "special", mtime, "链接指向的文件不存在")
-        return _Entry(parts, path, "special", mtime, f"无法读取：{reason(e, '读取')}")
+            return _Entry(parts, path, "special", mtime, f"{NOT_READ_HERE}链接指向的文件不存在")
+        return _Entry(parts, path, "special", mtime, f"{NOT_READ_HERE}{reason(e, '读取')}")
     if stat_module.S_ISREG(st.st_mode):
         return _Entry(parts, path, "file", st.st_mtime)
     if stat_module.S_ISDIR(st.st_mode):
