@@ -85,6 +85,8 @@ def comparison_table(form: Form, totals: Totals, comparison: Comparison) -> dict
 
     def row(name: str, values) -> list[str]:
         cells = [name, str(int(values["n"]))]
+        if int(values["n"]) == 0:  # no county of it in both rounds: nothing to compare, never 0
+            return cells + ["—"] * (len(header) - len(cells))
         if count:
             now = sum(int(values[k]) for k in count)
             before = sum(int(values[f"{k}_previous"]) for k in count)

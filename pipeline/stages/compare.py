@@ -69,10 +69,13 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
     now_city = current.groupby(city_of, sort=False).sum().reindex(totals.cities.index).fillna(0).astype("int64")
     then_city = before.groupby(city_of, sort=False).sum().reindex(totals.cities.index).fillna(0).astype("int64")
     cities = {"n": pd.Series(city_of).value_counts().reindex(totals.cities.index).fillna(0).astype(int).to_numpy()}
+    none = cities["n"] == 0  # a city none of whose counties is in both rounds: no 上期 (NA), never 0
     for k in keys:
         cities[k] = now_city[k].to_numpy()
-        cities[f"{k}_previous"] = then_city[k].to_numpy()
-        cities[f"{k}_change"] = cities[k] - cities[f"{k}_previous"]
+        cities[f"{k}_previous"] = pd.array(then_city[k].to_numpy(), dtype="Int64")
+        cities[f"{k}_change"] = pd.array(cities[k] - then_city[k].to_numpy(), dtype="Int64")
+        cities[f"{k}_previous"][none] = pd.NA
+        cities[f"{k}_change"][none] = pd.NA
     province = pd.Series({"n": len(comparable)} | {
         name: int(v) for k in keys
         for name, v in ((k, current[k].sum()), (f"{k}_previous", before[k].sum()),

@@ -25,7 +25,7 @@ from pipeline import cli
 from pipeline.outputs.example import example_returns
 from pipeline.outputs.formbook import build_return, workbook_bytes
 from pipeline.paths import ROOT
-from tests.builders import files_in
+from tests.builders import EXAMPLE, files_in
 
 RESENT, FALLEN, RENAMED, MISSING = "620103", "620104", "620105", "620111"
 FELL_FIELD = "policy_sessions"
@@ -580,3 +580,25 @@ def test_a_round_kept_with_ascii_brackets_in_names_matches_this_rounds_full_widt
     assert list(old.categories) == ["石岭镇（新）", "城关镇"]
     kept = _township_column([1, 0], pd.Index(["城关镇", "石岭镇(新)"]), 2)  # places in the names
     assert list(kept) == ["石岭镇（新）", "城关镇"]
+
+
+def test_a_city_with_no_county_in_both_rounds_has_no_previous_figures(tmp_path):
+    """金昌市's counties sent in the first round and not the second: its 上期 was 0 in totals.csv
+    and the comparison table, read as no problems found last round (a reviewer's find). It has
+    none: empty in totals.csv, — in the table."""
+    first, second = tmp_path / "in1", tmp_path / "in2"
+    first.mkdir()
+    second.mkdir()
+    for name in ("620102_城关区.xlsx", "620302_金川区.xlsx"):
+        shutil.copy(EXAMPLE / name, first / name)
+    shutil.copy(EXAMPLE / "620102_城关区.xlsx", second / "620102_城关区.xlsx")
+    out = tmp_path / "out"
+    assert cli.main(["report", "--inbox", str(first), "--outbox", str(out), "--round", "2016-11"]) == 0
+    assert cli.main(["report", "--inbox", str(second), "--outbox", str(out), "--round", "2016-12"]) == 0
+    jinchang = next(r for r in _csv(out / "totals.csv") if r["code"] == "620300")
+    assert {v for k, v in jinchang.items() if k.endswith(("_previous", "_change"))} == {""}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    table = re.split(r'<table class="[^"]*\bcompare\b[^>]*>', html)[1].split("</table>")[0]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", tr) for tr in table.split("<tbody>")[1].split("</tr>")[:-1]]
+    row = next(r for r in rows if r and r[0] == "金昌市")
+    assert row[1] == "0" and set(row[2:]) == {"—"}
