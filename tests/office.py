@@ -39,6 +39,19 @@ def convert(files: list[Path], fmt: str, outdir: Path, profile: Path) -> dict[st
     return out
 
 
+def read_resaved(tmp_path: Path, wb, kind: str, form, units, name: str = "620102_城关区"):
+    """One return built in openpyxl, saved by LibreOffice as `kind` (xls, ods) and read."""
+    from tests.builders import read_one
+    from tests.habits import write
+
+    (tmp_path / "made").mkdir()
+    (tmp_path / "made" / f"{name}.xlsx").write_bytes(workbook_bytes(wb))
+    made = convert([tmp_path / "made" / f"{name}.xlsx"], kind, tmp_path / "out", tmp_path / "profile")
+    (tmp_path / "in").mkdir()
+    write(tmp_path / "in", made[f"{name}.xlsx"].read_bytes(), name=f"{name}.{kind}")
+    return read_one(tmp_path / "in", form, units)
+
+
 def write_habit_files(folder: Path, cases: dict) -> list[Path]:
     """Each habit return as 620102_城关区_<habit>.xlsx in `folder`, ready for one soffice call."""
     files = []

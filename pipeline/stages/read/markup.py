@@ -465,31 +465,42 @@ _NAMED_FORMATS = {"percent": "0.00%", "scientific": "0.00E+00", "yes/no": "Yes/N
 def _formats_shown_otherwise(root) -> dict[str, str]:
     """Each style (ss:ID) whose number format, its own or its parent's, shows a count as
     another number: the format (0.0"万", 0.00%…), as shown_as says of a workbook's."""
-    own, parents = {}, {}
-    styles = root.find(f"{SS}Styles")
-    for style in styles.iter(f"{SS}Style") if styles is not None else ():
-        key = style.get(f"{SS}ID") or ""
-        parents[key] = style.get(f"{SS}Parent") or ""
-        number = style.find(f"{SS}NumberFormat")
-        if number is not None:
-            code = number.get(f"{SS}Format") or ""
-            own[key] = _NAMED_FORMATS.get(code.lower()) or shown_as(0, code)
-    shown = {key: inherited(own, parents, key) for key in parents}
-    return {key: code for key, code in shown.items() if code}
+    return {key: code for key, code in _style_property(root, _format_shown).items() if code}
 
 
 def _styles_struck(root) -> frozenset[str]:
     """The styles (ss:ID) whose font strikes text through (<Font ss:StrikeThrough="1"/>), their
     own or their parent's: a row struck out, as a workbook's font strikes it."""
+    return frozenset(key for key, struck in _style_property(root, _font_strikes).items() if struck)
+
+
+def _style_property(root, own_of) -> dict[str, object]:
+    """Each style's (ss:ID) value of one property, its own or else its parent's (ss:Parent) and
+    so on up: `own_of(style)` gives a style's own, None when it sets none."""
     own, parents = {}, {}
     styles = root.find(f"{SS}Styles")
     for style in styles.iter(f"{SS}Style") if styles is not None else ():
         key = style.get(f"{SS}ID") or ""
         parents[key] = style.get(f"{SS}Parent") or ""
-        font = style.find(f"{SS}Font")
-        if font is not None and font.get(f"{SS}StrikeThrough") is not None:
-            own[key] = font.get(f"{SS}StrikeThrough") not in ("0", "false")
-    return frozenset(key for key in parents if inherited(own, parents, key))
+        value = own_of(style)
+        if value is not None:
+            own[key] = value
+    return {key: inherited(own, parents, key) for key in parents}
+
+
+def _format_shown(style) -> str | None:
+    number = style.find(f"{SS}NumberFormat")
+    if number is None:
+        return None
+    code = number.get(f"{SS}Format") or ""
+    return _NAMED_FORMATS.get(code.lower()) or shown_as(0, code)
+
+
+def _font_strikes(style) -> bool | None:
+    font = style.find(f"{SS}Font")
+    if font is None or font.get(f"{SS}StrikeThrough") is None:
+        return None
+    return font.get(f"{SS}StrikeThrough") not in ("0", "false")
 
 
 def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,

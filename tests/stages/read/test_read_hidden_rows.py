@@ -41,15 +41,10 @@ def test_a_hidden_township_row_in_a_workbook_is_a_warning_at_it(tmp_path, form, 
 
 @pytest.mark.parametrize("kind", ["xls", "ods"])
 def test_a_hidden_township_row_saved_by_an_office_suite_is_said_too(tmp_path, form, units, kind):
-    from tests.office import convert
+    from tests.office import read_resaved
 
     rows, wb, plans = _hidden(form, units)
-    (tmp_path / "made").mkdir()
-    (tmp_path / "made" / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
-    made = convert([tmp_path / "made" / "620102_城关区.xlsx"], kind, tmp_path / "out", tmp_path / "profile")
-    (tmp_path / "in").mkdir()
-    write(tmp_path / "in", made["620102_城关区.xlsx"].read_bytes(), name=f"620102_城关区.{kind}")
-    result = read_one(tmp_path / "in", form, units)
+    result = read_resaved(tmp_path, wb, kind, form, units)
     row = plans["visits"].first_data + 1
     assert {f for f in rules(result) if f[1] == "township-hidden"} == {
         ("warning", "township-hidden", s, f"A{row}") for s in SHEETS}

@@ -169,19 +169,14 @@ def test_a_row_struck_through_in_an_xls_or_ods_is_an_error_too(tmp_path, form, u
     strikethrough is in the workbook's FONT records) or .ods (a cell style's text properties)."""
     from openpyxl.styles import Font
 
-    from tests.office import convert
+    from tests.office import read_resaved
 
     rows = clean_rows()
     wb, plans = built(form, units, rows, layout=Layout(total="none"))
     plan, ws = plans["visits"], wb[VISITS]
     at = f"{column(plan, 'township')}{plan.first_data + 1}"
     ws[at].font = Font(strike=True)
-    (tmp_path / "made").mkdir()
-    (tmp_path / "made" / "620102_城关区.xlsx").write_bytes(workbook_bytes(wb))
-    made = convert([tmp_path / "made" / "620102_城关区.xlsx"], kind, tmp_path / "out", tmp_path / "profile")
-    (tmp_path / "in").mkdir()
-    write(tmp_path / "in", made["620102_城关区.xlsx"].read_bytes(), name=f"620102_城关区.{kind}")
-    result = read_one(tmp_path / "in", form, units)
+    result = read_resaved(tmp_path, wb, kind, form, units)
     assert ("error", "township-struck-out", VISITS, at) in rules(result)
     assert [f.cell for f in result.findings if f.rule == "township-struck-out"] == [at]
 
