@@ -232,7 +232,8 @@ def choose(files: FilesChecked, form: Form, units: UnitList, guard: Guard,
     decisions: list[Decision] = guard.each("resolve", list(within.units), lambda u: decide(form, u, gathered),
                                            lambda u, fault: undecided(u, gathered, fault), place)
     roster, findings = settle(within, gathered, decisions)
-    copies = same_as_another(form, roster, list(files.results)) + township_from_another(form, roster, list(files.results))
+    copies = (same_as_another(form, roster, list(files.results))
+              + township_from_another(form, roster, list(files.results), files.tables if files.tables.returns else None))
     if copies:
         findings += copies
         roster = with_warning_counts(roster, copies)

@@ -348,7 +348,7 @@ def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> li
 COPIED_FIGURES = 5  # figures not 0 a township must share with another unit's: fewer may agree by chance
 
 
-def township_from_another(form: Form, roster: Roster, results: list[ReadResult]) -> list[Finding]:
+def township_from_another(form: Form, roster: Roster, results: list[ReadResult], tables=None) -> list[Finding]:
     """A warning at each township of an included unit's return whose name and figures, in every
     table listing it, are another included unit's township's, figure for figure, five or more
     not 0: a row copied from a neighbour's return, which counts its figures twice in the
@@ -357,6 +357,12 @@ def township_from_another(form: Form, roster: Roster, results: list[ReadResult])
     units compared in every table. Two returns alike in every township are same-as-another's."""
     standing = {u.source.path: u for u in roster.units if u.status == "included" and u.source}
     first = form.sheets[0].key
+    if tables is not None and first in tables.sheets:
+        # The run's one frame of the first table's rows says at C speed which returns share a
+        # row with another's (a few, or none): only those are looked at row by row.
+        alike = _sharing_a_row(tables.sheets[first].frame, [f.key for f in form.sheets[0].count_fields])
+        standing = {path: u for path, u in standing.items()
+                    if path in {tables.returns[i].source.path for i in alike}}
     entries: list[tuple[Unit, Return]] = []
     by_row: dict[tuple, list[int]] = {}  # a row of the first table → the entries listing it
     for r in results:
@@ -381,6 +387,26 @@ def township_from_another(form: Form, roster: Roster, results: list[ReadResult])
             out.append(_copied(form, unit_a, ret_a, name, f"{unit_b.name}的“{name}”"))
             out.append(_copied(form, unit_b, ret_b, name, f"{unit_a.name}的“{name}”"))
     return out
+
+
+def _sharing_a_row(frame, counts: list[str]) -> set[int]:
+    """The returns (their places in the frame's _ret) with a township row, its name and every
+    figure, that another return has too: each row hashed, the hashes sorted, neighbours from two
+    returns taken. Rows may hash alike by chance: the returns named are compared row by row."""
+    import numpy as np
+    import pandas as pd
+
+    if frame.empty:
+        return set()
+    key = pd.util.hash_array(frame["township"].to_numpy(dtype=object)).astype(np.int64)
+    with np.errstate(over="ignore"):
+        for k in counts:
+            key = key * np.int64(1_000_003) ^ frame[k].to_numpy(dtype="int64", na_value=-1)
+    owner = frame["_ret"].to_numpy()
+    order = np.argsort(key, kind="stable")
+    key, owner = key[order], owner[order]
+    twin = (key[1:] == key[:-1]) & (owner[1:] != owner[:-1])
+    return set(owner[1:][twin].tolist()) | set(owner[:-1][twin].tolist())
 
 
 def _figures_by_township(ret: Return) -> dict[str, tuple]:
