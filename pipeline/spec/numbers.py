@@ -10,8 +10,8 @@ from functools import lru_cache
 
 from .labels import INVISIBLE
 
-# Blank, dashes, a slash or 无 all mean "none": 0; so do 零 and 〇 written for zero.
-_ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇"}
+# Blank, dashes, a slash or 无 (暂无, 不涉及, 无此项) all mean "none": 0; so do 零 and 〇 written for zero.
+_ZERO_WORDS = {"", "-", "—", "——", "–", "/", "无", "\\", "－", "―", "零", "〇", "暂无", "不涉及", "无此项"}
 # Digits grouped by threes with commas, or with spaces as web pages and other systems group them
 # (4 143: a no-break or thin space, which NFKC has made plain); 12 3 is two numbers, not one.
 _NUMBER = re.compile(r"^[+]?(\d{1,3}(?:,\d{3})+|\d{1,3}(?: \d{3})+|\d+)(?:\.(\d+))?$")
@@ -150,6 +150,8 @@ def display(raw: object) -> str:
             return f"{raw:.15G}"  # 1E+308, as Excel shows it
         if raw.is_integer():
             return str(int(raw))
+    if isinstance(raw, bool):  # a logical value, as Excel shows it (TRUE), not as Python prints it
+        return "TRUE" if raw else "FALSE"
     if isinstance(raw, timedelta):  # a count in a duration's format ([h]:mm:ss): hours, as Excel shows them
         seconds = int(raw.total_seconds())
         sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)

@@ -28,7 +28,7 @@ def test_every_spelling_round_trips(n):
         assert parse_count(s, ("户",)) == n, s
 
 
-@pytest.mark.parametrize("blank", [None, "", " ", "-", "—", "/", "无", "——"])
+@pytest.mark.parametrize("blank", [None, "", " ", "-", "—", "/", "无", "——", "暂无", "不涉及", "无此项"])
 def test_blank_and_dashes_are_zero(blank):
     assert parse_count(blank) == 0
 
@@ -172,6 +172,8 @@ def test_other_refusals_are_not_taken_for_万():
     (timedelta(days=1023), "24552:00:00"), (timedelta(hours=1, minutes=2, seconds=3), "1:02:03"),
     ("PT240H00M00S", "240:00:00"),  # an .ods's time value, as LibreOffice shows a 10 formatted [h]:mm:ss
     ("x" * 50, "x" * 40 + "…"),
+    (True, "TRUE"), (False, "FALSE"),  # a logical value, as Excel shows it
+    ("3\n0", "3（换行）0"), ("3\r\n0", "3（换行）0"),  # a line break in the cell, said
 ])
 def test_a_value_is_quoted_back_as_a_spreadsheet_shows_it_not_as_python_prints_it(raw, shown):
     from pipeline.spec.numbers import display
