@@ -166,6 +166,16 @@ class Return:
     filed_month_day: tuple[int, int] | None = None
     tables: tuple[str, ...] = ()  # the form's tables found in the file (sheet keys), read or not
 
+    def township_figures(self) -> dict[str, tuple]:
+        """Each township's figures, table by table, as ((table, its row), …), to be compared
+        whole with another's; a township with a figure that is no count (None) is left out: a bad
+        cell is said already."""
+        listed: dict[str, list] = {}
+        for _, s in sorted(self.sheets.items()):  # in one order, whatever order the file had them in
+            for n, name in enumerate(s.townships):
+                listed.setdefault(name, []).append((s.key, tuple(column[n] for column in s.values.values())))
+        return {name: tuple(rows) for name, rows in listed.items() if not any(None in row for _, row in rows)}
+
 
 @dataclass(frozen=True)
 class ReadResult:

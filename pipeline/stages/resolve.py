@@ -345,24 +345,30 @@ def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> li
     return out
 
 
-COPIED_FIGURES = 5  # figures not 0 a township must share with another unit's: fewer may agree by chance
-
-
 def township_from_another(form: Form, roster: Roster, results: list[ReadResult], tables=None) -> list[Finding]:
     """A warning at each township of an included unit's return whose name and figures, in every
     table listing it, are another included unit's township's, figure for figure, five or more
     not 0: a row copied from a neighbour's return, which counts its figures twice in the
-    province. Each of the two hears of the other. Rows are first matched by one
-    table's figures (a dict of the rows as tuples, at C speed), and only those alike across
-    units compared in every table. Two returns alike in every township are same-as-another's."""
+    province. Each of the two hears of the other. Rows are first matched by the first table's
+    names and figures (in the run's frame, else a dict of the rows as tuples), and only those
+    alike across units compared in every table. Two returns alike in every township are same-as-another's."""
+    import numpy as np
+    import pandas as pd
+
+    from .tabulate import ALIKE_FIGURES, alike_rows
+
     standing = {u.source.path: u for u in roster.units if u.status == "included" and u.source}
     first = form.sheets[0].key
     if tables is not None and first in tables.sheets:
         # The run's one frame of the first table's rows says at C speed which returns share a
         # row with another's (a few, or none): only those are looked at row by row.
-        alike = _sharing_a_row(tables.sheets[first].frame, [f.key for f in form.sheets[0].count_fields])
-        standing = {path: u for path, u in standing.items()
-                    if path in {tables.returns[i].source.path for i in alike}}
+        frame = tables.sheets[first].frame
+        alike = alike_rows(frame["_ret"].to_numpy(), [
+            pd.util.hash_array(frame["township"].to_numpy(dtype=object)).astype(np.int64),
+            *(frame[f.key].to_numpy(dtype="int64", na_value=-1) for f in form.sheets[0].count_fields)],
+            same_owner=False) if not frame.empty else set()
+        sharing = {tables.returns[i].source.path for i in alike}
+        standing = {path: u for path, u in standing.items() if path in sharing}
     entries: list[tuple[Unit, Return]] = []
     by_row: dict[tuple, list[int]] = {}  # a row of the first table → the entries listing it
     for r in results:
@@ -378,45 +384,15 @@ def township_from_another(form: Form, roster: Roster, results: list[ReadResult],
     out = []
     for (unit_a, ret_a), (unit_b, ret_b) in sorted(((entries[a], entries[b]) for a, b in pairs),
                                                    key=lambda p: (p[0][0].code, p[1][0].code)):
-        listed_a, listed_b = _figures_by_township(ret_a), _figures_by_township(ret_b)
+        listed_a, listed_b = ret_a.township_figures(), ret_b.township_figures()
         alike = [name for name, figures in listed_a.items() if listed_b.get(name) == figures
-                 and sum(1 for _, row in figures for v in row if v) >= COPIED_FIGURES]
+                 and sum(1 for _, row in figures for v in row if v) >= ALIKE_FIGURES]
         if not alike or len(alike) == len(listed_a) == len(listed_b):
             continue
         for name in alike:
             out.append(_copied(form, unit_a, ret_a, name, f"{unit_b.name}的“{name}”"))
             out.append(_copied(form, unit_b, ret_b, name, f"{unit_a.name}的“{name}”"))
     return out
-
-
-def _sharing_a_row(frame, counts: list[str]) -> set[int]:
-    """The returns (their places in the frame's _ret) with a township row, its name and every
-    figure, that another return has too: each row hashed, the hashes sorted, neighbours from two
-    returns taken. Rows may hash alike by chance: the returns named are compared row by row."""
-    import numpy as np
-    import pandas as pd
-
-    if frame.empty:
-        return set()
-    key = pd.util.hash_array(frame["township"].to_numpy(dtype=object)).astype(np.int64)
-    with np.errstate(over="ignore"):
-        for k in counts:
-            key = key * np.int64(1_000_003) ^ frame[k].to_numpy(dtype="int64", na_value=-1)
-    owner = frame["_ret"].to_numpy()
-    order = np.argsort(key, kind="stable")
-    key, owner = key[order], owner[order]
-    twin = (key[1:] == key[:-1]) & (owner[1:] != owner[:-1])
-    return set(owner[1:][twin].tolist()) | set(owner[:-1][twin].tolist())
-
-
-def _figures_by_township(ret: Return) -> dict[str, tuple]:
-    """Each township's figures, table by table, as (table, its row); a township with a figure
-    that is no count (None) is left out: a bad cell is said already."""
-    listed: dict[str, list] = {}
-    for s in ret.sheets.values():
-        for n, name in enumerate(s.townships):
-            listed.setdefault(name, []).append((s.key, tuple(column[n] for column in s.values.values())))
-    return {name: tuple(rows) for name, rows in listed.items() if not any(None in row for _, row in rows)}
 
 
 def _copied(form: Form, unit: Unit, ret: Return, township: str, other: str) -> Finding:

@@ -30,6 +30,30 @@ class Tables:
     sheets: dict[str, SheetFrame]
 
 
+ALIKE_FIGURES = 5  # figures not 0 two townships must share to be one: fewer, small ones may agree by chance
+
+
+def alike_rows(owners: np.ndarray, columns: list[np.ndarray], *, same_owner: bool) -> set[int]:
+    """The owners (returns' places) with a row whose values in `columns` another row has too,
+    of the same owner (`same_owner`: one township listed twice) or of another (a township copied
+    from another return), rows of 0 aside: each row hashed (with its owner, when the same
+    owner's), the hashes sorted, neighbours compared. Rows may hash alike by chance: the owners
+    named are then compared figure by figure."""
+    key = owners.astype(np.int64) if same_owner else np.zeros(len(owners), dtype=np.int64)
+    some = np.zeros(len(key), dtype=bool)
+    with np.errstate(over="ignore"):
+        for column in columns:
+            key = key * np.int64(1_000_003) ^ column
+            some |= column > 0  # rows of 0 are alike everywhere: a township repeated has figures somewhere
+    key, owner = key[some], owners[some]
+    order = np.argsort(key, kind="stable")
+    key, owner = key[order], owner[order]
+    twin = key[1:] == key[:-1]
+    if not same_owner:
+        twin &= owner[1:] != owner[:-1]
+    return set(owner[1:][twin].tolist()) | set(owner[:-1][twin].tolist())
+
+
 def tabulate(form: Form, returns: list[Return]) -> Tables:
     sheets = {}
     for spec in form.sheets:

@@ -14,7 +14,7 @@ from ..model import Finding, Return, SheetData
 from ..spec.form import Form, SheetSpec
 from ..spec.numbers import display
 from ..spec.wording import coverage
-from .tabulate import SheetFrame, Tables
+from .tabulate import ALIKE_FIGURES, SheetFrame, Tables, alike_rows
 
 
 def prepare_validation() -> None:
@@ -307,9 +307,6 @@ def _township_set_findings(form: Form, returns: tuple[Return, ...]) -> list[Find
     return out
 
 
-REPEATED_FIGURES = 5  # figures not 0 two townships must share: fewer, small townships may agree by chance
-
-
 def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
     """Two townships of a return listed in the same tables with the same figures, figure for
     figure, five or more of them not 0: one township listed twice (under its old name and its
@@ -323,21 +320,16 @@ def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
         frame = sf.frame
         if frame.empty or not counts:
             continue
-        suspects |= _alike_rows(frame["_ret"].to_numpy(), [frame[k].to_numpy(dtype="int64", na_value=-1) for k in counts])
+        suspects |= alike_rows(frame["_ret"].to_numpy(), [frame[k].to_numpy(dtype="int64", na_value=-1) for k in counts],
+                               same_owner=True)
     out = []
     for i in sorted(suspects):
         ret = returns[i]
-        sheets = [s for s in (ret.sheets.get(spec.key) for spec in form.sheets) if s is not None]
         rows: dict[tuple, list[str]] = {}  # all of a township's figures, table by table → the townships with them
-        listed: dict[str, list] = {}
-        for s in sheets:
-            for n, name in enumerate(s.townships):
-                listed.setdefault(name, []).append((s.key, tuple(column[n] for column in s.values.values())))
-        for name, figures in listed.items():
-            key = tuple(figures)
-            if None in (v for _, row in figures for v in row) or sum(1 for _, row in figures for v in row if v) < REPEATED_FIGURES:
-                continue
-            rows.setdefault(key, []).append(name)
+        for name, figures in ret.township_figures().items():
+            if sum(1 for _, row in figures for v in row if v) >= ALIKE_FIGURES:
+                rows.setdefault(figures, []).append(name)
+        sheets = [s for s in (ret.sheets.get(spec.key) for spec in form.sheets) if s is not None]
         for names in rows.values():
             first, *later = names
             for name in later:
@@ -345,22 +337,6 @@ def _repeated_township_findings(form: Form, tables: Tables) -> list[Finding]:
                 out.append(_finding(form, ret, "township-repeated", s, s.township_cell(s.townships.index(name)), "township",
                                     value=name, detail=first))
     return out
-
-
-def _alike_rows(returns: np.ndarray, columns: list[np.ndarray]) -> set[int]:
-    """The returns (their positions) with two township rows whose figures may be alike, not all
-    0: each row's figures and return hashed together, the hashes sorted, neighbours compared.
-    Two rows may hash alike by chance: each return named is looked at figure by figure."""
-    key = returns.astype(np.int64)
-    some = np.zeros(len(key), dtype=bool)
-    with np.errstate(over="ignore"):
-        for column in columns:
-            key = key * np.int64(1_000_003) ^ column
-            some |= column > 0  # rows of 0 are alike in every county: one listed twice has figures somewhere
-    key, owner = key[some], returns[some]
-    order = np.argsort(key, kind="stable")
-    twin = key[order][1:] == key[order][:-1]
-    return set(owner[order][1:][twin].tolist())
 
 
 def rate_agrees(shown: object, num: int, den: int) -> bool:

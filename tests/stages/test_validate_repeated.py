@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.model import Return, SheetData, Source
+from pipeline.stages.tabulate import ALIKE_FIGURES as REPEATED_FIGURES
 from pipeline.stages.tabulate import tabulate
-from pipeline.stages.validate import REPEATED_FIGURES, validate
+from pipeline.stages.validate import validate
 
 
 def _return(form, tables: dict[str, list[tuple[str, tuple]]], code="620102") -> Return:
