@@ -105,6 +105,10 @@ class Source:
     # county, no township detail); `city` names that city. Empty for a county's own file.
     via: str = ""
     city: str = ""
+    # When the file came into the inbox, as the system tells it (store.inbox.added_time); 0 when
+    # unknown. A zip's members share the zip's. The choice between a county's files never goes
+    # by it, but where it disagrees with `mtime` the county is asked (resubmission-unclear).
+    added: float = 0.0
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -159,7 +159,7 @@ def _source(parts: list[ReadResult]) -> Source:
     # No digest: the combined return is never cached as one file's content would be (the cache
     # would file its findings under the combined name, not each under its own file).
     return Source(shown, sum(r.source.size for r in parts), "", max(r.source.mtime for r in parts), "combined",
-                  parts=tuple(paths))
+                  parts=tuple(paths), added=max(r.source.added for r in parts))
 
 
 def _county(r: ReadResult, units: UnitList) -> str:

@@ -265,7 +265,19 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected:
         elif r.ret is not None and older == stood and _named_later(r, stands) and not _same_figures(r, stands):
             # 红古区v2 beside 红古区v1, 西固区-12月8日 beside 西固区-12月5日: the names say which came later.
             why.append(f"“{r.source.path}”的文件名像是较新的一份，却因修改时间较早没有采用")
+        elif r.ret is not None and older == stood and _came_later(r, stands) and not _same_figures(r, stands):
+            # The correction copied in with its old modification time kept (cp -p, a USB stick, an
+            # unzip) after the first return had been saved into the inbox afresh: the office takes
+            # the one put in later, the rule the one modified later.
+            why.append(f"“{r.source.path}”放入收件箱较晚，修改时间却较早，数字也不同，没有采用")
     return "；".join(why) if rest else ""
+
+
+def _came_later(r: ReadResult, stands: ReadResult) -> bool:
+    """`r` came into the inbox clearly later than the standing file, though modified earlier.
+    Copies made together (one unzip, one folder copied) come in within SAME_TIME of each other."""
+    came, stood = r.source.added, stands.source.added
+    return bool(came and stood) and came >= stood + SAME_TIME and r.source.mtime < stands.source.mtime
 
 
 def _same_figures(a: ReadResult, b: ReadResult) -> bool:

@@ -16,7 +16,7 @@ import hashlib
 import os
 import stat as stat_module
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import Fatal, reason
@@ -196,7 +196,8 @@ def _list(inbox: Path, hashes: Hashes | None, data: dict[str, bytes] | None,
         if hashes and known is None:
             hashes.put(entry.path, stat, head, digest)
         if kind == "zip":
-            sources += members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)
+            sources += [replace(s, added=added_time(stat))
+                        for s in members(Path(entry.path), rel, stat.st_mtime, content if keep else None, data)]
             continue
         sources.append(_listed(rel, stat, digest, kind, entry.path))
         if keep and kind in READABLE:
@@ -208,7 +209,16 @@ def _listed(rel: str, stat: os.stat_result, digest: str, kind: str, path: str) -
     problem = ""
     if kind in READABLE and stat.st_size > MAX_RETURN_BYTES:
         kind, problem = "broken", f"文件过大（{stat.st_size // (1024 * 1024)} MB）"
-    return Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=path, problem=problem)
+    return Source(rel, stat.st_size, digest, stat.st_mtime, kind, abspath=path, problem=problem, added=added_time(stat))
+
+
+def added_time(stat: os.stat_result) -> float:
+    """When a file came into the inbox, as near as the system tells: its creation on Windows; on
+    Linux and macOS its inode's last change, which copying it in sets (`cp -p`, a USB stick or an
+    unzip keep the modification time the county gave it, never this one)."""
+    if os.name == "nt":
+        return getattr(stat, "st_birthtime", stat.st_ctime)
+    return stat.st_ctime
 
 
 NOT_READ_HERE = "无法读取："  # this machine could not read the file (its permissions, the disk): the office's to mend

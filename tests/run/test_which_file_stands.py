@@ -5,6 +5,7 @@ return stands; the other file is said to be superseded, and why."""
 from __future__ import annotations
 
 import os
+import time
 from datetime import date
 
 import pytest
@@ -117,6 +118,23 @@ def test_a_file_named_as_a_later_version_set_aside_is_asked_about(tmp_path, form
     again = _two(tmp_path / "again", form, units, settings, (f"{NAME}{earlier}.xlsx", 100, 1_480_900_000),
                  (f"{NAME}{later}.xlsx", 90, 1_481_000_000))
     assert (again.source.path, again.unclear) == (f"{NAME}{later}.xlsx", "")
+
+
+def test_a_correction_copied_in_later_with_its_old_time_is_asked_about(tmp_path, form, units, settings):
+    """The first return saved into the inbox afresh (an e-mail attachment: modified now), the
+    correction copied in two seconds later keeping its own older time (cp -p, a USB stick): the
+    rule took the first by its time, the office would take the later. The county is asked."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name, visited, mtime in ((f"{NAME}.xlsx", 100, 1_481_000_000), (f"{NAME}报表.xls", 90, 1_480_900_000)):
+        rows = clean_rows()
+        rows[0]["households_visited"] = visited
+        data = workbook_bytes(build_return(form, units.by_code(CODE), rows, filed_on=date(2016, 12, 5)))
+        put(inbox, name, to_xls(data) if name.endswith(".xls") else data, mtime)
+        time.sleep(2.1)  # the inode's change time, which putting the file in sets, is the system's own
+    u = status(build_run(inbox, settings), CODE)
+    assert u.source.path == f"{NAME}.xlsx"  # the rule's choice, by modification time, unchanged
+    assert u.unclear == f"“{NAME}报表.xls”放入收件箱较晚，修改时间却较早，数字也不同，没有采用"
 
 
 def test_a_correction_saved_later_is_no_question(tmp_path, form, units, settings):
