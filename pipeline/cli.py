@@ -283,9 +283,14 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
         f"  已报送（已汇总） {len(roster.with_status('included'))} 个",
         f"  已退回（有错误） {len(roster.with_status('rejected'))} 个",
         f"  未报送         {len(roster.with_status('missing'))} 个",
-        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned)} 个"
+        f"  被替代的文件   {superseded} 个；无法识别单位的文件 {len(roster.unassigned) - len(roster.unopened)} 个"
+        + (f"；未能打开 {len(roster.unopened)} 处" if roster.unopened else "")
         + (f"；不在{run.form.region_name}汇总范围内的文件 {len(roster.outside)} 个" if roster.outside else ""),
     ]
+    if roster.unopened:
+        from .stages.attention import unopened_line
+
+        lines.append("注意：" + unopened_line(roster, run.form.unit_noun)[:-1] + "：请处理后重新运行（详见 validation.html）。")
     if run.totals.partial:
         lines.append("注意：汇总数为部分数据（有单位未报送或被退回），详见报告“数据说明”。")
     if run.incidents:

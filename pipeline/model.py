@@ -220,6 +220,10 @@ class Roster:
     units: tuple[UnitStatus, ...]
     unassigned: tuple[ReadResult, ...] = field(default=())  # files whose county is unknown
     outside: tuple[ReadResult, ...] = field(default=())  # another scope's units' files (a city's run)
+    # Places in the inbox the run could not open (a damaged zip, a folder it may not enter), each
+    # with why (rules.UNOPENED): a county whose return is inside stands as missing, and the
+    # report and the console say so beside it.
+    unopened: tuple[tuple[str, str], ...] = field(default=())
 
     def with_status(self, status: str) -> list[UnitStatus]:
         return [u for u in self.units if u.status == status]

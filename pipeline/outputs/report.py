@@ -18,6 +18,7 @@ from ..spec.dates import as_written_day
 from ..spec.form import Form
 from ..spec.scope import short_name
 from ..spec.units import UnitList
+from ..stages.attention import unopened_line
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, rate_of
 from .compared import comparison_chart, comparison_summary, comparison_table, falls, falls_sentence, round_label
@@ -448,8 +449,10 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
     else:
         lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件{annex}。")
     lines += _came_lines(form, included, annex)
-    if roster.unassigned:
-        lines.append(f"另收到{len(roster.unassigned)}个无法识别填报单位的文件，未计入汇总。")
+    if roster.unopened and not (rejected or missing):  # else said among the units left out
+        lines.append(unopened_line(roster, noun))
+    if len(roster.unassigned) > len(roster.unopened):
+        lines.append(f"另收到{len(roster.unassigned) - len(roster.unopened)}个无法识别填报单位的文件，未计入汇总。")
     if comparison is not None or round_note:
         lines.append(_round_line(form, comparison) if comparison is not None else round_note)
     lines.append("各项比率均由汇总后的数字计算，不是各地比率的平均；表中比率保留两位小数，四舍五入，未达100%的不显示为100.00%。")

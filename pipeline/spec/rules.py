@@ -197,6 +197,16 @@ BUILT_IN = _declared(
          "本文件的这张表未计入汇总。"),
 )
 
+# The findings of a place in the inbox the run could not open, with the few words the report
+# and the console name it by: any return inside was read by no one, and its county may stand
+# as 未报送 for it. validation.html carries each finding in full.
+UNOPENED = {
+    "archive-damaged": "压缩包已损坏或不完整",
+    "archive-unsupported": "压缩文件无法读取",
+    "folder-unreadable": "文件夹无法打开",
+    "not-read-here": "本机无法读取",
+}
+
 # The rules a form declares, by kind: each declared id takes this severity, and this wording
 # unless the form words it under [messages] (by the id, or by the name its `message` gives).
 KINDS = _declared(

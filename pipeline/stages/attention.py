@@ -93,8 +93,28 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
             lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) + ('（上期已报送）' if u.code in was_included else '') for u in units)}。"
                      for label, units in out]
             lines[-1] = lines[-1][:-1] + "；以上单位的数据未纳入本次汇总。"
+            if roster.unopened:
+                lines.append(unopened_line(roster, noun))
             if nothing:
                 sections[-1]["lines"] += lines
             else:
                 sections.append({"title": "数据未纳入汇总的单位", "lines": lines})
     return sections
+
+
+def unopened_line(roster: Roster, noun: str) -> str:
+    """The places in the inbox the run could not open, each with why, and what that may mean for
+    the units listed as 未报送 (a city's zip of its counties' returns, damaged in the copying):
+    "" when there are none. Said once: among the units left out when there are any, else in
+    数据说明."""
+    if not roster.unopened:
+        return ""
+    named = "；".join(f"“{path}”（{why}）" for path, why in roster.unopened[:MAX_NAMED])
+    more = "等" if len(roster.unopened) > MAX_NAMED else ""
+    text = f"收件箱中另有{len(roster.unopened)}处未能打开：{named}{more}，其中的报表都没有读取"
+    if roster.with_status("missing"):
+        text += f"，列为未报送的{noun}的报表可能就在其中"
+    return text + "。"
+
+
+MAX_NAMED = 5  # places named in the sentence; validation.html lists them all

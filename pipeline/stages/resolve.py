@@ -21,6 +21,7 @@ from pathlib import Path
 from ..model import Finding, ReadResult, Return, Roster, Severity, UnitStatus
 from ..spec.dates import Dating, as_written_day
 from ..spec.form import Form
+from ..spec.rules import UNOPENED
 from ..spec.units import Unit, UnitList
 
 
@@ -323,7 +324,19 @@ def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tu
     kept (findings.csv lists them, validation.html folds them apart) but count against no
     unit: the roster counts the standing file's alone."""
     extra = [f for d in decisions for f in d.extra]
-    return Roster(tuple(d.status for d in decisions), gathered.unassigned), [*gathered.findings, *extra]
+    return (Roster(tuple(d.status for d in decisions), gathered.unassigned, unopened=_unopened(gathered)),
+            [*gathered.findings, *extra])
+
+
+def _unopened(gathered: Gathered) -> tuple[tuple[str, str], ...]:
+    """Each place of no known county the run could not open (a damaged zip, a folder it may not
+    enter), with why in a few words."""
+    out = []
+    for r in gathered.unassigned:
+        rule = next((f.rule for f in gathered.per_file.get(r.source.path, []) if f.rule in UNOPENED), None)
+        if rule:
+            out.append((r.source.path, UNOPENED[rule]))
+    return tuple(out)
 
 
 def same_as_another(form: Form, roster: Roster, results: list[ReadResult]) -> list[Finding]:

@@ -13,6 +13,7 @@ import pytest
 
 from pipeline import cli
 from pipeline.outputs.formbook import Layout
+from pipeline.paths import EXAMPLE_INBOX
 from pipeline.run.report import build_run
 from pipeline.stages.read import sheet as sheet_module
 from pipeline.stages.read import sources as read_module
@@ -159,6 +160,47 @@ def test_a_zip_cut_short_is_said_damaged_and_never_taken_for_a_return_inside_it(
     assert not [f for f in run.findings if f.file.startswith("兰州.zip/")]
     assert "没有复制或下载完" in next(f.message for f in run.findings if f.rule == "archive-damaged")
     assert_other_intact(run, form)
+
+
+def _cut_short_zip(tmp_path, form, units, codes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as z:
+        for code in codes:
+            z.writestr(f"{code}_{units.by_code(code).name}.xlsx", write_return(tmp_path, form, units.by_code(code)).read_bytes())
+    return buf.getvalue()[:-200]
+
+
+def test_a_zip_that_cannot_be_opened_is_said_beside_the_counties_left_out(tmp_path, monkeypatch, capsys, form, units):
+    """A city's zip of its counties' returns, cut short in the copying: its counties stood as
+    未报送 in the report the office circulates, and the console and the report said only
+    "无法识别单位的文件 1 个". Both now name the zip and why, next to the units left out."""
+    inbox = inbox_with(tmp_path, form, units, {"兰州市.zip": _cut_short_zip(tmp_path, form, units, (CODE, "620104"))})
+    monkeypatch.setattr(cli, "DEFAULT_INBOX", inbox)
+    out = tmp_path / "out"
+    assert cli.main(["report", "--outbox", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "无法识别单位的文件 0 个；未能打开 1 处" in said
+    line = "收件箱中另有1处未能打开：“兰州市.zip”（压缩包已损坏或不完整），其中的报表都没有读取，列为未报送的县（市、区）的报表可能就在其中"
+    assert f"注意：{line}：请处理后重新运行（详见 validation.html）。" in said
+    page = (out / "report.html").read_text(encoding="utf-8")
+    left_out = page[page.index("数据未纳入汇总的单位"):page.index("数据说明")]
+    assert "未报送86个" in left_out and f"{line}。" in left_out
+    notes = page[page.index("数据说明"):]
+    assert "无法识别填报单位" not in notes and "兰州市.zip" not in notes  # said once, with the units left out
+
+
+def test_a_zip_that_cannot_be_opened_is_said_in_the_notes_when_no_unit_is_left_out(tmp_path, settings, form, units):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for path in EXAMPLE_INBOX.iterdir():
+        (inbox / path.name).write_bytes(path.read_bytes())
+    (inbox / "补报.zip").write_bytes(_cut_short_zip(tmp_path, form, units, (CODE,)))
+    run = build_run(inbox, settings)
+    assert run.roster.unopened == (("补报.zip", "压缩包已损坏或不完整"),)
+    assert not run.report.attention or all(a["title"] != "数据未纳入汇总的单位" for a in run.report.attention)
+    notes = run.report.notes["lines"]
+    assert "收件箱中另有1处未能打开：“补报.zip”（压缩包已损坏或不完整），其中的报表都没有读取。" in notes
+    assert "无法识别填报单位" not in "".join(notes)  # the zip is said for what it is
 
 
 @pytest.mark.parametrize("extra", [f"{CODE}_城关区.rar", "说明.docx", "报表.7z", "notes.txt"])
