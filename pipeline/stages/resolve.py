@@ -55,6 +55,7 @@ class Decision:
     status: UnitStatus
     extra: tuple[Finding, ...] = ()
     superseded: tuple[str, ...] = ()
+    unopened: tuple[tuple[str, str], ...] = ()  # the unit's files this machine could not read (Roster.unopened)
 
 
 def gather(form: Form, units: UnitList, results: list[ReadResult], findings: list[Finding],
@@ -153,6 +154,12 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         return Decision(_status(unit, "rejected", wrong.source, errors=1))
     if not candidates:
         return Decision(_status(unit, "missing"))
+    if all(_not_read_here(r, gathered) for r in candidates):
+        # This machine could not read the county's file (its permissions, the disk): nothing the
+        # county did, so it is never 因数据有误退回 with a workbook to fix. It stands as not yet
+        # received, and the file is named beside it as a place the run could not open.
+        return Decision(_status(unit, "missing"), unopened=tuple((r.source.path, UNOPENED["not-read-here"])
+                                                                 for r in candidates))
     ranked = sorted(candidates, key=rank, reverse=True)
     stands, rest = ranked[0], ranked[1:]
     extra = [form.finding("superseded", file=old.source.path, county=unit.code, detail=stands.source.path,
@@ -324,8 +331,13 @@ def settle(units: UnitList, gathered: Gathered, decisions: list[Decision]) -> tu
     kept (findings.csv lists them, validation.html folds them apart) but count against no
     unit: the roster counts the standing file's alone."""
     extra = [f for d in decisions for f in d.extra]
-    return (Roster(tuple(d.status for d in decisions), gathered.unassigned, unopened=_unopened(gathered)),
+    unopened = (*_unopened(gathered), *(place for d in decisions for place in d.unopened))
+    return (Roster(tuple(d.status for d in decisions), gathered.unassigned, unopened=unopened),
             [*gathered.findings, *extra])
+
+
+def _not_read_here(r: ReadResult, gathered: Gathered) -> bool:
+    return r.ret is None and any(f.rule == "not-read-here" for f in gathered.per_file.get(r.source.path, []))
 
 
 def _unopened(gathered: Gathered) -> tuple[tuple[str, str], ...]:

@@ -68,8 +68,15 @@ def test_one_return_the_account_cannot_read_is_that_files_finding(tmp_path):
     message = next(r["message"] for r in _rows(tmp_path / "out" / "findings.csv") if r["rule"] == "not-read-here")
     # The office's machine, not the county's file: never "export it again as .xlsx".
     assert "没有读取权限" in message and "不是报表本身的问题" in message and "重新导出" not in message
+    # Nothing the county did: never 因数据有误退回 with a workbook to fix (a reviewer's find). It is
+    # not yet received, and the file is named beside it, in the console and in the report.
     status = _status(tmp_path / "out")
-    assert status["620103"] == "已退回" and status["620102"] == status["620104"] == "已报送"
+    assert status["620103"] == "未报送" and status["620102"] == status["620104"] == "已报送"
+    assert not (tmp_path / "out" / "returns").exists() or not list((tmp_path / "out" / "returns").glob("620103*"))
+    said = "收件箱中另有1处未能打开：“620103_七里河区.xlsx”（本机无法读取），其中的报表都没有读取"
+    assert f"注意：{said}" in done.stdout
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert said in page and "因数据有误退回" not in page
 
 
 @needs_setpriv
@@ -161,7 +168,7 @@ def test_links_pipes_and_sockets_are_listed_and_never_opened(tmp_path):
     assert {"循环.xlsx", "620104_西固区.xlsx", "上级", "620103_七里河区.xlsx", "服务.sock",
             "别处/620111_红古区.xlsx"} <= set(manifest)
     status = _status(tmp_path / "out")
-    assert status["620105"] == "已报送" and status["620104"] == "已退回" and status["620103"] == "已退回"
+    assert status["620105"] == "已报送" and status["620104"] == "未报送" and status["620103"] == "已退回"
     assert status["620111"] == "已报送"  # a correction in a linked folder was left unread, with only a note
 
 
@@ -182,8 +189,9 @@ def test_a_disk_error_on_one_file_is_that_files_finding(tmp_path, settings, monk
     run = build_run(inbox, settings)
     [f] = [f for f in run.findings if f.file == "620103_七里河区.xlsx"]
     assert (f.rule, f.county_code, f.severity.value) == ("not-read-here", "620103", "error") and "磁盘读写出错" in f.message
-    assert {u.code: u.status for u in run.roster.units if u.code in ("620102", "620104")} == {
-        "620102": "included", "620104": "included"}
+    assert {u.code: u.status for u in run.roster.units if u.code in ("620102", "620103", "620104")} == {
+        "620102": "included", "620103": "missing", "620104": "included"}
+    assert run.roster.unopened == (("620103_七里河区.xlsx", "本机无法读取"),)
 
 
 def test_sigterm_while_the_program_starts_is_always_已中断_and_130(tmp_path):
