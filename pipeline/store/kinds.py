@@ -32,6 +32,11 @@ def classify(name: str, head: bytes) -> str:
     lower = name.lower()
     if name.startswith("~$") or name == ".DS_Store" or name.startswith("._") or lower in PLACEHOLDERS:
         return "skip"
+    if lower.endswith(".txt") and head.startswith(b"\xff\xfe"):
+        # Excel's "Unicode 文本" (UTF-16 with its mark, a tab between cells), a table as a CSV
+        # file is: skipped as a letter, the county's figures were lost with a note. A letter is
+        # written in the system's code page or UTF-8, without the mark.
+        return "text"
     if os.path.splitext(lower)[1] in DOCUMENT_SUFFIXES | LEFT_BEHIND_SUFFIXES:
         return "skip"
     if head.startswith(b"PK\x03\x04"):

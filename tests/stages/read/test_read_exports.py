@@ -18,6 +18,7 @@ from pipeline.outputs.formbook import Layout, build_with_plans, workbook_bytes
 from tests.builders import (
     clean_rows,
     expected_numbers,
+    files_in,
     numbers_of,
     read_one,
     to_csvs,
@@ -352,6 +353,23 @@ def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form,
     result = read_as(tmp_path, form, units, page.encode("utf-16"))
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_unicode_text_saved_as_txt_is_read_and_a_letter_is_still_skipped(tmp_path, form, units):
+    """Excel's "Unicode 文本" saves as .txt: skipped as a letter, the county's table was lost with
+    a note (a reviewer's find; the same bytes named .csv were read). A letter in UTF-8 or the
+    system's code page, as Notepad writes one, is still no return."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    text = to_csvs(workbook_bytes(wb), "utf-16", delimiter="\t")[PROBLEMS]
+    result = read_as(tmp_path, form, units, text, name="620102_城关区表二.txt")
+    assert result.ret.tables == ("problems",)
+    assert result.ret.sheets["problems"].values["precision_found"] == tuple(r["precision_found"] for r in rows)
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "620102_城关区说明.txt").write_bytes("附件说明：请查收。".encode("gbk"))
+    (letters / "说明.txt").write_bytes("附件说明：请查收。".encode("utf-8-sig"))
+    assert files_in(letters) == []
 
 
 def test_a_csv_without_its_title_is_known_by_its_header_and_its_county_by_its_folder(tmp_path, form, units):
