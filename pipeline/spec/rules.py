@@ -211,7 +211,7 @@ UNOPENED = {
 # unless the form words it under [messages] (by the id, or by the name its `message` gives).
 KINDS = _declared(
     Rule("not-above", ERROR, "{place}的{field_label}（{value}）大于{bound_label}（{bound_value}）：请核对后修改。"),
-    Rule("coverage", WARNING, "{noun}为{value}，低于{expected}：请核实是否漏报或漏访。"),
+    Rule("coverage", WARNING, "{noun}为{value}，低于{expected}（{detail}）：请核实是否漏报或漏访。"),
     Rule("not-below", WARNING, "{place}{township}的{field_label}由上期的{previous}{unit}降为{value}{unit}，累计数一般不应减少，请核实。"),
     Rule("hb", INFO, "{place}的{field_label}由上期的{previous}{unit}变为{value}{unit}，变化幅度与其他{unit_noun}相差较大，请核实。"),
 )

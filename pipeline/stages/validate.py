@@ -272,9 +272,16 @@ def _coverage_findings(form: Form, sf: SheetFrame, returns: tuple[Return, ...]) 
         low &= ~_depends_on_an_error(sf, cov, len(returns))
         for ret_i in np.flatnonzero(low):
             ret = returns[int(ret_i)]
-            out.append(_finding(form, ret, cov.id, ret.sheets[sf.spec.key], "", cov.numerator,
+            sheet = ret.sheets[sf.spec.key]
+            # Where the rate comes from, so the clerk knows which figures to check: the 合计 row's
+            # cell of what was reached, when the sheet has one, and both columns' sums.
+            cell = sheet.total_cell(cov.numerator) if sheet.total_row and cov.numerator in sheet.columns else ""
+            parts = "，".join(f"{sheet.columns.get(key, '')}{'列' if key in sheet.columns else ''}"
+                             f"{form.field(key).full_label}合计{int(total)}"
+                             for key, total in ((cov.numerator, num[ret_i]), (cov.denominator, den[ret_i])))
+            out.append(_finding(form, ret, cov.id, sheet, cell, cov.numerator,
                                 noun=cov.noun, value=coverage(int(num[ret_i]), int(den[ret_i])),
-                                expected=f"{cov.minimum * 100:g}%"))
+                                expected=f"{cov.minimum * 100:g}%", detail=parts))
     return out
 
 

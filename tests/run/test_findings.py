@@ -132,7 +132,7 @@ CASES = [
     ("date-stale", lambda f, u: one(f, u, filed_on=date(2015, 12, 3)),  # last year's file, sent again
      {("warning", "date-stale", "", "")}, "included"),
     ("coverage-below-threshold", lambda f, u: one(f, u, rows_with(households_visited=2000, households_visited_twice=1900)),
-     {("warning", "coverage-below-threshold", VISITS, "")}, "included"),
+     {("warning", "coverage-below-threshold", VISITS, "F8")}, "included"),  # the 合计 of 走访农户数
     # 城关区's return named for 七里河区, which sent its own: the conflict is 城关区's, 七里河区 is told
     ("unit-conflict", lambda f, u: one(f, u, name="620103_七里河区(2).xlsx"),
      {("error", "unit-conflict", "", ""), ("warning", "misnamed-file", "", "")}, "rejected"),

@@ -4,6 +4,8 @@ validation, so the page and validation.html say the same."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pipeline.model import Return, SheetData, Source
@@ -51,3 +53,17 @@ def test_coverage_is_questioned_only_when_the_cells_it_comes_from_are_sound(form
     findings = validate(form, tabulate(form, [visits(form, rows)]))
     coverage = [f for f in findings if f.rule == "coverage-below-threshold" and f.field == "households_visited"]
     assert bool(coverage) == questioned, [f.message for f in findings]
+
+
+def test_the_warning_names_the_columns_and_their_sums_and_the_total_cell(form):
+    """It named no cell: the clerk was told a rate was low, not which figures made it."""
+    rows = low(clean_rows())
+    ret = visits(form, rows)
+    [f] = [f for f in validate(form, tabulate(form, [ret])) if f.field == "households_visited"]
+    visited, total = (sum(r[k] for r in rows) for k in ("households_visited", "households_total"))
+    assert f.cell == ""  # no 合计 row: the columns are named
+    assert f"（F列走访农户数合计{visited}，E列农户总数合计{total}）" in f.message
+    sheet = ret.sheets["visits"]
+    with_total = replace(ret, sheets={"visits": replace(sheet, total_row=5 + len(rows))})
+    [f] = [f for f in validate(form, tabulate(form, [with_total])) if f.field == "households_visited"]
+    assert f.cell == f"F{5 + len(rows)}"
