@@ -445,7 +445,7 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
         summed = f"已汇总{len(included)}个{noun}，各{noun}的数据见附件{annex}；" if included else f"尚无已汇总的{noun}；"
         lines.append(f"{summed}{out}，其数据未计入汇总"
                      + (f"，名单见本报告{where}" if where else "") + "。")
-        lines.append(f"{form.city_noun}名称后括号内为已汇总数与应报数，如“{_example_city(form, totals)}”。")
+        lines.append(_brackets_line(form, totals))
     else:
         lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件{annex}。")
     lines += _came_lines(form, included, annex)
@@ -506,8 +506,19 @@ def _round_line(form: Form, comparison: Comparison) -> str:
             f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
 
 
-def _example_city(form: Form, totals: Totals) -> str:
-    for _, c in totals.city_records:
-        if int(c["units_included"]) < int(c["units_expected"]):
-            return wording.with_share(c["name"], c)
-    return wording.with_share(form.region_name, totals.province)
+def _brackets_line(form: Form, totals: Totals) -> str:
+    """What the brackets after a group's name say, with the first example of each kind: the
+    share of its units in the sums (兰州市（3/8）), or, for a group of one unit, why it is not
+    (嘉峪关市（未报送）; every county in a city's report)."""
+    partial = [c for _, c in totals.city_records if int(c["units_included"]) < int(c["units_expected"])]
+    shares = [c for c in partial if int(c["units_expected"]) > 1]
+    alone = [c for c in partial if int(c["units_expected"]) == 1]
+    noun = form.city_noun
+    if not alone:
+        example = shares[0] if shares else totals.province
+        return f"{noun}名称后括号内为已汇总数与应报数，如“{wording.with_share(example['name'], example)}”。"
+    why = f"“{wording.with_share(alone[0]['name'], alone[0])}”"
+    if not shares:
+        return f"{noun}名称后括号内为其未纳入汇总的原因，如{why}。"
+    return (f"{noun}名称后括号内为已汇总数与应报数，如“{wording.with_share(shares[0]['name'], shares[0])}”；"
+            f"只有一个{form.unit_noun}的{noun}，括号内为其未纳入汇总的原因，如{why}。")

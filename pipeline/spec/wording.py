@@ -97,9 +97,15 @@ def place(name: str, city: str) -> str:
 
 
 def with_share(name: str, values) -> str:
-    """A city or province some of whose units are not in its sums: 兰州市（3/8）."""
+    """A city or province some of whose units are not in its sums: 兰州市（3/8）. A group of one
+    unit (嘉峪关市; a county in its city's report) says why, as the counties' annex does:
+    嘉峪关市（未报送）, 西固区（已退回）."""
     expected, included = int(values["units_expected"]), int(values["units_included"])
-    return f"{name}（{included}/{expected}）" if included < expected else name
+    if included >= expected:
+        return name
+    if expected == 1:
+        return f"{name}（{'已退回' if int(values.get('units_rejected', 0)) else '未报送'}）"
+    return f"{name}（{included}/{expected}）"
 
 
 def table_count(n) -> str:

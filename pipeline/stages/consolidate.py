@@ -62,16 +62,18 @@ def consolidate(form: Form, units: UnitList, roster: Roster, tables: Tables) -> 
     counties["via"] = [via.get(c, "") for c in counties.index]
     counties["units_expected"] = 1
     counties["units_included"] = counties["status"].eq("included").astype(int)
+    counties["units_rejected"] = counties["status"].eq("rejected").astype(int)
     for k in keys:
         counties[k] = counties[k].astype("Int64")
 
     city_counts = counties.groupby("city_code", sort=False)[keys].sum(min_count=0)
-    city_units = counties.groupby("city_code", sort=False)[["units_expected", "units_included"]].sum()
+    city_units = counties.groupby("city_code", sort=False)[["units_expected", "units_included", "units_rejected"]].sum()
     city_names = counties.groupby("city_code", sort=False)["city_name"].first()
     cities = pd.concat([city_names.rename("name"), city_units, city_counts], axis=1)
 
     province = pd.Series(
-        {"name": form.region_name, "units_expected": len(counties), "units_included": int(counties["units_included"].sum())}
+        {"name": form.region_name, "units_expected": len(counties), "units_included": int(counties["units_included"].sum()),
+         "units_rejected": int(counties["units_rejected"].sum())}
         | {k: int(counties[k].sum()) for k in keys}
     )
     counties = _with_rates(form, counties)

@@ -219,8 +219,14 @@ def test_a_city_with_no_county_in_the_sums_has_empty_figures_not_zeros(tmp_path,
     [xl] = [[c.value for c in r] for r in sheet.iter_rows() if "620200" in [str(c.value) for c in r]]
     assert xl[5:] == [None] * (len(xl) - 5)
     html = run.files["report.html"].decode("utf-8")
-    cells = re.search(r'<td class="name">嘉峪关市（0/1）</td>(.*?)</tr>', html, re.S).group(1)
+    # a city of one unit says why, as the counties' annex does, not 嘉峪关市（0/1）
+    cells = re.search(r'<td class="name">嘉峪关市（未报送）</td>(.*?)</tr>', html, re.S).group(1)
     assert re.findall(r"<td[^>]*>([^<]*)</td>", cells)[2:5] == ["—", "—", "—"]  # a missing value shown one way
+    assert "市（州）名称后括号内为其未纳入汇总的原因，如“嘉峪关市（未报送）”。" in run.report.notes["lines"]
+    (inbox / "620103_七里河区.xlsx").unlink()
+    notes = build_run(inbox, settings).report.notes["lines"]
+    assert ("市（州）名称后括号内为已汇总数与应报数，如“兰州市（7/8）”；只有一个县（市、区）的市（州），"
+            "括号内为其未纳入汇总的原因，如“嘉峪关市（未报送）”。") in notes
 
 
 def test_the_annex_says_which_counties_are_rejected_or_missing_and_the_roster_keeps_contacts_private(tmp_path, settings):

@@ -18,6 +18,7 @@ from pipeline.spec.labels import cn_quotes
 from pipeline.spec.scope import city
 from pipeline.store.rounds import RoundPlan, load_snapshot, snapshot_path
 from tests.builders import EXAMPLE
+from tests.outputs.test_report import docx_text_of
 
 
 def _totals(run) -> list[dict]:
@@ -194,6 +195,21 @@ def test_the_citys_report_speaks_of_its_counties_and_its_own_annex(lanzhou_run, 
     assert "见附件1" in notes and "附件2" not in notes
     roster = list(csv.DictReader(io.StringIO(lanzhou_run.files["roster.csv"].decode("utf-8-sig"))))
     assert {r["city"] for r in roster} == {"兰州市"}
+
+
+def test_the_citys_report_says_why_a_county_is_not_in_its_sums(tmp_path, settings, form, units):
+    """A county stands for itself in its city's report: it said 七里河区（0/1）, where the
+    province's annex says 七里河区（未报送）. It now says why, and 数据说明 says what the brackets mean."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    next(inbox.glob("620103_*")).unlink()
+    next(inbox.glob("620104_*")).write_bytes(b"PK\x03\x04 damaged")
+    run = build_run(inbox, settings, scope=city(form, units, "兰州市"))
+    html = run.files["report.html"].decode("utf-8")
+    assert "七里河区（未报送）" in html and "西固区（已退回）" in html and "（0/1）" not in html
+    text = docx_text_of(run.files["report.docx"])
+    assert "七里河区（未报送）" in text and "西固区（已退回）" in text and "（0/1）" not in text
+    assert "县（市、区）名称后括号内为其未纳入汇总的原因，如“七里河区（未报送）”。" in run.report.notes["lines"]
 
 
 def test_a_city_with_nothing_summed_writes_no_figures_of_zero(tmp_path, settings, form, units):
