@@ -606,3 +606,31 @@ def test_text_columns_read_left_and_a_wide_table_scrolls_in_its_box_at_390(outbo
             box = cell.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, label
         browser.close()
+
+
+@pytest.mark.skipif(not CHROMIUM and not os.environ.get("CI"), reason="Debian's chromium is not installed here")
+def test_sorting_keeps_units_with_no_figures_below_the_others(tmp_path):
+    """Sorted ascending, the counties not in the sums (—) came first, above the lowest figures
+    the reader sorted for."""
+    assert CHROMIUM, "CI must have chromium: .ci/run installs it"
+    from playwright.sync_api import sync_playwright
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    for code in ("620103", "620104"):
+        next(inbox.glob(f"{code}_*")).unlink()
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(tmp_path / "out")]) == 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_context(offline=True).new_page()
+        page.goto((tmp_path / "out" / "report.html").as_uri())
+        table = page.locator("div.per-county table.sortable").first
+        header = table.locator("th").nth(3)
+        for direction in ("ascending", "descending"):
+            header.click()
+            assert header.get_attribute("aria-sort") == direction
+            names = table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.cells[0].textContent.trim())")
+            figures = table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.cells[3].textContent.trim())")
+            assert figures[-2:] == ["—", "—"] and "—" not in figures[:-2], (direction, figures)
+            assert sorted(names[-2:]) == ["七里河区（未报送）", "西固区（未报送）"], names[-2:]
+        browser.close()
