@@ -132,7 +132,8 @@ def body_blocks(report: Report, figures: list, doc) -> list[dict]:
     mentions it, or the first place after where the page still holds it whole (never
     between a heading and its text), so that a figure too tall for what is left of a page
     does not push to the next one and leave half of this one empty: the text goes on around
-    it, as a typesetter floats a figure. Lines are counted as the grid sets them."""
+    it, as a typesetter floats a figure. It floats within its part only: before the next
+    part's heading (二、) it takes the next page. Lines are counted as the grid sets them."""
     from .charts import WordChart
 
     text: list[dict] = [{"kind": "h1", "text": report.headings["overview"], "figures": []}]
@@ -166,14 +167,18 @@ def body_blocks(report: Report, figures: list, doc) -> list[dict]:
     def room() -> int:
         return LINES_PER_PAGE - used % LINES_PER_PAGE
 
-    def place_waiting() -> None:
+    def place_waiting(before_part: bool = False) -> None:
+        """`before_part`: the next block opens another part (二、): a figure never floats
+        into it, away from the text that mentions it, but takes the next page first."""
         nonlocal used
         while waiting and not after_heading:
             word, chart, number = waiting[0]
             need = figure_lines(chart)
             # one line to spare: the count of a paragraph's lines may be one short
             if need + 1 > room() and room() < LINES_PER_PAGE:
-                return
+                if not before_part:
+                    return
+                used += room()
             if need > room():  # at the top of a page and still too tall: it takes the page
                 used += room()
             waiting.pop(0)
@@ -181,7 +186,7 @@ def body_blocks(report: Report, figures: list, doc) -> list[dict]:
             used += need
 
     for block in text:
-        place_waiting()
+        place_waiting(before_part=block["kind"] == "h1")
         if block["kind"] in ("h1", "h2"):
             if room() == 1:  # a heading is kept with its text: it goes to the next page
                 used += 1
