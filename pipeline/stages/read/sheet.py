@@ -340,8 +340,8 @@ class ReturnReader(Identifying):
             if r2 < first or (r1 == r2 and c1 == c2):
                 continue  # the header's merges (most of them), or no merge at all
             covered = [(r, c) for r in range(r1, r2 + 1) if r in kept for c in range(c1, c2 + 1) if c in count_cols]
-            if not covered or covered == [(r1, c1)] or blank(grid.value(r1, c1)):
-                continue
+            if not covered or covered == [(r1, c1)] or _none(grid.value(r1, c1)):
+                continue  # nothing, a dash or 无 over them all: none in every cell it covers
             self.finding("merged-figure", sheet=grid.name, cell=cell_ref(r1, c1),
                          detail=f"{cell_ref(r1, c1)}:{cell_ref(r2, c2)}", value=display(grid.value(r1, c1)))
 
@@ -786,3 +786,13 @@ def _a_figure(v: object) -> bool:
     except (NotACount, TooLarge, InWan):
         return False
     return True
+
+
+def _none(value: object) -> bool:
+    """The cell says there is none: blank, 0, or a word for none (—, 无)."""
+    if blank(value):
+        return True
+    try:
+        return parse_count(value) == 0
+    except NotACount:
+        return False
