@@ -61,6 +61,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
     labels = {s.value: label for s, label in SEVERITY_LABEL.items()}
     own_origin = origin_of(base_url)
     last_upload: dict[str, float] = {}
+    receiving: dict[str, int] = {}  # uploads of each unit still coming in
     refreshing: list[asyncio.Task] = []
 
     async def in_worker(fn, *args):
@@ -147,7 +148,8 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
             return refuse(request, pages.OTHER_SITE, back, Connection="close")
         wait = _seconds_left(last_upload.get(unit.code), upload_interval)
         if wait:
-            return refuse(request, pages.too_soon(wait), back, Connection="close", **{"Retry-After": str(wait)})
+            said = pages.still_coming(wait) if receiving.get(unit.code) else pages.too_soon(wait)
+            return refuse(request, said, back, Connection="close", **{"Retry-After": str(wait)})
         # Taken now, so that the same file sent twice at once is checked once; given back when
         # nothing came to be checked (no file chosen, too large, cut off): a clerk who pressed
         # the button too soon is not kept waiting for it.
@@ -163,6 +165,7 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
                 last_upload[unit.code] = before
 
         started = time.perf_counter()
+        receiving[unit.code] = receiving.get(unit.code, 0) + 1
         try:
             form = await read_form(request, limit_bytes, idle_timeout)
         except TooLarge:
@@ -174,6 +177,10 @@ def create_app(desk: Desk, tokens: TokenBook, *, limit_bytes: int, idle_timeout:
         except BadForm:
             nothing_checked()
             return refuse(request, pages.BAD_REQUEST, back, Connection="close")
+        finally:
+            receiving[unit.code] -= 1
+            if not receiving[unit.code]:
+                del receiving[unit.code]
         upload = form.get("file")
         explanation = note_text(form.get("explanation"))
         if upload is None or isinstance(upload, str) or not upload.filename:

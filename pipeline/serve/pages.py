@@ -63,6 +63,13 @@ def too_soon(seconds: int) -> Refusal:
                    f"本单位刚刚上传过报表。为保护收件箱，同一单位两次上传至少相隔一会儿：请 {seconds} 秒后再上传。")
 
 
+def still_coming(seconds: int) -> Refusal:
+    """The unit's previous upload is still on its way (a line that stalled, a tab left open):
+    the clerk is told so, not that a file was just sent."""
+    return Refusal(429, "too-soon", "上一次上传还没有传完",
+                   f"本单位上一次上传的报表还在传送中（网络可能中断了），没有保存。为保护收件箱，请 {seconds} 秒后再上传。")
+
+
 def render_refusal(refusal: Refusal, back: str = "") -> str:
     """The refusal as a page of its own, with a link back to the page it came from (`back`,
     relative), else a word on how to get back."""

@@ -301,6 +301,31 @@ def test_stalled_upload_is_cut_off_without_harming_others(tmp_path, form, units)
     assert "报送页已停止" in server.output()
 
 
+def test_a_retry_while_the_stalled_upload_is_still_open_is_told_so(tmp_path, form, units):
+    """The line stalls; the clerk sends the file again from another tab at once. It was told
+    本单位刚刚上传过报表, though nothing had been saved: it is now told the first is still coming."""
+    inbox, outbox = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    server = start_server(inbox, outbox, "--upload-timeout", "3")
+    try:
+        url = server.links()["620102"]
+        path = url.split(":", 2)[2].split("/", 1)[1]
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.sendall((f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                         "Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
+                         "filename=\"a.xlsx\"\r\n\r\nPK").encode())
+        time.sleep(0.5)
+        data = workbook(form, units.by_code("620102"))
+        again = upload(url, "a.xlsx", data)
+        assert again.status == 429 and "还在传送中" in again.json["message"] and "刚刚上传过" not in again.json["message"]
+        stalled.settimeout(15)
+        assert b"".join(iter(lambda: stalled.recv(4096), b"")).startswith(b"HTTP/1.1 408")
+        stalled.close()
+        assert upload(url, "a.xlsx", data).status == 200  # cut off, it holds nothing up
+    finally:
+        assert server.stop() == 0
+
+
 def test_87_units_upload_at_once_and_every_return_lands_whole(tmp_path, form, units):
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
