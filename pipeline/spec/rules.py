@@ -148,6 +148,12 @@ BUILT_IN = _declared(
     # A city's file carrying its counties' figures (stages/read/city.py, stages/resolve.py)
     Rule("old-output-file", WARNING, "这是以前汇总时写出的{detail}，不是各县报送的报表，未读取：请把它移出收件箱。"),
     Rule("city-summary", INFO, "这是{city}汇总表中本单位的合计数，没有乡镇明细：乡镇一级的审核和与上期各乡镇数字的比较未进行。"),
+    Rule("county-row-unknown", ERROR, "{place}的“{value}”认不出是哪个{unit_noun}，这一行的数字没有汇总：请写明{unit_noun}的全称后重新报送。"),
+    Rule("county-row-repeated", ERROR, "{place}的“{value}”与第{row}行是同一{unit_noun}（{unit}），不知哪一行是它的数字，"
+         "两行都没有汇总：请删去多余的一行后重新报送。"),
+    Rule("county-short-name", INFO, "{place}的“{value}”按简称认作{unit}。"),
+    Rule("summary-total-mismatch", WARNING, "{place}合计行的{field_label}为{value}，读取的各{unit_noun}之和为{expected}："
+         "汇总按各{unit_noun}的数字计算，请核对。"),
     Rule("city-rejected", ERROR, "{city}汇总时已退回本单位的报表：请按{city}的意见改正后重新报送。"),
     Rule("city-county-mismatch", WARNING, "{city_file}中本单位的{detail}与本单位自己报送的“{own_file}”不一致：请核实以哪个为准。"),
     Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),

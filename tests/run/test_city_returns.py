@@ -124,3 +124,82 @@ def test_the_roster_and_report_say_how_the_figures_came(mixed):
     manifest = mixed.files["manifest.csv"].decode("utf-8-sig")
     line = next(x for x in manifest.splitlines() if x.startswith("天水市汇总表.xlsx,"))
     assert line.endswith("天水市的报表，按所辖各县分别读取")
+
+
+# --- a city's summary, as cities write them (a reviewer's finds: figures left out without a word) ---
+
+
+def _read_summary(tmp_path, form, units, counties: dict[str, dict[str, int]], total: bool = True, edit=None):
+    data = city_summary(form, counties, "天水市", total=total)
+    if edit is not None:
+        wb = load_workbook(io.BytesIO(data))
+        for ws in wb.worksheets:
+            edit(ws)
+        buf = io.BytesIO()
+        wb.save(buf)
+        data = buf.getvalue()
+    result = read_source(Source("天水市汇总表.xlsx", len(data), "", 0.0, "xlsx"), data, form, units)
+    found = {(f.rule, f.county_code, f.cell) for p in (result, *result.parts) for f in p.findings}
+    return result, found
+
+
+@pytest.fixture(scope="module")
+def tianshui(form, units):
+    return {name: _sums(data, form, units) for name, data in _returns(CITIES["天水市"]).items()}
+
+
+def test_a_county_written_by_its_short_name_is_read_and_said(tmp_path, form, units, tianshui):
+    counties = {("甘谷" if name == "甘谷县" else name): figures for name, figures in tianshui.items()}
+    result, found = _read_summary(tmp_path, form, units, counties)
+    gangu = next(p for p in result.parts if p.ret.county_code == "620523")
+    assert {k: v[0] for s in gangu.ret.sheets.values() for k, v in s.values.items()} == tianshui["甘谷县"]
+    assert ("county-short-name", "620523", "A8") in found
+    assert not any(rule == "summary-total-mismatch" for rule, _, _ in found)
+
+
+def test_a_row_whose_name_is_no_countys_is_an_error_and_the_total_says_it_is_missing(tmp_path, form, units, tianshui):
+    """成关区 for 城关区, or a 新区 that is no county: its figures were left out without a word."""
+    counties = {("清水乡" if name == "清水县" else name): figures for name, figures in tianshui.items()}
+    result, found = _read_summary(tmp_path, form, units, counties)
+    assert {p.ret.county_code for p in result.parts} == {u.code for u in units.units if u.city_name == "天水市"} - {"620521"}
+    assert {(rule, cell) for rule, county, cell in found if county == ""} >= {
+        ("county-row-unknown", "A6"), ("summary-total-mismatch", "B11")}
+    [said] = [f for f in result.findings if f.rule == "county-row-unknown" and f.sheet.startswith("表一")]
+    assert said.file == "天水市汇总表.xlsx" and "“清水乡”认不出是哪个县（市、区），这一行的数字没有汇总" in said.message
+
+
+def test_a_county_written_twice_is_an_error_on_both_rows_and_neither_is_summed(tmp_path, form, units, tianshui):
+    """七里河区's row labelled 城关区: the later row replaced the earlier without a word, and the
+    other county went missing."""
+    def relabel(ws):
+        ws["A5"] = ws["A4"].value
+
+    result, found = _read_summary(tmp_path, form, units, tianshui, edit=relabel)
+    first = next(p for p in result.parts if p.ret.county_code == "620502")
+    assert {f.rule for f in first.findings} >= {"county-row-repeated"}
+    assert any(f.severity.value == "error" and f.cell == "A5" and "与第4行是同一县（市、区）" in f.message
+               for f in first.findings)
+    assert "620503" not in {p.ret.county_code for p in result.parts}  # 麦积区's row now says 秦州区
+
+
+def test_a_summary_total_that_disagrees_with_its_rows_is_said(tmp_path, form, units, tianshui):
+    key = form.sheet("visits").count_fields[0].key
+
+    def mistyped(ws):
+        if ws.title.startswith("表一"):
+            ws["B5"] = ws["B5"].value - 100
+
+    result, found = _read_summary(tmp_path, form, units, tianshui, edit=mistyped)
+    [f] = [f for f in result.findings if f.rule == "summary-total-mismatch"]
+    assert (f.cell, f.field, f.severity.value) == ("B11", key, "warning")
+    assert f"为{sum(c[key] for c in tianshui.values())}，读取的各县（市、区）之和为{sum(c[key] for c in tianshui.values()) - 100}" in f.message
+
+
+def test_a_county_column_naming_no_county_is_an_error(tmp_path, form, units):
+    returns = _returns(CITIES["白银市"])
+    renamed = {("白银新区" if name == "会宁县" else name): data for name, data in returns.items()}
+    data = county_column_workbook(renamed, city="白银市")
+    result = read_source(Source("白银市.xlsx", len(data), "", 0.0, "xlsx"), data, form, units)
+    assert "620422" not in {p.ret.county_code for p in result.parts if p.ret}
+    said = [f for f in result.findings if f.rule == "county-row-unknown"]
+    assert said and all(f.file == "白银市.xlsx" and "“白银新区”" in f.message for f in said)

@@ -35,7 +35,7 @@ from .grid import Book, Grid, cell_ref, column_letter, the_files_problem
 from .layout import _whole, field_table, find_header, known_units, units_over
 from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
-from .words import clean_text
+from .words import RowKind, clean_text, row_words
 
 ABOUT_SHEET = "汇总信息"  # what a consolidated workbook says it is (outputs.workbook writes it)
 CITY_LEVEL = "市州"
@@ -357,11 +357,47 @@ def _county_in(units: UnitList, form: Form, v: object) -> str:
     return (units.match_name(text, form.name_noise) or "") if text else ""
 
 
+def _county_or_short(units: UnitList, form: Form, v: object) -> tuple[str, bool]:
+    """The county a city's row names, by its name or, as cities often write it, its name
+    without 区 or 县 (榆中 for 榆中县): (code, by the short name); ("", False) for none."""
+    code = _county_in(units, form, v)
+    if code:
+        return code, False
+    short = units.find_by_short_name(clean_text(v))
+    return short, bool(short)
+
+
+def _figures_in(grid: Grid, r: int, cols) -> bool:
+    """The row holds a figure in one of the count columns: a number, or text other than a none."""
+    for c in cols:
+        v = grid.value(r, c)
+        if v is None or v == "" or isinstance(v, bool):
+            continue
+        try:
+            if parse_count(v) != 0:
+                return True
+        except NotACount:
+            return True
+    return False
+
+
+def _unread_row(form: Form, grid: Grid, r: int, c: int, cols) -> Finding | None:
+    """A row a city's table gives figures for under a name that is no county's (兰州新区, 成关区,
+    榆中 when two counties share it): its figures would be left out without a word. A 合计 or
+    小计 row, a note, a title, or a row without figures is none."""
+    text = clean_text(grid.value(r, c))
+    if not text or row_words(form).kind[text] != RowKind.TOWNSHIP or not _figures_in(grid, r, cols):
+        return None
+    return form.finding("county-row-unknown", file="", sheet=grid.name, cell=cell_ref(r, c),
+                        value=display(grid.value(r, c)), unit_noun=form.unit_noun)
+
+
 def _by_county_column(reader: ReturnReader) -> ReadResult | None:
     """Every table of the form in one sheet each, its rows carrying their county in a column of
     their own (written on each row, or once and merged down over the county's townships)."""
     form, units = reader.form, reader.units
     owners: dict[str, tuple[Grid, int, dict[str, set[int]]]] = {}
+    said: list[Finding] = []  # the city file's own: rows under names that are no county's
     for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
         header, columns, *_ = find_header(spec, grid)
         if header < 0 or spec.key_field.key not in columns:
@@ -371,10 +407,16 @@ def _by_county_column(reader: ReturnReader) -> ReadResult | None:
             return None
         rows: dict[str, set[int]] = {}
         current = ""
+        counts = [columns[f.key] for f in spec.count_fields if f.key in columns]
         for r in range(header + 1, len(grid.rows)):
             v = grid.value(r, col)
             if clean_text(v):
-                current = _county_in(units, form, v)
+                current, short = _county_or_short(units, form, v)
+                if short:
+                    said.append(form.finding("county-short-name", file="", sheet=grid.name, cell=cell_ref(r, col),
+                                             value=display(v), unit=units.by_code(current).name))
+                elif not current and (unread := _unread_row(form, grid, r, col, counts)):
+                    said.append(unread)
             if current:
                 rows.setdefault(current, set()).add(r)
         owners[spec.key] = (grid, header, rows)
@@ -388,7 +430,7 @@ def _by_county_column(reader: ReturnReader) -> ReadResult | None:
         book = Book([(g.name, g.visible) for g, _, _ in owners.values()], grids.__getitem__, reader.book.data)
         county = ReturnReader(part_source(reader.source, units.by_code(code), WORKBOOK, city), form, units, book)
         parts.append(county.load().read())
-    return ReadResult(reader.source, None, (), tuple(parts))
+    return ReadResult(reader.source, None, tuple(replace(f, file=reader.source.path) for f in said), tuple(parts))
 
 
 # --- a summary with counties as rows ------------------------------------------------------
@@ -413,6 +455,8 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     sheet (its 明细 row says 市州汇总), marked so that township rules pass it by."""
     form, units = reader.form, reader.units
     found: dict[str, dict[str, SheetData]] = {}
+    said: list[Finding] = []  # the city file's own: unknown names, its 合计 row (a county's short name is its own)
+    repeated: list[Finding] = []
     cells: list[Finding] = []
     headers: list[Finding] = []  # every county's: a header naming another unit (万户) holds for its whole column
     for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
@@ -426,10 +470,30 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
             headers.append(form.finding(rule, file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
                                         field_label=spec.label_of(field), value=display_header(grid.value(r, c)),
                                         detail=written, unit=form.field(field).unit))
+        counts = [columns[f.key] for f in spec.count_fields]
+        first_row: dict[str, int] = {}
+        total_row = -1
         for r in range(header + 1, len(grid.rows)):
-            code = _county_in(units, form, grid.value(r, columns[key]))
+            label = grid.value(r, columns[key])
+            code, short = _county_or_short(units, form, label)
             if not code:
+                text = clean_text(label)
+                if text and row_words(form).kind[text] == RowKind.TOTAL and total_row < 0:
+                    total_row = r
+                elif unread := _unread_row(form, grid, r, columns[key], counts):
+                    said.append(unread)
                 continue
+            if short:
+                said.append(form.finding("county-short-name", file="", county=code, sheet=grid.name,
+                                         cell=cell_ref(r, columns[key]), value=display(label), unit=units.by_code(code).name))
+            if code in first_row:
+                # Two rows for one county (another county's row mislabelled, or a row pasted twice):
+                # the later replaced the earlier without a word, and the other county went missing.
+                repeated.append(form.finding("county-row-repeated", file="", county=code, sheet=grid.name,
+                                             cell=cell_ref(r, columns[key]), value=display(label), row=first_row[code] + 1,
+                                             unit_noun=form.unit_noun, unit=units.by_code(code).name))
+                continue
+            first_row[code] = r
             values = {}
             for f in spec.count_fields:
                 c = columns[f.key]
@@ -443,6 +507,8 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
             found.setdefault(code, {})[spec.key] = SheetData(
                 spec.key, grid.name, column_letter(columns[key]),
                 {f.key: column_letter(columns[f.key]) for f in spec.count_fields}, (SUMMARY_ROW,), (r + 1,), values)
+        if total_row >= 0:
+            said += _summary_total(form, spec, grid, total_row, columns, [found[c][spec.key] for c in first_row])
     if not found:
         return None
     city = _city_of(units, found, reader.source)
@@ -450,7 +516,8 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     parts = []
     for code, sheets in found.items():
         source = part_source(reader.source, units.by_code(code), SUMMARY, city)
-        own = [replace(f, file=source.path) for f in cells if f.county_code == code]
+        own = [replace(f, file=source.path) for f in (*cells, *repeated) if f.county_code == code]
+        own += [replace(f, file=source.path) for f in said if f.county_code == code]
         own += [replace(f, file=source.path, county_code=code) for f in headers]
         own.append(form.finding("city-summary", file=source.path, county=code, city=city))
         own += [form.finding("missing-sheet", file=source.path, county=code, sheet_label=s.label, sheet_number=s.number)
@@ -460,4 +527,24 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
         ret = Return(source, code, filed_on, sheets, reader.people.get("填表人", ""), reader.people.get("审核人", ""),
                      reader.people.get("联系电话", ""))
         parts.append(ReadResult(source, ret, tuple(own)))
-    return ReadResult(reader.source, None, (), tuple(parts))
+    return ReadResult(reader.source, None, tuple(replace(f, file=reader.source.path) for f in said if not f.county_code),
+                      tuple(parts))
+
+
+def _summary_total(form: Form, spec: SheetSpec, grid: Grid, r: int, columns: dict[str, int],
+                   sheets: list[SheetData]) -> list[Finding]:
+    """A city summary's 合计 row against the sum of the county rows read: a county row dropped or
+    mistyped shows here, as a township's does against a county's 合计."""
+    out = []
+    for f in spec.count_fields:
+        try:
+            written = parse_count(grid.value(r, columns[f.key]), f.unit)
+        except NotACount:
+            continue
+        values = [s.values[f.key][0] for s in sheets]
+        if None in values or written == sum(values):
+            continue
+        out.append(form.finding("summary-total-mismatch", file="", sheet=grid.name, cell=cell_ref(r, columns[f.key]),
+                                field=f.key, field_label=spec.label_of(f.key), value=written, expected=sum(values),
+                                unit_noun=form.unit_noun))
+    return out
