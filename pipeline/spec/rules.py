@@ -151,6 +151,8 @@ BUILT_IN = _declared(
     Rule("county-row-unknown", ERROR, "{place}的“{value}”认不出是哪个{unit_noun}，这一行的数字没有汇总：请写明{unit_noun}的全称后重新报送。"),
     Rule("county-row-repeated", ERROR, "{place}的“{value}”与第{row}行是同一{unit_noun}（{unit}），不知哪一行是它的数字，"
          "两行都没有汇总：请删去多余的一行后重新报送。"),
+    Rule("county-sheet-unknown", ERROR, "工作表“{sheet_name}”的名称中“{value}”认不出是哪个{unit_noun}，这张表的数字没有汇总："
+         "请在工作表名称中写明{unit_noun}的全称后重新报送。"),
     Rule("county-short-name", INFO, "{place}的“{value}”按简称认作{unit}。"),
     Rule("summary-total-mismatch", WARNING, "{place}合计行的{field_label}为{value}，读取的各{unit_noun}之和为{expected}："
          "汇总按各{unit_noun}的数字计算，请核对。"),

@@ -203,3 +203,25 @@ def test_a_county_column_naming_no_county_is_an_error(tmp_path, form, units):
     assert "620422" not in {p.ret.county_code for p in result.parts if p.ret}
     said = [f for f in result.findings if f.rule == "county-row-unknown"]
     assert said and all(f.file == "白银市.xlsx" and "“白银新区”" in f.message for f in said)
+
+
+def test_sheets_named_with_a_short_or_unknown_county_are_read_or_said(form, units):
+    """表一（榆中） and 表一（成关区）: left out without a word while the other counties were read."""
+    returns = _returns(CITIES["兰州市"])
+    names = {"榆中县": "榆中", "城关区": "成关区"}
+    sheets = {**{k: v for k, v in returns.items()}}
+    data = city_workbook(sheets, sheet_name=lambda county, table: f"{table}（{names.get(county, county)}）")
+    (wb := load_workbook(io.BytesIO(data))).create_sheet("表一（全市汇总）")  # the city's own total: no county's
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    result = read_source(Source("兰州市各县报表.xlsx", len(data), "", 0.0, "xlsx"), data, form, units)
+    read = {p.ret.county_code for p in result.parts if p.ret}
+    assert "620123" in read and "620102" not in read
+    yuzhong = next(p for p in result.parts if p.ret and p.ret.county_code == "620123")
+    assert _sums(returns["榆中县"], form, units) == {k: sum(v) for s in yuzhong.ret.sheets.values() for k, v in s.values.items()
+                                                   if k in form.field_keys}
+    said = {(f.rule, f.sheet) for f in result.findings}
+    assert {("county-short-name", f"{t}（榆中）") for t in ("表一", "表二", "表三")} <= said
+    assert {("county-sheet-unknown", f"{t}（成关区）") for t in ("表一", "表二", "表三")} <= said
+    assert not any("全市汇总" in sheet for _, sheet in said)

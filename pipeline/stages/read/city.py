@@ -21,6 +21,7 @@ township column.
 
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import replace
 from datetime import date
@@ -92,13 +93,20 @@ def reader_for(source: Source, form: Form, units: UnitList, book: Book) -> Retur
     names = [n for n, _ in book.sheets]
     if any(normalise_label(n) == ABOUT_SHEET for n in names):
         return _consolidated(source, form, units, book)
-    blocks = _county_sheets(form, units, book)
+    blocks, noted = _county_sheets(form, units, book)
     if len(blocks) > 1:
         city = _city_of(units, blocks, source)
         readers: list[ReturnReader] = [
             BlockReader(part_source(source, units.by_code(code), WORKBOOK, city), form, units, book, named)
             for code, named in blocks.items()]
-        return CityBook(source, readers)
+        # A county's sheets whose names name no county (表一（成关区）): left out without a word,
+        # its figures lost while the other counties' were read.
+        said = tuple(form.finding("county-sheet-unknown", file=source.path, sheet=name, sheet_name=name, value=rest,
+                                  unit_noun=form.unit_noun) if not code else
+                     form.finding("county-short-name", file=source.path, county=code, sheet=name, value=rest,
+                                  unit=units.by_code(code).name)
+                     for name, rest, code in noted)
+        return CityBook(source, readers, said)
     return ReturnReader(source, form, units, book)
 
 
@@ -153,12 +161,15 @@ def _city_of(units: UnitList, codes, source: Source) -> str:
 # --- each county's tables as sheets named with the county -------------------------------
 
 
-def _county_sheets(form: Form, units: UnitList, book: Book) -> dict[str, dict[str, list[tuple[str, bool]]]]:
+def _county_sheets(form: Form, units: UnitList, book: Book) -> tuple[dict[str, dict[str, list[tuple[str, bool]]]],
+                                                                   list[tuple[str, str, str]]]:
     """Per county its sheets by the form's table they name (`表一（安定区）` names 表一 by its
     number, `安定区-走访情况` by its label), when more sheets name a table of the form than the
-    form has tables (a county's workbook holds each once, or a spare copy)."""
+    form has tables (a county's workbook holds each once, or a spare copy). A county named by its
+    short name (表一（榆中）) is found by it; each sheet named with what names no county (表一（成关区）)
+    or by a short name is noted, to be said; the city's own total (表一（全市汇总）) is neither."""
     if len(book.sheets) <= len(form.sheets):
-        return {}  # no more sheets than tables, so none to spare for a second county
+        return {}, []  # no more sheets than tables, so none to spare for a second county
     prefixes = form.reader.not_sheet_prefixes
     tables = [(spec.key, field_table(spec).names_this_sheet, normalise_label(spec.number)) for spec in form.sheets]
 
@@ -169,13 +180,37 @@ def _county_sheets(form: Form, units: UnitList, book: Book) -> dict[str, dict[st
 
     named = [(n, v, key) for n, v in book.sheets if (key := table_of(n))]
     if len(named) <= len(form.sheets):
-        return {}
+        return {}, []
     out: dict[str, dict[str, list[tuple[str, bool]]]] = {}
+    # (sheet, what it names besides the table, the county by that short name or ""): said
+    noted: list[tuple[str, str, str]] = []
     for name, visible, key in named:
         code = units.find_in_filename(name)
+        rest = "" if code else _besides_the_table(form.sheet(key), name)
+        if rest and not _the_citys_own(form, units, rest):
+            code = units.find_by_short_name(rest)
+            noted.append((name, rest, code or ""))
         if code:
             out.setdefault(code, {}).setdefault(key, []).append((name, visible))
-    return out
+    return out, noted
+
+
+def _the_citys_own(form: Form, units: UnitList, text: str) -> bool:
+    """A sheet beside its counties' that names the city's own total (表一（全市汇总）, 表一（兰州市）)."""
+    return row_words(form).kind[clean_text(text)] in (RowKind.TOTAL, RowKind.SUBTOTAL) or units.names_city(text)
+
+
+_NAME_MARKS = re.compile(r"[（）()【】\[\]{}<>《》\-_—–·、，,.。:：\s]+")
+
+
+def _besides_the_table(spec: SheetSpec, name: str) -> str:
+    """What a sheet's name says besides the form's table: 榆中 in 表一（榆中）, 榆中-走访情况."""
+    text = normalise_label(name)
+    for word in sorted({normalise_label(w) for w in (spec.number, spec.label, f"{spec.number}{spec.label}") if w},
+                       key=len, reverse=True):
+        text = text.replace(word, " ")
+    text = re.sub(r"表\s*\d+", " ", text)
+    return _NAME_MARKS.sub("", text)
 
 
 class BlockReader(ReturnReader):
