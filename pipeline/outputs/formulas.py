@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..spec import wording
+from ..spec.consolidated import DETAIL_PREFIX
 from ..spec.form import Form
 from ..stages.consolidate import Totals
 from ..stages.read.grid import column_letter
@@ -40,7 +41,7 @@ def sheet_reference(name: str) -> str:
 
 
 def detail_title(form: Form, sheet_key: str) -> str:
-    return f"乡镇明细-{form.sheet(sheet_key).label}"[:31]
+    return f"{DETAIL_PREFIX}-{form.sheet(sheet_key).label}"[:31]
 
 
 def detail_spans(totals: Totals) -> dict[str, dict[str, tuple[int, int]]]:

@@ -13,6 +13,14 @@ import pandas as pd
 
 from ..model import SEVERITY_LABEL, STATUS_LABEL, Finding, Roster
 from ..spec import wording
+from ..spec.consolidated import (  # noqa: F401 (PROVINCE_LEVEL: run.report)
+    ABOUT_SHEET,
+    CITY_LEVEL,
+    COUNTY_SHEET,
+    FINDINGS_SHEET,
+    PROVINCE_LEVEL,
+    ROSTER_SHEET,
+)
 from ..spec.form import Form
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals
@@ -28,9 +36,6 @@ from .tables import (
 if TYPE_CHECKING:  # the writer (and xml.sax, which pulls in http and ssl) loads when a workbook is made
     from .xlsx_writer import Block
 
-COUNTY_SHEET = "县（市、区）"
-ABOUT_SHEET = "汇总信息"
-PROVINCE_LEVEL, CITY_LEVEL = "省", "市州"  # a run's level as 汇总信息 says it (about["level"])
 
 
 def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list[Finding],
@@ -97,7 +102,7 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     words = [explanation_of(f, explained) for f in findings]
     # The 指标 a clerk reads is the form's label; the rule keeps its stable code, to filter by.
     label_of = {f.key: wording.cn_quotes(f.full_label) for s in form.sheets for f in s.fields}
-    sheet("问题清单", ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则代码", "说明", *(["上报说明"] if explained else [])],
+    sheet(FINDINGS_SHEET, ["级别", "文件", "县代码", "工作表", "单元格", "指标", "规则代码", "说明", *(["上报说明"] if explained else [])],
           [[f"{SEVERITY_LABEL[f.severity]}（已说明）" if said else SEVERITY_LABEL[f.severity], f.file, f.county_code, f.sheet,
             f.cell, label_of.get(f.field, f.field), f.rule, f.message, *([said] if explained else [])]
            for f, said in zip(findings, words)])
@@ -107,7 +112,7 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     if comparison is not None:
         roster_header.append("上期状态")
         rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]
-    sheet("报送情况", roster_header, rows)
+    sheet(ROSTER_SHEET, roster_header, rows)
     sheet(ABOUT_SHEET, ["项目", "内容"], about_rows(form, totals, about))
     return write_xlsx(sheets)
 

@@ -153,6 +153,9 @@ BUILT_IN = _declared(
          "两行都没有汇总：请删去多余的一行后重新报送。"),
     Rule("county-sheet-unknown", ERROR, "工作表“{sheet_name}”的名称中“{value}”认不出是哪个{unit_noun}，这张表的数字没有汇总："
          "请在工作表名称中写明{unit_noun}的全称后重新报送。"),
+    Rule("city-figure-differs", ERROR, "{place}本单位的{field_label}为{value}，而乡镇明细中本单位各乡镇之和为{expected}："
+         "汇总工作簿里的县级数字与乡镇明细不一致，不知哪个是对的：请{city}核对后重新报送。"),
+    Rule("city-detail-unread", ERROR, "{place}起有{count}行乡镇明细{detail}，这些行的数字没有汇总：请核对后重新报送。"),
     Rule("county-short-name", INFO, "{place}的“{value}”按简称认作{unit}。"),
     Rule("summary-total-mismatch", WARNING, "{place}合计行的{field_label}为{value}，读取的各{unit_noun}之和为{expected}："
          "汇总按各{unit_noun}的数字计算，请核对。"),

@@ -226,3 +226,53 @@ def test_a_city_with_nothing_summed_writes_no_figures_of_zero(tmp_path, settings
     assert notes.startswith("尚无已汇总的县（市、区）；未报送2个") and "见附件" not in notes
     text = run.files["report.html"].decode("utf-8")
     assert "0个联村单位" not in text and "0.0万" not in text
+
+
+# --- a city's own consolidated workbook, edited by hand before it is sent up (a reviewer's finds) ---
+
+
+def _sent_up(lanzhou_run, form, units, edit):
+    from openpyxl import load_workbook
+
+    from pipeline.model import Source
+    from pipeline.stages.read.sources import read_source
+
+    wb = load_workbook(io.BytesIO(lanzhou_run.files["consolidated.xlsx"]))
+    edit(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    result = read_source(Source("兰州市.xlsx", len(data), "", 0.0, "xlsx"), data, form, units)
+    return result, [f for p in (result, *result.parts) for f in p.findings]
+
+
+def test_a_countys_figure_typed_over_its_sum_is_an_error_at_that_cell(lanzhou_run, form, units):
+    """The workbook showed 城关区 18000 走访农户数; the province summed its 明细 rows, 18468, with no word."""
+    def typed(wb):
+        ws = wb["县（市、区）"]
+        col = next(c.column_letter for c in ws[1] if c.value == form.field("households_visited").full_label)
+        ws[f"{col}2"] = 18000
+
+    result, found = _sent_up(lanzhou_run, form, units, typed)
+    [f] = [f for f in found if f.rule == "city-figure-differs"]
+    assert (f.county_code, f.sheet, f.severity.value) == ("620102", "县（市、区）", "error")
+    assert f.message.startswith("工作表“县（市、区）”第2行") and "为18000，而乡镇明细中本单位各乡镇之和为18468" in f.message
+    assert not [g for g in found if g.rule == "city-figure-differs" and g.county_code != "620102"]
+
+
+def test_detail_rows_no_county_block_takes_are_said(lanzhou_run, form, units):
+    """榆中县's row deleted from 报送情况, and a township row added with its 县代码 left blank: both
+    sets of figures were left out with no word."""
+    def edited(wb):
+        roster = wb["报送情况"]
+        roster.delete_rows(next(r for r in range(2, roster.max_row + 1) if str(roster.cell(r, 1).value) == "620123"))
+        detail = next(ws for ws in wb.worksheets if ws.title.startswith("乡镇明细-走访"))
+        last = [c.value for c in detail[detail.max_row]]
+        detail.append([None, *last[1:]])
+
+    result, found = _sent_up(lanzhou_run, form, units, edited)
+    unread = {(f.county_code, f.sheet.split("-")[1]) for f in found if f.rule == "city-detail-unread"}
+    assert {("620123", "走访情况"), ("620123", "问题排查整改"), ("620123", "帮扶成效"), ("", "走访情况")} == unread
+    assert "620123" not in {p.ret.county_code for p in result.parts if p.ret}
+    blank = next(f for f in found if f.rule == "city-detail-unread" and not f.county_code)
+    assert "起有1行乡镇明细没有县代码，这些行的数字没有汇总" in blank.message

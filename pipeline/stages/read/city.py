@@ -28,8 +28,9 @@ from datetime import date
 from functools import partial
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
+from ...spec.consolidated import ABOUT_SHEET, CITY_LEVEL, COUNTY_SHEET, DETAIL_PREFIX, FINDINGS_SHEET, ROSTER_SHEET
 from ...spec.form import Form, SheetSpec
-from ...spec.labels import normalise_label
+from ...spec.labels import cn_quotes, normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, display_header, parse_count
 from ...spec.units import Unit, UnitList
 from .grid import Book, Grid, cell_ref, column_letter, the_files_problem
@@ -38,11 +39,6 @@ from .pick import BY_NAME, Candidate, SheetPicker
 from .sheet import ReturnReader
 from .words import RowKind, clean_text, row_words
 
-ABOUT_SHEET = "汇总信息"  # what a consolidated workbook says it is (outputs.workbook writes it)
-CITY_LEVEL = "市州"
-DETAIL_PREFIX = "乡镇明细"
-ROSTER_SHEET = "报送情况"
-FINDINGS_SHEET = "问题清单"
 SUMMARY_ROW = "市州汇总"  # a summary's county row, where a township's name would be
 WORKBOOK, SUMMARY = "workbook", "summary"
 
@@ -258,6 +254,7 @@ def _consolidated(source: Source, form: Form, units: UnitList, book: Book) -> Ci
     readers: list[ReturnReader] = []
     ready: list[ReadResult] = []
     people: dict[str, dict] = {}
+    read: set[str] = set()
     for row in roster:
         unit = counties.get(_code_text(row.get("代码")))
         if unit is None:
@@ -268,11 +265,90 @@ def _consolidated(source: Source, form: Form, units: UnitList, book: Book) -> Ci
             ready.append(ReadResult(part, None, tuple(_their_findings(form, part, unit, listed, city))))
         elif status == "已报送":
             people[part.path] = row
+            read.add(unit.code)
             sheets = [(name, True) for name in details]
             loader = _county_loader(details, rows_of, unit.code)
             readers.append(ReturnReader(part, form, units, Book(sheets, loader, book.data)))
-    return CityBook(source, readers, finish=lambda r: _as_roster_says(r, people.get(r.source.path, {})),
-                    ready=tuple(ready))
+    said = tuple(_unread_details(form, units, source, details, read, counties))
+    shown = _county_figures(form, book)
+
+    def finish(r: ReadResult) -> ReadResult:
+        r = _as_roster_says(r, people.get(r.source.path, {}))
+        return _against_its_row(form, r, shown, city)
+
+    return CityBook(source, readers, said, finish=finish, ready=tuple(ready))
+
+
+def _unread_details(form: Form, units: UnitList, source: Source, details: dict[str, tuple[Grid, int, int]],
+                    read: set[str], counties: dict[str, Unit]):
+    """乡镇明细 rows with figures that no county block takes: a 县代码 left blank or naming no
+    county of the city's (a row the city added), or a county its 报送情况 does not list as
+    已报送 (its row deleted, its 状态 changed). Their figures were left out without a word."""
+    for name, (grid, header, code_col) in details.items():
+        spec = next(s for s in form.sheets if field_table(s).names_this_sheet[(name, form.reader.not_sheet_prefixes)])
+        found = find_header(spec, grid)
+        counts = [found.columns[f.key] for f in spec.count_fields if f.key in found.columns]
+        left: dict[str, list[int]] = {}
+        for r in range(header + 1, len(grid.rows)):
+            code = _code_text(grid.value(r, code_col))
+            if code not in read and _figures_in(grid, r, counts):
+                left.setdefault(code, []).append(r)
+        for code, rows in left.items():
+            unit = counties.get(code)
+            if unit is not None:
+                detail, county = f"是{unit.name}的，而“{ROSTER_SHEET}”没有把{unit.name}列为已报送", code
+            elif code:
+                detail, county = f"的县代码{code}不是本{form.city_noun}所辖{form.unit_noun}的", ""
+            else:
+                detail, county = "没有县代码", ""
+            yield form.finding("city-detail-unread", file=source.path, county=county, sheet=name,
+                               cell=cell_ref(rows[0], code_col), count=len(rows), detail=detail)
+
+
+def _county_figures(form: Form, book: Book) -> dict[str, dict[str, tuple[object, str]]]:
+    """The 县（市、区） sheet's figures as the city's workbook shows them (a formula's cached
+    result, or a figure typed over it), with their cells, by county code and field."""
+    name = next((n for n, _ in book.sheets if normalise_label(n) == normalise_label(COUNTY_SHEET)), None)
+    if name is None:
+        return {}
+    grid = book.loader(name)
+    if not grid.rows:
+        return {}
+    header = [clean_text(v) for v in grid.rows[0]]
+    columns = {key: header.index(label) for key in form.field_keys
+               if (label := clean_text(cn_quotes(form.field(key).full_label))) in header}
+    out = {}
+    for r in range(1, len(grid.rows)):
+        code = _code_text(grid.value(r, 0))
+        if code:
+            out[code] = {key: (grid.value(r, c), cell_ref(r, c)) for key, c in columns.items()}
+    return out
+
+
+def _against_its_row(form: Form, result: ReadResult, shown: dict, city: str) -> ReadResult:
+    """A county block whose 乡镇明细 rows do not add up to its row in 县（市、区）: a figure typed
+    over the row's SUM, the workbook then showing what the tool would not have summed."""
+    ret = result.ret
+    row = shown.get(ret.county_code) if ret is not None else None
+    if not row:
+        return result
+    differ = []
+    for key, (value, cell) in row.items():
+        if value is None or value == "":
+            continue  # no cached result (a workbook written without one): nothing to compare
+        sheet = next((s for s in ret.sheets.values() if key in s.values), None)
+        if sheet is None or None in sheet.values[key]:
+            continue
+        try:
+            written = parse_count(value)
+        except NotACount:
+            written = None
+        if written != sum(sheet.values[key]):
+            differ.append(form.finding("city-figure-differs", file=result.source.path, county=ret.county_code,
+                                       sheet=COUNTY_SHEET, cell=cell, field=key, field_label=form.field(key).full_label,
+                                       value=display(value), expected=sum(sheet.values[key]), city=city,
+                                       place=form.location(COUNTY_SHEET, cell)))  # the workbook's sheet, no table
+    return replace(result, findings=(*result.findings, *differ)) if differ else result
 
 
 def _label_values(grid: Grid) -> dict[str, object]:
