@@ -429,7 +429,7 @@ def shown_as(number: int, code: str) -> str:
         return "0%" if number == 9 else "0.00%"
     if code:
         return code if (_SHOWS_OTHER.search(code) or _hides_numbers(code) or _shows_digits_of_its_own(code)
-                        or _writes_among_the_digits(code) or _shows_a_guess(code)) else ""
+                        or _writes_among_the_digits(code) or _shows_a_guess(code) or _shows_negative(code)) else ""
     if number in _SCIENTIFIC_IDS:
         return _SCIENTIFIC_IDS[number]
     return CJK_DATE if number in _CJK_DATE_IDS else ""
@@ -438,9 +438,10 @@ def shown_as(number: int, code: str) -> str:
 def _shows_digits_of_its_own(code: str) -> bool:
     """A format that writes digits of its own beside the count's: 0"0" shows 1078 as 10780, and
     "1"0 as 11078. Only the sections a count of 1 or more is shown by count ([$-804] is a locale)."""
-    if '"' not in code and "\\" not in code:
+    if '"' not in code and "\\" not in code and "*" not in code:
         return False  # no literal text at all: the commonest codes (0, #,##0, General)
-    return any(any(t[:1] in ('"', "\\") and any(ch.isdigit() for ch in t) for t in _FORMAT_TOKEN.findall(section))
+    return any(any((t[:1] in ('"', "\\") and any(ch.isdigit() for ch in t)) or (t[:1] == "*" and t[1:].isdigit())
+                   for t in _FORMAT_TOKEN.findall(section))
                for section in _positive_sections(_sections(code)))
 
 
@@ -458,23 +459,34 @@ def _shows_a_guess(code: str) -> bool:
                for section in _positive_sections(_sections(code)))
 
 
-_FORMAT_TOKEN = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|.', re.S)
+# "text", \x, [Red], then _x (a space as wide as x) and *x (x repeated to fill the cell), then one character
+_FORMAT_TOKEN = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]|_.|\*.|.', re.S)
 _SHOWN_AS_TYPED = frozenset("-+():$")  # what Excel shows as it is, unquoted, between digits
 
 
 def _writes_among_the_digits(code: str) -> bool:
     """A format that writes a mark between the count's digits: 0\\.0 and 0"."0 show 1223 as
     122.3, 0-0 as 122-3, a number the clerk never wrote. A space (1 223) reads as the count."""
-    if '"' not in code and "\\" not in code and not _SHOWN_AS_TYPED.intersection(code):
+    if '"' not in code and "\\" not in code and " " not in code and not _SHOWN_AS_TYPED.intersection(code):
         return False  # no mark it could write: the commonest codes (0, #,##0, General)
     for section in _positive_sections(_sections(code)):
         tokens = _FORMAT_TOKEN.findall(section)
         digits = [i for i, t in enumerate(tokens) if t in ("0", "#", "?")]
-        for t in tokens[digits[0] + 1:digits[-1]] if len(digits) > 1 else ():
+        for i in range(digits[0] + 1, digits[-1]) if len(digits) > 1 else ():
+            t = tokens[i]
             text = t[1:-1] if t[:1] == '"' else t[1:] if t[:1] == "\\" else t if t in _SHOWN_AS_TYPED else ""
             if text.strip():
                 return True
+            if t == " " and _digits_after(tokens, i + 1) != 3:
+                return True  # 0 0 shows 60 as 6 0: a space groups thousands only before three digits
     return False
+
+
+def _digits_after(tokens: list[str], start: int) -> int:
+    n = 0
+    while start + n < len(tokens) and tokens[start + n] in ("0", "#", "?"):
+        n += 1
+    return n
 
 
 _LITERALS = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # "text", \x, [Red] and [>100]: no digit shown by them
@@ -488,10 +500,29 @@ def _hides_numbers(code: str) -> bool:
     are follows the conditions, as Excel's: [=0]"-";0 shows 3000 by its second section (and a
     0 as a dash, which reads as 0 all the same); [>100]"多";0 shows 3000 as 多."""
     sections = _sections(code)
-    if len(sections) == 1 and not _CONDITION.match(code):
-        return False
     return any(not re.search(r"[0#?]", shown) and not _GENERAL.search(shown)
+               and (not _DATE_LETTERS.search(shown) or _WEEKDAY.fullmatch(shown.strip()))
                for shown in (_LITERALS.sub("", section) for section in _positive_sections(sections)))
+
+
+# A date's or a time's letters: such a code shows a date (the engine gives a date, not-a-count)
+_DATE_LETTERS = re.compile(r"[ymdhsegbaYMDHSEGBA]")
+_WEEKDAY = re.compile(r"a{3,4}", re.I)  # [$-804]aaaa: the engine gives the count, the sheet shows 星期三
+
+
+def _shows_negative(code: str) -> bool:
+    """A format that shows a count of 1 or more as a negative figure: -0, \\-0, "负"0, (0),
+    [Red](0). A clerk reading the sheet sees -60 where 60 is held; typed, -60 is no count."""
+    for section in _positive_sections(_sections(code)):
+        if _DATE_LETTERS.search(_LITERALS.sub("", section)):
+            continue  # a date's dashes (yyyy-mm-dd) are no sign
+        for t in _FORMAT_TOKEN.findall(section):
+            if t in ("0", "#", "?"):
+                break  # marks after the first digit are no sign
+            text = t[1:-1] if t[:1] == '"' else t[1:] if t[:1] == "\\" else "" if t[:1] in ("[", "_", "*") else t
+            if any(mark in text for mark in ("-", "−", "－", "(", "（", "负")):
+                return True
+    return False
 
 
 def _sections(code: str) -> list[str]:
@@ -653,6 +684,8 @@ def shown_text(number: float, text: str) -> ShownText | None:
     plain = _NOT_OF_THE_NUMBER.sub("", text)
     if number == 0 and plain in _NO_FIGURE:
         return None  # a 0 hidden, or shown as a dash: a blank reads as 0 all the same
+    if _reads_otherwise(number, text):
+        return ShownText(text[:40])
     readings = [plain.replace(",", "")]
     if "," in plain:
         readings.append(plain.replace(".", "").replace(",", "."))
@@ -665,6 +698,26 @@ def shown_text(number: float, text: str) -> ShownText | None:
     if chinese_numeral(text.strip()) == number:
         return None  # [DBNum1]: 1873 shown as 一千八百七十三, the same number
     return ShownText(text[:40])
+
+
+_SPLIT_DIGITS = re.compile(r"\d(\s+)\d")
+_THOUSANDS = re.compile(r"\d{1,3}(?:\s\d{3})+(?!\d)")
+_NEGATIVE_MARKS = ("负", "(", "（", "-", "−", "－", "–")
+
+
+def _reads_otherwise(number: float, text: str) -> bool:
+    """Text beside the digits that makes the figure another than the number held, which the
+    marks set aside above would let pass: a guess (约60, 60余, 60户左右), a positive count shown
+    as negative ((60), 负60, -60 for 60), or its digits parted other than by thousands (6 0)."""
+    if any(w in text for w in _GUESS_WORDS):
+        return True
+    stripped = text.strip()
+    if number > 0 and stripped.startswith(_NEGATIVE_MARKS):
+        return True
+    if _SPLIT_DIGITS.search(stripped):
+        digits = re.search(r"\d[\d\s]*\d", stripped)
+        return digits is not None and not _THOUSANDS.fullmatch(digits.group())
+    return False
 
 
 # --- raised characters ----------------------------------------------------------------------

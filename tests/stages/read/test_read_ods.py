@@ -30,7 +30,10 @@ def as_ods(tmp_path_factory, form, units):
 
 
 SHOWN = {"wan-typed": (3, '0.0"万"', "“3.0万”"), "thousands-typed": (3000, "#,###,", "“3”"),
-         "hidden-typed": (5, ";-0;0", "空白")}
+         "hidden-typed": (5, ";-0;0", "空白"),
+         # a reviewer's finds, summed as the number held with no word: a guess, a count shown as
+         # negative, its digits parted
+         "guess-typed": (60, '"约"0', "“约60”"), "negative-typed": (60, "(0)", "“(60)”"), "split-typed": (60, "0 0", "“6 0”")}
 
 
 def _shown_cases(form, units) -> dict:

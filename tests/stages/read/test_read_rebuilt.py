@@ -746,7 +746,13 @@ def test_spare_sheets_and_a_hidden_old_copy_are_not_said(tmp_path, form, units):
                                                   (1023, "0.00E+00"),  # 1.02E+03
                                                   (1078, '0"0"'), (1078, "0\\0"), (1078, '"1"0'),  # 10780, 11078
                                                   (1223, "0\\.0"), (1223, '0"."0'), (1223, "0-0"),  # 122.3, 122-3
-                                                  (1083, '"约"0'), (1083, '0"余"'), (1083, '0"户左右"')])  # a guess
+                                                  (1083, '"约"0'), (1083, '0"余"'), (1083, '0"户左右"'),  # a guess
+                                                  # a reviewer's finds, each summed with no word:
+                                                  (60, '""'), (60, '" "'), (60, '"无"'), (60, '"-"'),  # one section, no digit
+                                                  (60, "-0"), (60, "\\-0"), (60, '"-"0'), (60, "(0)"), (60, "[Red](0)"),
+                                                  (60, '"负"0'),  # a count shown as negative
+                                                  (60, "0 0"), (60, "0*0"),  # 6 0; zeros filling the cell
+                                                  (60, "[$-804]aaaa")])  # 星期三
 def test_a_count_its_format_shows_as_another_number_is_an_error_at_its_cell(tmp_path, form, units, held,
                                                                              number_format):
     """100% typed into a count is held as 1; a 3 formatted 0.0"万" shows 3.0万: the engine reads
