@@ -161,6 +161,8 @@ BUILT_IN = _declared(
          "汇总按各{unit_noun}的数字计算，请核对。"),
     Rule("city-rejected", ERROR, "{city}汇总时已退回本单位的报表：请按{city}的意见改正后重新报送。"),
     Rule("city-county-mismatch", WARNING, "{city_file}中本单位的{detail}与本单位自己报送的“{own_file}”不一致：请核实以哪个为准。"),
+    Rule("city-copies-differ", WARNING, "{city_file}中本单位的{detail}与{other_file}不一致：请核实以哪个为准。"),
+    Rule("county-outside-city", WARNING, "{city}报来的“{file_name}”中有本单位的报表，而本单位属{own_city}：请核实是否报错了单位。"),
     Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),
     # Across rounds, whatever the form declares
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),

@@ -190,10 +190,23 @@ def _city_mismatches(form: Form, unit: Unit, stands: ReadResult, ranked: list[Re
     """Where a city's file carried this county's figures and the county sent its own return
     too, each field whose sum differs, filed under the county's standing file (a parent that
     is not its child, whichever stands): one warning a city file, naming both files."""
+    out = [form.finding("county-outside-city", file=r.source.path, county=unit.code, city=r.source.city,
+                        file_name=r.source.path.rsplit("/", 1)[0], own_city=unit.city_name)
+           for r in ranked if r.source.via and r.source.city and r.source.city != unit.city_name]
     own = next((r for r in ranked if r.ret is not None and not r.source.via), None)
     if own is None:
-        return []
-    out = []
+        # Two cities' files carry the county (one forwarded it by mistake), or one city's twice:
+        # whichever stands, a copy whose figures differ is said beside it, not only superseded.
+        copies = [r for r in ranked if r.ret is not None and r.source.via]
+        if len(copies) > 1 and copies[0] is stands:
+            for other in copies[1:]:
+                differ = [f"{form.field(k).full_label}为{theirs}（后者为{mine}）"
+                          for k, theirs, mine in _field_sums(form, stands.ret, other.ret) if theirs != mine]
+                if differ:
+                    out.append(form.finding("city-copies-differ", file=stands.source.path, county=unit.code,
+                                            detail="、".join(differ), city_file=f"{stands.source.city}报来的“{stands.source.path}”",
+                                            other_file=f"{other.source.city}报来的“{other.source.path}”"))
+        return out
     for city in (r for r in ranked if r.ret is not None and r.source.via):
         differ = [f"{form.field(k).full_label}为{theirs}（本单位报表为{mine}）"
                   for k, theirs, mine in _field_sums(form, city.ret, own.ret) if theirs != mine]

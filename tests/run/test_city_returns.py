@@ -225,3 +225,30 @@ def test_sheets_named_with_a_short_or_unknown_county_are_read_or_said(form, unit
     assert {("county-short-name", f"{t}（榆中）") for t in ("表一", "表二", "表三")} <= said
     assert {("county-sheet-unknown", f"{t}（成关区）") for t in ("表一", "表二", "表三")} <= said
     assert not any("全市汇总" in sheet for _, sheet in said)
+
+
+def test_a_county_in_another_citys_workbook_is_said_and_differing_copies_too(tmp_path, settings, form, units):
+    """白银市's workbook carried 城关区 too, one figure changed, and came later: it stood, and
+    兰州市's copy was only superseded; nothing said 白银市 had forwarded another city's county."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    lanzhou, baiyin = _returns(CITIES["兰州市"]), _returns(CITIES["白银市"])
+    wb = load_workbook(io.BytesIO(lanzhou["城关区"]))
+    plan_cell = max((c for row in wb.worksheets[0].iter_rows(min_row=5, max_row=5) for c in row if isinstance(c.value, int)),
+                    key=lambda c: c.value)  # a township's households: 7 fewer is still a count
+    plan_cell.value -= 7
+    total = next(c for row in wb.worksheets[0].iter_rows() for c in row[:1] if c.value == "合计")
+    wb.worksheets[0].cell(total.row, plan_cell.column).value -= 7
+    buf = io.BytesIO()
+    wb.save(buf)
+    (inbox / "兰州市各县报表.xlsx").write_bytes(city_workbook(lanzhou))
+    (inbox / "白银市各县报表.xlsx").write_bytes(city_workbook({**baiyin, "城关区": buf.getvalue()}))
+    os.utime(inbox / "兰州市各县报表.xlsx", (1_480_000_000, 1_480_000_000))
+    run = build_run(inbox, settings)
+    stands = next(u for u in run.roster.units if u.code == "620102")
+    assert stands.source.path == "白银市各县报表.xlsx/城关区" and stands.source.city == "白银市"
+    said = {f.rule: f for f in run.findings if f.county_code == "620102"}
+    assert "白银市报来的“白银市各县报表.xlsx”中有本单位的报表，而本单位属兰州市" in said["county-outside-city"].message
+    differs = said["city-copies-differ"].message
+    assert "白银市报来的“白银市各县报表.xlsx/城关区”" in differs and "兰州市报来的“兰州市各县报表.xlsx/城关区”" in differs
+    assert {u.source.city for u in run.roster.units if u.city_name == "白银市"} == {"白银市"}

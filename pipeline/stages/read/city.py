@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections import Counter
 from dataclasses import replace
 from datetime import date
 from functools import partial
@@ -148,9 +149,11 @@ def part_source(source: Source, unit: Unit, via: str, city: str) -> Source:
 
 
 def _city_of(units: UnitList, codes, source: Source) -> str:
-    cities = {units.by_code(c).city_name for c in codes}
-    if len(cities) == 1:
-        return cities.pop()
+    """The city whose file it is: its counties' city, or most of them (白银市's file carrying one
+    of 兰州市's counties by mistake is still 白银市's); the file's name when no city has most."""
+    counted = Counter(units.by_code(c).city_name for c in codes).most_common(2)
+    if len(counted) == 1 or (counted and counted[0][1] > counted[1][1]):
+        return counted[0][0]
     return source.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
