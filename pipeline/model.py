@@ -209,6 +209,7 @@ class UnitStatus:
     errors: int
     warnings: int
     unclear: str = ""  # why the choice between the unit's files was not clear (resubmission-unclear)
+    unreadable: bool = False  # rejected for a standing file that could not be read at all (no figures)
 
     @property
     def status_label(self) -> str:

@@ -11,14 +11,14 @@ from datetime import datetime
 
 import markupsafe
 
-from ..model import Finding, Roster
+from ..model import STATUS_LABEL, Finding, Roster
 from ..spec import wording
 from ..spec.config import Settings
 from ..spec.dates import as_written_day
 from ..spec.form import Form
 from ..spec.scope import short_name
 from ..spec.units import UnitList
-from ..stages.attention import unopened_line
+from ..stages.attention import rejected_groups, unopened_line
 from ..stages.compare import Comparison
 from ..stages.consolidate import Totals, rate_of
 from .compared import comparison_chart, comparison_summary, comparison_table, falls, falls_sentence, round_label
@@ -140,7 +140,6 @@ def build_report(
     cells report.html opens a figure down to."""
     p = totals.province
     expected, included = int(p["units_expected"]), int(p["units_included"])
-    rejected = roster.with_status("rejected")
     missing = roster.with_status("missing")
     noun = form.unit_noun
     cutoff, date = dates(settings, roster)
@@ -149,8 +148,7 @@ def build_report(
     else:
         # 已报送 is the roster's word for a return included: the report says 已汇总.
         parts = [f"截至{cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
-        if rejected:
-            parts.append(f"因数据有误退回{len(rejected)}个")
+        parts += [f"{label}{len(units)}个" for label, units in rejected_groups(roster) if units]
         if missing:
             parts.append(f"未报送{len(missing)}个")
         status = "，".join(parts) + (f"；以下为已汇总的{included}个{noun}的数据，为部分数据。" if included
@@ -438,14 +436,14 @@ def _notes(form: Form, totals: Totals, roster: Roster, comparison: Comparison | 
     # first annex lists its counties already.
     annex = 1 if form.region_level == "city" else 2
     if rejected or missing:
-        out = "、".join(part for part in (f"因数据有误退回{len(rejected)}个" if rejected else "",
-                                          f"未报送{len(missing)}个" if missing else "") if part)
+        out = "、".join([*(f"{label}{len(units)}个" for label, units in rejected_groups(roster) if units),
+                         *([f"未报送{len(missing)}个"] if missing else [])])
         where = next((f"第{(heads or {}).get('attention', '').split('、')[0]}部分第{item['heading'].split('）')[0]}）项"
                       for item in attention_items if item["title"] == "数据未纳入汇总的单位"), "")
         summed = f"已汇总{len(included)}个{noun}，各{noun}的数据见附件{annex}；" if included else f"尚无已汇总的{noun}；"
         lines.append(f"{summed}{out}，其数据未计入汇总"
                      + (f"，名单见本报告{where}" if where else "") + "。")
-        lines.append(_brackets_line(form, totals))
+        lines.append(_brackets_line(form, totals, roster))
     else:
         lines.append(f"本报告汇总了{len(included)}个{noun}报送的数据，各{noun}的数据见附件{annex}。")
     lines += _came_lines(form, included, annex)
@@ -506,19 +504,17 @@ def _round_line(form: Form, comparison: Comparison) -> str:
             f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
 
 
-def _brackets_line(form: Form, totals: Totals) -> str:
-    """What the brackets after a group's name say, with the first example of each kind: the
-    share of its units in the sums (兰州市（3/8）), or, for a group of one unit, why it is not
-    (嘉峪关市（未报送）; every county in a city's report)."""
-    partial = [c for _, c in totals.city_records if int(c["units_included"]) < int(c["units_expected"])]
-    shares = [c for c in partial if int(c["units_expected"]) > 1]
-    alone = [c for c in partial if int(c["units_expected"]) == 1]
-    noun = form.city_noun
-    if not alone:
-        example = shares[0] if shares else totals.province
-        return f"{noun}名称后括号内为已汇总数与应报数，如“{wording.with_share(example['name'], example)}”。"
-    why = f"“{wording.with_share(alone[0]['name'], alone[0])}”"
-    if not shares:
-        return f"{noun}名称后括号内为其未纳入汇总的原因，如{why}。"
-    return (f"{noun}名称后括号内为已汇总数与应报数，如“{wording.with_share(shares[0]['name'], shares[0])}”；"
-            f"只有一个{form.unit_noun}的{noun}，括号内为其未纳入汇总的原因，如{why}。")
+def _brackets_line(form: Form, totals: Totals, roster: Roster) -> str:
+    """What each kind of bracket after a name says, with an example of each the report shows:
+    the share of a group's units in its sums (兰州市（7/8）, 全省（82/87）), and why a unit is not
+    in them (（未报送）, in the counties' annex; 嘉峪关市, a city of one unit, and every county of
+    a city's report, the same way), naming no unit: those left out are named in 需关注."""
+    shares = [c for _, c in totals.city_records if int(c["units_included"]) < int(c["units_expected"]) > 1]
+    example = shares[0] if shares else totals.province
+    whose = f"{form.city_noun}和{form.region_name}" if shares else form.region_name
+    line = f"{whose}名称后括号内为已汇总数与应报数，如“{wording.with_share(example['name'], example)}”"
+    # Which units are left out is said once, in 需关注: here only what their bracket says.
+    how = [STATUS_LABEL[status] for status in ("rejected", "missing") if roster.with_status(status)]
+    if how:
+        line += f"；{form.unit_noun}名称后括号内为其未纳入汇总的原因（{'或'.join(how)}）"
+    return line + "。"

@@ -87,8 +87,8 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
     if nothing:
         sections.append({"title": "数据未纳入汇总的单位", "lines": ["尚无已汇总的单位。"]})
     if roster is not None:
-        out = [(label, units) for label, units in (("因数据有误退回", roster.with_status("rejected")),
-                                                   ("未报送", roster.with_status("missing"))) if units]
+        out = [(label, units) for label, units in (*rejected_groups(roster), ("未报送", roster.with_status("missing")))
+               if units]
         if out:
             lines = [f"{label}{len(units)}个：{'、'.join(place(u.name, u.city_name) + ('（上期已报送）' if u.code in was_included else '') for u in units)}。"
                      for label, units in out]
@@ -118,3 +118,11 @@ def unopened_line(roster: Roster, noun: str) -> str:
 
 
 MAX_NAMED = 5  # places named in the sentence; validation.html lists them all
+
+
+def rejected_groups(roster: Roster) -> tuple[tuple[str, list], tuple[str, list]]:
+    """The rejected units by why, as the report names them: a return with errors, and a file that
+    could not be opened at all (a reader told 因数据有误 of a file of random bytes looks for the error)."""
+    rejected = roster.with_status("rejected")
+    return (("因数据有误退回", [u for u in rejected if not u.unreadable]),
+            ("因文件无法打开退回", [u for u in rejected if u.unreadable]))

@@ -181,7 +181,7 @@ def decide(form: Form, unit: Unit, gathered: Gathered) -> Decision:
         stands.source, tuple(r.source for r in rest),
         ret.filed_on if ret else None,
         ret.filled_by if ret else "", ret.phone if ret else "",
-        errors, warnings, unclear,
+        errors, warnings, unclear, unreadable=ret is None,
     )
     return Decision(status, tuple(extra), tuple(path for r in rest for path in r.source.paths))
 

@@ -5,6 +5,7 @@ every share, and keeps file names, cells and instructions for validation.html.""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 
 import pytest
@@ -111,3 +112,21 @@ def test_all_at_the_standard_leaves_out_by_name_a_county_with_no_base(tmp_path, 
     run = build_run(inbox, settings)
     said = next(line for sec in run.report.attention for line in sec["lines"] if "覆盖率" in line and "均" in line)
     assert said.endswith("农户走访覆盖率均在99%以上（兰州市城关区农户总数为0，未计入）。"), said
+
+
+def test_a_file_that_cannot_be_opened_is_not_said_to_hold_wrong_figures(tmp_path, form, units, settings):
+    """因数据有误退回2个 named a county whose file was random bytes: a reader looks in vain for the
+    error. The two are now said apart, in the opening, 需关注 and 数据说明."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    (inbox / "620421_靖远县.xlsx").write_bytes(os.urandom(5000))
+    bad = clean_rows()
+    bad[0]["guarantees_fixed"] = bad[0]["guarantees_found"] + 3
+    (inbox / "620103_七里河区.xlsx").unlink()
+    write_return(inbox, form, units.by_code("620103"), bad, name="七里河区报表.xlsx")
+    run = build_run(inbox, settings)
+    assert run.report.status_line == ("截至2016年12月7日，应报送的87个县（市、区）中，已汇总85个，因数据有误退回1个，"
+                                      "因文件无法打开退回1个；以下为已汇总的85个县（市、区）的数据，为部分数据。")
+    attention = next(a for a in run.report.attention if a["title"] == "数据未纳入汇总的单位")["lines"]
+    assert attention == ["因数据有误退回1个：兰州市七里河区。", "因文件无法打开退回1个：白银市靖远县；以上单位的数据未纳入本次汇总。"]
+    assert run.report.notes["lines"][0].startswith("已汇总85个县（市、区），各县（市、区）的数据见附件2；因数据有误退回1个、因文件无法打开退回1个，")

@@ -209,7 +209,8 @@ def test_the_citys_report_says_why_a_county_is_not_in_its_sums(tmp_path, setting
     assert "七里河区（未报送）" in html and "西固区（已退回）" in html and "（0/1）" not in html
     text = docx_text_of(run.files["report.docx"])
     assert "七里河区（未报送）" in text and "西固区（已退回）" in text and "（0/1）" not in text
-    assert "县（市、区）名称后括号内为其未纳入汇总的原因，如“七里河区（未报送）”。" in run.report.notes["lines"]
+    assert ("兰州市名称后括号内为已汇总数与应报数，如“兰州市（6/8）”；"
+            "县（市、区）名称后括号内为其未纳入汇总的原因（已退回或未报送）。") in run.report.notes["lines"]
 
 
 def test_a_city_with_nothing_summed_writes_no_figures_of_zero(tmp_path, settings, form, units):
