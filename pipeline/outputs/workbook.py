@@ -109,6 +109,8 @@ def consolidated_xlsx(form: Form, totals: Totals, roster: Roster, findings: list
     roster_header = ["代码", "名称", "市（州）", "状态", "采用文件", "被替代文件", "填报日期", "填表人", "联系电话", "错误", "需核实",
                      "选用说明", "数据来源"]
     rows = roster_rows(roster)
+    if city_run:  # each county its own group in the run, its city the run's, as 县（市、区） says
+        rows = [[*row[:2], form.region_name, *row[3:]] for row in rows]
     if comparison is not None:
         roster_header.append("上期状态")
         rows = [row + [previous_label(comparison, u.code)] for row, u in zip(rows, roster.units)]

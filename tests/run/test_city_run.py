@@ -195,6 +195,10 @@ def test_the_citys_report_speaks_of_its_counties_and_its_own_annex(lanzhou_run, 
     assert "见附件1" in notes and "附件2" not in notes
     roster = list(csv.DictReader(io.StringIO(lanzhou_run.files["roster.csv"].decode("utf-8-sig"))))
     assert {r["city"] for r in roster} == {"兰州市"}
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(lanzhou_run.files["consolidated.xlsx"]))["报送情况"]
+    assert {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)} == {"兰州市"}  # it said 城关区, 七里河区…
 
 
 def test_the_citys_report_says_why_a_county_is_not_in_its_sums(tmp_path, settings, form, units):
