@@ -7,3 +7,6 @@ ROSTER_SHEET = "报送情况"
 FINDINGS_SHEET = "问题清单"
 DETAIL_PREFIX = "乡镇明细"  # 乡镇明细-走访情况: every township row of a table
 PROVINCE_LEVEL, CITY_LEVEL = "省", "市州"  # a run's level as 汇总信息 says it (about["level"])
+# A county block its city's workbook lists as 已退回, as its source's `problem` says it: read
+# there and rejected, never "unreadable" when a later file of the county's sets it aside.
+REJECTED_THERE = "已被市州退回"

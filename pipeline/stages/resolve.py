@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 
 from ..model import Finding, ReadResult, Return, Roster, Severity, UnitStatus
+from ..spec.consolidated import REJECTED_THERE
 from ..spec.dates import Dating, as_written_day
 from ..spec.form import Form
 from ..spec.rules import UNOPENED
@@ -237,7 +238,7 @@ def why_it_stands(stands: ReadResult, old: ReadResult, today: date, misnamed: bo
     """What the rule went by, as the superseded file's message says it: never an older-dated
     file called newer. `misnamed`: the old file's name names another county."""
     if old.ret is None:
-        return "本文件无法读取"
+        return f"本文件已被{old.source.city}退回" if old.source.problem == REJECTED_THERE else "本文件无法读取"
     if _has_figures(stands) and not _has_figures(old):
         return "本文件没有填写数字"
     mine, theirs = _usable_date(old, today), _usable_date(stands, today)
@@ -264,7 +265,7 @@ def _unclear(stands: ReadResult, rest: list[ReadResult], today: date, corrected:
     for r in (stands, *rest):
         name = f"“{r.source.path}”"
         if r.ret is None:
-            why.append(f"{name}无法读取")
+            why.append(f"{name}已被{r.source.city}退回" if r.source.problem == REJECTED_THERE else f"{name}无法读取")
         elif r.ret.filed_on is None:
             why.append(f"{name}没有填报日期")
         elif r.ret.filed_on > today:

@@ -80,6 +80,27 @@ def test_a_county_the_city_rejected_stays_rejected_with_the_citys_findings(tmp_p
     assert all(f.message.startswith(t.message) and "兰州市汇总时的文件" in f.message for f, t in zip(mine, theirs))
 
 
+def test_the_citys_rejected_copy_set_aside_is_said_rejected_not_unreadable(tmp_path, settings, form, units):
+    """七里河区, rejected by 兰州市, sends its corrected return to the province: the city's copy,
+    set aside, was said to be 无法读取 (a reviewer's find); it was read, and rejected there."""
+    counties = tmp_path / "lanzhou"
+    counties.mkdir()
+    rows = clean_rows()
+    rows[0]["villages_visited"] = rows[0]["villages_total"] + 3
+    write_return(counties, form, units.by_code("620103"), rows)
+    city_run = build_run(counties, settings, scope=city(form, units, "兰州市"))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "兰州市.xlsx").write_bytes(_consolidated(city_run))
+    write_return(inbox, form, units.by_code("620103"), clean_rows())
+    run = build_run(inbox, settings)
+    assert {u.code: u.status for u in run.roster.units}["620103"] == "included"
+    [aside] = [f for f in run.findings if f.rule == "superseded" and f.county_code == "620103"]
+    assert aside.file == "兰州市.xlsx/七里河区" and "（本文件已被兰州市退回）" in aside.message and "无法读取" not in aside.message
+    said = [f.message for f in run.findings if f.rule == "resubmission-unclear" and f.county_code == "620103"]
+    assert all("无法读取" not in m for m in said)
+
+
 def test_the_provinces_own_old_consolidated_workbook_is_set_aside(tmp_path, settings, everyone):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -29,7 +29,15 @@ from datetime import date
 from functools import partial
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
-from ...spec.consolidated import ABOUT_SHEET, CITY_LEVEL, COUNTY_SHEET, DETAIL_PREFIX, FINDINGS_SHEET, ROSTER_SHEET
+from ...spec.consolidated import (
+    ABOUT_SHEET,
+    CITY_LEVEL,
+    COUNTY_SHEET,
+    DETAIL_PREFIX,
+    FINDINGS_SHEET,
+    REJECTED_THERE,
+    ROSTER_SHEET,
+)
 from ...spec.form import Form, SheetSpec
 from ...spec.labels import cn_quotes, normalise_label
 from ...spec.numbers import NotACount, TooLarge, display, display_header, parse_count
@@ -265,7 +273,8 @@ def _consolidated(source: Source, form: Form, units: UnitList, book: Book) -> Ci
         part = part_source(source, unit, WORKBOOK, city)
         status = str(row.get("状态", ""))
         if status == "已退回":
-            ready.append(ReadResult(part, None, tuple(_their_findings(form, part, unit, listed, city))))
+            ready.append(ReadResult(replace(part, problem=REJECTED_THERE), None,
+                                    tuple(_their_findings(form, part, unit, listed, city))))
         elif status == "已报送":
             people[part.path] = row
             read.add(unit.code)
