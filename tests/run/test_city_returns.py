@@ -252,3 +252,31 @@ def test_a_county_in_another_citys_workbook_is_said_and_differing_copies_too(tmp
     differs = said["city-copies-differ"].message
     assert "白银市报来的“白银市各县报表.xlsx/城关区”" in differs and "兰州市报来的“兰州市各县报表.xlsx/城关区”" in differs
     assert {u.source.city for u in run.roster.units if u.city_name == "白银市"} == {"白银市"}
+
+
+def test_a_one_sheet_summary_with_every_figure_across_is_read(form, units, tianshui):
+    """A city's most natural summary: one sheet, a county a row, every figure of the form across
+    it (the shape of a consolidated workbook's 县（市、区） sheet). It was missing-sheet three times,
+    and the city's seven counties 未报送 (a reviewer's find)."""
+    from openpyxl import Workbook
+
+    fields = [f for spec in form.sheets for f in spec.count_fields]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws.append(["天水市双联行动“大走访、回头看”活动情况汇总表"])
+    ws.append(["填报单位：天水市双联办", None, "填报日期：2016年12月8日"])
+    ws.append(["县（市、区）", *[f.full_label for f in fields]])
+    for name, figures in tianshui.items():
+        ws.append([name, *[figures[f.key] for f in fields]])
+    buf = io.BytesIO()
+    wb.save(buf)
+    data = buf.getvalue()
+    result = read_source(Source("天水市汇总表.xlsx", len(data), "", 0.0, "xlsx"), data, form, units)
+    read = {p.ret.county_code: p for p in result.parts}
+    assert len(read) == len(tianshui) == 7
+    for name, figures in tianshui.items():
+        part = read[units.match_name(name)]
+        assert {k: v[0] for s in part.ret.sheets.values() for k, v in s.values.items()} == figures
+        assert {f.rule for f in part.findings} == {"city-summary"}  # no missing-sheet, no date-missing
+        assert part.ret.filed_on.isoformat() == "2016-12-08"

@@ -573,6 +573,34 @@ def _summary_spec(form: Form, spec: SheetSpec) -> SheetSpec:
     return entry[1]
 
 
+def _summary_tables(reader: ReturnReader):
+    """Each table of the form in the city's summary, with its sheet and header: the sheet the
+    reader chose for it, else any sheet whose header has the county column and all the table's
+    counts. A city often writes one sheet, a county a row and every figure of the form across it
+    (as the 县（市、区） sheet of a consolidated workbook does): no sheet then names a table, and
+    each table is found in it by its columns."""
+    chosen = dict(reader.tables)
+    others = None
+    looked = {table.grid.name for table in chosen.values()}  # their 填报单位 and 填报日期 lines, read already
+    for spec in reader.form.sheets:
+        wide = _summary_spec(reader.form, spec)
+        if spec in chosen:
+            grids = [chosen[spec].grid]
+        else:
+            if others is None:
+                others = [reader.picker.grid(name) for name, _ in reader.book.sheets]
+            grids = others
+        for grid in grids:
+            located = find_header(wide, grid)
+            if located.row >= 0 and spec.key_field.key in located.columns and all(
+                    f.key in located.columns for f in spec.count_fields):
+                if grid.name not in looked:
+                    looked.add(grid.name)
+                    reader._collect_identity(grid, range(located.row))
+                yield spec, grid, located
+                break
+
+
 def _summary(reader: ReturnReader) -> ReadResult | None:
     """Counties as rows, no township: each county's figures as the city gives them, one row a
     sheet (its 明细 row says 市州汇总), marked so that township rules pass it by."""
@@ -582,13 +610,10 @@ def _summary(reader: ReturnReader) -> ReadResult | None:
     repeated: list[Finding] = []
     cells: list[Finding] = []
     headers: list[Finding] = []  # every county's: a header naming another unit (万户) holds for its whole column
-    for spec, grid in ((spec, table.grid) for spec, table in reader.tables):
+    for spec, grid, located in _summary_tables(reader):
         wide = _summary_spec(form, spec)
-        located = find_header(wide, grid)
         header, columns = located.row, located.columns
         key = spec.key_field.key
-        if header < 0 or key not in columns or any(f.key not in columns for f in spec.count_fields):
-            continue
         for r, c, field, written, rule in units_over(wide, located, columns, form.reader, known_units(form)):
             headers.append(form.finding(rule, file="", sheet=grid.name, cell=cell_ref(r, c), field=field,
                                         field_label=spec.label_of(field), value=display_header(grid.value(r, c)),
