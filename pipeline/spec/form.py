@@ -130,7 +130,7 @@ class ReaderSpec:
     (or another language's office software) write other words."""
 
     total_words: tuple[str, ...] = ("合计", "总计", "共计", "汇总", "全县", "全市", "全区", "全旗")
-    subtotal_words: tuple[str, ...] = ("小计",)
+    subtotal_words: tuple[str, ...] = ("小计", "小结")
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人", "主要负责人", "制表人",
                                      "统计人", "汇总人", "经办人", "分管领导")
@@ -143,7 +143,12 @@ class ReaderSpec:
     village_words: tuple[str, ...] = ("村", "村名", "行政村", "村（社区）", "行政村名称", "村委会")
     # A row labelled so holds another period's figures or a comparison (上年同期, 同比增减): not a
     # township, never added; said when it holds figures (note-with-figures).
-    other_period_words: tuple[str, ...] = ("上年", "去年", "上期", "同期", "同比", "增减", "比上年")
+    other_period_words: tuple[str, ...] = ("上年", "去年", "上期", "同期", "同比", "增减", "比上年", "上月", "截至上月", "本月新增",
+                                            "本期新增", "较上期", "较上月", "较上年", "环比")
+    # A row labelled so holds figures worked out from the townships' or kept to check them (平均,
+    # 差额, 核对), or a year's (2015年): not a township, never added, and said when it holds
+    # figures (note-with-figures), as a note is.
+    derived_words: tuple[str, ...] = ("平均", "均值", "差额", "差异", "核对", "校验", "检查")
     # Words in a file's name that say it is the corrected one (永登县修改后.xlsx): when the file
     # chosen by date and time has none and another has, the county is asked which it meant.
     correction_words: tuple[str, ...] = ("修改", "更正", "改正", "最终", "终稿", "定稿")
@@ -160,7 +165,7 @@ class ReaderSpec:
     # A name in the township column ending so is no township's: a village (张家村) or a kind of
     # them (贫困村, 贫困户), a breakdown of the row above written without 其中. Added as a
     # township it counts twice; the clerk is asked (a warning at the name).
-    not_township_endings: tuple[str, ...] = ("村", "户", "村委会", "居委会")
+    not_township_endings: tuple[str, ...] = ("村", "户", "村委会", "居委会", "社区")
     # ...and a name holding one of these words is a kind of village or household (贫困村数,
     # 贫困人口), never a township's name.
     not_township_words: tuple[str, ...] = ("贫困",)

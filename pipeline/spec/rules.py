@@ -114,6 +114,8 @@ BUILT_IN = _declared(
          "如是注释，请删去数字。"),
     Rule("text-only-row", WARNING, "{place}只有文字“{value}”而没有数据，未作为乡镇计入：如是乡镇，请填写数据（没有请填0）；如是说明，请移到表格下方。"),
     # Totals and computed columns
+    Rule("total-rows-differ", ERROR, "{place}又一个合计行的{field_label}为{value}，与第{row}行合计的{expected}不同，"
+         "不知哪个是对的：请删去多余的合计行，或改正后重新报送。"),
     Rule("total-row-mismatch", ERROR, "{place}合计行的{field_label}为{value}，各乡镇之和为{expected}：请核对。"),
     Rule("total-recomputed", INFO, "{place}合计行的公式没有可用的计算结果，已按各乡镇数据重新计算。"),
     Rule("total-hidden-rows", WARNING, "{place}合计行用SUBTOTAL公式，没有计入隐藏的行；隐藏行中的乡镇已计入汇总：如这些乡镇不应计入，"
@@ -165,6 +167,8 @@ BUILT_IN = _declared(
     Rule("county-outside-city", WARNING, "{city}报来的“{file_name}”中有本单位的报表，而本单位属{own_city}：请核实是否报错了单位。"),
     Rule("resubmission-unclear", WARNING, "{detail}，按规则仍用“{stands}”：请核实后重新报送。"),
     # Across rounds, whatever the form declares
+    Rule("same-file-as-previous", WARNING, "本期采用的这个文件与上期（{detail}）汇总时用的文件完全相同，本单位没有重新报送："
+         "计入本期汇总的是上期的数字，请核实后报送本期的报表。"),
     Rule("same-as-previous", WARNING, "本期报表与上期（{detail}）的数字逐项相同，而多数{unit_noun}的数据已有变化：请核实是否误报了上期的报表。"),
     Rule("township-dropped", INFO, "上期报送的乡镇“{value}”本期没有出现：请核实是否漏报或改名。"),
     Rule("township-added", INFO, "{place}的乡镇“{value}”上期没有报送：请核实是否新增或改名。"),

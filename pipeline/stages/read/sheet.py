@@ -631,6 +631,14 @@ class ReturnReader(Identifying):
             check_breakdowns(table, grid, found, all_values, self.finding, row_words(self.form))
         total_row = kept[total_at] + 1 if total_at >= 0 else 0
         township_column = column_letter(table.key_col)
+        for other in totals[1:]:
+            # Two 合计 rows: only the first was checked against the townships, and a second one
+            # the clerk wrote otherwise was dropped without a word. Alike, nothing to say.
+            for j, key in enumerate(keys):
+                first, again = all_values[j][total_at], all_values[j][other]
+                if unit_of[j] is not None and first.__class__ is int and again.__class__ is int and first != again:
+                    self.finding("total-rows-differ", sheet=grid.name, cell=f"{letters[j]}{kept[other] + 1}", field=key,
+                                 field_label=spec.label_of(key), value=again, row=total_row, expected=first)
         if total_row and not total_recomputed and grid.hidden_rows and total_row - 1 in grid.subtotal_rows:
             if grid.filtered:
                 # SUBTOTAL leaves out the rows a filter hides, whose townships are the county's all the same.

@@ -125,11 +125,14 @@ class RowWords:
         parts = "|".join(re.escape(clean_str(w)) for w in sorted(reader.breakdown_words, key=len, reverse=True)
                          if w.strip())
         # NFKC has made the full-width colon an ASCII one; 注1: and 注：both start a note.
-        self.note = re.compile(rf"^(?:{notes})[\d.、]*:") if notes else None
+        # 备注 or 说明 alone labels a row of notes as well
+        self.note = re.compile(rf"^(?:{notes})(?:[\d.、]*:|$)") if notes else None
         self.footer = re.compile(rf"^(?:{footers})") if footers else None
         periods = "|".join(re.escape(clean_str(w)) for w in sorted(reader.other_period_words, key=len, reverse=True)
                            if w.strip())
         self.other_period = re.compile(rf"^(?:{periods})") if periods else None
+        derived = "|".join(re.escape(clean_str(w)) for w in sorted(reader.derived_words, key=len, reverse=True) if w.strip())
+        self.derived = re.compile(rf"^(?:{derived})") if derived else None
         # 其中：贫困乡镇, 其中 alone, and 其中贫困乡镇 or 其中，贫困村 as clerks also write it: no
         # township's name starts with 其中, and added as one the row would count its part twice.
         # A name that merely starts with 其 is a name.
@@ -218,6 +221,8 @@ class RowWords:
             return RowKind.TOTAL
         if self.titles.of[text]:
             return RowKind.TITLE
+        if self.derived and self.derived.match(text) or _A_YEAR.match(label):
+            return RowKind.NOTE  # 平均, 核对, 2015年: not the county's townships; said when it holds figures
         return RowKind.TOWNSHIP
 
     def is_total_label(self, label: str) -> bool:
@@ -230,6 +235,9 @@ class RowWords:
         全县乡镇合计, 合计：24个街道), not a part's name before one (川区合计)."""
         label = _bare_label(label)
         return label in self.total or label.startswith(self.total)
+
+
+_A_YEAR = re.compile(r"^(?:19|20)\d{2}年")  # 2015年: a year's row, whatever follows (a total was found first)
 
 
 # What ends a table's title: 走访情况统计表, …情况表, …汇总表.

@@ -976,3 +976,57 @@ def test_headers_reworded_are_named_where_they_stand(tmp_path, form, units):
     assert len(result.findings) == 2
     for f in result.findings:
         assert f"（表头中“农户数”（{total.coordinate}）、“入户数”（{visited.coordinate}）未能识别，如是该列，请改用表样中的名称）" in f.message
+
+
+# --- rows a clerk adds that are no township (a reviewer's finds: summed without a word) --------
+
+
+@pytest.mark.parametrize("label", ["平均", "平均值", "差额", "核对", "2015年", "备注", "本月新增", "环比"])
+def test_a_row_worked_out_from_the_townships_is_never_summed(tmp_path, form, units, label):
+    """No 合计 row, and a row 平均 (or 差额, 2015年…) under the townships: it was summed as a
+    township, and nothing cross-checked it."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none", footer=False))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    r = plan.first_data + len(rows)
+    ws.cell(r, plan.columns["township"], label)
+    for f in form.sheet("outcomes").count_fields:
+        ws.cell(r, plan.columns[f.key], 7)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    if label in ("本月新增", "环比"):  # another period's row: never added, as 上年同期
+        assert not result.findings
+    else:
+        assert rules(result) == {("warning", "note-with-figures", OUTCOMES, f"{column(plan, form.sheet('outcomes').count_fields[0].key)}{r}")}
+
+
+def test_a_community_row_among_townships_is_asked_about(tmp_path, form, units):
+    rows = clean_rows()
+    rows[1]["township"] = "东岗社区"
+    wb, _ = built(form, units, rows, layout=Layout(total="none"))
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert {f.rule for f in result.findings} == {"township-not-a-township"}
+
+
+def test_a_second_total_row_that_says_otherwise_is_an_error_at_its_cell(tmp_path, form, units):
+    """Two 合计 rows: only the first was checked, and a second the clerk wrote otherwise was dropped."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(footer=False))
+    plan, ws = plans["outcomes"], wb[OUTCOMES]
+    key = form.sheet("outcomes").count_fields[0].key
+    total = plan.total_row
+    again = total + 1
+    for c in range(1, ws.max_column + 1):
+        ws.cell(again, c, ws.cell(total, c).value)
+    ws.cell(again, plan.columns[key]).value += 5
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    cell = f"{column(plan, key)}{again}"
+    assert rules(result) == {("error", "total-rows-differ", OUTCOMES, cell)}
+    assert f"与第{total}行合计的{sum(r[key] for r in rows)}不同" in result.findings[0].message
+    # alike, nothing to say
+    ws.cell(again, plan.columns[key]).value -= 5
+    write(tmp_path, workbook_bytes(wb))
+    assert read_one(tmp_path, form, units).findings == ()
