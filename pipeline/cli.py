@@ -287,6 +287,9 @@ def _summary(run, outbox: Path, written: list[Path]) -> None:
         + (f"；未能打开 {len(roster.unopened)} 处" if roster.unopened else "")
         + (f"；不在{run.form.region_name}汇总范围内的文件 {len(roster.outside)} 个" if roster.outside else ""),
     ]
+    if run.comparison is not None and run.comparison.same_file:
+        lines.append(f"注意：{len(run.comparison.same_file)} 个单位用的仍是上期汇总时的同一文件（没有重新报送），"
+                     "其上期的数字已计入本期；名单见报告“需关注的情况”。")
     if roster.unopened:
         from .stages.attention import unopened_line
 

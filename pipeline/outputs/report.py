@@ -143,8 +143,13 @@ def build_report(
     missing = roster.with_status("missing")
     noun = form.unit_noun
     cutoff, date = dates(settings, roster)
-    if not totals.partial:
+    again = len(comparison.same_file) if comparison is not None else 0
+    if not totals.partial and not again:
         status = f"截至{cutoff}，{expected}个{noun}已全部报送，数据完整。"
+    elif not totals.partial:
+        # Last round's files left in the inbox are no returns of this round: never 数据完整.
+        status = (f"截至{cutoff}，{expected}个{noun}均有报表，其中{again}个沿用上期（{round_label(comparison.previous_round)}）"
+                  f"的报表，未重新报送，其数字是上期的。")
     else:
         # 已报送 is the roster's word for a return included: the report says 已汇总.
         parts = [f"截至{cutoff}，应报送的{expected}个{noun}中，已汇总{included}个"]
@@ -173,6 +178,9 @@ def build_report(
     if said_falls:  # before the units left out, which stays the last
         at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
         sections.insert(at, {"title": "累计数比上期减少的单位", "lines": [said_falls]})
+    if comparison is not None and comparison.same_file:  # also before the units left out
+        at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
+        sections.insert(at, {"title": SAME_FILE_TITLE, "lines": [same_file_line(form, roster, comparison)]})
     attention_items = tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections))
     word_annex = len(roster.units) <= settings.word_annex_limit
     annexes = [
@@ -502,6 +510,18 @@ def _round_line(form: Form, comparison: Comparison) -> str:
     return (f"本期（{round_label(comparison.round)}）与上期（{round_label(comparison.previous_round)}）比较："
             f"两期均已汇总的{form.unit_noun}共{len(comparison.comparable)}个，"
             f"与上期对比中各{form.city_noun}和{form.region_name}的数据只计这些{form.unit_noun}。")
+
+
+SAME_FILE_TITLE = "沿用上期报表的单位"
+
+
+def same_file_line(form: Form, roster: Roster, comparison: Comparison) -> str:
+    """The units whose standing file is last round's own, named: their figures in this round's
+    sums are last round's."""
+    again = set(comparison.same_file)
+    names = "、".join(wording.place(u.name, u.city_name) for u in roster.units if u.code in again)
+    return (f"{len(again)}个{form.unit_noun}本期采用的仍是上期（{round_label(comparison.previous_round)}）汇总时的同一文件，"
+            f"没有重新报送：{names}；其上期的数字已计入本期汇总。")
 
 
 def _brackets_line(form: Form, totals: Totals, roster: Roster) -> str:

@@ -40,6 +40,9 @@ class Comparison:
     province: pd.Series  # the same for the whole region
     previous_status: dict[str, str]  # county code → its status last round ("" when it was not on the list)
     findings: tuple[Finding, ...] = field(default=())
+    # counties whose standing file is, byte for byte, the one last round used: not sent again, the
+    # old figures summed as this round's (the office left last round's files in the inbox)
+    same_file: tuple[str, ...] = field(default=())
 
 
 def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Return], previous: Previous,
@@ -82,12 +85,18 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
                         (f"{k}_change", current[k].sum() - before[k].sum()))
     })
 
-    findings = cross_period_findings(form, totals.townships, returns, previous, comparable, current, before)
+    same_file = tuple(u.code for u in roster.units if u.status == "included" and u.source and u.source.sha256
+                      and previous.sha256.get(u.code) == u.source.sha256)
+    again = set(same_file)
+    findings = [form.finding("same-file-as-previous", file=u.source.path, county=u.code, detail=round_label(previous.round))
+                for u in roster.units if u.code in again]
+    findings += [f for f in cross_period_findings(form, totals.townships, returns, previous, comparable, current, before)
+                 if not (f.rule == "same-as-previous" and f.county_code in again)]  # said once, the stronger way
     return Comparison(
         round=round_name, previous_round=previous.round, previous_made=previous.made,
         comparable=tuple(comparable), counties=per_county, cities=pd.DataFrame(cities, index=totals.cities.index),
         province=province, previous_status={u.code: previous.status.get(u.code, "") for u in roster.units},
-        findings=tuple(findings),
+        findings=tuple(findings), same_file=same_file,
     )
 
 

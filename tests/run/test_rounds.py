@@ -117,7 +117,7 @@ def test_second_round_findings_are_exactly_the_known_changes(two_rounds, form, u
     visits = form.sheet("visits")
     renamed_plan = _cells(form, *second[RENAMED][:2])["visits"]
     expected = {
-        ("same-as-previous", RESENT, "", "", "", "warning"),
+        ("same-file-as-previous", RESENT, "", "", "", "warning"),  # the very file again: said so, once
         ("below-previous", FALLEN, sheet_name, f"{col}{plan.first_data}", FELL_FIELD, "warning"),
         ("township-added", RENAMED, f"{visits.number}{visits.label}",
          f"{get_column_letter(renamed_plan.columns['township'])}{renamed_plan.first_data}", "township", "info"),
@@ -136,7 +136,7 @@ def test_second_round_findings_are_exactly_the_known_changes(two_rounds, form, u
     assert f"由上期的{first[FALLEN][1][0][FELL_FIELD]}场次降为{rows[0][FELL_FIELD]}场次，累计数一般不应减少，请核实" \
         in messages["below-previous"]
     assert f"（{rows[0]['township']}）" in messages["below-previous"]
-    assert "上期（2016年11月）" in messages["same-as-previous"]  # as the report names a round
+    assert "上期（2016年11月）" in messages["same-file-as-previous"]  # as the report names a round
     old_name = first[RENAMED][1][0]["township"]
     assert old_name in messages["township-dropped"] and NEW_NAME in messages["township-added"]
     assert hb_outliers([2, 4], [1, 2]).tolist() == [False, False]  # too few to say what is out of line
@@ -424,7 +424,7 @@ def test_a_county_answers_a_warning_in_its_explanation_cell(two_rounds, form):
     below = next(r for r in rows if r[6] == "below-previous")
     assert below[5] == form.field(FELL_FIELD).full_label  # the label a clerk reads, not the field's key
     assert below[0] == "需核实（已说明）" and below[-1] == EXPLAINED
-    same = next(r for r in rows if r[6] == "same-as-previous")
+    same = next(r for r in rows if r[6] == "same-file-as-previous")
     assert same[0] == "需核实" and not same[-1]
     assert len((out / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")) == 8
     # The resent county's workbook goes back with a labelled answer cell on every sheet of the form.
@@ -602,3 +602,27 @@ def test_a_city_with_no_county_in_both_rounds_has_no_previous_figures(tmp_path):
     rows = [re.findall(r"<td[^>]*>([^<]*)</td>", tr) for tr in table.split("<tbody>")[1].split("</tr>")[:-1]]
     row = next(r for r in rows if r and r[0] == "金昌市")
     assert row[1] == "0" and set(row[2:]) == {"—"}
+
+
+def test_last_rounds_files_left_in_the_inbox_are_never_this_rounds_returns(tmp_path, capsys):
+    """Ten counties sent this round's returns; the other 77 files were last round's, left in the
+    inbox. The report said 87个县（市、区）已全部报送，数据完整 and nothing named the 77 (a
+    reviewer's find): same-as-previous asks only when most counties changed."""
+    from openpyxl import load_workbook
+
+    first, second, out = tmp_path / "in1", tmp_path / "in2", tmp_path / "out"
+    shutil.copytree(EXAMPLE, first)
+    shutil.copytree(EXAMPLE, second)
+    for path in sorted(second.glob("*.xlsx"))[:10]:  # saved again this round: other bytes, its own file
+        load_workbook(path).save(path)
+    assert cli.main(["report", "--inbox", str(first), "--outbox", str(out), "--round", "2016-11"]) == 0
+    capsys.readouterr()
+    assert cli.main(["report", "--inbox", str(second), "--outbox", str(out), "--round", "2016-12"]) == 0
+    said = capsys.readouterr().out
+    assert "注意：77 个单位用的仍是上期汇总时的同一文件（没有重新报送），其上期的数字已计入本期" in said
+    findings = _csv(out / "findings.csv")
+    assert sum(f["rule"] == "same-file-as-previous" for f in findings) == 77
+    assert not any(f["rule"] == "same-as-previous" for f in findings)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "数据完整" not in page and "其中77个沿用上期（2016年11月）的报表，未重新报送" in page
+    assert "沿用上期报表的单位" in page and "77个县（市、区）本期采用的仍是上期（2016年11月）汇总时的同一文件" in page
