@@ -327,7 +327,8 @@ def _named_later(r: ReadResult, stands: ReadResult) -> bool:
 
 
 def _says(r: ReadResult, words: tuple[str, ...]) -> bool:
-    name = Path(r.source.member or r.source.path).stem
+    """The file's name, or the zip or folder it came in (城关区（修改）.zip/620102_城关区.xlsx), says it."""
+    name = str(Path(r.source.path).with_suffix(""))
     return any(w in name for w in words)
 
 

@@ -106,6 +106,28 @@ def test_a_file_named_as_the_corrected_one_set_aside_is_asked_about(tmp_path, fo
     assert f"“{NAME}修改后.xlsx”的文件名像是改过的一份，却因修改时间较早没有采用" in u.unclear
 
 
+def test_a_correction_in_a_zip_named_so_set_aside_is_asked_about(tmp_path, form, units, settings):
+    """城关区（修改）.zip holding 620102_城关区.xlsx, its member dated by the county's own save, earlier
+    than the plain file the office saved: the zip's name says it is the correction, and was not read."""
+    import io
+    import zipfile
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = clean_rows()
+    rows[0]["households_visited"] = 90
+    corrected = workbook_bytes(build_return(form, units.by_code(CODE), rows, filed_on=date(2016, 12, 5)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo(f"{CODE}_{NAME}.xlsx", date_time=(2016, 12, 5, 9, 0, 0)), corrected)
+    put(inbox, f"{NAME}（修改）.zip", buf.getvalue(), 1_481_000_000)
+    put(inbox, f"{CODE}_{NAME}.xlsx", workbook_bytes(build_return(form, units.by_code(CODE), clean_rows(),
+                                                                  filed_on=date(2016, 12, 5))), 1_481_000_000)
+    u = status(build_run(inbox, settings), CODE)
+    assert u.source.path == f"{CODE}_{NAME}.xlsx"  # the rule's choice, by time
+    assert f"“{NAME}（修改）.zip/{CODE}_{NAME}.xlsx”的文件名像是改过的一份，却因修改时间较早没有采用" in u.unclear
+
+
 @pytest.mark.parametrize("later, earlier", [("v2", "v1"), ("V3", "v2"), ("第2版", "第1版"), ("-12月8日", "-12月5日")])
 def test_a_file_named_as_a_later_version_set_aside_is_asked_about(tmp_path, form, units, settings, later, earlier):
     """红古区v2.xlsx copied in before 红古区v1.xlsx, the same 填报日期: v1 stood by its time, with no word."""
