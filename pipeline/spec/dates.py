@@ -94,6 +94,9 @@ class Dating:
     round_year: int | None = None
 
     def complete(self, month: int, day: int) -> date | None:
+        """On or before the cutoff, within a year; or a little after it (LATE_DAYS), never after
+        today: 12月8日 against a cutoff of 12月7日 is a return a day late, not last year's (which
+        it was made, and set aside as stale, losing the county's correction)."""
         limit = self.cutoff or self.today
         year = self.round_year or (self.cutoff.year if self.cutoff else self.today.year)
         for y in (year, year - 1):
@@ -101,9 +104,12 @@ class Dating:
                 d = date(y, month, day)
             except ValueError:  # 2月29日 in a common year
                 continue
-            if d <= limit:
+            if d <= limit or (d <= self.today and (d - limit).days <= LATE_DAYS):
                 return d
         return None
+
+
+LATE_DAYS = 31  # a year-less date this far past the cutoff is this round's late return
 
 
 def dating(today: date, cutoff: str = "", round_name: str = "") -> Dating:

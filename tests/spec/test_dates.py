@@ -83,6 +83,8 @@ def test_a_year_less_date_lands_on_or_before_the_cutoff_within_a_year(cutoff):
 
 @pytest.mark.parametrize("today, cutoff, round_name, month_day, expected", [
     (date(2026, 12, 6), "2016年12月7日", "", (12, 5), date(2016, 12, 5)),  # the cutoff's year
+    (date(2026, 12, 6), "2016年12月7日", "", (12, 8), date(2016, 12, 8)),  # a day late: this round's, not 2015's
+    (date(2026, 12, 6), "2016年12月7日", "", (2, 8), date(2016, 2, 8)),  # long before: this year's still
     (date(2026, 12, 6), "2017年1月10日", "", (12, 28), date(2016, 12, 28)),  # on or before the cutoff
     (date(2026, 12, 6), "目前", "2016-12", (12, 5), date(2016, 12, 5)),  # the round's year
     (date(2026, 12, 6), "2017年1月10日", "2017-01", (12, 28), date(2016, 12, 28)),
