@@ -235,7 +235,20 @@ def round_plan(name: str, previous: str | None, outbox: Path):
         found = find_previous(outbox, name, stamp, previous)
     except SnapshotProblem as e:
         raise Fatal(str(e)) from None
-    return RoundPlan(name, made, stamp, found), earlier_snapshots(outbox, name)
+    return RoundPlan(name, made, stamp, found, _none_before(outbox, name) if found is None else ""), \
+        earlier_snapshots(outbox, name)
+
+
+def _none_before(outbox: Path, name: str) -> str:
+    """Why a round with other rounds beside it is compared with none: each was first saved after
+    it (rounds made out of order, a clock set wrong). Said, never the first round's silence."""
+    base = outbox / FOLDER
+    others = sorted(f.name for f in base.iterdir() if f.is_dir() and f.name != name and _snapshots(f)) \
+        if base.is_dir() else []
+    if not others:
+        return ""
+    return (f"{FOLDER}/中另有{'、'.join(others)}，但都是在本轮（{name}）之后才第一次保存的，本期不作比较；"
+            f"如要与其中一轮比较，请用 PREVIOUS=轮次名称 指定上期。")
 
 
 @dataclass(frozen=True)

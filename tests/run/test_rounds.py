@@ -401,6 +401,23 @@ def test_a_first_round_writes_todays_files_plus_its_snapshot(tmp_path, capsys):
     assert not (plain / "rounds").exists()
 
 
+def test_rounds_made_out_of_order_are_said_not_silently_left_uncompared(tmp_path, capsys):
+    """2016-12 run by mistake before 2016-11: the real 2016-12 later said only 没有更早的一轮, as a
+    first round does, though rounds/ held another (a reviewer's find)."""
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    shutil.copytree(EXAMPLE, inbox)
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "2016-12"]) == 0
+    assert "没有更早的一轮" in capsys.readouterr().out  # the first round on disk: nothing to say
+    shutil.move(out / "rounds" / "2016-12", tmp_path / "kept")  # as if 2016-11 had been made first…
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "2016-11"]) == 0
+    shutil.move(tmp_path / "kept", out / "rounds" / "2016-12")  # …and 2016-12's snapshot is older
+    capsys.readouterr()
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out), "--round", "2016-12"]) == 0
+    said = capsys.readouterr().out
+    assert "rounds/中另有2016-11，但都是在本轮（2016-12）之后才第一次保存的，本期不作比较" in said
+    assert "PREVIOUS=轮次名称" in (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_the_bundled_example_never_writes_a_snapshot(tmp_path, monkeypatch):
     empty = tmp_path / "inbox"
     empty.mkdir()
