@@ -1030,3 +1030,19 @@ def test_a_second_total_row_that_says_otherwise_is_an_error_at_its_cell(tmp_path
     ws.cell(again, plan.columns[key]).value -= 5
     write(tmp_path, workbook_bytes(wb))
     assert read_one(tmp_path, form, units).findings == ()
+
+
+@pytest.mark.parametrize("header", ["乡镇（街道）名称", "街道", "乡镇街道"])
+def test_the_township_column_headed_as_an_urban_district_heads_it_is_read(tmp_path, form, units, header):
+    """城关区's townships are 街道: 乡镇（街道）名称 or 街道 over them was 缺少乡镇列, with no cell (a reviewer's find)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    for key, plan in plans.items():
+        ws = wb[f"{form.sheet(key).number}{form.sheet(key).label}"]
+        col = plan.columns["township"]
+        top = next(r for r in range(1, plan.first_data) if ws.cell(r, col).value in ("乡镇", "乡（镇）"))
+        ws.cell(top, col).value = header
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
