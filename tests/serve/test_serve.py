@@ -277,17 +277,23 @@ def test_one_units_page_never_shows_another_units_data(served, form, units):
     assert "未报送" in page
 
 
+def _stalled_upload(server, url: str) -> socket.socket:
+    """An upload that starts and then stops coming: its connection, left open."""
+    path = url.split(":", 2)[2].split("/", 1)[1]
+    stalled = socket.create_connection(("127.0.0.1", server.port))
+    stalled.sendall((f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                     "Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
+                     "filename=\"a.xlsx\"\r\n\r\nPK").encode())
+    return stalled
+
+
 def test_stalled_upload_is_cut_off_without_harming_others(tmp_path, form, units):
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     server = start_server(inbox, outbox, "--upload-timeout", "1")
     try:
         url = server.links()["620102"]
-        path = url.split(":", 2)[2].split("/", 1)[1]
-        stalled = socket.create_connection(("127.0.0.1", server.port))
-        stalled.sendall((f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                         "Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
-                         "filename=\"a.xlsx\"\r\n\r\nPK").encode())
+        stalled = _stalled_upload(server, url)
         started = time.monotonic()
         ok = upload(server.links()["620103"], "b.xlsx", workbook(form, units.by_code("620103")))
         assert ok.status == 200 and time.monotonic() - started < 5
@@ -309,11 +315,7 @@ def test_a_retry_while_the_stalled_upload_is_still_open_is_told_so(tmp_path, for
     server = start_server(inbox, outbox, "--upload-timeout", "3")
     try:
         url = server.links()["620102"]
-        path = url.split(":", 2)[2].split("/", 1)[1]
-        stalled = socket.create_connection(("127.0.0.1", server.port))
-        stalled.sendall((f"POST /{path} HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                         "Content-Length: 100000\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; "
-                         "filename=\"a.xlsx\"\r\n\r\nPK").encode())
+        stalled = _stalled_upload(server, url)
         time.sleep(0.5)
         data = workbook(form, units.by_code("620102"))
         again = upload(url, "a.xlsx", data)

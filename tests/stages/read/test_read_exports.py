@@ -340,15 +340,15 @@ def test_a_csv_is_read_like_a_sheet_of_the_form(tmp_path, form, units, encoding,
     assert sheet.values["guarantees_found"] == (rows[0]["guarantees_found"], rows[1]["guarantees_found"], None)
 
 
-def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form, units):
+def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form, units, name="620102_城关区表二.xls"):
     """Excel's "Unicode 文本" (UTF-16, tab between cells) renamed .xls, and a page saved in UTF-16."""
     rows = clean_rows()
     wb, _ = built(form, units, rows)
     text = to_csvs(workbook_bytes(wb), "utf-16", delimiter="\t")[PROBLEMS]
-    result = read_as(tmp_path, form, units, text, name="620102_城关区表二.xls")
+    result = read_as(tmp_path, form, units, text, name=name)
     assert result.ret.tables == ("problems",)
     assert result.ret.sheets["problems"].values["precision_found"] == tuple(r["precision_found"] for r in rows)
-    (tmp_path / "620102_城关区表二.xls").unlink()
+    (tmp_path / name).unlink()
     page = to_html(workbook_bytes(wb)).decode("utf-8").replace("charset=utf-8", "charset=utf-16")
     result = read_as(tmp_path, form, units, page.encode("utf-16"))
     assert result.findings == ()
@@ -357,14 +357,9 @@ def test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path, form,
 
 def test_unicode_text_saved_as_txt_is_read_and_a_letter_is_still_skipped(tmp_path, form, units):
     """Excel's "Unicode 文本" saves as .txt: skipped as a letter, the county's table was lost with
-    a note (a reviewer's find; the same bytes named .csv were read). A letter in UTF-8 or the
-    system's code page, as Notepad writes one, is still no return."""
-    rows = clean_rows()
-    wb, _ = built(form, units, rows)
-    text = to_csvs(workbook_bytes(wb), "utf-16", delimiter="\t")[PROBLEMS]
-    result = read_as(tmp_path, form, units, text, name="620102_城关区表二.txt")
-    assert result.ret.tables == ("problems",)
-    assert result.ret.sheets["problems"].values["precision_found"] == tuple(r["precision_found"] for r in rows)
+    a note (a reviewer's find; the same bytes named .csv were read: the test above, its name .txt
+    here). A letter in UTF-8 or the system's code page, as Notepad writes one, is still no return."""
+    test_unicode_text_and_a_utf16_page_are_read_as_what_they_are(tmp_path / "txt", form, units, "620102_城关区表二.txt")
     letters = tmp_path / "letters"
     letters.mkdir()
     (letters / "620102_城关区说明.txt").write_bytes("附件说明：请查收。".encode("gbk"))
