@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ..model import Finding, Previous, Return, Roster
+from ..model import Finding, Previous, Return, Roster, Source
 from ..spec.form import Form, SheetSpec
 from ..spec.wording import round_label
 from .consolidate import Totals
@@ -85,11 +85,10 @@ def compare(form: Form, totals: Totals, roster: Roster, returns: dict[str, Retur
                         (f"{k}_change", current[k].sum() - before[k].sum()))
     })
 
-    same_file = tuple(u.code for u in roster.units if u.status == "included" and u.source and u.source.sha256
-                      and previous.sha256.get(u.code) == u.source.sha256)
+    same_file = tuple(u.code for u in roster.units if u.status == "included" and u.source
+                      and _sent_before(previous, u.code, u.source))
     again = set(same_file)
-    findings = [form.finding("same-file-as-previous", file=u.source.path, county=u.code, detail=round_label(previous.round))
-                for u in roster.units if u.code in again]
+    findings = [_same_file(form, u.code, u.source, previous) for u in roster.units if u.code in again]
     findings += [f for f in cross_period_findings(form, totals.townships, returns, previous, comparable, current, before)
                  if not (f.rule == "same-as-previous" and f.county_code in again)]  # said once, the stronger way
     return Comparison(
@@ -126,7 +125,19 @@ def county_findings(form: Form, sums: pd.DataFrame, townships: dict[str, pd.Data
     `townships` are the included counties' (`consolidate.county_sums`): no city, province or
     rate is needed to judge a county alone."""
     comparable, current, before = _both_rounds(form, sums.index, sums, previous)
-    return cross_period_findings(form, townships, returns, previous, comparable, current, before, alone=True)
+    again = {code for code, ret in returns.items() if code in sums.index and _sent_before(previous, code, ret.source)}
+    return [*(_same_file(form, code, returns[code].source, previous) for code in sorted(again)),
+            *(f for f in cross_period_findings(form, townships, returns, previous, comparable, current, before, alone=True)
+              if not (f.rule == "same-as-previous" and f.county_code in again))]
+
+
+def _sent_before(previous: Previous, code: str, source: Source) -> bool:
+    """The county's standing file is, byte for byte, the one last round used."""
+    return bool(source.sha256) and previous.sha256.get(code) == source.sha256
+
+
+def _same_file(form: Form, code: str, source: Source, previous: Previous) -> Finding:
+    return form.finding("same-file-as-previous", file=source.path, county=code, detail=round_label(previous.round))
 
 
 @dataclass(frozen=True)

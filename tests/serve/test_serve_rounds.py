@@ -172,7 +172,10 @@ def test_the_server_reads_the_previous_round_again_when_it_is_remade(tmp_path, f
         assert "本轮：2016-12；上传的报表即与上期（2016-11）比较" in server.said("本轮：")
         unit = units.by_code(IDLE)
         data = workbook(form, unit, clean_rows())
-        assert upload(server.links()[unit.code], "a.xlsx", data).json["findings"] == []
+        # the very file of last round again: said on the page at once, as make report says it
+        first = upload(server.links()[unit.code], "a.xlsx", data).json["findings"]
+        assert [(f["rule"], f["severity"]) for f in first] == [("same-file-as-previous", "warning")]
+        assert "与上期（2016年11月）汇总时用的文件完全相同" in first[0]["message"]
         # The office re-makes round 2016-11 with 安宁区's figures higher than its upload's.
         make_round(first_round(tmp_path, form, units, {IDLE: higher_rows(5)}), outbox, ROUND1)
         page = request("GET", server.links()[unit.code]).text
