@@ -71,6 +71,8 @@ BUILT_IN = _declared(
          "如这些行不应计入，请删除；如应计入，请取消隐藏，核对后重新报送。"),
     Rule("township-not-a-township", WARNING, "{place}的“{value}”{detail}，不像乡镇的名称，已作为一个乡镇计入汇总："
          "如是上一行乡镇的其中数，请在名称前写“其中：”；如是某乡镇下的村，请并入该乡镇，不单列一行。"),
+    Rule("column-too-high", ERROR, "{place}的“{value}”比表头的其他各列高出{count}行，没有作为{field_label}列读到："
+         "请把它与下面的单元格合并，或移到第{row}行后重新报送。"),
     Rule("missing-column", ERROR, "{place}缺少{field_label}列{detail}：请在表头补上该列。"),
     Rule("column-unrecognised", ERROR, "{place}的表头“{value}”不是本表的指标名称，本表缺少{field_label}列：如这一列就是"
          "{field_label}，请把表头改为“{field_label}”。"),

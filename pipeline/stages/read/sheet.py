@@ -10,7 +10,7 @@ from operator import itemgetter
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
 from ...spec.form import Form, SheetSpec
-from ...spec.labels import as_written
+from ...spec.labels import as_written, normalise_label
 from ...spec.numbers import InWan, NotACount, TooLarge, display, display_header, parse_count
 from ...spec.units import UnitList
 from .grid import Book, Grid, Unreadable, cell_ref, column_letter
@@ -210,6 +210,14 @@ class ReturnReader(Identifying):
                 return None
             also = "、".join(f"“{display(text)}”（{cell}）" for cell, text in unread)
             for f in missing:
+                high = _label_above(f, grid, header.row) if header.row >= 0 else None
+                if high is not None:
+                    # 乡镇 typed over three header rows, not merged down: the header reads two rows,
+                    # and the clerk was told to add a column the sheet has.
+                    self.finding("column-too-high", sheet=grid.name, cell=cell_ref(*high), field=f.key,
+                                 field_label=f.full_label, value=display_header(grid.value(*high)),
+                                 count=header.row - high[0], row=header.row + 1)
+                    continue
                 self.finding("missing-column", sheet=grid.name, field=f.key, field_label=f.full_label,
                              detail=f"（表头中{also}未能识别，如是该列，请改用表样中的名称）" if also else "")
             return None
@@ -804,3 +812,15 @@ def _none(value: object) -> bool:
         return parse_count(value) == 0
     except NotACount:
         return False
+
+
+def _label_above(field, grid: Grid, header_row: int) -> tuple[int, int] | None:
+    """A cell above the two rows a header is read from holding the field's own label (or an
+    alias of it), its column's header cells below it blank: (row, column), or None."""
+    names = {normalise_label(text) for text in (field.label, *field.aliases)}
+    for r in range(max(0, header_row - 4), header_row - 1):
+        for c, v in enumerate(grid.rows[r]):
+            if v.__class__ is str and normalise_label(v) in names and all(
+                    blank(grid.value(below, c)) for below in range(r + 1, header_row + 1)):
+                return r, c
+    return None

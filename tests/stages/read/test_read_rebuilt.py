@@ -1046,3 +1046,25 @@ def test_the_township_column_headed_as_an_urban_district_heads_it_is_read(tmp_pa
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_township_header_left_above_a_row_added_over_the_header_is_said_at_its_cell(tmp_path, form, units):
+    """A row 问题排查整改情况 added over 表二's header, 乡镇 left in the top row, not merged down:
+    表二缺少乡镇列, with no cell, for a column the sheet has (a reviewer's find)."""
+    wb, plans = built(form, units, clean_rows())
+    ws = wb[PROBLEMS]
+    plan = plans["problems"]
+    col = plan.columns["township"]
+    top = next(r for r in range(1, plan.first_data) if ws.cell(r, col).value in ("乡镇", "乡（镇）"))
+    for merged in list(ws.merged_cells.ranges):
+        if merged.min_row >= top:
+            ws.unmerge_cells(str(merged))
+    ws.insert_rows(top)
+    ws.cell(top, col + 1, "问题排查整改情况")
+    ws.cell(top, col, ws.cell(top + 1, col).value)
+    ws.cell(top + 1, col).value = None
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = [f for f in result.findings if f.sheet == PROBLEMS]
+    assert (f.severity.value, f.rule, f.cell) == ("error", "column-too-high", f"{get_column_letter(col)}{top}")
+    assert "高出2行" in f.message
