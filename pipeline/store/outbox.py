@@ -221,9 +221,25 @@ def failure_message(error: OSError, outbox: Path) -> str:
     """What the office is told when the outbox cannot be written."""
     if error.errno == errno.ENOSPC:
         return f"磁盘空间不足，报告没有写出，上次的报告保持不变：请清理输出文件夹 {outbox} 所在的磁盘后重新运行。"
+    # os.replace names the file it moves first and its new place second: the one held open is
+    # whichever of them is there (an output moved aside into history/, or replaced by the new)
+    locked = next((Path(name) for name in (error.filename2, error.filename) if name and Path(name).is_file()), None)
+    if error.errno in (errno.EACCES, errno.EPERM) and locked is not None and locked.is_file() and _within(outbox, locked):
+        # One output held open (report.docx in Word, consolidated.xlsx in Excel, which Windows
+        # will not let be replaced): that file is named, not the whole folder blamed.
+        return (f"无法替换输出文件 {locked}（可能正在Word、WPS或Excel中打开，或是只读的），报告没有写出，上次的报告保持不变："
+                "请关闭这个文件后重新运行。")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"无法写入输出文件夹 {outbox}（没有写入权限，或是只读的）：请换一个输出文件夹（OUTBOX=…），或请管理员开放权限。"
     return f"写出报告时出错（{reason(error)}：{error.filename or outbox}），报告没有写出，上次的报告保持不变。"
+
+
+def _within(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _history_folder(outbox: Path, stamp: str) -> Path:

@@ -298,3 +298,20 @@ def test_a_round_on_the_bundled_example_says_it_keeps_no_snapshot(tmp_path, monk
     assert cli.main(["report", "--outbox", str(tmp_path / "out"), "--round", "2016-11"]) == 0
     assert "不保存轮次“2016-11”的快照" in capsys.readouterr().out
     assert not (tmp_path / "out" / "rounds").exists()
+
+
+def test_an_output_held_open_is_named_not_the_whole_folder(tmp_path):
+    """report.docx open in Word (Windows will not let it be replaced): the office was told the
+    whole outbox had no write permission (a reviewer's find)."""
+    from pipeline.store.outbox import failure_message
+
+    held = tmp_path / "report.docx"
+    held.write_bytes(b"x")
+    said = failure_message(PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(held)), tmp_path)
+    assert said.startswith(f"无法替换输出文件 {held}（可能正在Word、WPS或Excel中打开") and "上次的报告保持不变" in said
+    fresh = tmp_path / ".new-report.docx"
+    fresh.write_bytes(b"y")
+    replacing = PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(fresh), None, str(held))
+    assert failure_message(replacing, tmp_path).startswith(f"无法替换输出文件 {held}")  # the one held, not the new
+    folder = failure_message(PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(tmp_path)), tmp_path)
+    assert "没有写入权限" in folder  # the folder itself: as before
