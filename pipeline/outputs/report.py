@@ -175,12 +175,14 @@ def build_report(
     sections = attention(form, totals, settings.lowest_count, settings.burden_ratio, roster, was_included)
     fell = falls(form, totals, comparison) if comparison is not None else []
     said_falls = falls_sentence(fell, settings.falls_named)
-    if said_falls:  # before the units left out, which stays the last
-        at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
-        sections.insert(at, {"title": "累计数比上期减少的单位", "lines": [said_falls]})
-    if comparison is not None and comparison.same_file:  # also before the units left out
-        at = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
-        sections.insert(at, {"title": SAME_FILE_TITLE, "lines": [same_file_line(form, roster, comparison)]})
+    # The comparison's sections go before the units left out, which stays the last.
+    left_out = next((i for i, sec in enumerate(sections) if sec["title"] == "数据未纳入汇总的单位"), len(sections))
+    compared_sections = [
+        *([{"title": "累计数比上期减少的单位", "lines": [said_falls]}] if said_falls else []),
+        *([{"title": SAME_FILE_TITLE, "lines": [same_file_line(form, roster, comparison)]}]
+          if comparison is not None and comparison.same_file else []),
+    ]
+    sections[left_out:left_out] = compared_sections
     attention_items = tuple(sec | {"heading": f"（{NUMERALS[i]}）{sec['title']}"} for i, sec in enumerate(sections))
     word_annex = len(roster.units) <= settings.word_annex_limit
     annexes = [
