@@ -35,6 +35,7 @@ class Candidate:
     header: Header | None = None
     title: str = ""
     title_row: int = -1
+    header_top: int = -1  # a header of two rows found with no title: its first row, which a finding names
     _unit: str | None = field(default=None, repr=False)
 
     @property
@@ -53,7 +54,8 @@ class Candidate:
         if self.title_row >= 0:
             return cell_ref(self.title_row, _first_filled(self.grid.rows[self.title_row]))
         if self.header is not None and self.header.row >= 0:
-            return cell_ref(self.header.row, min(self.header.columns.values()))
+            row = self.header_top if self.header_top >= 0 else self.header.row
+            return cell_ref(row, min(self.header.columns.values()))
         return ""
 
     def unit(self, units: UnitList, form: Form) -> str:
@@ -121,9 +123,31 @@ class SheetPicker:
             if title_key == spec.key and found * 2 >= len(counts):
                 title = row_text(grid, title_row)
                 out.append(Candidate(grid, BY_TITLE, start, end, header, title, title_row))
-            elif keys.needed <= header.columns.keys() and self._only(spec, grid, start, end):
-                out.append(Candidate(grid, BY_HEADER, start, end, header))
+            elif keys.needed <= header.columns.keys():
+                top = _header_top(spec, grid, header.row, start)
+                if self._only(spec, grid, start, end):
+                    out.append(Candidate(grid, BY_HEADER, start, end, header, header_top=top))
+                elif (cut := self._between_headers(spec, grid, start, end, header)) is not None:
+                    out.append(Candidate(grid, BY_HEADER, *cut, header, header_top=top))
         return out
+
+    def _between_headers(self, spec: SheetSpec, grid: Grid, start: int, end: int,
+                         header: Header) -> tuple[int, int] | None:
+        """The tables pasted one under another with no title between them (a clerk's new
+        workbook of one sheet): this table's rows, from the top of its header to the top of the
+        next table's. None when two tables' headers share a row (side by side: no cut says
+        which rows are whose)."""
+        tops = []
+        for other in self.form.sheets:
+            found = header if other is spec else find_header(other, grid, start, end)
+            if found.row < 0 or not field_table(other).needed <= found.columns.keys():
+                continue
+            if other is not spec and found.row == header.row:
+                return None
+            tops.append(_header_top(other, grid, found.row, start))
+        mine = _header_top(spec, grid, header.row, start)
+        later = [t for t in tops if t > mine]
+        return (mine if any(t < mine for t in tops) else start), (min(later) if later else end)
 
     def _only(self, spec: SheetSpec, grid: Grid, start: int, end: int) -> bool:
         """No other table of the form has all its columns in this block's header too."""
@@ -153,6 +177,16 @@ class SheetPicker:
                     end = starts[i + 1][0] if i + 1 < len(starts) else len(grid.rows)
                     self.blocks.append((grid, start, end, key, start if key else -1))
         return self.blocks
+
+
+def _header_top(spec: SheetSpec, grid: Grid, last: int, start: int) -> int:
+    """The first row of a header that ends at row `last`: the rows just above it that hold
+    some of its labels (二级表头: “六个精准”方面问题 over 排查数、已整改)."""
+    hits = field_table(spec).row_hits
+    top = last
+    while top - 1 >= start and hits(grid.rows[top - 1]):
+        top -= 1
+    return top
 
 
 def _first_filled(row: list) -> int:

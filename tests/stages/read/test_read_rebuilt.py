@@ -69,7 +69,8 @@ def test_without_a_title_a_table_is_known_by_a_header_only_it_fits(tmp_path, for
     write(tmp_path, workbook_bytes(wb))
     result = read_one(tmp_path, form, units)
     top = plans["visits"].header_top
-    assert rules(result) == {("info", "sheet-found", f"Sheet{i}", f"A{top + (1 if i == 2 else 0)}") for i in (1, 2, 3)} | {
+    # Each table named where its header starts (表二's has two rows: its first, not its last).
+    assert rules(result) == {("info", "sheet-found", f"Sheet{i}", f"A{top}") for i in (1, 2, 3)} | {
         ("warning", "date-missing", "", "")}
     assert "按其表头认作表一走访情况读取" in next(f.message for f in result.findings if f.sheet == "Sheet1")
     assert numbers_of(result.ret, form) == expected_numbers(clean_rows(), form)
@@ -140,6 +141,43 @@ def test_three_tables_stacked_on_one_sheet_each_read_as_its_table(tmp_path, form
     for spec, sheet in zip(form.sheets, SHEETS):
         assert result.ret.sheets[spec.key].total_row == plans[spec.key].total_row + at[sheet] - 1
     assert (result.ret.filled_by, result.ret.phone) == ("王丽", "0931-8123456")
+
+
+@pytest.mark.parametrize("order", [SHEETS, SHEETS[::-1]])
+@pytest.mark.parametrize("gap", [0, 2])
+def test_three_tables_stacked_with_no_titles_are_cut_at_their_headers(tmp_path, form, units, order, gap):
+    """The tables pasted one under another without their titles: each header has every column
+    of its table, and the block held the others' headers too, so none was read (missing-sheet
+    three times for a return whose every figure was there)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(title=False))
+    for sheet in SHEETS:
+        wb.move_sheet(sheet, order.index(sheet) - wb.sheetnames.index(sheet))
+    stacked, at = stack_sheets(wb, gap=gap)
+    write(tmp_path, workbook_bytes(stacked))
+    result = read_one(tmp_path, form, units)
+    tops = {sheet: at[sheet] - 1 + plans[spec.key].header_top for spec, sheet in zip(form.sheets, SHEETS)}
+    assert rules(result) == {("info", "sheet-found", "Sheet1", f"A{tops[s]}") for s in SHEETS} | {
+        ("warning", "date-missing", "", "")}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    for spec, sheet in zip(form.sheets, SHEETS):
+        assert result.ret.sheets[spec.key].total_row == plans[spec.key].total_row + at[sheet] - 1
+
+
+def test_two_tables_side_by_side_on_one_sheet_are_not_cut(tmp_path, form, units):
+    """Two tables' headers on one row: no cut says whose rows are whose; the sheet's second
+    乡镇 column is said, as before, and nothing is summed from it."""
+    wb, plans = built(form, units, layout=Layout(title=False))
+    visits, problems = wb[VISITS], wb[PROBLEMS]
+    shift = visits.max_column + 1
+    for row in problems.iter_rows():
+        for c in row:
+            if c.value is not None:
+                visits.cell(c.row, c.column + shift, c.value)
+    del wb[PROBLEMS]
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert {("error", "column-duplicate", VISITS, cell) for cell in ("K1", "K2")} <= rules(result)
 
 
 def test_a_header_far_down_the_sheet_is_found(tmp_path, form, units):
