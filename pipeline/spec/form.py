@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import Fatal
 from ..model import Finding, Severity
 from ..paths import SCHEMAS
+from .form_check import FormMistake, check_references, check_shape, reader_keys
 from .labels import cn_quotes, normalise_label
 from .rules import BUILT_IN, KIND_ALIASES, KINDS, Rule
 
@@ -354,7 +355,14 @@ def load_form(path: str | Path | None = None) -> Form:
     raw_bytes = path.read_bytes()
     raw = _parse_form(path, raw_bytes)
     try:
+        check_shape(raw, reader_keys(ReaderSpec))
+        check_references(raw)
+    except FormMistake as e:
+        raise Fatal(f"表式文件 {path} 有误：{e}；请改正后再运行（写法见项目自带的 schemas/shuanglian-2016.toml）。") from None
+    try:
         return _form(path, raw, raw_bytes)
+    except FormMistake as e:
+        raise Fatal(f"表式文件 {path} 有误：{e}；请改正后再运行（写法见项目自带的 schemas/shuanglian-2016.toml）。") from None
     except (KeyError, TypeError, ValueError) as e:
         what = f"“{e.args[0]}”" if isinstance(e, KeyError) else f"（{e}）"
         raise Fatal(f"表式文件 {path} 不完整或写法有误：缺少或写错了 {what}；请对照项目自带的 schemas/shuanglian-2016.toml 改正。") from e
@@ -489,28 +497,9 @@ def _check(form: Form) -> None:
     named = {r.message for s in form.sheets for r in s.rules if r.message}
     unknown = sorted(set(form.messages) - set(rules) - named - set(KINDS) - set(KIND_ALIASES))
     if unknown:
-        raise ValueError(f"{form.key}: [messages] words no rule named {', '.join(unknown)}")
-    keys = [f.key for f in form.count_fields]
-    if len(keys) != len(set(keys)):
-        raise ValueError(f"{form.key}: a field key is declared twice")
-    for s in form.sheets:
-        if sum(f.is_key for f in s.fields) != 1:
-            raise ValueError(f"{form.key}/{s.key}: exactly one field must be kind = \"key\"")
-        own = {f.key for f in s.count_fields} | {c.key for c in s.computed}
-        for r in s.rules:
-            if r.field not in own or r.not_above not in own:
-                raise ValueError(f"{form.key}/{s.key}: rule {r.id} names a field not in the sheet")
-        for a in s.across:
-            if a.check not in ("not-below", "hb") or not set(a.fields) <= own:
-                raise ValueError(f"{form.key}/{s.key}: rule {a.id} has an unknown check or names a field not in the sheet")
-    for note in form.notes:
-        for k in [*note["more"], *note["less"]]:
-            if k not in keys:
-                raise ValueError(f"{form.key}: a note names unknown field {k}")
-    for r in form.rates:
-        for k in r.numerator + r.denominator:
-            if k not in keys:
-                raise ValueError(f"{form.key}: rate {r.key} names unknown field {k}")
+        raise FormMistake(f"[messages] 中的 {'、'.join(unknown)} 不是任何规则的名称（规则及其名称见 README 的规则表）")
+    # The fields, rates and wordings each part names were checked as the file was read
+    # (form_check.check_references), where the place of a mistake can still be said.
 
 
 def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str]) -> dict[str, Rule]:
@@ -523,7 +512,7 @@ def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str]) -> dict[st
     kinds: dict[str, str] = {}
     for rid, kind, named in declared:
         if kinds.setdefault(rid, kind) != kind or rid in BUILT_IN:
-            raise ValueError(f"rule {rid} is declared twice, as different rules")
+            raise FormMistake(f"规则 {rid} 声明了两次，或与程序自带的规则同名：请另取一个 id")
         base = KINDS[kind]
         by_kind = [name for name, k in KIND_ALIASES.items() if k == kind] + [kind]
         wording = next((messages[m] for m in (rid, named, *by_kind) if m and m in messages), base.wording)

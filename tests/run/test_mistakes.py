@@ -95,7 +95,7 @@ FORM_TEXT = (ROOT / "schemas" / "shuanglian-2016.toml").read_text(encoding="utf-
 # (what the office's form says instead of what, fragments of the one line)
 BAD_FORMS = [
     ('key = "shuanglian-2016"', 'key = shuanglian-2016', ["第", "行", "TOML"]),
-    ('[form]', '[from]', ["“form”", "不完整"]),
+    ('[form]', '[from]', ["[from] 这一节的名称不是表式文件的写法，是否应为 form"]),
 ]
 
 

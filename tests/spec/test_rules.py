@@ -93,7 +93,7 @@ def test_a_rule_declared_twice_as_different_kinds_is_refused(form):
 
     sheet = form.sheets[0]
     clash = replace(sheet, coverage=(replace(sheet.coverage[0], id=sheet.rules[0].id),))
-    with pytest.raises(ValueError, match="declared twice"):
+    with pytest.raises(ValueError, match="声明了两次"):
         rules_of((clash,), {})
 
 
