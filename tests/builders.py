@@ -527,7 +527,7 @@ def to_html(data: bytes, charset: str = "utf-8", declare_names: bool = True, num
     return (head + body + "</body></html>").encode(charset)
 
 
-def to_mhtml(data: bytes, hidden_sheets: tuple[str, ...] = ()) -> bytes:
+def to_mhtml(data: bytes, hidden_sheets: tuple[str, ...] = (), encoding: str = "gb2312") -> bytes:
     """The workbook as Excel's "single file web page" (.mht, often sent as .xls): a MIME message
     whose workbook part lists the sheets (x:ExcelWorksheet with x:WorksheetSource) and a page per
     sheet, quoted-printable, in gb2312."""
@@ -550,7 +550,7 @@ def to_mhtml(data: bytes, hidden_sheets: tuple[str, ...] = ()) -> bytes:
     out = [f"MIME-Version: 1.0\r\nX-Document-Type: Workbook\r\nContent-Type: multipart/related; "
            f"boundary=\"{boundary}\"\r\n\r\nThis document is a Single File Web Page.\r\n"]
     for location, page in parts:
-        body = quopri.encodestring(page.encode("gb2312")).decode("ascii")
+        body = quopri.encodestring(page.encode(encoding)).decode("ascii")  # declared gb2312 whatever it is
         out.append(f"\r\n--{boundary}\r\nContent-Location: {location}\r\nContent-Transfer-Encoding: quoted-printable"
                    f"\r\nContent-Type: text/html; charset=\"gb2312\"\r\n\r\n{body}\r\n")
     out.append(f"\r\n--{boundary}--\r\n")

@@ -28,6 +28,9 @@ _STRUCK_TAGS = frozenset({"s", "strike", "del"})
 # Where a page breaks a line (<br>) while its text is gathered: a line break once the source's
 # own line breaks, which are spaces, have been made spaces.
 _BREAK = "\ue000"
+# Elements a browser starts on a line of their own, inside a cell too.
+_BLOCKS = frozenset({"div", "p", "li", "ul", "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "pre",
+                     "blockquote", "address", "section", "article", "header", "footer", "table", "tr", "hr"})
 _OVERFLOW = re.compile(r"mso-ignore\s*:\s*colspan", re.I)
 _VERTICAL_ALIGN = re.compile(r"vertical-align\s*:\s*(super|sub)", re.I)
 _CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
@@ -135,7 +138,9 @@ def html_grids(text: str, name: str = "", names: list[str] | None = None) -> lis
     from lxml.etree import LxmlError
 
     try:
-        root = lxml.html.document_fromstring(text)
+        # An XHTML page's <?xml … encoding="UTF-8"?>: lxml refuses a str that declares its
+        # bytes' encoding, and the page was said to hold no table.
+        root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1))
     except (ValueError, TypeError, LxmlError):  # an empty page, or one past parsing: no table in it
         return []
     tables = [t for t in root.iter("table") if not any(True for _ in t.iter("table") if _ is not t)]
@@ -291,7 +296,7 @@ def _text(td, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY,
 
 
 _SPACES = re.compile(r"[ \t\r\n]+")
-_AROUND_BREAK = re.compile(" ?" + _BREAK + " ?")
+_AROUND_BREAK = re.compile("(?: ?" + _BREAK + " ?)+")
 
 
 def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE_ONLY,
@@ -315,7 +320,11 @@ def _shown(element, hidden: list[str] | None = None, styles: PageStyles = INLINE
                 if struck is not None and styles.strikes(child):
                     struck.append(inner.replace(_BREAK, " "))
                 how = _raised_how(child) or styles.raised_by_class(child)
-                out.append(raised(inner, how) if how else inner)
+                inner = raised(inner, how) if how else inner
+                if child.tag.rsplit("}", 1)[-1].lower() in _BLOCKS:
+                    # <div>23</div><div>5</div> shows two lines, as 23<br>5 does: not 235.
+                    inner = f"{_BREAK}{inner}{_BREAK}"
+                out.append(inner)
         out.append(child.tail or "")
     return "".join(out)
 
@@ -381,11 +390,10 @@ def open_mhtml(data: bytes, name: str = "") -> Book:
     for part in message.walk():
         if part.get_content_type() != "text/html":
             continue
-        try:
-            text = part.get_content()
-        except (LookupError, UnicodeDecodeError, ValueError):
-            raw = part.get_payload(decode=True) or b""
-            text = decode(raw, part.get_content_charset() or declared_charset(raw))
+        # Decoded as a plain page is (gb2312 widened to GB18030): the mail library replaced
+        # GBK's own characters (张堃) with �, without a word.
+        raw = part.get_payload(decode=True) or b""
+        text = decode(raw, part.get_content_charset() or declared_charset(raw))
         pages.append((part.get("Content-Location", "") or part.get("Content-ID", ""), text))
     listed: list[tuple[str, str, bool]] = []  # (sheet name, part it is in, visible)
     for _, text in pages:
@@ -544,8 +552,10 @@ def _worksheet_grid(ws, name: str, formats: dict[str, str] | None = None,
         c = -1
         for cell in row.iter(f"{SS}Cell"):
             c = _int(cell.get(f"{SS}Index"), c + 2) - 1
-            across = min(_int(cell.get(f"{SS}MergeAcross"), 0), WINDOW_COLS)
-            down = min(_int(cell.get(f"{SS}MergeDown"), 0), WINDOW_ROWS)
+            # How many more cells the merge covers: 0 is none (exporters that write span - 1
+            # write it), where a count of at least one shifted every figure a column over.
+            across = min(_span(cell.get(f"{SS}MergeAcross")), WINDOW_COLS)
+            down = min(_span(cell.get(f"{SS}MergeDown")), WINDOW_ROWS)
             if c < WINDOW_COLS:
                 struck: list[str] = []
                 value, kind, shown = _data(cell.find(f"{SS}Data"), struck)

@@ -572,6 +572,58 @@ def test_a_spanned_empty_row_of_excel_2003_xml_counts_its_rows(tmp_path, form, u
     assert ("error", "not-a-count", PROBLEMS, f"{column(p, 'guarantees_found')}{p.first_data + 2 + 2}") in rules(result)
 
 
+def test_a_pages_cell_of_two_blocks_is_two_figures_not_one(tmp_path, form, units):
+    """<td><div>23</div><div>5</div></td> shows 23 over 5, as 23<br>5 does; read as 235 and
+    summed. A figure in one block (<div align=right>797</div>) reads as written."""
+    rows = clean_rows()
+    rows[0]["policy_sessions"], rows[1]["policy_sessions"] = 98765, 98766
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    page = page.replace(">98765<", "><div>23</div><div>5</div><").replace(">98766<", "><div align=right>12</div><")
+    result = read_as(tmp_path, form, units, page.encode("utf-8"))
+    o = plans["outcomes"]
+    assert rules(result) == {("error", "not-a-count", OUTCOMES, f"{column(o, 'policy_sessions')}{o.first_data}")}
+    assert result.ret.sheets["outcomes"].values["policy_sessions"][1] == 12
+
+
+@pytest.mark.parametrize("encoding", ["UTF-8", "GBK"])
+def test_an_xhtml_page_declaring_its_encoding_reads_like_the_workbook(tmp_path, form, units, encoding):
+    """<?xml version="1.0" encoding="UTF-8"?> atop the page: the parser refused it, and the
+    county's return was said to be a page holding no report."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    page = to_html(workbook_bytes(wb), charset=encoding.lower())
+    page = f'<?xml version="1.0" encoding="{encoding}"?>\n'.encode("ascii") + page
+    result = read_as(tmp_path, form, units, page)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_an_mhtml_declaring_gb2312_keeps_a_name_in_gbk_only(tmp_path, form, units):
+    """Excel declares gb2312 for GBK's text: 张堃街道 came out 张�医值� in every output."""
+    rows = clean_rows()
+    rows[0]["township"] = "张堃街道"
+    wb, _ = built(form, units, rows)
+    result = read_as(tmp_path, form, units, to_mhtml(workbook_bytes(wb), encoding="gbk"))
+    assert result.findings == ()
+    assert result.ret.sheets["visits"].townships[0] == "张堃街道"
+
+
+@pytest.mark.parametrize("attribute", ["MergeAcross", "MergeDown"])
+def test_excel_2003_xml_merge_of_none_is_no_merge(tmp_path, form, units, attribute):
+    """ss:MergeAcross="0" on every cell, as exporters writing span - 1 do: read as a merge of
+    one more cell, every figure a column over (75 errors, and the returned workbook failed)."""
+    import re
+
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    xml = to_spreadsheetml(workbook_bytes(wb)).decode("utf-8")
+    xml = re.sub(r"<Cell(?![^>]*ss:Merge)", f'<Cell ss:{attribute}="0"', xml)
+    result = read_as(tmp_path, form, units, xml.encode("utf-8"), name="620102_城关区.xml")
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
     result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
     assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]
