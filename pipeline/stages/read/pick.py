@@ -122,7 +122,10 @@ class SheetPicker:
             found = sum(k in header.columns for k in counts)
             if title_key == spec.key and found * 2 >= len(counts):
                 title = row_text(grid, title_row)
-                out.append(Candidate(grid, BY_TITLE, start, end, header, title, title_row))
+                # Another table pasted under this one without its title: this one ends there,
+                # not past its own 合计 into the other's rows.
+                below = [t for t in self._tops(spec, grid, header.row + 1, end) or () if t > header.row]
+                out.append(Candidate(grid, BY_TITLE, start, min(below, default=end), header, title, title_row))
             elif keys.needed <= header.columns.keys():
                 top = _header_top(spec, grid, header.row, start)
                 if self._only(spec, grid, start, end):
@@ -137,17 +140,27 @@ class SheetPicker:
         workbook of one sheet): this table's rows, from the top of its header to the top of the
         next table's. None when two tables' headers share a row (side by side: no cut says
         which rows are whose)."""
-        tops = []
-        for other in self.form.sheets:
-            found = header if other is spec else find_header(other, grid, start, end)
-            if found.row < 0 or not field_table(other).needed <= found.columns.keys():
-                continue
-            if other is not spec and found.row == header.row:
-                return None
-            tops.append(_header_top(other, grid, found.row, start))
+        tops = self._tops(spec, grid, start, end, header)
+        if tops is None:
+            return None
         mine = _header_top(spec, grid, header.row, start)
         later = [t for t in tops if t > mine]
         return (mine if any(t < mine for t in tops) else start), (min(later) if later else end)
+
+    def _tops(self, spec: SheetSpec, grid: Grid, start: int, end: int, header: Header | None = None) -> list[int] | None:
+        """Where each other table's header (with all its columns) starts between rows `start`
+        and `end`; None when one shares a row with this table's `header`."""
+        tops = []
+        for other in self.form.sheets:
+            if other is spec:
+                continue
+            found = find_header(other, grid, start, end)
+            if found.row < 0 or not field_table(other).needed <= found.columns.keys():
+                continue
+            if header is not None and found.row == header.row:
+                return None
+            tops.append(_header_top(other, grid, found.row, start))
+        return tops
 
     def _only(self, spec: SheetSpec, grid: Grid, start: int, end: int) -> bool:
         """No other table of the form has all its columns in this block's header too."""

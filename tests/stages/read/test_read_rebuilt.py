@@ -164,6 +164,25 @@ def test_three_tables_stacked_with_no_titles_are_cut_at_their_headers(tmp_path, 
         assert result.ret.sheets[spec.key].total_row == plans[spec.key].total_row + at[sheet] - 1
 
 
+def test_a_table_pasted_untitled_under_a_titled_one_ends_the_one_above(tmp_path, form, units):
+    """表三 pasted under 表二's footer without its title: 表二, found by its title, ran on past
+    its 合计 into 表三's rows (some fifty errors against a return whose figures were right)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    outcomes = wb[OUTCOMES]
+    for rng in [m for m in outcomes.merged_cells.ranges if m.max_row < plans["outcomes"].header_top]:
+        outcomes.unmerge_cells(str(rng))
+    for r in range(1, plans["outcomes"].header_top):
+        for c in range(1, outcomes.max_column + 1):
+            outcomes.cell(r, c).value = None
+    stacked, at = stack_sheets(wb)
+    write(tmp_path, workbook_bytes(stacked))
+    result = read_one(tmp_path, form, units)
+    assert {f.rule for f in result.findings} == {"sheet-found"}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+    assert result.ret.sheets["problems"].total_row == plans["problems"].total_row + at[PROBLEMS] - 1
+
+
 def test_two_tables_side_by_side_on_one_sheet_are_not_cut(tmp_path, form, units):
     """Two tables' headers on one row: no cut says whose rows are whose; the sheet's second
     乡镇 column is said, as before, and nothing is summed from it."""
