@@ -179,6 +179,7 @@ class Formulas:
     # characters (a footnote mark typed as a superscript) run into the figure: 23 and a raised 1 is "231" there.
     texts: tuple = ()
     struck: frozenset = frozenset()  # (row, column): cells whose font strikes them through
+    unseen: frozenset = frozenset()  # (row, column): cells written white on white
     struck_text: tuple = ()  # ((row, column), "218"): cells whose rich text is struck through in part
     rows_hidden: frozenset = frozenset()  # the rows (0-based) the sheet hides, in the window
     # In a workbook recalculated on load: the formulas carrying a result other than 0, which the
@@ -188,7 +189,7 @@ class Formulas:
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
                     or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck
-                    or self.struck_text or self.rows_hidden or self.unverified)
+                    or self.struck_text or self.rows_hidden or self.unverified or self.unseen)
 
 
 NO_FORMULAS = Formulas()
@@ -399,6 +400,86 @@ def struck_styles(styles: bytes) -> frozenset[int]:
     return frozenset(out)
 
 
+_FILL = re.compile(rb"<fill\b[^>]*?(?:/>|>(.*?)</fill>)", re.S)
+_FILL_ID = re.compile(rb'\bfillId="(\d+)"')
+_PATTERN = re.compile(rb'patternType="(\w+)"')
+_FG_COLOR = re.compile(rb"<(?:\w+:)?fgColor\b[^>]*>")
+# A font's own colour (the first <color> in its properties).
+_COLOR_OF_FONT = re.compile(rb"<(?:\w+:)?color\b[^>]*>")
+_RGB = re.compile(rb'\brgb="(?:[0-9A-Fa-f]{2})?([0-9A-Fa-f]{6})"')
+_THEME = re.compile(rb'\btheme="(\d+)"')
+_INDEXED = re.compile(rb'\bindexed="(\d+)"')
+_TINT = re.compile(rb'\btint="(-?[\d.Ee+-]+)"')
+# The palette's whites (the legacy 56 colours and the first eight) and the theme's Background 1.
+_WHITE_INDEXED, _WHITE_THEME, WHITE = {b"1", b"9"}, b"0", "FFFFFF"
+_WHITE_MARKS = (b'FFFFFF"', b'ffffff"', b'theme="0"', b'indexed="1"', b'indexed="9"')
+# A number format's colour: [White] (Excel in English), [白色] (in Chinese).
+_WHITE_FORMAT = re.compile(r"\[(?:white|白色)\]", re.I)
+
+
+def _colour(tag: bytes | None) -> str:
+    """A colour element as "RRGGBB", "theme N" or "indexed N" ("" for none, or a tinted theme
+    colour: a tint makes Background 1 a grey one sees)."""
+    if not tag:
+        return ""
+    tint = _TINT.search(tag)
+    if tint and tint.group(1).strip(b"0.-+"):
+        return ""
+    if m := _RGB.search(tag):
+        return m.group(1).decode().upper()
+    if m := _THEME.search(tag):
+        return WHITE if m.group(1) == _WHITE_THEME else f"theme {m.group(1).decode()}"
+    if m := _INDEXED.search(tag):
+        return WHITE if m.group(1) in _WHITE_INDEXED else f"indexed {m.group(1).decode()}"
+    return ""
+
+
+def unseen_styles(styles: bytes) -> frozenset[int]:
+    """The cell styles (their index in cellXfs) that write a figure in the colour of what is
+    under it: a white font, or a [White] number format, over no fill or a white one; a font
+    the colour of its solid fill (black on black). Such a figure is in the cell and in the
+    sums, and nowhere on the sheet the clerk sees. Most workbooks have none: a quick look says so."""
+    parts = {}
+    for tag in (b"fonts", b"fills", b"cellXfs"):
+        at = styles.find(b"<" + tag)
+        end = styles.find(b"</" + tag + b">", at)
+        if at < 0 or end < 0:
+            return frozenset()
+        parts[tag] = (at, end)
+    fonts_at, fonts_end = parts[b"fonts"]
+    # Something white among the fonts, a solid fill, or a colour in a number format (the
+    # palette's list of colours, which names white, is no font's).
+    if (all(styles.find(w, fonts_at, fonts_end) < 0 for w in _WHITE_MARKS)
+            and styles.find(b"solid", *parts[b"fills"]) < 0 and styles.find(b"]", 0, parts[b"fonts"][0]) < 0):
+        return frozenset()
+    fonts = [_colour(_COLOR_OF_FONT.search(m.group(1) or b"").group(0) if _COLOR_OF_FONT.search(m.group(1) or b"")
+                     else b"") for m in _FONT.finditer(styles, *parts[b"fonts"])]
+    fills = []
+    for m in _FILL.finditer(styles, *parts[b"fills"]):
+        body = m.group(1) or b""
+        pattern = _PATTERN.search(body)
+        if pattern is None or pattern.group(1) == b"none":
+            fills.append(WHITE)  # no fill: the sheet's white
+        elif pattern.group(1) == b"solid":
+            fg = _FG_COLOR.search(body)
+            fills.append(_colour(fg.group(0)) if fg else "")
+        else:
+            fills.append("")  # a pattern: its two colours mix
+    white_formats = {int(i) for i, c in _NUM_FMT.findall(styles) if _WHITE_FORMAT.search(c.decode("utf-8", "replace"))}
+    if not any(fonts) and not white_formats:
+        return frozenset()
+    out = set()
+    for index, m in enumerate(_XF.finditer(styles, *parts[b"cellXfs"])):
+        font, fill, fmt = _FONT_ID.search(m.group(1)), _FILL_ID.search(m.group(1)), _FMT_ID.search(m.group(1))
+        ground = fills[int(fill.group(1))] if fill and int(fill.group(1)) < len(fills) else WHITE if not fill else ""
+        colour = fonts[int(font.group(1))] if font and int(font.group(1)) < len(fonts) else ""
+        if fmt and int(fmt.group(1)) in white_formats:
+            colour = WHITE
+        if ground and colour == ground:
+            out.add(index)
+    return frozenset(out)
+
+
 def _cells_styled(xml: bytes, wanted) -> Iterator[tuple[tuple[int, int], int]]:
     """Each cell (row, column) holding something in one of the `wanted` styles (their index in
     cellXfs), in the window, with its style."""
@@ -591,7 +672,7 @@ def _shown_otherwise(xml: bytes, styles: dict[int, str]) -> tuple:
 
 def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: dict[int, str] | None = None,
                    struck: frozenset[int] = frozenset(), struck_text: dict[int, str] | None = None,
-                   ) -> tuple[int, int, str, Formulas]:
+                   unseen: frozenset[int] = frozenset()) -> tuple[int, int, str, Formulas]:
     """Extent of value cells (rows, cols), the farthest cell, what its formulas hide, which
     cells show an error value, which columns are hidden, (with `styles`, the workbook's
     styles_shown_otherwise) which cells a number format shows as another number, and which
@@ -611,6 +692,10 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
             formulas = replace(formulas, struck=frozenset(cells))
         if part:
             formulas = replace(formulas, struck_text=tuple(part.items()))
+    if unseen:
+        cells = frozenset(cell for cell, _ in _cells_styled(xml, unseen))
+        if cells:
+            formulas = replace(formulas, unseen=cells)
     if _ANY_ERROR.search(xml):
         errors = _scan_errors(xml)
         if errors:

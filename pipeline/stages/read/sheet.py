@@ -550,6 +550,8 @@ class ReturnReader(Identifying):
             self._results_unverified(table, grid, kept, township_at)
         if grid.rows_hidden and not grid.subtotal_rows:  # under a SUBTOTAL 合计, total-filtered and the like say it
             self._hidden_townships(table, grid, kept, township_at, township_names)
+        if grid.unseen:
+            self._unseen_figures(table, grid, kept, township_at)
         total_recomputed = False
         value_columns: list[tuple] = []
         all_values: list[list | tuple] = []
@@ -723,6 +725,16 @@ class ReturnReader(Identifying):
             r, c = min(cells)
             self.finding("formula-result-unverified", sheet=grid.name, cell=cell_ref(r, c), count=len(cells),
                          value=display(grid.value(r, c)))
+
+    def _unseen_figures(self, table: Table, grid: Grid, kept: list[int], township_at: list[int]) -> None:
+        """Townships' figures written white on white: summed, as they are in the cells, though
+        no one opening the sheet sees them (a figure a clerk "hid", a row whited out). Said
+        once a sheet, at the first, with how many and where."""
+        cells = sorted((kept[i], c) for i in township_at for c, unit in zip(table.col_index, table.unit_of)
+                       if unit is not None and (kept[i], c) in grid.unseen and not blank(grid.value(kept[i], c)))
+        if cells:
+            listed = "、".join(cell_ref(r, c) for r, c in cells[:HIDDEN_NAMED]) + ("等" if len(cells) > HIDDEN_NAMED else "")
+            self.finding("figure-unseen", sheet=grid.name, cell=cell_ref(*cells[0]), count=len(cells), value=listed)
 
     def _hidden_townships(self, table: Table, grid: Grid, kept: list[int], township_at: list[int],
                           names: list[str]) -> None:

@@ -47,6 +47,7 @@ from .scans import (
     struck_styles,
     styles_shown_otherwise,
     unescape,
+    unseen_styles,
     untrusted_results,
 )
 
@@ -163,10 +164,10 @@ def _open_xlsx(data: bytes) -> Book:
     # with no value) is it worth working out which sheet name is which part.
     found = _Parts(zf, data)
     try:
-        found.styles, found.struck = _cell_styles(data, zf)
+        found.styles, found.struck, found.unseen = _cell_styles(data, zf)
         found.strings, found.struck_text = _shared_strings(data, zf)
         xmls = {i.filename: as_scanned(_inflate(data, zf, i)) for i in worksheets}
-        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings, found.struck, found.struck_text)
+        found.scans = {name: scan_sheet_xml(xml, found.styles, found.strings, found.struck, found.struck_text, found.unseen)
                        for name, xml in xmls.items()}
         if any(scan[3].any_formula for scan in found.scans.values()) and found.recalculated():
             found.scans = {name: (*scan[:3], untrusted_results(xmls[name], scan[3]))
@@ -190,6 +191,7 @@ class _Parts:
         self.styles: dict[int, str] = {}
         self.strings: dict[int, str] = {}  # shared strings holding a raised character, as shown
         self.struck: frozenset[int] = frozenset()  # the styles striking their text through
+        self.unseen: frozenset[int] = frozenset()  # the styles writing white on white
         self.struck_text: dict[int, str] = {}  # the shared strings struck through as text, whole ("") or in part
         self.scans: dict[str, tuple] = {}
         self.parts: dict[str, str] | None = None  # sheet name -> part, once worked out
@@ -231,7 +233,8 @@ class _Parts:
             if info.file_size > MAX_UNCOMPRESSED:
                 raise Unreadable("unreadable", "工作表过大")
             xml = as_scanned(self.zf.read(info))
-            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings, self.struck, self.struck_text)
+            scan = self.scans[part] = scan_sheet_xml(xml, self.styles, self.strings, self.struck, self.struck_text,
+                                                     self.unseen)
             if scan[3].any_formula and self.recalculated():
                 scan = self.scans[part] = (*scan[:3], untrusted_results(xml, scan[3]))
         return scan
@@ -263,23 +266,24 @@ def _shared_strings(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], d
         return {}, {}
 
 
-def _cell_styles(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int]]:
+def _cell_styles(data: bytes, zf: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int], frozenset[int]]:
     """The workbook's cell styles that show a count as another number (a percent, 万): the
     engine gives the number held, 1 where the sheet shows 100%; and those that strike their
-    text through (a row struck out), which the engine does not give at all."""
+    text through (a row struck out), which the engine does not give at all; and those writing
+    white on white, which no one opening the sheet sees."""
     try:
         info = zf.getinfo("xl/styles.xml")
     except KeyError:
-        return {}, frozenset()
+        return {}, frozenset(), frozenset()
     try:
         # As much as the part holds, within reason: its size was checked as a lie's could cost
         # memory (_inflates_as_declared); a damaged part is the engine's to report.
         styles = (_deflated(data, info, STYLES_READ) if info.compress_type == zipfile.ZIP_DEFLATED
                   and not info.flag_bits & 0x1 else zf.read(info)[:STYLES_READ])
     except (zipfile.BadZipFile, zlib.error, struct.error, EOFError, ValueError, NotImplementedError, RuntimeError):
-        return {}, frozenset()
+        return {}, frozenset(), frozenset()
     spelled = excel_spelled(styles)
-    return styles_shown_otherwise(spelled), struck_styles(spelled)
+    return styles_shown_otherwise(spelled), struck_styles(spelled), unseen_styles(spelled)
 
 
 def _directory_disagrees(infos: list[zipfile.ZipInfo]) -> bool:
@@ -472,6 +476,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.placeholders = set(formulas.placeholders)
         grid.results_unverified = formulas.unverified
         grid.struck = formulas.struck
+        grid.unseen = formulas.unseen
         grid.struck_text = dict(formulas.struck_text)
         for (r, c), shown in formulas.texts:
             if r < len(grid.rows) and c < len(grid.rows[r]):

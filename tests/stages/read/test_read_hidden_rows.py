@@ -87,3 +87,80 @@ def test_many_hidden_rows_are_one_warning_naming_the_first_five(tmp_path, form, 
     [found] = [f for f in result.findings if f.rule == "township-hidden"]
     assert found.cell == f"A{plan.first_data + 1}"
     assert "起有6个乡镇的行被隐藏（“第一乡”、“第二乡”、“第三乡”、“第四乡”、“第五乡”等）" in found.message
+
+
+# --- figures written in the colour of what is under them ----------------------------------------
+
+
+def _coloured(form, units, style):
+    """表一's first township's 走访农户数 and 表三's second township's whole row styled by `style(cell)`."""
+    from openpyxl.utils import get_column_letter
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    v, o = plans["visits"], plans["outcomes"]
+    style(wb[VISITS].cell(v.first_data, v.columns["households_visited"]))
+    for c in o.columns.values():
+        if c != o.columns["township"]:
+            style(wb[OUTCOMES].cell(o.first_data + 1, c))
+    one = f"{get_column_letter(v.columns['households_visited'])}{v.first_data}"
+    first = min(c for c in o.columns.values() if c != o.columns["township"])
+    return rows, wb, one, f"{get_column_letter(first)}{o.first_data + 1}"
+
+
+def _white_font(cell):
+    from openpyxl.styles import Font
+
+    cell.font = Font(color="FFFFFF")
+
+
+def _theme_white(cell):
+    from openpyxl.styles import Font
+    from openpyxl.styles.colors import Color
+
+    cell.font = Font(color=Color(theme=0))
+
+
+def _black_on_black(cell):
+    from openpyxl.styles import Font, PatternFill
+
+    cell.font, cell.fill = Font(color="FF000000"), PatternFill("solid", fgColor="FF000000")
+
+
+def _white_format(cell):
+    cell.number_format = "[White]0"
+
+
+@pytest.mark.parametrize("style", [_white_font, _theme_white, _black_on_black, _white_format])
+def test_a_figure_in_the_colour_under_it_is_a_warning_naming_its_cells(tmp_path, form, units, style):
+    """White on white (a font, the theme's Background 1, a [White] format) or black on black: in
+    the cell and in the sums, nowhere on the sheet a clerk opens. Summed as written, as a hidden
+    row is, and said once a sheet at the first such cell with how many."""
+    rows, wb, one, first = _coloured(form, units, style)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "figure-unseen", VISITS, one), ("warning", "figure-unseen", OUTCOMES, first)}
+    assert f"起有1个数字的字体与单元格底色同色（{one}，如白底白字），在表中看不见，其数字已计入汇总" in result.findings[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def _white_on_dark(cell):
+    from openpyxl.styles import Font, PatternFill
+
+    cell.font, cell.fill = Font(color="FFFFFF"), PatternFill("solid", fgColor="FF1F4E79")
+
+
+def _tinted_background(cell):
+    from openpyxl.styles import Font
+    from openpyxl.styles.colors import Color
+
+    cell.font = Font(color=Color(theme=0, tint=-0.499984740745262))  # Background 1, darker 50%: a grey
+
+
+@pytest.mark.parametrize("style", [_white_on_dark, _tinted_background])
+def test_a_white_font_on_a_dark_fill_or_a_grey_is_seen_and_not_said(tmp_path, form, units, style):
+    rows, wb, _, _ = _coloured(form, units, style)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
