@@ -184,6 +184,8 @@ BUILT_IN = _declared(
          "请改正名称后重新报送；如是其中数，请写作“其中：…”。"),
     Rule("table-not-read", WARNING, "{place}起另有{sheet_number}{sheet_label}的表头和乡镇数字，这张工作表没有汇总：如是续表，"
          "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
+    Rule("figures-not-read", WARNING, "{place}起另有{count}行乡镇数字（“{value}”等），没有表头，这张工作表没有汇总：如是续表，"
+         "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
     Rule("count-shown-otherwise", ERROR, "{place}的{field_label}设了单元格格式“{detail}”，表中显示的不是单元格里的数（{value}）："
          "请把格式改为“常规”，填写确切的整数后重新报送。"),
     Rule("count-shown-as", ERROR, "{place}的{field_label}单元格里是{value}，表中却显示为{detail}（单元格设了数字格式）："

@@ -102,6 +102,13 @@ class ReturnReader(Identifying):
                     self.finding("table-not-read", sheet=name, cell=cell_ref(header.row, key_col),
                                  sheet_number=spec.number, sheet_label=spec.label)
                     return
+            # No header at all: the rest of a table a page split in two (a paged export's second
+            # <table>), townships and figures only, whose 合计 was never read either.
+            rows = _township_rows_without_header(grid, words)
+            if len(rows) >= 2:
+                (r, c, key), more = rows[0], len(rows) - 1
+                self.finding("figures-not-read", sheet=name, cell=cell_ref(r, c), value=display(key), count=more + 1)
+                return
 
     def read(self) -> ReadResult:
         if not self.tables and self.book.kind in PAGES:
@@ -797,10 +804,25 @@ def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, wor
     for r in rows:
         raw = grid.rows[r]
         key = clean_text(raw[key_col]) if key_col < len(raw) else ""
+        # A figure as a page or a CSV holds it, text, as well as a number.
         if key and words.kind[key] == RowKind.TOWNSHIP and sum(
-                1 for c in count_cols if c < len(raw) and is_number(raw[c])) >= 2:
+                1 for c in count_cols if c < len(raw) and _a_figure(raw[c])) >= 2:
             return r, key
     return None
+
+
+def _township_rows_without_header(grid: Grid, words: RowWords) -> list[tuple[int, int, str]]:
+    """Rows whose first text names a township (no total, note or footer word) with two or more
+    figures to its right: (row, its name's column, the name)."""
+    out = []
+    for r, raw in enumerate(grid.rows):
+        c = next((i for i, v in enumerate(raw) if not blank(v)), None)
+        if c is None or raw[c].__class__ is not str:
+            continue
+        key = clean_text(raw[c])
+        if key and words.kind[key] == RowKind.TOWNSHIP and sum(1 for v in raw[c + 1:] if _a_figure(v)) >= 2:
+            out.append((r, c, key))
+    return out
 
 
 def _a_figure(v: object) -> bool:

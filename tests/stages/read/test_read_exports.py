@@ -624,6 +624,27 @@ def test_excel_2003_xml_merge_of_none_is_no_merge(tmp_path, form, units, attribu
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+@pytest.mark.parametrize("header_repeated", [True, False])
+def test_a_page_splitting_a_table_in_two_says_the_part_it_did_not_sum(tmp_path, form, units, header_repeated):
+    """A paged export: 表一 cut after its first township into a second <table>, with its header
+    again or rows only. Its cells are text, so the second part (the other townships and the
+    合计) was left out with not a word; it is now said at its first cell."""
+    import re
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    page = to_html(workbook_bytes(wb), numbers_as_xnum=False).decode("utf-8")
+    table = re.search(r"<table.*?</table>", page, re.S).group(0)
+    trs = re.findall(r"<tr.*?</tr>", table, re.S)
+    head, cut = plans["visits"].first_data - 1, plans["visits"].first_data
+    opening = table[:table.index("<tr")]
+    first = opening + "".join(trs[:cut]) + "</table>"
+    second = opening + "".join((trs[plans["visits"].header_top - 1:head] if header_repeated else []) + trs[cut:]) + "</table>"
+    result = read_as(tmp_path, form, units, page.replace(table, first + second).encode("utf-8"))
+    said = {f for f in rules(result) if f[1] in ("table-not-read", "figures-not-read")}
+    assert said == {("warning", "table-not-read" if header_repeated else "figures-not-read", "表格2", "A1")}
+
+
 def test_binary_junk_named_xls_is_still_unreadable(tmp_path, form, units):
     result = read_as(tmp_path, form, units, bytes(range(1, 256)) * 20)
     assert [(f.severity.value, f.rule) for f in result.findings] == [("error", "unreadable")]
