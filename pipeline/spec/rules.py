@@ -71,6 +71,8 @@ BUILT_IN = _declared(
          "如这些行不应计入，请删除；如应计入，请取消隐藏，核对后重新报送。"),
     Rule("figure-unseen", WARNING, "{place}起有{count}个数字的字体与单元格底色同色（{value}，如白底白字），在表中看不见，"
          "其数字已计入汇总：如这些数不应计入，请删除；如应计入，请改为黑色字体，核对后重新报送。"),
+    Rule("column-hidden", WARNING, "{place}的{field_label}列被隐藏，打开表格时看不到，其数字已计入汇总：如这一列不应计入，"
+         "请删除；如应计入，请取消隐藏，核对后重新报送。"),
     Rule("township-not-a-township", WARNING, "{place}的“{value}”{detail}，不像乡镇的名称，已作为一个乡镇计入汇总："
          "如是上一行乡镇的其中数，请在名称前写“其中：”；如是某乡镇下的村，请并入该乡镇，不单列一行。"),
     Rule("column-too-high", ERROR, "{place}的“{value}”比表头的其他各列高出{count}行，没有作为{field_label}列读到："

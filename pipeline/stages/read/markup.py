@@ -23,6 +23,8 @@ _SHEET_NAMES = re.compile(r"<x:ExcelWorksheet>(.*?)</x:ExcelWorksheet>", re.S | 
 _X_NAME = re.compile(r"<x:Name>([^<]*)</x:Name>", re.I)
 _X_SOURCE = re.compile(r"""<x:WorksheetSource\s+HRef=["']?([^"'\s>]+)""", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
+# What hides an element's box and keeps its place: a table's or a row's figures nobody sees.
+_INVISIBLE = re.compile(r"visibility\s*:\s*(?:hidden|collapse)", re.I)
 _STRUCK_STYLE = re.compile(r"text-decoration(?:-line)?\s*:[^;]*line-through", re.I)
 _STRUCK_TAGS = frozenset({"s", "strike", "del"})
 # Where a page breaks a line (<br>) while its text is gathered: a line break once the source's
@@ -160,7 +162,13 @@ def html_grids(text: str, name: str = "", names: list[str] | None = None) -> lis
             sheet = title or name
         else:
             sheet = f"表格{i + 1}"
-        out.append(_table_grid(table, _unique(sheet, [g.name for g in out]), styles))
+        grid = _table_grid(table, _unique(sheet, [g.name for g in out]), styles)
+        # A table the page hides (in a display:none <div>, an old copy kept under the shown
+        # one) is no shown table: it never beats one the clerk sees.
+        grid.visible = not any(styles.hides(e) or _INVISIBLE.search(e.get("style") or "")
+                               for e in table.iterancestors() if isinstance(e.tag, str)) and not (
+            styles.hides(table) or _INVISIBLE.search(table.get("style") or ""))
+        out.append(grid)
     return out
 
 
@@ -186,7 +194,7 @@ def _table_grid(table, name: str, styles: PageStyles = INLINE_ONLY) -> Grid:
         if r >= WINDOW_ROWS:
             far = far or f"第{r + 1}行"
             break
-        if styles.hides(tr):
+        if styles.hides(tr) or _INVISIBLE.search(tr.get("style") or "") or _in_hidden_group(tr, table, styles):
             hidden_rows.add(r)
         row_struck = styles.strikes(tr)
         row: list[object] = []
@@ -372,10 +380,17 @@ def unescape_html(s: str) -> str:
     return html.unescape(s).strip()
 
 
+def _in_hidden_group(tr, table, styles: PageStyles) -> bool:
+    """The row's <tbody> (or <thead>, <tfoot>) is hidden: its rows are, every one."""
+    parent = tr.getparent()
+    return parent is not None and parent is not table and isinstance(parent.tag, str) and (
+        styles.hides(parent) or bool(_INVISIBLE.search(parent.get("style") or "")))
+
+
 def _book(grids: list[Grid], kind: str, visible: dict[str, bool] | None = None) -> Book:
     by_name = {g.name: g for g in grids}
     for g in grids:
-        g.visible = (visible or {}).get(g.name, True)
+        g.visible = (visible or {}).get(g.name, g.visible)
     return Book([(g.name, g.visible) for g in grids], by_name.__getitem__, kind=kind)
 
 

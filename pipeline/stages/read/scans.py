@@ -284,7 +284,9 @@ def _scan_errors(xml: bytes) -> tuple:
 _COL = re.compile(rb"<col\b([^>]*?)/?>")
 _ROW_TAG = re.compile(rb"<row\b[^>]*>")
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
-_ROW_IS_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+# Hidden by its flag, or drawn no height at all (a program other than Excel writes ht="0" and
+# no flag: the row is as hidden).
+_ROW_IS_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"|\bht="0(?:\.0*)?"')
 
 
 def _hidden_rows(xml: bytes) -> frozenset[int]:
@@ -297,7 +299,7 @@ def _hidden_rows(xml: bytes) -> frozenset[int]:
         r = int(at.group(1)) - 1 if at else r + 1
         if r >= WINDOW_ROWS:
             break
-        if b"hidden" in tag and _ROW_IS_HIDDEN.search(tag):
+        if (b"hidden" in tag or b'ht="0' in tag) and _ROW_IS_HIDDEN.search(tag):
             out.add(r)
     return frozenset(out)
 
@@ -703,7 +705,7 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
     hidden = _hidden_columns(xml)
     if hidden:
         formulas = replace(formulas, hidden_cols=hidden)
-    if b'hidden="' in xml:
+    if b'hidden="' in xml or b'ht="0"' in xml or b'ht="0.' in xml:
         rows = _hidden_rows(xml)
         if rows:
             formulas = replace(formulas, rows_hidden=rows)

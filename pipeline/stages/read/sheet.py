@@ -559,6 +559,8 @@ class ReturnReader(Identifying):
             self._hidden_townships(table, grid, kept, township_at, township_names)
         if grid.unseen:
             self._unseen_figures(table, grid, kept, township_at)
+        if grid.hidden_cols:
+            self._hidden_columns(table, grid, kept, township_at)
         total_recomputed = False
         value_columns: list[tuple] = []
         all_values: list[list | tuple] = []
@@ -742,6 +744,15 @@ class ReturnReader(Identifying):
         if cells:
             listed = "、".join(cell_ref(r, c) for r, c in cells[:HIDDEN_NAMED]) + ("等" if len(cells) > HIDDEN_NAMED else "")
             self.finding("figure-unseen", sheet=grid.name, cell=cell_ref(*cells[0]), count=len(cells), value=listed)
+
+    def _hidden_columns(self, table: Table, grid: Grid, kept: list[int], township_at: list[int]) -> None:
+        """A form column the sheet hides (its only one: an old one beside its correction is
+        column-hidden-duplicate): its figures are summed, though no one opening the sheet sees
+        them. Said at its header, once a column."""
+        for key, c, unit in zip(table.keys, table.col_index, table.unit_of):
+            if unit is not None and c in grid.hidden_cols and any(not blank(grid.value(kept[i], c)) for i in township_at):
+                self.finding("column-hidden", sheet=grid.name, cell=cell_ref(table.header_row, c), field=key,
+                             field_label=table.spec.label_of(key))
 
     def _hidden_townships(self, table: Table, grid: Grid, kept: list[int], township_at: list[int],
                           names: list[str]) -> None:

@@ -164,3 +164,64 @@ def test_a_white_font_on_a_dark_fill_or_a_grey_is_seen_and_not_said(tmp_path, fo
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_row_drawn_no_height_is_a_hidden_row(tmp_path, form, units):
+    """ht="0" and no hidden flag, as programs other than Excel write a row folded away."""
+    from tests.builders import rewrite_sheet_xml
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    row = plans["visits"].first_data + 1
+    data = rewrite_sheet_xml(workbook_bytes(wb), lambda xml: re.sub(rf'<row r="{row}"', f'<row r="{row}" ht="0" customHeight="1"', xml))
+    write(tmp_path, data)
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "township-hidden", s, f"A{row}") for s in SHEETS}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_form_column_the_sheet_hides_is_a_warning_at_its_header(tmp_path, form, units):
+    """Its only column hidden (no corrected copy beside it): summed, and never seen."""
+    from openpyxl.utils import get_column_letter
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    o = plans["outcomes"]
+    letter = get_column_letter(o.columns["role_models"])
+    wb[OUTCOMES].column_dimensions[letter].hidden = True
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("warning", "column-hidden", OUTCOMES, f"{letter}{o.header_top}")}
+    assert "脱贫致富典型数列被隐藏，打开表格时看不到，其数字已计入汇总" in result.findings[0].message
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("how", ["tbody", "visibility"])
+def test_a_pages_rows_hidden_by_their_group_or_their_visibility_are_said(tmp_path, form, units, how):
+    rows = clean_rows()
+    shown, plans = built(form, units, rows, layout=Layout(total="none"))
+    name = rows[1]["township"]
+    page = to_html(workbook_bytes(shown)).decode("utf-8")
+    if how == "tbody":
+        page = re.sub(rf"(<tr height=19>\s*<td>{name}</td>.*?</tr>)", r'<tbody style="display:none">\1</tbody>', page, flags=re.S)
+    else:
+        page = re.sub(rf"<tr height=19>(\s*<td>{name}</td>)", r'<tr height=19 style="visibility: collapse">\1', page)
+    result = read_one_of(tmp_path / "html", form, units, page.encode("utf-8"), "620102_城关区.xls")
+    row = plans["visits"].first_data + 1
+    assert rules(result) == {("warning", "township-hidden", s, f"A{row}") for s in SHEETS}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_pages_hidden_old_copy_of_a_table_never_beats_the_shown_one(tmp_path, form, units):
+    """An old copy kept under the shown table in a display:none <div>, its title in its own
+    rows (the shown table's title an <h3> above it): found by its title, it won, and its
+    figures were summed."""
+    rows = clean_rows()
+    old = [dict(r, households_total=r["households_total"] * 2) for r in rows]
+    shown, _ = built(form, units, rows, layout=Layout(title=False))
+    stale, _ = built(form, units, old)
+    page = to_html(workbook_bytes(shown)).decode("utf-8")
+    first_old = re.search(r"<table.*?</table>", to_html(workbook_bytes(stale)).decode("utf-8"), re.S).group(0)
+    page = page.replace("</body>", f'<div style="display:none">{first_old}</div></body>')
+    result = read_one_of(tmp_path / "html", form, units, page.encode("utf-8"), "620102_城关区.xls")
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
