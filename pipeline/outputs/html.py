@@ -82,7 +82,9 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
         if breakdown is None or standing.get(f.county_code) != f.file:
             return ""
         if f.sheet and f.cell:
-            return "report.html#cell=" + ":".join(quote(x, safe="") for x in (f.county_code, f.sheet, f.cell))
+            # The field too: two tables stacked on one sheet share its name, and the cell's
+            # column letter alone opened the other table's column.
+            return "report.html#cell=" + ":".join(quote(x, safe="") for x in (f.county_code, f.sheet, f.cell, f.field))
         return "report.html#unit=" + quote(f.county_code, safe="")
 
     return environment(autoescape=True).get_template("validation.html.j2").render(

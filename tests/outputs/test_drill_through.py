@@ -395,3 +395,28 @@ def test_the_embedded_data_is_inert_whatever_a_county_wrote():
     text = breakdown_json(named)
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == named
+
+
+def test_a_finding_in_tables_stacked_on_one_sheet_opens_its_own_table(browser, tmp_path):
+    """七里河区's three tables pasted onto one sheet, Sheet1: the link named the sheet and the
+    cell, and the page opened the last table of that name (表三), its column F another field."""
+    from tests.habits import stack_sheets
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(EXAMPLE, inbox)
+    wb = load_workbook(inbox / "620103_七里河区.xlsx")
+    visits = wb.worksheets[0]
+    visits["F7"] = visits["E7"].value + 50  # 走访农户数 over 农户总数
+    stacked, _ = stack_sheets(wb)
+    stacked.save(inbox / "620103_七里河区.xlsx")
+    out = tmp_path / "out"
+    assert cli.main(["report", "--inbox", str(inbox), "--outbox", str(out)]) == 0
+    page, _, errors = open_page(browser, out / "validation.html", 1280)
+    link = page.locator('td[data-label="位置"] a[href*="620103"][href*="F7"]').first
+    assert link.get_attribute("href").endswith(":F7:households_visited")
+    link.click()
+    page.wait_for_selector("li.town.hit")
+    assert "走访农户数" in page.locator("div.drill .drill-head").inner_text()
+    assert "第7行 F列" in page.locator("li.town.hit").inner_text()
+    assert errors == []
+    page.context.close()
