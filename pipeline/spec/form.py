@@ -175,7 +175,9 @@ class ReaderSpec:
     # Units no field of the form counts in that a header may name after its label (联户干部数
     # （人次）): such a column holds other figures. The form's own units are known already; a
     # share (%) or a magnitude (万户) is always another unit.
-    other_units: tuple[str, ...] = ("人次", "户次", "人", "人口", "口", "户", "名", "元", "万元", "亩", "吨", "天")
+    other_units: tuple[str, ...] = ("人次", "户次", "人", "人口", "口", "户", "名", "元", "万元", "亩", "吨", "天",
+                                    "间", "栋", "幢", "座", "所", "套", "平方米", "㎡", "米", "公里", "千米", "公顷", "头",
+                                    "只", "辆", "台", "张", "册", "株", "棵", "斤", "公斤", "千克", "小时", "岁")
     # Measure words for a count of anything (个, 件, 次): a header naming one says nothing of what
     # its column counts, whatever the field's own unit (了解意见建议数（个） for 条).
     generic_units: tuple[str, ...] = ("个", "件", "次", "项", "条", "起", "场", "家", "期", "处")

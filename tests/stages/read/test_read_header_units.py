@@ -38,6 +38,10 @@ CASES = [
     ("visits", "linking_cadres", "联户干部数（人次，含县乡）", "人次"),
     ("visits", "households_total", "农户总数（万 户）", "万户"),
     ("visits", "households_total", "农户总数（人口）", "人口"),
+    # units of things no count of this form is in (a reviewer's find: 栋数（平方米） was summed)
+    ("visits", "households_total", "农户总数（间）", "间"),
+    ("visits", "households_total", "农户总数（平方米）", "平方米"),
+    ("outcomes", "infrastructure_projects", "协调基础设施项目数（公里）", "公里"),
     # the field's own unit, with or without 数, a synonym, or no unit at all: read as before
     ("visits", "households_total", "农户总数（户）", ""),
     ("visits", "households_total", "农户总数（户数）", ""),
