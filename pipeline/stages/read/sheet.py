@@ -599,6 +599,8 @@ class ReturnReader(Identifying):
                     elif i in formula_at:
                         if i in non_townships:
                             total_recomputed = total_recomputed or i == total_at
+                        elif unit is None:
+                            pass  # a computed column (整改率) is worked out from the counts, never read as one
                         else:
                             self.finding("formula-not-recalculated" if (kept[i], c) in grid.placeholders
                                          else "formula-without-value", sheet=grid.name,

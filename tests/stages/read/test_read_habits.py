@@ -276,6 +276,19 @@ def test_the_issued_templates_spare_rows_are_empty_rows(tmp_path, form, units):
 
 
 
+def test_computed_columns_as_formulas_with_no_results_reject_nothing(tmp_path, form, units):
+    """表二's 合计 and 整改率 columns filled down as formulas a program left uncomputed (openpyxl,
+    a report system): each township's was formula-without-value, an error, and the county went
+    back for columns the form works out itself from the counts."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    _computed_columns(wb, plans, rows, spare=0)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_a_chart_sheet_named_图表1_is_not_表1(tmp_path, form, units):
     wb, _ = built(form, units)
     wb[VISITS].title = "表1"
