@@ -113,8 +113,11 @@ def fold_villages(table: Table, grid: Grid, found: Rows, say: Say) -> Callable[[
             say("villages-summed", sheet=grid.name, cell=cell_ref(r, table.key_col), field=table.key_field,
                 value=display(found.names[head]), count=1 + len(members))
 
+    as_written: dict[int, list] = {}  # each column's values before the villages are folded in
+
     def fold(j: int, values: list | tuple) -> list:
         values = list(values)
+        as_written[j] = list(values)
         unit = table.unit_of[j]
         for head, members in groups.items():
             parts = [values[m] for m in members]
@@ -130,6 +133,25 @@ def fold_villages(table: Table, grid: Grid, found: Rows, say: Say) -> Callable[[
                 values[head] = None if None in every else sum(every)
         return values
 
+    def check_rules() -> None:
+        """The form's not-above rules on each village's own row (走访农户数 over its 农户总数):
+        checked only on the township's sum, one village over and another under passed, and
+        one over was named at the township's first row, whose own figures were within."""
+        for rule in table.spec.rules:
+            if rule.field not in table.keys or rule.not_above not in table.keys:
+                continue
+            a, b = table.keys.index(rule.field), table.keys.index(rule.not_above)
+            if a not in as_written or b not in as_written:
+                continue
+            for head, members in groups.items():
+                for at in members if head in stated else [head, *members]:
+                    value, bound = as_written[a][at], as_written[b][at]
+                    if value is not None and bound is not None and value > bound:
+                        say(rule.id, sheet=grid.name, cell=f"{table.letters[a]}{found.rows[at] + 1}", field=rule.field,
+                            field_label=table.spec.label_of(rule.field), value=display(value),
+                            bound_label=table.spec.label_of(rule.not_above), bound_value=display(bound))
+
+    fold.check_rules = check_rules  # type: ignore[attr-defined]
     return fold
 
 

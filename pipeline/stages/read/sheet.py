@@ -646,6 +646,8 @@ class ReturnReader(Identifying):
                 value_columns.append(tuple(values))
             else:
                 value_columns.append(townships_only(values) if townships_only else tuple(values[i] for i in township_at))
+        if villages is not None:
+            villages.check_rules()
         if found.subtotals:
             self._check_subtotals(table, grid, found, all_values)
         if found.breakdowns:

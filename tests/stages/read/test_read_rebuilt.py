@@ -553,6 +553,25 @@ def test_a_bad_village_figure_names_the_village_rows_own_cell(tmp_path, form, un
     assert result.ret.sheets["outcomes"].values["training_sessions"][1] is None  # never a partial sum
 
 
+def test_a_village_over_the_count_it_may_not_exceed_is_an_error_at_its_own_row(tmp_path, form, units):
+    """One village visiting more households than it has, another fewer: the township's sum was
+    within, and the rule was never said; one over alone was named at the township's first row,
+    whose own figures were within. Each village's row is checked as a township's is."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    spec, plan = form.sheet("visits"), plans["visits"]
+    villages = _villages(rows[1], ("东村", "西村"))
+    villages[0]["households_visited"] -= 5
+    villages[1]["households_visited"] = villages[1]["households_total"] + 3
+    taken = village_rows(wb[VISITS], spec, plan, plan.first_data + 1, "新庄乡", villages, village_column=2)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    over = [f for f in result.findings if f.rule == "visited-exceeds-total" and f.field == "households_visited"]
+    letter = get_column_letter(plan.columns["households_visited"] + 1)  # the 村 column inserted before it
+    assert [(f.sheet, f.cell) for f in over] == [(VISITS, f"{letter}{taken[1]}")]
+    assert f"走访农户数（{villages[1]['households_visited']}）大于农户总数（{villages[1]['households_total']}）" in over[0].message
+
+
 def test_a_township_row_standing_over_its_villages_is_checked_not_added(tmp_path, form, units):
     """The township's own row with its figures, its 村 cell blank, the villages under it: the
     township's figures stand, and each that its villages do not add up to is an error."""
