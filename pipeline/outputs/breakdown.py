@@ -95,7 +95,7 @@ def _sheet_rows(ret: Return, spec) -> list | None:
     columns = [sheet.values.get(k, ()) for k in keys]
     rows = [[name, row, *(_int(c[i]) if i < len(c) else None for c in columns)]
             for i, (name, row) in enumerate(zip(sheet.townships, sheet.rows))]
-    return [sheet.name, [sheet.columns.get(k, "") for k in keys], rows]
+    return [sheet.name, [sheet.columns.get(k, "") for k in keys], rows, sheet.file]
 
 
 def _compare_data(form: Form, totals: Totals, comparison: Comparison, keys: list[str], county_at: dict) -> dict:

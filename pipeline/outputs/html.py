@@ -76,10 +76,12 @@ def render_validation(form: Form, roster: Roster, findings: list[Finding], compa
             rounds.append(round_note)
     # A finding in a county's standing return leads to its township's row in report.html's breakdown
     # (a rejected county's rows too); one in a file set aside (superseded, unknown) leads nowhere.
-    standing = {u.code: u.source.path for u in roster.units if u.source and u.status in ("included", "rejected")}
+    # A return combined from several files (a table a file): a finding names its own part.
+    standing = {u.code: {u.source.path, *u.source.parts} for u in roster.units
+                if u.source and u.status in ("included", "rejected")}
 
     def lead(f: Finding) -> str:
-        if breakdown is None or standing.get(f.county_code) != f.file:
+        if breakdown is None or f.file not in standing.get(f.county_code, ()):
             return ""
         if f.sheet and f.cell:
             # The field too: two tables stacked on one sheet share its name, and the cell's

@@ -193,7 +193,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
         fresh = [i for i, r in enumerate(tables.returns) if r.source.path in new_files]
         names = {u.code: u.name for u in units.units}
         digests = {s.path: s.sha256 for s in view.sources}
-        letters = {(r.source.path, key): s.columns for r in tables.returns for key, s in r.sheets.items()}
+        letters = {(s.file or r.source.path, key): s.columns for r in tables.returns for key, s in r.sheets.items()}
         early.append(in_background(fresh_blocks, form, tables, fresh, names, digests, letters, here_if_lost=False))
 
     when = dating(date.today(), settings.cutoff, plan.name if plan else (settings.round or ""))
@@ -259,7 +259,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     said = report_settings(settings, plan.name if plan else "", made, province_name=whole.region_name,
                            city=(scope.code, scope.name) if scope.level != PROVINCE else None)
     # Where each return's figures stand (a column per field): the 明细 rows' 单元格 and the page's breakdown.
-    letters = {(r.source.path, key): s.columns for r in results if r.ret for key, s in r.ret.sheets.items()}
+    letters = {(s.file or r.source.path, key): s.columns for r in results if r.ret for key, s in r.ret.sheets.items()}
     # What consolidated.xlsx says it is (汇总信息): another run tells a city's workbook from its own by it.
     about = {"cutoff": dates(said, roster)[0], "round": round_label(plan.name) if plan else "",
              "level": PROVINCE_LEVEL if scope.level == PROVINCE else CITY_LEVEL,

@@ -108,7 +108,6 @@ def township_rows(tables: Tables, chosen: list[int]) -> dict[str, pd.DataFrame]:
     in order, with its source: code, file, sheet, row, township, then the figures."""
     returns = tables.returns
     code_of = np.array([r.county_code for r in returns] or [""], dtype=object)
-    file_of = np.array([r.source.path for r in returns] or [""], dtype=object)
     detail: dict[str, pd.DataFrame] = {}
     for sheet_key, sf in tables.sheets.items():
         fields = [f.key for f in sf.spec.count_fields]
@@ -116,6 +115,10 @@ def township_rows(tables: Tables, chosen: list[int]) -> dict[str, pd.DataFrame]:
         at = frame["_ret"].to_numpy()
         sheet_of = np.array([r.sheets[sheet_key].name if sheet_key in r.sheets else "" for r in returns] or [""],
                             dtype=object)
+        # Each table's own file: a return combined from several files names them all, and the
+        # cell was looked for in the first, an older one maybe.
+        file_of = np.array([(r.sheets[sheet_key].file if sheet_key in r.sheets else "") or r.source.path
+                            for r in returns] or [""], dtype=object)
         detail[sheet_key] = pd.DataFrame(
             {"code": code_of[at], "file": file_of[at], "sheet": sheet_of[at], "row": frame["row"].to_numpy(),
              "township": frame["township"].to_numpy()}

@@ -192,3 +192,36 @@ def test_the_page_combines_a_countys_tables_as_they_come_one_file_at_a_time(tmp_
     unit = next(u for u in desk.roster.units if u.code == CODE)
     assert unit.status == "rejected" and unit.source.parts == (f"{CODE}_表一.csv", f"{CODE}_表三.csv")
     assert [f.rule for f in desk.state.findings if f.severity.value == "error"] == ["missing-sheet"]
+
+
+def test_each_tables_rows_name_its_own_file_in_detail_drill_through_and_links(tmp_path, form, units, settings):
+    """A return combined from a workbook a table: 明细 and report.html's breakdown named the
+    county's files all together (the first of them, an older one maybe, held the cell named),
+    their 单元格 blank; and a finding in one part had no link in validation.html."""
+    import json
+    import re
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    wb[PROBLEMS].row_dimensions[plans["problems"].first_data + 1].hidden = True  # a warning at a cell of 表二's file
+    for sheet, body in one_table_each(workbook_bytes(wb)).items():
+        (inbox / f"城关区{sheet[:2]}.xlsx").write_bytes(body)
+    write_return(inbox, form, units.by_code("620103"), rows=neighbours_rows())
+    run = build_run(inbox, settings)
+    detail = load_workbook(BytesIO(run.files["consolidated.xlsx"]))
+    for sheet in SHEETS:
+        ws = next(ws for ws in detail.worksheets if ws.title.startswith("乡镇明细") and sheet[3:] in ws.title)
+        head = [c.value for c in ws[1]]
+        mine = [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == CODE]
+        assert mine and {r[head.index("文件")] for r in mine} == {f"城关区{sheet[:2]}.xlsx"}
+        assert all(r[-1] and not r[-1].startswith("—") for r in mine)  # each row's cells named
+    page = run.files["report.html"].decode("utf-8")
+    data = json.loads(re.search(r'<script type="application/json" id="drill-data">(.*?)</script>', page, re.S).group(1))
+    at = next(i for i, c in enumerate(data["counties"]) if c[0] == CODE)
+    assert [t[3] for t in data["towns"][str(at)]] == [f"城关区{s[:2]}.xlsx" for s in SHEETS]
+    assert "report.html#cell=620102:" in run.files["validation.html"].decode("utf-8")
