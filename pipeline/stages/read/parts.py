@@ -51,7 +51,7 @@ def village_kind(table: Table, grid: Grid, r: int, found: Rows, text_only: list[
     figures without a name (KEYLESS), as before."""
     top = _merged_township_row(table, grid, r)
     if top < 0:
-        column = _village_column(table, grid, words)
+        column = village_column(table, grid, words)
         if column < 0 or blank(grid.value(r, column)):
             return RowKind.KEYLESS
     last_kept = found.rows[-1] if found.rows else -1
@@ -80,7 +80,7 @@ def _merged_township_row(table: Table, grid: Grid, r: int) -> int:
     return merges.get(r, -1)
 
 
-def _village_column(table: Table, grid: Grid, words: tuple[str, ...]) -> int:
+def village_column(table: Table, grid: Grid, words: tuple[str, ...]) -> int:
     """The column whose header says 村 (村名, 行政村…): -1 when the table has none."""
     if table.village_col == -2:
         wanted = {normalise_label(w) for w in words}

@@ -38,7 +38,7 @@ from .layout import (
     units_over,
     whole_counts,
 )
-from .parts import check_breakdowns, fold_villages, settle_doubles, village_kind
+from .parts import check_breakdowns, fold_villages, settle_doubles, village_column, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
 from .scans import WINDOW_ROWS, ShownText
 from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_text, row_words, without_serial
@@ -404,12 +404,16 @@ class ReturnReader(Identifying):
                 header_again = kind == TOWNSHIP and key_text in header_keys and not any(
                     is_number(raw[c]) for c in count_cols if c < n)
                 if header_again:
+                    if self._another_tables_header(table, grid, r, stop):
+                        break  # another table pasted under this one without its title: this one has ended
                     r += 1
                     continue
                 if kind == TOWNSHIP and own and key_text.startswith(own) and self._names_unit(key_text, own, words):
                     kind = TOTAL  # the unit's own name labels its total row, as 全县 does
                 elif kind == TOWNSHIP and no_entry(raw, count_cols, r, entries):
                     kind = TEXT_ONLY
+                elif kind == TOWNSHIP and self._village_of_the_row_above(table, grid, r, found, key_text):
+                    kind = RowKind.VILLAGE  # the township typed again beside each village: not duplicates
                 elif kind == NOTE and any(is_number(raw[c]) for c in count_cols if c < n):
                     # A note beside figures: the figures are not added, and the clerk is told where
                     # they are, never left to guess why a total fell short. (A footer's cells hold
@@ -464,6 +468,32 @@ class ReturnReader(Identifying):
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
         found.explanation = explanation_below(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
         return found
+
+    def _another_tables_header(self, table: Table, grid: Grid, r: int, stop: int) -> bool:
+        """Row r, a 乡镇 over no figures, starts another of the form's tables' header (all its
+        columns, on this row or the next two): not this table's header printed again."""
+        for other in self.form.sheets:
+            if other is not table.spec:
+                found = find_header(other, grid, r, min(r + 3, stop))
+                if found.row >= 0 and field_table(other).needed <= found.columns.keys():
+                    return True
+        return False
+
+    def _village_of_the_row_above(self, table: Table, grid: Grid, r: int, found: Rows, name: str) -> bool:
+        """Row r names the same township as the kept row above it, both beside a village's name
+        in a 村 column: the township's name repeated on each of its village rows (as a filled-
+        down or sorted sheet has it), one township, not the same township twice."""
+        if not found.names or found.names[-1] != name:
+            return False  # the commonest case, said at once
+        head = found.village_head()
+        if head < 0 or found.names[head] != name:
+            return False
+        column = village_column(table, grid, self.form.reader.village_words)
+        if column < 0:
+            return False
+        village, above = grid.value(r, column), grid.value(found.rows[-1], column)
+        # The same village twice is the same row twice: duplicate-township says so.
+        return not blank(village) and not blank(above) and clean_text(village) != clean_text(above)
 
     def _figures_below_footer(self, table: Table, grid: Grid, start: int, stop: int, words: RowWords) -> None:
         """Under the footer come the clerk's name, telephone and date. A row there with a

@@ -183,6 +183,28 @@ def test_a_table_pasted_untitled_under_a_titled_one_ends_the_one_above(tmp_path,
     assert result.ret.sheets["problems"].total_row == plans["problems"].total_row + at[PROBLEMS] - 1
 
 
+def test_a_table_pasted_untitled_under_one_on_its_named_sheet_ends_it(tmp_path, form, units):
+    """表三 pasted under 表二 on the sheet named 表二, without its title: 表三's header was taken
+    for 表二's printed again, and its rows for 表二's townships (some fifty errors)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    problems, outcomes, o = wb[PROBLEMS], wb[OUTCOMES], plans["outcomes"]
+    below = problems.max_row + 2
+    for row in outcomes.iter_rows(min_row=o.header_top):
+        for c in row:
+            if c.value is not None:
+                problems.cell(below + c.row - o.header_top, c.column, c.value)
+    for rng in outcomes.merged_cells.ranges:
+        if rng.min_row >= o.header_top:
+            problems.merge_cells(start_row=below + rng.min_row - o.header_top, start_column=rng.min_col,
+                                 end_row=below + rng.max_row - o.header_top, end_column=rng.max_col)
+    del wb[OUTCOMES]
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("info", "sheet-found", PROBLEMS, f"A{below}")}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_two_tables_side_by_side_on_one_sheet_are_not_cut(tmp_path, form, units):
     """Two tables' headers on one row: no cut says whose rows are whose; the sheet's second
     乡镇 column is said, as before, and nothing is summed from it."""
@@ -537,6 +559,25 @@ def test_village_rows_are_summed_into_their_township(tmp_path, form, units, merg
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
     sheet = result.ret.sheets["visits"]
     assert sheet.rows == (plans["visits"].first_data, at, at + 3) and sheet.columns["villages_total"] == "BC"[shift]
+
+
+def test_a_township_typed_again_on_each_village_row_is_one_township(tmp_path, form, units):
+    """新庄乡 written beside each of its villages in a 村 column (filled down, or a sorted
+    sheet): duplicate-township at every village row, the county sent back for a layout the
+    form reads."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    for spec in form.sheets:
+        plan, ws = plans[spec.key], wb[f"{spec.number}{spec.label}"]
+        taken = village_rows(ws, spec, plan, plan.first_data + 1, "新庄乡", _villages(rows[1]), merged=False,
+                             village_column=2)
+        for r in taken:
+            ws.cell(r, plan.columns[spec.key_field.key], "新庄乡")
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    at = plans["visits"].first_data + 1
+    assert rules(result) == {("info", "villages-summed", s, f"A{at}") for s in SHEETS}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
 def test_a_bad_village_figure_names_the_village_rows_own_cell(tmp_path, form, units):
