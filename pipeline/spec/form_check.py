@@ -35,7 +35,7 @@ SHAPES: dict[str, dict[str, str]] = {
     "rates": {"key!": TEXT, "label!": TEXT, "numerator!": TEXTS, "denominator!": TEXTS, "style": TEXT},
     "charts": {"key!": TEXT, "kind!": TEXT, "title!": TEXT, "rate": TEXT, "unit": TEXT, "categories": TEXTS,
                "series": ANY},
-    "attention": {"burden_label": TEXT, "burden": TEXTS, "base_label": TEXT, "base": TEXTS},
+    "attention": {"burden_label": TEXT, "burden": TEXTS, "base_label": TEXT, "base": TEXTS, "coverage_title": TEXT},
     "rounds": {"same_as_previous": NUMBER, "count_label": TEXT, "count": TEXTS, "count_unit": TEXT, "rates": TEXTS},
     "notes": {"more!": TEXTS, "less!": TEXTS, "text!": TEXT},
     "tables": {"header_words": TEXTS},

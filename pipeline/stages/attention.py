@@ -37,8 +37,15 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
         rows = [r for r in rows if r[0] < 1]
         rows.sort()
         done = form.field(rate.numerator[0]).label if len(rate.numerator) == 1 else "已整改"
+        # The form's words: its denominator's label (排查数 → 排查) and its fields' unit (件, 栋).
+        units = {form.field(k).unit for k in (*rate.numerator, *rate.denominator)}
+        unit = units.pop() if len(units) == 1 else ""
+        bases = {form.field(k).label for k in rate.denominator}
+        base = bases.pop() if len(bases) == 1 else "总数"
+        if base.endswith("数") and not base.endswith(f"{unit}数"):
+            base = base[:-1]  # 排查数12件 reads 排查12件; 参训人数12人 stays
         if rows:
-            listed = "；".join(f"{named(counties.loc[code])}{table_rate(n, d)}（{done}{n}件，排查{d}件）"
+            listed = "；".join(f"{named(counties.loc[code])}{table_rate(n, d)}（{done}{n}{unit}，{base}{d}{unit}）"
                               for _, code, n, d in rows[:lowest_count])
             items.append(f"{cn_quotes(rate.label)}最低的{min(lowest_count, len(rows))}个{noun}：{listed}。")
     if items:
@@ -64,10 +71,10 @@ def attention(form: Form, totals: Totals, lowest_count: int, burden_ratio: float
                 met.append(f"{said}（{'、'.join(none)}{base}为0，未计入）" if none else said)
     if met:
         items.append(f"已汇总的各{noun}" + "，".join(met) + "。")
-    if items:
-        sections.append({"title": "走访覆盖情况", "lines": items})
-
     spec = form.attention or {}
+    if items:
+        sections.append({"title": spec.get("coverage_title", "覆盖情况"), "lines": items})
+
     if spec.get("burden") and spec.get("base"):
         burden = [sum(int(c[k]) for k in spec["burden"]) for c in records]
         base = [sum(int(c[k]) for k in spec["base"]) for c in records]

@@ -119,3 +119,44 @@ def test_unit_synonyms_and_reader_words_are_the_forms_own(form, tmp_path):
     assert parse_count("48人", form.reader.units_for("名")) == 48
     with pytest.raises(NotACount):
         parse_count("48名", plain.reader.units_for("人"))  # 名 is no unit of this form's 人 columns
+
+
+def test_a_second_forms_attention_lines_speak_its_words(tmp_path, settings):
+    """整改率较低 listed each unit as （已整改n件，排查d件） and the coverage section was 走访覆盖情况,
+    whatever the form: a form of trainees says 人 and its own labels."""
+    text = FORM.replace('''[[rates]]
+key = "certified_share"''', '''[[rates]]
+key = "certified_rate"
+label = "取证率（整改式）"
+numerator = ["certified"]
+denominator = ["trainees"]
+style = "rectification"
+
+[[rates]]
+key = "certified_share"''')
+    (tmp_path / "form.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    form = load_form(tmp_path / "form.toml")
+    units = load_units(form.units_file)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for unit, (t, x) in zip(units.units, [(40, 30), (60, 45), (10, 9)]):
+        rows = [{"village": "一村", "courses": 1, "trainees": t, "certified": x}]
+        (inbox / f"{unit.code}.xlsx").write_bytes(workbook_bytes(build_return(form, unit, rows)))
+    run = build_run(inbox, replace(settings, form_path=tmp_path / "form.toml"))
+    lines = [line for section in run.report.attention for line in section["lines"]]
+    low = next(line for line in lines if "取证率" in line)
+    assert "（取得证书人数30人，参训人数40人）" in low and "件" not in low and "排查" not in low
+    assert not any(section["title"] == "走访覆盖情况" for section in run.report.attention)
+
+
+def test_a_title_naming_one_tables_number_and_anothers_alias_is_the_numbered_ones(form):
+    """附表2 …校舍安全排查经费投入统计表, 附表1's alias 校舍安全排查 in it: neither was taken, and the
+    second table was read into the first (a reviewer's find)."""
+    from pipeline.stages.read.words import TableTitles
+
+    visits, problems, outcomes = form.sheets
+    sheets = (replace(visits, aliases=(*visits.aliases, "问题排查")), problems, outcomes)
+    titles = TableTitles(sheets, ())
+    assert titles.of["表二城关区问题排查整改情况统计表"] == "problems"
+    assert titles.of["城关区问题排查整改情况统计表"] == ""  # no number: still neither

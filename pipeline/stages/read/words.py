@@ -264,13 +264,18 @@ class TableTitles:
         norm = normalise_label(text)
         if not 2 <= len(norm) <= 80:
             return ""
-        found = []
+        found, by_number = [], []
         for key, numbers, labels in self.marks:
             numbered = any(self._numbered(n, norm) for n in numbers)
             labelled = any(label in norm for label in labels)
             if (numbered and (labelled or norm.startswith(numbers))) or (labelled and norm.endswith(_TITLE_ENDS)):
                 found.append(key)
-        return found[0] if len(found) == 1 else ""
+                if numbered:
+                    by_number.append(key)
+        if len(found) == 1:
+            return found[0]
+        # 附表2 …校舍安全排查经费投入统计表: 附表1's alias (校舍安全排查) is in it too; the number says.
+        return by_number[0] if len(by_number) == 1 else ""
 
     def _numbered(self, number: str, text: str) -> bool:
         """表一 in the text, not as part of 表十一 or 表12, nor after 图 (图表1 is a chart)."""
