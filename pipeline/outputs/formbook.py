@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
 from ..spec.dates import as_written_day
-from ..spec.form import Form, SheetSpec
+from ..spec.form import Form, SheetSpec, office_word
 from ..spec.labels import cn_quotes
 from ..spec.numbers import NotACount, parse_count
 from ..spec.units import Unit
@@ -111,7 +111,7 @@ def _fill_sheet(ws, form: Form, spec: SheetSpec, unit: Unit, townships, filed_on
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)
         ws.cell(r, 1).alignment = centre
         r += 1
-        ws.cell(r, 1, f"填报单位（盖章）：{layout.unit_text or unit.name + '双联办'}")
+        ws.cell(r, 1, f"填报单位（盖章）：{layout.unit_text or unit.name + office_word(form.office_short)}")
         code_col = max(2, width // 2 - 1)
         if layout.identity_rows == 2:
             ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=width)

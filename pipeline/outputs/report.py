@@ -50,7 +50,8 @@ class ReportSettings:
 
 
 def report_settings(settings: Settings, round_name: str = "", made: datetime | None = None,
-                    city: tuple[str, str] | None = None, province_name: str = "全省") -> ReportSettings:
+                    city: tuple[str, str] | None = None, province_name: str = "全省",
+                    office: str = "双联办") -> ReportSettings:
     """[report], and for a round its own [rounds."<name>"] over it: the two rounds' reports
     differ in their subtitle (the round, by default), their 截至 and their 成文日期 (from each
     round's returns, by default; [report]'s fixed dates are for a run without rounds).
@@ -58,7 +59,7 @@ def report_settings(settings: Settings, round_name: str = "", made: datetime | N
     silent the province's title and office are worded for the city, and its dates come from
     the city's returns (the province's fixed dates are the province's)."""
     title, subtitle, cutoff, date = settings.title, "", settings.cutoff, settings.date
-    office = settings.office
+    office_name, office = office, settings.office
     if round_name:
         own = settings.round_report(round_name)
         title = own.title or settings.title
@@ -68,7 +69,7 @@ def report_settings(settings: Settings, round_name: str = "", made: datetime | N
         code, name = city
         mine = settings.city_report(code)
         title = mine.title or title.replace(province_name, name)
-        office = mine.office or city_office(settings.office, name)
+        office = mine.office or city_office(settings.office, name, office_name)
         cutoff, date = mine.cutoff or (cutoff if round_name else ""), mine.date or (date if round_name else "")
     return ReportSettings(title, cutoff, office, date, settings.twice_threshold, settings.word_annex_limit,
                           settings.lowest_count, settings.burden_ratio, subtitle=subtitle, round=round_name,
@@ -76,13 +77,13 @@ def report_settings(settings: Settings, round_name: str = "", made: datetime | N
                           breakdown_township_limit=settings.breakdown_township_limit)
 
 
-def city_office(province_office: str, city_name: str) -> str:
+def city_office(province_office: str, city_name: str, office: str = "双联办") -> str:
     """The city's office as the province's is named: 中共甘肃省委双联行动领导小组办公室 →
     中共兰州市委…, 中共临夏州委… (an autonomous prefecture's committee goes by its short name);
-    an office named otherwise, the city's 双联办."""
+    an office named otherwise, the city's own of the form's office (兰州市双联办, 银川市教育厅)."""
     short = short_name(city_name)
     worded, n = re.subn(r"^中共.{2,8}?[省区市]委", f"中共{short}委", province_office)
-    return worded if n else f"{short}双联办"
+    return worded if n else f"{short}{office}"
 
 
 def dates(settings: ReportSettings, roster: Roster) -> tuple[str, str]:

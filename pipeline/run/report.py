@@ -30,7 +30,7 @@ from ..outputs.workbook import CITY_LEVEL, PROVINCE_LEVEL
 from ..paths import CACHE
 from ..spec.config import Settings
 from ..spec.dates import dating
-from ..spec.form import Form
+from ..spec.form import Form, office_word
 from ..spec.scope import PROVINCE, Scope, province
 from ..spec.units import UnitList
 from ..stages.compare import Comparison, compare
@@ -257,6 +257,7 @@ def _build_run(intake: Intake, settings: Settings, example: bool, progress,
     blocks = BlockCache(cache_dir, intake.cache_key)
     made = made or (plan.made if plan else None)
     said = report_settings(settings, plan.name if plan else "", made, province_name=whole.region_name,
+                           office=office_word(whole.office_short),
                            city=(scope.code, scope.name) if scope.level != PROVINCE else None)
     # Where each return's figures stand (a column per field): the 明细 rows' 单元格 and the page's breakdown.
     letters = {(s.file or r.source.path, key): s.columns for r in results if r.ret for key, s in r.ret.sheets.items()}

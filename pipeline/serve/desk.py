@@ -482,7 +482,7 @@ def _whole_file(part: str, state: Standing) -> str:
 def store_failure(error: OSError) -> str:
     """Why the inbox could not take a return, in the clerk's words."""
     return (f"报送页暂时无法保存报表（收件箱{reason(error)}）。本次报表没有保存，本单位原来的报送情况不变。"
-            "请稍后重新报送；如仍不行，请与省双联办联系。")
+            "请稍后重新报送；如仍不行，请与负责汇总的部门联系。")
 
 
 def why_standing(standing: UnitStatus, mine: Checked) -> str:

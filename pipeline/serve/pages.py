@@ -55,7 +55,7 @@ HEADERS_TOO_SLOW = Refusal(408, "timeout", "网络太慢，连接已断开",
 BUSY = Refusal(503, "busy", "报送页正忙", "同时连接报送页的太多，这次没有处理。请过一两分钟再打开本单位的报送链接重新操作。")
 NOTE_TOO_LONG = Refusal(413, "too-large", "说明过长", "上报说明太长，没有保存：请写在 500 字以内后重新保存。")
 SERVER_ERROR = Refusal(500, "server-error", "报送页内部出错",
-                       "报送页处理这次请求时出错，没有完成。请稍后重试；如仍不行，请与省双联办联系。")
+                       "报送页处理这次请求时出错，没有完成。请稍后重试；如仍不行，请与负责汇总的部门联系。")
 
 
 def too_soon(seconds: int) -> Refusal:

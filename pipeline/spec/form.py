@@ -304,6 +304,13 @@ class Form:
         return named[0] if len(named) == 1 else None
 
 
+def office_word(office_short: str) -> str:
+    """The office's name without its level: 省双联办 → 双联办, 自治区教育厅 → 教育厅; a city's or
+    a county's office is its own name and this (兰州市双联办, 城关区双联办)."""
+    word = re.sub(r"^(?:全?省|自治区|区|市|州|盟|地区)", "", office_short)
+    return word or office_short
+
+
 def _declares(spec: SheetSpec, key: str) -> bool:
     return any(f.key == key for f in (*spec.fields, *spec.computed))
 

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass, replace
 
 from ..errors import Fatal
-from .form import Form
+from .form import Form, office_word
 from .units import Unit, UnitList
 
 PROVINCE, CITY = "province", "city"
@@ -56,7 +56,7 @@ def city(form: Form, units: UnitList, asked: str) -> Scope:
     charts = tuple(c | {"title": c["title"].replace(form.city_noun, form.unit_noun)} if "title" in c else c
                    for c in form.charts)
     scoped = replace(form, region_name=name, region_code=code, city_noun=form.unit_noun,
-                     office_short=f"{short_name(name)}双联办", region_level=CITY, charts=charts)
+                     office_short=f"{short_name(name)}{office_word(form.office_short)}", region_level=CITY, charts=charts)
     return Scope(CITY, code, name, scoped, narrowed)
 
 

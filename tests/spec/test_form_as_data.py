@@ -160,3 +160,26 @@ def test_a_title_naming_one_tables_number_and_anothers_alias_is_the_numbered_one
     titles = TableTitles(sheets, ())
     assert titles.of["表二城关区问题排查整改情况统计表"] == "problems"
     assert titles.of["城关区问题排查整改情况统计表"] == ""  # no number: still neither
+
+
+@pytest.mark.parametrize("office, word", [("省双联办", "双联办"), ("自治区教育厅", "教育厅"), ("全省双联办", "双联办"),
+                                          ("教育厅", "教育厅"), ("市", "市")])
+def test_an_offices_name_without_its_level(office, word):
+    from pipeline.spec.form import office_word
+
+    assert office_word(office) == word
+
+
+def test_a_city_and_a_county_of_another_campaign_are_its_own_offices(form, units):
+    """A city's run signed 兰州市双联办 and a blank form's 填报单位 said 城关区双联办 whatever the
+    campaign: the form's office, at the city's and the county's level."""
+    from pipeline.outputs.formbook import build_return
+    from pipeline.outputs.report import city_office
+    from pipeline.spec.scope import city
+
+    other = replace(form, office_short="省教育厅")
+    assert city(other, units, "兰州市").form.office_short == "兰州市教育厅"
+    assert city_office("甘肃省教育厅", "兰州市", "教育厅") == "兰州市教育厅"
+    assert city_office("中共甘肃省委双联行动领导小组办公室", "兰州市", "双联办") == "中共兰州市委双联行动领导小组办公室"
+    wb = build_return(other, units.by_code("620102"), [])
+    assert any(c.value == "填报单位（盖章）：城关区教育厅" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
