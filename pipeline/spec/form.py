@@ -223,6 +223,9 @@ class Form:
     office_short: str = "省双联办"  # the office as a county clerk calls it: whom to ask, who marked a workbook
     header_words: tuple[str, ...] = ()  # [tables]: the words a table's column header may break between
     region_level: str = "province"  # whose report: the province's, or one city's (spec/scope.city narrows the form)
+    # What each row of a table is, in the rules' wording (每个乡镇只填一行): another campaign's
+    # rows are schools or villages.
+    row_noun: str = "乡镇"
 
     @property
     def identity(self) -> dict:
@@ -251,7 +254,7 @@ class Form:
     def rules(self) -> dict[str, Rule]:
         """Every rule a finding of this form can be raised under: the built-in ones and the
         form's own, each with its wording as the form words it."""
-        return rules_of(self.sheets, self.messages)
+        return rules_of(self.sheets, self.messages, self.row_noun)
 
     def message(self, rule: str, **values: object) -> str:
         known = self.rules.get(rule)
@@ -302,6 +305,10 @@ class Form:
             return owners[0]
         named = [s for s in self.sheets if _names_table(sheet, s) or _names_label(sheet, s)]
         return named[0] if len(named) == 1 else None
+
+
+def _rows_named(wording: str, row_noun: str) -> str:
+    return wording if row_noun == "乡镇" else wording.replace("乡镇", row_noun)
 
 
 def office_word(office_short: str) -> str:
@@ -423,6 +430,7 @@ def _form(path: Path, raw: dict, raw_bytes: bytes) -> Form:
         notes=tuple(raw.get("notes", [])),
         office_short=head.get("office_short", "省双联办"),
         header_words=tuple(raw.get("tables", {}).get("header_words", [])),
+        row_noun=head.get("row_noun", "乡镇"),
     )
     _check(form)
     _check_files(form, path)
@@ -511,10 +519,12 @@ def _check(form: Form) -> None:
     # (form_check.check_references), where the place of a mistake can still be said.
 
 
-def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str]) -> dict[str, Rule]:
+def rules_of(sheets: tuple[SheetSpec, ...], messages: dict[str, str], row_noun: str = "乡镇") -> dict[str, Rule]:
     """The built-in rules and those the sheets declare, worded as `messages` says: a declared
-    rule by its id, else by the name its declaration gives, else by its kind's name."""
-    rules = {rid: replace(rule, wording=messages.get(rid, rule.wording)) for rid, rule in BUILT_IN.items()}
+    rule by its id, else by the name its declaration gives, else by its kind's name. The
+    built-in wordings name a table's rows as the form does (`row_noun`: 乡镇, 学校)."""
+    rules = {rid: replace(rule, wording=messages.get(rid, _rows_named(rule.wording, row_noun)))
+             for rid, rule in BUILT_IN.items()}
     declared = [(r.id, "not-above", r.message) for s in sheets for r in s.rules]
     declared += [(c.id, "coverage", "") for s in sheets for c in s.coverage]
     declared += [(a.id, a.check, "") for s in sheets for a in s.across]

@@ -21,7 +21,7 @@ SHAPES: dict[str, dict[str, str]] = {
          "attention": TABLE, "rounds": TABLE, "reader": TABLE, "notes": TABLES, "tables": TABLE},
     "form": {"key!": TEXT, "version": ANY, "title!": TEXT, "units!": TEXT, "region_name": TEXT, "region_code": ANY,
              "unit_noun": TEXT, "city_noun": TEXT, "office_short": TEXT, "narrative": TEXT, "name_noise": TEXTS,
-             "explanation_label": TEXT},
+             "explanation_label": TEXT, "row_noun": TEXT},
     "sheets": {"key!": TEXT, "number": TEXT, "label!": TEXT, "aliases": TEXTS, "fields!": TABLES, "computed": TABLES,
                "rules": TABLES, "coverage": TABLES, "unit_line": TEXT, "across_rounds": TABLES},
     "sheets.fields": {"key!": TEXT, "label!": TEXT, "group": TEXT, "aliases": TEXTS, "unit": TEXT, "narrative": TEXT,

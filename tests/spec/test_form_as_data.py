@@ -183,3 +183,15 @@ def test_a_city_and_a_county_of_another_campaign_are_its_own_offices(form, units
     assert city_office("中共甘肃省委双联行动领导小组办公室", "兰州市", "双联办") == "中共兰州市委双联行动领导小组办公室"
     wb = build_return(other, units.by_code("620102"), [])
     assert any(c.value == "填报单位（盖章）：城关区教育厅" for ws in wb.worksheets for row in ws.iter_rows() for c in row)
+
+
+def test_a_forms_rows_are_named_as_it_names_them_in_every_message(tmp_path):
+    """每个乡镇只填一行 said of a form of villages: [form] row_noun names them (村), and the
+    program's wordings follow; a form that says nothing keeps 乡镇."""
+    (tmp_path / "form.toml").write_text(FORM.replace('unit_noun = "区县"', 'unit_noun = "区县"\nrow_noun = "村"'),
+                                        encoding="utf-8")
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    form = load_form(tmp_path / "form.toml")
+    said = form.finding("duplicate-township", file="a.xlsx", sheet="培训表", cell="A6", value="一村").message
+    assert "村“一村”重复出现" in said and "乡镇" not in said
+    assert "乡镇" in load_form().finding("duplicate-township", file="a.xlsx", value="城关镇").message
