@@ -69,6 +69,8 @@ BUILT_IN = _declared(
          "请删除这一行；如应计入，请去掉“{detail}”后重新报送。"),
     Rule("township-hidden", WARNING, "{place}起有{count}个乡镇的行被隐藏（{value}），打开表格时看不到，其数字已计入汇总："
          "如这些行不应计入，请删除；如应计入，请取消隐藏，核对后重新报送。"),
+    Rule("formula-result-stale", ERROR, "{place}的{field_label}是公式“{formula}”，按表中数字算得{detail}，文件里保存的结果却是{value}"
+         "（文件由别的程序生成，没有重新计算），打开表格时显示的与汇总读到的不同：请在Excel或WPS中打开、核对并保存后重新报送。"),
     Rule("figure-unseen", WARNING, "{place}起有{count}个数字的字体与单元格底色同色（{value}，如白底白字），在表中看不见，"
          "其数字已计入汇总：如这些数不应计入，请删除；如应计入，请改为黑色字体，核对后重新报送。"),
     Rule("column-hidden", WARNING, "{place}的{field_label}列被隐藏，打开表格时看不到，其数字已计入汇总：如这一列不应计入，"

@@ -58,6 +58,8 @@ class Grid:
     hidden_text: dict[tuple[int, int], str] = field(default_factory=dict)  # a page's cells holding text it hides
     struck: frozenset[tuple[int, int]] = frozenset()  # cells whose font strikes them through (a row struck out)
     unseen: frozenset[tuple[int, int]] = frozenset()  # cells written white on white: summed, never seen
+    # Cells holding a formula of this sheet's cells alone (=E5, =SUM(B5:D5)), and the result it carries.
+    formulas: dict[tuple[int, int], tuple[str, float]] = field(default_factory=dict)
     # Cells whose text is struck through in part (<s>218</s> 118, a run of rich text): the struck
     # part. Read whole, the two numbers ran together as one (218 118 as 218118).
     struck_text: dict[tuple[int, int], str] = field(default_factory=dict)

@@ -185,11 +185,13 @@ class Formulas:
     # In a workbook recalculated on load: the formulas carrying a result other than 0, which the
     # writer may have worked out or left from a template (a report system filling one in).
     unverified: frozenset = frozenset()
+    # ((row, column), "=E5", 700.0): formulas of this sheet's cells alone, and the result each carries.
+    simple: tuple = ()
 
     def __bool__(self) -> bool:
         return bool(self.uncached or self.blank or (self.subtotal and self.hidden_rows) or self.errors
                     or self.hidden_cols or self.shown_otherwise or self.merged or self.texts or self.struck
-                    or self.struck_text or self.rows_hidden or self.unverified or self.unseen)
+                    or self.struck_text or self.rows_hidden or self.unverified or self.unseen or self.simple)
 
 
 NO_FORMULAS = Formulas()
@@ -210,12 +212,36 @@ def _scan_formulas(xml: bytes) -> Formulas:
         subtotal = {(r, c) for r, c, _ in found}
         leaves_out = any(n and int(n) >= 100 for _, _, n in found)
         hidden = _HIDDEN_ROW.search(xml) is not None
-    if not (uncached or blank or subtotal):
+    simple = _simple_formulas(xml)
+    if not (uncached or blank or subtotal or simple):
         return CARRIED_FORMULAS
     return Formulas(frozenset(uncached), frozenset(blank), frozenset(subtotal), hidden, any_formula=True,
                     # A range formatted as a table (Ctrl+T) keeps its filter in the table's own part:
                     # the sheet names that part.
-                    filtered=b"<autoFilter" in xml or b"<tablePart" in xml, leaves_out_hidden=leaves_out)
+                    filtered=b"<autoFilter" in xml or b"<tablePart" in xml, leaves_out_hidden=leaves_out,
+                    simple=simple)
+
+
+# A formula cell written out (not a shared formula's follower), with the number it carries.
+_FORMULA_WITH_TEXT = re.compile(
+    rb'<c\b[^>]*?\br="([A-Z]{1,3})(\d{1,7})"[^>]*?(?<!/)>\s*<f>([^<]{1,200})</f>\s*<v>([^<]*)</v>')
+# Arithmetic of this sheet's cells a verifier can redo: =E5, =B5+C5-D5, =SUM(B5:D5), with numbers.
+_SIMPLE_FORMULA = re.compile(r"^=?(?:\s*[+-]?\s*(?:SUM\(\$?[A-Z]{1,3}\$?\d+:\$?[A-Z]{1,3}\$?\d+\)|\$?[A-Z]{1,3}\$?\d+|\d+))+\s*$",
+                            re.I)
+
+
+def _simple_formulas(xml: bytes) -> tuple:
+    """((row, column), formula, the result carried) for the formulas of the sheet a verifier can
+    redo (formulas.redo): a report system filling a template in leaves the template's results,
+    which the spreadsheet program computes afresh on opening."""
+    out = []
+    for m in _FORMULA_WITH_TEXT.finditer(xml):
+        text = unescape(m.group(3).decode("utf-8", "replace"))
+        if int(m.group(2)) <= WINDOW_ROWS and _SIMPLE_FORMULA.match(text):
+            carried = _number(m.group(4))
+            if carried is not None:
+                out.append(((int(m.group(2)) - 1, _col_index(m.group(1))), text, carried))
+    return tuple(out)
 
 
 # A formula cell and the result it carries (none for `<v/>` or no <v> at all; openpyxl writes `<v></v>`).

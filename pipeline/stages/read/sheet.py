@@ -40,6 +40,7 @@ from .layout import (
 )
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_column, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
+from .redo import redo
 from .scans import WINDOW_ROWS, ShownText
 from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_text, row_words, without_serial
 
@@ -589,6 +590,8 @@ class ReturnReader(Identifying):
             self._hidden_townships(table, grid, kept, township_at, township_names)
         if grid.unseen:
             self._unseen_figures(table, grid, kept, township_at)
+        if grid.formulas:
+            self._results_left_stale(table, grid, kept, township_at)
         if grid.hidden_cols:
             self._hidden_columns(table, grid, kept, township_at)
         total_recomputed = False
@@ -768,6 +771,23 @@ class ReturnReader(Identifying):
             r, c = min(cells)
             self.finding("formula-result-unverified", sheet=grid.name, cell=cell_ref(r, c), count=len(cells),
                          value=display(grid.value(r, c)))
+
+    def _results_left_stale(self, table: Table, grid: Grid, kept: list[int], township_at: list[int]) -> None:
+        """A township's count held by a formula of the sheet's own cells whose carried result is
+        not what the formula gives (a template filled in by a report system, its old results
+        left): the sheet shows the formula's figure, the reader would sum the carried one."""
+        for i in township_at:
+            r = kept[i]
+            for key, c, unit in zip(table.keys, table.col_index, table.unit_of):
+                held = grid.formulas.get((r, c)) if unit is not None else None
+                if held is None or (r, c) in grid.placeholders or (r, c) in grid.results_unverified:
+                    continue  # none, or said already (a workbook computed afresh on opening)
+                text, carried = held
+                result = redo(text, grid.value)
+                if result is not None and abs(result - carried) > 1e-9 * max(1.0, abs(result)):
+                    self.finding("formula-result-stale", sheet=grid.name, cell=cell_ref(r, c), field=key,
+                                 field_label=table.spec.label_of(key), value=display(carried), detail=display(result),
+                                 formula=text if text.startswith("=") else f"={text}")
 
     def _unseen_figures(self, table: Table, grid: Grid, kept: list[int], township_at: list[int]) -> None:
         """Townships' figures written white on white: summed, as they are in the cells, though

@@ -477,6 +477,7 @@ def _apply(grid: Grid, formulas: Formulas) -> Grid:
         grid.results_unverified = formulas.unverified
         grid.struck = formulas.struck
         grid.unseen = formulas.unseen
+        grid.formulas = {cell: (text, carried) for cell, text, carried in formulas.simple}
         grid.struck_text = dict(formulas.struck_text)
         for (r, c), shown in formulas.texts:
             if r < len(grid.rows) and c < len(grid.rows[r]):

@@ -403,3 +403,31 @@ def test_a_township_of_zero_hiding_formulas_is_a_township_of_zeros(tmp_path, for
     result = read_one(tmp_path, form, units)
     assert result.findings == ()
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("carried, said", [(700, True), (None, False)])
+def test_a_formula_carrying_a_stale_result_is_an_error_at_its_cell(tmp_path, form, units, carried, said):
+    """=E5 carrying 700 where E5 holds 797, in a workbook that does not ask to be computed on
+    opening (a report system filling a template in, POI's way): Excel shows 797, the reader
+    summed 700, and the 合计's SUM, as stale, agreed."""
+    import re
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    v = plans["visits"]
+    total, visited = column(v, "households_total"), column(v, "households_visited")
+    ref = f"{visited}{v.first_data}"
+    wb[VISITS][ref] = f"={total}{v.first_data}"
+    rows[0]["households_visited"] = rows[0]["households_total"]
+    result_held = rows[0]["households_total"] if carried is None else carried
+    data = edit_part(workbook_bytes(wb), PARTS[VISITS], cached(ref, result_held))
+    data = edit_part(data, "xl/workbook.xml", lambda xml: re.sub(r"<calcPr[^>]*/>", "", xml))
+    write(tmp_path, data)
+    result = read_one(tmp_path, form, units)
+    if said:
+        assert rules(result) == {("error", "formula-result-stale", VISITS, ref)}
+        assert f"是公式“={total}{v.first_data}”，按表中数字算得{rows[0]['households_total']}，文件里保存的结果却是700" in (
+            result.findings[0].message)
+    else:
+        assert result.findings == ()
+        assert numbers_of(result.ret, form) == expected_numbers(rows, form)
