@@ -731,7 +731,7 @@ def scan_sheet_xml(xml: bytes, styles: dict[int, str] | None = None, strings: di
     hidden = _hidden_columns(xml)
     if hidden:
         formulas = replace(formulas, hidden_cols=hidden)
-    if b'hidden="' in xml or b'ht="0"' in xml or b'ht="0.' in xml:
+    if b'hidden="' in xml or b' ht="0' in xml:  # the space: right="0.75" of the page's margins is no row's height
         rows = _hidden_rows(xml)
         if rows:
             formulas = replace(formulas, rows_hidden=rows)
