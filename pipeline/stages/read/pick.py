@@ -95,9 +95,27 @@ class SheetPicker:
     def candidates(self, spec: SheetSpec) -> list[Candidate]:
         """The sheets and blocks that may hold `spec`'s table, best first."""
         named = self._by_name(spec)
-        if any(c.grid.visible for c in named):
+        shown = [c for c in named if c.grid.visible]
+        if shown and not all(self._holds_another(spec, c) for c in shown):
+            return named
+        if shown:
+            # 表一 and 表二 on each other's sheets (renamed the wrong way round): each table is
+            # where its header is, not where a name says; every column was said to be missing.
+            found = self._by_content(spec)
+            if found:
+                return sorted(found, key=lambda c: c.rank, reverse=True)
             return named
         return sorted([*named, *self._by_content(spec)], key=lambda c: c.rank, reverse=True)
+
+    def _holds_another(self, spec: SheetSpec, candidate: Candidate) -> bool:
+        """The sheet named for `spec` lacks its columns and has all of another table's. Its
+        header is looked for once, here, and kept for the reader (as it would look for it)."""
+        if candidate.header is None:
+            candidate.header = find_header(spec, candidate.grid, candidate.start, candidate.stop)
+        if field_table(spec).needed <= candidate.header.columns.keys():
+            return False
+        return any(other is not spec and field_table(other).needed <= find_header(other, candidate.grid).columns.keys()
+                   for other in self.form.sheets)
 
     def _by_name(self, spec: SheetSpec) -> list[Candidate]:
         names_this = field_table(spec).names_this_sheet

@@ -62,6 +62,18 @@ def test_tables_pasted_into_sheets_named_otherwise_are_known_by_their_titles(tmp
     assert [result.ret.sheets[s.key].name for s in form.sheets] == list(names)
 
 
+def test_two_tables_on_each_others_sheets_are_each_read_where_it_is(tmp_path, form, units):
+    """表一 and 表二 renamed the wrong way round: every column of each was said to be missing,
+    and the clerk told to rename headers that were right."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    wb[VISITS].title, wb[PROBLEMS].title = "表二", "表一"
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert rules(result) == {("info", "sheet-found", "表二", "A1"), ("info", "sheet-found", "表一", "A1")}
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
 def test_without_a_title_a_table_is_known_by_a_header_only_it_fits(tmp_path, form, units):
     wb, plans = built(form, units, layout=Layout(title=False))
     for i, ws in enumerate(wb.worksheets, start=1):
