@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
+from datetime import date, datetime
 from operator import itemgetter
 
 from ...model import Finding, ReadResult, Return, Severity, SheetData, Source
@@ -665,6 +666,15 @@ class ReturnReader(Identifying):
                         try:
                             values.append(parse_count(v, unit))
                         except NotACount as e:
+                            serial = _count_shown_as_a_date(v)
+                            if serial is not None:
+                                # 3 under the format d shows 3, and the engine gives 1900-01-03:
+                                # the clerk is told of the format, not of a date never typed.
+                                self.finding("count-shown-otherwise", sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}",
+                                             field=keys[j], field_label=spec.label_of(keys[j]), detail="日期或时间",
+                                             value=display(serial))
+                                values.append(None)
+                                continue
                             rule = "count-too-large" if isinstance(e, TooLarge) else "count-in-wan" if isinstance(
                                 e, InWan) else "not-a-count"
                             self.finding(rule, sheet=grid.name, cell=f"{letters[j]}{kept[i] + 1}", field=keys[j],
@@ -888,6 +898,23 @@ def _township_rows_without_header(grid: Grid, words: RowWords) -> list[tuple[int
         if key and words.kind[key] == RowKind.TOWNSHIP and sum(1 for v in raw[c + 1:] if _a_figure(v)) >= 2:
             out.append((r, c, key))
     return out
+
+
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def _count_shown_as_a_date(v: object) -> int | float | None:
+    """The number a cell holds when the engine gives it as a date of the spreadsheet's first
+    years (1900-01-03 for 3 under a format d, 1902-03-07 under h:mm): a count in a date's or a
+    time's format, not a date anyone typed; None for anything else."""
+    if isinstance(v, datetime) or isinstance(v, date):
+        at = v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)
+        if at.year < 1950:
+            # Excel counts a 29 February 1900 that never was: its first two months start a day later.
+            epoch = _EXCEL_EPOCH if at >= datetime(1900, 3, 1) else datetime(1899, 12, 31)
+            serial = (at - epoch).total_seconds() / 86400
+            return int(serial) if serial == int(serial) else serial
+    return None
 
 
 def _a_figure(v: object) -> bool:

@@ -431,3 +431,27 @@ def test_a_formula_carrying_a_stale_result_is_an_error_at_its_cell(tmp_path, for
     else:
         assert result.findings == ()
         assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("value, fmt, rule, said", [
+    (3, "d", "count-shown-otherwise", "设了单元格格式“日期或时间”，表中显示的不是单元格里的数（3）"),
+    (797, "yyyy/m/d", "count-shown-otherwise", "设了单元格格式“日期或时间”，表中显示的不是单元格里的数（797）"),
+    ("2016-12-05", None, "not-a-count", "2016-12-05"),  # a date typed into the count: said as typed
+])
+def test_a_count_in_a_dates_format_is_said_as_the_number_it_holds(tmp_path, form, units, value, fmt, rule, said):
+    """3 under the format d: the engine gives 1900-01-03, and the clerk was told the cell held
+    “1900-01-03”, a date no one typed."""
+    from datetime import datetime
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    v = plans["visits"]
+    ref = f"{column(v, 'villages_total')}{v.first_data}"
+    cell = wb[VISITS][ref]
+    cell.value = datetime(2016, 12, 5) if fmt is None else value
+    if fmt:
+        cell.number_format = fmt
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    [f] = [f for f in result.findings if f.cell == ref]
+    assert (f.rule, f.sheet) == (rule, VISITS) and said in f.message
