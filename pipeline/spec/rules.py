@@ -188,6 +188,8 @@ BUILT_IN = _declared(
          "请改正名称后重新报送；如是其中数，请写作“其中：…”。"),
     Rule("table-not-read", WARNING, "{place}起另有{sheet_number}{sheet_label}的表头和乡镇数字，这张工作表没有汇总：如是续表，"
          "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
+    Rule("columns-by-period", ERROR, "{place}起各项指标下又分“{value}”等列，不知哪一列是本次要汇总的数，这张表没有读取："
+         "请按表样每项只填一列后重新报送。"),
     Rule("figures-not-read", WARNING, "{place}起另有{count}行乡镇数字（“{value}”等），没有表头，这张工作表没有汇总：如是续表，"
          "请把其中的乡镇移到本表中后重新报送；如是旧表或多余的，请删除这张工作表。"),
     Rule("count-shown-otherwise", ERROR, "{place}的{field_label}设了单元格格式“{detail}”，表中显示的不是单元格里的数（{value}）："

@@ -50,6 +50,9 @@ from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_tex
 PAGES = ("html", "xml")
 WORKBOOK_NAMES = (".xls", ".xlsx", ".xlsm", ".et", ".ods", ".xlt", ".xltx")
 HIDDEN_NAMED = 5  # hidden townships named in the finding, then 等
+# What a system's export writes under each item when it splits it by period (本月 | 累计).
+PERIOD_COLUMNS = frozenset({"本月", "累计", "本期", "当月", "本年", "本年累计", "当期", "新增", "累计数", "本月数", "本期数",
+                            "当月数", "截至本月", "年初至今", "上月", "上期", "同期", "去年同期"})
 STRUCK_THROUGH = "删除线"  # a row's mark when its name or a figure is struck through
 
 
@@ -236,6 +239,8 @@ class ReturnReader(Identifying):
                          value=display_header(grid.value(r, c)), detail=written, unit=self.form.field(key).unit)
         layout = Table(spec, columns, self.form.reader)
         layout.header_row = header.row
+        if self._columns_by_period(layout, grid, header.row):
+            return None
         rows = self._classify_rows(layout, grid, header.row, table.stop, own)
         self._struck_out(layout, grid, rows)
         if grid.merged:
@@ -470,6 +475,23 @@ class ReturnReader(Identifying):
         self._collect_people(grid, found.footer if found.footer >= 0 else r)
         found.explanation = explanation_below(grid, found.footer if found.footer >= 0 else r, self.form.explanation_label)
         return found
+
+    def _columns_by_period(self, table: Table, grid: Grid, header_row: int) -> bool:
+        """Each of the form's items split under its header into 本月 and 累计 (a web system's
+        export): which of the two is this round's figure the reader cannot tell, and read as
+        townships the row of 本月 | 累计 gave dozens of errors naming no such thing. Said once,
+        at that row."""
+        r = header_row + 1
+        if r >= len(grid.rows):
+            return False
+        raw = grid.rows[r]
+        said = [(c, clean_str(v)) for c, v in enumerate(raw) if c != table.key_col and v.__class__ is str]
+        periods = [(c, text) for c, text in said if text in PERIOD_COLUMNS]
+        if sum(1 for c, _ in periods if c in table.count_cols) < 2:
+            return False
+        words = "”“".join(dict.fromkeys(text for _, text in periods))
+        self.finding("columns-by-period", sheet=grid.name, cell=cell_ref(r, periods[0][0]), value=words)
+        return True
 
     def _another_tables_header(self, table: Table, grid: Grid, r: int, stop: int) -> bool:
         """Row r, a 乡镇 over no figures, starts another of the form's tables' header (all its

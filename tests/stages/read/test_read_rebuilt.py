@@ -62,6 +62,44 @@ def test_tables_pasted_into_sheets_named_otherwise_are_known_by_their_titles(tmp
     assert [result.ret.sheets[s.key].name for s in form.sheets] == list(names)
 
 
+def test_items_split_into_this_month_and_to_date_columns_are_one_error_at_that_row(tmp_path, form, units):
+    """Each item's header over two columns, 本月 and 累计, as web systems export them: the row of
+    本月 | 累计 was read as a township's (twenty-odd errors about 本月 not being a count)."""
+    from openpyxl import Workbook
+
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    fields = list(form.sheet("outcomes").count_fields)
+    split = Workbook()
+    ws = split.active
+    ws.title = OUTCOMES
+    ws.cell(1, 1, "乡镇")
+    ws.merge_cells(start_row=1, start_column=1, end_row=2, end_column=1)
+    for i, f in enumerate(fields):
+        ws.cell(1, 2 + 2 * i, f.label)
+        ws.merge_cells(start_row=1, start_column=2 + 2 * i, end_row=1, end_column=3 + 2 * i)
+        ws.cell(2, 2 + 2 * i, "本月")
+        ws.cell(2, 3 + 2 * i, "累计")
+    for n, row in enumerate(rows, start=3):
+        ws.cell(n, 1, row["township"])
+        for i, f in enumerate(fields):
+            ws.cell(n, 2 + 2 * i, row[f.key] // 2)
+            ws.cell(n, 3 + 2 * i, row[f.key])
+    for sheet in (VISITS, PROBLEMS):
+        copy = split.create_sheet(sheet)
+        for r in wb[sheet].iter_rows():
+            for c in r:
+                if c.value is not None:
+                    copy.cell(c.row, c.column, c.value)
+        for rng in wb[sheet].merged_cells.ranges:
+            copy.merge_cells(str(rng))
+    write(tmp_path, workbook_bytes(split))
+    result = read_one(tmp_path, form, units)
+    said = [f for f in result.findings if f.sheet == OUTCOMES]
+    assert [(f.severity.value, f.rule, f.cell) for f in said] == [("error", "columns-by-period", "B2")]
+    assert "各项指标下又分“本月”“累计”等列，不知哪一列是本次要汇总的数" in said[0].message
+
+
 def test_two_tables_on_each_others_sheets_are_each_read_where_it_is(tmp_path, form, units):
     """表一 and 表二 renamed the wrong way round: every column of each was said to be missing,
     and the clerk told to rename headers that were right."""
