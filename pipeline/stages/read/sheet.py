@@ -671,7 +671,7 @@ class ReturnReader(Identifying):
                                      field_label=spec.label_of(keys[j]), detail=hidden_at[i],
                                      value="空白" if blank(v) else f"“{display(v)}”")
                         values.append(None)
-                    elif i in shown_at and is_number(v):
+                    elif i in shown_at and (is_number(v) or _hides_text(shown_at[i], v)):
                         # 100% typed into a count (held as 1), a 3 shown as 3万: the number the
                         # sheet shows is not the one the cell holds.
                         shown_as = shown_at[i]
@@ -920,6 +920,15 @@ def _township_rows_without_header(grid: Grid, words: RowWords) -> list[tuple[int
         if key and words.kind[key] == RowKind.TOWNSHIP and sum(1 for v in raw[c + 1:] if _a_figure(v)) >= 2:
             out.append((r, c, key))
     return out
+
+
+def _hides_text(shown: object, v: object) -> bool:
+    """A count typed as text ('797) under a format whose fourth section, the text's, shows
+    nothing or something else (;;; hides it): the sheet shows no 797."""
+    if v.__class__ is not str or not v.strip() or isinstance(shown, ShownText) or not isinstance(shown, str):
+        return False
+    sections = shown.split(";")
+    return len(sections) >= 4 and "@" not in sections[3]
 
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)

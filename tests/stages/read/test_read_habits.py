@@ -455,3 +455,21 @@ def test_a_count_in_a_dates_format_is_said_as_the_number_it_holds(tmp_path, form
     result = read_one(tmp_path, form, units)
     [f] = [f for f in result.findings if f.cell == ref]
     assert (f.rule, f.sheet) == (rule, VISITS) and said in f.message
+
+
+@pytest.mark.parametrize("fmt, said", [(";;;", True), ("0;-0;0;@", False), ("@", False)])
+def test_a_count_typed_as_text_under_a_format_hiding_text_is_said(tmp_path, form, units, fmt, said):
+    """'797 typed as text under ;;; shows nothing: the number under the same format was said,
+    the text was summed. (A format writing the text out shows it.)"""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    v = plans["visits"]
+    ref = f"{column(v, 'households_visited')}{v.first_data}"
+    wb[VISITS][ref] = str(rows[0]["households_visited"])
+    wb[VISITS][ref].number_format = fmt
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    if said:
+        assert rules(result) == {("error", "count-shown-otherwise", VISITS, ref)}
+    else:
+        assert not [f for f in result.findings if f.cell == ref and f.severity.value == "error"]
