@@ -133,8 +133,9 @@ class ReaderSpec:
     total_words: tuple[str, ...] = ("合计", "总计", "共计", "汇总", "全县", "全市", "全区", "全旗")
     subtotal_words: tuple[str, ...] = ("小计", "小结")
     note_words: tuple[str, ...] = ("注", "说明", "数据来源", "备注")
+    # 填报单位: a table pasted under another with its identity line (填报单位：… 填报日期：…) ends the one above.
     footer_words: tuple[str, ...] = ("填表人", "填报人", "审核人", "联系电话", "单位负责人", "负责人", "主要负责人", "制表人",
-                                     "统计人", "汇总人", "经办人", "分管领导")
+                                     "统计人", "汇总人", "经办人", "分管领导", "填报单位")
     not_sheet_prefixes: tuple[str, ...] = ("图", "工作")
     # A row labelled with one of these and a colon (其中：贫困乡镇), or the word alone, breaks
     # down the row above it: never added.

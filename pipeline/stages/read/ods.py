@@ -12,7 +12,8 @@ from dataclasses import replace
 from .scans import NO_FORMULAS, WINDOW_COLS, WINDOW_ROWS, Formulas, ShownText, inherited, shown_text, unescape
 
 _ODS_TABLE = re.compile(rb'<table:table\b[^>]*?\btable:name="([^"]*)"[^>]*>(.*?)</table:table>', re.S)
-_ODS_ROW = re.compile(rb"<table:table-row\b([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
+# The row element itself: \b alone took <table:table-row-group> for a row (and the first row in it).
+_ODS_ROW = re.compile(rb"<table:table-row(?=[\s/>])([^>]*?)(?:/>|>(.*?)</table:table-row>)", re.S)
 _ODS_REPEAT = re.compile(rb'table:number-rows-repeated="(\d+)"')
 _ODS_HIDDEN = re.compile(rb'table:visibility="(?:collapse|filter)"')
 _ODS_SUBTOTAL_FUNCTION = re.compile(rb"SUBTOTAL\(\s*(\d+)", re.I)
@@ -312,7 +313,7 @@ def _ods_formulas_without_value(row: bytes) -> list[int]:
 
 
 _ODS_HIDDEN_COLUMN = re.compile(rb'<table:table-column\b[^>]*?table:visibility="collapse"')
-_ODS_COLUMN = re.compile(rb"<table:table-column\b([^>]*?)/?>")
+_ODS_COLUMN = re.compile(rb"<table:table-column(?=[\s/>])([^>]*?)/?>")  # not a <table:table-column-group>
 
 
 def _ods_hidden_columns(body: bytes) -> frozenset:

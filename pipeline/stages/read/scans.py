@@ -493,7 +493,10 @@ def unseen_styles(styles: bytes) -> frozenset[int]:
             fills.append(_colour(fg.group(0)) if fg else "")
         else:
             fills.append("")  # a pattern: its two colours mix
-    white_formats = {int(i) for i, c in _NUM_FMT.findall(styles) if _WHITE_FORMAT.search(c.decode("utf-8", "replace"))}
+    # White in the sections a count of 1 or more is shown by (0;-0;[White]0 whites out zeros only).
+    white_formats = {int(i) for i, c in _NUM_FMT.findall(styles)
+                     if any(_WHITE_FORMAT.search(section) for section in
+                            _positive_sections(_sections(unescape(c.decode("utf-8", "replace")))))}
     if not any(fonts) and not white_formats:
         return frozenset()
     out = set()

@@ -5,6 +5,7 @@ the return's identity. Findings are collected as it goes."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from datetime import date, datetime
 from operator import itemgetter
@@ -109,7 +110,7 @@ class ReturnReader(Identifying):
                     return
             # No header at all: the rest of a table a page split in two (a paged export's second
             # <table>), townships and figures only, whose 合计 was never read either.
-            rows = _township_rows_without_header(grid, words)
+            rows = _township_rows_without_header(grid, words, max(2, min(len(s.count_fields) for s in self.form.sheets) - 1))
             if len(rows) >= 2:
                 (r, c, key), more = rows[0], len(rows) - 1
                 self.finding("figures-not-read", sheet=name, cell=cell_ref(r, c), value=display(key), count=more + 1)
@@ -516,8 +517,10 @@ class ReturnReader(Identifying):
         if column < 0:
             return False
         village, above = grid.value(r, column), grid.value(found.rows[-1], column)
+        if blank(village) or blank(above) or _sums_a_township(village) or _sums_a_township(above):
+            return False  # a 小计 or 全镇 line is no village: as before, the clerk is told of the row
         # The same village twice is the same row twice: duplicate-township says so.
-        return not blank(village) and not blank(above) and clean_text(village) != clean_text(above)
+        return clean_text(village) != clean_text(above)
 
     def _figures_below_footer(self, table: Table, grid: Grid, start: int, stop: int, words: RowWords) -> None:
         """Under the footer come the clerk's name, telephone and date. A row there with a
@@ -826,7 +829,8 @@ class ReturnReader(Identifying):
         no one opening the sheet sees them (a figure a clerk "hid", a row whited out). Said
         once a sheet, at the first, with how many and where."""
         cells = sorted((kept[i], c) for i in township_at for c, unit in zip(table.col_index, table.unit_of)
-                       if unit is not None and (kept[i], c) in grid.unseen and not blank(grid.value(kept[i], c)))
+                       if unit is not None and (kept[i], c) in grid.unseen and not blank(grid.value(kept[i], c))
+                       and grid.value(kept[i], c) != 0)  # a zero whited out adds nothing to a sum
         if cells:
             listed = "、".join(cell_ref(r, c) for r, c in cells[:HIDDEN_NAMED]) + ("等" if len(cells) > HIDDEN_NAMED else "")
             self.finding("figure-unseen", sheet=grid.name, cell=cell_ref(*cells[0]), count=len(cells), value=listed)
@@ -908,18 +912,30 @@ def township_with_figures(grid: Grid, rows: range, key_col: int, count_cols, wor
     return None
 
 
-def _township_rows_without_header(grid: Grid, words: RowWords) -> list[tuple[int, int, str]]:
-    """Rows whose first text names a township (no total, note or footer word) with two or more
-    figures to its right: (row, its name's column, the name)."""
+def _township_rows_without_header(grid: Grid, words: RowWords, fewest: int) -> list[tuple[int, int, str]]:
+    """Rows whose first text names a township (no total, note or footer word) with as many
+    figures to its right as a table of the form has counts, less one (`fewest`), under no row
+    of headings: (row, its name's column, the name). A contacts sheet (李明 | 电话) or a
+    county's own extra table, with its own headings, is none."""
     out = []
     for r, raw in enumerate(grid.rows):
         c = next((i for i, v in enumerate(raw) if not blank(v)), None)
         if c is None or raw[c].__class__ is not str:
             continue
         key = clean_text(raw[c])
-        if key and words.kind[key] == RowKind.TOWNSHIP and sum(1 for v in raw[c + 1:] if _a_figure(v)) >= 2:
+        if key and words.kind[key] == RowKind.TOWNSHIP and sum(1 for v in raw[c + 1:] if _a_figure(v)) >= fewest:
             out.append((r, c, key))
+        elif not out and sum(1 for v in raw if v.__class__ is str and v.strip() and not _a_figure(v)) >= 3:
+            return []  # headings before any such row: a table of its own
     return out
+
+
+_TOWNSHIP_SUM = re.compile(r"小计|合计|汇总|总计|^(?:全|本)(?:镇|乡|街道|办)")
+
+
+def _sums_a_township(text: object) -> bool:
+    """A 村 column's 小计, 合计 or 全镇: the township's own line, not one of its villages."""
+    return _TOWNSHIP_SUM.search(clean_text(text)) is not None
 
 
 def _hides_text(shown: object, v: object) -> bool:

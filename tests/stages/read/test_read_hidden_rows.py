@@ -225,3 +225,58 @@ def test_a_pages_hidden_old_copy_of_a_table_never_beats_the_shown_one(tmp_path, 
     page = page.replace("</body>", f'<div style="display:none">{first_old}</div></body>')
     result = read_one_of(tmp_path / "html", form, units, page.encode("utf-8"), "620102_城关区.xls")
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+@pytest.mark.parametrize("fmt", ["0;-0;[White]0", "#,##0;[White]-#,##0", "General;-General;[White]General"])
+def test_a_format_whiting_out_zeros_or_negatives_only_is_no_unseen_figure(tmp_path, form, units, fmt):
+    """A zero-hiding format in white: every count of 1 or more shows in black (192 figures were
+    said unseen), and a zero whited out adds nothing to a sum."""
+    rows = clean_rows()
+    rows[0]["villages_newly_linked"] = 0
+    wb, plans = built(form, units, rows)
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, int):
+                    c.number_format = fmt
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)
+
+
+def test_a_spare_sheet_of_names_and_a_few_numbers_is_no_table_left_unread(tmp_path, form, units):
+    """A 联系人 sheet (李明 | 0931… | 139…) or the county's own extra table under its own headings:
+    figures-not-read named it, and told the clerk to delete it."""
+    rows = clean_rows()
+    wb, _ = built(form, units, rows)
+    contacts = wb.create_sheet("联系人")
+    for r, line in enumerate([("李明", 9318123456, 13909311234), ("王芳", 9318123457, 13909311235)], start=2):
+        for c, v in enumerate(line, start=1):
+            contacts.cell(r, c, v)
+    extra = wb.create_sheet("附表驻村工作队")
+    for c, v in enumerate(["乡镇", "驻村工作队数", "队员数", "第一书记数", "其中省派", "其中市派"], start=1):
+        extra.cell(1, c, v)
+    for r, name in enumerate(["城关镇", "新庄乡"], start=2):
+        for c, v in enumerate([name, 3, 9, 3, 1, 1], start=1):
+            extra.cell(r, c, v)
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    assert result.findings == ()
+
+
+def test_an_ods_column_hidden_in_an_outline_group_is_the_column_it_is(tmp_path, form, units):
+    """LibreOffice writes a grouped column inside <table:table-column-group>, which was taken
+    for a column itself: every column after it one over, the hidden one never said."""
+    from openpyxl.utils import get_column_letter
+
+    from tests.office import read_resaved
+
+    rows = clean_rows()
+    wb, plans = built(form, units, rows)
+    v = plans["visits"]
+    letter = get_column_letter(v.columns["linking_cadres"])
+    wb[VISITS].column_dimensions.group(letter, letter, hidden=True, outline_level=1)
+    result = read_resaved(tmp_path, wb, "ods", form, units)
+    assert ("warning", "column-hidden", VISITS, f"{letter}{v.header_top}") in rules(result)
+    assert numbers_of(result.ret, form) == expected_numbers(rows, form)

@@ -630,6 +630,29 @@ def test_a_township_typed_again_on_each_village_row_is_one_township(tmp_path, fo
     assert numbers_of(result.ret, form) == expected_numbers(rows, form)
 
 
+@pytest.mark.parametrize("line", ["小计", "全镇"])
+def test_a_townships_subtotal_line_in_the_village_column_is_never_a_village(tmp_path, form, units, line):
+    """新庄乡 | 小计 (or 全镇) | its sums, among its villages with the name typed on each: it was
+    summed as one more village (the township counted twice, with no word). It stays a row of
+    its own, which validation says is the township written twice (duplicate-township)."""
+    rows = clean_rows()
+    wb, plans = built(form, units, rows, layout=Layout(total="none"))
+    spec, plan, ws = form.sheet("visits"), plans["visits"], wb[VISITS]
+    villages = _villages(rows[1], ("东村", "西村"))
+    taken = village_rows(ws, spec, plan, plan.first_data + 1, "新庄乡", villages, merged=False, village_column=2)
+    for r in taken:
+        ws.cell(r, plan.columns["township"], "新庄乡")
+    ws.insert_rows(taken[-1] + 1)
+    ws.cell(taken[-1] + 1, plan.columns["township"], "新庄乡")
+    ws.cell(taken[-1] + 1, 2, line)
+    for f in spec.count_fields:
+        ws.cell(taken[-1] + 1, plan.columns[f.key] + 1, rows[1][f.key])
+    write(tmp_path, workbook_bytes(wb))
+    result = read_one(tmp_path, form, units)
+    # Read as the township's row again, which validation says is the township written twice.
+    assert result.ret.sheets["visits"].townships.count("新庄乡") == 2
+
+
 def test_a_bad_village_figure_names_the_village_rows_own_cell(tmp_path, form, units):
     rows = clean_rows()
     wb, plans = built(form, units, rows)
