@@ -59,7 +59,7 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
-    def said(self, words: str, timeout: float = 15) -> str:
+    def said(self, words: str, timeout: float = 60) -> str:
         """The server's output once it says `words`: start_server returns at its first line, and
         the lines after it (the inbox, the links, the round) follow when the machine gets to them."""
         deadline = time.monotonic() + timeout
