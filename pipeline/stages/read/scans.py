@@ -658,6 +658,13 @@ def _sections(code: str) -> list[str]:
     return [*out, "".join(current)]
 
 
+def hides_text(code: str) -> bool:
+    """A format whose fourth section, the one text is shown by, shows no text (;;; hides it):
+    a count typed as text ('797) under it shows nothing of itself."""
+    sections = _sections(code)
+    return len(sections) >= 4 and "@" not in sections[3]
+
+
 def _positive_sections(sections: list[str]) -> list[str]:
     """The sections a count of 1 or more may be shown by: the first, unless its condition holds
     for no such count; the next while the conditions so far leave some counts over."""

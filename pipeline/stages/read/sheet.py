@@ -43,7 +43,7 @@ from .layout import (
 from .parts import check_breakdowns, fold_villages, settle_doubles, village_column, village_kind
 from .pick import BY_NAME, HOW, Candidate, SheetPicker
 from .redo import redo
-from .scans import WINDOW_ROWS, ShownText
+from .scans import WINDOW_ROWS, ShownText, hides_text
 from .words import SERIAL_STARTS, RowKind, RowWords, blank, clean_str, clean_text, row_words, without_serial
 
 # Web pages and XML files are often no return at all (a notice, a system's error page); a CSV is
@@ -943,8 +943,7 @@ def _hides_text(shown: object, v: object) -> bool:
     nothing or something else (;;; hides it): the sheet shows no 797."""
     if v.__class__ is not str or not v.strip() or isinstance(shown, ShownText) or not isinstance(shown, str):
         return False
-    sections = shown.split(";")
-    return len(sections) >= 4 and "@" not in sections[3]
+    return hides_text(shown)  # the format's sections as the scan reads them, quoted ; kept whole
 
 
 _EXCEL_EPOCH = datetime(1899, 12, 30)
